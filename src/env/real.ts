@@ -1,0 +1,181 @@
+// The real environment: node:net, node:dgram, timers and node:crypto.
+import { randomBytes, randomInt } from 'node:crypto';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  NetError,
+  type Clock,
+  type Endpoint,
+  type Env,
+  type Net,
+  type NetErrorCode,
+  type Random,
+  type TcpConnectOptions,
+  type TcpConnection,
+  type TcpListenOptions,
+  type TcpListener,
+  type Timer,
+  type UdpBindOptions,
+  type UdpSocket,
+} from './types.js';
+
+export const realClock: Clock = {
+  now: () => performance.now(),
+  wallTimeMs: () => Date.now(),
+  after(delayMs: number, fn: () => void): Timer {
+    const handle = setTimeout(fn, Math.max(0, delayMs));
+    return { cancel: () => clearTimeout(handle) };
+  },
+};
+
+export const cryptoRandom: Random = {
+  bytes: (count) => new Uint8Array(randomBytes(count)),
+  float: () => randomInt(0, 2 ** 48 - 1) / 2 ** 48,
+  int: (maxExclusive) => randomInt(0, maxExclusive),
+};
+
+function netErrorFrom(error: NodeJS.ErrnoException): NetError {
+  const codes: Record<string, NetErrorCode> = {
+    ECONNREFUSED: 'refused',
+    ETIMEDOUT: 'timeout',
+    EADDRINUSE: 'address_in_use',
+    ECONNRESET: 'reset',
+    EPIPE: 'reset',
+    EHOSTUNREACH: 'unreachable',
+    ENETUNREACH: 'unreachable',
+  };
+  return new NetError(codes[error.code ?? ''] ?? 'unreachable', error.message);
+}
+
+class RealTcpConnection implements TcpConnection {
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+  private dataHandler: ((bytes: Uint8Array) => void) | undefined;
+  private pending: Uint8Array[] = [];
+  private closeHandler: (error?: NetError) => void = () => {};
+  private closed = false;
+  private failure: NetError | undefined;
+
+  constructor(private readonly socket: net.Socket) {
+    this.local = { host: socket.localAddress ?? '0.0.0.0', port: socket.localPort ?? 0 };
+    this.remote = { host: socket.remoteAddress ?? '0.0.0.0', port: socket.remotePort ?? 0 };
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      if (this.dataHandler) this.dataHandler(bytes);
+      else this.pending.push(bytes); // held until the owner sets a handler
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      this.failure = netErrorFrom(error);
+    });
+    socket.on('end', () => socket.end());
+    socket.on('close', () => {
+      if (this.closed) return;
+      this.closed = true;
+      this.closeHandler(this.failure);
+    });
+  }
+
+  write(bytes: Uint8Array): void {
+    if (!this.socket.writable) return;
+    this.socket.write(bytes);
+  }
+
+  onData(handler: (bytes: Uint8Array) => void): void {
+    this.dataHandler = handler;
+    const held = this.pending;
+    this.pending = [];
+    for (const bytes of held) handler(bytes);
+  }
+
+  onClose(handler: (error?: NetError) => void): void {
+    this.closeHandler = handler;
+  }
+
+  close(): void {
+    this.socket.end();
+  }
+}
+
+class RealUdpSocket implements UdpSocket {
+  private handler: (bytes: Uint8Array, from: Endpoint) => void = () => {};
+  constructor(
+    private readonly socket: dgram.Socket,
+    readonly local: Endpoint,
+  ) {
+    socket.on('message', (message, info) => {
+      this.handler(new Uint8Array(message.buffer, message.byteOffset, message.byteLength), {
+        host: info.address,
+        port: info.port,
+      });
+    });
+    // A send to an unreachable port surfaces here on some platforms; UDP is fire-and-forget.
+    socket.on('error', () => {});
+  }
+
+  send(bytes: Uint8Array, to: Endpoint): void {
+    this.socket.send(bytes, to.port, to.host);
+  }
+
+  onMessage(handler: (bytes: Uint8Array, from: Endpoint) => void): void {
+    this.handler = handler;
+  }
+
+  close(): void {
+    try {
+      this.socket.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+export const realNet: Net = {
+  listenTcp(options: TcpListenOptions): Promise<TcpListener> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer((socket) => options.onConnection(new RealTcpConnection(socket)));
+      server.once('error', (error: NodeJS.ErrnoException) => reject(netErrorFrom(error)));
+      server.listen({ host: options.host ?? '0.0.0.0', port: options.port }, () => {
+        const address = server.address() as net.AddressInfo;
+        resolve({
+          local: { host: address.address, port: address.port },
+          close: () => server.close(),
+        });
+      });
+    });
+  },
+
+  connectTcp(options: TcpConnectOptions): Promise<TcpConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: options.host, port: options.port });
+      const timeout = setTimeout(() => {
+        socket.destroy();
+        reject(new NetError('timeout', `connect to ${options.host}:${options.port} timed out`));
+      }, options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+      socket.once('error', (error: NodeJS.ErrnoException) => {
+        clearTimeout(timeout);
+        reject(netErrorFrom(error));
+      });
+      socket.once('connect', () => {
+        clearTimeout(timeout);
+        socket.removeAllListeners('error');
+        resolve(new RealTcpConnection(socket));
+      });
+    });
+  },
+
+  bindUdp(options: UdpBindOptions): Promise<UdpSocket> {
+    return new Promise((resolve, reject) => {
+      const socket = dgram.createSocket('udp4');
+      socket.once('error', (error: NodeJS.ErrnoException) => reject(netErrorFrom(error)));
+      socket.bind({ address: options.host ?? '0.0.0.0', port: options.port }, () => {
+        socket.removeAllListeners('error');
+        const address = socket.address();
+        resolve(new RealUdpSocket(socket, { host: address.address, port: address.port }));
+      });
+    });
+  },
+};
+
+export const realEnv: Env = { clock: realClock, random: cryptoRandom, net: realNet };

@@ -1,0 +1,118 @@
+// The injected environment. Every module that needs time, randomness or the network
+// receives these interfaces; nothing below src/ reaches for globals. Two implementations
+// exist: real (node:net, node:dgram, timers, node:crypto) and virtual (src/env/virtual/).
+
+/** A UDP or TCP endpoint. `host` is a dotted IPv4 address. */
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface Timer {
+  cancel(): void;
+}
+
+export interface Clock {
+  /** Monotonic milliseconds; only differences are meaningful. */
+  now(): number;
+  /** Milliseconds since the Unix epoch, for certificates and records that cross machines. */
+  wallTimeMs(): number;
+  /** Calls `fn` once after `delayMs`. */
+  after(delayMs: number, fn: () => void): Timer;
+}
+
+export interface Random {
+  /** `count` unpredictable bytes (crypto-strength on the real environment, seeded on the virtual one). */
+  bytes(count: number): Uint8Array;
+  /** A float in [0, 1). */
+  float(): number;
+  /** An integer in [0, maxExclusive). */
+  int(maxExclusive: number): number;
+}
+
+/** A network error with a stable code a caller can switch on. */
+export type NetErrorCode =
+  | 'refused' // nobody listens there
+  | 'timeout' // no answer within the connect timeout (filtered, unreachable)
+  | 'address_in_use'
+  | 'closed' // the socket was closed locally
+  | 'reset' // the peer reset the connection
+  | 'unreachable';
+
+export class NetError extends Error {
+  constructor(
+    readonly code: NetErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'NetError';
+  }
+}
+
+export interface TcpConnection {
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+  /** Queues bytes for sending; ignored after close. */
+  write(bytes: Uint8Array): void;
+  /** Each call replaces the previous handler. Bytes arrive in order, chunked arbitrarily. */
+  onData(handler: (bytes: Uint8Array) => void): void;
+  /** Called once, when either side closed or the connection failed (`error` set then). */
+  onClose(handler: (error?: NetError) => void): void;
+  /** Graceful close: pending bytes are delivered first. */
+  close(): void;
+}
+
+export interface TcpListener {
+  readonly local: Endpoint;
+  close(): void;
+}
+
+export interface UdpSocket {
+  readonly local: Endpoint;
+  send(bytes: Uint8Array, to: Endpoint): void;
+  onMessage(handler: (bytes: Uint8Array, from: Endpoint) => void): void;
+  close(): void;
+}
+
+export interface TcpListenOptions {
+  /** Address to bind; default all addresses of the host. */
+  host?: string;
+  /** 0 picks a free port. */
+  port: number;
+  onConnection: (connection: TcpConnection) => void;
+}
+
+export interface TcpConnectOptions {
+  host: string;
+  port: number;
+  timeoutMs?: number;
+}
+
+export interface UdpBindOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port: number;
+}
+
+export interface Net {
+  listenTcp(options: TcpListenOptions): Promise<TcpListener>;
+  connectTcp(options: TcpConnectOptions): Promise<TcpConnection>;
+  bindUdp(options: UdpBindOptions): Promise<UdpSocket>;
+}
+
+export interface Env {
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly net: Net;
+}
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/** A promise that resolves after `delayMs` of the given clock (virtual or real). */
+export function sleep(clock: Clock, delayMs: number): Promise<void> {
+  return new Promise((resolve) => clock.after(delayMs, resolve));
+}
+
+export function formatEndpoint(endpoint: Endpoint): string {
+  return `${endpoint.host}:${endpoint.port}`;
+}

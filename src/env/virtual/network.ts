@@ -1,0 +1,324 @@
+// The virtual network: hosts and gateways (NATs with firewalls) in realms of addresses, joined
+// by links with latency, jitter, loss and bandwidth. The public internet is the top realm; each
+// gateway owns a private realm behind it. A packet climbs from its sender through gateways
+// (outbound translation) until it reaches a realm that holds its destination, then descends
+// through gateways (inbound filtering and translation). Every gateway crossing and every
+// delivery is an event at the virtual time the packet arrives there, so NAT state is read at
+// the instant a real NAT would read it.
+import type { Env, Net } from '../types.js';
+import { SeededRandom } from '../prng.js';
+import { addressToText, textToAddress } from './address.js';
+import { NAT_CLASSES, NatTable, type NatBehaviour, type NatClass, type Protocol } from './nat.js';
+import { Scheduler } from './scheduler.js';
+import { VirtualNet, receiveTcp, receiveUdp, type HostSockets, type TcpSegmentKind } from './host-net.js';
+
+export interface LinkSpec {
+  readonly latencyMs: number;
+  /** Extra delay, uniform in [0, jitterMs): packets may be reordered, as on real paths. */
+  readonly jitterMs: number;
+  /** Probability that a UDP packet is lost on this link. TCP is modelled as reliable. */
+  readonly lossRate: number;
+  /** 0 means unlimited. */
+  readonly bandwidthBps: number;
+  /** A packet that would wait longer than this in the link's queue is dropped (bounded buffer). */
+  readonly queueLimitMs: number;
+}
+
+export const DEFAULT_LINK: LinkSpec = Object.freeze({
+  latencyMs: 10,
+  jitterMs: 0,
+  lossRate: 0,
+  bandwidthBps: 0,
+  queueLimitMs: 500,
+});
+
+/** 'udp-blocked': no UDP at all. 'web-only': only outbound TCP to ports 80 and 443. */
+export type FirewallPolicy = 'none' | 'udp-blocked' | 'web-only';
+
+export interface Packet {
+  readonly protocol: Protocol;
+  srcAddress: number;
+  srcPort: number;
+  dstAddress: number;
+  dstPort: number;
+  readonly sizeBytes: number;
+  readonly payload: Uint8Array | null;
+  readonly tcpKind: TcpSegmentKind | null;
+  readonly tcpSeq: number;
+}
+
+interface Realm {
+  readonly owner: Gateway | null;
+  readonly nodes: Map<number, VirtualHost | Gateway>;
+  nextAddress: number;
+}
+
+/** Per-direction queue state, only for links with a bandwidth limit. */
+class LinkQueue {
+  upFreeAtMs = 0;
+  downFreeAtMs = 0;
+}
+
+abstract class Node {
+  linkQueue: LinkQueue | null;
+  constructor(
+    readonly network: VirtualNetwork,
+    readonly address: number,
+    readonly realm: Realm,
+    readonly link: LinkSpec,
+  ) {
+    this.linkQueue = link.bandwidthBps > 0 ? new LinkQueue() : null;
+  }
+
+  get addressText(): string {
+    return addressToText(this.address);
+  }
+}
+
+export class VirtualHost extends Node implements HostSockets {
+  readonly kind = 'host' as const;
+  up = true;
+  udpSockets: HostSockets['udpSockets'] = null;
+  tcpListeners: HostSockets['tcpListeners'] = null;
+  tcpConnections: HostSockets['tcpConnections'] = null;
+  nextEphemeralPort = 49152;
+  private netInstance: VirtualNet | null = null;
+  private randomInstance: SeededRandom | null = null;
+
+  constructor(network: VirtualNetwork, address: number, realm: Realm, link: LinkSpec, private readonly seed: number) {
+    super(network, address, realm, link);
+  }
+
+  get net(): Net {
+    return (this.netInstance ??= new VirtualNet(this));
+  }
+
+  get random(): SeededRandom {
+    return (this.randomInstance ??= new SeededRandom(this.seed));
+  }
+
+  /** The environment a node running on this host is given. */
+  env(): Env {
+    return { clock: this.network.scheduler, random: this.random, net: this.net };
+  }
+
+  get clock(): Scheduler {
+    return this.network.scheduler;
+  }
+
+  send(packet: Packet): void {
+    this.network.send(this, packet);
+  }
+
+  /** Simulates a crash: every socket is gone at once, without FIN or RST. */
+  crash(): void {
+    this.up = false;
+    this.udpSockets = null;
+    this.tcpListeners = null;
+    this.tcpConnections = null;
+  }
+}
+
+export class Gateway extends Node {
+  readonly kind = 'gateway' as const;
+  readonly inner: Realm;
+  readonly udp: NatTable;
+  readonly tcp: NatTable;
+
+  constructor(
+    network: VirtualNetwork,
+    address: number,
+    realm: Realm,
+    link: LinkSpec,
+    readonly behaviour: NatBehaviour,
+    readonly firewall: FirewallPolicy,
+    random: SeededRandom,
+  ) {
+    super(network, address, realm, link);
+    this.inner = { owner: this, nodes: new Map(), nextAddress: PRIVATE_FIRST };
+    this.udp = new NatTable(behaviour, 'udp', random);
+    this.tcp = new NatTable(behaviour, 'tcp', random);
+  }
+
+  /** Whether the firewall lets this packet leave. */
+  allowsOutbound(packet: Packet): boolean {
+    if (this.firewall === 'none') return true;
+    if (packet.protocol === 'udp') return false;
+    return this.firewall === 'udp-blocked' || packet.dstPort === 80 || packet.dstPort === 443;
+  }
+
+  allowsInbound(packet: Packet): boolean {
+    return this.firewall === 'none' || packet.protocol === 'tcp';
+  }
+}
+
+const PUBLIC_FIRST = textToAddress('20.0.0.1')!;
+const PRIVATE_FIRST = textToAddress('10.0.0.2')!;
+
+export interface HostOptions {
+  /** Public hosts get the next free public address; hosts behind a gateway a private one. */
+  address?: string;
+  behind?: Gateway;
+  link?: Partial<LinkSpec>;
+}
+
+export interface GatewayOptions extends HostOptions {
+  nat?: NatClass | NatBehaviour;
+  /** Overrides of the chosen class's behaviour (timeouts, hairpinning, port allocation). */
+  natOverrides?: Partial<NatBehaviour>;
+  firewall?: FirewallPolicy;
+}
+
+export interface NetworkStats {
+  sent: number;
+  delivered: number;
+  lost: number; // by link loss or full queues
+  filtered: number; // by NAT filtering, firewalls or no route
+}
+
+export class VirtualNetwork {
+  readonly scheduler: Scheduler;
+  readonly random: SeededRandom;
+  private readonly internet: Realm = { owner: null, nodes: new Map(), nextAddress: PUBLIC_FIRST };
+  readonly stats: NetworkStats = { sent: 0, delivered: 0, lost: 0, filtered: 0 };
+  readonly hosts: VirtualHost[] = [];
+
+  constructor(readonly seed: number, options: { epochMs?: number } = {}) {
+    this.scheduler = new Scheduler(options.epochMs);
+    this.random = new SeededRandom(seed);
+  }
+
+  private realmFor(behind: Gateway | undefined): Realm {
+    return behind ? behind.inner : this.internet;
+  }
+
+  private claimAddress(realm: Realm, requested: string | undefined): number {
+    let address: number;
+    if (requested !== undefined) {
+      const parsed = textToAddress(requested);
+      if (parsed === null) throw new Error(`not an IPv4 address: ${requested}`);
+      address = parsed;
+    } else {
+      while (realm.nodes.has(realm.nextAddress)) realm.nextAddress++;
+      address = realm.nextAddress++;
+    }
+    if (realm.nodes.has(address)) throw new Error(`address ${addressToText(address)} is taken`);
+    return address;
+  }
+
+  private linkFrom(partial: Partial<LinkSpec> | undefined): LinkSpec {
+    return partial ? Object.freeze({ ...DEFAULT_LINK, ...partial }) : DEFAULT_LINK;
+  }
+
+  addHost(options: HostOptions = {}): VirtualHost {
+    const realm = this.realmFor(options.behind);
+    const address = this.claimAddress(realm, options.address);
+    const host = new VirtualHost(this, address, realm, this.linkFrom(options.link), this.random.nextUint32());
+    realm.nodes.set(address, host);
+    this.hosts.push(host);
+    return host;
+  }
+
+  addGateway(options: GatewayOptions = {}): Gateway {
+    const realm = this.realmFor(options.behind);
+    const address = this.claimAddress(realm, options.address);
+    const base = typeof options.nat === 'object' ? options.nat : NAT_CLASSES[options.nat ?? 'port-restricted'];
+    const behaviour = { ...base, ...options.natOverrides };
+    const gateway = new Gateway(
+      this,
+      address,
+      realm,
+      this.linkFrom(options.link),
+      behaviour,
+      options.firewall ?? 'none',
+      this.random.fork(),
+    );
+    realm.nodes.set(address, gateway);
+    return gateway;
+  }
+
+  /** Time when a packet that enters `node`'s link now comes out, or -1 if it is lost. */
+  private cross(node: Node, upward: boolean, packet: Packet, startMs: number): number {
+    const link = node.link;
+    if (link.lossRate > 0 && packet.protocol === 'udp' && this.random.float() < link.lossRate) return -1;
+    let departMs = startMs;
+    const queue = node.linkQueue;
+    if (queue) {
+      const freeAt = upward ? queue.upFreeAtMs : queue.downFreeAtMs;
+      if (freeAt - startMs > link.queueLimitMs) return -1;
+      departMs = Math.max(startMs, freeAt) + (packet.sizeBytes * 8000) / link.bandwidthBps;
+      if (upward) queue.upFreeAtMs = departMs;
+      else queue.downFreeAtMs = departMs;
+    }
+    return departMs + link.latencyMs + (link.jitterMs > 0 ? this.random.float() * link.jitterMs : 0);
+  }
+
+  send(from: VirtualHost, packet: Packet): void {
+    this.stats.sent++;
+    if (!from.up) return;
+    if (packet.dstAddress === from.address) {
+      this.scheduler.schedule(this.scheduler.now(), () => this.deliver(from, packet));
+      return;
+    }
+    this.forward(packet, from, true, from.realm, this.scheduler.now());
+  }
+
+  /**
+   * Moves a packet within `realm`: to the node that holds its destination address, or up to the
+   * realm's gateway. `fromChild` says whether `from` sits in the realm (its link is crossed
+   * upward) or is the realm's own gateway sending inward.
+   */
+  private forward(packet: Packet, from: Node, fromChild: boolean, realm: Realm, nowMs: number): void {
+    const target = realm.nodes.get(packet.dstAddress);
+    let t = nowMs;
+    if (fromChild) {
+      t = this.cross(from, true, packet, t);
+      if (t < 0) return void this.stats.lost++;
+    }
+    if (target) {
+      t = this.cross(target, false, packet, t);
+      if (t < 0) return void this.stats.lost++;
+      if (target.kind === 'host') this.scheduler.schedule(t, () => this.deliver(target, packet));
+      else this.scheduler.schedule(t, () => this.inbound(target, packet));
+      return;
+    }
+    const gateway = realm.owner;
+    if (!gateway || !fromChild) return void this.stats.filtered++;
+    this.scheduler.schedule(t, () => this.outbound(gateway, packet));
+  }
+
+  private outbound(gateway: Gateway, packet: Packet): void {
+    if (!gateway.allowsOutbound(packet)) return void this.stats.filtered++;
+    const table = packet.protocol === 'udp' ? gateway.udp : gateway.tcp;
+    const now = this.scheduler.now();
+    const externalPort = table.outbound(packet.srcAddress, packet.srcPort, packet.dstAddress, packet.dstPort, now);
+    if (externalPort === null) return void this.stats.filtered++;
+    packet.srcAddress = gateway.address;
+    packet.srcPort = externalPort;
+    if (packet.dstAddress === gateway.address) {
+      // Hairpinning: the NAT turns the packet around to one of its own clients (RFC 4787 REQ-9).
+      if (!gateway.behaviour.hairpinning) return void this.stats.filtered++;
+      this.inbound(gateway, packet);
+      return;
+    }
+    this.forward(packet, gateway, true, gateway.realm, now);
+  }
+
+  private inbound(gateway: Gateway, packet: Packet): void {
+    if (!gateway.allowsInbound(packet)) return void this.stats.filtered++;
+    const table = packet.protocol === 'udp' ? gateway.udp : gateway.tcp;
+    const now = this.scheduler.now();
+    const internal = table.inbound(packet.dstPort, packet.srcAddress, packet.srcPort, now);
+    if (!internal) return void this.stats.filtered++;
+    packet.dstAddress = internal.address;
+    packet.dstPort = internal.port;
+    this.forward(packet, gateway, false, gateway.inner, now);
+  }
+
+  private deliver(host: VirtualHost, packet: Packet): void {
+    if (!host.up) return void this.stats.filtered++;
+    this.stats.delivered++;
+    if (packet.protocol === 'udp') receiveUdp(host, packet);
+    else receiveTcp(host, packet);
+  }
+}
