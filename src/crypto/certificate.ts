@@ -1,0 +1,128 @@
+// Device certificates: the network CA binds a username (or a node role) to a device's Ed25519
+// signing key and X25519 Noise static key, for a period. Verifiable offline with the CA's
+// public key from the network descriptor.
+import type { KeyObject } from 'node:crypto';
+import type { Random } from '../env/types.js';
+import { err, ok, type CodedError, type Result } from '../result.js';
+import {
+  Role,
+  decodeCertificate,
+  decodeCertificateBody,
+  encodeCertificate,
+  encodeCertificateBody,
+} from '../wire/messages.js';
+import { concatBytes, equalBytes } from './bytes.js';
+import { generateSigningKeyPair, publicKeyObject, signBytes, verifySignature, type SigningKeyPair } from './ed25519.js';
+import { sha256 } from './noise/symmetric-state.js';
+
+export { Role };
+
+export const CERTIFICATE_VERSION = 1;
+const SIGNATURE_CONTEXT = new TextEncoder().encode('parley-certificate-v1\0');
+/** Clocks of two honest machines differ; a certificate is accepted this much early or late. */
+export const DEFAULT_CLOCK_SKEW_MS = 5 * 60_000;
+export const DEFAULT_CERTIFICATE_LIFETIME_MS = 24 * 3_600_000;
+
+export interface NetworkCa {
+  readonly keyPair: SigningKeyPair;
+  readonly networkId: Uint8Array;
+}
+
+/** A network is named by the hash of its CA key: two networks never share an id by accident. */
+export function networkIdOf(caPublicKey: Uint8Array): Uint8Array {
+  return sha256(caPublicKey);
+}
+
+export function networkCaFromKeyPair(keyPair: SigningKeyPair): NetworkCa {
+  return { keyPair, networkId: networkIdOf(keyPair.publicKey) };
+}
+
+export function createNetworkCa(random: Random): NetworkCa {
+  return networkCaFromKeyPair(generateSigningKeyPair(random));
+}
+
+export interface CertificateRequest {
+  readonly username: string;
+  readonly role: Role;
+  readonly signingKey: Uint8Array;
+  readonly dhKey: Uint8Array;
+  readonly serial: number;
+  readonly issuedAtMs: number;
+  readonly lifetimeMs?: number;
+}
+
+export function issueCertificate(ca: NetworkCa, request: CertificateRequest): Uint8Array {
+  const body = encodeCertificateBody({
+    version: CERTIFICATE_VERSION,
+    networkId: ca.networkId,
+    username: request.username,
+    role: request.role,
+    signingKey: request.signingKey,
+    dhKey: request.dhKey,
+    serial: BigInt(request.serial),
+    issuedAtMs: BigInt(request.issuedAtMs),
+    expiresAtMs: BigInt(request.issuedAtMs + (request.lifetimeMs ?? DEFAULT_CERTIFICATE_LIFETIME_MS)),
+  });
+  return encodeCertificate({ body, signature: signBytes(ca.keyPair, concatBytes(SIGNATURE_CONTEXT, body)) });
+}
+
+export interface VerifiedCertificate {
+  readonly username: string;
+  readonly role: Role;
+  readonly signingKey: Uint8Array;
+  readonly dhKey: Uint8Array;
+  readonly serial: number;
+  readonly issuedAtMs: number;
+  readonly expiresAtMs: number;
+  readonly encoded: Uint8Array;
+}
+
+export type CertificateErrorCode = 'malformed' | 'unsupported_version' | 'wrong_network' | 'bad_signature' | 'expired' | 'not_yet_valid';
+export type CertificateError = CodedError<CertificateErrorCode>;
+
+function certificateError(code: CertificateErrorCode, message: string): Result<never, CertificateError> {
+  return err({ code, message });
+}
+
+export class CertificateVerifier {
+  private readonly caKey: KeyObject;
+  readonly networkId: Uint8Array;
+
+  constructor(
+    caPublicKey: Uint8Array,
+    private readonly clockSkewMs: number = DEFAULT_CLOCK_SKEW_MS,
+  ) {
+    const key = publicKeyObject(caPublicKey);
+    if (!key) throw new RangeError('CA public key must be a 32-byte Ed25519 key');
+    this.caKey = key;
+    this.networkId = networkIdOf(caPublicKey);
+  }
+
+  /** Checks format, network, CA signature and validity period at `nowMs` (Unix epoch ms). */
+  verify(encoded: Uint8Array, nowMs: number): Result<VerifiedCertificate, CertificateError> {
+    const certificate = decodeCertificate(encoded);
+    if (!certificate.ok) return certificateError('malformed', certificate.error.message);
+    const body = decodeCertificateBody(certificate.value.body);
+    if (!body.ok) return certificateError('malformed', body.error.message);
+    const b = body.value;
+    if (b.version !== CERTIFICATE_VERSION) return certificateError('unsupported_version', `certificate version ${b.version}`);
+    if (!equalBytes(b.networkId, this.networkId)) return certificateError('wrong_network', 'certificate is for another network');
+    if (!verifySignature(this.caKey, concatBytes(SIGNATURE_CONTEXT, certificate.value.body), certificate.value.signature)) {
+      return certificateError('bad_signature', 'certificate is not signed by this network\'s CA');
+    }
+    const issuedAtMs = Number(b.issuedAtMs);
+    const expiresAtMs = Number(b.expiresAtMs);
+    if (nowMs + this.clockSkewMs < issuedAtMs) return certificateError('not_yet_valid', `certificate valid from ${new Date(issuedAtMs).toISOString()}`);
+    if (nowMs - this.clockSkewMs >= expiresAtMs) return certificateError('expired', `certificate expired at ${new Date(expiresAtMs).toISOString()}`);
+    return ok({
+      username: b.username,
+      role: b.role,
+      signingKey: b.signingKey,
+      dhKey: b.dhKey,
+      serial: Number(b.serial),
+      issuedAtMs,
+      expiresAtMs,
+      encoded,
+    });
+  }
+}

@@ -1,0 +1,180 @@
+// Runs a SecureChannel over a TCP connection of the injected `Net`: the adapter owns the
+// socket and the timers, the channel owns the protocol. Works unchanged on real sockets and on
+// the virtual network.
+import type { Endpoint, Env, TcpConnection, TcpListener, Timer } from '../env/types.js';
+import { CloseReason, type Envelope } from '../wire/messages.js';
+import type { VerifiedCertificate } from './certificate.js';
+import { SecureChannel, type ChannelConfig, type ChannelError, type ChannelOutput } from './secure-channel.js';
+
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Handshakes a listener runs at once; more connections are closed at once (bounded work per peer flood). */
+export const DEFAULT_MAX_PENDING_HANDSHAKES = 256;
+
+export type LinkConfig = Omit<ChannelConfig, 'random' | 'wallTimeMs'>;
+
+export class ChannelFailure extends Error {
+  constructor(readonly detail: ChannelError) {
+    super(`${detail.code}: ${detail.message}`);
+    this.name = 'ChannelFailure';
+  }
+
+  get code(): ChannelError['code'] {
+    return this.detail.code;
+  }
+}
+
+export interface SecureLink {
+  readonly peer: VerifiedCertificate;
+  readonly version: number;
+  /** The Noise handshake hash: the same on both ends, unique to this link. */
+  readonly handshakeHash: Uint8Array;
+  readonly remote: Endpoint;
+  send(body: Envelope['body']): void;
+  onMessage(handler: (envelope: Envelope) => void): void;
+  /** Called once; `error` is null for a normal close by either side. */
+  onClose(handler: (error: ChannelError | null) => void): void;
+  close(reason?: CloseReason, detail?: string): void;
+}
+
+class ChannelOverTcp implements SecureLink {
+  peer!: VerifiedCertificate;
+  version = 0;
+  handshakeHash: Uint8Array = new Uint8Array(0);
+  private messageHandler: (envelope: Envelope) => void = () => {};
+  private held: Envelope[] = [];
+  private handlerSet = false;
+  private closeHandler: (error: ChannelError | null) => void = () => {};
+  private timer: Timer | null;
+  private settle: ((error: ChannelError | null) => void) | null;
+
+  constructor(
+    private readonly channel: SecureChannel,
+    private readonly connection: TcpConnection,
+    env: Env,
+    handshakeTimeoutMs: number,
+    settle: (error: ChannelError | null) => void,
+  ) {
+    this.settle = settle;
+    this.timer = env.clock.after(handshakeTimeoutMs, () => {
+      if (!channel.isEstablished) this.apply(channel.abort('handshake_timeout', `no handshake within ${handshakeTimeoutMs} ms`));
+    });
+    connection.onData((bytes) => this.apply(channel.receiveBytes(bytes)));
+    connection.onClose(() => this.apply(channel.transportClosed()));
+  }
+
+  get remote(): Endpoint {
+    return this.connection.remote;
+  }
+
+  apply(outputs: ChannelOutput[]): void {
+    for (const output of outputs) {
+      switch (output.kind) {
+        case 'write':
+          this.connection.write(output.bytes);
+          break;
+        case 'established':
+          this.peer = output.peer;
+          this.version = output.version;
+          this.handshakeHash = output.handshakeHash;
+          this.timer?.cancel();
+          this.timer = null;
+          this.settle?.(null);
+          this.settle = null;
+          break;
+        case 'message':
+          if (this.handlerSet) this.messageHandler(output.envelope);
+          else this.held.push(output.envelope);
+          break;
+        case 'closed':
+          this.timer?.cancel();
+          this.timer = null;
+          this.connection.close();
+          if (this.settle) {
+            this.settle(output.error ?? { code: 'connection_lost', message: 'closed during the handshake' });
+            this.settle = null;
+          } else {
+            this.closeHandler(output.error);
+          }
+          break;
+      }
+    }
+  }
+
+  send(body: Envelope['body']): void {
+    this.apply(this.channel.sendMessage(body));
+  }
+
+  onMessage(handler: (envelope: Envelope) => void): void {
+    this.messageHandler = handler;
+    this.handlerSet = true;
+    const held = this.held;
+    this.held = [];
+    for (const envelope of held) handler(envelope);
+  }
+
+  onClose(handler: (error: ChannelError | null) => void): void {
+    this.closeHandler = handler;
+  }
+
+  close(reason: CloseReason = CloseReason.NORMAL, detail = ''): void {
+    this.apply(this.channel.close(reason, detail));
+  }
+}
+
+function channelConfig(env: Env, config: LinkConfig): ChannelConfig {
+  return { ...config, random: env.random, wallTimeMs: () => env.clock.wallTimeMs() };
+}
+
+export interface ConnectOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly config: LinkConfig;
+  readonly connectTimeoutMs?: number;
+  readonly handshakeTimeoutMs?: number;
+}
+
+/** Connects and runs the handshake; rejects with a NetError or a ChannelFailure. */
+export async function connectSecure(env: Env, options: ConnectOptions): Promise<SecureLink> {
+  const connection = await env.net.connectTcp({ host: options.host, port: options.port, ...(options.connectTimeoutMs ? { timeoutMs: options.connectTimeoutMs } : {}) });
+  const channel = new SecureChannel('initiator', channelConfig(env, options.config));
+  return new Promise((resolve, reject) => {
+    const link: ChannelOverTcp = new ChannelOverTcp(channel, connection, env, options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS, (error) =>
+      error ? reject(new ChannelFailure(error)) : resolve(link),
+    );
+    link.apply(channel.start());
+  });
+}
+
+export interface ListenOptions {
+  readonly host?: string;
+  readonly port: number;
+  readonly config: LinkConfig;
+  readonly onLink: (link: SecureLink) => void;
+  /** Every failed inbound handshake, with its reason (for logs and metrics). */
+  readonly onFailure?: (error: ChannelError, remote: Endpoint) => void;
+  readonly handshakeTimeoutMs?: number;
+  readonly maxPendingHandshakes?: number;
+}
+
+export function listenSecure(env: Env, options: ListenOptions): Promise<TcpListener> {
+  let pending = 0;
+  const maxPending = options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES;
+  return env.net.listenTcp({
+    ...(options.host ? { host: options.host } : {}),
+    port: options.port,
+    onConnection: (connection) => {
+      if (pending >= maxPending) {
+        connection.close();
+        options.onFailure?.({ code: 'handshake_timeout', message: 'too many handshakes in progress' }, connection.remote);
+        return;
+      }
+      pending++;
+      const channel = new SecureChannel('responder', channelConfig(env, options.config));
+      const link: ChannelOverTcp = new ChannelOverTcp(channel, connection, env, options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS, (error) => {
+        pending--;
+        if (error) options.onFailure?.(error, connection.remote);
+        else options.onLink(link);
+      });
+    },
+  });
+}
