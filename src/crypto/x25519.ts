@@ -38,14 +38,24 @@ export function x25519PrivateKeyBytes(keyPair: DhKeyPair): Uint8Array {
   return new Uint8Array(Buffer.from(jwk.d!, 'base64url'));
 }
 
+/** Imports a peer's public key once, for several DH operations; null when it is not 32 bytes. */
+export function x25519PublicKey(peerPublicKey: Uint8Array): KeyObject | null {
+  if (peerPublicKey.byteLength !== X25519_KEY_BYTES) return null;
+  try {
+    return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64(peerPublicKey) }, format: 'jwk' });
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The shared secret, or null when the peer's key is not a valid public key (wrong length, or
  * a low-order point that gives the all-zero output, which OpenSSL refuses).
  */
-export function x25519(privateKey: KeyObject, peerPublicKey: Uint8Array): Uint8Array | null {
-  if (peerPublicKey.byteLength !== X25519_KEY_BYTES) return null;
+export function x25519(privateKey: KeyObject, peerPublicKey: Uint8Array | KeyObject): Uint8Array | null {
+  const publicKey = peerPublicKey instanceof Uint8Array ? x25519PublicKey(peerPublicKey) : peerPublicKey;
+  if (!publicKey) return null;
   try {
-    const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64(peerPublicKey) }, format: 'jwk' });
     return new Uint8Array(diffieHellman({ privateKey, publicKey }));
   } catch {
     return null;

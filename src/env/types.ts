@@ -52,7 +52,10 @@ export class NetError extends Error {
 export interface TcpConnection {
   readonly local: Endpoint;
   readonly remote: Endpoint;
-  /** Queues bytes for sending; ignored after close. */
+  /**
+   * Queues bytes for sending; ignored after close. The connection owns `bytes` from then on:
+   * the caller must not change them (the virtual network delivers the same buffer, uncopied).
+   */
   write(bytes: Uint8Array): void;
   /** Each call replaces the previous handler. Bytes arrive in order, chunked arbitrarily. */
   onData(handler: (bytes: Uint8Array) => void): void;
@@ -69,6 +72,7 @@ export interface TcpListener {
 
 export interface UdpSocket {
   readonly local: Endpoint;
+  /** Sends one datagram. As with `write`, the socket owns `bytes` from then on. */
   send(bytes: Uint8Array, to: Endpoint): void;
   onMessage(handler: (bytes: Uint8Array, from: Endpoint) => void): void;
   close(): void;

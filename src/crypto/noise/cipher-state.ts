@@ -6,9 +6,12 @@ export const TAG_BYTES = 16;
 /** 2^64 - 1 is reserved by the spec; a JS number counts exactly to 2^53, far beyond any session. */
 const MAX_NONCE = Number.MAX_SAFE_INTEGER;
 
+// One nonce buffer for every call: createCipheriv copies the IV, so reuse is safe (and saves
+// an allocation per frame on the hot path).
+const nonce = Buffer.alloc(12);
+
 /** The 96-bit nonce: 32 zero bits, then the counter (little-endian for ChaChaPoly, big-endian for AESGCM). */
 function nonceBytes(cipher: CipherName, n: number): Buffer {
-  const nonce = Buffer.alloc(12);
   const low = n >>> 0;
   const high = Math.floor(n / 2 ** 32);
   if (cipher === 'ChaChaPoly') {
@@ -25,12 +28,12 @@ const ALGORITHM = { ChaChaPoly: 'chacha20-poly1305', AESGCM: 'aes-256-gcm' } as 
 
 export function aeadEncrypt(cipher: CipherName, key: Uint8Array, n: number, ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
   const c = createCipheriv(ALGORITHM[cipher] as 'chacha20-poly1305', key, nonceBytes(cipher, n), { authTagLength: TAG_BYTES });
-  c.setAAD(ad, { plaintextLength: plaintext.byteLength });
+  if (ad.byteLength > 0) c.setAAD(ad, { plaintextLength: plaintext.byteLength });
   const body = c.update(plaintext);
   c.final();
-  const out = new Uint8Array(body.byteLength + TAG_BYTES);
-  out.set(body);
-  out.set(c.getAuthTag(), body.byteLength);
+  const out = Buffer.allocUnsafe(body.byteLength + TAG_BYTES);
+  body.copy(out);
+  c.getAuthTag().copy(out, body.byteLength);
   return out;
 }
 
@@ -39,7 +42,7 @@ export function aeadDecrypt(cipher: CipherName, key: Uint8Array, n: number, ad: 
   if (ciphertext.byteLength < TAG_BYTES) return null;
   try {
     const d = createDecipheriv(ALGORITHM[cipher] as 'chacha20-poly1305', key, nonceBytes(cipher, n), { authTagLength: TAG_BYTES });
-    d.setAAD(ad, { plaintextLength: ciphertext.byteLength - TAG_BYTES });
+    if (ad.byteLength > 0) d.setAAD(ad, { plaintextLength: ciphertext.byteLength - TAG_BYTES });
     d.setAuthTag(ciphertext.subarray(ciphertext.byteLength - TAG_BYTES));
     const body = d.update(ciphertext.subarray(0, ciphertext.byteLength - TAG_BYTES));
     d.final();

@@ -182,6 +182,10 @@ export class VirtualNetwork {
   private readonly internet: Realm = { owner: null, nodes: new Map(), nextAddress: PUBLIC_FIRST };
   readonly stats: NetworkStats = { sent: 0, delivered: 0, lost: 0, filtered: 0 };
   readonly hosts: VirtualHost[] = [];
+  // Bound once, so scheduling an event allocates no closure.
+  private readonly deliverHandler = (host: VirtualHost, packet: Packet): void => this.deliver(host, packet);
+  private readonly inboundHandler = (gateway: Gateway, packet: Packet): void => this.inbound(gateway, packet);
+  private readonly outboundHandler = (gateway: Gateway, packet: Packet): void => this.outbound(gateway, packet);
 
   constructor(readonly seed: number, options: { epochMs?: number } = {}) {
     this.scheduler = new Scheduler(options.epochMs);
@@ -257,7 +261,7 @@ export class VirtualNetwork {
     this.stats.sent++;
     if (!from.up) return;
     if (packet.dstAddress === from.address) {
-      this.scheduler.schedule(this.scheduler.now(), () => this.deliver(from, packet));
+      this.scheduler.schedule(this.scheduler.now(), this.deliverHandler, from, packet);
       return;
     }
     this.forward(packet, from, true, from.realm, this.scheduler.now());
@@ -278,13 +282,13 @@ export class VirtualNetwork {
     if (target) {
       t = this.cross(target, false, packet, t);
       if (t < 0) return void this.stats.lost++;
-      if (target.kind === 'host') this.scheduler.schedule(t, () => this.deliver(target, packet));
-      else this.scheduler.schedule(t, () => this.inbound(target, packet));
+      if (target.kind === 'host') this.scheduler.schedule(t, this.deliverHandler, target, packet);
+      else this.scheduler.schedule(t, this.inboundHandler, target, packet);
       return;
     }
     const gateway = realm.owner;
     if (!gateway || !fromChild) return void this.stats.filtered++;
-    this.scheduler.schedule(t, () => this.outbound(gateway, packet));
+    this.scheduler.schedule(t, this.outboundHandler, gateway, packet);
   }
 
   private outbound(gateway: Gateway, packet: Packet): void {

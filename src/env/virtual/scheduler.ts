@@ -2,11 +2,18 @@
 // time run in the order they were scheduled, so a run is a pure function of its seed.
 import type { Clock, Timer } from '../types.js';
 
+/** A handler called with the two arguments it was scheduled with (no closure per event). */
+export type EventHandler<A, B> = (a: A, b: B) => void;
+
 interface ScheduledEvent {
-  time: number;
-  seq: number;
-  run: (() => void) | null; // null once cancelled
+  run: EventHandler<unknown, unknown> | null; // null once cancelled
+  a: unknown;
+  b: unknown;
+  /** Internal events are recycled after they run; timers handed out are not. */
+  recyclable: boolean;
 }
+
+const POOL_MAX = 1 << 16;
 
 export class StalledError extends Error {
   constructor(readonly atMs: number) {
@@ -16,7 +23,14 @@ export class StalledError extends Error {
 }
 
 export class Scheduler implements Clock {
-  private heap: ScheduledEvent[] = [];
+  // A binary min-heap ordered by (time, seq). The keys live in typed arrays beside the event
+  // records, so sifting compares numbers without touching the records (measured: the heap was
+  // most of the simulator's time with 10 000 events pending).
+  private times = new Float64Array(1024);
+  private seqs = new Float64Array(1024);
+  private events: (ScheduledEvent | undefined)[] = new Array(1024);
+  private size = 0;
+  private pool: ScheduledEvent[] = [];
   private seq = 0;
   private currentMs = 0;
   /** Events run since creation: the simulator's unit of work. */
@@ -33,73 +47,113 @@ export class Scheduler implements Clock {
   }
 
   after(delayMs: number, fn: () => void): Timer {
-    const event = this.schedule(this.currentMs + Math.max(0, delayMs), fn);
+    const event = this.push(this.currentMs + Math.max(0, delayMs), fn, undefined, undefined, false);
     return { cancel: () => (event.run = null) };
   }
 
-  schedule(time: number, run: () => void): ScheduledEvent {
-    const event: ScheduledEvent = { time, seq: this.seq++, run };
-    const heap = this.heap;
-    let i = heap.length;
-    heap.push(event);
+  /** Schedules `run(a, b)` at virtual time `time` (the simulator's hot path: no allocation when pooled). */
+  schedule<A, B>(time: number, run: EventHandler<A, B>, a: A, b: B): void {
+    this.push(time, run as EventHandler<unknown, unknown>, a, b, true);
+  }
+
+  private grow(): void {
+    const capacity = this.times.length * 2;
+    const times = new Float64Array(capacity);
+    times.set(this.times);
+    const seqs = new Float64Array(capacity);
+    seqs.set(this.seqs);
+    this.times = times;
+    this.seqs = seqs;
+    this.events.length = capacity;
+  }
+
+  private push(time: number, run: EventHandler<unknown, unknown>, a: unknown, b: unknown, recyclable: boolean): ScheduledEvent {
+    let event = recyclable ? this.pool.pop() : undefined;
+    if (event) {
+      event.run = run;
+      event.a = a;
+      event.b = b;
+    } else {
+      event = { run, a, b, recyclable };
+    }
+    if (this.size === this.times.length) this.grow();
+    const seq = this.seq++;
+    const times = this.times;
+    const seqs = this.seqs;
+    const events = this.events;
+    let i = this.size++;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      const p = heap[parent]!;
-      if (p.time < time || (p.time === time && p.seq < event.seq)) break;
-      heap[i] = p;
+      const pt = times[parent]!;
+      if (pt < time || (pt === time && seqs[parent]! < seq)) break;
+      times[i] = pt;
+      seqs[i] = seqs[parent]!;
+      events[i] = events[parent];
       i = parent;
     }
-    heap[i] = event;
+    times[i] = time;
+    seqs[i] = seq;
+    events[i] = event;
     return event;
   }
 
-  get pending(): number {
-    return this.heap.length;
-  }
-
-  private pop(): ScheduledEvent | undefined {
-    const heap = this.heap;
-    const top = heap[0];
-    const last = heap.pop();
-    if (top === undefined || last === undefined || heap.length === 0) return top;
+  /** Removes the earliest event; the caller reads its time first from `times[0]`. */
+  private pop(): ScheduledEvent {
+    const times = this.times;
+    const seqs = this.seqs;
+    const events = this.events;
+    const top = events[0]!;
+    const n = --this.size;
+    const lastTime = times[n]!;
+    const lastSeq = seqs[n]!;
+    const last = events[n];
+    events[n] = undefined;
     let i = 0;
-    const n = heap.length;
     while (true) {
       const l = 2 * i + 1;
       if (l >= n) break;
       const r = l + 1;
       let c = l;
-      let child = heap[l]!;
-      if (r < n) {
-        const right = heap[r]!;
-        if (right.time < child.time || (right.time === child.time && right.seq < child.seq)) {
-          c = r;
-          child = right;
-        }
-      }
-      if (last.time < child.time || (last.time === child.time && last.seq < child.seq)) break;
-      heap[i] = child;
+      if (r < n && (times[r]! < times[l]! || (times[r] === times[l] && seqs[r]! < seqs[l]!))) c = r;
+      const ct = times[c]!;
+      if (lastTime < ct || (lastTime === ct && lastSeq < seqs[c]!)) break;
+      times[i] = ct;
+      seqs[i] = seqs[c]!;
+      events[i] = events[c];
       i = c;
     }
-    heap[i] = last;
+    if (n > 0) {
+      times[i] = lastTime;
+      seqs[i] = lastSeq;
+      events[i] = last;
+    }
     return top;
+  }
+
+  get pending(): number {
+    return this.size;
   }
 
   /** Runs one event; false when none is left. */
   step(): boolean {
+    if (this.size === 0) return false;
+    this.currentMs = this.times[0]!;
     const event = this.pop();
-    if (!event) return false;
-    this.currentMs = event.time;
-    if (event.run) {
+    const run = event.run;
+    if (run) {
       this.eventsRun++;
-      event.run();
+      run(event.a, event.b);
+    }
+    if (event.recyclable && this.pool.length < POOL_MAX) {
+      event.a = event.b = event.run = null;
+      this.pool.push(event);
     }
     return true;
   }
 
   /** Runs every event up to and including `untilMs`, then sets the clock to `untilMs`. */
   runUntil(untilMs: number): void {
-    while (this.heap.length > 0 && this.heap[0]!.time <= untilMs) this.step();
+    while (this.size > 0 && this.times[0]! <= untilMs) this.step();
     if (untilMs > this.currentMs) this.currentMs = untilMs;
   }
 
@@ -127,12 +181,10 @@ export class Scheduler implements Clock {
     while (!settled) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (settled) break;
-      const next = this.heap[0];
-      if (!next) throw new StalledError(this.currentMs);
-      if (next.time > deadline) throw new StalledError(this.currentMs);
+      if (this.size === 0 || this.times[0]! > deadline) throw new StalledError(this.currentMs);
       // Run every event of the next instant, then let continuations react.
-      const instant = next.time;
-      while (this.heap.length > 0 && this.heap[0]!.time === instant) this.step();
+      const instant = this.times[0]!;
+      while (this.size > 0 && this.times[0] === instant) this.step();
     }
     return watched;
   }

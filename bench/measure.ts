@@ -1,0 +1,29 @@
+// Repeated measurement: the machine is shared and noisy, so each figure is the median of
+// several rounds, reported with its spread.
+export interface Measurement {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+/** Runs `round` `rounds` times; each returns a rate (or any figure); reports median and range. */
+export function measure(rounds: number, round: () => number): Measurement {
+  round(); // warm-up: JIT and caches
+  const values = Array.from({ length: rounds }, round).sort((a, b) => a - b);
+  return { median: values[Math.floor(values.length / 2)]!, min: values[0]!, max: values[values.length - 1]! };
+}
+
+/** Operations per second of `op`, run `count` times in a tight loop. */
+export function opsPerSecond(count: number, op: (i: number) => void): number {
+  const start = performance.now();
+  for (let i = 0; i < count; i++) op(i);
+  return (count * 1000) / (performance.now() - start);
+}
+
+export function fmt(value: number, digits = 0): string {
+  return value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+export function fmtMeasurement(m: Measurement, digits = 0): string {
+  return `${fmt(m.median, digits)} (${fmt(m.min, digits)}–${fmt(m.max, digits)})`;
+}

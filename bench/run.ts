@@ -1,0 +1,51 @@
+// `npm run bench`: measures, prints, and writes docs/benchmarks.md.
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { benchCrypto } from './crypto.js';
+import { benchVnet } from './vnet.js';
+import { fmt, fmtMeasurement } from './measure.js';
+
+const started = new Date();
+const crypto = benchCrypto();
+const vnet = await benchVnet();
+
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+const lines = [
+  '# Benchmarks',
+  '',
+  `Written by \`npm run bench\` on ${started.toISOString().slice(0, 10)}: ${cpu}, ${os.cpus().length} cores, ${fmt(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
+  'Every figure is the median of 5 rounds after a warm-up, with the range (min–max) in brackets; one thread does all the work ("one core").',
+  'The machine is shared and noisy: compare ratios within one run rather than figures across runs.',
+  '',
+  '## Secure channel (issue 2)',
+  '',
+  '| figure | result | target | reference in the same run |',
+  '| --- | --- | --- | --- |',
+  `| X25519 DH operations/s (node:crypto) | ${fmtMeasurement(crypto.dhPerSecond)} | | the primitive: an XX handshake costs 6 DH + 2 key generations (≈ 8 DH) for both ends |`,
+  `| Noise XX handshakes/s, both ends, crypto only | ${fmtMeasurement(crypto.noiseXX)} | ≥ 2 000 | bound from DH alone: ${fmt(crypto.dhPerSecond.median / 8)}/s (ratio ${fmt(crypto.noiseXX.median / (crypto.dhPerSecond.median / 8), 2)}) |`,
+  `| Noise XX handshakes/s, responder's share only (what a supernode pays per client) | ${fmtMeasurement(crypto.noiseXXResponder)} | ≥ 2 000 | |`,
+  `| Noise IK handshakes/s, both ends, crypto only | ${fmtMeasurement(crypto.noiseIK)} | ≥ 2 000 | IK costs 4 DH + 2 key generations for both ends (≈ 10 DH) |`,
+  `| Noise IK handshakes/s, responder's share only | ${fmtMeasurement(crypto.noiseIKResponder)} | ≥ 2 000 | |`,
+  `| Parley channel handshakes/s (XX + version negotiation + 2 certificate checks), both ends | ${fmtMeasurement(crypto.channelXX)} | | |`,
+  `| Parley channel handshakes/s (IK, as clients to known supernodes), both ends | ${fmtMeasurement(crypto.channelIK)} | | |`,
+  `| 100-byte frames sealed/s, ChaChaPoly (CipherState) | ${fmtMeasurement(crypto.seal.ChaChaPoly)} | ≥ 200 000 | raw node:crypto AEAD call: ${fmtMeasurement(crypto.rawSeal.ChaChaPoly)} |`,
+  `| 100-byte frames opened/s, ChaChaPoly | ${fmtMeasurement(crypto.open.ChaChaPoly)} | ≥ 200 000 | |`,
+  `| 100-byte frames sealed/s, AESGCM | ${fmtMeasurement(crypto.seal.AESGCM)} | ≥ 200 000 | raw node:crypto AEAD call: ${fmtMeasurement(crypto.rawSeal.AESGCM)} |`,
+  `| 100-byte frames opened/s, AESGCM | ${fmtMeasurement(crypto.open.AESGCM)} | ≥ 200 000 | |`,
+  `| 100-byte messages through a whole channel/s (encode, seal, frame, unframe, open, decode) | ${fmtMeasurement(crypto.channelFrames)} | | |`,
+  '',
+  '## Virtual network (issue 2)',
+  '',
+  '| figure | result | target |',
+  '| --- | --- | --- |',
+  `| delivered UDP packets/s, 1 000 public hosts, 10 000 packets in flight, 20 ms ± 5 ms links | ${fmtMeasurement(vnet.publicPacketsPerSecond)} | ≥ 1 000 000 |`,
+  `| delivered UDP packets/s, 1 000 clients each behind a port-restricted NAT ↔ 100 servers | ${fmtMeasurement(vnet.natPacketsPerSecond)} | |`,
+  `| virtual timer events/s | ${fmtMeasurement(vnet.timerEventsPerSecond)} | |`,
+  `| heap bytes per public host (${fmt(vnet.hostsForMemory)} hosts) | ${fmtMeasurement(vnet.bytesPerBareHost)} | ≤ 2 048 |`,
+  `| heap bytes per public host with one bound UDP socket | ${fmtMeasurement(vnet.bytesPerHostWithSocket)} | ≤ 2 048 |`,
+  `| heap bytes per host behind a NAT (100 hosts per NAT, NAT included) | ${fmtMeasurement(vnet.bytesPerNattedHost)} | ≤ 2 048 |`,
+  '',
+];
+const text = `${lines.join('\n')}\n`;
+writeFileSync(new URL('../../docs/benchmarks.md', import.meta.url), text);
+process.stdout.write(text);
