@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+// The `parley` command.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { create } from '@bufbuild/protobuf';
+import { realEnv } from '../env/real.js';
+import { formatEndpoint } from '../env/types.js';
+import { CertificateVerifier, Role } from '../crypto/certificate.js';
+import { parseNetworkDescriptor, serializeNetworkDescriptor, type BootstrapEntry } from '../crypto/descriptor.js';
+import { connectSecure } from '../crypto/secure-link.js';
+import { generateDeviceKeys } from '../crypto/identity.js';
+import { toHex } from '../crypto/bytes.js';
+import { startSupernode, type RunningSupernode } from '../supernode/supernode.js';
+import { PingSchema, SUPPORTED_VERSIONS } from '../wire/messages.js';
+import { certify, loadOrCreateCa, loadOrCreateKeys } from './local-network.js';
+
+const USAGE = `parley — peer-to-peer voice and chat on a supernode network
+
+Usage:
+  parley local [--dir D] [--supernodes N] [--port P] [--host H]
+      Runs a local network: creates (once) a network CA in D, starts N supernodes on
+      ports P, P+1, … (0: any free port), writes D/network.json, and runs until Ctrl-C.
+      Defaults: --dir .parley-local --supernodes 3 --port 33033 --host 127.0.0.1
+  parley ping [--dir D] [--count K]
+      Joins the local network in D with a fresh certified device and pings each bootstrap
+      supernode over a secure link, printing round-trip times.
+  parley version
+  parley help
+`;
+
+const OPTIONS = {
+  dir: { type: 'string', default: '.parley-local' },
+  supernodes: { type: 'string', default: '3' },
+  port: { type: 'string', default: '33033' },
+  host: { type: 'string', default: '127.0.0.1' },
+  count: { type: 'string', default: '3' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+function positiveInt(text: string, name: string, min = 1, max = 65535): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}`);
+  return value;
+}
+
+class UsageError extends Error {}
+
+async function runLocal(values: { dir: string; supernodes: string; port: string; host: string }): Promise<void> {
+  const dir = resolve(values.dir);
+  const count = positiveInt(values.supernodes, 'supernodes', 1, 64);
+  const basePort = positiveInt(values.port, 'port', 0);
+  const nowMs = realEnv.clock.wallTimeMs();
+  const ca = loadOrCreateCa(dir, realEnv.random);
+  const verifier = new CertificateVerifier(ca.keyPair.publicKey);
+  const running: RunningSupernode[] = [];
+  const bootstrap: BootstrapEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    const keys = loadOrCreateKeys(join(dir, `supernode-${i + 1}.key.json`), realEnv.random);
+    const identity = certify(ca, keys, { username: '', role: Role.SUPERNODE, nowMs, serial: nowMs * 100 + i });
+    const supernode = await startSupernode(realEnv, {
+      identity,
+      verifier,
+      host: values.host,
+      port: basePort === 0 ? 0 : basePort + i,
+      log: (line) => console.log(`supernode ${i + 1}: ${line}`),
+    });
+    running.push(supernode);
+    bootstrap.push({ host: values.host, port: supernode.port, dhKey: keys.dh.publicKey });
+  }
+  const descriptorPath = join(dir, 'network.json');
+  writeFileSync(
+    descriptorPath,
+    serializeNetworkDescriptor({
+      name: 'parley-local',
+      caPublicKey: ca.keyPair.publicKey,
+      // The login server arrives with issue 3; until then the descriptor names where it will listen.
+      loginServerUrl: `https://${values.host}:8443`,
+      bootstrap,
+    }),
+  );
+  console.log(`Parley local network ${toHex(ca.networkId).slice(0, 16)} (protocol v${SUPPORTED_VERSIONS.join(',')})`);
+  for (const [i, entry] of bootstrap.entries()) console.log(`  supernode ${i + 1} listening on ${formatEndpoint(entry)}`);
+  console.log(`descriptor: ${descriptorPath}`);
+  console.log(`Try: parley ping --dir ${values.dir}  (in this checkout: npm run parley -- ping)  Ctrl-C stops the network`);
+  const stop = () => {
+    for (const supernode of running) supernode.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+async function runPing(values: { dir: string; count: string }): Promise<number> {
+  const dir = resolve(values.dir);
+  const count = positiveInt(values.count, 'count', 1, 1000);
+  const parsed = parseNetworkDescriptor(readFileSync(join(dir, 'network.json'), 'utf8'));
+  if (!parsed.ok) {
+    console.error(`network.json: ${parsed.error.code}: ${parsed.error.message}`);
+    return 1;
+  }
+  const descriptor = parsed.value;
+  const ca = loadOrCreateCa(dir, realEnv.random);
+  const nowMs = realEnv.clock.wallTimeMs();
+  const identity = certify(ca, generateDeviceKeys(realEnv.random), { username: 'ping', role: Role.DEVICE, nowMs, serial: nowMs * 100 + 99 });
+  const verifier = new CertificateVerifier(descriptor.caPublicKey);
+  let failures = 0;
+  for (const entry of descriptor.bootstrap) {
+    const where = formatEndpoint(entry);
+    try {
+      const started = realEnv.clock.now();
+      const link = await connectSecure(realEnv, {
+        host: entry.host,
+        port: entry.port,
+        config: { identity, verifier, ...(entry.dhKey ? { remoteStaticKey: entry.dhKey } : {}) },
+        connectTimeoutMs: 3000,
+        handshakeTimeoutMs: 3000,
+      });
+      const handshakeMs = realEnv.clock.now() - started;
+      const rtts: number[] = [];
+      for (let i = 0; i < count; i++) {
+        const sent = realEnv.clock.now();
+        const pong = new Promise<void>((done) => link.onMessage((envelope) => envelope.body.case === 'pong' && done()));
+        link.send({ case: 'ping', value: create(PingSchema, { nonce: BigInt(i) }) });
+        await pong;
+        rtts.push(realEnv.clock.now() - sent);
+      }
+      link.close();
+      const role = Role[link.peer.role] ?? link.peer.role;
+      console.log(`${where}: secure link (${entry.dhKey ? 'IK' : 'XX'}) to a certified ${role} in ${handshakeMs.toFixed(1)} ms; ping ${rtts.map((r) => r.toFixed(2)).join(' ')} ms`);
+    } catch (error) {
+      failures++;
+      // NetError and ChannelFailure both carry a stable code.
+      const code = (error as { code?: string }).code;
+      console.log(`${where}: failed: ${code ? `${code}: ` : ''}${(error as Error).message}`);
+    }
+  }
+  return failures === 0 ? 0 : 1;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values } = parseArgs({ args: rest, options: OPTIONS, allowPositionals: false, strict: true });
+  switch (command) {
+    case 'local':
+      await runLocal(values);
+      return -1; // keeps running
+    case 'ping':
+      return runPing(values);
+    case 'version': {
+      const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+      console.log(`parley ${pkg.version}, protocol versions ${SUPPORTED_VERSIONS.join(',')}`);
+      return 0;
+    }
+    case undefined:
+    case 'help':
+      console.log(USAGE);
+      return 0;
+    default:
+      throw new UsageError(`unknown command: ${command}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`parley: ${(error as Error).message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    console.error(`parley: ${(error as Error).message}`);
+    process.exit(1);
+  },
+);
