@@ -4,10 +4,9 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import type { Random } from '../env/types.js';
 import { fromBase64Url, toBase64Url } from '../crypto/bytes.js';
-import { networkCaFromKeyPair, Role, type NetworkCa } from '../crypto/certificate.js';
+import { networkCaFromKeyPair, type NetworkCa } from '../crypto/certificate.js';
 import { signingKeyPairFromSeed, generateSigningKeyPair } from '../crypto/ed25519.js';
-import { issueCertificate } from '../crypto/certificate.js';
-import { exportDeviceKeys, generateDeviceKeys, importDeviceKeys, type DeviceKeys, type NodeIdentity } from '../crypto/identity.js';
+import { exportDeviceKeys, generateDeviceKeys, importDeviceKeys, type DeviceKeys } from '../crypto/identity.js';
 
 const PRIVATE_FILE_MODE = 0o600;
 
@@ -38,17 +37,4 @@ export function loadOrCreateKeys(path: string, random: Random): DeviceKeys {
   const keys = generateDeviceKeys(random);
   writePrivate(path, `${JSON.stringify(exportDeviceKeys(keys))}\n`);
   return keys;
-}
-
-/** Certifies `keys` with a fresh certificate (the local network's CA is at hand). */
-export function certify(ca: NetworkCa, keys: DeviceKeys, options: { username: string; role: Role; nowMs: number; serial: number }): NodeIdentity {
-  const certificate = issueCertificate(ca, {
-    username: options.username,
-    role: options.role,
-    signingKey: keys.signing.publicKey,
-    dhKey: keys.dh.publicKey,
-    serial: options.serial,
-    issuedAtMs: options.nowMs,
-  });
-  return { ...keys, certificate };
 }

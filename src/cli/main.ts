@@ -9,11 +9,11 @@ import { formatEndpoint } from '../env/types.js';
 import { CertificateVerifier, Role } from '../crypto/certificate.js';
 import { parseNetworkDescriptor, serializeNetworkDescriptor, type BootstrapEntry } from '../crypto/descriptor.js';
 import { connectSecure } from '../crypto/secure-link.js';
-import { generateDeviceKeys } from '../crypto/identity.js';
+import { certifyKeys, generateDeviceKeys } from '../crypto/identity.js';
 import { toHex } from '../crypto/bytes.js';
 import { startSupernode, type RunningSupernode } from '../supernode/supernode.js';
 import { PingSchema, SUPPORTED_VERSIONS } from '../wire/messages.js';
-import { certify, loadOrCreateCa, loadOrCreateKeys } from './local-network.js';
+import { loadOrCreateCa, loadOrCreateKeys } from './local-network.js';
 
 const USAGE = `parley — peer-to-peer voice and chat on a supernode network
 
@@ -57,7 +57,7 @@ async function runLocal(values: { dir: string; supernodes: string; port: string;
   const bootstrap: BootstrapEntry[] = [];
   for (let i = 0; i < count; i++) {
     const keys = loadOrCreateKeys(join(dir, `supernode-${i + 1}.key.json`), realEnv.random);
-    const identity = certify(ca, keys, { username: '', role: Role.SUPERNODE, nowMs, serial: nowMs * 100 + i });
+    const identity = certifyKeys(ca, keys, { username: '', role: Role.SUPERNODE, issuedAtMs: nowMs, serial: nowMs * 100 + i });
     const supernode = await startSupernode(realEnv, {
       identity,
       verifier,
@@ -102,7 +102,7 @@ async function runPing(values: { dir: string; count: string }): Promise<number> 
   const descriptor = parsed.value;
   const ca = loadOrCreateCa(dir, realEnv.random);
   const nowMs = realEnv.clock.wallTimeMs();
-  const identity = certify(ca, generateDeviceKeys(realEnv.random), { username: 'ping', role: Role.DEVICE, nowMs, serial: nowMs * 100 + 99 });
+  const identity = certifyKeys(ca, generateDeviceKeys(realEnv.random), { username: 'ping', role: Role.DEVICE, issuedAtMs: nowMs, serial: nowMs * 100 + 99 });
   const verifier = new CertificateVerifier(descriptor.caPublicKey);
   let failures = 0;
   for (const entry of descriptor.bootstrap) {

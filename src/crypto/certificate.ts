@@ -41,13 +41,17 @@ export function createNetworkCa(random: Random): NetworkCa {
   return networkCaFromKeyPair(generateSigningKeyPair(random));
 }
 
-export interface CertificateRequest {
+/** What a certificate says about its holder. */
+export interface CertifiedFields {
   readonly username: string;
   readonly role: Role;
   readonly signingKey: Uint8Array;
   readonly dhKey: Uint8Array;
   readonly serial: number;
   readonly issuedAtMs: number;
+}
+
+export interface CertificateRequest extends CertifiedFields {
   readonly lifetimeMs?: number;
 }
 
@@ -66,13 +70,7 @@ export function issueCertificate(ca: NetworkCa, request: CertificateRequest): Ui
   return encodeCertificate({ body, signature: signBytes(ca.keyPair, concatBytes(SIGNATURE_CONTEXT, body)) });
 }
 
-export interface VerifiedCertificate {
-  readonly username: string;
-  readonly role: Role;
-  readonly signingKey: Uint8Array;
-  readonly dhKey: Uint8Array;
-  readonly serial: number;
-  readonly issuedAtMs: number;
+export interface VerifiedCertificate extends CertifiedFields {
   readonly expiresAtMs: number;
   readonly encoded: Uint8Array;
 }

@@ -1,6 +1,7 @@
 // Ed25519 signatures (RFC 8032) on node:crypto, with raw 32-byte keys at the edges.
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import type { Random } from '../env/types.js';
+import { toBase64Url } from './bytes.js';
 
 export const ED25519_KEY_BYTES = 32;
 export const ED25519_SIGNATURE_BYTES = 64;
@@ -12,13 +13,9 @@ export interface SigningKeyPair {
   readonly seed: Uint8Array;
 }
 
-function b64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
-}
-
 export function signingKeyPairFromSeed(seed: Uint8Array): SigningKeyPair {
   if (seed.byteLength !== ED25519_KEY_BYTES) throw new RangeError('Ed25519 seed must be 32 bytes');
-  const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: b64(seed), x: b64(new Uint8Array(32)) }, format: 'jwk' });
+  const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: toBase64Url(seed), x: toBase64Url(new Uint8Array(32)) }, format: 'jwk' });
   const x = createPublicKey(privateKey).export({ format: 'jwk' }).x!;
   return { privateKey, publicKey: new Uint8Array(Buffer.from(x, 'base64url')), seed: seed.slice() };
 }
@@ -35,7 +32,7 @@ export function signBytes(keyPair: SigningKeyPair, message: Uint8Array): Uint8Ar
 export function publicKeyObject(publicKey: Uint8Array): KeyObject | null {
   if (publicKey.byteLength !== ED25519_KEY_BYTES) return null;
   try {
-    return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64(publicKey) }, format: 'jwk' });
+    return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: toBase64Url(publicKey) }, format: 'jwk' });
   } catch {
     return null;
   }

@@ -32,13 +32,16 @@ export function importDeviceKeys(text: { signingSeed: string; dhPrivate: string 
   return { signing: signingKeyPairFromSeed(seed), dh: x25519KeyPairFromPrivate(dh) };
 }
 
-/** Keys and a certificate issued directly by a CA held in this process (tests, local networks). */
-export function issueIdentity(
-  ca: NetworkCa,
-  random: Random,
-  options: { username?: string; role: Role; serial: number; issuedAtMs: number; lifetimeMs?: number },
-): NodeIdentity {
-  const keys = generateDeviceKeys(random);
+export interface CertifyOptions {
+  readonly username?: string;
+  readonly role: Role;
+  readonly serial: number;
+  readonly issuedAtMs: number;
+  readonly lifetimeMs?: number;
+}
+
+/** Certifies `keys` with a CA held in this process (local networks, tests; later the login server). */
+export function certifyKeys(ca: NetworkCa, keys: DeviceKeys, options: CertifyOptions): NodeIdentity {
   const certificate = issueCertificate(ca, {
     username: options.username ?? '',
     role: options.role,
@@ -49,4 +52,9 @@ export function issueIdentity(
     ...(options.lifetimeMs !== undefined ? { lifetimeMs: options.lifetimeMs } : {}),
   });
   return { ...keys, certificate };
+}
+
+/** Fresh keys and their certificate. */
+export function issueIdentity(ca: NetworkCa, random: Random, options: CertifyOptions): NodeIdentity {
+  return certifyKeys(ca, generateDeviceKeys(random), options);
 }

@@ -1,6 +1,7 @@
 // Runs a SecureChannel over a TCP connection of the injected `Net`: the adapter owns the
 // socket and the timers, the channel owns the protocol. Works unchanged on real sockets and on
 // the virtual network.
+import { Inbox } from '../env/inbox.js';
 import type { Endpoint, Env, TcpConnection, TcpListener, Timer } from '../env/types.js';
 import { CloseReason, type Envelope } from '../wire/messages.js';
 import type { VerifiedCertificate } from './certificate.js';
@@ -40,9 +41,7 @@ class ChannelOverTcp implements SecureLink {
   peer!: VerifiedCertificate;
   version = 0;
   handshakeHash: Uint8Array = new Uint8Array(0);
-  private messageHandler: (envelope: Envelope) => void = () => {};
-  private held: Envelope[] = [];
-  private handlerSet = false;
+  private readonly inbox = new Inbox<Envelope>();
   private closeHandler: (error: ChannelError | null) => void = () => {};
   private timer: Timer | null;
   private settle: ((error: ChannelError | null) => void) | null;
@@ -82,8 +81,7 @@ class ChannelOverTcp implements SecureLink {
           this.settle = null;
           break;
         case 'message':
-          if (this.handlerSet) this.messageHandler(output.envelope);
-          else this.held.push(output.envelope);
+          this.inbox.deliver(output.envelope);
           break;
         case 'closed':
           this.timer?.cancel();
@@ -105,11 +103,7 @@ class ChannelOverTcp implements SecureLink {
   }
 
   onMessage(handler: (envelope: Envelope) => void): void {
-    this.messageHandler = handler;
-    this.handlerSet = true;
-    const held = this.held;
-    this.held = [];
-    for (const envelope of held) handler(envelope);
+    this.inbox.setHandler(handler);
   }
 
   onClose(handler: (error: ChannelError | null) => void): void {

@@ -2,6 +2,7 @@
 // takes ~7 us where a DER import takes ~350 us, and that decides the handshake rate.
 import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
 import type { Random } from '../env/types.js';
+import { toBase64Url } from './bytes.js';
 
 export const X25519_KEY_BYTES = 32;
 
@@ -16,15 +17,11 @@ const BASE_POINT = createPublicKey({
   format: 'jwk',
 });
 
-function b64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
-}
-
 /** A key pair from a 32-byte private key (clamped by X25519 itself). */
 export function x25519KeyPairFromPrivate(privateKeyBytes: Uint8Array): DhKeyPair {
   if (privateKeyBytes.byteLength !== X25519_KEY_BYTES) throw new RangeError('X25519 private key must be 32 bytes');
   // node derives the public half from `d` and ignores `x` for private keys.
-  const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64(privateKeyBytes), x: ZERO_X }, format: 'jwk' });
+  const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: toBase64Url(privateKeyBytes), x: ZERO_X }, format: 'jwk' });
   const publicKey = new Uint8Array(diffieHellman({ privateKey, publicKey: BASE_POINT }));
   return { privateKey, publicKey };
 }
@@ -42,7 +39,7 @@ export function x25519PrivateKeyBytes(keyPair: DhKeyPair): Uint8Array {
 export function x25519PublicKey(peerPublicKey: Uint8Array): KeyObject | null {
   if (peerPublicKey.byteLength !== X25519_KEY_BYTES) return null;
   try {
-    return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64(peerPublicKey) }, format: 'jwk' });
+    return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: toBase64Url(peerPublicKey) }, format: 'jwk' });
   } catch {
     return null;
   }

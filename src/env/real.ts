@@ -2,6 +2,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { Inbox } from './inbox.js';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   NetError,
@@ -51,8 +52,7 @@ function netErrorFrom(error: NodeJS.ErrnoException): NetError {
 class RealTcpConnection implements TcpConnection {
   readonly local: Endpoint;
   readonly remote: Endpoint;
-  private dataHandler: ((bytes: Uint8Array) => void) | undefined;
-  private pending: Uint8Array[] = [];
+  private readonly inbox = new Inbox<Uint8Array>();
   private closeHandler: (error?: NetError) => void = () => {};
   private closed = false;
   private failure: NetError | undefined;
@@ -62,9 +62,7 @@ class RealTcpConnection implements TcpConnection {
     this.remote = { host: socket.remoteAddress ?? '0.0.0.0', port: socket.remotePort ?? 0 };
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
-      const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      if (this.dataHandler) this.dataHandler(bytes);
-      else this.pending.push(bytes); // held until the owner sets a handler
+      this.inbox.deliver(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
       this.failure = netErrorFrom(error);
@@ -83,10 +81,7 @@ class RealTcpConnection implements TcpConnection {
   }
 
   onData(handler: (bytes: Uint8Array) => void): void {
-    this.dataHandler = handler;
-    const held = this.pending;
-    this.pending = [];
-    for (const bytes of held) handler(bytes);
+    this.inbox.setHandler(handler);
   }
 
   onClose(handler: (error?: NetError) => void): void {

@@ -5,6 +5,7 @@
 import type { Random } from '../../env/types.js';
 import { err, ok, type CodedError, type Result } from '../../result.js';
 import type { KeyObject } from 'node:crypto';
+import { concatBytes } from '../bytes.js';
 import { generateX25519KeyPair, x25519, x25519PublicKey, X25519_KEY_BYTES, type DhKeyPair } from '../x25519.js';
 import { TAG_BYTES, type CipherName, type CipherState } from './cipher-state.js';
 import { SymmetricState } from './symmetric-state.js';
@@ -137,15 +138,7 @@ export class HandshakeState {
     }
     parts.push(this.symmetric.encryptAndHash(payload));
     this.advance();
-    let length = 0;
-    for (const part of parts) length += part.byteLength;
-    const message = new Uint8Array(length);
-    let offset = 0;
-    for (const part of parts) {
-      message.set(part, offset);
-      offset += part.byteLength;
-    }
-    return ok(message);
+    return ok(concatBytes(...parts));
   }
 
   readMessage(message: Uint8Array): Result<Uint8Array, HandshakeError> {

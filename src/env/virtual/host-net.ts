@@ -15,6 +15,7 @@ import {
   type UdpBindOptions,
   type UdpSocket,
 } from '../types.js';
+import { Inbox } from '../inbox.js';
 import { addressToText, textToAddress } from './address.js';
 import type { Packet, VirtualHost } from './network.js';
 
@@ -113,8 +114,7 @@ export class VirtualTcpConnection implements TcpConnection {
   private sendSeq = 0;
   private receiveSeq = 0;
   private outOfOrder: Map<number, Packet> | null = null;
-  private dataHandler: ((bytes: Uint8Array) => void) | null = null;
-  private held: Uint8Array[] = [];
+  private readonly inbox = new Inbox<Uint8Array>();
   private closeHandler: (error?: NetError) => void = () => {};
   private connectWaiter: { resolve: () => void; reject: (error: NetError) => void; timer: Timer } | null = null;
 
@@ -168,10 +168,7 @@ export class VirtualTcpConnection implements TcpConnection {
   }
 
   onData(handler: (bytes: Uint8Array) => void): void {
-    this.dataHandler = handler;
-    const held = this.held;
-    this.held = [];
-    for (const bytes of held) handler(bytes);
+    this.inbox.setHandler(handler);
   }
 
   onClose(handler: (error?: NetError) => void): void {
@@ -239,11 +236,7 @@ export class VirtualTcpConnection implements TcpConnection {
         this.finish();
         return;
       }
-      if (this.state === 'open' || this.state === 'closing') {
-        const bytes = next.payload!;
-        if (this.dataHandler) this.dataHandler(bytes);
-        else this.held.push(bytes);
-      }
+      if (this.state === 'open' || this.state === 'closing') this.inbox.deliver(next.payload!);
       next = this.outOfOrder?.get(this.receiveSeq);
       if (next) this.outOfOrder!.delete(this.receiveSeq);
     }
