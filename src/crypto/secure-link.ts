@@ -1,7 +1,7 @@
 // Runs a SecureChannel over a TCP connection of the injected `Net`: the adapter owns the
 // socket and the timers, the channel owns the protocol. Works unchanged on real sockets and on
 // the virtual network.
-import { Inbox } from '../env/inbox.js';
+import { Inbox, Latch } from '../env/inbox.js';
 import type { Endpoint, Env, TcpConnection, TcpListener, Timer } from '../env/types.js';
 import { CloseReason, type Envelope } from '../wire/messages.js';
 import type { VerifiedCertificate } from './certificate.js';
@@ -42,7 +42,7 @@ class ChannelOverTcp implements SecureLink {
   version = 0;
   handshakeHash: Uint8Array = new Uint8Array(0);
   private readonly inbox = new Inbox<Envelope>();
-  private closeHandler: (error: ChannelError | null) => void = () => {};
+  private readonly closed = new Latch<ChannelError | null>();
   private timer: Timer | null;
   private settle: ((error: ChannelError | null) => void) | null;
 
@@ -91,7 +91,7 @@ class ChannelOverTcp implements SecureLink {
             this.settle(output.error ?? { code: 'connection_lost', message: 'closed during the handshake' });
             this.settle = null;
           } else {
-            this.closeHandler(output.error);
+            this.closed.fire(output.error);
           }
           break;
       }
@@ -107,7 +107,7 @@ class ChannelOverTcp implements SecureLink {
   }
 
   onClose(handler: (error: ChannelError | null) => void): void {
-    this.closeHandler = handler;
+    this.closed.setHandler(handler);
   }
 
   close(reason: CloseReason = CloseReason.NORMAL, detail = ''): void {

@@ -17,3 +17,29 @@ export class Inbox<T> {
     for (const item of held) handler(item);
   }
 }
+
+/**
+ * A one-time event (a close) that a handler set later still receives: the event may happen
+ * while its owner is still awaiting the object that reports it.
+ */
+export class Latch<T> {
+  private handler: ((value: T) => void) | null = null;
+  private fired = false;
+  private value!: T;
+
+  get hasFired(): boolean {
+    return this.fired;
+  }
+
+  fire(value: T): void {
+    if (this.fired) return;
+    this.fired = true;
+    this.value = value;
+    this.handler?.(value);
+  }
+
+  setHandler(handler: (value: T) => void): void {
+    this.handler = handler;
+    if (this.fired) handler(this.value);
+  }
+}

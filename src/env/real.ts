@@ -2,7 +2,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { Inbox } from './inbox.js';
+import { Inbox, Latch } from './inbox.js';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   NetError,
@@ -53,8 +53,7 @@ class RealTcpConnection implements TcpConnection {
   readonly local: Endpoint;
   readonly remote: Endpoint;
   private readonly inbox = new Inbox<Uint8Array>();
-  private closeHandler: (error?: NetError) => void = () => {};
-  private closed = false;
+  private readonly closed = new Latch<NetError | undefined>();
   private failure: NetError | undefined;
 
   constructor(private readonly socket: net.Socket) {
@@ -68,11 +67,7 @@ class RealTcpConnection implements TcpConnection {
       this.failure = netErrorFrom(error);
     });
     socket.on('end', () => socket.end());
-    socket.on('close', () => {
-      if (this.closed) return;
-      this.closed = true;
-      this.closeHandler(this.failure);
-    });
+    socket.on('close', () => this.closed.fire(this.failure));
   }
 
   write(bytes: Uint8Array): void {
@@ -85,7 +80,7 @@ class RealTcpConnection implements TcpConnection {
   }
 
   onClose(handler: (error?: NetError) => void): void {
-    this.closeHandler = handler;
+    this.closed.setHandler(handler);
   }
 
   close(): void {

@@ -120,6 +120,19 @@ export function netComplianceSuite(name: string, makeFixture: () => Promise<NetF
     listener.close();
   });
 
+  withFixture('a close that happened before onClose was set is still reported', async (f) => {
+    let accepted!: (c: TcpConnection) => void;
+    const serverSide = new Promise<TcpConnection>((resolve) => (accepted = resolve));
+    const listener = await f.b.listenTcp({ port: 0, onConnection: accepted });
+    const client = await f.a.connectTcp({ host: f.bHost, port: listener.local.port });
+    const server = await serverSide;
+    const serverClosed = closed(server);
+    server.close();
+    await serverClosed; // by now the client has seen the close too, with no handler set
+    assert.equal(await closed(client), undefined);
+    listener.close();
+  });
+
   withFixture('connecting to a port nobody listens on is refused', async (f) => {
     const listener = await f.b.listenTcp({ port: 0, onConnection: () => {} });
     const port = listener.local.port;

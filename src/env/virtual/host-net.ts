@@ -15,7 +15,7 @@ import {
   type UdpBindOptions,
   type UdpSocket,
 } from '../types.js';
-import { Inbox } from '../inbox.js';
+import { Inbox, Latch } from '../inbox.js';
 import { addressToText, textToAddress } from './address.js';
 import type { Packet, VirtualHost } from './network.js';
 
@@ -115,7 +115,7 @@ export class VirtualTcpConnection implements TcpConnection {
   private receiveSeq = 0;
   private outOfOrder: Map<number, Packet> | null = null;
   private readonly inbox = new Inbox<Uint8Array>();
-  private closeHandler: (error?: NetError) => void = () => {};
+  private readonly closed = new Latch<NetError | undefined>();
   private connectWaiter: { resolve: () => void; reject: (error: NetError) => void; timer: Timer } | null = null;
 
   constructor(
@@ -172,7 +172,7 @@ export class VirtualTcpConnection implements TcpConnection {
   }
 
   onClose(handler: (error?: NetError) => void): void {
-    this.closeHandler = handler;
+    this.closed.setHandler(handler);
   }
 
   close(): void {
@@ -189,7 +189,7 @@ export class VirtualTcpConnection implements TcpConnection {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.forget();
-    this.closeHandler(error);
+    this.closed.fire(error);
   }
 
   receive(packet: Packet): void {
