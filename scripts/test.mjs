@@ -1,8 +1,11 @@
 // Runs node's built-in test runner on the compiled test files (dist/test/**/*.test.js).
-// Node 20 has no glob support for --test, so the files are listed here.
+// Node 20 has no glob support for --test, so the files are listed here. The store tests need
+// a real PostgreSQL: unless PARLEY_TEST_POSTGRES_URL names one, a throwaway cluster is started
+// for the run and removed after it.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { startPostgres } from './postgres.mjs';
 
 function find(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -14,9 +17,16 @@ function find(dir) {
 
 const files = find('dist/test').sort();
 const extra = process.argv.slice(2);
-const result = spawnSync(
-  process.execPath,
-  ['--test', '--test-reporter=spec', '--test-concurrency=2', ...extra, ...files],
-  { stdio: 'inherit' },
-);
-process.exit(result.status ?? 1);
+let postgres = null;
+if (!process.env.PARLEY_TEST_POSTGRES_URL) {
+  postgres = await startPostgres();
+  process.env.PARLEY_TEST_POSTGRES_URL = postgres.url;
+}
+let status;
+try {
+  const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=2', ...extra, ...files], { stdio: 'inherit' });
+  status = result.status ?? 1;
+} finally {
+  postgres?.stop();
+}
+process.exit(status);

@@ -1,0 +1,108 @@
+// Schema migrations, written once for both dialects; the differences (auto-increment keys,
+// the bytes type, text collation for prefix search) are in `types`.
+import { sql, type Kysely } from 'kysely';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import type { DialectName } from './database.js';
+
+function types(dialect: DialectName) {
+  return {
+    bytes: dialect === 'postgres' ? sql`bytea` : sql`blob`,
+    bigint: sql`bigint`,
+    // Prefix search compares byte order: PostgreSQL's "C" collation; SQLite's default BINARY.
+    username: dialect === 'postgres' ? sql`text collate "C"` : sql`text`,
+  };
+}
+
+function migrations(dialect: DialectName): Record<string, Migration> {
+  const t = types(dialect);
+  return {
+    '001-initial': {
+      async up(db: Kysely<unknown>) {
+        const key = (builder: ReturnType<Kysely<unknown>['schema']['createTable']>) =>
+          dialect === 'postgres'
+            ? builder.addColumn('id', 'bigserial', (c) => c.primaryKey())
+            : builder.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement());
+        await key(db.schema.createTable('users'))
+          .addColumn('username', t.username, (c) => c.notNull().unique())
+          .addColumn('display_name', 'text', (c) => c.notNull())
+          .addColumn('password_hash', 'text', (c) => c.notNull())
+          .addColumn('created_at_ms', t.bigint, (c) => c.notNull())
+          .addColumn('discoverable', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('show_last_seen', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('last_seen_ms', t.bigint)
+          .execute();
+        await key(db.schema.createTable('devices'))
+          .addColumn('user_id', t.bigint, (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('signing_key', t.bytes, (c) => c.notNull().unique())
+          .addColumn('dh_key', t.bytes, (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('created_at_ms', t.bigint, (c) => c.notNull())
+          .addColumn('last_login_ms', t.bigint, (c) => c.notNull())
+          .addColumn('revoked_at_ms', t.bigint)
+          .execute();
+        await db.schema.createIndex('devices_by_user').on('devices').column('user_id').execute();
+        await db.schema
+          .createTable('challenges')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('device_id', t.bigint, (c) => c.notNull().references('devices.id').onDelete('cascade'))
+          .addColumn('expires_at_ms', t.bigint, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('contacts')
+          .addColumn('user_id', t.bigint, (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('contact_id', t.bigint, (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('contacts_pk', ['user_id', 'contact_id'])
+          .execute();
+        await db.schema
+          .createTable('contact_lists')
+          .addColumn('user_id', t.bigint, (c) => c.primaryKey().references('users.id').onDelete('cascade'))
+          .addColumn('version', t.bigint, (c) => c.notNull())
+          .execute();
+        await key(db.schema.createTable('buddy_requests'))
+          .addColumn('from_user_id', t.bigint, (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('to_user_id', t.bigint, (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('message', 'text', (c) => c.notNull())
+          .addColumn('created_at_ms', t.bigint, (c) => c.notNull())
+          .addUniqueConstraint('buddy_requests_pair', ['from_user_id', 'to_user_id'])
+          .execute();
+        await db.schema.createIndex('buddy_requests_to').on('buddy_requests').column('to_user_id').execute();
+        await key(db.schema.createTable('offline_messages'))
+          .addColumn('recipient_device_id', t.bigint, (c) => c.notNull().references('devices.id').onDelete('cascade'))
+          .addColumn('sender_username', 'text', (c) => c.notNull())
+          .addColumn('ciphertext', t.bytes, (c) => c.notNull())
+          .addColumn('created_at_ms', t.bigint, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('offline_by_device').on('offline_messages').column('recipient_device_id').execute();
+        await db.schema
+          .createTable('throttles')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('failures', 'integer', (c) => c.notNull())
+          .addColumn('locked_until_ms', t.bigint, (c) => c.notNull())
+          .addColumn('updated_at_ms', t.bigint, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('counters')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('value', t.bigint, (c) => c.notNull())
+          .execute();
+      },
+    },
+  };
+}
+
+class InlineProvider implements MigrationProvider {
+  constructor(private readonly dialect: DialectName) {}
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return migrations(this.dialect);
+  }
+}
+
+export async function migrate<S>(db: Kysely<S>, dialect: DialectName): Promise<void> {
+  const migrator = new Migrator({ db: db as unknown as Kysely<unknown>, provider: new InlineProvider(dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`database migration ${failed} failed: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,86 @@
+// Table types for Kysely. Times are Unix epoch milliseconds; flags are 0/1 integers so the
+// same rows work in SQLite and PostgreSQL.
+import type { Generated } from 'kysely';
+
+export interface UsersTable {
+  id: Generated<number>;
+  /** Normalised (NFKC, lower case): unique, and what lookups and prefix search use. */
+  username: string;
+  /** As the user typed it, for display. */
+  display_name: string;
+  password_hash: string;
+  created_at_ms: number;
+  discoverable: number;
+  show_last_seen: number;
+  last_seen_ms: number | null;
+}
+
+export interface DevicesTable {
+  id: Generated<number>;
+  user_id: number;
+  signing_key: Uint8Array;
+  dh_key: Uint8Array;
+  name: string;
+  created_at_ms: number;
+  last_login_ms: number;
+  revoked_at_ms: number | null;
+}
+
+export interface ChallengesTable {
+  /** Random, base64url; single use. */
+  id: string;
+  device_id: number;
+  expires_at_ms: number;
+}
+
+export interface ContactsTable {
+  user_id: number;
+  contact_id: number;
+  /** 'buddy' or 'blocked'. */
+  kind: string;
+}
+
+export interface ContactListsTable {
+  user_id: number;
+  version: number;
+}
+
+export interface BuddyRequestsTable {
+  id: Generated<number>;
+  from_user_id: number;
+  to_user_id: number;
+  message: string;
+  created_at_ms: number;
+}
+
+export interface OfflineMessagesTable {
+  id: Generated<number>;
+  recipient_device_id: number;
+  sender_username: string;
+  ciphertext: Uint8Array;
+  created_at_ms: number;
+}
+
+export interface ThrottlesTable {
+  key: string;
+  failures: number;
+  locked_until_ms: number;
+  updated_at_ms: number;
+}
+
+export interface CountersTable {
+  name: string;
+  value: number;
+}
+
+export interface Schema {
+  users: UsersTable;
+  devices: DevicesTable;
+  challenges: ChallengesTable;
+  contacts: ContactsTable;
+  contact_lists: ContactListsTable;
+  buddy_requests: BuddyRequestsTable;
+  offline_messages: OfflineMessagesTable;
+  throttles: ThrottlesTable;
+  counters: CountersTable;
+}
