@@ -1,0 +1,94 @@
+// What every route of the login server is given: the store, the CA, the password hasher, the
+// injected clock and randomness, and the configuration. No other state: replicas share only
+// the database (and the CA key file).
+import type { KeyObject } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { Clock, Random } from '../env/types.js';
+import type { NetworkCa } from '../crypto/certificate.js';
+import type { BootstrapEntry } from '../crypto/descriptor.js';
+import type { PasswordHasher } from './passwords.js';
+import type { Device, LoginStore, User } from './store/login-store.js';
+import { verifyToken } from './tokens.js';
+
+export interface ThrottlePolicy {
+  readonly freeFailures: number;
+  readonly baseLockMs: number;
+  readonly maxLockMs: number;
+  readonly forgetAfterMs: number;
+}
+
+export interface LoginServerConfig {
+  readonly networkName: string;
+  readonly certificateLifetimeMs: number;
+  readonly tokenLifetimeMs: number;
+  readonly challengeLifetimeMs: number;
+  readonly latestVersion: string;
+  readonly bootstrap: readonly BootstrapEntry[];
+  /** Failed logins per IP address and per account before locks start, and how they grow. */
+  readonly loginThrottle: ThrottlePolicy;
+  /** Registrations per IP address (every registration counts). */
+  readonly registrationThrottle: ThrottlePolicy;
+  /** Directory searches per IP address (every search counts). */
+  readonly searchThrottle: ThrottlePolicy;
+  readonly maxBodyBytes: number;
+}
+
+export const DEFAULT_CONFIG: LoginServerConfig = {
+  networkName: 'parley',
+  certificateLifetimeMs: 24 * 3_600_000,
+  tokenLifetimeMs: 3_600_000,
+  challengeLifetimeMs: 60_000,
+  latestVersion: '0.1.0',
+  bootstrap: [],
+  loginThrottle: { freeFailures: 5, baseLockMs: 1_000, maxLockMs: 15 * 60_000, forgetAfterMs: 3_600_000 },
+  registrationThrottle: { freeFailures: 10, baseLockMs: 60_000, maxLockMs: 3_600_000, forgetAfterMs: 3_600_000 },
+  searchThrottle: { freeFailures: 60, baseLockMs: 1_000, maxLockMs: 60_000, forgetAfterMs: 60_000 },
+  maxBodyBytes: 96 * 1024,
+};
+
+export interface ServerContext {
+  readonly store: LoginStore;
+  readonly ca: NetworkCa;
+  readonly caKey: KeyObject;
+  readonly hasher: PasswordHasher;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly config: LoginServerConfig;
+}
+
+/** A refusal the client can act on: an HTTP status, a stable code, a message for people. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface Caller {
+  readonly user: User;
+  readonly device: Device;
+}
+
+/** The user and device behind the request's bearer token, or a 401. */
+export async function authenticate(context: ServerContext, request: FastifyRequest): Promise<Caller> {
+  const header = request.headers.authorization;
+  if (!header?.startsWith('Bearer ')) throw new ApiError(401, 'unauthenticated', 'send Authorization: Bearer <access token from login>');
+  const claims = verifyToken(context.caKey, header.slice(7), context.clock.wallTimeMs());
+  if (!claims.ok) throw new ApiError(401, claims.error.code, claims.error.message);
+  const device = await context.store.findDevice(claims.value.deviceId);
+  if (!device || device.userId !== claims.value.userId || device.revokedAtMs !== null) throw new ApiError(401, 'device_revoked', 'this device is no longer allowed');
+  const user = await context.store.findUserById(claims.value.userId);
+  if (!user) throw new ApiError(401, 'account_deleted', 'this account no longer exists');
+  return { user, device };
+}
+
+/** Refuses with 429 while `key` is locked. */
+export async function checkThrottle(context: ServerContext, key: string): Promise<void> {
+  const until = await context.store.lockedUntil(key);
+  const now = context.clock.wallTimeMs();
+  if (until > now) throw new ApiError(429, 'throttled', 'too many attempts: wait and try again', until - now);
+}

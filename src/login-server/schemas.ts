@@ -1,0 +1,39 @@
+// JSON schemas for request bodies and queries. Every object forbids unknown properties, and
+// types are never coerced: a wrong shape is a 400, before any handler runs.
+const b64key = { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$', description: '32 bytes, base64url' } as const;
+const b64sig = { type: 'string', pattern: '^[A-Za-z0-9_-]{86}$', description: '64 bytes, base64url' } as const;
+
+export const usernameField = { type: 'string', minLength: 1, maxLength: 128 } as const;
+export const passwordField = { type: 'string', minLength: 8, maxLength: 1024 } as const;
+
+export function object(properties: Record<string, unknown>, required: string[] = Object.keys(properties)) {
+  return { type: 'object', additionalProperties: false, properties, required } as const;
+}
+
+export const deviceField = object({ signingKey: b64key, dhKey: b64key, name: { type: 'string', minLength: 1, maxLength: 64 }, proof: b64sig });
+
+export const schemas = {
+  register: object(
+    { username: usernameField, password: passwordField, displayName: { type: 'string', minLength: 1, maxLength: 64 }, discoverable: { type: 'boolean' }, showLastSeen: { type: 'boolean' } },
+    ['username', 'password'],
+  ),
+  passwordLogin: object({ username: usernameField, password: passwordField, device: deviceField }),
+  challengeRequest: object({ signingKey: b64key }),
+  deviceLogin: object({ signingKey: b64key, challenge: b64key, signature: b64sig }),
+  changePassword: object({ oldPassword: passwordField, newPassword: passwordField }),
+  deleteAccount: object({ password: passwordField }),
+  privacy: object({ discoverable: { type: 'boolean' }, showLastSeen: { type: 'boolean' } }, []),
+  putContacts: object({
+    expectedVersion: { type: 'integer', minimum: 0 },
+    entries: { type: 'array', maxItems: 5000, items: object({ username: usernameField, kind: { type: 'string', enum: ['buddy', 'blocked'] } }) },
+  }),
+  buddyRequest: object({ to: usernameField, message: { type: 'string', maxLength: 500 } }, ['to']),
+  offlineMessage: object({ ciphertext: { type: 'string', pattern: '^[A-Za-z0-9_-]*$', minLength: 1, maxLength: 87_382, description: 'at most 64 KiB, base64url' } }),
+  offlineAck: object({ ids: { type: 'array', maxItems: 1000, items: { type: 'integer', minimum: 1 } } }),
+  sinceQuery: object({ since: { type: 'integer', minimum: 0 } }, []),
+  searchQuery: object({ q: { type: 'string', minLength: 1, maxLength: 33 }, limit: { type: 'integer', minimum: 1, maximum: 100 }, after: usernameField }, ['q']),
+  versionQuery: object({ current: { type: 'string', maxLength: 32 } }, []),
+  limitQuery: object({ limit: { type: 'integer', minimum: 1, maximum: 500 } }, []),
+  idParam: object({ id: { type: 'integer', minimum: 1 } }),
+  usernameParam: object({ username: usernameField }),
+};
