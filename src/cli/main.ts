@@ -10,10 +10,13 @@ import { CertificateVerifier, Role } from '../crypto/certificate.js';
 import { parseNetworkDescriptor, serializeNetworkDescriptor, type BootstrapEntry } from '../crypto/descriptor.js';
 import { connectSecure } from '../crypto/secure-link.js';
 import { certifyKeys, generateDeviceKeys } from '../crypto/identity.js';
+import { LoginError } from '../client/login-client.js';
+import { runLoginServer } from '../login-server/main.js';
+import { buddies, CommandError, login, register, search } from './account-commands.js';
 import { toHex } from '../crypto/bytes.js';
 import { startSupernode, type RunningSupernode } from '../supernode/supernode.js';
 import { PingSchema, SUPPORTED_VERSIONS } from '../wire/messages.js';
-import { loadOrCreateCa, loadOrCreateKeys } from './local-network.js';
+import { loadOrCreateCa, loadOrCreateKeys } from '../crypto/key-files.js';
 
 const USAGE = `parley — peer-to-peer voice and chat on a supernode network
 
@@ -25,6 +28,19 @@ Usage:
   parley ping [--dir D] [--count K]
       Joins the local network in D with a fresh certified device and pings each bootstrap
       supernode over a secure link, printing round-trip times.
+  parley login-server [--data D] [--host H] [--port P] [--database URL] [--tls-cert F --tls-key F]
+                     [--bootstrap host:port,…] [--public-host NAME]
+      Runs the login server: accounts, device certificates, contacts, directory, offline store.
+      Data (CA key, TLS certificate, SQLite database) in D (default .parley-login); PostgreSQL with
+      --database postgres://… or DATABASE_URL. Writes D/network.json for clients.
+  parley register <user> [--discoverable] [--password-stdin]
+  parley login <user> [--password-stdin]
+      First login on a device sends the password and gets a certificate for this device's keys;
+      later logins sign a challenge with the device key instead.
+  parley buddies [list | add <user> [message] | accept <user> | decline <user>] [--user U]
+  parley search <prefix> [--user U]
+      Account commands take --network FILE (default .parley-login/network.json) and
+      --profile DIR (device keys and sessions, default ~/.parley).
   parley version
   parley help
 `;
@@ -32,9 +48,20 @@ Usage:
 const OPTIONS = {
   dir: { type: 'string', default: '.parley-local' },
   supernodes: { type: 'string', default: '3' },
-  port: { type: 'string', default: '33033' },
+  port: { type: 'string' },
   host: { type: 'string', default: '127.0.0.1' },
   count: { type: 'string', default: '3' },
+  data: { type: 'string', default: '.parley-login' },
+  database: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  bootstrap: { type: 'string' },
+  'public-host': { type: 'string', multiple: true },
+  network: { type: 'string', default: '.parley-login/network.json' },
+  profile: { type: 'string' },
+  user: { type: 'string' },
+  'password-stdin': { type: 'boolean', default: false },
+  discoverable: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -46,10 +73,39 @@ function positiveInt(text: string, name: string, min = 1, max = 65535): number {
 
 class UsageError extends Error {}
 
-async function runLocal(values: { dir: string; supernodes: string; port: string; host: string }): Promise<void> {
+function parseBootstrap(text: string | undefined): BootstrapEntry[] {
+  if (!text) return [];
+  return text.split(',').map((item) => {
+    const match = /^([^:]+):(\d+)$/.exec(item.trim());
+    if (!match) throw new UsageError(`--bootstrap takes host:port,host:port (got ${item})`);
+    return { host: match[1]!, port: positiveInt(match[2]!, 'bootstrap port') };
+  });
+}
+
+async function runLoginServerCommand(values: Record<string, string | boolean | string[] | undefined>): Promise<void> {
+  const database = (values.database as string | undefined) ?? process.env.DATABASE_URL;
+  const running = await runLoginServer(realEnv, {
+    dataDir: resolve(values.data as string),
+    host: values.host as string,
+    port: positiveInt((values.port as string | undefined) ?? '8443', 'port', 0),
+    ...(database ? { database } : {}),
+    ...(values['tls-cert'] ? { tlsCertFile: values['tls-cert'] as string } : {}),
+    ...(values['tls-key'] ? { tlsKeyFile: values['tls-key'] as string } : {}),
+    ...(values['public-host'] ? { publicHosts: values['public-host'] as string[] } : {}),
+    bootstrap: parseBootstrap(values.bootstrap as string | undefined),
+  });
+  console.log(`Parley login server on ${running.url} (${running.databaseKind === 'postgres' ? 'PostgreSQL' : 'embedded SQLite'})`);
+  console.log(`descriptor: ${running.descriptorPath}`);
+  console.log('Try: parley register alice --discoverable   then   parley login alice   (Ctrl-C stops the server)');
+  const stop = () => void running.close().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+async function runLocal(values: { dir: string; supernodes: string; port?: string; host: string }): Promise<void> {
   const dir = resolve(values.dir);
   const count = positiveInt(values.supernodes, 'supernodes', 1, 64);
-  const basePort = positiveInt(values.port, 'port', 0);
+  const basePort = positiveInt(values.port ?? '33033', 'port', 0);
   const nowMs = realEnv.clock.wallTimeMs();
   const ca = loadOrCreateCa(dir, realEnv.random);
   const verifier = new CertificateVerifier(ca.keyPair.publicKey);
@@ -140,12 +196,35 @@ async function runPing(values: { dir: string; count: string }): Promise<number> 
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const { values } = parseArgs({ args: rest, options: OPTIONS, allowPositionals: false, strict: true });
+  const { values, positionals } = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true });
+  const accountOptions = { network: values.network, ...(values.profile ? { profile: values.profile } : {}), 'password-stdin': values['password-stdin'], discoverable: values.discoverable, ...(values.user ? { user: values.user } : {}) };
+  const positionalsFor = (n: number) => {
+    if (positionals.length > n) throw new UsageError(`too many arguments: ${positionals.slice(n).join(' ')}`);
+    return positionals;
+  };
   switch (command) {
+    case 'login-server':
+      positionalsFor(0);
+      await runLoginServerCommand(values);
+      return -1; // keeps running
+    case 'register':
+      await register(positionalsFor(1)[0], accountOptions);
+      return 0;
+    case 'login':
+      await login(positionalsFor(1)[0], accountOptions);
+      return 0;
+    case 'buddies':
+      await buddies(positionals, accountOptions);
+      return 0;
+    case 'search':
+      await search(positionalsFor(1)[0], accountOptions);
+      return 0;
     case 'local':
+      positionalsFor(0);
       await runLocal(values);
       return -1; // keeps running
     case 'ping':
+      positionalsFor(0);
       return runPing(values);
     case 'version': {
       const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -166,6 +245,10 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (error: unknown) => {
+    if (error instanceof CommandError || error instanceof LoginError) {
+      console.error(`parley: ${(error as Error).message}`);
+      process.exit(1);
+    }
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       console.error(`parley: ${(error as Error).message}\n\n${USAGE}`);
       process.exit(2);

@@ -24,6 +24,8 @@ export interface NetworkDescriptor {
   readonly loginServerUrl: string;
   /** SHA-256 of the login server's TLS certificate (hex), pinned when it is self-signed. */
   readonly loginServerCertSha256?: string;
+  /** The login server's self-signed certificate (PEM): clients trust it, and only it, for that server. */
+  readonly loginServerCertificate?: string;
   readonly bootstrap: readonly BootstrapEntry[];
 }
 
@@ -64,6 +66,10 @@ export function parseNetworkDescriptor(text: string): Result<NetworkDescriptor, 
   if (raw.loginServerCertSha256 !== undefined && (typeof raw.loginServerCertSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(raw.loginServerCertSha256))) {
     return invalid('loginServerCertSha256 must be 64 lower-case hex digits');
   }
+  const PEM = /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?$/;
+  if (raw.loginServerCertificate !== undefined && (typeof raw.loginServerCertificate !== 'string' || raw.loginServerCertificate.length > 8192 || !PEM.test(raw.loginServerCertificate))) {
+    return invalid('loginServerCertificate must be one PEM certificate');
+  }
   if (!Array.isArray(raw.bootstrap) || raw.bootstrap.length > MAX_BOOTSTRAP_ENTRIES) return invalid(`bootstrap must be a list of at most ${MAX_BOOTSTRAP_ENTRIES} entries`);
   const bootstrap: BootstrapEntry[] = [];
   for (const entry of raw.bootstrap as unknown[]) {
@@ -85,6 +91,7 @@ export function parseNetworkDescriptor(text: string): Result<NetworkDescriptor, 
     networkId: networkIdOf(caPublicKey),
     loginServerUrl: raw.loginServerUrl,
     ...(typeof raw.loginServerCertSha256 === 'string' ? { loginServerCertSha256: raw.loginServerCertSha256 } : {}),
+    ...(typeof raw.loginServerCertificate === 'string' ? { loginServerCertificate: raw.loginServerCertificate } : {}),
     bootstrap,
   });
 }
@@ -97,6 +104,7 @@ export function serializeNetworkDescriptor(descriptor: Omit<NetworkDescriptor, '
       caPublicKey: toBase64Url(descriptor.caPublicKey),
       loginServerUrl: descriptor.loginServerUrl,
       ...(descriptor.loginServerCertSha256 ? { loginServerCertSha256: descriptor.loginServerCertSha256 } : {}),
+      ...(descriptor.loginServerCertificate ? { loginServerCertificate: descriptor.loginServerCertificate } : {}),
       bootstrap: descriptor.bootstrap.map((entry) => ({ host: entry.host, port: entry.port, ...(entry.dhKey ? { dhKey: toBase64Url(entry.dhKey) } : {}) })),
     },
     null,

@@ -1,16 +1,16 @@
-// A local Parley network in one folder: the network CA (created once, kept with 0600
-// permissions), persistent supernode keys, and the network descriptor clients start with.
+// Key files: the network CA key and device keys, created once and kept with 0600
+// permissions (the local network, the login server and clients use them).
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Random } from '../env/types.js';
-import { fromBase64Url, toBase64Url } from '../crypto/bytes.js';
-import { networkCaFromKeyPair, type NetworkCa } from '../crypto/certificate.js';
-import { signingKeyPairFromSeed, generateSigningKeyPair } from '../crypto/ed25519.js';
-import { exportDeviceKeys, generateDeviceKeys, importDeviceKeys, type DeviceKeys } from '../crypto/identity.js';
+import { fromBase64Url, toBase64Url } from './bytes.js';
+import { networkCaFromKeyPair, type NetworkCa } from './certificate.js';
+import { signingKeyPairFromSeed, generateSigningKeyPair } from './ed25519.js';
+import { exportDeviceKeys, generateDeviceKeys, importDeviceKeys, type DeviceKeys } from './identity.js';
 
 const PRIVATE_FILE_MODE = 0o600;
 
-function writePrivate(path: string, text: string): void {
+export function writePrivate(path: string, text: string): void {
   writeFileSync(path, text, { mode: PRIVATE_FILE_MODE });
   chmodSync(path, PRIVATE_FILE_MODE); // also when the file already existed with looser rights
 }

@@ -1,0 +1,131 @@
+// `parley register | login | buddies | search`: a user's account from the command line.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { homedir, hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { realEnv } from '../env/real.js';
+import { CertificateVerifier } from '../crypto/certificate.js';
+import { parseNetworkDescriptor, type NetworkDescriptor } from '../crypto/descriptor.js';
+import { Account } from '../client/account.js';
+import { LoginClient } from '../client/login-client.js';
+
+export interface AccountOptions {
+  readonly network: string;
+  readonly profile?: string;
+  readonly 'password-stdin'?: boolean;
+  readonly discoverable?: boolean;
+}
+
+export class CommandError extends Error {}
+
+function loadDescriptor(path: string): NetworkDescriptor {
+  let text: string;
+  try {
+    text = readFileSync(resolve(path), 'utf8');
+  } catch {
+    throw new CommandError(`no network descriptor at ${path} (start \`parley login-server\`, or pass --network FILE)`);
+  }
+  const parsed = parseNetworkDescriptor(text);
+  if (!parsed.ok) throw new CommandError(`${path}: ${parsed.error.code}: ${parsed.error.message}`);
+  return parsed.value;
+}
+
+/** The password: from standard input with --password-stdin, else asked on the terminal without echo. */
+function readPassword(fromStdin: boolean, prompt: string): Promise<string> {
+  if (fromStdin || !process.stdin.isTTY) {
+    return new Promise((done) => {
+      let text = '';
+      process.stdin.setEncoding('utf8');
+      process.stdin.on('data', (chunk) => (text += chunk));
+      process.stdin.on('end', () => done(text.replace(/\r?\n$/, '')));
+    });
+  }
+  return new Promise((done) => {
+    const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
+    const output = rl as unknown as { _writeToOutput: (s: string) => void };
+    rl.question(prompt, (answer) => {
+      rl.close();
+      process.stdout.write('\n');
+      done(answer);
+    });
+    output._writeToOutput = (s: string) => process.stdout.write(s.startsWith(prompt) ? prompt : '');
+  });
+}
+
+/** The user to act as: named, or the only one logged in on this profile. */
+function chooseUser(username: string | undefined, profileDir: string): string {
+  if (username) return username;
+  const logged = existsSync(profileDir) ? readdirSync(profileDir).filter((name) => existsSync(join(profileDir, name, 'session.json'))) : [];
+  if (logged.length === 1) return logged[0]!;
+  throw new CommandError(logged.length === 0 ? 'log in first: parley login <user>' : `several users are logged in here (${logged.join(', ')}): pass --user`);
+}
+
+async function withAccount<T>(username: string | undefined, options: AccountOptions, work: (account: Account, descriptor: NetworkDescriptor) => Promise<T>): Promise<T> {
+  const profileDir = resolve(options.profile ?? join(homedir(), '.parley'));
+  const descriptor = loadDescriptor(options.network);
+  const client = new LoginClient(descriptor);
+  const account = new Account(client, descriptor, profileDir, chooseUser(username, profileDir), realEnv.random);
+  return work(account, descriptor).finally(() => client.close());
+}
+
+export function register(username: string | undefined, options: AccountOptions): Promise<void> {
+  if (!username) throw new CommandError('parley register <user>');
+  return withAccount(username, options, async (account) => {
+    const password = await readPassword(options['password-stdin'] ?? false, 'New password: ');
+    const created = await account.register(password, { discoverable: options.discoverable ?? false });
+    console.log(`registered ${created.username}${options.discoverable ? ' (discoverable by prefix search)' : ''}`);
+  });
+}
+
+export function login(username: string | undefined, options: AccountOptions): Promise<void> {
+  if (!username) throw new CommandError('parley login <user>');
+  return withAccount(username, options, async (account, descriptor) => {
+    const session = await account.login(() => readPassword(options['password-stdin'] ?? false, 'Password: '), hostname());
+    const verified = new CertificateVerifier(descriptor.caPublicKey).verify(session.certificate, realEnv.clock.wallTimeMs());
+    if (!verified.ok) throw new CommandError(`the login server issued a certificate that does not verify: ${verified.error.code}`);
+    console.log(`logged in as ${session.username} on device ${session.deviceId} (${session.method === 'password' ? 'password, first login on this device' : 'device key, no password sent'})`);
+    console.log(`certificate #${verified.value.serial} for ${verified.value.username}, valid until ${new Date(verified.value.expiresAtMs).toISOString()}`);
+  });
+}
+
+export function buddies(args: string[], options: AccountOptions & { user?: string }): Promise<void> {
+  const [action = 'list', target, ...words] = args;
+  return withAccount(options.user, options, async (account) => {
+    switch (action) {
+      case 'list': {
+        const list = await account.call<{ version: number; entries: { username: string; kind: string }[] }>('GET', '/v1/contacts');
+        const requests = await account.call<{ incoming: { id: number; from: string; message: string }[] }>('GET', '/v1/buddy-requests');
+        for (const e of list.entries) console.log(`${e.kind === 'blocked' ? 'blocked' : 'buddy  '} ${e.username}`);
+        for (const r of requests.incoming) console.log(`request ${r.from}${r.message ? `: ${r.message}` : ''}  (parley buddies accept ${r.from})`);
+        if (list.entries.length === 0 && requests.incoming.length === 0) console.log('no buddies yet: parley buddies add <user>');
+        return;
+      }
+      case 'add':
+        if (!target) throw new CommandError('parley buddies add <user> [message]');
+        await account.call('POST', '/v1/buddy-requests', { to: target, message: words.join(' ') });
+        console.log(`asked ${target} to be your buddy`);
+        return;
+      case 'accept':
+      case 'decline': {
+        if (!target) throw new CommandError(`parley buddies ${action} <user>`);
+        const { incoming } = await account.call<{ incoming: { id: number; from: string }[] }>('GET', '/v1/buddy-requests');
+        const request = incoming.find((r) => r.from === target.toLowerCase());
+        if (!request) throw new CommandError(`no request from ${target}`);
+        await account.call('POST', `/v1/buddy-requests/${request.id}/${action}`);
+        console.log(action === 'accept' ? `${target} is now your buddy` : `declined ${target}`);
+        return;
+      }
+      default:
+        throw new CommandError(`unknown action: buddies ${action}`);
+    }
+  });
+}
+
+export function search(prefix: string | undefined, options: AccountOptions & { user?: string }): Promise<void> {
+  if (!prefix) throw new CommandError('parley search <prefix>   (e.g. sal or sal*)');
+  return withAccount(options.user, options, async (account) => {
+    const found = await account.call<{ users: { username: string; displayName: string }[] }>('GET', `/v1/directory/search?q=${encodeURIComponent(prefix)}`);
+    for (const u of found.users) console.log(`${u.username}${u.displayName !== u.username ? `  (${u.displayName})` : ''}`);
+    if (found.users.length === 0) console.log(`nobody discoverable starts with ${prefix}`);
+  });
+}

@@ -1,0 +1,112 @@
+// A user's account as a client device sees it: device keys kept in a profile folder (0600),
+// first login with the password, later logins by signing a challenge, and the session it got.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Random } from '../env/types.js';
+import { fromBase64Url, toBase64Url } from '../crypto/bytes.js';
+import { signBytes } from '../crypto/ed25519.js';
+import { loadOrCreateKeys, writePrivate } from '../crypto/key-files.js';
+import type { DeviceKeys } from '../crypto/identity.js';
+import type { NetworkDescriptor } from '../crypto/descriptor.js';
+import { challengeMessage, deviceProofMessage } from '../login-server/routes/accounts.js';
+import { normaliseUsername } from '../login-server/usernames.js';
+import { LoginError, type LoginClient } from './login-client.js';
+
+export interface Session {
+  readonly username: string;
+  readonly deviceId: number;
+  readonly certificate: Uint8Array;
+  readonly certificateExpiresAtMs: number;
+  readonly accessToken: string;
+  readonly accessTokenExpiresAtMs: number;
+  /** How this session was obtained. */
+  readonly method: 'password' | 'challenge';
+}
+
+interface GrantBody {
+  username: string;
+  deviceId: number;
+  certificate: string;
+  certificateExpiresAtMs: number;
+  accessToken: string;
+  accessTokenExpiresAtMs: number;
+}
+
+export class Account {
+  readonly username: string;
+  private readonly dir: string;
+  readonly keys: DeviceKeys;
+
+  constructor(
+    private readonly client: LoginClient,
+    private readonly descriptor: NetworkDescriptor,
+    profileDir: string,
+    username: string,
+    random: Random,
+  ) {
+    const name = normaliseUsername(username);
+    if (!name.ok) throw new LoginError(400, name.error.code, name.error.message);
+    this.username = name.value;
+    this.dir = join(profileDir, this.username);
+    mkdirSync(this.dir, { recursive: true });
+    this.keys = loadOrCreateKeys(join(this.dir, 'device.key.json'), random);
+  }
+
+  private sessionPath(): string {
+    return join(this.dir, 'session.json');
+  }
+
+  /** The stored session, if any (it may have expired). */
+  storedSession(): Session | null {
+    if (!existsSync(this.sessionPath())) return null;
+    const raw = JSON.parse(readFileSync(this.sessionPath(), 'utf8')) as Omit<Session, 'certificate'> & { certificate: string };
+    return { ...raw, certificate: fromBase64Url(raw.certificate) ?? new Uint8Array(0) };
+  }
+
+  private adopt(body: GrantBody, method: Session['method']): Session {
+    const session: Session = { ...body, certificate: fromBase64Url(body.certificate)!, method };
+    writePrivate(this.sessionPath(), `${JSON.stringify({ ...body, method }, null, 2)}\n`);
+    return session;
+  }
+
+  register(password: string, options: { discoverable?: boolean; showLastSeen?: boolean; displayName?: string } = {}): Promise<{ username: string }> {
+    return this.client.request('POST', '/v1/accounts', { username: this.username, password, ...options });
+  }
+
+  async loginWithPassword(password: string, deviceName: string): Promise<Session> {
+    const proof = signBytes(this.keys.signing, deviceProofMessage(this.descriptor.networkId, this.username, this.keys.dh.publicKey));
+    const body = await this.client.request<GrantBody>('POST', '/v1/login/password', {
+      username: this.username,
+      password,
+      device: { signingKey: toBase64Url(this.keys.signing.publicKey), dhKey: toBase64Url(this.keys.dh.publicKey), name: deviceName, proof: toBase64Url(proof) },
+    });
+    return this.adopt(body, 'password');
+  }
+
+  async loginWithChallenge(): Promise<Session> {
+    const { challenge } = await this.client.request<{ challenge: string }>('POST', '/v1/login/challenge', { signingKey: toBase64Url(this.keys.signing.publicKey) });
+    const signature = signBytes(this.keys.signing, challengeMessage(this.descriptor.networkId, fromBase64Url(challenge)!));
+    const body = await this.client.request<GrantBody>('POST', '/v1/login/device', { signingKey: toBase64Url(this.keys.signing.publicKey), challenge, signature: toBase64Url(signature) });
+    return this.adopt(body, 'challenge');
+  }
+
+  /** Challenge login when this device is known to the server; otherwise asks for the password. */
+  async login(password: () => Promise<string>, deviceName: string): Promise<Session> {
+    if (this.storedSession()) {
+      try {
+        return await this.loginWithChallenge();
+      } catch (error) {
+        if (!(error instanceof LoginError) || error.code !== 'unknown_device') throw error;
+      }
+    }
+    return this.loginWithPassword(await password(), deviceName);
+  }
+
+  /** A call with this device's access token, logging in again by challenge when it expired. */
+  async call<T = Record<string, unknown>>(method: string, path: string, body?: unknown, nowMs = Date.now()): Promise<T> {
+    let session = this.storedSession();
+    if (!session) throw new LoginError(401, 'not_logged_in', `log in as ${this.username} first`);
+    if (session.accessTokenExpiresAtMs <= nowMs + 30_000) session = await this.loginWithChallenge();
+    return this.client.request<T>(method, path, body, session.accessToken);
+  }
+}

@@ -1,0 +1,100 @@
+// `parley login-server`: puts the pieces together from a data folder — the network CA (created
+// at first start, 0600), the TLS certificate (given, or generated once and pinned through the
+// descriptor), the database (embedded SQLite in the folder, or PostgreSQL from --database /
+// DATABASE_URL) — listens, and writes the network descriptor clients start with.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Env } from '../env/types.js';
+import { publicKeyObject } from '../crypto/ed25519.js';
+import { serializeNetworkDescriptor, type BootstrapEntry } from '../crypto/descriptor.js';
+import { loadOrCreateCa, writePrivate } from '../crypto/key-files.js';
+import { DEFAULT_CONFIG, type LoginServerConfig } from './context.js';
+import { PasswordHasher, RECOMMENDED_SCRYPT_COST, type ScryptCost } from './passwords.js';
+import { createSelfSignedCertificate } from './self-signed.js';
+import { buildLoginServer } from './server.js';
+import { isPostgresUrl, openDatabase } from './store/database.js';
+import { LoginStore } from './store/login-store.js';
+import { createHash, X509Certificate } from 'node:crypto';
+
+export interface LoginServerOptions {
+  readonly dataDir: string;
+  readonly host: string;
+  readonly port: number;
+  /** postgres:// URL; default: SQLite in the data folder. */
+  readonly database?: string;
+  readonly tlsCertFile?: string;
+  readonly tlsKeyFile?: string;
+  /** Host names and addresses the generated certificate names (default: the listen host). */
+  readonly publicHosts?: readonly string[];
+  readonly bootstrap?: readonly BootstrapEntry[];
+  readonly scryptCost?: ScryptCost;
+  readonly config?: Partial<LoginServerConfig>;
+}
+
+export interface RunningLoginServer {
+  readonly app: FastifyInstance;
+  readonly url: string;
+  readonly descriptorPath: string;
+  readonly databaseKind: 'sqlite' | 'postgres';
+  close(): Promise<void>;
+}
+
+function loadTls(options: LoginServerOptions, nowMs: number): { key: string; cert: string; pinned: boolean } {
+  if (options.tlsCertFile || options.tlsKeyFile) {
+    if (!options.tlsCertFile || !options.tlsKeyFile) throw new Error('give both --tls-cert and --tls-key');
+    return { cert: readFileSync(options.tlsCertFile, 'utf8'), key: readFileSync(options.tlsKeyFile, 'utf8'), pinned: false };
+  }
+  const certPath = join(options.dataDir, 'tls.cert.pem');
+  const keyPath = join(options.dataDir, 'tls.key.pem');
+  if (!existsSync(certPath) || !existsSync(keyPath)) {
+    const made = createSelfSignedCertificate({ commonName: 'parley login server', hosts: options.publicHosts ?? [options.host], lifetimeDays: 825, now: new Date(nowMs) });
+    writeFileSync(certPath, made.certPem);
+    writePrivate(keyPath, made.keyPem);
+  }
+  return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), pinned: true };
+}
+
+export async function runLoginServer(env: Env, options: LoginServerOptions): Promise<RunningLoginServer> {
+  mkdirSync(options.dataDir, { recursive: true });
+  const ca = loadOrCreateCa(options.dataDir, env.random);
+  const tls = loadTls(options, env.clock.wallTimeMs());
+  const location = options.database ?? join(options.dataDir, 'login.db');
+  const database = await openDatabase(location);
+  const config: LoginServerConfig = { ...DEFAULT_CONFIG, ...options.config, bootstrap: options.bootstrap ?? options.config?.bootstrap ?? [] };
+  const context = {
+    store: new LoginStore(database),
+    ca,
+    caKey: publicKeyObject(ca.keyPair.publicKey)!,
+    hasher: new PasswordHasher(options.scryptCost ?? RECOMMENDED_SCRYPT_COST),
+    clock: env.clock,
+    random: env.random,
+    config,
+  };
+  const app = await buildLoginServer(context, { https: { key: tls.key, cert: tls.cert } });
+  await app.listen({ host: options.host, port: options.port });
+  const address = app.server.address() as { port: number };
+  const url = `https://${options.host}:${address.port}`;
+  const der = new X509Certificate(tls.cert).raw;
+  const descriptorPath = join(options.dataDir, 'network.json');
+  writeFileSync(
+    descriptorPath,
+    serializeNetworkDescriptor({
+      name: config.networkName,
+      caPublicKey: ca.keyPair.publicKey,
+      loginServerUrl: url,
+      ...(tls.pinned ? { loginServerCertSha256: createHash('sha256').update(der).digest('hex'), loginServerCertificate: tls.cert } : {}),
+      bootstrap: config.bootstrap,
+    }),
+  );
+  return {
+    app,
+    url,
+    descriptorPath,
+    databaseKind: isPostgresUrl(location) ? 'postgres' : 'sqlite',
+    close: async () => {
+      await app.close();
+      await context.store.close();
+    },
+  };
+}

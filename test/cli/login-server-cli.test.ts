@@ -1,0 +1,72 @@
+// The issue's "done when", as a newcomer types it: parley login-server, then register, login,
+// buddies and search from the CLI, over real TLS with the pinned certificate — on the embedded
+// database and on PostgreSQL.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { freshDatabase } from '../support/databases.js';
+
+const MAIN = new URL('../../src/cli/main.js', import.meta.url).pathname;
+
+function startServer(dir: string, database?: string): Promise<{ child: ChildProcess; output: string }> {
+  const child = spawn(process.execPath, [MAIN, 'login-server', '--data', dir, '--port', '0', ...(database ? ['--database', database] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('descriptor:')) resolve({ child, output });
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) => reject(new Error(`login-server exited with ${code}: ${output}`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.removeAllListeners('exit');
+    child.on('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+for (const kind of ['embedded', 'postgres'] as const) {
+  test(`login server from the CLI (${kind}): register, login, buddies, search`, { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-login-'));
+    const fresh = kind === 'postgres' ? await freshDatabase('postgres') : null;
+    const server = await startServer(join(dir, 'server'), fresh?.location);
+    try {
+      assert.match(server.output, kind === 'postgres' ? /PostgreSQL/ : /embedded SQLite/);
+      const common = ['--network', join(dir, 'server', 'network.json'), '--profile', join(dir, 'profile')];
+      const parley = (args: string[], input?: string) => {
+        const run = spawnSync(process.execPath, [MAIN, ...args, ...common], { input: input ?? '', encoding: 'utf8', timeout: 30_000 });
+        return { status: run.status, out: run.stdout + run.stderr };
+      };
+      assert.equal(statSync(join(dir, 'server', 'ca.key.json')).mode & 0o777, 0o600);
+      assert.equal(statSync(join(dir, 'server', 'tls.key.pem')).mode & 0o777, 0o600);
+      for (const user of ['alice', 'bob']) {
+        assert.match(parley(['register', user, '--discoverable', '--password-stdin'], `${user} password 1\n`).out, new RegExp(`registered ${user}`));
+        const first = parley(['login', user, '--password-stdin'], `${user} password 1\n`);
+        assert.equal(first.status, 0, first.out);
+        assert.match(first.out, /password, first login on this device/);
+        assert.match(first.out, new RegExp(`certificate #\\d+ for ${user}, valid until`));
+      }
+      const again = parley(['login', 'alice']);
+      assert.match(again.out, /device key, no password sent/, again.out);
+      const wrong = parley(['register', 'alice', '--password-stdin'], 'another password\n');
+      assert.equal(wrong.status, 1);
+      assert.match(wrong.out, /username_taken/);
+      assert.match(parley(['buddies', 'add', 'alice', 'hi', '--user', 'bob']).out, /asked alice/);
+      assert.match(parley(['buddies', 'accept', 'bob', '--user', 'alice']).out, /bob is now your buddy/);
+      assert.match(parley(['buddies', '--user', 'bob']).out, /buddy +alice/);
+      assert.match(parley(['search', 'b*', '--user', 'alice']).out, /^bob$/m);
+      assert.match(parley(['search', 'al', '--user', 'bob']).out, /^alice$/m);
+    } finally {
+      await stop(server.child);
+      await fresh?.drop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
