@@ -29,14 +29,14 @@ export class ManualClock implements Clock {
 
 export const FAST_HASH = new PasswordHasher({ logN: 10, r: 8, p: 1 });
 
-export async function testServer(database: StoreDatabase, options: { ca?: NetworkCa; clock?: ManualClock; config?: Partial<LoginServerConfig> } = {}) {
+export async function testServer(database: StoreDatabase, options: { ca?: NetworkCa; clock?: ManualClock; config?: Partial<LoginServerConfig>; hasher?: PasswordHasher } = {}) {
   const ca = options.ca ?? createNetworkCa(cryptoRandom);
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 0, 1));
   const context: ServerContext = {
     store: new LoginStore(database),
     ca,
     caKey: publicKeyObject(ca.keyPair.publicKey)!,
-    hasher: FAST_HASH,
+    hasher: options.hasher ?? FAST_HASH,
     clock,
     random: cryptoRandom,
     config: { ...DEFAULT_CONFIG, ...options.config },
