@@ -65,6 +65,11 @@ for (const dialect of DIALECTS) {
       assert.equal(await store.consumeChallenge('c1', T0 + 2), null, 'replayed');
       await store.createChallenge('c2', device.value.id, T0 + 60_000);
       assert.equal(await store.consumeChallenge('c2', T0 + 60_001), null, 'expired');
+      // Asking again and again keeps one outstanding challenge per device: the table stays bounded.
+      for (let i = 0; i < 50; i++) await store.createChallenge(`flood${i}`, device.value.id, T0 + 60_000);
+      const rows = await store.db.selectFrom('challenges').select('id').where('device_id', '=', device.value.id).execute();
+      assert.deepEqual(rows.map((r) => r.id), ['flood49']);
+      assert.equal(await store.consumeChallenge('flood48', T0), null, 'an earlier challenge is gone');
     });
 
     test('certificate serials are unique and increasing, even when drawn at once', async () => {

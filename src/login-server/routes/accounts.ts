@@ -48,7 +48,7 @@ async function grant(context: ServerContext, user: User, device: Device) {
     issuedAtMs: now,
     lifetimeMs: context.config.certificateLifetimeMs,
   });
-  await context.store.setLastSeen(user.id, now);
+  await context.store.recordLogin(device.id, user.id, now);
   const accessTokenExpiresAtMs = now + context.config.tokenLifetimeMs;
   return {
     username: user.username,
@@ -129,7 +129,8 @@ export function accountRoutes(app: FastifyInstance, context: ServerContext): voi
     const signingKey = bytes(body.signingKey);
     const challenge = bytes(body.challenge);
     const deviceId = await store.consumeChallenge(body.challenge, now());
-    const device = deviceId === null ? null : await store.findDevice(deviceId);
+    const found = deviceId === null ? null : await store.findDeviceWithUser(deviceId);
+    const device = found?.device ?? null;
     const fail = async (code: string, message: string) => {
       await store.recordFailure(ipKey, now(), config.loginThrottle);
       return new ApiError(401, code, message);
@@ -139,10 +140,7 @@ export function accountRoutes(app: FastifyInstance, context: ServerContext): voi
     if (!Buffer.from(device.signingKey).equals(Buffer.from(signingKey)) || !verifySignature(signingKey, challengeMessage(context.ca.networkId, challenge), bytes(body.signature))) {
       throw await fail('bad_signature', 'the signature does not match the device key');
     }
-    const user = await store.findUserById(device.userId);
-    if (!user) throw await fail('account_deleted', 'this account no longer exists');
-    await store.touchDevice(device.id, now());
-    return grant(context, user, device);
+    return grant(context, found!.user, device);
   });
 
   app.post('/v1/account/password', { schema: { body: schemas.changePassword, tags: ['accounts'] } }, async (request) => {

@@ -248,10 +248,6 @@ export class LoginStore {
     return rows.map(toDevice);
   }
 
-  async touchDevice(deviceId: number, nowMs: number): Promise<void> {
-    await this.db.updateTable('devices').set({ last_login_ms: nowMs }).where('id', '=', deviceId).execute();
-  }
-
   async revokeDevice(userId: number, deviceId: number, nowMs: number): Promise<Result<void, StoreError>> {
     const result = await this.db.updateTable('devices').set({ revoked_at_ms: nowMs }).where('id', '=', deviceId).where('user_id', '=', userId).where('revoked_at_ms', 'is', null).executeTakeFirst();
     if (Number(result.numUpdatedRows) === 0) return storeError('not_found', 'no such active device on this account');
@@ -259,8 +255,39 @@ export class LoginStore {
     return ok(undefined);
   }
 
+  /**
+   * Issues a challenge for a device, replacing any earlier one: one outstanding challenge per
+   * device bounds the table by the number of devices, however often a client asks.
+   */
   async createChallenge(id: string, deviceId: number, expiresAtMs: number): Promise<void> {
-    await this.db.insertInto('challenges').values({ id, device_id: deviceId, expires_at_ms: expiresAtMs }).execute();
+    await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('challenges').where('device_id', '=', deviceId).execute();
+      await tx.insertInto('challenges').values({ id, device_id: deviceId, expires_at_ms: expiresAtMs }).execute();
+    });
+  }
+
+  /** A device and its user in one query (the login path's lookup). */
+  async findDeviceWithUser(deviceId: number): Promise<{ device: Device; user: User } | null> {
+    const row = await this.db
+      .selectFrom('devices')
+      .innerJoin('users', 'users.id', 'devices.user_id')
+      .selectAll('users')
+      .select(['devices.id as d_id', 'devices.user_id as d_user_id', 'devices.signing_key', 'devices.dh_key', 'devices.name', 'devices.created_at_ms as d_created_at_ms', 'devices.last_login_ms', 'devices.revoked_at_ms'])
+      .where('devices.id', '=', deviceId)
+      .executeTakeFirst();
+    if (!row) return null;
+    return {
+      user: toUser(row),
+      device: toDevice({ id: row.d_id, user_id: row.d_user_id, signing_key: row.signing_key, dh_key: row.dh_key, name: row.name, created_at_ms: row.d_created_at_ms, last_login_ms: row.last_login_ms, revoked_at_ms: row.revoked_at_ms }),
+    };
+  }
+
+  /** Records a login: the device's last login and the user's last seen, in one transaction. */
+  async recordLogin(deviceId: number, userId: number, nowMs: number): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx.updateTable('devices').set({ last_login_ms: nowMs }).where('id', '=', deviceId).execute();
+      await tx.updateTable('users').set({ last_seen_ms: nowMs }).where('id', '=', userId).execute();
+    });
   }
 
   /** Uses a challenge up: returns its device once, never again (a replay finds nothing). */
@@ -268,10 +295,6 @@ export class LoginStore {
     const row = await this.db.deleteFrom('challenges').where('id', '=', id).returning(['device_id', 'expires_at_ms']).executeTakeFirst();
     if (!row || Number(row.expires_at_ms) < nowMs) return null;
     return Number(row.device_id);
-  }
-
-  async deleteExpiredChallenges(nowMs: number): Promise<void> {
-    await this.db.deleteFrom('challenges').where('expires_at_ms', '<', nowMs).execute();
   }
 
   /** The next certificate serial, unique across replicas (one atomic upsert). */
