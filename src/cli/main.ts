@@ -29,10 +29,11 @@ Usage:
       Joins the local network in D with a fresh certified device and pings each bootstrap
       supernode over a secure link, printing round-trip times.
   parley login-server [--data D] [--host H] [--port P] [--database URL] [--tls-cert F --tls-key F]
-                     [--bootstrap host:port,…] [--public-host NAME]
+                     [--bootstrap host:port,…] [--public-host NAME] [--certificate-hours N]
       Runs the login server: accounts, device certificates, contacts, directory, offline store.
       Data (CA key, TLS certificate, SQLite database) in D (default .parley-login); PostgreSQL with
-      --database postgres://… or DATABASE_URL. Writes D/network.json for clients.
+      --database postgres://… or DATABASE_URL. Device certificates last N hours (default 24).
+      Writes D/network.json for clients.
   parley register <user> [--discoverable] [--password-stdin]
   parley login <user> [--password-stdin]
       First login on a device sends the password and gets a certificate for this device's keys;
@@ -57,6 +58,7 @@ const OPTIONS = {
   'tls-key': { type: 'string' },
   bootstrap: { type: 'string' },
   'public-host': { type: 'string', multiple: true },
+  'certificate-hours': { type: 'string', default: '24' },
   network: { type: 'string', default: '.parley-login/network.json' },
   profile: { type: 'string' },
   user: { type: 'string' },
@@ -93,6 +95,7 @@ async function runLoginServerCommand(values: Record<string, string | boolean | s
     ...(values['tls-key'] ? { tlsKeyFile: values['tls-key'] as string } : {}),
     ...(values['public-host'] ? { publicHosts: values['public-host'] as string[] } : {}),
     bootstrap: parseBootstrap(values.bootstrap as string | undefined),
+    config: { certificateLifetimeMs: positiveInt(values['certificate-hours'] as string, 'certificate-hours', 1, 24 * 365) * 3_600_000 },
   });
   console.log(`Parley login server on ${running.url} (${running.databaseKind === 'postgres' ? 'PostgreSQL' : 'embedded SQLite'})`);
   console.log(`descriptor: ${running.descriptorPath}`);

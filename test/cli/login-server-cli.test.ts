@@ -12,7 +12,7 @@ import { freshDatabase } from '../support/databases.js';
 const MAIN = new URL('../../src/cli/main.js', import.meta.url).pathname;
 
 function startServer(dir: string, database?: string): Promise<{ child: ChildProcess; output: string }> {
-  const child = spawn(process.execPath, [MAIN, 'login-server', '--data', dir, '--port', '0', ...(database ? ['--database', database] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, 'login-server', '--data', dir, '--port', '0', '--certificate-hours', '2', ...(database ? ['--database', database] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -51,7 +51,10 @@ for (const kind of ['embedded', 'postgres'] as const) {
         const first = parley(['login', user, '--password-stdin'], `${user} password 1\n`);
         assert.equal(first.status, 0, first.out);
         assert.match(first.out, /password, first login on this device/);
-        assert.match(first.out, new RegExp(`certificate #\\d+ for ${user}, valid until`));
+        const until = new RegExp(`certificate #\\d+ for ${user}, valid until (\\S+)`).exec(first.out)?.[1];
+        assert.ok(until, first.out);
+        const hoursLeft = (Date.parse(until) - Date.now()) / 3_600_000;
+        assert.ok(hoursLeft > 1.9 && hoursLeft <= 2, `--certificate-hours 2 gives a 2 h certificate (${hoursLeft} h)`);
       }
       const again = parley(['login', 'alice']);
       assert.match(again.out, /device key, no password sent/, again.out);
