@@ -1,33 +1,15 @@
 // The `parley` command as a user runs it: real processes on loopback.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-const MAIN = new URL('../../src/cli/main.js', import.meta.url).pathname;
+import { PARLEY_MAIN as MAIN, startParley, stopParley } from '../support/processes.js';
 
-/** Starts `parley local` and resolves with its output once it printed the descriptor path. */
-function startLocal(dir: string): Promise<{ child: ChildProcess; output: string }> {
-  const child = spawn(process.execPath, [MAIN, 'local', '--dir', dir, '--port', '0', '--supernodes', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('descriptor:')) resolve({ child, output });
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('exit', (code) => reject(new Error(`parley local exited with ${code}: ${output}`)));
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.removeAllListeners('exit');
-    child.on('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
+function startLocal(dir: string) {
+  return startParley(['local', '--dir', dir, '--port', '0', '--supernodes', '2'], 'descriptor:');
 }
 
 test('parley local starts supernodes that a certified client reaches over secure links; the CA survives a restart', { timeout: 30_000 }, async () => {
@@ -40,11 +22,11 @@ test('parley local starts supernodes that a certified client reaches over secure
     const ping = spawnSync(process.execPath, [MAIN, 'ping', '--dir', dir, '--count', '2'], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(ping.status, 0, ping.stdout + ping.stderr);
     assert.equal(ping.stdout.match(/secure link \(IK\) to a certified SUPERNODE/g)?.length, 2, ping.stdout);
-    await stop(first.child);
+    await stopParley(first.child);
 
     const second = await startLocal(dir);
     assert.ok(second.output.includes(networkId), 'same network after a restart');
-    await stop(second.child);
+    await stopParley(second.child);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -54,7 +36,7 @@ test('parley ping reports each unreachable supernode and exits non-zero', { time
   const dir = mkdtempSync(join(tmpdir(), 'parley-cli-'));
   try {
     const local = await startLocal(dir);
-    await stop(local.child); // the descriptor stays, the supernodes are gone
+    await stopParley(local.child); // the descriptor stays, the supernodes are gone
     const ping = spawnSync(process.execPath, [MAIN, 'ping', '--dir', dir], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(ping.status, 1);
     assert.equal(ping.stdout.match(/failed: refused: /g)?.length, 2, ping.stdout);

@@ -2,34 +2,17 @@
 // buddies and search from the CLI, over real TLS with the pinned certificate — on the embedded
 // database and on PostgreSQL.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freshDatabase } from '../support/databases.js';
 
-const MAIN = new URL('../../src/cli/main.js', import.meta.url).pathname;
+import { PARLEY_MAIN as MAIN, startParley, stopParley } from '../support/processes.js';
 
-function startServer(dir: string, database?: string): Promise<{ child: ChildProcess; output: string }> {
-  const child = spawn(process.execPath, [MAIN, 'login-server', '--data', dir, '--port', '0', '--certificate-hours', '2', ...(database ? ['--database', database] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('descriptor:')) resolve({ child, output });
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('exit', (code) => reject(new Error(`login-server exited with ${code}: ${output}`)));
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.removeAllListeners('exit');
-    child.on('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
+function startServer(dir: string, database?: string) {
+  return startParley(['login-server', '--data', dir, '--port', '0', '--certificate-hours', '2', ...(database ? ['--database', database] : [])], 'descriptor:');
 }
 
 for (const kind of ['embedded', 'postgres'] as const) {
@@ -67,7 +50,7 @@ for (const kind of ['embedded', 'postgres'] as const) {
       assert.match(parley(['search', 'b*', '--user', 'alice']).out, /^bob$/m);
       assert.match(parley(['search', 'al', '--user', 'bob']).out, /^alice$/m);
     } finally {
-      await stop(server.child);
+      await stopParley(server.child);
       await fresh?.drop();
       rmSync(dir, { recursive: true, force: true });
     }
