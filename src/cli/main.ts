@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // The `parley` command.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { create } from '@bufbuild/protobuf';
 import { realEnv } from '../env/real.js';
 import { formatEndpoint } from '../env/types.js';
 import { CertificateVerifier, Role } from '../crypto/certificate.js';
-import { parseNetworkDescriptor, serializeNetworkDescriptor, type BootstrapEntry } from '../crypto/descriptor.js';
+import { parseNetworkDescriptor, type BootstrapEntry } from '../crypto/descriptor.js';
 import { connectSecure } from '../crypto/secure-link.js';
 import { certifyKeys, generateDeviceKeys } from '../crypto/identity.js';
 import { LoginError } from '../client/login-client.js';
@@ -22,8 +22,9 @@ const USAGE = `parley — peer-to-peer voice and chat on a supernode network
 
 Usage:
   parley local [--dir D] [--supernodes N] [--port P] [--host H]
-      Runs a local network: creates (once) a network CA in D, starts N supernodes on
-      ports P, P+1, … (0: any free port), writes D/network.json, and runs until Ctrl-C.
+      Runs a local network: creates (once) a network CA in D, starts a login server on
+      8443 and N supernodes on ports P, P+1, … (0: any free ports), writes D/network.json,
+      and runs until Ctrl-C.
       Defaults: --dir .parley-local --supernodes 3 --port 33033 --host 127.0.0.1
   parley ping [--dir D] [--count K]
       Joins the local network in D with a fresh certified device and pings each bootstrap
@@ -74,6 +75,9 @@ function positiveInt(text: string, name: string, min = 1, max = 65535): number {
 }
 
 class UsageError extends Error {}
+
+/** The local network's login server port (its supernodes use 33033 and up). */
+const LOCAL_LOGIN_PORT = 8443;
 
 function parseBootstrap(text: string | undefined): BootstrapEntry[] {
   if (!text) return [];
@@ -127,24 +131,25 @@ async function runLocal(values: { dir: string; supernodes: string; port?: string
     running.push(supernode);
     bootstrap.push({ host: values.host, port: supernode.port, dhKey: keys.dh.publicKey });
   }
-  const descriptorPath = join(dir, 'network.json');
-  writeFileSync(
-    descriptorPath,
-    serializeNetworkDescriptor({
-      name: 'parley-local',
-      caPublicKey: ca.keyPair.publicKey,
-      // The login server arrives with issue 3; until then the descriptor names where it will listen.
-      loginServerUrl: `https://${values.host}:8443`,
-      bootstrap,
-    }),
-  );
+  // The login server shares the folder, and so the CA; it writes network.json with the
+  // supernodes as bootstrap list and its own pinned certificate.
+  const loginServer = await runLoginServer(realEnv, {
+    dataDir: dir,
+    host: values.host,
+    port: basePort === 0 ? 0 : LOCAL_LOGIN_PORT,
+    bootstrap,
+    config: { networkName: 'parley-local' },
+  });
+  const descriptorPath = loginServer.descriptorPath;
   console.log(`Parley local network ${toHex(ca.networkId).slice(0, 16)} (protocol v${SUPPORTED_VERSIONS.join(',')})`);
+  console.log(`  login server on ${loginServer.url} (embedded SQLite in ${dir})`);
   for (const [i, entry] of bootstrap.entries()) console.log(`  supernode ${i + 1} listening on ${formatEndpoint(entry)}`);
   console.log(`descriptor: ${descriptorPath}`);
-  console.log(`Try: parley ping --dir ${values.dir}  (in this checkout: npm run parley -- ping)  Ctrl-C stops the network`);
+  console.log(`Try: parley register alice --network ${join(values.dir, 'network.json')}, parley login alice …, parley ping --dir ${values.dir}`);
+  console.log('     (in this checkout: npm run parley -- <command>)   Ctrl-C stops the network');
   const stop = () => {
     for (const supernode of running) supernode.close();
-    process.exit(0);
+    void loginServer.close().then(() => process.exit(0));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

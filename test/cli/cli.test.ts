@@ -12,13 +12,19 @@ function startLocal(dir: string) {
   return startParley(['local', '--dir', dir, '--port', '0', '--supernodes', '2'], 'descriptor:');
 }
 
-test('parley local starts supernodes that a certified client reaches over secure links; the CA survives a restart', { timeout: 30_000 }, async () => {
+test('parley local starts a login server and supernodes on one CA: a user registers and logs in, a client pings every supernode; the CA survives a restart', { timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-cli-'));
   try {
     const first = await startLocal(dir);
     const networkId = /local network ([0-9a-f]{16})/.exec(first.output)?.[1];
     assert.ok(networkId, first.output);
     assert.equal(statSync(join(dir, 'ca.key.json')).mode & 0o777, 0o600, 'the CA key is private');
+    assert.match(first.output, /login server on https:\/\/127\.0\.0\.1:\d+/);
+    const account = ['--network', join(dir, 'network.json'), '--profile', join(dir, 'profile'), '--password-stdin'];
+    const registered = spawnSync(process.execPath, [MAIN, 'register', 'zoe', ...account], { input: 'zoe password 1\n', encoding: 'utf8', timeout: 20_000 });
+    assert.match(registered.stdout, /registered zoe/, registered.stdout + registered.stderr);
+    const loggedIn = spawnSync(process.execPath, [MAIN, 'login', 'zoe', ...account], { input: 'zoe password 1\n', encoding: 'utf8', timeout: 20_000 });
+    assert.match(loggedIn.stdout, /certificate #\d+ for zoe/, loggedIn.stdout + loggedIn.stderr);
     const ping = spawnSync(process.execPath, [MAIN, 'ping', '--dir', dir, '--count', '2'], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(ping.status, 0, ping.stdout + ping.stderr);
     assert.equal(ping.stdout.match(/secure link \(IK\) to a certified SUPERNODE/g)?.length, 2, ping.stdout);
