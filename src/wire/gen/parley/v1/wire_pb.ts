@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/v1/wire.proto.
  */
 export const file_parley_v1_wire: GenFile = /*@__PURE__*/
-  fileDesc("ChRwYXJsZXkvdjEvd2lyZS5wcm90bxIJcGFybGV5LnYxIskBCg9DZXJ0aWZpY2F0ZUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhAKCHVzZXJuYW1lGAMgASgJEh0KBHJvbGUYBCABKA4yDy5wYXJsZXkudjEuUm9sZRITCgtzaWduaW5nX2tleRgFIAEoDBIOCgZkaF9rZXkYBiABKAwSDgoGc2VyaWFsGAcgASgEEhQKDGlzc3VlZF9hdF9tcxgIIAEoBBIVCg1leHBpcmVzX2F0X21zGAkgASgEIi4KC0NlcnRpZmljYXRlEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMIo4BChBIYW5kc2hha2VQYXlsb2FkEhAKCHZlcnNpb25zGAEgAygNEhYKDmNob3Nlbl92ZXJzaW9uGAIgASgNEhIKCm5ldHdvcmtfaWQYAyABKAwSEwoLY2VydGlmaWNhdGUYBCABKAwSJwoGcmVqZWN0GAUgASgOMhcucGFybGV5LnYxLlJlamVjdFJlYXNvbiIVCgRQaW5nEg0KBW5vbmNlGAEgASgEIhUKBFBvbmcSDQoFbm9uY2UYASABKAQiPwoFQ2xvc2USJgoGcmVhc29uGAEgASgOMhYucGFybGV5LnYxLkNsb3NlUmVhc29uEg4KBmRldGFpbBgCIAEoCSIoCgREYXRhEg8KB2NoYW5uZWwYASABKA0SDwoHcGF5bG9hZBgCIAEoDCKYAQoIRW52ZWxvcGUSHwoEcGluZxgBIAEoCzIPLnBhcmxleS52MS5QaW5nSAASHwoEcG9uZxgCIAEoCzIPLnBhcmxleS52MS5Qb25nSAASIQoFY2xvc2UYAyABKAsyEC5wYXJsZXkudjEuQ2xvc2VIABIfCgRkYXRhGAQgASgLMg8ucGFybGV5LnYxLkRhdGFIAEIGCgRib2R5KlgKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfREVWSUNFEAESEgoOUk9MRV9TVVBFUk5PREUQAhIVChFST0xFX0xPR0lOX1NFUlZFUhADKrABCgxSZWplY3RSZWFzb24SHQoZUkVKRUNUX1JFQVNPTl9VTlNQRUNJRklFRBAAEiUKIVJFSkVDVF9SRUFTT05fVU5TVVBQT1JURURfVkVSU0lPThABEh8KG1JFSkVDVF9SRUFTT05fV1JPTkdfTkVUV09SSxACEiEKHVJFSkVDVF9SRUFTT05fQkFEX0NFUlRJRklDQVRFEAMSFgoSUkVKRUNUX1JFQVNPTl9CVVNZEAQquQEKC0Nsb3NlUmVhc29uEhwKGENMT1NFX1JFQVNPTl9VTlNQRUNJRklFRBAAEhcKE0NMT1NFX1JFQVNPTl9OT1JNQUwQARIfChtDTE9TRV9SRUFTT05fUFJPVE9DT0xfRVJST1IQAhIgChxDTE9TRV9SRUFTT05fQkFEX0NFUlRJRklDQVRFEAMSGQoVQ0xPU0VfUkVBU09OX1NIVVRET1dOEAQSFQoRQ0xPU0VfUkVBU09OX0lETEUQBWIGcHJvdG8z");
+  fileDesc("ChRwYXJsZXkvdjEvd2lyZS5wcm90bxIJcGFybGV5LnYxIskBCg9DZXJ0aWZpY2F0ZUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhAKCHVzZXJuYW1lGAMgASgJEh0KBHJvbGUYBCABKA4yDy5wYXJsZXkudjEuUm9sZRITCgtzaWduaW5nX2tleRgFIAEoDBIOCgZkaF9rZXkYBiABKAwSDgoGc2VyaWFsGAcgASgEEhQKDGlzc3VlZF9hdF9tcxgIIAEoBBIVCg1leHBpcmVzX2F0X21zGAkgASgEIi4KC0NlcnRpZmljYXRlEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMIo4BChBIYW5kc2hha2VQYXlsb2FkEhAKCHZlcnNpb25zGAEgAygNEhYKDmNob3Nlbl92ZXJzaW9uGAIgASgNEhIKCm5ldHdvcmtfaWQYAyABKAwSEwoLY2VydGlmaWNhdGUYBCABKAwSJwoGcmVqZWN0GAUgASgOMhcucGFybGV5LnYxLlJlamVjdFJlYXNvbiIVCgRQaW5nEg0KBW5vbmNlGAEgASgEIhUKBFBvbmcSDQoFbm9uY2UYASABKAQiPwoFQ2xvc2USJgoGcmVhc29uGAEgASgOMhYucGFybGV5LnYxLkNsb3NlUmVhc29uEg4KBmRldGFpbBgCIAEoCSIoCgREYXRhEg8KB2NoYW5uZWwYASABKA0SDwoHcGF5bG9hZBgCIAEoDCKYAQoIRW52ZWxvcGUSHwoEcGluZxgBIAEoCzIPLnBhcmxleS52MS5QaW5nSAASHwoEcG9uZxgCIAEoCzIPLnBhcmxleS52MS5Qb25nSAASIQoFY2xvc2UYAyABKAsyEC5wYXJsZXkudjEuQ2xvc2VIABIfCgRkYXRhGAQgASgLMg8ucGFybGV5LnYxLkRhdGFIAEIGCgRib2R5IpEBCglDYW5kaWRhdGUSJgoEdHlwZRgBIAEoDjIYLnBhcmxleS52MS5DYW5kaWRhdGVUeXBlEi4KCHByb3RvY29sGAIgASgOMhwucGFybGV5LnYxLlRyYW5zcG9ydFByb3RvY29sEgwKBGhvc3QYAyABKAkSDAoEcG9ydBgEIAEoDRIQCghwcmlvcml0eRgFIAEoDSI6CgxTdXBlcm5vZGVSZWYSDAoEaG9zdBgBIAEoCRIMCgRwb3J0GAIgASgNEg4KBmRoX2tleRgDIAEoDCLwAQoMUHJlc2VuY2VCb2R5Eg8KB3ZlcnNpb24YASABKA0SEgoKbmV0d29ya19pZBgCIAEoDBIQCgh1c2VybmFtZRgDIAEoCRITCgtjZXJ0aWZpY2F0ZRgEIAEoDBIrCgpzdXBlcm5vZGVzGAUgAygLMhcucGFybGV5LnYxLlN1cGVybm9kZVJlZhIoCgpjYW5kaWRhdGVzGAYgAygLMhQucGFybGV5LnYxLkNhbmRpZGF0ZRIQCghzZXF1ZW5jZRgHIAEoBBIUCgxpc3N1ZWRfYXRfbXMYCCABKAQSFQoNZXhwaXJlc19hdF9tcxgJIAEoBCIxCg5QcmVzZW5jZVJlY29yZBIMCgRib2R5GAEgASgMEhEKCXNpZ25hdHVyZRgCIAEoDCpYCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX0RFVklDRRABEhIKDlJPTEVfU1VQRVJOT0RFEAISFQoRUk9MRV9MT0dJTl9TRVJWRVIQAyqwAQoMUmVqZWN0UmVhc29uEh0KGVJFSkVDVF9SRUFTT05fVU5TUEVDSUZJRUQQABIlCiFSRUpFQ1RfUkVBU09OX1VOU1VQUE9SVEVEX1ZFUlNJT04QARIfChtSRUpFQ1RfUkVBU09OX1dST05HX05FVFdPUksQAhIhCh1SRUpFQ1RfUkVBU09OX0JBRF9DRVJUSUZJQ0FURRADEhYKElJFSkVDVF9SRUFTT05fQlVTWRAEKrkBCgtDbG9zZVJlYXNvbhIcChhDTE9TRV9SRUFTT05fVU5TUEVDSUZJRUQQABIXChNDTE9TRV9SRUFTT05fTk9STUFMEAESHwobQ0xPU0VfUkVBU09OX1BST1RPQ09MX0VSUk9SEAISIAocQ0xPU0VfUkVBU09OX0JBRF9DRVJUSUZJQ0FURRADEhkKFUNMT1NFX1JFQVNPTl9TSFVURE9XThAEEhUKEUNMT1NFX1JFQVNPTl9JRExFEAUqiQEKDUNhbmRpZGF0ZVR5cGUSHgoaQ0FORElEQVRFX1RZUEVfVU5TUEVDSUZJRUQQABIXChNDQU5ESURBVEVfVFlQRV9IT1NUEAESIwofQ0FORElEQVRFX1RZUEVfU0VSVkVSX1JFRkxFWElWRRACEhoKFkNBTkRJREFURV9UWVBFX1JFTEFZRUQQAypvChFUcmFuc3BvcnRQcm90b2NvbBIiCh5UUkFOU1BPUlRfUFJPVE9DT0xfVU5TUEVDSUZJRUQQABIaChZUUkFOU1BPUlRfUFJPVE9DT0xfVURQEAESGgoWVFJBTlNQT1JUX1BST1RPQ09MX1RDUBACYgZwcm90bzM");
 
 /**
  * What the network CA signs. Carried as bytes inside Certificate so the signature covers
@@ -283,6 +283,166 @@ export const EnvelopeSchema: GenMessage<Envelope> = /*@__PURE__*/
   messageDesc(file_parley_v1_wire, 7);
 
 /**
+ * A transport address at which a device may be reached (ICE-style, RFC 8445 terms).
+ *
+ * @generated from message parley.v1.Candidate
+ */
+export type Candidate = Message<"parley.v1.Candidate"> & {
+  /**
+   * @generated from field: parley.v1.CandidateType type = 1;
+   */
+  type: CandidateType;
+
+  /**
+   * @generated from field: parley.v1.TransportProtocol protocol = 2;
+   */
+  protocol: TransportProtocol;
+
+  /**
+   * @generated from field: string host = 3;
+   */
+  host: string;
+
+  /**
+   * @generated from field: uint32 port = 4;
+   */
+  port: number;
+
+  /**
+   * @generated from field: uint32 priority = 5;
+   */
+  priority: number;
+};
+
+/**
+ * Describes the message parley.v1.Candidate.
+ * Use `create(CandidateSchema)` to create a new message.
+ */
+export const CandidateSchema: GenMessage<Candidate> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 8);
+
+/**
+ * A supernode a device is attached to.
+ *
+ * @generated from message parley.v1.SupernodeRef
+ */
+export type SupernodeRef = Message<"parley.v1.SupernodeRef"> & {
+  /**
+   * @generated from field: string host = 1;
+   */
+  host: string;
+
+  /**
+   * @generated from field: uint32 port = 2;
+   */
+  port: number;
+
+  /**
+   * its Noise static key: the handle for an IK handshake
+   *
+   * @generated from field: bytes dh_key = 3;
+   */
+  dhKey: Uint8Array;
+};
+
+/**
+ * Describes the message parley.v1.SupernodeRef.
+ * Use `create(SupernodeRefSchema)` to create a new message.
+ */
+export const SupernodeRefSchema: GenMessage<SupernodeRef> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 9);
+
+/**
+ * Where one device of a user can be reached, as that device says. Stored in the overlay
+ * under the username; newer `sequence` replaces older for the same device.
+ *
+ * @generated from message parley.v1.PresenceBody
+ */
+export type PresenceBody = Message<"parley.v1.PresenceBody"> & {
+  /**
+   * 1
+   *
+   * @generated from field: uint32 version = 1;
+   */
+  version: number;
+
+  /**
+   * @generated from field: bytes network_id = 2;
+   */
+  networkId: Uint8Array;
+
+  /**
+   * @generated from field: string username = 3;
+   */
+  username: string;
+
+  /**
+   * the device's encoded Certificate
+   *
+   * @generated from field: bytes certificate = 4;
+   */
+  certificate: Uint8Array;
+
+  /**
+   * @generated from field: repeated parley.v1.SupernodeRef supernodes = 5;
+   */
+  supernodes: SupernodeRef[];
+
+  /**
+   * @generated from field: repeated parley.v1.Candidate candidates = 6;
+   */
+  candidates: Candidate[];
+
+  /**
+   * @generated from field: uint64 sequence = 7;
+   */
+  sequence: bigint;
+
+  /**
+   * @generated from field: uint64 issued_at_ms = 8;
+   */
+  issuedAtMs: bigint;
+
+  /**
+   * @generated from field: uint64 expires_at_ms = 9;
+   */
+  expiresAtMs: bigint;
+};
+
+/**
+ * Describes the message parley.v1.PresenceBody.
+ * Use `create(PresenceBodySchema)` to create a new message.
+ */
+export const PresenceBodySchema: GenMessage<PresenceBody> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 10);
+
+/**
+ * @generated from message parley.v1.PresenceRecord
+ */
+export type PresenceRecord = Message<"parley.v1.PresenceRecord"> & {
+  /**
+   * an encoded PresenceBody
+   *
+   * @generated from field: bytes body = 1;
+   */
+  body: Uint8Array;
+
+  /**
+   * Ed25519 by the device's signing key over "parley-presence-v1\0" || body
+   *
+   * @generated from field: bytes signature = 2;
+   */
+  signature: Uint8Array;
+};
+
+/**
+ * Describes the message parley.v1.PresenceRecord.
+ * Use `create(PresenceRecordSchema)` to create a new message.
+ */
+export const PresenceRecordSchema: GenMessage<PresenceRecord> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 11);
+
+/**
  * @generated from enum parley.v1.Role
  */
 export enum Role {
@@ -393,4 +553,61 @@ export enum CloseReason {
  */
 export const CloseReasonSchema: GenEnum<CloseReason> = /*@__PURE__*/
   enumDesc(file_parley_v1_wire, 2);
+
+/**
+ * @generated from enum parley.v1.CandidateType
+ */
+export enum CandidateType {
+  /**
+   * @generated from enum value: CANDIDATE_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: CANDIDATE_TYPE_HOST = 1;
+   */
+  HOST = 1,
+
+  /**
+   * @generated from enum value: CANDIDATE_TYPE_SERVER_REFLEXIVE = 2;
+   */
+  SERVER_REFLEXIVE = 2,
+
+  /**
+   * @generated from enum value: CANDIDATE_TYPE_RELAYED = 3;
+   */
+  RELAYED = 3,
+}
+
+/**
+ * Describes the enum parley.v1.CandidateType.
+ */
+export const CandidateTypeSchema: GenEnum<CandidateType> = /*@__PURE__*/
+  enumDesc(file_parley_v1_wire, 3);
+
+/**
+ * @generated from enum parley.v1.TransportProtocol
+ */
+export enum TransportProtocol {
+  /**
+   * @generated from enum value: TRANSPORT_PROTOCOL_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: TRANSPORT_PROTOCOL_UDP = 1;
+   */
+  UDP = 1,
+
+  /**
+   * @generated from enum value: TRANSPORT_PROTOCOL_TCP = 2;
+   */
+  TCP = 2,
+}
+
+/**
+ * Describes the enum parley.v1.TransportProtocol.
+ */
+export const TransportProtocolSchema: GenEnum<TransportProtocol> = /*@__PURE__*/
+  enumDesc(file_parley_v1_wire, 4);
 
