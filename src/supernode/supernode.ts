@@ -1,12 +1,13 @@
 // The supernode service as far as the foundation goes: it accepts secure links from nodes of
 // its network and answers pings. Attachments, the overlay, STUN and TURN build on this.
 import { create } from '@bufbuild/protobuf';
-import type { Env, TcpListener } from '../env/types.js';
+import type { Env, TcpListener, Timer } from '../env/types.js';
 import type { CertificateVerifier } from '../crypto/certificate.js';
 import type { NodeIdentity } from '../crypto/identity.js';
 import { listenSecure, type SecureLink } from '../crypto/secure-link.js';
 import type { ChannelError } from '../crypto/secure-channel.js';
-import { CloseReason, PongSchema } from '../wire/messages.js';
+import { AttachAcceptedSchema, AttachRefusedSchema, CloseReason, PongSchema } from '../wire/messages.js';
+import { Attachments, DEFAULT_ATTACHMENT_LIMITS, type AttachmentLimits, type Session } from './attachments.js';
 
 /** Links one supernode serves at once; more are turned away at the handshake. */
 export const DEFAULT_MAX_LINKS = 10_000;
@@ -17,6 +18,9 @@ export interface SupernodeOptions {
   readonly host?: string;
   readonly port: number;
   readonly maxLinks?: number;
+  readonly attachment?: Partial<AttachmentLimits>;
+  /** Other supernodes to tell attaching clients about (host cache gossip). */
+  readonly gossip?: () => { host: string; port: number; dhKey: Uint8Array }[];
   readonly log?: (line: string) => void;
 }
 
@@ -24,6 +28,7 @@ export interface RunningSupernode {
   readonly port: number;
   readonly links: ReadonlySet<SecureLink>;
   readonly failures: ReadonlyMap<ChannelError['code'], number>;
+  readonly attachments: Attachments;
   close(): void;
 }
 
@@ -32,6 +37,17 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
   const failures = new Map<ChannelError['code'], number>();
   const maxLinks = options.maxLinks ?? DEFAULT_MAX_LINKS;
   const log = options.log ?? (() => {});
+  const attachments = new Attachments(options.verifier, { ...DEFAULT_ATTACHMENT_LIMITS, ...options.attachment });
+  // Drop clients that went silent; checked every keep-alive interval.
+  let sweeper: Timer | null = null;
+  const sweep = () => {
+    for (const dead of attachments.sweep(env.clock.now())) {
+      log(`dropped silent client ${dead.device.username}`);
+      dead.link.close(CloseReason.IDLE, 'no keep-alive');
+    }
+    sweeper = env.clock.after(attachments.limits.keepaliveIntervalMs, sweep);
+  };
+  sweeper = env.clock.after(attachments.limits.keepaliveIntervalMs, sweep);
   const listener: TcpListener = await listenSecure(env, {
     ...(options.host ? { host: options.host } : {}),
     port: options.port,
@@ -46,9 +62,31 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
         return;
       }
       links.add(link);
-      link.onClose(() => links.delete(link));
+      let session: Session | null = null;
+      link.onClose(() => {
+        links.delete(link);
+        if (session) attachments.remove(session);
+      });
       link.onMessage((envelope) => {
-        if (envelope.body.case === 'ping') link.send({ case: 'pong', value: create(PongSchema, { nonce: envelope.body.value.nonce }) });
+        if (session) attachments.heard(session, env.clock.now());
+        switch (envelope.body.case) {
+          case 'ping':
+            link.send({ case: 'pong', value: create(PongSchema, { nonce: envelope.body.value.nonce }) });
+            return;
+          case 'attachRequest': {
+            const attached = attachments.attach(link, envelope.body.value.presence, env.clock.now(), env.clock.wallTimeMs());
+            if (!attached.ok) {
+              log(`refused to attach ${link.peer.username}: ${attached.error.code} ${attached.error.message}`);
+              link.send({ case: 'attachRefused', value: create(AttachRefusedSchema, { reason: attached.error.refusal, detail: attached.error.message }) });
+              return;
+            }
+            session = attached.value;
+            link.send({ case: 'attachAccepted', value: create(AttachAcceptedSchema, { keepaliveIntervalMs: attachments.limits.keepaliveIntervalMs, supernodes: options.gossip?.() ?? [] }) });
+            return;
+          }
+          default:
+            return;
+        }
       });
     },
   });
@@ -56,7 +94,9 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
     port: listener.local.port,
     links,
     failures,
+    attachments,
     close: () => {
+      sweeper?.cancel();
       listener.close();
       for (const link of links) link.close(CloseReason.SHUTDOWN);
     },

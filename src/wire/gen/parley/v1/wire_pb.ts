@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/v1/wire.proto.
  */
 export const file_parley_v1_wire: GenFile = /*@__PURE__*/
-  fileDesc("ChRwYXJsZXkvdjEvd2lyZS5wcm90bxIJcGFybGV5LnYxIskBCg9DZXJ0aWZpY2F0ZUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhAKCHVzZXJuYW1lGAMgASgJEh0KBHJvbGUYBCABKA4yDy5wYXJsZXkudjEuUm9sZRITCgtzaWduaW5nX2tleRgFIAEoDBIOCgZkaF9rZXkYBiABKAwSDgoGc2VyaWFsGAcgASgEEhQKDGlzc3VlZF9hdF9tcxgIIAEoBBIVCg1leHBpcmVzX2F0X21zGAkgASgEIi4KC0NlcnRpZmljYXRlEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMIo4BChBIYW5kc2hha2VQYXlsb2FkEhAKCHZlcnNpb25zGAEgAygNEhYKDmNob3Nlbl92ZXJzaW9uGAIgASgNEhIKCm5ldHdvcmtfaWQYAyABKAwSEwoLY2VydGlmaWNhdGUYBCABKAwSJwoGcmVqZWN0GAUgASgOMhcucGFybGV5LnYxLlJlamVjdFJlYXNvbiIVCgRQaW5nEg0KBW5vbmNlGAEgASgEIhUKBFBvbmcSDQoFbm9uY2UYASABKAQiPwoFQ2xvc2USJgoGcmVhc29uGAEgASgOMhYucGFybGV5LnYxLkNsb3NlUmVhc29uEg4KBmRldGFpbBgCIAEoCSIoCgREYXRhEg8KB2NoYW5uZWwYASABKA0SDwoHcGF5bG9hZBgCIAEoDCKYAQoIRW52ZWxvcGUSHwoEcGluZxgBIAEoCzIPLnBhcmxleS52MS5QaW5nSAASHwoEcG9uZxgCIAEoCzIPLnBhcmxleS52MS5Qb25nSAASIQoFY2xvc2UYAyABKAsyEC5wYXJsZXkudjEuQ2xvc2VIABIfCgRkYXRhGAQgASgLMg8ucGFybGV5LnYxLkRhdGFIAEIGCgRib2R5IpEBCglDYW5kaWRhdGUSJgoEdHlwZRgBIAEoDjIYLnBhcmxleS52MS5DYW5kaWRhdGVUeXBlEi4KCHByb3RvY29sGAIgASgOMhwucGFybGV5LnYxLlRyYW5zcG9ydFByb3RvY29sEgwKBGhvc3QYAyABKAkSDAoEcG9ydBgEIAEoDRIQCghwcmlvcml0eRgFIAEoDSI6CgxTdXBlcm5vZGVSZWYSDAoEaG9zdBgBIAEoCRIMCgRwb3J0GAIgASgNEg4KBmRoX2tleRgDIAEoDCLwAQoMUHJlc2VuY2VCb2R5Eg8KB3ZlcnNpb24YASABKA0SEgoKbmV0d29ya19pZBgCIAEoDBIQCgh1c2VybmFtZRgDIAEoCRITCgtjZXJ0aWZpY2F0ZRgEIAEoDBIrCgpzdXBlcm5vZGVzGAUgAygLMhcucGFybGV5LnYxLlN1cGVybm9kZVJlZhIoCgpjYW5kaWRhdGVzGAYgAygLMhQucGFybGV5LnYxLkNhbmRpZGF0ZRIQCghzZXF1ZW5jZRgHIAEoBBIUCgxpc3N1ZWRfYXRfbXMYCCABKAQSFQoNZXhwaXJlc19hdF9tcxgJIAEoBCIxCg5QcmVzZW5jZVJlY29yZBIMCgRib2R5GAEgASgMEhEKCXNpZ25hdHVyZRgCIAEoDCpYCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX0RFVklDRRABEhIKDlJPTEVfU1VQRVJOT0RFEAISFQoRUk9MRV9MT0dJTl9TRVJWRVIQAyqwAQoMUmVqZWN0UmVhc29uEh0KGVJFSkVDVF9SRUFTT05fVU5TUEVDSUZJRUQQABIlCiFSRUpFQ1RfUkVBU09OX1VOU1VQUE9SVEVEX1ZFUlNJT04QARIfChtSRUpFQ1RfUkVBU09OX1dST05HX05FVFdPUksQAhIhCh1SRUpFQ1RfUkVBU09OX0JBRF9DRVJUSUZJQ0FURRADEhYKElJFSkVDVF9SRUFTT05fQlVTWRAEKrkBCgtDbG9zZVJlYXNvbhIcChhDTE9TRV9SRUFTT05fVU5TUEVDSUZJRUQQABIXChNDTE9TRV9SRUFTT05fTk9STUFMEAESHwobQ0xPU0VfUkVBU09OX1BST1RPQ09MX0VSUk9SEAISIAocQ0xPU0VfUkVBU09OX0JBRF9DRVJUSUZJQ0FURRADEhkKFUNMT1NFX1JFQVNPTl9TSFVURE9XThAEEhUKEUNMT1NFX1JFQVNPTl9JRExFEAUqiQEKDUNhbmRpZGF0ZVR5cGUSHgoaQ0FORElEQVRFX1RZUEVfVU5TUEVDSUZJRUQQABIXChNDQU5ESURBVEVfVFlQRV9IT1NUEAESIwofQ0FORElEQVRFX1RZUEVfU0VSVkVSX1JFRkxFWElWRRACEhoKFkNBTkRJREFURV9UWVBFX1JFTEFZRUQQAypvChFUcmFuc3BvcnRQcm90b2NvbBIiCh5UUkFOU1BPUlRfUFJPVE9DT0xfVU5TUEVDSUZJRUQQABIaChZUUkFOU1BPUlRfUFJPVE9DT0xfVURQEAESGgoWVFJBTlNQT1JUX1BST1RPQ09MX1RDUBACYgZwcm90bzM");
+  fileDesc("ChRwYXJsZXkvdjEvd2lyZS5wcm90bxIJcGFybGV5LnYxIskBCg9DZXJ0aWZpY2F0ZUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhAKCHVzZXJuYW1lGAMgASgJEh0KBHJvbGUYBCABKA4yDy5wYXJsZXkudjEuUm9sZRITCgtzaWduaW5nX2tleRgFIAEoDBIOCgZkaF9rZXkYBiABKAwSDgoGc2VyaWFsGAcgASgEEhQKDGlzc3VlZF9hdF9tcxgIIAEoBBIVCg1leHBpcmVzX2F0X21zGAkgASgEIi4KC0NlcnRpZmljYXRlEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMIo4BChBIYW5kc2hha2VQYXlsb2FkEhAKCHZlcnNpb25zGAEgAygNEhYKDmNob3Nlbl92ZXJzaW9uGAIgASgNEhIKCm5ldHdvcmtfaWQYAyABKAwSEwoLY2VydGlmaWNhdGUYBCABKAwSJwoGcmVqZWN0GAUgASgOMhcucGFybGV5LnYxLlJlamVjdFJlYXNvbiIVCgRQaW5nEg0KBW5vbmNlGAEgASgEIhUKBFBvbmcSDQoFbm9uY2UYASABKAQiPwoFQ2xvc2USJgoGcmVhc29uGAEgASgOMhYucGFybGV5LnYxLkNsb3NlUmVhc29uEg4KBmRldGFpbBgCIAEoCSIoCgREYXRhEg8KB2NoYW5uZWwYASABKA0SDwoHcGF5bG9hZBgCIAEoDCIhCg1BdHRhY2hSZXF1ZXN0EhAKCHByZXNlbmNlGAEgASgMIlwKDkF0dGFjaEFjY2VwdGVkEh0KFWtlZXBhbGl2ZV9pbnRlcnZhbF9tcxgBIAEoDRIrCgpzdXBlcm5vZGVzGAIgAygLMhcucGFybGV5LnYxLlN1cGVybm9kZVJlZiJJCg1BdHRhY2hSZWZ1c2VkEigKBnJlYXNvbhgBIAEoDjIYLnBhcmxleS52MS5BdHRhY2hSZWZ1c2FsEg4KBmRldGFpbBgCIAEoCSK2AgoIRW52ZWxvcGUSHwoEcGluZxgBIAEoCzIPLnBhcmxleS52MS5QaW5nSAASHwoEcG9uZxgCIAEoCzIPLnBhcmxleS52MS5Qb25nSAASIQoFY2xvc2UYAyABKAsyEC5wYXJsZXkudjEuQ2xvc2VIABIfCgRkYXRhGAQgASgLMg8ucGFybGV5LnYxLkRhdGFIABIyCg5hdHRhY2hfcmVxdWVzdBgFIAEoCzIYLnBhcmxleS52MS5BdHRhY2hSZXF1ZXN0SAASNAoPYXR0YWNoX2FjY2VwdGVkGAYgASgLMhkucGFybGV5LnYxLkF0dGFjaEFjY2VwdGVkSAASMgoOYXR0YWNoX3JlZnVzZWQYByABKAsyGC5wYXJsZXkudjEuQXR0YWNoUmVmdXNlZEgAQgYKBGJvZHkikQEKCUNhbmRpZGF0ZRImCgR0eXBlGAEgASgOMhgucGFybGV5LnYxLkNhbmRpZGF0ZVR5cGUSLgoIcHJvdG9jb2wYAiABKA4yHC5wYXJsZXkudjEuVHJhbnNwb3J0UHJvdG9jb2wSDAoEaG9zdBgDIAEoCRIMCgRwb3J0GAQgASgNEhAKCHByaW9yaXR5GAUgASgNIjoKDFN1cGVybm9kZVJlZhIMCgRob3N0GAEgASgJEgwKBHBvcnQYAiABKA0SDgoGZGhfa2V5GAMgASgMIvABCgxQcmVzZW5jZUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhAKCHVzZXJuYW1lGAMgASgJEhMKC2NlcnRpZmljYXRlGAQgASgMEisKCnN1cGVybm9kZXMYBSADKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmEigKCmNhbmRpZGF0ZXMYBiADKAsyFC5wYXJsZXkudjEuQ2FuZGlkYXRlEhAKCHNlcXVlbmNlGAcgASgEEhQKDGlzc3VlZF9hdF9tcxgIIAEoBBIVCg1leHBpcmVzX2F0X21zGAkgASgEIjEKDlByZXNlbmNlUmVjb3JkEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMKlgKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfREVWSUNFEAESEgoOUk9MRV9TVVBFUk5PREUQAhIVChFST0xFX0xPR0lOX1NFUlZFUhADKrABCgxSZWplY3RSZWFzb24SHQoZUkVKRUNUX1JFQVNPTl9VTlNQRUNJRklFRBAAEiUKIVJFSkVDVF9SRUFTT05fVU5TVVBQT1JURURfVkVSU0lPThABEh8KG1JFSkVDVF9SRUFTT05fV1JPTkdfTkVUV09SSxACEiEKHVJFSkVDVF9SRUFTT05fQkFEX0NFUlRJRklDQVRFEAMSFgoSUkVKRUNUX1JFQVNPTl9CVVNZEAQquQEKC0Nsb3NlUmVhc29uEhwKGENMT1NFX1JFQVNPTl9VTlNQRUNJRklFRBAAEhcKE0NMT1NFX1JFQVNPTl9OT1JNQUwQARIfChtDTE9TRV9SRUFTT05fUFJPVE9DT0xfRVJST1IQAhIgChxDTE9TRV9SRUFTT05fQkFEX0NFUlRJRklDQVRFEAMSGQoVQ0xPU0VfUkVBU09OX1NIVVRET1dOEAQSFQoRQ0xPU0VfUkVBU09OX0lETEUQBSqvAQoNQXR0YWNoUmVmdXNhbBIeChpBVFRBQ0hfUkVGVVNBTF9VTlNQRUNJRklFRBAAEhcKE0FUVEFDSF9SRUZVU0FMX0ZVTEwQARIfChtBVFRBQ0hfUkVGVVNBTF9CQURfUFJFU0VOQ0UQAhIfChtBVFRBQ0hfUkVGVVNBTF9OT1RfQV9ERVZJQ0UQAxIjCh9BVFRBQ0hfUkVGVVNBTF9UT09fTUFOWV9ERVZJQ0VTEAQqiQEKDUNhbmRpZGF0ZVR5cGUSHgoaQ0FORElEQVRFX1RZUEVfVU5TUEVDSUZJRUQQABIXChNDQU5ESURBVEVfVFlQRV9IT1NUEAESIwofQ0FORElEQVRFX1RZUEVfU0VSVkVSX1JFRkxFWElWRRACEhoKFkNBTkRJREFURV9UWVBFX1JFTEFZRUQQAypvChFUcmFuc3BvcnRQcm90b2NvbBIiCh5UUkFOU1BPUlRfUFJPVE9DT0xfVU5TUEVDSUZJRUQQABIaChZUUkFOU1BPUlRfUFJPVE9DT0xfVURQEAESGgoWVFJBTlNQT1JUX1BST1RPQ09MX1RDUBACYgZwcm90bzM");
 
 /**
  * What the network CA signs. Carried as bytes inside Certificate so the signature covers
@@ -242,6 +242,75 @@ export const DataSchema: GenMessage<Data> = /*@__PURE__*/
   messageDesc(file_parley_v1_wire, 6);
 
 /**
+ * A client asks a supernode to serve it, with its signed presence record.
+ *
+ * @generated from message parley.v1.AttachRequest
+ */
+export type AttachRequest = Message<"parley.v1.AttachRequest"> & {
+  /**
+   * an encoded PresenceRecord for this device
+   *
+   * @generated from field: bytes presence = 1;
+   */
+  presence: Uint8Array;
+};
+
+/**
+ * Describes the message parley.v1.AttachRequest.
+ * Use `create(AttachRequestSchema)` to create a new message.
+ */
+export const AttachRequestSchema: GenMessage<AttachRequest> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 7);
+
+/**
+ * @generated from message parley.v1.AttachAccepted
+ */
+export type AttachAccepted = Message<"parley.v1.AttachAccepted"> & {
+  /**
+   * ping at least this often, or be dropped after 3 intervals
+   *
+   * @generated from field: uint32 keepalive_interval_ms = 1;
+   */
+  keepaliveIntervalMs: number;
+
+  /**
+   * gossip for the host cache
+   *
+   * @generated from field: repeated parley.v1.SupernodeRef supernodes = 2;
+   */
+  supernodes: SupernodeRef[];
+};
+
+/**
+ * Describes the message parley.v1.AttachAccepted.
+ * Use `create(AttachAcceptedSchema)` to create a new message.
+ */
+export const AttachAcceptedSchema: GenMessage<AttachAccepted> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 8);
+
+/**
+ * @generated from message parley.v1.AttachRefused
+ */
+export type AttachRefused = Message<"parley.v1.AttachRefused"> & {
+  /**
+   * @generated from field: parley.v1.AttachRefusal reason = 1;
+   */
+  reason: AttachRefusal;
+
+  /**
+   * @generated from field: string detail = 2;
+   */
+  detail: string;
+};
+
+/**
+ * Describes the message parley.v1.AttachRefused.
+ * Use `create(AttachRefusedSchema)` to create a new message.
+ */
+export const AttachRefusedSchema: GenMessage<AttachRefused> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 9);
+
+/**
  * @generated from message parley.v1.Envelope
  */
 export type Envelope = Message<"parley.v1.Envelope"> & {
@@ -272,6 +341,24 @@ export type Envelope = Message<"parley.v1.Envelope"> & {
      */
     value: Data;
     case: "data";
+  } | {
+    /**
+     * @generated from field: parley.v1.AttachRequest attach_request = 5;
+     */
+    value: AttachRequest;
+    case: "attachRequest";
+  } | {
+    /**
+     * @generated from field: parley.v1.AttachAccepted attach_accepted = 6;
+     */
+    value: AttachAccepted;
+    case: "attachAccepted";
+  } | {
+    /**
+     * @generated from field: parley.v1.AttachRefused attach_refused = 7;
+     */
+    value: AttachRefused;
+    case: "attachRefused";
   } | { case: undefined; value?: undefined };
 };
 
@@ -280,7 +367,7 @@ export type Envelope = Message<"parley.v1.Envelope"> & {
  * Use `create(EnvelopeSchema)` to create a new message.
  */
 export const EnvelopeSchema: GenMessage<Envelope> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 7);
+  messageDesc(file_parley_v1_wire, 10);
 
 /**
  * A transport address at which a device may be reached (ICE-style, RFC 8445 terms).
@@ -319,7 +406,7 @@ export type Candidate = Message<"parley.v1.Candidate"> & {
  * Use `create(CandidateSchema)` to create a new message.
  */
 export const CandidateSchema: GenMessage<Candidate> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 8);
+  messageDesc(file_parley_v1_wire, 11);
 
 /**
  * A supernode a device is attached to.
@@ -350,7 +437,7 @@ export type SupernodeRef = Message<"parley.v1.SupernodeRef"> & {
  * Use `create(SupernodeRefSchema)` to create a new message.
  */
 export const SupernodeRefSchema: GenMessage<SupernodeRef> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 9);
+  messageDesc(file_parley_v1_wire, 12);
 
 /**
  * Where one device of a user can be reached, as that device says. Stored in the overlay
@@ -414,7 +501,7 @@ export type PresenceBody = Message<"parley.v1.PresenceBody"> & {
  * Use `create(PresenceBodySchema)` to create a new message.
  */
 export const PresenceBodySchema: GenMessage<PresenceBody> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 10);
+  messageDesc(file_parley_v1_wire, 13);
 
 /**
  * @generated from message parley.v1.PresenceRecord
@@ -440,7 +527,7 @@ export type PresenceRecord = Message<"parley.v1.PresenceRecord"> & {
  * Use `create(PresenceRecordSchema)` to create a new message.
  */
 export const PresenceRecordSchema: GenMessage<PresenceRecord> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 11);
+  messageDesc(file_parley_v1_wire, 14);
 
 /**
  * @generated from enum parley.v1.Role
@@ -555,6 +642,48 @@ export const CloseReasonSchema: GenEnum<CloseReason> = /*@__PURE__*/
   enumDesc(file_parley_v1_wire, 2);
 
 /**
+ * @generated from enum parley.v1.AttachRefusal
+ */
+export enum AttachRefusal {
+  /**
+   * @generated from enum value: ATTACH_REFUSAL_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * the supernode serves as many clients as it may
+   *
+   * @generated from enum value: ATTACH_REFUSAL_FULL = 1;
+   */
+  FULL = 1,
+
+  /**
+   * the record did not verify (detail says why)
+   *
+   * @generated from enum value: ATTACH_REFUSAL_BAD_PRESENCE = 2;
+   */
+  BAD_PRESENCE = 2,
+
+  /**
+   * @generated from enum value: ATTACH_REFUSAL_NOT_A_DEVICE = 3;
+   */
+  NOT_A_DEVICE = 3,
+
+  /**
+   * this user has as many devices attached here as allowed
+   *
+   * @generated from enum value: ATTACH_REFUSAL_TOO_MANY_DEVICES = 4;
+   */
+  TOO_MANY_DEVICES = 4,
+}
+
+/**
+ * Describes the enum parley.v1.AttachRefusal.
+ */
+export const AttachRefusalSchema: GenEnum<AttachRefusal> = /*@__PURE__*/
+  enumDesc(file_parley_v1_wire, 3);
+
+/**
  * @generated from enum parley.v1.CandidateType
  */
 export enum CandidateType {
@@ -583,7 +712,7 @@ export enum CandidateType {
  * Describes the enum parley.v1.CandidateType.
  */
 export const CandidateTypeSchema: GenEnum<CandidateType> = /*@__PURE__*/
-  enumDesc(file_parley_v1_wire, 3);
+  enumDesc(file_parley_v1_wire, 4);
 
 /**
  * @generated from enum parley.v1.TransportProtocol
@@ -609,5 +738,5 @@ export enum TransportProtocol {
  * Describes the enum parley.v1.TransportProtocol.
  */
 export const TransportProtocolSchema: GenEnum<TransportProtocol> = /*@__PURE__*/
-  enumDesc(file_parley_v1_wire, 4);
+  enumDesc(file_parley_v1_wire, 5);
 

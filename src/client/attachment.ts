@@ -1,0 +1,218 @@
+// A client's attachment to a supernode: connect over the secure channel (IK, with the static
+// key from the host cache or the bootstrap list), present a signed presence record, keep the
+// session alive, and when the supernode dies or stops answering, fail over to the next one.
+import { create } from '@bufbuild/protobuf';
+import type { Env, Timer } from '../env/types.js';
+import type { CertificateVerifier } from '../crypto/certificate.js';
+import type { BootstrapEntry } from '../crypto/descriptor.js';
+import type { NodeIdentity } from '../crypto/identity.js';
+import { connectSecure, type SecureLink } from '../crypto/secure-link.js';
+import { HostCache, raceFirst } from '../overlay/host-cache.js';
+import { createPresenceRecord } from '../overlay/presence.js';
+import { AttachRefusal, AttachRequestSchema, CloseReason, PingSchema, type Candidate, type SupernodeRef } from '../wire/messages.js';
+
+export const DEFAULT_PONG_TIMEOUT_MS = 5_000;
+export const DEFAULT_ATTACH_TIMEOUT_MS = 5_000;
+/** Supernodes tried at once at startup and on failover. */
+export const DEFAULT_PARALLEL_ATTEMPTS = 3;
+
+export class AttachFailure extends Error {
+  constructor(
+    readonly code: 'refused' | 'timeout' | 'closed',
+    message: string,
+    readonly refusal?: AttachRefusal,
+  ) {
+    super(message);
+    this.name = 'AttachFailure';
+  }
+}
+
+export interface SupernodeAddress {
+  readonly host: string;
+  readonly port: number;
+  readonly dhKey: Uint8Array;
+}
+
+export interface Attached {
+  readonly link: SecureLink;
+  readonly supernode: SupernodeAddress;
+  readonly keepaliveIntervalMs: number;
+  readonly gossip: readonly SupernodeRef[];
+}
+
+export interface AttachConfig {
+  readonly identity: NodeIdentity;
+  readonly verifier: CertificateVerifier;
+  readonly username: string;
+  readonly candidates?: readonly Omit<Candidate, '$typeName'>[];
+  readonly attachTimeoutMs?: number;
+}
+
+/** One attempt: secure link, presence record, and the supernode's answer. */
+export async function attachTo(env: Env, supernode: SupernodeAddress, config: AttachConfig): Promise<Attached> {
+  const timeoutMs = config.attachTimeoutMs ?? DEFAULT_ATTACH_TIMEOUT_MS;
+  const link = await connectSecure(env, {
+    host: supernode.host,
+    port: supernode.port,
+    config: { identity: config.identity, verifier: config.verifier, remoteStaticKey: supernode.dhKey },
+    connectTimeoutMs: timeoutMs,
+    handshakeTimeoutMs: timeoutMs,
+  });
+  const nowMs = env.clock.wallTimeMs();
+  const presence = createPresenceRecord(config.identity, config.verifier.networkId, config.username, {
+    supernodes: [supernode],
+    candidates: config.candidates ?? [],
+    sequence: nowMs,
+    issuedAtMs: nowMs,
+  });
+  return new Promise((resolve, reject) => {
+    // Each outcome settles the promise first, then closes: closing runs the close handler.
+    const timer = env.clock.after(timeoutMs, () => {
+      reject(new AttachFailure('timeout', `no answer to attach from ${supernode.host}:${supernode.port}`));
+      link.close();
+    });
+    link.onClose((error) => {
+      timer.cancel();
+      reject(new AttachFailure('closed', `link closed while attaching: ${error?.code ?? 'normal'}`));
+    });
+    link.onMessage((envelope) => {
+      if (envelope.body.case === 'attachAccepted') {
+        timer.cancel();
+        resolve({ link, supernode, keepaliveIntervalMs: envelope.body.value.keepaliveIntervalMs, gossip: envelope.body.value.supernodes });
+      } else if (envelope.body.case === 'attachRefused') {
+        timer.cancel();
+        reject(new AttachFailure('refused', `${AttachRefusal[envelope.body.value.reason] ?? 'refused'}: ${envelope.body.value.detail}`, envelope.body.value.reason));
+        link.close();
+      }
+    });
+    link.send({ case: 'attachRequest', value: create(AttachRequestSchema, { presence }) });
+  });
+}
+
+export type AttachmentEvent =
+  | { readonly kind: 'attached'; readonly supernode: SupernodeAddress; readonly source: 'host-cache' | 'bootstrap'; readonly atMs: number }
+  | { readonly kind: 'lost'; readonly supernode: SupernodeAddress; readonly reason: string; readonly atMs: number }
+  | { readonly kind: 'unreachable'; readonly atMs: number };
+
+/**
+ * Keeps a client attached: startup races the best host-cache entries (then the bootstrap
+ * list), keep-alive pings detect a dead supernode, and failover attaches elsewhere.
+ */
+export class AttachedClient {
+  private current: Attached | null = null;
+  private keepalive: Timer | null = null;
+  private retry: Timer | null = null;
+  private nonce = 0n;
+  private closed = false;
+  private readonly listeners: ((event: AttachmentEvent) => void)[] = [];
+
+  constructor(
+    private readonly env: Env,
+    private readonly config: AttachConfig & {
+      readonly hostCache: HostCache;
+      readonly bootstrap: readonly BootstrapEntry[];
+      readonly pongTimeoutMs?: number;
+      readonly parallel?: number;
+    },
+  ) {}
+
+  onEvent(listener: (event: AttachmentEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(event: AttachmentEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  get supernode(): SupernodeAddress | null {
+    return this.current?.supernode ?? null;
+  }
+
+  /** Attaches somewhere; resolves with where. Rejects only when no supernode at all can be reached. */
+  async start(): Promise<SupernodeAddress> {
+    const { hostCache, bootstrap } = this.config;
+    hostCache.merge(
+      bootstrap.filter((b): b is BootstrapEntry & { dhKey: Uint8Array } => b.dhKey !== undefined),
+      'bootstrap',
+    );
+    const now = this.env.clock.now();
+    const fromCache = hostCache.best(hostCache.size, now).filter((e) => e.source !== 'bootstrap');
+    const fromBootstrap = hostCache.best(hostCache.size, now).filter((e) => e.source === 'bootstrap');
+    const candidates = [...fromCache.map((e) => ({ e, source: 'host-cache' as const })), ...fromBootstrap.map((e) => ({ e, source: 'bootstrap' as const }))];
+    const startedMs = this.env.clock.now();
+    let result;
+    try {
+      result = await raceFirst(
+        candidates,
+        async ({ e }) => {
+          try {
+            return await attachTo(this.env, e, this.config);
+          } catch (error) {
+            hostCache.recordFailure(e.host, e.port, this.env.clock.now());
+            throw error;
+          }
+        },
+        (late) => late.link.close(),
+        this.config.parallel ?? DEFAULT_PARALLEL_ATTEMPTS,
+      );
+    } catch (error) {
+      this.emit({ kind: 'unreachable', atMs: this.env.clock.now() });
+      throw error;
+    }
+    const attached = result.value;
+    hostCache.recordSuccess(attached.supernode.host, attached.supernode.port, this.env.clock.now() - startedMs, this.env.clock.now());
+    hostCache.merge(attached.gossip.map((g) => ({ host: g.host, port: g.port, dhKey: g.dhKey })), 'gossip');
+    this.adopt(attached);
+    this.emit({ kind: 'attached', supernode: attached.supernode, source: result.candidate.source, atMs: this.env.clock.now() });
+    return attached.supernode;
+  }
+
+  private adopt(attached: Attached): void {
+    this.current = attached;
+    attached.link.onClose((error) => this.lost(attached, `link closed: ${error?.code ?? 'normal close'}`));
+    const interval = Math.max(1000, attached.keepaliveIntervalMs);
+    const pongTimeout = this.config.pongTimeoutMs ?? DEFAULT_PONG_TIMEOUT_MS;
+    let awaiting: { nonce: bigint; timer: Timer } | null = null;
+    attached.link.onMessage((envelope) => {
+      if (envelope.body.case === 'pong' && awaiting && envelope.body.value.nonce === awaiting.nonce) {
+        awaiting.timer.cancel();
+        awaiting = null;
+      }
+    });
+    const ping = () => {
+      if (this.current !== attached) return;
+      const nonce = ++this.nonce;
+      attached.link.send({ case: 'ping', value: create(PingSchema, { nonce }) });
+      awaiting = { nonce, timer: this.env.clock.after(pongTimeout, () => this.lost(attached, `no pong within ${pongTimeout} ms`)) };
+      this.keepalive = this.env.clock.after(interval, ping);
+    };
+    this.keepalive = this.env.clock.after(interval, ping);
+  }
+
+  private lost(attached: Attached, reason: string): void {
+    if (this.current !== attached || this.closed) return;
+    this.current = null;
+    this.keepalive?.cancel();
+    attached.link.close(CloseReason.IDLE);
+    this.config.hostCache.recordFailure(attached.supernode.host, attached.supernode.port, this.env.clock.now());
+    this.emit({ kind: 'lost', supernode: attached.supernode, reason, atMs: this.env.clock.now() });
+    this.reattach(0);
+  }
+
+  /** Failover: attach elsewhere; if nothing answers, try again with a growing pause. */
+  private reattach(attempt: number): void {
+    if (this.closed) return;
+    this.start().catch(() => {
+      const pauseMs = Math.min(30_000, 1000 * 2 ** attempt);
+      this.retry = this.env.clock.after(pauseMs, () => this.reattach(attempt + 1));
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.keepalive?.cancel();
+    this.retry?.cancel();
+    this.current?.link.close();
+    this.current = null;
+  }
+}

@@ -1,0 +1,112 @@
+// Clients attach to supernodes on the virtual network: keep-alive, dropping silent clients,
+// failover when a supernode dies, and the supernode's limits.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { create } from '@bufbuild/protobuf';
+import { SeededRandom } from '../../src/env/prng.js';
+import { VirtualNetwork, type VirtualHost } from '../../src/env/virtual/index.js';
+import { Role } from '../../src/crypto/certificate.js';
+import { connectSecure } from '../../src/crypto/secure-link.js';
+import { AttachedClient, AttachFailure, attachTo, type AttachmentEvent } from '../../src/client/attachment.js';
+import { HostCache } from '../../src/overlay/host-cache.js';
+import { createPresenceRecord } from '../../src/overlay/presence.js';
+import { startSupernode, type RunningSupernode } from '../../src/supernode/supernode.js';
+import { AttachRefusal, AttachRequestSchema } from '../../src/wire/messages.js';
+import { testNetwork, TEST_EPOCH_MS } from '../support/identities.js';
+import { testSeed, withSeed } from '../support/seed.js';
+
+async function world(seed: number, supernodeCount: number, limits: { maxClients?: number } = {}) {
+  const net = testNetwork(new SeededRandom(seed));
+  const network = new VirtualNetwork(seed, { epochMs: TEST_EPOCH_MS });
+  const supernodes: { host: VirtualHost; running: RunningSupernode; dhKey: Uint8Array }[] = [];
+  for (let i = 0; i < supernodeCount; i++) {
+    const host = network.addHost({ link: { latencyMs: 10 + 5 * i } });
+    const identity = net.identity('', { role: Role.SUPERNODE });
+    const running = await startSupernode(host.env(), { identity, verifier: net.verifier, port: 33033, attachment: limits });
+    supernodes.push({ host, running, dhKey: identity.dh.publicKey });
+  }
+  const bootstrap = supernodes.map((s) => ({ host: s.host.addressText, port: 33033, dhKey: s.dhKey }));
+  const client = (username: string) => {
+    const gateway = network.addGateway({ nat: 'port-restricted' });
+    const host = network.addHost({ behind: gateway, link: { latencyMs: 20 } });
+    const identity = net.identity(username);
+    const attached = new AttachedClient(host.env(), { identity, verifier: net.verifier, username, hostCache: new HostCache(), bootstrap });
+    const events: AttachmentEvent[] = [];
+    attached.onEvent((e) => events.push(e));
+    return { host, identity, attached, events };
+  };
+  const waitFor = (events: AttachmentEvent[], kind: AttachmentEvent['kind'], count = 1) =>
+    network.scheduler.drive(
+      new Promise<AttachmentEvent>((resolve) => {
+        const check = () => {
+          const matching = events.filter((e) => e.kind === kind);
+          if (matching.length >= count) resolve(matching[count - 1]!);
+          else network.scheduler.after(100, check);
+        };
+        check();
+      }),
+    );
+  const elapse = (ms: number) => network.scheduler.drive(new Promise<void>((resolve) => network.scheduler.after(ms, resolve)));
+  return { net, network, supernodes, bootstrap, client, waitFor, elapse };
+}
+
+test('a client behind a NAT attaches, stays attached on keep-alives, and a silent one is dropped', () =>
+  withSeed(testSeed(), async (seed) => {
+    const w = await world(seed, 3);
+    const alice = w.client('alice');
+    const supernode = await w.network.scheduler.drive(alice.attached.start());
+    assert.equal(alice.events[0]?.kind === 'attached' && alice.events[0].source, 'bootstrap');
+    assert.equal(supernode.host, w.supernodes[0]!.host.addressText, 'the nearest supernode answers first');
+    const sn = w.supernodes.find((s) => s.host.addressText === supernode.host)!;
+    assert.equal(sn.running.attachments.sessionsOf('alice').length, 1);
+    await w.elapse(10 * 25_000);
+    assert.equal(sn.running.attachments.sessionsOf('alice').length, 1, 'keep-alives hold the session');
+    assert.ok(!alice.events.some((e) => e.kind === 'lost'));
+    alice.host.crash();
+    await w.elapse(4 * 25_000);
+    assert.equal(sn.running.attachments.size, 0, 'a client silent for three intervals is dropped');
+  }));
+
+test('when its supernode dies, the client attaches to another one within seconds of noticing', () =>
+  withSeed(testSeed(), async (seed) => {
+    const w = await world(seed, 3);
+    const alice = w.client('alice');
+    const first = await w.network.scheduler.drive(alice.attached.start());
+    const dead = w.supernodes.find((s) => s.host.addressText === first.host)!;
+    dead.host.crash();
+    const lost = await w.waitFor(alice.events, 'lost');
+    const again = await w.waitFor(alice.events, 'attached', 2);
+    assert.ok(again.kind === 'attached' && again.supernode.host !== first.host);
+    const failoverMs = again.atMs - lost.atMs;
+    assert.ok(failoverMs <= 3_000, `re-attached ${failoverMs} ms after noticing`);
+    assert.ok(lost.kind === 'lost' && /no pong/.test(lost.reason), 'a silent crash is noticed by the missing pong');
+    const now = w.supernodes.find((s) => s.host.addressText === (again.kind === 'attached' ? again.supernode.host : ''))!;
+    assert.equal(now.running.attachments.sessionsOf('alice').length, 1, 'findable on the new supernode');
+    assert.equal(alice.attached.supernode?.host, now.host.addressText);
+  }));
+
+test('a full supernode refuses with FULL; a record for someone else is refused with BAD_PRESENCE', () =>
+  withSeed(testSeed(), async (seed) => {
+    const w = await world(seed, 1, { maxClients: 1 });
+    const sn = w.bootstrap[0]!;
+    const alice = w.client('alice');
+    await w.network.scheduler.drive(alice.attached.start());
+    const bob = w.client('bob');
+    const full = await w.network.scheduler.drive(attachTo(bob.host.env(), sn, { identity: bob.identity, verifier: w.net.verifier, username: 'bob' }).catch((e: unknown) => e));
+    assert.ok(full instanceof AttachFailure && full.refusal === AttachRefusal.FULL, String(full));
+    // Carol presents a record signed for alice's name with her own certificate.
+    const w2 = await world(seed + 1, 1);
+    const carol = w2.client('carol');
+    const refused = await w2.network.scheduler.drive(
+      (async () => {
+        const link = await connectSecure(carol.host.env(), { host: w2.bootstrap[0]!.host, port: 33033, config: { identity: carol.identity, verifier: w2.net.verifier, remoteStaticKey: w2.bootstrap[0]!.dhKey } });
+        const record = createPresenceRecord(carol.identity, w2.net.ca.networkId, 'alice', { supernodes: [], candidates: [], sequence: 1, issuedAtMs: TEST_EPOCH_MS });
+        const answer = new Promise<{ reason: AttachRefusal; detail: string }>((resolve) => link.onMessage((e) => e.body.case === 'attachRefused' && resolve(e.body.value)));
+        link.send({ case: 'attachRequest', value: create(AttachRequestSchema, { presence: record }) });
+        return answer;
+      })(),
+    );
+    assert.equal(refused.reason, AttachRefusal.BAD_PRESENCE);
+    assert.match(refused.detail, /alice/);
+    assert.equal(w2.supernodes[0]!.running.attachments.size, 0, 'nothing stored');
+  }));
