@@ -13,6 +13,8 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-constant-condition': ['error', { checkLoops: false }],
+      // A closure may read a variable that is assigned once, later (a service created after its listener).
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
   },
 );

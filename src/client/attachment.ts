@@ -8,8 +8,9 @@ import type { BootstrapEntry } from '../crypto/descriptor.js';
 import type { NodeIdentity } from '../crypto/identity.js';
 import { connectSecure, type SecureLink } from '../crypto/secure-link.js';
 import { HostCache, raceFirst } from '../overlay/host-cache.js';
-import { createPresenceRecord } from '../overlay/presence.js';
-import { AttachRefusal, AttachRequestSchema, CloseReason, PingSchema, type Candidate, type SupernodeRef } from '../wire/messages.js';
+import { createPresenceRecord, verifyPresenceRecord, type VerifiedPresence } from '../overlay/presence.js';
+import { RpcChannel } from '../overlay/rpc.js';
+import { AttachRefusal, AttachRequestSchema, CloseReason, FindPresenceSchema, PingSchema, type Candidate, type SupernodeRef } from '../wire/messages.js';
 
 export const DEFAULT_PONG_TIMEOUT_MS = 5_000;
 export const DEFAULT_ATTACH_TIMEOUT_MS = 5_000;
@@ -35,6 +36,7 @@ export interface SupernodeAddress {
 
 export interface Attached {
   readonly link: SecureLink;
+  rpc?: RpcChannel;
   readonly supernode: SupernodeAddress;
   readonly keepaliveIntervalMs: number;
   readonly gossip: readonly SupernodeRef[];
@@ -169,16 +171,17 @@ export class AttachedClient {
 
   private adopt(attached: Attached): void {
     this.current = attached;
-    attached.link.onClose((error) => this.lost(attached, `link closed: ${error?.code ?? 'normal close'}`));
     const interval = Math.max(1000, attached.keepaliveIntervalMs);
     const pongTimeout = this.config.pongTimeoutMs ?? DEFAULT_PONG_TIMEOUT_MS;
     let awaiting: { nonce: bigint; timer: Timer } | null = null;
-    attached.link.onMessage((envelope) => {
+    // Answers to requests are matched by id; everything else (pongs) comes here.
+    attached.rpc = new RpcChannel(attached.link, this.env.clock, (envelope) => {
       if (envelope.body.case === 'pong' && awaiting && envelope.body.value.nonce === awaiting.nonce) {
         awaiting.timer.cancel();
         awaiting = null;
       }
     });
+    attached.link.onClose((error) => this.lost(attached, `link closed: ${error?.code ?? 'normal close'}`));
     const ping = () => {
       if (this.current !== attached) return;
       const nonce = ++this.nonce;
@@ -206,6 +209,17 @@ export class AttachedClient {
       const pauseMs = Math.min(30_000, 1000 * 2 ** attempt);
       this.retry = this.env.clock.after(pauseMs, () => this.reattach(attempt + 1));
     });
+  }
+
+  /** Finds a user's devices through the supernode (and the overlay behind it). */
+  async find(username: string, timeoutMs = 10_000): Promise<VerifiedPresence[]> {
+    const rpc = this.current?.rpc;
+    if (!rpc) throw new AttachFailure('closed', 'not attached to a supernode');
+    const answer = await rpc.request((requestId) => ({ case: 'findPresence', value: create(FindPresenceSchema, { requestId, username }) }), timeoutMs);
+    if (answer.body.case !== 'foundPresence') return [];
+    return answer.body.value.records
+      .map((bytes) => verifyPresenceRecord(bytes, this.config.verifier, this.env.clock.wallTimeMs(), username))
+      .flatMap((r) => (r.ok ? [r.value] : []));
   }
 
   close(): void {

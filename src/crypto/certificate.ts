@@ -63,9 +63,10 @@ export function issueCertificate(ca: NetworkCa, request: CertificateRequest): Ui
     role: request.role,
     signingKey: request.signingKey,
     dhKey: request.dhKey,
-    serial: BigInt(request.serial),
-    issuedAtMs: BigInt(request.issuedAtMs),
-    expiresAtMs: BigInt(request.issuedAtMs + (request.lifetimeMs ?? DEFAULT_CERTIFICATE_LIFETIME_MS)),
+    // Clocks may give fractions of a millisecond (the virtual one does); the wire holds integers.
+    serial: BigInt(Math.floor(request.serial)),
+    issuedAtMs: BigInt(Math.floor(request.issuedAtMs)),
+    expiresAtMs: BigInt(Math.floor(request.issuedAtMs + (request.lifetimeMs ?? DEFAULT_CERTIFICATE_LIFETIME_MS))),
   });
   return encodeCertificate({ body, signature: signBytes(ca.keyPair, concatBytes(SIGNATURE_CONTEXT, body)) });
 }

@@ -32,7 +32,7 @@ export interface SecureLink {
   readonly remote: Endpoint;
   send(body: Envelope['body']): void;
   onMessage(handler: (envelope: Envelope) => void): void;
-  /** Called once; `error` is null for a normal close by either side. */
+  /** Adds a handler, called once; `error` is null for a normal close by either side. */
   onClose(handler: (error: ChannelError | null) => void): void;
   close(reason?: CloseReason, detail?: string): void;
 }
@@ -107,7 +107,7 @@ class ChannelOverTcp implements SecureLink {
   }
 
   onClose(handler: (error: ChannelError | null) => void): void {
-    this.closed.setHandler(handler);
+    this.closed.addHandler(handler);
   }
 
   close(reason: CloseReason = CloseReason.NORMAL, detail = ''): void {

@@ -20,10 +20,10 @@ export class Inbox<T> {
 
 /**
  * A one-time event (a close) that a handler set later still receives: the event may happen
- * while its owner is still awaiting the object that reports it.
+ * while its owner is still awaiting the object that reports it. Every handler added is called.
  */
 export class Latch<T> {
-  private handler: ((value: T) => void) | null = null;
+  private readonly handlers: ((value: T) => void)[] = [];
   private fired = false;
   private value!: T;
 
@@ -35,11 +35,11 @@ export class Latch<T> {
     if (this.fired) return;
     this.fired = true;
     this.value = value;
-    this.handler?.(value);
+    for (const handler of this.handlers) handler(value);
   }
 
-  setHandler(handler: (value: T) => void): void {
-    this.handler = handler;
+  addHandler(handler: (value: T) => void): void {
+    this.handlers.push(handler);
     if (this.fired) handler(this.value);
   }
 }

@@ -80,7 +80,7 @@ class RealTcpConnection implements TcpConnection {
   }
 
   onClose(handler: (error?: NetError) => void): void {
-    this.closed.setHandler(handler);
+    this.closed.addHandler(handler);
   }
 
   close(): void {

@@ -59,7 +59,7 @@ export interface TcpConnection {
   write(bytes: Uint8Array): void;
   /** Each call replaces the previous handler. Bytes arrive in order, chunked arbitrarily. */
   onData(handler: (bytes: Uint8Array) => void): void;
-  /** Called once, when either side closed or the connection failed (`error` set then). */
+  /** Adds a handler, called once when either side closed or the connection failed (`error` set then). */
   onClose(handler: (error?: NetError) => void): void;
   /** Graceful close: pending bytes are delivered first. */
   close(): void;

@@ -45,9 +45,10 @@ export function createPresenceRecord(identity: NodeIdentity, networkId: Uint8Arr
       certificate: identity.certificate,
       supernodes: input.supernodes.map((s) => ({ host: s.host, port: s.port, dhKey: s.dhKey })),
       candidates: input.candidates.map((c) => ({ ...c })),
-      sequence: BigInt(input.sequence),
-      issuedAtMs: BigInt(input.issuedAtMs),
-      expiresAtMs: BigInt(input.issuedAtMs + (input.ttlMs ?? DEFAULT_PRESENCE_TTL_MS)),
+      // Clocks may give fractions of a millisecond (the virtual one does); the wire holds integers.
+      sequence: BigInt(Math.floor(input.sequence)),
+      issuedAtMs: BigInt(Math.floor(input.issuedAtMs)),
+      expiresAtMs: BigInt(Math.floor(input.issuedAtMs + (input.ttlMs ?? DEFAULT_PRESENCE_TTL_MS))),
     }),
   );
   const signature = signBytes(identity.signing, concatBytes(SIGNATURE_CONTEXT, body));

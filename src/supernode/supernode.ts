@@ -8,6 +8,10 @@ import { listenSecure, type SecureLink } from '../crypto/secure-link.js';
 import type { ChannelError } from '../crypto/secure-channel.js';
 import { AttachAcceptedSchema, AttachRefusedSchema, CloseReason, PongSchema } from '../wire/messages.js';
 import { Attachments, DEFAULT_ATTACHMENT_LIMITS, type AttachmentLimits, type Session } from './attachments.js';
+import { DhtNode } from './dht.js';
+import { FoundPresenceSchema, Role, SupernodeRefSchema } from '../wire/messages.js';
+
+const GOSSIP_SIZE = 20;
 
 /** Links one supernode serves at once; more are turned away at the handshake. */
 export const DEFAULT_MAX_LINKS = 10_000;
@@ -19,6 +23,10 @@ export interface SupernodeOptions {
   readonly port: number;
   readonly maxLinks?: number;
   readonly attachment?: Partial<AttachmentLimits>;
+  /** Where other supernodes reach this one (for the overlay); default host:port it listens on. */
+  readonly advertise?: { host: string; port: number };
+  /** Supernodes to join the overlay through. */
+  readonly seeds?: readonly { host: string; port: number; dhKey: Uint8Array }[];
   /** Other supernodes to tell attaching clients about (host cache gossip). */
   readonly gossip?: () => { host: string; port: number; dhKey: Uint8Array }[];
   readonly log?: (line: string) => void;
@@ -29,6 +37,9 @@ export interface RunningSupernode {
   readonly links: ReadonlySet<SecureLink>;
   readonly failures: ReadonlyMap<ChannelError['code'], number>;
   readonly attachments: Attachments;
+  readonly dht: DhtNode;
+  /** Joins the overlay through `seeds` (call once the other supernodes listen). */
+  join(seeds: readonly { host: string; port: number; dhKey: Uint8Array }[]): Promise<void>;
   close(): void;
 }
 
@@ -48,6 +59,17 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
     sweeper = env.clock.after(attachments.limits.keepaliveIntervalMs, sweep);
   };
   sweeper = env.clock.after(attachments.limits.keepaliveIntervalMs, sweep);
+  /** Host-cache gossip for attaching clients: up to 20 supernodes this one knows, at random. */
+  const gossipSample = () => {
+    const known = dht!.table.all();
+    for (let i = known.length - 1; i > 0; i--) {
+      const j = env.random.int(i + 1);
+      [known[i], known[j]] = [known[j]!, known[i]!];
+    }
+    return known.slice(0, GOSSIP_SIZE).map((c) => create(SupernodeRefSchema, { host: c.host, port: c.port, dhKey: c.dhKey }));
+  };
+  // Created once the listener's port is known; links arrive only after that.
+  let dht: DhtNode | undefined;
   const listener: TcpListener = await listenSecure(env, {
     ...(options.host ? { host: options.host } : {}),
     port: options.port,
@@ -57,6 +79,10 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
       log(`refused ${remote.host}:${remote.port}: ${error.code} (${error.message})`);
     },
     onLink: (link) => {
+      if (link.peer.role === Role.SUPERNODE) {
+        dht!.adoptInbound(link);
+        return;
+      }
       if (links.size >= maxLinks) {
         link.close(CloseReason.SHUTDOWN, 'supernode full');
         return;
@@ -81,7 +107,21 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
               return;
             }
             session = attached.value;
-            link.send({ case: 'attachAccepted', value: create(AttachAcceptedSchema, { keepaliveIntervalMs: attachments.limits.keepaliveIntervalMs, supernodes: options.gossip?.() ?? [] }) });
+            const presence = attached.value.presence;
+            dht!.publish(presence).then(
+              (copies) => log(`published ${presence.username} on ${copies} supernodes`),
+              (error: unknown) => log(`publishing ${presence.username} failed: ${(error as Error).message}`),
+            );
+            link.send({ case: 'attachAccepted', value: create(AttachAcceptedSchema, { keepaliveIntervalMs: attachments.limits.keepaliveIntervalMs, supernodes: options.gossip?.() ?? gossipSample() }) });
+            return;
+          }
+          case 'findPresence': {
+            if (!session) return; // only attached clients may search
+            const { requestId, username } = envelope.body.value;
+            dht!.findPresence(username).then(
+              (found) => link.send({ case: 'foundPresence', value: create(FoundPresenceSchema, { requestId, records: found.records.map((r) => r.encoded) }) }),
+              () => link.send({ case: 'foundPresence', value: create(FoundPresenceSchema, { requestId }) }),
+            );
             return;
           }
           default:
@@ -90,14 +130,19 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
       });
     },
   });
+  dht = new DhtNode(env, options.identity, options.verifier, options.advertise ?? { host: options.host ?? listener.local.host, port: listener.local.port });
+  if (options.seeds) await dht!.join(options.seeds);
   return {
     port: listener.local.port,
+    dht: dht!,
+    join: (seeds) => dht!.join(seeds),
     links,
     failures,
     attachments,
     close: () => {
       sweeper?.cancel();
       listener.close();
+      dht!.close();
       for (const link of links) link.close(CloseReason.SHUTDOWN);
     },
   };

@@ -172,7 +172,7 @@ export class VirtualTcpConnection implements TcpConnection {
   }
 
   onClose(handler: (error?: NetError) => void): void {
-    this.closed.setHandler(handler);
+    this.closed.addHandler(handler);
   }
 
   close(): void {

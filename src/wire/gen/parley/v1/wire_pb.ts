@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/v1/wire.proto.
  */
 export const file_parley_v1_wire: GenFile = /*@__PURE__*/
-  fileDesc("ChRwYXJsZXkvdjEvd2lyZS5wcm90bxIJcGFybGV5LnYxIskBCg9DZXJ0aWZpY2F0ZUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhAKCHVzZXJuYW1lGAMgASgJEh0KBHJvbGUYBCABKA4yDy5wYXJsZXkudjEuUm9sZRITCgtzaWduaW5nX2tleRgFIAEoDBIOCgZkaF9rZXkYBiABKAwSDgoGc2VyaWFsGAcgASgEEhQKDGlzc3VlZF9hdF9tcxgIIAEoBBIVCg1leHBpcmVzX2F0X21zGAkgASgEIi4KC0NlcnRpZmljYXRlEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMIo4BChBIYW5kc2hha2VQYXlsb2FkEhAKCHZlcnNpb25zGAEgAygNEhYKDmNob3Nlbl92ZXJzaW9uGAIgASgNEhIKCm5ldHdvcmtfaWQYAyABKAwSEwoLY2VydGlmaWNhdGUYBCABKAwSJwoGcmVqZWN0GAUgASgOMhcucGFybGV5LnYxLlJlamVjdFJlYXNvbiIVCgRQaW5nEg0KBW5vbmNlGAEgASgEIhUKBFBvbmcSDQoFbm9uY2UYASABKAQiPwoFQ2xvc2USJgoGcmVhc29uGAEgASgOMhYucGFybGV5LnYxLkNsb3NlUmVhc29uEg4KBmRldGFpbBgCIAEoCSIoCgREYXRhEg8KB2NoYW5uZWwYASABKA0SDwoHcGF5bG9hZBgCIAEoDCIhCg1BdHRhY2hSZXF1ZXN0EhAKCHByZXNlbmNlGAEgASgMIlwKDkF0dGFjaEFjY2VwdGVkEh0KFWtlZXBhbGl2ZV9pbnRlcnZhbF9tcxgBIAEoDRIrCgpzdXBlcm5vZGVzGAIgAygLMhcucGFybGV5LnYxLlN1cGVybm9kZVJlZiJJCg1BdHRhY2hSZWZ1c2VkEigKBnJlYXNvbhgBIAEoDjIYLnBhcmxleS52MS5BdHRhY2hSZWZ1c2FsEg4KBmRldGFpbBgCIAEoCSK2AgoIRW52ZWxvcGUSHwoEcGluZxgBIAEoCzIPLnBhcmxleS52MS5QaW5nSAASHwoEcG9uZxgCIAEoCzIPLnBhcmxleS52MS5Qb25nSAASIQoFY2xvc2UYAyABKAsyEC5wYXJsZXkudjEuQ2xvc2VIABIfCgRkYXRhGAQgASgLMg8ucGFybGV5LnYxLkRhdGFIABIyCg5hdHRhY2hfcmVxdWVzdBgFIAEoCzIYLnBhcmxleS52MS5BdHRhY2hSZXF1ZXN0SAASNAoPYXR0YWNoX2FjY2VwdGVkGAYgASgLMhkucGFybGV5LnYxLkF0dGFjaEFjY2VwdGVkSAASMgoOYXR0YWNoX3JlZnVzZWQYByABKAsyGC5wYXJsZXkudjEuQXR0YWNoUmVmdXNlZEgAQgYKBGJvZHkikQEKCUNhbmRpZGF0ZRImCgR0eXBlGAEgASgOMhgucGFybGV5LnYxLkNhbmRpZGF0ZVR5cGUSLgoIcHJvdG9jb2wYAiABKA4yHC5wYXJsZXkudjEuVHJhbnNwb3J0UHJvdG9jb2wSDAoEaG9zdBgDIAEoCRIMCgRwb3J0GAQgASgNEhAKCHByaW9yaXR5GAUgASgNIjoKDFN1cGVybm9kZVJlZhIMCgRob3N0GAEgASgJEgwKBHBvcnQYAiABKA0SDgoGZGhfa2V5GAMgASgMIvABCgxQcmVzZW5jZUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhAKCHVzZXJuYW1lGAMgASgJEhMKC2NlcnRpZmljYXRlGAQgASgMEisKCnN1cGVybm9kZXMYBSADKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmEigKCmNhbmRpZGF0ZXMYBiADKAsyFC5wYXJsZXkudjEuQ2FuZGlkYXRlEhAKCHNlcXVlbmNlGAcgASgEEhQKDGlzc3VlZF9hdF9tcxgIIAEoBBIVCg1leHBpcmVzX2F0X21zGAkgASgEIjEKDlByZXNlbmNlUmVjb3JkEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMKlgKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfREVWSUNFEAESEgoOUk9MRV9TVVBFUk5PREUQAhIVChFST0xFX0xPR0lOX1NFUlZFUhADKrABCgxSZWplY3RSZWFzb24SHQoZUkVKRUNUX1JFQVNPTl9VTlNQRUNJRklFRBAAEiUKIVJFSkVDVF9SRUFTT05fVU5TVVBQT1JURURfVkVSU0lPThABEh8KG1JFSkVDVF9SRUFTT05fV1JPTkdfTkVUV09SSxACEiEKHVJFSkVDVF9SRUFTT05fQkFEX0NFUlRJRklDQVRFEAMSFgoSUkVKRUNUX1JFQVNPTl9CVVNZEAQquQEKC0Nsb3NlUmVhc29uEhwKGENMT1NFX1JFQVNPTl9VTlNQRUNJRklFRBAAEhcKE0NMT1NFX1JFQVNPTl9OT1JNQUwQARIfChtDTE9TRV9SRUFTT05fUFJPVE9DT0xfRVJST1IQAhIgChxDTE9TRV9SRUFTT05fQkFEX0NFUlRJRklDQVRFEAMSGQoVQ0xPU0VfUkVBU09OX1NIVVRET1dOEAQSFQoRQ0xPU0VfUkVBU09OX0lETEUQBSqvAQoNQXR0YWNoUmVmdXNhbBIeChpBVFRBQ0hfUkVGVVNBTF9VTlNQRUNJRklFRBAAEhcKE0FUVEFDSF9SRUZVU0FMX0ZVTEwQARIfChtBVFRBQ0hfUkVGVVNBTF9CQURfUFJFU0VOQ0UQAhIfChtBVFRBQ0hfUkVGVVNBTF9OT1RfQV9ERVZJQ0UQAxIjCh9BVFRBQ0hfUkVGVVNBTF9UT09fTUFOWV9ERVZJQ0VTEAQqiQEKDUNhbmRpZGF0ZVR5cGUSHgoaQ0FORElEQVRFX1RZUEVfVU5TUEVDSUZJRUQQABIXChNDQU5ESURBVEVfVFlQRV9IT1NUEAESIwofQ0FORElEQVRFX1RZUEVfU0VSVkVSX1JFRkxFWElWRRACEhoKFkNBTkRJREFURV9UWVBFX1JFTEFZRUQQAypvChFUcmFuc3BvcnRQcm90b2NvbBIiCh5UUkFOU1BPUlRfUFJPVE9DT0xfVU5TUEVDSUZJRUQQABIaChZUUkFOU1BPUlRfUFJPVE9DT0xfVURQEAESGgoWVFJBTlNQT1JUX1BST1RPQ09MX1RDUBACYgZwcm90bzM");
+  fileDesc("ChRwYXJsZXkvdjEvd2lyZS5wcm90bxIJcGFybGV5LnYxIskBCg9DZXJ0aWZpY2F0ZUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhAKCHVzZXJuYW1lGAMgASgJEh0KBHJvbGUYBCABKA4yDy5wYXJsZXkudjEuUm9sZRITCgtzaWduaW5nX2tleRgFIAEoDBIOCgZkaF9rZXkYBiABKAwSDgoGc2VyaWFsGAcgASgEEhQKDGlzc3VlZF9hdF9tcxgIIAEoBBIVCg1leHBpcmVzX2F0X21zGAkgASgEIi4KC0NlcnRpZmljYXRlEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMIo4BChBIYW5kc2hha2VQYXlsb2FkEhAKCHZlcnNpb25zGAEgAygNEhYKDmNob3Nlbl92ZXJzaW9uGAIgASgNEhIKCm5ldHdvcmtfaWQYAyABKAwSEwoLY2VydGlmaWNhdGUYBCABKAwSJwoGcmVqZWN0GAUgASgOMhcucGFybGV5LnYxLlJlamVjdFJlYXNvbiIVCgRQaW5nEg0KBW5vbmNlGAEgASgEIhUKBFBvbmcSDQoFbm9uY2UYASABKAQiPwoFQ2xvc2USJgoGcmVhc29uGAEgASgOMhYucGFybGV5LnYxLkNsb3NlUmVhc29uEg4KBmRldGFpbBgCIAEoCSIoCgREYXRhEg8KB2NoYW5uZWwYASABKA0SDwoHcGF5bG9hZBgCIAEoDCIhCg1BdHRhY2hSZXF1ZXN0EhAKCHByZXNlbmNlGAEgASgMIlwKDkF0dGFjaEFjY2VwdGVkEh0KFWtlZXBhbGl2ZV9pbnRlcnZhbF9tcxgBIAEoDRIrCgpzdXBlcm5vZGVzGAIgAygLMhcucGFybGV5LnYxLlN1cGVybm9kZVJlZiJJCg1BdHRhY2hSZWZ1c2VkEigKBnJlYXNvbhgBIAEoDjIYLnBhcmxleS52MS5BdHRhY2hSZWZ1c2FsEg4KBmRldGFpbBgCIAEoCSJXCghGaW5kTm9kZRISCgpyZXF1ZXN0X2lkGAEgASgEEg4KBnRhcmdldBgCIAEoDBInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIkgKCkZvdW5kTm9kZXMSEgoKcmVxdWVzdF9pZBgBIAEoBBImCgVub2RlcxgCIAMoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYiXAoNU3RvcmVQcmVzZW5jZRISCgpyZXF1ZXN0X2lkGAEgASgEEg4KBnJlY29yZBgCIAEoDBInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIlYKBlN0b3JlZBISCgpyZXF1ZXN0X2lkGAEgASgEEigKB291dGNvbWUYAiABKA4yFy5wYXJsZXkudjEuU3RvcmVPdXRjb21lEg4KBmRldGFpbBgDIAEoCSJdCgxGaW5kUHJlc2VuY2USEgoKcmVxdWVzdF9pZBgBIAEoBBIQCgh1c2VybmFtZRgCIAEoCRInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIlwKDUZvdW5kUHJlc2VuY2USEgoKcmVxdWVzdF9pZBgBIAEoBBIPCgdyZWNvcmRzGAIgAygMEiYKBW5vZGVzGAMgAygLMhcucGFybGV5LnYxLlN1cGVybm9kZVJlZiLNBAoIRW52ZWxvcGUSHwoEcGluZxgBIAEoCzIPLnBhcmxleS52MS5QaW5nSAASHwoEcG9uZxgCIAEoCzIPLnBhcmxleS52MS5Qb25nSAASIQoFY2xvc2UYAyABKAsyEC5wYXJsZXkudjEuQ2xvc2VIABIfCgRkYXRhGAQgASgLMg8ucGFybGV5LnYxLkRhdGFIABIyCg5hdHRhY2hfcmVxdWVzdBgFIAEoCzIYLnBhcmxleS52MS5BdHRhY2hSZXF1ZXN0SAASNAoPYXR0YWNoX2FjY2VwdGVkGAYgASgLMhkucGFybGV5LnYxLkF0dGFjaEFjY2VwdGVkSAASMgoOYXR0YWNoX3JlZnVzZWQYByABKAsyGC5wYXJsZXkudjEuQXR0YWNoUmVmdXNlZEgAEigKCWZpbmRfbm9kZRgIIAEoCzITLnBhcmxleS52MS5GaW5kTm9kZUgAEiwKC2ZvdW5kX25vZGVzGAkgASgLMhUucGFybGV5LnYxLkZvdW5kTm9kZXNIABIyCg5zdG9yZV9wcmVzZW5jZRgKIAEoCzIYLnBhcmxleS52MS5TdG9yZVByZXNlbmNlSAASIwoGc3RvcmVkGAsgASgLMhEucGFybGV5LnYxLlN0b3JlZEgAEjAKDWZpbmRfcHJlc2VuY2UYDCABKAsyFy5wYXJsZXkudjEuRmluZFByZXNlbmNlSAASMgoOZm91bmRfcHJlc2VuY2UYDSABKAsyGC5wYXJsZXkudjEuRm91bmRQcmVzZW5jZUgAQgYKBGJvZHkikQEKCUNhbmRpZGF0ZRImCgR0eXBlGAEgASgOMhgucGFybGV5LnYxLkNhbmRpZGF0ZVR5cGUSLgoIcHJvdG9jb2wYAiABKA4yHC5wYXJsZXkudjEuVHJhbnNwb3J0UHJvdG9jb2wSDAoEaG9zdBgDIAEoCRIMCgRwb3J0GAQgASgNEhAKCHByaW9yaXR5GAUgASgNIjoKDFN1cGVybm9kZVJlZhIMCgRob3N0GAEgASgJEgwKBHBvcnQYAiABKA0SDgoGZGhfa2V5GAMgASgMIvABCgxQcmVzZW5jZUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhAKCHVzZXJuYW1lGAMgASgJEhMKC2NlcnRpZmljYXRlGAQgASgMEisKCnN1cGVybm9kZXMYBSADKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmEigKCmNhbmRpZGF0ZXMYBiADKAsyFC5wYXJsZXkudjEuQ2FuZGlkYXRlEhAKCHNlcXVlbmNlGAcgASgEEhQKDGlzc3VlZF9hdF9tcxgIIAEoBBIVCg1leHBpcmVzX2F0X21zGAkgASgEIjEKDlByZXNlbmNlUmVjb3JkEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMKlgKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfREVWSUNFEAESEgoOUk9MRV9TVVBFUk5PREUQAhIVChFST0xFX0xPR0lOX1NFUlZFUhADKrABCgxSZWplY3RSZWFzb24SHQoZUkVKRUNUX1JFQVNPTl9VTlNQRUNJRklFRBAAEiUKIVJFSkVDVF9SRUFTT05fVU5TVVBQT1JURURfVkVSU0lPThABEh8KG1JFSkVDVF9SRUFTT05fV1JPTkdfTkVUV09SSxACEiEKHVJFSkVDVF9SRUFTT05fQkFEX0NFUlRJRklDQVRFEAMSFgoSUkVKRUNUX1JFQVNPTl9CVVNZEAQquQEKC0Nsb3NlUmVhc29uEhwKGENMT1NFX1JFQVNPTl9VTlNQRUNJRklFRBAAEhcKE0NMT1NFX1JFQVNPTl9OT1JNQUwQARIfChtDTE9TRV9SRUFTT05fUFJPVE9DT0xfRVJST1IQAhIgChxDTE9TRV9SRUFTT05fQkFEX0NFUlRJRklDQVRFEAMSGQoVQ0xPU0VfUkVBU09OX1NIVVRET1dOEAQSFQoRQ0xPU0VfUkVBU09OX0lETEUQBSqvAQoNQXR0YWNoUmVmdXNhbBIeChpBVFRBQ0hfUkVGVVNBTF9VTlNQRUNJRklFRBAAEhcKE0FUVEFDSF9SRUZVU0FMX0ZVTEwQARIfChtBVFRBQ0hfUkVGVVNBTF9CQURfUFJFU0VOQ0UQAhIfChtBVFRBQ0hfUkVGVVNBTF9OT1RfQV9ERVZJQ0UQAxIjCh9BVFRBQ0hfUkVGVVNBTF9UT09fTUFOWV9ERVZJQ0VTEAQqewoMU3RvcmVPdXRjb21lEh0KGVNUT1JFX09VVENPTUVfVU5TUEVDSUZJRUQQABIYChRTVE9SRV9PVVRDT01FX1NUT1JFRBABEhoKFlNUT1JFX09VVENPTUVfUkVKRUNURUQQAhIWChJTVE9SRV9PVVRDT01FX0ZVTEwQAyqJAQoNQ2FuZGlkYXRlVHlwZRIeChpDQU5ESURBVEVfVFlQRV9VTlNQRUNJRklFRBAAEhcKE0NBTkRJREFURV9UWVBFX0hPU1QQARIjCh9DQU5ESURBVEVfVFlQRV9TRVJWRVJfUkVGTEVYSVZFEAISGgoWQ0FORElEQVRFX1RZUEVfUkVMQVlFRBADKm8KEVRyYW5zcG9ydFByb3RvY29sEiIKHlRSQU5TUE9SVF9QUk9UT0NPTF9VTlNQRUNJRklFRBAAEhoKFlRSQU5TUE9SVF9QUk9UT0NPTF9VRFAQARIaChZUUkFOU1BPUlRfUFJPVE9DT0xfVENQEAJiBnByb3RvMw");
 
 /**
  * What the network CA signs. Carried as bytes inside Certificate so the signature covers
@@ -311,6 +311,178 @@ export const AttachRefusedSchema: GenMessage<AttachRefused> = /*@__PURE__*/
   messageDesc(file_parley_v1_wire, 9);
 
 /**
+ * `sender`, on requests between supernodes, is where the sender listens: its key must be the
+ * link's proven key and its host the link's remote address, or it is ignored.
+ *
+ * @generated from message parley.v1.FindNode
+ */
+export type FindNode = Message<"parley.v1.FindNode"> & {
+  /**
+   * @generated from field: uint64 request_id = 1;
+   */
+  requestId: bigint;
+
+  /**
+   * a 32-byte overlay id
+   *
+   * @generated from field: bytes target = 2;
+   */
+  target: Uint8Array;
+
+  /**
+   * @generated from field: parley.v1.SupernodeRef sender = 3;
+   */
+  sender?: SupernodeRef | undefined;
+};
+
+/**
+ * Describes the message parley.v1.FindNode.
+ * Use `create(FindNodeSchema)` to create a new message.
+ */
+export const FindNodeSchema: GenMessage<FindNode> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 10);
+
+/**
+ * @generated from message parley.v1.FoundNodes
+ */
+export type FoundNodes = Message<"parley.v1.FoundNodes"> & {
+  /**
+   * @generated from field: uint64 request_id = 1;
+   */
+  requestId: bigint;
+
+  /**
+   * the closest to the target the answerer knows (at most k)
+   *
+   * @generated from field: repeated parley.v1.SupernodeRef nodes = 2;
+   */
+  nodes: SupernodeRef[];
+};
+
+/**
+ * Describes the message parley.v1.FoundNodes.
+ * Use `create(FoundNodesSchema)` to create a new message.
+ */
+export const FoundNodesSchema: GenMessage<FoundNodes> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 11);
+
+/**
+ * @generated from message parley.v1.StorePresence
+ */
+export type StorePresence = Message<"parley.v1.StorePresence"> & {
+  /**
+   * @generated from field: uint64 request_id = 1;
+   */
+  requestId: bigint;
+
+  /**
+   * an encoded PresenceRecord; stored under its username
+   *
+   * @generated from field: bytes record = 2;
+   */
+  record: Uint8Array;
+
+  /**
+   * @generated from field: parley.v1.SupernodeRef sender = 3;
+   */
+  sender?: SupernodeRef | undefined;
+};
+
+/**
+ * Describes the message parley.v1.StorePresence.
+ * Use `create(StorePresenceSchema)` to create a new message.
+ */
+export const StorePresenceSchema: GenMessage<StorePresence> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 12);
+
+/**
+ * @generated from message parley.v1.Stored
+ */
+export type Stored = Message<"parley.v1.Stored"> & {
+  /**
+   * @generated from field: uint64 request_id = 1;
+   */
+  requestId: bigint;
+
+  /**
+   * @generated from field: parley.v1.StoreOutcome outcome = 2;
+   */
+  outcome: StoreOutcome;
+
+  /**
+   * @generated from field: string detail = 3;
+   */
+  detail: string;
+};
+
+/**
+ * Describes the message parley.v1.Stored.
+ * Use `create(StoredSchema)` to create a new message.
+ */
+export const StoredSchema: GenMessage<Stored> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 13);
+
+/**
+ * @generated from message parley.v1.FindPresence
+ */
+export type FindPresence = Message<"parley.v1.FindPresence"> & {
+  /**
+   * @generated from field: uint64 request_id = 1;
+   */
+  requestId: bigint;
+
+  /**
+   * @generated from field: string username = 2;
+   */
+  username: string;
+
+  /**
+   * unset when a client asks its own supernode
+   *
+   * @generated from field: parley.v1.SupernodeRef sender = 3;
+   */
+  sender?: SupernodeRef | undefined;
+};
+
+/**
+ * Describes the message parley.v1.FindPresence.
+ * Use `create(FindPresenceSchema)` to create a new message.
+ */
+export const FindPresenceSchema: GenMessage<FindPresence> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 14);
+
+/**
+ * @generated from message parley.v1.FoundPresence
+ */
+export type FoundPresence = Message<"parley.v1.FoundPresence"> & {
+  /**
+   * @generated from field: uint64 request_id = 1;
+   */
+  requestId: bigint;
+
+  /**
+   * the user's presence records, when the answerer holds them
+   *
+   * @generated from field: repeated bytes records = 2;
+   */
+  records: Uint8Array[];
+
+  /**
+   * else closer supernodes to ask
+   *
+   * @generated from field: repeated parley.v1.SupernodeRef nodes = 3;
+   */
+  nodes: SupernodeRef[];
+};
+
+/**
+ * Describes the message parley.v1.FoundPresence.
+ * Use `create(FoundPresenceSchema)` to create a new message.
+ */
+export const FoundPresenceSchema: GenMessage<FoundPresence> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 15);
+
+/**
  * @generated from message parley.v1.Envelope
  */
 export type Envelope = Message<"parley.v1.Envelope"> & {
@@ -359,6 +531,42 @@ export type Envelope = Message<"parley.v1.Envelope"> & {
      */
     value: AttachRefused;
     case: "attachRefused";
+  } | {
+    /**
+     * @generated from field: parley.v1.FindNode find_node = 8;
+     */
+    value: FindNode;
+    case: "findNode";
+  } | {
+    /**
+     * @generated from field: parley.v1.FoundNodes found_nodes = 9;
+     */
+    value: FoundNodes;
+    case: "foundNodes";
+  } | {
+    /**
+     * @generated from field: parley.v1.StorePresence store_presence = 10;
+     */
+    value: StorePresence;
+    case: "storePresence";
+  } | {
+    /**
+     * @generated from field: parley.v1.Stored stored = 11;
+     */
+    value: Stored;
+    case: "stored";
+  } | {
+    /**
+     * @generated from field: parley.v1.FindPresence find_presence = 12;
+     */
+    value: FindPresence;
+    case: "findPresence";
+  } | {
+    /**
+     * @generated from field: parley.v1.FoundPresence found_presence = 13;
+     */
+    value: FoundPresence;
+    case: "foundPresence";
   } | { case: undefined; value?: undefined };
 };
 
@@ -367,7 +575,7 @@ export type Envelope = Message<"parley.v1.Envelope"> & {
  * Use `create(EnvelopeSchema)` to create a new message.
  */
 export const EnvelopeSchema: GenMessage<Envelope> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 10);
+  messageDesc(file_parley_v1_wire, 16);
 
 /**
  * A transport address at which a device may be reached (ICE-style, RFC 8445 terms).
@@ -406,7 +614,7 @@ export type Candidate = Message<"parley.v1.Candidate"> & {
  * Use `create(CandidateSchema)` to create a new message.
  */
 export const CandidateSchema: GenMessage<Candidate> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 11);
+  messageDesc(file_parley_v1_wire, 17);
 
 /**
  * A supernode a device is attached to.
@@ -437,7 +645,7 @@ export type SupernodeRef = Message<"parley.v1.SupernodeRef"> & {
  * Use `create(SupernodeRefSchema)` to create a new message.
  */
 export const SupernodeRefSchema: GenMessage<SupernodeRef> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 12);
+  messageDesc(file_parley_v1_wire, 18);
 
 /**
  * Where one device of a user can be reached, as that device says. Stored in the overlay
@@ -501,7 +709,7 @@ export type PresenceBody = Message<"parley.v1.PresenceBody"> & {
  * Use `create(PresenceBodySchema)` to create a new message.
  */
 export const PresenceBodySchema: GenMessage<PresenceBody> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 13);
+  messageDesc(file_parley_v1_wire, 19);
 
 /**
  * @generated from message parley.v1.PresenceRecord
@@ -527,7 +735,7 @@ export type PresenceRecord = Message<"parley.v1.PresenceRecord"> & {
  * Use `create(PresenceRecordSchema)` to create a new message.
  */
 export const PresenceRecordSchema: GenMessage<PresenceRecord> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 14);
+  messageDesc(file_parley_v1_wire, 20);
 
 /**
  * @generated from enum parley.v1.Role
@@ -684,6 +892,39 @@ export const AttachRefusalSchema: GenEnum<AttachRefusal> = /*@__PURE__*/
   enumDesc(file_parley_v1_wire, 3);
 
 /**
+ * @generated from enum parley.v1.StoreOutcome
+ */
+export enum StoreOutcome {
+  /**
+   * @generated from enum value: STORE_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: STORE_OUTCOME_STORED = 1;
+   */
+  STORED = 1,
+
+  /**
+   * the record did not verify (detail says why)
+   *
+   * @generated from enum value: STORE_OUTCOME_REJECTED = 2;
+   */
+  REJECTED = 2,
+
+  /**
+   * @generated from enum value: STORE_OUTCOME_FULL = 3;
+   */
+  FULL = 3,
+}
+
+/**
+ * Describes the enum parley.v1.StoreOutcome.
+ */
+export const StoreOutcomeSchema: GenEnum<StoreOutcome> = /*@__PURE__*/
+  enumDesc(file_parley_v1_wire, 4);
+
+/**
  * @generated from enum parley.v1.CandidateType
  */
 export enum CandidateType {
@@ -712,7 +953,7 @@ export enum CandidateType {
  * Describes the enum parley.v1.CandidateType.
  */
 export const CandidateTypeSchema: GenEnum<CandidateType> = /*@__PURE__*/
-  enumDesc(file_parley_v1_wire, 4);
+  enumDesc(file_parley_v1_wire, 5);
 
 /**
  * @generated from enum parley.v1.TransportProtocol
@@ -738,5 +979,5 @@ export enum TransportProtocol {
  * Describes the enum parley.v1.TransportProtocol.
  */
 export const TransportProtocolSchema: GenEnum<TransportProtocol> = /*@__PURE__*/
-  enumDesc(file_parley_v1_wire, 5);
+  enumDesc(file_parley_v1_wire, 6);
 

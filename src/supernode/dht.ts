@@ -1,0 +1,260 @@
+// The supernode's part in the overlay DHT: a Kademlia node among supernodes that stores
+// presence records under hash(username) at the `replication` closest supernodes, finds them
+// with iterative parallel lookups, and caches what it finds on the lookup path. Links to other
+// supernodes are secure links (IK), reused in both directions.
+import { create } from '@bufbuild/protobuf';
+import type { Env } from '../env/types.js';
+import { equalBytes, toHex } from '../crypto/bytes.js';
+import { Role, type CertificateVerifier } from '../crypto/certificate.js';
+import type { NodeIdentity } from '../crypto/identity.js';
+import { connectSecure, type SecureLink } from '../crypto/secure-link.js';
+import { Lookup, type LookupContact } from '../overlay/lookup.js';
+import { compareDistance, supernodeId, userKey, type NodeId } from '../overlay/node-id.js';
+import { verifyPresenceRecord, type VerifiedPresence } from '../overlay/presence.js';
+import { PresenceStore } from '../overlay/presence-store.js';
+import { RoutingTable, DEFAULT_BUCKET_SIZE } from '../overlay/routing-table.js';
+import { RpcChannel } from '../overlay/rpc.js';
+import {
+  FindNodeSchema,
+  FindPresenceSchema,
+  FoundNodesSchema,
+  FoundPresenceSchema,
+  StorePresenceSchema,
+  StoreOutcome,
+  StoredSchema,
+  SupernodeRefSchema,
+  type Envelope,
+  type SupernodeRef,
+} from '../wire/messages.js';
+
+export const DEFAULT_REPLICATION = 8;
+/** Records found by a lookup are cached this long by the nearest node on the path that lacked them. */
+export const PATH_CACHE_TTL_MS = 60_000;
+const MAX_PEER_LINKS = 256;
+
+export interface DhtAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface FindResult {
+  readonly records: readonly VerifiedPresence[];
+  readonly hops: number;
+  readonly requests: number;
+}
+
+export class DhtNode {
+  readonly id: NodeId;
+  readonly table: RoutingTable;
+  readonly store = new PresenceStore();
+  private readonly channels = new Map<string, RpcChannel>();
+  private readonly connecting = new Map<string, Promise<RpcChannel>>();
+
+  constructor(
+    private readonly env: Env,
+    private readonly identity: NodeIdentity,
+    private readonly verifier: CertificateVerifier,
+    readonly address: DhtAddress,
+    readonly replication = DEFAULT_REPLICATION,
+  ) {
+    this.id = supernodeId(identity.dh.publicKey);
+    this.table = new RoutingTable(this.id, DEFAULT_BUCKET_SIZE);
+  }
+
+  private selfRef(): SupernodeRef {
+    return create(SupernodeRefSchema, { host: this.address.host, port: this.address.port, dhKey: this.identity.dh.publicKey });
+  }
+
+  private contactOf(ref: { host: string; port: number; dhKey: Uint8Array }): LookupContact {
+    return { id: supernodeId(ref.dhKey), host: ref.host, port: ref.port, dhKey: ref.dhKey };
+  }
+
+  /** Meets another supernode (bootstrap list, gossip): it goes into the routing table. */
+  meet(ref: { host: string; port: number; dhKey: Uint8Array }): void {
+    if (equalBytes(ref.dhKey, this.identity.dh.publicKey)) return;
+    this.table.insert(this.contactOf(ref), this.env.clock.now());
+  }
+
+  /** A link from another supernode (inbound): answers its requests, and reuses it for ours. */
+  adoptInbound(link: SecureLink): void {
+    if (link.peer.role !== Role.SUPERNODE) return;
+    this.register(link);
+  }
+
+  private register(link: SecureLink): RpcChannel {
+    const key = toHex(link.peer.dhKey);
+    const channel = new RpcChannel(link, this.env.clock, (envelope, ch) => this.handle(envelope, ch));
+    if (this.channels.size < MAX_PEER_LINKS) this.channels.set(key, channel);
+    link.onClose(() => {
+      if (this.channels.get(key) === channel) this.channels.delete(key);
+    });
+    return channel;
+  }
+
+  private channelTo(contact: LookupContact): Promise<RpcChannel> {
+    const key = toHex(contact.dhKey);
+    const open = this.channels.get(key);
+    if (open && !open.isClosed) return Promise.resolve(open);
+    let pending = this.connecting.get(key);
+    if (!pending) {
+      pending = connectSecure(this.env, { host: contact.host, port: contact.port, config: { identity: this.identity, verifier: this.verifier, remoteStaticKey: contact.dhKey }, connectTimeoutMs: 3000, handshakeTimeoutMs: 3000 })
+        .then((link) => {
+          if (link.peer.role !== Role.SUPERNODE) {
+            link.close();
+            throw new Error('not a supernode');
+          }
+          return this.register(link);
+        })
+        .finally(() => this.connecting.delete(key));
+      this.connecting.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** A request's claimed sender is believed only if it matches the link it came on. */
+  private learnSender(sender: SupernodeRef | undefined, channel: RpcChannel): void {
+    if (!sender) return;
+    if (!equalBytes(sender.dhKey, channel.link.peer.dhKey) || sender.host !== channel.link.remote.host) return;
+    if (sender.port < 1 || sender.port > 65535) return;
+    this.meet(sender);
+  }
+
+  private closestRefs(target: NodeId): SupernodeRef[] {
+    return this.table.closest(target, DEFAULT_BUCKET_SIZE).map((c) => create(SupernodeRefSchema, { host: c.host, port: c.port, dhKey: c.dhKey }));
+  }
+
+  /** Answers another supernode's request (or a client's find, via `findPresence`). */
+  handle(envelope: Envelope, channel: RpcChannel): void {
+    const body = envelope.body;
+    switch (body.case) {
+      case 'findNode': {
+        this.learnSender(body.value.sender, channel);
+        if (body.value.target.byteLength !== 32) return;
+        channel.reply({ case: 'foundNodes', value: create(FoundNodesSchema, { requestId: body.value.requestId, nodes: this.closestRefs(body.value.target) }) });
+        return;
+      }
+      case 'storePresence': {
+        this.learnSender(body.value.sender, channel);
+        const verified = verifyPresenceRecord(body.value.record, this.verifier, this.env.clock.wallTimeMs());
+        let outcome = StoreOutcome.REJECTED;
+        let detail = '';
+        if (!verified.ok) detail = `${verified.error.code}: ${verified.error.message}`;
+        else outcome = this.store.put(verified.value) === 'full' ? StoreOutcome.FULL : StoreOutcome.STORED;
+        channel.reply({ case: 'stored', value: create(StoredSchema, { requestId: body.value.requestId, outcome, detail }) });
+        return;
+      }
+      case 'findPresence': {
+        this.learnSender(body.value.sender, channel);
+        const records = this.store.get(body.value.username, this.env.clock.wallTimeMs());
+        channel.reply({
+          case: 'foundPresence',
+          value: create(FoundPresenceSchema, {
+            requestId: body.value.requestId,
+            records: records.map((r) => r.encoded),
+            nodes: records.length > 0 ? [] : this.closestRefs(userKey(body.value.username)),
+          }),
+        });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** Runs a lookup to its end; `ask` sends one request and returns the closer contacts (or records). */
+  private async iterate(target: NodeId, ask: (channel: RpcChannel, contact: LookupContact) => Promise<LookupContact[] | 'found'>): Promise<{ lookup: Lookup; found: LookupContact | null }> {
+    const lookup = new Lookup(target, this.table.closest(target, DEFAULT_BUCKET_SIZE), DEFAULT_BUCKET_SIZE);
+    let found: LookupContact | null = null;
+    const inFlight = new Set<Promise<void>>();
+    while (!found) {
+      for (const contact of lookup.next()) {
+        const request: Promise<void> = (async () => {
+          try {
+            const channel = await this.channelTo(contact);
+            const answer = await ask(channel, contact);
+            if (answer === 'found') {
+              found ??= contact;
+              lookup.onResponse(contact.id, []);
+            } else {
+              lookup.onResponse(contact.id, answer);
+              this.table.insert(contact, this.env.clock.now());
+            }
+          } catch {
+            lookup.onFailure(contact.id);
+            this.table.recordFailure(contact.id);
+          }
+        })().finally(() => inFlight.delete(request));
+        inFlight.add(request);
+      }
+      if (inFlight.size === 0) break;
+      await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    return { lookup, found };
+  }
+
+  /** The supernodes closest to `target` (Kademlia's iterative FIND_NODE). */
+  async findNodes(target: NodeId): Promise<LookupContact[]> {
+    const { lookup } = await this.iterate(target, async (channel) => {
+      const answer = await channel.request((requestId) => ({ case: 'findNode', value: create(FindNodeSchema, { requestId, target, sender: this.selfRef() }) }));
+      return answer.body.case === 'foundNodes' ? answer.body.value.nodes.map((n) => this.contactOf(n)) : [];
+    });
+    return lookup.closest();
+  }
+
+  /** Joins the overlay: meets the seeds, then looks itself up (filling nearby buckets). */
+  async join(seeds: readonly { host: string; port: number; dhKey: Uint8Array }[]): Promise<void> {
+    for (const seed of seeds) this.meet(seed);
+    await this.findNodes(this.id);
+  }
+
+  /** Stores a record at the `replication` supernodes closest to its user (here too, if one of them). */
+  async publish(record: VerifiedPresence): Promise<number> {
+    const key = userKey(record.username);
+    const closest = (await this.findNodes(key)).slice(0, this.replication);
+    let stored = 0;
+    const selfIsClose = closest.length < this.replication || compareDistance(key, this.id, closest[closest.length - 1]!.id) < 0;
+    if (selfIsClose && this.store.put(record) !== 'full') stored++;
+    await Promise.all(
+      closest.map(async (contact) => {
+        try {
+          const channel = await this.channelTo(contact);
+          const answer = await channel.request((requestId) => ({ case: 'storePresence', value: create(StorePresenceSchema, { requestId, record: record.encoded, sender: this.selfRef() }) }));
+          if (answer.body.case === 'stored' && answer.body.value.outcome === StoreOutcome.STORED) stored++;
+        } catch {
+          this.table.recordFailure(contact.id);
+        }
+      }),
+    );
+    return stored;
+  }
+
+  /** Finds a user's presence records: here, else through the overlay; caches the answer briefly. */
+  async findPresence(username: string): Promise<FindResult> {
+    const local = this.store.get(username, this.env.clock.wallTimeMs());
+    if (local.length > 0) return { records: local, hops: 0, requests: 0 };
+    let records: VerifiedPresence[] = [];
+    const { lookup } = await this.iterate(userKey(username), async (channel) => {
+      const answer = await channel.request((requestId) => ({ case: 'findPresence', value: create(FindPresenceSchema, { requestId, username, sender: this.selfRef() }) }));
+      if (answer.body.case !== 'foundPresence') return [];
+      const valid = answer.body.value.records
+        .map((bytes) => verifyPresenceRecord(bytes, this.verifier, this.env.clock.wallTimeMs(), username))
+        .flatMap((r) => (r.ok ? [r.value] : []));
+      if (valid.length > 0) {
+        records = valid;
+        return 'found';
+      }
+      return answer.body.value.nodes.map((n) => this.contactOf(n));
+    });
+    // Cached here, briefly: the next find for this user from any client of this supernode is
+    // answered without a lookup.
+    const now = this.env.clock.wallTimeMs();
+    for (const record of records) this.store.put({ ...record, expiresAtMs: Math.min(record.expiresAtMs, now + PATH_CACHE_TTL_MS) });
+    return { records, hops: lookup.maxHops, requests: lookup.requestsSent };
+  }
+
+  close(): void {
+    for (const channel of this.channels.values()) channel.link.close();
+    this.channels.clear();
+  }
+}

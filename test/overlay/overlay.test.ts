@@ -1,0 +1,85 @@
+// The supernode overlay on the virtual network (200 nodes: 20 supernodes, 180 clients behind
+// NATs): users find each other through the DHT, and still do after 30% of supernodes crash.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SeededRandom } from '../../src/env/prng.js';
+import { VirtualNetwork, type VirtualHost } from '../../src/env/virtual/index.js';
+import { Role } from '../../src/crypto/certificate.js';
+import { AttachedClient, type AttachmentEvent } from '../../src/client/attachment.js';
+import { HostCache } from '../../src/overlay/host-cache.js';
+import { startSupernode, type RunningSupernode } from '../../src/supernode/supernode.js';
+import { testNetwork, TEST_EPOCH_MS } from '../support/identities.js';
+import { testSeed, withSeed } from '../support/seed.js';
+
+const SUPERNODES = 20;
+const CLIENTS = 180;
+const SEARCHES_PER_CLIENT = 10;
+
+test(`${SUPERNODES} supernodes and ${CLIENTS} clients: every user looked up is found; after 30% of supernodes crash, still`, { timeout: 120_000 }, () =>
+  withSeed(testSeed(), async (seed) => {
+    const random = new SeededRandom(seed);
+    const net = testNetwork(random);
+    const network = new VirtualNetwork(seed, { epochMs: TEST_EPOCH_MS });
+    const drive = <T>(work: Promise<T>) => network.scheduler.drive(work);
+    const supernodes: { host: VirtualHost; running: RunningSupernode; ref: { host: string; port: number; dhKey: Uint8Array } }[] = [];
+    for (let i = 0; i < SUPERNODES; i++) {
+      const host = network.addHost({ link: { latencyMs: 5 + random.int(40), jitterMs: 2 } });
+      const identity = net.identity('', { role: Role.SUPERNODE });
+      const running = await startSupernode(host.env(), { identity, verifier: net.verifier, port: 33033 });
+      supernodes.push({ host, running, ref: { host: host.addressText, port: 33033, dhKey: identity.dh.publicKey } });
+    }
+    const seeds = supernodes.slice(0, 3).map((s) => s.ref);
+    for (const s of supernodes) await drive(s.running.join(seeds));
+
+    const clients: { name: string; attached: AttachedClient; events: AttachmentEvent[] }[] = [];
+    for (let i = 0; i < CLIENTS; i++) {
+      const name = `user${i}`;
+      const gateway = network.addGateway({ nat: i % 4 === 0 ? 'symmetric' : 'port-restricted' });
+      const host = network.addHost({ behind: gateway, link: { latencyMs: 10 + random.int(30) } });
+      // Each client's bootstrap list: 4 random supernodes (its host cache starts from these).
+      const bootstrap = Array.from({ length: 4 }, () => supernodes[random.int(SUPERNODES)]!.ref);
+      const attached = new AttachedClient(host.env(), { identity: net.identity(name), verifier: net.verifier, username: name, hostCache: new HostCache(), bootstrap });
+      const events: AttachmentEvent[] = [];
+      attached.onEvent((e) => events.push(e));
+      await drive(attached.start());
+      clients.push({ name, attached, events });
+    }
+    // Publishing runs in the background after attach: let it finish.
+    await drive(new Promise<void>((resolve) => network.scheduler.after(5_000, resolve)));
+
+    const searchAll = async (alive: typeof clients) => {
+      let found = 0;
+      let asked = 0;
+      const missing: string[] = [];
+      for (const client of alive) {
+        for (let k = 0; k < SEARCHES_PER_CLIENT; k++) {
+          const target = alive[random.int(alive.length)]!;
+          if (target === client) continue;
+          asked++;
+          const records = await drive(client.attached.find(target.name));
+          if (records.some((r) => r.username === target.name)) found++;
+          else missing.push(`${client.name}→${target.name}`);
+        }
+      }
+      return { found, asked, missing };
+    };
+
+    const before = await searchAll(clients);
+    assert.equal(before.found, before.asked, `not found: ${before.missing.slice(0, 10).join(', ')}`);
+
+    // Churn: 30% of supernodes crash. Their clients notice (missing pong), re-attach elsewhere
+    // and publish again; records held by the dead ones survive on the other replicas.
+    const dead = new Set(supernodes.filter((_, i) => i % 10 < 3).map((s) => s.host));
+    for (const host of dead) host.crash();
+    const deadAddresses = new Set([...dead].map((h) => h.addressText));
+    const orphans = clients.filter((c) => c.attached.supernode && deadAddresses.has(c.attached.supernode.host));
+    await drive(new Promise<void>((resolve) => network.scheduler.after(45_000, resolve)));
+    for (const c of orphans) {
+      assert.ok(c.attached.supernode && !deadAddresses.has(c.attached.supernode.host), `${c.name} re-attached to a live supernode`);
+    }
+    const after = await searchAll(clients);
+    assert.equal(after.found, after.asked, `after churn, not found: ${after.missing.slice(0, 10).join(', ')}`);
+    assert.ok(orphans.length > 0, 'the churn hit some clients');
+    for (const s of supernodes) if (!dead.has(s.host)) s.running.close();
+    for (const c of clients) c.attached.close();
+  }));
