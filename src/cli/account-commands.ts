@@ -8,6 +8,7 @@ import { CertificateVerifier } from '../crypto/certificate.js';
 import { parseNetworkDescriptor, type NetworkDescriptor } from '../crypto/descriptor.js';
 import { Account } from '../client/account.js';
 import { LoginClient } from '../client/login-client.js';
+import { online as goOnline, whois as findUser } from './overlay-commands.js';
 
 export interface AccountOptions {
   readonly network: string;
@@ -119,6 +120,15 @@ export function buddies(args: string[], options: AccountOptions & { user?: strin
         throw new CommandError(`unknown action: buddies ${action}`);
     }
   });
+}
+
+export function online(options: AccountOptions & { user?: string }): Promise<void> {
+  return withAccount(options.user, options, (account, descriptor) => goOnline(account, descriptor));
+}
+
+export function whois(username: string | undefined, options: AccountOptions & { user?: string }): Promise<void> {
+  if (!username) throw new CommandError('parley whois <user>');
+  return withAccount(options.user, options, (account, descriptor) => findUser(account, descriptor, username));
 }
 
 export function search(prefix: string | undefined, options: AccountOptions & { user?: string }): Promise<void> {

@@ -12,7 +12,7 @@ import { connectSecure } from '../crypto/secure-link.js';
 import { certifyKeys, generateDeviceKeys } from '../crypto/identity.js';
 import { LoginError } from '../client/login-client.js';
 import { runLoginServer } from '../login-server/main.js';
-import { buddies, CommandError, login, register, search } from './account-commands.js';
+import { buddies, CommandError, login, online, register, search, whois } from './account-commands.js';
 import { toHex } from '../crypto/bytes.js';
 import { startSupernode, type RunningSupernode } from '../supernode/supernode.js';
 import { PingSchema, SUPPORTED_VERSIONS } from '../wire/messages.js';
@@ -41,6 +41,11 @@ Usage:
       later logins sign a challenge with the device key instead.
   parley buddies [list | add <user> [message] | accept <user> | decline <user>] [--user U]
   parley search <prefix> [--user U]
+  parley online [--user U]
+      Attaches this device to a supernode and stays online (others can find it) until Ctrl-C.
+  parley whois <user> [--user U]
+      Finds a user through the supernode overlay; if the overlay has no record, asks the
+      login server whether the user exists and when they were last seen, and says which.
       Account commands take --network FILE (default .parley-login/network.json) and
       --profile DIR (device keys and sessions, default ~/.parley).
   parley version
@@ -117,7 +122,7 @@ async function runLocal(values: { dir: string; supernodes: string; port?: string
   const ca = loadOrCreateCa(dir, realEnv.random);
   const verifier = new CertificateVerifier(ca.keyPair.publicKey);
   const running: RunningSupernode[] = [];
-  const bootstrap: BootstrapEntry[] = [];
+  const bootstrap: (BootstrapEntry & { dhKey: Uint8Array })[] = [];
   for (let i = 0; i < count; i++) {
     const keys = loadOrCreateKeys(join(dir, `supernode-${i + 1}.key.json`), realEnv.random);
     const identity = certifyKeys(ca, keys, { username: '', role: Role.SUPERNODE, issuedAtMs: nowMs, serial: nowMs * 100 + i });
@@ -131,6 +136,8 @@ async function runLocal(values: { dir: string; supernodes: string; port?: string
     running.push(supernode);
     bootstrap.push({ host: values.host, port: supernode.port, dhKey: keys.dh.publicKey });
   }
+  // The supernodes form the overlay: each joins through all of them.
+  for (const supernode of running) await supernode.join(bootstrap);
   // The login server shares the folder, and so the CA; it writes network.json with the
   // supernodes as bootstrap list and its own pinned certificate.
   const loginServer = await runLoginServer(realEnv, {
@@ -226,6 +233,13 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'search':
       await search(positionalsFor(1)[0], accountOptions);
+      return 0;
+    case 'online':
+      positionalsFor(0);
+      await online(accountOptions);
+      return -1; // stays online
+    case 'whois':
+      await whois(positionalsFor(1)[0], accountOptions);
       return 0;
     case 'local':
       positionalsFor(0);

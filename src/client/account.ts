@@ -6,7 +6,7 @@ import type { Random } from '../env/types.js';
 import { fromBase64Url, toBase64Url } from '../crypto/bytes.js';
 import { signBytes } from '../crypto/ed25519.js';
 import { loadOrCreateKeys, writePrivate } from '../crypto/key-files.js';
-import type { DeviceKeys } from '../crypto/identity.js';
+import type { DeviceKeys, NodeIdentity } from '../crypto/identity.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import { challengeMessage, deviceProofMessage } from '../login-server/routes/accounts.js';
 import { normaliseUsername } from '../login-server/usernames.js';
@@ -100,6 +100,19 @@ export class Account {
       }
     }
     return this.loginWithPassword(await password(), deviceName);
+  }
+
+  /** This device's certified identity, logging in again by challenge when the certificate is near its end. */
+  async identity(nowMs = Date.now()): Promise<NodeIdentity> {
+    let session = this.storedSession();
+    if (!session) throw new LoginError(401, 'not_logged_in', `log in as ${this.username} first`);
+    if (session.certificateExpiresAtMs <= nowMs + 5 * 60_000) session = await this.loginWithChallenge();
+    return { ...this.keys, certificate: session.certificate };
+  }
+
+  /** Where this device keeps its host cache. */
+  get hostCachePath(): string {
+    return join(this.dir, 'hosts.json');
   }
 
   /** A call with this device's access token, logging in again by challenge when it expired. */

@@ -1,0 +1,40 @@
+// The issue's real-process test: a local network (login server + 3 supernodes), two clients;
+// one stays online, the other finds it through the overlay with `parley whois`.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { PARLEY_MAIN as MAIN, startParley, stopParley } from '../support/processes.js';
+
+test('local network, two clients: bob goes online, alice finds him through the overlay; offline and unknown users are answered by the login server', { timeout: 90_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-overlay-'));
+  const local = await startParley(['local', '--dir', join(dir, 'net'), '--port', '0'], 'descriptor:');
+  let bobOnline: Awaited<ReturnType<typeof startParley>> | null = null;
+  try {
+    const common = ['--network', join(dir, 'net', 'network.json'), '--profile', join(dir, 'profile')];
+    const parley = (args: string[], input = '') => {
+      const run = spawnSync(process.execPath, [MAIN, ...args, ...common], { input, encoding: 'utf8', timeout: 30_000 });
+      return { status: run.status, out: run.stdout + run.stderr };
+    };
+    for (const user of ['alice', 'bob', 'dave']) {
+      assert.equal(parley(['register', user, '--password-stdin'], `${user} password 1\n`).status, 0);
+      assert.equal(parley(['login', user, '--password-stdin'], `${user} password 1\n`).status, 0);
+    }
+    bobOnline = await startParley(['online', '--user', 'bob', ...common], 'is online');
+    assert.match(bobOnline.output, /attached to supernode 127\.0\.0\.1:\d+ \(from the bootstrap list\)/);
+    const found = parley(['whois', 'bob', '--user', 'alice']);
+    assert.equal(found.status, 0, found.out);
+    assert.match(found.out, /bob: online, found in the overlay in [\d.]+ ms \(1 device\)/);
+    assert.match(found.out, /via 127\.0\.0\.1:\d+/);
+    const offline = parley(['whois', 'dave', '--user', 'alice']);
+    assert.match(offline.out, /dave: not online \(the overlay has no record\); the login server knows the user/, offline.out);
+    const unknown = parley(['whois', 'nobody-at-all', '--user', 'alice']);
+    assert.match(unknown.out, /nobody-at-all: no such user \(asked the overlay, then the login server\)/, unknown.out);
+  } finally {
+    if (bobOnline) await stopParley(bobOnline.child);
+    await stopParley(local.child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
