@@ -78,6 +78,9 @@ abstract class Node {
 export class VirtualHost extends Node implements HostSockets {
   readonly kind = 'host' as const;
   up = true;
+  /** Bytes on the wire (IP packets, headers included), for traffic measurements. */
+  bytesSent = 0;
+  bytesReceived = 0;
   udpSockets: HostSockets['udpSockets'] = null;
   tcpListeners: HostSockets['tcpListeners'] = null;
   tcpConnections: HostSockets['tcpConnections'] = null;
@@ -260,6 +263,7 @@ export class VirtualNetwork {
   send(from: VirtualHost, packet: Packet): void {
     this.stats.sent++;
     if (!from.up) return;
+    from.bytesSent += packet.sizeBytes;
     if (packet.dstAddress === from.address) {
       this.scheduler.schedule(this.scheduler.now(), this.deliverHandler, from, packet);
       return;
@@ -322,6 +326,7 @@ export class VirtualNetwork {
   private deliver(host: VirtualHost, packet: Packet): void {
     if (!host.up) return void this.stats.filtered++;
     this.stats.delivered++;
+    host.bytesReceived += packet.sizeBytes;
     if (packet.protocol === 'udp') receiveUdp(host, packet);
     else receiveTcp(host, packet);
   }
