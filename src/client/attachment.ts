@@ -13,6 +13,12 @@ import { RpcChannel } from '../overlay/rpc.js';
 import { AttachRefusal, AttachRequestSchema, CloseReason, FindPresenceSchema, PingSchema, type Candidate, type SupernodeRef } from '../wire/messages.js';
 
 export const DEFAULT_PONG_TIMEOUT_MS = 5_000;
+/**
+ * A fresh presence record every 10 minutes: two thirds of its 15-minute life, so one lost
+ * refresh does not make the user vanish. Each refresh is published again, which also puts the
+ * record back on enough replicas after supernodes died.
+ */
+export const PRESENCE_REFRESH_MS = 10 * 60_000;
 export const DEFAULT_ATTACH_TIMEOUT_MS = 5_000;
 /** Supernodes tried at once at startup and on failover. */
 export const DEFAULT_PARALLEL_ATTEMPTS = 3;
@@ -50,6 +56,17 @@ export interface AttachConfig {
   readonly attachTimeoutMs?: number;
 }
 
+function presenceRequest(env: Env, supernode: SupernodeAddress, config: AttachConfig) {
+  const nowMs = env.clock.wallTimeMs();
+  const presence = createPresenceRecord(config.identity, config.verifier.networkId, config.username, {
+    supernodes: [supernode],
+    candidates: config.candidates ?? [],
+    sequence: nowMs,
+    issuedAtMs: nowMs,
+  });
+  return { case: 'attachRequest' as const, value: create(AttachRequestSchema, { presence }) };
+}
+
 /** One attempt: secure link, presence record, and the supernode's answer. */
 export async function attachTo(env: Env, supernode: SupernodeAddress, config: AttachConfig): Promise<Attached> {
   const timeoutMs = config.attachTimeoutMs ?? DEFAULT_ATTACH_TIMEOUT_MS;
@@ -59,13 +76,6 @@ export async function attachTo(env: Env, supernode: SupernodeAddress, config: At
     config: { identity: config.identity, verifier: config.verifier, remoteStaticKey: supernode.dhKey },
     connectTimeoutMs: timeoutMs,
     handshakeTimeoutMs: timeoutMs,
-  });
-  const nowMs = env.clock.wallTimeMs();
-  const presence = createPresenceRecord(config.identity, config.verifier.networkId, config.username, {
-    supernodes: [supernode],
-    candidates: config.candidates ?? [],
-    sequence: nowMs,
-    issuedAtMs: nowMs,
   });
   return new Promise((resolve, reject) => {
     // Each outcome settles the promise first, then closes: closing runs the close handler.
@@ -87,7 +97,7 @@ export async function attachTo(env: Env, supernode: SupernodeAddress, config: At
         link.close();
       }
     });
-    link.send({ case: 'attachRequest', value: create(AttachRequestSchema, { presence }) });
+    link.send(presenceRequest(env, supernode, config));
   });
 }
 
@@ -103,6 +113,7 @@ export type AttachmentEvent =
 export class AttachedClient {
   private current: Attached | null = null;
   private keepalive: Timer | null = null;
+  private refresh: Timer | null = null;
   private retry: Timer | null = null;
   private nonce = 0n;
   private closed = false;
@@ -190,12 +201,19 @@ export class AttachedClient {
       this.keepalive = this.env.clock.after(interval, ping);
     };
     this.keepalive = this.env.clock.after(interval, ping);
+    const refresh = () => {
+      if (this.current !== attached) return;
+      attached.link.send(presenceRequest(this.env, attached.supernode, this.config));
+      this.refresh = this.env.clock.after(PRESENCE_REFRESH_MS, refresh);
+    };
+    this.refresh = this.env.clock.after(PRESENCE_REFRESH_MS, refresh);
   }
 
   private lost(attached: Attached, reason: string): void {
     if (this.current !== attached || this.closed) return;
     this.current = null;
     this.keepalive?.cancel();
+    this.refresh?.cancel();
     attached.link.close(CloseReason.IDLE);
     this.config.hostCache.recordFailure(attached.supernode.host, attached.supernode.port, this.env.clock.now());
     this.emit({ kind: 'lost', supernode: attached.supernode, reason, atMs: this.env.clock.now() });
@@ -225,6 +243,7 @@ export class AttachedClient {
   close(): void {
     this.closed = true;
     this.keepalive?.cancel();
+    this.refresh?.cancel();
     this.retry?.cancel();
     this.current?.link.close();
     this.current = null;

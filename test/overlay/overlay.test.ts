@@ -83,3 +83,39 @@ test(`${SUPERNODES} supernodes and ${CLIENTS} clients: every user looked up is f
     for (const s of supernodes) if (!dead.has(s.host)) s.running.close();
     for (const c of clients) c.attached.close();
   }));
+
+test('records are refreshed while a client stays online: after 40 minutes it is still found, with a newer record', { timeout: 60_000 }, () =>
+  withSeed(testSeed(), async (seed) => {
+    const random = new SeededRandom(seed);
+    const net = testNetwork(random);
+    const network = new VirtualNetwork(seed, { epochMs: TEST_EPOCH_MS });
+    const drive = <T>(work: Promise<T>) => network.scheduler.drive(work);
+    const refs: { host: string; port: number; dhKey: Uint8Array }[] = [];
+    const running: RunningSupernode[] = [];
+    for (let i = 0; i < 5; i++) {
+      const host = network.addHost();
+      const identity = net.identity('', { role: Role.SUPERNODE });
+      const sn = await startSupernode(host.env(), { identity, verifier: net.verifier, port: 33033 });
+      running.push(sn);
+      refs.push({ host: host.addressText, port: 33033, dhKey: identity.dh.publicKey });
+    }
+    for (const sn of running) await drive(sn.join(refs));
+    const client = (name: string, bootstrap: typeof refs) => {
+      const host = network.addHost({ behind: network.addGateway({ nat: 'port-restricted' }) });
+      return new AttachedClient(host.env(), { identity: net.identity(name), verifier: net.verifier, username: name, hostCache: new HostCache(), bootstrap });
+    };
+    const alice = client('alice', [refs[0]!]);
+    const bob = client('bob', [refs[4]!]);
+    await drive(alice.start());
+    await drive(bob.start());
+    await drive(new Promise<void>((resolve) => network.scheduler.after(2_000, resolve)));
+    const first = await drive(bob.find('alice'));
+    assert.equal(first.length, 1);
+    await drive(new Promise<void>((resolve) => network.scheduler.after(40 * 60_000, resolve)));
+    const later = await drive(bob.find('alice'));
+    assert.equal(later.length, 1, 'still found after several record lifetimes');
+    assert.ok(later[0]!.sequence > first[0]!.sequence, 'a newer record');
+    alice.close();
+    bob.close();
+    for (const sn of running) sn.close();
+  }));
