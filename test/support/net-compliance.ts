@@ -2,7 +2,7 @@
 // virtual network) must pass the same tests, so code built on `Net` behaves alike on both.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { NetError, type Endpoint, type Net, type TcpConnection } from '../../src/env/types.js';
+import { NetError, type Endpoint, type Net, type TcpConnection, type TcpListener } from '../../src/env/types.js';
 
 export interface NetFixture {
   readonly a: Net;
@@ -44,6 +44,15 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   assert.fail('expected a rejection');
 }
 
+/** A listener on b and a connection from a to it, both ends. */
+async function connectedPair(f: NetFixture): Promise<{ listener: TcpListener; client: TcpConnection; server: TcpConnection }> {
+  let accepted!: (c: TcpConnection) => void;
+  const serverSide = new Promise<TcpConnection>((resolve) => (accepted = resolve));
+  const listener = await f.b.listenTcp({ port: 0, onConnection: accepted });
+  const client = await f.a.connectTcp({ host: f.bHost, port: listener.local.port });
+  return { listener, client, server: await serverSide };
+}
+
 export function netComplianceSuite(name: string, makeFixture: () => Promise<NetFixture>): void {
   const withFixture = (title: string, body: (f: NetFixture) => Promise<void>) =>
     test(`${name}: ${title}`, async () => {
@@ -80,11 +89,7 @@ export function netComplianceSuite(name: string, makeFixture: () => Promise<NetF
   });
 
   withFixture('TCP connection carries bytes both ways, in order, with correct endpoints', async (f) => {
-    let accepted!: (c: TcpConnection) => void;
-    const serverSide = new Promise<TcpConnection>((resolve) => (accepted = resolve));
-    const listener = await f.b.listenTcp({ port: 0, onConnection: accepted });
-    const client = await f.a.connectTcp({ host: f.bHost, port: listener.local.port });
-    const server = await serverSide;
+    const { listener, client, server } = await connectedPair(f);
     assert.equal(client.remote.port, listener.local.port);
     assert.equal(client.remote.host, f.bHost);
     assert.equal(server.remote.host, f.aHost);
@@ -104,11 +109,7 @@ export function netComplianceSuite(name: string, makeFixture: () => Promise<NetF
   });
 
   withFixture('closing one side closes the other, without error', async (f) => {
-    let accepted!: (c: TcpConnection) => void;
-    const serverSide = new Promise<TcpConnection>((resolve) => (accepted = resolve));
-    const listener = await f.b.listenTcp({ port: 0, onConnection: accepted });
-    const client = await f.a.connectTcp({ host: f.bHost, port: listener.local.port });
-    const server = await serverSide;
+    const { listener, client, server } = await connectedPair(f);
     const serverClosed = closed(server);
     const clientClosed = closed(client);
     const atServer = readBytes(server, 3);
@@ -121,11 +122,7 @@ export function netComplianceSuite(name: string, makeFixture: () => Promise<NetF
   });
 
   withFixture('a close that happened before onClose was set is still reported', async (f) => {
-    let accepted!: (c: TcpConnection) => void;
-    const serverSide = new Promise<TcpConnection>((resolve) => (accepted = resolve));
-    const listener = await f.b.listenTcp({ port: 0, onConnection: accepted });
-    const client = await f.a.connectTcp({ host: f.bHost, port: listener.local.port });
-    const server = await serverSide;
+    const { listener, client, server } = await connectedPair(f);
     const serverClosed = closed(server);
     server.close();
     await serverClosed; // by now the client has seen the close too, with no handler set
