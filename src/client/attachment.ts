@@ -10,7 +10,7 @@ import { connectSecure, type SecureLink } from '../crypto/secure-link.js';
 import { HostCache, raceFirst } from '../overlay/host-cache.js';
 import { createPresenceRecord, verifyPresenceRecord, type VerifiedPresence } from '../overlay/presence.js';
 import { RpcChannel } from '../overlay/rpc.js';
-import { AttachRefusal, AttachRequestSchema, CloseReason, FindPresenceSchema, PingSchema, type Candidate, type SupernodeRef } from '../wire/messages.js';
+import { AttachRefusal, AttachRequestSchema, CloseReason, FindPresenceSchema, FindRefusal, PingSchema, type Candidate, type SupernodeRef } from '../wire/messages.js';
 
 export const DEFAULT_PONG_TIMEOUT_MS = 5_000;
 /**
@@ -235,6 +235,7 @@ export class AttachedClient {
     if (!rpc) throw new AttachFailure('closed', 'not attached to a supernode');
     const answer = await rpc.request((requestId) => ({ case: 'findPresence', value: create(FindPresenceSchema, { requestId, username }) }), timeoutMs);
     if (answer.body.case !== 'foundPresence') return [];
+    if (answer.body.value.refused === FindRefusal.RATE_LIMITED) throw new AttachFailure('refused', 'too many lookups: the supernode asks to slow down');
     return answer.body.value.records
       .map((bytes) => verifyPresenceRecord(bytes, this.config.verifier, this.env.clock.wallTimeMs(), username))
       .flatMap((r) => (r.ok ? [r.value] : []));

@@ -7,6 +7,7 @@ import { Role, type CertificateVerifier, type VerifiedCertificate } from '../cry
 import type { SecureLink } from '../crypto/secure-link.js';
 import { verifyPresenceRecord, type PresenceErrorCode, type VerifiedPresence } from '../overlay/presence.js';
 import { AttachRefusal } from '../wire/messages.js';
+import { TokenBucket } from '../overlay/token-bucket.js';
 
 /**
  * Keep-alive: clients ping every 25 s (Skype refreshed every 120 s). Shorter, because the ping
@@ -24,7 +25,12 @@ export interface Session {
   readonly device: VerifiedCertificate;
   presence: VerifiedPresence;
   lastHeardMs: number;
+  /** Lookups this client may start: a burst of 20, then 5 per second. */
+  readonly lookups: TokenBucket;
 }
+
+export const LOOKUP_BURST = 20;
+export const LOOKUPS_PER_SECOND = 5;
 
 export interface AttachError extends CodedError<'full' | 'bad_presence' | 'not_a_device' | 'too_many_devices'> {
   readonly refusal: AttachRefusal;
@@ -83,7 +89,7 @@ export class Attachments {
         return err({ code: 'too_many_devices', refusal: AttachRefusal.TOO_MANY_DEVICES, message: `at most ${this.limits.maxDevicesPerUser} devices of one user here` });
       }
     }
-    const session: Session = { link, device, presence: presence.value, lastHeardMs: nowMs };
+    const session: Session = { link, device, presence: presence.value, lastHeardMs: nowMs, lookups: existing?.lookups ?? new TokenBucket(LOOKUP_BURST, LOOKUPS_PER_SECOND, nowMs) };
     this.byDevice.set(key, session);
     let devices = this.byUser.get(device.username);
     if (!devices) this.byUser.set(device.username, (devices = new Set()));

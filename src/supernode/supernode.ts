@@ -9,7 +9,7 @@ import type { ChannelError } from '../crypto/secure-channel.js';
 import { AttachAcceptedSchema, AttachRefusedSchema, CloseReason, PongSchema } from '../wire/messages.js';
 import { Attachments, DEFAULT_ATTACHMENT_LIMITS, type AttachmentLimits, type Session } from './attachments.js';
 import { DhtNode } from './dht.js';
-import { FoundPresenceSchema, Role, SupernodeRefSchema } from '../wire/messages.js';
+import { FindRefusal, FoundPresenceSchema, Role, SupernodeRefSchema } from '../wire/messages.js';
 
 const GOSSIP_SIZE = 20;
 
@@ -118,6 +118,10 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
           case 'findPresence': {
             if (!session) return; // only attached clients may search
             const { requestId, username } = envelope.body.value;
+            if (!session.lookups.take(env.clock.now())) {
+              link.send({ case: 'foundPresence', value: create(FoundPresenceSchema, { requestId, refused: FindRefusal.RATE_LIMITED }) });
+              return;
+            }
             dht!.findPresence(username).then(
               (found) => link.send({ case: 'foundPresence', value: create(FoundPresenceSchema, { requestId, records: found.records.map((r) => r.encoded) }) }),
               () => link.send({ case: 'foundPresence', value: create(FoundPresenceSchema, { requestId }) }),

@@ -110,3 +110,17 @@ test('a full supernode refuses with FULL; a record for someone else is refused w
     assert.match(refused.detail, /alice/);
     assert.equal(w2.supernodes[0]!.running.attachments.size, 0, 'nothing stored');
   }));
+
+test('a flood of lookups from one client is rate-limited with a clear error; it may go on after a pause', () =>
+  withSeed(testSeed(), async (seed) => {
+    const w = await world(seed, 1);
+    const alice = w.client('alice');
+    await w.network.scheduler.drive(alice.attached.start());
+    const outcomes = await w.network.scheduler.drive(
+      Promise.all(Array.from({ length: 30 }, () => alice.attached.find('nobody').then(() => 'answered', (e: Error) => e.message))),
+    );
+    assert.equal(outcomes.filter((o) => o === 'answered').length, 20, 'a burst of 20 is answered');
+    assert.equal(outcomes.filter((o) => /too many lookups/.test(o)).length, 10);
+    await w.elapse(2_000);
+    assert.deepEqual(await w.network.scheduler.drive(alice.attached.find('nobody')), [], 'allowed again after a pause');
+  }));
