@@ -5,6 +5,7 @@ import { benchCrypto } from './crypto.js';
 import { benchVnet } from './vnet.js';
 import { benchLoginServer } from './login-server.js';
 import { benchOverlay } from './overlay.js';
+import { benchAttachments } from './attachments.js';
 import { RECOMMENDED_SCRYPT_COST } from '../src/login-server/passwords.js';
 import { fmt, fmtMeasurement } from './measure.js';
 
@@ -13,6 +14,7 @@ const crypto = benchCrypto();
 const vnet = await benchVnet();
 const login = await benchLoginServer();
 const overlay = await benchOverlay(1000, 200, 300);
+const attachments = await benchAttachments(10_000);
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const lines = [
@@ -76,6 +78,8 @@ const lines = [
   `| bytes at the client for a search, p50 / max | ${fmt(overlay.searchBytes.p50)} B / ${fmt(overlay.searchBytes.max)} B | Skype search: 1–2 KB |`,
   `| a crashed supernode noticed by its clients (keep-alive 25 s + pong timeout 5 s), p50 / max | ${fmt(overlay.detectionMs.p50 / 1000, 1)} s / ${fmt(overlay.detectionMs.max / 1000, 1)} s | |`,
   `| re-attached and published again after noticing, p50 / max | ${fmt(overlay.reattachMs.p50)} ms / ${fmt(overlay.reattachMs.max)} ms | ≤ 3 s |`,
+  `| heap per attached client on a supernode (${fmt(attachments.clients)} clients: secure link, session, presence record) | ${fmt(attachments.bytesPerClient)} B | ≤ 4 096 B |`,
+  `| CPU for keep-alives at ${fmt(attachments.clients)} clients (${fmt(attachments.keepalivesPerSecond)} pings/s; both ends run in this process, so the supernode's share is less) | ${fmt(attachments.keepaliveCpuPercent, 1)}% of one core | ≤ 10% |`,
   '',
   '## Reading these figures',
   '',
