@@ -3,18 +3,19 @@
 // later (after an await), and nothing may be lost in between.
 export class Inbox<T> {
   private handler: ((item: T) => void) | null = null;
-  private held: T[] = [];
+  /** Items waiting for a handler; none once a handler is set (no array kept per idle socket). */
+  private held: T[] | null = null;
 
   deliver(item: T): void {
     if (this.handler) this.handler(item);
-    else this.held.push(item);
+    else (this.held ??= []).push(item);
   }
 
   setHandler(handler: (item: T) => void): void {
     this.handler = handler;
     const held = this.held;
-    this.held = [];
-    for (const item of held) handler(item);
+    this.held = null;
+    if (held) for (const item of held) handler(item);
   }
 }
 

@@ -89,7 +89,9 @@ export class Attachments {
         return err({ code: 'too_many_devices', refusal: AttachRefusal.TOO_MANY_DEVICES, message: `at most ${this.limits.maxDevicesPerUser} devices of one user here` });
       }
     }
-    const session: Session = { link, device, presence: presence.value, lastHeardMs: nowMs, lookups: existing?.lookups ?? new TokenBucket(LOOKUP_BURST, LOOKUPS_PER_SECOND, nowMs) };
+    // The record's certificate is the link's device (checked above): keep one copy of it.
+    const record: VerifiedPresence = { ...presence.value, device };
+    const session: Session = { link, device, presence: record, lastHeardMs: nowMs, lookups: existing?.lookups ?? new TokenBucket(LOOKUP_BURST, LOOKUPS_PER_SECOND, nowMs) };
     this.byDevice.set(key, session);
     let devices = this.byUser.get(device.username);
     if (!devices) this.byUser.set(device.username, (devices = new Set()));

@@ -19,8 +19,11 @@ export function encodeFrame(payload: Uint8Array): Uint8Array {
   return out;
 }
 
+// One shared empty buffer: an idle connection (the common case) then holds no buffer of its own.
+const EMPTY = new Uint8Array(0);
+
 export class FrameDecoder {
-  private buffer = new Uint8Array(0);
+  private buffer: Uint8Array = EMPTY;
   private failed: FrameError | null = null;
 
   constructor(private maxFrameBytes: number = MAX_FRAME_BYTES) {}
@@ -58,13 +61,13 @@ export class FrameDecoder {
       frames.push(data.slice(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + length));
       offset += FRAME_HEADER_BYTES + length;
     }
-    this.buffer = offset === data.byteLength ? new Uint8Array(0) : data.slice(offset);
+    this.buffer = offset === data.byteLength ? EMPTY : data.slice(offset);
     return ok(frames);
   }
 
   private fail(code: FrameErrorCode, message: string): Result<never, FrameError> {
     this.failed = { code, message };
-    this.buffer = new Uint8Array(0);
+    this.buffer = EMPTY;
     return err(this.failed);
   }
 }
