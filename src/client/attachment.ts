@@ -10,7 +10,7 @@ import { connectSecure, type SecureLink } from '../crypto/secure-link.js';
 import { HostCache, raceFirst } from '../overlay/host-cache.js';
 import { createPresenceRecord, verifyPresenceRecord, type VerifiedPresence } from '../overlay/presence.js';
 import { RpcChannel } from '../overlay/rpc.js';
-import { AttachRefusal, AttachRequestSchema, CloseReason, FindPresenceSchema, FindRefusal, PingSchema, type Candidate, type SupernodeRef } from '../wire/messages.js';
+import { AttachRefusal, AttachRequestSchema, CloseReason, DeliveryAckSchema, DeliveryOutcome, FindPresenceSchema, FindRefusal, RouteFailure, RouteRequestSchema, PingSchema, type Candidate, type SupernodeRef } from '../wire/messages.js';
 
 export const DEFAULT_PONG_TIMEOUT_MS = 5_000;
 /**
@@ -118,6 +118,7 @@ export class AttachedClient {
   private nonce = 0n;
   private closed = false;
   private readonly listeners: ((event: AttachmentEvent) => void)[] = [];
+  private deliveryHandler: (from: string, payload: Uint8Array) => void = () => {};
 
   constructor(
     private readonly env: Env,
@@ -187,6 +188,12 @@ export class AttachedClient {
     let awaiting: { nonce: bigint; timer: Timer } | null = null;
     // Answers to requests are matched by id; everything else (pongs) comes here.
     attached.rpc = new RpcChannel(attached.link, this.env.clock, (envelope) => {
+      if (envelope.body.case === 'delivery') {
+        // Acknowledge first: the sender learns the message reached this device.
+        attached.link.send({ case: 'deliveryAck', value: create(DeliveryAckSchema, { deliveryId: envelope.body.value.deliveryId }) });
+        this.deliveryHandler(envelope.body.value.from, envelope.body.value.payload);
+        return;
+      }
       if (envelope.body.case === 'pong' && awaiting && envelope.body.value.nonce === awaiting.nonce) {
         awaiting.timer.cancel();
         awaiting = null;
@@ -227,6 +234,25 @@ export class AttachedClient {
       const pauseMs = Math.min(30_000, 1000 * 2 ** attempt);
       this.retry = this.env.clock.after(pauseMs, () => this.reattach(attempt + 1));
     });
+  }
+
+  /** Messages routed to this device: `from` is the sender's username as its supernode authenticated it. */
+  onDelivery(handler: (from: string, payload: Uint8Array) => void): void {
+    this.deliveryHandler = handler;
+  }
+
+  /**
+   * Sends `payload` to every online device of `to` through the overlay. Resolves with each
+   * device's outcome, or with the reason nothing was attempted.
+   */
+  async route(to: string, payload: Uint8Array, timeoutMs = 20_000): Promise<{ failure: RouteFailure } | { deliveries: { deviceKey: Uint8Array; outcome: DeliveryOutcome }[] }> {
+    const rpc = this.current?.rpc;
+    if (!rpc) throw new AttachFailure('closed', 'not attached to a supernode');
+    const answer = await rpc.request((requestId) => ({ case: 'routeRequest', value: create(RouteRequestSchema, { requestId, to, payload }) }), timeoutMs);
+    if (answer.body.case !== 'routeResult') return { failure: RouteFailure.UNSPECIFIED };
+    const result = answer.body.value;
+    if (result.failure !== RouteFailure.UNSPECIFIED) return { failure: result.failure };
+    return { deliveries: result.deliveries.map((d) => ({ deviceKey: d.deviceKey, outcome: d.outcome })) };
   }
 
   /** Finds a user's devices through the supernode (and the overlay behind it). */

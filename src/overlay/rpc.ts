@@ -25,6 +25,8 @@ function answerId(envelope: Envelope): bigint | null {
     case 'foundNodes':
     case 'stored':
     case 'foundPresence':
+    case 'routeResult':
+    case 'routeForwarded':
       return envelope.body.value.requestId;
     default:
       return null;

@@ -111,6 +111,11 @@ export class Attachments {
     if (devices?.size === 0) this.byUser.delete(session.device.username);
   }
 
+  /** The session of the device with this Noise static key, if it is attached here. */
+  sessionOf(dhKey: Uint8Array): Session | undefined {
+    return this.byDevice.get(toHex(dhKey));
+  }
+
   /** The sessions of a user attached here. */
   sessionsOf(username: string): Session[] {
     return [...(this.byUser.get(username) ?? [])];

@@ -49,6 +49,8 @@ export class DhtNode {
   readonly store = new PresenceStore();
   private readonly channels = new Map<string, RpcChannel>();
   private readonly connecting = new Map<string, Promise<RpcChannel>>();
+  /** Requests other than the DHT's own (routing), from other supernodes. */
+  onOtherRequest: (envelope: Envelope, channel: RpcChannel) => void = () => {};
 
   constructor(
     private readonly env: Env,
@@ -91,7 +93,8 @@ export class DhtNode {
     return channel;
   }
 
-  private channelTo(contact: LookupContact): Promise<RpcChannel> {
+  /** A channel to another supernode, opened (IK) or reused. */
+  channelTo(contact: LookupContact): Promise<RpcChannel> {
     const key = toHex(contact.dhKey);
     const open = this.channels.get(key);
     if (open && !open.isClosed) return Promise.resolve(open);
@@ -157,8 +160,17 @@ export class DhtNode {
         return;
       }
       default:
+        this.onOtherRequest(envelope, channel);
         return;
     }
+  }
+
+  contactFor(ref: { host: string; port: number; dhKey: Uint8Array }): LookupContact {
+    return this.contactOf(ref);
+  }
+
+  isSelf(dhKey: Uint8Array): boolean {
+    return equalBytes(dhKey, this.identity.dh.publicKey);
   }
 
   /** Runs a lookup to its end; `ask` sends one request and returns the closer contacts (or records). */

@@ -9,7 +9,8 @@ import type { ChannelError } from '../crypto/secure-channel.js';
 import { AttachAcceptedSchema, AttachRefusedSchema, CloseReason, PongSchema } from '../wire/messages.js';
 import { Attachments, DEFAULT_ATTACHMENT_LIMITS, type AttachmentLimits, type Session } from './attachments.js';
 import { DhtNode } from './dht.js';
-import { FindRefusal, FoundPresenceSchema, Role, SupernodeRefSchema } from '../wire/messages.js';
+import { Router } from './router.js';
+import { FindRefusal, FoundPresenceSchema, Role, RouteFailure, RouteResultSchema, SupernodeRefSchema } from '../wire/messages.js';
 
 const GOSSIP_SIZE = 20;
 
@@ -70,6 +71,7 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
   };
   // Created once the listener's port is known; links arrive only after that.
   let dht: DhtNode | undefined;
+  let router: Router | undefined;
   const listener: TcpListener = await listenSecure(env, {
     ...(options.host ? { host: options.host } : {}),
     port: options.port,
@@ -115,6 +117,22 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
             link.send({ case: 'attachAccepted', value: create(AttachAcceptedSchema, { keepaliveIntervalMs: attachments.limits.keepaliveIntervalMs, supernodes: options.gossip?.() ?? gossipSample() }) });
             return;
           }
+          case 'routeRequest': {
+            if (!session) return;
+            const { requestId, to, payload } = envelope.body.value;
+            if (!session.lookups.take(env.clock.now())) {
+              link.send({ case: 'routeResult', value: create(RouteResultSchema, { requestId, failure: RouteFailure.RATE_LIMITED }) });
+              return;
+            }
+            router!.route(session.device.username, to, payload).then(
+              (outcome) => link.send({ case: 'routeResult', value: create(RouteResultSchema, { requestId, ...outcome }) }),
+              () => link.send({ case: 'routeResult', value: create(RouteResultSchema, { requestId, failure: RouteFailure.OFFLINE }) }),
+            );
+            return;
+          }
+          case 'deliveryAck':
+            router!.acknowledged(envelope.body.value.deliveryId);
+            return;
           case 'findPresence': {
             if (!session) return; // only attached clients may search
             const { requestId, username } = envelope.body.value;
@@ -135,6 +153,7 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
     },
   });
   dht = new DhtNode(env, options.identity, options.verifier, options.advertise ?? { host: options.host ?? listener.local.host, port: listener.local.port });
+  router = new Router(env, dht, attachments);
   if (options.seeds) await dht!.join(options.seeds);
   return {
     port: listener.local.port,

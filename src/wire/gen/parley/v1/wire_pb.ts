@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/v1/wire.proto.
  */
 export const file_parley_v1_wire: GenFile = /*@__PURE__*/
-  fileDesc("ChRwYXJsZXkvdjEvd2lyZS5wcm90bxIJcGFybGV5LnYxIskBCg9DZXJ0aWZpY2F0ZUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhAKCHVzZXJuYW1lGAMgASgJEh0KBHJvbGUYBCABKA4yDy5wYXJsZXkudjEuUm9sZRITCgtzaWduaW5nX2tleRgFIAEoDBIOCgZkaF9rZXkYBiABKAwSDgoGc2VyaWFsGAcgASgEEhQKDGlzc3VlZF9hdF9tcxgIIAEoBBIVCg1leHBpcmVzX2F0X21zGAkgASgEIi4KC0NlcnRpZmljYXRlEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMIo4BChBIYW5kc2hha2VQYXlsb2FkEhAKCHZlcnNpb25zGAEgAygNEhYKDmNob3Nlbl92ZXJzaW9uGAIgASgNEhIKCm5ldHdvcmtfaWQYAyABKAwSEwoLY2VydGlmaWNhdGUYBCABKAwSJwoGcmVqZWN0GAUgASgOMhcucGFybGV5LnYxLlJlamVjdFJlYXNvbiIVCgRQaW5nEg0KBW5vbmNlGAEgASgEIhUKBFBvbmcSDQoFbm9uY2UYASABKAQiPwoFQ2xvc2USJgoGcmVhc29uGAEgASgOMhYucGFybGV5LnYxLkNsb3NlUmVhc29uEg4KBmRldGFpbBgCIAEoCSIoCgREYXRhEg8KB2NoYW5uZWwYASABKA0SDwoHcGF5bG9hZBgCIAEoDCIhCg1BdHRhY2hSZXF1ZXN0EhAKCHByZXNlbmNlGAEgASgMIlwKDkF0dGFjaEFjY2VwdGVkEh0KFWtlZXBhbGl2ZV9pbnRlcnZhbF9tcxgBIAEoDRIrCgpzdXBlcm5vZGVzGAIgAygLMhcucGFybGV5LnYxLlN1cGVybm9kZVJlZiJJCg1BdHRhY2hSZWZ1c2VkEigKBnJlYXNvbhgBIAEoDjIYLnBhcmxleS52MS5BdHRhY2hSZWZ1c2FsEg4KBmRldGFpbBgCIAEoCSJXCghGaW5kTm9kZRISCgpyZXF1ZXN0X2lkGAEgASgEEg4KBnRhcmdldBgCIAEoDBInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIkgKCkZvdW5kTm9kZXMSEgoKcmVxdWVzdF9pZBgBIAEoBBImCgVub2RlcxgCIAMoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYiXAoNU3RvcmVQcmVzZW5jZRISCgpyZXF1ZXN0X2lkGAEgASgEEg4KBnJlY29yZBgCIAEoDBInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIlYKBlN0b3JlZBISCgpyZXF1ZXN0X2lkGAEgASgEEigKB291dGNvbWUYAiABKA4yFy5wYXJsZXkudjEuU3RvcmVPdXRjb21lEg4KBmRldGFpbBgDIAEoCSJdCgxGaW5kUHJlc2VuY2USEgoKcmVxdWVzdF9pZBgBIAEoBBIQCgh1c2VybmFtZRgCIAEoCRInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIoUBCg1Gb3VuZFByZXNlbmNlEhIKCnJlcXVlc3RfaWQYASABKAQSDwoHcmVjb3JkcxgCIAMoDBImCgVub2RlcxgDIAMoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYSJwoHcmVmdXNlZBgEIAEoDjIWLnBhcmxleS52MS5GaW5kUmVmdXNhbCLNBAoIRW52ZWxvcGUSHwoEcGluZxgBIAEoCzIPLnBhcmxleS52MS5QaW5nSAASHwoEcG9uZxgCIAEoCzIPLnBhcmxleS52MS5Qb25nSAASIQoFY2xvc2UYAyABKAsyEC5wYXJsZXkudjEuQ2xvc2VIABIfCgRkYXRhGAQgASgLMg8ucGFybGV5LnYxLkRhdGFIABIyCg5hdHRhY2hfcmVxdWVzdBgFIAEoCzIYLnBhcmxleS52MS5BdHRhY2hSZXF1ZXN0SAASNAoPYXR0YWNoX2FjY2VwdGVkGAYgASgLMhkucGFybGV5LnYxLkF0dGFjaEFjY2VwdGVkSAASMgoOYXR0YWNoX3JlZnVzZWQYByABKAsyGC5wYXJsZXkudjEuQXR0YWNoUmVmdXNlZEgAEigKCWZpbmRfbm9kZRgIIAEoCzITLnBhcmxleS52MS5GaW5kTm9kZUgAEiwKC2ZvdW5kX25vZGVzGAkgASgLMhUucGFybGV5LnYxLkZvdW5kTm9kZXNIABIyCg5zdG9yZV9wcmVzZW5jZRgKIAEoCzIYLnBhcmxleS52MS5TdG9yZVByZXNlbmNlSAASIwoGc3RvcmVkGAsgASgLMhEucGFybGV5LnYxLlN0b3JlZEgAEjAKDWZpbmRfcHJlc2VuY2UYDCABKAsyFy5wYXJsZXkudjEuRmluZFByZXNlbmNlSAASMgoOZm91bmRfcHJlc2VuY2UYDSABKAsyGC5wYXJsZXkudjEuRm91bmRQcmVzZW5jZUgAQgYKBGJvZHkikQEKCUNhbmRpZGF0ZRImCgR0eXBlGAEgASgOMhgucGFybGV5LnYxLkNhbmRpZGF0ZVR5cGUSLgoIcHJvdG9jb2wYAiABKA4yHC5wYXJsZXkudjEuVHJhbnNwb3J0UHJvdG9jb2wSDAoEaG9zdBgDIAEoCRIMCgRwb3J0GAQgASgNEhAKCHByaW9yaXR5GAUgASgNIjoKDFN1cGVybm9kZVJlZhIMCgRob3N0GAEgASgJEgwKBHBvcnQYAiABKA0SDgoGZGhfa2V5GAMgASgMIvABCgxQcmVzZW5jZUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhAKCHVzZXJuYW1lGAMgASgJEhMKC2NlcnRpZmljYXRlGAQgASgMEisKCnN1cGVybm9kZXMYBSADKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmEigKCmNhbmRpZGF0ZXMYBiADKAsyFC5wYXJsZXkudjEuQ2FuZGlkYXRlEhAKCHNlcXVlbmNlGAcgASgEEhQKDGlzc3VlZF9hdF9tcxgIIAEoBBIVCg1leHBpcmVzX2F0X21zGAkgASgEIjEKDlByZXNlbmNlUmVjb3JkEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMKlgKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfREVWSUNFEAESEgoOUk9MRV9TVVBFUk5PREUQAhIVChFST0xFX0xPR0lOX1NFUlZFUhADKrABCgxSZWplY3RSZWFzb24SHQoZUkVKRUNUX1JFQVNPTl9VTlNQRUNJRklFRBAAEiUKIVJFSkVDVF9SRUFTT05fVU5TVVBQT1JURURfVkVSU0lPThABEh8KG1JFSkVDVF9SRUFTT05fV1JPTkdfTkVUV09SSxACEiEKHVJFSkVDVF9SRUFTT05fQkFEX0NFUlRJRklDQVRFEAMSFgoSUkVKRUNUX1JFQVNPTl9CVVNZEAQquQEKC0Nsb3NlUmVhc29uEhwKGENMT1NFX1JFQVNPTl9VTlNQRUNJRklFRBAAEhcKE0NMT1NFX1JFQVNPTl9OT1JNQUwQARIfChtDTE9TRV9SRUFTT05fUFJPVE9DT0xfRVJST1IQAhIgChxDTE9TRV9SRUFTT05fQkFEX0NFUlRJRklDQVRFEAMSGQoVQ0xPU0VfUkVBU09OX1NIVVRET1dOEAQSFQoRQ0xPU0VfUkVBU09OX0lETEUQBSqvAQoNQXR0YWNoUmVmdXNhbBIeChpBVFRBQ0hfUkVGVVNBTF9VTlNQRUNJRklFRBAAEhcKE0FUVEFDSF9SRUZVU0FMX0ZVTEwQARIfChtBVFRBQ0hfUkVGVVNBTF9CQURfUFJFU0VOQ0UQAhIfChtBVFRBQ0hfUkVGVVNBTF9OT1RfQV9ERVZJQ0UQAxIjCh9BVFRBQ0hfUkVGVVNBTF9UT09fTUFOWV9ERVZJQ0VTEAQqewoMU3RvcmVPdXRjb21lEh0KGVNUT1JFX09VVENPTUVfVU5TUEVDSUZJRUQQABIYChRTVE9SRV9PVVRDT01FX1NUT1JFRBABEhoKFlNUT1JFX09VVENPTUVfUkVKRUNURUQQAhIWChJTVE9SRV9PVVRDT01FX0ZVTEwQAypKCgtGaW5kUmVmdXNhbBIcChhGSU5EX1JFRlVTQUxfVU5TUEVDSUZJRUQQABIdChlGSU5EX1JFRlVTQUxfUkFURV9MSU1JVEVEEAEqiQEKDUNhbmRpZGF0ZVR5cGUSHgoaQ0FORElEQVRFX1RZUEVfVU5TUEVDSUZJRUQQABIXChNDQU5ESURBVEVfVFlQRV9IT1NUEAESIwofQ0FORElEQVRFX1RZUEVfU0VSVkVSX1JFRkxFWElWRRACEhoKFkNBTkRJREFURV9UWVBFX1JFTEFZRUQQAypvChFUcmFuc3BvcnRQcm90b2NvbBIiCh5UUkFOU1BPUlRfUFJPVE9DT0xfVU5TUEVDSUZJRUQQABIaChZUUkFOU1BPUlRfUFJPVE9DT0xfVURQEAESGgoWVFJBTlNQT1JUX1BST1RPQ09MX1RDUBACYgZwcm90bzM");
+  fileDesc("ChRwYXJsZXkvdjEvd2lyZS5wcm90bxIJcGFybGV5LnYxIskBCg9DZXJ0aWZpY2F0ZUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhAKCHVzZXJuYW1lGAMgASgJEh0KBHJvbGUYBCABKA4yDy5wYXJsZXkudjEuUm9sZRITCgtzaWduaW5nX2tleRgFIAEoDBIOCgZkaF9rZXkYBiABKAwSDgoGc2VyaWFsGAcgASgEEhQKDGlzc3VlZF9hdF9tcxgIIAEoBBIVCg1leHBpcmVzX2F0X21zGAkgASgEIi4KC0NlcnRpZmljYXRlEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMIo4BChBIYW5kc2hha2VQYXlsb2FkEhAKCHZlcnNpb25zGAEgAygNEhYKDmNob3Nlbl92ZXJzaW9uGAIgASgNEhIKCm5ldHdvcmtfaWQYAyABKAwSEwoLY2VydGlmaWNhdGUYBCABKAwSJwoGcmVqZWN0GAUgASgOMhcucGFybGV5LnYxLlJlamVjdFJlYXNvbiIVCgRQaW5nEg0KBW5vbmNlGAEgASgEIhUKBFBvbmcSDQoFbm9uY2UYASABKAQiPwoFQ2xvc2USJgoGcmVhc29uGAEgASgOMhYucGFybGV5LnYxLkNsb3NlUmVhc29uEg4KBmRldGFpbBgCIAEoCSIoCgREYXRhEg8KB2NoYW5uZWwYASABKA0SDwoHcGF5bG9hZBgCIAEoDCIhCg1BdHRhY2hSZXF1ZXN0EhAKCHByZXNlbmNlGAEgASgMIlwKDkF0dGFjaEFjY2VwdGVkEh0KFWtlZXBhbGl2ZV9pbnRlcnZhbF9tcxgBIAEoDRIrCgpzdXBlcm5vZGVzGAIgAygLMhcucGFybGV5LnYxLlN1cGVybm9kZVJlZiJJCg1BdHRhY2hSZWZ1c2VkEigKBnJlYXNvbhgBIAEoDjIYLnBhcmxleS52MS5BdHRhY2hSZWZ1c2FsEg4KBmRldGFpbBgCIAEoCSJXCghGaW5kTm9kZRISCgpyZXF1ZXN0X2lkGAEgASgEEg4KBnRhcmdldBgCIAEoDBInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIkgKCkZvdW5kTm9kZXMSEgoKcmVxdWVzdF9pZBgBIAEoBBImCgVub2RlcxgCIAMoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYiXAoNU3RvcmVQcmVzZW5jZRISCgpyZXF1ZXN0X2lkGAEgASgEEg4KBnJlY29yZBgCIAEoDBInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIlYKBlN0b3JlZBISCgpyZXF1ZXN0X2lkGAEgASgEEigKB291dGNvbWUYAiABKA4yFy5wYXJsZXkudjEuU3RvcmVPdXRjb21lEg4KBmRldGFpbBgDIAEoCSJdCgxGaW5kUHJlc2VuY2USEgoKcmVxdWVzdF9pZBgBIAEoBBIQCgh1c2VybmFtZRgCIAEoCRInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIoUBCg1Gb3VuZFByZXNlbmNlEhIKCnJlcXVlc3RfaWQYASABKAQSDwoHcmVjb3JkcxgCIAMoDBImCgVub2RlcxgDIAMoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYSJwoHcmVmdXNlZBgEIAEoDjIWLnBhcmxleS52MS5GaW5kUmVmdXNhbCI/CgxSb3V0ZVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoBBIKCgJ0bxgCIAEoCRIPCgdwYXlsb2FkGAMgASgMIlEKDkRldmljZURlbGl2ZXJ5EhIKCmRldmljZV9rZXkYASABKAwSKwoHb3V0Y29tZRgCIAEoDjIaLnBhcmxleS52MS5EZWxpdmVyeU91dGNvbWUiegoLUm91dGVSZXN1bHQSEgoKcmVxdWVzdF9pZBgBIAEoBBItCgpkZWxpdmVyaWVzGAIgAygLMhkucGFybGV5LnYxLkRldmljZURlbGl2ZXJ5EigKB2ZhaWx1cmUYAyABKA4yFy5wYXJsZXkudjEuUm91dGVGYWlsdXJlIlUKDFJvdXRlRm9yd2FyZBISCgpyZXF1ZXN0X2lkGAEgASgEEhIKCmRldmljZV9rZXkYAiABKAwSDAoEZnJvbRgDIAEoCRIPCgdwYXlsb2FkGAQgASgMIlEKDlJvdXRlRm9yd2FyZGVkEhIKCnJlcXVlc3RfaWQYASABKAQSKwoHb3V0Y29tZRgCIAEoDjIaLnBhcmxleS52MS5EZWxpdmVyeU91dGNvbWUiPgoIRGVsaXZlcnkSEwoLZGVsaXZlcnlfaWQYASABKAQSDAoEZnJvbRgCIAEoCRIPCgdwYXlsb2FkGAMgASgMIiIKC0RlbGl2ZXJ5QWNrEhMKC2RlbGl2ZXJ5X2lkGAEgASgEIvAGCghFbnZlbG9wZRIfCgRwaW5nGAEgASgLMg8ucGFybGV5LnYxLlBpbmdIABIfCgRwb25nGAIgASgLMg8ucGFybGV5LnYxLlBvbmdIABIhCgVjbG9zZRgDIAEoCzIQLnBhcmxleS52MS5DbG9zZUgAEh8KBGRhdGEYBCABKAsyDy5wYXJsZXkudjEuRGF0YUgAEjIKDmF0dGFjaF9yZXF1ZXN0GAUgASgLMhgucGFybGV5LnYxLkF0dGFjaFJlcXVlc3RIABI0Cg9hdHRhY2hfYWNjZXB0ZWQYBiABKAsyGS5wYXJsZXkudjEuQXR0YWNoQWNjZXB0ZWRIABIyCg5hdHRhY2hfcmVmdXNlZBgHIAEoCzIYLnBhcmxleS52MS5BdHRhY2hSZWZ1c2VkSAASKAoJZmluZF9ub2RlGAggASgLMhMucGFybGV5LnYxLkZpbmROb2RlSAASLAoLZm91bmRfbm9kZXMYCSABKAsyFS5wYXJsZXkudjEuRm91bmROb2Rlc0gAEjIKDnN0b3JlX3ByZXNlbmNlGAogASgLMhgucGFybGV5LnYxLlN0b3JlUHJlc2VuY2VIABIjCgZzdG9yZWQYCyABKAsyES5wYXJsZXkudjEuU3RvcmVkSAASMAoNZmluZF9wcmVzZW5jZRgMIAEoCzIXLnBhcmxleS52MS5GaW5kUHJlc2VuY2VIABIyCg5mb3VuZF9wcmVzZW5jZRgNIAEoCzIYLnBhcmxleS52MS5Gb3VuZFByZXNlbmNlSAASMAoNcm91dGVfcmVxdWVzdBgOIAEoCzIXLnBhcmxleS52MS5Sb3V0ZVJlcXVlc3RIABIuCgxyb3V0ZV9yZXN1bHQYDyABKAsyFi5wYXJsZXkudjEuUm91dGVSZXN1bHRIABIwCg1yb3V0ZV9mb3J3YXJkGBAgASgLMhcucGFybGV5LnYxLlJvdXRlRm9yd2FyZEgAEjQKD3JvdXRlX2ZvcndhcmRlZBgRIAEoCzIZLnBhcmxleS52MS5Sb3V0ZUZvcndhcmRlZEgAEicKCGRlbGl2ZXJ5GBIgASgLMhMucGFybGV5LnYxLkRlbGl2ZXJ5SAASLgoMZGVsaXZlcnlfYWNrGBMgASgLMhYucGFybGV5LnYxLkRlbGl2ZXJ5QWNrSABCBgoEYm9keSKRAQoJQ2FuZGlkYXRlEiYKBHR5cGUYASABKA4yGC5wYXJsZXkudjEuQ2FuZGlkYXRlVHlwZRIuCghwcm90b2NvbBgCIAEoDjIcLnBhcmxleS52MS5UcmFuc3BvcnRQcm90b2NvbBIMCgRob3N0GAMgASgJEgwKBHBvcnQYBCABKA0SEAoIcHJpb3JpdHkYBSABKA0iOgoMU3VwZXJub2RlUmVmEgwKBGhvc3QYASABKAkSDAoEcG9ydBgCIAEoDRIOCgZkaF9rZXkYAyABKAwi8AEKDFByZXNlbmNlQm9keRIPCgd2ZXJzaW9uGAEgASgNEhIKCm5ldHdvcmtfaWQYAiABKAwSEAoIdXNlcm5hbWUYAyABKAkSEwoLY2VydGlmaWNhdGUYBCABKAwSKwoKc3VwZXJub2RlcxgFIAMoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYSKAoKY2FuZGlkYXRlcxgGIAMoCzIULnBhcmxleS52MS5DYW5kaWRhdGUSEAoIc2VxdWVuY2UYByABKAQSFAoMaXNzdWVkX2F0X21zGAggASgEEhUKDWV4cGlyZXNfYXRfbXMYCSABKAQiMQoOUHJlc2VuY2VSZWNvcmQSDAoEYm9keRgBIAEoDBIRCglzaWduYXR1cmUYAiABKAwqWAoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9ERVZJQ0UQARISCg5ST0xFX1NVUEVSTk9ERRACEhUKEVJPTEVfTE9HSU5fU0VSVkVSEAMqsAEKDFJlamVjdFJlYXNvbhIdChlSRUpFQ1RfUkVBU09OX1VOU1BFQ0lGSUVEEAASJQohUkVKRUNUX1JFQVNPTl9VTlNVUFBPUlRFRF9WRVJTSU9OEAESHwobUkVKRUNUX1JFQVNPTl9XUk9OR19ORVRXT1JLEAISIQodUkVKRUNUX1JFQVNPTl9CQURfQ0VSVElGSUNBVEUQAxIWChJSRUpFQ1RfUkVBU09OX0JVU1kQBCq5AQoLQ2xvc2VSZWFzb24SHAoYQ0xPU0VfUkVBU09OX1VOU1BFQ0lGSUVEEAASFwoTQ0xPU0VfUkVBU09OX05PUk1BTBABEh8KG0NMT1NFX1JFQVNPTl9QUk9UT0NPTF9FUlJPUhACEiAKHENMT1NFX1JFQVNPTl9CQURfQ0VSVElGSUNBVEUQAxIZChVDTE9TRV9SRUFTT05fU0hVVERPV04QBBIVChFDTE9TRV9SRUFTT05fSURMRRAFKq8BCg1BdHRhY2hSZWZ1c2FsEh4KGkFUVEFDSF9SRUZVU0FMX1VOU1BFQ0lGSUVEEAASFwoTQVRUQUNIX1JFRlVTQUxfRlVMTBABEh8KG0FUVEFDSF9SRUZVU0FMX0JBRF9QUkVTRU5DRRACEh8KG0FUVEFDSF9SRUZVU0FMX05PVF9BX0RFVklDRRADEiMKH0FUVEFDSF9SRUZVU0FMX1RPT19NQU5ZX0RFVklDRVMQBCp7CgxTdG9yZU91dGNvbWUSHQoZU1RPUkVfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhgKFFNUT1JFX09VVENPTUVfU1RPUkVEEAESGgoWU1RPUkVfT1VUQ09NRV9SRUpFQ1RFRBACEhYKElNUT1JFX09VVENPTUVfRlVMTBADKkoKC0ZpbmRSZWZ1c2FsEhwKGEZJTkRfUkVGVVNBTF9VTlNQRUNJRklFRBAAEh0KGUZJTkRfUkVGVVNBTF9SQVRFX0xJTUlURUQQASq1AQoPRGVsaXZlcnlPdXRjb21lEiAKHERFTElWRVJZX09VVENPTUVfVU5TUEVDSUZJRUQQABIeChpERUxJVkVSWV9PVVRDT01FX0RFTElWRVJFRBABEiEKHURFTElWRVJZX09VVENPTUVfTk9UX0FUVEFDSEVEEAISIAocREVMSVZFUllfT1VUQ09NRV9VTlJFQUNIQUJMRRADEhsKF0RFTElWRVJZX09VVENPTUVfTk9fQUNLEAQqhQEKDFJvdXRlRmFpbHVyZRIdChlST1VURV9GQUlMVVJFX1VOU1BFQ0lGSUVEEAASGQoVUk9VVEVfRkFJTFVSRV9PRkZMSU5FEAESGwoXUk9VVEVfRkFJTFVSRV9UT09fTEFSR0UQAhIeChpST1VURV9GQUlMVVJFX1JBVEVfTElNSVRFRBADKokBCg1DYW5kaWRhdGVUeXBlEh4KGkNBTkRJREFURV9UWVBFX1VOU1BFQ0lGSUVEEAASFwoTQ0FORElEQVRFX1RZUEVfSE9TVBABEiMKH0NBTkRJREFURV9UWVBFX1NFUlZFUl9SRUZMRVhJVkUQAhIaChZDQU5ESURBVEVfVFlQRV9SRUxBWUVEEAMqbwoRVHJhbnNwb3J0UHJvdG9jb2wSIgoeVFJBTlNQT1JUX1BST1RPQ09MX1VOU1BFQ0lGSUVEEAASGgoWVFJBTlNQT1JUX1BST1RPQ09MX1VEUBABEhoKFlRSQU5TUE9SVF9QUk9UT0NPTF9UQ1AQAmIGcHJvdG8z");
 
 /**
  * What the network CA signs. Carried as bytes inside Certificate so the signature covers
@@ -490,6 +490,194 @@ export const FoundPresenceSchema: GenMessage<FoundPresence> = /*@__PURE__*/
   messageDesc(file_parley_v1_wire, 15);
 
 /**
+ * A client asks its supernode to deliver `payload` to every online device of `to`.
+ *
+ * @generated from message parley.v1.RouteRequest
+ */
+export type RouteRequest = Message<"parley.v1.RouteRequest"> & {
+  /**
+   * @generated from field: uint64 request_id = 1;
+   */
+  requestId: bigint;
+
+  /**
+   * @generated from field: string to = 2;
+   */
+  to: string;
+
+  /**
+   * opaque to supernodes (end-to-end encrypted by the devices)
+   *
+   * @generated from field: bytes payload = 3;
+   */
+  payload: Uint8Array;
+};
+
+/**
+ * Describes the message parley.v1.RouteRequest.
+ * Use `create(RouteRequestSchema)` to create a new message.
+ */
+export const RouteRequestSchema: GenMessage<RouteRequest> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 16);
+
+/**
+ * @generated from message parley.v1.DeviceDelivery
+ */
+export type DeviceDelivery = Message<"parley.v1.DeviceDelivery"> & {
+  /**
+   * the device's Noise static key
+   *
+   * @generated from field: bytes device_key = 1;
+   */
+  deviceKey: Uint8Array;
+
+  /**
+   * @generated from field: parley.v1.DeliveryOutcome outcome = 2;
+   */
+  outcome: DeliveryOutcome;
+};
+
+/**
+ * Describes the message parley.v1.DeviceDelivery.
+ * Use `create(DeviceDeliverySchema)` to create a new message.
+ */
+export const DeviceDeliverySchema: GenMessage<DeviceDelivery> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 17);
+
+/**
+ * @generated from message parley.v1.RouteResult
+ */
+export type RouteResult = Message<"parley.v1.RouteResult"> & {
+  /**
+   * @generated from field: uint64 request_id = 1;
+   */
+  requestId: bigint;
+
+  /**
+   * @generated from field: repeated parley.v1.DeviceDelivery deliveries = 2;
+   */
+  deliveries: DeviceDelivery[];
+
+  /**
+   * set when nothing was attempted
+   *
+   * @generated from field: parley.v1.RouteFailure failure = 3;
+   */
+  failure: RouteFailure;
+};
+
+/**
+ * Describes the message parley.v1.RouteResult.
+ * Use `create(RouteResultSchema)` to create a new message.
+ */
+export const RouteResultSchema: GenMessage<RouteResult> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 18);
+
+/**
+ * Between supernodes: deliver to one device attached to the receiving supernode.
+ *
+ * @generated from message parley.v1.RouteForward
+ */
+export type RouteForward = Message<"parley.v1.RouteForward"> & {
+  /**
+   * @generated from field: uint64 request_id = 1;
+   */
+  requestId: bigint;
+
+  /**
+   * @generated from field: bytes device_key = 2;
+   */
+  deviceKey: Uint8Array;
+
+  /**
+   * the sender's username, as its supernode authenticated it
+   *
+   * @generated from field: string from = 3;
+   */
+  from: string;
+
+  /**
+   * @generated from field: bytes payload = 4;
+   */
+  payload: Uint8Array;
+};
+
+/**
+ * Describes the message parley.v1.RouteForward.
+ * Use `create(RouteForwardSchema)` to create a new message.
+ */
+export const RouteForwardSchema: GenMessage<RouteForward> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 19);
+
+/**
+ * @generated from message parley.v1.RouteForwarded
+ */
+export type RouteForwarded = Message<"parley.v1.RouteForwarded"> & {
+  /**
+   * @generated from field: uint64 request_id = 1;
+   */
+  requestId: bigint;
+
+  /**
+   * @generated from field: parley.v1.DeliveryOutcome outcome = 2;
+   */
+  outcome: DeliveryOutcome;
+};
+
+/**
+ * Describes the message parley.v1.RouteForwarded.
+ * Use `create(RouteForwardedSchema)` to create a new message.
+ */
+export const RouteForwardedSchema: GenMessage<RouteForwarded> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 20);
+
+/**
+ * Supernode to device, and the device's acknowledgement.
+ *
+ * @generated from message parley.v1.Delivery
+ */
+export type Delivery = Message<"parley.v1.Delivery"> & {
+  /**
+   * @generated from field: uint64 delivery_id = 1;
+   */
+  deliveryId: bigint;
+
+  /**
+   * @generated from field: string from = 2;
+   */
+  from: string;
+
+  /**
+   * @generated from field: bytes payload = 3;
+   */
+  payload: Uint8Array;
+};
+
+/**
+ * Describes the message parley.v1.Delivery.
+ * Use `create(DeliverySchema)` to create a new message.
+ */
+export const DeliverySchema: GenMessage<Delivery> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 21);
+
+/**
+ * @generated from message parley.v1.DeliveryAck
+ */
+export type DeliveryAck = Message<"parley.v1.DeliveryAck"> & {
+  /**
+   * @generated from field: uint64 delivery_id = 1;
+   */
+  deliveryId: bigint;
+};
+
+/**
+ * Describes the message parley.v1.DeliveryAck.
+ * Use `create(DeliveryAckSchema)` to create a new message.
+ */
+export const DeliveryAckSchema: GenMessage<DeliveryAck> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 22);
+
+/**
  * @generated from message parley.v1.Envelope
  */
 export type Envelope = Message<"parley.v1.Envelope"> & {
@@ -574,6 +762,42 @@ export type Envelope = Message<"parley.v1.Envelope"> & {
      */
     value: FoundPresence;
     case: "foundPresence";
+  } | {
+    /**
+     * @generated from field: parley.v1.RouteRequest route_request = 14;
+     */
+    value: RouteRequest;
+    case: "routeRequest";
+  } | {
+    /**
+     * @generated from field: parley.v1.RouteResult route_result = 15;
+     */
+    value: RouteResult;
+    case: "routeResult";
+  } | {
+    /**
+     * @generated from field: parley.v1.RouteForward route_forward = 16;
+     */
+    value: RouteForward;
+    case: "routeForward";
+  } | {
+    /**
+     * @generated from field: parley.v1.RouteForwarded route_forwarded = 17;
+     */
+    value: RouteForwarded;
+    case: "routeForwarded";
+  } | {
+    /**
+     * @generated from field: parley.v1.Delivery delivery = 18;
+     */
+    value: Delivery;
+    case: "delivery";
+  } | {
+    /**
+     * @generated from field: parley.v1.DeliveryAck delivery_ack = 19;
+     */
+    value: DeliveryAck;
+    case: "deliveryAck";
   } | { case: undefined; value?: undefined };
 };
 
@@ -582,7 +806,7 @@ export type Envelope = Message<"parley.v1.Envelope"> & {
  * Use `create(EnvelopeSchema)` to create a new message.
  */
 export const EnvelopeSchema: GenMessage<Envelope> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 16);
+  messageDesc(file_parley_v1_wire, 23);
 
 /**
  * A transport address at which a device may be reached (ICE-style, RFC 8445 terms).
@@ -621,7 +845,7 @@ export type Candidate = Message<"parley.v1.Candidate"> & {
  * Use `create(CandidateSchema)` to create a new message.
  */
 export const CandidateSchema: GenMessage<Candidate> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 17);
+  messageDesc(file_parley_v1_wire, 24);
 
 /**
  * A supernode a device is attached to.
@@ -652,7 +876,7 @@ export type SupernodeRef = Message<"parley.v1.SupernodeRef"> & {
  * Use `create(SupernodeRefSchema)` to create a new message.
  */
 export const SupernodeRefSchema: GenMessage<SupernodeRef> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 18);
+  messageDesc(file_parley_v1_wire, 25);
 
 /**
  * Where one device of a user can be reached, as that device says. Stored in the overlay
@@ -716,7 +940,7 @@ export type PresenceBody = Message<"parley.v1.PresenceBody"> & {
  * Use `create(PresenceBodySchema)` to create a new message.
  */
 export const PresenceBodySchema: GenMessage<PresenceBody> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 19);
+  messageDesc(file_parley_v1_wire, 26);
 
 /**
  * @generated from message parley.v1.PresenceRecord
@@ -742,7 +966,7 @@ export type PresenceRecord = Message<"parley.v1.PresenceRecord"> & {
  * Use `create(PresenceRecordSchema)` to create a new message.
  */
 export const PresenceRecordSchema: GenMessage<PresenceRecord> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 20);
+  messageDesc(file_parley_v1_wire, 27);
 
 /**
  * @generated from enum parley.v1.Role
@@ -955,6 +1179,83 @@ export const FindRefusalSchema: GenEnum<FindRefusal> = /*@__PURE__*/
   enumDesc(file_parley_v1_wire, 5);
 
 /**
+ * @generated from enum parley.v1.DeliveryOutcome
+ */
+export enum DeliveryOutcome {
+  /**
+   * @generated from enum value: DELIVERY_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * the device acknowledged it
+   *
+   * @generated from enum value: DELIVERY_OUTCOME_DELIVERED = 1;
+   */
+  DELIVERED = 1,
+
+  /**
+   * the device's supernode no longer serves it
+   *
+   * @generated from enum value: DELIVERY_OUTCOME_NOT_ATTACHED = 2;
+   */
+  NOT_ATTACHED = 2,
+
+  /**
+   * the device's supernode did not answer
+   *
+   * @generated from enum value: DELIVERY_OUTCOME_UNREACHABLE = 3;
+   */
+  UNREACHABLE = 3,
+
+  /**
+   * the device did not acknowledge in time
+   *
+   * @generated from enum value: DELIVERY_OUTCOME_NO_ACK = 4;
+   */
+  NO_ACK = 4,
+}
+
+/**
+ * Describes the enum parley.v1.DeliveryOutcome.
+ */
+export const DeliveryOutcomeSchema: GenEnum<DeliveryOutcome> = /*@__PURE__*/
+  enumDesc(file_parley_v1_wire, 6);
+
+/**
+ * @generated from enum parley.v1.RouteFailure
+ */
+export enum RouteFailure {
+  /**
+   * @generated from enum value: ROUTE_FAILURE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * the overlay has no record of the user
+   *
+   * @generated from enum value: ROUTE_FAILURE_OFFLINE = 1;
+   */
+  OFFLINE = 1,
+
+  /**
+   * @generated from enum value: ROUTE_FAILURE_TOO_LARGE = 2;
+   */
+  TOO_LARGE = 2,
+
+  /**
+   * @generated from enum value: ROUTE_FAILURE_RATE_LIMITED = 3;
+   */
+  RATE_LIMITED = 3,
+}
+
+/**
+ * Describes the enum parley.v1.RouteFailure.
+ */
+export const RouteFailureSchema: GenEnum<RouteFailure> = /*@__PURE__*/
+  enumDesc(file_parley_v1_wire, 7);
+
+/**
  * @generated from enum parley.v1.CandidateType
  */
 export enum CandidateType {
@@ -983,7 +1284,7 @@ export enum CandidateType {
  * Describes the enum parley.v1.CandidateType.
  */
 export const CandidateTypeSchema: GenEnum<CandidateType> = /*@__PURE__*/
-  enumDesc(file_parley_v1_wire, 6);
+  enumDesc(file_parley_v1_wire, 8);
 
 /**
  * @generated from enum parley.v1.TransportProtocol
@@ -1009,5 +1310,5 @@ export enum TransportProtocol {
  * Describes the enum parley.v1.TransportProtocol.
  */
 export const TransportProtocolSchema: GenEnum<TransportProtocol> = /*@__PURE__*/
-  enumDesc(file_parley_v1_wire, 7);
+  enumDesc(file_parley_v1_wire, 9);
 
