@@ -38,8 +38,8 @@ test('datagrams of another version, too large, or of another protocol get typed 
 });
 
 test('an envelope with no known message is unknown_message, an empty one is empty', () => {
-  // Field 15, varint 1: a message type from some future version.
-  const future = decodeEnvelope(Uint8Array.of(15 << 3, 1));
+  // Field 1000, varint 1: a message type from some future version (tag as a two-byte varint).
+  const future = decodeEnvelope(Uint8Array.of(0xc0, 0x3e, 1));
   assert.ok(!future.ok && future.error.code === 'unknown_message');
   const empty = decodeEnvelope(new Uint8Array(0));
   assert.ok(!empty.ok && empty.error.code === 'empty');
