@@ -7,6 +7,7 @@ import { AttachedClient } from '../src/client/attachment.js';
 import { HostCache } from '../src/overlay/host-cache.js';
 import { startSupernode } from '../src/supernode/supernode.js';
 import { testNetwork, TEST_EPOCH_MS } from '../test/support/identities.js';
+import { heapUsed } from './measure.js';
 
 export interface AttachmentResults {
   clients: number;
@@ -14,14 +15,6 @@ export interface AttachmentResults {
   keepaliveCpuPercent: number;
   keepalivesPerSecond: number;
   attachWallSeconds: number;
-}
-
-function heapUsed(): number {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('run with --expose-gc');
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
 }
 
 export async function benchAttachments(count = 10_000, seed = 11): Promise<AttachmentResults> {

@@ -1,7 +1,6 @@
 // Login server figures: re-logins per second, password login latency, prefix search over a
 // million users, idle memory. Requests go through the whole HTTP stack in-process
 // (Fastify inject: routing, validation, handlers, database), without TLS or sockets.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { openDatabase, type StoreDatabase } from '../src/login-server/store/data
 import { PasswordHasher, RECOMMENDED_SCRYPT_COST } from '../src/login-server/passwords.js';
 import { call, testServer, TestDevice } from '../test/support/login-server.js';
 import type { Measurement } from './measure.js';
+import { startParley, stopParley } from '../test/support/processes.js';
 
 export interface LoginServerResults {
   reloginsPerSecond: { sqlite: Measurement; postgres: Measurement };
@@ -121,19 +121,9 @@ async function prefixSearch(url: string, users: number, searches: number): Promi
 /** Resident memory of an idle `parley login-server` process, once it is ready. */
 async function idleRss(args: string[]): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-rss-'));
-  const main = new URL('../src/cli/main.js', import.meta.url).pathname;
-  const child = spawn(process.execPath, [main, 'login-server', '--data', dir, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('descriptor:')) resolve();
-    });
-    child.on('exit', () => reject(new Error(output)));
-  });
+  const { child } = await startParley(['login-server', '--data', dir, '--port', '0', ...args], 'descriptor:');
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]);
-  child.removeAllListeners('exit');
-  child.kill('SIGTERM');
+  await stopParley(child);
   rmSync(dir, { recursive: true, force: true });
   return rssKb / 1024;
 }

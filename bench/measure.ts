@@ -20,6 +20,15 @@ export function opsPerSecond(count: number, op: (i: number) => void): number {
   return (count * 1000) / (performance.now() - start);
 }
 
+/** Heap in use after full collections (run node with --expose-gc). */
+export function heapUsed(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with --expose-gc');
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
 export function fmt(value: number, digits = 0): string {
   return value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }

@@ -1,7 +1,7 @@
 // The virtual network's speed and size: delivered packets per second and bytes per host.
 import { VirtualNetwork } from '../src/env/virtual/index.js';
 import type { UdpSocket } from '../src/env/types.js';
-import { measure, type Measurement } from './measure.js';
+import { heapUsed, measure, type Measurement } from './measure.js';
 
 export interface VnetResults {
   publicPacketsPerSecond: Measurement;
@@ -76,14 +76,6 @@ function timerRate(count: number): number {
   const start = performance.now();
   clock.runUntilIdle();
   return (fired * 1000) / (performance.now() - start);
-}
-
-function heapUsed(): number {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('run with --expose-gc');
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
 }
 
 async function bytesPerHost(count: number, kind: 'bare' | 'socket' | 'nat'): Promise<number> {

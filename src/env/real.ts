@@ -105,6 +105,9 @@ class RealUdpSocket implements UdpSocket {
   }
 
   send(bytes: Uint8Array, to: Endpoint): void {
+    // A port that cannot exist (e.g. from a peer's record) is dropped, not thrown, as the
+    // virtual network does: UDP is fire-and-forget.
+    if (!Number.isInteger(to.port) || to.port < 1 || to.port > 65535) return;
     this.socket.send(bytes, to.port, to.host);
   }
 

@@ -15,7 +15,7 @@ export interface Timer {
 export interface Clock {
   /** Monotonic milliseconds; only differences are meaningful. */
   now(): number;
-  /** Milliseconds since the Unix epoch, for certificates and records that cross machines. */
+  /** Whole milliseconds since the Unix epoch, for certificates and records that cross machines. */
   wallTimeMs(): number;
   /** Calls `fn` once after `delayMs`. */
   after(delayMs: number, fn: () => void): Timer;

@@ -9,6 +9,7 @@ import type { BootstrapEntry } from '../crypto/descriptor.js';
 import type { PasswordHasher } from './passwords.js';
 import type { Device, LoginStore, User } from './store/login-store.js';
 import { verifyToken } from './tokens.js';
+import { publicKeyObject } from '../crypto/ed25519.js';
 
 export interface ThrottlePolicy {
   readonly freeFailures: number;
@@ -54,6 +55,11 @@ export interface ServerContext {
   readonly clock: Clock;
   readonly random: Random;
   readonly config: LoginServerConfig;
+}
+
+/** The context for a store and a CA: the CA's public key object is derived, not passed. */
+export function createServerContext(parts: Omit<ServerContext, 'caKey'>): ServerContext {
+  return { ...parts, caKey: publicKeyObject(parts.ca.keyPair.publicKey)! };
 }
 
 /** A refusal the client can act on: an HTTP status, a stable code, a message for people. */

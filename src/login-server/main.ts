@@ -6,10 +6,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Env } from '../env/types.js';
-import { publicKeyObject } from '../crypto/ed25519.js';
 import { serializeNetworkDescriptor, type BootstrapEntry } from '../crypto/descriptor.js';
 import { loadOrCreateCa, writePrivate } from '../crypto/key-files.js';
-import { DEFAULT_CONFIG, type LoginServerConfig } from './context.js';
+import { createServerContext, DEFAULT_CONFIG, type LoginServerConfig } from './context.js';
 import { PasswordHasher, RECOMMENDED_SCRYPT_COST, type ScryptCost } from './passwords.js';
 import { createSelfSignedCertificate } from './self-signed.js';
 import { buildLoginServer } from './server.js';
@@ -62,15 +61,14 @@ export async function runLoginServer(env: Env, options: LoginServerOptions): Pro
   const location = options.database ?? join(options.dataDir, 'login.db');
   const database = await openDatabase(location);
   const config: LoginServerConfig = { ...DEFAULT_CONFIG, ...options.config, bootstrap: options.bootstrap ?? options.config?.bootstrap ?? [] };
-  const context = {
+  const context = createServerContext({
     store: new LoginStore(database),
     ca,
-    caKey: publicKeyObject(ca.keyPair.publicKey)!,
     hasher: new PasswordHasher(options.scryptCost ?? RECOMMENDED_SCRYPT_COST),
     clock: env.clock,
     random: env.random,
     config,
-  };
+  });
   const app = await buildLoginServer(context, { https: { key: tls.key, cert: tls.cert } });
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address() as { port: number };

@@ -26,6 +26,25 @@ export const MAX_SUPERNODES_PER_RECORD = 4;
 export const MAX_CANDIDATES_PER_RECORD = 16;
 const CLOCK_SKEW_MS = 5 * 60_000;
 
+/**
+ * Bytes of records one answer may carry: what fits in a frame with room to spare. A user may
+ * hold 16 records of up to 4 KiB; answers beyond this keep the newest records that fit, so no
+ * peer can make a supernode build a message too large to send.
+ */
+export const MAX_RECORD_BYTES_PER_ANSWER = 48 * 1024;
+
+/** The encoded records to put in one answer, newest first, within `maxBytes`. */
+export function recordsForAnswer(records: readonly VerifiedPresence[], maxBytes = MAX_RECORD_BYTES_PER_ANSWER): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let total = 0;
+  for (const record of [...records].sort((a, b) => b.issuedAtMs - a.issuedAtMs)) {
+    if (total + record.encoded.byteLength > maxBytes) continue;
+    total += record.encoded.byteLength;
+    out.push(record.encoded);
+  }
+  return out;
+}
+
 export interface PresenceInput {
   readonly supernodes: readonly { host: string; port: number; dhKey: Uint8Array }[];
   readonly candidates: readonly Omit<Candidate, '$typeName'>[];

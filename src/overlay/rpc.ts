@@ -17,8 +17,6 @@ export class RpcError extends Error {
   }
 }
 
-type Body = NonNullable<Envelope['body']['value']>;
-
 /** The request id of an answer-type message, if it is one. */
 function answerId(envelope: Envelope): bigint | null {
   switch (envelope.body.case) {
@@ -87,5 +85,3 @@ export class RpcChannel {
     this.pending.clear();
   }
 }
-
-export type { Body };

@@ -10,7 +10,7 @@ import type { NodeIdentity } from '../crypto/identity.js';
 import { connectSecure, type SecureLink } from '../crypto/secure-link.js';
 import { Lookup, type LookupContact } from '../overlay/lookup.js';
 import { compareDistance, supernodeId, userKey, type NodeId } from '../overlay/node-id.js';
-import { verifyPresenceRecord, type VerifiedPresence } from '../overlay/presence.js';
+import { recordsForAnswer, verifyPresenceRecord, type VerifiedPresence } from '../overlay/presence.js';
 import { PresenceStore } from '../overlay/presence-store.js';
 import { RoutingTable, DEFAULT_BUCKET_SIZE } from '../overlay/routing-table.js';
 import { RpcChannel } from '../overlay/rpc.js';
@@ -153,7 +153,7 @@ export class DhtNode {
           case: 'foundPresence',
           value: create(FoundPresenceSchema, {
             requestId: body.value.requestId,
-            records: records.map((r) => r.encoded),
+            records: recordsForAnswer(records),
             nodes: records.length > 0 ? [] : this.closestRefs(userKey(body.value.username)),
           }),
         });

@@ -9,6 +9,7 @@ import type { ChannelError } from '../crypto/secure-channel.js';
 import { AttachAcceptedSchema, AttachRefusedSchema, CloseReason, PongSchema } from '../wire/messages.js';
 import { Attachments, DEFAULT_ATTACHMENT_LIMITS, type AttachmentLimits, type Session } from './attachments.js';
 import { DhtNode } from './dht.js';
+import { recordsForAnswer } from '../overlay/presence.js';
 import { Router } from './router.js';
 import { FindRefusal, FoundPresenceSchema, Role, RouteFailure, RouteResultSchema, SupernodeRefSchema } from '../wire/messages.js';
 
@@ -28,8 +29,6 @@ export interface SupernodeOptions {
   readonly advertise?: { host: string; port: number };
   /** Supernodes to join the overlay through. */
   readonly seeds?: readonly { host: string; port: number; dhKey: Uint8Array }[];
-  /** Other supernodes to tell attaching clients about (host cache gossip). */
-  readonly gossip?: () => { host: string; port: number; dhKey: Uint8Array }[];
   readonly log?: (line: string) => void;
 }
 
@@ -114,7 +113,7 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
               (copies) => log(`published ${presence.username} on ${copies} supernodes`),
               (error: unknown) => log(`publishing ${presence.username} failed: ${(error as Error).message}`),
             );
-            link.send({ case: 'attachAccepted', value: create(AttachAcceptedSchema, { keepaliveIntervalMs: attachments.limits.keepaliveIntervalMs, supernodes: options.gossip?.() ?? gossipSample() }) });
+            link.send({ case: 'attachAccepted', value: create(AttachAcceptedSchema, { keepaliveIntervalMs: attachments.limits.keepaliveIntervalMs, supernodes: gossipSample() }) });
             return;
           }
           case 'routeRequest': {
@@ -141,7 +140,7 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
               return;
             }
             dht!.findPresence(username).then(
-              (found) => link.send({ case: 'foundPresence', value: create(FoundPresenceSchema, { requestId, records: found.records.map((r) => r.encoded) }) }),
+              (found) => link.send({ case: 'foundPresence', value: create(FoundPresenceSchema, { requestId, records: recordsForAnswer(found.records) }) }),
               () => link.send({ case: 'foundPresence', value: create(FoundPresenceSchema, { requestId }) }),
             );
             return;

@@ -4,8 +4,8 @@ import fc from 'fast-check';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { SeededRandom } from '../../src/env/prng.js';
 import { Role } from '../../src/crypto/certificate.js';
-import { createPresenceRecord, verifyPresenceRecord, MAX_PRESENCE_TTL_MS } from '../../src/overlay/presence.js';
-import { CandidateType, PresenceRecordSchema, TransportProtocol, decodeProto } from '../../src/wire/messages.js';
+import { createPresenceRecord, recordsForAnswer, verifyPresenceRecord, MAX_PRESENCE_TTL_MS } from '../../src/overlay/presence.js';
+import { CandidateType, FoundPresenceSchema, MAX_ENVELOPE_BYTES, PresenceRecordSchema, TransportProtocol, decodeProto, encodeEnvelope } from '../../src/wire/messages.js';
 import { testNetwork, TEST_EPOCH_MS } from '../support/identities.js';
 import { testSeed } from '../support/seed.js';
 
@@ -80,4 +80,32 @@ test('fuzz: the presence verifier returns a typed result for random and mutated 
     return copy;
   });
   fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 5000 }), mutated), (bytes) => typeof verifyPresenceRecord(bytes, net.verifier, NOW).ok === 'boolean'), { numRuns: 400 });
+});
+
+test('an answer with all of a user\'s largest records still fits in one frame (newest records kept)', () => {
+  const { net } = setup();
+  // 16 candidates with long host names, the first padded so each record is exactly the
+  // 4 KiB a supernode accepts.
+  const sized = (identity: ReturnType<typeof net.identity>, i: number, pad: number) =>
+    createPresenceRecord(identity, net.ca.networkId, 'alice', {
+      supernodes: [sn],
+      candidates: Array.from({ length: 16 }, (_, k) => ({ ...candidate, host: 'h'.repeat(200 + (k === 0 ? pad : 0)) })),
+      sequence: i,
+      issuedAtMs: NOW + i,
+    });
+  const records = Array.from({ length: 16 }, (_, i) => {
+    const identity = net.identity('alice');
+    const bytes = sized(identity, i, 4096 - sized(identity, i, 0).byteLength);
+    assert.equal(bytes.byteLength, 4096);
+    const verified = verifyPresenceRecord(bytes, net.verifier, NOW + 100, 'alice');
+    assert.ok(verified.ok, verified.ok ? '' : verified.error.code);
+    return verified.value;
+  });
+  const everything = encodeEnvelope({ case: 'foundPresence', value: create(FoundPresenceSchema, { requestId: 1n, records: records.map((r) => r.encoded) }) });
+  assert.ok(everything.byteLength > MAX_ENVELOPE_BYTES, `all 16 records make ${everything.byteLength} bytes: more than a frame holds`);
+  const chosen = recordsForAnswer(records);
+  const answer = encodeEnvelope({ case: 'foundPresence', value: create(FoundPresenceSchema, { requestId: 1n, records: chosen }) });
+  assert.ok(answer.byteLength <= MAX_ENVELOPE_BYTES);
+  assert.ok(chosen.length >= 8 && chosen.length < 16);
+  assert.deepEqual(chosen[0], records[15]!.encoded, 'the newest record comes first');
 });

@@ -5,9 +5,9 @@ import { cryptoRandom } from '../../src/env/real.js';
 import type { Clock } from '../../src/env/types.js';
 import { createNetworkCa, type NetworkCa } from '../../src/crypto/certificate.js';
 import { fromBase64Url, toBase64Url } from '../../src/crypto/bytes.js';
-import { publicKeyObject, signBytes } from '../../src/crypto/ed25519.js';
+import { signBytes } from '../../src/crypto/ed25519.js';
 import { generateDeviceKeys, type DeviceKeys } from '../../src/crypto/identity.js';
-import { DEFAULT_CONFIG, type LoginServerConfig, type ServerContext } from '../../src/login-server/context.js';
+import { createServerContext, DEFAULT_CONFIG, type LoginServerConfig, type ServerContext } from '../../src/login-server/context.js';
 import { PasswordHasher } from '../../src/login-server/passwords.js';
 import { challengeMessage, deviceProofMessage } from '../../src/login-server/routes/accounts.js';
 import { buildLoginServer } from '../../src/login-server/server.js';
@@ -32,15 +32,14 @@ export const FAST_HASH = new PasswordHasher({ logN: 10, r: 8, p: 1 });
 export async function testServer(database: StoreDatabase, options: { ca?: NetworkCa; clock?: ManualClock; config?: Partial<LoginServerConfig>; hasher?: PasswordHasher } = {}) {
   const ca = options.ca ?? createNetworkCa(cryptoRandom);
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 0, 1));
-  const context: ServerContext = {
+  const context: ServerContext = createServerContext({
     store: new LoginStore(database),
     ca,
-    caKey: publicKeyObject(ca.keyPair.publicKey)!,
     hasher: options.hasher ?? FAST_HASH,
     clock,
     random: cryptoRandom,
     config: { ...DEFAULT_CONFIG, ...options.config },
-  };
+  });
   const app = await buildLoginServer(context);
   return { app, context, ca, clock, close: async () => { await app.close(); await context.store.close(); } };
 }

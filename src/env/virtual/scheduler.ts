@@ -42,8 +42,9 @@ export class Scheduler implements Clock {
     return this.currentMs;
   }
 
+  /** Whole milliseconds, like Date.now(): link jitter makes virtual time fractional. */
   wallTimeMs(): number {
-    return this.epochMs + this.currentMs;
+    return Math.floor(this.epochMs + this.currentMs);
   }
 
   after(delayMs: number, fn: () => void): Timer {
