@@ -2,11 +2,10 @@
 // ("login" to the overlay) and per search, failover time. All times are virtual (exact).
 import { SeededRandom } from '../src/env/prng.js';
 import { VirtualNetwork, type VirtualHost } from '../src/env/virtual/index.js';
-import { Role } from '../src/crypto/certificate.js';
 import { AttachedClient, type AttachmentEvent } from '../src/client/attachment.js';
 import { HostCache } from '../src/overlay/host-cache.js';
-import { startSupernode, type RunningSupernode } from '../src/supernode/supernode.js';
 import { testNetwork, TEST_EPOCH_MS } from '../test/support/identities.js';
+import { startSupernodes } from '../test/support/supernodes.js';
 
 export interface OverlayResults {
   supernodes: number;
@@ -36,13 +35,7 @@ export async function benchOverlay(supernodeCount = 1000, clientCount = 200, sea
   const elapse = (ms: number) => drive(new Promise<void>((resolve) => network.scheduler.after(ms, resolve)));
   // One-way link latency 5–20 ms uniform: the median round trip between two nodes is ~50 ms.
   const latency = () => 5 + random.float() * 15;
-  const supernodes: { host: VirtualHost; running: RunningSupernode; ref: { host: string; port: number; dhKey: Uint8Array } }[] = [];
-  for (let i = 0; i < supernodeCount; i++) {
-    const host = network.addHost({ link: { latencyMs: latency() } });
-    const identity = net.identity('', { role: Role.SUPERNODE });
-    const running = await startSupernode(host.env(), { identity, verifier: net.verifier, port: 33033 });
-    supernodes.push({ host, running, ref: { host: host.addressText, port: 33033, dhKey: identity.dh.publicKey } });
-  }
+  const supernodes = await startSupernodes(network, net, supernodeCount, { link: () => ({ latencyMs: latency() }) });
   const rtts: number[] = [];
   for (let i = 0; i < 1000; i++) {
     const a = supernodes[random.int(supernodeCount)]!.host.link.latencyMs;

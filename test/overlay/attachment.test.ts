@@ -4,28 +4,21 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { create } from '@bufbuild/protobuf';
 import { SeededRandom } from '../../src/env/prng.js';
-import { VirtualNetwork, type VirtualHost } from '../../src/env/virtual/index.js';
-import { Role } from '../../src/crypto/certificate.js';
+import { VirtualNetwork } from '../../src/env/virtual/index.js';
 import { connectSecure } from '../../src/crypto/secure-link.js';
 import { AttachedClient, AttachFailure, attachTo, type AttachmentEvent } from '../../src/client/attachment.js';
 import { HostCache } from '../../src/overlay/host-cache.js';
 import { createPresenceRecord } from '../../src/overlay/presence.js';
-import { startSupernode, type RunningSupernode } from '../../src/supernode/supernode.js';
 import { AttachRefusal, AttachRequestSchema } from '../../src/wire/messages.js';
 import { testNetwork, TEST_EPOCH_MS } from '../support/identities.js';
 import { testSeed, withSeed } from '../support/seed.js';
+import { startSupernodes } from '../support/supernodes.js';
 
 async function world(seed: number, supernodeCount: number, limits: { maxClients?: number } = {}) {
   const net = testNetwork(new SeededRandom(seed));
   const network = new VirtualNetwork(seed, { epochMs: TEST_EPOCH_MS });
-  const supernodes: { host: VirtualHost; running: RunningSupernode; dhKey: Uint8Array }[] = [];
-  for (let i = 0; i < supernodeCount; i++) {
-    const host = network.addHost({ link: { latencyMs: 10 + 5 * i } });
-    const identity = net.identity('', { role: Role.SUPERNODE });
-    const running = await startSupernode(host.env(), { identity, verifier: net.verifier, port: 33033, attachment: limits });
-    supernodes.push({ host, running, dhKey: identity.dh.publicKey });
-  }
-  const bootstrap = supernodes.map((s) => ({ host: s.host.addressText, port: 33033, dhKey: s.dhKey }));
+  const supernodes = await startSupernodes(network, net, supernodeCount, { link: (i) => ({ latencyMs: 10 + 5 * i }), attachment: limits });
+  const bootstrap = supernodes.map((s) => s.ref);
   const client = (username: string) => {
     const gateway = network.addGateway({ nat: 'port-restricted' });
     const host = network.addHost({ behind: gateway, link: { latencyMs: 20 } });

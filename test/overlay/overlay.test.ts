@@ -3,13 +3,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SeededRandom } from '../../src/env/prng.js';
-import { VirtualNetwork, type VirtualHost } from '../../src/env/virtual/index.js';
-import { Role } from '../../src/crypto/certificate.js';
+import { VirtualNetwork } from '../../src/env/virtual/index.js';
 import { AttachedClient, type AttachmentEvent } from '../../src/client/attachment.js';
 import { HostCache } from '../../src/overlay/host-cache.js';
-import { startSupernode, type RunningSupernode } from '../../src/supernode/supernode.js';
 import { testNetwork, TEST_EPOCH_MS } from '../support/identities.js';
 import { testSeed, withSeed } from '../support/seed.js';
+import { startSupernodes } from '../support/supernodes.js';
 
 const SUPERNODES = 20;
 const CLIENTS = 180;
@@ -21,13 +20,7 @@ test(`${SUPERNODES} supernodes and ${CLIENTS} clients: every user looked up is f
     const net = testNetwork(random);
     const network = new VirtualNetwork(seed, { epochMs: TEST_EPOCH_MS });
     const drive = <T>(work: Promise<T>) => network.scheduler.drive(work);
-    const supernodes: { host: VirtualHost; running: RunningSupernode; ref: { host: string; port: number; dhKey: Uint8Array } }[] = [];
-    for (let i = 0; i < SUPERNODES; i++) {
-      const host = network.addHost({ link: { latencyMs: 5 + random.int(40), jitterMs: 2 } });
-      const identity = net.identity('', { role: Role.SUPERNODE });
-      const running = await startSupernode(host.env(), { identity, verifier: net.verifier, port: 33033 });
-      supernodes.push({ host, running, ref: { host: host.addressText, port: 33033, dhKey: identity.dh.publicKey } });
-    }
+    const supernodes = await startSupernodes(network, net, SUPERNODES, { link: () => ({ latencyMs: 5 + random.int(40), jitterMs: 2 }) });
     const seeds = supernodes.slice(0, 3).map((s) => s.ref);
     for (const s of supernodes) await drive(s.running.join(seeds));
 
@@ -90,15 +83,9 @@ test('records are refreshed while a client stays online: after 40 minutes it is 
     const net = testNetwork(random);
     const network = new VirtualNetwork(seed, { epochMs: TEST_EPOCH_MS });
     const drive = <T>(work: Promise<T>) => network.scheduler.drive(work);
-    const refs: { host: string; port: number; dhKey: Uint8Array }[] = [];
-    const running: RunningSupernode[] = [];
-    for (let i = 0; i < 5; i++) {
-      const host = network.addHost();
-      const identity = net.identity('', { role: Role.SUPERNODE });
-      const sn = await startSupernode(host.env(), { identity, verifier: net.verifier, port: 33033 });
-      running.push(sn);
-      refs.push({ host: host.addressText, port: 33033, dhKey: identity.dh.publicKey });
-    }
+    const started = await startSupernodes(network, net, 5);
+    const refs = started.map((s) => s.ref);
+    const running = started.map((s) => s.running);
     for (const sn of running) await drive(sn.join(refs));
     const client = (name: string, bootstrap: typeof refs) => {
       const host = network.addHost({ behind: network.addGateway({ nat: 'port-restricted' }) });

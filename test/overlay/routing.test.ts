@@ -3,15 +3,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SeededRandom } from '../../src/env/prng.js';
-import { VirtualNetwork, type VirtualHost } from '../../src/env/virtual/index.js';
-import { Role } from '../../src/crypto/certificate.js';
+import { VirtualNetwork } from '../../src/env/virtual/index.js';
 import { toHex } from '../../src/crypto/bytes.js';
 import { AttachedClient } from '../../src/client/attachment.js';
 import { HostCache } from '../../src/overlay/host-cache.js';
-import { startSupernode, type RunningSupernode } from '../../src/supernode/supernode.js';
 import { DeliveryOutcome, RouteFailure } from '../../src/wire/messages.js';
 import { testNetwork, TEST_EPOCH_MS } from '../support/identities.js';
 import { testSeed, withSeed } from '../support/seed.js';
+import { startSupernodes } from '../support/supernodes.js';
 
 test('a message to a user reaches each of its devices, acknowledged end to end; failures say why', { timeout: 60_000 }, () =>
   withSeed(testSeed(), async (seed) => {
@@ -20,13 +19,7 @@ test('a message to a user reaches each of its devices, acknowledged end to end; 
     const network = new VirtualNetwork(seed, { epochMs: TEST_EPOCH_MS });
     const drive = <T>(work: Promise<T>) => network.scheduler.drive(work);
     const elapse = (ms: number) => drive(new Promise<void>((resolve) => network.scheduler.after(ms, resolve)));
-    const supernodes: { host: VirtualHost; running: RunningSupernode; ref: { host: string; port: number; dhKey: Uint8Array } }[] = [];
-    for (let i = 0; i < 6; i++) {
-      const host = network.addHost({ link: { latencyMs: 5 + i * 3 } });
-      const identity = net.identity('', { role: Role.SUPERNODE });
-      const running = await startSupernode(host.env(), { identity, verifier: net.verifier, port: 33033 });
-      supernodes.push({ host, running, ref: { host: host.addressText, port: 33033, dhKey: identity.dh.publicKey } });
-    }
+    const supernodes = await startSupernodes(network, net, 6, { link: (i) => ({ latencyMs: 5 + i * 3 }) });
     for (const s of supernodes) await drive(s.running.join(supernodes.map((x) => x.ref)));
     const device = (name: string, sn: number) => {
       const host = network.addHost({ behind: network.addGateway({ nat: 'port-restricted' }) });
