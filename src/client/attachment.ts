@@ -10,6 +10,7 @@ import { connectSecure, type SecureLink } from '../crypto/secure-link.js';
 import { HostCache, raceFirst } from '../overlay/host-cache.js';
 import { createPresenceRecord, verifyPresenceRecord, type VerifiedPresence } from '../overlay/presence.js';
 import { RpcChannel } from '../overlay/rpc.js';
+import { requestReachabilityCheck, type ReachabilityAnswer } from '../overlay/reachability.js';
 import { AttachRefusal, AttachRequestSchema, CloseReason, DeliveryAckSchema, DeliveryOutcome, FindPresenceSchema, FindRefusal, RouteFailure, RouteRequestSchema, PingSchema, type Candidate, type SupernodeRef } from '../wire/messages.js';
 
 export const DEFAULT_PONG_TIMEOUT_MS = 5_000;
@@ -265,6 +266,19 @@ export class AttachedClient {
     return answer.body.value.records
       .map((bytes) => verifyPresenceRecord(bytes, this.config.verifier, this.env.clock.wallTimeMs(), username))
       .flatMap((r) => (r.ok ? [r.value] : []));
+  }
+
+  /** Asks the supernode to dial this node back at `port` (promotion): an attestation when it could. */
+  checkReachability(port: number): Promise<ReachabilityAnswer> {
+    const rpc = this.current?.rpc;
+    if (!rpc) return Promise.reject(new AttachFailure('closed', 'not attached to a supernode'));
+    return requestReachabilityCheck(rpc, port);
+  }
+
+  /** The supernodes this client knows best (its own first), e.g. to join the overlay through. */
+  knownSupernodes(count = 8): SupernodeAddress[] {
+    const best = this.config.hostCache.best(count, this.env.clock.now()).map((e) => ({ host: e.host, port: e.port, dhKey: e.dhKey }));
+    return this.current ? [this.current.supernode, ...best] : best;
   }
 
   close(): void {

@@ -19,6 +19,7 @@ export const schemas = {
   ),
   passwordLogin: object({ username: usernameField, password: passwordField, device: deviceField }),
   challengeRequest: object({ signingKey: b64key }),
+  supernodeCertificate: object({ attestation: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,2731}$', description: 'an encoded ReachabilityAttestation (at most 2 KiB), base64url' } }),
   deviceLogin: object({ signingKey: b64key, challenge: b64key, signature: b64sig }),
   changePassword: object({ oldPassword: passwordField, newPassword: passwordField }),
   deleteAccount: object({ password: passwordField }),

@@ -25,6 +25,7 @@ function answerId(envelope: Envelope): bigint | null {
     case 'foundPresence':
     case 'routeResult':
     case 'routeForwarded':
+    case 'reachabilityResult':
       return envelope.body.value.requestId;
     default:
       return null;

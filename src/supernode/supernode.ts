@@ -11,9 +11,15 @@ import { Attachments, DEFAULT_ATTACHMENT_LIMITS, type AttachmentLimits, type Ses
 import { DhtNode } from './dht.js';
 import { recordsForAnswer } from '../overlay/presence.js';
 import { Router } from './router.js';
-import { FindRefusal, FoundPresenceSchema, Role, RouteFailure, RouteResultSchema, SupernodeRefSchema } from '../wire/messages.js';
+import { FindRefusal, FoundPresenceSchema, ReachabilityResultSchema, Role, RouteFailure, RouteResultSchema, SupernodeRefSchema, type Envelope } from '../wire/messages.js';
+import { TokenBucket } from '../overlay/token-bucket.js';
+import { createAttestation } from '../overlay/reachability.js';
+import { dialBack } from './dial-back.js';
 
 const GOSSIP_SIZE = 20;
+/** Dial-backs this supernode makes: each costs a connection and, for a client, a 64 KiB probe. */
+const DIAL_BACK_BURST = 8;
+const DIAL_BACKS_PER_SECOND = 1;
 
 /** Links one supernode serves at once; more are turned away at the handshake. */
 export const DEFAULT_MAX_LINKS = 10_000;
@@ -67,6 +73,23 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
       [known[i], known[j]] = [known[j]!, known[i]!];
     }
     return known.slice(0, GOSSIP_SIZE).map((c) => create(SupernodeRefSchema, { host: c.host, port: c.port, dhKey: c.dhKey }));
+  };
+  const dialBacks = new TokenBucket(DIAL_BACK_BURST, DIAL_BACKS_PER_SECOND, env.clock.now());
+  /**
+   * Checks that the node at the other end of `link` can be reached at its address and `port`,
+   * and answers with a signed attestation when it can. Only the port is the asker's choice.
+   */
+  const answerReachability = (link: SecureLink, requestId: bigint, port: number, reply: (body: Envelope['body']) => void) => {
+    const refuse = (detail: string) => reply({ case: 'reachabilityResult', value: create(ReachabilityResultSchema, { requestId, reachable: false, detail }) });
+    if (port < 1 || port > 65535) return refuse('port out of range');
+    if (!dialBacks.take(env.clock.now())) return refuse('too many reachability checks here: try later');
+    const target = { host: link.remote.host, port, dhKey: link.peer.dhKey };
+    void dialBack(env, { identity: options.identity, verifier: options.verifier }, target, link.peer.role === Role.DEVICE).then((outcome) => {
+      if (!outcome.reachable) return refuse(outcome.detail);
+      const attestation = createAttestation(options.identity, options.verifier.networkId, { subjectDhKey: target.dhKey, host: target.host, port, uploadKbps: outcome.uploadKbps, checkedAtMs: env.clock.wallTimeMs() });
+      log(`dial-back to ${target.host}:${port} reached ${link.peer.username || 'a supernode'} (${Math.round(outcome.uploadKbps)} kbit/s up)`);
+      reply({ case: 'reachabilityResult', value: create(ReachabilityResultSchema, { requestId, reachable: true, attestation }) });
+    });
   };
   // Created once the listener's port is known; links arrive only after that.
   let dht: DhtNode | undefined;
@@ -129,6 +152,10 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
             );
             return;
           }
+          case 'reachabilityCheck':
+            if (!session) return; // only attached clients may ask
+            answerReachability(link, envelope.body.value.requestId, envelope.body.value.port, (body) => link.send(body));
+            return;
           case 'deliveryAck':
             router!.acknowledged(envelope.body.value.deliveryId);
             return;
@@ -153,6 +180,11 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
   });
   dht = new DhtNode(env, options.identity, options.verifier, options.advertise ?? { host: options.host ?? listener.local.host, port: listener.local.port });
   router = new Router(env, dht, attachments);
+  const routerRequests = dht.onOtherRequest;
+  dht.onOtherRequest = (envelope, channel) => {
+    if (envelope.body.case === 'reachabilityCheck') answerReachability(channel.link, envelope.body.value.requestId, envelope.body.value.port, (body) => channel.reply(body));
+    else routerRequests(envelope, channel);
+  };
   if (options.seeds) await dht!.join(options.seeds);
   return {
     port: listener.local.port,

@@ -1,8 +1,11 @@
 // The login server's HTTP API, the same tests on SQLite and on PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CertificateVerifier } from '../../src/crypto/certificate.js';
-import { toBase64Url } from '../../src/crypto/bytes.js';
+import { CertificateVerifier, Role } from '../../src/crypto/certificate.js';
+import { fromBase64Url, toBase64Url } from '../../src/crypto/bytes.js';
+import { issueIdentity, type NodeIdentity } from '../../src/crypto/identity.js';
+import { cryptoRandom } from '../../src/env/real.js';
+import { createAttestation } from '../../src/overlay/reachability.js';
 import { DIALECTS, freshDatabase } from '../support/databases.js';
 import { call, testServer, TestDevice } from '../support/login-server.js';
 
@@ -186,6 +189,36 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(version.body, { latest: '0.1.0', updateAvailable: true });
       const info = await call(server.app, 'GET', '/v1/info');
       assert.equal(info.body.networkId, toBase64Url(server.ca.networkId));
+    });
+
+    test('a device a supernode dialled back gets a supernode certificate for its own keys; other evidence is refused', async () => {
+      const now = server.clock.wallMs;
+      const checker = issueIdentity(server.ca, cryptoRandom, { role: Role.SUPERNODE, serial: 9_000, issuedAtMs: now - 1000 });
+      const attest = (by: NodeIdentity, subject: Uint8Array, checkedAtMs = now) =>
+        toBase64Url(createAttestation(by, server.ca.networkId, { subjectDhKey: subject, host: '203.0.113.7', port: 40000, uploadKbps: 5000, checkedAtMs }));
+      const path = '/v1/devices/current/supernode-certificate';
+      const granted = await call(server.app, 'POST', path, { attestation: attest(checker, alice.keys.dh.publicKey) }, alice.token);
+      assert.equal(granted.status, 200);
+      const verified = new CertificateVerifier(server.ca.keyPair.publicKey).verify(fromBase64Url(granted.body.certificate as string)!, now);
+      assert.ok(verified.ok);
+      assert.equal(verified.value.role, Role.SUPERNODE);
+      assert.equal(verified.value.username, 'alice', 'the certificate says whose machine serves');
+      assert.deepEqual(verified.value.dhKey, alice.keys.dh.publicKey);
+      assert.deepEqual(verified.value.signingKey, alice.keys.signing.publicKey);
+
+      const aliceAsChecker = { ...alice.keys, certificate: alice.certificate };
+      const refused: [string, unknown, string | undefined, number, string][] = [
+        ['someone else\'s key', { attestation: attest(checker, bob.keys.dh.publicKey) }, alice.token, 403, 'not_your_key'],
+        ['a stale check', { attestation: attest(checker, alice.keys.dh.publicKey, now - 6 * 60_000) }, alice.token, 400, 'stale'],
+        ['a device vouching for itself', { attestation: attest(aliceAsChecker, alice.keys.dh.publicKey) }, alice.token, 400, 'bad_checker'],
+        ['garbage', { attestation: 'AAAAAAAA' }, alice.token, 400, 'malformed'],
+        ['no token', { attestation: attest(checker, alice.keys.dh.publicKey) }, undefined, 401, 'unauthenticated'],
+      ];
+      for (const [name, body, token, status, code] of refused) {
+        const response = await call(server.app, 'POST', path, body, token);
+        assert.equal(response.status, status, name);
+        assert.equal(response.body.error?.code, code, name);
+      }
     });
 
     test('changing the password and deleting the account', async () => {

@@ -78,6 +78,11 @@ abstract class Node {
 export class VirtualHost extends Node implements HostSockets {
   readonly kind = 'host' as const;
   up = true;
+  /**
+   * A host firewall that drops new inbound TCP connections (SYNs) while the host's own
+   * connections go on working: how a reachable machine becomes unreachable without going down.
+   */
+  refusesInbound = false;
   /** Bytes on the wire (IP packets, headers included), for traffic measurements. */
   bytesSent = 0;
   bytesReceived = 0;
@@ -252,7 +257,9 @@ export class VirtualNetwork {
     const queue = node.linkQueue;
     if (queue) {
       const freeAt = upward ? queue.upFreeAtMs : queue.downFreeAtMs;
-      if (freeAt - startMs > link.queueLimitMs) return -1;
+      // A full queue drops datagrams; TCP, modelled as reliable, is paced by its congestion
+      // control rather than lost, so its segments wait their turn.
+      if (freeAt - startMs > link.queueLimitMs && packet.protocol === 'udp') return -1;
       departMs = Math.max(startMs, freeAt) + (packet.sizeBytes * 8000) / link.bandwidthBps;
       if (upward) queue.upFreeAtMs = departMs;
       else queue.downFreeAtMs = departMs;
@@ -325,6 +332,7 @@ export class VirtualNetwork {
 
   private deliver(host: VirtualHost, packet: Packet): void {
     if (!host.up) return void this.stats.filtered++;
+    if (host.refusesInbound && packet.tcpKind === 'syn' && packet.srcAddress !== host.address) return void this.stats.filtered++;
     this.stats.delivered++;
     host.bytesReceived += packet.sizeBytes;
     if (packet.protocol === 'udp') receiveUdp(host, packet);

@@ -11,6 +11,7 @@ import { ApiError, authenticate, checkThrottle, type ServerContext } from '../co
 import type { Device, User } from '../store/login-store.js';
 import { issueToken } from '../tokens.js';
 import { schemas } from '../schemas.js';
+import { supernodeCertificateFor } from '../promotion.js';
 
 const DEVICE_PROOF_CONTEXT = new TextEncoder().encode('parley-device-proof-v1\0');
 const CHALLENGE_CONTEXT = new TextEncoder().encode('parley-login-challenge-v1\0');
@@ -171,6 +172,19 @@ export function accountRoutes(app: FastifyInstance, context: ServerContext): voi
     return {
       devices: devices.map((d) => ({ id: d.id, name: d.name, createdAtMs: d.createdAtMs, lastLoginMs: d.lastLoginMs, revoked: d.revokedAtMs !== null, current: d.id === caller.device.id })),
     };
+  });
+
+  // A device that a supernode dialled back becomes a supernode: the attestation is the evidence.
+  app.post('/v1/devices/current/supernode-certificate', { schema: { body: schemas.supernodeCertificate, tags: ['devices'] } }, async (request) => {
+    const caller = await authenticate(context, request);
+    const issued = supernodeCertificateFor(
+      context.ca,
+      { username: caller.user.username, signingKey: caller.device.signingKey, dhKey: caller.device.dhKey },
+      bytes((request.body as { attestation: string }).attestation),
+      { nowMs: now(), serial: await store.nextSerial(), lifetimeMs: config.certificateLifetimeMs },
+    );
+    if (!issued.ok) throw new ApiError(issued.error.code === 'not_your_key' ? 403 : 400, issued.error.code, issued.error.message);
+    return { certificate: toBase64Url(issued.value), certificateExpiresAtMs: now() + config.certificateLifetimeMs };
   });
 
   app.delete('/v1/devices/:id', { schema: { params: schemas.idParam, tags: ['devices'] } }, async (request) => {

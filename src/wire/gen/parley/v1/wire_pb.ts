@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/v1/wire.proto.
  */
 export const file_parley_v1_wire: GenFile = /*@__PURE__*/
-  fileDesc("ChRwYXJsZXkvdjEvd2lyZS5wcm90bxIJcGFybGV5LnYxIskBCg9DZXJ0aWZpY2F0ZUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhAKCHVzZXJuYW1lGAMgASgJEh0KBHJvbGUYBCABKA4yDy5wYXJsZXkudjEuUm9sZRITCgtzaWduaW5nX2tleRgFIAEoDBIOCgZkaF9rZXkYBiABKAwSDgoGc2VyaWFsGAcgASgEEhQKDGlzc3VlZF9hdF9tcxgIIAEoBBIVCg1leHBpcmVzX2F0X21zGAkgASgEIi4KC0NlcnRpZmljYXRlEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMIo4BChBIYW5kc2hha2VQYXlsb2FkEhAKCHZlcnNpb25zGAEgAygNEhYKDmNob3Nlbl92ZXJzaW9uGAIgASgNEhIKCm5ldHdvcmtfaWQYAyABKAwSEwoLY2VydGlmaWNhdGUYBCABKAwSJwoGcmVqZWN0GAUgASgOMhcucGFybGV5LnYxLlJlamVjdFJlYXNvbiIVCgRQaW5nEg0KBW5vbmNlGAEgASgEIhUKBFBvbmcSDQoFbm9uY2UYASABKAQiPwoFQ2xvc2USJgoGcmVhc29uGAEgASgOMhYucGFybGV5LnYxLkNsb3NlUmVhc29uEg4KBmRldGFpbBgCIAEoCSIoCgREYXRhEg8KB2NoYW5uZWwYASABKA0SDwoHcGF5bG9hZBgCIAEoDCIhCg1BdHRhY2hSZXF1ZXN0EhAKCHByZXNlbmNlGAEgASgMIlwKDkF0dGFjaEFjY2VwdGVkEh0KFWtlZXBhbGl2ZV9pbnRlcnZhbF9tcxgBIAEoDRIrCgpzdXBlcm5vZGVzGAIgAygLMhcucGFybGV5LnYxLlN1cGVybm9kZVJlZiJJCg1BdHRhY2hSZWZ1c2VkEigKBnJlYXNvbhgBIAEoDjIYLnBhcmxleS52MS5BdHRhY2hSZWZ1c2FsEg4KBmRldGFpbBgCIAEoCSJXCghGaW5kTm9kZRISCgpyZXF1ZXN0X2lkGAEgASgEEg4KBnRhcmdldBgCIAEoDBInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIkgKCkZvdW5kTm9kZXMSEgoKcmVxdWVzdF9pZBgBIAEoBBImCgVub2RlcxgCIAMoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYiXAoNU3RvcmVQcmVzZW5jZRISCgpyZXF1ZXN0X2lkGAEgASgEEg4KBnJlY29yZBgCIAEoDBInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIlYKBlN0b3JlZBISCgpyZXF1ZXN0X2lkGAEgASgEEigKB291dGNvbWUYAiABKA4yFy5wYXJsZXkudjEuU3RvcmVPdXRjb21lEg4KBmRldGFpbBgDIAEoCSJdCgxGaW5kUHJlc2VuY2USEgoKcmVxdWVzdF9pZBgBIAEoBBIQCgh1c2VybmFtZRgCIAEoCRInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIoUBCg1Gb3VuZFByZXNlbmNlEhIKCnJlcXVlc3RfaWQYASABKAQSDwoHcmVjb3JkcxgCIAMoDBImCgVub2RlcxgDIAMoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYSJwoHcmVmdXNlZBgEIAEoDjIWLnBhcmxleS52MS5GaW5kUmVmdXNhbCI/CgxSb3V0ZVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoBBIKCgJ0bxgCIAEoCRIPCgdwYXlsb2FkGAMgASgMIlEKDkRldmljZURlbGl2ZXJ5EhIKCmRldmljZV9rZXkYASABKAwSKwoHb3V0Y29tZRgCIAEoDjIaLnBhcmxleS52MS5EZWxpdmVyeU91dGNvbWUiegoLUm91dGVSZXN1bHQSEgoKcmVxdWVzdF9pZBgBIAEoBBItCgpkZWxpdmVyaWVzGAIgAygLMhkucGFybGV5LnYxLkRldmljZURlbGl2ZXJ5EigKB2ZhaWx1cmUYAyABKA4yFy5wYXJsZXkudjEuUm91dGVGYWlsdXJlIlUKDFJvdXRlRm9yd2FyZBISCgpyZXF1ZXN0X2lkGAEgASgEEhIKCmRldmljZV9rZXkYAiABKAwSDAoEZnJvbRgDIAEoCRIPCgdwYXlsb2FkGAQgASgMIlEKDlJvdXRlRm9yd2FyZGVkEhIKCnJlcXVlc3RfaWQYASABKAQSKwoHb3V0Y29tZRgCIAEoDjIaLnBhcmxleS52MS5EZWxpdmVyeU91dGNvbWUiPgoIRGVsaXZlcnkSEwoLZGVsaXZlcnlfaWQYASABKAQSDAoEZnJvbRgCIAEoCRIPCgdwYXlsb2FkGAMgASgMIiIKC0RlbGl2ZXJ5QWNrEhMKC2RlbGl2ZXJ5X2lkGAEgASgEIvAGCghFbnZlbG9wZRIfCgRwaW5nGAEgASgLMg8ucGFybGV5LnYxLlBpbmdIABIfCgRwb25nGAIgASgLMg8ucGFybGV5LnYxLlBvbmdIABIhCgVjbG9zZRgDIAEoCzIQLnBhcmxleS52MS5DbG9zZUgAEh8KBGRhdGEYBCABKAsyDy5wYXJsZXkudjEuRGF0YUgAEjIKDmF0dGFjaF9yZXF1ZXN0GAUgASgLMhgucGFybGV5LnYxLkF0dGFjaFJlcXVlc3RIABI0Cg9hdHRhY2hfYWNjZXB0ZWQYBiABKAsyGS5wYXJsZXkudjEuQXR0YWNoQWNjZXB0ZWRIABIyCg5hdHRhY2hfcmVmdXNlZBgHIAEoCzIYLnBhcmxleS52MS5BdHRhY2hSZWZ1c2VkSAASKAoJZmluZF9ub2RlGAggASgLMhMucGFybGV5LnYxLkZpbmROb2RlSAASLAoLZm91bmRfbm9kZXMYCSABKAsyFS5wYXJsZXkudjEuRm91bmROb2Rlc0gAEjIKDnN0b3JlX3ByZXNlbmNlGAogASgLMhgucGFybGV5LnYxLlN0b3JlUHJlc2VuY2VIABIjCgZzdG9yZWQYCyABKAsyES5wYXJsZXkudjEuU3RvcmVkSAASMAoNZmluZF9wcmVzZW5jZRgMIAEoCzIXLnBhcmxleS52MS5GaW5kUHJlc2VuY2VIABIyCg5mb3VuZF9wcmVzZW5jZRgNIAEoCzIYLnBhcmxleS52MS5Gb3VuZFByZXNlbmNlSAASMAoNcm91dGVfcmVxdWVzdBgOIAEoCzIXLnBhcmxleS52MS5Sb3V0ZVJlcXVlc3RIABIuCgxyb3V0ZV9yZXN1bHQYDyABKAsyFi5wYXJsZXkudjEuUm91dGVSZXN1bHRIABIwCg1yb3V0ZV9mb3J3YXJkGBAgASgLMhcucGFybGV5LnYxLlJvdXRlRm9yd2FyZEgAEjQKD3JvdXRlX2ZvcndhcmRlZBgRIAEoCzIZLnBhcmxleS52MS5Sb3V0ZUZvcndhcmRlZEgAEicKCGRlbGl2ZXJ5GBIgASgLMhMucGFybGV5LnYxLkRlbGl2ZXJ5SAASLgoMZGVsaXZlcnlfYWNrGBMgASgLMhYucGFybGV5LnYxLkRlbGl2ZXJ5QWNrSABCBgoEYm9keSKRAQoJQ2FuZGlkYXRlEiYKBHR5cGUYASABKA4yGC5wYXJsZXkudjEuQ2FuZGlkYXRlVHlwZRIuCghwcm90b2NvbBgCIAEoDjIcLnBhcmxleS52MS5UcmFuc3BvcnRQcm90b2NvbBIMCgRob3N0GAMgASgJEgwKBHBvcnQYBCABKA0SEAoIcHJpb3JpdHkYBSABKA0iOgoMU3VwZXJub2RlUmVmEgwKBGhvc3QYASABKAkSDAoEcG9ydBgCIAEoDRIOCgZkaF9rZXkYAyABKAwi8AEKDFByZXNlbmNlQm9keRIPCgd2ZXJzaW9uGAEgASgNEhIKCm5ldHdvcmtfaWQYAiABKAwSEAoIdXNlcm5hbWUYAyABKAkSEwoLY2VydGlmaWNhdGUYBCABKAwSKwoKc3VwZXJub2RlcxgFIAMoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYSKAoKY2FuZGlkYXRlcxgGIAMoCzIULnBhcmxleS52MS5DYW5kaWRhdGUSEAoIc2VxdWVuY2UYByABKAQSFAoMaXNzdWVkX2F0X21zGAggASgEEhUKDWV4cGlyZXNfYXRfbXMYCSABKAQiMQoOUHJlc2VuY2VSZWNvcmQSDAoEYm9keRgBIAEoDBIRCglzaWduYXR1cmUYAiABKAwqWAoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9ERVZJQ0UQARISCg5ST0xFX1NVUEVSTk9ERRACEhUKEVJPTEVfTE9HSU5fU0VSVkVSEAMqsAEKDFJlamVjdFJlYXNvbhIdChlSRUpFQ1RfUkVBU09OX1VOU1BFQ0lGSUVEEAASJQohUkVKRUNUX1JFQVNPTl9VTlNVUFBPUlRFRF9WRVJTSU9OEAESHwobUkVKRUNUX1JFQVNPTl9XUk9OR19ORVRXT1JLEAISIQodUkVKRUNUX1JFQVNPTl9CQURfQ0VSVElGSUNBVEUQAxIWChJSRUpFQ1RfUkVBU09OX0JVU1kQBCq5AQoLQ2xvc2VSZWFzb24SHAoYQ0xPU0VfUkVBU09OX1VOU1BFQ0lGSUVEEAASFwoTQ0xPU0VfUkVBU09OX05PUk1BTBABEh8KG0NMT1NFX1JFQVNPTl9QUk9UT0NPTF9FUlJPUhACEiAKHENMT1NFX1JFQVNPTl9CQURfQ0VSVElGSUNBVEUQAxIZChVDTE9TRV9SRUFTT05fU0hVVERPV04QBBIVChFDTE9TRV9SRUFTT05fSURMRRAFKq8BCg1BdHRhY2hSZWZ1c2FsEh4KGkFUVEFDSF9SRUZVU0FMX1VOU1BFQ0lGSUVEEAASFwoTQVRUQUNIX1JFRlVTQUxfRlVMTBABEh8KG0FUVEFDSF9SRUZVU0FMX0JBRF9QUkVTRU5DRRACEh8KG0FUVEFDSF9SRUZVU0FMX05PVF9BX0RFVklDRRADEiMKH0FUVEFDSF9SRUZVU0FMX1RPT19NQU5ZX0RFVklDRVMQBCp7CgxTdG9yZU91dGNvbWUSHQoZU1RPUkVfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhgKFFNUT1JFX09VVENPTUVfU1RPUkVEEAESGgoWU1RPUkVfT1VUQ09NRV9SRUpFQ1RFRBACEhYKElNUT1JFX09VVENPTUVfRlVMTBADKkoKC0ZpbmRSZWZ1c2FsEhwKGEZJTkRfUkVGVVNBTF9VTlNQRUNJRklFRBAAEh0KGUZJTkRfUkVGVVNBTF9SQVRFX0xJTUlURUQQASq1AQoPRGVsaXZlcnlPdXRjb21lEiAKHERFTElWRVJZX09VVENPTUVfVU5TUEVDSUZJRUQQABIeChpERUxJVkVSWV9PVVRDT01FX0RFTElWRVJFRBABEiEKHURFTElWRVJZX09VVENPTUVfTk9UX0FUVEFDSEVEEAISIAocREVMSVZFUllfT1VUQ09NRV9VTlJFQUNIQUJMRRADEhsKF0RFTElWRVJZX09VVENPTUVfTk9fQUNLEAQqhQEKDFJvdXRlRmFpbHVyZRIdChlST1VURV9GQUlMVVJFX1VOU1BFQ0lGSUVEEAASGQoVUk9VVEVfRkFJTFVSRV9PRkZMSU5FEAESGwoXUk9VVEVfRkFJTFVSRV9UT09fTEFSR0UQAhIeChpST1VURV9GQUlMVVJFX1JBVEVfTElNSVRFRBADKokBCg1DYW5kaWRhdGVUeXBlEh4KGkNBTkRJREFURV9UWVBFX1VOU1BFQ0lGSUVEEAASFwoTQ0FORElEQVRFX1RZUEVfSE9TVBABEiMKH0NBTkRJREFURV9UWVBFX1NFUlZFUl9SRUZMRVhJVkUQAhIaChZDQU5ESURBVEVfVFlQRV9SRUxBWUVEEAMqbwoRVHJhbnNwb3J0UHJvdG9jb2wSIgoeVFJBTlNQT1JUX1BST1RPQ09MX1VOU1BFQ0lGSUVEEAASGgoWVFJBTlNQT1JUX1BST1RPQ09MX1VEUBABEhoKFlRSQU5TUE9SVF9QUk9UT0NPTF9UQ1AQAmIGcHJvdG8z");
+  fileDesc("ChRwYXJsZXkvdjEvd2lyZS5wcm90bxIJcGFybGV5LnYxIskBCg9DZXJ0aWZpY2F0ZUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhAKCHVzZXJuYW1lGAMgASgJEh0KBHJvbGUYBCABKA4yDy5wYXJsZXkudjEuUm9sZRITCgtzaWduaW5nX2tleRgFIAEoDBIOCgZkaF9rZXkYBiABKAwSDgoGc2VyaWFsGAcgASgEEhQKDGlzc3VlZF9hdF9tcxgIIAEoBBIVCg1leHBpcmVzX2F0X21zGAkgASgEIi4KC0NlcnRpZmljYXRlEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMIo4BChBIYW5kc2hha2VQYXlsb2FkEhAKCHZlcnNpb25zGAEgAygNEhYKDmNob3Nlbl92ZXJzaW9uGAIgASgNEhIKCm5ldHdvcmtfaWQYAyABKAwSEwoLY2VydGlmaWNhdGUYBCABKAwSJwoGcmVqZWN0GAUgASgOMhcucGFybGV5LnYxLlJlamVjdFJlYXNvbiIVCgRQaW5nEg0KBW5vbmNlGAEgASgEIhUKBFBvbmcSDQoFbm9uY2UYASABKAQiPwoFQ2xvc2USJgoGcmVhc29uGAEgASgOMhYucGFybGV5LnYxLkNsb3NlUmVhc29uEg4KBmRldGFpbBgCIAEoCSIoCgREYXRhEg8KB2NoYW5uZWwYASABKA0SDwoHcGF5bG9hZBgCIAEoDCIhCg1BdHRhY2hSZXF1ZXN0EhAKCHByZXNlbmNlGAEgASgMIlwKDkF0dGFjaEFjY2VwdGVkEh0KFWtlZXBhbGl2ZV9pbnRlcnZhbF9tcxgBIAEoDRIrCgpzdXBlcm5vZGVzGAIgAygLMhcucGFybGV5LnYxLlN1cGVybm9kZVJlZiJJCg1BdHRhY2hSZWZ1c2VkEigKBnJlYXNvbhgBIAEoDjIYLnBhcmxleS52MS5BdHRhY2hSZWZ1c2FsEg4KBmRldGFpbBgCIAEoCSJXCghGaW5kTm9kZRISCgpyZXF1ZXN0X2lkGAEgASgEEg4KBnRhcmdldBgCIAEoDBInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIkgKCkZvdW5kTm9kZXMSEgoKcmVxdWVzdF9pZBgBIAEoBBImCgVub2RlcxgCIAMoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYiXAoNU3RvcmVQcmVzZW5jZRISCgpyZXF1ZXN0X2lkGAEgASgEEg4KBnJlY29yZBgCIAEoDBInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIlYKBlN0b3JlZBISCgpyZXF1ZXN0X2lkGAEgASgEEigKB291dGNvbWUYAiABKA4yFy5wYXJsZXkudjEuU3RvcmVPdXRjb21lEg4KBmRldGFpbBgDIAEoCSJdCgxGaW5kUHJlc2VuY2USEgoKcmVxdWVzdF9pZBgBIAEoBBIQCgh1c2VybmFtZRgCIAEoCRInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIoUBCg1Gb3VuZFByZXNlbmNlEhIKCnJlcXVlc3RfaWQYASABKAQSDwoHcmVjb3JkcxgCIAMoDBImCgVub2RlcxgDIAMoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYSJwoHcmVmdXNlZBgEIAEoDjIWLnBhcmxleS52MS5GaW5kUmVmdXNhbCI/CgxSb3V0ZVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoBBIKCgJ0bxgCIAEoCRIPCgdwYXlsb2FkGAMgASgMIlEKDkRldmljZURlbGl2ZXJ5EhIKCmRldmljZV9rZXkYASABKAwSKwoHb3V0Y29tZRgCIAEoDjIaLnBhcmxleS52MS5EZWxpdmVyeU91dGNvbWUiegoLUm91dGVSZXN1bHQSEgoKcmVxdWVzdF9pZBgBIAEoBBItCgpkZWxpdmVyaWVzGAIgAygLMhkucGFybGV5LnYxLkRldmljZURlbGl2ZXJ5EigKB2ZhaWx1cmUYAyABKA4yFy5wYXJsZXkudjEuUm91dGVGYWlsdXJlIlUKDFJvdXRlRm9yd2FyZBISCgpyZXF1ZXN0X2lkGAEgASgEEhIKCmRldmljZV9rZXkYAiABKAwSDAoEZnJvbRgDIAEoCRIPCgdwYXlsb2FkGAQgASgMIlEKDlJvdXRlRm9yd2FyZGVkEhIKCnJlcXVlc3RfaWQYASABKAQSKwoHb3V0Y29tZRgCIAEoDjIaLnBhcmxleS52MS5EZWxpdmVyeU91dGNvbWUiPgoIRGVsaXZlcnkSEwoLZGVsaXZlcnlfaWQYASABKAQSDAoEZnJvbRgCIAEoCRIPCgdwYXlsb2FkGAMgASgMIiIKC0RlbGl2ZXJ5QWNrEhMKC2RlbGl2ZXJ5X2lkGAEgASgEIjUKEVJlYWNoYWJpbGl0eUNoZWNrEhIKCnJlcXVlc3RfaWQYASABKAQSDAoEcG9ydBgCIAEoDSJgChJSZWFjaGFiaWxpdHlSZXN1bHQSEgoKcmVxdWVzdF9pZBgBIAEoBBIRCglyZWFjaGFibGUYAiABKAgSDgoGZGV0YWlsGAMgASgJEhMKC2F0dGVzdGF0aW9uGAQgASgMIrQBChBSZWFjaGFiaWxpdHlCb2R5Eg8KB3ZlcnNpb24YASABKA0SEgoKbmV0d29ya19pZBgCIAEoDBIWCg5zdWJqZWN0X2RoX2tleRgDIAEoDBIMCgRob3N0GAQgASgJEgwKBHBvcnQYBSABKA0SEwoLdXBsb2FkX2ticHMYBiABKA0SFQoNY2hlY2tlZF9hdF9tcxgHIAEoBBIbChNjaGVja2VyX2NlcnRpZmljYXRlGAggASgMIjoKF1JlYWNoYWJpbGl0eUF0dGVzdGF0aW9uEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMIuoHCghFbnZlbG9wZRIfCgRwaW5nGAEgASgLMg8ucGFybGV5LnYxLlBpbmdIABIfCgRwb25nGAIgASgLMg8ucGFybGV5LnYxLlBvbmdIABIhCgVjbG9zZRgDIAEoCzIQLnBhcmxleS52MS5DbG9zZUgAEh8KBGRhdGEYBCABKAsyDy5wYXJsZXkudjEuRGF0YUgAEjIKDmF0dGFjaF9yZXF1ZXN0GAUgASgLMhgucGFybGV5LnYxLkF0dGFjaFJlcXVlc3RIABI0Cg9hdHRhY2hfYWNjZXB0ZWQYBiABKAsyGS5wYXJsZXkudjEuQXR0YWNoQWNjZXB0ZWRIABIyCg5hdHRhY2hfcmVmdXNlZBgHIAEoCzIYLnBhcmxleS52MS5BdHRhY2hSZWZ1c2VkSAASKAoJZmluZF9ub2RlGAggASgLMhMucGFybGV5LnYxLkZpbmROb2RlSAASLAoLZm91bmRfbm9kZXMYCSABKAsyFS5wYXJsZXkudjEuRm91bmROb2Rlc0gAEjIKDnN0b3JlX3ByZXNlbmNlGAogASgLMhgucGFybGV5LnYxLlN0b3JlUHJlc2VuY2VIABIjCgZzdG9yZWQYCyABKAsyES5wYXJsZXkudjEuU3RvcmVkSAASMAoNZmluZF9wcmVzZW5jZRgMIAEoCzIXLnBhcmxleS52MS5GaW5kUHJlc2VuY2VIABIyCg5mb3VuZF9wcmVzZW5jZRgNIAEoCzIYLnBhcmxleS52MS5Gb3VuZFByZXNlbmNlSAASMAoNcm91dGVfcmVxdWVzdBgOIAEoCzIXLnBhcmxleS52MS5Sb3V0ZVJlcXVlc3RIABIuCgxyb3V0ZV9yZXN1bHQYDyABKAsyFi5wYXJsZXkudjEuUm91dGVSZXN1bHRIABIwCg1yb3V0ZV9mb3J3YXJkGBAgASgLMhcucGFybGV5LnYxLlJvdXRlRm9yd2FyZEgAEjQKD3JvdXRlX2ZvcndhcmRlZBgRIAEoCzIZLnBhcmxleS52MS5Sb3V0ZUZvcndhcmRlZEgAEicKCGRlbGl2ZXJ5GBIgASgLMhMucGFybGV5LnYxLkRlbGl2ZXJ5SAASLgoMZGVsaXZlcnlfYWNrGBMgASgLMhYucGFybGV5LnYxLkRlbGl2ZXJ5QWNrSAASOgoScmVhY2hhYmlsaXR5X2NoZWNrGBQgASgLMhwucGFybGV5LnYxLlJlYWNoYWJpbGl0eUNoZWNrSAASPAoTcmVhY2hhYmlsaXR5X3Jlc3VsdBgVIAEoCzIdLnBhcmxleS52MS5SZWFjaGFiaWxpdHlSZXN1bHRIAEIGCgRib2R5IpEBCglDYW5kaWRhdGUSJgoEdHlwZRgBIAEoDjIYLnBhcmxleS52MS5DYW5kaWRhdGVUeXBlEi4KCHByb3RvY29sGAIgASgOMhwucGFybGV5LnYxLlRyYW5zcG9ydFByb3RvY29sEgwKBGhvc3QYAyABKAkSDAoEcG9ydBgEIAEoDRIQCghwcmlvcml0eRgFIAEoDSI6CgxTdXBlcm5vZGVSZWYSDAoEaG9zdBgBIAEoCRIMCgRwb3J0GAIgASgNEg4KBmRoX2tleRgDIAEoDCLwAQoMUHJlc2VuY2VCb2R5Eg8KB3ZlcnNpb24YASABKA0SEgoKbmV0d29ya19pZBgCIAEoDBIQCgh1c2VybmFtZRgDIAEoCRITCgtjZXJ0aWZpY2F0ZRgEIAEoDBIrCgpzdXBlcm5vZGVzGAUgAygLMhcucGFybGV5LnYxLlN1cGVybm9kZVJlZhIoCgpjYW5kaWRhdGVzGAYgAygLMhQucGFybGV5LnYxLkNhbmRpZGF0ZRIQCghzZXF1ZW5jZRgHIAEoBBIUCgxpc3N1ZWRfYXRfbXMYCCABKAQSFQoNZXhwaXJlc19hdF9tcxgJIAEoBCIxCg5QcmVzZW5jZVJlY29yZBIMCgRib2R5GAEgASgMEhEKCXNpZ25hdHVyZRgCIAEoDCpYCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX0RFVklDRRABEhIKDlJPTEVfU1VQRVJOT0RFEAISFQoRUk9MRV9MT0dJTl9TRVJWRVIQAyqwAQoMUmVqZWN0UmVhc29uEh0KGVJFSkVDVF9SRUFTT05fVU5TUEVDSUZJRUQQABIlCiFSRUpFQ1RfUkVBU09OX1VOU1VQUE9SVEVEX1ZFUlNJT04QARIfChtSRUpFQ1RfUkVBU09OX1dST05HX05FVFdPUksQAhIhCh1SRUpFQ1RfUkVBU09OX0JBRF9DRVJUSUZJQ0FURRADEhYKElJFSkVDVF9SRUFTT05fQlVTWRAEKrkBCgtDbG9zZVJlYXNvbhIcChhDTE9TRV9SRUFTT05fVU5TUEVDSUZJRUQQABIXChNDTE9TRV9SRUFTT05fTk9STUFMEAESHwobQ0xPU0VfUkVBU09OX1BST1RPQ09MX0VSUk9SEAISIAocQ0xPU0VfUkVBU09OX0JBRF9DRVJUSUZJQ0FURRADEhkKFUNMT1NFX1JFQVNPTl9TSFVURE9XThAEEhUKEUNMT1NFX1JFQVNPTl9JRExFEAUqrwEKDUF0dGFjaFJlZnVzYWwSHgoaQVRUQUNIX1JFRlVTQUxfVU5TUEVDSUZJRUQQABIXChNBVFRBQ0hfUkVGVVNBTF9GVUxMEAESHwobQVRUQUNIX1JFRlVTQUxfQkFEX1BSRVNFTkNFEAISHwobQVRUQUNIX1JFRlVTQUxfTk9UX0FfREVWSUNFEAMSIwofQVRUQUNIX1JFRlVTQUxfVE9PX01BTllfREVWSUNFUxAEKnsKDFN0b3JlT3V0Y29tZRIdChlTVE9SRV9PVVRDT01FX1VOU1BFQ0lGSUVEEAASGAoUU1RPUkVfT1VUQ09NRV9TVE9SRUQQARIaChZTVE9SRV9PVVRDT01FX1JFSkVDVEVEEAISFgoSU1RPUkVfT1VUQ09NRV9GVUxMEAMqSgoLRmluZFJlZnVzYWwSHAoYRklORF9SRUZVU0FMX1VOU1BFQ0lGSUVEEAASHQoZRklORF9SRUZVU0FMX1JBVEVfTElNSVRFRBABKrUBCg9EZWxpdmVyeU91dGNvbWUSIAocREVMSVZFUllfT1VUQ09NRV9VTlNQRUNJRklFRBAAEh4KGkRFTElWRVJZX09VVENPTUVfREVMSVZFUkVEEAESIQodREVMSVZFUllfT1VUQ09NRV9OT1RfQVRUQUNIRUQQAhIgChxERUxJVkVSWV9PVVRDT01FX1VOUkVBQ0hBQkxFEAMSGwoXREVMSVZFUllfT1VUQ09NRV9OT19BQ0sQBCqFAQoMUm91dGVGYWlsdXJlEh0KGVJPVVRFX0ZBSUxVUkVfVU5TUEVDSUZJRUQQABIZChVST1VURV9GQUlMVVJFX09GRkxJTkUQARIbChdST1VURV9GQUlMVVJFX1RPT19MQVJHRRACEh4KGlJPVVRFX0ZBSUxVUkVfUkFURV9MSU1JVEVEEAMqiQEKDUNhbmRpZGF0ZVR5cGUSHgoaQ0FORElEQVRFX1RZUEVfVU5TUEVDSUZJRUQQABIXChNDQU5ESURBVEVfVFlQRV9IT1NUEAESIwofQ0FORElEQVRFX1RZUEVfU0VSVkVSX1JFRkxFWElWRRACEhoKFkNBTkRJREFURV9UWVBFX1JFTEFZRUQQAypvChFUcmFuc3BvcnRQcm90b2NvbBIiCh5UUkFOU1BPUlRfUFJPVE9DT0xfVU5TUEVDSUZJRUQQABIaChZUUkFOU1BPUlRfUFJPVE9DT0xfVURQEAESGgoWVFJBTlNQT1JUX1BST1RPQ09MX1RDUBACYgZwcm90bzM");
 
 /**
  * What the network CA signs. Carried as bytes inside Certificate so the signature covers
@@ -678,6 +678,158 @@ export const DeliveryAckSchema: GenMessage<DeliveryAck> = /*@__PURE__*/
   messageDesc(file_parley_v1_wire, 22);
 
 /**
+ * A node asks a supernode to connect back to it at the address this link comes from and the
+ * given port, proving it can be reached there (a client that may become a supernode, or a
+ * supernode checking that it still can be). Only the port is chosen by the asker, so a
+ * supernode cannot be made to connect to a third party's host.
+ *
+ * @generated from message parley.v1.ReachabilityCheck
+ */
+export type ReachabilityCheck = Message<"parley.v1.ReachabilityCheck"> & {
+  /**
+   * @generated from field: uint64 request_id = 1;
+   */
+  requestId: bigint;
+
+  /**
+   * @generated from field: uint32 port = 2;
+   */
+  port: number;
+};
+
+/**
+ * Describes the message parley.v1.ReachabilityCheck.
+ * Use `create(ReachabilityCheckSchema)` to create a new message.
+ */
+export const ReachabilityCheckSchema: GenMessage<ReachabilityCheck> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 23);
+
+/**
+ * @generated from message parley.v1.ReachabilityResult
+ */
+export type ReachabilityResult = Message<"parley.v1.ReachabilityResult"> & {
+  /**
+   * @generated from field: uint64 request_id = 1;
+   */
+  requestId: bigint;
+
+  /**
+   * @generated from field: bool reachable = 2;
+   */
+  reachable: boolean;
+
+  /**
+   * why not, when not reachable
+   *
+   * @generated from field: string detail = 3;
+   */
+  detail: string;
+
+  /**
+   * an encoded ReachabilityAttestation, when reachable
+   *
+   * @generated from field: bytes attestation = 4;
+   */
+  attestation: Uint8Array;
+};
+
+/**
+ * Describes the message parley.v1.ReachabilityResult.
+ * Use `create(ReachabilityResultSchema)` to create a new message.
+ */
+export const ReachabilityResultSchema: GenMessage<ReachabilityResult> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 24);
+
+/**
+ * What the checking supernode saw, signed with its certified key: the login server issues a
+ * supernode certificate only against such a statement (reachability is never self-declared).
+ *
+ * @generated from message parley.v1.ReachabilityBody
+ */
+export type ReachabilityBody = Message<"parley.v1.ReachabilityBody"> & {
+  /**
+   * 1
+   *
+   * @generated from field: uint32 version = 1;
+   */
+  version: number;
+
+  /**
+   * @generated from field: bytes network_id = 2;
+   */
+  networkId: Uint8Array;
+
+  /**
+   * the Noise static key that answered the dial-back
+   *
+   * @generated from field: bytes subject_dh_key = 3;
+   */
+  subjectDhKey: Uint8Array;
+
+  /**
+   * @generated from field: string host = 4;
+   */
+  host: string;
+
+  /**
+   * @generated from field: uint32 port = 5;
+   */
+  port: number;
+
+  /**
+   * the subject's upload rate measured by the checker (a probe)
+   *
+   * @generated from field: uint32 upload_kbps = 6;
+   */
+  uploadKbps: number;
+
+  /**
+   * @generated from field: uint64 checked_at_ms = 7;
+   */
+  checkedAtMs: bigint;
+
+  /**
+   * the checking supernode's CA certificate
+   *
+   * @generated from field: bytes checker_certificate = 8;
+   */
+  checkerCertificate: Uint8Array;
+};
+
+/**
+ * Describes the message parley.v1.ReachabilityBody.
+ * Use `create(ReachabilityBodySchema)` to create a new message.
+ */
+export const ReachabilityBodySchema: GenMessage<ReachabilityBody> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 25);
+
+/**
+ * @generated from message parley.v1.ReachabilityAttestation
+ */
+export type ReachabilityAttestation = Message<"parley.v1.ReachabilityAttestation"> & {
+  /**
+   * an encoded ReachabilityBody
+   *
+   * @generated from field: bytes body = 1;
+   */
+  body: Uint8Array;
+
+  /**
+   * Ed25519 by the checker's signing key over context || body
+   *
+   * @generated from field: bytes signature = 2;
+   */
+  signature: Uint8Array;
+};
+
+/**
+ * Describes the message parley.v1.ReachabilityAttestation.
+ * Use `create(ReachabilityAttestationSchema)` to create a new message.
+ */
+export const ReachabilityAttestationSchema: GenMessage<ReachabilityAttestation> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 26);
+
+/**
  * @generated from message parley.v1.Envelope
  */
 export type Envelope = Message<"parley.v1.Envelope"> & {
@@ -798,6 +950,18 @@ export type Envelope = Message<"parley.v1.Envelope"> & {
      */
     value: DeliveryAck;
     case: "deliveryAck";
+  } | {
+    /**
+     * @generated from field: parley.v1.ReachabilityCheck reachability_check = 20;
+     */
+    value: ReachabilityCheck;
+    case: "reachabilityCheck";
+  } | {
+    /**
+     * @generated from field: parley.v1.ReachabilityResult reachability_result = 21;
+     */
+    value: ReachabilityResult;
+    case: "reachabilityResult";
   } | { case: undefined; value?: undefined };
 };
 
@@ -806,7 +970,7 @@ export type Envelope = Message<"parley.v1.Envelope"> & {
  * Use `create(EnvelopeSchema)` to create a new message.
  */
 export const EnvelopeSchema: GenMessage<Envelope> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 23);
+  messageDesc(file_parley_v1_wire, 27);
 
 /**
  * A transport address at which a device may be reached (ICE-style, RFC 8445 terms).
@@ -845,7 +1009,7 @@ export type Candidate = Message<"parley.v1.Candidate"> & {
  * Use `create(CandidateSchema)` to create a new message.
  */
 export const CandidateSchema: GenMessage<Candidate> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 24);
+  messageDesc(file_parley_v1_wire, 28);
 
 /**
  * A supernode a device is attached to.
@@ -876,7 +1040,7 @@ export type SupernodeRef = Message<"parley.v1.SupernodeRef"> & {
  * Use `create(SupernodeRefSchema)` to create a new message.
  */
 export const SupernodeRefSchema: GenMessage<SupernodeRef> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 25);
+  messageDesc(file_parley_v1_wire, 29);
 
 /**
  * Where one device of a user can be reached, as that device says. Stored in the overlay
@@ -940,7 +1104,7 @@ export type PresenceBody = Message<"parley.v1.PresenceBody"> & {
  * Use `create(PresenceBodySchema)` to create a new message.
  */
 export const PresenceBodySchema: GenMessage<PresenceBody> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 26);
+  messageDesc(file_parley_v1_wire, 30);
 
 /**
  * @generated from message parley.v1.PresenceRecord
@@ -966,7 +1130,7 @@ export type PresenceRecord = Message<"parley.v1.PresenceRecord"> & {
  * Use `create(PresenceRecordSchema)` to create a new message.
  */
 export const PresenceRecordSchema: GenMessage<PresenceRecord> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 27);
+  messageDesc(file_parley_v1_wire, 31);
 
 /**
  * @generated from enum parley.v1.Role
