@@ -8,7 +8,7 @@ import { CertificateVerifier } from '../crypto/certificate.js';
 import { parseNetworkDescriptor, type NetworkDescriptor } from '../crypto/descriptor.js';
 import { Account } from '../client/account.js';
 import { LoginClient } from '../client/login-client.js';
-import { online as goOnline, whois as findUser } from './overlay-commands.js';
+import { online as goOnline, whois as findUser, type OnlineOptions } from './overlay-commands.js';
 
 export interface AccountOptions {
   readonly network: string;
@@ -122,8 +122,8 @@ export function buddies(args: string[], options: AccountOptions & { user?: strin
   });
 }
 
-export function online(options: AccountOptions & { user?: string }): Promise<void> {
-  return withAccount(options.user, options, (account, descriptor) => goOnline(account, descriptor));
+export function online(options: AccountOptions & { user?: string }, onlineOptions: OnlineOptions): Promise<void> {
+  return withAccount(options.user, options, (account, descriptor) => goOnline(account, descriptor, onlineOptions));
 }
 
 export function whois(username: string | undefined, options: AccountOptions & { user?: string }): Promise<void> {

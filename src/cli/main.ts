@@ -17,6 +17,7 @@ import { toHex } from '../crypto/bytes.js';
 import { startSupernode, type RunningSupernode } from '../supernode/supernode.js';
 import { PingSchema, SUPPORTED_VERSIONS } from '../wire/messages.js';
 import { loadOrCreateCa, loadOrCreateKeys } from '../crypto/key-files.js';
+import { runSupernode } from './supernode-command.js';
 
 const USAGE = `parley — peer-to-peer voice and chat on a supernode network
 
@@ -41,8 +42,15 @@ Usage:
       later logins sign a challenge with the device key instead.
   parley buddies [list | add <user> [message] | accept <user> | decline <user>] [--user U]
   parley search <prefix> [--user U]
-  parley online [--user U]
+  parley online [--user U] [--port P] [--no-promotion] [--promote-after MINUTES]
       Attaches this device to a supernode and stays online (others can find it) until Ctrl-C.
+      It listens on P (default: any free port) for a supernode's dial-back: when one finds it
+      reachable from outside, with at least 1 Mbit/s up, after MINUTES online (default 60), it
+      becomes a supernode too (certified by the login server); --no-promotion forbids that.
+  parley supernode [--dir D] [--port P] [--host H]
+      Runs one more supernode for the network in D (its network.json and CA key: a local
+      network's folder, or the login server's data folder) and joins the overlay through the
+      bootstrap list. Users' machines become supernodes by promotion instead.
   parley whois <user> [--user U]
       Finds a user through the supernode overlay; if the overlay has no record, asks the
       login server whether the user exists and when they were last seen, and says which.
@@ -70,6 +78,8 @@ const OPTIONS = {
   user: { type: 'string' },
   'password-stdin': { type: 'boolean', default: false },
   discoverable: { type: 'boolean', default: false },
+  'no-promotion': { type: 'boolean', default: false },
+  'promote-after': { type: 'string', default: '60' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -236,8 +246,16 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'online':
       positionalsFor(0);
-      await online(accountOptions);
-      return -1; // stays online
+      await online(accountOptions, {
+        port: positiveInt(values.port ?? '0', 'port', 0),
+        allowPromotion: !values['no-promotion'],
+        promoteAfterMs: positiveInt(values['promote-after'], 'promote-after', 0, 7 * 24 * 60) * 60_000,
+      });
+      return 0;
+    case 'supernode':
+      positionalsFor(0);
+      await runSupernode({ dir: values.dir, host: values.host, ...(values.port ? { port: values.port } : {}) });
+      return -1; // keeps running
     case 'whois':
       await whois(positionalsFor(1)[0], accountOptions);
       return 0;

@@ -2,13 +2,15 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { realEnv } from '../env/real.js';
 import { CertificateVerifier } from '../crypto/certificate.js';
-import { toHex } from '../crypto/bytes.js';
+import { toBase64Url, toHex } from '../crypto/bytes.js';
 import type { Account } from '../client/account.js';
 import { AttachedClient } from '../client/attachment.js';
 import { LoginError } from '../client/login-client.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import { HostCache, parseHostCache } from '../overlay/host-cache.js';
 import { CandidateType } from '../wire/messages.js';
+import { fromBase64Url } from '../crypto/bytes.js';
+import { Promoter } from '../client/promotion.js';
 
 function loadHostCache(path: string): HostCache {
   if (!existsSync(path)) return new HostCache();
@@ -37,17 +39,55 @@ async function attach(account: Account, descriptor: NetworkDescriptor): Promise<
   return { client, hostCache, save };
 }
 
-/** Stays attached until Ctrl-C, so others can find this device. */
-export async function online(account: Account, descriptor: NetworkDescriptor): Promise<void> {
+export interface OnlineOptions {
+  /** Where this device listens for dial-backs, and serves as a supernode once promoted (0: any free port). */
+  readonly port: number;
+  readonly host?: string;
+  /** The user's setting: may this machine become a supernode? */
+  readonly allowPromotion: boolean;
+  readonly promoteAfterMs?: number;
+}
+
+/**
+ * Stays attached until Ctrl-C, so others can find this device; meanwhile, unless the user
+ * forbids it, the device becomes a supernode when a supernode's dial-back finds it reachable.
+ */
+export async function online(account: Account, descriptor: NetworkDescriptor, options: OnlineOptions): Promise<void> {
   const { client, save } = await attach(account, descriptor);
+  const identity = await account.identity();
+  const promoter = new Promoter(realEnv, {
+    identity,
+    verifier: new CertificateVerifier(descriptor.caPublicKey),
+    client,
+    port: options.port,
+    ...(options.host ? { host: options.host } : {}),
+    policy: { allowed: options.allowPromotion, ...(options.promoteAfterMs !== undefined ? { minUptimeMs: options.promoteAfterMs } : {}) },
+    certify: async (attestation) => {
+      const issued = await account.call<{ certificate: string }>('POST', '/v1/devices/current/supernode-certificate', { attestation: toBase64Url(attestation) });
+      const certificate = fromBase64Url(issued.certificate);
+      if (!certificate) throw new Error('the login server sent an unreadable certificate');
+      return certificate;
+    },
+  });
+  promoter.onEvent((event) => {
+    if (event.kind === 'forbidden') console.log('this device will not become a supernode (--no-promotion)');
+    if (event.kind === 'not-promoted') console.log(`not a supernode: ${event.reason}`);
+    if (event.kind === 'promoted') console.log(`promoted: now also a supernode on port ${event.port} (dial-back measured ${Math.round(event.uploadKbps)} kbit/s up)`);
+    if (event.kind === 'check-failed') console.log(`supernode reachability check failed (${event.failures}): ${event.reason}`);
+    if (event.kind === 'demoted') console.log(`demoted: no longer a supernode (${event.reason})`);
+  });
+  await promoter.start();
   console.log(`${account.username} is online (Ctrl-C to go offline)`);
-  const stop = () => {
-    client.close();
-    save();
-    process.exit(0);
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      promoter.close();
+      client.close();
+      save();
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
 }
 
 /** Finds a user through the overlay; when it does not, asks the login server, and says which. */

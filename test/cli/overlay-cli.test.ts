@@ -1,5 +1,6 @@
 // The issue's real-process test: a local network (login server + 3 supernodes), two clients;
-// one stays online, the other finds it through the overlay with `parley whois`.
+// one stays online (and, allowed at once, is promoted to supernode after a dial-back), another
+// supernode joins with `parley supernode`, and the other client finds the first with `parley whois`.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +13,7 @@ test('local network, two clients: bob goes online, alice finds him through the o
   const dir = mkdtempSync(join(tmpdir(), 'parley-overlay-'));
   const local = await startParley(['local', '--dir', join(dir, 'net'), '--port', '0'], 'descriptor:');
   let bobOnline: Awaited<ReturnType<typeof startParley>> | null = null;
+  let extra: Awaited<ReturnType<typeof startParley>> | null = null;
   try {
     const common = ['--network', join(dir, 'net', 'network.json'), '--profile', join(dir, 'profile')];
     const parley = (args: string[], input = '') => {
@@ -22,8 +24,15 @@ test('local network, two clients: bob goes online, alice finds him through the o
       assert.equal(parley(['register', user, '--password-stdin'], `${user} password 1\n`).status, 0);
       assert.equal(parley(['login', user, '--password-stdin'], `${user} password 1\n`).status, 0);
     }
-    bobOnline = await startParley(['online', '--user', 'bob', ...common], 'is online');
+    bobOnline = await startParley(['online', '--user', 'bob', '--promote-after', '0', ...common], 'promoted: now also a supernode');
     assert.match(bobOnline.output, /attached to supernode 127\.0\.0\.1:\d+ \(from the bootstrap list\)/);
+    assert.match(bobOnline.output, /promoted: now also a supernode on port \d+ \(dial-back measured \d+ kbit\/s up\)/);
+    const nowhere = parley(['supernode', '--dir', join(dir, 'nothing-here')]);
+    assert.equal(nowhere.status, 1);
+    assert.match(nowhere.out, /no network\.json in .*nothing-here: start the network first/);
+    extra = await startParley(['supernode', '--dir', join(dir, 'net'), '--port', '0'], 'joined the overlay');
+    const joined = /joined the overlay through 3 bootstrap supernodes and knows (\d+)/.exec(extra.output);
+    assert.ok(joined && Number(joined[1]) >= 4, `the new supernode learnt of the 3 and of promoted bob: ${extra.output}`);
     const found = parley(['whois', 'bob', '--user', 'alice']);
     assert.equal(found.status, 0, found.out);
     assert.match(found.out, /bob: online, found in the overlay in [\d.]+ ms \(1 device\)/);
@@ -34,6 +43,7 @@ test('local network, two clients: bob goes online, alice finds him through the o
     assert.match(unknown.out, /nobody-at-all: no such user \(asked the overlay, then the login server\)/, unknown.out);
   } finally {
     if (bobOnline) await stopParley(bobOnline.child);
+    if (extra) await stopParley(extra.child);
     await stopParley(local.child);
     rmSync(dir, { recursive: true, force: true });
   }
