@@ -145,12 +145,14 @@ export class SecureChannel {
   /** Feeds bytes from the transport. */
   receiveBytes(chunk: Uint8Array): ChannelOutput[] {
     if (this.state === 'closed') return [];
-    const frames = this.frames.push(chunk);
-    if (!frames.ok) return this.fail('bad_frame', frames.error.message);
+    this.frames.append(chunk);
     const outputs: ChannelOutput[] = [];
-    for (const frame of frames.value) {
-      outputs.push(...this.receiveFrame(frame));
-      if (this.isClosed) break;
+    // One frame at a time: the handshake's end raises the frame limit for what follows it.
+    while (!this.isClosed) {
+      const frame = this.frames.next();
+      if (!frame.ok) return [...outputs, ...this.fail('bad_frame', frame.error.message)];
+      if (frame.value === null) break;
+      outputs.push(...this.receiveFrame(frame.value));
     }
     return outputs;
   }

@@ -27,7 +27,9 @@ export class PresenceStore {
     const key = toHex(record.device.dhKey);
     const existing = devices?.get(key);
     if (existing) {
-      if (existing.sequence >= record.sequence) return 'stale';
+      // The same record may come back with a later expiry: a path cache's short-lived copy
+      // must not make the replica refuse the real one.
+      if (existing.sequence > record.sequence || (existing.sequence === record.sequence && existing.expiresAtMs >= record.expiresAtMs)) return 'stale';
       devices!.set(key, record);
       return 'stored';
     }

@@ -3,7 +3,7 @@
 // with iterative parallel lookups, and caches what it finds on the lookup path. Links to other
 // supernodes are secure links (IK), reused in both directions.
 import { create } from '@bufbuild/protobuf';
-import type { Env } from '../env/types.js';
+import type { Env, Timer } from '../env/types.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
 import { Role, type CertificateVerifier } from '../crypto/certificate.js';
 import type { NodeIdentity } from '../crypto/identity.js';
@@ -31,6 +31,13 @@ export const DEFAULT_REPLICATION = 8;
 /** Records found by a lookup are cached this long by the nearest node on the path that lacked them. */
 export const PATH_CACHE_TTL_MS = 60_000;
 const MAX_PEER_LINKS = 256;
+/**
+ * The nearest neighbours — the supernodes that share this one's replicas — are probed this
+ * often, and one that misses two probes is dropped: its records are then re-replicated within
+ * about a minute, not at the users' next 10-minute refresh.
+ */
+export const NEIGHBOUR_PROBE_MS = 20_000;
+const PROBE_FAILURES_TO_DROP = 2;
 
 export interface DhtAddress {
   readonly host: string;
@@ -49,6 +56,11 @@ export class DhtNode {
   readonly store = new PresenceStore();
   private readonly channels = new Map<string, RpcChannel>();
   private readonly connecting = new Map<string, Promise<RpcChannel>>();
+  private maintenance: Timer | null = null;
+  private closed = false;
+  /** Users whose records lost a replica and are waiting to be stored again. */
+  private readonly republishQueue = new Set<string>();
+  private republishing = false;
   /** Requests other than the DHT's own (routing), from other supernodes. */
   onOtherRequest: (envelope: Envelope, channel: RpcChannel) => void = () => {};
 
@@ -193,7 +205,7 @@ export class DhtNode {
             }
           } catch {
             lookup.onFailure(contact.id);
-            this.table.recordFailure(contact.id);
+            this.contactFailed(contact);
           }
         })().finally(() => inFlight.delete(request));
         inFlight.add(request);
@@ -234,7 +246,7 @@ export class DhtNode {
           const answer = await channel.request((requestId) => ({ case: 'storePresence', value: create(StorePresenceSchema, { requestId, record: record.encoded, sender: this.selfRef() }) }));
           if (answer.body.case === 'stored' && answer.body.value.outcome === StoreOutcome.STORED) stored++;
         } catch {
-          this.table.recordFailure(contact.id);
+          this.contactFailed(contact);
         }
       }),
     );
@@ -265,7 +277,70 @@ export class DhtNode {
     return { records, hops: lookup.maxHops, requests: lookup.requestsSent };
   }
 
+  /** Starts probing the nearest neighbours (and re-replicating when one is gone). */
+  startMaintenance(): void {
+    const probe = () => {
+      void this.probeNeighbours().finally(() => {
+        if (!this.closed) this.maintenance = this.env.clock.after(NEIGHBOUR_PROBE_MS, probe);
+      });
+    };
+    this.maintenance = this.env.clock.after(NEIGHBOUR_PROBE_MS, probe);
+  }
+
+  private async probeNeighbours(): Promise<void> {
+    await Promise.all(
+      this.table.closest(this.id, this.replication).map(async (contact) => {
+        try {
+          const channel = await this.channelTo(contact);
+          await channel.request((requestId) => ({ case: 'findNode', value: create(FindNodeSchema, { requestId, target: this.id, sender: this.selfRef() }) }));
+          this.table.insert(contact, this.env.clock.now());
+        } catch {
+          this.contactFailed(contact, PROBE_FAILURES_TO_DROP);
+        }
+      }),
+    );
+  }
+
+  /** Counts a failed request; when that drops the contact, the records it held are stored again elsewhere. */
+  private contactFailed(contact: LookupContact, maxFailures?: number): void {
+    if (!this.table.recordFailure(contact.id, maxFailures)) return;
+    for (const username of this.store.users()) {
+      if (this.wasReplicaHolder(userKey(username), contact.id)) this.republishQueue.add(username);
+    }
+    void this.drainRepublishQueue();
+  }
+
+  /** Whether `id` (no longer in the table) was among the `replication` nodes closest to `key`, as this node knows them. */
+  private wasReplicaHolder(key: NodeId, id: NodeId): boolean {
+    let closer = compareDistance(key, this.id, id) < 0 ? 1 : 0;
+    for (const c of this.table.contacts()) {
+      if (compareDistance(key, c.id, id) < 0 && ++closer >= this.replication) return false;
+    }
+    return true;
+  }
+
+  /** Stores the queued users' records again, one user at a time (re-replication is background work). */
+  private async drainRepublishQueue(): Promise<void> {
+    if (this.republishing) return;
+    this.republishing = true;
+    try {
+      for (const username of this.republishQueue) {
+        if (this.closed) return;
+        this.republishQueue.delete(username);
+        // Path-cache copies (a minute at most) are not this node's to re-replicate.
+        const nowMs = this.env.clock.wallTimeMs();
+        for (const record of this.store.get(username, nowMs)) {
+          if (record.expiresAtMs > nowMs + PATH_CACHE_TTL_MS) await this.publish(record);
+        }
+      }
+    } finally {
+      this.republishing = false;
+    }
+  }
+
   close(): void {
+    this.closed = true;
+    this.maintenance?.cancel();
     for (const channel of this.channels.values()) channel.link.close();
     this.channels.clear();
   }

@@ -180,6 +180,7 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
   });
   dht = new DhtNode(env, options.identity, options.verifier, options.advertise ?? { host: options.host ?? listener.local.host, port: listener.local.port });
   router = new Router(env, dht, attachments);
+  dht.startMaintenance();
   const routerRequests = dht.onOtherRequest;
   dht.onOtherRequest = (envelope, channel) => {
     if (envelope.body.case === 'reachabilityCheck') answerReachability(channel.link, envelope.body.value.requestId, envelope.body.value.port, (body) => channel.reply(body));

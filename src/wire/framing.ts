@@ -24,6 +24,7 @@ const EMPTY = new Uint8Array(0);
 
 export class FrameDecoder {
   private buffer: Uint8Array = EMPTY;
+  private offset = 0;
   private failed: FrameError | null = null;
 
   constructor(private maxFrameBytes: number = MAX_FRAME_BYTES) {}
@@ -35,39 +36,62 @@ export class FrameDecoder {
 
   /** Bytes held waiting for the rest of a frame. */
   get bufferedBytes(): number {
-    return this.buffer.byteLength;
+    return this.buffer.byteLength - this.offset;
+  }
+
+  /** Adds stream bytes; take the frames out with `next()` before appending more. */
+  append(chunk: Uint8Array): void {
+    if (this.failed) return;
+    const held = this.buffer.byteLength - this.offset;
+    if (held === 0) this.buffer = chunk;
+    else {
+      const data = new Uint8Array(held + chunk.byteLength);
+      data.set(this.buffer.subarray(this.offset));
+      data.set(chunk, held);
+      this.buffer = data;
+    }
+    this.offset = 0;
   }
 
   /**
-   * Feeds stream bytes; returns the complete frames, or the first error. After an error the
-   * stream cannot be resynchronised and every later call returns the same error.
+   * The next complete frame, null when there is none yet, or the first error. Frames are taken
+   * one at a time so that a limit raised after one frame (the end of a handshake) applies to the
+   * next, even when both came in one chunk. After an error every call returns the same error.
    */
-  push(chunk: Uint8Array): Result<Uint8Array[], FrameError> {
+  next(): Result<Uint8Array | null, FrameError> {
     if (this.failed) return err(this.failed);
-    let data: Uint8Array;
-    if (this.buffer.byteLength === 0) data = chunk;
-    else {
-      data = new Uint8Array(this.buffer.byteLength + chunk.byteLength);
-      data.set(this.buffer);
-      data.set(chunk, this.buffer.byteLength);
+    const available = this.buffer.byteLength - this.offset;
+    if (available < FRAME_HEADER_BYTES) return ok(null);
+    const length = (this.buffer[this.offset]! << 8) | this.buffer[this.offset + 1]!;
+    if (length === 0) return this.fail('empty', 'zero-length frame');
+    if (length > this.maxFrameBytes) return this.fail('oversized', `frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`);
+    if (available - FRAME_HEADER_BYTES < length) return ok(null);
+    const start = this.offset + FRAME_HEADER_BYTES;
+    const frame = this.buffer.slice(start, start + length);
+    this.offset = start + length;
+    if (this.offset === this.buffer.byteLength) {
+      this.buffer = EMPTY;
+      this.offset = 0;
     }
+    return ok(frame);
+  }
+
+  /** Feeds stream bytes and returns every complete frame (at the current limit), or the first error. */
+  push(chunk: Uint8Array): Result<Uint8Array[], FrameError> {
+    this.append(chunk);
     const frames: Uint8Array[] = [];
-    let offset = 0;
-    while (data.byteLength - offset >= FRAME_HEADER_BYTES) {
-      const length = (data[offset]! << 8) | data[offset + 1]!;
-      if (length === 0) return this.fail('empty', 'zero-length frame');
-      if (length > this.maxFrameBytes) return this.fail('oversized', `frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`);
-      if (data.byteLength - offset - FRAME_HEADER_BYTES < length) break;
-      frames.push(data.slice(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + length));
-      offset += FRAME_HEADER_BYTES + length;
+    for (;;) {
+      const frame = this.next();
+      if (!frame.ok) return frame;
+      if (frame.value === null) return ok(frames);
+      frames.push(frame.value);
     }
-    this.buffer = offset === data.byteLength ? EMPTY : data.slice(offset);
-    return ok(frames);
   }
 
   private fail(code: FrameErrorCode, message: string): Result<never, FrameError> {
     this.failed = { code, message };
     this.buffer = EMPTY;
+    this.offset = 0;
     return err(this.failed);
   }
 }

@@ -162,6 +162,23 @@ test('an oversized or empty frame during the handshake is refused before it is b
   }
 });
 
+test('a large message that arrives in the same chunk as the handshake\'s last message is accepted (the limit rises between frames)', () => {
+  const random = new SeededRandom(testSeed());
+  const net = testNetwork(random);
+  const base = { random, wallTimeMs: () => TEST_EPOCH_MS };
+  const bob = net.identity('bob');
+  const responder = new SecureChannel('responder', { ...base, ...net.config(bob) });
+  const initiator = new SecureChannel('initiator', { ...base, ...net.config(net.identity('alice'), { remoteStaticKey: bob.dh.publicKey }) });
+  const writes = (outputs: ChannelOutput[]) => outputs.flatMap((o) => (o.kind === 'write' ? [o.bytes] : []));
+  const [first] = writes(initiator.start());
+  const atResponder = responder.receiveBytes(first!);
+  assert.ok(responder.isEstablished, 'IK: the responder is done after its answer');
+  const large = data(9, 'x'.repeat(8000));
+  const chunk = Buffer.concat([...writes(atResponder), ...writes(responder.sendMessage(large))]);
+  const atInitiator = initiator.receiveBytes(chunk);
+  assert.deepEqual(atInitiator.map((o) => o.kind), ['established', 'message']);
+});
+
 test('bytes that are not a Parley channel (an HTTP request) are refused', () => {
   const closed = pair().responder.receiveBytes(new TextEncoder().encode('GET / HTTP/1.1\r\nHost: x\r\n\r\n')).at(-1);
   assert.ok(closed?.kind === 'closed');

@@ -106,3 +106,44 @@ test('records are refreshed while a client stays online: after 40 minutes it is 
     bob.close();
     for (const sn of running) sn.close();
   }));
+
+test('when supernodes die, the survivors store their records again: every user is back on 8 replicas within two minutes, before any client refresh', { timeout: 60_000 }, () =>
+  withSeed(testSeed(), async (seed) => {
+    const random = new SeededRandom(seed);
+    const net = testNetwork(random);
+    const network = new VirtualNetwork(seed, { epochMs: TEST_EPOCH_MS });
+    const drive = <T>(work: Promise<T>) => network.scheduler.drive(work);
+    const elapse = (ms: number) => drive(new Promise<void>((resolve) => network.scheduler.after(ms, resolve)));
+    const supernodes = await startSupernodes(network, net, 20, { link: () => ({ latencyMs: 5 + random.int(30) }) });
+    for (const s of supernodes) await drive(s.running.join(supernodes.slice(0, 3).map((x) => x.ref)));
+    const users: { name: string; attached: AttachedClient }[] = [];
+    for (let i = 0; i < 40; i++) {
+      const name = `user${i}`;
+      const host = network.addHost({ behind: network.addGateway({ nat: 'port-restricted' }) });
+      const attached = new AttachedClient(host.env(), { identity: net.identity(name), verifier: net.verifier, username: name, hostCache: new HostCache(), bootstrap: [supernodes[random.int(20)]!.ref] });
+      await drive(attached.start());
+      users.push({ name, attached });
+    }
+    await elapse(5_000);
+    /** Live supernodes holding `name`'s record as a replica (not a minute's path-cache copy). */
+    const replicas = (name: string, alive: typeof supernodes) => {
+      const now = network.scheduler.wallTimeMs();
+      return alive.filter((s) => s.running.dht.store.get(name, now).some((r) => r.expiresAtMs > now + 60_000)).length;
+    };
+    for (const u of users) assert.ok(replicas(u.name, supernodes) >= 8, `${u.name} starts with 8 replicas`);
+
+    const dead = supernodes.filter((_, i) => i % 10 < 3);
+    for (const s of dead) s.host.crash();
+    const alive = supernodes.filter((s) => !dead.includes(s));
+    // Users attached to a dead supernode re-attach and publish themselves; the others' records
+    // depend on the supernodes alone until the 10-minute refresh.
+    const deadHosts = new Set(dead.map((s) => s.host.addressText));
+    const bystanders = users.filter((u) => !deadHosts.has(u.attached.supernode!.host));
+    const hit = bystanders.filter((u) => replicas(u.name, alive) < 8);
+    assert.ok(hit.length > 0, 'the crash took replicas from users whose own supernode lives');
+    await elapse(2 * 60_000);
+    const short = bystanders.filter((u) => replicas(u.name, alive) < 8).map((u) => `${u.name}: ${replicas(u.name, alive)}`);
+    assert.deepEqual(short, [], 'every record is back on 8 live replicas');
+    for (const u of users) u.attached.close();
+    for (const s of alive) s.running.close();
+  }));
