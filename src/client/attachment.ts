@@ -57,27 +57,32 @@ export interface AttachConfig {
   readonly attachTimeoutMs?: number;
 }
 
-function presenceRequest(env: Env, supernode: SupernodeAddress, config: AttachConfig) {
+function presenceRequest(env: Env, supernode: SupernodeAddress, config: AttachConfig, sequence?: number) {
   const nowMs = env.clock.wallTimeMs();
   const presence = createPresenceRecord(config.identity, config.verifier.networkId, config.username, {
     supernodes: [supernode],
     candidates: config.candidates ?? [],
-    sequence: nowMs,
+    sequence: sequence ?? nowMs,
     issuedAtMs: nowMs,
   });
   return { case: 'attachRequest' as const, value: create(AttachRequestSchema, { presence }) };
 }
 
-/** One attempt: secure link, presence record, and the supernode's answer. */
-export async function attachTo(env: Env, supernode: SupernodeAddress, config: AttachConfig): Promise<Attached> {
+/** A secure link (IK) to a supernode, not yet attached. */
+export function connectTo(env: Env, supernode: SupernodeAddress, config: AttachConfig): Promise<SecureLink> {
   const timeoutMs = config.attachTimeoutMs ?? DEFAULT_ATTACH_TIMEOUT_MS;
-  const link = await connectSecure(env, {
+  return connectSecure(env, {
     host: supernode.host,
     port: supernode.port,
     config: { identity: config.identity, verifier: config.verifier, remoteStaticKey: supernode.dhKey },
     connectTimeoutMs: timeoutMs,
     handshakeTimeoutMs: timeoutMs,
   });
+}
+
+/** Attaches over an established link: the presence record, and the supernode's answer. */
+export function attachOver(env: Env, link: SecureLink, supernode: SupernodeAddress, config: AttachConfig, sequence?: number): Promise<Attached> {
+  const timeoutMs = config.attachTimeoutMs ?? DEFAULT_ATTACH_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     // Each outcome settles the promise first, then closes: closing runs the close handler.
     const timer = env.clock.after(timeoutMs, () => {
@@ -98,8 +103,13 @@ export async function attachTo(env: Env, supernode: SupernodeAddress, config: At
         link.close();
       }
     });
-    link.send(presenceRequest(env, supernode, config));
+    link.send(presenceRequest(env, supernode, config, sequence));
   });
+}
+
+/** One attempt: secure link, presence record, and the supernode's answer. */
+export async function attachTo(env: Env, supernode: SupernodeAddress, config: AttachConfig): Promise<Attached> {
+  return attachOver(env, await connectTo(env, supernode, config), supernode, config);
 }
 
 export type AttachmentEvent =
@@ -117,6 +127,7 @@ export class AttachedClient {
   private refresh: Timer | null = null;
   private retry: Timer | null = null;
   private nonce = 0n;
+  private sequence = 0;
   private closed = false;
   private readonly listeners: ((event: AttachmentEvent) => void)[] = [];
   private deliveryHandler: (from: string, payload: Uint8Array) => void = () => {};
@@ -155,31 +166,55 @@ export class AttachedClient {
     const fromBootstrap = hostCache.best(hostCache.size, now).filter((e) => e.source === 'bootstrap');
     const candidates = [...fromCache.map((e) => ({ e, source: 'host-cache' as const })), ...fromBootstrap.map((e) => ({ e, source: 'bootstrap' as const }))];
     const startedMs = this.env.clock.now();
-    let result;
-    try {
-      result = await raceFirst(
-        candidates,
-        async ({ e }) => {
-          try {
-            return await attachTo(this.env, e, this.config);
-          } catch (error) {
-            hostCache.recordFailure(e.host, e.port, this.env.clock.now());
-            throw error;
-          }
-        },
-        (late) => late.link.close(),
-        this.config.parallel ?? DEFAULT_PARALLEL_ATTEMPTS,
-      );
-    } catch (error) {
-      this.emit({ kind: 'unreachable', atMs: this.env.clock.now() });
-      throw error;
+    // The race is for a secure link only: the presence record goes to the winner alone, so no
+    // other supernode publishes a record naming itself for a device that is not attached there.
+    let attached: Attached | null = null;
+    let source: 'host-cache' | 'bootstrap' = 'bootstrap';
+    while (!attached) {
+      let result;
+      try {
+        result = await raceFirst(
+          candidates,
+          async ({ e }) => {
+            try {
+              return { link: await connectTo(this.env, e, this.config), supernode: e };
+            } catch (error) {
+              hostCache.recordFailure(e.host, e.port, this.env.clock.now());
+              throw error;
+            }
+          },
+          (late) => late.link.close(),
+          this.config.parallel ?? DEFAULT_PARALLEL_ATTEMPTS,
+        );
+      } catch (error) {
+        this.emit({ kind: 'unreachable', atMs: this.env.clock.now() });
+        throw error;
+      }
+      const { link, supernode } = result.value;
+      try {
+        attached = await attachOver(this.env, link, { host: supernode.host, port: supernode.port, dhKey: supernode.dhKey }, this.config, this.nextSequence());
+        source = result.candidate.source;
+      } catch (error) {
+        // Refused (full, say) or silent: try the others.
+        hostCache.recordFailure(supernode.host, supernode.port, this.env.clock.now());
+        candidates.splice(candidates.indexOf(result.candidate), 1);
+        if (candidates.length === 0) {
+          this.emit({ kind: 'unreachable', atMs: this.env.clock.now() });
+          throw error;
+        }
+      }
     }
-    const attached = result.value;
     hostCache.recordSuccess(attached.supernode.host, attached.supernode.port, this.env.clock.now() - startedMs, this.env.clock.now());
     hostCache.merge(attached.gossip.map((g) => ({ host: g.host, port: g.port, dhKey: g.dhKey })), 'gossip');
     this.adopt(attached);
-    this.emit({ kind: 'attached', supernode: attached.supernode, source: result.candidate.source, atMs: this.env.clock.now() });
+    this.emit({ kind: 'attached', supernode: attached.supernode, source, atMs: this.env.clock.now() });
     return attached.supernode;
+  }
+
+  /** Presence sequence numbers: the wall time, but always rising (two records in one millisecond). */
+  private nextSequence(): number {
+    this.sequence = Math.max(Math.floor(this.env.clock.wallTimeMs()), this.sequence + 1);
+    return this.sequence;
   }
 
   private adopt(attached: Attached): void {
@@ -211,7 +246,7 @@ export class AttachedClient {
     this.keepalive = this.env.clock.after(interval, ping);
     const refresh = () => {
       if (this.current !== attached) return;
-      attached.link.send(presenceRequest(this.env, attached.supernode, this.config));
+      attached.link.send(presenceRequest(this.env, attached.supernode, this.config, this.nextSequence()));
       this.refresh = this.env.clock.after(PRESENCE_REFRESH_MS, refresh);
     };
     this.refresh = this.env.clock.after(PRESENCE_REFRESH_MS, refresh);
@@ -243,13 +278,18 @@ export class AttachedClient {
   }
 
   /**
-   * Sends `payload` to every online device of `to` through the overlay. Resolves with each
+   * Sends `payload` to every online device of `to` (or only the one with `deviceKey`) through the overlay. Resolves with each
    * device's outcome, or with the reason nothing was attempted.
    */
-  async route(to: string, payload: Uint8Array, timeoutMs = 20_000): Promise<{ failure: RouteFailure } | { deliveries: { deviceKey: Uint8Array; outcome: DeliveryOutcome }[] }> {
+  async route(
+    to: string,
+    payload: Uint8Array,
+    options: { deviceKey?: Uint8Array; timeoutMs?: number } = {},
+  ): Promise<{ failure: RouteFailure } | { deliveries: { deviceKey: Uint8Array; outcome: DeliveryOutcome }[] }> {
     const rpc = this.current?.rpc;
     if (!rpc) throw new AttachFailure('closed', 'not attached to a supernode');
-    const answer = await rpc.request((requestId) => ({ case: 'routeRequest', value: create(RouteRequestSchema, { requestId, to, payload }) }), timeoutMs);
+    const deviceKey = options.deviceKey ?? new Uint8Array(0);
+    const answer = await rpc.request((requestId) => ({ case: 'routeRequest', value: create(RouteRequestSchema, { requestId, to, payload, deviceKey }) }), options.timeoutMs ?? 20_000);
     if (answer.body.case !== 'routeResult') return { failure: RouteFailure.UNSPECIFIED };
     const result = answer.body.value;
     if (result.failure !== RouteFailure.UNSPECIFIED) return { failure: result.failure };
