@@ -27,10 +27,17 @@ export interface Session {
   lastHeardMs: number;
   /** Lookups this client may start: a burst of 20, then 5 per second. */
   readonly lookups: TokenBucket;
+  readonly routes: TokenBucket;
 }
 
 export const LOOKUP_BURST = 20;
 export const LOOKUPS_PER_SECOND = 5;
+/**
+ * Routed messages per client: chat and call signalling go this way, so far more than lookups
+ * (a route to a user found in the last minute costs no lookup: the supernode caches it).
+ */
+export const ROUTE_BURST = 400;
+export const ROUTES_PER_SECOND = 200;
 
 export interface AttachError extends CodedError<'full' | 'bad_presence' | 'not_a_device' | 'too_many_devices'> {
   readonly refusal: AttachRefusal;
@@ -91,7 +98,9 @@ export class Attachments {
     }
     // The record's certificate is the link's device (checked above): keep one copy of it.
     const record: VerifiedPresence = { ...presence.value, device };
-    const session: Session = { link, device, presence: record, lastHeardMs: nowMs, lookups: existing?.lookups ?? new TokenBucket(LOOKUP_BURST, LOOKUPS_PER_SECOND, nowMs) };
+    const session: Session = { link, device, presence: record, lastHeardMs: nowMs, lookups: existing?.lookups ?? new TokenBucket(LOOKUP_BURST, LOOKUPS_PER_SECOND, nowMs),
+      routes: existing?.routes ?? new TokenBucket(ROUTE_BURST, ROUTES_PER_SECOND, nowMs),
+    };
     this.byDevice.set(key, session);
     let devices = this.byUser.get(device.username);
     if (!devices) this.byUser.set(device.username, (devices = new Set()));

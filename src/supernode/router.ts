@@ -5,6 +5,7 @@
 import { create } from '@bufbuild/protobuf';
 import type { Env, Timer } from '../env/types.js';
 import type { RpcChannel } from '../overlay/rpc.js';
+import { equalBytes } from '../crypto/bytes.js';
 import {
   DeliveryOutcome,
   DeliverySchema,
@@ -69,13 +70,14 @@ export class Router {
     void this.deliverLocal(deviceKey, from, payload).then((outcome) => channel.reply({ case: 'routeForwarded', value: create(RouteForwardedSchema, { requestId, outcome }) }));
   }
 
-  /** Routes `payload` from `from` to every online device of `to`. */
-  async route(from: string, to: string, payload: Uint8Array): Promise<RouteOutcome> {
+  /** Routes `payload` from `from` to every online device of `to` (or only the one whose key is `deviceKey`, when not empty). */
+  async route(from: string, to: string, payload: Uint8Array, deviceKey: Uint8Array = new Uint8Array(0)): Promise<RouteOutcome> {
     if (payload.byteLength > MAX_ROUTED_PAYLOAD_BYTES) return { failure: RouteFailure.TOO_LARGE };
     const found = await this.dht.findPresence(to);
-    if (found.records.length === 0) return { failure: RouteFailure.OFFLINE };
+    const records = deviceKey.byteLength === 0 ? found.records : found.records.filter((r) => equalBytes(r.device.dhKey, deviceKey));
+    if (records.length === 0) return { failure: RouteFailure.OFFLINE };
     const deliveries = await Promise.all(
-      found.records.map(async (record) => {
+      records.map(async (record) => {
         const deviceKey = record.device.dhKey;
         const supernode = record.supernodes[0];
         let outcome: DeliveryOutcome;

@@ -141,12 +141,12 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
           }
           case 'routeRequest': {
             if (!session) return;
-            const { requestId, to, payload } = envelope.body.value;
-            if (!session.lookups.take(env.clock.now())) {
+            const { requestId, to, payload, deviceKey } = envelope.body.value;
+            if (!session.routes.take(env.clock.now())) {
               link.send({ case: 'routeResult', value: create(RouteResultSchema, { requestId, failure: RouteFailure.RATE_LIMITED }) });
               return;
             }
-            router!.route(session.device.username, to, payload).then(
+            router!.route(session.device.username, to, payload, deviceKey).then(
               (outcome) => link.send({ case: 'routeResult', value: create(RouteResultSchema, { requestId, ...outcome }) }),
               () => link.send({ case: 'routeResult', value: create(RouteResultSchema, { requestId, failure: RouteFailure.OFFLINE }) }),
             );

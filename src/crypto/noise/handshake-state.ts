@@ -45,6 +45,9 @@ export interface TransportKeys {
   readonly receive: CipherState;
   /** Unique to this session and known to both sides: the channel binding value. */
   readonly handshakeHash: Uint8Array;
+  /** The raw keys of `send` and `receive`, for protocols that ratchet them. */
+  readonly sendKey: Uint8Array;
+  readonly receiveKey: Uint8Array;
 }
 
 export class HandshakeState {
@@ -176,8 +179,10 @@ export class HandshakeState {
     this.messageIndex++;
     if (this.messageIndex < this.pattern.messages.length) return;
     const [c1, c2] = this.symmetric.split();
+    const [k1, k2] = this.symmetric.splitKeys();
+    const handshakeHash = this.symmetric.handshakeHash;
     this.transport = this.options.initiator
-      ? { send: c1, receive: c2, handshakeHash: this.symmetric.handshakeHash }
-      : { send: c2, receive: c1, handshakeHash: this.symmetric.handshakeHash };
+      ? { send: c1, receive: c2, handshakeHash, sendKey: k1, receiveKey: k2 }
+      : { send: c2, receive: c1, handshakeHash, sendKey: k2, receiveKey: k1 };
   }
 }

@@ -78,7 +78,13 @@ export class SymmetricState {
   }
 
   split(): [CipherState, CipherState] {
+    const [k1, k2] = this.splitKeys();
+    return [new CipherState(this.cipher, k1), new CipherState(this.cipher, k2)];
+  }
+
+  /** The two keys `split` puts in its cipher states, for protocols that derive further keys. */
+  splitKeys(): [Uint8Array, Uint8Array] {
     const [k1, k2] = hkdf(this.ck, EMPTY, 2);
-    return [new CipherState(this.cipher, k1!), new CipherState(this.cipher, k2!)];
+    return [k1!, k2!];
   }
 }

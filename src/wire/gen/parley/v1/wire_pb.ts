@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/v1/wire.proto.
  */
 export const file_parley_v1_wire: GenFile = /*@__PURE__*/
-  fileDesc("ChRwYXJsZXkvdjEvd2lyZS5wcm90bxIJcGFybGV5LnYxIskBCg9DZXJ0aWZpY2F0ZUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhAKCHVzZXJuYW1lGAMgASgJEh0KBHJvbGUYBCABKA4yDy5wYXJsZXkudjEuUm9sZRITCgtzaWduaW5nX2tleRgFIAEoDBIOCgZkaF9rZXkYBiABKAwSDgoGc2VyaWFsGAcgASgEEhQKDGlzc3VlZF9hdF9tcxgIIAEoBBIVCg1leHBpcmVzX2F0X21zGAkgASgEIi4KC0NlcnRpZmljYXRlEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMIo4BChBIYW5kc2hha2VQYXlsb2FkEhAKCHZlcnNpb25zGAEgAygNEhYKDmNob3Nlbl92ZXJzaW9uGAIgASgNEhIKCm5ldHdvcmtfaWQYAyABKAwSEwoLY2VydGlmaWNhdGUYBCABKAwSJwoGcmVqZWN0GAUgASgOMhcucGFybGV5LnYxLlJlamVjdFJlYXNvbiIVCgRQaW5nEg0KBW5vbmNlGAEgASgEIhUKBFBvbmcSDQoFbm9uY2UYASABKAQiPwoFQ2xvc2USJgoGcmVhc29uGAEgASgOMhYucGFybGV5LnYxLkNsb3NlUmVhc29uEg4KBmRldGFpbBgCIAEoCSIoCgREYXRhEg8KB2NoYW5uZWwYASABKA0SDwoHcGF5bG9hZBgCIAEoDCIhCg1BdHRhY2hSZXF1ZXN0EhAKCHByZXNlbmNlGAEgASgMIlwKDkF0dGFjaEFjY2VwdGVkEh0KFWtlZXBhbGl2ZV9pbnRlcnZhbF9tcxgBIAEoDRIrCgpzdXBlcm5vZGVzGAIgAygLMhcucGFybGV5LnYxLlN1cGVybm9kZVJlZiJJCg1BdHRhY2hSZWZ1c2VkEigKBnJlYXNvbhgBIAEoDjIYLnBhcmxleS52MS5BdHRhY2hSZWZ1c2FsEg4KBmRldGFpbBgCIAEoCSJXCghGaW5kTm9kZRISCgpyZXF1ZXN0X2lkGAEgASgEEg4KBnRhcmdldBgCIAEoDBInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIkgKCkZvdW5kTm9kZXMSEgoKcmVxdWVzdF9pZBgBIAEoBBImCgVub2RlcxgCIAMoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYiXAoNU3RvcmVQcmVzZW5jZRISCgpyZXF1ZXN0X2lkGAEgASgEEg4KBnJlY29yZBgCIAEoDBInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIlYKBlN0b3JlZBISCgpyZXF1ZXN0X2lkGAEgASgEEigKB291dGNvbWUYAiABKA4yFy5wYXJsZXkudjEuU3RvcmVPdXRjb21lEg4KBmRldGFpbBgDIAEoCSJdCgxGaW5kUHJlc2VuY2USEgoKcmVxdWVzdF9pZBgBIAEoBBIQCgh1c2VybmFtZRgCIAEoCRInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIoUBCg1Gb3VuZFByZXNlbmNlEhIKCnJlcXVlc3RfaWQYASABKAQSDwoHcmVjb3JkcxgCIAMoDBImCgVub2RlcxgDIAMoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYSJwoHcmVmdXNlZBgEIAEoDjIWLnBhcmxleS52MS5GaW5kUmVmdXNhbCI/CgxSb3V0ZVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoBBIKCgJ0bxgCIAEoCRIPCgdwYXlsb2FkGAMgASgMIlEKDkRldmljZURlbGl2ZXJ5EhIKCmRldmljZV9rZXkYASABKAwSKwoHb3V0Y29tZRgCIAEoDjIaLnBhcmxleS52MS5EZWxpdmVyeU91dGNvbWUiegoLUm91dGVSZXN1bHQSEgoKcmVxdWVzdF9pZBgBIAEoBBItCgpkZWxpdmVyaWVzGAIgAygLMhkucGFybGV5LnYxLkRldmljZURlbGl2ZXJ5EigKB2ZhaWx1cmUYAyABKA4yFy5wYXJsZXkudjEuUm91dGVGYWlsdXJlIlUKDFJvdXRlRm9yd2FyZBISCgpyZXF1ZXN0X2lkGAEgASgEEhIKCmRldmljZV9rZXkYAiABKAwSDAoEZnJvbRgDIAEoCRIPCgdwYXlsb2FkGAQgASgMIlEKDlJvdXRlRm9yd2FyZGVkEhIKCnJlcXVlc3RfaWQYASABKAQSKwoHb3V0Y29tZRgCIAEoDjIaLnBhcmxleS52MS5EZWxpdmVyeU91dGNvbWUiPgoIRGVsaXZlcnkSEwoLZGVsaXZlcnlfaWQYASABKAQSDAoEZnJvbRgCIAEoCRIPCgdwYXlsb2FkGAMgASgMIiIKC0RlbGl2ZXJ5QWNrEhMKC2RlbGl2ZXJ5X2lkGAEgASgEIjUKEVJlYWNoYWJpbGl0eUNoZWNrEhIKCnJlcXVlc3RfaWQYASABKAQSDAoEcG9ydBgCIAEoDSJgChJSZWFjaGFiaWxpdHlSZXN1bHQSEgoKcmVxdWVzdF9pZBgBIAEoBBIRCglyZWFjaGFibGUYAiABKAgSDgoGZGV0YWlsGAMgASgJEhMKC2F0dGVzdGF0aW9uGAQgASgMIrQBChBSZWFjaGFiaWxpdHlCb2R5Eg8KB3ZlcnNpb24YASABKA0SEgoKbmV0d29ya19pZBgCIAEoDBIWCg5zdWJqZWN0X2RoX2tleRgDIAEoDBIMCgRob3N0GAQgASgJEgwKBHBvcnQYBSABKA0SEwoLdXBsb2FkX2ticHMYBiABKA0SFQoNY2hlY2tlZF9hdF9tcxgHIAEoBBIbChNjaGVja2VyX2NlcnRpZmljYXRlGAggASgMIjoKF1JlYWNoYWJpbGl0eUF0dGVzdGF0aW9uEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMIuoHCghFbnZlbG9wZRIfCgRwaW5nGAEgASgLMg8ucGFybGV5LnYxLlBpbmdIABIfCgRwb25nGAIgASgLMg8ucGFybGV5LnYxLlBvbmdIABIhCgVjbG9zZRgDIAEoCzIQLnBhcmxleS52MS5DbG9zZUgAEh8KBGRhdGEYBCABKAsyDy5wYXJsZXkudjEuRGF0YUgAEjIKDmF0dGFjaF9yZXF1ZXN0GAUgASgLMhgucGFybGV5LnYxLkF0dGFjaFJlcXVlc3RIABI0Cg9hdHRhY2hfYWNjZXB0ZWQYBiABKAsyGS5wYXJsZXkudjEuQXR0YWNoQWNjZXB0ZWRIABIyCg5hdHRhY2hfcmVmdXNlZBgHIAEoCzIYLnBhcmxleS52MS5BdHRhY2hSZWZ1c2VkSAASKAoJZmluZF9ub2RlGAggASgLMhMucGFybGV5LnYxLkZpbmROb2RlSAASLAoLZm91bmRfbm9kZXMYCSABKAsyFS5wYXJsZXkudjEuRm91bmROb2Rlc0gAEjIKDnN0b3JlX3ByZXNlbmNlGAogASgLMhgucGFybGV5LnYxLlN0b3JlUHJlc2VuY2VIABIjCgZzdG9yZWQYCyABKAsyES5wYXJsZXkudjEuU3RvcmVkSAASMAoNZmluZF9wcmVzZW5jZRgMIAEoCzIXLnBhcmxleS52MS5GaW5kUHJlc2VuY2VIABIyCg5mb3VuZF9wcmVzZW5jZRgNIAEoCzIYLnBhcmxleS52MS5Gb3VuZFByZXNlbmNlSAASMAoNcm91dGVfcmVxdWVzdBgOIAEoCzIXLnBhcmxleS52MS5Sb3V0ZVJlcXVlc3RIABIuCgxyb3V0ZV9yZXN1bHQYDyABKAsyFi5wYXJsZXkudjEuUm91dGVSZXN1bHRIABIwCg1yb3V0ZV9mb3J3YXJkGBAgASgLMhcucGFybGV5LnYxLlJvdXRlRm9yd2FyZEgAEjQKD3JvdXRlX2ZvcndhcmRlZBgRIAEoCzIZLnBhcmxleS52MS5Sb3V0ZUZvcndhcmRlZEgAEicKCGRlbGl2ZXJ5GBIgASgLMhMucGFybGV5LnYxLkRlbGl2ZXJ5SAASLgoMZGVsaXZlcnlfYWNrGBMgASgLMhYucGFybGV5LnYxLkRlbGl2ZXJ5QWNrSAASOgoScmVhY2hhYmlsaXR5X2NoZWNrGBQgASgLMhwucGFybGV5LnYxLlJlYWNoYWJpbGl0eUNoZWNrSAASPAoTcmVhY2hhYmlsaXR5X3Jlc3VsdBgVIAEoCzIdLnBhcmxleS52MS5SZWFjaGFiaWxpdHlSZXN1bHRIAEIGCgRib2R5IpEBCglDYW5kaWRhdGUSJgoEdHlwZRgBIAEoDjIYLnBhcmxleS52MS5DYW5kaWRhdGVUeXBlEi4KCHByb3RvY29sGAIgASgOMhwucGFybGV5LnYxLlRyYW5zcG9ydFByb3RvY29sEgwKBGhvc3QYAyABKAkSDAoEcG9ydBgEIAEoDRIQCghwcmlvcml0eRgFIAEoDSI6CgxTdXBlcm5vZGVSZWYSDAoEaG9zdBgBIAEoCRIMCgRwb3J0GAIgASgNEg4KBmRoX2tleRgDIAEoDCLwAQoMUHJlc2VuY2VCb2R5Eg8KB3ZlcnNpb24YASABKA0SEgoKbmV0d29ya19pZBgCIAEoDBIQCgh1c2VybmFtZRgDIAEoCRITCgtjZXJ0aWZpY2F0ZRgEIAEoDBIrCgpzdXBlcm5vZGVzGAUgAygLMhcucGFybGV5LnYxLlN1cGVybm9kZVJlZhIoCgpjYW5kaWRhdGVzGAYgAygLMhQucGFybGV5LnYxLkNhbmRpZGF0ZRIQCghzZXF1ZW5jZRgHIAEoBBIUCgxpc3N1ZWRfYXRfbXMYCCABKAQSFQoNZXhwaXJlc19hdF9tcxgJIAEoBCIxCg5QcmVzZW5jZVJlY29yZBIMCgRib2R5GAEgASgMEhEKCXNpZ25hdHVyZRgCIAEoDCpYCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX0RFVklDRRABEhIKDlJPTEVfU1VQRVJOT0RFEAISFQoRUk9MRV9MT0dJTl9TRVJWRVIQAyqwAQoMUmVqZWN0UmVhc29uEh0KGVJFSkVDVF9SRUFTT05fVU5TUEVDSUZJRUQQABIlCiFSRUpFQ1RfUkVBU09OX1VOU1VQUE9SVEVEX1ZFUlNJT04QARIfChtSRUpFQ1RfUkVBU09OX1dST05HX05FVFdPUksQAhIhCh1SRUpFQ1RfUkVBU09OX0JBRF9DRVJUSUZJQ0FURRADEhYKElJFSkVDVF9SRUFTT05fQlVTWRAEKrkBCgtDbG9zZVJlYXNvbhIcChhDTE9TRV9SRUFTT05fVU5TUEVDSUZJRUQQABIXChNDTE9TRV9SRUFTT05fTk9STUFMEAESHwobQ0xPU0VfUkVBU09OX1BST1RPQ09MX0VSUk9SEAISIAocQ0xPU0VfUkVBU09OX0JBRF9DRVJUSUZJQ0FURRADEhkKFUNMT1NFX1JFQVNPTl9TSFVURE9XThAEEhUKEUNMT1NFX1JFQVNPTl9JRExFEAUqrwEKDUF0dGFjaFJlZnVzYWwSHgoaQVRUQUNIX1JFRlVTQUxfVU5TUEVDSUZJRUQQABIXChNBVFRBQ0hfUkVGVVNBTF9GVUxMEAESHwobQVRUQUNIX1JFRlVTQUxfQkFEX1BSRVNFTkNFEAISHwobQVRUQUNIX1JFRlVTQUxfTk9UX0FfREVWSUNFEAMSIwofQVRUQUNIX1JFRlVTQUxfVE9PX01BTllfREVWSUNFUxAEKnsKDFN0b3JlT3V0Y29tZRIdChlTVE9SRV9PVVRDT01FX1VOU1BFQ0lGSUVEEAASGAoUU1RPUkVfT1VUQ09NRV9TVE9SRUQQARIaChZTVE9SRV9PVVRDT01FX1JFSkVDVEVEEAISFgoSU1RPUkVfT1VUQ09NRV9GVUxMEAMqSgoLRmluZFJlZnVzYWwSHAoYRklORF9SRUZVU0FMX1VOU1BFQ0lGSUVEEAASHQoZRklORF9SRUZVU0FMX1JBVEVfTElNSVRFRBABKrUBCg9EZWxpdmVyeU91dGNvbWUSIAocREVMSVZFUllfT1VUQ09NRV9VTlNQRUNJRklFRBAAEh4KGkRFTElWRVJZX09VVENPTUVfREVMSVZFUkVEEAESIQodREVMSVZFUllfT1VUQ09NRV9OT1RfQVRUQUNIRUQQAhIgChxERUxJVkVSWV9PVVRDT01FX1VOUkVBQ0hBQkxFEAMSGwoXREVMSVZFUllfT1VUQ09NRV9OT19BQ0sQBCqFAQoMUm91dGVGYWlsdXJlEh0KGVJPVVRFX0ZBSUxVUkVfVU5TUEVDSUZJRUQQABIZChVST1VURV9GQUlMVVJFX09GRkxJTkUQARIbChdST1VURV9GQUlMVVJFX1RPT19MQVJHRRACEh4KGlJPVVRFX0ZBSUxVUkVfUkFURV9MSU1JVEVEEAMqiQEKDUNhbmRpZGF0ZVR5cGUSHgoaQ0FORElEQVRFX1RZUEVfVU5TUEVDSUZJRUQQABIXChNDQU5ESURBVEVfVFlQRV9IT1NUEAESIwofQ0FORElEQVRFX1RZUEVfU0VSVkVSX1JFRkxFWElWRRACEhoKFkNBTkRJREFURV9UWVBFX1JFTEFZRUQQAypvChFUcmFuc3BvcnRQcm90b2NvbBIiCh5UUkFOU1BPUlRfUFJPVE9DT0xfVU5TUEVDSUZJRUQQABIaChZUUkFOU1BPUlRfUFJPVE9DT0xfVURQEAESGgoWVFJBTlNQT1JUX1BST1RPQ09MX1RDUBACYgZwcm90bzM");
+  fileDesc("ChRwYXJsZXkvdjEvd2lyZS5wcm90bxIJcGFybGV5LnYxIskBCg9DZXJ0aWZpY2F0ZUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhAKCHVzZXJuYW1lGAMgASgJEh0KBHJvbGUYBCABKA4yDy5wYXJsZXkudjEuUm9sZRITCgtzaWduaW5nX2tleRgFIAEoDBIOCgZkaF9rZXkYBiABKAwSDgoGc2VyaWFsGAcgASgEEhQKDGlzc3VlZF9hdF9tcxgIIAEoBBIVCg1leHBpcmVzX2F0X21zGAkgASgEIi4KC0NlcnRpZmljYXRlEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMIo4BChBIYW5kc2hha2VQYXlsb2FkEhAKCHZlcnNpb25zGAEgAygNEhYKDmNob3Nlbl92ZXJzaW9uGAIgASgNEhIKCm5ldHdvcmtfaWQYAyABKAwSEwoLY2VydGlmaWNhdGUYBCABKAwSJwoGcmVqZWN0GAUgASgOMhcucGFybGV5LnYxLlJlamVjdFJlYXNvbiIVCgRQaW5nEg0KBW5vbmNlGAEgASgEIhUKBFBvbmcSDQoFbm9uY2UYASABKAQiPwoFQ2xvc2USJgoGcmVhc29uGAEgASgOMhYucGFybGV5LnYxLkNsb3NlUmVhc29uEg4KBmRldGFpbBgCIAEoCSIoCgREYXRhEg8KB2NoYW5uZWwYASABKA0SDwoHcGF5bG9hZBgCIAEoDCIhCg1BdHRhY2hSZXF1ZXN0EhAKCHByZXNlbmNlGAEgASgMIlwKDkF0dGFjaEFjY2VwdGVkEh0KFWtlZXBhbGl2ZV9pbnRlcnZhbF9tcxgBIAEoDRIrCgpzdXBlcm5vZGVzGAIgAygLMhcucGFybGV5LnYxLlN1cGVybm9kZVJlZiJJCg1BdHRhY2hSZWZ1c2VkEigKBnJlYXNvbhgBIAEoDjIYLnBhcmxleS52MS5BdHRhY2hSZWZ1c2FsEg4KBmRldGFpbBgCIAEoCSJXCghGaW5kTm9kZRISCgpyZXF1ZXN0X2lkGAEgASgEEg4KBnRhcmdldBgCIAEoDBInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIkgKCkZvdW5kTm9kZXMSEgoKcmVxdWVzdF9pZBgBIAEoBBImCgVub2RlcxgCIAMoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYiXAoNU3RvcmVQcmVzZW5jZRISCgpyZXF1ZXN0X2lkGAEgASgEEg4KBnJlY29yZBgCIAEoDBInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIlYKBlN0b3JlZBISCgpyZXF1ZXN0X2lkGAEgASgEEigKB291dGNvbWUYAiABKA4yFy5wYXJsZXkudjEuU3RvcmVPdXRjb21lEg4KBmRldGFpbBgDIAEoCSJdCgxGaW5kUHJlc2VuY2USEgoKcmVxdWVzdF9pZBgBIAEoBBIQCgh1c2VybmFtZRgCIAEoCRInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIoUBCg1Gb3VuZFByZXNlbmNlEhIKCnJlcXVlc3RfaWQYASABKAQSDwoHcmVjb3JkcxgCIAMoDBImCgVub2RlcxgDIAMoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYSJwoHcmVmdXNlZBgEIAEoDjIWLnBhcmxleS52MS5GaW5kUmVmdXNhbCJTCgxSb3V0ZVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoBBIKCgJ0bxgCIAEoCRIPCgdwYXlsb2FkGAMgASgMEhIKCmRldmljZV9rZXkYBCABKAwiUQoORGV2aWNlRGVsaXZlcnkSEgoKZGV2aWNlX2tleRgBIAEoDBIrCgdvdXRjb21lGAIgASgOMhoucGFybGV5LnYxLkRlbGl2ZXJ5T3V0Y29tZSJ6CgtSb3V0ZVJlc3VsdBISCgpyZXF1ZXN0X2lkGAEgASgEEi0KCmRlbGl2ZXJpZXMYAiADKAsyGS5wYXJsZXkudjEuRGV2aWNlRGVsaXZlcnkSKAoHZmFpbHVyZRgDIAEoDjIXLnBhcmxleS52MS5Sb3V0ZUZhaWx1cmUiVQoMUm91dGVGb3J3YXJkEhIKCnJlcXVlc3RfaWQYASABKAQSEgoKZGV2aWNlX2tleRgCIAEoDBIMCgRmcm9tGAMgASgJEg8KB3BheWxvYWQYBCABKAwiUQoOUm91dGVGb3J3YXJkZWQSEgoKcmVxdWVzdF9pZBgBIAEoBBIrCgdvdXRjb21lGAIgASgOMhoucGFybGV5LnYxLkRlbGl2ZXJ5T3V0Y29tZSI+CghEZWxpdmVyeRITCgtkZWxpdmVyeV9pZBgBIAEoBBIMCgRmcm9tGAIgASgJEg8KB3BheWxvYWQYAyABKAwiIgoLRGVsaXZlcnlBY2sSEwoLZGVsaXZlcnlfaWQYASABKAQiNQoRUmVhY2hhYmlsaXR5Q2hlY2sSEgoKcmVxdWVzdF9pZBgBIAEoBBIMCgRwb3J0GAIgASgNImAKElJlYWNoYWJpbGl0eVJlc3VsdBISCgpyZXF1ZXN0X2lkGAEgASgEEhEKCXJlYWNoYWJsZRgCIAEoCBIOCgZkZXRhaWwYAyABKAkSEwoLYXR0ZXN0YXRpb24YBCABKAwitAEKEFJlYWNoYWJpbGl0eUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhYKDnN1YmplY3RfZGhfa2V5GAMgASgMEgwKBGhvc3QYBCABKAkSDAoEcG9ydBgFIAEoDRITCgt1cGxvYWRfa2JwcxgGIAEoDRIVCg1jaGVja2VkX2F0X21zGAcgASgEEhsKE2NoZWNrZXJfY2VydGlmaWNhdGUYCCABKAwiOgoXUmVhY2hhYmlsaXR5QXR0ZXN0YXRpb24SDAoEYm9keRgBIAEoDBIRCglzaWduYXR1cmUYAiABKAwi6gcKCEVudmVsb3BlEh8KBHBpbmcYASABKAsyDy5wYXJsZXkudjEuUGluZ0gAEh8KBHBvbmcYAiABKAsyDy5wYXJsZXkudjEuUG9uZ0gAEiEKBWNsb3NlGAMgASgLMhAucGFybGV5LnYxLkNsb3NlSAASHwoEZGF0YRgEIAEoCzIPLnBhcmxleS52MS5EYXRhSAASMgoOYXR0YWNoX3JlcXVlc3QYBSABKAsyGC5wYXJsZXkudjEuQXR0YWNoUmVxdWVzdEgAEjQKD2F0dGFjaF9hY2NlcHRlZBgGIAEoCzIZLnBhcmxleS52MS5BdHRhY2hBY2NlcHRlZEgAEjIKDmF0dGFjaF9yZWZ1c2VkGAcgASgLMhgucGFybGV5LnYxLkF0dGFjaFJlZnVzZWRIABIoCglmaW5kX25vZGUYCCABKAsyEy5wYXJsZXkudjEuRmluZE5vZGVIABIsCgtmb3VuZF9ub2RlcxgJIAEoCzIVLnBhcmxleS52MS5Gb3VuZE5vZGVzSAASMgoOc3RvcmVfcHJlc2VuY2UYCiABKAsyGC5wYXJsZXkudjEuU3RvcmVQcmVzZW5jZUgAEiMKBnN0b3JlZBgLIAEoCzIRLnBhcmxleS52MS5TdG9yZWRIABIwCg1maW5kX3ByZXNlbmNlGAwgASgLMhcucGFybGV5LnYxLkZpbmRQcmVzZW5jZUgAEjIKDmZvdW5kX3ByZXNlbmNlGA0gASgLMhgucGFybGV5LnYxLkZvdW5kUHJlc2VuY2VIABIwCg1yb3V0ZV9yZXF1ZXN0GA4gASgLMhcucGFybGV5LnYxLlJvdXRlUmVxdWVzdEgAEi4KDHJvdXRlX3Jlc3VsdBgPIAEoCzIWLnBhcmxleS52MS5Sb3V0ZVJlc3VsdEgAEjAKDXJvdXRlX2ZvcndhcmQYECABKAsyFy5wYXJsZXkudjEuUm91dGVGb3J3YXJkSAASNAoPcm91dGVfZm9yd2FyZGVkGBEgASgLMhkucGFybGV5LnYxLlJvdXRlRm9yd2FyZGVkSAASJwoIZGVsaXZlcnkYEiABKAsyEy5wYXJsZXkudjEuRGVsaXZlcnlIABIuCgxkZWxpdmVyeV9hY2sYEyABKAsyFi5wYXJsZXkudjEuRGVsaXZlcnlBY2tIABI6ChJyZWFjaGFiaWxpdHlfY2hlY2sYFCABKAsyHC5wYXJsZXkudjEuUmVhY2hhYmlsaXR5Q2hlY2tIABI8ChNyZWFjaGFiaWxpdHlfcmVzdWx0GBUgASgLMh0ucGFybGV5LnYxLlJlYWNoYWJpbGl0eVJlc3VsdEgAQgYKBGJvZHkikQEKCUNhbmRpZGF0ZRImCgR0eXBlGAEgASgOMhgucGFybGV5LnYxLkNhbmRpZGF0ZVR5cGUSLgoIcHJvdG9jb2wYAiABKA4yHC5wYXJsZXkudjEuVHJhbnNwb3J0UHJvdG9jb2wSDAoEaG9zdBgDIAEoCRIMCgRwb3J0GAQgASgNEhAKCHByaW9yaXR5GAUgASgNIjoKDFN1cGVybm9kZVJlZhIMCgRob3N0GAEgASgJEgwKBHBvcnQYAiABKA0SDgoGZGhfa2V5GAMgASgMIvABCgxQcmVzZW5jZUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhAKCHVzZXJuYW1lGAMgASgJEhMKC2NlcnRpZmljYXRlGAQgASgMEisKCnN1cGVybm9kZXMYBSADKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmEigKCmNhbmRpZGF0ZXMYBiADKAsyFC5wYXJsZXkudjEuQ2FuZGlkYXRlEhAKCHNlcXVlbmNlGAcgASgEEhQKDGlzc3VlZF9hdF9tcxgIIAEoBBIVCg1leHBpcmVzX2F0X21zGAkgASgEIjEKDlByZXNlbmNlUmVjb3JkEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMImgKCEUyZUZyYW1lEiwKCWhhbmRzaGFrZRgBIAEoCzIXLnBhcmxleS52MS5FMmVIYW5kc2hha2VIABImCgZzZWFsZWQYAiABKAsyFC5wYXJsZXkudjEuRTJlU2VhbGVkSABCBgoEYm9keSI/CgxFMmVIYW5kc2hha2USEgoKc2Vzc2lvbl9pZBgBIAEoDBIMCgRzdGVwGAIgASgNEg0KBW5vaXNlGAMgASgMIh8KCEUyZUhlbGxvEhMKC2NlcnRpZmljYXRlGAEgASgMIkQKCUUyZVNlYWxlZBISCgpzZXNzaW9uX2lkGAEgASgMEg8KB2NvdW50ZXIYAiABKAQSEgoKY2lwaGVydGV4dBgDIAEoDCJUCg5FMmVTdHJlYW1GcmFtZRInCgVpdGVtcxgBIAMoCzIYLnBhcmxleS52MS5FMmVTdHJlYW1JdGVtEgsKA2FjaxgCIAEoBBIMCgRiYXNlGAMgASgEIi0KDUUyZVN0cmVhbUl0ZW0SCwoDc2VxGAEgASgEEg8KB3BheWxvYWQYAiABKAwiRwoLQ2hhdE1lc3NhZ2USCgoCaWQYASABKAkSCgoCdG8YAiABKAkSEgoKc2VudF9hdF9tcxgDIAEoBBIMCgR0ZXh0GAQgASgJIkAKC0NoYXRQYXlsb2FkEikKB21lc3NhZ2UYASABKAsyFi5wYXJsZXkudjEuQ2hhdE1lc3NhZ2VIAEIGCgRib2R5KlgKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfREVWSUNFEAESEgoOUk9MRV9TVVBFUk5PREUQAhIVChFST0xFX0xPR0lOX1NFUlZFUhADKrABCgxSZWplY3RSZWFzb24SHQoZUkVKRUNUX1JFQVNPTl9VTlNQRUNJRklFRBAAEiUKIVJFSkVDVF9SRUFTT05fVU5TVVBQT1JURURfVkVSU0lPThABEh8KG1JFSkVDVF9SRUFTT05fV1JPTkdfTkVUV09SSxACEiEKHVJFSkVDVF9SRUFTT05fQkFEX0NFUlRJRklDQVRFEAMSFgoSUkVKRUNUX1JFQVNPTl9CVVNZEAQquQEKC0Nsb3NlUmVhc29uEhwKGENMT1NFX1JFQVNPTl9VTlNQRUNJRklFRBAAEhcKE0NMT1NFX1JFQVNPTl9OT1JNQUwQARIfChtDTE9TRV9SRUFTT05fUFJPVE9DT0xfRVJST1IQAhIgChxDTE9TRV9SRUFTT05fQkFEX0NFUlRJRklDQVRFEAMSGQoVQ0xPU0VfUkVBU09OX1NIVVRET1dOEAQSFQoRQ0xPU0VfUkVBU09OX0lETEUQBSqvAQoNQXR0YWNoUmVmdXNhbBIeChpBVFRBQ0hfUkVGVVNBTF9VTlNQRUNJRklFRBAAEhcKE0FUVEFDSF9SRUZVU0FMX0ZVTEwQARIfChtBVFRBQ0hfUkVGVVNBTF9CQURfUFJFU0VOQ0UQAhIfChtBVFRBQ0hfUkVGVVNBTF9OT1RfQV9ERVZJQ0UQAxIjCh9BVFRBQ0hfUkVGVVNBTF9UT09fTUFOWV9ERVZJQ0VTEAQqewoMU3RvcmVPdXRjb21lEh0KGVNUT1JFX09VVENPTUVfVU5TUEVDSUZJRUQQABIYChRTVE9SRV9PVVRDT01FX1NUT1JFRBABEhoKFlNUT1JFX09VVENPTUVfUkVKRUNURUQQAhIWChJTVE9SRV9PVVRDT01FX0ZVTEwQAypKCgtGaW5kUmVmdXNhbBIcChhGSU5EX1JFRlVTQUxfVU5TUEVDSUZJRUQQABIdChlGSU5EX1JFRlVTQUxfUkFURV9MSU1JVEVEEAEqtQEKD0RlbGl2ZXJ5T3V0Y29tZRIgChxERUxJVkVSWV9PVVRDT01FX1VOU1BFQ0lGSUVEEAASHgoaREVMSVZFUllfT1VUQ09NRV9ERUxJVkVSRUQQARIhCh1ERUxJVkVSWV9PVVRDT01FX05PVF9BVFRBQ0hFRBACEiAKHERFTElWRVJZX09VVENPTUVfVU5SRUFDSEFCTEUQAxIbChdERUxJVkVSWV9PVVRDT01FX05PX0FDSxAEKoUBCgxSb3V0ZUZhaWx1cmUSHQoZUk9VVEVfRkFJTFVSRV9VTlNQRUNJRklFRBAAEhkKFVJPVVRFX0ZBSUxVUkVfT0ZGTElORRABEhsKF1JPVVRFX0ZBSUxVUkVfVE9PX0xBUkdFEAISHgoaUk9VVEVfRkFJTFVSRV9SQVRFX0xJTUlURUQQAyqJAQoNQ2FuZGlkYXRlVHlwZRIeChpDQU5ESURBVEVfVFlQRV9VTlNQRUNJRklFRBAAEhcKE0NBTkRJREFURV9UWVBFX0hPU1QQARIjCh9DQU5ESURBVEVfVFlQRV9TRVJWRVJfUkVGTEVYSVZFEAISGgoWQ0FORElEQVRFX1RZUEVfUkVMQVlFRBADKm8KEVRyYW5zcG9ydFByb3RvY29sEiIKHlRSQU5TUE9SVF9QUk9UT0NPTF9VTlNQRUNJRklFRBAAEhoKFlRSQU5TUE9SVF9QUk9UT0NPTF9VRFAQARIaChZUUkFOU1BPUlRfUFJPVE9DT0xfVENQEAJiBnByb3RvMw");
 
 /**
  * What the network CA signs. Carried as bytes inside Certificate so the signature covers
@@ -511,6 +511,13 @@ export type RouteRequest = Message<"parley.v1.RouteRequest"> & {
    * @generated from field: bytes payload = 3;
    */
   payload: Uint8Array;
+
+  /**
+   * only this device of `to` (its Noise static key); empty: all
+   *
+   * @generated from field: bytes device_key = 4;
+   */
+  deviceKey: Uint8Array;
 };
 
 /**
@@ -1131,6 +1138,237 @@ export type PresenceRecord = Message<"parley.v1.PresenceRecord"> & {
  */
 export const PresenceRecordSchema: GenMessage<PresenceRecord> = /*@__PURE__*/
   messageDesc(file_parley_v1_wire, 31);
+
+/**
+ * @generated from message parley.v1.E2eFrame
+ */
+export type E2eFrame = Message<"parley.v1.E2eFrame"> & {
+  /**
+   * @generated from oneof parley.v1.E2eFrame.body
+   */
+  body: {
+    /**
+     * @generated from field: parley.v1.E2eHandshake handshake = 1;
+     */
+    value: E2eHandshake;
+    case: "handshake";
+  } | {
+    /**
+     * @generated from field: parley.v1.E2eSealed sealed = 2;
+     */
+    value: E2eSealed;
+    case: "sealed";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message parley.v1.E2eFrame.
+ * Use `create(E2eFrameSchema)` to create a new message.
+ */
+export const E2eFrameSchema: GenMessage<E2eFrame> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 32);
+
+/**
+ * @generated from message parley.v1.E2eHandshake
+ */
+export type E2eHandshake = Message<"parley.v1.E2eHandshake"> & {
+  /**
+   * 16 random bytes, chosen by the initiator
+   *
+   * @generated from field: bytes session_id = 1;
+   */
+  sessionId: Uint8Array;
+
+  /**
+   * 1 (initiator) or 2 (responder)
+   *
+   * @generated from field: uint32 step = 2;
+   */
+  step: number;
+
+  /**
+   * the Noise IK message; its payload is an encoded E2eHello
+   *
+   * @generated from field: bytes noise = 3;
+   */
+  noise: Uint8Array;
+};
+
+/**
+ * Describes the message parley.v1.E2eHandshake.
+ * Use `create(E2eHandshakeSchema)` to create a new message.
+ */
+export const E2eHandshakeSchema: GenMessage<E2eHandshake> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 33);
+
+/**
+ * @generated from message parley.v1.E2eHello
+ */
+export type E2eHello = Message<"parley.v1.E2eHello"> & {
+  /**
+   * the sender device's CA certificate
+   *
+   * @generated from field: bytes certificate = 1;
+   */
+  certificate: Uint8Array;
+};
+
+/**
+ * Describes the message parley.v1.E2eHello.
+ * Use `create(E2eHelloSchema)` to create a new message.
+ */
+export const E2eHelloSchema: GenMessage<E2eHello> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 34);
+
+/**
+ * @generated from message parley.v1.E2eSealed
+ */
+export type E2eSealed = Message<"parley.v1.E2eSealed"> & {
+  /**
+   * @generated from field: bytes session_id = 1;
+   */
+  sessionId: Uint8Array;
+
+  /**
+   * the chain step whose key sealed this frame
+   *
+   * @generated from field: uint64 counter = 2;
+   */
+  counter: bigint;
+
+  /**
+   * AEAD(key_counter, nonce 0, ad = session_id, E2eStreamFrame)
+   *
+   * @generated from field: bytes ciphertext = 3;
+   */
+  ciphertext: Uint8Array;
+};
+
+/**
+ * Describes the message parley.v1.E2eSealed.
+ * Use `create(E2eSealedSchema)` to create a new message.
+ */
+export const E2eSealedSchema: GenMessage<E2eSealed> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 35);
+
+/**
+ * A reliable, ordered stream of chat payloads between two devices, over sealed frames that may
+ * be lost, repeated or reordered: sequence numbers per device pair, cumulative acknowledgements.
+ *
+ * @generated from message parley.v1.E2eStreamFrame
+ */
+export type E2eStreamFrame = Message<"parley.v1.E2eStreamFrame"> & {
+  /**
+   * @generated from field: repeated parley.v1.E2eStreamItem items = 1;
+   */
+  items: E2eStreamItem[];
+
+  /**
+   * every item up to this sequence number has arrived
+   *
+   * @generated from field: uint64 ack = 2;
+   */
+  ack: bigint;
+
+  /**
+   * every item below this was acknowledged before (a receiver
+   *
+   * @generated from field: uint64 base = 3;
+   */
+  base: bigint;
+};
+
+/**
+ * Describes the message parley.v1.E2eStreamFrame.
+ * Use `create(E2eStreamFrameSchema)` to create a new message.
+ */
+export const E2eStreamFrameSchema: GenMessage<E2eStreamFrame> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 36);
+
+/**
+ * @generated from message parley.v1.E2eStreamItem
+ */
+export type E2eStreamItem = Message<"parley.v1.E2eStreamItem"> & {
+  /**
+   * 1, 2, … per sending device and receiving device
+   *
+   * @generated from field: uint64 seq = 1;
+   */
+  seq: bigint;
+
+  /**
+   * an encoded ChatPayload
+   *
+   * @generated from field: bytes payload = 2;
+   */
+  payload: Uint8Array;
+};
+
+/**
+ * Describes the message parley.v1.E2eStreamItem.
+ * Use `create(E2eStreamItemSchema)` to create a new message.
+ */
+export const E2eStreamItemSchema: GenMessage<E2eStreamItem> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 37);
+
+/**
+ * @generated from message parley.v1.ChatMessage
+ */
+export type ChatMessage = Message<"parley.v1.ChatMessage"> & {
+  /**
+   * random, unique: de-duplication across devices and retries
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * the user the message is for (the conversation, seen by its sender)
+   *
+   * @generated from field: string to = 2;
+   */
+  to: string;
+
+  /**
+   * @generated from field: uint64 sent_at_ms = 3;
+   */
+  sentAtMs: bigint;
+
+  /**
+   * @generated from field: string text = 4;
+   */
+  text: string;
+};
+
+/**
+ * Describes the message parley.v1.ChatMessage.
+ * Use `create(ChatMessageSchema)` to create a new message.
+ */
+export const ChatMessageSchema: GenMessage<ChatMessage> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 38);
+
+/**
+ * @generated from message parley.v1.ChatPayload
+ */
+export type ChatPayload = Message<"parley.v1.ChatPayload"> & {
+  /**
+   * @generated from oneof parley.v1.ChatPayload.body
+   */
+  body: {
+    /**
+     * @generated from field: parley.v1.ChatMessage message = 1;
+     */
+    value: ChatMessage;
+    case: "message";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message parley.v1.ChatPayload.
+ * Use `create(ChatPayloadSchema)` to create a new message.
+ */
+export const ChatPayloadSchema: GenMessage<ChatPayload> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 39);
 
 /**
  * @generated from enum parley.v1.Role

@@ -1,0 +1,256 @@
+// Chat between users, end to end: each message goes to every online device of the recipient
+// and to the sender's own other devices, over an end-to-end session per device pair (the
+// supernodes carry only sealed frames) and a reliable stream per device pair (retries,
+// de-duplication, order). Messages are shown once each, however often they were sent.
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import type { Env, Timer } from '../env/types.js';
+import type { CertificateVerifier } from '../crypto/certificate.js';
+import type { NodeIdentity } from '../crypto/identity.js';
+import { equalBytes, toHex } from '../crypto/bytes.js';
+import { decodeProto } from '../wire/messages.js';
+import { ChatMessageSchema, ChatPayloadSchema, E2eFrameSchema, E2eStreamFrameSchema, type E2eFrame, type E2eHandshake } from '../wire/messages.js';
+import { E2eSession, type E2eConfig, type E2eErrorCode } from './e2e-session.js';
+import { DeviceStream } from './device-stream.js';
+
+/** What the chat needs from the overlay: route to one device of a user, list a user's devices, hear routed payloads. */
+export interface SignallingTransport {
+  send(toUser: string, deviceKey: Uint8Array, payload: Uint8Array): Promise<void>;
+  devices(username: string): Promise<Uint8Array[]>;
+  onReceive(handler: (fromUser: string, payload: Uint8Array) => void): void;
+}
+
+export const MAX_MESSAGE_BYTES = 8 * 1024;
+/** An unanswered handshake is started again after this. */
+export const HANDSHAKE_RETRY_MS = 5_000;
+/** Acknowledgements wait this long for a frame to ride on. */
+const ACK_DELAY_MS = 5;
+const MAX_SESSIONS_PER_PEER = 4;
+/** Devices this device keeps state for; a handshake from one more is refused (a flood of fresh keys costs a bounded amount). */
+export const MAX_PEER_DEVICES = 4096;
+const REMEMBERED_MESSAGE_IDS = 100_000;
+const MAX_FRAME_BYTES = 16 * 1024;
+/** A user's online devices are looked up again after this (a new device joins the conversation then). */
+export const DEVICE_LIST_TTL_MS = 30_000;
+
+export interface ReceivedMessage {
+  readonly id: string;
+  /** The other user of the conversation, from this device's side. */
+  readonly conversation: string;
+  readonly from: string;
+  readonly fromDevice: Uint8Array;
+  readonly sentAtMs: number;
+  readonly text: string;
+}
+
+export class ChatError extends Error {
+  constructor(
+    readonly code: 'too_large' | 'offline' | 'queue_full',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ChatError';
+  }
+}
+
+interface Peer {
+  readonly user: string;
+  readonly key: Uint8Array;
+  readonly stream: DeviceStream;
+  session: E2eSession | null;
+  handshake: { session: E2eSession; startedMs: number } | null;
+  timer: Timer | null;
+  timerAtMs: number;
+}
+
+export class ChatClient {
+  private readonly config: E2eConfig;
+  private readonly peers = new Map<string, Peer>();
+  private readonly sessions = new Map<string, E2eSession>();
+  private readonly seen = new Set<string>();
+  private readonly deviceLists = new Map<string, { keys: Promise<Uint8Array[]>; atMs: number }>();
+  private readonly listeners: ((message: ReceivedMessage) => void)[] = [];
+  /** Frames refused, by reason: bad input is counted, never thrown. */
+  readonly refused = new Map<E2eErrorCode | 'unknown_session' | 'malformed' | 'too_many_peers', number>();
+  private closed = false;
+
+  constructor(
+    private readonly env: Env,
+    private readonly options: { identity: NodeIdentity; verifier: CertificateVerifier; username: string; transport: SignallingTransport },
+  ) {
+    this.config = { identity: options.identity, verifier: options.verifier, random: env.random, wallTimeMs: () => env.clock.wallTimeMs() };
+    options.transport.onReceive((from, payload) => this.receive(from, payload));
+  }
+
+  onMessage(listener: (message: ReceivedMessage) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Messages not yet acknowledged by some device. */
+  get unacknowledged(): number {
+    let total = 0;
+    for (const peer of this.peers.values()) total += peer.stream.pending;
+    return total;
+  }
+
+  /**
+   * Sends `text` to `to`: to each of its online devices and this user's other devices. Resolves
+   * once queued (delivery goes on in the background, with retries) with the message id and the
+   * devices it goes to.
+   */
+  async send(to: string, text: string): Promise<{ id: string; devices: number }> {
+    const body = new TextEncoder().encode(text);
+    if (body.byteLength > MAX_MESSAGE_BYTES) throw new ChatError('too_large', `a message holds at most ${MAX_MESSAGE_BYTES} bytes`);
+    const [theirs, mine] = await Promise.all([this.devicesOf(to), to === this.options.username ? Promise.resolve([]) : this.devicesOf(this.options.username)]);
+    if (theirs.length === 0) throw new ChatError('offline', `${to} has no device online`);
+    const id = toHex(this.env.random.bytes(16));
+    const payload = toBinary(ChatPayloadSchema, create(ChatPayloadSchema, { body: { case: 'message', value: create(ChatMessageSchema, { id, to, sentAtMs: BigInt(Math.floor(this.env.clock.wallTimeMs())), text }) } }));
+    this.seen.add(id);
+    const targets = [...theirs.map((key) => ({ user: to, key })), ...mine.filter((key) => !equalBytes(key, this.options.identity.dh.publicKey)).map((key) => ({ user: this.options.username, key }))];
+    for (const target of targets) {
+      const peer = this.peer(target.user, target.key);
+      if (!peer.stream.enqueue(payload)) throw new ChatError('queue_full', `too many messages waiting for a device of ${target.user}`);
+      this.flush(peer);
+    }
+    return { id, devices: targets.length };
+  }
+
+  /** A user's online devices, looked up at most every 30 s (a lookup per message would be rate-limited). */
+  private devicesOf(user: string): Promise<Uint8Array[]> {
+    const now = this.env.clock.now();
+    const cached = this.deviceLists.get(user);
+    if (cached && now - cached.atMs < DEVICE_LIST_TTL_MS) return cached.keys;
+    const keys = this.options.transport.devices(user);
+    this.deviceLists.set(user, { keys, atMs: now });
+    // Not kept when empty or failed: the user may come online any moment.
+    keys.then(
+      (list) => list.length === 0 && this.deviceLists.delete(user),
+      () => this.deviceLists.delete(user),
+    );
+    return keys;
+  }
+
+  private peer(user: string, key: Uint8Array): Peer {
+    const hex = toHex(key);
+    let peer = this.peers.get(hex);
+    if (!peer) {
+      peer = { user, key, stream: new DeviceStream(), session: null, handshake: null, timer: null, timerAtMs: Infinity };
+      this.peers.set(hex, peer);
+    }
+    return peer;
+  }
+
+  private sendFrame(peer: Peer, body: E2eFrame['body']): void {
+    const bytes = toBinary(E2eFrameSchema, create(E2eFrameSchema, { body }));
+    void this.options.transport.send(peer.user, peer.key, bytes).catch(() => {});
+  }
+
+  /** Sends what is due to `peer` (starting a session first if there is none) and sets its timer. */
+  private flush(peer: Peer): void {
+    if (this.closed) return;
+    const now = this.env.clock.now();
+    if (!peer.session) {
+      if (!peer.handshake || now - peer.handshake.startedMs >= HANDSHAKE_RETRY_MS) {
+        const { session, first } = E2eSession.initiate(this.config, peer.key);
+        peer.handshake = { session, startedMs: now };
+        this.sendFrame(peer, { case: 'handshake', value: first });
+      }
+      this.schedule(peer, peer.handshake!.startedMs + HANDSHAKE_RETRY_MS);
+      return;
+    }
+    for (let frame = peer.stream.nextFrame(now); frame; frame = peer.stream.nextFrame(now)) {
+      this.sendFrame(peer, { case: 'sealed', value: peer.session.seal(toBinary(E2eStreamFrameSchema, frame)) });
+    }
+    const due = peer.stream.nextDueMs();
+    if (due !== null) this.schedule(peer, due);
+  }
+
+  private schedule(peer: Peer, atMs: number): void {
+    if (peer.timer && peer.timerAtMs <= atMs) return;
+    peer.timer?.cancel();
+    peer.timerAtMs = atMs;
+    peer.timer = this.env.clock.after(Math.max(0, atMs - this.env.clock.now()), () => {
+      peer.timer = null;
+      peer.timerAtMs = Infinity;
+      this.flush(peer);
+    });
+  }
+
+  private refuse(code: E2eErrorCode | 'unknown_session' | 'malformed' | 'too_many_peers'): void {
+    this.refused.set(code, (this.refused.get(code) ?? 0) + 1);
+  }
+
+  private adopt(peer: Peer, session: E2eSession): void {
+    this.sessions.set(toHex(session.id), session);
+    peer.session = session;
+    // Older sessions stay openable for frames in flight, a few per peer.
+    const mine = [...this.sessions.entries()].filter(([, s]) => equalBytes(s.peerKey, peer.key));
+    for (const [hex] of mine.slice(0, Math.max(0, mine.length - MAX_SESSIONS_PER_PEER))) this.sessions.delete(hex);
+  }
+
+  private receive(from: string, bytes: Uint8Array): void {
+    if (this.closed) return;
+    const frame = decodeProto(E2eFrameSchema, bytes, MAX_FRAME_BYTES);
+    if (!frame.ok) return this.refuse('malformed');
+    const body = frame.value.body;
+    if (body.case === 'handshake') this.receiveHandshake(from, body.value);
+    else if (body.case === 'sealed') {
+      const session = this.sessions.get(toHex(body.value.sessionId));
+      if (!session) return this.refuse('unknown_session');
+      const opened = session.open(body.value);
+      if (!opened.ok) return this.refuse(opened.error.code);
+      let streamFrame;
+      try {
+        streamFrame = fromBinary(E2eStreamFrameSchema, opened.value);
+      } catch {
+        return this.refuse('malformed');
+      }
+      const peer = this.peer(session.peer!.username, session.peerKey);
+      for (const payload of peer.stream.receive(streamFrame)) this.deliver(peer, payload);
+      // Acknowledge soon, on a frame of our own if one goes out first.
+      if (peer.stream.owesAck) this.schedule(peer, this.env.clock.now() + ACK_DELAY_MS);
+      else this.flush(peer); // acknowledgements may have opened the window
+    } else this.refuse('malformed');
+  }
+
+  private receiveHandshake(from: string, handshake: E2eHandshake): void {
+    if (handshake.step === 1) {
+      if (this.peers.size >= MAX_PEER_DEVICES) return this.refuse('too_many_peers');
+      const answered = E2eSession.respond(this.config, handshake, from);
+      if (!answered.ok) return this.refuse(answered.error.code);
+      const { session, reply } = answered.value;
+      const peer = this.peer(from, session.peerKey);
+      this.sendFrame(peer, { case: 'handshake', value: reply });
+      this.adopt(peer, session);
+      this.flush(peer);
+      return;
+    }
+    for (const peer of this.peers.values()) {
+      const pending = peer.handshake;
+      if (!pending || !equalBytes(pending.session.id, handshake.sessionId)) continue;
+      const done = pending.session.complete(this.config, handshake);
+      if (!done.ok) return this.refuse(done.error.code);
+      peer.handshake = null;
+      this.adopt(peer, pending.session);
+      this.flush(peer);
+      return;
+    }
+    this.refuse('unknown_session');
+  }
+
+  private deliver(peer: Peer, payload: Uint8Array): void {
+    const decoded = decodeProto(ChatPayloadSchema, payload, MAX_FRAME_BYTES);
+    if (!decoded.ok || decoded.value.body.case !== 'message') return this.refuse('malformed');
+    const message = decoded.value.body.value;
+    if (this.seen.has(message.id)) return;
+    this.seen.add(message.id);
+    if (this.seen.size > REMEMBERED_MESSAGE_IDS) this.seen.delete(this.seen.values().next().value!);
+    const conversation = peer.user === this.options.username ? message.to : peer.user;
+    const received: ReceivedMessage = { id: message.id, conversation, from: peer.user, fromDevice: peer.key, sentAtMs: Number(message.sentAtMs), text: message.text };
+    for (const listener of this.listeners) listener(received);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const peer of this.peers.values()) peer.timer?.cancel();
+  }
+}

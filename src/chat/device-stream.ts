@@ -1,0 +1,115 @@
+// A reliable, ordered stream of payloads from one device to another over frames that may be
+// lost, repeated or reordered (routed signalling): sequence numbers, cumulative
+// acknowledgements, retransmission with backoff, a bounded window and reorder buffer. Pure: the
+// caller gives the time, sends the frames and runs the timer.
+import { create } from '@bufbuild/protobuf';
+import { E2eStreamFrameSchema, E2eStreamItemSchema, type E2eStreamFrame } from '../wire/messages.js';
+
+/** Items in flight (sent, not yet acknowledged) per device pair. */
+export const STREAM_WINDOW = 512;
+/** Payload bytes packed into one frame (a routed payload carries at most 16 KiB). */
+export const MAX_FRAME_PAYLOAD_BYTES = 12 * 1024;
+/** Items waiting to be sent or acknowledged per device pair; beyond, `enqueue` refuses. */
+export const MAX_QUEUED_ITEMS = 20_000;
+/** Items held out of order per device pair, waiting for a gap to fill. */
+export const MAX_EARLY_ITEMS = 2048;
+export const FIRST_RETRY_MS = 1_000;
+export const MAX_RETRY_MS = 30_000;
+
+interface Outgoing {
+  readonly seq: number;
+  readonly payload: Uint8Array;
+  sentAtMs: number | null;
+  attempts: number;
+}
+
+export class DeviceStream {
+  private nextSeq = 1;
+  private readonly outgoing: Outgoing[] = [];
+  /** Everything up to here arrived (contiguously). */
+  private received = 0;
+  private readonly early = new Map<number, Uint8Array>();
+  private ackOwed = false;
+
+  get pending(): number {
+    return this.outgoing.length;
+  }
+
+  /** Whether the peer should hear our acknowledgement soon. */
+  get owesAck(): boolean {
+    return this.ackOwed;
+  }
+
+  /** Queues a payload; false when the queue is full (the peer is not acknowledging). */
+  enqueue(payload: Uint8Array): boolean {
+    if (this.outgoing.length >= MAX_QUEUED_ITEMS) return false;
+    this.outgoing.push({ seq: this.nextSeq++, payload, sentAtMs: null, attempts: 0 });
+    return true;
+  }
+
+  private retryAfterMs(item: Outgoing): number {
+    return Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.max(0, item.attempts - 1));
+  }
+
+  private due(item: Outgoing, nowMs: number): boolean {
+    return item.sentAtMs === null || nowMs - item.sentAtMs >= this.retryAfterMs(item);
+  }
+
+  /** The next frame to send now: due items within the window, and our acknowledgement; null when there is nothing. */
+  nextFrame(nowMs: number): E2eStreamFrame | null {
+    const items = [];
+    let bytes = 0;
+    const window = Math.min(this.outgoing.length, STREAM_WINDOW);
+    for (let i = 0; i < window; i++) {
+      const item = this.outgoing[i]!;
+      if (!this.due(item, nowMs)) continue;
+      if (items.length > 0 && bytes + item.payload.byteLength > MAX_FRAME_PAYLOAD_BYTES) break;
+      item.sentAtMs = nowMs;
+      item.attempts++;
+      bytes += item.payload.byteLength;
+      items.push(create(E2eStreamItemSchema, { seq: BigInt(item.seq), payload: item.payload }));
+    }
+    if (items.length === 0 && !this.ackOwed) return null;
+    this.ackOwed = false;
+    const base = this.outgoing[0]?.seq ?? this.nextSeq;
+    return create(E2eStreamFrameSchema, { items, ack: BigInt(this.received), base: BigInt(base) });
+  }
+
+  /** When the earliest retransmission falls due (null: nothing in flight). */
+  nextDueMs(): number | null {
+    let earliest: number | null = null;
+    const window = Math.min(this.outgoing.length, STREAM_WINDOW);
+    for (let i = 0; i < window; i++) {
+      const item = this.outgoing[i]!;
+      const at = item.sentAtMs === null ? 0 : item.sentAtMs + this.retryAfterMs(item);
+      if (earliest === null || at < earliest) earliest = at;
+    }
+    return earliest;
+  }
+
+  /** Takes a frame from the peer; returns the payloads that are now in order, each once. */
+  receive(frame: E2eStreamFrame): Uint8Array[] {
+    const acked = Number(frame.ack);
+    while (this.outgoing.length > 0 && this.outgoing[0]!.seq <= acked) this.outgoing.shift();
+    // A peer that lost its state learns where the stream stands from our base; we learn it from theirs.
+    const base = Number(frame.base);
+    if (base - 1 > this.received) {
+      for (const seq of this.early.keys()) if (seq < base) this.early.delete(seq);
+      this.received = base - 1;
+    }
+    const delivered: Uint8Array[] = [];
+    for (const item of frame.items) {
+      const seq = Number(item.seq);
+      this.ackOwed = true; // repeats too: our earlier acknowledgement may have been lost
+      if (seq <= this.received || this.early.has(seq)) continue;
+      if (seq > this.received + MAX_EARLY_ITEMS) continue; // too far ahead: it will be sent again
+      this.early.set(seq, item.payload);
+    }
+    for (let next = this.early.get(this.received + 1); next !== undefined; next = this.early.get(this.received + 1)) {
+      this.early.delete(this.received + 1);
+      this.received++;
+      delivered.push(next);
+    }
+    return delivered;
+  }
+}
