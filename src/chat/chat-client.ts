@@ -11,12 +11,23 @@ import { decodeProto } from '../wire/messages.js';
 import { ChatMessageSchema, ChatPayloadSchema, E2eFrameSchema, E2eStreamFrameSchema, type E2eFrame, type E2eHandshake } from '../wire/messages.js';
 import { E2eSession, type E2eConfig, type E2eErrorCode } from './e2e-session.js';
 import { DeviceStream } from './device-stream.js';
+import { openOffline, sealOffline } from './offline.js';
 
 /** What the chat needs from the overlay: route to one device of a user, list a user's devices, hear routed payloads. */
 export interface SignallingTransport {
   send(toUser: string, deviceKey: Uint8Array, payload: Uint8Array): Promise<void>;
   devices(username: string): Promise<Uint8Array[]>;
   onReceive(handler: (fromUser: string, payload: Uint8Array) => void): void;
+}
+
+/** The login server's offline store, for users with no device online. */
+export interface OfflineStore {
+  /** The user's devices (online or not) with the ids the store addresses them by. */
+  devicesOf(username: string): Promise<{ id: number; dhKey: Uint8Array }[]>;
+  store(deviceId: number, ciphertext: Uint8Array): Promise<void>;
+  /** Messages waiting for this device, oldest first, a page at a time. */
+  fetch(): Promise<{ id: number; sender: string; ciphertext: Uint8Array; storedAtMs: number }[]>;
+  ack(ids: number[]): Promise<void>;
 }
 
 export const MAX_MESSAGE_BYTES = 8 * 1024;
@@ -40,6 +51,8 @@ export interface ReceivedMessage {
   readonly fromDevice: Uint8Array;
   readonly sentAtMs: number;
   readonly text: string;
+  /** Sent while this device was offline, kept by the login server. */
+  readonly offline: boolean;
 }
 
 export class ChatError extends Error {
@@ -75,7 +88,7 @@ export class ChatClient {
 
   constructor(
     private readonly env: Env,
-    private readonly options: { identity: NodeIdentity; verifier: CertificateVerifier; username: string; transport: SignallingTransport },
+    private readonly options: { identity: NodeIdentity; verifier: CertificateVerifier; username: string; transport: SignallingTransport; offline?: OfflineStore },
   ) {
     this.config = { identity: options.identity, verifier: options.verifier, random: env.random, wallTimeMs: () => env.clock.wallTimeMs() };
     options.transport.onReceive((from, payload) => this.receive(from, payload));
@@ -97,21 +110,48 @@ export class ChatClient {
    * once queued (delivery goes on in the background, with retries) with the message id and the
    * devices it goes to.
    */
-  async send(to: string, text: string): Promise<{ id: string; devices: number }> {
+  async send(to: string, text: string): Promise<{ id: string; devices: number; offlineDevices: number }> {
     const body = new TextEncoder().encode(text);
     if (body.byteLength > MAX_MESSAGE_BYTES) throw new ChatError('too_large', `a message holds at most ${MAX_MESSAGE_BYTES} bytes`);
     const [theirs, mine] = await Promise.all([this.devicesOf(to), to === this.options.username ? Promise.resolve([]) : this.devicesOf(this.options.username)]);
-    if (theirs.length === 0) throw new ChatError('offline', `${to} has no device online`);
     const id = toHex(this.env.random.bytes(16));
     const payload = toBinary(ChatPayloadSchema, create(ChatPayloadSchema, { body: { case: 'message', value: create(ChatMessageSchema, { id, to, sentAtMs: BigInt(Math.floor(this.env.clock.wallTimeMs())), text }) } }));
     this.seen.add(id);
+    if (theirs.length === 0) return { id, devices: 0, offlineDevices: await this.sendOffline(to, payload) };
     const targets = [...theirs.map((key) => ({ user: to, key })), ...mine.filter((key) => !equalBytes(key, this.options.identity.dh.publicKey)).map((key) => ({ user: this.options.username, key }))];
     for (const target of targets) {
       const peer = this.peer(target.user, target.key);
       if (!peer.stream.enqueue(payload)) throw new ChatError('queue_full', `too many messages waiting for a device of ${target.user}`);
       this.flush(peer);
     }
-    return { id, devices: targets.length };
+    return { id, devices: targets.length, offlineDevices: 0 };
+  }
+
+  /** Seals the payload for each of the user's devices and leaves it with the login server. */
+  private async sendOffline(to: string, payload: Uint8Array): Promise<number> {
+    const offline = this.options.offline;
+    if (!offline) throw new ChatError('offline', `${to} has no device online`);
+    const devices = await offline.devicesOf(to);
+    if (devices.length === 0) throw new ChatError('offline', `${to} has no device to deliver to`);
+    await Promise.all(devices.map((d) => offline.store(d.id, sealOffline(this.config, d.dhKey, payload))));
+    return devices.length;
+  }
+
+  /** Fetches, shows and acknowledges what was sent to this device while it was offline; returns how many were new. */
+  async fetchOffline(): Promise<number> {
+    const offline = this.options.offline;
+    if (!offline) return 0;
+    let shown = 0;
+    for (let page = await offline.fetch(); page.length > 0; page = await offline.fetch()) {
+      for (const waiting of page) {
+        const opened = openOffline(this.config, waiting.ciphertext, waiting.sender, waiting.storedAtMs);
+        if (!opened.ok) this.refuse(opened.error.code);
+        else if (this.deliver(waiting.sender, opened.value.senderKey, opened.value.payload, true)) shown++;
+      }
+      // Acknowledged whether shown, repeated or refused: each is handled once.
+      await offline.ack(page.map((m) => m.id));
+    }
+    return shown;
   }
 
   /** A user's online devices, looked up at most every 30 s (a lookup per message would be rate-limited). */
@@ -205,7 +245,7 @@ export class ChatClient {
         return this.refuse('malformed');
       }
       const peer = this.peer(session.peer!.username, session.peerKey);
-      for (const payload of peer.stream.receive(streamFrame)) this.deliver(peer, payload);
+      for (const payload of peer.stream.receive(streamFrame)) this.deliver(peer.user, peer.key, payload, false);
       // Acknowledge soon, on a frame of our own if one goes out first.
       if (peer.stream.owesAck) this.schedule(peer, this.env.clock.now() + ACK_DELAY_MS);
       else this.flush(peer); // acknowledgements may have opened the window
@@ -237,16 +277,21 @@ export class ChatClient {
     this.refuse('unknown_session');
   }
 
-  private deliver(peer: Peer, payload: Uint8Array): void {
+  /** Shows a message once, however often it came; true when it was new. */
+  private deliver(user: string, key: Uint8Array, payload: Uint8Array, offline: boolean): boolean {
     const decoded = decodeProto(ChatPayloadSchema, payload, MAX_FRAME_BYTES);
-    if (!decoded.ok || decoded.value.body.case !== 'message') return this.refuse('malformed');
+    if (!decoded.ok || decoded.value.body.case !== 'message') {
+      this.refuse('malformed');
+      return false;
+    }
     const message = decoded.value.body.value;
-    if (this.seen.has(message.id)) return;
+    if (this.seen.has(message.id)) return false;
     this.seen.add(message.id);
     if (this.seen.size > REMEMBERED_MESSAGE_IDS) this.seen.delete(this.seen.values().next().value!);
-    const conversation = peer.user === this.options.username ? message.to : peer.user;
-    const received: ReceivedMessage = { id: message.id, conversation, from: peer.user, fromDevice: peer.key, sentAtMs: Number(message.sentAtMs), text: message.text };
+    const conversation = user === this.options.username ? message.to : user;
+    const received: ReceivedMessage = { id: message.id, conversation, from: user, fromDevice: key, sentAtMs: Number(message.sentAtMs), text: message.text, offline };
     for (const listener of this.listeners) listener(received);
+    return true;
   }
 
   close(): void {

@@ -8,7 +8,7 @@ import { SeededRandom } from '../../src/env/prng.js';
 import { VirtualNetwork } from '../../src/env/virtual/index.js';
 import { AttachedClient } from '../../src/client/attachment.js';
 import { HostCache } from '../../src/overlay/host-cache.js';
-import { ChatClient, type ReceivedMessage, type SignallingTransport } from '../../src/chat/chat-client.js';
+import { ChatClient, type OfflineStore, type ReceivedMessage, type SignallingTransport } from '../../src/chat/chat-client.js';
 import { overlayTransport } from '../../src/chat/overlay-transport.js';
 import { toHex } from '../../src/crypto/bytes.js';
 import { testNetwork, TEST_EPOCH_MS } from '../support/identities.js';
@@ -95,6 +95,68 @@ test(`two users with two devices each exchange ${2 * PER_SENDER} messages over a
     assert.equal(leaked.length, 0, 'plaintext in routed payloads');
     assert.ok(carried.length > 0);
     for (const d of all) {
+      d.chat.close();
+      d.attached.close();
+    }
+    for (const s of supernodes) s.running.close();
+  }));
+
+test('a user with no device online gets what was sent meanwhile at the next login, once each, in order; the store holds no plaintext', { timeout: 60_000 }, () =>
+  withSeed(testSeed(), async (seed) => {
+    const random = new SeededRandom(seed);
+    const net = testNetwork(random);
+    const network = new VirtualNetwork(seed, { epochMs: TEST_EPOCH_MS });
+    const drive = <T>(work: Promise<T>) => network.scheduler.drive(work);
+    const supernodes = await startSupernodes(network, net, 3);
+    for (const s of supernodes) await drive(s.running.join(supernodes.map((x) => x.ref)));
+    const bobIdentity = net.identity('bob');
+    // The login server's offline store, as its API behaves: per device, oldest first, until acknowledged.
+    const waiting: { id: number; device: number; sender: string; ciphertext: Uint8Array; storedAtMs: number }[] = [];
+    let nextId = 1;
+    const storeFor = (caller: string, device: number): OfflineStore => ({
+      devicesOf: async (user) => (user === 'bob' ? [{ id: 7, dhKey: bobIdentity.dh.publicKey }] : []),
+      store: async (deviceId, ciphertext) => void waiting.push({ id: nextId++, device: deviceId, sender: caller, ciphertext, storedAtMs: network.scheduler.wallTimeMs() }),
+      fetch: async () => waiting.filter((m) => m.device === device).slice(0, 2),
+      ack: async (ids) => void ids.forEach((id) => waiting.splice(waiting.findIndex((m) => m.id === id), 1)),
+    });
+    const online = async (user: string, identity: ReturnType<typeof net.identity>, device: number) => {
+      const host = network.addHost({ behind: network.addGateway({ nat: 'symmetric' }) });
+      const attached = new AttachedClient(host.env(), { identity, verifier: net.verifier, username: user, hostCache: new HostCache(), bootstrap: supernodes.map((s) => s.ref) });
+      await drive(attached.start());
+      const chat = new ChatClient(host.env(), { identity, verifier: net.verifier, username: user, transport: overlayTransport(attached), offline: storeFor(user, device) });
+      const inbox: ReceivedMessage[] = [];
+      chat.onMessage((m) => inbox.push(m));
+      return { attached, chat, inbox };
+    };
+    const alice = await online('alice', net.identity('alice'), 1);
+    for (let i = 0; i < 5; i++) {
+      const sent = await drive(alice.chat.send('bob', `while you were out ${i}`));
+      assert.deepEqual([sent.devices, sent.offlineDevices], [0, 1]);
+    }
+    await assert.rejects(drive(alice.chat.send('nobody', 'hello?')), /nobody has no device to deliver to/);
+    assert.ok(!waiting.some((m) => Buffer.from(m.ciphertext).includes(Buffer.from('while you were out'))), 'the store holds sealed bytes only');
+    // A message the store claims came from someone else is refused, as is a damaged one.
+    waiting.push({ ...waiting[0]!, id: nextId++, sender: 'mallory' });
+    const damaged = Uint8Array.from(waiting[1]!.ciphertext);
+    damaged[damaged.length - 3]! ^= 1;
+    waiting.push({ ...waiting[1]!, id: nextId++, ciphertext: damaged });
+
+    const bob = await online('bob', bobIdentity, 7);
+    const shown = await drive(bob.chat.fetchOffline());
+    assert.equal(shown, 5);
+    assert.deepEqual(bob.inbox.map((m) => m.text), Array.from({ length: 5 }, (_, i) => `while you were out ${i}`));
+    assert.ok(bob.inbox.every((m) => m.offline && m.from === 'alice' && m.conversation === 'alice'));
+    assert.equal(bob.chat.refused.get('wrong_peer'), 1);
+    assert.equal(bob.chat.refused.get('handshake_failed'), 1);
+    assert.equal(waiting.length, 0, 'everything fetched was acknowledged');
+    assert.equal(await drive(bob.chat.fetchOffline()), 0);
+    // Now online, bob gets the next one live.
+    const live = await drive(alice.chat.send('bob', 'welcome back'));
+    assert.equal(live.devices, 1);
+    await drive(new Promise<void>((resolve) => network.scheduler.after(2_000, resolve)));
+    assert.equal(bob.inbox.at(-1)?.text, 'welcome back');
+    assert.equal(bob.inbox.at(-1)?.offline, false);
+    for (const d of [alice, bob]) {
       d.chat.close();
       d.attached.close();
     }
