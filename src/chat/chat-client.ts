@@ -85,6 +85,7 @@ export class ChatClient {
   /** Frames refused, by reason: bad input is counted, never thrown. */
   readonly refused = new Map<E2eErrorCode | 'unknown_session' | 'malformed' | 'too_many_peers', number>();
   private closed = false;
+  private readonly idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly env: Env,
@@ -103,6 +104,18 @@ export class ChatClient {
     let total = 0;
     for (const peer of this.peers.values()) total += peer.stream.pending;
     return total;
+  }
+
+  /** Resolves true once every device acknowledged every message sent so far, false after `timeoutMs`. */
+  acknowledged(timeoutMs: number): Promise<boolean> {
+    if (this.unacknowledged === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = this.env.clock.after(timeoutMs, () => resolve(false));
+      this.idleWaiters.push(() => {
+        timer.cancel();
+        resolve(true);
+      });
+    });
   }
 
   /**
@@ -246,6 +259,7 @@ export class ChatClient {
       }
       const peer = this.peer(session.peer!.username, session.peerKey);
       for (const payload of peer.stream.receive(streamFrame)) this.deliver(peer.user, peer.key, payload, false);
+      if (this.idleWaiters.length > 0 && this.unacknowledged === 0) for (const wake of this.idleWaiters.splice(0)) wake();
       // Acknowledge soon, on a frame of our own if one goes out first.
       if (peer.stream.owesAck) this.schedule(peer, this.env.clock.now() + ACK_DELAY_MS);
       else this.flush(peer); // acknowledgements may have opened the window

@@ -8,7 +8,7 @@ import { CertificateVerifier } from '../crypto/certificate.js';
 import { parseNetworkDescriptor, type NetworkDescriptor } from '../crypto/descriptor.js';
 import { Account } from '../client/account.js';
 import { LoginClient } from '../client/login-client.js';
-import { online as goOnline, whois as findUser, type OnlineOptions } from './overlay-commands.js';
+import { chat as chatWith, online as goOnline, whois as findUser, type OnlineOptions } from './overlay-commands.js';
 
 export interface AccountOptions {
   readonly network: string;
@@ -138,4 +138,9 @@ export function search(prefix: string | undefined, options: AccountOptions & { u
     for (const u of found.users) console.log(`${u.username}${u.displayName !== u.username ? `  (${u.displayName})` : ''}`);
     if (found.users.length === 0) console.log(`nobody discoverable starts with ${prefix}`);
   });
+}
+
+export function chat(to: string | undefined, message: string | undefined, options: AccountOptions & { user?: string }): Promise<void> {
+  if (!to) throw new CommandError('parley chat <user> [message]');
+  return withAccount(options.user, options, (account, descriptor) => chatWith(account, descriptor, to, message));
 }

@@ -12,7 +12,7 @@ import { connectSecure } from '../crypto/secure-link.js';
 import { certifyKeys, generateDeviceKeys } from '../crypto/identity.js';
 import { LoginError } from '../client/login-client.js';
 import { runLoginServer } from '../login-server/main.js';
-import { buddies, CommandError, login, online, register, search, whois } from './account-commands.js';
+import { buddies, chat, CommandError, login, online, register, search, whois } from './account-commands.js';
 import { toHex } from '../crypto/bytes.js';
 import { startSupernode, type RunningSupernode } from '../supernode/supernode.js';
 import { PingSchema, SUPPORTED_VERSIONS } from '../wire/messages.js';
@@ -47,6 +47,11 @@ Usage:
       It listens on P (default: any free port) for a supernode's dial-back: when one finds it
       reachable from outside, with at least 1 Mbit/s up, after MINUTES online (default 60), it
       becomes a supernode too (certified by the login server); --no-promotion forbids that.
+  parley chat <user> [message] [--user U]
+      Sends a message end to end to every device of <user> (and your other devices) and waits
+      for their acknowledgement; with no message, sends each line you type. A user with no
+      device online gets it at the next login (sealed for each device, kept by the login
+      server). Incoming messages are printed here and by parley online.
   parley supernode [--dir D] [--port P] [--host H]
       Runs one more supernode for the network in D (its network.json and CA key: a local
       network's folder, or the login server's data folder) and joins the overlay through the
@@ -256,6 +261,11 @@ async function main(argv: string[]): Promise<number> {
       positionalsFor(0);
       await runSupernode({ dir: values.dir, host: values.host, ...(values.port ? { port: values.port } : {}) });
       return -1; // keeps running
+    case 'chat': {
+      const [to, ...words] = positionals;
+      await chat(to, words.length > 0 ? words.join(' ') : undefined, accountOptions);
+      return 0;
+    }
     case 'whois':
       await whois(positionalsFor(1)[0], accountOptions);
       return 0;

@@ -4,6 +4,7 @@ import { realEnv } from '../env/real.js';
 import { CertificateVerifier } from '../crypto/certificate.js';
 import { toBase64Url, toHex } from '../crypto/bytes.js';
 import type { Account } from '../client/account.js';
+import { CommandError } from './account-commands.js';
 import { AttachedClient } from '../client/attachment.js';
 import { LoginError } from '../client/login-client.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
@@ -11,6 +12,10 @@ import { HostCache, parseHostCache } from '../overlay/host-cache.js';
 import { CandidateType } from '../wire/messages.js';
 import { fromBase64Url } from '../crypto/bytes.js';
 import { Promoter } from '../client/promotion.js';
+import { ChatClient, ChatError, type ReceivedMessage } from '../chat/chat-client.js';
+import { overlayTransport } from '../chat/overlay-transport.js';
+import { loginServerOfflineStore } from '../chat/login-offline-store.js';
+import { createInterface } from 'node:readline';
 
 function loadHostCache(path: string): HostCache {
   if (!existsSync(path)) return new HostCache();
@@ -77,9 +82,11 @@ export async function online(account: Account, descriptor: NetworkDescriptor, op
     if (event.kind === 'demoted') console.log(`demoted: no longer a supernode (${event.reason})`);
   });
   await promoter.start();
+  const chat = await startChat(account, descriptor, client);
   console.log(`${account.username} is online (Ctrl-C to go offline)`);
   await new Promise<void>((resolve) => {
     const stop = () => {
+      chat.close();
       promoter.close();
       client.close();
       save();
@@ -115,6 +122,64 @@ export async function whois(account: Account, descriptor: NetworkDescriptor, use
       else throw error;
     }
   } finally {
+    client.close();
+    save();
+  }
+}
+
+function formatMessage(m: ReceivedMessage, me: string): string {
+  const time = new Date(m.sentAtMs).toISOString().slice(11, 19);
+  const where = m.from === me ? ` (from your other device, to ${m.conversation})` : '';
+  return `[${time}] ${m.from}${where}: ${m.text}${m.offline ? '   (sent while you were offline)' : ''}`;
+}
+
+/** A chat client on this attachment: prints what arrives, after what waited at the login server. */
+async function startChat(account: Account, descriptor: NetworkDescriptor, client: AttachedClient): Promise<ChatClient> {
+  const chat = new ChatClient(realEnv, {
+    identity: await account.identity(),
+    verifier: new CertificateVerifier(descriptor.caPublicKey),
+    username: account.username,
+    transport: overlayTransport(client),
+    offline: loginServerOfflineStore(account),
+  });
+  chat.onMessage((m) => console.log(formatMessage(m, account.username)));
+  const waited = await chat.fetchOffline();
+  if (waited > 0) console.log(`${waited} message${waited > 1 ? 's' : ''} arrived while you were offline`);
+  return chat;
+}
+
+const ACK_WAIT_MS = 10_000;
+
+async function sendOne(chat: ChatClient, to: string, text: string): Promise<void> {
+  const started = realEnv.clock.now();
+  let sent;
+  try {
+    sent = await chat.send(to, text);
+  } catch (error) {
+    if (error instanceof ChatError) throw new CommandError(error.message);
+    throw error;
+  }
+  if (sent.devices === 0) {
+    console.log(`${to} is offline: sealed for ${sent.offlineDevices} device${sent.offlineDevices > 1 ? 's' : ''} and left with the login server`);
+    return;
+  }
+  const acked = await chat.acknowledged(ACK_WAIT_MS);
+  const ms = (realEnv.clock.now() - started).toFixed(1);
+  console.log(acked ? `delivered end to end to ${sent.devices} device${sent.devices > 1 ? 's' : ''} in ${ms} ms` : `sent to ${sent.devices} devices; not every one acknowledged within ${ACK_WAIT_MS / 1000} s`);
+}
+
+/** `parley chat <user> [message]`: sends one message, or chats line by line from standard input. */
+export async function chat(account: Account, descriptor: NetworkDescriptor, to: string, message: string | undefined): Promise<void> {
+  const { client, save } = await attach(account, descriptor);
+  const session = await startChat(account, descriptor, client);
+  try {
+    if (message !== undefined) return await sendOne(session, to.toLowerCase(), message);
+    console.log(`chatting with ${to}: type a line and press Enter (Ctrl-D ends)`);
+    const lines = createInterface({ input: process.stdin, terminal: false });
+    for await (const line of lines) if (line.trim()) await sendOne(session, to.toLowerCase(), line);
+    await session.acknowledged(ACK_WAIT_MS);
+  } finally {
+    session.close();
     client.close();
     save();
   }

@@ -4,32 +4,51 @@ import { spawn, type ChildProcess } from 'node:child_process';
 
 export const PARLEY_MAIN = new URL('../../src/cli/main.js', import.meta.url).pathname;
 
+export interface RunningParley {
+  readonly child: ChildProcess;
+  /** Everything it printed when the marker appeared. */
+  readonly output: string;
+  /** Resolves with all output once it contains `marker` (rejects after `withinMs`). */
+  waitFor(marker: string | RegExp, withinMs?: number): Promise<string>;
+}
+
 /**
  * Starts `parley <args>` and resolves once its output contains `marker`. If the marker has not
  * appeared within `withinMs` the process is killed and the promise rejects with its output, so
  * a stuck process never outlives its test.
  */
-export function startParley(args: string[], marker: string | RegExp, withinMs = 30_000): Promise<{ child: ChildProcess; output: string }> {
+export function startParley(args: string[], marker: string | RegExp, withinMs = 30_000): Promise<RunningParley> {
   const child = spawn(process.execPath, [PARLEY_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const seen = () => (typeof marker === 'string' ? output.includes(marker) : marker.test(output));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`parley ${args[0]} did not print ${String(marker)} within ${withinMs} ms: ${output}`));
-    }, withinMs);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (seen()) {
+  let output = '';
+  const waiters: (() => boolean)[] = [];
+  const seen = (m: string | RegExp) => (typeof m === 'string' ? output.includes(m) : m.test(output));
+  const waitFor = (m: string | RegExp, ms = 30_000) =>
+    new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`parley ${args[0]} did not print ${String(m)} within ${ms} ms: ${output}`)), ms);
+      const check = () => {
+        if (!seen(m)) return false;
         clearTimeout(timer);
-        resolve({ child, output });
-      }
+        resolve(output);
+        return true;
+      };
+      if (!check()) waiters.push(check);
     });
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`parley ${args[0]} exited with ${code}: ${output}`));
-    });
+  const onOutput = (chunk: Buffer) => {
+    output += chunk.toString();
+    for (let i = waiters.length - 1; i >= 0; i--) if (waiters[i]!()) waiters.splice(i, 1);
+  };
+  child.stdout!.on('data', onOutput);
+  child.stderr!.on('data', onOutput);
+  return new Promise((resolve, reject) => {
+    child.on('exit', (code) => reject(new Error(`parley ${args[0]} exited with ${code}: ${output}`)));
+    // A process that never prints the marker is killed, so it cannot outlive its test.
+    waitFor(marker, withinMs).then(
+      (text) => resolve({ child, output: text, waitFor }),
+      (error: unknown) => {
+        child.kill('SIGKILL');
+        reject(error as Error);
+      },
+    );
   });
 }
 

@@ -1,0 +1,46 @@
+// Chat between real processes on a local network: a message to a user who is offline waits at
+// the login server (sealed) and shows at the next `parley online`; a message to an online user
+// is delivered end to end and printed there.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { PARLEY_MAIN as MAIN, startParley, stopParley, type RunningParley } from '../support/processes.js';
+
+test('local network: alice writes to bob while he is offline, then while he is online; bob reads both', { timeout: 90_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-chat-'));
+  const local = await startParley(['local', '--dir', join(dir, 'net'), '--port', '0'], 'descriptor:');
+  let bob: RunningParley | null = null;
+  try {
+    const common = ['--network', join(dir, 'net', 'network.json'), '--profile', join(dir, 'profile')];
+    const parley = (args: string[], input = '') => {
+      const run = spawnSync(process.execPath, [MAIN, ...args, ...common], { input, encoding: 'utf8', timeout: 30_000 });
+      return { status: run.status, out: run.stdout + run.stderr };
+    };
+    for (const user of ['alice', 'bob']) {
+      assert.equal(parley(['register', user, '--password-stdin'], `${user} password 1\n`).status, 0);
+      assert.equal(parley(['login', user, '--password-stdin'], `${user} password 1\n`).status, 0);
+    }
+    const early = parley(['chat', 'bob', 'are you there?', '--user', 'alice']);
+    assert.equal(early.status, 0, early.out);
+    assert.match(early.out, /bob is offline: sealed for 1 device and left with the login server/);
+
+    bob = await startParley(['online', '--user', 'bob', '--no-promotion', ...common], 'is online');
+    assert.match(bob.output, /\] alice: are you there\? {3}\(sent while you were offline\)/);
+    assert.match(bob.output, /1 message arrived while you were offline/);
+
+    const live = parley(['chat', 'bob', 'yes', 'now', 'you', 'are', '--user', 'alice']);
+    assert.equal(live.status, 0, live.out);
+    assert.match(live.out, /delivered end to end to 1 device in [\d.]+ ms/);
+    await bob.waitFor(/\] alice: yes now you are\n/);
+    const nobody = parley(['chat', 'nobody-here', 'hi', '--user', 'alice']);
+    assert.equal(nobody.status, 1);
+    assert.match(nobody.out, /nobody-here has no device to deliver to/);
+  } finally {
+    if (bob) await stopParley(bob.child);
+    await stopParley(local.child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
