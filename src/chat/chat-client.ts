@@ -135,7 +135,8 @@ export class ChatClient {
     for (const target of targets) {
       const peer = this.peer(target.user, target.key);
       if (!peer.stream.enqueue(payload)) throw new ChatError('queue_full', `too many messages waiting for a device of ${target.user}`);
-      this.flush(peer);
+      // Sent from a timer at once: messages queued in the same turn share frames.
+      this.schedule(peer, this.env.clock.now());
     }
     return { id, devices: targets.length, offlineDevices: 0 };
   }
