@@ -12,6 +12,7 @@ import { ChatMessageSchema, ChatPayloadSchema, E2eFrameSchema, E2eStreamFrameSch
 import { E2eSession, type E2eConfig, type E2eErrorCode } from './e2e-session.js';
 import { DeviceStream } from './device-stream.js';
 import { openOffline, sealOffline } from './offline.js';
+import type { ChatHistory } from './history.js';
 
 /** What the chat needs from the overlay: route to one device of a user, list a user's devices, hear routed payloads. */
 export interface SignallingTransport {
@@ -89,7 +90,7 @@ export class ChatClient {
 
   constructor(
     private readonly env: Env,
-    private readonly options: { identity: NodeIdentity; verifier: CertificateVerifier; username: string; transport: SignallingTransport; offline?: OfflineStore },
+    private readonly options: { identity: NodeIdentity; verifier: CertificateVerifier; username: string; transport: SignallingTransport; offline?: OfflineStore; history?: ChatHistory },
   ) {
     this.config = { identity: options.identity, verifier: options.verifier, random: env.random, wallTimeMs: () => env.clock.wallTimeMs() };
     options.transport.onReceive((from, payload) => this.receive(from, payload));
@@ -130,6 +131,8 @@ export class ChatClient {
     const id = toHex(this.env.random.bytes(16));
     const payload = toBinary(ChatPayloadSchema, create(ChatPayloadSchema, { body: { case: 'message', value: create(ChatMessageSchema, { id, to, sentAtMs: BigInt(Math.floor(this.env.clock.wallTimeMs())), text }) } }));
     this.seen.add(id);
+    const nowMs = this.env.clock.wallTimeMs();
+    this.options.history?.add({ id, conversation: to, from: this.options.username, fromDevice: toHex(this.options.identity.dh.publicKey), sentAtMs: Math.floor(nowMs), receivedAtMs: Math.floor(nowMs), text, offline: false });
     if (theirs.length === 0) return { id, devices: 0, offlineDevices: await this.sendOffline(to, payload) };
     const targets = [...theirs.map((key) => ({ user: to, key })), ...mine.filter((key) => !equalBytes(key, this.options.identity.dh.publicKey)).map((key) => ({ user: this.options.username, key }))];
     for (const target of targets) {
@@ -269,6 +272,13 @@ export class ChatClient {
 
   private receiveHandshake(from: string, handshake: E2eHandshake): void {
     if (handshake.step === 1) {
+      // The same first message again (a retry, or a copy the network made): the same answer,
+      // not a second session under the same id with other keys.
+      const known = this.sessions.get(toHex(handshake.sessionId));
+      if (known?.answer) {
+        if (known.peer?.username === from) this.sendFrame(this.peer(from, known.peerKey), { case: 'handshake', value: known.answer });
+        return;
+      }
       if (this.peers.size >= MAX_PEER_DEVICES) return this.refuse('too_many_peers');
       const answered = E2eSession.respond(this.config, handshake, from);
       if (!answered.ok) return this.refuse(answered.error.code);
@@ -305,6 +315,9 @@ export class ChatClient {
     if (this.seen.size > REMEMBERED_MESSAGE_IDS) this.seen.delete(this.seen.values().next().value!);
     const conversation = user === this.options.username ? message.to : user;
     const received: ReceivedMessage = { id: message.id, conversation, from: user, fromDevice: key, sentAtMs: Number(message.sentAtMs), text: message.text, offline };
+    // The history also knows what was shown before a restart.
+    const stored = this.options.history?.add({ ...received, fromDevice: toHex(key), receivedAtMs: Math.floor(this.env.clock.wallTimeMs()) });
+    if (stored === false) return false;
     for (const listener of this.listeners) listener(received);
     return true;
   }

@@ -118,6 +118,8 @@ export class E2eSession {
   private sendChain: Chain | null = null;
   private receiveChain: Chain | null = null;
   private peerCertificate: VerifiedCertificate | null = null;
+  /** The responder's answer, kept to send again when the first message comes again (a retry or a copy). */
+  answer: E2eHandshake | null = null;
 
   private constructor(
     readonly id: Uint8Array,
@@ -161,7 +163,8 @@ export class E2eSession {
     if (!message.ok) return fail('handshake_failed', message.error.message);
     const session = new E2eSession(first.sessionId, 'responder', peer.value.dhKey, handshake);
     session.finish(peer.value);
-    return ok({ session, reply: create(E2eHandshakeSchema, { sessionId: first.sessionId, step: 2, noise: message.value }) });
+    session.answer = create(E2eHandshakeSchema, { sessionId: first.sessionId, step: 2, noise: message.value });
+    return ok({ session, reply: session.answer });
   }
 
   /** The initiator reads the responder's answer. */

@@ -8,7 +8,7 @@ import { CertificateVerifier } from '../crypto/certificate.js';
 import { parseNetworkDescriptor, type NetworkDescriptor } from '../crypto/descriptor.js';
 import { Account } from '../client/account.js';
 import { LoginClient } from '../client/login-client.js';
-import { chat as chatWith, online as goOnline, whois as findUser, type OnlineOptions } from './overlay-commands.js';
+import { chat as chatWith, history as showHistory, online as goOnline, whois as findUser, type OnlineOptions } from './overlay-commands.js';
 
 export interface AccountOptions {
   readonly network: string;
@@ -143,4 +143,9 @@ export function search(prefix: string | undefined, options: AccountOptions & { u
 export function chat(to: string | undefined, message: string | undefined, options: AccountOptions & { user?: string }): Promise<void> {
   if (!to) throw new CommandError('parley chat <user> [message]');
   return withAccount(options.user, options, (account, descriptor) => chatWith(account, descriptor, to, message));
+}
+
+export function history(user: string | undefined, options: AccountOptions & { user?: string }, query: { search?: string; limit: number }): Promise<void> {
+  if (!user) throw new CommandError('parley history <user> [--search words] [--limit N]');
+  return withAccount(options.user, options, async (account) => showHistory(account, user, query));
 }

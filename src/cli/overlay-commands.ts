@@ -15,6 +15,7 @@ import { Promoter } from '../client/promotion.js';
 import { ChatClient, ChatError, type ReceivedMessage } from '../chat/chat-client.js';
 import { overlayTransport } from '../chat/overlay-transport.js';
 import { loginServerOfflineStore } from '../chat/login-offline-store.js';
+import { ChatHistory } from '../chat/history.js';
 import { createInterface } from 'node:readline';
 
 function loadHostCache(path: string): HostCache {
@@ -135,7 +136,9 @@ function formatMessage(m: ReceivedMessage, me: string): string {
 
 /** A chat client on this attachment: prints what arrives, after what waited at the login server. */
 async function startChat(account: Account, descriptor: NetworkDescriptor, client: AttachedClient): Promise<ChatClient> {
+  const history = ChatHistory.open(account.historyPath);
   const chat = new ChatClient(realEnv, {
+    history,
     identity: await account.identity(),
     verifier: new CertificateVerifier(descriptor.caPublicKey),
     username: account.username,
@@ -143,6 +146,11 @@ async function startChat(account: Account, descriptor: NetworkDescriptor, client
     offline: loginServerOfflineStore(account),
   });
   chat.onMessage((m) => console.log(formatMessage(m, account.username)));
+  const close = chat.close.bind(chat);
+  chat.close = () => {
+    close();
+    history.close();
+  };
   const waited = await chat.fetchOffline();
   if (waited > 0) console.log(`${waited} message${waited > 1 ? 's' : ''} arrived while you were offline`);
   return chat;
@@ -182,5 +190,20 @@ export async function chat(account: Account, descriptor: NetworkDescriptor, to: 
     session.close();
     client.close();
     save();
+  }
+}
+
+/** `parley history <user>`: this device's conversation with a user, optionally only lines containing words. */
+export function history(account: Account, user: string, options: { search?: string; limit: number }): void {
+  const store = ChatHistory.open(account.historyPath);
+  try {
+    const messages = store.conversation(user.toLowerCase(), options);
+    if (messages.length === 0) console.log(options.search ? `no message with ${user} contains "${options.search}"` : `no messages with ${user} on this device yet`);
+    for (const m of messages) {
+      const when = new Date(m.sentAtMs).toISOString().replace('T', ' ').slice(0, 19);
+      console.log(`${when}  ${m.from === account.username ? 'you' : m.from}: ${m.text}`);
+    }
+  } finally {
+    store.close();
   }
 }

@@ -111,6 +111,11 @@ export class Account {
   }
 
   /** Where this device keeps its host cache. */
+  /** This device's chat history (an embedded database). */
+  get historyPath(): string {
+    return join(this.dir, 'history.sqlite');
+  }
+
   get hostCachePath(): string {
     return join(this.dir, 'hosts.json');
   }

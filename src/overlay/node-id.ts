@@ -41,3 +41,18 @@ export function sameId(a: NodeId, b: NodeId): boolean {
 export function idHex(id: NodeId): string {
   return Buffer.from(id).toString('hex');
 }
+
+/**
+ * A random id that shares exactly `prefixBits` leading bits with `self`: a target in that
+ * k-bucket's range, for refreshing it (`random` gives the other bits).
+ */
+export function randomIdInBucket(self: NodeId, prefixBits: number, randomBytes: Uint8Array): NodeId {
+  const id = Uint8Array.from(randomBytes.subarray(0, ID_BYTES));
+  const byte = prefixBits >> 3;
+  const bit = 7 - (prefixBits & 7);
+  for (let i = 0; i < byte; i++) id[i] = self[i]!;
+  const keep = 0xff << (bit + 1) & 0xff; // the prefix bits within this byte
+  const flipped = (self[byte]! ^ (1 << bit)) & (keep | (1 << bit));
+  id[byte] = flipped | (id[byte]! & ((1 << bit) - 1));
+  return id;
+}

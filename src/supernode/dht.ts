@@ -9,7 +9,7 @@ import { Role, type CertificateVerifier } from '../crypto/certificate.js';
 import type { NodeIdentity } from '../crypto/identity.js';
 import { connectSecure, type SecureLink } from '../crypto/secure-link.js';
 import { Lookup, type LookupContact } from '../overlay/lookup.js';
-import { compareDistance, supernodeId, userKey, type NodeId } from '../overlay/node-id.js';
+import { compareDistance, randomIdInBucket, supernodeId, userKey, type NodeId } from '../overlay/node-id.js';
 import { recordsForAnswer, verifyPresenceRecord, type VerifiedPresence } from '../overlay/presence.js';
 import { PresenceStore } from '../overlay/presence-store.js';
 import { RoutingTable, DEFAULT_BUCKET_SIZE } from '../overlay/routing-table.js';
@@ -34,10 +34,12 @@ const MAX_PEER_LINKS = 256;
 /**
  * The nearest neighbours — the supernodes that share this one's replicas — are probed this
  * often, and one that misses two probes is dropped: its records are then re-replicated within
- * about a minute, not at the users' next 10-minute refresh.
+ * about two minutes, not at the users' next 10-minute refresh.
  */
-export const NEIGHBOUR_PROBE_MS = 20_000;
+export const NEIGHBOUR_PROBE_MS = 30_000;
 const PROBE_FAILURES_TO_DROP = 2;
+/** Buckets refreshed at join: the far half, quarter, … of the id space, where most nodes are. */
+const REFRESHED_BUCKETS = 3;
 
 export interface DhtAddress {
   readonly host: string;
@@ -226,10 +228,16 @@ export class DhtNode {
     return lookup.closest();
   }
 
-  /** Joins the overlay: meets the seeds, then looks itself up (filling nearby buckets). */
+  /**
+   * Joins the overlay: meets the seeds, looks itself up (filling nearby buckets), then looks up
+   * a random id in each of the farthest buckets (Kademlia's bucket refresh). Without the second
+   * step a supernode knows mostly its neighbours, and lookups that start from such sparse tables
+   * can end among nodes that do not know the target's neighbourhood.
+   */
   async join(seeds: readonly { host: string; port: number; dhKey: Uint8Array }[]): Promise<void> {
     for (const seed of seeds) this.meet(seed);
     await this.findNodes(this.id);
+    await Promise.all(Array.from({ length: REFRESHED_BUCKETS }, (_, bucket) => this.findNodes(randomIdInBucket(this.id, bucket, this.env.random.bytes(32)))));
   }
 
   /** Stores a record at the `replication` supernodes closest to its user (here too, if one of them). */

@@ -35,6 +35,10 @@ test('local network: alice writes to bob while he is offline, then while he is o
     assert.equal(live.status, 0, live.out);
     assert.match(live.out, /delivered end to end to 1 device in [\d.]+ ms/);
     await bob.waitFor(/\] alice: yes now you are\n/);
+    const bobsHistory = parley(['history', 'alice', '--user', 'bob']);
+    assert.match(bobsHistory.out, /alice: are you there\?\n.*alice: yes now you are\n/, bobsHistory.out);
+    const alicesSearch = parley(['history', 'bob', '--search', 'NOW', '--user', 'alice']);
+    assert.match(alicesSearch.out, /^[\d-]+ [\d:]+ {2}you: yes now you are\n$/, alicesSearch.out);
     const nobody = parley(['chat', 'nobody-here', 'hi', '--user', 'alice']);
     assert.equal(nobody.status, 1);
     assert.match(nobody.out, /nobody-here has no device to deliver to/);

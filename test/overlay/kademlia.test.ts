@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { SeededRandom } from '../../src/env/prng.js';
-import { commonPrefixBits, compareDistance, idHex, ID_BYTES, sameId, type NodeId } from '../../src/overlay/node-id.js';
+import { commonPrefixBits, compareDistance, idHex, ID_BYTES, randomIdInBucket, sameId, type NodeId } from '../../src/overlay/node-id.js';
 import { RoutingTable } from '../../src/overlay/routing-table.js';
 import { Lookup, type LookupContact } from '../../src/overlay/lookup.js';
 import { testSeed, withSeed } from '../support/seed.js';
@@ -127,4 +127,14 @@ test('a lookup ignores answers it did not ask for and bounds what it tracks', ()
   lookup.onResponse(asked!.id, Array.from({ length: 5000 }, () => contact(random.bytes(ID_BYTES))));
   assert.ok(lookup.closest().length <= 20);
   assert.equal(lookup.requestsSent, 1);
+});
+
+test('a random id in bucket i shares exactly i leading bits with our id', () => {
+  const random = new SeededRandom(testSeed());
+  for (let trial = 0; trial < 200; trial++) {
+    const self = random.bytes(32);
+    const bucket = random.int(256);
+    const id = randomIdInBucket(self, bucket, random.bytes(32));
+    assert.equal(commonPrefixBits(self, id), bucket, `bucket ${bucket}`);
+  }
 });
