@@ -8,7 +8,8 @@ import type { CertificateVerifier } from '../crypto/certificate.js';
 import type { NodeIdentity } from '../crypto/identity.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
 import { decodeProto } from '../wire/messages.js';
-import { ChatMessageSchema, ChatPayloadSchema, E2eFrameSchema, E2eStreamFrameSchema, type E2eFrame, type E2eHandshake } from '../wire/messages.js';
+import { ChatMessageSchema, ChatPayloadSchema, E2eFrameSchema, E2eStreamFrameSchema, PresenceState, PresenceUpdateSchema, type E2eFrame, type E2eHandshake } from '../wire/messages.js';
+import { TokenBucket } from '../overlay/token-bucket.js';
 import { E2eSession, type E2eConfig, type E2eErrorCode } from './e2e-session.js';
 import { DeviceStream } from './device-stream.js';
 import { openOffline, sealOffline } from './offline.js';
@@ -32,8 +33,29 @@ export interface OfflineStore {
 }
 
 export const MAX_MESSAGE_BYTES = 8 * 1024;
+export const MAX_STATUS_TEXT_BYTES = 256;
+
+/** How this user stands to another, from its contact list. */
+export type Relation = 'buddy' | 'blocked' | 'stranger';
+
+/** Sessions a user who is not a buddy may start with this device: a few, then one a minute. */
+const STRANGER_HANDSHAKE_BURST = 3;
+const STRANGER_HANDSHAKES_PER_SECOND = 1 / 60;
+
+export interface BuddyPresence {
+  readonly user: string;
+  readonly device: Uint8Array;
+  readonly state: PresenceState;
+  readonly text: string;
+  readonly setAtMs: number;
+}
 /** An unanswered handshake is started again after this. */
 export const HANDSHAKE_RETRY_MS = 5_000;
+/**
+ * Sends of one item without an acknowledgement before the session is given up and a new one
+ * started: the peer may have restarted and forgotten the session.
+ */
+const RESESSION_AFTER_ATTEMPTS = 3;
 /** Acknowledgements wait this long for a frame to ride on. */
 const ACK_DELAY_MS = 5;
 const MAX_SESSIONS_PER_PEER = 4;
@@ -54,7 +76,11 @@ export interface ReceivedMessage {
   readonly text: string;
   /** Sent while this device was offline, kept by the login server. */
   readonly offline: boolean;
+  /** From a user who is not a buddy: a request, to accept or ignore. */
+  readonly request: boolean;
 }
+
+export type RefusalCode = E2eErrorCode | 'unknown_session' | 'malformed' | 'too_many_peers' | 'blocked' | 'rate_limited';
 
 export class ChatError extends Error {
   constructor(
@@ -74,6 +100,10 @@ interface Peer {
   handshake: { session: E2eSession; startedMs: number } | null;
   timer: Timer | null;
   timerAtMs: number;
+  /** The presence version last queued for this device (each goes once). */
+  presenceSent: bigint;
+  /** The oldest item's send count when the current session began. */
+  attemptsAtSession: number;
 }
 
 export class ChatClient {
@@ -84,20 +114,69 @@ export class ChatClient {
   private readonly deviceLists = new Map<string, { keys: Promise<Uint8Array[]>; atMs: number }>();
   private readonly listeners: ((message: ReceivedMessage) => void)[] = [];
   /** Frames refused, by reason: bad input is counted, never thrown. */
-  readonly refused = new Map<E2eErrorCode | 'unknown_session' | 'malformed' | 'too_many_peers', number>();
+  readonly refused = new Map<RefusalCode, number>();
   private closed = false;
   private readonly idleWaiters: (() => void)[] = [];
+  private readonly presenceListeners: ((presence: BuddyPresence) => void)[] = [];
+  private readonly strangerBudgets = new Map<string, TokenBucket>();
+  /** This run's stream epoch: the start time, with random low bits (two runs in one millisecond). */
+  private readonly streamEpoch: bigint;
+  private presence = create(PresenceUpdateSchema, { state: PresenceState.ONLINE, text: '', setAtMs: 0n });
 
   constructor(
     private readonly env: Env,
-    private readonly options: { identity: NodeIdentity; verifier: CertificateVerifier; username: string; transport: SignallingTransport; offline?: OfflineStore; history?: ChatHistory },
+    private readonly options: {
+      identity: NodeIdentity;
+      verifier: CertificateVerifier;
+      username: string;
+      transport: SignallingTransport;
+      offline?: OfflineStore;
+      history?: ChatHistory;
+      /** The contact list: blocked users are refused early and silently; strangers' messages are requests. Default: everyone is a buddy. */
+      relationOf?: (user: string) => Relation;
+      /** Buddies, to whom presence goes. */
+      buddies?: () => readonly string[];
+    },
   ) {
     this.config = { identity: options.identity, verifier: options.verifier, random: env.random, wallTimeMs: () => env.clock.wallTimeMs() };
+    this.streamEpoch = (BigInt(Math.floor(env.clock.wallTimeMs())) << 16n) | BigInt(env.random.int(1 << 16));
     options.transport.onReceive((from, payload) => this.receive(from, payload));
   }
 
   onMessage(listener: (message: ReceivedMessage) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** Buddies' presence as it arrives (from buddies only). */
+  onPresence(listener: (presence: BuddyPresence) => void): void {
+    this.presenceListeners.push(listener);
+  }
+
+  private relationOf(user: string): Relation {
+    if (user === this.options.username) return 'buddy';
+    return this.options.relationOf?.(user) ?? 'buddy';
+  }
+
+  /**
+   * Sets this user's presence and pushes it to every online device of every buddy (and this
+   * user's other devices). Invisible is `OFFLINE` to buddies. Devices that connect later get it
+   * when their session starts.
+   */
+  async setPresence(state: PresenceState, text = ''): Promise<void> {
+    if (new TextEncoder().encode(text).byteLength > MAX_STATUS_TEXT_BYTES) throw new ChatError('too_large', `a status text holds at most ${MAX_STATUS_TEXT_BYTES} bytes`);
+    this.presence = create(PresenceUpdateSchema, { state, text, setAtMs: BigInt(Math.floor(this.env.clock.wallTimeMs())) });
+    const users = [...new Set([...(this.options.buddies?.() ?? []), this.options.username])];
+    const lists = await Promise.all(users.map(async (user) => ({ user, keys: await this.devicesOf(user).catch(() => []) })));
+    for (const { user, keys } of lists) {
+      for (const key of keys) if (!equalBytes(key, this.options.identity.dh.publicKey)) this.sendPresence(this.peer(user, key));
+    }
+  }
+
+  private sendPresence(peer: Peer): void {
+    if (this.relationOf(peer.user) !== 'buddy' || this.presence.setAtMs === 0n || peer.presenceSent === this.presence.setAtMs) return;
+    peer.presenceSent = this.presence.setAtMs;
+    const payload = toBinary(ChatPayloadSchema, create(ChatPayloadSchema, { body: { case: 'presence', value: this.presence } }));
+    if (peer.stream.enqueue(payload)) this.schedule(peer, this.env.clock.now());
   }
 
   /** Messages not yet acknowledged by some device. */
@@ -190,7 +269,7 @@ export class ChatClient {
     const hex = toHex(key);
     let peer = this.peers.get(hex);
     if (!peer) {
-      peer = { user, key, stream: new DeviceStream(), session: null, handshake: null, timer: null, timerAtMs: Infinity };
+      peer = { user, key, stream: new DeviceStream(this.streamEpoch), session: null, handshake: null, timer: null, timerAtMs: Infinity, presenceSent: 0n, attemptsAtSession: 0 };
       this.peers.set(hex, peer);
     }
     return peer;
@@ -205,6 +284,7 @@ export class ChatClient {
   private flush(peer: Peer): void {
     if (this.closed) return;
     const now = this.env.clock.now();
+    if (peer.session && peer.stream.oldestAttempts - peer.attemptsAtSession >= RESESSION_AFTER_ATTEMPTS) peer.session = null;
     if (!peer.session) {
       if (!peer.handshake || now - peer.handshake.startedMs >= HANDSHAKE_RETRY_MS) {
         const { session, first } = E2eSession.initiate(this.config, peer.key);
@@ -232,13 +312,28 @@ export class ChatClient {
     });
   }
 
-  private refuse(code: E2eErrorCode | 'unknown_session' | 'malformed' | 'too_many_peers'): void {
+  private refuse(code: RefusalCode): void {
     this.refused.set(code, (this.refused.get(code) ?? 0) + 1);
+  }
+
+  private strangerBudget(user: string): TokenBucket {
+    let budget = this.strangerBudgets.get(user);
+    if (!budget) {
+      if (this.strangerBudgets.size >= MAX_PEER_DEVICES) this.strangerBudgets.delete(this.strangerBudgets.keys().next().value!);
+      budget = new TokenBucket(STRANGER_HANDSHAKE_BURST, STRANGER_HANDSHAKES_PER_SECOND, this.env.clock.now());
+      this.strangerBudgets.set(user, budget);
+    }
+    return budget;
   }
 
   private adopt(peer: Peer, session: E2eSession): void {
     this.sessions.set(toHex(session.id), session);
     peer.session = session;
+    peer.attemptsAtSession = peer.stream.oldestAttempts;
+    // A device newly in touch learns this user's presence. A peer that starts a session may have
+    // restarted and forgotten it, so it hears it again.
+    if (session.role === 'responder') peer.presenceSent = 0n;
+    this.sendPresence(peer);
     // Older sessions stay openable for frames in flight, a few per peer.
     const mine = [...this.sessions.entries()].filter(([, s]) => equalBytes(s.peerKey, peer.key));
     for (const [hex] of mine.slice(0, Math.max(0, mine.length - MAX_SESSIONS_PER_PEER))) this.sessions.delete(hex);
@@ -261,6 +356,7 @@ export class ChatClient {
       } catch {
         return this.refuse('malformed');
       }
+      if (this.relationOf(session.peer!.username) === 'blocked') return this.refuse('blocked');
       const peer = this.peer(session.peer!.username, session.peerKey);
       for (const payload of peer.stream.receive(streamFrame)) this.deliver(peer.user, peer.key, payload, false);
       if (this.idleWaiters.length > 0 && this.unacknowledged === 0) for (const wake of this.idleWaiters.splice(0)) wake();
@@ -280,6 +376,10 @@ export class ChatClient {
         return;
       }
       if (this.peers.size >= MAX_PEER_DEVICES) return this.refuse('too_many_peers');
+      // Blocked users get no answer at all; strangers a few sessions, then one a minute.
+      const relation = this.relationOf(from);
+      if (relation === 'blocked') return this.refuse('blocked');
+      if (relation === 'stranger' && !this.strangerBudget(from).take(this.env.clock.now())) return this.refuse('rate_limited');
       const answered = E2eSession.respond(this.config, handshake, from);
       if (!answered.ok) return this.refuse(answered.error.code);
       const { session, reply } = answered.value;
@@ -305,7 +405,24 @@ export class ChatClient {
   /** Shows a message once, however often it came; true when it was new. */
   private deliver(user: string, key: Uint8Array, payload: Uint8Array, offline: boolean): boolean {
     const decoded = decodeProto(ChatPayloadSchema, payload, MAX_FRAME_BYTES);
-    if (!decoded.ok || decoded.value.body.case !== 'message') {
+    if (!decoded.ok) {
+      this.refuse('malformed');
+      return false;
+    }
+    const relation = this.relationOf(user);
+    if (relation === 'blocked') {
+      this.refuse('blocked');
+      return false;
+    }
+    if (decoded.value.body.case === 'presence') {
+      const p = decoded.value.body.value;
+      // Presence counts from buddies only (and this user's own devices).
+      if (relation === 'buddy' && user !== this.options.username) {
+        for (const listener of this.presenceListeners) listener({ user, device: key, state: p.state, text: p.text, setAtMs: Number(p.setAtMs) });
+      }
+      return false;
+    }
+    if (decoded.value.body.case !== 'message') {
       this.refuse('malformed');
       return false;
     }
@@ -314,9 +431,9 @@ export class ChatClient {
     this.seen.add(message.id);
     if (this.seen.size > REMEMBERED_MESSAGE_IDS) this.seen.delete(this.seen.values().next().value!);
     const conversation = user === this.options.username ? message.to : user;
-    const received: ReceivedMessage = { id: message.id, conversation, from: user, fromDevice: key, sentAtMs: Number(message.sentAtMs), text: message.text, offline };
+    const received: ReceivedMessage = { id: message.id, conversation, from: user, fromDevice: key, sentAtMs: Number(message.sentAtMs), text: message.text, offline, request: relation === 'stranger' };
     // The history also knows what was shown before a restart.
-    const stored = this.options.history?.add({ ...received, fromDevice: toHex(key), receivedAtMs: Math.floor(this.env.clock.wallTimeMs()) });
+    const stored = this.options.history?.add({ id: received.id, conversation, from: user, fromDevice: toHex(key), sentAtMs: received.sentAtMs, receivedAtMs: Math.floor(this.env.clock.wallTimeMs()), text: received.text, offline });
     if (stored === false) return false;
     for (const listener of this.listeners) listener(received);
     return true;

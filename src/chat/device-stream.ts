@@ -30,9 +30,22 @@ export class DeviceStream {
   private received = 0;
   private readonly early = new Map<number, Uint8Array>();
   private ackOwed = false;
+  /** The peer's stream we are receiving (its epoch); 0 before its first frame. */
+  private remoteEpoch = 0n;
+
+  /**
+   * `epoch` names this sending stream: greater than any earlier one from this device (the
+   * start time, say), so a peer that kept the old stream's state resets when it sees the new.
+   */
+  constructor(readonly epoch: bigint) {}
 
   get pending(): number {
     return this.outgoing.length;
+  }
+
+  /** How often the oldest unacknowledged item was sent (0 when none is outstanding). */
+  get oldestAttempts(): number {
+    return this.outgoing[0]?.attempts ?? 0;
   }
 
   /** Whether the peer should hear our acknowledgement soon. */
@@ -72,7 +85,7 @@ export class DeviceStream {
     if (items.length === 0 && !this.ackOwed) return null;
     this.ackOwed = false;
     const base = this.outgoing[0]?.seq ?? this.nextSeq;
-    return create(E2eStreamFrameSchema, { items, ack: BigInt(this.received), base: BigInt(base) });
+    return create(E2eStreamFrameSchema, { items, ack: BigInt(this.received), base: BigInt(base), epoch: this.epoch, ackEpoch: this.remoteEpoch });
   }
 
   /** When the earliest retransmission falls due (null: nothing in flight). */
@@ -89,8 +102,18 @@ export class DeviceStream {
 
   /** Takes a frame from the peer; returns the payloads that are now in order, each once. */
   receive(frame: E2eStreamFrame): Uint8Array[] {
-    const acked = Number(frame.ack);
-    while (this.outgoing.length > 0 && this.outgoing[0]!.seq <= acked) this.outgoing.shift();
+    // An acknowledgement of an earlier stream of ours (before a restart) says nothing of this one.
+    if (frame.ackEpoch === this.epoch) {
+      const acked = Number(frame.ack);
+      while (this.outgoing.length > 0 && this.outgoing[0]!.seq <= acked) this.outgoing.shift();
+    }
+    if (frame.epoch < this.remoteEpoch) return []; // a late frame of the peer's previous stream
+    if (frame.epoch > this.remoteEpoch) {
+      // The peer restarted its stream: its sequence numbers start again.
+      this.remoteEpoch = frame.epoch;
+      this.received = 0;
+      this.early.clear();
+    }
     // A peer that lost its state learns where the stream stands from our base; we learn it from theirs.
     const base = Number(frame.base);
     if (base - 1 > this.received) {

@@ -8,7 +8,7 @@ import { CertificateVerifier } from '../crypto/certificate.js';
 import { parseNetworkDescriptor, type NetworkDescriptor } from '../crypto/descriptor.js';
 import { Account } from '../client/account.js';
 import { LoginClient } from '../client/login-client.js';
-import { chat as chatWith, history as showHistory, online as goOnline, whois as findUser, type OnlineOptions } from './overlay-commands.js';
+import { chat as chatWith, setStatus, history as showHistory, online as goOnline, whois as findUser, type OnlineOptions } from './overlay-commands.js';
 
 export interface AccountOptions {
   readonly network: string;
@@ -148,4 +148,10 @@ export function chat(to: string | undefined, message: string | undefined, option
 export function history(user: string | undefined, options: AccountOptions & { user?: string }, query: { search?: string; limit: number }): Promise<void> {
   if (!user) throw new CommandError('parley history <user> [--search words] [--limit N]');
   return withAccount(options.user, options, async (account) => showHistory(account, user, query));
+}
+
+export function status(args: string[], options: AccountOptions & { user?: string }): Promise<void> {
+  const [state, ...words] = args;
+  if (!state) throw new CommandError('parley status <online|away|dnd|invisible> [text]');
+  return withAccount(options.user, options, async (account) => setStatus(account, state, words.join(' ')));
 }

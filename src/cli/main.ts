@@ -12,7 +12,7 @@ import { connectSecure } from '../crypto/secure-link.js';
 import { certifyKeys, generateDeviceKeys } from '../crypto/identity.js';
 import { LoginError } from '../client/login-client.js';
 import { runLoginServer } from '../login-server/main.js';
-import { buddies, chat, CommandError, history, login, online, register, search, whois } from './account-commands.js';
+import { buddies, chat, CommandError, history, login, online, register, search, status, whois } from './account-commands.js';
 import { toHex } from '../crypto/bytes.js';
 import { startSupernode, type RunningSupernode } from '../supernode/supernode.js';
 import { PingSchema, SUPPORTED_VERSIONS } from '../wire/messages.js';
@@ -52,6 +52,9 @@ Usage:
       for their acknowledgement; with no message, sends each line you type. A user with no
       device online gets it at the next login (sealed for each device, kept by the login
       server). Incoming messages are printed here and by parley online.
+  parley status <online|away|dnd|invisible> [text] [--user U]
+      Your presence and status text, pushed end to end to your buddies (only) by parley online;
+      invisible looks offline to them.
   parley history <user> [--search WORDS] [--limit N] [--user U]
       This device's conversation with <user> (the last N messages, default 50), from its local
       history; --search keeps the messages that contain WORDS.
@@ -271,6 +274,9 @@ async function main(argv: string[]): Promise<number> {
       await chat(to, words.length > 0 ? words.join(' ') : undefined, accountOptions);
       return 0;
     }
+    case 'status':
+      await status(positionals, accountOptions);
+      return 0;
     case 'history':
       await history(positionalsFor(1)[0], accountOptions, { ...(values.search ? { search: values.search } : {}), limit: positiveInt(values.limit, 'limit', 1, 10_000) });
       return 0;

@@ -17,6 +17,8 @@ import { overlayTransport } from '../chat/overlay-transport.js';
 import { loginServerOfflineStore } from '../chat/login-offline-store.js';
 import { ChatHistory } from '../chat/history.js';
 import { createInterface } from 'node:readline';
+import { unwatchFile, watchFile } from 'node:fs';
+import { PresenceState } from '../wire/messages.js';
 
 function loadHostCache(path: string): HostCache {
   if (!existsSync(path)) return new HostCache();
@@ -84,9 +86,17 @@ export async function online(account: Account, descriptor: NetworkDescriptor, op
   });
   await promoter.start();
   const chat = await startChat(account, descriptor, client);
+  // Presence: what `parley status` saved, pushed to buddies now and whenever it changes.
+  const pushStatus = () => {
+    const status = readStatus(account);
+    chat.setPresence(status.state, status.text).catch((error: unknown) => console.log(`presence not sent: ${(error as Error).message}`));
+  };
+  pushStatus();
+  watchFile(account.statusPath, { interval: 1000 }, pushStatus);
   console.log(`${account.username} is online (Ctrl-C to go offline)`);
   await new Promise<void>((resolve) => {
     const stop = () => {
+      unwatchFile(account.statusPath);
       chat.close();
       promoter.close();
       client.close();
@@ -131,12 +141,46 @@ export async function whois(account: Account, descriptor: NetworkDescriptor, use
 function formatMessage(m: ReceivedMessage, me: string): string {
   const time = new Date(m.sentAtMs).toISOString().slice(11, 19);
   const where = m.from === me ? ` (from your other device, to ${m.conversation})` : '';
-  return `[${time}] ${m.from}${where}: ${m.text}${m.offline ? '   (sent while you were offline)' : ''}`;
+  return `[${time}] ${m.from}${where}: ${m.text}${m.offline ? '   (sent while you were offline)' : ''}${m.request ? '   (not a buddy: parley buddies add ' + m.from + ')' : ''}`;
+}
+
+const STATES: Record<string, PresenceState> = { online: PresenceState.ONLINE, away: PresenceState.AWAY, dnd: PresenceState.DO_NOT_DISTURB, invisible: PresenceState.OFFLINE };
+const STATE_NAMES = new Map<PresenceState, string>([
+  [PresenceState.ONLINE, 'online'],
+  [PresenceState.AWAY, 'away'],
+  [PresenceState.DO_NOT_DISTURB, 'busy (do not disturb)'],
+  [PresenceState.OFFLINE, 'offline'],
+]);
+
+/** The status `parley status` saved: state and text (online, no text, when none was set). */
+function readStatus(account: Account): { state: PresenceState; text: string } {
+  if (!existsSync(account.statusPath)) return { state: PresenceState.ONLINE, text: '' };
+  try {
+    const saved = JSON.parse(readFileSync(account.statusPath, 'utf8')) as { state?: string; text?: string };
+    return { state: STATES[saved.state ?? 'online'] ?? PresenceState.ONLINE, text: typeof saved.text === 'string' ? saved.text : '' };
+  } catch {
+    return { state: PresenceState.ONLINE, text: '' };
+  }
+}
+
+/** `parley status <online|away|dnd|invisible> [text]`: saved for this device; a running `parley online` pushes it to buddies. */
+export function setStatus(account: Account, state: string, text: string): void {
+  if (!(state in STATES)) throw new CommandError(`status is one of ${Object.keys(STATES).join(', ')}`);
+  writeFileSync(account.statusPath, `${JSON.stringify({ state, text })}\n`);
+  console.log(`status: ${state}${text ? ` — ${text}` : ''} (buddies see it while parley online runs)`);
 }
 
 /** A chat client on this attachment: prints what arrives, after what waited at the login server. */
 async function startChat(account: Account, descriptor: NetworkDescriptor, client: AttachedClient): Promise<ChatClient> {
   const history = ChatHistory.open(account.historyPath);
+  // The contact list decides who is a buddy (presence, messages) and who is blocked.
+  const contacts = new Map<string, string>();
+  try {
+    const list = await account.call<{ entries: { username: string; kind: string }[] }>('GET', '/v1/contacts');
+    for (const entry of list.entries) contacts.set(entry.username, entry.kind);
+  } catch (error) {
+    console.log(`contact list unavailable (${(error as Error).message}): everyone counts as a stranger`);
+  }
   const chat = new ChatClient(realEnv, {
     history,
     identity: await account.identity(),
@@ -144,8 +188,11 @@ async function startChat(account: Account, descriptor: NetworkDescriptor, client
     username: account.username,
     transport: overlayTransport(client),
     offline: loginServerOfflineStore(account),
+    relationOf: (user) => (contacts.get(user) === 'blocked' ? 'blocked' : contacts.get(user) === 'buddy' ? 'buddy' : 'stranger'),
+    buddies: () => [...contacts].filter(([, kind]) => kind === 'buddy').map(([user]) => user),
   });
   chat.onMessage((m) => console.log(formatMessage(m, account.username)));
+  chat.onPresence((p) => console.log(`${p.user} is ${STATE_NAMES.get(p.state) ?? 'online'}${p.text ? `: ${p.text}` : ''}`));
   const close = chat.close.bind(chat);
   chat.close = () => {
     close();

@@ -111,6 +111,11 @@ export class Account {
   }
 
   /** Where this device keeps its host cache. */
+  /** The presence this user chose (`parley status`), read by `parley online`. */
+  get statusPath(): string {
+    return join(this.dir, 'status.json');
+  }
+
   /** This device's chat history (an embedded database). */
   get historyPath(): string {
     return join(this.dir, 'history.sqlite');

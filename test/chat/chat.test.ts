@@ -8,7 +8,8 @@ import { SeededRandom } from '../../src/env/prng.js';
 import { VirtualNetwork } from '../../src/env/virtual/index.js';
 import { AttachedClient } from '../../src/client/attachment.js';
 import { HostCache } from '../../src/overlay/host-cache.js';
-import { ChatClient, type OfflineStore, type ReceivedMessage, type SignallingTransport } from '../../src/chat/chat-client.js';
+import { ChatClient, type BuddyPresence, type OfflineStore, type ReceivedMessage, type SignallingTransport } from '../../src/chat/chat-client.js';
+import { PresenceState } from '../../src/wire/messages.js';
 import { overlayTransport } from '../../src/chat/overlay-transport.js';
 import { toHex } from '../../src/crypto/bytes.js';
 import { testNetwork, TEST_EPOCH_MS } from '../support/identities.js';
@@ -157,6 +158,88 @@ test('a user with no device online gets what was sent meanwhile at the next logi
     assert.equal(bob.inbox.at(-1)?.text, 'welcome back');
     assert.equal(bob.inbox.at(-1)?.offline, false);
     for (const d of [alice, bob]) {
+      d.chat.close();
+      d.attached.close();
+    }
+    for (const s of supernodes) s.running.close();
+  }));
+
+test('presence goes to buddies only and reaches a device that connects later; strangers\' messages are requests; a blocked user is refused silently', { timeout: 60_000 }, () =>
+  withSeed(testSeed(), async (seed) => {
+    const random = new SeededRandom(seed);
+    const net = testNetwork(random);
+    const network = new VirtualNetwork(seed, { epochMs: TEST_EPOCH_MS });
+    const scheduler = network.scheduler;
+    const drive = <T>(work: Promise<T>) => scheduler.drive(work);
+    const elapse = (ms: number) => drive(new Promise<void>((resolve) => scheduler.after(ms, resolve)));
+    const supernodes = await startSupernodes(network, net, 3);
+    for (const s of supernodes) await drive(s.running.join(supernodes.map((x) => x.ref)));
+    const contacts: Record<string, { buddies: string[]; blocked: string[] }> = {
+      alice: { buddies: ['bob'], blocked: [] },
+      bob: { buddies: ['alice'], blocked: ['mallory'] },
+      carol: { buddies: ['bob'], blocked: [] }, // carol thinks bob is her buddy; bob does not
+      mallory: { buddies: ['bob'], blocked: [] },
+    };
+    const online = async (user: string) => {
+      const host = network.addHost({ behind: network.addGateway({ nat: 'port-restricted' }) });
+      const identity = net.identity(user);
+      const attached = new AttachedClient(host.env(), { identity, verifier: net.verifier, username: user, hostCache: new HostCache(), bootstrap: supernodes.map((s) => s.ref) });
+      await drive(attached.start());
+      const mine = contacts[user]!;
+      const chat = new ChatClient(host.env(), {
+        identity,
+        verifier: net.verifier,
+        username: user,
+        transport: overlayTransport(attached),
+        relationOf: (other) => (mine.blocked.includes(other) ? 'blocked' : mine.buddies.includes(other) ? 'buddy' : 'stranger'),
+        buddies: () => mine.buddies,
+      });
+      const inbox: ReceivedMessage[] = [];
+      const seen: BuddyPresence[] = [];
+      chat.onMessage((m) => inbox.push(m));
+      chat.onPresence((p) => seen.push(p));
+      return { host, identity, attached, chat, inbox, seen };
+    };
+    const alice = await online('alice');
+    const bob = await online('bob');
+    const carol = await online('carol');
+    const mallory = await online('mallory');
+    await elapse(2_000);
+
+    await drive(bob.chat.setPresence(PresenceState.AWAY, 'lunch'));
+    await elapse(2_000);
+    assert.deepEqual(alice.seen.map((p) => [p.user, p.state, p.text]), [['bob', PresenceState.AWAY, 'lunch']]);
+    assert.deepEqual(carol.seen, [], 'presence goes to buddies only');
+    // Carol pushes her presence to bob, who does not count her as a buddy: he ignores it.
+    await drive(carol.chat.setPresence(PresenceState.ONLINE, 'hi bob'));
+    await drive(carol.chat.send('bob', 'can we talk?'));
+    await drive(mallory.chat.send('bob', 'let me in'));
+    await elapse(5_000);
+    assert.deepEqual(bob.seen, []);
+    assert.deepEqual(bob.inbox.map((m) => [m.from, m.text, m.request]), [['carol', 'can we talk?', true]], 'a stranger\'s message is a request; a blocked user\'s never shows');
+    assert.ok((bob.chat.refused.get('blocked') ?? 0) >= 1);
+    assert.ok(mallory.chat.unacknowledged > 0, 'the blocked user learns nothing: no answer, no acknowledgement');
+
+    // Alice's second device comes online later: its first session with bob brings bob's presence.
+    const alice2 = await online('alice');
+    await elapse(31_000); // bob's cached list of alice's devices runs out
+    await drive(bob.chat.send('alice', 'back soon'));
+    await elapse(3_000);
+    assert.deepEqual(alice2.seen.map((p) => [p.user, p.text]), [['bob', 'lunch']]);
+    assert.deepEqual(alice2.inbox.map((m) => m.text), ['back soon']);
+
+    // Alice's first device restarts its chat (same keys, all session state gone); bob, who
+    // still holds the old session, notices the silence, starts a new one, and gets through.
+    alice.chat.close();
+    const restarted = new ChatClient(alice.host.env(), { identity: alice.identity, verifier: net.verifier, username: 'alice', transport: overlayTransport(alice.attached), relationOf: () => 'buddy' });
+    const afterRestart: string[] = [];
+    restarted.onMessage((m) => afterRestart.push(m.text));
+    await drive(bob.chat.send('alice', 'still there?'));
+    await elapse(20_000);
+    assert.deepEqual(afterRestart, ['still there?']);
+    assert.equal(bob.chat.unacknowledged, 0, 'every device acknowledged bob\'s messages');
+    restarted.close();
+    for (const d of [alice, alice2, bob, carol, mallory]) {
       d.chat.close();
       d.attached.close();
     }

@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { PARLEY_MAIN as MAIN, startParley, stopParley, type RunningParley } from '../support/processes.js';
 
-test('local network: alice writes to bob while he is offline, then while he is online; bob reads both', { timeout: 90_000 }, async () => {
+test('local network: alice writes to bob while he is offline, then while he is online; bob reads both; buddies see each other\'s presence', { timeout: 90_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-chat-'));
   const local = await startParley(['local', '--dir', join(dir, 'net'), '--port', '0'], 'descriptor:');
   let bob: RunningParley | null = null;
+  let alice: RunningParley | null = null;
   try {
     const common = ['--network', join(dir, 'net', 'network.json'), '--profile', join(dir, 'profile')];
     const parley = (args: string[], input = '') => {
@@ -23,6 +24,9 @@ test('local network: alice writes to bob while he is offline, then while he is o
       assert.equal(parley(['register', user, '--password-stdin'], `${user} password 1\n`).status, 0);
       assert.equal(parley(['login', user, '--password-stdin'], `${user} password 1\n`).status, 0);
     }
+    assert.equal(parley(['buddies', 'add', 'bob', 'hi', '--user', 'alice']).status, 0);
+    assert.equal(parley(['buddies', 'accept', 'alice', '--user', 'bob']).status, 0);
+    assert.match(parley(['status', 'away', 'out', 'for', 'lunch', '--user', 'bob']).out, /status: away — out for lunch/);
     const early = parley(['chat', 'bob', 'are you there?', '--user', 'alice']);
     assert.equal(early.status, 0, early.out);
     assert.match(early.out, /bob is offline: sealed for 1 device and left with the login server/);
@@ -39,11 +43,18 @@ test('local network: alice writes to bob while he is offline, then while he is o
     assert.match(bobsHistory.out, /alice: are you there\?\n.*alice: yes now you are\n/, bobsHistory.out);
     const alicesSearch = parley(['history', 'bob', '--search', 'NOW', '--user', 'alice']);
     assert.match(alicesSearch.out, /^[\d-]+ [\d:]+ {2}you: yes now you are\n$/, alicesSearch.out);
+    // Presence, end to end between buddies: alice comes online and learns bob's; bob changes it.
+    alice = await startParley(['online', '--user', 'alice', '--no-promotion', ...common], 'is online');
+    await alice.waitFor('bob is away: out for lunch\n');
+    await bob.waitFor('alice is online\n');
+    assert.equal(parley(['status', 'dnd', 'in a meeting', '--user', 'bob']).status, 0);
+    await alice.waitFor('bob is busy (do not disturb): in a meeting\n');
     const nobody = parley(['chat', 'nobody-here', 'hi', '--user', 'alice']);
     assert.equal(nobody.status, 1);
     assert.match(nobody.out, /nobody-here has no device to deliver to/);
   } finally {
     if (bob) await stopParley(bob.child);
+    if (alice) await stopParley(alice.child);
     await stopParley(local.child);
     rmSync(dir, { recursive: true, force: true });
   }
