@@ -68,15 +68,19 @@ function overlay(seed: number, count: number) {
     // Each node has met 80 random others (a bootstrap and some traffic), as a fresh DHT node has.
     for (let i = 0; i < 80; i++) table.insert(contact(ids[random.int(count)]!), 0);
   }
-  // Then every node looks itself up once (Kademlia's join), filling its nearby buckets.
+  // Then every node joins as DhtNode.join does: it looks itself up (filling its nearby buckets)
+  // and a random id in each of the three farthest buckets (bucket refresh).
   for (const id of ids) {
     const table = tables.get(idHex(id))!;
-    runLookup(tables, new Set(), id, table.closest(id, 20), (c) => table.insert(contact(c.id), 0));
+    for (const target of [id, ...[0, 1, 2].map((bucket) => randomIdInBucket(id, bucket, random.bytes(ID_BYTES)))]) {
+      runLookup(tables, new Set(), target, table.closest(target, 20), (c) => table.insert(contact(c.id), 0), id);
+    }
   }
   return { random, ids, tables };
 }
 
-function runLookup(tables: Map<string, RoutingTable>, dead: Set<string>, target: NodeId, start: LookupContact[], met?: (c: LookupContact) => void): Lookup {
+/** `asker`, when given, is learnt by every node it asks (as DhtNode learns a request's sender). */
+function runLookup(tables: Map<string, RoutingTable>, dead: Set<string>, target: NodeId, start: LookupContact[], met?: (c: LookupContact) => void, asker?: NodeId): Lookup {
   const lookup = new Lookup(target, start, 20, 3);
   for (let guard = 0; guard < 10_000 && !lookup.isDone(); guard++) {
     const asks = lookup.next();
@@ -87,6 +91,7 @@ function runLookup(tables: Map<string, RoutingTable>, dead: Set<string>, target:
         continue;
       }
       met?.(ask);
+      if (asker) tables.get(idHex(ask.id))!.insert(contact(asker), 0);
       lookup.onResponse(ask.id, tables.get(idHex(ask.id))!.closest(target, 20));
     }
   }
