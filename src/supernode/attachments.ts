@@ -26,8 +26,9 @@ export interface Session {
   presence: VerifiedPresence;
   lastHeardMs: number;
   /** Lookups this client may start: a burst of 20, then 5 per second. */
-  readonly lookups: TokenBucket;
-  readonly routes: TokenBucket;
+  /** Made at the first lookup or route (a full bucket either way): most clients never spend them, and a supernode holds thousands. */
+  lookups: TokenBucket | null;
+  routes: TokenBucket | null;
 }
 
 export const LOOKUP_BURST = 20;
@@ -98,9 +99,7 @@ export class Attachments {
     }
     // The record's certificate is the link's device (checked above): keep one copy of it.
     const record: VerifiedPresence = { ...presence.value, device };
-    const session: Session = { link, device, presence: record, lastHeardMs: nowMs, lookups: existing?.lookups ?? new TokenBucket(LOOKUP_BURST, LOOKUPS_PER_SECOND, nowMs),
-      routes: existing?.routes ?? new TokenBucket(ROUTE_BURST, ROUTES_PER_SECOND, nowMs),
-    };
+    const session: Session = { link, device, presence: record, lastHeardMs: nowMs, lookups: existing?.lookups ?? null, routes: existing?.routes ?? null };
     this.byDevice.set(key, session);
     let devices = this.byUser.get(device.username);
     if (!devices) this.byUser.set(device.username, (devices = new Set()));
@@ -136,4 +135,16 @@ export class Attachments {
     for (const session of dead) this.remove(session);
     return dead;
   }
+}
+
+/** Spends one of the client's lookups; false when it has none left for now. */
+export function takeLookup(session: Session, nowMs: number): boolean {
+  session.lookups ??= new TokenBucket(LOOKUP_BURST, LOOKUPS_PER_SECOND, nowMs);
+  return session.lookups.take(nowMs);
+}
+
+/** Spends one of the client's routed messages; false when it has none left for now. */
+export function takeRoute(session: Session, nowMs: number): boolean {
+  session.routes ??= new TokenBucket(ROUTE_BURST, ROUTES_PER_SECOND, nowMs);
+  return session.routes.take(nowMs);
 }

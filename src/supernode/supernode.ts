@@ -7,7 +7,7 @@ import type { NodeIdentity } from '../crypto/identity.js';
 import { listenSecure, type SecureLink } from '../crypto/secure-link.js';
 import type { ChannelError } from '../crypto/secure-channel.js';
 import { AttachAcceptedSchema, AttachRefusedSchema, CloseReason, PongSchema } from '../wire/messages.js';
-import { Attachments, DEFAULT_ATTACHMENT_LIMITS, type AttachmentLimits, type Session } from './attachments.js';
+import { Attachments, DEFAULT_ATTACHMENT_LIMITS, takeLookup, takeRoute, type AttachmentLimits, type Session } from './attachments.js';
 import { DhtNode } from './dht.js';
 import { recordsForAnswer } from '../overlay/presence.js';
 import { Router } from './router.js';
@@ -142,7 +142,7 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
           case 'routeRequest': {
             if (!session) return;
             const { requestId, to, payload, deviceKey } = envelope.body.value;
-            if (!session.routes.take(env.clock.now())) {
+            if (!takeRoute(session, env.clock.now())) {
               link.send({ case: 'routeResult', value: create(RouteResultSchema, { requestId, failure: RouteFailure.RATE_LIMITED }) });
               return;
             }
@@ -162,7 +162,7 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
           case 'findPresence': {
             if (!session) return; // only attached clients may search
             const { requestId, username } = envelope.body.value;
-            if (!session.lookups.take(env.clock.now())) {
+            if (!takeLookup(session, env.clock.now())) {
               link.send({ case: 'foundPresence', value: create(FoundPresenceSchema, { requestId, refused: FindRefusal.RATE_LIMITED }) });
               return;
             }
