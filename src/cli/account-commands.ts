@@ -7,7 +7,7 @@ import { realEnv } from '../env/real.js';
 import { CertificateVerifier } from '../crypto/certificate.js';
 import { parseNetworkDescriptor, type NetworkDescriptor } from '../crypto/descriptor.js';
 import { Account } from '../client/account.js';
-import { LoginClient } from '../client/login-client.js';
+import { LoginClient, LoginError } from '../client/login-client.js';
 import { chat as chatWith, setStatus, history as showHistory, online as goOnline, whois as findUser, type OnlineOptions } from './overlay-commands.js';
 
 export interface AccountOptions {
@@ -114,6 +114,26 @@ export function buddies(args: string[], options: AccountOptions & { user?: strin
         if (!request) throw new CommandError(`no request from ${target}`);
         await account.call('POST', `/v1/buddy-requests/${request.id}/${action}`);
         console.log(action === 'accept' ? `${target} is now your buddy` : `declined ${target}`);
+        return;
+      }
+      case 'remove':
+      case 'block':
+      case 'unblock': {
+        if (!target) throw new CommandError(`parley buddies ${action} <user>`);
+        const name = target.toLowerCase();
+        // The list is versioned: a change made elsewhere meanwhile is a 409, and we try again on the new list.
+        for (let attempt = 0; ; attempt++) {
+          const list = await account.call<{ version: number; entries: { username: string; kind: string }[] }>('GET', '/v1/contacts');
+          const others = list.entries.filter((e) => e.username !== name);
+          const entries = action === 'block' ? [...others, { username: name, kind: 'blocked' }] : others;
+          try {
+            await account.call('PUT', '/v1/contacts', { expectedVersion: list.version, entries });
+            break;
+          } catch (error) {
+            if (!(error instanceof LoginError && error.status === 409) || attempt >= 2) throw error;
+          }
+        }
+        console.log(action === 'block' ? `blocked ${target}: their messages, presence and calls are refused silently` : action === 'unblock' ? `unblocked ${target}` : `removed ${target} from your buddies`);
         return;
       }
       default:

@@ -40,7 +40,8 @@ Usage:
   parley login <user> [--password-stdin]
       First login on a device sends the password and gets a certificate for this device's keys;
       later logins sign a challenge with the device key instead.
-  parley buddies [list | add <user> [message] | accept <user> | decline <user>] [--user U]
+  parley buddies [list | add <user> [message] | accept <user> | decline <user> | remove <user>
+                 | block <user> | unblock <user>] [--user U]
   parley search <prefix> [--user U]
   parley online [--user U] [--port P] [--no-promotion] [--promote-after MINUTES]
       Attaches this device to a supernode and stays online (others can find it) until Ctrl-C.

@@ -47,6 +47,14 @@ for (const kind of ['embedded', 'postgres'] as const) {
       assert.match(parley(['buddies', 'add', 'alice', 'hi', '--user', 'bob']).out, /asked alice/);
       assert.match(parley(['buddies', 'accept', 'bob', '--user', 'alice']).out, /bob is now your buddy/);
       assert.match(parley(['buddies', '--user', 'bob']).out, /buddy +alice/);
+      assert.equal(parley(['register', 'mallory', '--password-stdin'], 'mallory password 1\n').status, 0);
+      assert.match(parley(['buddies', 'block', 'mallory', '--user', 'bob']).out, /blocked mallory/);
+      assert.match(parley(['buddies', '--user', 'bob']).out, /buddy +alice\nblocked mallory\n/);
+      assert.match(parley(['buddies', 'unblock', 'mallory', '--user', 'bob']).out, /unblocked mallory/);
+      assert.match(parley(['buddies', 'remove', 'alice', '--user', 'bob']).out, /removed alice/);
+      assert.match(parley(['buddies', '--user', 'bob']).out, /no buddies yet/);
+      assert.match(parley(['buddies', 'add', 'alice', 'again', '--user', 'bob']).out, /asked alice/);
+      assert.match(parley(['buddies', 'accept', 'bob', '--user', 'alice']).out, /bob is now your buddy/);
       assert.match(parley(['search', 'b*', '--user', 'alice']).out, /^bob$/m);
       assert.match(parley(['search', 'al', '--user', 'bob']).out, /^alice$/m);
     } finally {
