@@ -87,16 +87,21 @@ export interface E2eConfig {
   readonly wallTimeMs: () => number;
 }
 
-function handshakeState(config: E2eConfig, initiator: boolean, remoteStaticKey?: Uint8Array): HandshakeState {
+/** Noise IK between device keys, bound to this network and to `prologue` (what the exchange is for). */
+export function deviceHandshake(config: E2eConfig, prologue: Uint8Array, initiator: boolean, remoteStaticKey?: Uint8Array): HandshakeState {
   return new HandshakeState({
     pattern: 'IK',
     cipher: 'ChaChaPoly',
     initiator,
-    prologue: concatBytes(PROLOGUE, config.verifier.networkId),
+    prologue: concatBytes(prologue, config.verifier.networkId),
     staticKeyPair: config.identity.dh,
     ...(remoteStaticKey ? { remoteStaticKey } : {}),
     random: config.random,
   });
+}
+
+function handshakeState(config: E2eConfig, initiator: boolean, remoteStaticKey?: Uint8Array): HandshakeState {
+  return deviceHandshake(config, PROLOGUE, initiator, remoteStaticKey);
 }
 
 function hello(config: E2eConfig): Uint8Array {

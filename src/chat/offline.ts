@@ -5,25 +5,17 @@
 // session: a recipient key stolen later opens what waits for it.
 import { create, toBinary } from '@bufbuild/protobuf';
 import { err, ok, type Result } from '../result.js';
-import { concatBytes, equalBytes } from '../crypto/bytes.js';
+import { equalBytes } from '../crypto/bytes.js';
 import { Role } from '../crypto/certificate.js';
-import { HandshakeState } from '../crypto/noise/handshake-state.js';
+import type { HandshakeState } from '../crypto/noise/handshake-state.js';
 import { OfflineEnvelopeSchema, decodeProto } from '../wire/messages.js';
-import type { E2eConfig, E2eError } from './e2e-session.js';
+import { deviceHandshake, type E2eConfig, type E2eError } from './e2e-session.js';
 
 const PROLOGUE = new TextEncoder().encode('parley-offline-v1');
 export const MAX_OFFLINE_BYTES = 16 * 1024;
 
 function handshake(config: E2eConfig, initiator: boolean, recipientKey?: Uint8Array): HandshakeState {
-  return new HandshakeState({
-    pattern: 'IK',
-    cipher: 'ChaChaPoly',
-    initiator,
-    prologue: concatBytes(PROLOGUE, config.verifier.networkId),
-    staticKeyPair: config.identity.dh,
-    ...(recipientKey ? { remoteStaticKey: recipientKey } : {}),
-    random: config.random,
-  });
+  return deviceHandshake(config, PROLOGUE, initiator, recipientKey);
 }
 
 /** Seals `payload` (an encoded ChatPayload) for the device whose Noise key is `recipientKey`. */

@@ -4,29 +4,20 @@
 // wrote appears in what the supernodes carry.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SeededRandom } from '../../src/env/prng.js';
-import { VirtualNetwork } from '../../src/env/virtual/index.js';
 import { AttachedClient } from '../../src/client/attachment.js';
 import { HostCache } from '../../src/overlay/host-cache.js';
 import { ChatClient, type BuddyPresence, type OfflineStore, type ReceivedMessage, type SignallingTransport } from '../../src/chat/chat-client.js';
 import { PresenceState } from '../../src/wire/messages.js';
 import { overlayTransport } from '../../src/chat/overlay-transport.js';
 import { toHex } from '../../src/crypto/bytes.js';
-import { testNetwork, TEST_EPOCH_MS } from '../support/identities.js';
 import { testSeed, withSeed } from '../support/seed.js';
-import { startSupernodes } from '../support/supernodes.js';
+import { overlayWorld } from '../support/supernodes.js';
 
 const PER_SENDER = 500;
 
 test(`two users with two devices each exchange ${2 * PER_SENDER} messages over a lossy, reordering path and a supernode crash: each arrives once, in order, on every device`, { timeout: 120_000 }, () =>
   withSeed(testSeed(), async (seed) => {
-    const random = new SeededRandom(seed);
-    const net = testNetwork(random);
-    const network = new VirtualNetwork(seed, { epochMs: TEST_EPOCH_MS });
-    const scheduler = network.scheduler;
-    const drive = <T>(work: Promise<T>) => scheduler.drive(work, 3_600_000);
-    const supernodes = await startSupernodes(network, net, 6, { link: (i) => ({ latencyMs: 5 + 4 * i }) });
-    for (const s of supernodes) await drive(s.running.join(supernodes.map((x) => x.ref)));
+    const { random, net, network, scheduler, drive, supernodes } = await overlayWorld(seed, 6, { link: (i) => ({ latencyMs: 5 + 4 * i }), maxVirtualMs: 3_600_000 });
 
     // Everything routed through the overlay, as the supernodes receive it.
     const carried: Uint8Array[] = [];
@@ -104,12 +95,7 @@ test(`two users with two devices each exchange ${2 * PER_SENDER} messages over a
 
 test('a user with no device online gets what was sent meanwhile at the next login, once each, in order; the store holds no plaintext', { timeout: 60_000 }, () =>
   withSeed(testSeed(), async (seed) => {
-    const random = new SeededRandom(seed);
-    const net = testNetwork(random);
-    const network = new VirtualNetwork(seed, { epochMs: TEST_EPOCH_MS });
-    const drive = <T>(work: Promise<T>) => network.scheduler.drive(work);
-    const supernodes = await startSupernodes(network, net, 3);
-    for (const s of supernodes) await drive(s.running.join(supernodes.map((x) => x.ref)));
+    const { net, network, drive, supernodes } = await overlayWorld(seed, 3);
     const bobIdentity = net.identity('bob');
     // The login server's offline store, as its API behaves: per device, oldest first, until acknowledged.
     const waiting: { id: number; device: number; sender: string; ciphertext: Uint8Array; storedAtMs: number }[] = [];
@@ -166,14 +152,7 @@ test('a user with no device online gets what was sent meanwhile at the next logi
 
 test('presence goes to buddies only and reaches a device that connects later; strangers\' messages are requests; a blocked user is refused silently', { timeout: 60_000 }, () =>
   withSeed(testSeed(), async (seed) => {
-    const random = new SeededRandom(seed);
-    const net = testNetwork(random);
-    const network = new VirtualNetwork(seed, { epochMs: TEST_EPOCH_MS });
-    const scheduler = network.scheduler;
-    const drive = <T>(work: Promise<T>) => scheduler.drive(work);
-    const elapse = (ms: number) => drive(new Promise<void>((resolve) => scheduler.after(ms, resolve)));
-    const supernodes = await startSupernodes(network, net, 3);
-    for (const s of supernodes) await drive(s.running.join(supernodes.map((x) => x.ref)));
+    const { net, network, drive, elapse, supernodes } = await overlayWorld(seed, 3);
     const contacts: Record<string, { buddies: string[]; blocked: string[] }> = {
       alice: { buddies: ['bob'], blocked: [] },
       bob: { buddies: ['alice'], blocked: ['mallory'] },

@@ -2,25 +2,16 @@
 // acknowledges; each undeliverable device is reported with its reason.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SeededRandom } from '../../src/env/prng.js';
-import { VirtualNetwork } from '../../src/env/virtual/index.js';
 import { toHex } from '../../src/crypto/bytes.js';
 import { AttachedClient } from '../../src/client/attachment.js';
 import { HostCache } from '../../src/overlay/host-cache.js';
 import { DeliveryOutcome, RouteFailure } from '../../src/wire/messages.js';
-import { testNetwork, TEST_EPOCH_MS } from '../support/identities.js';
 import { testSeed, withSeed } from '../support/seed.js';
-import { startSupernodes } from '../support/supernodes.js';
+import { overlayWorld } from '../support/supernodes.js';
 
 test('a message to a user reaches each of its devices, acknowledged end to end; failures say why', { timeout: 60_000 }, () =>
   withSeed(testSeed(), async (seed) => {
-    const random = new SeededRandom(seed);
-    const net = testNetwork(random);
-    const network = new VirtualNetwork(seed, { epochMs: TEST_EPOCH_MS });
-    const drive = <T>(work: Promise<T>) => network.scheduler.drive(work);
-    const elapse = (ms: number) => drive(new Promise<void>((resolve) => network.scheduler.after(ms, resolve)));
-    const supernodes = await startSupernodes(network, net, 6, { link: (i) => ({ latencyMs: 5 + i * 3 }) });
-    for (const s of supernodes) await drive(s.running.join(supernodes.map((x) => x.ref)));
+    const { net, network, drive, elapse, supernodes } = await overlayWorld(seed, 6, { link: (i) => ({ latencyMs: 5 + i * 3 }) });
     const device = (name: string, sn: number) => {
       const host = network.addHost({ behind: network.addGateway({ nat: 'port-restricted' }) });
       const identity = net.identity(name);

@@ -1,11 +1,12 @@
 // Supernodes on the virtual network for overlay tests and benchmarks. Each is a host, a
 // certified supernode identity and a running supernode on port 33033, made in that order (so
 // seeded runs draw their randomness as before).
-import type { VirtualHost, VirtualNetwork, LinkSpec } from '../../src/env/virtual/index.js';
+import { VirtualNetwork, type VirtualHost, type LinkSpec } from '../../src/env/virtual/index.js';
+import { SeededRandom } from '../../src/env/prng.js';
 import { Role } from '../../src/crypto/certificate.js';
 import type { AttachmentLimits } from '../../src/supernode/attachments.js';
 import { startSupernode, type RunningSupernode } from '../../src/supernode/supernode.js';
-import type { TestNetwork } from './identities.js';
+import { testNetwork, TEST_EPOCH_MS, type TestNetwork } from './identities.js';
 
 export interface TestSupernode {
   readonly host: VirtualHost;
@@ -27,4 +28,21 @@ export async function startSupernodes(
     supernodes.push({ host, running, ref: { host: host.addressText, port: 33033, dhKey: identity.dh.publicKey } });
   }
   return supernodes;
+}
+
+/**
+ * A seeded world for overlay tests: the network CA, a virtual network, `count` supernodes that
+ * have joined each other, and helpers to drive virtual time. Draws randomness in the order the
+ * tests always did (CA, then supernodes), so seeded runs are unchanged.
+ */
+export async function overlayWorld(seed: number, count: number, options: { link?: (index: number) => Partial<LinkSpec>; maxVirtualMs?: number } = {}) {
+  const random = new SeededRandom(seed);
+  const net = testNetwork(random);
+  const network = new VirtualNetwork(seed, { epochMs: TEST_EPOCH_MS });
+  const scheduler = network.scheduler;
+  const drive = <T>(work: Promise<T>) => scheduler.drive(work, options.maxVirtualMs);
+  const elapse = (ms: number) => drive(new Promise<void>((resolve) => scheduler.after(ms, resolve)));
+  const supernodes = await startSupernodes(network, net, count, options.link ? { link: options.link } : {});
+  for (const s of supernodes) await drive(s.running.join(supernodes.map((x) => x.ref)));
+  return { random, net, network, scheduler, drive, elapse, supernodes };
 }
