@@ -8,7 +8,7 @@ import type { CertificateVerifier } from '../crypto/certificate.js';
 import type { NodeIdentity } from '../crypto/identity.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
 import { decodeProto } from '../wire/messages.js';
-import { ChatMessageSchema, ChatPayloadSchema, E2eFrameSchema, E2eStreamFrameSchema, PresenceState, PresenceUpdateSchema, type E2eFrame, type E2eHandshake } from '../wire/messages.js';
+import { ChatMessageSchema, ChatPayloadSchema, E2eFrameSchema, E2eStreamFrameSchema, PresenceState, PresenceUpdateSchema, ReadReceiptSchema, TypingSchema, type ChatPayload, type E2eFrame, type E2eHandshake } from '../wire/messages.js';
 import { TokenBucket } from '../overlay/token-bucket.js';
 import { E2eSession, type E2eConfig, type E2eErrorCode } from './e2e-session.js';
 import { DeviceStream } from './device-stream.js';
@@ -41,6 +41,23 @@ export type Relation = 'buddy' | 'blocked' | 'stranger';
 /** Sessions a user who is not a buddy may start with this device: a few, then one a minute. */
 const STRANGER_HANDSHAKE_BURST = 3;
 const STRANGER_HANDSHAKES_PER_SECOND = 1 / 60;
+
+/** A typing indicator is shown for at most this long after it was sent. */
+export const TYPING_STALE_MS = 10_000;
+const MAX_READ_IDS = 256;
+
+export interface TypingEvent {
+  readonly user: string;
+  /** The conversation, from this device's side. */
+  readonly conversation: string;
+  readonly active: boolean;
+}
+
+export interface ReadEvent {
+  readonly user: string;
+  readonly device: Uint8Array;
+  readonly ids: readonly string[];
+}
 
 export interface BuddyPresence {
   readonly user: string;
@@ -118,6 +135,8 @@ export class ChatClient {
   private closed = false;
   private readonly idleWaiters: (() => void)[] = [];
   private readonly presenceListeners: ((presence: BuddyPresence) => void)[] = [];
+  private readonly typingListeners: ((typing: TypingEvent) => void)[] = [];
+  private readonly readListeners: ((read: ReadEvent) => void)[] = [];
   private readonly strangerBudgets = new Map<string, TokenBucket>();
   /** This run's stream epoch: the start time, with random low bits (two runs in one millisecond). */
   private readonly streamEpoch: bigint;
@@ -136,6 +155,9 @@ export class ChatClient {
       relationOf?: (user: string) => Relation;
       /** Buddies, to whom presence goes. */
       buddies?: () => readonly string[];
+      /** The user's settings: tell others when this user types, and when it has read their messages (default on). */
+      typingIndicators?: boolean;
+      readReceipts?: boolean;
     },
   ) {
     this.config = { identity: options.identity, verifier: options.verifier, random: env.random, wallTimeMs: () => env.clock.wallTimeMs() };
@@ -150,6 +172,53 @@ export class ChatClient {
   /** Buddies' presence as it arrives (from buddies only). */
   onPresence(listener: (presence: BuddyPresence) => void): void {
     this.presenceListeners.push(listener);
+  }
+
+  onTyping(listener: (typing: TypingEvent) => void): void {
+    this.typingListeners.push(listener);
+  }
+
+  onRead(listener: (read: ReadEvent) => void): void {
+    this.readListeners.push(listener);
+  }
+
+  private payload(body: ChatPayload['body']): Uint8Array {
+    return toBinary(ChatPayloadSchema, create(ChatPayloadSchema, { body }));
+  }
+
+  /** Queues `payload` for each device in `keys` of `user` (not this one). */
+  private sendTo(user: string, keys: readonly Uint8Array[], payload: Uint8Array): void {
+    for (const key of keys) {
+      if (equalBytes(key, this.options.identity.dh.publicKey)) continue;
+      const peer = this.peer(user, key);
+      if (peer.stream.enqueue(payload)) this.schedule(peer, this.env.clock.now());
+    }
+  }
+
+  /** Tells `to`'s devices that this user is typing to them, or stopped (unless the user turned indicators off). */
+  async setTyping(to: string, active: boolean): Promise<void> {
+    if (this.options.typingIndicators === false || this.relationOf(to) === 'blocked') return;
+    const payload = this.payload({ case: 'typing', value: create(TypingSchema, { to, active, atMs: BigInt(Math.floor(this.env.clock.wallTimeMs())) }) });
+    this.sendTo(to, await this.devicesOf(to).catch(() => []), payload);
+  }
+
+  /** Tells the devices that sent these messages that this user has read them (unless the user turned receipts off). */
+  markRead(messages: readonly ReceivedMessage[]): void {
+    if (this.options.readReceipts === false) return;
+    const bySender = new Map<string, { user: string; key: Uint8Array; ids: string[] }>();
+    for (const m of messages) {
+      if (m.from === this.options.username || this.relationOf(m.from) === 'blocked') continue;
+      const hex = toHex(m.fromDevice);
+      const entry = bySender.get(hex) ?? { user: m.from, key: m.fromDevice, ids: [] };
+      entry.ids.push(m.id);
+      bySender.set(hex, entry);
+    }
+    for (const { user, key, ids } of bySender.values()) {
+      for (let i = 0; i < ids.length; i += MAX_READ_IDS) {
+        const payload = this.payload({ case: 'read', value: create(ReadReceiptSchema, { ids: ids.slice(i, i + MAX_READ_IDS), atMs: BigInt(Math.floor(this.env.clock.wallTimeMs())) }) });
+        this.sendTo(user, [key], payload);
+      }
+    }
   }
 
   private relationOf(user: string): Relation {
@@ -175,8 +244,7 @@ export class ChatClient {
   private sendPresence(peer: Peer): void {
     if (this.relationOf(peer.user) !== 'buddy' || this.presence.setAtMs === 0n || peer.presenceSent === this.presence.setAtMs) return;
     peer.presenceSent = this.presence.setAtMs;
-    const payload = toBinary(ChatPayloadSchema, create(ChatPayloadSchema, { body: { case: 'presence', value: this.presence } }));
-    if (peer.stream.enqueue(payload)) this.schedule(peer, this.env.clock.now());
+    if (peer.stream.enqueue(this.payload({ case: 'presence', value: this.presence }))) this.schedule(peer, this.env.clock.now());
   }
 
   /** Messages not yet acknowledged by some device. */
@@ -420,6 +488,17 @@ export class ChatClient {
       if (relation === 'buddy' && user !== this.options.username) {
         for (const listener of this.presenceListeners) listener({ user, device: key, state: p.state, text: p.text, setAtMs: Number(p.setAtMs) });
       }
+      return false;
+    }
+    if (decoded.value.body.case === 'typing') {
+      const t = decoded.value.body.value;
+      const fresh = this.env.clock.wallTimeMs() - Number(t.atMs) <= TYPING_STALE_MS;
+      if (fresh && user !== this.options.username) for (const listener of this.typingListeners) listener({ user, conversation: user, active: t.active });
+      return false;
+    }
+    if (decoded.value.body.case === 'read') {
+      const ids = decoded.value.body.value.ids.slice(0, MAX_READ_IDS);
+      for (const listener of this.readListeners) listener({ user, device: key, ids });
       return false;
     }
     if (decoded.value.body.case !== 'message') {

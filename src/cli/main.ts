@@ -43,8 +43,10 @@ Usage:
   parley buddies [list | add <user> [message] | accept <user> | decline <user> | remove <user>
                  | block <user> | unblock <user>] [--user U]
   parley search <prefix> [--user U]
-  parley online [--user U] [--port P] [--no-promotion] [--promote-after MINUTES]
-      Attaches this device to a supernode and stays online (others can find it) until Ctrl-C.
+  parley online [--user U] [--port P] [--no-promotion] [--promote-after MINUTES] [--no-read-receipts]
+      Attaches this device to a supernode and stays online (others can find it) until Ctrl-C,
+      printing messages (senders learn you read them, unless --no-read-receipts), presence
+      and typing of your buddies.
       It listens on P (default: any free port) for a supernode's dial-back: when one finds it
       reachable from outside, with at least 1 Mbit/s up, after MINUTES online (default 60), it
       becomes a supernode too (certified by the login server); --no-promotion forbids that.
@@ -91,6 +93,7 @@ const OPTIONS = {
   'password-stdin': { type: 'boolean', default: false },
   discoverable: { type: 'boolean', default: false },
   'no-promotion': { type: 'boolean', default: false },
+  'no-read-receipts': { type: 'boolean', default: false },
   'promote-after': { type: 'string', default: '60' },
   search: { type: 'string' },
   limit: { type: 'string', default: '50' },
@@ -263,6 +266,7 @@ async function main(argv: string[]): Promise<number> {
       await online(accountOptions, {
         port: positiveInt(values.port ?? '0', 'port', 0),
         allowPromotion: !values['no-promotion'],
+        readReceipts: !values['no-read-receipts'],
         promoteAfterMs: positiveInt(values['promote-after'], 'promote-after', 0, 7 * 24 * 60) * 60_000,
       });
       return 0;

@@ -47,7 +47,12 @@ async function attach(account: Account, descriptor: NetworkDescriptor): Promise<
   return { client, hostCache, save };
 }
 
-export interface OnlineOptions {
+export interface ChatSettings {
+  /** Tell senders when this user has read their messages. */
+  readonly readReceipts?: boolean;
+}
+
+export interface OnlineOptions extends ChatSettings {
   /** Where this device listens for dial-backs, and serves as a supernode once promoted (0: any free port). */
   readonly port: number;
   readonly host?: string;
@@ -85,7 +90,7 @@ export async function online(account: Account, descriptor: NetworkDescriptor, op
     if (event.kind === 'demoted') console.log(`demoted: no longer a supernode (${event.reason})`);
   });
   await promoter.start();
-  const chat = await startChat(account, descriptor, client);
+  const chat = await startChat(account, descriptor, client, options);
   // Presence: what `parley status` saved, pushed to buddies now and whenever it changes.
   const pushStatus = () => {
     const status = readStatus(account);
@@ -171,7 +176,7 @@ export function setStatus(account: Account, state: string, text: string): void {
 }
 
 /** A chat client on this attachment: prints what arrives, after what waited at the login server. */
-async function startChat(account: Account, descriptor: NetworkDescriptor, client: AttachedClient): Promise<ChatClient> {
+async function startChat(account: Account, descriptor: NetworkDescriptor, client: AttachedClient, settings: ChatSettings = {}): Promise<ChatClient> {
   const history = ChatHistory.open(account.historyPath);
   // The contact list decides who is a buddy (presence, messages) and who is blocked.
   const contacts = new Map<string, string>();
@@ -190,8 +195,15 @@ async function startChat(account: Account, descriptor: NetworkDescriptor, client
     offline: loginServerOfflineStore(account),
     relationOf: (user) => (contacts.get(user) === 'blocked' ? 'blocked' : contacts.get(user) === 'buddy' ? 'buddy' : 'stranger'),
     buddies: () => [...contacts].filter(([, kind]) => kind === 'buddy').map(([user]) => user),
+    ...(settings.readReceipts === false ? { readReceipts: false } : {}),
   });
-  chat.onMessage((m) => console.log(formatMessage(m, account.username)));
+  // Shown here is read: the sender learns it (read receipts are on unless the user turns them off).
+  chat.onMessage((m) => {
+    console.log(formatMessage(m, account.username));
+    chat.markRead([m]);
+  });
+  chat.onRead((r) => console.log(`${r.user} read ${r.ids.length === 1 ? 'your message' : `${r.ids.length} of your messages`}`));
+  chat.onTyping((t) => t.active && console.log(`${t.user} is typing…`));
   chat.onPresence((p) => console.log(`${p.user} is ${STATE_NAMES.get(p.state) ?? 'online'}${p.text ? `: ${p.text}` : ''}`));
   const close = chat.close.bind(chat);
   chat.close = () => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AttachedClient } from '../../src/client/attachment.js';
 import { HostCache } from '../../src/overlay/host-cache.js';
-import { ChatClient, type BuddyPresence, type OfflineStore, type ReceivedMessage, type SignallingTransport } from '../../src/chat/chat-client.js';
+import { ChatClient, type BuddyPresence, type OfflineStore, type ReadEvent, type ReceivedMessage, type SignallingTransport, type TypingEvent } from '../../src/chat/chat-client.js';
 import { PresenceState } from '../../src/wire/messages.js';
 import { overlayTransport } from '../../src/chat/overlay-transport.js';
 import { toHex } from '../../src/crypto/bytes.js';
@@ -219,6 +219,53 @@ test('presence goes to buddies only and reaches a device that connects later; st
     assert.equal(bob.chat.unacknowledged, 0, 'every device acknowledged bob\'s messages');
     restarted.close();
     for (const d of [alice, alice2, bob, carol, mallory]) {
+      d.chat.close();
+      d.attached.close();
+    }
+    for (const s of supernodes) s.running.close();
+  }));
+
+test('typing indicators and read receipts reach the other side, and not when the user turned them off', { timeout: 60_000 }, () =>
+  withSeed(testSeed(), async (seed) => {
+    const { net, network, drive, elapse, supernodes } = await overlayWorld(seed, 2);
+    const online = async (user: string, settings: { typingIndicators?: boolean; readReceipts?: boolean }) => {
+      const host = network.addHost({ behind: network.addGateway({ nat: 'port-restricted' }) });
+      const identity = net.identity(user);
+      const attached = new AttachedClient(host.env(), { identity, verifier: net.verifier, username: user, hostCache: new HostCache(), bootstrap: supernodes.map((s) => s.ref) });
+      await drive(attached.start());
+      const chat = new ChatClient(host.env(), { identity, verifier: net.verifier, username: user, transport: overlayTransport(attached), ...settings });
+      const typing: TypingEvent[] = [];
+      const reads: ReadEvent[] = [];
+      const inbox: ReceivedMessage[] = [];
+      chat.onTyping((t) => typing.push(t));
+      chat.onRead((r) => reads.push(r));
+      chat.onMessage((m) => inbox.push(m));
+      return { attached, chat, typing, reads, inbox };
+    };
+    const alice = await online('alice', {});
+    const bob = await online('bob', {});
+    const quiet = await online('quiet', { typingIndicators: false, readReceipts: false });
+    await elapse(2_000);
+
+    await drive(alice.chat.setTyping('bob', true));
+    const sent = await drive(alice.chat.send('bob', 'hello'));
+    await drive(alice.chat.setTyping('bob', false));
+    await elapse(2_000);
+    assert.deepEqual(bob.typing.map((t) => [t.user, t.active]), [['alice', true], ['alice', false]]);
+    bob.chat.markRead(bob.inbox);
+    await elapse(2_000);
+    assert.deepEqual(alice.reads.map((r) => [r.user, r.ids]), [['bob', [sent.id]]]);
+
+    // A user who turned both off tells nobody, but still sees others'.
+    await drive(quiet.chat.setTyping('alice', true));
+    const toQuiet = await drive(alice.chat.send('quiet', 'are you reading this?'));
+    await elapse(2_000);
+    quiet.chat.markRead(quiet.inbox);
+    await elapse(2_000);
+    assert.deepEqual(alice.typing, []);
+    assert.equal(alice.reads.filter((r) => r.ids.includes(toQuiet.id)).length, 0);
+    assert.equal(quiet.inbox.length, 1);
+    for (const d of [alice, bob, quiet]) {
       d.chat.close();
       d.attached.close();
     }
