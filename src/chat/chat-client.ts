@@ -82,6 +82,8 @@ const REMEMBERED_MESSAGE_IDS = 100_000;
 const MAX_FRAME_BYTES = 16 * 1024;
 /** A user's online devices are looked up again after this (a new device joins the conversation then). */
 export const DEVICE_LIST_TTL_MS = 30_000;
+/** The login server's list of a user's devices (online or not) is asked again after this. */
+export const REGISTERED_DEVICES_TTL_MS = 5 * 60_000;
 
 export interface ReceivedMessage {
   readonly id: string;
@@ -129,6 +131,7 @@ export class ChatClient {
   private readonly sessions = new Map<string, E2eSession>();
   private readonly seen = new Set<string>();
   private readonly deviceLists = new Map<string, { keys: Promise<Uint8Array[]>; atMs: number }>();
+  private readonly registeredDevices = new Map<string, { devices: Promise<{ id: number; dhKey: Uint8Array }[]>; atMs: number }>();
   private readonly listeners: ((message: ReceivedMessage) => void)[] = [];
   /** Frames refused, by reason: bad input is counted, never thrown. */
   readonly refused = new Map<RefusalCode, number>();
@@ -267,20 +270,23 @@ export class ChatClient {
   }
 
   /**
-   * Sends `text` to `to`: to each of its online devices and this user's other devices. Resolves
-   * once queued (delivery goes on in the background, with retries) with the message id and the
-   * devices it goes to.
+   * Sends `text` to `to`: to each of its online devices and this user's other devices, and,
+   * sealed through the login server, to those that are offline. Resolves once queued (delivery
+   * goes on in the background, with retries) with the message id and the devices it goes to.
    */
-  async send(to: string, text: string): Promise<{ id: string; devices: number; offlineDevices: number }> {
+  async send(to: string, text: string): Promise<{ id: string; devices: number; recipientOnline: number; offlineDevices: number }> {
     const body = new TextEncoder().encode(text);
     if (body.byteLength > MAX_MESSAGE_BYTES) throw new ChatError('too_large', `a message holds at most ${MAX_MESSAGE_BYTES} bytes`);
     const [theirs, mine] = await Promise.all([this.devicesOf(to), to === this.options.username ? Promise.resolve([]) : this.devicesOf(this.options.username)]);
     const id = toHex(this.env.random.bytes(16));
     const payload = toBinary(ChatPayloadSchema, create(ChatPayloadSchema, { body: { case: 'message', value: create(ChatMessageSchema, { id, to, sentAtMs: BigInt(Math.floor(this.env.clock.wallTimeMs())), text }) } }));
     this.seen.add(id);
-    const nowMs = this.env.clock.wallTimeMs();
-    this.options.history?.add({ id, conversation: to, from: this.options.username, fromDevice: toHex(this.options.identity.dh.publicKey), sentAtMs: Math.floor(nowMs), receivedAtMs: Math.floor(nowMs), text, offline: false });
-    if (theirs.length === 0) return { id, devices: 0, offlineDevices: await this.sendOffline(to, payload) };
+    if (theirs.length === 0 && !this.options.offline) throw new ChatError('offline', `${to} has no device online`);
+    // Devices that are not online (the recipient's, and this user's others) get it at their next
+    // login; a message the recipient can get nowhere goes nowhere, not even to this user's devices.
+    const theirsOffline = await this.sendOffline(to, theirs, payload);
+    if (theirs.length === 0 && theirsOffline === 0) throw new ChatError('offline', `${to} has no device to deliver to`);
+    const mineOffline = to === this.options.username ? 0 : await this.sendOffline(this.options.username, mine, payload);
     const targets = [...theirs.map((key) => ({ user: to, key })), ...mine.filter((key) => !equalBytes(key, this.options.identity.dh.publicKey)).map((key) => ({ user: this.options.username, key }))];
     for (const target of targets) {
       const peer = this.peer(target.user, target.key);
@@ -288,17 +294,31 @@ export class ChatClient {
       // Sent from a timer at once: messages queued in the same turn share frames.
       this.schedule(peer, this.env.clock.now());
     }
-    return { id, devices: targets.length, offlineDevices: 0 };
+    const nowMs = Math.floor(this.env.clock.wallTimeMs());
+    this.options.history?.add({ id, conversation: to, from: this.options.username, fromDevice: toHex(this.options.identity.dh.publicKey), sentAtMs: nowMs, receivedAtMs: nowMs, text, offline: false });
+    return { id, devices: targets.length, recipientOnline: theirs.length, offlineDevices: theirsOffline + mineOffline };
   }
 
-  /** Seals the payload for each of the user's devices and leaves it with the login server. */
-  private async sendOffline(to: string, payload: Uint8Array): Promise<number> {
+  /** A user's devices as the login server knows them, looked up at most every 5 minutes. */
+  private allDevicesOf(user: string): Promise<{ id: number; dhKey: Uint8Array }[]> {
     const offline = this.options.offline;
-    if (!offline) throw new ChatError('offline', `${to} has no device online`);
-    const devices = await offline.devicesOf(to);
-    if (devices.length === 0) throw new ChatError('offline', `${to} has no device to deliver to`);
-    await Promise.all(devices.map((d) => offline.store(d.id, sealOffline(this.config, d.dhKey, payload))));
-    return devices.length;
+    if (!offline) return Promise.resolve([]);
+    const now = this.env.clock.now();
+    const cached = this.registeredDevices.get(user);
+    if (cached && now - cached.atMs < REGISTERED_DEVICES_TTL_MS) return cached.devices;
+    const devices = offline.devicesOf(user);
+    this.registeredDevices.set(user, { devices, atMs: now });
+    devices.catch(() => this.registeredDevices.delete(user));
+    return devices;
+  }
+
+  /** Seals the payload for each of the user's devices that is not online and leaves it with the login server. */
+  private async sendOffline(user: string, online: readonly Uint8Array[], payload: Uint8Array): Promise<number> {
+    const offline = this.options.offline;
+    if (!offline) return 0;
+    const missing = (await this.allDevicesOf(user)).filter((d) => !equalBytes(d.dhKey, this.options.identity.dh.publicKey) && !online.some((key) => equalBytes(key, d.dhKey)));
+    await Promise.all(missing.map((d) => offline.store(d.id, sealOffline(this.config, d.dhKey, payload))));
+    return missing.length;
   }
 
   /** Fetches, shows and acknowledges what was sent to this device while it was offline; returns how many were new. */

@@ -226,9 +226,9 @@ async function sendOne(chat: ChatClient, to: string, text: string): Promise<void
     if (error instanceof ChatError) throw new CommandError(error.message);
     throw error;
   }
-  if (sent.devices === 0) {
+  if (sent.recipientOnline === 0) {
     console.log(`${to} is offline: sealed for ${sent.offlineDevices} device${sent.offlineDevices > 1 ? 's' : ''} and left with the login server`);
-    return;
+    if (sent.devices === 0) return;
   }
   const acked = await chat.acknowledged(ACK_WAIT_MS);
   const ms = (realEnv.clock.now() - started).toFixed(1);

@@ -97,15 +97,19 @@ test('a user with no device online gets what was sent meanwhile at the next logi
   withSeed(testSeed(), async (seed) => {
     const { net, network, drive, supernodes } = await overlayWorld(seed, 3);
     const bobIdentity = net.identity('bob');
+    const bobPhone = net.identity('bob'); // registered, never online in this test
+    const aliceTablet = net.identity('alice'); // likewise
     // The login server's offline store, as its API behaves: per device, oldest first, until acknowledged.
     const waiting: { id: number; device: number; sender: string; ciphertext: Uint8Array; storedAtMs: number }[] = [];
     let nextId = 1;
     const storeFor = (caller: string, device: number): OfflineStore => ({
-      devicesOf: async (user) => (user === 'bob' ? [{ id: 7, dhKey: bobIdentity.dh.publicKey }] : []),
+      devicesOf: async (user) =>
+        user === 'bob' ? [{ id: 7, dhKey: bobIdentity.dh.publicKey }, { id: 8, dhKey: bobPhone.dh.publicKey }] : user === 'alice' ? [{ id: 1, dhKey: aliceIdentity.dh.publicKey }, { id: 2, dhKey: aliceTablet.dh.publicKey }] : [],
       store: async (deviceId, ciphertext) => void waiting.push({ id: nextId++, device: deviceId, sender: caller, ciphertext, storedAtMs: network.scheduler.wallTimeMs() }),
       fetch: async () => waiting.filter((m) => m.device === device).slice(0, 2),
       ack: async (ids) => void ids.forEach((id) => waiting.splice(waiting.findIndex((m) => m.id === id), 1)),
     });
+    const aliceIdentity = net.identity('alice');
     const online = async (user: string, identity: ReturnType<typeof net.identity>, device: number) => {
       const host = network.addHost({ behind: network.addGateway({ nat: 'symmetric' }) });
       const attached = new AttachedClient(host.env(), { identity, verifier: net.verifier, username: user, hostCache: new HostCache(), bootstrap: supernodes.map((s) => s.ref) });
@@ -115,18 +119,19 @@ test('a user with no device online gets what was sent meanwhile at the next logi
       chat.onMessage((m) => inbox.push(m));
       return { attached, chat, inbox };
     };
-    const alice = await online('alice', net.identity('alice'), 1);
+    const alice = await online('alice', aliceIdentity, 1);
     for (let i = 0; i < 5; i++) {
       const sent = await drive(alice.chat.send('bob', `while you were out ${i}`));
-      assert.deepEqual([sent.devices, sent.offlineDevices], [0, 1]);
+      assert.deepEqual([sent.devices, sent.offlineDevices], [0, 3], 'both of bob\'s devices and alice\'s tablet, sealed');
     }
     await assert.rejects(drive(alice.chat.send('nobody', 'hello?')), /nobody has no device to deliver to/);
     assert.ok(!waiting.some((m) => Buffer.from(m.ciphertext).includes(Buffer.from('while you were out'))), 'the store holds sealed bytes only');
     // A message the store claims came from someone else is refused, as is a damaged one.
-    waiting.push({ ...waiting[0]!, id: nextId++, sender: 'mallory' });
-    const damaged = Uint8Array.from(waiting[1]!.ciphertext);
+    const forLaptop = waiting.filter((m) => m.device === 7);
+    waiting.push({ ...forLaptop[0]!, id: nextId++, sender: 'mallory' });
+    const damaged = Uint8Array.from(forLaptop[1]!.ciphertext);
     damaged[damaged.length - 3]! ^= 1;
-    waiting.push({ ...waiting[1]!, id: nextId++, ciphertext: damaged });
+    waiting.push({ ...forLaptop[1]!, id: nextId++, ciphertext: damaged });
 
     const bob = await online('bob', bobIdentity, 7);
     const shown = await drive(bob.chat.fetchOffline());
@@ -135,11 +140,13 @@ test('a user with no device online gets what was sent meanwhile at the next logi
     assert.ok(bob.inbox.every((m) => m.offline && m.from === 'alice' && m.conversation === 'alice'));
     assert.equal(bob.chat.refused.get('wrong_peer'), 1);
     assert.equal(bob.chat.refused.get('handshake_failed'), 1);
-    assert.equal(waiting.length, 0, 'everything fetched was acknowledged');
+    assert.equal(waiting.filter((m) => m.device === 7).length, 0, 'everything fetched was acknowledged');
     assert.equal(await drive(bob.chat.fetchOffline()), 0);
-    // Now online, bob gets the next one live.
+    // Now online, bob's laptop gets the next one live; his phone and alice's tablet, sealed.
     const live = await drive(alice.chat.send('bob', 'welcome back'));
-    assert.equal(live.devices, 1);
+    assert.deepEqual([live.devices, live.recipientOnline, live.offlineDevices], [1, 1, 2]);
+    assert.deepEqual(waiting.filter((m) => m.device === 8).length, 6);
+    assert.deepEqual(waiting.filter((m) => m.device === 2).length, 6);
     await drive(new Promise<void>((resolve) => network.scheduler.after(2_000, resolve)));
     assert.equal(bob.inbox.at(-1)?.text, 'welcome back');
     assert.equal(bob.inbox.at(-1)?.offline, false);
