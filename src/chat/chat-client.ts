@@ -2,7 +2,7 @@
 // and to the sender's own other devices, over an end-to-end session per device pair (the
 // supernodes carry only sealed frames) and a reliable stream per device pair (retries,
 // de-duplication, order). Messages are shown once each, however often they were sent.
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import type { Env, Timer } from '../env/types.js';
 import type { CertificateVerifier } from '../crypto/certificate.js';
 import type { NodeIdentity } from '../crypto/identity.js';
@@ -85,6 +85,25 @@ export const DEVICE_LIST_TTL_MS = 30_000;
 /** The login server's list of a user's devices (online or not) is asked again after this. */
 export const REGISTERED_DEVICES_TTL_MS = 5 * 60_000;
 
+/** Lists looked up by user, kept for `ttlMs`; an empty or failed answer is not kept (the user may come online any moment). */
+class ListCache<T> {
+  private readonly entries = new Map<string, { list: Promise<T[]>; atMs: number }>();
+
+  constructor(private readonly ttlMs: number) {}
+
+  get(user: string, nowMs: number, lookUp: () => Promise<T[]>): Promise<T[]> {
+    const cached = this.entries.get(user);
+    if (cached && nowMs - cached.atMs < this.ttlMs) return cached.list;
+    const list = lookUp();
+    this.entries.set(user, { list, atMs: nowMs });
+    list.then(
+      (found) => found.length === 0 && this.entries.delete(user),
+      () => this.entries.delete(user),
+    );
+    return list;
+  }
+}
+
 export interface ReceivedMessage {
   readonly id: string;
   /** The other user of the conversation, from this device's side. */
@@ -130,8 +149,8 @@ export class ChatClient {
   private readonly peers = new Map<string, Peer>();
   private readonly sessions = new Map<string, E2eSession>();
   private readonly seen = new Set<string>();
-  private readonly deviceLists = new Map<string, { keys: Promise<Uint8Array[]>; atMs: number }>();
-  private readonly registeredDevices = new Map<string, { devices: Promise<{ id: number; dhKey: Uint8Array }[]>; atMs: number }>();
+  private readonly onlineDevices = new ListCache<Uint8Array>(DEVICE_LIST_TTL_MS);
+  private readonly registeredDevices = new ListCache<{ id: number; dhKey: Uint8Array }>(REGISTERED_DEVICES_TTL_MS);
   private readonly listeners: ((message: ReceivedMessage) => void)[] = [];
   /** Frames refused, by reason: bad input is counted, never thrown. */
   readonly refused = new Map<RefusalCode, number>();
@@ -302,14 +321,7 @@ export class ChatClient {
   /** A user's devices as the login server knows them, looked up at most every 5 minutes. */
   private allDevicesOf(user: string): Promise<{ id: number; dhKey: Uint8Array }[]> {
     const offline = this.options.offline;
-    if (!offline) return Promise.resolve([]);
-    const now = this.env.clock.now();
-    const cached = this.registeredDevices.get(user);
-    if (cached && now - cached.atMs < REGISTERED_DEVICES_TTL_MS) return cached.devices;
-    const devices = offline.devicesOf(user);
-    this.registeredDevices.set(user, { devices, atMs: now });
-    devices.catch(() => this.registeredDevices.delete(user));
-    return devices;
+    return offline ? this.registeredDevices.get(user, this.env.clock.now(), () => offline.devicesOf(user)) : Promise.resolve([]);
   }
 
   /** Seals the payload for each of the user's devices that is not online and leaves it with the login server. */
@@ -340,17 +352,7 @@ export class ChatClient {
 
   /** A user's online devices, looked up at most every 30 s (a lookup per message would be rate-limited). */
   private devicesOf(user: string): Promise<Uint8Array[]> {
-    const now = this.env.clock.now();
-    const cached = this.deviceLists.get(user);
-    if (cached && now - cached.atMs < DEVICE_LIST_TTL_MS) return cached.keys;
-    const keys = this.options.transport.devices(user);
-    this.deviceLists.set(user, { keys, atMs: now });
-    // Not kept when empty or failed: the user may come online any moment.
-    keys.then(
-      (list) => list.length === 0 && this.deviceLists.delete(user),
-      () => this.deviceLists.delete(user),
-    );
-    return keys;
+    return this.onlineDevices.get(user, this.env.clock.now(), () => this.options.transport.devices(user));
   }
 
   private peer(user: string, key: Uint8Array): Peer {
@@ -438,15 +440,11 @@ export class ChatClient {
       if (!session) return this.refuse('unknown_session');
       const opened = session.open(body.value);
       if (!opened.ok) return this.refuse(opened.error.code);
-      let streamFrame;
-      try {
-        streamFrame = fromBinary(E2eStreamFrameSchema, opened.value);
-      } catch {
-        return this.refuse('malformed');
-      }
+      const streamFrame = decodeProto(E2eStreamFrameSchema, opened.value, MAX_FRAME_BYTES);
+      if (!streamFrame.ok) return this.refuse('malformed');
       if (this.relationOf(session.peer!.username) === 'blocked') return this.refuse('blocked');
       const peer = this.peer(session.peer!.username, session.peerKey);
-      for (const payload of peer.stream.receive(streamFrame)) this.deliver(peer.user, peer.key, payload, false);
+      for (const payload of peer.stream.receive(streamFrame.value)) this.deliver(peer.user, peer.key, payload, false);
       if (this.idleWaiters.length > 0 && this.unacknowledged === 0) for (const wake of this.idleWaiters.splice(0)) wake();
       // Acknowledge soon, on a frame of our own if one goes out first.
       if (peer.stream.owesAck) this.schedule(peer, this.env.clock.now() + ACK_DELAY_MS);

@@ -105,7 +105,9 @@ export class DeviceStream {
     // An acknowledgement of an earlier stream of ours (before a restart) says nothing of this one.
     if (frame.ackEpoch === this.epoch) {
       const acked = Number(frame.ack);
-      while (this.outgoing.length > 0 && this.outgoing[0]!.seq <= acked) this.outgoing.shift();
+      let done = 0;
+      while (done < this.outgoing.length && this.outgoing[done]!.seq <= acked) done++;
+      if (done > 0) this.outgoing.splice(0, done);
     }
     if (frame.epoch < this.remoteEpoch) return []; // a late frame of the peer's previous stream
     if (frame.epoch > this.remoteEpoch) {

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { realEnv } from '../env/real.js';
 import { CertificateVerifier } from '../crypto/certificate.js';
-import { toBase64Url, toHex } from '../crypto/bytes.js';
+import { fromBase64Url, toBase64Url, toHex } from '../crypto/bytes.js';
 import type { Account } from '../client/account.js';
 import { CommandError } from './account-commands.js';
 import { AttachedClient } from '../client/attachment.js';
@@ -10,7 +10,6 @@ import { LoginError } from '../client/login-client.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import { HostCache, parseHostCache } from '../overlay/host-cache.js';
 import { CandidateType } from '../wire/messages.js';
-import { fromBase64Url } from '../crypto/bytes.js';
 import { Promoter } from '../client/promotion.js';
 import { ChatClient, ChatError, type ReceivedMessage } from '../chat/chat-client.js';
 import { overlayTransport } from '../chat/overlay-transport.js';
@@ -90,7 +89,7 @@ export async function online(account: Account, descriptor: NetworkDescriptor, op
     if (event.kind === 'demoted') console.log(`demoted: no longer a supernode (${event.reason})`);
   });
   await promoter.start();
-  const chat = await startChat(account, descriptor, client, options);
+  const { chat, close: closeChat } = await startChat(account, descriptor, client, options);
   // Presence: what `parley status` saved, pushed to buddies now and whenever it changes.
   const pushStatus = () => {
     const status = readStatus(account);
@@ -102,7 +101,7 @@ export async function online(account: Account, descriptor: NetworkDescriptor, op
   await new Promise<void>((resolve) => {
     const stop = () => {
       unwatchFile(account.statusPath);
-      chat.close();
+      closeChat();
       promoter.close();
       client.close();
       save();
@@ -176,7 +175,7 @@ export function setStatus(account: Account, state: string, text: string): void {
 }
 
 /** A chat client on this attachment: prints what arrives, after what waited at the login server. */
-async function startChat(account: Account, descriptor: NetworkDescriptor, client: AttachedClient, settings: ChatSettings = {}): Promise<ChatClient> {
+async function startChat(account: Account, descriptor: NetworkDescriptor, client: AttachedClient, settings: ChatSettings = {}): Promise<{ chat: ChatClient; close: () => void }> {
   const history = ChatHistory.open(account.historyPath);
   // The contact list decides who is a buddy (presence, messages) and who is blocked.
   const contacts = new Map<string, string>();
@@ -205,14 +204,15 @@ async function startChat(account: Account, descriptor: NetworkDescriptor, client
   chat.onRead((r) => console.log(`${r.user} read ${r.ids.length === 1 ? 'your message' : `${r.ids.length} of your messages`}`));
   chat.onTyping((t) => t.active && console.log(`${t.user} is typing…`));
   chat.onPresence((p) => console.log(`${p.user} is ${STATE_NAMES.get(p.state) ?? 'online'}${p.text ? `: ${p.text}` : ''}`));
-  const close = chat.close.bind(chat);
-  chat.close = () => {
-    close();
-    history.close();
-  };
   const waited = await chat.fetchOffline();
   if (waited > 0) console.log(`${waited} message${waited > 1 ? 's' : ''} arrived while you were offline`);
-  return chat;
+  return {
+    chat,
+    close: () => {
+      chat.close();
+      history.close();
+    },
+  };
 }
 
 const ACK_WAIT_MS = 10_000;
@@ -238,7 +238,7 @@ async function sendOne(chat: ChatClient, to: string, text: string): Promise<void
 /** `parley chat <user> [message]`: sends one message, or chats line by line from standard input. */
 export async function chat(account: Account, descriptor: NetworkDescriptor, to: string, message: string | undefined): Promise<void> {
   const { client, save } = await attach(account, descriptor);
-  const session = await startChat(account, descriptor, client);
+  const { chat: session, close: closeChat } = await startChat(account, descriptor, client);
   try {
     if (message !== undefined) return await sendOne(session, to.toLowerCase(), message);
     console.log(`chatting with ${to}: type a line and press Enter (Ctrl-D ends)`);
@@ -246,7 +246,7 @@ export async function chat(account: Account, descriptor: NetworkDescriptor, to: 
     for await (const line of lines) if (line.trim()) await sendOne(session, to.toLowerCase(), line);
     await session.acknowledged(ACK_WAIT_MS);
   } finally {
-    session.close();
+    closeChat();
     client.close();
     save();
   }

@@ -242,23 +242,31 @@ export class DhtNode {
 
   /** Stores a record at the `replication` supernodes closest to its user (here too, if one of them). */
   async publish(record: VerifiedPresence): Promise<number> {
-    const key = userKey(record.username);
+    return (await this.publishAll(record.username, [record]))[0]!;
+  }
+
+  /** Stores records of one user after a single lookup of the user's closest supernodes; the copies stored of each. */
+  private async publishAll(username: string, records: readonly VerifiedPresence[]): Promise<number[]> {
+    const key = userKey(username);
     const closest = (await this.findNodes(key)).slice(0, this.replication);
-    let stored = 0;
     const selfIsClose = closest.length < this.replication || compareDistance(key, this.id, closest[closest.length - 1]!.id) < 0;
-    if (selfIsClose && this.store.put(record) !== 'full') stored++;
-    await Promise.all(
-      closest.map(async (contact) => {
-        try {
-          const channel = await this.channelTo(contact);
-          const answer = await channel.request((requestId) => ({ case: 'storePresence', value: create(StorePresenceSchema, { requestId, record: record.encoded, sender: this.selfRef() }) }));
-          if (answer.body.case === 'stored' && answer.body.value.outcome === StoreOutcome.STORED) stored++;
-        } catch {
-          this.contactFailed(contact);
-        }
+    return Promise.all(
+      records.map(async (record) => {
+        let stored = selfIsClose && this.store.put(record) !== 'full' ? 1 : 0;
+        await Promise.all(
+          closest.map(async (contact) => {
+            try {
+              const channel = await this.channelTo(contact);
+              const answer = await channel.request((requestId) => ({ case: 'storePresence', value: create(StorePresenceSchema, { requestId, record: record.encoded, sender: this.selfRef() }) }));
+              if (answer.body.case === 'stored' && answer.body.value.outcome === StoreOutcome.STORED) stored++;
+            } catch {
+              this.contactFailed(contact);
+            }
+          }),
+        );
+        return stored;
       }),
     );
-    return stored;
   }
 
   /** Finds a user's presence records: here, else through the overlay; caches the answer briefly. */
@@ -337,9 +345,8 @@ export class DhtNode {
         this.republishQueue.delete(username);
         // Path-cache copies (a minute at most) are not this node's to re-replicate.
         const nowMs = this.env.clock.wallTimeMs();
-        for (const record of this.store.get(username, nowMs)) {
-          if (record.expiresAtMs > nowMs + PATH_CACHE_TTL_MS) await this.publish(record);
-        }
+        const held = this.store.get(username, nowMs).filter((record) => record.expiresAtMs > nowMs + PATH_CACHE_TTL_MS);
+        if (held.length > 0) await this.publishAll(username, held);
       }
     } finally {
       this.republishing = false;

@@ -178,8 +178,10 @@ export class HandshakeState {
   private advance(): void {
     this.messageIndex++;
     if (this.messageIndex < this.pattern.messages.length) return;
-    const [c1, c2] = this.symmetric.split();
-    const [k1, k2] = this.symmetric.splitKeys();
+    const {
+      ciphers: [c1, c2],
+      keys: [k1, k2],
+    } = this.symmetric.split();
     const handshakeHash = this.symmetric.handshakeHash;
     this.transport = this.options.initiator
       ? { send: c1, receive: c2, handshakeHash, sendKey: k1, receiveKey: k2 }

@@ -77,14 +77,12 @@ export class SymmetricState {
     return plaintext;
   }
 
-  split(): [CipherState, CipherState] {
-    const [k1, k2] = this.splitKeys();
-    return [new CipherState(this.cipher, k1), new CipherState(this.cipher, k2)];
-  }
-
-  /** The two keys `split` puts in its cipher states, for protocols that derive further keys. */
-  splitKeys(): [Uint8Array, Uint8Array] {
+  /**
+   * Noise's Split(): the two transport keys, and cipher states keyed with them (the keys for
+   * protocols that derive further keys from them).
+   */
+  split(): { keys: [Uint8Array, Uint8Array]; ciphers: [CipherState, CipherState] } {
     const [k1, k2] = hkdf(this.ck, EMPTY, 2);
-    return [k1!, k2!];
+    return { keys: [k1!, k2!], ciphers: [new CipherState(this.cipher, k1!), new CipherState(this.cipher, k2!)] };
   }
 }
