@@ -185,6 +185,17 @@ export class ChatClient {
     this.config = { identity: options.identity, verifier: options.verifier, random: env.random, wallTimeMs: () => env.clock.wallTimeMs() };
     this.streamEpoch = (BigInt(Math.floor(env.clock.wallTimeMs())) << 16n) | BigInt(env.random.int(1 << 16));
     options.transport.onReceive((from, payload) => this.receive(from, payload));
+    this.resumeQueued();
+  }
+
+  /** Messages an earlier run sent and no device acknowledged: sent again (receivers show each id once). */
+  private resumeQueued(): void {
+    const history = this.options.history;
+    if (!history) return;
+    for (const queued of history.queued(Math.floor(this.env.clock.wallTimeMs()))) {
+      const peer = this.peer(queued.user, queued.deviceKey);
+      if (peer.stream.enqueue(queued.payload, () => history.release(queued.id))) this.schedule(peer, this.env.clock.now());
+    }
   }
 
   onMessage(listener: (message: ReceivedMessage) => void): void {
@@ -307,14 +318,21 @@ export class ChatClient {
     if (theirs.length === 0 && theirsOffline === 0) throw new ChatError('offline', `${to} has no device to deliver to`);
     const mineOffline = to === this.options.username ? 0 : await this.sendOffline(this.options.username, mine, payload);
     const targets = [...theirs.map((key) => ({ user: to, key })), ...mine.filter((key) => !equalBytes(key, this.options.identity.dh.publicKey)).map((key) => ({ user: this.options.username, key }))];
+    const history = this.options.history;
+    const nowMs = Math.floor(this.env.clock.wallTimeMs());
     for (const target of targets) {
       const peer = this.peer(target.user, target.key);
-      if (!peer.stream.enqueue(payload)) throw new ChatError('queue_full', `too many messages waiting for a device of ${target.user}`);
+      // Kept in the profile until the device acknowledges, so a restart of this client loses nothing.
+      const kept = history?.keepUntilAcknowledged(target.user, target.key, payload, nowMs);
+      const release = kept === undefined ? undefined : () => history!.release(kept);
+      if (!peer.stream.enqueue(payload, release)) {
+        release?.();
+        throw new ChatError('queue_full', `too many messages waiting for a device of ${target.user}`);
+      }
       // Sent from a timer at once: messages queued in the same turn share frames.
       this.schedule(peer, this.env.clock.now());
     }
-    const nowMs = Math.floor(this.env.clock.wallTimeMs());
-    this.options.history?.add({ id, conversation: to, from: this.options.username, fromDevice: toHex(this.options.identity.dh.publicKey), sentAtMs: nowMs, receivedAtMs: nowMs, text, offline: false });
+    history?.add({ id, conversation: to, from: this.options.username, fromDevice: toHex(this.options.identity.dh.publicKey), sentAtMs: nowMs, receivedAtMs: nowMs, text, offline: false });
     return { id, devices: targets.length, recipientOnline: theirs.length, offlineDevices: theirsOffline + mineOffline };
   }
 

@@ -21,6 +21,8 @@ interface Outgoing {
   readonly payload: Uint8Array;
   sentAtMs: number | null;
   attempts: number;
+  /** Called once the peer acknowledged the item (to forget a copy kept elsewhere). */
+  readonly acknowledged: (() => void) | undefined;
 }
 
 export class DeviceStream {
@@ -53,10 +55,10 @@ export class DeviceStream {
     return this.ackOwed;
   }
 
-  /** Queues a payload; false when the queue is full (the peer is not acknowledging). */
-  enqueue(payload: Uint8Array): boolean {
+  /** Queues a payload; false when the queue is full (the peer is not acknowledging). `acknowledged` runs once the peer has it. */
+  enqueue(payload: Uint8Array, acknowledged?: () => void): boolean {
     if (this.outgoing.length >= MAX_QUEUED_ITEMS) return false;
-    this.outgoing.push({ seq: this.nextSeq++, payload, sentAtMs: null, attempts: 0 });
+    this.outgoing.push({ seq: this.nextSeq++, payload, sentAtMs: null, attempts: 0, acknowledged });
     return true;
   }
 
@@ -107,7 +109,7 @@ export class DeviceStream {
       const acked = Number(frame.ack);
       let done = 0;
       while (done < this.outgoing.length && this.outgoing[done]!.seq <= acked) done++;
-      if (done > 0) this.outgoing.splice(0, done);
+      if (done > 0) for (const item of this.outgoing.splice(0, done)) item.acknowledged?.();
     }
     if (frame.epoch < this.remoteEpoch) return []; // a late frame of the peer's previous stream
     if (frame.epoch > this.remoteEpoch) {

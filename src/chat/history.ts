@@ -1,6 +1,7 @@
 // Local chat history: every message this device showed or sent, per conversation, in an
 // embedded SQLite file in the profile (0600). It also remembers which message ids were shown,
-// so a message repeated after a restart is not shown again. Searchable by words.
+// so a message repeated after a restart is not shown again. Searchable by words. And it keeps
+// the outbox: messages sent but not yet acknowledged by a device, sent again after a restart.
 import { chmodSync, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 
@@ -38,6 +39,18 @@ const fromRow = (r: Row): StoredMessage => ({
   offline: r.offline === 1,
 });
 
+/** A message waiting for one device's acknowledgement. */
+export interface QueuedMessage {
+  readonly id: number;
+  readonly user: string;
+  readonly deviceKey: Uint8Array;
+  /** The encoded ChatPayload, as it goes into the device stream. */
+  readonly payload: Uint8Array;
+}
+
+/** A device that has not acknowledged a message in this long is not going to: the copy is dropped. */
+export const OUTBOX_KEEP_MS = 30 * 24 * 3_600_000;
+
 export class ChatHistory {
   private constructor(private readonly db: Database.Database) {}
 
@@ -45,8 +58,10 @@ export class ChatHistory {
     const created = !existsSync(path);
     const db = new Database(path);
     if (created) chmodSync(path, 0o600);
-    // WAL: `parley history` may read while `parley online` writes.
+    // WAL: `parley history` may read while `parley online` writes. NORMAL: a commit survives the
+    // process dying (what a restart needs) without an fsync per message.
     db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
     db.exec(`
       CREATE TABLE IF NOT EXISTS messages (
         id TEXT PRIMARY KEY,
@@ -59,6 +74,13 @@ export class ChatHistory {
         offline INTEGER NOT NULL
       );
       CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (conversation, sent_at_ms);
+      CREATE TABLE IF NOT EXISTS outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        peer_user TEXT NOT NULL,
+        peer_device BLOB NOT NULL,
+        payload BLOB NOT NULL,
+        queued_at_ms INTEGER NOT NULL
+      );
     `);
     return new ChatHistory(db);
   }
@@ -84,6 +106,23 @@ export class ChatHistory {
           .all(user, `%${options.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`, limit) as Row[])
       : (this.db.prepare('SELECT * FROM messages WHERE conversation = ? ORDER BY sent_at_ms DESC, rowid DESC LIMIT ?').all(user, limit) as Row[]);
     return rows.reverse().map(fromRow);
+  }
+
+  /** Keeps a message for a device until `release(id)`; returns the id. */
+  keepUntilAcknowledged(user: string, deviceKey: Uint8Array, payload: Uint8Array, nowMs: number): number {
+    const result = this.db.prepare('INSERT INTO outbox (peer_user, peer_device, payload, queued_at_ms) VALUES (?, ?, ?, ?)').run(user, deviceKey, payload, nowMs);
+    return Number(result.lastInsertRowid);
+  }
+
+  release(id: number): void {
+    this.db.prepare('DELETE FROM outbox WHERE id = ?').run(id);
+  }
+
+  /** What still waits for an acknowledgement, in the order it was sent (older than `OUTBOX_KEEP_MS`: dropped). */
+  queued(nowMs: number): QueuedMessage[] {
+    this.db.prepare('DELETE FROM outbox WHERE queued_at_ms < ?').run(nowMs - OUTBOX_KEEP_MS);
+    const rows = this.db.prepare('SELECT id, peer_user, peer_device, payload FROM outbox ORDER BY id').all() as { id: number; peer_user: string; peer_device: Buffer; payload: Buffer }[];
+    return rows.map((r) => ({ id: r.id, user: r.peer_user, deviceKey: new Uint8Array(r.peer_device), payload: new Uint8Array(r.payload) }));
   }
 
   close(): void {

@@ -8,7 +8,7 @@ import { CertificateVerifier } from '../crypto/certificate.js';
 import { parseNetworkDescriptor, type NetworkDescriptor } from '../crypto/descriptor.js';
 import { Account } from '../client/account.js';
 import { LoginClient, LoginError } from '../client/login-client.js';
-import { chat as chatWith, setStatus, history as showHistory, online as goOnline, whois as findUser, type OnlineOptions } from './overlay-commands.js';
+import { chat as chatWith, sendSealed, setStatus, history as showHistory, online as goOnline, whois as findUser, type OnlineOptions } from './overlay-commands.js';
 
 export interface AccountOptions {
   readonly network: string;
@@ -91,7 +91,7 @@ export function login(username: string | undefined, options: AccountOptions): Pr
 
 export function buddies(args: string[], options: AccountOptions & { user?: string }): Promise<void> {
   const [action = 'list', target, ...words] = args;
-  return withAccount(options.user, options, async (account) => {
+  return withAccount(options.user, options, async (account, descriptor) => {
     switch (action) {
       case 'list': {
         const list = await account.call<{ version: number; entries: { username: string; kind: string }[] }>('GET', '/v1/contacts');
@@ -103,8 +103,10 @@ export function buddies(args: string[], options: AccountOptions & { user?: strin
       }
       case 'add':
         if (!target) throw new CommandError('parley buddies add <user> [message]');
-        await account.call('POST', '/v1/buddy-requests', { to: target, message: words.join(' ') });
+        // The login server carries the request, not the words: those go end to end.
+        await account.call('POST', '/v1/buddy-requests', { to: target });
         console.log(`asked ${target} to be your buddy`);
+        if (words.length > 0) await sendSealed(account, descriptor, target, words.join(' '));
         return;
       case 'accept':
       case 'decline': {

@@ -42,6 +42,8 @@ Usage:
       later logins sign a challenge with the device key instead.
   parley buddies [list | add <user> [message] | accept <user> | decline <user> | remove <user>
                  | block <user> | unblock <user>] [--user U]
+      A request's message goes end to end (sealed for the user's devices); the login server
+      carries only the request.
   parley search <prefix> [--user U]
   parley online [--user U] [--port P] [--no-promotion] [--promote-after MINUTES] [--no-read-receipts]
       Attaches this device to a supernode and stays online (others can find it) until Ctrl-C,
@@ -52,7 +54,8 @@ Usage:
       becomes a supernode too (certified by the login server); --no-promotion forbids that.
   parley chat <user> [message] [--user U]
       Sends a message end to end to every device of <user> (and your other devices) and waits
-      for their acknowledgement; with no message, sends each line you type. A user with no
+      for their acknowledgement; with no message, sends each line you type (on a terminal,
+      <user> sees that you are typing). A user with no
       device online gets it at the next login (sealed for each device, kept by the login
       server). Incoming messages are printed here and by parley online.
   parley status <online|away|dnd|invisible> [text] [--user U]

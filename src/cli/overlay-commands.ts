@@ -11,13 +11,15 @@ import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import { HostCache, parseHostCache } from '../overlay/host-cache.js';
 import { CandidateType } from '../wire/messages.js';
 import { Promoter } from '../client/promotion.js';
-import { ChatClient, ChatError, type ReceivedMessage } from '../chat/chat-client.js';
+import { ChatClient, ChatError, type ReceivedMessage, type SignallingTransport } from '../chat/chat-client.js';
 import { overlayTransport } from '../chat/overlay-transport.js';
 import { loginServerOfflineStore } from '../chat/login-offline-store.js';
 import { ChatHistory } from '../chat/history.js';
 import { createInterface } from 'node:readline';
 import { unwatchFile, watchFile } from 'node:fs';
 import { PresenceState } from '../wire/messages.js';
+import { CONTACTS_REFRESH_MS, ContactList } from '../client/contact-list.js';
+import { TypingSignal } from '../chat/typing-signal.js';
 
 function loadHostCache(path: string): HostCache {
   if (!existsSync(path)) return new HostCache();
@@ -89,7 +91,7 @@ export async function online(account: Account, descriptor: NetworkDescriptor, op
     if (event.kind === 'demoted') console.log(`demoted: no longer a supernode (${event.reason})`);
   });
   await promoter.start();
-  const { chat, close: closeChat } = await startChat(account, descriptor, client, options);
+  const { chat, contacts, close: closeChat } = await startChat(account, descriptor, client, options);
   // Presence: what `parley status` saved, pushed to buddies now and whenever it changes.
   const pushStatus = () => {
     const status = readStatus(account);
@@ -97,9 +99,23 @@ export async function online(account: Account, descriptor: NetworkDescriptor, op
   };
   pushStatus();
   watchFile(account.statusPath, { interval: 1000 }, pushStatus);
+  // The contact list follows changes made elsewhere (a new buddy learns this user's presence),
+  // and what the login server keeps for this device is fetched while it runs too: a buddy
+  // request's words, or a message from a sender who thought this device offline.
+  const followLoginServer = setInterval(() => {
+    contacts.refresh().then(
+      (added) => {
+        for (const user of added) console.log(`${user} is now your buddy`);
+        if (added.length > 0) pushStatus();
+      },
+      () => {}, // the login server is away: the list we have stands, asked again next time
+    );
+    chat.fetchOffline().catch(() => {});
+  }, CONTACTS_REFRESH_MS);
   console.log(`${account.username} is online (Ctrl-C to go offline)`);
   await new Promise<void>((resolve) => {
     const stop = () => {
+      clearInterval(followLoginServer);
       unwatchFile(account.statusPath);
       closeChat();
       promoter.close();
@@ -145,7 +161,7 @@ export async function whois(account: Account, descriptor: NetworkDescriptor, use
 function formatMessage(m: ReceivedMessage, me: string): string {
   const time = new Date(m.sentAtMs).toISOString().slice(11, 19);
   const where = m.from === me ? ` (from your other device, to ${m.conversation})` : '';
-  return `[${time}] ${m.from}${where}: ${m.text}${m.offline ? '   (sent while you were offline)' : ''}${m.request ? '   (not a buddy: parley buddies add ' + m.from + ')' : ''}`;
+  return `[${time}] ${m.from}${where}: ${m.text}${m.offline ? '   (sent while you were offline)' : ''}${m.request ? `   (not a buddy yet: parley buddies accept ${m.from} if they asked, else add)` : ''}`;
 }
 
 const STATES: Record<string, PresenceState> = { online: PresenceState.ONLINE, away: PresenceState.AWAY, dnd: PresenceState.DO_NOT_DISTURB, invisible: PresenceState.OFFLINE };
@@ -175,15 +191,13 @@ export function setStatus(account: Account, state: string, text: string): void {
 }
 
 /** A chat client on this attachment: prints what arrives, after what waited at the login server. */
-async function startChat(account: Account, descriptor: NetworkDescriptor, client: AttachedClient, settings: ChatSettings = {}): Promise<{ chat: ChatClient; close: () => void }> {
+async function startChat(account: Account, descriptor: NetworkDescriptor, client: AttachedClient, settings: ChatSettings = {}): Promise<{ chat: ChatClient; contacts: ContactList; close: () => void }> {
   const history = ChatHistory.open(account.historyPath);
-  // The contact list decides who is a buddy (presence, messages) and who is blocked.
-  const contacts = new Map<string, string>();
+  const contacts = new ContactList((since) => account.call('GET', `/v1/contacts${since === null ? '' : `?since=${since}`}`));
   try {
-    const list = await account.call<{ entries: { username: string; kind: string }[] }>('GET', '/v1/contacts');
-    for (const entry of list.entries) contacts.set(entry.username, entry.kind);
+    await contacts.refresh();
   } catch (error) {
-    console.log(`contact list unavailable (${(error as Error).message}): everyone counts as a stranger`);
+    console.log(`contact list unavailable (${(error as Error).message}): everyone counts as a stranger for now`);
   }
   const chat = new ChatClient(realEnv, {
     history,
@@ -192,8 +206,8 @@ async function startChat(account: Account, descriptor: NetworkDescriptor, client
     username: account.username,
     transport: overlayTransport(client),
     offline: loginServerOfflineStore(account),
-    relationOf: (user) => (contacts.get(user) === 'blocked' ? 'blocked' : contacts.get(user) === 'buddy' ? 'buddy' : 'stranger'),
-    buddies: () => [...contacts].filter(([, kind]) => kind === 'buddy').map(([user]) => user),
+    relationOf: (user) => contacts.relationOf(user),
+    buddies: () => contacts.buddies(),
     ...(settings.readReceipts === false ? { readReceipts: false } : {}),
   });
   // Shown here is read: the sender learns it (read receipts are on unless the user turns them off).
@@ -208,6 +222,7 @@ async function startChat(account: Account, descriptor: NetworkDescriptor, client
   if (waited > 0) console.log(`${waited} message${waited > 1 ? 's' : ''} arrived while you were offline`);
   return {
     chat,
+    contacts,
     close: () => {
       chat.close();
       history.close();
@@ -242,13 +257,54 @@ export async function chat(account: Account, descriptor: NetworkDescriptor, to: 
   try {
     if (message !== undefined) return await sendOne(session, to.toLowerCase(), message);
     console.log(`chatting with ${to}: type a line and press Enter (Ctrl-D ends)`);
-    const lines = createInterface({ input: process.stdin, terminal: false });
-    for await (const line of lines) if (line.trim()) await sendOne(session, to.toLowerCase(), line);
+    // On a terminal, keys are seen as they are typed, and the other side sees that this user is typing.
+    const terminal = process.stdin.isTTY === true;
+    const lines = createInterface({ input: process.stdin, terminal, ...(terminal ? { output: process.stdout } : {}) });
+    const typing = new TypingSignal(realEnv.clock, (active) => void session.setTyping(to.toLowerCase(), active).catch(() => {}));
+    if (terminal) process.stdin.on('keypress', () => typing.keystroke());
+    for await (const line of lines) {
+      typing.stop();
+      if (line.trim()) await sendOne(session, to.toLowerCase(), line);
+    }
     await session.acknowledged(ACK_WAIT_MS);
   } finally {
     closeChat();
     client.close();
     save();
+  }
+}
+
+/** Nothing is online through this: every device is reached through the login server. */
+const LOGIN_SERVER_ONLY: SignallingTransport = {
+  send: () => Promise.reject(new Error('not attached to the overlay')),
+  devices: () => Promise.resolve([]),
+  onReceive: () => {},
+};
+
+/**
+ * A buddy request's words: sealed end to end for each of the user's devices (and this user's
+ * other devices) and left with the login server, which carries the request itself but never
+ * the words. Running devices fetch them within a minute; others at their next start.
+ */
+export async function sendSealed(account: Account, descriptor: NetworkDescriptor, to: string, text: string): Promise<void> {
+  const history = ChatHistory.open(account.historyPath);
+  const chat = new ChatClient(realEnv, {
+    history,
+    identity: await account.identity(),
+    verifier: new CertificateVerifier(descriptor.caPublicKey),
+    username: account.username,
+    transport: LOGIN_SERVER_ONLY,
+    offline: loginServerOfflineStore(account),
+  });
+  try {
+    const sent = await chat.send(to.toLowerCase(), text);
+    console.log(`your words go end to end: sealed for ${sent.offlineDevices} device${sent.offlineDevices === 1 ? '' : 's'}`);
+  } catch (error) {
+    if (error instanceof ChatError) throw new CommandError(error.message);
+    throw error;
+  } finally {
+    chat.close();
+    history.close();
   }
 }
 

@@ -4,6 +4,10 @@
 // wrote appears in what the supernodes carry.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ChatHistory } from '../../src/chat/history.js';
 import { AttachedClient } from '../../src/client/attachment.js';
 import { HostCache } from '../../src/overlay/host-cache.js';
 import { ChatClient, type BuddyPresence, type OfflineStore, type ReadEvent, type ReceivedMessage, type SignallingTransport, type TypingEvent } from '../../src/chat/chat-client.js';
@@ -277,4 +281,66 @@ test('typing indicators and read receipts reach the other side, and not when the
       d.attached.close();
     }
     for (const s of supernodes) s.running.close();
+  }));
+
+test('a sender that restarts with messages no device acknowledged sends them again from its history; each shows once, in order', { timeout: 60_000 }, () =>
+  withSeed(testSeed(), async (seed) => {
+    const { net, network, drive, elapse, supernodes } = await overlayWorld(seed, 2);
+    const dir = mkdtempSync(join(tmpdir(), 'parley-outbox-'));
+    try {
+      const attach = async (user: string, identity: ReturnType<typeof net.identity>) => {
+        const host = network.addHost({ behind: network.addGateway({ nat: 'port-restricted' }) });
+        const attached = new AttachedClient(host.env(), { identity, verifier: net.verifier, username: user, hostCache: new HostCache(), bootstrap: supernodes.map((s) => s.ref) });
+        await drive(attached.start());
+        return { host, attached };
+      };
+      const bobIdentity = net.identity('bob');
+      const bob = await attach('bob', bobIdentity);
+      const bobChat = new ChatClient(bob.host.env(), { identity: bobIdentity, verifier: net.verifier, username: 'bob', transport: overlayTransport(bob.attached) });
+      const bobInbox: string[] = [];
+      bobChat.onMessage((m) => bobInbox.push(m.text));
+
+      const aliceIdentity = net.identity('alice');
+      const alice = await attach('alice', aliceIdentity);
+      // Alice's link to the overlay, with switches to lose what she sends or what she hears.
+      const cut = { outbound: false, inbound: false };
+      const overlay = overlayTransport(alice.attached);
+      const flaky: SignallingTransport = {
+        send: (user, key, payload) => (cut.outbound ? Promise.resolve() : overlay.send(user, key, payload)),
+        devices: (user) => overlay.devices(user),
+        onReceive: (handler) => overlay.onReceive((from, payload) => cut.inbound || handler(from, payload)),
+      };
+      const historyPath = join(dir, 'alice.sqlite');
+      let history = ChatHistory.open(historyPath);
+      const aliceChat = new ChatClient(alice.host.env(), { identity: aliceIdentity, verifier: net.verifier, username: 'alice', transport: flaky, history });
+      await drive(aliceChat.send('bob', 'one'));
+      await elapse(2_000);
+      assert.equal(aliceChat.unacknowledged, 0);
+      // Bob gets 'two' but his acknowledgement is lost; 'three' never leaves.
+      cut.inbound = true;
+      await drive(aliceChat.send('bob', 'two'));
+      await elapse(2_000);
+      cut.outbound = true;
+      await drive(aliceChat.send('bob', 'three'));
+      await elapse(2_000);
+      assert.deepEqual(bobInbox, ['one', 'two']);
+      assert.equal(aliceChat.unacknowledged, 2);
+      aliceChat.close();
+      history.close();
+
+      // Alice's chat starts again on the same profile: its outbox has 'two' and 'three'.
+      history = ChatHistory.open(historyPath);
+      const restarted = new ChatClient(alice.host.env(), { identity: aliceIdentity, verifier: net.verifier, username: 'alice', transport: overlayTransport(alice.attached), history });
+      await elapse(10_000);
+      assert.deepEqual(bobInbox, ['one', 'two', 'three'], 'every message once, in order');
+      assert.equal(restarted.unacknowledged, 0);
+      assert.deepEqual(history.queued(network.scheduler.wallTimeMs()), [], 'acknowledged messages leave the outbox');
+      restarted.close();
+      history.close();
+      bobChat.close();
+      for (const d of [alice, bob]) d.attached.close();
+      for (const s of supernodes) s.running.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }));

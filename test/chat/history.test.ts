@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ChatHistory, type StoredMessage } from '../../src/chat/history.js';
+import { ChatHistory, OUTBOX_KEEP_MS, type StoredMessage } from '../../src/chat/history.js';
 
 const message = (i: number, overrides: Partial<StoredMessage> = {}): StoredMessage => ({
   id: `m${i}`,
@@ -37,6 +37,30 @@ test('history keeps conversations across a restart, each message once, and searc
     assert.deepEqual(history.conversation('carol', { search: '0%s' }), [], '% is literal');
     assert.deepEqual(history.conversation('bob', { search: 'message_1' }), [], '_ is literal');
     assert.deepEqual(history.conversation('nobody'), []);
+    history.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the outbox keeps unacknowledged messages across a restart, in order, until released or a month old', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-history-'));
+  try {
+    const path = join(dir, 'history.sqlite');
+    let history = ChatHistory.open(path);
+    const key = new Uint8Array(32).fill(7);
+    const ids = [0, 1, 2].map((i) => history.keepUntilAcknowledged('bob', key, Uint8Array.of(i), 1_000 + i));
+    history.release(ids[1]!);
+    history.close();
+    history = ChatHistory.open(path);
+    assert.deepEqual(
+      history.queued(2_000).map((q) => [q.user, q.deviceKey, q.payload]),
+      [
+        ['bob', key, Uint8Array.of(0)],
+        ['bob', key, Uint8Array.of(2)],
+      ],
+    );
+    assert.deepEqual(history.queued(1_001 + OUTBOX_KEEP_MS).map((q) => q.payload), [Uint8Array.of(2)], 'the oldest outlived the keep time');
     history.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

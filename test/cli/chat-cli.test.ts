@@ -24,7 +24,11 @@ test('local network: alice writes to bob while he is offline, then while he is o
       assert.equal(parley(['register', user, '--password-stdin'], `${user} password 1\n`).status, 0);
       assert.equal(parley(['login', user, '--password-stdin'], `${user} password 1\n`).status, 0);
     }
-    assert.equal(parley(['buddies', 'add', 'bob', 'hi', '--user', 'alice']).status, 0);
+    // The request's words go end to end, sealed for bob's device; the login server gets the request only.
+    const asked = parley(['buddies', 'add', 'bob', 'hi', 'it is alice', '--user', 'alice']);
+    assert.equal(asked.status, 0, asked.out);
+    assert.match(asked.out, /asked bob to be your buddy\nyour words go end to end: sealed for 1 device\n/);
+    assert.doesNotMatch(parley(['buddies', '--user', 'bob']).out, /it is alice/, 'the login server never had the words');
     assert.equal(parley(['buddies', 'accept', 'alice', '--user', 'bob']).status, 0);
     assert.match(parley(['status', 'away', 'out', 'for', 'lunch', '--user', 'bob']).out, /status: away — out for lunch/);
     const early = parley(['chat', 'bob', 'are you there?', '--user', 'alice']);
@@ -32,8 +36,8 @@ test('local network: alice writes to bob while he is offline, then while he is o
     assert.match(early.out, /bob is offline: sealed for 1 device and left with the login server/);
 
     bob = await startParley(['online', '--user', 'bob', '--no-promotion', ...common], 'is online');
-    assert.match(bob.output, /\] alice: are you there\? {3}\(sent while you were offline\)/);
-    assert.match(bob.output, /1 message arrived while you were offline/);
+    assert.match(bob.output, /\] alice: hi it is alice {3}\(sent while you were offline\)\n.*\] alice: are you there\? {3}\(sent while you were offline\)/);
+    assert.match(bob.output, /2 messages arrived while you were offline/);
 
     const live = parley(['chat', 'bob', 'yes', 'now', 'you', 'are', '--user', 'alice']);
     assert.equal(live.status, 0, live.out);

@@ -1,0 +1,41 @@
+// The user's contact list as the login server keeps it (versioned), held in memory by a running
+// client and followed while it runs: asked again now and then with the version it has, which
+// costs one small answer while nothing changed. It decides who is a buddy (presence, messages)
+// and who is blocked.
+import type { Relation } from '../chat/chat-client.js';
+
+interface ContactsAnswer {
+  version: number;
+  unchanged?: boolean;
+  entries?: { username: string; kind: string }[];
+}
+
+/** How often a running client asks whether the list changed (a buddy accepted, someone blocked). */
+export const CONTACTS_REFRESH_MS = 30_000;
+
+export class ContactList {
+  private kinds = new Map<string, string>();
+  private version: number | null = null;
+
+  /** `fetch(since)` asks the login server (`GET /v1/contacts?since=`). */
+  constructor(private readonly fetch: (since: number | null) => Promise<ContactsAnswer>) {}
+
+  relationOf(user: string): Relation {
+    const kind = this.kinds.get(user);
+    return kind === 'blocked' ? 'blocked' : kind === 'buddy' ? 'buddy' : 'stranger';
+  }
+
+  buddies(): string[] {
+    return [...this.kinds].filter(([, kind]) => kind === 'buddy').map(([user]) => user);
+  }
+
+  /** Fetches the list if it changed; returns the users who became buddies. */
+  async refresh(): Promise<string[]> {
+    const answer = await this.fetch(this.version);
+    if (answer.unchanged || !answer.entries) return [];
+    const before = new Set(this.buddies());
+    this.kinds = new Map(answer.entries.map((e) => [e.username, e.kind]));
+    this.version = answer.version;
+    return this.buddies().filter((user) => !before.has(user));
+  }
+}
