@@ -12,7 +12,7 @@ import { connectSecure } from '../crypto/secure-link.js';
 import { certifyKeys, generateDeviceKeys } from '../crypto/identity.js';
 import { LoginError } from '../client/login-client.js';
 import { runLoginServer } from '../login-server/main.js';
-import { buddies, chat, CommandError, history, login, online, register, search, status, whois } from './account-commands.js';
+import { buddies, chat, CommandError, history, login, nat, online, register, search, status, whois } from './account-commands.js';
 import { toHex } from '../crypto/bytes.js';
 import { startSupernode, type RunningSupernode } from '../supernode/supernode.js';
 import { PingSchema, SUPPORTED_VERSIONS } from '../wire/messages.js';
@@ -22,11 +22,13 @@ import { runSupernode } from './supernode-command.js';
 const USAGE = `parley — peer-to-peer voice and chat on a supernode network
 
 Usage:
-  parley local [--dir D] [--supernodes N] [--port P] [--host H]
+  parley local [--dir D] [--supernodes N] [--port P] [--host H] [--stun-alternate A]
       Runs a local network: creates (once) a network CA in D, starts a login server on
       8443 and N supernodes on ports P, P+1, … (0: any free ports), writes D/network.json,
-      and runs until Ctrl-C.
+      and runs until Ctrl-C. Each supernode answers STUN on UDP at its port, with A as its
+      second address for NAT behaviour discovery (RFC 5780).
       Defaults: --dir .parley-local --supernodes 3 --port 33033 --host 127.0.0.1
+      --stun-alternate 127.0.0.2 (with the default host)
   parley ping [--dir D] [--count K]
       Joins the local network in D with a fresh certified device and pings each bootstrap
       supernode over a secure link, printing round-trip times.
@@ -64,10 +66,14 @@ Usage:
   parley history <user> [--search WORDS] [--limit N] [--user U]
       This device's conversation with <user> (the last N messages, default 50), from its local
       history; --search keeps the messages that contain WORDS.
-  parley supernode [--dir D] [--port P] [--host H]
+  parley supernode [--dir D] [--port P] [--host H] [--stun-alternate A]
       Runs one more supernode for the network in D (its network.json and CA key: a local
       network's folder, or the login server's data folder) and joins the overlay through the
       bootstrap list. Users' machines become supernodes by promotion instead.
+  parley nat [--user U]
+      Finds what this device is behind (open, full cone, address- or port-restricted,
+      symmetric, UDP blocked) with RFC 5780 tests against its supernode's STUN service;
+      parley online does the same at start and publishes it in the presence record.
   parley whois <user> [--user U]
       Finds a user through the supernode overlay; if the overlay has no record, asks the
       login server whether the user exists and when they were last seen, and says which.
@@ -82,6 +88,7 @@ const OPTIONS = {
   supernodes: { type: 'string', default: '3' },
   port: { type: 'string' },
   host: { type: 'string', default: '127.0.0.1' },
+  'stun-alternate': { type: 'string' },
   count: { type: 'string', default: '3' },
   data: { type: 'string', default: '.parley-login' },
   database: { type: 'string' },
@@ -144,7 +151,13 @@ async function runLoginServerCommand(values: Record<string, string | boolean | s
   process.on('SIGTERM', stop);
 }
 
-async function runLocal(values: { dir: string; supernodes: string; port?: string; host: string }): Promise<void> {
+/** A second address for each supernode's STUN service: given, or on loopback the next loopback address. */
+function stunAlternate(values: { host: string; 'stun-alternate'?: string }): { stun: { alternate: { host: string } } } | Record<string, never> {
+  const host = values['stun-alternate'] ?? (values.host === '127.0.0.1' ? '127.0.0.2' : undefined);
+  return host ? { stun: { alternate: { host } } } : {};
+}
+
+async function runLocal(values: { dir: string; supernodes: string; port?: string; host: string; 'stun-alternate'?: string }): Promise<void> {
   const dir = resolve(values.dir);
   const count = positiveInt(values.supernodes, 'supernodes', 1, 64);
   const basePort = positiveInt(values.port ?? '33033', 'port', 0);
@@ -161,6 +174,7 @@ async function runLocal(values: { dir: string; supernodes: string; port?: string
       verifier,
       host: values.host,
       port: basePort === 0 ? 0 : basePort + i,
+      ...stunAlternate(values),
       log: (line) => console.log(`supernode ${i + 1}: ${line}`),
     });
     running.push(supernode);
@@ -180,7 +194,11 @@ async function runLocal(values: { dir: string; supernodes: string; port?: string
   const descriptorPath = loginServer.descriptorPath;
   console.log(`Parley local network ${toHex(ca.networkId).slice(0, 16)} (protocol v${SUPPORTED_VERSIONS.join(',')})`);
   console.log(`  login server on ${loginServer.url} (embedded SQLite in ${dir})`);
-  for (const [i, entry] of bootstrap.entries()) console.log(`  supernode ${i + 1} listening on ${formatEndpoint(entry)}`);
+  for (const [i, entry] of bootstrap.entries()) {
+    const stun = running[i]!.stun;
+    const other = stun?.server.otherAddress;
+    console.log(`  supernode ${i + 1} listening on ${formatEndpoint(entry)}${stun ? `; STUN on udp ${formatEndpoint(stun.primary)}${other ? ` (second address ${formatEndpoint(other)})` : ''}` : ''}`);
+  }
   console.log(`descriptor: ${descriptorPath}`);
   console.log(`Try: parley register alice --network ${join(values.dir, 'network.json')}, parley login alice …, parley ping --dir ${values.dir}`);
   console.log('     (in this checkout: npm run parley -- <command>)   Ctrl-C stops the network');
@@ -258,6 +276,10 @@ async function main(argv: string[]): Promise<number> {
     case 'login':
       await login(positionalsFor(1)[0], accountOptions);
       return 0;
+    case 'nat':
+      positionalsFor(0);
+      await nat(accountOptions);
+      return 0;
     case 'buddies':
       await buddies(positionals, accountOptions);
       return 0;
@@ -275,7 +297,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'supernode':
       positionalsFor(0);
-      await runSupernode({ dir: values.dir, host: values.host, ...(values.port ? { port: values.port } : {}) });
+      await runSupernode({ dir: values.dir, host: values.host, ...(values.port ? { port: values.port } : {}), ...stunAlternate(values) });
       return -1; // keeps running
     case 'chat': {
       const [to, ...words] = positionals;

@@ -20,6 +20,7 @@ import { unwatchFile, watchFile } from 'node:fs';
 import { PresenceState } from '../wire/messages.js';
 import { CONTACTS_REFRESH_MS, ContactList } from '../client/contact-list.js';
 import { TypingSignal } from '../chat/typing-signal.js';
+import { describeNat, detectNat, natTypeToWire, type NatReport } from '../nat/nat-detection.js';
 
 function loadHostCache(path: string): HostCache {
   if (!existsSync(path)) return new HostCache();
@@ -46,6 +47,29 @@ async function attach(account: Account, descriptor: NetworkDescriptor): Promise<
   });
   await client.start();
   return { client, hostCache, save };
+}
+
+/** Tests what this device is behind against its supernode's STUN service, and publishes the type in its presence record. */
+async function detectAndPublish(client: AttachedClient): Promise<NatReport | null> {
+  const supernode = client.supernode;
+  const local = client.localAddress;
+  if (!supernode || !local) return null;
+  const report = await detectNat(realEnv, { host: supernode.host, port: supernode.port }, { localHost: local.host });
+  client.setNatType(natTypeToWire(report.type));
+  return report;
+}
+
+/** `parley nat`: what this device is behind, found through a supernode (RFC 5780). */
+export async function nat(account: Account, descriptor: NetworkDescriptor): Promise<void> {
+  const { client, save } = await attach(account, descriptor);
+  try {
+    const report = await detectAndPublish(client);
+    if (!report) throw new CommandError('not attached to a supernode');
+    console.log(`NAT: ${describeNat(report)}`);
+  } finally {
+    client.close();
+    save();
+  }
 }
 
 export interface ChatSettings {
@@ -91,6 +115,11 @@ export async function online(account: Account, descriptor: NetworkDescriptor, op
     if (event.kind === 'demoted') console.log(`demoted: no longer a supernode (${event.reason})`);
   });
   await promoter.start();
+  // What this device is behind: published in its presence record (peers plan connections by it).
+  detectAndPublish(client).then(
+    (report) => report && console.log(`NAT: ${describeNat(report)}`),
+    (error: unknown) => console.log(`NAT type not found: ${(error as Error).message}`),
+  );
   const { chat, contacts, close: closeChat } = await startChat(account, descriptor, client, options);
   // Presence: what `parley status` saved, pushed to buddies now and whenever it changes.
   const pushStatus = () => {

@@ -2,7 +2,7 @@
 // key from the host cache or the bootstrap list), present a signed presence record, keep the
 // session alive, and when the supernode dies or stops answering, fail over to the next one.
 import { create } from '@bufbuild/protobuf';
-import type { Env, Timer } from '../env/types.js';
+import type { Endpoint, Env, Timer } from '../env/types.js';
 import type { CertificateVerifier } from '../crypto/certificate.js';
 import type { BootstrapEntry } from '../crypto/descriptor.js';
 import type { NodeIdentity } from '../crypto/identity.js';
@@ -11,7 +11,7 @@ import { HostCache, raceFirst } from '../overlay/host-cache.js';
 import { createPresenceRecord, verifyPresenceRecord, type VerifiedPresence } from '../overlay/presence.js';
 import { RpcChannel } from '../overlay/rpc.js';
 import { requestReachabilityCheck, type ReachabilityAnswer } from '../overlay/reachability.js';
-import { AttachRefusal, AttachRequestSchema, CloseReason, DeliveryAckSchema, DeliveryOutcome, FindPresenceSchema, FindRefusal, RouteFailure, RouteRequestSchema, PingSchema, type Candidate, type SupernodeRef } from '../wire/messages.js';
+import { AttachRefusal, AttachRequestSchema, CloseReason, DeliveryAckSchema, DeliveryOutcome, FindPresenceSchema, FindRefusal, NatType, RouteFailure, RouteRequestSchema, PingSchema, type Candidate, type SupernodeRef } from '../wire/messages.js';
 
 export const DEFAULT_PONG_TIMEOUT_MS = 5_000;
 /**
@@ -57,11 +57,12 @@ export interface AttachConfig {
   readonly attachTimeoutMs?: number;
 }
 
-function presenceRequest(env: Env, supernode: SupernodeAddress, config: AttachConfig, sequence?: number) {
+function presenceRequest(env: Env, supernode: SupernodeAddress, config: AttachConfig, sequence?: number, natType?: NatType) {
   const nowMs = env.clock.wallTimeMs();
   const presence = createPresenceRecord(config.identity, config.verifier.networkId, config.username, {
     supernodes: [supernode],
     candidates: config.candidates ?? [],
+    ...(natType !== undefined ? { natType } : {}),
     sequence: sequence ?? nowMs,
     issuedAtMs: nowMs,
   });
@@ -81,7 +82,7 @@ export function connectTo(env: Env, supernode: SupernodeAddress, config: AttachC
 }
 
 /** Attaches over an established link: the presence record, and the supernode's answer. */
-export function attachOver(env: Env, link: SecureLink, supernode: SupernodeAddress, config: AttachConfig, sequence?: number): Promise<Attached> {
+export function attachOver(env: Env, link: SecureLink, supernode: SupernodeAddress, config: AttachConfig, sequence?: number, natType?: NatType): Promise<Attached> {
   const timeoutMs = config.attachTimeoutMs ?? DEFAULT_ATTACH_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     // Each outcome settles the promise first, then closes: closing runs the close handler.
@@ -103,7 +104,7 @@ export function attachOver(env: Env, link: SecureLink, supernode: SupernodeAddre
         link.close();
       }
     });
-    link.send(presenceRequest(env, supernode, config, sequence));
+    link.send(presenceRequest(env, supernode, config, sequence, natType));
   });
 }
 
@@ -128,6 +129,7 @@ export class AttachedClient {
   private retry: Timer | null = null;
   private nonce = 0n;
   private sequence = 0;
+  private natType: NatType = NatType.UNSPECIFIED;
   private closed = false;
   private readonly listeners: ((event: AttachmentEvent) => void)[] = [];
   private deliveryHandler: (from: string, payload: Uint8Array) => void = () => {};
@@ -152,6 +154,18 @@ export class AttachedClient {
 
   get supernode(): SupernodeAddress | null {
     return this.current?.supernode ?? null;
+  }
+
+  /** The local address of the link to the supernode (the interface this device reaches the internet through). */
+  get localAddress(): Endpoint | null {
+    return this.current?.link.local ?? null;
+  }
+
+  /** Publishes what this device found it is behind, in a fresh presence record now and in every later one. */
+  setNatType(natType: NatType): void {
+    this.natType = natType;
+    const attached = this.current;
+    if (attached) attached.link.send(presenceRequest(this.env, attached.supernode, this.config, this.nextSequence(), natType));
   }
 
   /** Attaches somewhere; resolves with where. Rejects only when no supernode at all can be reached. */
@@ -192,7 +206,7 @@ export class AttachedClient {
       }
       const { link, supernode } = result.value;
       try {
-        attached = await attachOver(this.env, link, { host: supernode.host, port: supernode.port, dhKey: supernode.dhKey }, this.config, this.nextSequence());
+        attached = await attachOver(this.env, link, { host: supernode.host, port: supernode.port, dhKey: supernode.dhKey }, this.config, this.nextSequence(), this.natType);
         source = result.candidate.source;
       } catch (error) {
         // Refused (full, say) or silent: try the others.
@@ -246,7 +260,7 @@ export class AttachedClient {
     this.keepalive = this.env.clock.after(interval, ping);
     const refresh = () => {
       if (this.current !== attached) return;
-      attached.link.send(presenceRequest(this.env, attached.supernode, this.config, this.nextSequence()));
+      attached.link.send(presenceRequest(this.env, attached.supernode, this.config, this.nextSequence(), this.natType));
       this.refresh = this.env.clock.after(PRESENCE_REFRESH_MS, refresh);
     };
     this.refresh = this.env.clock.after(PRESENCE_REFRESH_MS, refresh);

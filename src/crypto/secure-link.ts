@@ -30,6 +30,8 @@ export interface SecureLink {
   /** The Noise handshake hash: the same on both ends, unique to this link. */
   readonly handshakeHash: Uint8Array;
   readonly remote: Endpoint;
+  /** This end's address (the local interface the link uses). */
+  readonly local: Endpoint;
   send(body: Envelope['body']): void;
   onMessage(handler: (envelope: Envelope) => void): void;
   /** Adds a handler, called once; `error` is null for a normal close by either side. */
@@ -63,6 +65,10 @@ class ChannelOverTcp implements SecureLink {
 
   get remote(): Endpoint {
     return this.connection.remote;
+  }
+
+  get local(): Endpoint {
+    return this.connection.local;
   }
 
   apply(outputs: ChannelOutput[]): void {

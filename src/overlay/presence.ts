@@ -11,6 +11,7 @@ import type { NodeIdentity } from '../crypto/identity.js';
 import {
   PresenceBodySchema,
   PresenceRecordSchema,
+  NatType,
   decodeProto,
   type Candidate,
   type SupernodeRef,
@@ -51,6 +52,8 @@ export interface PresenceInput {
   readonly sequence: number;
   readonly issuedAtMs: number;
   readonly ttlMs?: number;
+  /** What the device found it is behind (unspecified until tested). */
+  readonly natType?: NatType;
 }
 
 /** Signs a presence record for `identity` (a device certified for `username`). */
@@ -68,6 +71,7 @@ export function createPresenceRecord(identity: NodeIdentity, networkId: Uint8Arr
       sequence: BigInt(Math.floor(input.sequence)),
       issuedAtMs: BigInt(Math.floor(input.issuedAtMs)),
       expiresAtMs: BigInt(Math.floor(input.issuedAtMs + (input.ttlMs ?? DEFAULT_PRESENCE_TTL_MS))),
+      natType: input.natType ?? NatType.UNSPECIFIED,
     }),
   );
   const signature = signBytes(identity.signing, concatBytes(SIGNATURE_CONTEXT, body));
@@ -79,6 +83,7 @@ export interface VerifiedPresence {
   readonly device: VerifiedCertificate;
   readonly supernodes: readonly SupernodeRef[];
   readonly candidates: readonly Candidate[];
+  readonly natType: NatType;
   readonly sequence: number;
   readonly issuedAtMs: number;
   readonly expiresAtMs: number;
@@ -152,6 +157,7 @@ export function verifyPresenceRecord(
     device,
     supernodes: body.supernodes,
     candidates: body.candidates,
+    natType: body.natType,
     sequence: Number(body.sequence),
     issuedAtMs,
     expiresAtMs,

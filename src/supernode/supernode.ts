@@ -15,6 +15,7 @@ import { FindRefusal, FoundPresenceSchema, ReachabilityResultSchema, Role, Route
 import { TokenBucket } from '../overlay/token-bucket.js';
 import { createAttestation } from '../overlay/reachability.js';
 import { dialBack } from './dial-back.js';
+import { startStunService, type StunService, type StunServiceOptions } from './stun-service.js';
 
 const GOSSIP_SIZE = 20;
 /** Dial-backs this supernode makes: each costs a connection and, for a client, a 64 KiB probe. */
@@ -36,6 +37,11 @@ export interface SupernodeOptions {
   /** Supernodes to join the overlay through. */
   readonly seeds?: readonly { host: string; port: number; dhKey: Uint8Array }[];
   readonly log?: (line: string) => void;
+  /**
+   * STUN on UDP at the supernode's port (default on, one address); `alternate` adds a second
+   * address for NAT behaviour discovery (RFC 5780); false turns it off.
+   */
+  readonly stun?: false | { readonly alternate?: StunServiceOptions['alternate'] };
 }
 
 export interface RunningSupernode {
@@ -44,6 +50,8 @@ export interface RunningSupernode {
   readonly failures: ReadonlyMap<ChannelError['code'], number>;
   readonly attachments: Attachments;
   readonly dht: DhtNode;
+  /** The STUN service, when it runs (its UDP port was free). */
+  readonly stun: StunService | null;
   /** Joins the overlay through `seeds` (call once the other supernodes listen). */
   join(seeds: readonly { host: string; port: number; dhKey: Uint8Array }[]): Promise<void>;
   close(): void;
@@ -186,9 +194,22 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
     if (envelope.body.case === 'reachabilityCheck') answerReachability(channel.link, envelope.body.value.requestId, envelope.body.value.port, (body) => channel.reply(body));
     else routerRequests(envelope, channel);
   };
+  let stun: StunService | null = null;
+  if (options.stun !== false) {
+    const base = { ...(options.host ? { host: options.host } : {}), port: listener.local.port, advertisedHost: (options.advertise ?? { host: options.host ?? listener.local.host }).host };
+    const alternate = options.stun?.alternate;
+    try {
+      stun = await startStunService(env, { ...base, ...(alternate ? { alternate } : {}) });
+    } catch (error) {
+      // Without its second address the service still answers binding requests.
+      log(`STUN ${alternate ? `with second address ${alternate.host}` : ''} not started: ${(error as Error).message}`);
+      if (alternate) stun = await startStunService(env, base).catch(() => null);
+    }
+  }
   if (options.seeds) await dht!.join(options.seeds);
   return {
     port: listener.local.port,
+    stun,
     dht: dht!,
     join: (seeds) => dht!.join(seeds),
     links,
@@ -197,6 +218,7 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
     close: () => {
       sweeper?.cancel();
       listener.close();
+      stun?.close();
       dht!.close();
       for (const link of links) link.close(CloseReason.SHUTDOWN);
     },

@@ -24,6 +24,9 @@ test('local network: alice writes to bob while he is offline, then while he is o
       assert.equal(parley(['register', user, '--password-stdin'], `${user} password 1\n`).status, 0);
       assert.equal(parley(['login', user, '--password-stdin'], `${user} password 1\n`).status, 0);
     }
+    // On loopback nothing translates or filters: the supernode's STUN service (second address 127.0.0.2) says so.
+    const natReport = parley(['nat', '--user', 'alice']);
+    assert.match(natReport.out, /NAT: open \(mapping endpoint-independent, filtering endpoint-independent\); seen as 127\.0\.0\.1:(\d+) from 127\.0\.0\.1:\1;/, natReport.out);
     // The request's words go end to end, sealed for bob's device; the login server gets the request only.
     const asked = parley(['buddies', 'add', 'bob', 'hi', 'it is alice', '--user', 'alice']);
     assert.equal(asked.status, 0, asked.out);

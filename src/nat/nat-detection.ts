@@ -1,0 +1,143 @@
+// What NAT or firewall this device is behind, found with RFC 5780 tests against a supernode's
+// STUN server, all in parallel so it takes about two round trips, not the classic sequence:
+//
+//   socket M: test I to the primary address (A,p) → mapped address, OTHER-ADDRESS (B,q);
+//             then tests II (B,p) and III (B,q) → mapping behaviour (RFC 4787 section 4.1);
+//   socket F: at the same time, (A,p) with CHANGE-REQUEST "IP and port" and "port only" →
+//             which answers get in: filtering behaviour (section 5).
+//
+// F is a separate socket so that M's packets to B do not open F's filter to B. A filtering
+// answer that did not come within a few round trips after test I counts as filtered: loss can
+// make a NAT look stricter than it is, never looser, and connectivity checks decide the path.
+import type { Endpoint, Env, UdpSocket } from '../env/types.js';
+import type { Dependence } from '../env/virtual/nat.js';
+import { StunTransactions, type StunAnswer } from './stun-client.js';
+import { Attr, CHANGE_IP, CHANGE_PORT, attribute, decodeAddress, encodeChangeRequest } from './stun.js';
+import { NatType as WireNatType } from '../wire/messages.js';
+
+/** The classic names (RFC 3489), which people know, plus the two firewalls. */
+export type NatType =
+  | 'open' // a public address, nothing filters
+  | 'firewalled' // a public address, but only answers to what we sent get in
+  | 'full-cone'
+  | 'address-restricted'
+  | 'port-restricted'
+  | 'symmetric'
+  | 'udp-blocked';
+
+export interface NatReport {
+  readonly type: NatType;
+  /** RFC 4787 terms; null when not found (UDP blocked, or a server without a second address). */
+  readonly mapping: Dependence | null;
+  readonly filtering: Dependence | null;
+  /** This device's address as the supernode saw it (server-reflexive), and the local one. */
+  readonly mapped: Endpoint | null;
+  readonly local: Endpoint;
+  /** Whether the NAT kept the local port number. */
+  readonly portPreserved: boolean | null;
+  /** The round trip to the supernode's STUN server. */
+  readonly rttMs: number | null;
+  readonly durationMs: number;
+  /** Why a behaviour is unknown, for people. */
+  readonly note?: string;
+}
+
+export interface DetectionOptions {
+  /** The local address to test from (the one the device's supernode link uses). */
+  readonly localHost?: string;
+  /** First retransmission timeout of test I (it doubles); test I gives up after `udpTimeoutMs`. */
+  readonly rtoMs?: number;
+  readonly udpTimeoutMs?: number;
+}
+
+const same = (a: Endpoint | null, b: Endpoint | null) => a !== null && b !== null && a.host === b.host && a.port === b.port;
+
+function mappedOf(answer: StunAnswer): Endpoint | null {
+  const xor = attribute(answer.message, Attr.XOR_MAPPED_ADDRESS);
+  const plain = attribute(answer.message, Attr.MAPPED_ADDRESS);
+  const decoded = xor ? decodeAddress(xor, true) : plain ? decodeAddress(plain, false) : null;
+  return decoded?.ok ? decoded.value : null;
+}
+
+export function classify(mapping: Dependence | null, filtering: Dependence | null, behindNat: boolean): NatType {
+  if (!behindNat) return filtering === 'endpoint-independent' || filtering === null ? 'open' : 'firewalled';
+  if (mapping !== 'endpoint-independent' && mapping !== null) return 'symmetric';
+  if (filtering === 'endpoint-independent') return 'full-cone';
+  if (filtering === 'address-dependent') return 'address-restricted';
+  return 'port-restricted';
+}
+
+/** Runs the tests against the STUN server at `server` (a supernode's UDP port). */
+export async function detectNat(env: Env, server: Endpoint, options: DetectionOptions = {}): Promise<NatReport> {
+  const started = env.clock.now();
+  const bind = (): Promise<UdpSocket> => env.net.bindUdp({ port: 0, ...(options.localHost ? { host: options.localHost } : {}) });
+  const m = new StunTransactions(await bind(), env.clock, env.random);
+  const f = new StunTransactions(await bind(), env.clock, env.random);
+  const local = m.socket.local;
+  const rto = options.rtoMs ?? 100;
+  const udpTimeoutMs = options.udpTimeoutMs ?? 1_500;
+  try {
+    const testI = m.request(server, [], { rtoMs: rto, deadlineMs: udpTimeoutMs });
+    const changeBoth = f.request(server, [{ type: Attr.CHANGE_REQUEST, value: encodeChangeRequest(CHANGE_IP | CHANGE_PORT) }], { rtoMs: rto, deadlineMs: udpTimeoutMs });
+    const changePort = f.request(server, [{ type: Attr.CHANGE_REQUEST, value: encodeChangeRequest(CHANGE_PORT) }], { rtoMs: rto, deadlineMs: udpTimeoutMs });
+    const first = await testI;
+    const report = (fields: Omit<NatReport, 'local' | 'durationMs'>): NatReport => ({ ...fields, local, durationMs: env.clock.now() - started });
+    if (!first.ok) return report({ type: 'udp-blocked', mapping: null, filtering: null, mapped: null, portPreserved: null, rttMs: null, note: 'no STUN answer over UDP' });
+    const rttMs = first.value.rttMs;
+    const mapped = mappedOf(first.value);
+    const behindNat = !same(mapped, local);
+    const portPreserved = mapped ? mapped.port === local.port : null;
+    const otherAttr = attribute(first.value.message, Attr.OTHER_ADDRESS);
+    const other = otherAttr ? decodeAddress(otherAttr, false) : null;
+    if (!other?.ok) {
+      // A server with one address: the mapping behaviour stays unknown, and so does filtering.
+      return report({ type: behindNat ? 'port-restricted' : 'open', mapping: null, filtering: null, mapped, portPreserved, rttMs, note: 'the STUN server has no second address (no OTHER-ADDRESS): behaviour unknown' });
+    }
+    // Filtering answers come about when test I's did; a few round trips more and they are not coming.
+    const filteringWaitMs = Math.max(4 * rttMs, 100);
+    const waitFor = (answer: Promise<Awaited<typeof testI>>) =>
+      Promise.race([answer.then((a) => a.ok), new Promise<boolean>((resolve) => env.clock.after(filteringWaitMs, () => resolve(false)))]);
+    const mappingTest = (async (): Promise<Dependence> => {
+      if (!behindNat) return 'endpoint-independent';
+      const [testII, testIII] = await Promise.all([
+        m.request({ host: other.value.host, port: server.port }, [], { rtoMs: Math.max(2 * rttMs, 20), deadlineMs: udpTimeoutMs }),
+        m.request(other.value, [], { rtoMs: Math.max(2 * rttMs, 20), deadlineMs: udpTimeoutMs }),
+      ]);
+      const mappedII = testII.ok ? mappedOf(testII.value) : null;
+      const mappedIII = testIII.ok ? mappedOf(testIII.value) : null;
+      if (same(mappedII, mapped)) return 'endpoint-independent';
+      return same(mappedIII, mappedII) ? 'address-dependent' : 'address-and-port-dependent';
+    })();
+    const [mapping, gotBoth, gotPort] = await Promise.all([mappingTest, waitFor(changeBoth), waitFor(changePort)]);
+    const filtering: Dependence = gotBoth ? 'endpoint-independent' : gotPort ? 'address-dependent' : 'address-and-port-dependent';
+    return report({ type: classify(mapping, filtering, behindNat), mapping, filtering, mapped, portPreserved, rttMs });
+  } finally {
+    m.close();
+    f.close();
+    m.socket.close();
+    f.socket.close();
+  }
+}
+
+const WIRE_TYPES: Record<NatType, WireNatType> = {
+  open: WireNatType.OPEN,
+  firewalled: WireNatType.FIREWALLED,
+  'full-cone': WireNatType.FULL_CONE,
+  'address-restricted': WireNatType.ADDRESS_RESTRICTED,
+  'port-restricted': WireNatType.PORT_RESTRICTED,
+  symmetric: WireNatType.SYMMETRIC,
+  'udp-blocked': WireNatType.UDP_BLOCKED,
+};
+
+/** The type as presence records carry it. */
+export function natTypeToWire(type: NatType): WireNatType {
+  return WIRE_TYPES[type];
+}
+
+/** One line for people: the type, the behaviours behind it, the addresses and the time it took. */
+export function describeNat(report: NatReport): string {
+  const name = report.type.replace('-', ' ');
+  const behaviour = report.mapping && report.filtering ? ` (mapping ${report.mapping}, filtering ${report.filtering})` : '';
+  const seen = report.mapped ? `; seen as ${report.mapped.host}:${report.mapped.port} from ${report.local.host}:${report.local.port}${report.portPreserved === false ? ', port not preserved' : ''}` : '';
+  return `${name}${behaviour}${seen}; found in ${Math.round(report.durationMs)} ms${report.note ? ` (${report.note})` : ''}`;
+}

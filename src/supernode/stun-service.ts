@@ -1,0 +1,58 @@
+// The supernode's STUN service: UDP on the supernode's own port number, so a client that knows
+// the supernode knows where to ask. With a second address (a second IP of the machine, or a
+// second host in the virtual network) it serves RFC 5780's four address/port pairs; the second
+// port is whatever the system gives, and the same on both addresses.
+import type { Endpoint, Env, Net, UdpSocket } from '../env/types.js';
+import { StunServer } from '../nat/stun-server.js';
+
+export interface StunServiceOptions {
+  readonly host?: string;
+  readonly port: number;
+  /** The address put in answers when `host` is unset (bound to every address). */
+  readonly advertisedHost: string;
+  /** A second address for NAT behaviour discovery; `net` binds on it when it is another host's. */
+  readonly alternate?: { readonly host: string; readonly net?: Net };
+}
+
+export interface StunService {
+  readonly server: StunServer;
+  /** Where clients send (the first) and, with a second address, the diagonal OTHER-ADDRESS. */
+  readonly primary: Endpoint;
+  close(): void;
+}
+
+export async function startStunService(env: Env, options: StunServiceOptions): Promise<StunService> {
+  const sockets: UdpSocket[] = [];
+  const bind = async (net: Net, host: string | undefined, port: number) => {
+    const socket = await net.bindUdp({ port, ...(host ? { host } : {}) });
+    sockets.push(socket);
+    return socket;
+  };
+  try {
+    const primary = await bind(env.net, options.host, options.port);
+    const advertise = (socket: UdpSocket, host: string | undefined): Endpoint => ({ host: host ?? options.advertisedHost, port: socket.local.port });
+    let grid: UdpSocket[][] = [[primary]];
+    let advertised: Endpoint[][] = [[advertise(primary, options.host)]];
+    if (options.alternate) {
+      const alt = options.alternate;
+      const altNet = alt.net ?? env.net;
+      const secondPort = await bind(env.net, options.host, 0);
+      const otherPrimary = await bind(altNet, alt.host, primary.local.port);
+      const otherSecond = await bind(altNet, alt.host, secondPort.local.port);
+      grid = [
+        [primary, secondPort],
+        [otherPrimary, otherSecond],
+      ];
+      advertised = [
+        [advertise(primary, options.host), advertise(secondPort, options.host)],
+        [advertise(otherPrimary, alt.host), advertise(otherSecond, alt.host)],
+      ];
+    }
+    const server = new StunServer(env.clock, { grid, advertised });
+    server.listen();
+    return { server, primary: advertised[0]![0]!, close: () => sockets.forEach((s) => s.close()) };
+  } catch (error) {
+    for (const s of sockets) s.close();
+    throw error;
+  }
+}

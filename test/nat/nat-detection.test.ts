@@ -1,0 +1,65 @@
+// NAT type detection against a STUN server with two addresses, on the virtual network: each
+// NAT class of RFC 4787 is told apart, UDP-blocking firewalls are seen, and a server with one
+// address answers what it can. Link RTT 20 ms: the whole detection takes about two round trips.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { VirtualNetwork, type VirtualHost } from '../../src/env/virtual/index.js';
+import { StunServer } from '../../src/nat/stun-server.js';
+import { detectNat, type NatType } from '../../src/nat/nat-detection.js';
+import type { FirewallPolicy } from '../../src/env/virtual/network.js';
+import type { NatClass } from '../../src/env/virtual/nat.js';
+import { testSeed, withSeed } from '../support/seed.js';
+
+const PORT = 3478;
+const ALT_PORT = 3479;
+
+/** A STUN server on two public hosts (its two addresses), two ports each. */
+async function stunServer(network: VirtualNetwork, addresses: 1 | 2) {
+  const hosts: VirtualHost[] = [];
+  for (let i = 0; i < addresses; i++) hosts.push(network.addHost({ link: { latencyMs: 5 } }));
+  const grid = [];
+  for (const host of hosts) grid.push(addresses === 2 ? [await host.env().net.bindUdp({ port: PORT }), await host.env().net.bindUdp({ port: ALT_PORT })] : [await host.env().net.bindUdp({ port: PORT })]);
+  const server = new StunServer(network.scheduler, { grid });
+  server.listen();
+  return { server, primary: { host: hosts[0]!.addressText, port: PORT } };
+}
+
+const CASES: { name: string; nat?: NatClass; firewall?: FirewallPolicy; expected: NatType }[] = [
+  { name: 'public', expected: 'open' },
+  { name: 'full cone', nat: 'full-cone', expected: 'full-cone' },
+  { name: 'address-restricted', nat: 'address-restricted', expected: 'address-restricted' },
+  { name: 'port-restricted', nat: 'port-restricted', expected: 'port-restricted' },
+  { name: 'symmetric', nat: 'symmetric', expected: 'symmetric' },
+  { name: 'UDP-blocking firewall', nat: 'port-restricted', firewall: 'udp-blocked', expected: 'udp-blocked' },
+  { name: 'web-only firewall', nat: 'port-restricted', firewall: 'web-only', expected: 'udp-blocked' },
+];
+
+test('NAT detection tells each NAT class and firewall apart against a two-address STUN server, in about two round trips', () =>
+  withSeed(testSeed(), async (seed) => {
+    const network = new VirtualNetwork(seed);
+    const { server, primary } = await stunServer(network, 2);
+    for (const c of CASES) {
+      const gateway = c.nat ? network.addGateway({ nat: c.nat, link: { latencyMs: 5 }, ...(c.firewall ? { firewall: c.firewall } : {}) }) : undefined;
+      const host = network.addHost({ ...(gateway ? { behind: gateway } : {}), link: { latencyMs: 5 } });
+      const report = await network.scheduler.drive(detectNat(host.env(), primary));
+      assert.equal(report.type, c.expected, `${c.name}: ${JSON.stringify(report)}`);
+      if (c.expected === 'udp-blocked') continue;
+      assert.equal(report.mapped?.host, gateway ? gateway.addressText : host.addressText, `${c.name}: the address the server saw`);
+      assert.equal(report.rttMs, gateway ? 30 : 20, `${c.name}: the round trip (links of 5 ms each way)`);
+      // Two round trips and the wait for filtering answers that are not coming.
+      assert.ok(report.durationMs <= 4 * report.rttMs! + 100 + 1, `${c.name}: took ${report.durationMs} ms`);
+    }
+    assert.equal(server.refused.size, 0, `nothing refused: ${JSON.stringify([...server.refused])}`);
+  }));
+
+test('a STUN server with one address answers binding requests and refuses CHANGE-REQUEST; detection says what it could not learn', () =>
+  withSeed(testSeed(), async (seed) => {
+    const network = new VirtualNetwork(seed);
+    const { server, primary } = await stunServer(network, 1);
+    const host = network.addHost({ behind: network.addGateway({ nat: 'symmetric' }) });
+    const report = await network.scheduler.drive(detectNat(host.env(), primary));
+    assert.equal(report.mapping, null);
+    assert.match(report.note ?? '', /no second address/);
+    assert.ok(report.mapped);
+    assert.equal(server.refused.get('no_alternate'), 2, 'the two CHANGE-REQUESTs');
+  }));

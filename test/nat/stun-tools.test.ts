@@ -1,0 +1,50 @@
+// A supernode's STUN service against clients nobody here wrote: coturn's turnutils_stunclient
+// and turnutils_natdiscovery (RFC 5780) and Debian's classic `stun` (RFC 3489), on loopback with
+// 127.0.0.2 as the second address. They must get correct answers: the address they came from,
+// the second address, and (no NAT on loopback) endpoint-independent mapping and filtering.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { realEnv } from '../../src/env/real.js';
+import { startStunService } from '../../src/supernode/stun-service.js';
+
+const run = promisify(execFile);
+
+/** Runs a tool (installed by scripts/setup: Debian's coturn and stun-client) and returns what it printed. */
+async function tool(command: string, args: string[]): Promise<string> {
+  try {
+    const { stdout, stderr } = await run(command, args, { timeout: 20_000 });
+    return stdout + stderr;
+  } catch (error) {
+    const e = error as { code?: string; stdout?: string; stderr?: string };
+    if (e.code === 'ENOENT') throw new Error(`${command} is not installed: run scripts/setup (it installs Debian's coturn and stun-client)`, { cause: error });
+    return `${e.stdout ?? ''}${e.stderr ?? ''}\n(exit: ${String(e.code)})`;
+  }
+}
+
+test('standard STUN clients get correct answers from a supernode\'s STUN service', { timeout: 60_000 }, async () => {
+  const service = await startStunService(realEnv, { host: '127.0.0.1', port: 0, advertisedHost: '127.0.0.1', alternate: { host: '127.0.0.2' } });
+  try {
+    const port = String(service.primary.port);
+    const other = service.server.otherAddress!;
+    assert.equal(other.host, '127.0.0.2');
+
+    const stunclient = await tool('turnutils_stunclient', ['-f', '-p', port, '127.0.0.1']);
+    assert.match(stunclient, new RegExp(`Response origin: : 127\\.0\\.0\\.1:${port}`), stunclient);
+    assert.match(stunclient, new RegExp(`Other addr: : 127\\.0\\.0\\.2:${other.port}`), stunclient);
+    assert.match(stunclient, /UDP reflexive addr: 127\.0\.0\.1:\d+/, stunclient);
+    assert.match(stunclient, /RFC 5780 response 3/, `all three RFC 5780 exchanges (change request, response port) answered:\n${stunclient}`);
+
+    const discovery = await tool('turnutils_natdiscovery', ['-m', '-f', '-p', port, '127.0.0.1']);
+    assert.match(discovery, /NAT with Endpoint Independent Mapping!/, discovery);
+    assert.match(discovery, /NAT with Endpoint Independent Filtering!/, discovery);
+    assert.doesNotMatch(discovery, /Not received/, discovery);
+
+    const classic = await tool('stun', [`127.0.0.1:${port}`]);
+    assert.match(classic, /Primary: Open/, classic);
+    assert.equal(service.server.refused.size, 0, JSON.stringify([...service.server.refused]));
+  } finally {
+    service.close();
+  }
+});
