@@ -14,10 +14,15 @@ export class TokenBucket {
 
   /** Takes one token if there is one. */
   take(nowMs: number): boolean {
+    return this.takeMany(1, nowMs);
+  }
+
+  /** Takes `count` tokens if there are as many (a bucket counted in bytes spends one per byte). */
+  takeMany(count: number, nowMs: number): boolean {
     this.tokens = Math.min(this.burst, this.tokens + ((nowMs - this.lastMs) / 1000) * this.perSecond);
     this.lastMs = nowMs;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < count) return false;
+    this.tokens -= count;
     return true;
   }
 }

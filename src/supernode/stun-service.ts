@@ -1,9 +1,13 @@
-// The supernode's STUN service: UDP on the supernode's own port number, so a client that knows
-// the supernode knows where to ask. With a second address (a second IP of the machine, or a
-// second host in the virtual network) it serves RFC 5780's four address/port pairs; the second
-// port is whatever the system gives, and the same on both addresses.
+// The supernode's STUN and TURN service: UDP on the supernode's own port number, so a client
+// that knows the supernode knows where to ask. With a second address (a second IP of the
+// machine, or a second host in the virtual network) it serves RFC 5780's four address/port
+// pairs; the second port is whatever the system gives, and the same on both addresses. TURN
+// (RFC 8656) answers on the first address and port, with credentials only this supernode can
+// derive (it hands them to its attached devices).
 import type { Endpoint, Env, Net, UdpSocket } from '../env/types.js';
 import { StunServer } from '../nat/stun-server.js';
+import { TurnServer, type TurnLimits } from '../nat/turn-server.js';
+import { issueTurnCredentials, passwordFor, type TurnCredentials } from '../nat/turn-credentials.js';
 
 export interface StunServiceOptions {
   readonly host?: string;
@@ -12,10 +16,18 @@ export interface StunServiceOptions {
   readonly advertisedHost: string;
   /** A second address for NAT behaviour discovery; `net` binds on it when it is another host's. */
   readonly alternate?: { readonly host: string; readonly net?: Net };
+  readonly turnLimits?: Partial<TurnLimits>;
+  /** Peers TURN may relay to, beyond the built-in refusals. */
+  readonly allowPeer?: (peer: Endpoint) => boolean;
 }
+
+export const TURN_REALM = 'parley';
 
 export interface StunService {
   readonly server: StunServer;
+  readonly turn: TurnServer;
+  /** TURN credentials for one device of a user (handed to it over its authenticated link). */
+  credentials(user: string, deviceTag: string): TurnCredentials;
   /** Where clients send (the first) and, with a second address, the diagonal OTHER-ADDRESS. */
   readonly primary: Endpoint;
   close(): void;
@@ -49,8 +61,34 @@ export async function startStunService(env: Env, options: StunServiceOptions): P
       ];
     }
     const server = new StunServer(env.clock, { grid, advertised });
-    server.listen();
-    return { server, primary: advertised[0]![0]!, close: () => sockets.forEach((s) => s.close()) };
+    const secret = env.random.bytes(32);
+    const relayHost = advertised[0]![0]!.host;
+    const turn = new TurnServer(env.clock, {
+      realm: TURN_REALM,
+      secret,
+      passwordFor: (username, nowMs) => passwordFor(secret, username, nowMs),
+      bindRelay: () => env.net.bindUdp({ port: 0, ...(options.host ? { host: options.host } : {}) }),
+      relayHost,
+      ...(options.allowPeer ? { allowPeer: options.allowPeer } : {}),
+      ...(options.turnLimits ? { limits: options.turnLimits } : {}),
+    });
+    grid.forEach((row, a) =>
+      row.forEach((socket, p) =>
+        socket.onMessage((bytes, from) => {
+          if (!server.receive(bytes, from, a, p) && a === 0 && p === 0) turn.receive(bytes, from, socket);
+        }),
+      ),
+    );
+    return {
+      server,
+      turn,
+      credentials: (user, deviceTag) => issueTurnCredentials(secret, user, deviceTag, env.clock.wallTimeMs()),
+      primary: advertised[0]![0]!,
+      close: () => {
+        turn.close();
+        sockets.forEach((s) => s.close());
+      },
+    };
   } catch (error) {
     for (const s of sockets) s.close();
     throw error;

@@ -1,7 +1,8 @@
-// A supernode's STUN service against clients nobody here wrote: coturn's turnutils_stunclient
-// and turnutils_natdiscovery (RFC 5780) and Debian's classic `stun` (RFC 3489), on loopback with
-// 127.0.0.2 as the second address. They must get correct answers: the address they came from,
-// the second address, and (no NAT on loopback) endpoint-independent mapping and filtering.
+// A supernode's STUN and TURN service against clients nobody here wrote: coturn's
+// turnutils_stunclient and turnutils_natdiscovery (RFC 5780), Debian's classic `stun` (RFC 3489)
+// and coturn's TURN client turnutils_uclient, on loopback with 127.0.0.2 as the second address.
+// They must get correct answers: the address they came from, the second address, (no NAT on
+// loopback) endpoint-independent mapping and filtering, and every relayed packet back.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { test } from 'node:test';
@@ -44,6 +45,27 @@ test('standard STUN clients get correct answers from a supernode\'s STUN service
     const classic = await tool('stun', [`127.0.0.1:${port}`]);
     assert.match(classic, /Primary: Open/, classic);
     assert.equal(service.server.refused.size, 0, JSON.stringify([...service.server.refused]));
+  } finally {
+    service.close();
+  }
+});
+
+test('coturn\'s TURN client allocates, binds channels or sends indications, and gets every packet relayed; wrong credentials get nothing', { timeout: 60_000 }, async () => {
+  const service = await startStunService(realEnv, { host: '127.0.0.1', port: 0, advertisedHost: '127.0.0.1' });
+  try {
+    const port = String(service.primary.port);
+    const { username, password } = service.credentials('alice', 'd3v1ce');
+    // -y: two allocations relay to each other; -c: no RTCP allocation; -s: Send indications instead of channels.
+    for (const mode of [[], ['-s']]) {
+      const before = service.turn.relayed.toPeers;
+      const out = await tool('turnutils_uclient', ['-y', '-c', ...mode, '-n', '50', '-l', '100', '-u', username, '-w', password, '-p', port, '127.0.0.1']);
+      assert.match(out, /tot_send_msgs=100, tot_recv_msgs=100/, out);
+      assert.match(out, /Total lost packets 0 \(0\.0+%\)/, out);
+      assert.ok(service.turn.relayed.toPeers - before >= 100, `relayed ${service.turn.relayed.toPeers - before} to peers`);
+    }
+    const refused = await tool('turnutils_uclient', ['-y', '-c', '-n', '5', '-u', username, '-w', 'not-the-password', '-p', port, '127.0.0.1']);
+    assert.match(refused, /Cannot complete Allocation/, refused);
+    assert.ok((service.turn.refused.get('wrong_credentials') ?? 0) > 0);
   } finally {
     service.close();
   }
