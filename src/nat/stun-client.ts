@@ -21,6 +21,10 @@ export interface RequestOptions {
   readonly attempts?: number;
   /** Gives up this long after the first send, whatever the attempts. */
   readonly deadlineMs?: number;
+  /** Binding unless given (TURN's Allocate, Refresh, CreatePermission, ChannelBind). */
+  readonly method?: number;
+  /** Adds MESSAGE-INTEGRITY with this key. */
+  readonly integrityKey?: Uint8Array;
 }
 
 interface Pending {
@@ -47,7 +51,7 @@ export class StunTransactions {
 
   request(to: Endpoint, attributes: StunAttribute[] = [], options: RequestOptions = {}): Promise<Result<StunAnswer, { code: 'timeout' }>> {
     const transactionId = this.random.bytes(12);
-    const bytes = encodeStun({ method: StunMethod.BINDING, cls: StunClass.REQUEST, transactionId, attributes, classic: false }, { fingerprint: true });
+    const bytes = encodeStun({ method: options.method ?? StunMethod.BINDING, cls: StunClass.REQUEST, transactionId, attributes, classic: false }, { fingerprint: true, ...(options.integrityKey ? { integrityKey: options.integrityKey } : {}) });
     const key = toHex(transactionId);
     const attempts = options.attempts ?? 7;
     let rto = options.rtoMs ?? 100;
