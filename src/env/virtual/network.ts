@@ -190,6 +190,12 @@ export class VirtualNetwork {
   private readonly internet: Realm = { owner: null, nodes: new Map(), nextAddress: PUBLIC_FIRST };
   readonly stats: NetworkStats = { sent: 0, delivered: 0, lost: 0, filtered: 0 };
   readonly hosts: VirtualHost[] = [];
+  /**
+   * A cut in the network for tests: packets between two addresses (as they travel the realm
+   * where the cut is, so NATed hosts are named by their gateway's address) are dropped while it
+   * holds. How a path dies while others live on.
+   */
+  cuts: { readonly a: string; readonly b: string }[] = [];
   // Bound once, so scheduling an event allocates no closure.
   private readonly deliverHandler = (host: VirtualHost, packet: Packet): void => this.deliver(host, packet);
   private readonly inboundHandler = (gateway: Gateway, packet: Packet): void => this.inbound(gateway, packet);
@@ -284,6 +290,7 @@ export class VirtualNetwork {
    * upward) or is the realm's own gateway sending inward.
    */
   private forward(packet: Packet, from: Node, fromChild: boolean, realm: Realm, nowMs: number): void {
+    if (this.cuts.length > 0 && this.isCut(packet)) return void this.stats.filtered++;
     const target = realm.nodes.get(packet.dstAddress);
     let t = nowMs;
     if (fromChild) {
@@ -300,6 +307,12 @@ export class VirtualNetwork {
     const gateway = realm.owner;
     if (!gateway || !fromChild) return void this.stats.filtered++;
     this.scheduler.schedule(t, this.outboundHandler, gateway, packet);
+  }
+
+  private isCut(packet: Packet): boolean {
+    const src = addressToText(packet.srcAddress);
+    const dst = addressToText(packet.dstAddress);
+    return this.cuts.some((cut) => (cut.a === src && cut.b === dst) || (cut.a === dst && cut.b === src));
   }
 
   private outbound(gateway: Gateway, packet: Packet): void {

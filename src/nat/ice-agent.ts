@@ -1,0 +1,529 @@
+// Connectivity between two devices, in the manner of ICE (RFC 8445): each gathers candidates
+// (its host address, its address as the supernode sees it, a TURN relay on the supernode), the
+// two exchange them over their end-to-end session (with the credentials that key the checks),
+// and both send STUN connectivity checks on every candidate pair at once — each check through a
+// NAT opens it for the other side's, so the two sides punch the hole together. The controlling
+// side nominates the best pair that works (direct over hole-punched over relayed), keeps
+// checking the better ones, and moves when something better comes up; consent checks on the
+// chosen pair notice a dead path within seconds, and the agent falls back to the next pair that
+// works, then checks everything again.
+//
+// Demultiplexing on the one UDP socket: what comes from the supernode is TURN/STUN for the TURN
+// client; from anyone else, STUN Binding is a connectivity check, anything else is data.
+import type { Clock, Endpoint, Random, Timer, UdpSocket } from '../env/types.js';
+import { TurnClient } from './turn-client.js';
+import { StunTransactions } from './stun-client.js';
+import {
+  Attr,
+  StunClass,
+  StunMethod,
+  attribute,
+  checkIntegrity,
+  decodeAddress,
+  decodeStun,
+  encodeAddress,
+  encodeStun,
+  encodeUint32,
+  looksLikeStun,
+  type DecodedStun,
+  type StunAttribute,
+} from './stun.js';
+
+export type CandidateType = 'host' | 'srflx' | 'prflx' | 'relay';
+
+export interface IceCandidate {
+  readonly type: CandidateType;
+  readonly address: Endpoint;
+  readonly priority: number;
+}
+
+/** What one side tells the other (over the end-to-end session, which keeps `pwd` secret). */
+export interface IceParameters {
+  readonly ufrag: string;
+  readonly pwd: string;
+  readonly candidates: readonly IceCandidate[];
+}
+
+/** How the chosen path runs, for people and for benchmarks. */
+export type PathKind = 'direct' | 'hole-punched' | 'relayed-udp';
+
+export interface SelectedPath {
+  readonly kind: PathKind;
+  readonly local: IceCandidate;
+  readonly remote: IceCandidate;
+  /** From `connect` to the pair being chosen. */
+  readonly setupMs: number;
+  readonly rttMs: number;
+}
+
+export interface IceAgentOptions {
+  readonly controlling: boolean;
+  /** The supernode's STUN/TURN service. */
+  readonly server: Endpoint;
+  /** TURN credentials from the supernode; without them there is no relayed candidate. */
+  readonly turnCredentials?: { username: string; password: string };
+  /** The local interface address (the one the supernode link uses), for the host candidate. */
+  readonly localHost?: string;
+}
+
+const TYPE_PREFERENCE: Record<CandidateType, number> = { host: 126, prflx: 110, srflx: 100, relay: 0 };
+/** Checks: a new one every PACE_MS, each sent again after RTO_MS (doubling), CHECK_ATTEMPTS times in all. */
+const PACE_MS = 5;
+const RTO_MS = 100;
+const CHECK_ATTEMPTS = 6;
+/** After the first pair works, better pairs get this long (at least) to work too before nomination. */
+const NOMINATION_WAIT_MS = 100;
+/** Consent (RFC 7675, faster): a check on the chosen pair every second; three unanswered and the path is dead. */
+export const CONSENT_INTERVAL_MS = 1_000;
+const CONSENT_FAILURES = 3;
+/**
+ * While on a worse path than the best pair, the better pairs that failed are checked again this
+ * often (in consent ticks), each with fewer retransmissions than a first check: a path that
+ * healed is back within about this many seconds.
+ */
+const RECHECK_EVERY_TICKS = 2;
+const RECHECK_ATTEMPTS = 3;
+
+function priority(type: CandidateType): number {
+  return TYPE_PREFERENCE[type] * 2 ** 24 + 65_535 * 2 ** 8 + 255;
+}
+
+/** RFC 8445 section 6.1.2.3: the same on both sides. */
+function pairPriority(controlling: number, controlled: number): bigint {
+  const g = BigInt(controlling);
+  const d = BigInt(controlled);
+  return (1n << 32n) * (g < d ? g : d) + 2n * (g > d ? g : d) + (g > d ? 1n : 0n);
+}
+
+const keyOf = (e: Endpoint) => `${e.host}:${e.port}`;
+const same = (a: Endpoint, b: Endpoint) => a.host === b.host && a.port === b.port;
+
+interface Pair {
+  readonly local: IceCandidate;
+  readonly remote: IceCandidate;
+  readonly priority: bigint;
+  state: 'waiting' | 'in-progress' | 'succeeded' | 'failed';
+  rttMs: number;
+  /** The other side asked for it (USE-CANDIDATE), or we did and it answered. */
+  nominated: boolean;
+  /** Checked again after it failed or died: fewer retransmissions. */
+  recheck: boolean;
+}
+
+interface Transaction {
+  readonly pair: Pair;
+  readonly startedMs: number;
+  readonly nominate: boolean;
+  readonly consent: boolean;
+  timer: Timer | null;
+  readonly done: (ok: boolean) => void;
+}
+
+export class IceAgent {
+  readonly ufrag: string;
+  readonly pwd: string;
+  private readonly socket: UdpSocket;
+  private serverHandler: (bytes: Uint8Array, from: Endpoint) => void = () => {};
+  private turn: TurnClient | null = null;
+  private readonly locals: IceCandidate[] = [];
+  private remote: IceParameters | null = null;
+  private readonly remotes: IceCandidate[] = [];
+  private pairs: Pair[] = [];
+  private readonly transactions = new Map<string, Transaction>();
+  private selected: Pair | null = null;
+  private startedMs = 0;
+  private pacer: Timer | null = null;
+  private readonly queue: Pair[] = [];
+  private nominationTimer: Timer | null = null;
+  private consentTimer: Timer | null = null;
+  private consentFailures = 0;
+  private closed = false;
+  private dataHandler: (bytes: Uint8Array) => void = () => {};
+  private readonly pathListeners: ((path: SelectedPath) => void)[] = [];
+  private readonly waiters: ((path: SelectedPath) => void)[] = [];
+  private readonly tieBreaker: Uint8Array;
+  /** Counts of what was refused or dropped: checks with bad integrity, data from strangers. */
+  readonly refused = { integrity: 0, strangers: 0 };
+
+  private constructor(
+    private readonly clock: Clock,
+    private readonly random: Random,
+    socket: UdpSocket,
+    private readonly options: IceAgentOptions,
+  ) {
+    this.socket = socket;
+    this.ufrag = toText(random.bytes(6));
+    this.pwd = toText(random.bytes(18));
+    this.tieBreaker = random.bytes(8);
+    socket.onMessage((bytes, from) => (same(from, options.server) ? this.serverHandler(bytes, from) : this.receive(bytes, from, null)));
+  }
+
+  /** Binds a socket and gathers candidates: host, server-reflexive and (with credentials) relayed. */
+  static async gather(env: { clock: Clock; random: Random; net: { bindUdp(o: { host?: string; port: number }): Promise<UdpSocket> } }, options: IceAgentOptions): Promise<IceAgent> {
+    const socket = await env.net.bindUdp({ port: 0, ...(options.localHost ? { host: options.localHost } : {}) });
+    const agent = new IceAgent(env.clock, env.random, socket, options);
+    await agent.gatherCandidates();
+    return agent;
+  }
+
+  /** The socket's side towards the supernode, for the TURN client and STUN transactions. */
+  private serverSide(): UdpSocket {
+    return {
+      local: this.socket.local,
+      send: (bytes, to) => this.socket.send(bytes, to),
+      onMessage: (handler) => (this.serverHandler = handler),
+      close: () => {},
+    };
+  }
+
+  private async gatherCandidates(): Promise<void> {
+    const host = { host: this.options.localHost ?? this.socket.local.host, port: this.socket.local.port };
+    this.locals.push({ type: 'host', address: host, priority: priority('host') });
+    let mapped: Endpoint | null = null;
+    if (this.options.turnCredentials) {
+      this.turn = new TurnClient(this.serverSide(), this.clock, this.random, this.options.server, this.options.turnCredentials);
+      this.turn.onData((peer, data) => this.receive(data, peer, 'relay'));
+      const allocated = await this.turn.allocate();
+      if (allocated.ok) {
+        mapped = allocated.value.mapped;
+        this.locals.push({ type: 'relay', address: allocated.value.relayed, priority: priority('relay') });
+      }
+    }
+    if (!mapped) {
+      const stun = new StunTransactions(this.serverSide(), this.clock, this.random);
+      const answer = await stun.request(this.options.server, [], { rtoMs: 100, deadlineMs: 1_500 });
+      const xor = answer.ok ? attribute(answer.value.message, Attr.XOR_MAPPED_ADDRESS) : undefined;
+      const decoded = xor ? decodeAddress(xor, true) : null;
+      if (decoded?.ok) mapped = decoded.value;
+    }
+    if (mapped && !same(mapped, host)) this.locals.push({ type: 'srflx', address: mapped, priority: priority('srflx') });
+  }
+
+  get parameters(): IceParameters {
+    return { ufrag: this.ufrag, pwd: this.pwd, candidates: [...this.locals] };
+  }
+
+  get path(): SelectedPath | null {
+    return this.selected ? this.describe(this.selected) : null;
+  }
+
+  /** Called whenever a path is chosen, and again when it changes. */
+  onPath(listener: (path: SelectedPath) => void): void {
+    this.pathListeners.push(listener);
+  }
+
+  onData(handler: (bytes: Uint8Array) => void): void {
+    this.dataHandler = handler;
+  }
+
+  /** Resolves with the first path chosen, or null when nothing worked within `timeoutMs`. */
+  established(timeoutMs = 10_000): Promise<SelectedPath | null> {
+    if (this.selected) return Promise.resolve(this.describe(this.selected));
+    return new Promise((resolve) => {
+      const timer = this.clock.after(timeoutMs, () => resolve(null));
+      this.waiters.push((path) => {
+        timer.cancel();
+        resolve(path);
+      });
+    });
+  }
+
+  /** The other side's parameters: pairs are formed and checks begin at once. */
+  connect(remote: IceParameters): void {
+    this.startedMs = this.clock.now();
+    this.remote = remote;
+    // Checks that came before the parameters taught us peer-reflexive addresses; what the other
+    // side says of an address counts first (its host candidate is not peer-reflexive).
+    const learned = this.remotes.splice(0);
+    for (const candidate of [...remote.candidates, ...learned]) this.addRemote(candidate);
+    // The relay lets the other side's addresses in (a relayed pair may be the only one that works).
+    if (this.turn && remote.candidates.length > 0) void this.turn.permit(remote.candidates.map((c) => c.address));
+  }
+
+  private addRemote(candidate: IceCandidate): void {
+    if (this.remotes.some((r) => same(r.address, candidate.address))) return;
+    this.remotes.push(candidate);
+    // Server-reflexive locals share the host's socket: only host and relay candidates send checks.
+    for (const local of this.locals) if (local.type === 'host' || local.type === 'relay') this.addPair(local, candidate);
+  }
+
+  private addPair(local: IceCandidate, remote: IceCandidate): Pair {
+    const existing = this.pairs.find((p) => p.local === local && same(p.remote.address, remote.address));
+    if (existing) return existing;
+    const pair: Pair = {
+      local,
+      remote,
+      priority: this.options.controlling ? pairPriority(local.priority, remote.priority) : pairPriority(remote.priority, local.priority),
+      state: 'waiting',
+      rttMs: 0,
+      nominated: false,
+      recheck: false,
+    };
+    this.pairs.push(pair);
+    this.pairs.sort((a, b) => (a.priority > b.priority ? -1 : a.priority < b.priority ? 1 : 0));
+    this.enqueue(pair);
+    return pair;
+  }
+
+  /** Queues a check (triggered checks go first) and paces the queue. */
+  private enqueue(pair: Pair, first = false): void {
+    if (pair.state === 'in-progress' || this.queue.includes(pair)) return;
+    if (first) this.queue.unshift(pair);
+    else this.queue.push(pair);
+    this.pace();
+  }
+
+  private pace(): void {
+    if (this.pacer || this.closed) return;
+    const next = this.queue.shift();
+    if (!next) return;
+    this.check(next, false);
+    this.pacer = this.clock.after(PACE_MS, () => {
+      this.pacer = null;
+      this.pace();
+    });
+  }
+
+  private transmit(pair: Pair, bytes: Uint8Array): void {
+    if (pair.local.type === 'relay') this.turn?.send(pair.remote.address, bytes);
+    else this.socket.send(bytes, pair.remote.address);
+  }
+
+  /** A connectivity check on `pair`: a Binding request signed with the other side's password. */
+  private check(pair: Pair, nominate: boolean, consent = false, done: (ok: boolean) => void = () => {}): void {
+    const remote = this.remote;
+    if (!remote || this.closed) return;
+    if (!consent && !nominate) pair.state = 'in-progress';
+    const transactionId = this.random.bytes(12);
+    const attributes: StunAttribute[] = [
+      { type: Attr.USERNAME, value: new TextEncoder().encode(`${remote.ufrag}:${this.ufrag}`) },
+      { type: Attr.PRIORITY, value: encodeUint32(priority('prflx')) },
+      { type: this.options.controlling ? Attr.ICE_CONTROLLING : Attr.ICE_CONTROLLED, value: this.tieBreaker },
+      ...(nominate ? [{ type: Attr.USE_CANDIDATE, value: new Uint8Array(0) }] : []),
+    ];
+    const bytes = encodeStun({ method: StunMethod.BINDING, cls: StunClass.REQUEST, transactionId, attributes, classic: false }, { integrityKey: new TextEncoder().encode(remote.pwd), fingerprint: true });
+    const id = hex(transactionId);
+    const transaction: Transaction = { pair, startedMs: this.clock.now(), nominate, consent, timer: null, done };
+    this.transactions.set(id, transaction);
+    let attempt = 0;
+    let rto = RTO_MS;
+    const send = () => {
+      if (this.closed || !this.transactions.has(id)) return;
+      attempt++;
+      this.transmit(pair, bytes.slice());
+      const attempts = consent ? 1 : pair.recheck ? RECHECK_ATTEMPTS : CHECK_ATTEMPTS;
+      transaction.timer = this.clock.after(rto, attempt < attempts ? send : () => this.failed(id));
+      rto *= 2;
+    };
+    send();
+  }
+
+  private failed(id: string): void {
+    const transaction = this.transactions.get(id);
+    if (!transaction) return;
+    this.transactions.delete(id);
+    if (!transaction.consent && !transaction.nominate && transaction.pair.state === 'in-progress') transaction.pair.state = 'failed';
+    transaction.done(false);
+  }
+
+  /** Everything that is not from the supernode: checks, answers, data. `via` says it came through our relay. */
+  private receive(bytes: Uint8Array, from: Endpoint, via: 'relay' | null): void {
+    if (this.closed) return;
+    if (!looksLikeStun(bytes)) {
+      if (this.pairs.some((p) => p.state === 'succeeded' && same(p.remote.address, from))) this.dataHandler(bytes);
+      else this.refused.strangers++;
+      return;
+    }
+    const decoded = decodeStun(bytes);
+    if (!decoded.ok || decoded.value.method !== StunMethod.BINDING) return;
+    const message = decoded.value;
+    if (message.cls === StunClass.REQUEST) this.answerCheck(message, from, via);
+    else if (message.cls === StunClass.SUCCESS || message.cls === StunClass.ERROR) this.checkAnswered(message, from);
+  }
+
+  private answerCheck(request: DecodedStun, from: Endpoint, via: 'relay' | null): void {
+    const username = attribute(request, Attr.USERNAME);
+    if (!username || new TextDecoder().decode(username).split(':')[0] !== this.ufrag || !checkIntegrity(request, new TextEncoder().encode(this.pwd))) {
+      this.refused.integrity++;
+      return;
+    }
+    const answer = encodeStun(
+      { method: StunMethod.BINDING, cls: StunClass.SUCCESS, transactionId: request.transactionId, attributes: [{ type: Attr.XOR_MAPPED_ADDRESS, value: encodeAddress(from, true) }], classic: false },
+      { integrityKey: new TextEncoder().encode(this.pwd), fingerprint: true },
+    );
+    const local = via === 'relay' ? this.locals.find((c) => c.type === 'relay') : this.locals.find((c) => c.type === 'host');
+    if (!local) return;
+    if (via === 'relay') this.turn?.send(from, answer);
+    else this.socket.send(answer, from);
+    // The sender may be somewhere we did not know of (a peer-reflexive candidate): learn it.
+    let remote = this.remotes.find((r) => same(r.address, from));
+    if (!remote) {
+      const priorityAttr = attribute(request, Attr.PRIORITY);
+      const prio = priorityAttr && priorityAttr.byteLength === 4 ? new DataView(priorityAttr.buffer, priorityAttr.byteOffset).getUint32(0) : priority('prflx');
+      remote = { type: 'prflx', address: from, priority: prio };
+      this.remotes.push(remote);
+      if (via === 'relay') void this.turn?.permit([from]);
+    }
+    if (!this.remote) return; // checks before the other side's parameters: answered, paired later
+    const pair = this.addPair(local, remote);
+    // A triggered check: our answer alone does not prove our direction works.
+    if (pair.state !== 'succeeded') this.enqueue(pair, true);
+    if (!this.options.controlling && attribute(request, Attr.USE_CANDIDATE) !== undefined) {
+      pair.nominated = true;
+      if (pair.state === 'succeeded') this.select(pair);
+    }
+  }
+
+  private checkAnswered(answer: DecodedStun, from: Endpoint): void {
+    const id = hex(answer.transactionId);
+    const transaction = this.transactions.get(id);
+    if (!transaction || !same(from, transaction.pair.remote.address)) return;
+    if (!this.remote || !checkIntegrity(answer, new TextEncoder().encode(this.remote.pwd))) {
+      this.refused.integrity++;
+      return;
+    }
+    this.transactions.delete(id);
+    transaction.timer?.cancel();
+    const pair = transaction.pair;
+    if (answer.cls !== StunClass.SUCCESS) {
+      if (!transaction.consent && !transaction.nominate) pair.state = 'failed';
+      transaction.done(false);
+      return;
+    }
+    pair.rttMs = this.clock.now() - transaction.startedMs;
+    const fresh = pair.state !== 'succeeded';
+    pair.state = 'succeeded';
+    transaction.done(true);
+    if (transaction.nominate) {
+      pair.nominated = true;
+      this.select(pair);
+      return;
+    }
+    if (!this.options.controlling) {
+      if (pair.nominated) this.select(pair);
+      return;
+    }
+    if (fresh) this.considerNomination();
+  }
+
+  /** Controlling side: after the first success, wait a little for better pairs, then nominate the best that works. */
+  private considerNomination(): void {
+    if (this.nominationTimer) return;
+    const best = this.bestValid();
+    if (!best) return;
+    if (this.selected && best.priority <= this.selected.priority) return;
+    // Nothing better is still being checked: nominate at once.
+    const better = this.pairs.filter((p) => p.priority > best.priority && (p.state === 'waiting' || p.state === 'in-progress'));
+    const wait = better.length === 0 ? 0 : Math.max(NOMINATION_WAIT_MS, 2 * best.rttMs);
+    this.nominationTimer = this.clock.after(wait, () => {
+      this.nominationTimer = null;
+      const chosen = this.bestValid();
+      if (chosen && (!this.selected || chosen.priority > this.selected.priority)) this.check(chosen, true);
+    });
+  }
+
+  private bestValid(): Pair | null {
+    return this.pairs.find((p) => p.state === 'succeeded') ?? null;
+  }
+
+  private select(pair: Pair): void {
+    if (this.selected === pair) return;
+    this.selected = pair;
+    this.consentFailures = 0;
+    this.startConsent();
+    const path = this.describe(pair);
+    for (const waiter of this.waiters.splice(0)) waiter(path);
+    for (const listener of this.pathListeners) listener(path);
+  }
+
+  private describe(pair: Pair): SelectedPath {
+    const relayed = pair.local.type === 'relay' || pair.remote.type === 'relay';
+    // Direct: host to host (one LAN, or both public), or one end public (its host address is
+    // reachable as it is: the other end's NAT opens on its own first packet, nothing to punch).
+    const isPublic = (candidates: readonly IceCandidate[]) => !candidates.some((c) => c.type === 'srflx');
+    const direct =
+      (pair.local.type === 'host' && pair.remote.type === 'host') ||
+      (pair.local.type === 'host' && isPublic(this.locals)) ||
+      (pair.remote.type === 'host' && isPublic(this.remote?.candidates ?? []));
+    const kind: PathKind = relayed ? 'relayed-udp' : direct ? 'direct' : 'hole-punched';
+    return { kind, local: pair.local, remote: pair.remote, setupMs: this.clock.now() - this.startedMs, rttMs: pair.rttMs };
+  }
+
+  /** Consent: the chosen pair is checked every second; when it stops answering, fall back and check everything again. */
+  private startConsent(): void {
+    this.consentTimer?.cancel();
+    let ticks = 0;
+    const tick = () => {
+      const pair = this.selected;
+      if (!pair || this.closed) return;
+      // Keep checking: a better path may work now (a relay is a fallback, not a home).
+      if (++ticks % RECHECK_EVERY_TICKS === 0) {
+        for (const better of this.pairs) {
+          if (better.priority <= pair.priority) break;
+          if (better.state === 'failed') {
+            better.state = 'waiting';
+            better.recheck = true;
+            this.enqueue(better);
+          }
+        }
+      }
+      this.check(pair, false, true, (ok) => {
+        if (this.selected !== pair) return;
+        this.consentFailures = ok ? 0 : this.consentFailures + 1;
+        if (this.consentFailures >= CONSENT_FAILURES) this.pathDied(pair);
+      });
+      this.consentTimer = this.clock.after(CONSENT_INTERVAL_MS, tick);
+    };
+    this.consentTimer = this.clock.after(CONSENT_INTERVAL_MS, tick);
+  }
+
+  private pathDied(pair: Pair): void {
+    pair.state = 'failed';
+    pair.nominated = false;
+    this.selected = null;
+    const fallback = this.bestValid();
+    if (fallback) {
+      if (this.options.controlling) this.check(fallback, true);
+      else this.select(fallback);
+    }
+    // Everything else is checked again: the failed path may come back, or another may work now.
+    for (const p of this.pairs) {
+      if (p === fallback || p.state === 'in-progress') continue;
+      p.state = 'waiting';
+      p.recheck = true;
+      this.enqueue(p);
+    }
+  }
+
+  /**
+   * Sends data on the chosen path (dropped while there is none). Data must not start with a
+   * byte 0-3 (RFC 7983: that is STUN); RTP/SRTP (128-191) and Parley datagrams (0xF0+) do not.
+   */
+  send(bytes: Uint8Array): boolean {
+    const pair = this.selected;
+    if (!pair || this.closed) return false;
+    this.transmit(pair, bytes);
+    return true;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.pacer?.cancel();
+    this.nominationTimer?.cancel();
+    this.consentTimer?.cancel();
+    for (const t of this.transactions.values()) t.timer?.cancel();
+    this.transactions.clear();
+    await this.turn?.close();
+    this.socket.close();
+  }
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('hex');
+}
+
+/** ICE ufrag/pwd text (RFC 8839 ice-chars are base64's alphabet): 6 bytes give 8 characters, 18 give 24. */
+function toText(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('base64').replace(/=+$/, '');
+}
