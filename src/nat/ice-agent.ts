@@ -95,7 +95,6 @@ function pairPriority(controlling: number, controlled: number): bigint {
   return (1n << 32n) * (g < d ? g : d) + 2n * (g > d ? g : d) + (g > d ? 1n : 0n);
 }
 
-const keyOf = (e: Endpoint) => `${e.host}:${e.port}`;
 const same = (a: Endpoint, b: Endpoint) => a.host === b.host && a.port === b.port;
 
 interface Pair {
