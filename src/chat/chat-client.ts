@@ -8,7 +8,7 @@ import type { CertificateVerifier } from '../crypto/certificate.js';
 import type { NodeIdentity } from '../crypto/identity.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
 import { decodeProto } from '../wire/messages.js';
-import { ChatMessageSchema, ChatPayloadSchema, E2eFrameSchema, E2eStreamFrameSchema, PresenceState, PresenceUpdateSchema, ReadReceiptSchema, TypingSchema, type ChatPayload, type E2eFrame, type E2eHandshake } from '../wire/messages.js';
+import { ChatMessageSchema, ChatPayloadSchema, type ConnectivityOffer, E2eFrameSchema, E2eStreamFrameSchema, PresenceState, PresenceUpdateSchema, ReadReceiptSchema, TypingSchema, type ChatPayload, type E2eFrame, type E2eHandshake } from '../wire/messages.js';
 import { TokenBucket } from '../overlay/token-bucket.js';
 import { E2eSession, type E2eConfig, type E2eErrorCode } from './e2e-session.js';
 import { DeviceStream } from './device-stream.js';
@@ -159,6 +159,7 @@ export class ChatClient {
   private readonly presenceListeners: ((presence: BuddyPresence) => void)[] = [];
   private readonly typingListeners: ((typing: TypingEvent) => void)[] = [];
   private readonly readListeners: ((read: ReadEvent) => void)[] = [];
+  private readonly connectivityListeners: ((from: { user: string; device: Uint8Array; relation: Relation }, offer: ConnectivityOffer) => void)[] = [];
   private readonly strangerBudgets = new Map<string, TokenBucket>();
   /** This run's stream epoch: the start time, with random low bits (two runs in one millisecond). */
   private readonly streamEpoch: bigint;
@@ -213,6 +214,16 @@ export class ChatClient {
 
   onRead(listener: (read: ReadEvent) => void): void {
     this.readListeners.push(listener);
+  }
+
+  /** Connectivity offers and answers from other devices (blocked users' never arrive). */
+  onConnectivity(listener: (from: { user: string; device: Uint8Array; relation: Relation }, offer: ConnectivityOffer) => void): void {
+    this.connectivityListeners.push(listener);
+  }
+
+  /** Sends a connectivity offer or answer to one device of a user, in their end-to-end stream. */
+  sendConnectivity(user: string, deviceKey: Uint8Array, offer: ConnectivityOffer): void {
+    this.sendTo(user, [deviceKey], this.payload({ case: 'connectivity', value: offer }));
   }
 
   private payload(body: ChatPayload['body']): Uint8Array {
@@ -535,6 +546,11 @@ export class ChatClient {
     if (decoded.value.body.case === 'read') {
       const ids = decoded.value.body.value.ids.slice(0, MAX_READ_IDS);
       for (const listener of this.readListeners) listener({ user, device: key, ids });
+      return false;
+    }
+    if (decoded.value.body.case === 'connectivity') {
+      const offer = decoded.value.body.value;
+      for (const listener of this.connectivityListeners) listener({ user, device: key, relation }, offer);
       return false;
     }
     if (decoded.value.body.case !== 'message') {

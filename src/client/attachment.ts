@@ -11,7 +11,7 @@ import { HostCache, raceFirst } from '../overlay/host-cache.js';
 import { createPresenceRecord, verifyPresenceRecord, type VerifiedPresence } from '../overlay/presence.js';
 import { RpcChannel } from '../overlay/rpc.js';
 import { requestReachabilityCheck, type ReachabilityAnswer } from '../overlay/reachability.js';
-import { AttachRefusal, AttachRequestSchema, CloseReason, DeliveryAckSchema, DeliveryOutcome, FindPresenceSchema, FindRefusal, NatType, RouteFailure, RouteRequestSchema, PingSchema, type Candidate, type SupernodeRef } from '../wire/messages.js';
+import { AttachRefusal, AttachRequestSchema, CloseReason, DeliveryAckSchema, DeliveryOutcome, FindPresenceSchema, FindRefusal, NatType, RouteFailure, RouteRequestSchema, PingSchema, TurnCredentialsRequestSchema, type Candidate, type SupernodeRef } from '../wire/messages.js';
 
 export const DEFAULT_PONG_TIMEOUT_MS = 5_000;
 /**
@@ -327,6 +327,17 @@ export class AttachedClient {
     const rpc = this.current?.rpc;
     if (!rpc) return Promise.reject(new AttachFailure('closed', 'not attached to a supernode'));
     return requestReachabilityCheck(rpc, port);
+  }
+
+  /** Credentials for the supernode's TURN service (and where it answers), or null when it runs none. */
+  async turnCredentials(timeoutMs = 5_000): Promise<{ server: Endpoint; username: string; password: string; expiresAtMs: number } | null> {
+    const rpc = this.current?.rpc;
+    const supernode = this.current?.supernode;
+    if (!rpc || !supernode) throw new AttachFailure('closed', 'not attached to a supernode');
+    const answer = await rpc.request((requestId) => ({ case: 'turnCredentialsRequest', value: create(TurnCredentialsRequestSchema, { requestId }) }), timeoutMs);
+    if (answer.body.case !== 'turnCredentialsAnswer' || !answer.body.value.available) return null;
+    const a = answer.body.value;
+    return { server: { host: supernode.host, port: a.udpPort }, username: a.username, password: a.password, expiresAtMs: Number(a.expiresAtMs) };
   }
 
   /** The supernodes this client knows best (its own first), e.g. to join the overlay through. */

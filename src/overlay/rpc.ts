@@ -26,6 +26,7 @@ function answerId(envelope: Envelope): bigint | null {
     case 'routeResult':
     case 'routeForwarded':
     case 'reachabilityResult':
+    case 'turnCredentialsAnswer':
       return envelope.body.value.requestId;
     default:
       return null;

@@ -6,7 +6,7 @@ import type { CertificateVerifier } from '../crypto/certificate.js';
 import type { NodeIdentity } from '../crypto/identity.js';
 import { listenSecure, type SecureLink } from '../crypto/secure-link.js';
 import type { ChannelError } from '../crypto/secure-channel.js';
-import { AttachAcceptedSchema, AttachRefusedSchema, CloseReason, PongSchema } from '../wire/messages.js';
+import { AttachAcceptedSchema, AttachRefusedSchema, CloseReason, PongSchema, TurnCredentialsAnswerSchema } from '../wire/messages.js';
 import { Attachments, DEFAULT_ATTACHMENT_LIMITS, takeLookup, takeRoute, type AttachmentLimits, type Session } from './attachments.js';
 import { DhtNode } from './dht.js';
 import { recordsForAnswer } from '../overlay/presence.js';
@@ -15,7 +15,8 @@ import { FindRefusal, FoundPresenceSchema, ReachabilityResultSchema, Role, Route
 import { TokenBucket } from '../overlay/token-bucket.js';
 import { createAttestation } from '../overlay/reachability.js';
 import { dialBack } from './dial-back.js';
-import { startStunService, type StunService, type StunServiceOptions } from './stun-service.js';
+import { startStunService, TURN_REALM, type StunService, type StunServiceOptions } from './stun-service.js';
+import { toHex } from '../crypto/bytes.js';
 
 const GOSSIP_SIZE = 20;
 /** Dial-backs this supernode makes: each costs a connection and, for a client, a 64 KiB probe. */
@@ -101,6 +102,7 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
   };
   // Created once the listener's port is known; links arrive only after that.
   let dht: DhtNode | undefined;
+  let stun: StunService | null = null;
   let router: Router | undefined;
   const listener: TcpListener = await listenSecure(env, {
     ...(options.host ? { host: options.host } : {}),
@@ -164,6 +166,16 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
             if (!session) return; // only attached clients may ask
             answerReachability(link, envelope.body.value.requestId, envelope.body.value.port, (body) => link.send(body));
             return;
+          case 'turnCredentialsRequest': {
+            if (!session) return; // only attached devices get relays
+            const requestId = envelope.body.value.requestId;
+            const issued = stun?.credentials(session.device.username, toHex(session.device.dhKey).slice(0, 16));
+            link.send({
+              case: 'turnCredentialsAnswer',
+              value: create(TurnCredentialsAnswerSchema, issued ? { requestId, available: true, username: issued.username, password: issued.password, expiresAtMs: BigInt(issued.expiresAtMs), realm: TURN_REALM, udpPort: stun!.primary.port } : { requestId, available: false }),
+            });
+            return;
+          }
           case 'deliveryAck':
             router!.acknowledged(envelope.body.value.deliveryId);
             return;
@@ -194,7 +206,6 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
     if (envelope.body.case === 'reachabilityCheck') answerReachability(channel.link, envelope.body.value.requestId, envelope.body.value.port, (body) => channel.reply(body));
     else routerRequests(envelope, channel);
   };
-  let stun: StunService | null = null;
   if (options.stun !== false) {
     const base = { ...(options.host ? { host: options.host } : {}), port: listener.local.port, advertisedHost: (options.advertise ?? { host: options.host ?? listener.local.host }).host };
     const alternate = options.stun?.alternate;

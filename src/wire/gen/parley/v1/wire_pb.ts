@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/v1/wire.proto.
  */
 export const file_parley_v1_wire: GenFile = /*@__PURE__*/
-  fileDesc("ChRwYXJsZXkvdjEvd2lyZS5wcm90bxIJcGFybGV5LnYxIskBCg9DZXJ0aWZpY2F0ZUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhAKCHVzZXJuYW1lGAMgASgJEh0KBHJvbGUYBCABKA4yDy5wYXJsZXkudjEuUm9sZRITCgtzaWduaW5nX2tleRgFIAEoDBIOCgZkaF9rZXkYBiABKAwSDgoGc2VyaWFsGAcgASgEEhQKDGlzc3VlZF9hdF9tcxgIIAEoBBIVCg1leHBpcmVzX2F0X21zGAkgASgEIi4KC0NlcnRpZmljYXRlEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMIo4BChBIYW5kc2hha2VQYXlsb2FkEhAKCHZlcnNpb25zGAEgAygNEhYKDmNob3Nlbl92ZXJzaW9uGAIgASgNEhIKCm5ldHdvcmtfaWQYAyABKAwSEwoLY2VydGlmaWNhdGUYBCABKAwSJwoGcmVqZWN0GAUgASgOMhcucGFybGV5LnYxLlJlamVjdFJlYXNvbiIVCgRQaW5nEg0KBW5vbmNlGAEgASgEIhUKBFBvbmcSDQoFbm9uY2UYASABKAQiPwoFQ2xvc2USJgoGcmVhc29uGAEgASgOMhYucGFybGV5LnYxLkNsb3NlUmVhc29uEg4KBmRldGFpbBgCIAEoCSIoCgREYXRhEg8KB2NoYW5uZWwYASABKA0SDwoHcGF5bG9hZBgCIAEoDCIhCg1BdHRhY2hSZXF1ZXN0EhAKCHByZXNlbmNlGAEgASgMIlwKDkF0dGFjaEFjY2VwdGVkEh0KFWtlZXBhbGl2ZV9pbnRlcnZhbF9tcxgBIAEoDRIrCgpzdXBlcm5vZGVzGAIgAygLMhcucGFybGV5LnYxLlN1cGVybm9kZVJlZiJJCg1BdHRhY2hSZWZ1c2VkEigKBnJlYXNvbhgBIAEoDjIYLnBhcmxleS52MS5BdHRhY2hSZWZ1c2FsEg4KBmRldGFpbBgCIAEoCSJXCghGaW5kTm9kZRISCgpyZXF1ZXN0X2lkGAEgASgEEg4KBnRhcmdldBgCIAEoDBInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIkgKCkZvdW5kTm9kZXMSEgoKcmVxdWVzdF9pZBgBIAEoBBImCgVub2RlcxgCIAMoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYiXAoNU3RvcmVQcmVzZW5jZRISCgpyZXF1ZXN0X2lkGAEgASgEEg4KBnJlY29yZBgCIAEoDBInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIlYKBlN0b3JlZBISCgpyZXF1ZXN0X2lkGAEgASgEEigKB291dGNvbWUYAiABKA4yFy5wYXJsZXkudjEuU3RvcmVPdXRjb21lEg4KBmRldGFpbBgDIAEoCSJdCgxGaW5kUHJlc2VuY2USEgoKcmVxdWVzdF9pZBgBIAEoBBIQCgh1c2VybmFtZRgCIAEoCRInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIoUBCg1Gb3VuZFByZXNlbmNlEhIKCnJlcXVlc3RfaWQYASABKAQSDwoHcmVjb3JkcxgCIAMoDBImCgVub2RlcxgDIAMoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYSJwoHcmVmdXNlZBgEIAEoDjIWLnBhcmxleS52MS5GaW5kUmVmdXNhbCJTCgxSb3V0ZVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoBBIKCgJ0bxgCIAEoCRIPCgdwYXlsb2FkGAMgASgMEhIKCmRldmljZV9rZXkYBCABKAwiUQoORGV2aWNlRGVsaXZlcnkSEgoKZGV2aWNlX2tleRgBIAEoDBIrCgdvdXRjb21lGAIgASgOMhoucGFybGV5LnYxLkRlbGl2ZXJ5T3V0Y29tZSJ6CgtSb3V0ZVJlc3VsdBISCgpyZXF1ZXN0X2lkGAEgASgEEi0KCmRlbGl2ZXJpZXMYAiADKAsyGS5wYXJsZXkudjEuRGV2aWNlRGVsaXZlcnkSKAoHZmFpbHVyZRgDIAEoDjIXLnBhcmxleS52MS5Sb3V0ZUZhaWx1cmUiVQoMUm91dGVGb3J3YXJkEhIKCnJlcXVlc3RfaWQYASABKAQSEgoKZGV2aWNlX2tleRgCIAEoDBIMCgRmcm9tGAMgASgJEg8KB3BheWxvYWQYBCABKAwiUQoOUm91dGVGb3J3YXJkZWQSEgoKcmVxdWVzdF9pZBgBIAEoBBIrCgdvdXRjb21lGAIgASgOMhoucGFybGV5LnYxLkRlbGl2ZXJ5T3V0Y29tZSI+CghEZWxpdmVyeRITCgtkZWxpdmVyeV9pZBgBIAEoBBIMCgRmcm9tGAIgASgJEg8KB3BheWxvYWQYAyABKAwiIgoLRGVsaXZlcnlBY2sSEwoLZGVsaXZlcnlfaWQYASABKAQiNQoRUmVhY2hhYmlsaXR5Q2hlY2sSEgoKcmVxdWVzdF9pZBgBIAEoBBIMCgRwb3J0GAIgASgNImAKElJlYWNoYWJpbGl0eVJlc3VsdBISCgpyZXF1ZXN0X2lkGAEgASgEEhEKCXJlYWNoYWJsZRgCIAEoCBIOCgZkZXRhaWwYAyABKAkSEwoLYXR0ZXN0YXRpb24YBCABKAwitAEKEFJlYWNoYWJpbGl0eUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhYKDnN1YmplY3RfZGhfa2V5GAMgASgMEgwKBGhvc3QYBCABKAkSDAoEcG9ydBgFIAEoDRITCgt1cGxvYWRfa2JwcxgGIAEoDRIVCg1jaGVja2VkX2F0X21zGAcgASgEEhsKE2NoZWNrZXJfY2VydGlmaWNhdGUYCCABKAwiOgoXUmVhY2hhYmlsaXR5QXR0ZXN0YXRpb24SDAoEYm9keRgBIAEoDBIRCglzaWduYXR1cmUYAiABKAwi6gcKCEVudmVsb3BlEh8KBHBpbmcYASABKAsyDy5wYXJsZXkudjEuUGluZ0gAEh8KBHBvbmcYAiABKAsyDy5wYXJsZXkudjEuUG9uZ0gAEiEKBWNsb3NlGAMgASgLMhAucGFybGV5LnYxLkNsb3NlSAASHwoEZGF0YRgEIAEoCzIPLnBhcmxleS52MS5EYXRhSAASMgoOYXR0YWNoX3JlcXVlc3QYBSABKAsyGC5wYXJsZXkudjEuQXR0YWNoUmVxdWVzdEgAEjQKD2F0dGFjaF9hY2NlcHRlZBgGIAEoCzIZLnBhcmxleS52MS5BdHRhY2hBY2NlcHRlZEgAEjIKDmF0dGFjaF9yZWZ1c2VkGAcgASgLMhgucGFybGV5LnYxLkF0dGFjaFJlZnVzZWRIABIoCglmaW5kX25vZGUYCCABKAsyEy5wYXJsZXkudjEuRmluZE5vZGVIABIsCgtmb3VuZF9ub2RlcxgJIAEoCzIVLnBhcmxleS52MS5Gb3VuZE5vZGVzSAASMgoOc3RvcmVfcHJlc2VuY2UYCiABKAsyGC5wYXJsZXkudjEuU3RvcmVQcmVzZW5jZUgAEiMKBnN0b3JlZBgLIAEoCzIRLnBhcmxleS52MS5TdG9yZWRIABIwCg1maW5kX3ByZXNlbmNlGAwgASgLMhcucGFybGV5LnYxLkZpbmRQcmVzZW5jZUgAEjIKDmZvdW5kX3ByZXNlbmNlGA0gASgLMhgucGFybGV5LnYxLkZvdW5kUHJlc2VuY2VIABIwCg1yb3V0ZV9yZXF1ZXN0GA4gASgLMhcucGFybGV5LnYxLlJvdXRlUmVxdWVzdEgAEi4KDHJvdXRlX3Jlc3VsdBgPIAEoCzIWLnBhcmxleS52MS5Sb3V0ZVJlc3VsdEgAEjAKDXJvdXRlX2ZvcndhcmQYECABKAsyFy5wYXJsZXkudjEuUm91dGVGb3J3YXJkSAASNAoPcm91dGVfZm9yd2FyZGVkGBEgASgLMhkucGFybGV5LnYxLlJvdXRlRm9yd2FyZGVkSAASJwoIZGVsaXZlcnkYEiABKAsyEy5wYXJsZXkudjEuRGVsaXZlcnlIABIuCgxkZWxpdmVyeV9hY2sYEyABKAsyFi5wYXJsZXkudjEuRGVsaXZlcnlBY2tIABI6ChJyZWFjaGFiaWxpdHlfY2hlY2sYFCABKAsyHC5wYXJsZXkudjEuUmVhY2hhYmlsaXR5Q2hlY2tIABI8ChNyZWFjaGFiaWxpdHlfcmVzdWx0GBUgASgLMh0ucGFybGV5LnYxLlJlYWNoYWJpbGl0eVJlc3VsdEgAQgYKBGJvZHkikQEKCUNhbmRpZGF0ZRImCgR0eXBlGAEgASgOMhgucGFybGV5LnYxLkNhbmRpZGF0ZVR5cGUSLgoIcHJvdG9jb2wYAiABKA4yHC5wYXJsZXkudjEuVHJhbnNwb3J0UHJvdG9jb2wSDAoEaG9zdBgDIAEoCRIMCgRwb3J0GAQgASgNEhAKCHByaW9yaXR5GAUgASgNIjoKDFN1cGVybm9kZVJlZhIMCgRob3N0GAEgASgJEgwKBHBvcnQYAiABKA0SDgoGZGhfa2V5GAMgASgMIpYCCgxQcmVzZW5jZUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhAKCHVzZXJuYW1lGAMgASgJEhMKC2NlcnRpZmljYXRlGAQgASgMEisKCnN1cGVybm9kZXMYBSADKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmEigKCmNhbmRpZGF0ZXMYBiADKAsyFC5wYXJsZXkudjEuQ2FuZGlkYXRlEhAKCHNlcXVlbmNlGAcgASgEEhQKDGlzc3VlZF9hdF9tcxgIIAEoBBIVCg1leHBpcmVzX2F0X21zGAkgASgEEiQKCG5hdF90eXBlGAogASgOMhIucGFybGV5LnYxLk5hdFR5cGUiMQoOUHJlc2VuY2VSZWNvcmQSDAoEYm9keRgBIAEoDBIRCglzaWduYXR1cmUYAiABKAwiaAoIRTJlRnJhbWUSLAoJaGFuZHNoYWtlGAEgASgLMhcucGFybGV5LnYxLkUyZUhhbmRzaGFrZUgAEiYKBnNlYWxlZBgCIAEoCzIULnBhcmxleS52MS5FMmVTZWFsZWRIAEIGCgRib2R5Ij8KDEUyZUhhbmRzaGFrZRISCgpzZXNzaW9uX2lkGAEgASgMEgwKBHN0ZXAYAiABKA0SDQoFbm9pc2UYAyABKAwiHwoIRTJlSGVsbG8SEwoLY2VydGlmaWNhdGUYASABKAwiRAoJRTJlU2VhbGVkEhIKCnNlc3Npb25faWQYASABKAwSDwoHY291bnRlchgCIAEoBBISCgpjaXBoZXJ0ZXh0GAMgASgMInYKDkUyZVN0cmVhbUZyYW1lEicKBWl0ZW1zGAEgAygLMhgucGFybGV5LnYxLkUyZVN0cmVhbUl0ZW0SCwoDYWNrGAIgASgEEgwKBGJhc2UYAyABKAQSDQoFZXBvY2gYBCABKAQSEQoJYWNrX2Vwb2NoGAUgASgEIi0KDUUyZVN0cmVhbUl0ZW0SCwoDc2VxGAEgASgEEg8KB3BheWxvYWQYAiABKAwiRwoLQ2hhdE1lc3NhZ2USCgoCaWQYASABKAkSCgoCdG8YAiABKAkSEgoKc2VudF9hdF9tcxgDIAEoBBIMCgR0ZXh0GAQgASgJIloKDlByZXNlbmNlVXBkYXRlEicKBXN0YXRlGAEgASgOMhgucGFybGV5LnYxLlByZXNlbmNlU3RhdGUSDAoEdGV4dBgCIAEoCRIRCglzZXRfYXRfbXMYAyABKAQiMwoGVHlwaW5nEgoKAnRvGAEgASgJEg4KBmFjdGl2ZRgCIAEoCBINCgVhdF9tcxgDIAEoBCIpCgtSZWFkUmVjZWlwdBILCgNpZHMYASADKAkSDQoFYXRfbXMYAiABKAQivAEKC0NoYXRQYXlsb2FkEikKB21lc3NhZ2UYASABKAsyFi5wYXJsZXkudjEuQ2hhdE1lc3NhZ2VIABItCghwcmVzZW5jZRgCIAEoCzIZLnBhcmxleS52MS5QcmVzZW5jZVVwZGF0ZUgAEiMKBnR5cGluZxgDIAEoCzIRLnBhcmxleS52MS5UeXBpbmdIABImCgRyZWFkGAQgASgLMhYucGFybGV5LnYxLlJlYWRSZWNlaXB0SABCBgoEYm9keSI3Cg9PZmZsaW5lRW52ZWxvcGUSEwoLY2VydGlmaWNhdGUYASABKAwSDwoHcGF5bG9hZBgCIAEoDCpYCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX0RFVklDRRABEhIKDlJPTEVfU1VQRVJOT0RFEAISFQoRUk9MRV9MT0dJTl9TRVJWRVIQAyqwAQoMUmVqZWN0UmVhc29uEh0KGVJFSkVDVF9SRUFTT05fVU5TUEVDSUZJRUQQABIlCiFSRUpFQ1RfUkVBU09OX1VOU1VQUE9SVEVEX1ZFUlNJT04QARIfChtSRUpFQ1RfUkVBU09OX1dST05HX05FVFdPUksQAhIhCh1SRUpFQ1RfUkVBU09OX0JBRF9DRVJUSUZJQ0FURRADEhYKElJFSkVDVF9SRUFTT05fQlVTWRAEKrkBCgtDbG9zZVJlYXNvbhIcChhDTE9TRV9SRUFTT05fVU5TUEVDSUZJRUQQABIXChNDTE9TRV9SRUFTT05fTk9STUFMEAESHwobQ0xPU0VfUkVBU09OX1BST1RPQ09MX0VSUk9SEAISIAocQ0xPU0VfUkVBU09OX0JBRF9DRVJUSUZJQ0FURRADEhkKFUNMT1NFX1JFQVNPTl9TSFVURE9XThAEEhUKEUNMT1NFX1JFQVNPTl9JRExFEAUqrwEKDUF0dGFjaFJlZnVzYWwSHgoaQVRUQUNIX1JFRlVTQUxfVU5TUEVDSUZJRUQQABIXChNBVFRBQ0hfUkVGVVNBTF9GVUxMEAESHwobQVRUQUNIX1JFRlVTQUxfQkFEX1BSRVNFTkNFEAISHwobQVRUQUNIX1JFRlVTQUxfTk9UX0FfREVWSUNFEAMSIwofQVRUQUNIX1JFRlVTQUxfVE9PX01BTllfREVWSUNFUxAEKnsKDFN0b3JlT3V0Y29tZRIdChlTVE9SRV9PVVRDT01FX1VOU1BFQ0lGSUVEEAASGAoUU1RPUkVfT1VUQ09NRV9TVE9SRUQQARIaChZTVE9SRV9PVVRDT01FX1JFSkVDVEVEEAISFgoSU1RPUkVfT1VUQ09NRV9GVUxMEAMqSgoLRmluZFJlZnVzYWwSHAoYRklORF9SRUZVU0FMX1VOU1BFQ0lGSUVEEAASHQoZRklORF9SRUZVU0FMX1JBVEVfTElNSVRFRBABKrUBCg9EZWxpdmVyeU91dGNvbWUSIAocREVMSVZFUllfT1VUQ09NRV9VTlNQRUNJRklFRBAAEh4KGkRFTElWRVJZX09VVENPTUVfREVMSVZFUkVEEAESIQodREVMSVZFUllfT1VUQ09NRV9OT1RfQVRUQUNIRUQQAhIgChxERUxJVkVSWV9PVVRDT01FX1VOUkVBQ0hBQkxFEAMSGwoXREVMSVZFUllfT1VUQ09NRV9OT19BQ0sQBCqFAQoMUm91dGVGYWlsdXJlEh0KGVJPVVRFX0ZBSUxVUkVfVU5TUEVDSUZJRUQQABIZChVST1VURV9GQUlMVVJFX09GRkxJTkUQARIbChdST1VURV9GQUlMVVJFX1RPT19MQVJHRRACEh4KGlJPVVRFX0ZBSUxVUkVfUkFURV9MSU1JVEVEEAMqiQEKDUNhbmRpZGF0ZVR5cGUSHgoaQ0FORElEQVRFX1RZUEVfVU5TUEVDSUZJRUQQABIXChNDQU5ESURBVEVfVFlQRV9IT1NUEAESIwofQ0FORElEQVRFX1RZUEVfU0VSVkVSX1JFRkxFWElWRRACEhoKFkNBTkRJREFURV9UWVBFX1JFTEFZRUQQAypvChFUcmFuc3BvcnRQcm90b2NvbBIiCh5UUkFOU1BPUlRfUFJPVE9DT0xfVU5TUEVDSUZJRUQQABIaChZUUkFOU1BPUlRfUFJPVE9DT0xfVURQEAESGgoWVFJBTlNQT1JUX1BST1RPQ09MX1RDUBACKtgBCgdOYXRUeXBlEhgKFE5BVF9UWVBFX1VOU1BFQ0lGSUVEEAASEQoNTkFUX1RZUEVfT1BFThABEhcKE05BVF9UWVBFX0ZJUkVXQUxMRUQQAhIWChJOQVRfVFlQRV9GVUxMX0NPTkUQAxIfChtOQVRfVFlQRV9BRERSRVNTX1JFU1RSSUNURUQQBBIcChhOQVRfVFlQRV9QT1JUX1JFU1RSSUNURUQQBRIWChJOQVRfVFlQRV9TWU1NRVRSSUMQBhIYChROQVRfVFlQRV9VRFBfQkxPQ0tFRBAHKqIBCg1QcmVzZW5jZVN0YXRlEh4KGlBSRVNFTkNFX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVUFJFU0VOQ0VfU1RBVEVfT05MSU5FEAESFwoTUFJFU0VOQ0VfU1RBVEVfQVdBWRACEiEKHVBSRVNFTkNFX1NUQVRFX0RPX05PVF9ESVNUVVJCEAMSGgoWUFJFU0VOQ0VfU1RBVEVfT0ZGTElORRAEYgZwcm90bzM");
+  fileDesc("ChRwYXJsZXkvdjEvd2lyZS5wcm90bxIJcGFybGV5LnYxIskBCg9DZXJ0aWZpY2F0ZUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhAKCHVzZXJuYW1lGAMgASgJEh0KBHJvbGUYBCABKA4yDy5wYXJsZXkudjEuUm9sZRITCgtzaWduaW5nX2tleRgFIAEoDBIOCgZkaF9rZXkYBiABKAwSDgoGc2VyaWFsGAcgASgEEhQKDGlzc3VlZF9hdF9tcxgIIAEoBBIVCg1leHBpcmVzX2F0X21zGAkgASgEIi4KC0NlcnRpZmljYXRlEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMIo4BChBIYW5kc2hha2VQYXlsb2FkEhAKCHZlcnNpb25zGAEgAygNEhYKDmNob3Nlbl92ZXJzaW9uGAIgASgNEhIKCm5ldHdvcmtfaWQYAyABKAwSEwoLY2VydGlmaWNhdGUYBCABKAwSJwoGcmVqZWN0GAUgASgOMhcucGFybGV5LnYxLlJlamVjdFJlYXNvbiIVCgRQaW5nEg0KBW5vbmNlGAEgASgEIhUKBFBvbmcSDQoFbm9uY2UYASABKAQiPwoFQ2xvc2USJgoGcmVhc29uGAEgASgOMhYucGFybGV5LnYxLkNsb3NlUmVhc29uEg4KBmRldGFpbBgCIAEoCSIoCgREYXRhEg8KB2NoYW5uZWwYASABKA0SDwoHcGF5bG9hZBgCIAEoDCIhCg1BdHRhY2hSZXF1ZXN0EhAKCHByZXNlbmNlGAEgASgMIlwKDkF0dGFjaEFjY2VwdGVkEh0KFWtlZXBhbGl2ZV9pbnRlcnZhbF9tcxgBIAEoDRIrCgpzdXBlcm5vZGVzGAIgAygLMhcucGFybGV5LnYxLlN1cGVybm9kZVJlZiJJCg1BdHRhY2hSZWZ1c2VkEigKBnJlYXNvbhgBIAEoDjIYLnBhcmxleS52MS5BdHRhY2hSZWZ1c2FsEg4KBmRldGFpbBgCIAEoCSJXCghGaW5kTm9kZRISCgpyZXF1ZXN0X2lkGAEgASgEEg4KBnRhcmdldBgCIAEoDBInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIkgKCkZvdW5kTm9kZXMSEgoKcmVxdWVzdF9pZBgBIAEoBBImCgVub2RlcxgCIAMoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYiXAoNU3RvcmVQcmVzZW5jZRISCgpyZXF1ZXN0X2lkGAEgASgEEg4KBnJlY29yZBgCIAEoDBInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIlYKBlN0b3JlZBISCgpyZXF1ZXN0X2lkGAEgASgEEigKB291dGNvbWUYAiABKA4yFy5wYXJsZXkudjEuU3RvcmVPdXRjb21lEg4KBmRldGFpbBgDIAEoCSJdCgxGaW5kUHJlc2VuY2USEgoKcmVxdWVzdF9pZBgBIAEoBBIQCgh1c2VybmFtZRgCIAEoCRInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIoUBCg1Gb3VuZFByZXNlbmNlEhIKCnJlcXVlc3RfaWQYASABKAQSDwoHcmVjb3JkcxgCIAMoDBImCgVub2RlcxgDIAMoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYSJwoHcmVmdXNlZBgEIAEoDjIWLnBhcmxleS52MS5GaW5kUmVmdXNhbCJTCgxSb3V0ZVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoBBIKCgJ0bxgCIAEoCRIPCgdwYXlsb2FkGAMgASgMEhIKCmRldmljZV9rZXkYBCABKAwiUQoORGV2aWNlRGVsaXZlcnkSEgoKZGV2aWNlX2tleRgBIAEoDBIrCgdvdXRjb21lGAIgASgOMhoucGFybGV5LnYxLkRlbGl2ZXJ5T3V0Y29tZSJ6CgtSb3V0ZVJlc3VsdBISCgpyZXF1ZXN0X2lkGAEgASgEEi0KCmRlbGl2ZXJpZXMYAiADKAsyGS5wYXJsZXkudjEuRGV2aWNlRGVsaXZlcnkSKAoHZmFpbHVyZRgDIAEoDjIXLnBhcmxleS52MS5Sb3V0ZUZhaWx1cmUiVQoMUm91dGVGb3J3YXJkEhIKCnJlcXVlc3RfaWQYASABKAQSEgoKZGV2aWNlX2tleRgCIAEoDBIMCgRmcm9tGAMgASgJEg8KB3BheWxvYWQYBCABKAwiUQoOUm91dGVGb3J3YXJkZWQSEgoKcmVxdWVzdF9pZBgBIAEoBBIrCgdvdXRjb21lGAIgASgOMhoucGFybGV5LnYxLkRlbGl2ZXJ5T3V0Y29tZSI+CghEZWxpdmVyeRITCgtkZWxpdmVyeV9pZBgBIAEoBBIMCgRmcm9tGAIgASgJEg8KB3BheWxvYWQYAyABKAwiIgoLRGVsaXZlcnlBY2sSEwoLZGVsaXZlcnlfaWQYASABKAQiNQoRUmVhY2hhYmlsaXR5Q2hlY2sSEgoKcmVxdWVzdF9pZBgBIAEoBBIMCgRwb3J0GAIgASgNImAKElJlYWNoYWJpbGl0eVJlc3VsdBISCgpyZXF1ZXN0X2lkGAEgASgEEhEKCXJlYWNoYWJsZRgCIAEoCBIOCgZkZXRhaWwYAyABKAkSEwoLYXR0ZXN0YXRpb24YBCABKAwitAEKEFJlYWNoYWJpbGl0eUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhYKDnN1YmplY3RfZGhfa2V5GAMgASgMEgwKBGhvc3QYBCABKAkSDAoEcG9ydBgFIAEoDRITCgt1cGxvYWRfa2JwcxgGIAEoDRIVCg1jaGVja2VkX2F0X21zGAcgASgEEhsKE2NoZWNrZXJfY2VydGlmaWNhdGUYCCABKAwiOgoXUmVhY2hhYmlsaXR5QXR0ZXN0YXRpb24SDAoEYm9keRgBIAEoDBIRCglzaWduYXR1cmUYAiABKAwi9ggKCEVudmVsb3BlEh8KBHBpbmcYASABKAsyDy5wYXJsZXkudjEuUGluZ0gAEh8KBHBvbmcYAiABKAsyDy5wYXJsZXkudjEuUG9uZ0gAEiEKBWNsb3NlGAMgASgLMhAucGFybGV5LnYxLkNsb3NlSAASHwoEZGF0YRgEIAEoCzIPLnBhcmxleS52MS5EYXRhSAASMgoOYXR0YWNoX3JlcXVlc3QYBSABKAsyGC5wYXJsZXkudjEuQXR0YWNoUmVxdWVzdEgAEjQKD2F0dGFjaF9hY2NlcHRlZBgGIAEoCzIZLnBhcmxleS52MS5BdHRhY2hBY2NlcHRlZEgAEjIKDmF0dGFjaF9yZWZ1c2VkGAcgASgLMhgucGFybGV5LnYxLkF0dGFjaFJlZnVzZWRIABIoCglmaW5kX25vZGUYCCABKAsyEy5wYXJsZXkudjEuRmluZE5vZGVIABIsCgtmb3VuZF9ub2RlcxgJIAEoCzIVLnBhcmxleS52MS5Gb3VuZE5vZGVzSAASMgoOc3RvcmVfcHJlc2VuY2UYCiABKAsyGC5wYXJsZXkudjEuU3RvcmVQcmVzZW5jZUgAEiMKBnN0b3JlZBgLIAEoCzIRLnBhcmxleS52MS5TdG9yZWRIABIwCg1maW5kX3ByZXNlbmNlGAwgASgLMhcucGFybGV5LnYxLkZpbmRQcmVzZW5jZUgAEjIKDmZvdW5kX3ByZXNlbmNlGA0gASgLMhgucGFybGV5LnYxLkZvdW5kUHJlc2VuY2VIABIwCg1yb3V0ZV9yZXF1ZXN0GA4gASgLMhcucGFybGV5LnYxLlJvdXRlUmVxdWVzdEgAEi4KDHJvdXRlX3Jlc3VsdBgPIAEoCzIWLnBhcmxleS52MS5Sb3V0ZVJlc3VsdEgAEjAKDXJvdXRlX2ZvcndhcmQYECABKAsyFy5wYXJsZXkudjEuUm91dGVGb3J3YXJkSAASNAoPcm91dGVfZm9yd2FyZGVkGBEgASgLMhkucGFybGV5LnYxLlJvdXRlRm9yd2FyZGVkSAASJwoIZGVsaXZlcnkYEiABKAsyEy5wYXJsZXkudjEuRGVsaXZlcnlIABIuCgxkZWxpdmVyeV9hY2sYEyABKAsyFi5wYXJsZXkudjEuRGVsaXZlcnlBY2tIABI6ChJyZWFjaGFiaWxpdHlfY2hlY2sYFCABKAsyHC5wYXJsZXkudjEuUmVhY2hhYmlsaXR5Q2hlY2tIABI8ChNyZWFjaGFiaWxpdHlfcmVzdWx0GBUgASgLMh0ucGFybGV5LnYxLlJlYWNoYWJpbGl0eVJlc3VsdEgAEkUKGHR1cm5fY3JlZGVudGlhbHNfcmVxdWVzdBgWIAEoCzIhLnBhcmxleS52MS5UdXJuQ3JlZGVudGlhbHNSZXF1ZXN0SAASQwoXdHVybl9jcmVkZW50aWFsc19hbnN3ZXIYFyABKAsyIC5wYXJsZXkudjEuVHVybkNyZWRlbnRpYWxzQW5zd2VySABCBgoEYm9keSIsChZUdXJuQ3JlZGVudGlhbHNSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAQimgEKFVR1cm5DcmVkZW50aWFsc0Fuc3dlchISCgpyZXF1ZXN0X2lkGAEgASgEEhAKCHVzZXJuYW1lGAIgASgJEhAKCHBhc3N3b3JkGAMgASgJEhUKDWV4cGlyZXNfYXRfbXMYBCABKAQSDQoFcmVhbG0YBSABKAkSEAoIdWRwX3BvcnQYBiABKA0SEQoJYXZhaWxhYmxlGAcgASgIIpEBCglDYW5kaWRhdGUSJgoEdHlwZRgBIAEoDjIYLnBhcmxleS52MS5DYW5kaWRhdGVUeXBlEi4KCHByb3RvY29sGAIgASgOMhwucGFybGV5LnYxLlRyYW5zcG9ydFByb3RvY29sEgwKBGhvc3QYAyABKAkSDAoEcG9ydBgEIAEoDRIQCghwcmlvcml0eRgFIAEoDSI6CgxTdXBlcm5vZGVSZWYSDAoEaG9zdBgBIAEoCRIMCgRwb3J0GAIgASgNEg4KBmRoX2tleRgDIAEoDCKWAgoMUHJlc2VuY2VCb2R5Eg8KB3ZlcnNpb24YASABKA0SEgoKbmV0d29ya19pZBgCIAEoDBIQCgh1c2VybmFtZRgDIAEoCRITCgtjZXJ0aWZpY2F0ZRgEIAEoDBIrCgpzdXBlcm5vZGVzGAUgAygLMhcucGFybGV5LnYxLlN1cGVybm9kZVJlZhIoCgpjYW5kaWRhdGVzGAYgAygLMhQucGFybGV5LnYxLkNhbmRpZGF0ZRIQCghzZXF1ZW5jZRgHIAEoBBIUCgxpc3N1ZWRfYXRfbXMYCCABKAQSFQoNZXhwaXJlc19hdF9tcxgJIAEoBBIkCghuYXRfdHlwZRgKIAEoDjISLnBhcmxleS52MS5OYXRUeXBlIjEKDlByZXNlbmNlUmVjb3JkEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMImgKCEUyZUZyYW1lEiwKCWhhbmRzaGFrZRgBIAEoCzIXLnBhcmxleS52MS5FMmVIYW5kc2hha2VIABImCgZzZWFsZWQYAiABKAsyFC5wYXJsZXkudjEuRTJlU2VhbGVkSABCBgoEYm9keSI/CgxFMmVIYW5kc2hha2USEgoKc2Vzc2lvbl9pZBgBIAEoDBIMCgRzdGVwGAIgASgNEg0KBW5vaXNlGAMgASgMIh8KCEUyZUhlbGxvEhMKC2NlcnRpZmljYXRlGAEgASgMIkQKCUUyZVNlYWxlZBISCgpzZXNzaW9uX2lkGAEgASgMEg8KB2NvdW50ZXIYAiABKAQSEgoKY2lwaGVydGV4dBgDIAEoDCJ2Cg5FMmVTdHJlYW1GcmFtZRInCgVpdGVtcxgBIAMoCzIYLnBhcmxleS52MS5FMmVTdHJlYW1JdGVtEgsKA2FjaxgCIAEoBBIMCgRiYXNlGAMgASgEEg0KBWVwb2NoGAQgASgEEhEKCWFja19lcG9jaBgFIAEoBCItCg1FMmVTdHJlYW1JdGVtEgsKA3NlcRgBIAEoBBIPCgdwYXlsb2FkGAIgASgMIkcKC0NoYXRNZXNzYWdlEgoKAmlkGAEgASgJEgoKAnRvGAIgASgJEhIKCnNlbnRfYXRfbXMYAyABKAQSDAoEdGV4dBgEIAEoCSJaCg5QcmVzZW5jZVVwZGF0ZRInCgVzdGF0ZRgBIAEoDjIYLnBhcmxleS52MS5QcmVzZW5jZVN0YXRlEgwKBHRleHQYAiABKAkSEQoJc2V0X2F0X21zGAMgASgEIjMKBlR5cGluZxIKCgJ0bxgBIAEoCRIOCgZhY3RpdmUYAiABKAgSDQoFYXRfbXMYAyABKAQiKQoLUmVhZFJlY2VpcHQSCwoDaWRzGAEgAygJEg0KBWF0X21zGAIgASgEIvIBCgtDaGF0UGF5bG9hZBIpCgdtZXNzYWdlGAEgASgLMhYucGFybGV5LnYxLkNoYXRNZXNzYWdlSAASLQoIcHJlc2VuY2UYAiABKAsyGS5wYXJsZXkudjEuUHJlc2VuY2VVcGRhdGVIABIjCgZ0eXBpbmcYAyABKAsyES5wYXJsZXkudjEuVHlwaW5nSAASJgoEcmVhZBgEIAEoCzIWLnBhcmxleS52MS5SZWFkUmVjZWlwdEgAEjQKDGNvbm5lY3Rpdml0eRgFIAEoCzIcLnBhcmxleS52MS5Db25uZWN0aXZpdHlPZmZlckgAQgYKBGJvZHkikQEKEUNvbm5lY3Rpdml0eU9mZmVyEhIKCmF0dGVtcHRfaWQYASABKAwSDgoGYW5zd2VyGAIgASgIEg0KBXVmcmFnGAMgASgJEgsKA3B3ZBgEIAEoCRIrCgpjYW5kaWRhdGVzGAUgAygLMhcucGFybGV5LnYxLkljZUNhbmRpZGF0ZRIPCgdyZWZ1c2VkGAYgASgIImcKDEljZUNhbmRpZGF0ZRIpCgR0eXBlGAEgASgOMhsucGFybGV5LnYxLkljZUNhbmRpZGF0ZVR5cGUSDAoEaG9zdBgCIAEoCRIMCgRwb3J0GAMgASgNEhAKCHByaW9yaXR5GAQgASgNIjcKD09mZmxpbmVFbnZlbG9wZRITCgtjZXJ0aWZpY2F0ZRgBIAEoDBIPCgdwYXlsb2FkGAIgASgMKlgKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEg8KC1JPTEVfREVWSUNFEAESEgoOUk9MRV9TVVBFUk5PREUQAhIVChFST0xFX0xPR0lOX1NFUlZFUhADKrABCgxSZWplY3RSZWFzb24SHQoZUkVKRUNUX1JFQVNPTl9VTlNQRUNJRklFRBAAEiUKIVJFSkVDVF9SRUFTT05fVU5TVVBQT1JURURfVkVSU0lPThABEh8KG1JFSkVDVF9SRUFTT05fV1JPTkdfTkVUV09SSxACEiEKHVJFSkVDVF9SRUFTT05fQkFEX0NFUlRJRklDQVRFEAMSFgoSUkVKRUNUX1JFQVNPTl9CVVNZEAQquQEKC0Nsb3NlUmVhc29uEhwKGENMT1NFX1JFQVNPTl9VTlNQRUNJRklFRBAAEhcKE0NMT1NFX1JFQVNPTl9OT1JNQUwQARIfChtDTE9TRV9SRUFTT05fUFJPVE9DT0xfRVJST1IQAhIgChxDTE9TRV9SRUFTT05fQkFEX0NFUlRJRklDQVRFEAMSGQoVQ0xPU0VfUkVBU09OX1NIVVRET1dOEAQSFQoRQ0xPU0VfUkVBU09OX0lETEUQBSqvAQoNQXR0YWNoUmVmdXNhbBIeChpBVFRBQ0hfUkVGVVNBTF9VTlNQRUNJRklFRBAAEhcKE0FUVEFDSF9SRUZVU0FMX0ZVTEwQARIfChtBVFRBQ0hfUkVGVVNBTF9CQURfUFJFU0VOQ0UQAhIfChtBVFRBQ0hfUkVGVVNBTF9OT1RfQV9ERVZJQ0UQAxIjCh9BVFRBQ0hfUkVGVVNBTF9UT09fTUFOWV9ERVZJQ0VTEAQqewoMU3RvcmVPdXRjb21lEh0KGVNUT1JFX09VVENPTUVfVU5TUEVDSUZJRUQQABIYChRTVE9SRV9PVVRDT01FX1NUT1JFRBABEhoKFlNUT1JFX09VVENPTUVfUkVKRUNURUQQAhIWChJTVE9SRV9PVVRDT01FX0ZVTEwQAypKCgtGaW5kUmVmdXNhbBIcChhGSU5EX1JFRlVTQUxfVU5TUEVDSUZJRUQQABIdChlGSU5EX1JFRlVTQUxfUkFURV9MSU1JVEVEEAEqtQEKD0RlbGl2ZXJ5T3V0Y29tZRIgChxERUxJVkVSWV9PVVRDT01FX1VOU1BFQ0lGSUVEEAASHgoaREVMSVZFUllfT1VUQ09NRV9ERUxJVkVSRUQQARIhCh1ERUxJVkVSWV9PVVRDT01FX05PVF9BVFRBQ0hFRBACEiAKHERFTElWRVJZX09VVENPTUVfVU5SRUFDSEFCTEUQAxIbChdERUxJVkVSWV9PVVRDT01FX05PX0FDSxAEKoUBCgxSb3V0ZUZhaWx1cmUSHQoZUk9VVEVfRkFJTFVSRV9VTlNQRUNJRklFRBAAEhkKFVJPVVRFX0ZBSUxVUkVfT0ZGTElORRABEhsKF1JPVVRFX0ZBSUxVUkVfVE9PX0xBUkdFEAISHgoaUk9VVEVfRkFJTFVSRV9SQVRFX0xJTUlURUQQAyqJAQoNQ2FuZGlkYXRlVHlwZRIeChpDQU5ESURBVEVfVFlQRV9VTlNQRUNJRklFRBAAEhcKE0NBTkRJREFURV9UWVBFX0hPU1QQARIjCh9DQU5ESURBVEVfVFlQRV9TRVJWRVJfUkVGTEVYSVZFEAISGgoWQ0FORElEQVRFX1RZUEVfUkVMQVlFRBADKm8KEVRyYW5zcG9ydFByb3RvY29sEiIKHlRSQU5TUE9SVF9QUk9UT0NPTF9VTlNQRUNJRklFRBAAEhoKFlRSQU5TUE9SVF9QUk9UT0NPTF9VRFAQARIaChZUUkFOU1BPUlRfUFJPVE9DT0xfVENQEAIq2AEKB05hdFR5cGUSGAoUTkFUX1RZUEVfVU5TUEVDSUZJRUQQABIRCg1OQVRfVFlQRV9PUEVOEAESFwoTTkFUX1RZUEVfRklSRVdBTExFRBACEhYKEk5BVF9UWVBFX0ZVTExfQ09ORRADEh8KG05BVF9UWVBFX0FERFJFU1NfUkVTVFJJQ1RFRBAEEhwKGE5BVF9UWVBFX1BPUlRfUkVTVFJJQ1RFRBAFEhYKEk5BVF9UWVBFX1NZTU1FVFJJQxAGEhgKFE5BVF9UWVBFX1VEUF9CTE9DS0VEEAcqogEKDVByZXNlbmNlU3RhdGUSHgoaUFJFU0VOQ0VfU1RBVEVfVU5TUEVDSUZJRUQQABIZChVQUkVTRU5DRV9TVEFURV9PTkxJTkUQARIXChNQUkVTRU5DRV9TVEFURV9BV0FZEAISIQodUFJFU0VOQ0VfU1RBVEVfRE9fTk9UX0RJU1RVUkIQAxIaChZQUkVTRU5DRV9TVEFURV9PRkZMSU5FEAQqwwEKEEljZUNhbmRpZGF0ZVR5cGUSIgoeSUNFX0NBTkRJREFURV9UWVBFX1VOU1BFQ0lGSUVEEAASGwoXSUNFX0NBTkRJREFURV9UWVBFX0hPU1QQARInCiNJQ0VfQ0FORElEQVRFX1RZUEVfU0VSVkVSX1JFRkxFWElWRRACEiUKIUlDRV9DQU5ESURBVEVfVFlQRV9QRUVSX1JFRkxFWElWRRADEh4KGklDRV9DQU5ESURBVEVfVFlQRV9SRUxBWUVEEARiBnByb3RvMw");
 
 /**
  * What the network CA signs. Carried as bytes inside Certificate so the signature covers
@@ -969,6 +969,18 @@ export type Envelope = Message<"parley.v1.Envelope"> & {
      */
     value: ReachabilityResult;
     case: "reachabilityResult";
+  } | {
+    /**
+     * @generated from field: parley.v1.TurnCredentialsRequest turn_credentials_request = 22;
+     */
+    value: TurnCredentialsRequest;
+    case: "turnCredentialsRequest";
+  } | {
+    /**
+     * @generated from field: parley.v1.TurnCredentialsAnswer turn_credentials_answer = 23;
+     */
+    value: TurnCredentialsAnswer;
+    case: "turnCredentialsAnswer";
   } | { case: undefined; value?: undefined };
 };
 
@@ -978,6 +990,80 @@ export type Envelope = Message<"parley.v1.Envelope"> & {
  */
 export const EnvelopeSchema: GenMessage<Envelope> = /*@__PURE__*/
   messageDesc(file_parley_v1_wire, 27);
+
+/**
+ * An attached device asks its supernode for credentials to its TURN service (on the
+ * supernode's UDP port). The supernode derives them from a secret only it holds, for this
+ * device of this user (the link proved both): no static secret is shared with anyone.
+ *
+ * @generated from message parley.v1.TurnCredentialsRequest
+ */
+export type TurnCredentialsRequest = Message<"parley.v1.TurnCredentialsRequest"> & {
+  /**
+   * @generated from field: uint64 request_id = 1;
+   */
+  requestId: bigint;
+};
+
+/**
+ * Describes the message parley.v1.TurnCredentialsRequest.
+ * Use `create(TurnCredentialsRequestSchema)` to create a new message.
+ */
+export const TurnCredentialsRequestSchema: GenMessage<TurnCredentialsRequest> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 28);
+
+/**
+ * @generated from message parley.v1.TurnCredentialsAnswer
+ */
+export type TurnCredentialsAnswer = Message<"parley.v1.TurnCredentialsAnswer"> & {
+  /**
+   * @generated from field: uint64 request_id = 1;
+   */
+  requestId: bigint;
+
+  /**
+   * "expiry:user:device", the TURN REST API shape
+   *
+   * @generated from field: string username = 2;
+   */
+  username: string;
+
+  /**
+   * @generated from field: string password = 3;
+   */
+  password: string;
+
+  /**
+   * @generated from field: uint64 expires_at_ms = 4;
+   */
+  expiresAtMs: bigint;
+
+  /**
+   * @generated from field: string realm = 5;
+   */
+  realm: string;
+
+  /**
+   * where STUN and TURN answer over UDP
+   *
+   * @generated from field: uint32 udp_port = 6;
+   */
+  udpPort: number;
+
+  /**
+   * false: this supernode runs no TURN service
+   *
+   * @generated from field: bool available = 7;
+   */
+  available: boolean;
+};
+
+/**
+ * Describes the message parley.v1.TurnCredentialsAnswer.
+ * Use `create(TurnCredentialsAnswerSchema)` to create a new message.
+ */
+export const TurnCredentialsAnswerSchema: GenMessage<TurnCredentialsAnswer> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 29);
 
 /**
  * A transport address at which a device may be reached (ICE-style, RFC 8445 terms).
@@ -1016,7 +1102,7 @@ export type Candidate = Message<"parley.v1.Candidate"> & {
  * Use `create(CandidateSchema)` to create a new message.
  */
 export const CandidateSchema: GenMessage<Candidate> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 28);
+  messageDesc(file_parley_v1_wire, 30);
 
 /**
  * A supernode a device is attached to.
@@ -1047,7 +1133,7 @@ export type SupernodeRef = Message<"parley.v1.SupernodeRef"> & {
  * Use `create(SupernodeRefSchema)` to create a new message.
  */
 export const SupernodeRefSchema: GenMessage<SupernodeRef> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 29);
+  messageDesc(file_parley_v1_wire, 31);
 
 /**
  * Where one device of a user can be reached, as that device says. Stored in the overlay
@@ -1116,7 +1202,7 @@ export type PresenceBody = Message<"parley.v1.PresenceBody"> & {
  * Use `create(PresenceBodySchema)` to create a new message.
  */
 export const PresenceBodySchema: GenMessage<PresenceBody> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 30);
+  messageDesc(file_parley_v1_wire, 32);
 
 /**
  * @generated from message parley.v1.PresenceRecord
@@ -1142,7 +1228,7 @@ export type PresenceRecord = Message<"parley.v1.PresenceRecord"> & {
  * Use `create(PresenceRecordSchema)` to create a new message.
  */
 export const PresenceRecordSchema: GenMessage<PresenceRecord> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 31);
+  messageDesc(file_parley_v1_wire, 33);
 
 /**
  * @generated from message parley.v1.E2eFrame
@@ -1171,7 +1257,7 @@ export type E2eFrame = Message<"parley.v1.E2eFrame"> & {
  * Use `create(E2eFrameSchema)` to create a new message.
  */
 export const E2eFrameSchema: GenMessage<E2eFrame> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 32);
+  messageDesc(file_parley_v1_wire, 34);
 
 /**
  * @generated from message parley.v1.E2eHandshake
@@ -1204,7 +1290,7 @@ export type E2eHandshake = Message<"parley.v1.E2eHandshake"> & {
  * Use `create(E2eHandshakeSchema)` to create a new message.
  */
 export const E2eHandshakeSchema: GenMessage<E2eHandshake> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 33);
+  messageDesc(file_parley_v1_wire, 35);
 
 /**
  * @generated from message parley.v1.E2eHello
@@ -1223,7 +1309,7 @@ export type E2eHello = Message<"parley.v1.E2eHello"> & {
  * Use `create(E2eHelloSchema)` to create a new message.
  */
 export const E2eHelloSchema: GenMessage<E2eHello> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 34);
+  messageDesc(file_parley_v1_wire, 36);
 
 /**
  * @generated from message parley.v1.E2eSealed
@@ -1254,7 +1340,7 @@ export type E2eSealed = Message<"parley.v1.E2eSealed"> & {
  * Use `create(E2eSealedSchema)` to create a new message.
  */
 export const E2eSealedSchema: GenMessage<E2eSealed> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 35);
+  messageDesc(file_parley_v1_wire, 37);
 
 /**
  * A reliable, ordered stream of chat payloads between two devices, over sealed frames that may
@@ -1306,7 +1392,7 @@ export type E2eStreamFrame = Message<"parley.v1.E2eStreamFrame"> & {
  * Use `create(E2eStreamFrameSchema)` to create a new message.
  */
 export const E2eStreamFrameSchema: GenMessage<E2eStreamFrame> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 36);
+  messageDesc(file_parley_v1_wire, 38);
 
 /**
  * @generated from message parley.v1.E2eStreamItem
@@ -1332,7 +1418,7 @@ export type E2eStreamItem = Message<"parley.v1.E2eStreamItem"> & {
  * Use `create(E2eStreamItemSchema)` to create a new message.
  */
 export const E2eStreamItemSchema: GenMessage<E2eStreamItem> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 37);
+  messageDesc(file_parley_v1_wire, 39);
 
 /**
  * @generated from message parley.v1.ChatMessage
@@ -1368,7 +1454,7 @@ export type ChatMessage = Message<"parley.v1.ChatMessage"> & {
  * Use `create(ChatMessageSchema)` to create a new message.
  */
 export const ChatMessageSchema: GenMessage<ChatMessage> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 38);
+  messageDesc(file_parley_v1_wire, 40);
 
 /**
  * A user's presence, sent end to end to its buddies' devices (and only to them).
@@ -1399,7 +1485,7 @@ export type PresenceUpdate = Message<"parley.v1.PresenceUpdate"> & {
  * Use `create(PresenceUpdateSchema)` to create a new message.
  */
 export const PresenceUpdateSchema: GenMessage<PresenceUpdate> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 39);
+  messageDesc(file_parley_v1_wire, 41);
 
 /**
  * The sender is typing to `to` (or stopped); stale after 10 s.
@@ -1428,7 +1514,7 @@ export type Typing = Message<"parley.v1.Typing"> & {
  * Use `create(TypingSchema)` to create a new message.
  */
 export const TypingSchema: GenMessage<Typing> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 40);
+  messageDesc(file_parley_v1_wire, 42);
 
 /**
  * The reader's device showed these messages to its user.
@@ -1454,7 +1540,7 @@ export type ReadReceipt = Message<"parley.v1.ReadReceipt"> & {
  * Use `create(ReadReceiptSchema)` to create a new message.
  */
 export const ReadReceiptSchema: GenMessage<ReadReceipt> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 41);
+  messageDesc(file_parley_v1_wire, 43);
 
 /**
  * @generated from message parley.v1.ChatPayload
@@ -1487,6 +1573,12 @@ export type ChatPayload = Message<"parley.v1.ChatPayload"> & {
      */
     value: ReadReceipt;
     case: "read";
+  } | {
+    /**
+     * @generated from field: parley.v1.ConnectivityOffer connectivity = 5;
+     */
+    value: ConnectivityOffer;
+    case: "connectivity";
   } | { case: undefined; value?: undefined };
 };
 
@@ -1495,7 +1587,89 @@ export type ChatPayload = Message<"parley.v1.ChatPayload"> & {
  * Use `create(ChatPayloadSchema)` to create a new message.
  */
 export const ChatPayloadSchema: GenMessage<ChatPayload> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 42);
+  messageDesc(file_parley_v1_wire, 44);
+
+/**
+ * Connectivity between two devices (ICE-style, RFC 8445 ideas): each side's candidates and the
+ * credentials that key its STUN connectivity checks. Carried only in end-to-end streams, so no
+ * supernode learns the password. `answer` is false in the offer (from the controlling side).
+ *
+ * @generated from message parley.v1.ConnectivityOffer
+ */
+export type ConnectivityOffer = Message<"parley.v1.ConnectivityOffer"> & {
+  /**
+   * 16 bytes, the same in offer and answer
+   *
+   * @generated from field: bytes attempt_id = 1;
+   */
+  attemptId: Uint8Array;
+
+  /**
+   * @generated from field: bool answer = 2;
+   */
+  answer: boolean;
+
+  /**
+   * @generated from field: string ufrag = 3;
+   */
+  ufrag: string;
+
+  /**
+   * @generated from field: string pwd = 4;
+   */
+  pwd: string;
+
+  /**
+   * @generated from field: repeated parley.v1.IceCandidate candidates = 5;
+   */
+  candidates: IceCandidate[];
+
+  /**
+   * the answerer will not connect (not a buddy, busy)
+   *
+   * @generated from field: bool refused = 6;
+   */
+  refused: boolean;
+};
+
+/**
+ * Describes the message parley.v1.ConnectivityOffer.
+ * Use `create(ConnectivityOfferSchema)` to create a new message.
+ */
+export const ConnectivityOfferSchema: GenMessage<ConnectivityOffer> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 45);
+
+/**
+ * @generated from message parley.v1.IceCandidate
+ */
+export type IceCandidate = Message<"parley.v1.IceCandidate"> & {
+  /**
+   * @generated from field: parley.v1.IceCandidateType type = 1;
+   */
+  type: IceCandidateType;
+
+  /**
+   * @generated from field: string host = 2;
+   */
+  host: string;
+
+  /**
+   * @generated from field: uint32 port = 3;
+   */
+  port: number;
+
+  /**
+   * @generated from field: uint32 priority = 4;
+   */
+  priority: number;
+};
+
+/**
+ * Describes the message parley.v1.IceCandidate.
+ * Use `create(IceCandidateSchema)` to create a new message.
+ */
+export const IceCandidateSchema: GenMessage<IceCandidate> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 46);
 
 /**
  * A chat payload for a device that is offline, kept by the login server until it logs in: the
@@ -1525,7 +1699,7 @@ export type OfflineEnvelope = Message<"parley.v1.OfflineEnvelope"> & {
  * Use `create(OfflineEnvelopeSchema)` to create a new message.
  */
 export const OfflineEnvelopeSchema: GenMessage<OfflineEnvelope> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 43);
+  messageDesc(file_parley_v1_wire, 47);
 
 /**
  * @generated from enum parley.v1.Role
@@ -1966,4 +2140,40 @@ export enum PresenceState {
  */
 export const PresenceStateSchema: GenEnum<PresenceState> = /*@__PURE__*/
   enumDesc(file_parley_v1_wire, 11);
+
+/**
+ * @generated from enum parley.v1.IceCandidateType
+ */
+export enum IceCandidateType {
+  /**
+   * @generated from enum value: ICE_CANDIDATE_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: ICE_CANDIDATE_TYPE_HOST = 1;
+   */
+  HOST = 1,
+
+  /**
+   * @generated from enum value: ICE_CANDIDATE_TYPE_SERVER_REFLEXIVE = 2;
+   */
+  SERVER_REFLEXIVE = 2,
+
+  /**
+   * @generated from enum value: ICE_CANDIDATE_TYPE_PEER_REFLEXIVE = 3;
+   */
+  PEER_REFLEXIVE = 3,
+
+  /**
+   * @generated from enum value: ICE_CANDIDATE_TYPE_RELAYED = 4;
+   */
+  RELAYED = 4,
+}
+
+/**
+ * Describes the enum parley.v1.IceCandidateType.
+ */
+export const IceCandidateTypeSchema: GenEnum<IceCandidateType> = /*@__PURE__*/
+  enumDesc(file_parley_v1_wire, 12);
 

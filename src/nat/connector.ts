@@ -1,0 +1,170 @@
+// Connecting two devices: the offering side gathers candidates, sends them (with the
+// credentials of its checks) in the end-to-end stream to one device of the other user, and
+// starts checking when the answer comes; the answering side gathers, starts checking at once
+// (its checks open its own NAT for the offerer's) and answers. Whatever path the ICE agents
+// choose — direct, hole-punched or relayed — is handed over with the time it took.
+import { create } from '@bufbuild/protobuf';
+import type { Endpoint, Env, Timer } from '../env/types.js';
+import { equalBytes, toHex } from '../crypto/bytes.js';
+import type { Relation } from '../chat/chat-client.js';
+import { ConnectivityOfferSchema, IceCandidateSchema, IceCandidateType, type ConnectivityOffer } from '../wire/messages.js';
+import { IceAgent, type CandidateType, type IceCandidate, type IceParameters, type SelectedPath } from './ice-agent.js';
+
+/** What the connector needs of the chat: the end-to-end streams to other devices. */
+export interface ConnectivitySignalling {
+  onConnectivity(listener: (from: { user: string; device: Uint8Array; relation: Relation }, offer: ConnectivityOffer) => void): void;
+  sendConnectivity(user: string, deviceKey: Uint8Array, offer: ConnectivityOffer): void;
+}
+
+/** Where this device's supernode answers STUN/TURN, its TURN credentials, and the local interface. */
+export interface LocalNetwork {
+  readonly server: Endpoint;
+  readonly turn: { username: string; password: string } | null;
+  readonly localHost?: string;
+}
+
+export interface Connection {
+  readonly user: string;
+  readonly device: Uint8Array;
+  readonly agent: IceAgent;
+  readonly path: SelectedPath;
+  /** From the first step (gathering) to the chosen path, both sides' steps included. */
+  readonly setupMs: number;
+}
+
+export type ConnectError = 'refused' | 'no_answer' | 'no_path';
+
+const TYPES: Record<CandidateType, IceCandidateType> = {
+  host: IceCandidateType.HOST,
+  srflx: IceCandidateType.SERVER_REFLEXIVE,
+  prflx: IceCandidateType.PEER_REFLEXIVE,
+  relay: IceCandidateType.RELAYED,
+};
+const FROM_WIRE = new Map<IceCandidateType, CandidateType>(Object.entries(TYPES).map(([k, v]) => [v, k as CandidateType]));
+/** Candidates taken from an offer; more is not a device. */
+const MAX_CANDIDATES = 16;
+/** Offers answered at once: each costs a socket and a relay allocation. */
+export const MAX_ANSWERING = 8;
+
+export function offerOf(attemptId: Uint8Array, answer: boolean, parameters: IceParameters): ConnectivityOffer {
+  return create(ConnectivityOfferSchema, {
+    attemptId,
+    answer,
+    ufrag: parameters.ufrag,
+    pwd: parameters.pwd,
+    candidates: parameters.candidates.map((c) => create(IceCandidateSchema, { type: TYPES[c.type], host: c.address.host, port: c.address.port, priority: c.priority })),
+  });
+}
+
+/** The other side's parameters, with what makes no sense dropped. */
+export function parametersOf(offer: ConnectivityOffer): IceParameters | null {
+  if (offer.ufrag.length < 4 || offer.ufrag.length > 256 || offer.pwd.length < 22 || offer.pwd.length > 256) return null;
+  const candidates: IceCandidate[] = [];
+  for (const c of offer.candidates.slice(0, MAX_CANDIDATES)) {
+    const type = FROM_WIRE.get(c.type);
+    if (!type || !/^\d{1,3}(\.\d{1,3}){3}$/.test(c.host) || c.port === 0 || c.port > 65535) continue;
+    candidates.push({ type, address: { host: c.host, port: c.port }, priority: c.priority });
+  }
+  return { ufrag: offer.ufrag, pwd: offer.pwd, candidates };
+}
+
+export class Connector {
+  private readonly waiting = new Map<string, { device: Uint8Array; resolve: (offer: ConnectivityOffer) => void }>();
+  private readonly listeners: ((connection: Connection) => void)[] = [];
+  private readonly failures: ((user: string, reason: string) => void)[] = [];
+  private answering = 0;
+
+  constructor(
+    private readonly env: Env,
+    private readonly signalling: ConnectivitySignalling,
+    private readonly network: () => Promise<LocalNetwork>,
+    /** Whether to connect when this user offers (default: buddies only). */
+    private readonly accept: (user: string, relation: Relation) => boolean = (_user, relation) => relation === 'buddy',
+  ) {
+    signalling.onConnectivity((from, offer) => this.received(from, offer));
+  }
+
+  /** Connections the other side started, once they have a path. */
+  onConnection(listener: (connection: Connection) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Offers the other side started that came to nothing, and why. */
+  onFailure(listener: (user: string, reason: string) => void): void {
+    this.failures.push(listener);
+  }
+
+  private async agent(controlling: boolean): Promise<IceAgent> {
+    const local = await this.network();
+    return IceAgent.gather(this.env, { controlling, server: local.server, ...(local.turn ? { turnCredentials: local.turn } : {}), ...(local.localHost ? { localHost: local.localHost } : {}) });
+  }
+
+  /** Connects to one device of `user`: resolves with the connection, or the reason there is none. */
+  async connect(user: string, device: Uint8Array, timeoutMs = 10_000): Promise<{ ok: true; connection: Connection } | { ok: false; error: ConnectError }> {
+    const started = this.env.clock.now();
+    const agent = await this.agent(true);
+    const attemptId = this.env.random.bytes(16);
+    const key = toHex(attemptId);
+    let timer: Timer | null = null;
+    const answer = await new Promise<ConnectivityOffer | null>((resolve) => {
+      timer = this.env.clock.after(timeoutMs, () => resolve(null));
+      this.waiting.set(key, { device, resolve });
+      this.signalling.sendConnectivity(user, device, offerOf(attemptId, false, agent.parameters));
+    });
+    (timer as Timer | null)?.cancel();
+    this.waiting.delete(key);
+    const remote = answer && !answer.refused ? parametersOf(answer) : null;
+    if (!remote) {
+      await agent.close();
+      return { ok: false, error: answer?.refused ? 'refused' : 'no_answer' };
+    }
+    agent.connect(remote);
+    const path = await agent.established(Math.max(1_000, timeoutMs - (this.env.clock.now() - started)));
+    if (!path) {
+      await agent.close();
+      return { ok: false, error: 'no_path' };
+    }
+    return { ok: true, connection: { user, device, agent, path, setupMs: this.env.clock.now() - started } };
+  }
+
+  private received(from: { user: string; device: Uint8Array; relation: Relation }, offer: ConnectivityOffer): void {
+    if (offer.answer) {
+      const waiting = this.waiting.get(toHex(offer.attemptId));
+      if (waiting && equalBytes(waiting.device, from.device)) waiting.resolve(offer);
+      return;
+    }
+    void this.answer(from, offer);
+  }
+
+  private async answer(from: { user: string; device: Uint8Array; relation: Relation }, offer: ConnectivityOffer): Promise<void> {
+    const started = this.env.clock.now();
+    const remote = parametersOf(offer);
+    const reason = !remote ? 'an unusable offer' : !this.accept(from.user, from.relation) ? "refused by this user's setting" : this.answering >= MAX_ANSWERING ? 'too many connections being set up' : null;
+    if (reason || !remote) {
+      this.signalling.sendConnectivity(from.user, from.device, create(ConnectivityOfferSchema, { attemptId: offer.attemptId, answer: true, refused: true }));
+      for (const listener of this.failures) listener(from.user, reason ?? 'an unusable offer');
+      return;
+    }
+    this.answering++;
+    try {
+      await this.answerWith(from, offer, remote, started);
+    } finally {
+      this.answering--;
+    }
+  }
+
+  private async answerWith(from: { user: string; device: Uint8Array }, offer: ConnectivityOffer, remote: IceParameters, started: number): Promise<void> {
+    const agent = await this.agent(false);
+    // Checks start before the answer leaves: ours open our NAT for the offerer's.
+    agent.connect(remote);
+    this.signalling.sendConnectivity(from.user, from.device, offerOf(offer.attemptId, true, agent.parameters));
+    const path = await agent.established();
+    if (!path) {
+      await agent.close();
+      for (const listener of this.failures) listener(from.user, 'no path worked');
+      return;
+    }
+    const connection = { user: from.user, device: from.device, agent, path, setupMs: this.env.clock.now() - started };
+    for (const listener of this.listeners) listener(connection);
+  }
+}

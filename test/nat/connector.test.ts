@@ -1,0 +1,65 @@
+// Two devices behind NATs connect through the overlay: the offer and answer travel in their
+// end-to-end streams (routed through supernodes), the TURN credentials come from each one's
+// supernode, and the checks punch through both NATs. A device that is not a buddy is refused.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AttachedClient } from '../../src/client/attachment.js';
+import { HostCache } from '../../src/overlay/host-cache.js';
+import { ChatClient } from '../../src/chat/chat-client.js';
+import { overlayTransport } from '../../src/chat/overlay-transport.js';
+import { Connector, type Connection } from '../../src/nat/connector.js';
+import { testSeed, withSeed } from '../support/seed.js';
+import { overlayWorld } from '../support/supernodes.js';
+
+test('two devices behind port-restricted NATs connect through the overlay on a hole-punched path; a stranger is refused', () =>
+  withSeed(testSeed(), async (seed) => {
+    const { net, network, drive, elapse, supernodes } = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }) });
+    const device = async (user: string, buddies: string[]) => {
+      const host = network.addHost({ behind: network.addGateway({ nat: 'port-restricted', link: { latencyMs: 5 } }), link: { latencyMs: 5 } });
+      const identity = net.identity(user);
+      const attached = new AttachedClient(host.env(), { identity, verifier: net.verifier, username: user, hostCache: new HostCache(), bootstrap: supernodes.map((s) => s.ref) });
+      await drive(attached.start());
+      const chat = new ChatClient(host.env(), { identity, verifier: net.verifier, username: user, transport: overlayTransport(attached), relationOf: (other) => (buddies.includes(other) ? 'buddy' : 'stranger') });
+      const connector = new Connector(host.env(), chat, async () => {
+        const turn = await attached.turnCredentials();
+        assert.ok(turn, 'the supernode runs TURN');
+        return { server: turn.server, turn };
+      });
+      const incoming: Connection[] = [];
+      const refusals: string[] = [];
+      connector.onConnection((c) => incoming.push(c));
+      connector.onFailure((user, reason) => refusals.push(`${user}: ${reason}`));
+      return { identity, attached, chat, connector, incoming, refusals };
+    };
+    const alice = await device('alice', ['bob']);
+    const bob = await device('bob', ['alice']);
+    const mallory = await device('mallory', ['bob']);
+    await elapse(1_000);
+    const outcome = await drive(alice.connector.connect('bob', bob.identity.dh.publicKey));
+    assert.ok(outcome.ok, outcome.ok ? '' : outcome.error);
+    assert.equal(outcome.connection.path.kind, 'hole-punched');
+    assert.ok(outcome.connection.setupMs < 1_000, `set up in ${outcome.connection.setupMs} ms`);
+    await elapse(500);
+    assert.equal(bob.incoming.length, 1);
+    assert.equal(bob.incoming[0]!.path.kind, 'hole-punched');
+    // Data both ways on the path.
+    const got: string[] = [];
+    bob.incoming[0]!.agent.onData((bytes) => {
+      got.push(`bob:${new TextDecoder().decode(bytes)}`);
+      bob.incoming[0]!.agent.send(new TextEncoder().encode('~pong'));
+    });
+    outcome.connection.agent.onData((bytes) => got.push(`alice:${new TextDecoder().decode(bytes)}`));
+    outcome.connection.agent.send(new TextEncoder().encode('~ping'));
+    await elapse(200);
+    assert.deepEqual(got, ['bob:~ping', 'alice:~pong']);
+    // Mallory is not bob's buddy: refused in the first exchange.
+    const refused = await drive(mallory.connector.connect('bob', bob.identity.dh.publicKey));
+    assert.deepEqual(refused, { ok: false, error: 'refused' });
+    assert.deepEqual(bob.refusals, ["mallory: refused by this user's setting"]);
+    await drive(Promise.all([outcome.connection.agent.close(), bob.incoming[0]!.agent.close()]));
+    for (const d of [alice, bob, mallory]) {
+      d.chat.close();
+      d.attached.close();
+    }
+    for (const s of supernodes) s.running.close();
+  }));
