@@ -8,7 +8,7 @@ import { CertificateVerifier } from '../crypto/certificate.js';
 import { parseNetworkDescriptor, type NetworkDescriptor } from '../crypto/descriptor.js';
 import { Account } from '../client/account.js';
 import { LoginClient, LoginError } from '../client/login-client.js';
-import { chat as chatWith, nat as findNat, sendSealed, setStatus, history as showHistory, online as goOnline, whois as findUser, type OnlineOptions } from './overlay-commands.js';
+import { chat as chatWith, connect as connectTo, nat as findNat, sendSealed, setStatus, history as showHistory, online as goOnline, whois as findUser, type OnlineOptions } from './overlay-commands.js';
 
 export interface AccountOptions {
   readonly network: string;
@@ -146,6 +146,11 @@ export function buddies(args: string[], options: AccountOptions & { user?: strin
 
 export function online(options: AccountOptions & { user?: string }, onlineOptions: OnlineOptions): Promise<void> {
   return withAccount(options.user, options, (account, descriptor) => goOnline(account, descriptor, onlineOptions));
+}
+
+export function connect(to: string | undefined, options: AccountOptions & { user?: string }): Promise<void> {
+  if (!to) throw new CommandError('parley connect <user>');
+  return withAccount(options.user, options, (account, descriptor) => connectTo(account, descriptor, to));
 }
 
 export function nat(options: AccountOptions & { user?: string }): Promise<void> {

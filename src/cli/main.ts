@@ -12,7 +12,7 @@ import { connectSecure } from '../crypto/secure-link.js';
 import { certifyKeys, generateDeviceKeys } from '../crypto/identity.js';
 import { LoginError } from '../client/login-client.js';
 import { runLoginServer } from '../login-server/main.js';
-import { buddies, chat, CommandError, history, login, nat, online, register, search, status, whois } from './account-commands.js';
+import { buddies, chat, CommandError, connect, history, login, nat, online, register, search, status, whois } from './account-commands.js';
 import { toHex } from '../crypto/bytes.js';
 import { startSupernode, type RunningSupernode } from '../supernode/supernode.js';
 import { PingSchema, SUPPORTED_VERSIONS } from '../wire/messages.js';
@@ -70,6 +70,11 @@ Usage:
       Runs one more supernode for the network in D (its network.json and CA key: a local
       network's folder, or the login server's data folder) and joins the overlay through the
       bootstrap list. Users' machines become supernodes by promotion instead.
+  parley connect <user> [--user U]
+      Opens a path to the user's online device the way a call will: candidates exchanged end
+      to end, STUN checks from both sides (hole punching), a TURN relay on the supernodes when
+      nothing direct works. Prints the path (direct, hole-punched or relayed), its setup time
+      and the round trip over it. The other side's parley online answers buddies.
   parley nat [--user U]
       Finds what this device is behind (open, full cone, address- or port-restricted,
       symmetric, UDP blocked) with RFC 5780 tests against its supernode's STUN service;
@@ -275,6 +280,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'login':
       await login(positionalsFor(1)[0], accountOptions);
+      return 0;
+    case 'connect':
+      await connect(positionalsFor(1)[0], accountOptions);
       return 0;
     case 'nat':
       positionalsFor(0);

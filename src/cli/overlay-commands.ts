@@ -21,6 +21,7 @@ import { PresenceState } from '../wire/messages.js';
 import { CONTACTS_REFRESH_MS, ContactList } from '../client/contact-list.js';
 import { TypingSignal } from '../chat/typing-signal.js';
 import { describeNat, detectNat, natTypeToWire, type NatReport } from '../nat/nat-detection.js';
+import { Connector, type Connection, type LocalNetwork } from '../nat/connector.js';
 
 function loadHostCache(path: string): HostCache {
   if (!existsSync(path)) return new HostCache();
@@ -67,6 +68,73 @@ export async function nat(account: Account, descriptor: NetworkDescriptor): Prom
     if (!report) throw new CommandError('not attached to a supernode');
     console.log(`NAT: ${describeNat(report)}`);
   } finally {
+    client.close();
+    save();
+  }
+}
+
+/** This device's side of a connection: its supernode's STUN/TURN service, credentials, and the interface it uses. */
+function localNetwork(client: AttachedClient): () => Promise<LocalNetwork> {
+  return async () => {
+    const supernode = client.supernode;
+    if (!supernode) throw new CommandError('not attached to a supernode');
+    const turn = await client.turnCredentials().catch(() => null);
+    const localHost = client.localAddress?.host;
+    return { server: turn?.server ?? { host: supernode.host, port: supernode.port }, turn, ...(localHost ? { localHost } : {}) };
+  };
+}
+
+const describePath = (c: Connection) =>
+  `${c.path.kind} path (${c.path.local.type} ${c.path.local.address.host}:${c.path.local.address.port} → ${c.path.remote.type} ${c.path.remote.address.host}:${c.path.remote.address.port})`;
+
+/** Connections others start: said, echoed (so the other side can time the path), closed when idle. */
+function answerConnections(connector: Connector): void {
+  const IDLE_MS = 30_000;
+  connector.onConnection((c) => {
+    console.log(`connected with ${c.user} over a ${describePath(c)} in ${Math.round(c.setupMs)} ms`);
+    let idle = setTimeout(() => void c.agent.close(), IDLE_MS);
+    c.agent.onData((bytes) => {
+      clearTimeout(idle);
+      idle = setTimeout(() => void c.agent.close(), IDLE_MS);
+      c.agent.send(bytes);
+    });
+  });
+  connector.onFailure((user, reason) => console.log(`connection from ${user} not made: ${reason}`));
+}
+
+/** `parley connect <user>`: a path to the user's first online device, its kind, setup time and round trip. */
+export async function connect(account: Account, descriptor: NetworkDescriptor, to: string): Promise<void> {
+  const { client, save } = await attach(account, descriptor);
+  const { chat, close: closeChat } = await startChat(account, descriptor, client);
+  try {
+    const user = to.toLowerCase();
+    const records = await client.find(user);
+    const device = records[0]?.device.dhKey;
+    if (!device) throw new CommandError(`${to} has no device online`);
+    const connector = new Connector(realEnv, chat, localNetwork(client));
+    const outcome = await connector.connect(user, device);
+    if (!outcome.ok) throw new CommandError(`no connection to ${to}: ${outcome.error === 'refused' ? 'refused (not a buddy?)' : outcome.error === 'no_answer' ? 'no answer' : 'no path worked'}`);
+    const c = outcome.connection;
+    console.log(`connected to ${to} (device ${toHex(device).slice(0, 16)}) over a ${describePath(c)} in ${Math.round(c.setupMs)} ms`);
+    // Round trips over the path itself: the other side echoes.
+    const rtts: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const sent = realEnv.clock.now();
+      const echoed = new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 2_000);
+        c.agent.onData(() => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      c.agent.send(new TextEncoder().encode(`~ping ${i}`));
+      if (await echoed) rtts.push(realEnv.clock.now() - sent);
+    }
+    rtts.sort((a, b) => a - b);
+    console.log(rtts.length > 0 ? `round trip over the path: ${rtts[Math.floor(rtts.length / 2)]!.toFixed(2)} ms (median of ${rtts.length})` : 'no echo over the path');
+    await c.agent.close();
+  } finally {
+    closeChat();
     client.close();
     save();
   }
@@ -121,6 +189,7 @@ export async function online(account: Account, descriptor: NetworkDescriptor, op
     (error: unknown) => console.log(`NAT type not found: ${(error as Error).message}`),
   );
   const { chat, contacts, close: closeChat } = await startChat(account, descriptor, client, options);
+  answerConnections(new Connector(realEnv, chat, localNetwork(client)));
   // Presence: what `parley status` saved, pushed to buddies now and whenever it changes.
   const pushStatus = () => {
     const status = readStatus(account);

@@ -46,6 +46,10 @@ test('local network: alice writes to bob while he is offline, then while he is o
     assert.equal(live.status, 0, live.out);
     assert.match(live.out, /delivered end to end to 1 device in [\d.]+ ms/);
     await bob.waitFor(/\] alice: yes now you are\n/);
+    // (alice's device is not online elsewhere: one process per device.) A path between the two devices, the way calls will open one: direct on loopback, echoed by bob's parley online.
+    const path = parley(['connect', 'bob', '--user', 'alice']);
+    assert.match(path.out, /connected to bob \(device [0-9a-f]{16}\) over a direct path \(host 127\.0\.0\.1:\d+ → host 127\.0\.0\.1:\d+\) in \d+ ms\nround trip over the path: [\d.]+ ms \(median of 5\)/, path.out);
+    await bob.waitFor(/connected with alice over a direct path/);
     const bobsHistory = parley(['history', 'alice', '--user', 'bob']);
     assert.match(bobsHistory.out, /alice: are you there\?\n.*alice: yes now you are\n/, bobsHistory.out);
     const alicesSearch = parley(['history', 'bob', '--search', 'NOW', '--user', 'alice']);
