@@ -48,12 +48,15 @@ Usage:
       carries only the request.
   parley search <prefix> [--user U]
   parley online [--user U] [--port P] [--no-promotion] [--promote-after MINUTES] [--no-read-receipts]
+                [--calls-from buddies|anyone]
       Attaches this device to a supernode and stays online (others can find it) until Ctrl-C,
       printing messages (senders learn you read them, unless --no-read-receipts), presence
       and typing of your buddies.
       It listens on P (default: any free port) for a supernode's dial-back: when one finds it
       reachable from outside, with at least 1 Mbit/s up, after MINUTES online (default 60), it
       becomes a supernode too (certified by the login server); --no-promotion forbids that.
+      It answers connections (parley connect, calls) from buddies, or from anyone with
+      --calls-from anyone.
   parley chat <user> [message] [--user U]
       Sends a message end to end to every device of <user> (and your other devices) and waits
       for their acknowledgement; with no message, sends each line you type (on a terminal,
@@ -109,11 +112,17 @@ const OPTIONS = {
   discoverable: { type: 'boolean', default: false },
   'no-promotion': { type: 'boolean', default: false },
   'no-read-receipts': { type: 'boolean', default: false },
+  'calls-from': { type: 'string', default: 'buddies' },
   'promote-after': { type: 'string', default: '60' },
   search: { type: 'string' },
   limit: { type: 'string', default: '50' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
+
+function callsFrom(text: string): 'buddies' | 'anyone' {
+  if (text !== 'buddies' && text !== 'anyone') throw new UsageError('--calls-from is buddies or anyone');
+  return text;
+}
 
 function positiveInt(text: string, name: string, min = 1, max = 65535): number {
   const value = Number(text);
@@ -301,6 +310,7 @@ async function main(argv: string[]): Promise<number> {
         allowPromotion: !values['no-promotion'],
         readReceipts: !values['no-read-receipts'],
         promoteAfterMs: positiveInt(values['promote-after'], 'promote-after', 0, 7 * 24 * 60) * 60_000,
+        callsFrom: callsFrom(values['calls-from']),
       });
       return 0;
     case 'supernode':

@@ -152,6 +152,8 @@ export interface OnlineOptions extends ChatSettings {
   /** The user's setting: may this machine become a supernode? */
   readonly allowPromotion: boolean;
   readonly promoteAfterMs?: number;
+  /** Whose connections (calls) to answer: buddies (default) or anyone. */
+  readonly callsFrom?: 'buddies' | 'anyone';
 }
 
 /**
@@ -189,7 +191,8 @@ export async function online(account: Account, descriptor: NetworkDescriptor, op
     (error: unknown) => console.log(`NAT type not found: ${(error as Error).message}`),
   );
   const { chat, contacts, close: closeChat } = await startChat(account, descriptor, client, options);
-  answerConnections(new Connector(realEnv, chat, localNetwork(client)));
+  const anyone = options.callsFrom === 'anyone';
+  answerConnections(new Connector(realEnv, chat, localNetwork(client), (_user, relation) => relation === 'buddy' || (anyone && relation === 'stranger')));
   // Presence: what `parley status` saved, pushed to buddies now and whenever it changes.
   const pushStatus = () => {
     const status = readStatus(account);

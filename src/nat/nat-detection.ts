@@ -134,9 +134,19 @@ export function natTypeToWire(type: NatType): WireNatType {
   return WIRE_TYPES[type];
 }
 
+const NAMES: Record<NatType, string> = {
+  open: 'open',
+  firewalled: 'firewalled',
+  'full-cone': 'full cone',
+  'address-restricted': 'address-restricted',
+  'port-restricted': 'port-restricted',
+  symmetric: 'symmetric',
+  'udp-blocked': 'UDP blocked',
+};
+
 /** One line for people: the type, the behaviours behind it, the addresses and the time it took. */
 export function describeNat(report: NatReport): string {
-  const name = report.type.replace('-', ' ');
+  const name = NAMES[report.type];
   const behaviour = report.mapping && report.filtering ? ` (mapping ${report.mapping}, filtering ${report.filtering})` : '';
   const seen = report.mapped ? `; seen as ${report.mapped.host}:${report.mapped.port} from ${report.local.host}:${report.local.port}${report.portPreserved === false ? ', port not preserved' : ''}` : '';
   return `${name}${behaviour}${seen}; found in ${Math.round(report.durationMs)} ms${report.note ? ` (${report.note})` : ''}`;

@@ -7,28 +7,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { VirtualNetwork, type Gateway } from '../../src/env/virtual/index.js';
 import { startStunService } from '../../src/supernode/stun-service.js';
-import { IceAgent, type PathKind } from '../../src/nat/ice-agent.js';
-import { PLACEMENTS, place, HOP_MS, type Placement } from '../support/nat-matrix.js';
+import { IceAgent } from '../../src/nat/ice-agent.js';
+import { PLACEMENTS, place, HOP_MS, UDP_LESS, bestPath, type Placement } from '../support/nat-matrix.js';
 import { testSeed, withSeed } from '../support/seed.js';
 
 const PORT = 3478;
-/** UDP cannot leave these: they need the relay over TCP (not built yet). */
-const UDP_LESS = new Set<Placement>(['udp-blocked', 'web-only']);
-/** Endpoint-dependent mapping: the other side must accept whatever port shows up. */
-const SYMMETRIC = new Set<Placement>(['symmetric']);
-/** Filters by address and port: only the exact endpoint it sent to gets in. */
-const PORT_FILTERING = new Set<Placement>(['port-restricted', 'double-nat', 'same-lan', 'symmetric']);
-
-/** The best path each pair can have. */
-export function bestPath(a: Placement, b: Placement): PathKind | 'tcp-relay' {
-  if (UDP_LESS.has(a) || UDP_LESS.has(b)) return 'tcp-relay';
-  // One end public (its own address is reachable), or both on one LAN: nothing to punch.
-  if (a === 'public' || b === 'public') return 'direct';
-  if (a === 'same-lan' && b === 'same-lan') return 'direct';
-  // A symmetric NAT's port towards the other side is unknown in advance: the other side must let in an unknown port.
-  if ((SYMMETRIC.has(a) && PORT_FILTERING.has(b)) || (SYMMETRIC.has(b) && PORT_FILTERING.has(a))) return 'relayed-udp';
-  return 'hole-punched';
-}
 
 export async function connectPair(seed: number, a: Placement, b: Placement) {
   const network = new VirtualNetwork(seed);

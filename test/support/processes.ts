@@ -17,8 +17,11 @@ export interface RunningParley {
  * appeared within `withinMs` the process is killed and the promise rejects with its output, so
  * a stuck process never outlives its test.
  */
-export function startParley(args: string[], marker: string | RegExp, withinMs = 30_000): Promise<RunningParley> {
-  const child = spawn(process.execPath, [PARLEY_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function startParley(args: string[], marker: string | RegExp, withinMs = 30_000, options: { netns?: string } = {}): Promise<RunningParley> {
+  // In a network namespace of the lab: `ip netns exec` execs node, so the child is node itself.
+  const child = options.netns
+    ? spawn('ip', ['netns', 'exec', options.netns, process.execPath, PARLEY_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, [PARLEY_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const waiters: (() => boolean)[] = [];
   const seen = (m: string | RegExp) => (typeof m === 'string' ? output.includes(m) : m.test(output));

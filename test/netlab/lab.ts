@@ -1,0 +1,57 @@
+// Running Parley in the network lab (lab.sh): the lab up and down, commands in its namespaces,
+// and the placements of the connectivity matrix mapped to the lab's client namespaces.
+import { execFile, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { PARLEY_MAIN } from '../support/processes.js';
+import type { Placement } from '../support/nat-matrix.js';
+
+const LAB_SCRIPT = fileURLToPath(new URL('../../../test/netlab/lab.sh', import.meta.url));
+export const PREFIX = 'pl';
+export const SERVER_HOST = '203.0.113.10';
+export const SERVER_ALTERNATE = '203.0.113.11';
+export const SUPERNODE_PORT = 33033;
+
+/** Where each placement's devices run: the offering one and the answering one (one LAN: two machines). */
+export const LAB_CLIENTS: Record<Placement, { offerer: string; answerer: string }> = {
+  public: { offerer: 'pub', answerer: 'pub' },
+  'full-cone': { offerer: 'cfull', answerer: 'cfull' },
+  'address-restricted': { offerer: 'caddr', answerer: 'caddr' },
+  'port-restricted': { offerer: 'cport', answerer: 'cport' },
+  symmetric: { offerer: 'csym', answerer: 'csym' },
+  'udp-blocked': { offerer: 'cudp', answerer: 'cudp' },
+  'web-only': { offerer: 'cweb', answerer: 'cweb' },
+  'double-nat': { offerer: 'cdbl', answerer: 'cdbl' },
+  'same-lan': { offerer: 'clan2', answerer: 'clan1' },
+};
+
+export const netns = (name: string) => `${PREFIX}-${name}`;
+
+function lab(action: 'up' | 'down'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('bash', [LAB_SCRIPT, action], { env: { ...process.env, PL: PREFIX }, timeout: 60_000 }, (error, stdout, stderr) => (error ? reject(new Error(`lab.sh ${action}: ${stderr || error.message}`)) : resolve(stderr)));
+  });
+}
+
+export const labUp = () => lab('up');
+export const labDown = () => lab('down');
+
+/** Runs a command in a lab namespace; resolves with its exit code and all it printed. */
+export function inNamespace(name: string, command: string[], input = '', timeoutMs = 30_000): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('ip', ['netns', 'exec', netns(name), ...command], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+    child.stdin.end(input);
+  });
+}
+
+/** `parley <args>` in a lab namespace. */
+export function parleyIn(name: string, args: string[], input = '', timeoutMs = 30_000) {
+  return inNamespace(name, [process.execPath, PARLEY_MAIN, ...args], input, timeoutMs);
+}

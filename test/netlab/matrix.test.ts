@@ -1,0 +1,113 @@
+// The network lab (lab.sh: namespaces, iptables/nftables NATs of every class, no link to the
+// host): the NAT classes are verified with coturn's turnutils_natdiscovery (an independent
+// tool) and with Parley's own detection, then real `parley` processes connect across every
+// pair of placements that has UDP, each on the best path possible for the pair.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { startParley, stopParley, type RunningParley } from '../support/processes.js';
+import { PLACEMENTS, UDP_LESS, bestPath, type Placement } from '../support/nat-matrix.js';
+import { LAB_CLIENTS, SERVER_ALTERNATE, SERVER_HOST, SUPERNODE_PORT, inNamespace, labDown, labUp, netns, parleyIn } from './lab.js';
+
+/** What coturn's natdiscovery must report in each place ([mapping, filtering]), and Parley's name for it. */
+const EXPECTED: Record<Placement, { natdiscovery: [string, string] | null; parley: string }> = {
+  public: { natdiscovery: ['Endpoint Independent', 'Endpoint Independent'], parley: 'open' },
+  'full-cone': { natdiscovery: ['Endpoint Independent', 'Endpoint Independent'], parley: 'full cone' },
+  'address-restricted': { natdiscovery: ['Endpoint Independent', 'Address Dependent'], parley: 'address-restricted' },
+  'port-restricted': { natdiscovery: ['Endpoint Independent', 'Address and Port Dependent'], parley: 'port-restricted' },
+  symmetric: { natdiscovery: ['Address and Port Dependent', 'Address and Port Dependent'], parley: 'symmetric' },
+  'udp-blocked': { natdiscovery: null, parley: 'UDP blocked' },
+  'web-only': { natdiscovery: null, parley: '' },
+  'double-nat': { natdiscovery: ['Endpoint Independent', 'Address and Port Dependent'], parley: 'port-restricted' },
+  'same-lan': { natdiscovery: ['Endpoint Independent', 'Address and Port Dependent'], parley: 'port-restricted' },
+};
+
+/** Placements whose devices can reach the login server and supernodes today (web-only needs port 443). */
+const REACHABLE = PLACEMENTS.filter((p) => p !== 'web-only');
+const CONNECTABLE = PLACEMENTS.filter((p) => !UDP_LESS.has(p));
+const user = (role: 'a' | 'b', p: Placement) => `${role}-${p}`;
+
+let dir = '';
+let server: RunningParley | null = null;
+const answerers: RunningParley[] = [];
+let common: string[] = [];
+
+before(async () => {
+  if (process.getuid?.() !== 0) throw new Error('the network lab needs root (network namespaces, iptables): CI runs as root');
+  await labUp();
+  dir = mkdtempSync(join(tmpdir(), 'parley-lab-'));
+  common = ['--network', join(dir, 'net', 'network.json')];
+  server = await startParley(['local', '--dir', join(dir, 'net'), '--host', SERVER_HOST, '--stun-alternate', SERVER_ALTERNATE, '--port', String(SUPERNODE_PORT)], 'descriptor:', 30_000, { netns: netns('srv') });
+});
+
+after(async () => {
+  for (const a of answerers) await stopParley(a.child);
+  if (server) await stopParley(server.child);
+  await labDown();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test('lab: coturn\'s natdiscovery finds each router\'s NAT class as built', { timeout: 120_000 }, async () => {
+  const reports = await Promise.all(
+    PLACEMENTS.map(async (p) => ({ p, out: (await inNamespace(LAB_CLIENTS[p].answerer, ['turnutils_natdiscovery', '-m', '-f', '-p', String(SUPERNODE_PORT), SERVER_HOST], '', 20_000)).out })),
+  );
+  for (const { p, out } of reports) {
+    const expected = EXPECTED[p].natdiscovery;
+    if (!expected) {
+      assert.doesNotMatch(out, /NAT with/, `${p}: no UDP answer expected:\n${out}`);
+      continue;
+    }
+    assert.match(out, new RegExp(`NAT with ${expected[0]} Mapping!`), `${p}:\n${out}`);
+    assert.match(out, new RegExp(`NAT with ${expected[1]} Filtering!`), `${p}:\n${out}`);
+  }
+});
+
+test('lab: devices register, Parley\'s own NAT detection agrees, and every pair with UDP connects on its best path', { timeout: 600_000 }, async () => {
+  // Two users per place: one offers connections, one answers (same LAN: on two machines).
+  const profile = (p: Placement, role: 'a' | 'b') => ['--profile', join(dir, 'profiles', user(role, p)), ...common];
+  await Promise.all(
+    REACHABLE.flatMap((p) =>
+      (['a', 'b'] as const).map(async (role) => {
+        const ns = role === 'a' ? LAB_CLIENTS[p].offerer : LAB_CLIENTS[p].answerer;
+        const registered = await parleyIn(ns, ['register', user(role, p), '--password-stdin', ...profile(p, role)], 'lab password 1\n', 60_000);
+        assert.equal(registered.code, 0, registered.out);
+        const loggedIn = await parleyIn(ns, ['login', user(role, p), '--password-stdin', ...profile(p, role)], 'lab password 1\n', 60_000);
+        assert.equal(loggedIn.code, 0, loggedIn.out);
+      }),
+    ),
+  );
+  for (const p of REACHABLE) {
+    const found = await parleyIn(LAB_CLIENTS[p].answerer, ['nat', ...profile(p, 'b')]);
+    assert.match(found.out, new RegExp(`NAT: ${EXPECTED[p].parley}[ ;]`), `${p}:\n${found.out}`);
+  }
+  for (const p of CONNECTABLE) {
+    answerers.push(await startParley(['online', '--no-promotion', '--calls-from', 'anyone', ...profile(p, 'b')], 'is online', 30_000, { netns: netns(LAB_CLIENTS[p].answerer) }));
+  }
+  const pairs: [Placement, Placement][] = [];
+  for (let i = 0; i < CONNECTABLE.length; i++) for (let j = i; j < CONNECTABLE.length; j++) pairs.push([CONNECTABLE[i]!, CONNECTABLE[j]!]);
+  // Each offering device runs one connection at a time (one process per device); devices run side by side.
+  const results: { a: Placement; b: Placement; path: string; setupMs: number; rttMs: number; best: string }[] = [];
+  const byOfferer = new Map<Placement, [Placement, Placement][]>();
+  for (const pair of pairs) byOfferer.set(pair[0], [...(byOfferer.get(pair[0]) ?? []), pair]);
+  const failures: string[] = [];
+  await Promise.all(
+    [...byOfferer.values()].map(async (list) => {
+      for (const [a, b] of list) {
+        const run = await parleyIn(LAB_CLIENTS[a].offerer, ['connect', user('b', b), ...profile(a, 'a')], '', 60_000);
+        const match = /over a (\S+) path .* in (\d+) ms\nround trip over the path: ([\d.]+) ms/.exec(run.out);
+        if (!match) {
+          failures.push(`${a} ↔ ${b}: ${run.out.trim()}`);
+          continue;
+        }
+        results.push({ a, b, path: match[1]!, setupMs: Number(match[2]), rttMs: Number(match[3]), best: bestPath(a, b) });
+      }
+    }),
+  );
+  if (process.env.PARLEY_LAB_RESULTS) writeFileSync(process.env.PARLEY_LAB_RESULTS, JSON.stringify(results, null, 2));
+  assert.deepEqual(failures, [], 'every pair connects');
+  const notBest = results.filter((r) => r.path !== r.best).map((r) => `${r.a} ↔ ${r.b}: ${r.path}, best is ${r.best}`);
+  assert.deepEqual(notBest, [], 'every pair on its best path');
+  assert.equal(results.length, pairs.length);
+});
