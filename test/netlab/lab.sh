@@ -12,11 +12,12 @@
 # Namespaces (prefix PL, default "pl"):
 #   PL-inet   the internet: a bridge, nothing else
 #   PL-srv    203.0.113.10 and .11: login server and supernodes (.11: the STUN second address)
-#   PL-pub    203.0.113.20: a public client
-#   PL-r<X>   a NAT router (WAN 203.0.113.3x) with its client PL-c<X> (LAN 10.<n>.0.2), for
-#             X = full (full cone), addr (address-restricted), port (port-restricted),
-#             sym (symmetric), udp (UDP blocked), web (web only: TCP 80/443)
-#   PL-rcgn + PL-rhome + PL-cdbl       double NAT: a home NAT behind a carrier NAT
+#   PL-pub1, PL-pub2                   public clients (203.0.113.21, .22)
+#   PL-r<X><i> + PL-c<X><i>            a NAT router and its client, two of each kind (i = 1, 2),
+#                                      X = full (full cone), addr (address-restricted),
+#                                      port (port-restricted), sym (symmetric), udp (UDP
+#                                      blocked), web (web only: TCP 80/443)
+#   PL-rcgn<i> + PL-rhome<i> + PL-cdbl<i>  double NAT: a home NAT behind a carrier NAT
 #   PL-rlan + PL-clan1 + PL-clan2      two clients on one LAN behind a port-restricted NAT
 set -euo pipefail
 PL="${PL:-pl}"
@@ -73,37 +74,29 @@ router() {
   ns "$name" iptables -A INPUT -i wan0 -j DROP
 }
 
-up() {
-  down
-  mkns inet
-  ns inet ip link add br0 type bridge
-  ns inet ip link set br0 up
-
-  mkns srv
-  to_internet srv eth0 203.0.113.10
-  ns srv ip addr add 203.0.113.11/24 dev eth0
-
-  mkns pub
-  to_internet pub eth0 203.0.113.20
-
-  # Port-restricted (Linux's masquerading: ports kept, so the mapping is endpoint-independent;
-  # conntrack lets in only the exact endpoint a packet went to).
-  router rport 203.0.113.31
-  mkns cport; lan rport cport 10.4.0
-  ns rport iptables -t nat -A POSTROUTING -o wan0 -j MASQUERADE
-
-  # Full cone: the same, plus every UDP packet to the WAN address forwarded to the client.
-  router rfull 203.0.113.32
-  mkns cfull; lan rfull cfull 10.2.0
-  ns rfull iptables -t nat -A POSTROUTING -o wan0 -j MASQUERADE
-  ns rfull iptables -t nat -A PREROUTING -i wan0 -p udp -j DNAT --to-destination 10.2.0.2
-
-  # Address-restricted: forwarded too, but only from addresses that mapping (port) has sent to
-  # (an nftables set keyed by port and address: per mapping, as RFC 4787 means it).
-  router raddr 203.0.113.33
-  mkns caddr; lan raddr caddr 10.3.0
-  ns raddr iptables -t nat -A POSTROUTING -o wan0 -j MASQUERADE
-  ns raddr nft -f - <<'NFT'
+# A NAT router of one kind with its client: r<kind><i> and c<kind><i>.
+natted() {
+  local kind=$1 i=$2 wan=$3 net=$4 r="r$1$2" c="c$1$2"
+  router "$r" "$wan"
+  mkns "$c"
+  lan "$r" "$c" "$net"
+  case "$kind" in
+    port)
+      # Port-restricted: Linux's masquerading (ports kept, so the mapping is endpoint-
+      # independent; conntrack lets in only the exact endpoint a packet went to).
+      ns "$r" iptables -t nat -A POSTROUTING -o wan0 -j MASQUERADE ;;
+    full)
+      # Full cone: the same, plus every UDP packet to the WAN address forwarded to the client.
+      ns "$r" iptables -t nat -A POSTROUTING -o wan0 -j MASQUERADE
+      ns "$r" iptables -t nat -A PREROUTING -i wan0 -p udp -j DNAT --to-destination "$net.2" ;;
+    addr)
+      # Address-restricted: forwarded too, but only from addresses that mapping (port) has sent
+      # to (an nftables set keyed by port and address: per mapping, as RFC 4787 means it). The
+      # filter runs before connection tracking, packet by packet, as an address-restricted NAT
+      # filters: a packet dropped early must not leave a tracked "connection" that keeps the
+      # same flow from the client after it has sent there (Linux would cache the drop).
+      ns "$r" iptables -t nat -A POSTROUTING -o wan0 -j MASQUERADE
+      ns "$r" nft -f - <<NFT
 table ip addressrestricted {
   set sent {
     type inet_service . ipv4_addr
@@ -114,46 +107,75 @@ table ip addressrestricted {
     type filter hook forward priority 0;
     iifname "lan0" oifname "wan0" meta l4proto udp add @sent { udp sport . ip daddr }
   }
+  chain filter {
+    type filter hook prerouting priority -300;
+    iifname "wan0" meta l4proto udp udp dport . ip saddr != @sent drop
+  }
   chain inbound {
     type nat hook prerouting priority -100;
-    iifname "wan0" udp dport . ip saddr @sent dnat to 10.3.0.2
+    iifname "wan0" udp dport . ip saddr @sent dnat to $net.2
   }
 }
 NFT
+      ;;
+    sym)
+      # Symmetric: a random port for every new destination.
+      ns "$r" iptables -t nat -A POSTROUTING -o wan0 -j MASQUERADE --random-fully ;;
+    udp)
+      # A firewall that blocks UDP.
+      ns "$r" iptables -t nat -A POSTROUTING -o wan0 -j MASQUERADE
+      ns "$r" iptables -A FORWARD -p udp -j DROP ;;
+    web)
+      # A firewall that lets out only TCP to ports 80 and 443.
+      ns "$r" iptables -t nat -A POSTROUTING -o wan0 -j MASQUERADE
+      ns "$r" iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+      ns "$r" iptables -A FORWARD -i lan0 -p tcp -m multiport --dports 80,443 -j ACCEPT
+      ns "$r" iptables -A FORWARD -j DROP ;;
+  esac
+}
 
-  # Symmetric: a random port for every new destination.
-  router rsym 203.0.113.34
-  mkns csym; lan rsym csym 10.5.0
-  ns rsym iptables -t nat -A POSTROUTING -o wan0 -j MASQUERADE --random-fully
+# Double NAT: a home router (port-restricted) behind a carrier's (port-restricted): rcgn<i>, rhome<i>, cdbl<i>.
+double_nat() {
+  local i=$1 wan=$2
+  router "rcgn$i" "$wan"
+  mkns "rhome$i"
+  ip link add lan0 netns "$PL-rcgn$i" type veth peer name wan0 netns "$PL-rhome$i"
+  ns "rcgn$i" ip addr add "100.64.$i.1/24" dev lan0
+  ns "rcgn$i" ip link set lan0 up
+  ns "rhome$i" ip addr add "100.64.$i.2/24" dev wan0
+  ns "rhome$i" ip link set wan0 up
+  ns "rhome$i" ip route add default via "100.64.$i.1"
+  ns "rhome$i" sysctl -qw net.ipv4.ip_forward=1
+  ns "rcgn$i" iptables -t nat -A POSTROUTING -o wan0 -j MASQUERADE
+  mkns "cdbl$i"
+  lan "rhome$i" "cdbl$i" "10.9.$i"
+  ns "rhome$i" iptables -t nat -A POSTROUTING -o wan0 -j MASQUERADE
+}
 
-  # A firewall that blocks UDP, and one that lets out only TCP to ports 80 and 443.
-  router rudp 203.0.113.35
-  mkns cudp; lan rudp cudp 10.6.0
-  ns rudp iptables -t nat -A POSTROUTING -o wan0 -j MASQUERADE
-  ns rudp iptables -A FORWARD -p udp -j DROP
-  router rweb 203.0.113.36
-  mkns cweb; lan rweb cweb 10.7.0
-  ns rweb iptables -t nat -A POSTROUTING -o wan0 -j MASQUERADE
-  ns rweb iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
-  ns rweb iptables -A FORWARD -i lan0 -p tcp -m multiport --dports 80,443 -j ACCEPT
-  ns rweb iptables -A FORWARD -j DROP
+up() {
+  down
+  mkns inet
+  ns inet ip link add br0 type bridge
+  ns inet ip link set br0 up
 
-  # Double NAT: a home router (port-restricted) behind a carrier's (port-restricted).
-  router rcgn 203.0.113.40
-  mkns rhome
-  ip link add lan0 netns "$PL-rcgn" type veth peer name wan0 netns "$PL-rhome"
-  ns rcgn ip addr add 100.64.0.1/24 dev lan0
-  ns rcgn ip link set lan0 up
-  ns rhome ip addr add 100.64.0.2/24 dev wan0
-  ns rhome ip link set wan0 up
-  ns rhome ip route add default via 100.64.0.1
-  ns rhome sysctl -qw net.ipv4.ip_forward=1
-  ns rcgn iptables -t nat -A POSTROUTING -o wan0 -j MASQUERADE
-  mkns cdbl; lan rhome cdbl 10.9.0
-  ns rhome iptables -t nat -A POSTROUTING -o wan0 -j MASQUERADE
+  mkns srv
+  to_internet srv eth0 203.0.113.10
+  ns srv ip addr add 203.0.113.11/24 dev eth0
 
+  # Two of each kind, on two machines (a pair of one kind must cross two NATs, not one machine).
+  for i in 1 2; do
+    mkns "pub$i"
+    to_internet "pub$i" eth0 "203.0.113.2$i"
+    natted port "$i" "203.0.113.3$i" "10.4.$i"
+    natted full "$i" "203.0.113.4$i" "10.2.$i"
+    natted addr "$i" "203.0.113.5$i" "10.3.$i"
+    natted sym "$i" "203.0.113.6$i" "10.5.$i"
+    natted udp "$i" "203.0.113.7$i" "10.6.$i"
+    natted web "$i" "203.0.113.8$i" "10.7.$i"
+    double_nat "$i" "203.0.113.9$i"
+  done
   # Two clients on one LAN (a bridge in the router) behind a port-restricted NAT.
-  router rlan 203.0.113.41
+  router rlan 203.0.113.100
   ns rlan ip link add br-lan type bridge
   ns rlan ip addr add 10.10.0.1/24 dev br-lan
   ns rlan ip link set br-lan up

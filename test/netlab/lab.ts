@@ -11,16 +11,19 @@ export const SERVER_HOST = '203.0.113.10';
 export const SERVER_ALTERNATE = '203.0.113.11';
 export const SUPERNODE_PORT = 33033;
 
-/** Where each placement's devices run: the offering one and the answering one (one LAN: two machines). */
+/**
+ * Where each placement's devices run: the offering one and the answering one, each on its own
+ * machine behind its own router of the kind (one LAN: two machines behind one router).
+ */
 export const LAB_CLIENTS: Record<Placement, { offerer: string; answerer: string }> = {
-  public: { offerer: 'pub', answerer: 'pub' },
-  'full-cone': { offerer: 'cfull', answerer: 'cfull' },
-  'address-restricted': { offerer: 'caddr', answerer: 'caddr' },
-  'port-restricted': { offerer: 'cport', answerer: 'cport' },
-  symmetric: { offerer: 'csym', answerer: 'csym' },
-  'udp-blocked': { offerer: 'cudp', answerer: 'cudp' },
-  'web-only': { offerer: 'cweb', answerer: 'cweb' },
-  'double-nat': { offerer: 'cdbl', answerer: 'cdbl' },
+  public: { offerer: 'pub1', answerer: 'pub2' },
+  'full-cone': { offerer: 'cfull1', answerer: 'cfull2' },
+  'address-restricted': { offerer: 'caddr1', answerer: 'caddr2' },
+  'port-restricted': { offerer: 'cport1', answerer: 'cport2' },
+  symmetric: { offerer: 'csym1', answerer: 'csym2' },
+  'udp-blocked': { offerer: 'cudp1', answerer: 'cudp2' },
+  'web-only': { offerer: 'cweb1', answerer: 'cweb2' },
+  'double-nat': { offerer: 'cdbl1', answerer: 'cdbl2' },
   'same-lan': { offerer: 'clan2', answerer: 'clan1' },
 };
 
