@@ -73,6 +73,12 @@ const RTO_MS = 100;
 const CHECK_ATTEMPTS = 6;
 /** After the first pair works, better pairs get this long (at least) to work too before nomination. */
 const NOMINATION_WAIT_MS = 100;
+/**
+ * A relayed pair is a fallback: while a direct or hole-punched pair is still being checked it
+ * waits this long (at least) before it is nominated, so a loaded machine's slow answers do not
+ * settle a call on the relay (it would move later, but the first path is the one people see).
+ */
+const RELAY_WAIT_MS = 500;
 /** Consent (RFC 7675, faster): a check on the chosen pair every second; three unanswered and the path is dead. */
 export const CONSENT_INTERVAL_MS = 1_000;
 const CONSENT_FAILURES = 3;
@@ -134,6 +140,7 @@ export class IceAgent {
   private pacer: Timer | null = null;
   private readonly queue: Pair[] = [];
   private nominationTimer: Timer | null = null;
+  private plannedFor: Pair | null = null;
   private consentTimer: Timer | null = null;
   private consentFailures = 0;
   private closed = false;
@@ -407,13 +414,17 @@ export class IceAgent {
 
   /** Controlling side: after the first success, wait a little for better pairs, then nominate the best that works. */
   private considerNomination(): void {
-    if (this.nominationTimer) return;
+    // Planned again when the best working pair changes: a better pair may shorten the wait (or end it).
     const best = this.bestValid();
-    if (!best) return;
+    if (!best || (this.nominationTimer && this.plannedFor === best)) return;
+    this.nominationTimer?.cancel();
+    this.nominationTimer = null;
+    this.plannedFor = best;
     if (this.selected && best.priority <= this.selected.priority) return;
     // Nothing better is still being checked: nominate at once.
     const better = this.pairs.filter((p) => p.priority > best.priority && (p.state === 'waiting' || p.state === 'in-progress'));
-    const wait = better.length === 0 ? 0 : Math.max(NOMINATION_WAIT_MS, 2 * best.rttMs);
+    const relayed = best.local.type === 'relay' || best.remote.type === 'relay';
+    const wait = better.length === 0 ? 0 : relayed ? Math.max(RELAY_WAIT_MS, 4 * best.rttMs) : Math.max(NOMINATION_WAIT_MS, 2 * best.rttMs);
     this.nominationTimer = this.clock.after(wait, () => {
       this.nominationTimer = null;
       const chosen = this.bestValid();
