@@ -1,0 +1,196 @@
+// TURN relaying, ours beside coturn, the same load from the same generator: clients in this
+// process allocate on the server, bind a channel to an echo peer (also here), and send
+// 100-byte datagrams at a fixed rate; each comes back through the relay twice (client → relay →
+// peer → relay → client). Measured per offered rate: loss, round-trip p50/p99, and the server
+// process's CPU time per relayed datagram (from /proc: comparable across a single-threaded
+// server and a multi-threaded one, "per core"). The direct round trip (no relay) at the same
+// rate is the reference for the latency the relay adds.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { realEnv } from '../src/env/real.js';
+import type { Endpoint, UdpSocket } from '../src/env/types.js';
+import { TurnClient } from '../src/nat/turn-client.js';
+
+const CLIENTS = 8;
+const SECONDS = 3;
+const PAYLOAD = 100;
+
+interface Server {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly credentials: { username: string; password: string };
+}
+
+function waitForLine(child: ChildProcess, test: (line: string) => boolean, ms = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error(`no ready line within ${ms} ms: ${buffer}`)), ms);
+    const onData = (chunk: Buffer) => {
+      buffer += chunk.toString();
+      for (const line of buffer.split('\n')) {
+        if (test(line)) {
+          clearTimeout(timer);
+          child.stdout?.off('data', onData);
+          child.stderr?.off('data', onData);
+          resolve(line);
+          return;
+        }
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+  });
+}
+
+async function startOurs(): Promise<Server> {
+  const script = fileURLToPath(new URL('./turn-server-process.js', import.meta.url));
+  const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const line = await waitForLine(child, (l) => l.startsWith('{'));
+  const info = JSON.parse(line) as { port: number; username: string; password: string };
+  return { name: 'parley', child, port: info.port, credentials: { username: info.username, password: info.password } };
+}
+
+async function startCoturn(port: number): Promise<Server> {
+  const child = spawn(
+    'turnserver',
+    ['-n', '--listening-ip=127.0.0.1', `--listening-port=${port}`, '--relay-ip=127.0.0.1', '--realm=parley', '--user=bench:secret', '--lt-cred-mech', '--no-tls', '--no-dtls', '--no-cli', '--allow-loopback-peers', '--simple-log', '--log-file=stdout', '--min-port=40000', '--max-port=40999'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  await waitForLine(child, (l) => /Total General servers|listener opened on|IPv4\. UDP listener opened/.test(l));
+  return { name: 'coturn', child, port, credentials: { username: 'bench', password: 'secret' } };
+}
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+}
+
+export interface LoadResult {
+  readonly offered: number;
+  readonly lossPercent: number;
+  readonly p50: number;
+  readonly p99: number;
+  /** Server CPU microseconds per relayed datagram (each echo is relayed twice). */
+  readonly cpuMicrosPerRelayed: number;
+}
+
+/** Sends at `rate` datagrams/s (all clients together) for SECONDS through the relay (or directly). */
+async function load(rate: number, paths: { send: (bytes: Uint8Array) => void; onEcho: (handler: (bytes: Uint8Array) => void) => void }[], serverPid: number | null): Promise<LoadResult> {
+  const rtts: number[] = [];
+  let received = 0;
+  for (const path of paths) {
+    path.onEcho((bytes) => {
+      received++;
+      const sent = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(1);
+      rtts.push(performance.now() - sent);
+    });
+  }
+  const cpuBefore = serverPid ? cpuSeconds(serverPid) : 0;
+  const total = rate * SECONDS;
+  const started = performance.now();
+  let sent = 0;
+  // Paced in 1 ms slices: as many as are due.
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
+      while (sent < due) {
+        const bytes = new Uint8Array(PAYLOAD);
+        bytes[0] = 0x80; // RTP-like first byte
+        new DataView(bytes.buffer).setFloat64(1, performance.now());
+        paths[sent % paths.length]!.send(bytes);
+        sent++;
+      }
+      if (sent >= total) resolve();
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+  await new Promise((resolve) => setTimeout(resolve, 300)); // the last echoes
+  const cpu = serverPid ? cpuSeconds(serverPid) - cpuBefore : 0;
+  rtts.sort((a, b) => a - b);
+  return { offered: rate, lossPercent: (100 * (total - received)) / total, p50: percentile(rtts, 0.5), p99: percentile(rtts, 0.99), cpuMicrosPerRelayed: received > 0 ? (cpu * 1e6) / (2 * received) : NaN };
+}
+
+/** An echo peer: sends back what it gets. */
+async function echoPeer(): Promise<UdpSocket> {
+  const socket = await realEnv.net.bindUdp({ host: '127.0.0.1', port: 0 });
+  socket.onMessage((bytes, from) => socket.send(bytes, from));
+  return socket;
+}
+
+async function relayedPaths(server: Server, peer: UdpSocket) {
+  const paths = [];
+  const clients: TurnClient[] = [];
+  for (let i = 0; i < CLIENTS; i++) {
+    const socket = await realEnv.net.bindUdp({ host: '127.0.0.1', port: 0 });
+    const turn = new TurnClient(socket, realEnv.clock, realEnv.random, { host: '127.0.0.1', port: server.port }, server.credentials);
+    const allocated = await turn.allocate();
+    if (!allocated.ok) throw new Error(`${server.name}: allocation failed: ${allocated.error.message}`);
+    const bound = await turn.bindChannel(peer.local);
+    if (!bound.ok) throw new Error(`${server.name}: channel bind failed: ${bound.error.message}`);
+    let handler: (bytes: Uint8Array) => void = () => {};
+    turn.onData((_from, data) => handler(data));
+    clients.push(turn);
+    paths.push({ send: (bytes: Uint8Array) => turn.send(peer.local, bytes), onEcho: (h: (bytes: Uint8Array) => void) => (handler = h) });
+  }
+  return { paths, close: () => Promise.all(clients.map((c) => c.close())) };
+}
+
+async function directPaths(peer: UdpSocket) {
+  const paths = [];
+  const sockets: UdpSocket[] = [];
+  for (let i = 0; i < CLIENTS; i++) {
+    const socket = await realEnv.net.bindUdp({ host: '127.0.0.1', port: 0 });
+    let handler: (bytes: Uint8Array) => void = () => {};
+    socket.onMessage((bytes) => handler(bytes));
+    sockets.push(socket);
+    paths.push({ send: (bytes: Uint8Array) => socket.send(bytes, peer.local as Endpoint), onEcho: (h: (bytes: Uint8Array) => void) => (handler = h) });
+  }
+  return { paths, close: () => sockets.forEach((s) => s.close()) };
+}
+
+export interface TurnBenchResults {
+  readonly rates: readonly number[];
+  readonly parley: readonly LoadResult[];
+  readonly coturn: readonly LoadResult[];
+  readonly direct: LoadResult;
+  readonly coturnThreads: number;
+}
+
+export async function benchTurn(rates: readonly number[] = [2_000, 5_000, 10_000, 15_000, 20_000, 30_000, 40_000]): Promise<TurnBenchResults> {
+  const peer = await echoPeer();
+  const results: Record<'parley' | 'coturn', LoadResult[]> = { parley: [], coturn: [] };
+  let coturnThreads = 0;
+  for (const start of [startOurs, () => startCoturn(34_791)]) {
+    const server = await start();
+    try {
+      if (server.name === 'coturn') coturnThreads = Number(readFileSync(`/proc/${server.child.pid}/status`, 'utf8').match(/Threads:\s+(\d+)/)?.[1] ?? 0);
+      const relay = await relayedPaths(server, peer);
+      await load(1_000, relay.paths, null); // warm-up
+      for (const rate of rates) {
+        const result = await load(rate, relay.paths, server.child.pid!);
+        results[server.name as 'parley' | 'coturn'].push(result);
+        if (result.lossPercent > 5) break; // far past what it carries
+      }
+      await relay.close();
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  }
+  const half = Math.max(...results.parley.filter((r) => r.lossPercent < 1).map((r) => r.offered), rates[0]!) / 2;
+  const direct = await directPaths(peer);
+  const directResult = await load(half, direct.paths, null);
+  direct.close();
+  peer.close();
+  return { rates, parley: results.parley, coturn: results.coturn, direct: directResult, coturnThreads };
+}
+
+// Run alone: `node dist/bench/turn.js`.
+if (import.meta.url === `file://${process.argv[1]}`) console.log(JSON.stringify(await benchTurn(), null, 2));
