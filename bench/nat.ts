@@ -11,7 +11,7 @@ import { StunServer } from '../src/nat/stun-server.js';
 import { detectNat, type NatType } from '../src/nat/nat-detection.js';
 import { startStunService } from '../src/supernode/stun-service.js';
 import { IceAgent, type PathKind } from '../src/nat/ice-agent.js';
-import { PLACEMENTS, UDP_LESS, bestPath, type Placement } from '../test/support/nat-matrix.js';
+import { PLACEMENTS, bestPath, type Placement } from '../test/support/nat-matrix.js';
 
 /** One-way latency of each link: client 2.5 ms, its NAT 2.5 ms, a server or public host 5 ms: 20 ms round trips everywhere. */
 const CLIENT_LINK = { latencyMs: 2.5 };
@@ -64,6 +64,9 @@ function placeHost(network: VirtualNetwork, placement: Placement, lan: () => Gat
     }
     case 'same-lan':
       return network.addHost({ link: CLIENT_LINK, behind: lan() });
+    case 'udp-blocked':
+    case 'web-only':
+      return network.addHost({ link: CLIENT_LINK, behind: network.addGateway({ nat: 'port-restricted', firewall: placement, link: NAT_LINK }) });
     default:
       return network.addHost({ link: CLIENT_LINK, behind: network.addGateway({ nat: placement as NatClass, link: NAT_LINK }) });
   }
@@ -71,7 +74,7 @@ function placeHost(network: VirtualNetwork, placement: Placement, lan: () => Gat
 
 export async function benchPathSetup(): Promise<SetupResult[]> {
   const results: SetupResult[] = [];
-  const connectable = PLACEMENTS.filter((p) => !UDP_LESS.has(p));
+  const connectable = PLACEMENTS;
   let seed = 100;
   for (let i = 0; i < connectable.length; i++) {
     for (let j = i; j < connectable.length; j++) {
@@ -79,13 +82,25 @@ export async function benchPathSetup(): Promise<SetupResult[]> {
       const network = new VirtualNetwork(seed++);
       const drive = <T>(work: Promise<T>) => network.scheduler.drive(work, 60_000);
       const sn = network.addHost({ link: SERVER_LINK });
-      const service = await drive(startStunService(sn.env(), { port: 3478, advertisedHost: sn.addressText }));
+      const service = await drive(startStunService(sn.env(), { port: 3478, advertisedHost: sn.addressText, tcpPorts: [3478, 443] }));
       let lan: Gateway | null = null;
       const shared = () => (lan ??= network.addGateway({ nat: 'port-restricted', link: NAT_LINK }));
       const hosts = [placeHost(network, pa, shared), placeHost(network, pb, shared)];
       const server = { host: sn.addressText, port: 3478 };
       const gatherStart = network.scheduler.now();
-      const agents = await drive(Promise.all(hosts.map((h, k) => IceAgent.gather(h.env(), { controlling: k === 0, server, turnCredentials: service.credentials(`u${k}`, 'd') }))));
+      const placements = [pa, pb];
+      const agents = await drive(
+        Promise.all(
+          hosts.map((h, k) =>
+            IceAgent.gather(h.env(), {
+              controlling: k === 0,
+              server,
+              turnCredentials: service.credentials(`u${k}`, 'd'),
+              ...(placements[k] === 'web-only' ? { turnTcp: { host: sn.addressText, port: 443 } } : {}),
+            }),
+          ),
+        ),
+      );
       const gatherMs = network.scheduler.now() - gatherStart;
       // The answer reaches the offerer one signalling trip (device → supernode → device, 20 ms) after the answerer starts.
       agents[1]!.connect(agents[0]!.parameters);

@@ -184,7 +184,9 @@ export async function benchTurn(rates: readonly number[] = [2_000, 5_000, 10_000
       server.child.kill('SIGKILL');
     }
   }
-  const half = Math.max(...results.parley.filter((r) => r.lossPercent < 1).map((r) => r.offered), rates[0]!) / 2;
+  // Half load: the largest measured rate at or below half of what ours carried, measured again directly.
+  const knee = Math.max(...results.parley.filter((r) => r.lossPercent < 1).map((r) => r.offered), rates[0]!);
+  const half = Math.max(...rates.filter((r) => r <= knee / 2), rates[0]!);
   const direct = await directPaths(peer);
   const directResult = await load(half, direct.paths, null);
   direct.close();

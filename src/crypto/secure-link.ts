@@ -6,6 +6,7 @@ import type { Endpoint, Env, TcpConnection, TcpListener, Timer } from '../env/ty
 import { CloseReason, type Envelope } from '../wire/messages.js';
 import type { VerifiedCertificate } from './certificate.js';
 import { SecureChannel, type ChannelConfig, type ChannelError, type ChannelOutput } from './secure-channel.js';
+import { concatBytes } from './bytes.js';
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Handshakes a listener runs at once; more connections are closed at once (bounded work per peer flood). */
@@ -154,7 +155,18 @@ export interface ListenOptions {
   readonly onFailure?: (error: ChannelError, remote: Endpoint) => void;
   readonly handshakeTimeoutMs?: number;
   readonly maxPendingHandshakes?: number;
+  /**
+   * Another protocol on the same port (TURN over TCP on a supernode's port): it claims a
+   * connection by its first 8 bytes (a Noise handshake never starts with the STUN cookie).
+   */
+  readonly otherProtocol?: {
+    claims(firstBytes: Uint8Array): boolean;
+    take(connection: TcpConnection, firstBytes: Uint8Array): void;
+  };
 }
+
+/** Bytes a connection must send before it is told apart from another protocol on the port. */
+const SNIFF_BYTES = 8;
 
 export function listenSecure(env: Env, options: ListenOptions): Promise<TcpListener> {
   let pending = 0;
@@ -169,12 +181,38 @@ export function listenSecure(env: Env, options: ListenOptions): Promise<TcpListe
         return;
       }
       pending++;
-      const channel = new SecureChannel('responder', channelConfig(env, options.config));
-      const link: ChannelOverTcp = new ChannelOverTcp(channel, connection, env, options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS, (error) => {
+      const other = options.otherProtocol;
+      if (!other) return startChannel(connection, null);
+      // Which protocol: decided on the first bytes, within the handshake timeout.
+      let sniffed: Uint8Array = new Uint8Array(0);
+      let decided = false;
+      const timer = env.clock.after(options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS, () => connection.close());
+      connection.onClose(() => {
+        if (decided) return;
+        decided = true;
+        timer.cancel();
         pending--;
-        if (error) options.onFailure?.(error, connection.remote);
-        else options.onLink(link);
+      });
+      connection.onData((bytes) => {
+        sniffed = concatBytes(sniffed, bytes);
+        if (decided || sniffed.byteLength < SNIFF_BYTES) return;
+        decided = true;
+        timer.cancel();
+        if (other.claims(sniffed)) {
+          pending--;
+          other.take(connection, sniffed);
+        } else startChannel(connection, sniffed);
       });
     },
   });
+
+  function startChannel(connection: TcpConnection, firstBytes: Uint8Array | null): void {
+    const channel = new SecureChannel('responder', channelConfig(env, options.config));
+    const link: ChannelOverTcp = new ChannelOverTcp(channel, connection, env, options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS, (error) => {
+      pending--;
+      if (error) options.onFailure?.(error, connection.remote);
+      else options.onLink(link);
+    });
+    if (firstBytes) link.apply(channel.receiveBytes(firstBytes));
+  }
 }

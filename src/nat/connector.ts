@@ -52,7 +52,7 @@ export function offerOf(attemptId: Uint8Array, answer: boolean, parameters: IceP
     answer,
     ufrag: parameters.ufrag,
     pwd: parameters.pwd,
-    candidates: parameters.candidates.map((c) => create(IceCandidateSchema, { type: TYPES[c.type], host: c.address.host, port: c.address.port, priority: c.priority })),
+    candidates: parameters.candidates.map((c) => create(IceCandidateSchema, { type: TYPES[c.type], host: c.address.host, port: c.address.port, priority: c.priority, relayTcp: c.relayTcp === true })),
   });
 }
 
@@ -63,7 +63,7 @@ export function parametersOf(offer: ConnectivityOffer): IceParameters | null {
   for (const c of offer.candidates.slice(0, MAX_CANDIDATES)) {
     const type = FROM_WIRE.get(c.type);
     if (!type || !/^\d{1,3}(\.\d{1,3}){3}$/.test(c.host) || c.port === 0 || c.port > 65535) continue;
-    candidates.push({ type, address: { host: c.host, port: c.port }, priority: c.priority });
+    candidates.push({ type, address: { host: c.host, port: c.port }, priority: c.priority, ...(type === 'relay' && c.relayTcp ? { relayTcp: true } : {}) });
   }
   return { ufrag: offer.ufrag, pwd: offer.pwd, candidates };
 }

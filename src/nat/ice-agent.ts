@@ -10,7 +10,8 @@
 //
 // Demultiplexing on the one UDP socket: what comes from the supernode is TURN/STUN for the TURN
 // client; from anyone else, STUN Binding is a connectivity check, anything else is data.
-import type { Clock, Endpoint, Random, Timer, UdpSocket } from '../env/types.js';
+import type { Clock, Endpoint, Net, Random, Timer, UdpSocket } from '../env/types.js';
+import { streamSocket } from './turn-tcp.js';
 import { TurnClient } from './turn-client.js';
 import { StunTransactions } from './stun-client.js';
 import {
@@ -35,6 +36,8 @@ export interface IceCandidate {
   readonly type: CandidateType;
   readonly address: Endpoint;
   readonly priority: number;
+  /** A relayed candidate whose device reaches its TURN server over TCP (its UDP is blocked). */
+  readonly relayTcp?: boolean;
 }
 
 /** What one side tells the other (over the end-to-end session, which keeps `pwd` secret). */
@@ -45,7 +48,7 @@ export interface IceParameters {
 }
 
 /** How the chosen path runs, for people and for benchmarks. */
-export type PathKind = 'direct' | 'hole-punched' | 'relayed-udp';
+export type PathKind = 'direct' | 'hole-punched' | 'relayed-udp' | 'relayed-tcp';
 
 export interface SelectedPath {
   readonly kind: PathKind;
@@ -64,7 +67,17 @@ export interface IceAgentOptions {
   readonly turnCredentials?: { username: string; password: string };
   /** The local interface address (the one the supernode link uses), for the host candidate. */
   readonly localHost?: string;
+  /**
+   * How to reach TURN: over UDP, over TCP (RFC 8656 section 12.5; for firewalls that block UDP),
+   * or `auto` (default): UDP, unless a STUN request gets no answer within 500 ms.
+   */
+  readonly turnTransport?: 'udp' | 'tcp' | 'auto';
+  /** Where TURN over TCP answers (default: the server's address and port; web-only firewalls: port 443). */
+  readonly turnTcp?: Endpoint;
 }
+
+/** With `auto`, UDP counts as blocked when a STUN request to the supernode gets no answer this soon. */
+const UDP_PROBE_MS = 500;
 
 const TYPE_PREFERENCE: Record<CandidateType, number> = { host: 126, prflx: 110, srflx: 100, relay: 0 };
 /** Checks: a new one every PACE_MS, each sent again after RTO_MS (doubling), CHECK_ATTEMPTS times in all. */
@@ -128,7 +141,7 @@ export class IceAgent {
   readonly ufrag: string;
   readonly pwd: string;
   private readonly socket: UdpSocket;
-  private serverHandler: (bytes: Uint8Array, from: Endpoint) => void = () => {};
+  private readonly serverHandlers: ((bytes: Uint8Array, from: Endpoint) => void)[] = [];
   private turn: TurnClient | null = null;
   private readonly locals: IceCandidate[] = [];
   private remote: IceParameters | null = null;
@@ -154,6 +167,7 @@ export class IceAgent {
   private constructor(
     private readonly clock: Clock,
     private readonly random: Random,
+    private readonly net: Net,
     socket: UdpSocket,
     private readonly options: IceAgentOptions,
   ) {
@@ -161,13 +175,16 @@ export class IceAgent {
     this.ufrag = toText(random.bytes(6));
     this.pwd = toText(random.bytes(18));
     this.tieBreaker = random.bytes(8);
-    socket.onMessage((bytes, from) => (same(from, options.server) ? this.serverHandler(bytes, from) : this.receive(bytes, from, null)));
+    socket.onMessage((bytes, from) => {
+      if (!same(from, options.server)) return this.receive(bytes, from, null);
+      for (const handler of this.serverHandlers) handler(bytes, from);
+    });
   }
 
   /** Binds a socket and gathers candidates: host, server-reflexive and (with credentials) relayed. */
-  static async gather(env: { clock: Clock; random: Random; net: { bindUdp(o: { host?: string; port: number }): Promise<UdpSocket> } }, options: IceAgentOptions): Promise<IceAgent> {
+  static async gather(env: { clock: Clock; random: Random; net: Net }, options: IceAgentOptions): Promise<IceAgent> {
     const socket = await env.net.bindUdp({ port: 0, ...(options.localHost ? { host: options.localHost } : {}) });
-    const agent = new IceAgent(env.clock, env.random, socket, options);
+    const agent = new IceAgent(env.clock, env.random, env.net, socket, options);
     await agent.gatherCandidates();
     return agent;
   }
@@ -177,7 +194,8 @@ export class IceAgent {
     return {
       local: this.socket.local,
       send: (bytes, to) => this.socket.send(bytes, to),
-      onMessage: (handler) => (this.serverHandler = handler),
+      // Every listener sees every message from the supernode (each ignores what is not its own).
+      onMessage: (handler) => void this.serverHandlers.push(handler),
       close: () => {},
     };
   }
@@ -185,24 +203,47 @@ export class IceAgent {
   private async gatherCandidates(): Promise<void> {
     const host = { host: this.options.localHost ?? this.socket.local.host, port: this.socket.local.port };
     this.locals.push({ type: 'host', address: host, priority: priority('host') });
-    let mapped: Endpoint | null = null;
-    if (this.options.turnCredentials) {
-      this.turn = new TurnClient(this.serverSide(), this.clock, this.random, this.options.server, this.options.turnCredentials);
-      this.turn.onData((peer, data) => this.receive(data, peer, 'relay'));
-      const allocated = await this.turn.allocate();
+    const transport = this.options.turnTransport ?? 'auto';
+    // The server-reflexive address: a Binding request (also the probe that tells whether UDP gets out).
+    const stun = new StunTransactions(this.serverSide(), this.clock, this.random);
+    const probe = transport === 'tcp' ? null : stun.request(this.options.server, [], { rtoMs: 100, deadlineMs: transport === 'auto' ? UDP_PROBE_MS : 1_500 });
+    const credentials = this.options.turnCredentials;
+    let udpTurn: TurnClient | null = null;
+    let udpAllocation: ReturnType<TurnClient['allocate']> | null = null;
+    if (credentials && transport !== 'tcp') {
+      udpTurn = new TurnClient(this.serverSide(), this.clock, this.random, this.options.server, credentials);
+      udpAllocation = udpTurn.allocate();
+    }
+    const answer = probe ? await probe : null;
+    const xor = answer?.ok ? attribute(answer.value.message, Attr.XOR_MAPPED_ADDRESS) : undefined;
+    const mapped = xor ? decodeAddress(xor, true) : null;
+    if (mapped?.ok && !same(mapped.value, host)) this.locals.push({ type: 'srflx', address: mapped.value, priority: priority('srflx') });
+    if (!credentials) return;
+    if (udpTurn && udpAllocation && (answer?.ok || transport === 'udp')) {
+      const allocated = await udpAllocation;
       if (allocated.ok) {
-        mapped = allocated.value.mapped;
-        this.locals.push({ type: 'relay', address: allocated.value.relayed, priority: priority('relay') });
+        this.useRelay(udpTurn, allocated.value.relayed, false);
+        return;
       }
     }
-    if (!mapped) {
-      const stun = new StunTransactions(this.serverSide(), this.clock, this.random);
-      const answer = await stun.request(this.options.server, [], { rtoMs: 100, deadlineMs: 1_500 });
-      const xor = answer.ok ? attribute(answer.value.message, Attr.XOR_MAPPED_ADDRESS) : undefined;
-      const decoded = xor ? decodeAddress(xor, true) : null;
-      if (decoded?.ok) mapped = decoded.value;
+    // UDP does not get out (or TURN over UDP failed): TURN over TCP.
+    if (udpTurn) await udpTurn.close();
+    const server = this.options.turnTcp ?? this.options.server;
+    try {
+      const connection = await this.net.connectTcp({ host: server.host, port: server.port, timeoutMs: 5_000 });
+      const tcpTurn = new TurnClient(streamSocket(connection, server), this.clock, this.random, server, credentials);
+      const allocated = await tcpTurn.allocate();
+      if (allocated.ok) this.useRelay(tcpTurn, allocated.value.relayed, true);
+      else await tcpTurn.close();
+    } catch {
+      // No relay at all: the host candidate is all there is.
     }
-    if (mapped && !same(mapped, host)) this.locals.push({ type: 'srflx', address: mapped, priority: priority('srflx') });
+  }
+
+  private useRelay(turn: TurnClient, relayed: Endpoint, overTcp: boolean): void {
+    this.turn = turn;
+    turn.onData((peer, data) => this.receive(data, peer, 'relay'));
+    this.locals.push({ type: 'relay', address: relayed, priority: priority('relay'), ...(overTcp ? { relayTcp: true } : {}) });
   }
 
   get parameters(): IceParameters {
@@ -455,7 +496,8 @@ export class IceAgent {
       (pair.local.type === 'host' && pair.remote.type === 'host') ||
       (pair.local.type === 'host' && isPublic(this.locals)) ||
       (pair.remote.type === 'host' && isPublic(this.remote?.candidates ?? []));
-    const kind: PathKind = relayed ? 'relayed-udp' : direct ? 'direct' : 'hole-punched';
+    const overTcp = (pair.local.type === 'relay' && pair.local.relayTcp === true) || (pair.remote.type === 'relay' && pair.remote.relayTcp === true);
+    const kind: PathKind = relayed ? (overTcp ? 'relayed-tcp' : 'relayed-udp') : direct ? 'direct' : 'hole-punched';
     return { kind, local: pair.local, remote: pair.remote, setupMs: this.clock.now() - this.startedMs, rttMs: pair.rttMs };
   }
 

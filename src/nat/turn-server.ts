@@ -7,7 +7,8 @@
 // server, permissions and channels per allocation, a byte rate per allocation and for the
 // server, lifetimes of at most an hour. Peers that make no sense (unspecified, multicast,
 // broadcast, or what `allowPeer` refuses) get 403. Every refusal and drop is counted.
-import type { Clock, Endpoint, Timer, UdpSocket } from '../env/types.js';
+import type { Clock, Endpoint, TcpConnection, Timer, UdpSocket } from '../env/types.js';
+import { StunStreamDecoder, padForStream } from './turn-tcp.js';
 import { TokenBucket } from '../overlay/token-bucket.js';
 import {
   Attr,
@@ -75,6 +76,16 @@ export type TurnRefusal =
   | 'rate_limited'
   | 'malformed';
 
+/** How a client reached the server: a UDP socket of the server, or one TCP connection. */
+export interface TurnTransport {
+  readonly local: Endpoint;
+  readonly protocol?: 'udp' | 'tcp';
+  send(bytes: Uint8Array, to: Endpoint): void;
+}
+
+/** TCP connections a server keeps for TURN at once (each can hold one allocation). */
+export const MAX_STREAMS = 4_096;
+
 export interface TurnServerOptions {
   readonly realm: string;
   /** Signs nonces. */
@@ -93,7 +104,7 @@ export interface TurnServerOptions {
 interface Allocation {
   readonly key: string;
   readonly client: Endpoint;
-  readonly via: UdpSocket;
+  readonly via: TurnTransport;
   readonly username: string;
   readonly user: string;
   readonly integrityKey: Uint8Array;
@@ -111,6 +122,8 @@ interface Allocation {
 }
 
 const endpointKey = (e: Endpoint) => `${e.host}:${e.port}`;
+/** The 5-tuple an allocation belongs to: transport, client address, server address. */
+const tupleKey = (from: Endpoint, via: TurnTransport) => `${via.protocol ?? 'udp'}|${endpointKey(from)}|${endpointKey(via.local)}`;
 
 /**
  * Channel numbers: RFC 8656 narrowed them to 0x4000-0x4FFF; RFC 5766 allowed up to 0x7FFF, and
@@ -137,6 +150,7 @@ export class TurnServer {
   /** 5-tuples with an Allocate in progress (binding its socket). */
   private readonly pending = new Set<string>();
   private readonly perUser = new Map<string, number>();
+  private streams = 0;
   private readonly limits: TurnLimits;
   private readonly serverBandwidth: TokenBucket;
 
@@ -160,7 +174,7 @@ export class TurnServer {
    * Handles a datagram from `from` that came in on `via`: TURN requests, indications and
    * ChannelData. False when it is none of those (a Binding request: the STUN server's).
    */
-  receive(bytes: Uint8Array, from: Endpoint, via: UdpSocket): boolean {
+  receive(bytes: Uint8Array, from: Endpoint, via: TurnTransport): boolean {
     if (isChannelData(bytes)) {
       this.channelDataFromClient(bytes, from, via);
       return true;
@@ -169,7 +183,7 @@ export class TurnServer {
     if (!decoded.ok) return false;
     const message = decoded.value;
     if (message.method === StunMethod.BINDING || message.classic) return false;
-    const key = `${endpointKey(from)}|${endpointKey(via.local)}`;
+    const key = tupleKey(from, via);
     if (message.cls === StunClass.INDICATION) {
       if (message.method === StunMethod.SEND) this.sendIndication(message, key);
       return true;
@@ -195,13 +209,13 @@ export class TurnServer {
     return { type: Attr.ERROR_CODE, value: encodeErrorCode(code, reason) };
   }
 
-  private answer(via: UdpSocket, to: Endpoint, request: DecodedStun, cls: StunClass, attributes: StunAttribute[], integrityKey?: Uint8Array): Uint8Array {
+  private answer(via: TurnTransport, to: Endpoint, request: DecodedStun, cls: StunClass, attributes: StunAttribute[], integrityKey?: Uint8Array): Uint8Array {
     const bytes = encodeStun({ method: request.method, cls, transactionId: request.transactionId, attributes, classic: false }, { ...(integrityKey ? { integrityKey } : {}), fingerprint: attribute(request, Attr.FINGERPRINT) !== undefined });
     via.send(bytes.slice(), to);
     return bytes;
   }
 
-  private challenge(via: UdpSocket, from: Endpoint, request: DecodedStun, code: 401 | 438, reason: string): void {
+  private challenge(via: TurnTransport, from: Endpoint, request: DecodedStun, code: 401 | 438, reason: string): void {
     this.answer(via, from, request, StunClass.ERROR, [
       this.errorCode(code, reason),
       { type: Attr.REALM, value: new TextEncoder().encode(this.options.realm) },
@@ -210,7 +224,7 @@ export class TurnServer {
   }
 
   /** Checks the long-term credentials of a request; answers the challenge itself and returns null when they fail. */
-  private authenticate(request: DecodedStun, from: Endpoint, via: UdpSocket): { username: string; key: Uint8Array } | null {
+  private authenticate(request: DecodedStun, from: Endpoint, via: TurnTransport): { username: string; key: Uint8Array } | null {
     const username = attribute(request, Attr.USERNAME);
     const nonce = attribute(request, Attr.NONCE);
     const realm = attribute(request, Attr.REALM);
@@ -250,7 +264,7 @@ export class TurnServer {
     Attr.EVEN_PORT,
   ]);
 
-  private unknownAttributes(request: DecodedStun, from: Endpoint, via: UdpSocket): boolean {
+  private unknownAttributes(request: DecodedStun, from: Endpoint, via: TurnTransport): boolean {
     const unknown = unknownRequired(request, this.known);
     if (unknown.length === 0) return false;
     this.refuse('unknown_attribute');
@@ -264,7 +278,7 @@ export class TurnServer {
     return seconds === 0 ? 0 : Math.min(this.limits.maxLifetimeS, Math.max(this.limits.defaultLifetimeS, seconds));
   }
 
-  private async allocate(request: DecodedStun, from: Endpoint, via: UdpSocket, key: string): Promise<void> {
+  private async allocate(request: DecodedStun, from: Endpoint, via: TurnTransport, key: string): Promise<void> {
     if (this.unknownAttributes(request, from, via)) return;
     const existing = this.allocations.get(key);
     const auth = this.authenticate(request, from, via);
@@ -393,7 +407,7 @@ export class TurnServer {
   }
 
   /** Refresh, CreatePermission and ChannelBind: requests about an existing allocation. */
-  private onAllocation(request: DecodedStun, from: Endpoint, via: UdpSocket, key: string): void {
+  private onAllocation(request: DecodedStun, from: Endpoint, via: TurnTransport, key: string): void {
     if (this.unknownAttributes(request, from, via)) return;
     const auth = this.authenticate(request, from, via);
     if (!auth) return;
@@ -490,8 +504,8 @@ export class TurnServer {
     this.relayed.toPeers++;
   }
 
-  private channelDataFromClient(bytes: Uint8Array, from: Endpoint, via: UdpSocket): void {
-    const allocation = this.allocations.get(`${endpointKey(from)}|${endpointKey(via.local)}`);
+  private channelDataFromClient(bytes: Uint8Array, from: Endpoint, via: TurnTransport): void {
+    const allocation = this.allocations.get(tupleKey(from, via));
     if (!allocation) return this.refuse('no_allocation');
     const channel = (bytes[0]! << 8) | bytes[1]!;
     const length = (bytes[2]! << 8) | bytes[3]!;
@@ -532,6 +546,37 @@ export class TurnServer {
       allocation.via.send(indication, allocation.client);
     }
     this.relayed.toClients++;
+  }
+
+  /**
+   * A client's TCP connection (RFC 8656 section 12.5 framing): its messages are handled like
+   * datagrams, answers go back on it, and its allocation ends with it.
+   */
+  acceptStream(connection: TcpConnection, firstBytes: Uint8Array): void {
+    if (this.streams >= MAX_STREAMS) {
+      this.refuse('capacity');
+      connection.close();
+      return;
+    }
+    this.streams++;
+    const transport: TurnTransport = { local: connection.local, protocol: 'tcp', send: (bytes) => connection.write(padForStream(bytes)) };
+    const decoder = new StunStreamDecoder();
+    const take = (bytes: Uint8Array) => {
+      const messages = decoder.push(bytes);
+      if (!messages) {
+        this.refuse('malformed');
+        connection.close();
+        return;
+      }
+      for (const m of messages) if (!this.receive(m, connection.remote, transport)) this.refuse('malformed');
+    };
+    connection.onData(take);
+    connection.onClose(() => {
+      this.streams--;
+      const allocation = this.allocations.get(tupleKey(connection.remote, transport));
+      if (allocation) this.remove(allocation);
+    });
+    take(firstBytes);
   }
 
   close(): void {

@@ -4,7 +4,7 @@
 // pairs; the second port is whatever the system gives, and the same on both addresses. TURN
 // (RFC 8656) answers on the first address and port, with credentials only this supernode can
 // derive (it hands them to its attached devices).
-import type { Endpoint, Env, Net, UdpSocket } from '../env/types.js';
+import type { Endpoint, Env, Net, TcpConnection, TcpListener, UdpSocket } from '../env/types.js';
 import { StunServer } from '../nat/stun-server.js';
 import { TurnServer, type TurnLimits } from '../nat/turn-server.js';
 import { issueTurnCredentials, passwordFor, type TurnCredentials } from '../nat/turn-credentials.js';
@@ -17,6 +17,8 @@ export interface StunServiceOptions {
   /** A second address for NAT behaviour discovery; `net` binds on it when it is another host's. */
   readonly alternate?: { readonly host: string; readonly net?: Net };
   readonly turnLimits?: Partial<TurnLimits>;
+  /** TCP ports that carry TURN alone (e.g. 443 for web-only firewalls); a supernode's own port shares TURN with its links instead. */
+  readonly tcpPorts?: readonly number[];
   /** Peers TURN may relay to, beyond the built-in refusals. */
   readonly allowPeer?: (peer: Endpoint) => boolean;
 }
@@ -26,6 +28,8 @@ export const TURN_REALM = 'parley';
 export interface StunService {
   readonly server: StunServer;
   readonly turn: TurnServer;
+  /** Takes a TCP connection whose first bytes are STUN (TURN over TCP on a shared port). */
+  acceptStream(connection: TcpConnection, firstBytes: Uint8Array): void;
   /** TURN credentials for one device of a user (handed to it over its authenticated link). */
   credentials(user: string, deviceTag: string): TurnCredentials;
   /** Where clients send (the first) and, with a second address, the diagonal OTHER-ADDRESS. */
@@ -79,14 +83,20 @@ export async function startStunService(env: Env, options: StunServiceOptions): P
         }),
       ),
     );
+    const listeners: TcpListener[] = [];
+    for (const port of options.tcpPorts ?? []) {
+      listeners.push(await env.net.listenTcp({ port, ...(options.host ? { host: options.host } : {}), onConnection: (connection) => turn.acceptStream(connection, new Uint8Array(0)) }));
+    }
     return {
       server,
       turn,
+      acceptStream: (connection, firstBytes) => turn.acceptStream(connection, firstBytes),
       credentials: (user, deviceTag) => issueTurnCredentials(secret, user, deviceTag, env.clock.wallTimeMs()),
       primary: advertised[0]![0]!,
       close: () => {
         turn.close();
         sockets.forEach((s) => s.close());
+        listeners.forEach((l) => l.close());
       },
     };
   } catch (error) {

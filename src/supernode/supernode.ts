@@ -17,6 +17,7 @@ import { createAttestation } from '../overlay/reachability.js';
 import { dialBack } from './dial-back.js';
 import { startStunService, TURN_REALM, type StunService, type StunServiceOptions } from './stun-service.js';
 import { toHex } from '../crypto/bytes.js';
+import { looksLikeStunStream } from '../nat/turn-tcp.js';
 
 const GOSSIP_SIZE = 20;
 /** Dial-backs this supernode makes: each costs a connection and, for a client, a 64 KiB probe. */
@@ -108,6 +109,8 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
     ...(options.host ? { host: options.host } : {}),
     port: options.port,
     config: { identity: options.identity, verifier: options.verifier },
+    // TURN over TCP shares the port with secure links (for clients whose UDP is blocked).
+    otherProtocol: { claims: looksLikeStunStream, take: (connection, firstBytes) => (stun ? stun.acceptStream(connection, firstBytes) : connection.close()) },
     onFailure: (error, remote) => {
       failures.set(error.code, (failures.get(error.code) ?? 0) + 1);
       log(`refused ${remote.host}:${remote.port}: ${error.code} (${error.message})`);

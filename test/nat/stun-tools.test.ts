@@ -50,13 +50,16 @@ test('standard STUN clients get correct answers from a supernode\'s STUN service
   }
 });
 
-test('coturn\'s TURN client allocates, binds channels or sends indications, and gets every packet relayed; wrong credentials get nothing', { timeout: 60_000 }, async () => {
-  const service = await startStunService(realEnv, { host: '127.0.0.1', port: 0, advertisedHost: '127.0.0.1' });
+test('coturn\'s TURN client allocates over UDP or TCP, binds channels or sends indications, and gets every packet relayed; wrong credentials get nothing', { timeout: 60_000 }, async () => {
+  const udp = await startStunService(realEnv, { host: '127.0.0.1', port: 0, advertisedHost: '127.0.0.1' });
+  udp.close();
+  // TURN over TCP on the same port number (a supernode shares its TCP port with its secure links).
+  const service = await startStunService(realEnv, { host: '127.0.0.1', port: udp.primary.port, advertisedHost: '127.0.0.1', tcpPorts: [udp.primary.port] });
   try {
     const port = String(service.primary.port);
     const { username, password } = service.credentials('alice', 'd3v1ce');
-    // -y: two allocations relay to each other; -c: no RTCP allocation; -s: Send indications instead of channels.
-    for (const mode of [[], ['-s']]) {
+    // -y: two allocations relay to each other; -c: no RTCP allocation; -s: Send indications instead of channels; -t: TURN over TCP.
+    for (const mode of [[], ['-s'], ['-t']]) {
       const before = service.turn.relayed.toPeers;
       const out = await tool('turnutils_uclient', ['-y', '-c', ...mode, '-n', '50', '-l', '100', '-u', username, '-w', password, '-p', port, '127.0.0.1']);
       assert.match(out, /tot_send_msgs=100, tot_recv_msgs=100/, out);

@@ -1,14 +1,15 @@
 // The network lab (lab.sh: namespaces, iptables/nftables NATs of every class, no link to the
 // host): the NAT classes are verified with coturn's turnutils_natdiscovery (an independent
 // tool) and with Parley's own detection, then real `parley` processes connect across every
-// pair of placements that has UDP, each on the best path possible for the pair.
+// pair of placements (a UDP-blocked device through TURN over TCP on the supernode's port), each
+// on the best path possible for the pair. Web-only devices wait for supernodes on port 443.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startParley, stopParley, type RunningParley } from '../support/processes.js';
-import { PLACEMENTS, UDP_LESS, bestPath, type Placement } from '../support/nat-matrix.js';
+import { PLACEMENTS, bestPath, type Placement } from '../support/nat-matrix.js';
 import { LAB_CLIENTS, SERVER_ALTERNATE, SERVER_HOST, SUPERNODE_PORT, inNamespace, labDown, labUp, netns, parleyIn } from './lab.js';
 
 /** What coturn's natdiscovery must report in each place ([mapping, filtering]), and Parley's name for it. */
@@ -24,9 +25,10 @@ const EXPECTED: Record<Placement, { natdiscovery: [string, string] | null; parle
   'same-lan': { natdiscovery: ['Endpoint Independent', 'Address and Port Dependent'], parley: 'port-restricted' },
 };
 
-/** Placements whose devices can reach the login server and supernodes today (web-only needs port 443). */
+/** Placements whose devices can reach the login server and supernodes today (web-only needs them on port 443). */
 const REACHABLE = PLACEMENTS.filter((p) => p !== 'web-only');
-const CONNECTABLE = PLACEMENTS.filter((p) => !UDP_LESS.has(p));
+/** Every placement that can reach the network connects: UDP-blocked devices through TURN over TCP on the supernode's port. */
+const CONNECTABLE = REACHABLE;
 const user = (role: 'a' | 'b', p: Placement) => `${role}-${p}`;
 
 let dir = '';
@@ -64,7 +66,7 @@ test('lab: coturn\'s natdiscovery finds each router\'s NAT class as built', { ti
   }
 });
 
-test('lab: devices register, Parley\'s own NAT detection agrees, and every pair with UDP connects on its best path', { timeout: 600_000 }, async () => {
+test('lab: devices register, Parley\'s own NAT detection agrees, and every pair connects on its best path', { timeout: 600_000 }, async () => {
   // Two users per place: one offers connections, one answers (same LAN: on two machines).
   const profile = (p: Placement, role: 'a' | 'b') => ['--profile', join(dir, 'profiles', user(role, p)), ...common];
   // Two at a time: the login server hashes two passwords at once (scrypt, 128 MiB each), and

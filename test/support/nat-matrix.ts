@@ -29,7 +29,7 @@ export function place(network: VirtualNetwork, placement: Placement, lan: () => 
   }
 }
 
-/** UDP cannot leave these: they need the relay over TCP (not built yet). */
+/** UDP cannot leave these: they reach the relay over TCP (web-only: on port 443). */
 export const UDP_LESS = new Set<Placement>(['udp-blocked', 'web-only']);
 /** Endpoint-dependent mapping: the other side must accept whatever port shows up. */
 const SYMMETRIC = new Set<Placement>(['symmetric']);
@@ -37,8 +37,8 @@ const SYMMETRIC = new Set<Placement>(['symmetric']);
 const PORT_FILTERING = new Set<Placement>(['port-restricted', 'double-nat', 'same-lan', 'symmetric']);
 
 /** The best path each pair can have. */
-export function bestPath(a: Placement, b: Placement): PathKind | 'tcp-relay' {
-  if (UDP_LESS.has(a) || UDP_LESS.has(b)) return 'tcp-relay';
+export function bestPath(a: Placement, b: Placement): PathKind {
+  if (UDP_LESS.has(a) || UDP_LESS.has(b)) return 'relayed-tcp';
   // One end public (its own address is reachable), or both on one LAN: nothing to punch.
   if (a === 'public' || b === 'public') return 'direct';
   if (a === 'same-lan' && b === 'same-lan') return 'direct';
