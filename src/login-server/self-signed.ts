@@ -55,8 +55,10 @@ export function createSelfSignedCertificate(options: { commonName: string; hosts
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const ecdsaWithSha256 = seq(oid('1.2.840.10045.4.3.2'));
   const name = seq(tlv(0x31, seq(oid('2.5.4.3'), utf8(options.commonName))));
+  // A positive INTEGER in its shortest form: first byte 0x40-0x7F (a 0x00 first byte before one
+  // below 0x80 is illegal padding in DER, which failed about one start in 256).
   const serial = [...randomBytes(16)];
-  serial[0]! &= 0x7f; // positive INTEGER
+  serial[0] = 0x40 | (serial[0]! & 0x3f);
   const altNames = options.hosts.map((host) =>
     isIP(host) === 4 ? tlv(0x87, ipBytes(host)) : tlv(0x82, [...Buffer.from(host, 'ascii')]),
   );
