@@ -7,6 +7,7 @@ import { err, ok, type CodedError, type Result } from '../result.js';
 import { StunTransactions, type StunAnswer } from './stun-client.js';
 import { Attr, StunClass, StunMethod, attribute, decodeAddress, decodeErrorCode, decodeStun, decodeUint32, encodeAddress, encodeStun, encodeUint32, type StunAttribute } from './stun.js';
 import { longTermKey } from './turn-credentials.js';
+import { decodeChannelData, encodeChannelData, isChannelData } from './channel-data.js';
 
 export type TurnClientErrorCode = 'timeout' | 'refused' | 'malformed' | 'closed';
 export type TurnClientError = CodedError<TurnClientErrorCode> & { readonly status?: number };
@@ -162,13 +163,7 @@ export class TurnClient {
     if (this.closed) return;
     const channel = this.channels.get(`${peer.host}:${peer.port}`);
     if (channel !== undefined) {
-      const out = new Uint8Array(4 + data.byteLength);
-      out[0] = channel >> 8;
-      out[1] = channel & 0xff;
-      out[2] = data.byteLength >> 8;
-      out[3] = data.byteLength & 0xff;
-      out.set(data, 4);
-      this.socket.send(out, this.server);
+      this.socket.send(encodeChannelData(channel, data), this.server);
       return;
     }
     const indication = encodeStun({
@@ -186,11 +181,10 @@ export class TurnClient {
 
   /** ChannelData and Data indications from the server; false for anything else. */
   private fromServer(bytes: Uint8Array): boolean {
-    if (bytes.byteLength >= 4 && bytes[0]! >= 0x40 && bytes[0]! <= 0x7f) {
-      const channel = (bytes[0]! << 8) | bytes[1]!;
-      const length = (bytes[2]! << 8) | bytes[3]!;
-      const peer = this.peersByChannel.get(channel);
-      if (peer && 4 + length <= bytes.byteLength) this.dataHandler(peer, bytes.subarray(4, 4 + length));
+    if (isChannelData(bytes)) {
+      const decoded = decodeChannelData(bytes);
+      const peer = decoded && this.peersByChannel.get(decoded.channel);
+      if (decoded && peer) this.dataHandler(peer, decoded.data);
       return true;
     }
     const decoded = decodeStun(bytes);

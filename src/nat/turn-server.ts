@@ -9,6 +9,7 @@
 // broadcast, or what `allowPeer` refuses) get 403. Every refusal and drop is counted.
 import type { Clock, Endpoint, TcpConnection, Timer, UdpSocket } from '../env/types.js';
 import { StunStreamDecoder, padForStream } from './turn-tcp.js';
+import { MAX_CHANNEL, MIN_CHANNEL, decodeChannelData, encodeChannelData, isChannelData } from './channel-data.js';
 import { TokenBucket } from '../overlay/token-bucket.js';
 import {
   Attr,
@@ -124,17 +125,6 @@ interface Allocation {
 const endpointKey = (e: Endpoint) => `${e.host}:${e.port}`;
 /** The 5-tuple an allocation belongs to: transport, client address, server address. */
 const tupleKey = (from: Endpoint, via: TurnTransport) => `${via.protocol ?? 'udp'}|${endpointKey(from)}|${endpointKey(via.local)}`;
-
-/**
- * Channel numbers: RFC 8656 narrowed them to 0x4000-0x4FFF; RFC 5766 allowed up to 0x7FFF, and
- * clients still use that (coturn's uclient does). Nothing else on this port starts with 0x40-0x7F.
- */
-const MIN_CHANNEL = 0x4000;
-const MAX_CHANNEL = 0x7fff;
-
-function isChannelData(bytes: Uint8Array): boolean {
-  return bytes.byteLength >= 4 && bytes[0]! >= MIN_CHANNEL >> 8 && bytes[0]! <= MAX_CHANNEL >> 8;
-}
 
 /** Unspecified, multicast, broadcast and "this network" addresses are never peers. */
 function plausiblePeer(peer: Endpoint): boolean {
@@ -507,14 +497,13 @@ export class TurnServer {
   private channelDataFromClient(bytes: Uint8Array, from: Endpoint, via: TurnTransport): void {
     const allocation = this.allocations.get(tupleKey(from, via));
     if (!allocation) return this.refuse('no_allocation');
-    const channel = (bytes[0]! << 8) | bytes[1]!;
-    const length = (bytes[2]! << 8) | bytes[3]!;
-    if (4 + length > bytes.byteLength) return this.refuse('malformed');
-    const binding = allocation.channels.get(channel);
+    const decoded = decodeChannelData(bytes);
+    if (!decoded) return this.refuse('malformed');
+    const binding = allocation.channels.get(decoded.channel);
     if (!binding || binding.expiresAtMs <= this.clock.now()) return this.refuse('no_permission');
     if (!this.permitted(allocation, binding.peer.host)) return this.refuse('no_permission');
-    if (!this.spend(allocation, length)) return;
-    allocation.relay.send(bytes.slice(4, 4 + length), binding.peer);
+    if (!this.spend(allocation, decoded.data.byteLength)) return;
+    allocation.relay.send(decoded.data.slice(), binding.peer);
     this.relayed.toPeers++;
   }
 
@@ -525,13 +514,7 @@ export class TurnServer {
     const channel = allocation.channelOf.get(endpointKey(peer));
     const binding = channel === undefined ? undefined : allocation.channels.get(channel);
     if (channel !== undefined && binding && binding.expiresAtMs > this.clock.now()) {
-      const out = new Uint8Array(4 + bytes.byteLength);
-      out[0] = channel >> 8;
-      out[1] = channel & 0xff;
-      out[2] = bytes.byteLength >> 8;
-      out[3] = bytes.byteLength & 0xff;
-      out.set(bytes, 4);
-      allocation.via.send(out, allocation.client);
+      allocation.via.send(encodeChannelData(channel, bytes), allocation.client);
     } else {
       const indication = encodeStun({
         method: StunMethod.DATA,
