@@ -153,8 +153,8 @@ export function connect(to: string | undefined, options: AccountOptions & { user
   return withAccount(options.user, options, (account, descriptor) => connectTo(account, descriptor, to));
 }
 
-export function nat(options: AccountOptions & { user?: string }): Promise<void> {
-  return withAccount(options.user, options, (account, descriptor) => findNat(account, descriptor));
+export function nat(options: AccountOptions & { user?: string }, lifetime = false): Promise<void> {
+  return withAccount(options.user, options, (account, descriptor) => findNat(account, descriptor, { lifetime }));
 }
 
 export function whois(username: string | undefined, options: AccountOptions & { user?: string }): Promise<void> {

@@ -78,10 +78,12 @@ Usage:
       to end, STUN checks from both sides (hole punching), a TURN relay on the supernodes when
       nothing direct works. Prints the path (direct, hole-punched or relayed), its setup time
       and the round trip over it. The other side's parley online answers buddies.
-  parley nat [--user U]
+  parley nat [--user U] [--lifetime]
       Finds what this device is behind (open, full cone, address- or port-restricted,
       symmetric, UDP blocked) with RFC 5780 tests against its supernode's STUN service;
       parley online does the same at start and publishes it in the presence record.
+      --lifetime also brackets how long the NAT keeps an idle mapping (probes of 15 s to 2 min,
+      run side by side: about 2 minutes).
   parley whois <user> [--user U]
       Finds a user through the supernode overlay; if the overlay has no record, asks the
       login server whether the user exists and when they were last seen, and says which.
@@ -113,6 +115,7 @@ const OPTIONS = {
   'no-promotion': { type: 'boolean', default: false },
   'no-read-receipts': { type: 'boolean', default: false },
   'calls-from': { type: 'string', default: 'buddies' },
+  lifetime: { type: 'boolean', default: false },
   'promote-after': { type: 'string', default: '60' },
   search: { type: 'string' },
   limit: { type: 'string', default: '50' },
@@ -295,7 +298,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'nat':
       positionalsFor(0);
-      await nat(accountOptions);
+      await nat(accountOptions, values.lifetime);
       return 0;
     case 'buddies':
       await buddies(positionals, accountOptions);

@@ -20,7 +20,7 @@ import { unwatchFile, watchFile } from 'node:fs';
 import { PresenceState } from '../wire/messages.js';
 import { CONTACTS_REFRESH_MS, ContactList } from '../client/contact-list.js';
 import { TypingSignal } from '../chat/typing-signal.js';
-import { describeNat, detectNat, natTypeToWire, type NatReport } from '../nat/nat-detection.js';
+import { describeNat, detectMappingLifetime, detectNat, natTypeToWire, type MappingLifetime, type NatReport } from '../nat/nat-detection.js';
 import { Connector, type Connection, type LocalNetwork } from '../nat/connector.js';
 
 function loadHostCache(path: string): HostCache {
@@ -60,13 +60,22 @@ async function detectAndPublish(client: AttachedClient): Promise<NatReport | nul
   return report;
 }
 
-/** `parley nat`: what this device is behind, found through a supernode (RFC 5780). */
-export async function nat(account: Account, descriptor: NetworkDescriptor): Promise<void> {
+const describeLifetime = (l: MappingLifetime) =>
+  l.goneAfterMs === null ? `at least ${l.aliveAfterMs / 1000} s (alive after every wait tried)` : `between ${l.aliveAfterMs / 1000} s and ${l.goneAfterMs / 1000} s`;
+
+/** `parley nat [--lifetime]`: what this device is behind, found through a supernode (RFC 5780). */
+export async function nat(account: Account, descriptor: NetworkDescriptor, options: { lifetime?: boolean } = {}): Promise<void> {
   const { client, save } = await attach(account, descriptor);
   try {
     const report = await detectAndPublish(client);
     if (!report) throw new CommandError('not attached to a supernode');
     console.log(`NAT: ${describeNat(report)}`);
+    const supernode = client.supernode;
+    if (options.lifetime && supernode && report.type !== 'udp-blocked') {
+      console.log('measuring how long the NAT keeps an idle mapping (about 2 minutes)…');
+      const lifetime = await detectMappingLifetime(realEnv, { host: supernode.host, port: supernode.port }, undefined, client.localAddress?.host);
+      console.log(`NAT mapping lifetime: ${describeLifetime(lifetime)}`);
+    }
   } finally {
     client.close();
     save();

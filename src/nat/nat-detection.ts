@@ -151,3 +151,51 @@ export function describeNat(report: NatReport): string {
   const seen = report.mapped ? `; seen as ${report.mapped.host}:${report.mapped.port} from ${report.local.host}:${report.local.port}${report.portPreserved === false ? ', port not preserved' : ''}` : '';
   return `${name}${behaviour}${seen}; found in ${Math.round(report.durationMs)} ms${report.note ? ` (${report.note})` : ''}`;
 }
+
+export interface MappingLifetime {
+  /** The mapping was still there after this long without traffic (0: not even after the shortest wait). */
+  readonly aliveAfterMs: number;
+  /** ... and gone after this long (null: alive after every wait tried). */
+  readonly goneAfterMs: number | null;
+}
+
+/**
+ * How long the NAT keeps an idle UDP mapping (RFC 5780 section 4.6), every wait in parallel so
+ * the answer takes as long as the longest wait, not their sum: for each wait T, socket X makes a
+ * mapping, stays silent for T, then socket Y asks the server to answer to X's mapped port
+ * (RESPONSE-PORT: same address, that port). X hears it only if its mapping lived. The answer
+ * comes from the address X sent to, so any filtering lets it in.
+ */
+export async function detectMappingLifetime(env: Env, server: Endpoint, waitsMs: readonly number[] = [15_000, 30_000, 60_000, 120_000], localHost?: string): Promise<MappingLifetime> {
+  const bind = (): Promise<UdpSocket> => env.net.bindUdp({ port: 0, ...(localHost ? { host: localHost } : {}) });
+  const probe = async (waitMs: number): Promise<boolean> => {
+    const x = new StunTransactions(await bind(), env.clock, env.random);
+    const y = new StunTransactions(await bind(), env.clock, env.random);
+    try {
+      const first = await x.request(server, [], { rtoMs: 100, deadlineMs: 1_500 });
+      const mapped = first.ok ? mappedOf(first.value) : null;
+      if (!mapped) return false;
+      await new Promise<void>((resolve) => env.clock.after(waitMs, resolve));
+      // The answer to Y's request goes to X's mapped port: X hears it if the mapping lived.
+      const heard = new Promise<boolean>((resolve) => {
+        const timer = env.clock.after(1_000, () => resolve(false));
+        x.socket.onMessage(() => {
+          timer.cancel();
+          resolve(true);
+        });
+      });
+      void y.request(server, [{ type: Attr.RESPONSE_PORT, value: Uint8Array.of(mapped.port >> 8, mapped.port & 0xff, 0, 0) }], { rtoMs: 200, attempts: 3 });
+      return await heard;
+    } finally {
+      x.close();
+      y.close();
+      x.socket.close();
+      y.socket.close();
+    }
+  };
+  const sorted = [...waitsMs].sort((a, b) => a - b);
+  const alive = await Promise.all(sorted.map(probe));
+  const lastAlive = sorted.filter((_, i) => alive[i]).at(-1) ?? 0;
+  const firstGone = sorted.find((w, i) => !alive[i] && w > lastAlive) ?? null;
+  return { aliveAfterMs: lastAlive, goneAfterMs: firstGone };
+}

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { VirtualNetwork, type VirtualHost } from '../../src/env/virtual/index.js';
 import { StunServer } from '../../src/nat/stun-server.js';
-import { detectNat, type NatType } from '../../src/nat/nat-detection.js';
+import { detectMappingLifetime, detectNat, type NatType } from '../../src/nat/nat-detection.js';
 import type { FirewallPolicy } from '../../src/env/virtual/network.js';
 import type { NatClass } from '../../src/env/virtual/nat.js';
 import { testSeed, withSeed } from '../support/seed.js';
@@ -62,4 +62,17 @@ test('a STUN server with one address answers binding requests and refuses CHANGE
     assert.match(report.note ?? '', /no second address/);
     assert.ok(report.mapped);
     assert.equal(server.refused.get('no_alternate'), 2, 'the two CHANGE-REQUESTs');
+  }));
+
+test('the NAT\'s mapping lifetime is bracketed by parallel probes, in the time of the longest wait', () =>
+  withSeed(testSeed(), async (seed) => {
+    const network = new VirtualNetwork(seed);
+    const { primary } = await stunServer(network, 2);
+    const host = network.addHost({ behind: network.addGateway({ nat: 'port-restricted', natOverrides: { udpMappingTimeoutMs: 40_000 } }) });
+    const started = network.scheduler.now();
+    const lifetime = await network.scheduler.drive(detectMappingLifetime(host.env(), primary));
+    assert.deepEqual(lifetime, { aliveAfterMs: 30_000, goneAfterMs: 60_000 });
+    assert.ok(network.scheduler.now() - started < 125_000, 'the waits ran side by side');
+    const open = network.addHost();
+    assert.deepEqual(await network.scheduler.drive(detectMappingLifetime(open.env(), primary)), { aliveAfterMs: 120_000, goneAfterMs: null }, 'no NAT: nothing expires');
   }));
