@@ -37,6 +37,8 @@ export interface NatReport {
   readonly portPreserved: boolean | null;
   /** The round trip to the supernode's STUN server. */
   readonly rttMs: number | null;
+  /** Whether the NAT turns a packet to its own external address back in (RFC 4787 REQ-9); null without a NAT, or behind a symmetric one (the test cannot tell). */
+  readonly hairpinning: boolean | null;
   readonly durationMs: number;
   /** Why a behaviour is unknown, for people. */
   readonly note?: string;
@@ -71,7 +73,12 @@ export function classify(mapping: Dependence | null, filtering: Dependence | nul
 export async function detectNat(env: Env, server: Endpoint, options: DetectionOptions = {}): Promise<NatReport> {
   const started = env.clock.now();
   const bind = (): Promise<UdpSocket> => env.net.bindUdp({ port: 0, ...(options.localHost ? { host: options.localHost } : {}) });
-  const m = new StunTransactions(await bind(), env.clock, env.random);
+  // A Binding request that comes back to M from its own mapped address: the NAT hairpins.
+  let hairpinned = false;
+  let mappedForHairpin: Endpoint | null = null;
+  const m = new StunTransactions(await bind(), env.clock, env.random, (_bytes, from) => {
+    if (mappedForHairpin && same(from, mappedForHairpin)) hairpinned = true;
+  });
   const f = new StunTransactions(await bind(), env.clock, env.random);
   const local = m.socket.local;
   const rto = options.rtoMs ?? 100;
@@ -82,7 +89,7 @@ export async function detectNat(env: Env, server: Endpoint, options: DetectionOp
     const changePort = f.request(server, [{ type: Attr.CHANGE_REQUEST, value: encodeChangeRequest(CHANGE_PORT) }], { rtoMs: rto, deadlineMs: udpTimeoutMs });
     const first = await testI;
     const report = (fields: Omit<NatReport, 'local' | 'durationMs'>): NatReport => ({ ...fields, local, durationMs: env.clock.now() - started });
-    if (!first.ok) return report({ type: 'udp-blocked', mapping: null, filtering: null, mapped: null, portPreserved: null, rttMs: null, note: 'no STUN answer over UDP' });
+    if (!first.ok) return report({ type: 'udp-blocked', mapping: null, filtering: null, mapped: null, portPreserved: null, rttMs: null, hairpinning: null, note: 'no STUN answer over UDP' });
     const rttMs = first.value.rttMs;
     const mapped = mappedOf(first.value);
     const behindNat = !same(mapped, local);
@@ -91,7 +98,13 @@ export async function detectNat(env: Env, server: Endpoint, options: DetectionOp
     const other = otherAttr ? decodeAddress(otherAttr, false) : null;
     if (!other?.ok) {
       // A server with one address: the mapping behaviour stays unknown, and so does filtering.
-      return report({ type: behindNat ? 'port-restricted' : 'open', mapping: null, filtering: null, mapped, portPreserved, rttMs, note: 'the STUN server has no second address (no OTHER-ADDRESS): behaviour unknown' });
+      return report({ type: behindNat ? 'port-restricted' : 'open', mapping: null, filtering: null, mapped, portPreserved, rttMs, hairpinning: null, note: 'the STUN server has no second address (no OTHER-ADDRESS): behaviour unknown' });
+    }
+    // Hairpinning (RFC 5780 section 4.5): M sends a request to its own mapped address; the NAT
+    // turns it back in if it hairpins (and M's filter lets it in: M sent to that address).
+    if (behindNat && mapped) {
+      mappedForHairpin = mapped;
+      void m.request(mapped, [], { rtoMs: 50, attempts: 2, deadlineMs: 150 });
     }
     // Filtering answers come about when test I's did; a few round trips more and they are not coming.
     const filteringWaitMs = Math.max(4 * rttMs, 100);
@@ -110,7 +123,8 @@ export async function detectNat(env: Env, server: Endpoint, options: DetectionOp
     })();
     const [mapping, gotBoth, gotPort] = await Promise.all([mappingTest, waitFor(changeBoth), waitFor(changePort)]);
     const filtering: Dependence = gotBoth ? 'endpoint-independent' : gotPort ? 'address-dependent' : 'address-and-port-dependent';
-    return report({ type: classify(mapping, filtering, behindNat), mapping, filtering, mapped, portPreserved, rttMs });
+    // Behind endpoint-dependent mapping the test cannot tell: the request leaves on a new mapping, which the old one's filter refuses.
+    return report({ type: classify(mapping, filtering, behindNat), mapping, filtering, mapped, portPreserved, rttMs, hairpinning: behindNat && mapping === 'endpoint-independent' ? hairpinned : null });
   } finally {
     m.close();
     f.close();
@@ -149,7 +163,8 @@ export function describeNat(report: NatReport): string {
   const name = NAMES[report.type];
   const behaviour = report.mapping && report.filtering ? ` (mapping ${report.mapping}, filtering ${report.filtering})` : '';
   const seen = report.mapped ? `; seen as ${report.mapped.host}:${report.mapped.port} from ${report.local.host}:${report.local.port}${report.portPreserved === false ? ', port not preserved' : ''}` : '';
-  return `${name}${behaviour}${seen}; found in ${Math.round(report.durationMs)} ms${report.note ? ` (${report.note})` : ''}`;
+  const hairpin = report.hairpinning === null ? '' : report.hairpinning ? '; hairpins' : '; no hairpinning';
+  return `${name}${behaviour}${seen}${hairpin}; found in ${Math.round(report.durationMs)} ms${report.note ? ` (${report.note})` : ''}`;
 }
 
 export interface MappingLifetime {

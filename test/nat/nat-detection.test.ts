@@ -46,10 +46,13 @@ test('NAT detection tells each NAT class and firewall apart against a two-addres
       if (c.expected === 'udp-blocked') continue;
       assert.equal(report.mapped?.host, gateway ? gateway.addressText : host.addressText, `${c.name}: the address the server saw`);
       assert.equal(report.rttMs, gateway ? 30 : 20, `${c.name}: the round trip (links of 5 ms each way)`);
+      assert.equal(report.hairpinning, gateway && c.nat !== 'symmetric' ? true : null, `${c.name}: the virtual NATs hairpin (behind a symmetric one the test cannot tell)`);
       // Two round trips and the wait for filtering answers that are not coming.
       assert.ok(report.durationMs <= 4 * report.rttMs! + 100 + 1, `${c.name}: took ${report.durationMs} ms`);
     }
     assert.equal(server.refused.size, 0, `nothing refused: ${JSON.stringify([...server.refused])}`);
+    const noHairpin = network.addHost({ behind: network.addGateway({ nat: 'port-restricted', natOverrides: { hairpinning: false } }) });
+    assert.equal((await network.scheduler.drive(detectNat(noHairpin.env(), primary))).hairpinning, false, 'a NAT that does not hairpin is seen');
   }));
 
 test('a STUN server with one address answers binding requests and refuses CHANGE-REQUEST; detection says what it could not learn', () =>
