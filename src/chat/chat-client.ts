@@ -9,7 +9,7 @@ import type { NodeIdentity } from '../crypto/identity.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
 import { decodeProto } from '../wire/messages.js';
 import { ChatMessageSchema, ChatPayloadSchema, type ConnectivityOffer, E2eFrameSchema, E2eStreamFrameSchema, PresenceState, PresenceUpdateSchema, ReadReceiptSchema, TypingSchema, type ChatPayload, type E2eFrame, type E2eHandshake } from '../wire/messages.js';
-import { TokenBucket } from '../overlay/token-bucket.js';
+import { KeyedTokenBuckets } from '../overlay/token-bucket.js';
 import { E2eSession, type E2eConfig, type E2eErrorCode } from './e2e-session.js';
 import { DeviceStream } from './device-stream.js';
 import { openOffline, sealOffline } from './offline.js';
@@ -160,7 +160,7 @@ export class ChatClient {
   private readonly typingListeners: ((typing: TypingEvent) => void)[] = [];
   private readonly readListeners: ((read: ReadEvent) => void)[] = [];
   private readonly connectivityListeners: ((from: { user: string; device: Uint8Array; relation: Relation }, offer: ConnectivityOffer) => void)[] = [];
-  private readonly strangerBudgets = new Map<string, TokenBucket>();
+  private readonly strangerBudgets = new KeyedTokenBuckets(STRANGER_HANDSHAKE_BURST, STRANGER_HANDSHAKES_PER_SECOND, MAX_PEER_DEVICES);
   /** This run's stream epoch: the start time, with random low bits (two runs in one millisecond). */
   private readonly streamEpoch: bigint;
   private presence = create(PresenceUpdateSchema, { state: PresenceState.ONLINE, text: '', setAtMs: 0n });
@@ -435,15 +435,7 @@ export class ChatClient {
     this.refused.set(code, (this.refused.get(code) ?? 0) + 1);
   }
 
-  private strangerBudget(user: string): TokenBucket {
-    let budget = this.strangerBudgets.get(user);
-    if (!budget) {
-      if (this.strangerBudgets.size >= MAX_PEER_DEVICES) this.strangerBudgets.delete(this.strangerBudgets.keys().next().value!);
-      budget = new TokenBucket(STRANGER_HANDSHAKE_BURST, STRANGER_HANDSHAKES_PER_SECOND, this.env.clock.now());
-      this.strangerBudgets.set(user, budget);
-    }
-    return budget;
-  }
+
 
   private adopt(peer: Peer, session: E2eSession): void {
     this.sessions.set(toHex(session.id), session);
@@ -494,7 +486,7 @@ export class ChatClient {
       // Blocked users get no answer at all; strangers a few sessions, then one a minute.
       const relation = this.relationOf(from);
       if (relation === 'blocked') return this.refuse('blocked');
-      if (relation === 'stranger' && !this.strangerBudget(from).take(this.env.clock.now())) return this.refuse('rate_limited');
+      if (relation === 'stranger' && !this.strangerBudgets.take(from, this.env.clock.now())) return this.refuse('rate_limited');
       const answered = E2eSession.respond(this.config, handshake, from);
       if (!answered.ok) return this.refuse(answered.error.code);
       const { session, reply } = answered.value;

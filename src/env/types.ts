@@ -120,3 +120,8 @@ export function sleep(clock: Clock, delayMs: number): Promise<void> {
 export function formatEndpoint(endpoint: Endpoint): string {
   return `${endpoint.host}:${endpoint.port}`;
 }
+
+/** The same address and port (null is the same as nothing). */
+export function sameEndpoint(a: Endpoint | null, b: Endpoint | null): boolean {
+  return a !== null && b !== null && a.host === b.host && a.port === b.port;
+}

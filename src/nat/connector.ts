@@ -4,10 +4,11 @@
 // (its checks open its own NAT for the offerer's) and answers. Whatever path the ICE agents
 // choose — direct, hole-punched or relayed — is handed over with the time it took.
 import { create } from '@bufbuild/protobuf';
-import type { Endpoint, Env, Timer } from '../env/types.js';
+import type { Endpoint, Env } from '../env/types.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
 import type { Relation } from '../chat/chat-client.js';
 import { ConnectivityOfferSchema, IceCandidateSchema, IceCandidateType, type ConnectivityOffer } from '../wire/messages.js';
+import { isIpv4 } from './stun.js';
 import { IceAgent, type CandidateType, type IceCandidate, type IceParameters, type SelectedPath } from './ice-agent.js';
 
 /** What the connector needs of the chat: the end-to-end streams to other devices. */
@@ -62,7 +63,8 @@ export function parametersOf(offer: ConnectivityOffer): IceParameters | null {
   const candidates: IceCandidate[] = [];
   for (const c of offer.candidates.slice(0, MAX_CANDIDATES)) {
     const type = FROM_WIRE.get(c.type);
-    if (!type || !/^\d{1,3}(\.\d{1,3}){3}$/.test(c.host) || c.port === 0 || c.port > 65535) continue;
+    // An address the STUN attributes cannot carry would throw where checks and permissions encode it.
+    if (!type || !isIpv4(c.host) || c.port === 0 || c.port > 65535) continue;
     candidates.push({ type, address: { host: c.host, port: c.port }, priority: c.priority, ...(type === 'relay' && c.relayTcp ? { relayTcp: true } : {}) });
   }
   return { ufrag: offer.ufrag, pwd: offer.pwd, candidates };
@@ -105,13 +107,17 @@ export class Connector {
     const agent = await this.agent(true);
     const attemptId = this.env.random.bytes(16);
     const key = toHex(attemptId);
-    let timer: Timer | null = null;
     const answer = await new Promise<ConnectivityOffer | null>((resolve) => {
-      timer = this.env.clock.after(timeoutMs, () => resolve(null));
-      this.waiting.set(key, { device, resolve });
+      const timer = this.env.clock.after(timeoutMs, () => resolve(null));
+      this.waiting.set(key, {
+        device,
+        resolve: (offer) => {
+          timer.cancel();
+          resolve(offer);
+        },
+      });
       this.signalling.sendConnectivity(user, device, offerOf(attemptId, false, agent.parameters));
     });
-    (timer as Timer | null)?.cancel();
     this.waiting.delete(key);
     const remote = answer && !answer.refused ? parametersOf(answer) : null;
     if (!remote) {

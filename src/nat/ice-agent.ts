@@ -10,7 +10,7 @@
 //
 // Demultiplexing on the one UDP socket: what comes from the supernode is TURN/STUN for the TURN
 // client; from anyone else, STUN Binding is a connectivity check, anything else is data.
-import type { Clock, Endpoint, Net, Random, Timer, UdpSocket } from '../env/types.js';
+import { sameEndpoint as same, type Clock, type Endpoint, type Net, type Random, type Timer, type UdpSocket } from '../env/types.js';
 import { streamSocket } from './turn-tcp.js';
 import { TurnClient } from './turn-client.js';
 import { StunTransactions } from './stun-client.js';
@@ -20,7 +20,8 @@ import {
   StunMethod,
   attribute,
   checkIntegrity,
-  decodeAddress,
+  decodeUint32,
+  mappedAddress,
   decodeStun,
   encodeAddress,
   encodeStun,
@@ -114,7 +115,6 @@ function pairPriority(controlling: number, controlled: number): bigint {
   return (1n << 32n) * (g < d ? g : d) + 2n * (g > d ? g : d) + (g > d ? 1n : 0n);
 }
 
-const same = (a: Endpoint, b: Endpoint) => a.host === b.host && a.port === b.port;
 
 interface Pair {
   readonly local: IceCandidate;
@@ -140,6 +140,9 @@ interface Transaction {
 export class IceAgent {
   readonly ufrag: string;
   readonly pwd: string;
+  /** The keys of the checks' MESSAGE-INTEGRITY: ours (`pwd`) for checks we answer, theirs for checks we send. */
+  private readonly localKey: Uint8Array;
+  private remoteKey: Uint8Array | null = null;
   private readonly socket: UdpSocket;
   private readonly serverHandlers: ((bytes: Uint8Array, from: Endpoint) => void)[] = [];
   private turn: TurnClient | null = null;
@@ -174,6 +177,7 @@ export class IceAgent {
     this.socket = socket;
     this.ufrag = toText(random.bytes(6));
     this.pwd = toText(random.bytes(18));
+    this.localKey = new TextEncoder().encode(this.pwd);
     this.tieBreaker = random.bytes(8);
     socket.onMessage((bytes, from) => {
       if (!same(from, options.server)) return this.receive(bytes, from, null);
@@ -191,13 +195,24 @@ export class IceAgent {
 
   /** The socket's side towards the supernode, for the TURN client and STUN transactions. */
   private serverSide(): UdpSocket {
+    let mine: ((bytes: Uint8Array, from: Endpoint) => void) | null = null;
     return {
       local: this.socket.local,
       send: (bytes, to) => this.socket.send(bytes, to),
       // Every listener sees every message from the supernode (each ignores what is not its own).
-      onMessage: (handler) => void this.serverHandlers.push(handler),
-      close: () => {},
+      onMessage: (handler) => {
+        this.drop(mine);
+        mine = handler;
+        this.serverHandlers.push(handler);
+      },
+      // Closing this side stops its listener; the shared socket stays open.
+      close: () => this.drop(mine),
     };
+  }
+
+  private drop(handler: ((bytes: Uint8Array, from: Endpoint) => void) | null): void {
+    const at = handler ? this.serverHandlers.indexOf(handler) : -1;
+    if (at >= 0) this.serverHandlers.splice(at, 1);
   }
 
   private async gatherCandidates(): Promise<void> {
@@ -205,19 +220,23 @@ export class IceAgent {
     this.locals.push({ type: 'host', address: host, priority: priority('host') });
     const transport = this.options.turnTransport ?? 'auto';
     // The server-reflexive address: a Binding request (also the probe that tells whether UDP gets out).
-    const stun = new StunTransactions(this.serverSide(), this.clock, this.random);
+    // Each of these listens on the shared socket only while gathering: afterwards every datagram
+    // from the supernode (relayed media) goes to the TURN client alone.
+    const stunSide = this.serverSide();
+    const stun = new StunTransactions(stunSide, this.clock, this.random);
     const probe = transport === 'tcp' ? null : stun.request(this.options.server, [], { rtoMs: 100, deadlineMs: transport === 'auto' ? UDP_PROBE_MS : 1_500 });
     const credentials = this.options.turnCredentials;
     let udpTurn: TurnClient | null = null;
     let udpAllocation: ReturnType<TurnClient['allocate']> | null = null;
+    const udpSide = this.serverSide();
     if (credentials && transport !== 'tcp') {
-      udpTurn = new TurnClient(this.serverSide(), this.clock, this.random, this.options.server, credentials);
+      udpTurn = new TurnClient(udpSide, this.clock, this.random, this.options.server, credentials);
       udpAllocation = udpTurn.allocate();
     }
     const answer = probe ? await probe : null;
-    const xor = answer?.ok ? attribute(answer.value.message, Attr.XOR_MAPPED_ADDRESS) : undefined;
-    const mapped = xor ? decodeAddress(xor, true) : null;
-    if (mapped?.ok && !same(mapped.value, host)) this.locals.push({ type: 'srflx', address: mapped.value, priority: priority('srflx') });
+    stunSide.close();
+    const mapped = answer?.ok ? mappedAddress(answer.value.message) : null;
+    if (mapped && !same(mapped, host)) this.locals.push({ type: 'srflx', address: mapped, priority: priority('srflx') });
     if (!credentials) return;
     if (udpTurn && udpAllocation && (answer?.ok || transport === 'udp')) {
       const allocated = await udpAllocation;
@@ -228,6 +247,7 @@ export class IceAgent {
     }
     // UDP does not get out (or TURN over UDP failed): TURN over TCP.
     if (udpTurn) await udpTurn.close();
+    udpSide.close();
     const server = this.options.turnTcp ?? this.options.server;
     try {
       const connection = await this.net.connectTcp({ host: server.host, port: server.port, timeoutMs: 5_000 });
@@ -279,6 +299,7 @@ export class IceAgent {
   connect(remote: IceParameters): void {
     this.startedMs = this.clock.now();
     this.remote = remote;
+    this.remoteKey = new TextEncoder().encode(remote.pwd);
     // Checks that came before the parameters taught us peer-reflexive addresses; what the other
     // side says of an address counts first (its host candidate is not peer-reflexive).
     const learned = this.remotes.splice(0);
@@ -348,7 +369,7 @@ export class IceAgent {
       { type: this.options.controlling ? Attr.ICE_CONTROLLING : Attr.ICE_CONTROLLED, value: this.tieBreaker },
       ...(nominate ? [{ type: Attr.USE_CANDIDATE, value: new Uint8Array(0) }] : []),
     ];
-    const bytes = encodeStun({ method: StunMethod.BINDING, cls: StunClass.REQUEST, transactionId, attributes, classic: false }, { integrityKey: new TextEncoder().encode(remote.pwd), fingerprint: true });
+    const bytes = encodeStun({ method: StunMethod.BINDING, cls: StunClass.REQUEST, transactionId, attributes, classic: false }, { integrityKey: this.remoteKey!, fingerprint: true });
     const id = hex(transactionId);
     const transaction: Transaction = { pair, startedMs: this.clock.now(), nominate, consent, timer: null, done };
     this.transactions.set(id, transaction);
@@ -377,7 +398,9 @@ export class IceAgent {
   private receive(bytes: Uint8Array, from: Endpoint, via: 'relay' | null): void {
     if (this.closed) return;
     if (!looksLikeStun(bytes)) {
-      if (this.pairs.some((p) => p.state === 'succeeded' && same(p.remote.address, from))) this.dataHandler(bytes);
+      // Data comes on the chosen pair (checked first: this runs per media packet), or on another that works.
+      const selected = this.selected;
+      if ((selected && same(selected.remote.address, from)) || this.pairs.some((p) => p.state === 'succeeded' && same(p.remote.address, from))) this.dataHandler(bytes);
       else this.refused.strangers++;
       return;
     }
@@ -390,13 +413,13 @@ export class IceAgent {
 
   private answerCheck(request: DecodedStun, from: Endpoint, via: 'relay' | null): void {
     const username = attribute(request, Attr.USERNAME);
-    if (!username || new TextDecoder().decode(username).split(':')[0] !== this.ufrag || !checkIntegrity(request, new TextEncoder().encode(this.pwd))) {
+    if (!username || new TextDecoder().decode(username).split(':')[0] !== this.ufrag || !checkIntegrity(request, this.localKey)) {
       this.refused.integrity++;
       return;
     }
     const answer = encodeStun(
       { method: StunMethod.BINDING, cls: StunClass.SUCCESS, transactionId: request.transactionId, attributes: [{ type: Attr.XOR_MAPPED_ADDRESS, value: encodeAddress(from, true) }], classic: false },
-      { integrityKey: new TextEncoder().encode(this.pwd), fingerprint: true },
+      { integrityKey: this.localKey, fingerprint: true },
     );
     const local = via === 'relay' ? this.locals.find((c) => c.type === 'relay') : this.locals.find((c) => c.type === 'host');
     if (!local) return;
@@ -406,8 +429,7 @@ export class IceAgent {
     let remote = this.remotes.find((r) => same(r.address, from));
     if (!remote) {
       const priorityAttr = attribute(request, Attr.PRIORITY);
-      const prio = priorityAttr && priorityAttr.byteLength === 4 ? new DataView(priorityAttr.buffer, priorityAttr.byteOffset).getUint32(0) : priority('prflx');
-      remote = { type: 'prflx', address: from, priority: prio };
+      remote = { type: 'prflx', address: from, priority: (priorityAttr && decodeUint32(priorityAttr)) ?? priority('prflx') };
       this.remotes.push(remote);
       if (via === 'relay') void this.turn?.permit([from]);
     }
@@ -425,7 +447,7 @@ export class IceAgent {
     const id = hex(answer.transactionId);
     const transaction = this.transactions.get(id);
     if (!transaction || !same(from, transaction.pair.remote.address)) return;
-    if (!this.remote || !checkIntegrity(answer, new TextEncoder().encode(this.remote.pwd))) {
+    if (!this.remoteKey || !checkIntegrity(answer, this.remoteKey)) {
       this.refused.integrity++;
       return;
     }
@@ -481,6 +503,8 @@ export class IceAgent {
     if (this.selected === pair) return;
     this.selected = pair;
     this.consentFailures = 0;
+    // Media through our relay: a channel makes each datagram's TURN header 4 bytes, not 36.
+    if (pair.local.type === 'relay') void this.turn?.bindChannel(pair.remote.address);
     this.startConsent();
     const path = this.describe(pair);
     for (const waiter of this.waiters.splice(0)) waiter(path);

@@ -9,10 +9,10 @@
 // F is a separate socket so that M's packets to B do not open F's filter to B. A filtering
 // answer that did not come within a few round trips after test I counts as filtered: loss can
 // make a NAT look stricter than it is, never looser, and connectivity checks decide the path.
-import type { Endpoint, Env, UdpSocket } from '../env/types.js';
+import { sameEndpoint as same, type Endpoint, type Env, type UdpSocket } from '../env/types.js';
 import type { Dependence } from '../env/virtual/nat.js';
 import { StunTransactions, type StunAnswer } from './stun-client.js';
-import { Attr, CHANGE_IP, CHANGE_PORT, attribute, decodeAddress, encodeChangeRequest } from './stun.js';
+import { Attr, CHANGE_IP, CHANGE_PORT, attribute, decodeAddress, encodeChangeRequest, mappedAddress } from './stun.js';
 import { NatType as WireNatType } from '../wire/messages.js';
 
 /** The classic names (RFC 3489), which people know, plus the two firewalls. */
@@ -52,14 +52,8 @@ export interface DetectionOptions {
   readonly udpTimeoutMs?: number;
 }
 
-const same = (a: Endpoint | null, b: Endpoint | null) => a !== null && b !== null && a.host === b.host && a.port === b.port;
 
-function mappedOf(answer: StunAnswer): Endpoint | null {
-  const xor = attribute(answer.message, Attr.XOR_MAPPED_ADDRESS);
-  const plain = attribute(answer.message, Attr.MAPPED_ADDRESS);
-  const decoded = xor ? decodeAddress(xor, true) : plain ? decodeAddress(plain, false) : null;
-  return decoded?.ok ? decoded.value : null;
-}
+const mappedOf = (answer: StunAnswer): Endpoint | null => mappedAddress(answer.message);
 
 export function classify(mapping: Dependence | null, filtering: Dependence | null, behindNat: boolean): NatType {
   if (!behindNat) return filtering === 'endpoint-independent' || filtering === null ? 'open' : 'firewalled';

@@ -43,8 +43,8 @@ export class StunTransactions {
     readonly socket: UdpSocket,
     private readonly clock: Clock,
     private readonly random: Random,
-    /** Datagrams that are not STUN answers go here (the same socket may carry other protocols). */
-    private readonly other: (bytes: Uint8Array, from: Endpoint) => void = () => {},
+    /** Datagrams that are not STUN answers go here (the same socket may carry other protocols), with the STUN message when they are one. */
+    private readonly other: (bytes: Uint8Array, from: Endpoint, message?: DecodedStun) => void = () => {},
   ) {
     socket.onMessage((bytes, from) => this.receive(bytes, from));
   }
@@ -84,7 +84,8 @@ export class StunTransactions {
   private receive(bytes: Uint8Array, from: Endpoint): void {
     if (!looksLikeStun(bytes)) return this.other(bytes, from);
     const decoded = decodeStun(bytes);
-    if (!decoded.ok || (decoded.value.cls !== StunClass.SUCCESS && decoded.value.cls !== StunClass.ERROR)) return this.other(bytes, from);
+    if (!decoded.ok) return this.other(bytes, from);
+    if (decoded.value.cls !== StunClass.SUCCESS && decoded.value.cls !== StunClass.ERROR) return this.other(bytes, from, decoded.value);
     const entry = this.pending.get(toHex(decoded.value.transactionId));
     if (!entry) {
       this.stray++;

@@ -10,7 +10,7 @@
 // large as the request itself was, a rate per source address and one for the server. Every
 // refusal is counted.
 import type { Clock, Endpoint, UdpSocket } from '../env/types.js';
-import { TokenBucket } from '../overlay/token-bucket.js';
+import { KeyedTokenBuckets, TokenBucket } from '../overlay/token-bucket.js';
 import {
   Attr,
   StunClass,
@@ -24,9 +24,12 @@ import {
   encodeUnknownAttributes,
   looksLikeStun,
   unknownRequired,
+  type DecodedStun,
   type StunAttribute,
+  type StunError,
   type StunMessage,
 } from './stun.js';
+import type { Result } from '../result.js';
 
 /** No binding response is larger (unless its request was, with PADDING): a spoofed 20-byte request gets at most this many bytes sent to its victim. */
 export const MAX_RESPONSE_BYTES = 80;
@@ -55,7 +58,7 @@ export interface StunSockets {
 export class StunServer {
   readonly refused = new Map<StunRefusal, number>();
   answered = 0;
-  private readonly sources = new Map<string, TokenBucket>();
+  private readonly sources = new KeyedTokenBuckets(PER_SOURCE_BURST, PER_SOURCE_PER_SECOND, TRACKED_SOURCES);
   private readonly server: TokenBucket;
   private readonly alternates: boolean;
 
@@ -87,14 +90,9 @@ export class StunServer {
 
   private allowed(from: Endpoint): boolean {
     const now = this.clock.now();
-    let bucket = this.sources.get(from.host);
-    if (!bucket) {
-      if (this.sources.size >= TRACKED_SOURCES) this.sources.delete(this.sources.keys().next().value!);
-      bucket = new TokenBucket(PER_SOURCE_BURST, PER_SOURCE_PER_SECOND, now);
-      this.sources.set(from.host, bucket);
-    }
-    return bucket.take(now) && this.server.take(now);
+    return this.sources.take(from.host, now) && this.server.take(now);
   }
+
 
   /**
    * Handles a datagram that came to socket `[address][port]` of the grid; false when it is not a
@@ -102,7 +100,11 @@ export class StunServer {
    */
   receive(bytes: Uint8Array, from: Endpoint, address = 0, port = 0): boolean {
     if (!looksLikeStun(bytes)) return false;
-    const decoded = decodeStun(bytes);
+    return this.receiveDecoded(decodeStun(bytes), from, address, port);
+  }
+
+  /** The same for a message its port's dispatcher decoded already (once, for STUN and TURN alike). */
+  receiveDecoded(decoded: Result<DecodedStun, StunError>, from: Endpoint, address = 0, port = 0): boolean {
     if (!decoded.ok) {
       this.refuse('malformed');
       return true;
@@ -127,7 +129,7 @@ export class StunServer {
     const reply = (cls: StunClass, attributes: StunAttribute[], via = this.sockets.grid[address]![port]!) => {
       const message: StunMessage = { method: StunMethod.BINDING, cls, transactionId: request.transactionId, attributes, classic: request.classic };
       const out = encodeStun(message, { fingerprint: attribute(request, Attr.FINGERPRINT) !== undefined });
-      if (out.byteLength > Math.max(MAX_RESPONSE_BYTES, bytes.byteLength)) throw new Error(`a binding response grew to ${out.byteLength} bytes`);
+      if (out.byteLength > Math.max(MAX_RESPONSE_BYTES, request.raw.byteLength)) throw new Error(`a binding response grew to ${out.byteLength} bytes`);
       this.answered++;
       via.send(out, to);
     };
@@ -178,7 +180,7 @@ export class StunServer {
     const padding = attribute(request, Attr.PADDING);
     if (padding && !request.classic) {
       const used = 20 + attributes.reduce((sum, a) => sum + 4 + a.value.byteLength, 0) + 4 + (attribute(request, Attr.FINGERPRINT) ? 8 : 0);
-      const room = Math.min(padding.byteLength, bytes.byteLength - used) & ~3;
+      const room = Math.min(padding.byteLength, request.raw.byteLength - used) & ~3;
       if (room > 0) attributes.push({ type: Attr.PADDING, value: new Uint8Array(room) });
     }
     reply(StunClass.SUCCESS, attributes, this.sockets.grid[toAddress]![toPort]!);

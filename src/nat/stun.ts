@@ -232,6 +232,19 @@ function ipv4Bytes(host: string): number | null {
   return value;
 }
 
+/** Whether `host` is a dotted IPv4 address (each part 0-255): what the address attributes can carry. */
+export function isIpv4(host: string): boolean {
+  return ipv4Bytes(host) !== null;
+}
+
+/** The address a message says its receiver was seen at: XOR-MAPPED-ADDRESS, else MAPPED-ADDRESS; null without a readable one. */
+export function mappedAddress(message: StunMessage): Endpoint | null {
+  const xor = attribute(message, Attr.XOR_MAPPED_ADDRESS);
+  const plain = attribute(message, Attr.MAPPED_ADDRESS);
+  const decoded = xor ? decodeAddress(xor, true) : plain ? decodeAddress(plain, false) : null;
+  return decoded?.ok ? decoded.value : null;
+}
+
 /** MAPPED-ADDRESS and its kin (plain), or XOR-MAPPED-ADDRESS and its kin (`xor`). IPv4 only. */
 export function encodeAddress(endpoint: Endpoint, xor: boolean): Uint8Array {
   const address = ipv4Bytes(endpoint.host);

@@ -2,10 +2,10 @@
 // long-term-credential challenge, installs permissions, binds channels (ChannelData carries 4
 // bytes of header instead of 36), keeps the allocation refreshed, and hands over what peers
 // send. The socket may carry other traffic too: what is not TURN goes to `other`.
-import type { Clock, Endpoint, Random, Timer, UdpSocket } from '../env/types.js';
+import { sameEndpoint, type Clock, type Endpoint, type Random, type Timer, type UdpSocket } from '../env/types.js';
 import { err, ok, type CodedError, type Result } from '../result.js';
 import { StunTransactions, type StunAnswer } from './stun-client.js';
-import { Attr, StunClass, StunMethod, attribute, decodeAddress, decodeErrorCode, decodeStun, decodeUint32, encodeAddress, encodeStun, encodeUint32, type StunAttribute } from './stun.js';
+import { Attr, StunClass, StunMethod, attribute, decodeAddress, decodeErrorCode, decodeUint32, encodeAddress, encodeStun, encodeUint32, type DecodedStun, type StunAttribute } from './stun.js';
 import { longTermKey } from './turn-credentials.js';
 import { decodeChannelData, encodeChannelData, isChannelData } from './channel-data.js';
 
@@ -50,8 +50,8 @@ export class TurnClient {
     private readonly credentials: { username: string; password: string },
     other: (bytes: Uint8Array, from: Endpoint) => void = () => {},
   ) {
-    this.transactions = new StunTransactions(socket, clock, random, (bytes, from) => {
-      if (from.host === server.host && from.port === server.port && this.fromServer(bytes)) return;
+    this.transactions = new StunTransactions(socket, clock, random, (bytes, from, message) => {
+      if (sameEndpoint(from, server) && this.fromServer(bytes, message)) return;
       other(bytes, from);
     });
   }
@@ -146,13 +146,15 @@ export class TurnClient {
   async bindChannel(peer: Endpoint): Promise<Result<number, TurnClientError>> {
     const key = `${peer.host}:${peer.port}`;
     const channel = this.channels.get(key) ?? this.nextChannel++;
+    // Known before the answer is: over TCP, ChannelData from the peer can follow the answer in
+    // the same chunk, and is handled before the code after `await` runs.
+    this.peersByChannel.set(channel, peer);
     const answer = await this.request(StunMethod.CHANNEL_BIND, [
       { type: Attr.CHANNEL_NUMBER, value: Uint8Array.of(channel >> 8, channel & 0xff, 0, 0) },
       { type: Attr.XOR_PEER_ADDRESS, value: encodeAddress(peer, true) },
     ]);
     if (!answer.ok) return answer;
     this.channels.set(key, channel);
-    this.peersByChannel.set(channel, peer);
     this.channelTimers.get(channel)?.cancel();
     this.channelTimers.set(channel, this.clock.after(CHANNEL_REFRESH_MS, () => void this.bindChannel(peer)));
     return ok(channel);
@@ -179,18 +181,17 @@ export class TurnClient {
     this.socket.send(indication, this.server);
   }
 
-  /** ChannelData and Data indications from the server; false for anything else. */
-  private fromServer(bytes: Uint8Array): boolean {
+  /** ChannelData and Data indications (`message`: decoded already by the transactions); false for anything else. */
+  private fromServer(bytes: Uint8Array, message: DecodedStun | undefined): boolean {
     if (isChannelData(bytes)) {
       const decoded = decodeChannelData(bytes);
       const peer = decoded && this.peersByChannel.get(decoded.channel);
       if (decoded && peer) this.dataHandler(peer, decoded.data);
       return true;
     }
-    const decoded = decodeStun(bytes);
-    if (!decoded.ok || decoded.value.method !== StunMethod.DATA || decoded.value.cls !== StunClass.INDICATION) return false;
-    const peerAttr = attribute(decoded.value, Attr.XOR_PEER_ADDRESS);
-    const data = attribute(decoded.value, Attr.DATA);
+    if (!message || message.method !== StunMethod.DATA || message.cls !== StunClass.INDICATION) return false;
+    const peerAttr = attribute(message, Attr.XOR_PEER_ADDRESS);
+    const data = attribute(message, Attr.DATA);
     const peer = peerAttr ? decodeAddress(peerAttr, true) : null;
     if (peer?.ok && data) this.dataHandler(peer.value, data);
     return true;

@@ -170,8 +170,11 @@ export class TurnServer {
       return true;
     }
     const decoded = decodeStun(bytes);
-    if (!decoded.ok) return false;
-    const message = decoded.value;
+    return decoded.ok && this.receiveMessage(decoded.value, from, via);
+  }
+
+  /** A STUN message the caller decoded already; false when it is not TURN's (Binding, or classic STUN). */
+  receiveMessage(message: DecodedStun, from: Endpoint, via: TurnTransport): boolean {
     if (message.method === StunMethod.BINDING || message.classic) return false;
     const key = tupleKey(from, via);
     if (message.cls === StunClass.INDICATION) {
@@ -197,6 +200,12 @@ export class TurnServer {
 
   private errorCode(code: number, reason: string): StunAttribute {
     return { type: Attr.ERROR_CODE, value: encodeErrorCode(code, reason) };
+  }
+
+  /** Refuses a request: counted by `why`, answered with the error (signed when the request was). */
+  private reject(via: TurnTransport, from: Endpoint, request: DecodedStun, code: number, reason: string, why: TurnRefusal, key?: Uint8Array): void {
+    this.refuse(why);
+    this.answer(via, from, request, StunClass.ERROR, [this.errorCode(code, reason)], key);
   }
 
   private answer(via: TurnTransport, to: Endpoint, request: DecodedStun, cls: StunClass, attributes: StunAttribute[], integrityKey?: Uint8Array): Uint8Array {
@@ -276,66 +285,29 @@ export class TurnServer {
     if (existing) {
       // A retransmission gets the same answer; anything else is a mismatch (RFC 8656 section 7.2).
       if (existing.transactionId === Buffer.from(request.transactionId).toString('hex')) via.send(existing.answer.slice(), from);
-      else {
-        this.refuse('allocation_mismatch');
-        this.answer(via, from, request, StunClass.ERROR, [this.errorCode(437, 'Allocation Mismatch')], auth.key);
-      }
+      else this.reject(via, from, request, 437, 'Allocation Mismatch', 'allocation_mismatch', auth.key);
       return;
     }
     if (this.pending.has(key)) return; // a retransmission while the relay socket is being bound
     const transport = attribute(request, Attr.REQUESTED_TRANSPORT);
-    if (!transport || transport.byteLength !== 4) {
-      this.refuse('bad_request');
-      this.answer(via, from, request, StunClass.ERROR, [this.errorCode(400, 'Bad Request')], auth.key);
-      return;
-    }
-    if (transport[0] !== UDP) {
-      this.refuse('unsupported_transport');
-      this.answer(via, from, request, StunClass.ERROR, [this.errorCode(442, 'Unsupported Transport Protocol')], auth.key);
-      return;
-    }
+    if (!transport || transport.byteLength !== 4) return this.reject(via, from, request, 400, 'Bad Request', 'bad_request', auth.key);
+    if (transport[0] !== UDP) return this.reject(via, from, request, 442, 'Unsupported Transport Protocol', 'unsupported_transport', auth.key);
     const family = attribute(request, Attr.REQUESTED_ADDRESS_FAMILY);
-    if (family && family[0] !== 0x01) {
-      this.refuse('bad_request');
-      this.answer(via, from, request, StunClass.ERROR, [this.errorCode(440, 'Address Family not Supported')], auth.key);
-      return;
-    }
+    if (family && family[0] !== 0x01) return this.reject(via, from, request, 440, 'Address Family not Supported', 'bad_request', auth.key);
     // EVEN-PORT (RTP on an even port): honoured; reserving the next port for RTCP (the R bit) is not offered.
     const evenPort = attribute(request, Attr.EVEN_PORT);
-    if (evenPort && (evenPort.byteLength !== 1 || (evenPort[0]! & 0x80) !== 0)) {
-      this.refuse('capacity');
-      this.answer(via, from, request, StunClass.ERROR, [this.errorCode(508, 'Insufficient Capacity')], auth.key);
-      return;
-    }
+    if (evenPort && (evenPort.byteLength !== 1 || (evenPort[0]! & 0x80) !== 0)) return this.reject(via, from, request, 508, 'Insufficient Capacity', 'capacity', auth.key);
     const user = userOf(auth.username);
-    if ((this.perUser.get(user) ?? 0) >= this.limits.allocationsPerUser) {
-      this.refuse('quota');
-      this.answer(via, from, request, StunClass.ERROR, [this.errorCode(486, 'Allocation Quota Reached')], auth.key);
-      return;
-    }
-    if (this.allocations.size + this.pending.size >= this.limits.allocations) {
-      this.refuse('capacity');
-      this.answer(via, from, request, StunClass.ERROR, [this.errorCode(508, 'Insufficient Capacity')], auth.key);
-      return;
-    }
+    if ((this.perUser.get(user) ?? 0) >= this.limits.allocationsPerUser) return this.reject(via, from, request, 486, 'Allocation Quota Reached', 'quota', auth.key);
+    if (this.allocations.size + this.pending.size >= this.limits.allocations) return this.reject(via, from, request, 508, 'Insufficient Capacity', 'capacity', auth.key);
     this.pending.add(key);
     this.perUser.set(user, (this.perUser.get(user) ?? 0) + 1);
-    let relay: UdpSocket;
-    try {
-      relay = await this.options.bindRelay();
-      for (let tries = 0; evenPort && relay.local.port % 2 !== 0 && tries < 16; tries++) {
-        relay.close();
-        relay = await this.options.bindRelay();
-      }
-      if (evenPort && relay.local.port % 2 !== 0) throw new Error('no even port');
-    } catch {
-      this.pending.delete(key);
-      this.release(user);
-      this.refuse('capacity');
-      this.answer(via, from, request, StunClass.ERROR, [this.errorCode(508, 'Insufficient Capacity')], auth.key);
-      return;
-    }
+    const relay = await this.bindRelay(evenPort !== undefined);
     this.pending.delete(key);
+    if (!relay) {
+      this.release(user);
+      return this.reject(via, from, request, 508, 'Insufficient Capacity', 'capacity', auth.key);
+    }
     const lifetimeS = this.lifetimeOf(request) || this.limits.defaultLifetimeS;
     const relayed = { host: this.options.relayHost, port: relay.local.port };
     const answer = encodeStun(
@@ -377,6 +349,16 @@ export class TurnServer {
     via.send(answer.slice(), from);
   }
 
+  /** A relay socket (on an even port when asked: a few tries, the odd ones closed again); null when none could be bound. */
+  private async bindRelay(even: boolean): Promise<UdpSocket | null> {
+    for (let tries = 0; tries < 16; tries++) {
+      const relay = await this.options.bindRelay().catch(() => null);
+      if (!relay || !even || relay.local.port % 2 === 0) return relay;
+      relay.close();
+    }
+    return null;
+  }
+
   private release(user: string): void {
     const left = (this.perUser.get(user) ?? 1) - 1;
     if (left <= 0) this.perUser.delete(user);
@@ -402,21 +384,10 @@ export class TurnServer {
     const auth = this.authenticate(request, from, via);
     if (!auth) return;
     const allocation = this.allocations.get(key);
-    if (!allocation) {
-      this.refuse('no_allocation');
-      this.answer(via, from, request, StunClass.ERROR, [this.errorCode(437, 'Allocation Mismatch')], auth.key);
-      return;
-    }
-    if (allocation.username !== auth.username) {
-      this.refuse('wrong_credentials');
-      this.answer(via, from, request, StunClass.ERROR, [this.errorCode(441, 'Wrong Credentials')], auth.key);
-      return;
-    }
+    if (!allocation) return this.reject(via, from, request, 437, 'Allocation Mismatch', 'no_allocation', auth.key);
+    if (allocation.username !== auth.username) return this.reject(via, from, request, 441, 'Wrong Credentials', 'wrong_credentials', auth.key);
     const ok = (attributes: StunAttribute[] = []) => this.answer(via, from, request, StunClass.SUCCESS, attributes, auth.key);
-    const fail = (code: number, reason: string, why: TurnRefusal) => {
-      this.refuse(why);
-      this.answer(via, from, request, StunClass.ERROR, [this.errorCode(code, reason)], auth.key);
-    };
+    const fail = (code: number, reason: string, why: TurnRefusal) => this.reject(via, from, request, code, reason, why, auth.key);
     const now = this.clock.now();
     if (request.method === StunMethod.REFRESH) {
       const lifetimeS = this.lifetimeOf(request);

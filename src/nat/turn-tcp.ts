@@ -4,6 +4,7 @@
 // already speak through, so the rest of TURN does not care how the client reached the server.
 import type { Endpoint, TcpConnection, UdpSocket } from '../env/types.js';
 import { MAGIC_COOKIE } from './stun.js';
+import { MAX_CHANNEL, MIN_CHANNEL } from './channel-data.js';
 
 /** A message larger than this on the stream ends the connection (a TURN datagram is far smaller). */
 export const MAX_STREAM_MESSAGE_BYTES = 65_536 + 4;
@@ -13,7 +14,8 @@ export function looksLikeStunStream(bytes: Uint8Array): boolean {
   return bytes.byteLength >= 8 && (bytes[0]! & 0xc0) === 0 && new DataView(bytes.buffer, bytes.byteOffset, 8).getUint32(4) === MAGIC_COOKIE;
 }
 
-const isChannelData = (first: number) => first >= 0x40 && first <= 0x7f;
+/** Whether a message starting with this byte is ChannelData (the rest of the header may not be here yet). */
+const isChannelData = (first: number) => first >= MIN_CHANNEL >> 8 && first <= MAX_CHANNEL >> 8;
 
 /** ChannelData over TCP is padded to a multiple of 4; STUN messages already are. */
 export function padForStream(bytes: Uint8Array): Uint8Array {
@@ -31,9 +33,13 @@ export class StunStreamDecoder {
   /** Appends bytes and returns the messages now complete; null once the stream is not TURN (then close it). */
   push(bytes: Uint8Array): Uint8Array[] | null {
     if (this.failed) return null;
-    const joined = new Uint8Array(this.buffer.byteLength + bytes.byteLength);
-    joined.set(this.buffer);
-    joined.set(bytes, this.buffer.byteLength);
+    // Usually nothing is left from the last chunk: then the chunk itself is read, not a copy.
+    let joined = bytes;
+    if (this.buffer.byteLength > 0) {
+      joined = new Uint8Array(this.buffer.byteLength + bytes.byteLength);
+      joined.set(this.buffer);
+      joined.set(bytes, this.buffer.byteLength);
+    }
     const out: Uint8Array[] = [];
     let offset = 0;
     while (joined.byteLength - offset >= 4) {

@@ -26,3 +26,27 @@ export class TokenBucket {
     return true;
   }
 }
+
+/**
+ * A token bucket per key (a source address, a user), for at most `maxKeys` keys: a new key
+ * beyond that evicts the oldest, so a flood of fresh keys costs a bounded amount.
+ */
+export class KeyedTokenBuckets {
+  private readonly buckets = new Map<string, TokenBucket>();
+
+  constructor(
+    private readonly burst: number,
+    private readonly perSecond: number,
+    private readonly maxKeys: number,
+  ) {}
+
+  take(key: string, nowMs: number): boolean {
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      if (this.buckets.size >= this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
+      bucket = new TokenBucket(this.burst, this.perSecond, nowMs);
+      this.buckets.set(key, bucket);
+    }
+    return bucket.take(nowMs);
+  }
+}

@@ -6,6 +6,7 @@
 // derive (it hands them to its attached devices).
 import type { Endpoint, Env, Net, TcpConnection, TcpListener, UdpSocket } from '../env/types.js';
 import { StunServer } from '../nat/stun-server.js';
+import { decodeStun, looksLikeStun } from '../nat/stun.js';
 import { TurnServer, type TurnLimits } from '../nat/turn-server.js';
 import { issueTurnCredentials, passwordFor, type TurnCredentials } from '../nat/turn-credentials.js';
 
@@ -76,12 +77,20 @@ export async function startStunService(env: Env, options: StunServiceOptions): P
       ...(options.allowPeer ? { allowPeer: options.allowPeer } : {}),
       ...(options.turnLimits ? { limits: options.turnLimits } : {}),
     });
+    // One dispatcher per socket: STUN is decoded once, for the Binding server or (on the first
+    // address and port) TURN; anything else there (ChannelData) is TURN's.
     grid.forEach((row, a) =>
-      row.forEach((socket, p) =>
+      row.forEach((socket, p) => {
+        const carriesTurn = a === 0 && p === 0;
         socket.onMessage((bytes, from) => {
-          if (!server.receive(bytes, from, a, p) && a === 0 && p === 0) turn.receive(bytes, from, socket);
-        }),
-      ),
+          if (!looksLikeStun(bytes)) {
+            if (carriesTurn) turn.receive(bytes, from, socket);
+            return;
+          }
+          const decoded = decodeStun(bytes);
+          if (!server.receiveDecoded(decoded, from, a, p) && carriesTurn && decoded.ok) turn.receiveMessage(decoded.value, from, socket);
+        });
+      }),
     );
     const listeners: TcpListener[] = [];
     for (const port of options.tcpPorts ?? []) {
