@@ -7,7 +7,7 @@ import { AttachedClient } from '../../src/client/attachment.js';
 import { HostCache } from '../../src/overlay/host-cache.js';
 import { ChatClient } from '../../src/chat/chat-client.js';
 import { overlayTransport } from '../../src/chat/overlay-transport.js';
-import { Connector, type Connection } from '../../src/nat/connector.js';
+import { Connector, offerOf, parametersOf, type Connection } from '../../src/nat/connector.js';
 import { testSeed, withSeed } from '../support/seed.js';
 import { overlayWorld } from '../support/supernodes.js';
 
@@ -63,3 +63,16 @@ test('two devices behind port-restricted NATs connect through the overlay on a h
     }
     for (const s of supernodes) s.running.close();
   }));
+
+test('an offer keeps only candidates that are real IPv4 endpoints (a bad one would throw where permissions encode it)', () => {
+  const offer = offerOf(new Uint8Array(16), false, {
+    ufrag: 'abcdefgh',
+    pwd: 'p'.repeat(24),
+    candidates: [
+      { type: 'host', address: { host: '999.1.1.1', port: 5000 }, priority: 1 },
+      { type: 'srflx', address: { host: '203.0.113.7', port: 0 }, priority: 1 },
+      { type: 'relay', address: { host: '203.0.113.9', port: 3478 }, priority: 1, relayTcp: true },
+    ],
+  });
+  assert.deepEqual(parametersOf(offer)?.candidates, [{ type: 'relay', address: { host: '203.0.113.9', port: 3478 }, priority: 1, relayTcp: true }]);
+});
