@@ -23,17 +23,20 @@ const USAGE = `parley — peer-to-peer voice and chat on a supernode network
 
 Usage:
   parley local [--dir D] [--supernodes N] [--port P] [--host H] [--stun-alternate A]
+              [--web-port W] [--login-port L]
       Runs a local network: creates (once) a network CA in D, starts a login server on
-      8443 and N supernodes on ports P, P+1, … (0: any free ports), writes D/network.json,
-      and runs until Ctrl-C. Each supernode answers STUN on UDP at its port, with A as its
-      second address for NAT behaviour discovery (RFC 5780).
+      L (default 8443) and N supernodes on ports P, P+1, … (0: any free ports), writes
+      D/network.json, and runs until Ctrl-C. Each supernode answers STUN on UDP at its port,
+      with A as its second address for NAT behaviour discovery (RFC 5780). With W, the first
+      supernode also takes device links and TURN over TCP on port W (443 for devices behind
+      firewalls that let out only web traffic; the login server then belongs on 443 or 80).
       Defaults: --dir .parley-local --supernodes 3 --port 33033 --host 127.0.0.1
       --stun-alternate 127.0.0.2 (with the default host)
   parley ping [--dir D] [--count K]
       Joins the local network in D with a fresh certified device and pings each bootstrap
       supernode over a secure link, printing round-trip times.
   parley login-server [--data D] [--host H] [--port P] [--database URL] [--tls-cert F --tls-key F]
-                     [--bootstrap host:port,…] [--public-host NAME] [--certificate-hours N]
+                     [--bootstrap host:port[+webport],…] [--public-host NAME] [--certificate-hours N]
       Runs the login server: accounts, device certificates, contacts, directory, offline store.
       Data (CA key, TLS certificate, SQLite database) in D (default .parley-login); PostgreSQL with
       --database postgres://… or DATABASE_URL. Device certificates last N hours (default 24).
@@ -69,7 +72,7 @@ Usage:
   parley history <user> [--search WORDS] [--limit N] [--user U]
       This device's conversation with <user> (the last N messages, default 50), from its local
       history; --search keeps the messages that contain WORDS.
-  parley supernode [--dir D] [--port P] [--host H] [--stun-alternate A]
+  parley supernode [--dir D] [--port P] [--host H] [--stun-alternate A] [--web-port W]
       Runs one more supernode for the network in D (its network.json and CA key: a local
       network's folder, or the login server's data folder) and joins the overlay through the
       bootstrap list. Users' machines become supernodes by promotion instead.
@@ -99,6 +102,8 @@ const OPTIONS = {
   port: { type: 'string' },
   host: { type: 'string', default: '127.0.0.1' },
   'stun-alternate': { type: 'string' },
+  'web-port': { type: 'string' },
+  'login-port': { type: 'string' },
   count: { type: 'string', default: '3' },
   data: { type: 'string', default: '.parley-login' },
   database: { type: 'string' },
@@ -141,9 +146,9 @@ const LOCAL_LOGIN_PORT = 8443;
 function parseBootstrap(text: string | undefined): BootstrapEntry[] {
   if (!text) return [];
   return text.split(',').map((item) => {
-    const match = /^([^:]+):(\d+)$/.exec(item.trim());
-    if (!match) throw new UsageError(`--bootstrap takes host:port,host:port (got ${item})`);
-    return { host: match[1]!, port: positiveInt(match[2]!, 'bootstrap port') };
+    const match = /^([^:]+):(\d+)(?:\+(\d+))?$/.exec(item.trim());
+    if (!match) throw new UsageError(`--bootstrap takes host:port[+webport],… (got ${item})`);
+    return { host: match[1]!, port: positiveInt(match[2]!, 'bootstrap port'), ...(match[3] ? { webPort: positiveInt(match[3], 'bootstrap web port', 1, 65535) } : {}) };
   });
 }
 
@@ -174,10 +179,12 @@ function stunAlternate(values: { host: string; 'stun-alternate'?: string }): { s
   return host ? { stun: { alternate: { host } } } : {};
 }
 
-async function runLocal(values: { dir: string; supernodes: string; port?: string; host: string; 'stun-alternate'?: string }): Promise<void> {
+async function runLocal(values: { dir: string; supernodes: string; port?: string; host: string; 'stun-alternate'?: string; 'web-port'?: string; 'login-port'?: string }): Promise<void> {
   const dir = resolve(values.dir);
   const count = positiveInt(values.supernodes, 'supernodes', 1, 64);
   const basePort = positiveInt(values.port ?? '33033', 'port', 0);
+  const webPort = values['web-port'] === undefined ? undefined : positiveInt(values['web-port'], 'web-port');
+  const loginPort = values['login-port'] === undefined ? (basePort === 0 ? 0 : LOCAL_LOGIN_PORT) : positiveInt(values['login-port'], 'login-port', 0);
   const nowMs = realEnv.clock.wallTimeMs();
   const ca = loadOrCreateCa(dir, realEnv.random);
   const verifier = new CertificateVerifier(ca.keyPair.publicKey);
@@ -191,11 +198,13 @@ async function runLocal(values: { dir: string; supernodes: string; port?: string
       verifier,
       host: values.host,
       port: basePort === 0 ? 0 : basePort + i,
+      // One web port per host: the first supernode takes it.
+      ...(i === 0 && webPort !== undefined ? { webPort } : {}),
       ...stunAlternate(values),
       log: (line) => console.log(`supernode ${i + 1}: ${line}`),
     });
     running.push(supernode);
-    bootstrap.push({ host: values.host, port: supernode.port, dhKey: keys.dh.publicKey });
+    bootstrap.push({ host: values.host, port: supernode.port, dhKey: keys.dh.publicKey, ...(supernode.webPort ? { webPort: supernode.webPort } : {}) });
   }
   // The supernodes form the overlay: each joins through all of them.
   for (const supernode of running) await supernode.join(bootstrap);
@@ -204,7 +213,7 @@ async function runLocal(values: { dir: string; supernodes: string; port?: string
   const loginServer = await runLoginServer(realEnv, {
     dataDir: dir,
     host: values.host,
-    port: basePort === 0 ? 0 : LOCAL_LOGIN_PORT,
+    port: loginPort,
     bootstrap,
     config: { networkName: 'parley-local' },
   });
@@ -214,7 +223,8 @@ async function runLocal(values: { dir: string; supernodes: string; port?: string
   for (const [i, entry] of bootstrap.entries()) {
     const stun = running[i]!.stun;
     const other = stun?.server.otherAddress;
-    console.log(`  supernode ${i + 1} listening on ${formatEndpoint(entry)}${stun ? `; STUN on udp ${formatEndpoint(stun.primary)}${other ? ` (second address ${formatEndpoint(other)})` : ''}` : ''}`);
+    const web = entry.webPort ? ` and ${entry.webPort} (web port)` : '';
+    console.log(`  supernode ${i + 1} listening on ${formatEndpoint(entry)}${web}${stun ? `; STUN on udp ${formatEndpoint(stun.primary)}${other ? ` (second address ${formatEndpoint(other)})` : ''}` : ''}`);
   }
   console.log(`descriptor: ${descriptorPath}`);
   console.log(`Try: parley register alice --network ${join(values.dir, 'network.json')}, parley login alice …, parley ping --dir ${values.dir}`);
@@ -318,7 +328,13 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'supernode':
       positionalsFor(0);
-      await runSupernode({ dir: values.dir, host: values.host, ...(values.port ? { port: values.port } : {}), ...stunAlternate(values) });
+      await runSupernode({
+        dir: values.dir,
+        host: values.host,
+        ...(values.port ? { port: values.port } : {}),
+        ...(values['web-port'] ? { webPort: positiveInt(values['web-port'], 'web-port') } : {}),
+        ...stunAlternate(values),
+      });
       return -1; // keeps running
     case 'chat': {
       const [to, ...words] = positionals;

@@ -55,7 +55,8 @@ async function detectAndPublish(client: AttachedClient): Promise<NatReport | nul
   const supernode = client.supernode;
   const local = client.localAddress;
   if (!supernode || !local) return null;
-  const report = await detectNat(realEnv, { host: supernode.host, port: supernode.port }, { localHost: local.host });
+  const onlyWebPortReached = client.supernodeEndpoint?.port !== supernode.port;
+  const report = await detectNat(realEnv, { host: supernode.host, port: supernode.port }, { localHost: local.host, onlyWebPortReached });
   client.setNatType(natTypeToWire(report.type));
   return report;
 }
@@ -71,7 +72,7 @@ export async function nat(account: Account, descriptor: NetworkDescriptor, optio
     if (!report) throw new CommandError('not attached to a supernode');
     console.log(`NAT: ${describeNat(report)}`);
     const supernode = client.supernode;
-    if (options.lifetime && supernode && report.type !== 'udp-blocked') {
+    if (options.lifetime && supernode && report.type !== 'udp-blocked' && report.type !== 'web-only') {
       console.log('measuring how long the NAT keeps an idle mapping (about 2 minutes)…');
       const lifetime = await detectMappingLifetime(realEnv, { host: supernode.host, port: supernode.port }, undefined, client.localAddress?.host);
       console.log(`NAT mapping lifetime: ${describeLifetime(lifetime)}`);
@@ -89,7 +90,9 @@ function localNetwork(client: AttachedClient): () => Promise<LocalNetwork> {
     if (!supernode) throw new CommandError('not attached to a supernode');
     const turn = await client.turnCredentials().catch(() => null);
     const localHost = client.localAddress?.host;
-    return { server: turn?.server ?? { host: supernode.host, port: supernode.port }, turn, ...(localHost ? { localHost } : {}) };
+    // TURN over TCP answers on whichever port the link reached (the web port behind a web-only firewall).
+    const turnTcp = client.supernodeEndpoint;
+    return { server: turn?.server ?? { host: supernode.host, port: supernode.port }, turn, ...(localHost ? { localHost } : {}), ...(turnTcp ? { turnTcp } : {}) };
   };
 }
 

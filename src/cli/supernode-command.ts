@@ -12,7 +12,7 @@ import { loadOrCreateCa, loadOrCreateKeys } from '../crypto/key-files.js';
 import { startSupernode } from '../supernode/supernode.js';
 import { CommandError } from './account-commands.js';
 
-export async function runSupernode(values: { dir: string; host: string; port?: string; stun?: { alternate: { host: string } } }): Promise<void> {
+export async function runSupernode(values: { dir: string; host: string; port?: string; webPort?: number; stun?: { alternate: { host: string } } }): Promise<void> {
   const dir = resolve(values.dir);
   const descriptorPath = join(dir, 'network.json');
   if (!existsSync(descriptorPath)) throw new CommandError(`no network.json in ${dir}: start the network first (parley local, or parley login-server)`);
@@ -34,12 +34,13 @@ export async function runSupernode(values: { dir: string; host: string; port?: s
     verifier: new CertificateVerifier(descriptor.caPublicKey),
     host: values.host,
     port,
+    ...(values.webPort ? { webPort: values.webPort } : {}),
     ...(values.stun ? { stun: values.stun } : {}),
     log: (line) => console.log(`supernode: ${line}`),
   });
   const seeds = descriptor.bootstrap.filter((b): b is BootstrapEntry & { dhKey: Uint8Array } => b.dhKey !== undefined && !equalBytes(b.dhKey, keys.dh.publicKey));
   await supernode.join(seeds);
-  console.log(`supernode listening on ${values.host}:${supernode.port}; joined the overlay through ${seeds.length} bootstrap supernodes and knows ${supernode.dht.table.size}`);
+  console.log(`supernode listening on ${values.host}:${supernode.port}${supernode.webPort ? ` and ${supernode.webPort} (web port)` : ''}; joined the overlay through ${seeds.length} bootstrap supernodes and knows ${supernode.dht.table.size}`);
   const stop = () => {
     supernode.close();
     process.exit(0);

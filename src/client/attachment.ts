@@ -39,7 +39,16 @@ export interface SupernodeAddress {
   readonly host: string;
   readonly port: number;
   readonly dhKey: Uint8Array;
+  /** A TCP port (443, say) that also takes links, for devices behind web-only firewalls. */
+  readonly webPort?: number;
 }
+
+/**
+ * How long a supernode's own port gets before its web port is dialled too (RFC 8305's
+ * happy-eyeballs delay): a web-only firewall drops the first SYN silently, so waiting for it to
+ * fail would cost the whole connect timeout.
+ */
+export const WEB_PORT_DELAY_MS = 250;
 
 export interface Attached {
   readonly link: SecureLink;
@@ -69,15 +78,52 @@ function presenceRequest(env: Env, supernode: SupernodeAddress, config: AttachCo
   return { case: 'attachRequest' as const, value: create(AttachRequestSchema, { presence }) };
 }
 
-/** A secure link (IK) to a supernode, not yet attached. */
+/**
+ * A secure link (IK) to a supernode, not yet attached: to its own port, and to its web port
+ * too when the first has not answered within WEB_PORT_DELAY_MS (or failed); the first link up
+ * wins and the other is closed.
+ */
 export function connectTo(env: Env, supernode: SupernodeAddress, config: AttachConfig): Promise<SecureLink> {
   const timeoutMs = config.attachTimeoutMs ?? DEFAULT_ATTACH_TIMEOUT_MS;
-  return connectSecure(env, {
-    host: supernode.host,
-    port: supernode.port,
-    config: { identity: config.identity, verifier: config.verifier, remoteStaticKey: supernode.dhKey },
-    connectTimeoutMs: timeoutMs,
-    handshakeTimeoutMs: timeoutMs,
+  const dial = (port: number) =>
+    connectSecure(env, {
+      host: supernode.host,
+      port,
+      config: { identity: config.identity, verifier: config.verifier, remoteStaticKey: supernode.dhKey },
+      connectTimeoutMs: timeoutMs,
+      handshakeTimeoutMs: timeoutMs,
+    });
+  const webPort = supernode.webPort;
+  if (webPort === undefined || webPort === supernode.port) return dial(supernode.port);
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let started = 0;
+    let failed = 0;
+    const won = (link: SecureLink) => {
+      if (settled) return link.close();
+      settled = true;
+      fallback.cancel();
+      resolve(link);
+    };
+    const lost = (error: unknown) => {
+      failed++;
+      if (started === 1) return startWeb();
+      if (failed === started && !settled) {
+        settled = true;
+        reject(error);
+      }
+    };
+    const start = (port: number) => {
+      started++;
+      dial(port).then(won, lost);
+    };
+    const startWeb = () => {
+      if (started > 1 || settled) return;
+      fallback.cancel();
+      start(webPort);
+    };
+    const fallback = env.clock.after(WEB_PORT_DELAY_MS, startWeb);
+    start(supernode.port);
   });
 }
 
@@ -156,6 +202,11 @@ export class AttachedClient {
     return this.current?.supernode ?? null;
   }
 
+  /** Where the link to the supernode goes: its own port, or its web port when only that could be reached (TURN over TCP answers there too). */
+  get supernodeEndpoint(): Endpoint | null {
+    return this.current?.link.remote ?? null;
+  }
+
   /** The local address of the link to the supernode (the interface this device reaches the internet through). */
   get localAddress(): Endpoint | null {
     return this.current?.link.local ?? null;
@@ -219,7 +270,7 @@ export class AttachedClient {
       }
     }
     hostCache.recordSuccess(attached.supernode.host, attached.supernode.port, this.env.clock.now() - startedMs, this.env.clock.now());
-    hostCache.merge(attached.gossip.map((g) => ({ host: g.host, port: g.port, dhKey: g.dhKey })), 'gossip');
+    hostCache.merge(attached.gossip.map((g) => ({ host: g.host, port: g.port, dhKey: g.dhKey, webPort: g.webPort })), 'gossip');
     this.adopt(attached);
     this.emit({ kind: 'attached', supernode: attached.supernode, source, atMs: this.env.clock.now() });
     return attached.supernode;

@@ -14,6 +14,8 @@ export interface BootstrapEntry {
   readonly port: number;
   /** The supernode's Noise static key, when known: lets clients use the one-round-trip IK handshake. */
   readonly dhKey?: Uint8Array;
+  /** A TCP port (443, say) that also takes links and TURN, for devices behind web-only firewalls. */
+  readonly webPort?: number;
 }
 
 export interface NetworkDescriptor {
@@ -82,7 +84,10 @@ export function parseNetworkDescriptor(text: string): Result<NetworkDescriptor, 
       if (!key || key.byteLength !== 32) return invalid('bootstrap dhKey must be a base64url X25519 key');
       dhKey = key;
     }
-    bootstrap.push({ host: entry.host, port: entry.port, ...(dhKey ? { dhKey } : {}) });
+    if (entry.webPort !== undefined && (typeof entry.webPort !== 'number' || !Number.isInteger(entry.webPort) || entry.webPort < 1 || entry.webPort > 65535)) {
+      return invalid('bootstrap webPort must be 1-65535');
+    }
+    bootstrap.push({ host: entry.host, port: entry.port, ...(dhKey ? { dhKey } : {}), ...(typeof entry.webPort === 'number' ? { webPort: entry.webPort } : {}) });
   }
   return ok({
     version: DESCRIPTOR_VERSION,
@@ -105,7 +110,12 @@ export function serializeNetworkDescriptor(descriptor: Omit<NetworkDescriptor, '
       loginServerUrl: descriptor.loginServerUrl,
       ...(descriptor.loginServerCertSha256 ? { loginServerCertSha256: descriptor.loginServerCertSha256 } : {}),
       ...(descriptor.loginServerCertificate ? { loginServerCertificate: descriptor.loginServerCertificate } : {}),
-      bootstrap: descriptor.bootstrap.map((entry) => ({ host: entry.host, port: entry.port, ...(entry.dhKey ? { dhKey: toBase64Url(entry.dhKey) } : {}) })),
+      bootstrap: descriptor.bootstrap.map((entry) => ({
+        host: entry.host,
+        port: entry.port,
+        ...(entry.dhKey ? { dhKey: toBase64Url(entry.dhKey) } : {}),
+        ...(entry.webPort ? { webPort: entry.webPort } : {}),
+      })),
     },
     null,
     2,

@@ -22,6 +22,8 @@ export interface LocalNetwork {
   readonly server: Endpoint;
   readonly turn: { username: string; password: string } | null;
   readonly localHost?: string;
+  /** Where TURN over TCP answers, when UDP is blocked (default: `server`). */
+  readonly turnTcp?: Endpoint;
 }
 
 export interface Connection {
@@ -98,7 +100,7 @@ export class Connector {
 
   private async agent(controlling: boolean): Promise<IceAgent> {
     const local = await this.network();
-    return IceAgent.gather(this.env, { controlling, server: local.server, ...(local.turn ? { turnCredentials: local.turn } : {}), ...(local.localHost ? { localHost: local.localHost } : {}) });
+    return IceAgent.gather(this.env, { controlling, server: local.server, ...(local.turn ? { turnCredentials: local.turn } : {}), ...(local.localHost ? { localHost: local.localHost } : {}), ...(local.turnTcp ? { turnTcp: local.turnTcp } : {}) });
   }
 
   /** Connects to one device of `user`: resolves with the connection, or the reason there is none. */

@@ -23,7 +23,8 @@ export type NatType =
   | 'address-restricted'
   | 'port-restricted'
   | 'symmetric'
-  | 'udp-blocked';
+  | 'udp-blocked'
+  | 'web-only'; // no UDP, and TCP only to web ports: the supernode was reached on its web port alone
 
 export interface NatReport {
   readonly type: NatType;
@@ -50,6 +51,11 @@ export interface DetectionOptions {
   /** First retransmission timeout of test I (it doubles); test I gives up after `udpTimeoutMs`. */
   readonly rtoMs?: number;
   readonly udpTimeoutMs?: number;
+  /**
+   * The device reached its supernode only on the supernode's web port (443, say), not on its
+   * own: with UDP blocked too, that is a web-only firewall rather than a UDP-blocking one.
+   */
+  readonly onlyWebPortReached?: boolean;
 }
 
 
@@ -83,7 +89,11 @@ export async function detectNat(env: Env, server: Endpoint, options: DetectionOp
     const changePort = f.request(server, [{ type: Attr.CHANGE_REQUEST, value: encodeChangeRequest(CHANGE_PORT) }], { rtoMs: rto, deadlineMs: udpTimeoutMs });
     const first = await testI;
     const report = (fields: Omit<NatReport, 'local' | 'durationMs'>): NatReport => ({ ...fields, local, durationMs: env.clock.now() - started });
-    if (!first.ok) return report({ type: 'udp-blocked', mapping: null, filtering: null, mapped: null, portPreserved: null, rttMs: null, hairpinning: null, note: 'no STUN answer over UDP' });
+    if (!first.ok) {
+      const webOnly = options.onlyWebPortReached === true;
+      const note = webOnly ? 'no STUN answer over UDP, and TCP reached the supernode only on its web port' : 'no STUN answer over UDP';
+      return report({ type: webOnly ? 'web-only' : 'udp-blocked', mapping: null, filtering: null, mapped: null, portPreserved: null, rttMs: null, hairpinning: null, note });
+    }
     const rttMs = first.value.rttMs;
     const mapped = mappedOf(first.value);
     const behindNat = !same(mapped, local);
@@ -135,6 +145,7 @@ const WIRE_TYPES: Record<NatType, WireNatType> = {
   'port-restricted': WireNatType.PORT_RESTRICTED,
   symmetric: WireNatType.SYMMETRIC,
   'udp-blocked': WireNatType.UDP_BLOCKED,
+  'web-only': WireNatType.WEB_ONLY,
 };
 
 /** The type as presence records carry it. */
@@ -150,6 +161,7 @@ const NAMES: Record<NatType, string> = {
   'port-restricted': 'port-restricted',
   symmetric: 'symmetric',
   'udp-blocked': 'UDP blocked',
+  'web-only': 'web only (TCP to 80/443)',
 };
 
 /** One line for people: the type, the behaviours behind it, the addresses and the time it took. */

@@ -15,6 +15,8 @@ export interface HostEntry {
   readonly host: string;
   readonly port: number;
   readonly dhKey: Uint8Array;
+  /** A TCP port (443, say) that also takes links, for when the first port cannot be reached. */
+  webPort?: number;
   lastSuccessMs: number | null;
   lastFailureMs: number | null;
   failures: number;
@@ -49,11 +51,17 @@ export class HostCache {
   }
 
   /** Adds entries not yet known (from gossip or the bootstrap list); known ones keep their measurements. */
-  merge(hosts: readonly { host: string; port: number; dhKey: Uint8Array }[], source: HostSource): number {
+  merge(hosts: readonly { host: string; port: number; dhKey: Uint8Array; webPort?: number }[], source: HostSource): number {
     let added = 0;
     for (const h of hosts) {
-      if (this.entries.has(key(h))) continue;
-      this.entries.set(key(h), { host: h.host, port: h.port, dhKey: h.dhKey, lastSuccessMs: null, lastFailureMs: null, failures: 0, rttMs: null, source });
+      const webPort = h.webPort !== undefined && Number.isInteger(h.webPort) && h.webPort >= 1 && h.webPort <= 65535 ? h.webPort : undefined;
+      const known = this.entries.get(key(h));
+      if (known) {
+        // What the supernode says now about its web port beats what was said before.
+        if (webPort !== undefined) known.webPort = webPort;
+        continue;
+      }
+      this.entries.set(key(h), { host: h.host, port: h.port, dhKey: h.dhKey, ...(webPort ? { webPort } : {}), lastSuccessMs: null, lastFailureMs: null, failures: 0, rttMs: null, source });
       added++;
     }
     this.evict();
@@ -127,7 +135,7 @@ export function parseHostCache(text: string, maxEntries = HOST_CACHE_MAX_ENTRIES
     const dhKey = typeof e.dhKey === 'string' ? fromBase64Url(e.dhKey) : null;
     if (typeof e.host !== 'string' || e.host.length > 253 || typeof e.port !== 'number' || !Number.isInteger(e.port) || e.port < 1 || e.port > 65535 || !dhKey || dhKey.byteLength !== 32) continue;
     const source: HostSource = e.source === 'bootstrap' || e.source === 'gossip' ? e.source : 'used';
-    cache.merge([{ host: e.host, port: e.port, dhKey }], source);
+    cache.merge([{ host: e.host, port: e.port, dhKey, ...(typeof e.webPort === 'number' ? { webPort: e.webPort } : {}) }], source);
     const entry = cache.get(e.host, e.port)!;
     entry.lastSuccessMs = number(e.lastSuccessMs);
     entry.lastFailureMs = number(e.lastFailureMs);

@@ -11,6 +11,8 @@ export interface LookupContact {
   readonly host: string;
   readonly port: number;
   readonly dhKey: Uint8Array;
+  /** A TCP port (443, say) that also takes links and TURN, for web-only firewalls. */
+  readonly webPort?: number;
 }
 
 type State = 'new' | 'asked' | 'answered' | 'failed';

@@ -11,6 +11,8 @@ export interface Contact {
   readonly host: string;
   readonly port: number;
   readonly dhKey: Uint8Array;
+  /** A TCP port (443, say) that also takes links and TURN, for web-only firewalls. */
+  readonly webPort?: number;
   lastSeenMs: number;
   failures: number;
 }

@@ -41,9 +41,29 @@ const PROBE_FAILURES_TO_DROP = 2;
 /** Buckets refreshed at join: the far half, quarter, … of the id space, where most nodes are. */
 const REFRESHED_BUCKETS = 3;
 
+/** Where a supernode listens, as refs and contacts carry it. */
+export interface SupernodeAddressRef {
+  readonly host: string;
+  readonly port: number;
+  readonly dhKey: Uint8Array;
+  readonly webPort?: number;
+}
+
+/** A web port as a ref carries it (0: none); anything out of range is none. */
+export function validWebPort(port: number | undefined): number | undefined {
+  return port !== undefined && Number.isInteger(port) && port >= 1 && port <= 65535 ? port : undefined;
+}
+
+/** The wire form of a supernode's address. */
+export function refOf(c: SupernodeAddressRef): SupernodeRef {
+  return create(SupernodeRefSchema, { host: c.host, port: c.port, dhKey: c.dhKey, webPort: c.webPort ?? 0 });
+}
+
 export interface DhtAddress {
   readonly host: string;
   readonly port: number;
+  /** A TCP port (443, say) that also takes links and TURN, for web-only firewalls. */
+  readonly webPort?: number;
 }
 
 export interface FindResult {
@@ -78,15 +98,16 @@ export class DhtNode {
   }
 
   private selfRef(): SupernodeRef {
-    return create(SupernodeRefSchema, { host: this.address.host, port: this.address.port, dhKey: this.identity.dh.publicKey });
+    return refOf({ ...this.address, dhKey: this.identity.dh.publicKey });
   }
 
-  private contactOf(ref: { host: string; port: number; dhKey: Uint8Array }): LookupContact {
-    return { id: supernodeId(ref.dhKey), host: ref.host, port: ref.port, dhKey: ref.dhKey };
+  private contactOf(ref: SupernodeAddressRef): LookupContact {
+    const webPort = validWebPort(ref.webPort);
+    return { id: supernodeId(ref.dhKey), host: ref.host, port: ref.port, dhKey: ref.dhKey, ...(webPort ? { webPort } : {}) };
   }
 
   /** Meets another supernode (bootstrap list, gossip): it goes into the routing table. */
-  meet(ref: { host: string; port: number; dhKey: Uint8Array }): void {
+  meet(ref: SupernodeAddressRef): void {
     if (equalBytes(ref.dhKey, this.identity.dh.publicKey)) return;
     this.table.insert(this.contactOf(ref), this.env.clock.now());
   }
@@ -137,7 +158,7 @@ export class DhtNode {
   }
 
   private closestRefs(target: NodeId): SupernodeRef[] {
-    return this.table.closest(target, DEFAULT_BUCKET_SIZE).map((c) => create(SupernodeRefSchema, { host: c.host, port: c.port, dhKey: c.dhKey }));
+    return this.table.closest(target, DEFAULT_BUCKET_SIZE).map(refOf);
   }
 
   /** Answers another supernode's request (or a client's find, via `findPresence`). */
@@ -179,7 +200,7 @@ export class DhtNode {
     }
   }
 
-  contactFor(ref: { host: string; port: number; dhKey: Uint8Array }): LookupContact {
+  contactFor(ref: SupernodeAddressRef): LookupContact {
     return this.contactOf(ref);
   }
 

@@ -4,14 +4,14 @@ import { create } from '@bufbuild/protobuf';
 import type { Env, TcpListener, Timer } from '../env/types.js';
 import type { CertificateVerifier } from '../crypto/certificate.js';
 import type { NodeIdentity } from '../crypto/identity.js';
-import { listenSecure, type SecureLink } from '../crypto/secure-link.js';
+import { listenSecure, type ListenOptions, type SecureLink } from '../crypto/secure-link.js';
 import type { ChannelError } from '../crypto/secure-channel.js';
 import { AttachAcceptedSchema, AttachRefusedSchema, CloseReason, PongSchema, TurnCredentialsAnswerSchema } from '../wire/messages.js';
 import { Attachments, DEFAULT_ATTACHMENT_LIMITS, takeLookup, takeRoute, type AttachmentLimits, type Session } from './attachments.js';
-import { DhtNode } from './dht.js';
+import { DhtNode, refOf } from './dht.js';
 import { recordsForAnswer } from '../overlay/presence.js';
 import { Router } from './router.js';
-import { FindRefusal, FoundPresenceSchema, ReachabilityResultSchema, Role, RouteFailure, RouteResultSchema, SupernodeRefSchema, type Envelope } from '../wire/messages.js';
+import { FindRefusal, FoundPresenceSchema, ReachabilityResultSchema, Role, RouteFailure, RouteResultSchema, type Envelope } from '../wire/messages.js';
 import { TokenBucket } from '../overlay/token-bucket.js';
 import { createAttestation } from '../overlay/reachability.js';
 import { dialBack } from './dial-back.js';
@@ -36,6 +36,11 @@ export interface SupernodeOptions {
   readonly attachment?: Partial<AttachmentLimits>;
   /** Where other supernodes reach this one (for the overlay); default host:port it listens on. */
   readonly advertise?: { host: string; port: number };
+  /**
+   * A second TCP port (443, say) that takes device links and TURN over TCP like the first, for
+   * devices behind firewalls that let out only web traffic; advertised in gossip and lookups.
+   */
+  readonly webPort?: number;
   /** Supernodes to join the overlay through. */
   readonly seeds?: readonly { host: string; port: number; dhKey: Uint8Array }[];
   readonly log?: (line: string) => void;
@@ -48,6 +53,8 @@ export interface SupernodeOptions {
 
 export interface RunningSupernode {
   readonly port: number;
+  /** The web port's actual number, when one was asked for. */
+  readonly webPort: number | null;
   readonly links: ReadonlySet<SecureLink>;
   readonly failures: ReadonlyMap<ChannelError['code'], number>;
   readonly attachments: Attachments;
@@ -82,7 +89,7 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
       const j = env.random.int(i + 1);
       [known[i], known[j]] = [known[j]!, known[i]!];
     }
-    return known.slice(0, GOSSIP_SIZE).map((c) => create(SupernodeRefSchema, { host: c.host, port: c.port, dhKey: c.dhKey }));
+    return known.slice(0, GOSSIP_SIZE).map(refOf);
   };
   const dialBacks = new TokenBucket(DIAL_BACK_BURST, DIAL_BACKS_PER_SECOND, env.clock.now());
   /**
@@ -105,9 +112,8 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
   let dht: DhtNode | undefined;
   let stun: StunService | null = null;
   let router: Router | undefined;
-  const listener: TcpListener = await listenSecure(env, {
+  const accept: Omit<ListenOptions, 'port'> = {
     ...(options.host ? { host: options.host } : {}),
-    port: options.port,
     config: { identity: options.identity, verifier: options.verifier },
     // TURN over TCP shares the port with secure links (for clients whose UDP is blocked).
     otherProtocol: { claims: looksLikeStunStream, take: (connection, firstBytes) => (stun ? stun.acceptStream(connection, firstBytes) : connection.close()) },
@@ -200,8 +206,17 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
         }
       });
     },
-  });
-  dht = new DhtNode(env, options.identity, options.verifier, options.advertise ?? { host: options.host ?? listener.local.host, port: listener.local.port });
+  };
+  const listener: TcpListener = await listenSecure(env, { ...accept, port: options.port });
+  const webListener: TcpListener | null =
+    options.webPort === undefined
+      ? null
+      : await listenSecure(env, { ...accept, port: options.webPort }).catch((error: unknown) => {
+          listener.close();
+          throw error;
+        });
+  const webPort = webListener ? { webPort: webListener.local.port } : {};
+  dht = new DhtNode(env, options.identity, options.verifier, { ...(options.advertise ?? { host: options.host ?? listener.local.host, port: listener.local.port }), ...webPort });
   router = new Router(env, dht, attachments);
   dht.startMaintenance();
   const routerRequests = dht.onOtherRequest;
@@ -223,6 +238,7 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
   if (options.seeds) await dht!.join(options.seeds);
   return {
     port: listener.local.port,
+    webPort: webListener?.local.port ?? null,
     stun,
     dht: dht!,
     join: (seeds) => dht!.join(seeds),
@@ -232,6 +248,7 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
     close: () => {
       sweeper?.cancel();
       listener.close();
+      webListener?.close();
       stun?.close();
       dht!.close();
       for (const link of links) link.close(CloseReason.SHUTDOWN);

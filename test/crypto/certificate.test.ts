@@ -54,13 +54,15 @@ test('the network descriptor round-trips and names its network by the CA key', (
     caPublicKey: net.ca.keyPair.publicKey,
     loginServerUrl: 'https://127.0.0.1:8443',
     loginServerCertSha256: 'ab'.repeat(32),
-    bootstrap: [{ host: '127.0.0.1', port: 33033, dhKey: new Uint8Array(32).fill(7) }, { host: 'sn1.example.org', port: 443 }],
+    bootstrap: [{ host: '127.0.0.1', port: 33033, dhKey: new Uint8Array(32).fill(7), webPort: 443 }, { host: 'sn1.example.org', port: 443 }],
   });
   const parsed = parseNetworkDescriptor(text);
   assert.ok(parsed.ok);
   assert.deepEqual(parsed.value.networkId, net.ca.networkId);
   assert.equal(parsed.value.bootstrap.length, 2);
   assert.deepEqual(parsed.value.bootstrap[0]!.dhKey, new Uint8Array(32).fill(7));
+  assert.equal(parsed.value.bootstrap[0]!.webPort, 443);
+  assert.equal(parsed.value.bootstrap[1]!.webPort, undefined);
 });
 
 test('bad descriptors get typed errors naming the field', () => {
@@ -74,6 +76,8 @@ test('bad descriptors get typed errors naming the field', () => {
     [{ ...good, bootstrap: [{ host: '1.2.3.4', port: 70000 }] }, 'invalid_field'],
     [{ ...good, bootstrap: [{ host: 'bad host!', port: 1 }] }, 'invalid_field'],
     [{ ...good, bootstrap: [{ host: '1.2.3.4', port: 1, dhKey: 'xx' }] }, 'invalid_field'],
+    [{ ...good, bootstrap: [{ host: '1.2.3.4', port: 1, webPort: 0 }] }, 'invalid_field'],
+    [{ ...good, bootstrap: [{ host: '1.2.3.4', port: 1, webPort: '443' }] }, 'invalid_field'],
   ];
   for (const [input, code] of cases) {
     const result = parseNetworkDescriptor(typeof input === 'string' ? input : JSON.stringify(input));

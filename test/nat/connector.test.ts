@@ -8,32 +8,43 @@ import { HostCache } from '../../src/overlay/host-cache.js';
 import { ChatClient } from '../../src/chat/chat-client.js';
 import { overlayTransport } from '../../src/chat/overlay-transport.js';
 import { Connector, offerOf, parametersOf, type Connection } from '../../src/nat/connector.js';
+import { detectNat } from '../../src/nat/nat-detection.js';
+import type { FirewallPolicy } from '../../src/env/virtual/index.js';
 import { testSeed, withSeed } from '../support/seed.js';
 import { overlayWorld } from '../support/supernodes.js';
 
+type World = Awaited<ReturnType<typeof overlayWorld>>;
+
+/** A device behind a port-restricted NAT (and `firewall`, if given), attached, with chat and a connector as the CLI sets them up. */
+async function device({ net, network, drive, supernodes }: World, user: string, buddies: string[], options: { firewall?: FirewallPolicy; bootstrap?: number } = {}) {
+  const gateway = network.addGateway({ nat: 'port-restricted', link: { latencyMs: 5 }, ...(options.firewall ? { firewall: options.firewall } : {}) });
+  const host = network.addHost({ behind: gateway, link: { latencyMs: 5 } });
+  const identity = net.identity(user);
+  const bootstrap = (options.bootstrap === undefined ? supernodes : supernodes.slice(options.bootstrap, options.bootstrap + 1)).map((s) => s.ref);
+  const hostCache = new HostCache();
+  const attached = new AttachedClient(host.env(), { identity, verifier: net.verifier, username: user, hostCache, bootstrap });
+  await drive(attached.start());
+  const chat = new ChatClient(host.env(), { identity, verifier: net.verifier, username: user, transport: overlayTransport(attached), relationOf: (other) => (buddies.includes(other) ? 'buddy' : 'stranger') });
+  const connector = new Connector(host.env(), chat, async () => {
+    const turn = await attached.turnCredentials();
+    assert.ok(turn, 'the supernode runs TURN');
+    const turnTcp = attached.supernodeEndpoint;
+    return { server: turn.server, turn, ...(turnTcp ? { turnTcp } : {}) };
+  });
+  const incoming: Connection[] = [];
+  const refusals: string[] = [];
+  connector.onConnection((c) => incoming.push(c));
+  connector.onFailure((user, reason) => refusals.push(`${user}: ${reason}`));
+  return { host, identity, attached, hostCache, chat, connector, incoming, refusals };
+}
+
 test('two devices behind port-restricted NATs connect through the overlay on a hole-punched path; a stranger is refused', () =>
   withSeed(testSeed(), async (seed) => {
-    const { net, network, drive, elapse, supernodes } = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }) });
-    const device = async (user: string, buddies: string[]) => {
-      const host = network.addHost({ behind: network.addGateway({ nat: 'port-restricted', link: { latencyMs: 5 } }), link: { latencyMs: 5 } });
-      const identity = net.identity(user);
-      const attached = new AttachedClient(host.env(), { identity, verifier: net.verifier, username: user, hostCache: new HostCache(), bootstrap: supernodes.map((s) => s.ref) });
-      await drive(attached.start());
-      const chat = new ChatClient(host.env(), { identity, verifier: net.verifier, username: user, transport: overlayTransport(attached), relationOf: (other) => (buddies.includes(other) ? 'buddy' : 'stranger') });
-      const connector = new Connector(host.env(), chat, async () => {
-        const turn = await attached.turnCredentials();
-        assert.ok(turn, 'the supernode runs TURN');
-        return { server: turn.server, turn };
-      });
-      const incoming: Connection[] = [];
-      const refusals: string[] = [];
-      connector.onConnection((c) => incoming.push(c));
-      connector.onFailure((user, reason) => refusals.push(`${user}: ${reason}`));
-      return { identity, attached, chat, connector, incoming, refusals };
-    };
-    const alice = await device('alice', ['bob']);
-    const bob = await device('bob', ['alice']);
-    const mallory = await device('mallory', ['bob']);
+    const world = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }) });
+    const { drive, elapse, supernodes } = world;
+    const alice = await device(world, 'alice', ['bob']);
+    const bob = await device(world, 'bob', ['alice']);
+    const mallory = await device(world, 'mallory', ['bob']);
     await elapse(1_000);
     const outcome = await drive(alice.connector.connect('bob', bob.identity.dh.publicKey));
     assert.ok(outcome.ok, outcome.ok ? '' : outcome.error);
@@ -58,6 +69,40 @@ test('two devices behind port-restricted NATs connect through the overlay on a h
     assert.deepEqual(bob.refusals, ["mallory: refused by this user's setting"]);
     await drive(Promise.all([outcome.connection.agent.close(), bob.incoming[0]!.agent.close()]));
     for (const d of [alice, bob, mallory]) {
+      d.chat.close();
+      d.attached.close();
+    }
+    for (const s of supernodes) s.running.close();
+  }));
+
+test('a device behind a web-only firewall attaches on a supernode\'s web port, learns other web ports from gossip, finds itself web only and connects over TURN on TCP 443', () =>
+  withSeed(testSeed(), async (seed) => {
+    const world = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }), webPort: 443 });
+    const { drive, elapse, supernodes } = world;
+    const alice = await device(world, 'alice', ['bob'], { firewall: 'web-only', bootstrap: 0 });
+    const bob = await device(world, 'bob', ['alice']);
+    // Only the web port got through; the attachment still names the supernode by its own port.
+    assert.deepEqual(alice.attached.supernodeEndpoint, { host: supernodes[0]!.ref.host, port: 443 });
+    assert.equal(alice.attached.supernode?.port, 33033);
+    // Gossip carried the other supernodes' web ports into the host cache.
+    const learned = alice.hostCache.all().filter((e) => e.source === 'gossip');
+    assert.ok(learned.length >= 2, `gossip: ${learned.length} entries`);
+    assert.deepEqual(new Set(learned.map((e) => e.webPort)), new Set([443]));
+    const report = await drive(detectNat(alice.host.env(), { host: supernodes[0]!.ref.host, port: 33033 }, { onlyWebPortReached: true }));
+    assert.equal(report.type, 'web-only');
+    await elapse(1_000);
+    const outcome = await drive(alice.connector.connect('bob', bob.identity.dh.publicKey));
+    assert.ok(outcome.ok, outcome.ok ? '' : outcome.error);
+    assert.equal(outcome.connection.path.kind, 'relayed-tcp');
+    await elapse(500);
+    assert.equal(bob.incoming[0]?.path.kind, 'relayed-tcp');
+    const got: string[] = [];
+    bob.incoming[0]!.agent.onData((bytes) => got.push(`bob:${new TextDecoder().decode(bytes)}`));
+    outcome.connection.agent.send(new TextEncoder().encode('~through 443'));
+    await elapse(200);
+    assert.deepEqual(got, ['bob:~through 443']);
+    await drive(Promise.all([outcome.connection.agent.close(), bob.incoming[0]!.agent.close()]));
+    for (const d of [alice, bob]) {
       d.chat.close();
       d.attached.close();
     }

@@ -1,8 +1,9 @@
 // The network lab (lab.sh: namespaces, iptables/nftables NATs of every class, no link to the
 // host): the NAT classes are verified with coturn's turnutils_natdiscovery (an independent
 // tool) and with Parley's own detection, then real `parley` processes connect across every
-// pair of placements (a UDP-blocked device through TURN over TCP on the supernode's port), each
-// on the best path possible for the pair. Web-only devices wait for supernodes on port 443.
+// pair of placements (a UDP-blocked device through TURN over TCP on the supernode's port, a
+// web-only one through its web port, 443), each on the best path possible for the pair. The
+// login server answers on port 80, which web-only firewalls let out.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,15 +21,15 @@ const EXPECTED: Record<Placement, { natdiscovery: [string, string] | null; parle
   'port-restricted': { natdiscovery: ['Endpoint Independent', 'Address and Port Dependent'], parley: 'port-restricted' },
   symmetric: { natdiscovery: ['Address and Port Dependent', 'Address and Port Dependent'], parley: 'symmetric' },
   'udp-blocked': { natdiscovery: null, parley: 'UDP blocked' },
-  'web-only': { natdiscovery: null, parley: '' },
+  'web-only': { natdiscovery: null, parley: 'web only (TCP to 80/443)' },
   'double-nat': { natdiscovery: ['Endpoint Independent', 'Address and Port Dependent'], parley: 'port-restricted' },
   'same-lan': { natdiscovery: ['Endpoint Independent', 'Address and Port Dependent'], parley: 'port-restricted' },
 };
 
-/** Placements whose devices can reach the login server and supernodes today (web-only needs them on port 443). */
-const REACHABLE = PLACEMENTS.filter((p) => p !== 'web-only');
-/** Every placement that can reach the network connects: UDP-blocked devices through TURN over TCP on the supernode's port. */
+/** Every placement reaches the network, and connects: firewalled devices through TURN over TCP. */
+const REACHABLE = PLACEMENTS;
 const CONNECTABLE = REACHABLE;
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const user = (role: 'a' | 'b', p: Placement) => `${role}-${p}`;
 
 let dir = '';
@@ -41,7 +42,12 @@ before(async () => {
   await labUp();
   dir = mkdtempSync(join(tmpdir(), 'parley-lab-'));
   common = ['--network', join(dir, 'net', 'network.json')];
-  server = await startParley(['local', '--dir', join(dir, 'net'), '--host', SERVER_HOST, '--stun-alternate', SERVER_ALTERNATE, '--port', String(SUPERNODE_PORT)], 'descriptor:', 30_000, { netns: netns('srv') });
+  server = await startParley(
+    ['local', '--dir', join(dir, 'net'), '--host', SERVER_HOST, '--stun-alternate', SERVER_ALTERNATE, '--port', String(SUPERNODE_PORT), '--web-port', '443', '--login-port', '80'],
+    'descriptor:',
+    30_000,
+    { netns: netns('srv') },
+  );
 });
 
 after(async () => {
@@ -85,7 +91,7 @@ test('lab: devices register, Parley\'s own NAT detection agrees, and every pair 
   );
   for (const p of REACHABLE) {
     const found = await parleyIn(LAB_CLIENTS[p].answerer, ['nat', ...profile(p, 'b')]);
-    assert.match(found.out, new RegExp(`NAT: ${EXPECTED[p].parley}[ ;]`), `${p}:\n${found.out}`);
+    assert.match(found.out, new RegExp(`NAT: ${escapeRegExp(EXPECTED[p].parley)}[ ;]`), `${p}:\n${found.out}`);
   }
   for (const p of CONNECTABLE) {
     answerers.push(await startParley(['online', '--no-promotion', '--calls-from', 'anyone', ...profile(p, 'b')], 'is online', 30_000, { netns: netns(LAB_CLIENTS[p].answerer) }));

@@ -28,6 +28,10 @@ test('gossip adds unknown hosts without overwriting measurements, and the cache 
   cache.recordSuccess('20.0.0.1', 33033, 30, 5);
   assert.equal(cache.merge([host(1), host(2)], 'gossip'), 1);
   assert.equal(cache.get('20.0.0.1', 33033)?.rttMs, 30);
+  // A web port learned later is kept; one out of range is not.
+  cache.merge([{ ...host(1), webPort: 443 }, { ...host(2), webPort: 70000 }], 'gossip');
+  assert.equal(cache.get('20.0.0.1', 33033)?.webPort, 443);
+  assert.equal(cache.get('20.0.0.2', 33033)?.webPort, undefined);
   const many = Array.from({ length: 300 }, (_, i) => ({ host: `21.0.${i >> 8}.${i & 255}`, port: 1, dhKey: key(9) }));
   cache.merge(many, 'gossip');
   assert.equal(cache.size, 200);
@@ -36,9 +40,10 @@ test('gossip adds unknown hosts without overwriting measurements, and the cache 
 
 test('the cache survives a round trip through its file; a damaged file is a typed error or loses only bad entries', () => {
   const cache = new HostCache();
-  cache.merge([host(1), host(2)], 'bootstrap');
+  cache.merge([host(1), { ...host(2), webPort: 443 }], 'bootstrap');
   cache.recordSuccess('20.0.0.2', 33033, 12, 99);
   const back = parseHostCache(cache.toJSON());
+  assert.equal(back.ok && back.value.get('20.0.0.2', 33033)?.webPort, 443);
   assert.ok(back.ok);
   assert.deepEqual(back.value.all(), cache.all());
   assert.equal(parseHostCache('{').ok, false);

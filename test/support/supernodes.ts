@@ -11,21 +11,27 @@ import { testNetwork, TEST_EPOCH_MS, type TestNetwork } from './identities.js';
 export interface TestSupernode {
   readonly host: VirtualHost;
   readonly running: RunningSupernode;
-  readonly ref: { host: string; port: number; dhKey: Uint8Array };
+  readonly ref: { host: string; port: number; dhKey: Uint8Array; webPort?: number };
 }
 
 export async function startSupernodes(
   network: VirtualNetwork,
   net: TestNetwork,
   count: number,
-  options: { link?: (index: number) => Partial<LinkSpec>; attachment?: Partial<AttachmentLimits> } = {},
+  options: { link?: (index: number) => Partial<LinkSpec>; attachment?: Partial<AttachmentLimits>; webPort?: number } = {},
 ): Promise<TestSupernode[]> {
   const supernodes: TestSupernode[] = [];
   for (let i = 0; i < count; i++) {
     const host = options.link ? network.addHost({ link: options.link(i) }) : network.addHost();
     const identity = net.identity('', { role: Role.SUPERNODE });
-    const running = await startSupernode(host.env(), { identity, verifier: net.verifier, port: 33033, ...(options.attachment ? { attachment: options.attachment } : {}) });
-    supernodes.push({ host, running, ref: { host: host.addressText, port: 33033, dhKey: identity.dh.publicKey } });
+    const running = await startSupernode(host.env(), {
+      identity,
+      verifier: net.verifier,
+      port: 33033,
+      ...(options.attachment ? { attachment: options.attachment } : {}),
+      ...(options.webPort ? { webPort: options.webPort } : {}),
+    });
+    supernodes.push({ host, running, ref: { host: host.addressText, port: 33033, dhKey: identity.dh.publicKey, ...(options.webPort ? { webPort: options.webPort } : {}) } });
   }
   return supernodes;
 }
@@ -35,14 +41,14 @@ export async function startSupernodes(
  * have joined each other, and helpers to drive virtual time. Draws randomness in the order the
  * tests always did (CA, then supernodes), so seeded runs are unchanged.
  */
-export async function overlayWorld(seed: number, count: number, options: { link?: (index: number) => Partial<LinkSpec>; maxVirtualMs?: number } = {}) {
+export async function overlayWorld(seed: number, count: number, options: { link?: (index: number) => Partial<LinkSpec>; maxVirtualMs?: number; webPort?: number } = {}) {
   const random = new SeededRandom(seed);
   const net = testNetwork(random);
   const network = new VirtualNetwork(seed, { epochMs: TEST_EPOCH_MS });
   const scheduler = network.scheduler;
   const drive = <T>(work: Promise<T>) => scheduler.drive(work, options.maxVirtualMs);
   const elapse = (ms: number) => drive(new Promise<void>((resolve) => scheduler.after(ms, resolve)));
-  const supernodes = await startSupernodes(network, net, count, options.link ? { link: options.link } : {});
+  const supernodes = await startSupernodes(network, net, count, { ...(options.link ? { link: options.link } : {}), ...(options.webPort ? { webPort: options.webPort } : {}) });
   for (const s of supernodes) await drive(s.running.join(supernodes.map((x) => x.ref)));
   return { random, net, network, scheduler, drive, elapse, supernodes };
 }
