@@ -136,7 +136,7 @@ const lines = [
     return `| ${r.a} ↔ ${r.b} | ${r.path}, ${fmt(r.totalMs)} ms (${fmt(r.gatherMs)} + 40 + ${fmt(r.checksMs)}) | ${r.path === r.best ? 'yes' : `no (${r.best})`} | ${l ? `${l.path}, ${fmt(l.setupMs)} ms, ${fmt(l.rttMs, 2)} ms` : '—'} | ${l ? (l.path === l.best ? 'yes' : `no (${l.best})`) : ''} |`;
   }),
   '',
-  `Targets: ≤ 1 s for direct and hole-punched pairs at 20 ms RTT (virtual: max ${fmt(Math.max(...setup.filter((r) => !r.path.startsWith('relayed')).map((r) => r.totalMs)))} ms), ≤ 2 s for relayed ones (max ${fmt(Math.max(...setup.filter((r) => r.path.startsWith('relayed')).map((r) => r.totalMs)))} ms: a relayed pair waits ≥ 500 ms for a better pair still being checked). Devices behind UDP-blocking and web-only firewalls reach TURN over TCP (web-only on port 443); in the lab the web-only pairs are missing: supernodes do not take device attachments on port 443 yet.`,
+  `Targets: ≤ 1 s for direct and hole-punched pairs at 20 ms RTT (virtual: max ${fmt(Math.max(...setup.filter((r) => !r.path.startsWith('relayed')).map((r) => r.totalMs)))} ms), ≤ 2 s for relayed ones (max ${fmt(Math.max(...setup.filter((r) => r.path.startsWith('relayed')).map((r) => r.totalMs)))} ms: a relayed pair waits ≥ 500 ms for a better pair still being checked). Devices behind UDP-blocking and web-only firewalls reach TURN over TCP (web-only on the supernode's web port, 443, which also takes their attachment; the lab's login server is on port 80). Lab setup times include the device's attach: a web-only device dials the web port 250 ms after the supernode's own port.`,
   '',
   '## Reading these figures',
   '',
