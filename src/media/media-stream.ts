@@ -1,0 +1,290 @@
+// One call's audio over one datagram path: the sender takes a frame from its source every frame
+// time, encodes it with Opus, wraps it in RTP and SRTP and sends it (silence too: no silence
+// suppression, so NAT bindings and the jitter estimate stay alive; on hold, one packet every 3 s);
+// the receiver checks and decrypts what arrives, queues it in the adaptive jitter buffer and,
+// once per frame, plays a decoded, FEC-rebuilt or concealed frame into its sink. Clock and path
+// are injected: the same code runs on the virtual network and on real sockets.
+import type { Clock, Random, Timer } from '../env/types.js';
+import { decodeRtp, encodeRtp, OPUS_PAYLOAD_TYPE } from '../rtp/rtp.js';
+import { SrtpReceiver, SrtpSender } from '../rtp/srtp.js';
+import { JitterBuffer, type JitterStats } from './jitter-buffer.js';
+import { OpusDecoder, OpusEncoder, SAMPLES_PER_MS, type FrameMs } from './opus.js';
+
+/** Where datagrams go and come from (an ICE path, or a plain socket). */
+export interface DatagramPath {
+  send(bytes: Uint8Array): void;
+}
+
+/** Audio to send: `read` gives the next `samples` samples (48 kHz mono), silence when there is none. */
+export interface AudioSource {
+  read(samples: number): Int16Array;
+}
+
+/** Where played audio goes: `write` is called once per frame with the time the frame starts playing. */
+export interface AudioSink {
+  write(atMs: number, samples: Int16Array): void;
+}
+
+export interface SrtpKey {
+  readonly key: Uint8Array;
+  readonly salt: Uint8Array;
+}
+
+export const HOLD_INTERVAL_MS = 3_000;
+export const DEFAULT_BITRATE = 32_000;
+
+/** Calls `fn` every `periodMs`, on the schedule `start + n·period` (timer lateness does not accumulate). */
+function every(clock: Clock, periodMs: number, firstAtMs: number, fn: (scheduledMs: number) => void): Timer {
+  let next = firstAtMs;
+  let timer: Timer;
+  let stopped = false;
+  const run = () => {
+    if (stopped) return;
+    const scheduled = next;
+    next += periodMs;
+    timer = clock.after(Math.max(0, next - clock.now()), run);
+    fn(scheduled);
+  };
+  timer = clock.after(Math.max(0, firstAtMs - clock.now()), run);
+  return {
+    cancel: () => {
+      stopped = true;
+      timer.cancel();
+    },
+  };
+}
+
+export interface SenderStats {
+  packets: number;
+  bytes: number;
+}
+
+export class MediaSender {
+  private readonly encoder: OpusEncoder;
+  private readonly srtp: SrtpSender;
+  private readonly ssrc: number;
+  private sequence: number;
+  private timestamp: number;
+  private ticker: Timer | null = null;
+  private held = false;
+  private muted = false;
+  private lastHoldPacketMs = -Infinity;
+  readonly stats: SenderStats = { packets: 0, bytes: 0 };
+  readonly frameSamples: number;
+
+  constructor(
+    private readonly clock: Clock,
+    random: Random,
+    private readonly path: DatagramPath,
+    key: SrtpKey,
+    private readonly source: AudioSource,
+    readonly options: { readonly frameMs: FrameMs; readonly bitrate?: number } = { frameMs: 20 },
+  ) {
+    this.encoder = new OpusEncoder({ frameMs: options.frameMs, bitrate: options.bitrate ?? DEFAULT_BITRATE });
+    this.frameSamples = this.encoder.frameSamples;
+    this.srtp = new SrtpSender(key.key, key.salt);
+    // Random SSRC, sequence and timestamp starts (RFC 3550 5.1): nothing to guess from them.
+    const bytes = random.bytes(10);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.ssrc = view.getUint32(0);
+    this.sequence = view.getUint16(4);
+    this.timestamp = view.getUint32(6);
+  }
+
+  get bitrate(): number {
+    return this.encoder.bitrate;
+  }
+
+  /** Starts capturing now: the first frame is sent one frame time later, when it has been captured. */
+  start(): void {
+    if (this.ticker) return;
+    this.ticker = every(this.clock, this.options.frameMs, this.clock.now() + this.options.frameMs, () => this.tick());
+  }
+
+  private tick(): void {
+    const frame = this.source.read(this.frameSamples);
+    const nowMs = this.clock.now();
+    const timestamp = this.timestamp;
+    this.timestamp = (this.timestamp + this.frameSamples) >>> 0;
+    if (this.held) {
+      if (nowMs - this.lastHoldPacketMs < HOLD_INTERVAL_MS) return;
+      this.lastHoldPacketMs = nowMs;
+    }
+    const payload = this.encoder.encode(this.held || this.muted ? new Int16Array(this.frameSamples) : frame);
+    const packet = this.srtp.protect(encodeRtp({ marker: false, payloadType: OPUS_PAYLOAD_TYPE, sequence: this.sequence, timestamp, ssrc: this.ssrc, payload }));
+    this.sequence = (this.sequence + 1) & 0xffff;
+    this.stats.packets++;
+    this.stats.bytes += packet.length;
+    this.path.send(packet);
+  }
+
+  /** On hold: one (silent) packet every 3 s keeps the path and its NAT bindings open. */
+  hold(on: boolean): void {
+    this.held = on;
+    this.lastHoldPacketMs = -Infinity;
+  }
+
+  mute(on: boolean): void {
+    this.muted = on;
+  }
+
+  setBitrate(bitsPerSecond: number): void {
+    this.encoder.setBitrate(bitsPerSecond);
+  }
+
+  setExpectedLoss(percent: number): void {
+    this.encoder.setExpectedLoss(percent);
+  }
+
+  stop(): void {
+    this.ticker?.cancel();
+    this.ticker = null;
+    this.encoder.close();
+  }
+}
+
+export interface ReceiverStats {
+  /** Datagrams refused, by reason (SRTP tag, replay, malformed RTP, wrong payload type). */
+  readonly refused: Map<string, number>;
+  readonly jitter: JitterStats;
+  /** RFC 3550 interarrival jitter, in ms. */
+  jitterMs: number;
+  played: number;
+}
+
+/** Guard between a packet's arrival and the tick that plays it, so equal phases do not race. */
+const PLAYOUT_GUARD_MS = 2;
+
+export class MediaReceiver {
+  private readonly decoder = new OpusDecoder();
+  private readonly srtp: SrtpReceiver;
+  private readonly buffer: JitterBuffer;
+  private readonly frameSamples: number;
+  private ticker: Timer | null = null;
+  private lastTransit: number | null = null;
+  private jitter = 0;
+  private stopped = false;
+  readonly stats: ReceiverStats;
+
+  constructor(
+    private readonly clock: Clock,
+    key: SrtpKey,
+    private readonly sink: AudioSink,
+    readonly options: { readonly frameMs: FrameMs; readonly maxDelayMs?: number } = { frameMs: 20 },
+  ) {
+    this.frameSamples = options.frameMs * SAMPLES_PER_MS;
+    this.srtp = new SrtpReceiver(key.key, key.salt);
+    this.buffer = new JitterBuffer({ frameSamples: this.frameSamples, samplesPerMs: SAMPLES_PER_MS, ...(options.maxDelayMs ? { maxDelayMs: options.maxDelayMs } : {}) });
+    this.stats = { refused: new Map(), jitter: this.buffer.stats, jitterMs: 0, played: 0 };
+  }
+
+  /** The jitter buffer's current delay, in ms. */
+  get bufferedMs(): number {
+    return this.buffer.bufferedMs;
+  }
+
+  private refuse(reason: string): void {
+    this.stats.refused.set(reason, (this.stats.refused.get(reason) ?? 0) + 1);
+  }
+
+  /** A datagram from the path. Anything that is not an authentic Opus RTP packet of this call is counted and dropped. */
+  receive(bytes: Uint8Array): void {
+    if (this.stopped) return;
+    const plain = this.srtp.unprotect(bytes);
+    if (!plain.ok) return this.refuse(plain.error.code);
+    const rtp = decodeRtp(plain.value);
+    if (!rtp.ok) return this.refuse(rtp.error.code);
+    if (rtp.value.payloadType !== OPUS_PAYLOAD_TYPE) return this.refuse('unknown_payload_type');
+    const nowMs = this.clock.now();
+    // RFC 3550 A.8: the interarrival jitter, in timestamp units then ms.
+    const transit = nowMs * SAMPLES_PER_MS - rtp.value.timestamp;
+    if (this.lastTransit !== null) {
+      const d = Math.abs(transit - this.lastTransit);
+      if (d < 2 ** 31) this.jitter += (d - this.jitter) / 16;
+    }
+    this.lastTransit = transit;
+    this.stats.jitterMs = this.jitter / SAMPLES_PER_MS;
+    this.buffer.insert(rtp.value.timestamp, rtp.value.payload, nowMs);
+    // The first packet starts the playout clock, in phase with the packets.
+    if (!this.ticker) this.ticker = every(this.clock, this.options.frameMs, nowMs + PLAYOUT_GUARD_MS, (at) => this.play(at));
+  }
+
+  private play(atMs: number): void {
+    const next = this.buffer.next(atMs);
+    let samples: Int16Array;
+    switch (next.kind) {
+      case 'packet': {
+        const decoded = this.decoder.decode(next.payload);
+        if (!decoded.ok) this.refuse(decoded.error.code);
+        samples = decoded.ok ? decoded.value : this.decoder.conceal(this.frameSamples);
+        break;
+      }
+      case 'fec':
+        samples = this.decoder.recover(next.next, this.frameSamples);
+        break;
+      case 'conceal':
+        samples = this.decoder.conceal(this.frameSamples);
+        break;
+      case 'silence':
+        samples = new Int16Array(this.frameSamples);
+        break;
+    }
+    this.stats.played++;
+    this.sink.write(atMs, samples);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.ticker?.cancel();
+    this.ticker = null;
+    this.decoder.close();
+  }
+}
+
+/** An AudioSource over samples in memory (a WAV file's): silence after the end. */
+export class BufferSource implements AudioSource {
+  private position = 0;
+
+  constructor(private readonly samples: Int16Array) {}
+
+  get finished(): boolean {
+    return this.position >= this.samples.length;
+  }
+
+  read(samples: number): Int16Array {
+    const out = new Int16Array(samples);
+    out.set(this.samples.subarray(this.position, this.position + samples));
+    this.position += samples;
+    return out;
+  }
+}
+
+/** An AudioSink that records what was played on a timeline that starts at `originMs` (silence where nothing played). */
+export class RecordingSink implements AudioSink {
+  private chunks: Int16Array[] = [];
+  private length = 0;
+
+  constructor(private readonly originMs: number) {}
+
+  write(atMs: number, samples: Int16Array): void {
+    const position = Math.round((atMs - this.originMs) * SAMPLES_PER_MS);
+    if (position > this.length) this.append(new Int16Array(position - this.length));
+    this.append(samples);
+  }
+
+  private append(samples: Int16Array): void {
+    this.chunks.push(samples);
+    this.length += samples.length;
+  }
+
+  samples(): Int16Array {
+    const out = new Int16Array(this.length);
+    let at = 0;
+    for (const chunk of this.chunks) {
+      out.set(chunk, at);
+      at += chunk.length;
+    }
+    this.chunks = [out];
+    return out;
+  }
+}

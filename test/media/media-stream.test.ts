@@ -1,0 +1,67 @@
+// A call's audio across the virtual network: Opus in RTP in SRTP from a WAV-like source to a
+// recording sink, under 0-10% loss and 0-30 ms jitter. The recording must match the input: the
+// delay is found by correlation and the spectral similarity must stay above a threshold per
+// condition. Hold sends one packet every 3 s; forged and replayed packets are refused.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { findDelay, spectralSimilarity, testSignal } from '../../src/media/audio-compare.js';
+import { testSeed, withSeed } from '../support/seed.js';
+import { virtualCall } from '../support/virtual-call.js';
+
+// The network adds 20 ms one way (two 10 ms links) and up to the jitter; the rest is the frame,
+// the codec's lookahead and the jitter buffer. A wrong signal, a 100 ms misalignment or every
+// other frame lost all score about 0.5 (tested below), so these thresholds can fail.
+const CONDITIONS = [
+  { lossRate: 0, jitterMs: 0, minSimilarity: 0.97, maxDelayMs: 20 + 30 },
+  { lossRate: 0.03, jitterMs: 10, minSimilarity: 0.95, maxDelayMs: 20 + 10 + 50 },
+  { lossRate: 0.1, jitterMs: 30, minSimilarity: 0.92, maxDelayMs: 20 + 30 + 70 },
+];
+
+for (const c of CONDITIONS) {
+  test(`a call at ${c.lossRate * 100}% loss and ${c.jitterMs} ms jitter is heard as sent (similarity ≥ ${c.minSimilarity}, delay ≤ ${c.maxDelayMs} ms)`, () =>
+    withSeed(testSeed(), async (seed) => {
+      const call = await virtualCall(seed, c, { fec: c.lossRate > 0 });
+      console.log(`loss ${c.lossRate} jitter ${c.jitterMs}: delay ${call.delayMs} ms, envelope correlation ${call.correlation.toFixed(3)}, similarity ${call.similarity.toFixed(3)}, jitter buffer ${JSON.stringify(call.receiver.stats.jitter)}`);
+      assert.ok(call.similarity >= c.minSimilarity, `similarity ${call.similarity}`);
+      assert.ok(call.delayMs <= c.maxDelayMs && call.delayMs >= 20, `delay ${call.delayMs} ms`);
+      assert.ok(call.correlation > 0.8, `envelope correlation ${call.correlation}`);
+    }));
+}
+
+test('the similarity figure falls to about 0.5 for another signal, a 100 ms misalignment or every other frame silent', () => {
+  const a = testSignal(4, 1);
+  const holes = a.slice();
+  for (let i = 0; i < holes.length; i++) if (Math.floor(i / 960) % 2 === 0) holes[i] = 0;
+  for (const [name, value] of [
+    ['another signal', spectralSimilarity(a, testSignal(4, 2), 0)],
+    ['misaligned', spectralSimilarity(a, a, 100)],
+    ['holes', spectralSimilarity(a, holes, 0)],
+  ] as const) {
+    assert.ok(value < 0.7, `${name}: ${value}`);
+  }
+  assert.equal(spectralSimilarity(a, a, 0), 1);
+  assert.deepEqual(findDelay(a, new Int16Array([...new Int16Array(48 * 37), ...a]), 200).delayMs, 37);
+});
+
+test('10 ms frames (low-latency mode) cut the delay by about 15 ms', () =>
+  withSeed(testSeed(), async (seed) => {
+    const normal = await virtualCall(seed, { lossRate: 0, jitterMs: 0 }, { seconds: 2 });
+    const low = await virtualCall(seed, { lossRate: 0, jitterMs: 0 }, { seconds: 2, frameMs: 10 });
+    assert.ok(low.similarity > 0.95, `similarity ${low.similarity}`);
+    assert.ok(normal.delayMs - low.delayMs >= 8, `20 ms frames: ${normal.delayMs} ms, 10 ms frames: ${low.delayMs} ms`);
+    assert.ok(low.delayMs <= 20 + 20, `${low.delayMs} ms`);
+  }));
+
+test('on hold the sender sends one packet every 3 s and the receiver plays silence; forged and replayed packets are refused', () =>
+  withSeed(testSeed(), async (seed) => {
+    const call = await virtualCall(seed, { lossRate: 0, jitterMs: 0 }, { seconds: 1, holdFromMs: 1000, holdForMs: 9_000 });
+    // 1 s of audio is 50 packets; 9 s on hold is 3 more (one every 3 s).
+    const heldPackets = call.sent.length - 50;
+    assert.ok(heldPackets >= 3 && heldPackets <= 4, `${heldPackets} packets on hold`);
+    const quiet = call.output.subarray(48 * 2000, 48 * 9000);
+    const loudest = quiet.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    assert.ok(loudest < 100, `silence while held (below -50 dBFS): loudest sample ${loudest}`);
+    // A replay of a packet already played, and forgeries, count as refused, not played.
+    const receiver = call.receiver;
+    assert.deepEqual([...receiver.stats.refused.entries()], [['replayed', 1], ['auth_failed', 2], ['truncated', 1]]);
+  }));
