@@ -8,7 +8,7 @@ import type { CertificateVerifier } from '../crypto/certificate.js';
 import type { NodeIdentity } from '../crypto/identity.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
 import { decodeProto } from '../wire/messages.js';
-import { ChatMessageSchema, ChatPayloadSchema, type ConnectivityOffer, E2eFrameSchema, E2eStreamFrameSchema, PresenceState, PresenceUpdateSchema, ReadReceiptSchema, TypingSchema, type ChatPayload, type E2eFrame, type E2eHandshake } from '../wire/messages.js';
+import { ChatMessageSchema, ChatPayloadSchema, type CallSignal, type ConnectivityOffer, E2eFrameSchema, E2eStreamFrameSchema, PresenceState, PresenceUpdateSchema, ReadReceiptSchema, TypingSchema, type ChatPayload, type E2eFrame, type E2eHandshake } from '../wire/messages.js';
 import { KeyedTokenBuckets } from '../overlay/token-bucket.js';
 import { E2eSession, type E2eConfig, type E2eErrorCode } from './e2e-session.js';
 import { DeviceStream } from './device-stream.js';
@@ -160,6 +160,7 @@ export class ChatClient {
   private readonly typingListeners: ((typing: TypingEvent) => void)[] = [];
   private readonly readListeners: ((read: ReadEvent) => void)[] = [];
   private readonly connectivityListeners: ((from: { user: string; device: Uint8Array; relation: Relation }, offer: ConnectivityOffer) => void)[] = [];
+  private readonly callListeners: ((from: { user: string; device: Uint8Array; relation: Relation }, signal: CallSignal) => void)[] = [];
   private readonly strangerBudgets = new KeyedTokenBuckets(STRANGER_HANDSHAKE_BURST, STRANGER_HANDSHAKES_PER_SECOND, MAX_PEER_DEVICES);
   /** This run's stream epoch: the start time, with random low bits (two runs in one millisecond). */
   private readonly streamEpoch: bigint;
@@ -224,6 +225,18 @@ export class ChatClient {
   /** Sends a connectivity offer or answer to one device of a user, in their end-to-end stream. */
   sendConnectivity(user: string, deviceKey: Uint8Array, offer: ConnectivityOffer): void {
     this.sendTo(user, [deviceKey], this.payload({ case: 'connectivity', value: offer }));
+  }
+
+  /** Call signals from other devices (blocked users' never arrive; stale ones from the offline store are dropped). */
+  onCallSignal(listener: (from: { user: string; device: Uint8Array; relation: Relation }, signal: CallSignal) => void): void {
+    this.callListeners.push(listener);
+  }
+
+  /** Sends a call signal to the given devices of `user`, or to every online one; resolves with the devices it went to. */
+  async sendCallSignal(user: string, devices: readonly Uint8Array[] | 'all', signal: CallSignal): Promise<Uint8Array[]> {
+    const keys = (devices === 'all' ? await this.devicesOf(user) : devices).filter((k) => !equalBytes(k, this.options.identity.dh.publicKey));
+    this.sendTo(user, keys, this.payload({ case: 'call', value: signal }));
+    return keys;
   }
 
   private payload(body: ChatPayload['body']): Uint8Array {
@@ -543,6 +556,11 @@ export class ChatClient {
     if (decoded.value.body.case === 'connectivity') {
       const offer = decoded.value.body.value;
       for (const listener of this.connectivityListeners) listener({ user, device: key, relation }, offer);
+      return false;
+    }
+    if (decoded.value.body.case === 'call') {
+      // A call signal that waited in the offline store is about a call long over.
+      if (!offline) for (const listener of this.callListeners) listener({ user, device: key, relation }, decoded.value.body.value);
       return false;
     }
     if (decoded.value.body.case !== 'message') {

@@ -3,40 +3,11 @@
 // supernode, and the checks punch through both NATs. A device that is not a buddy is refused.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AttachedClient } from '../../src/client/attachment.js';
-import { HostCache } from '../../src/overlay/host-cache.js';
-import { ChatClient } from '../../src/chat/chat-client.js';
-import { overlayTransport } from '../../src/chat/overlay-transport.js';
-import { Connector, offerOf, parametersOf, type Connection } from '../../src/nat/connector.js';
+import { offerOf, parametersOf } from '../../src/nat/connector.js';
 import { detectNat } from '../../src/nat/nat-detection.js';
-import type { FirewallPolicy } from '../../src/env/virtual/index.js';
 import { testSeed, withSeed } from '../support/seed.js';
 import { overlayWorld } from '../support/supernodes.js';
-
-type World = Awaited<ReturnType<typeof overlayWorld>>;
-
-/** A device behind a port-restricted NAT (and `firewall`, if given), attached, with chat and a connector as the CLI sets them up. */
-async function device({ net, network, drive, supernodes }: World, user: string, buddies: string[], options: { firewall?: FirewallPolicy; bootstrap?: number } = {}) {
-  const gateway = network.addGateway({ nat: 'port-restricted', link: { latencyMs: 5 }, ...(options.firewall ? { firewall: options.firewall } : {}) });
-  const host = network.addHost({ behind: gateway, link: { latencyMs: 5 } });
-  const identity = net.identity(user);
-  const bootstrap = (options.bootstrap === undefined ? supernodes : supernodes.slice(options.bootstrap, options.bootstrap + 1)).map((s) => s.ref);
-  const hostCache = new HostCache();
-  const attached = new AttachedClient(host.env(), { identity, verifier: net.verifier, username: user, hostCache, bootstrap });
-  await drive(attached.start());
-  const chat = new ChatClient(host.env(), { identity, verifier: net.verifier, username: user, transport: overlayTransport(attached), relationOf: (other) => (buddies.includes(other) ? 'buddy' : 'stranger') });
-  const connector = new Connector(host.env(), chat, async () => {
-    const turn = await attached.turnCredentials();
-    assert.ok(turn, 'the supernode runs TURN');
-    const turnTcp = attached.supernodeEndpoint;
-    return { server: turn.server, turn, ...(turnTcp ? { turnTcp } : {}) };
-  });
-  const incoming: Connection[] = [];
-  const refusals: string[] = [];
-  connector.onConnection((c) => incoming.push(c));
-  connector.onFailure((user, reason) => refusals.push(`${user}: ${reason}`));
-  return { host, identity, attached, hostCache, chat, connector, incoming, refusals };
-}
+import { device } from '../support/devices.js';
 
 test('two devices behind port-restricted NATs connect through the overlay on a hole-punched path; a stranger is refused', () =>
   withSeed(testSeed(), async (seed) => {

@@ -1,0 +1,366 @@
+// Voice calls: signalling end to end between devices (INVITE to every online device of the
+// callee, RINGING, ACCEPT / DECLINE / BUSY, CANCEL, BYE, HOLD / RESUME), the path from the
+// connector (direct, hole-punched or relayed) and the media on it. The first device to accept
+// wins and the caller cancels the others; a caller the callee does not take calls from is
+// refused in the first exchange; every wait has a timeout and every end has a reason.
+import { create } from '@bufbuild/protobuf';
+import type { Env, Timer } from '../env/types.js';
+import { equalBytes, toHex } from '../crypto/bytes.js';
+import type { Relation } from '../chat/chat-client.js';
+import type { Connection, Connector } from '../nat/connector.js';
+import type { PathKind } from '../nat/ice-agent.js';
+import { CallSignalKind, CallSignalSchema, type CallSignal } from '../wire/messages.js';
+import { MediaReceiver, MediaSender, type AudioSink, type AudioSource } from '../media/media-stream.js';
+import type { FrameMs } from '../media/opus.js';
+import { SRTP_MASTER_KEY_BYTES, SRTP_MASTER_SALT_BYTES } from '../rtp/srtp.js';
+
+export const OPUS_CODEC = 'opus/48000/2';
+export const RING_TIMEOUT_MS = 45_000;
+/** No device rang within this: the callee is not really there. */
+const RINGING_TIMEOUT_MS = 10_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+/** No media for this long (hold sends every 3 s) and the call is lost. */
+const MEDIA_TIMEOUT_MS = 10_000;
+/** Calls ringing or under way at once (each costs sockets, a relay and a codec). */
+const MAX_CALLS = 4;
+
+export interface CallSignalling {
+  onCallSignal(listener: (from: { user: string; device: Uint8Array; relation: Relation }, signal: CallSignal) => void): void;
+  /** Resolves with the devices the signal went to. */
+  sendCallSignal(user: string, devices: readonly Uint8Array[] | 'all', signal: CallSignal): Promise<Uint8Array[]>;
+}
+
+export interface CallAudio {
+  readonly source: AudioSource;
+  readonly sink: AudioSink;
+}
+
+export type CallState = 'calling' | 'ringing' | 'connecting' | 'active' | 'ended';
+
+export type CallEndReason =
+  | 'hung_up'
+  | 'declined'
+  | 'busy'
+  | 'refused'
+  | 'unsupported_codec'
+  | 'no_answer'
+  | 'cancelled'
+  | 'answered_elsewhere'
+  | 'unavailable'
+  | 'no_path'
+  | 'media_lost';
+
+export interface CallEnd {
+  readonly reason: CallEndReason;
+  /** Who ended it: this side, or the other. */
+  readonly by: 'local' | 'remote';
+}
+
+export interface CallStats {
+  readonly path: PathKind | null;
+  readonly codec: string;
+  readonly frameMs: number;
+  readonly bitrate: number;
+  readonly packetsSent: number;
+  readonly bytesSent: number;
+  readonly packetsReceived: number;
+  /** Frames concealed or rebuilt from FEC, of those played (%). */
+  readonly lossPercent: number;
+  readonly jitterMs: number;
+  readonly bufferMs: number;
+  readonly heldByPeer: boolean;
+}
+
+export interface CallManagerOptions {
+  readonly frameMs?: FrameMs;
+  /** Who may call this device (default: buddies). */
+  readonly acceptFrom?: (user: string, relation: Relation) => boolean;
+  readonly ringTimeoutMs?: number;
+}
+
+const SRTP_MASTER_BYTES = SRTP_MASTER_KEY_BYTES + SRTP_MASTER_SALT_BYTES;
+
+function masterKey(bytes: Uint8Array): { key: Uint8Array; salt: Uint8Array } {
+  return { key: bytes.subarray(0, SRTP_MASTER_KEY_BYTES), salt: bytes.subarray(SRTP_MASTER_KEY_BYTES, SRTP_MASTER_BYTES) };
+}
+
+export class Call {
+  state: CallState;
+  /** The other side's device, once one answered (incoming: the caller's). */
+  device: Uint8Array | null;
+  private readonly stateListeners: ((state: CallState) => void)[] = [];
+  private endResolve!: (end: CallEnd) => void;
+  /** Resolves when the call is over, with why. */
+  readonly ended: Promise<CallEnd>;
+  private timers: Timer[] = [];
+  private media: { sender: MediaSender; receiver: MediaReceiver; connection: Connection; lastHeardMs: number } | null = null;
+  private heldByPeer = false;
+  /** The other side's SRTP master (key and salt) for what it sends. */
+  theirMaster: Uint8Array | null = null;
+  /** Devices invited (outgoing), and those that said no. */
+  invited: Uint8Array[] = [];
+  readonly refusals: CallEndReason[] = [];
+  audio: CallAudio | null = null;
+
+  constructor(
+    private readonly manager: CallManager,
+    readonly id: Uint8Array,
+    readonly peer: string,
+    readonly direction: 'outgoing' | 'incoming',
+    readonly frameMs: FrameMs,
+    readonly ourMaster: Uint8Array,
+    device: Uint8Array | null,
+  ) {
+    this.state = direction === 'outgoing' ? 'calling' : 'ringing';
+    this.device = device;
+    this.ended = new Promise((resolve) => (this.endResolve = resolve));
+  }
+
+  onState(listener: (state: CallState) => void): void {
+    this.stateListeners.push(listener);
+  }
+
+  setState(state: CallState): void {
+    if (this.state === state || this.state === 'ended') return;
+    this.state = state;
+    for (const listener of this.stateListeners) listener(state);
+  }
+
+  addTimer(timer: Timer): void {
+    this.timers.push(timer);
+  }
+
+  /** Answers an incoming call with this audio. */
+  accept(audio: CallAudio): void {
+    if (this.direction !== 'incoming' || this.state !== 'ringing') return;
+    this.audio = audio;
+    this.manager.acceptCall(this);
+  }
+
+  decline(): void {
+    if (this.direction === 'incoming' && this.state === 'ringing') this.manager.finish(this, { reason: 'declined', by: 'local' }, CallSignalKind.DECLINE, 'declined');
+  }
+
+  /** Ends the call: cancels it while it rings, hangs up once it is under way. */
+  hangup(): void {
+    if (this.state === 'ended') return;
+    if (this.direction === 'outgoing' && (this.state === 'calling' || this.state === 'ringing')) this.manager.finish(this, { reason: 'cancelled', by: 'local' }, CallSignalKind.CANCEL, 'cancelled');
+    else if (this.direction === 'incoming' && this.state === 'ringing') this.decline();
+    else this.manager.finish(this, { reason: 'hung_up', by: 'local' }, CallSignalKind.BYE, 'hung up');
+  }
+
+  /** Hold: one packet every 3 s instead of audio, and the other side is told. */
+  hold(on: boolean): void {
+    if (!this.media) return;
+    this.media.sender.hold(on);
+    this.manager.signal(this, on ? CallSignalKind.HOLD : CallSignalKind.RESUME);
+  }
+
+  mute(on: boolean): void {
+    this.media?.sender.mute(on);
+  }
+
+  peerHeld(on: boolean): void {
+    this.heldByPeer = on;
+  }
+
+  startMedia(env: Env, connection: Connection): void {
+    if (!this.audio || !this.theirMaster || this.state === 'ended') return;
+    const sender = new MediaSender(env.clock, env.random, { send: (bytes) => void connection.agent.send(bytes) }, masterKey(this.ourMaster), this.audio.source, { frameMs: this.frameMs });
+    const receiver = new MediaReceiver(env.clock, masterKey(this.theirMaster), this.audio.sink, { frameMs: this.frameMs });
+    const media = { sender, receiver, connection, lastHeardMs: env.clock.now() };
+    this.media = media;
+    connection.agent.onData((bytes) => {
+      media.lastHeardMs = env.clock.now();
+      receiver.receive(bytes);
+    });
+    sender.start();
+    const watch = () => {
+      if (this.state === 'ended') return;
+      if (env.clock.now() - media.lastHeardMs > MEDIA_TIMEOUT_MS) {
+        this.manager.finish(this, { reason: 'media_lost', by: 'remote' }, CallSignalKind.BYE, 'no media');
+        return;
+      }
+      this.addTimer(env.clock.after(1_000, watch));
+    };
+    this.addTimer(env.clock.after(1_000, watch));
+    this.setState('active');
+  }
+
+  stats(): CallStats {
+    const m = this.media;
+    const j = m?.receiver.stats.jitter;
+    const played = m?.receiver.stats.played ?? 0;
+    return {
+      path: m?.connection.agent.path?.kind ?? null,
+      codec: OPUS_CODEC,
+      frameMs: this.frameMs,
+      bitrate: m?.sender.bitrate ?? 0,
+      packetsSent: m?.sender.stats.packets ?? 0,
+      bytesSent: m?.sender.stats.bytes ?? 0,
+      packetsReceived: j?.received ?? 0,
+      lossPercent: played > 0 && j ? (100 * (j.concealed + j.recovered)) / played : 0,
+      jitterMs: m?.receiver.stats.jitterMs ?? 0,
+      bufferMs: m?.receiver.bufferedMs ?? 0,
+      heldByPeer: this.heldByPeer,
+    };
+  }
+
+  /** Stops timers and media; the manager has already said goodbye. */
+  close(end: CallEnd): void {
+    if (this.state === 'ended') return;
+    for (const timer of this.timers) timer.cancel();
+    this.timers = [];
+    if (this.media) {
+      this.media.sender.stop();
+      this.media.receiver.stop();
+      void this.media.connection.agent.close();
+    }
+    this.setState('ended');
+    this.endResolve(end);
+  }
+}
+
+export class CallManager {
+  private readonly calls = new Map<string, Call>();
+  private readonly incomingListeners: ((call: Call) => void)[] = [];
+  private readonly frameMs: FrameMs;
+
+  constructor(
+    private readonly env: Env,
+    private readonly signalling: CallSignalling,
+    private readonly connector: Connector,
+    private readonly options: CallManagerOptions = {},
+  ) {
+    this.frameMs = options.frameMs ?? 20;
+    signalling.onCallSignal((from, signal) => this.received(from, signal));
+    connector.onConnection((connection) => this.connected(connection));
+  }
+
+  /** Incoming calls, ringing. */
+  onIncoming(listener: (call: Call) => void): void {
+    this.incomingListeners.push(listener);
+  }
+
+  /** Whether a path from `user` is expected now (a call this device accepted): the connector asks. */
+  expectsConnectionFrom(user: string): boolean {
+    return [...this.calls.values()].some((c) => c.direction === 'incoming' && c.peer === user && c.state === 'connecting');
+  }
+
+  /** Calls every online device of `user`. */
+  async call(user: string, audio: CallAudio): Promise<Call> {
+    const call = new Call(this, this.env.random.bytes(16), user, 'outgoing', this.frameMs, this.env.random.bytes(SRTP_MASTER_BYTES), null);
+    call.audio = audio;
+    this.calls.set(toHex(call.id), call);
+    const invite = create(CallSignalSchema, { callId: call.id, kind: CallSignalKind.INVITE, srtpMaster: call.ourMaster, codecs: [OPUS_CODEC], frameMs: this.frameMs });
+    call.invited = await this.signalling.sendCallSignal(user, 'all', invite).catch(() => []);
+    if (call.invited.length === 0) {
+      this.close(call, { reason: 'unavailable', by: 'remote' });
+      return call;
+    }
+    call.addTimer(this.env.clock.after(RINGING_TIMEOUT_MS, () => call.state === 'calling' && this.finish(call, { reason: 'unavailable', by: 'remote' }, CallSignalKind.CANCEL, 'no device rang')));
+    call.addTimer(this.env.clock.after(this.options.ringTimeoutMs ?? RING_TIMEOUT_MS, () => (call.state === 'calling' || call.state === 'ringing') && this.finish(call, { reason: 'no_answer', by: 'remote' }, CallSignalKind.CANCEL, 'no answer')));
+    return call;
+  }
+
+  /** Sends `kind` about `call` to the other side (every invited device while none answered). */
+  signal(call: Call, kind: CallSignalKind, reason = '', extra: { srtpMaster?: Uint8Array } = {}): void {
+    const signal = create(CallSignalSchema, { callId: call.id, kind, reason, ...extra });
+    void this.signalling.sendCallSignal(call.peer, call.device ? [call.device] : 'all', signal).catch(() => []);
+  }
+
+  /** Ends `call`, telling the other side with `kind` (unless it was the other side that ended it). */
+  finish(call: Call, end: CallEnd, kind: CallSignalKind | null, reason: string): void {
+    if (call.state === 'ended') return;
+    if (kind !== null) this.signal(call, kind, reason);
+    this.close(call, end);
+  }
+
+  private close(call: Call, end: CallEnd): void {
+    this.calls.delete(toHex(call.id));
+    call.close(end);
+  }
+
+  acceptCall(call: Call): void {
+    call.setState('connecting');
+    this.signal(call, CallSignalKind.ACCEPT, '', { srtpMaster: call.ourMaster });
+    call.addTimer(this.env.clock.after(CONNECT_TIMEOUT_MS, () => call.state === 'connecting' && this.finish(call, { reason: 'no_path', by: 'local' }, CallSignalKind.BYE, 'no path')));
+  }
+
+  private connected(connection: Connection): void {
+    const call = [...this.calls.values()].find((c) => c.direction === 'incoming' && c.state === 'connecting' && c.peer === connection.user && c.device && equalBytes(c.device, connection.device));
+    if (call) call.startMedia(this.env, connection);
+  }
+
+  private received(from: { user: string; device: Uint8Array; relation: Relation }, signal: CallSignal): void {
+    if (signal.callId.length !== 16) return;
+    const call = this.calls.get(toHex(signal.callId));
+    if (signal.kind === CallSignalKind.INVITE) {
+      if (!call) this.invited(from, signal);
+      return;
+    }
+    // Everything else is about a call we know, from its peer (and, once answered, its device).
+    if (!call || call.peer !== from.user || (call.device && !equalBytes(call.device, from.device))) return;
+    switch (signal.kind) {
+      case CallSignalKind.RINGING:
+        if (call.direction === 'outgoing' && call.state === 'calling') call.setState('ringing');
+        return;
+      case CallSignalKind.ACCEPT:
+        if (call.direction === 'outgoing' && (call.state === 'calling' || call.state === 'ringing') && signal.srtpMaster.length === SRTP_MASTER_BYTES) void this.answered(call, from.device, signal.srtpMaster);
+        return;
+      case CallSignalKind.DECLINE:
+      case CallSignalKind.BUSY: {
+        if (call.direction !== 'outgoing' || call.device) return;
+        const reason: CallEndReason = signal.kind === CallSignalKind.BUSY ? 'busy' : signal.reason === 'refused' ? 'refused' : signal.reason === 'unsupported_codec' ? 'unsupported_codec' : 'declined';
+        call.refusals.push(reason);
+        // Only when every device said no: one declining does not stop the others ringing.
+        if (call.refusals.length >= call.invited.length || call.invited.length === 0) this.close(call, { reason, by: 'remote' });
+        return;
+      }
+      case CallSignalKind.CANCEL:
+        if (call.direction === 'incoming') this.close(call, { reason: signal.reason === 'answered elsewhere' ? 'answered_elsewhere' : 'cancelled', by: 'remote' });
+        return;
+      case CallSignalKind.BYE:
+        this.close(call, { reason: signal.reason === 'no media' ? 'media_lost' : 'hung_up', by: 'remote' });
+        return;
+      case CallSignalKind.HOLD:
+      case CallSignalKind.RESUME:
+        call.peerHeld(signal.kind === CallSignalKind.HOLD);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private invited(from: { user: string; device: Uint8Array; relation: Relation }, signal: CallSignal): void {
+    const answer = (kind: CallSignalKind, reason: string) =>
+      void this.signalling.sendCallSignal(from.user, [from.device], create(CallSignalSchema, { callId: signal.callId, kind, reason })).catch(() => []);
+    const accept = this.options.acceptFrom ?? ((_user: string, relation: Relation) => relation === 'buddy');
+    if (!accept(from.user, from.relation)) return answer(CallSignalKind.DECLINE, 'refused');
+    if (!signal.codecs.includes(OPUS_CODEC) || signal.srtpMaster.length !== SRTP_MASTER_BYTES) return answer(CallSignalKind.DECLINE, 'unsupported_codec');
+    if (this.calls.size >= MAX_CALLS || [...this.calls.values()].some((c) => c.state !== 'ended')) return answer(CallSignalKind.BUSY, 'busy');
+    const frameMs: FrameMs = signal.frameMs === 10 ? 10 : 20;
+    const call = new Call(this, signal.callId.slice(), from.user, 'incoming', frameMs, this.env.random.bytes(SRTP_MASTER_BYTES), from.device);
+    call.theirMaster = signal.srtpMaster.slice();
+    this.calls.set(toHex(call.id), call);
+    answer(CallSignalKind.RINGING, '');
+    call.addTimer(this.env.clock.after(this.options.ringTimeoutMs ?? RING_TIMEOUT_MS, () => call.state === 'ringing' && this.finish(call, { reason: 'no_answer', by: 'local' }, CallSignalKind.DECLINE, 'no answer')));
+    for (const listener of this.incomingListeners) listener(call);
+  }
+
+  /** The first device to accept gets the call; the others stop ringing. */
+  private async answered(call: Call, device: Uint8Array, theirMaster: Uint8Array): Promise<void> {
+    call.device = device;
+    call.theirMaster = theirMaster.slice();
+    call.setState('connecting');
+    const others = call.invited.filter((d) => !equalBytes(d, device));
+    if (others.length > 0) void this.signalling.sendCallSignal(call.peer, others, create(CallSignalSchema, { callId: call.id, kind: CallSignalKind.CANCEL, reason: 'answered elsewhere' })).catch(() => []);
+    const outcome = await this.connector.connect(call.peer, device, CONNECT_TIMEOUT_MS);
+    if (call.state === 'ended') {
+      if (outcome.ok) void outcome.connection.agent.close();
+      return;
+    }
+    if (!outcome.ok) return this.finish(call, { reason: 'no_path', by: 'local' }, CallSignalKind.BYE, 'no path');
+    call.startMedia(this.env, outcome.connection);
+  }
+}

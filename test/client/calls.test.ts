@@ -1,0 +1,107 @@
+// Calls on the virtual network, through the overlay: signalling end to end, the path from the
+// connector, Opus/SRTP media both ways. Bob has two devices: both ring, the first to accept
+// wins and the other stops ringing. Each hears the other's signal; hold and hang-up reach the
+// other side. A stranger is refused in the first exchange; a second caller gets busy; nobody
+// online is unavailable.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CallManager, type Call, type CallAudio } from '../../src/client/calls.js';
+import { BufferSource, RecordingSink } from '../../src/media/media-stream.js';
+import { findDelay, spectralSimilarity, testSignal } from '../../src/media/audio-compare.js';
+import { testSeed, withSeed } from '../support/seed.js';
+import { overlayWorld } from '../support/supernodes.js';
+import { device, type World } from '../support/devices.js';
+
+async function phone(world: World, user: string, buddies: string[]) {
+  const d = await device(world, user, buddies);
+  const calls = new CallManager(d.host.env(), d.chat, d.connector);
+  d.policy.accept = (other, relation) => calls.expectsConnectionFrom(other) || relation === 'buddy';
+  const incoming: Call[] = [];
+  calls.onIncoming((call) => incoming.push(call));
+  return { ...d, calls, incoming };
+}
+
+const audio = (world: World, seconds: number, seed: number): CallAudio & { input: Int16Array; sink: RecordingSink } => {
+  const input = testSignal(seconds, seed);
+  return { input, source: new BufferSource(input), sink: new RecordingSink(world.network.scheduler.now()) };
+};
+
+test('alice calls bob: both his devices ring, the second answers, the first stops; both hear each other; hold and hang-up reach the other side', () =>
+  withSeed(testSeed(), async (seed) => {
+    const world = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }) });
+    const { drive, elapse, supernodes } = world;
+    const alice = await phone(world, 'alice', ['bob']);
+    const bob1 = await phone(world, 'bob', ['alice']);
+    const bob2 = await phone(world, 'bob', ['alice']);
+    await elapse(1_000);
+    const aliceAudio = audio(world, 3, 1);
+    const call = await drive(alice.calls.call('bob', aliceAudio));
+    await elapse(300);
+    assert.equal(call.state, 'ringing');
+    assert.equal(bob1.incoming.length, 1);
+    assert.equal(bob2.incoming.length, 1);
+    const bobAudio = audio(world, 3, 2);
+    const answered = bob2.incoming[0]!;
+    answered.accept(bobAudio);
+    await elapse(1_000);
+    assert.equal(call.state, 'active');
+    assert.equal(answered.state, 'active');
+    assert.deepEqual(await drive(bob1.incoming[0]!.ended), { reason: 'answered_elsewhere', by: 'remote' });
+    await elapse(3_000);
+    // Each hears the other's signal.
+    for (const [name, heard, sent] of [
+      ['bob hears alice', bobAudio.sink.samples(), aliceAudio.input],
+      ['alice hears bob', aliceAudio.sink.samples(), bobAudio.input],
+    ] as const) {
+      const { delayMs } = findDelay(sent, heard, 2_000);
+      const similarity = spectralSimilarity(sent.subarray(0, 48 * 2500), heard, delayMs);
+      assert.ok(similarity > 0.9, `${name}: similarity ${similarity} at ${delayMs} ms`);
+    }
+    const stats = call.stats();
+    assert.equal(stats.path, 'hole-punched');
+    assert.ok(stats.packetsSent > 150 && stats.packetsReceived > 150, JSON.stringify(stats));
+    call.hold(true);
+    await elapse(300);
+    assert.equal(answered.stats().heldByPeer, true);
+    const sentBeforeHold = call.stats().packetsSent;
+    await elapse(6_000);
+    assert.ok(call.stats().packetsSent - sentBeforeHold <= 3, 'one packet every 3 s on hold');
+    assert.equal(answered.state, 'active', 'a held call stays up');
+    call.hangup();
+    assert.deepEqual(await drive(call.ended), { reason: 'hung_up', by: 'local' });
+    assert.deepEqual(await drive(answered.ended), { reason: 'hung_up', by: 'remote' });
+    for (const d of [alice, bob1, bob2]) {
+      d.chat.close();
+      d.attached.close();
+    }
+    for (const s of supernodes) s.running.close();
+  }));
+
+test('a stranger is refused in the first exchange, a second caller gets busy, a user with no device online is unavailable, an unanswered call ends', () =>
+  withSeed(testSeed(), async (seed) => {
+    const world = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }) });
+    const { drive, elapse, supernodes } = world;
+    const alice = await phone(world, 'alice', ['bob']);
+    const bob = await phone(world, 'bob', ['alice', 'carol']);
+    const carol = await phone(world, 'carol', ['bob']);
+    const mallory = await phone(world, 'mallory', ['bob']);
+    await elapse(1_000);
+    const refused = await drive(mallory.calls.call('bob', audio(world, 1, 3)));
+    assert.deepEqual(await drive(refused.ended), { reason: 'refused', by: 'remote' });
+    assert.equal(bob.incoming.length, 0, 'bob never saw the stranger ring');
+    const first = await drive(alice.calls.call('bob', audio(world, 1, 1)));
+    await elapse(300);
+    const second = await drive(carol.calls.call('bob', audio(world, 1, 4)));
+    assert.deepEqual(await drive(second.ended), { reason: 'busy', by: 'remote' });
+    first.hangup();
+    assert.deepEqual(await drive(bob.incoming[0]!.ended), { reason: 'cancelled', by: 'remote' });
+    const nobody = await drive(alice.calls.call('dave', audio(world, 1, 5)));
+    assert.deepEqual(await drive(nobody.ended), { reason: 'unavailable', by: 'remote' });
+    const unanswered = await drive(alice.calls.call('bob', audio(world, 1, 1)));
+    assert.deepEqual(await drive(unanswered.ended), { reason: 'no_answer', by: 'remote' });
+    for (const d of [alice, bob, carol, mallory]) {
+      d.chat.close();
+      d.attached.close();
+    }
+    for (const s of supernodes) s.running.close();
+  }));
