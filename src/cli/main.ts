@@ -12,7 +12,7 @@ import { connectSecure } from '../crypto/secure-link.js';
 import { certifyKeys, generateDeviceKeys } from '../crypto/identity.js';
 import { LoginError } from '../client/login-client.js';
 import { runLoginServer } from '../login-server/main.js';
-import { buddies, chat, CommandError, connect, history, login, nat, online, register, search, status, whois } from './account-commands.js';
+import { answer, buddies, call, chat, CommandError, connect, history, login, nat, online, register, search, status, whois } from './account-commands.js';
 import { toHex } from '../crypto/bytes.js';
 import { startSupernode, type RunningSupernode } from '../supernode/supernode.js';
 import { PingSchema, SUPPORTED_VERSIONS } from '../wire/messages.js';
@@ -87,6 +87,14 @@ Usage:
       parley online does the same at start and publishes it in the presence record.
       --lifetime also brackets how long the NAT keeps an idle mapping (probes of 15 s to 2 min,
       run side by side: about 2 minutes).
+  parley call <user> [--in said.wav] [--out heard.wav] [--seconds N] [--frame-ms 10|20] [--user U]
+      Calls the user: every online device rings, the first to answer gets the call. Sends
+      --in (any PCM WAV; silence without it) as Opus in SRTP over the best path (direct,
+      hole-punched or relayed), writes what you hear to --out (48 kHz mono WAV), prints live
+      statistics, and hangs up when --in has been sent (or after N seconds). On a terminal:
+      h holds or resumes, m mutes, q hangs up. 10 ms frames: lower delay, more packets.
+  parley answer [--in said.wav] [--out heard.wav] [--calls-from buddies|anyone] [--user U]
+      Waits for a call, answers it with --in, records --out, until the caller hangs up.
   parley whois <user> [--user U]
       Finds a user through the supernode overlay; if the overlay has no record, asks the
       login server whether the user exists and when they were last seen, and says which.
@@ -123,9 +131,24 @@ const OPTIONS = {
   lifetime: { type: 'boolean', default: false },
   'promote-after': { type: 'string', default: '60' },
   search: { type: 'string' },
+  in: { type: 'string' },
+  out: { type: 'string' },
+  seconds: { type: 'string' },
+  'frame-ms': { type: 'string', default: '20' },
   limit: { type: 'string', default: '50' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
+
+function callOptions(values: { in?: string; out?: string; seconds?: string; 'frame-ms': string }): { in?: string; out?: string; seconds?: number; frameMs: 10 | 20 } {
+  const frameMs = values['frame-ms'] === '10' ? 10 : values['frame-ms'] === '20' ? 20 : null;
+  if (frameMs === null) throw new UsageError('--frame-ms is 10 or 20');
+  return {
+    ...(values.in ? { in: values.in } : {}),
+    ...(values.out ? { out: values.out } : {}),
+    ...(values.seconds ? { seconds: positiveInt(values.seconds, 'seconds', 1, 86_400) } : {}),
+    frameMs,
+  };
+}
 
 function callsFrom(text: string): 'buddies' | 'anyone' {
   if (text !== 'buddies' && text !== 'anyone') throw new UsageError('--calls-from is buddies or anyone');
@@ -305,6 +328,13 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'connect':
       await connect(positionalsFor(1)[0], accountOptions);
+      return 0;
+    case 'call':
+      await call(positionalsFor(1)[0], accountOptions, callOptions(values));
+      return 0;
+    case 'answer':
+      positionalsFor(0);
+      await answer(accountOptions, { ...callOptions(values), callsFrom: callsFrom(values['calls-from']) });
       return 0;
     case 'nat':
       positionalsFor(0);

@@ -29,7 +29,7 @@ function loadHostCache(path: string): HostCache {
   return parsed.ok ? parsed.value : new HostCache();
 }
 
-async function attach(account: Account, descriptor: NetworkDescriptor): Promise<{ client: AttachedClient; hostCache: HostCache; save: () => void }> {
+export async function attach(account: Account, descriptor: NetworkDescriptor): Promise<{ client: AttachedClient; hostCache: HostCache; save: () => void }> {
   const identity = await account.identity();
   const hostCache = loadHostCache(account.hostCachePath);
   const save = () => writeFileSync(account.hostCachePath, hostCache.toJSON());
@@ -84,7 +84,7 @@ export async function nat(account: Account, descriptor: NetworkDescriptor, optio
 }
 
 /** This device's side of a connection: its supernode's STUN/TURN service, credentials, and the interface it uses. */
-function localNetwork(client: AttachedClient): () => Promise<LocalNetwork> {
+export function localNetwork(client: AttachedClient): () => Promise<LocalNetwork> {
   return async () => {
     const supernode = client.supernode;
     if (!supernode) throw new CommandError('not attached to a supernode');
@@ -304,7 +304,7 @@ export function setStatus(account: Account, state: string, text: string): void {
 }
 
 /** A chat client on this attachment: prints what arrives, after what waited at the login server. */
-async function startChat(account: Account, descriptor: NetworkDescriptor, client: AttachedClient, settings: ChatSettings = {}): Promise<{ chat: ChatClient; contacts: ContactList; close: () => void }> {
+export async function startChat(account: Account, descriptor: NetworkDescriptor, client: AttachedClient, settings: ChatSettings = {}): Promise<{ chat: ChatClient; contacts: ContactList; close: () => void }> {
   const history = ChatHistory.open(account.historyPath);
   const contacts = new ContactList((since) => account.call('GET', `/v1/contacts${since === null ? '' : `?since=${since}`}`));
   try {

@@ -259,14 +259,18 @@ export class BufferSource implements AudioSource {
   }
 }
 
-/** An AudioSink that records what was played on a timeline that starts at `originMs` (silence where nothing played). */
+/**
+ * An AudioSink that records what was played on a timeline that starts at `originMs` (default:
+ * the first frame played), with silence where nothing played.
+ */
 export class RecordingSink implements AudioSink {
   private chunks: Int16Array[] = [];
   private length = 0;
 
-  constructor(private readonly originMs: number) {}
+  constructor(private originMs?: number) {}
 
   write(atMs: number, samples: Int16Array): void {
+    this.originMs ??= atMs;
     const position = Math.round((atMs - this.originMs) * SAMPLES_PER_MS);
     if (position > this.length) this.append(new Int16Array(position - this.length));
     this.append(samples);

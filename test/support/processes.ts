@@ -57,6 +57,8 @@ export function startParley(args: string[], marker: string | RegExp, withinMs = 
 
 export function stopParley(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
+    // Already gone (a command that finished by itself): nothing to wait for.
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.removeAllListeners('exit');
     child.on('exit', () => resolve());
     child.kill('SIGTERM');

@@ -1,0 +1,177 @@
+// `parley call <user>` and `parley answer`: voice calls from the command line, with WAV files
+// for what is said (--in) and what is heard (--out). Live statistics every few seconds and at
+// the end. On a terminal, `parley call` also takes keys: h holds or resumes, m mutes, q hangs up.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { realEnv } from '../env/real.js';
+import type { Account } from '../client/account.js';
+import type { NetworkDescriptor } from '../crypto/descriptor.js';
+import { CallManager, type Call, type CallEnd, type CallStats } from '../client/calls.js';
+import { Connector } from '../nat/connector.js';
+import { BufferSource, RecordingSink, type AudioSource } from '../media/media-stream.js';
+import { encodeWav, parseWav } from '../media/wav.js';
+import { CommandError } from './account-commands.js';
+import { attach, localNetwork, startChat } from './overlay-commands.js';
+
+export interface CallOptions {
+  /** A WAV file to send (default: silence). */
+  readonly in?: string;
+  /** Where to write what was heard (48 kHz mono WAV). */
+  readonly out?: string;
+  /** End the call after this many seconds (default: when --in has been sent, plus a second). */
+  readonly seconds?: number;
+  readonly frameMs?: 10 | 20;
+}
+
+const STATS_EVERY_MS = 5_000;
+const SIGNAL_ACK_WAIT_MS = 3_000;
+/** After the input file has been sent: a moment for the last words to arrive. */
+const TAIL_MS = 1_500;
+
+function loadSource(path: string | undefined): { source: AudioSource; seconds: number | null } {
+  if (!path) return { source: { read: (n) => new Int16Array(n) }, seconds: null };
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch {
+    throw new CommandError(`cannot read ${path}`);
+  }
+  const parsed = parseWav(bytes);
+  if (!parsed.ok) throw new CommandError(`${path}: ${parsed.error.code}: ${parsed.error.message}`);
+  return { source: new BufferSource(parsed.value), seconds: parsed.value.length / 48_000 };
+}
+
+export function describeStats(s: CallStats): string {
+  return [
+    `path ${s.path ?? 'none'}`,
+    `${s.codec} ${s.frameMs} ms frames at ${Math.round(s.bitrate / 1000)} kbit/s`,
+    `sent ${s.packetsSent} packets (${(s.bytesSent / 1024).toFixed(1)} KiB)`,
+    `received ${s.packetsReceived}`,
+    `loss ${s.lossPercent.toFixed(1)}%`,
+    `jitter ${s.jitterMs.toFixed(1)} ms`,
+    `buffer ${Math.round(s.bufferMs)} ms`,
+    ...(s.heldByPeer ? ['held by the other side'] : []),
+  ].join(', ');
+}
+
+const END_TEXT: Record<CallEnd['reason'], string> = {
+  hung_up: 'hung up',
+  declined: 'declined',
+  busy: 'busy',
+  refused: 'refused (not taking calls from you)',
+  unsupported_codec: 'no codec in common',
+  no_answer: 'no answer',
+  cancelled: 'cancelled',
+  answered_elsewhere: 'answered on another device',
+  unavailable: 'not online',
+  no_path: 'no network path worked',
+  media_lost: 'no audio arrived for 10 s',
+};
+
+/** Runs `call` until it ends (or `limitMs`), printing stats; writes what was heard. */
+async function runCall(call: Call, sink: RecordingSink, options: CallOptions, limitMs: number | null): Promise<CallEnd> {
+  call.onState((state) => {
+    if (state === 'ringing' && call.direction === 'outgoing') console.log(`ringing ${call.peer}…`);
+    if (state === 'connecting') console.log('answered; connecting…');
+    if (state === 'active') console.log(`in a call with ${call.peer}: ${describeStats(call.stats())}`);
+  });
+  const live = setInterval(() => call.state === 'active' && console.log(describeStats(call.stats())), STATS_EVERY_MS);
+  let limit: NodeJS.Timeout | null = null;
+  call.onState((state) => {
+    if (state === 'active' && limitMs !== null) limit = setTimeout(() => call.hangup(), limitMs);
+  });
+  const keys = interactiveKeys(call);
+  const stop = () => call.hangup();
+  process.on('SIGINT', stop);
+  const end = await call.ended;
+  process.off('SIGINT', stop);
+  keys();
+  clearInterval(live);
+  if (limit) clearTimeout(limit);
+  const final = call.stats();
+  console.log(`call ended: ${END_TEXT[end.reason]}${end.by === 'remote' && end.reason === 'hung_up' ? ` by ${call.peer}` : ''}`);
+  if (final.packetsSent > 0) console.log(describeStats(final));
+  if (options.out) {
+    writeFileSync(options.out, encodeWav(sink.samples()));
+    console.log(`wrote what you heard to ${options.out}`);
+  }
+  return end;
+}
+
+/** h: hold/resume, m: mute/unmute, q: hang up (on a terminal only). Returns the cleanup. */
+function interactiveKeys(call: Call): () => void {
+  if (!process.stdin.isTTY) return () => {};
+  let held = false;
+  let muted = false;
+  process.stdin.setRawMode(true);
+  process.stdin.resume();
+  const onKey = (chunk: Buffer) => {
+    const key = chunk.toString();
+    if (key === 'h') {
+      held = !held;
+      call.hold(held);
+      console.log(held ? 'on hold' : 'resumed');
+    } else if (key === 'm') {
+      muted = !muted;
+      call.mute(muted);
+      console.log(muted ? 'muted' : 'unmuted');
+    } else if (key === 'q' || key === '\u0003') {
+      call.hangup();
+    }
+  };
+  process.stdin.on('data', onKey);
+  return () => {
+    process.stdin.off('data', onKey);
+    process.stdin.setRawMode(false);
+    process.stdin.pause();
+  };
+}
+
+async function withCalls<T>(account: Account, descriptor: NetworkDescriptor, options: { frameMs?: 10 | 20; callsFrom?: 'buddies' | 'anyone' }, body: (calls: CallManager) => Promise<T>): Promise<T> {
+  const { client, save } = await attach(account, descriptor);
+  const { chat, close: closeChat } = await startChat(account, descriptor, client);
+  const anyone = options.callsFrom === 'anyone';
+  const allowed = (relation: string) => relation === 'buddy' || (anyone && relation === 'stranger');
+  let calls: CallManager | null = null;
+  const connector = new Connector(realEnv, chat, localNetwork(client), (user, relation) => calls?.expectsConnectionFrom(user) === true || allowed(relation));
+  calls = new CallManager(realEnv, chat, connector, { ...(options.frameMs ? { frameMs: options.frameMs } : {}), acceptFrom: (_user, relation) => allowed(relation) });
+  try {
+    return await body(calls);
+  } finally {
+    // The last signal (BYE, CANCEL) must reach the other side before this process goes.
+    await chat.acknowledged(SIGNAL_ACK_WAIT_MS);
+    closeChat();
+    client.close();
+    save();
+  }
+}
+
+/** `parley call <user>`: rings every online device of the user; the first to answer gets the call. */
+export async function call(account: Account, descriptor: NetworkDescriptor, to: string, options: CallOptions): Promise<void> {
+  const { source, seconds } = loadSource(options.in);
+  const end = await withCalls(account, descriptor, options, async (calls) => {
+    const sink = new RecordingSink();
+    const started = realEnv.clock.now();
+    const outgoing = await calls.call(to.toLowerCase(), { source, sink: { write: (at, samples) => sink.write(at, samples) } });
+    outgoing.onState((state) => state === 'active' && console.log(`connected in ${Math.round(realEnv.clock.now() - started)} ms from dialling`));
+    const limitMs = options.seconds !== undefined ? options.seconds * 1000 : seconds !== null ? seconds * 1000 + TAIL_MS : null;
+    return runCall(outgoing, sink, options, limitMs);
+  });
+  if (end.by === 'remote' && end.reason !== 'hung_up') throw new CommandError(`${to}: ${END_TEXT[end.reason]}`);
+}
+
+/** `parley answer`: waits for a call and answers it with --in, recording --out, until the caller hangs up. */
+export async function answer(account: Account, descriptor: NetworkDescriptor, options: CallOptions & { callsFrom?: 'buddies' | 'anyone' }): Promise<void> {
+  const { source } = loadSource(options.in);
+  await withCalls(account, descriptor, options, async (calls) => {
+    console.log(`${account.username} is waiting for a call (Ctrl-C to stop)`);
+    const incoming = await new Promise<Call | null>((resolve) => {
+      calls.onIncoming(resolve);
+      process.once('SIGINT', () => resolve(null));
+    });
+    if (!incoming) return;
+    console.log(`${incoming.peer} is calling; answering`);
+    const sink = new RecordingSink();
+    incoming.accept({ source, sink: { write: (at, samples) => sink.write(at, samples) } });
+    await runCall(incoming, sink, options, options.seconds !== undefined ? options.seconds * 1000 : null);
+  });
+}

@@ -1,0 +1,56 @@
+// A call between real processes on a `parley local` network (the README's main job): bob runs
+// `parley answer` with one WAV file, alice runs `parley call bob` with another; each hears the
+// other's file in the WAV it writes. Real sockets, real SRTP, the overlay for signalling.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { PARLEY_MAIN as MAIN, startParley, stopParley } from '../support/processes.js';
+import { encodeWav, parseWav } from '../../src/media/wav.js';
+import { findDelay, spectralSimilarity, testSignal } from '../../src/media/audio-compare.js';
+
+test('parley call and parley answer: two users on a local network hear each other\'s WAV files', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-call-'));
+  const local = await startParley(['local', '--dir', join(dir, 'net'), '--port', '0'], 'descriptor:');
+  try {
+    const common = ['--network', join(dir, 'net', 'network.json'), '--profile', join(dir, 'profile')];
+    const parley = (args: string[], input = '') => {
+      const run = spawnSync(process.execPath, [MAIN, ...args, ...common], { input, encoding: 'utf8', timeout: 60_000 });
+      return { status: run.status, out: run.stdout + run.stderr };
+    };
+    for (const user of ['alice', 'bob']) {
+      assert.equal(parley(['register', user, '--password-stdin'], `${user} password 1\n`).status, 0);
+      assert.equal(parley(['login', user, '--password-stdin'], `${user} password 1\n`).status, 0);
+    }
+    assert.equal(parley(['buddies', 'add', 'bob', '--user', 'alice']).status, 0);
+    assert.equal(parley(['buddies', 'accept', 'alice', '--user', 'bob']).status, 0);
+    const said = { alice: testSignal(3, 11), bob: testSignal(5, 12) };
+    for (const user of ['alice', 'bob'] as const) writeFileSync(join(dir, `${user}-says.wav`), encodeWav(said[user]));
+    const bob = await startParley(['answer', '--user', 'bob', '--in', join(dir, 'bob-says.wav'), '--out', join(dir, 'bob-heard.wav'), ...common], 'is waiting for a call');
+    const alice = spawn(process.execPath, [MAIN, 'call', 'bob', '--user', 'alice', '--in', join(dir, 'alice-says.wav'), '--out', join(dir, 'alice-heard.wav'), ...common], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let aliceOut = '';
+    alice.stdout.on('data', (chunk: Buffer) => (aliceOut += chunk.toString()));
+    alice.stderr.on('data', (chunk: Buffer) => (aliceOut += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => alice.on('exit', resolve));
+    assert.equal(code, 0, aliceOut);
+    assert.match(aliceOut, /ringing bob…/);
+    assert.match(aliceOut, /in a call with bob: path direct/);
+    assert.match(aliceOut, /call ended: hung up\n/);
+    await bob.waitFor(/call ended: hung up by alice\n/);
+    await bob.waitFor(/wrote what you heard/);
+    await stopParley(bob.child);
+    for (const [listener, speaker] of [['alice', 'bob'], ['bob', 'alice']] as const) {
+      const heard = parseWav(readFileSync(join(dir, `${listener}-heard.wav`)));
+      assert.ok(heard.ok);
+      const spoken = said[speaker].subarray(0, 48 * 2500);
+      const { delayMs } = findDelay(spoken, heard.value, 1_000);
+      const similarity = spectralSimilarity(spoken, heard.value, delayMs);
+      assert.ok(similarity > 0.9, `${listener} heard ${speaker} with similarity ${similarity} (delay ${delayMs} ms)\n${aliceOut}`);
+    }
+  } finally {
+    await stopParley(local.child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
