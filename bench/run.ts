@@ -9,8 +9,10 @@ import { benchAttachments } from './attachments.js';
 import { benchChat } from './chat.js';
 import { benchTurn, type LoadResult } from './turn.js';
 import { benchLab, benchNatDetection, benchPathSetup } from './nat.js';
+import { benchMedia } from './media.js';
 import { RECOMMENDED_SCRYPT_COST } from '../src/login-server/passwords.js';
 import { fmt, fmtMeasurement } from './measure.js';
+import { DEFAULT_BITRATE } from '../src/media/media-stream.js';
 
 const started = new Date();
 const crypto = benchCrypto();
@@ -23,6 +25,7 @@ const turn = await benchTurn();
 const detection = await benchNatDetection();
 const setup = await benchPathSetup();
 const lab = benchLab();
+const media = await benchMedia();
 
 const carried = (results: readonly { offered: number; lossPercent: number }[]) => Math.max(0, ...results.filter((r) => r.lossPercent < 1).map((r) => r.offered));
 const at = (results: readonly LoadResult[], rate: number) => results.find((r) => r.offered === rate);
@@ -137,6 +140,25 @@ const lines = [
   }),
   '',
   `Targets: ≤ 1 s for direct and hole-punched pairs at 20 ms RTT (virtual: max ${fmt(Math.max(...setup.filter((r) => !r.path.startsWith('relayed')).map((r) => r.totalMs)))} ms), ≤ 2 s for relayed ones (max ${fmt(Math.max(...setup.filter((r) => r.path.startsWith('relayed')).map((r) => r.totalMs)))} ms: a relayed pair waits ≥ 500 ms for a better pair still being checked). Devices behind UDP-blocking and web-only firewalls reach TURN over TCP (web-only on the supernode's web port, 443, which also takes their attachment; the lab's login server is on port 80). Lab setup times include the device's attach: a web-only device dials the web port 250 ms after the supernode's own port.`,
+  '',
+  '## Voice calls (issue 7)',
+  '',
+  `File to file on loopback: real UDP sockets and timers in one process; the input is silence with a 10 ms, 1 kHz marker every 500 ms, and the delay is where each marker begins in what the receiver played, on the same clock (${media.latency[0]!.markers} markers). Opus at ${fmt(DEFAULT_BITRATE / 1000)} kbit/s, SRTP, the adaptive jitter buffer.`,
+  '',
+  '| figure | result | target | reference (the seed) |',
+  '| --- | --- | --- | --- |',
+  ...media.latency.map(
+    (l) =>
+      `| mouth-to-ear latency, ${l.frameMs} ms frames (median, range) | ${fmt(l.medianMs, 1)} ms (${fmt(l.minMs, 1)}–${fmt(l.maxMs, 1)}) | ≤ ${l.frameMs === 20 ? 50 : 35} ms | Skype 96 ms, GTalk 109 ms, Yahoo 152 ms, MSN 184 ms${l.frameMs === 20 ? ` (ours is ${fmt(96 / l.medianMs, 1)}× lower than Skype's)` : ''} |`,
+  ),
+  ...media.latency.map(
+    (l) =>
+      `| bytes per second, one direction, ${l.frameMs} ms frames | ${fmt(l.bytesPerSecond)} B/s of SRTP; ${fmt(l.wireBytesPerSecond)} B/s with IP/UDP headers; packets ${l.packetBytes.min}–${l.packetBytes.max} B | ≤ 5 KB/s${l.frameMs === 10 ? ' (10 ms frames double the headers)' : ''} | Skype 5 KB/s (UDP), packets 40–120 B |`,
+  ),
+  `| CPU for one call's audio, per end (encode + SRTP + unprotect + decode, one direction each way) | ${fmt(media.cpu.microsPerAudioSecond / 1000, 1)} ms per second of audio = ${fmt(media.cpu.percentOfCorePerCall, 2)}% of one core | ≤ 3% | |`,
+  `| resident memory of a process holding a call's media (both directions, after a collection) | ${fmt(media.memory.callRssMiB, 1)} MiB; Node itself doing nothing: ${fmt(media.memory.bareNodeRssMiB, 1)} MiB | | Skype 21–27 MB in a call; GTalk 13 MB |`,
+  '',
+  'The delay at 20 ms frames is the frame itself (the last sample of a frame is captured 20 ms after its first), the codec\'s lookahead (6.5 ms), a quarter of a frame of playout guard (5 ms), and the loopback and timers. The memory figure is mostly Node (V8, OpenSSL) and libopus\'s WebAssembly instance; the whole `parley call` process also holds the client (overlay link, chat, history).',
   '',
   '## Reading these figures',
   '',

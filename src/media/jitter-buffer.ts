@@ -1,9 +1,9 @@
 // The adaptive jitter buffer: packets go in as they arrive (any order), and once per frame the
-// player asks what to play. It plays a frame as late as it must and no later: it starts one
-// frame's worth behind the first packet, stretches by a frame (concealment, without moving on)
-// whenever a packet comes too late to be played, and shrinks by a frame when every packet of
-// the last two seconds had more than a frame and a half to spare. No timers and no sockets:
-// the caller says what time it is.
+// player asks what to play. It plays a frame as late as it must and no later: it starts with the
+// first packet, stretches by a frame (concealment, without moving on) when packets keep coming
+// too late to be played (two in two seconds: a single hiccup is only concealed), and shrinks by
+// a frame when nine in ten packets of the last two seconds, and no late one, had more than a
+// frame and a half to spare. No timers and no sockets: the caller says what time it is.
 
 /** What to play for one frame. */
 export type Playout =
@@ -49,6 +49,8 @@ export class JitterBuffer {
   /** (time, ms of spare time it arrived with), for shrinking. */
   private readonly spare: { atMs: number; spareMs: number }[] = [];
   private lastShrinkMs = -Infinity;
+  /** When packets came too late, in the last WINDOW_MS. */
+  private readonly lateAt: number[] = [];
   readonly stats: JitterStats = { received: 0, late: 0, duplicate: 0, concealed: 0, recovered: 0, stretched: 0, shrunk: 0 };
   private readonly maxPackets: number;
   private readonly frameMs: number;
@@ -92,8 +94,10 @@ export class JitterBuffer {
       const aheadMs = (ts - this.playTs) / this.options.samplesPerMs;
       if (aheadMs < 0) {
         this.stats.late++;
-        // Too late to play: hold back one more frame from now on.
-        if (aheadMs > -4 * this.frameMs && this.bufferedMs + this.frameMs <= (this.options.maxDelayMs ?? 200)) this.pendingStretch = 1;
+        this.lateAt.push(nowMs);
+        while (this.lateAt[0]! < nowMs - WINDOW_MS) this.lateAt.shift();
+        // Late again: hold back one more frame from now on.
+        if (this.lateAt.length >= 2 && aheadMs > -4 * this.frameMs && this.bufferedMs + this.frameMs <= (this.options.maxDelayMs ?? 200)) this.pendingStretch = 1;
         return 'late';
       }
       if (aheadMs > 2 * (this.options.maxDelayMs ?? 200)) {
@@ -161,8 +165,10 @@ export class JitterBuffer {
   private maybeShrink(nowMs: number): void {
     while (this.spare.length > 0 && this.spare[0]!.atMs < nowMs - WINDOW_MS) this.spare.shift();
     if (this.spare.length < WINDOW_MS / this.frameMs / 2 || nowMs - this.lastShrinkMs < WINDOW_MS) return;
-    const leastSpare = Math.min(...this.spare.map((s) => s.spareMs));
-    if (leastSpare < 1.5 * this.frameMs || this.playTs === null || !this.packets.has(this.playTs + this.options.frameSamples)) return;
+    while (this.lateAt.length > 0 && this.lateAt[0]! < nowMs - WINDOW_MS) this.lateAt.shift();
+    const sorted = this.spare.map((s) => s.spareMs).sort((a, b) => a - b);
+    const spare = sorted[Math.floor(sorted.length / 10)]!;
+    if (this.lateAt.length > 0 || spare < 1.5 * this.frameMs || this.playTs === null || !this.packets.has(this.playTs + this.options.frameSamples)) return;
     // Skip one frame: every later packet is played a frame sooner.
     this.packets.delete(this.playTs);
     this.playTs += this.options.frameSamples;

@@ -31,7 +31,8 @@ export interface SrtpKey {
 }
 
 export const HOLD_INTERVAL_MS = 3_000;
-export const DEFAULT_BITRATE = 32_000;
+/** 24 kbit/s: Opus wideband speech at full quality, within the seed's 5 KB/s with headers. */
+export const DEFAULT_BITRATE = 24_000;
 
 /** Calls `fn` every `periodMs`, on the schedule `start + n·period` (timer lateness does not accumulate). */
 function every(clock: Clock, periodMs: number, firstAtMs: number, fn: (scheduledMs: number) => void): Timer {
@@ -152,8 +153,11 @@ export interface ReceiverStats {
   played: number;
 }
 
-/** Guard between a packet's arrival and the tick that plays it, so equal phases do not race. */
-const PLAYOUT_GUARD_MS = 2;
+/**
+ * Between the first packet's arrival and the tick that plays it: packets that follow a little
+ * late (timers, the network) still make their tick. A quarter of a frame.
+ */
+const PLAYOUT_GUARD_FRACTION = 0.25;
 
 export class MediaReceiver {
   private readonly decoder = new OpusDecoder();
@@ -206,7 +210,7 @@ export class MediaReceiver {
     this.stats.jitterMs = this.jitter / SAMPLES_PER_MS;
     this.buffer.insert(rtp.value.timestamp, rtp.value.payload, nowMs);
     // The first packet starts the playout clock, in phase with the packets.
-    if (!this.ticker) this.ticker = every(this.clock, this.options.frameMs, nowMs + PLAYOUT_GUARD_MS, (at) => this.play(at));
+    if (!this.ticker) this.ticker = every(this.clock, this.options.frameMs, nowMs + this.options.frameMs * PLAYOUT_GUARD_FRACTION, (at) => this.play(at));
   }
 
   private play(atMs: number): void {

@@ -1,0 +1,154 @@
+// Voice media: mouth-to-ear latency file to file on loopback (real UDP sockets and timers, one
+// process: a sender with markers in its input, a receiver recording what it plays), bytes on the
+// wire per direction, the CPU a call's audio costs, and the memory of a process in a call.
+import { spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { fileURLToPath } from 'node:url';
+import { realEnv } from '../src/env/real.js';
+import { BufferSource, MediaReceiver, MediaSender, RecordingSink, DEFAULT_BITRATE } from '../src/media/media-stream.js';
+import { OpusDecoder, OpusEncoder, SAMPLES_PER_MS, type FrameMs } from '../src/media/opus.js';
+import { SrtpReceiver, SrtpSender } from '../src/rtp/srtp.js';
+import { encodeRtp, OPUS_PAYLOAD_TYPE } from '../src/rtp/rtp.js';
+import { testSignal } from '../src/media/audio-compare.js';
+
+/** IPv4 (20) and UDP (8) headers: what each packet adds on the wire. */
+const IP_UDP_BYTES = 28;
+
+export interface MediaLatency {
+  frameMs: FrameMs;
+  /** Marker delays, median and range, ms. */
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  markers: number;
+  /** What the sender put on the wire, per second of call (SRTP packets; and with IP/UDP headers). */
+  bytesPerSecond: number;
+  wireBytesPerSecond: number;
+  packetBytes: { min: number; max: number };
+}
+
+/** Input: silence with a 10 ms burst (1 kHz) every 500 ms, starting at 300 ms. */
+function markerSignal(seconds: number): { samples: Int16Array; markersMs: number[] } {
+  const samples = new Int16Array(seconds * 1000 * SAMPLES_PER_MS);
+  const markersMs: number[] = [];
+  for (let at = 300; at + 50 < seconds * 1000; at += 500) {
+    markersMs.push(at);
+    for (let i = 0; i < 10 * SAMPLES_PER_MS; i++) samples[at * SAMPLES_PER_MS + i] = Math.round(12000 * Math.sin((2 * Math.PI * 1000 * i) / (SAMPLES_PER_MS * 1000)));
+  }
+  return { samples, markersMs };
+}
+
+/** Where each marker begins in the recording: the first sample above a quarter of its amplitude. */
+function onsets(recorded: Int16Array, markersMs: number[]): number[] {
+  return markersMs.flatMap((at) => {
+    for (let i = at * SAMPLES_PER_MS; i < Math.min(recorded.length, (at + 400) * SAMPLES_PER_MS); i++) {
+      if (Math.abs(recorded[i]!) > 3000) return [i / SAMPLES_PER_MS - at];
+    }
+    return [];
+  });
+}
+
+async function latency(frameMs: FrameMs, seconds: number): Promise<MediaLatency> {
+  const [a, b] = [createSocket('udp4'), createSocket('udp4')];
+  await Promise.all([a, b].map((s) => new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve))));
+  const key = { key: realEnv.random.bytes(16), salt: realEnv.random.bytes(14) };
+  const { samples, markersMs } = markerSignal(seconds);
+  const origin = realEnv.clock.now();
+  // The sender's input and the receiver's output share the timeline: capture starts at `origin`.
+  const sink = new RecordingSink(origin);
+  const receiver = new MediaReceiver(realEnv.clock, key, sink, { frameMs });
+  b.on('message', (bytes) => receiver.receive(new Uint8Array(bytes)));
+  const sizes: number[] = [];
+  const sender = new MediaSender(
+    realEnv.clock,
+    realEnv.random,
+    {
+      send: (bytes) => {
+        sizes.push(bytes.length);
+        a.send(bytes, b.address().port, '127.0.0.1');
+      },
+    },
+    key,
+    new BufferSource(samples),
+    { frameMs },
+  );
+  sender.start();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000 + 300));
+  sender.stop();
+  receiver.stop();
+  a.close();
+  b.close();
+  const delays = onsets(sink.samples(), markersMs).sort((x, y) => x - y);
+  const durationS = seconds;
+  return {
+    frameMs,
+    medianMs: delays[Math.floor(delays.length / 2)] ?? NaN,
+    minMs: delays[0] ?? NaN,
+    maxMs: delays[delays.length - 1] ?? NaN,
+    markers: delays.length,
+    bytesPerSecond: sender.stats.bytes / durationS,
+    wireBytesPerSecond: (sender.stats.bytes + IP_UDP_BYTES * sender.stats.packets) / durationS,
+    packetBytes: { min: Math.min(...sizes), max: Math.max(...sizes) },
+  };
+}
+
+export interface MediaCpu {
+  /** Encode + SRTP protect + unprotect + decode, per second of one direction's audio, µs. */
+  microsPerAudioSecond: number;
+  /** A call runs that in both directions on each end: percent of one core per call, per end. */
+  percentOfCorePerCall: number;
+}
+
+/** The work of one call's audio, without timers: 50 frames (a second at 20 ms) at a time. */
+function cpu(): MediaCpu {
+  const encoder = new OpusEncoder({ frameMs: 20, bitrate: DEFAULT_BITRATE });
+  const decoder = new OpusDecoder();
+  const key = realEnv.random.bytes(16);
+  const salt = realEnv.random.bytes(14);
+  const protect = new SrtpSender(key, salt);
+  const unprotect = new SrtpReceiver(key, salt);
+  const input = testSignal(1, 3);
+  let sequence = 0;
+  const second = () => {
+    for (let f = 0; f < 50; f++) {
+      const payload = encoder.encode(input.subarray(f * 960, f * 960 + 960));
+      const packet = protect.protect(encodeRtp({ marker: false, payloadType: OPUS_PAYLOAD_TYPE, sequence, timestamp: sequence * 960, ssrc: 1, payload }));
+      sequence = (sequence + 1) & 0xffff;
+      const plain = unprotect.unprotect(packet);
+      if (plain.ok) decoder.decode(plain.value.subarray(12));
+    }
+  };
+  for (let i = 0; i < 5; i++) second();
+  const rounds: number[] = [];
+  for (let r = 0; r < 7; r++) {
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < 5; i++) second();
+    rounds.push(Number(process.hrtime.bigint() - started) / 1000 / 5);
+  }
+  rounds.sort((x, y) => x - y);
+  const micros = rounds[3]!;
+  encoder.close();
+  decoder.close();
+  // Each end encodes and protects its own direction and unprotects and decodes the other: one "second" of the loop.
+  return { microsPerAudioSecond: micros, percentOfCorePerCall: micros / 10_000 };
+}
+
+export interface MediaMemory {
+  /** RSS of a process holding a call's media (both directions on loopback), and of Node doing nothing. */
+  callRssMiB: number;
+  bareNodeRssMiB: number;
+}
+
+function memory(): MediaMemory {
+  const child = fileURLToPath(new URL('./media-rss.js', import.meta.url));
+  const call = spawnSync(process.execPath, ['--expose-gc', child], { encoding: 'utf8', timeout: 60_000 });
+  const bare = spawnSync(process.execPath, ['-e', 'setTimeout(() => console.log(process.memoryUsage().rss), 500)'], { encoding: 'utf8' });
+  return { callRssMiB: Number(call.stdout.trim()) / 2 ** 20, bareNodeRssMiB: Number(bare.stdout.trim()) / 2 ** 20 };
+}
+
+export async function benchMedia(): Promise<{ latency: MediaLatency[]; cpu: MediaCpu; memory: MediaMemory }> {
+  const results: MediaLatency[] = [];
+  await latency(20, 1); // warm-up: the codec's first frames and the JIT
+  for (const frameMs of [20, 10] as const) results.push(await latency(frameMs, 6));
+  return { latency: results, cpu: cpu(), memory: memory() };
+}
