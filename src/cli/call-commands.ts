@@ -49,6 +49,8 @@ export function describeStats(s: CallStats): string {
     `loss ${s.lossPercent.toFixed(1)}%`,
     `jitter ${s.jitterMs.toFixed(1)} ms`,
     `buffer ${Math.round(s.bufferMs)} ms`,
+    ...(s.rttMs !== null ? [`RTT ${s.rttMs.toFixed(1)} ms`] : []),
+    ...(s.mos !== null ? [`MOS ${s.mos.toFixed(2)}`] : []),
     ...(s.heldByPeer ? ['held by the other side'] : []),
   ].join(', ');
 }

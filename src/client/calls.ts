@@ -11,10 +11,13 @@ import type { Connection, Connector } from '../nat/connector.js';
 import type { PathKind } from '../nat/ice-agent.js';
 import { CallSignalKind, CallSignalSchema, type CallSignal } from '../wire/messages.js';
 import { MediaReceiver, MediaSender, type AudioSink, type AudioSource } from '../media/media-stream.js';
+import { CallQuality, estimateMos } from '../media/call-quality.js';
+import { isRtcp } from '../rtp/rtcp.js';
 import type { FrameMs } from '../media/opus.js';
 import { SRTP_MASTER_KEY_BYTES, SRTP_MASTER_SALT_BYTES } from '../rtp/srtp.js';
 
 export const OPUS_CODEC = 'opus/48000/2';
+
 export const RING_TIMEOUT_MS = 45_000;
 /** No device rang within this: the callee is not really there. */
 const RINGING_TIMEOUT_MS = 10_000;
@@ -68,6 +71,12 @@ export interface CallStats {
   readonly lossPercent: number;
   readonly jitterMs: number;
   readonly bufferMs: number;
+  /** Round trip over the media path (RTCP), ms. */
+  readonly rttMs: number | null;
+  /** Our stream's loss as the other side reports it, %. */
+  readonly remoteLossPercent: number;
+  /** Estimated mean opinion score, 1-4.5 (ITU-T G.107 E-model). */
+  readonly mos: number | null;
   readonly heldByPeer: boolean;
 }
 
@@ -93,7 +102,7 @@ export class Call {
   /** Resolves when the call is over, with why. */
   readonly ended: Promise<CallEnd>;
   private timers: Timer[] = [];
-  private media: { sender: MediaSender; receiver: MediaReceiver; connection: Connection; lastHeardMs: number } | null = null;
+  private media: { sender: MediaSender; receiver: MediaReceiver; quality: CallQuality; connection: Connection; lastHeardMs: number } | null = null;
   private heldByPeer = false;
   /** The other side's SRTP master (key and salt) for what it sends. */
   theirMaster: Uint8Array | null = null;
@@ -168,13 +177,18 @@ export class Call {
     if (!this.audio || !this.theirMaster || this.state === 'ended') return;
     const sender = new MediaSender(env.clock, env.random, { send: (bytes) => void connection.agent.send(bytes) }, masterKey(this.ourMaster), this.audio.source, { frameMs: this.frameMs });
     const receiver = new MediaReceiver(env.clock, masterKey(this.theirMaster), this.audio.sink, { frameMs: this.frameMs });
-    const media = { sender, receiver, connection, lastHeardMs: env.clock.now() };
+    const path = { send: (bytes: Uint8Array) => void connection.agent.send(bytes) };
+    const quality = new CallQuality(env.clock, path, masterKey(this.ourMaster), masterKey(this.theirMaster), sender, receiver);
+    const media = { sender, receiver, quality, connection, lastHeardMs: env.clock.now() };
     this.media = media;
+    // RTP and RTCP share the path (RFC 5761).
     connection.agent.onData((bytes) => {
       media.lastHeardMs = env.clock.now();
-      receiver.receive(bytes);
+      if (isRtcp(bytes)) quality.receive(bytes);
+      else receiver.receive(bytes);
     });
     sender.start();
+    quality.start();
     const watch = () => {
       if (this.state === 'ended') return;
       if (env.clock.now() - media.lastHeardMs > MEDIA_TIMEOUT_MS) {
@@ -191,6 +205,10 @@ export class Call {
     const m = this.media;
     const j = m?.receiver.stats.jitter;
     const played = m?.receiver.stats.played ?? 0;
+    const lossPercent = played > 0 && j ? (100 * (j.concealed + j.recovered)) / played : 0;
+    const rttMs = m?.quality.figures.rttMs ?? null;
+    // Mouth to ear, one way: half the round trip, the frame, the codec's lookahead, the jitter buffer.
+    const oneWayMs = rttMs === null ? null : rttMs / 2 + this.frameMs + 6.5 + (m?.receiver.bufferedMs ?? 0);
     return {
       path: m?.connection.agent.path?.kind ?? null,
       codec: OPUS_CODEC,
@@ -199,9 +217,12 @@ export class Call {
       packetsSent: m?.sender.stats.packets ?? 0,
       bytesSent: m?.sender.stats.bytes ?? 0,
       packetsReceived: j?.received ?? 0,
-      lossPercent: played > 0 && j ? (100 * (j.concealed + j.recovered)) / played : 0,
+      lossPercent,
       jitterMs: m?.receiver.stats.jitterMs ?? 0,
       bufferMs: m?.receiver.bufferedMs ?? 0,
+      rttMs,
+      remoteLossPercent: m?.quality.figures.lossPercent ?? 0,
+      mos: oneWayMs === null || !m ? null : estimateMos(oneWayMs, lossPercent, m.sender.bitrate),
       heldByPeer: this.heldByPeer,
     };
   }
@@ -212,6 +233,7 @@ export class Call {
     for (const timer of this.timers) timer.cancel();
     this.timers = [];
     if (this.media) {
+      this.media.quality.stop();
       this.media.sender.stop();
       this.media.receiver.stop();
       void this.media.connection.agent.close();

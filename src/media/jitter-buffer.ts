@@ -1,7 +1,8 @@
 // The adaptive jitter buffer: packets go in as they arrive (any order), and once per frame the
 // player asks what to play. It plays a frame as late as it must and no later: it starts with the
 // first packet, stretches by a frame (concealment, without moving on) when packets keep coming
-// too late to be played (two in two seconds: a single hiccup is only concealed), and shrinks by
+// too late to be played (two in two seconds: a single hiccup is only concealed) or keep being
+// lost with the next packet not yet there (one frame more lets its in-band FEC rebuild them), and shrinks by
 // a frame when nine in ten packets of the last two seconds, and no late one, had more than a
 // frame and a half to spare. No timers and no sockets: the caller says what time it is.
 
@@ -51,6 +52,8 @@ export class JitterBuffer {
   private lastShrinkMs = -Infinity;
   /** When packets came too late, in the last WINDOW_MS. */
   private readonly lateAt: number[] = [];
+  /** When frames had to be concealed, in the last WINDOW_MS. */
+  private readonly concealedAt: number[] = [];
   readonly stats: JitterStats = { received: 0, late: 0, duplicate: 0, concealed: 0, recovered: 0, stretched: 0, shrunk: 0 };
   private readonly maxPackets: number;
   private readonly frameMs: number;
@@ -158,6 +161,13 @@ export class JitterBuffer {
       return { kind: 'fec', next };
     }
     this.stats.concealed++;
+    // Losses keep coming and the next packet is never here in time for its FEC: hold one more frame.
+    this.concealedAt.push(nowMs);
+    while (this.concealedAt[0]! < nowMs - WINDOW_MS) this.concealedAt.shift();
+    if (this.concealedAt.length >= 2 && this.bufferedMs < this.frameMs && this.bufferedMs + this.frameMs <= (this.options.maxDelayMs ?? 200)) {
+      this.pendingStretch = 1;
+      this.concealedAt.length = 0;
+    }
     return { kind: 'conceal' };
   }
 

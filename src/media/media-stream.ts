@@ -58,19 +58,21 @@ function every(clock: Clock, periodMs: number, firstAtMs: number, fn: (scheduled
 export interface SenderStats {
   packets: number;
   bytes: number;
+  payloadBytes: number;
 }
 
 export class MediaSender {
   private readonly encoder: OpusEncoder;
   private readonly srtp: SrtpSender;
-  private readonly ssrc: number;
+  private readonly streamSsrc: number;
   private sequence: number;
   private timestamp: number;
   private ticker: Timer | null = null;
   private held = false;
   private muted = false;
   private lastHoldPacketMs = -Infinity;
-  readonly stats: SenderStats = { packets: 0, bytes: 0 };
+  /** Packets and SRTP bytes sent; `payloadBytes` counts Opus bytes (RTCP's octet count). */
+  readonly stats: SenderStats = { packets: 0, bytes: 0, payloadBytes: 0 };
   readonly frameSamples: number;
 
   constructor(
@@ -87,13 +89,23 @@ export class MediaSender {
     // Random SSRC, sequence and timestamp starts (RFC 3550 5.1): nothing to guess from them.
     const bytes = random.bytes(10);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.ssrc = view.getUint32(0);
+    this.streamSsrc = view.getUint32(0);
     this.sequence = view.getUint16(4);
     this.timestamp = view.getUint32(6);
   }
 
   get bitrate(): number {
     return this.encoder.bitrate;
+  }
+
+  /** This stream's SSRC and what a sender report says about it now. */
+  get ssrc(): number {
+    return this.streamSsrc;
+  }
+
+  /** The RTP timestamp that goes with now (the next frame's), for sender reports. */
+  get rtpTimestamp(): number {
+    return this.timestamp;
   }
 
   /** Starts capturing now: the first frame is sent one frame time later, when it has been captured. */
@@ -112,10 +124,11 @@ export class MediaSender {
       this.lastHoldPacketMs = nowMs;
     }
     const payload = this.encoder.encode(this.held || this.muted ? new Int16Array(this.frameSamples) : frame);
-    const packet = this.srtp.protect(encodeRtp({ marker: false, payloadType: OPUS_PAYLOAD_TYPE, sequence: this.sequence, timestamp, ssrc: this.ssrc, payload }));
+    const packet = this.srtp.protect(encodeRtp({ marker: false, payloadType: OPUS_PAYLOAD_TYPE, sequence: this.sequence, timestamp, ssrc: this.streamSsrc, payload }));
     this.sequence = (this.sequence + 1) & 0xffff;
     this.stats.packets++;
     this.stats.bytes += packet.length;
+    this.stats.payloadBytes += payload.length;
     this.path.send(packet);
   }
 
@@ -166,6 +179,7 @@ export class MediaReceiver {
   private readonly frameSamples: number;
   private ticker: Timer | null = null;
   private lastTransit: number | null = null;
+  private reception: { ssrc: number; base: number; cycles: number; max: number; received: number; expectedPrior: number; receivedPrior: number } | null = null;
   private jitter = 0;
   private stopped = false;
   readonly stats: ReceiverStats;
@@ -200,6 +214,7 @@ export class MediaReceiver {
     if (!rtp.ok) return this.refuse(rtp.error.code);
     if (rtp.value.payloadType !== OPUS_PAYLOAD_TYPE) return this.refuse('unknown_payload_type');
     const nowMs = this.clock.now();
+    this.countSequence(rtp.value.ssrc, rtp.value.sequence);
     // RFC 3550 A.8: the interarrival jitter, in timestamp units then ms.
     const transit = nowMs * SAMPLES_PER_MS - rtp.value.timestamp;
     if (this.lastTransit !== null) {
@@ -211,6 +226,41 @@ export class MediaReceiver {
     this.buffer.insert(rtp.value.timestamp, rtp.value.payload, nowMs);
     // The first packet starts the playout clock, in phase with the packets.
     if (!this.ticker) this.ticker = every(this.clock, this.options.frameMs, nowMs + this.options.frameMs * PLAYOUT_GUARD_FRACTION, (at) => this.play(at));
+  }
+
+  /** RFC 3550 A.1: the extended highest sequence number and the packets that came. */
+  private countSequence(ssrc: number, sequence: number): void {
+    const r = this.reception;
+    if (!r || r.ssrc !== ssrc) {
+      this.reception = { ssrc, base: sequence, cycles: 0, max: sequence, received: 1, expectedPrior: 0, receivedPrior: 0 };
+      return;
+    }
+    r.received++;
+    const delta = (sequence - r.max + 0x10000) % 0x10000;
+    if (delta < 0x8000) {
+      if (sequence < r.max) r.cycles += 0x10000;
+      r.max = sequence;
+    }
+  }
+
+  /** A report block about the stream this receiver plays (RFC 3550 6.4.1), or null before any packet. */
+  receptionReport(): { ssrc: number; fractionLost: number; cumulativeLost: number; highestSequence: number; jitter: number } | null {
+    const r = this.reception;
+    if (!r) return null;
+    const extended = r.cycles + r.max;
+    const expected = extended - r.base + 1;
+    const expectedInterval = expected - r.expectedPrior;
+    const receivedInterval = r.received - r.receivedPrior;
+    r.expectedPrior = expected;
+    r.receivedPrior = r.received;
+    const lostInterval = expectedInterval - receivedInterval;
+    return {
+      ssrc: r.ssrc,
+      fractionLost: expectedInterval === 0 || lostInterval <= 0 ? 0 : Math.floor((lostInterval * 256) / expectedInterval),
+      cumulativeLost: Math.max(0, expected - r.received),
+      highestSequence: extended >>> 0,
+      jitter: Math.round(this.jitter),
+    };
   }
 
   private play(atMs: number): void {

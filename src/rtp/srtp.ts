@@ -157,3 +157,68 @@ export class SrtpReceiver {
     return ok(rtp);
   }
 }
+
+/** SRTCP (section 3.4): the same suite over RTCP, with keys of labels 3-5 and an explicit 31-bit index. */
+function deriveSrtcpKeys(masterKey: Uint8Array, masterSalt: Uint8Array): SrtpSessionKeys {
+  if (masterKey.length !== SRTP_MASTER_KEY_BYTES || masterSalt.length !== SRTP_MASTER_SALT_BYTES) throw new RangeError('SRTCP needs a 16-byte master key and a 14-byte master salt');
+  return { cipherKey: deriveSessionKey(masterKey, masterSalt, 3, 16), authKey: deriveSessionKey(masterKey, masterSalt, 4, 20), salt: deriveSessionKey(masterKey, masterSalt, 5, 14) };
+}
+
+const RTCP_HEADER_BYTES = 8;
+
+function rtcpTag(keys: SrtpSessionKeys, authenticated: Uint8Array): Uint8Array {
+  return new Uint8Array(createHmac('sha1', keys.authKey).update(authenticated).digest().subarray(0, SRTP_TAG_BYTES));
+}
+
+export class SrtcpSender {
+  private readonly keys: SrtpSessionKeys;
+  private index = 0;
+
+  constructor(masterKey: Uint8Array, masterSalt: Uint8Array) {
+    this.keys = deriveSrtcpKeys(masterKey, masterSalt);
+  }
+
+  protect(rtcp: Uint8Array): Uint8Array {
+    if (rtcp.length < RTCP_HEADER_BYTES) throw new RangeError('not an RTCP packet');
+    const index = this.index;
+    this.index = (this.index + 1) & 0x7fffffff;
+    const out = new Uint8Array(rtcp.length + 4 + SRTP_TAG_BYTES);
+    out.set(rtcp);
+    const ssrc = ssrcOfRtcp(out);
+    const stream = packetKeystream(this.keys, ssrc, index, rtcp.length - RTCP_HEADER_BYTES);
+    for (let i = RTCP_HEADER_BYTES; i < rtcp.length; i++) out[i]! ^= stream[i - RTCP_HEADER_BYTES]!;
+    // E flag (encrypted) and the index.
+    new DataView(out.buffer).setUint32(rtcp.length, (0x80000000 | index) >>> 0);
+    out.set(rtcpTag(this.keys, out.subarray(0, rtcp.length + 4)), rtcp.length + 4);
+    return out;
+  }
+}
+
+const ssrcOfRtcp = (packet: Uint8Array) => new DataView(packet.buffer, packet.byteOffset, packet.byteLength).getUint32(4);
+
+export class SrtcpReceiver {
+  private readonly keys: SrtpSessionKeys;
+  private readonly window = new ReplayWindow(REPLAY_WINDOW);
+
+  constructor(masterKey: Uint8Array, masterSalt: Uint8Array) {
+    this.keys = deriveSrtcpKeys(masterKey, masterSalt);
+  }
+
+  unprotect(srtcp: Uint8Array): Result<Uint8Array, SrtpError> {
+    if (srtcp.length < RTCP_HEADER_BYTES + 4 + SRTP_TAG_BYTES) return err({ code: 'truncated', message: `${srtcp.length} bytes is too short for SRTCP` });
+    const tagAt = srtcp.length - SRTP_TAG_BYTES;
+    const view = new DataView(srtcp.buffer, srtcp.byteOffset, srtcp.byteLength);
+    const word = view.getUint32(tagAt - 4);
+    const index = word & 0x7fffffff;
+    const verdict = this.window.check(index);
+    if (verdict !== 'fresh') return err({ code: verdict, message: `SRTCP packet ${index} is ${verdict}` });
+    if (!timingSafeEqual(rtcpTag(this.keys, srtcp.subarray(0, tagAt)), srtcp.subarray(tagAt))) return err({ code: 'auth_failed', message: 'the SRTCP tag does not match' });
+    this.window.accept(index);
+    const rtcp = srtcp.slice(0, tagAt - 4);
+    if (word & 0x80000000) {
+      const stream = packetKeystream(this.keys, ssrcOfRtcp(rtcp), index, rtcp.length - RTCP_HEADER_BYTES);
+      for (let i = RTCP_HEADER_BYTES; i < rtcp.length; i++) rtcp[i]! ^= stream[i - RTCP_HEADER_BYTES]!;
+    }
+    return ok(rtcp);
+  }
+}

@@ -60,6 +60,10 @@ test('alice calls bob: both his devices ring, the second answers, the first stop
     const stats = call.stats();
     assert.equal(stats.path, 'hole-punched');
     assert.ok(stats.packetsSent > 150 && stats.packetsReceived > 150, JSON.stringify(stats));
+    // RTCP over the media path: two NATed hosts, four 5 ms links each way.
+    assert.ok(stats.rttMs !== null && stats.rttMs > 35 && stats.rttMs < 50, `RTT ${stats.rttMs}`);
+    assert.ok(stats.mos !== null && stats.mos > 4.2, `MOS ${stats.mos}`);
+    assert.ok(stats.bitrate > 24_000, 'a clean path raises the bitrate');
     call.hold(true);
     await elapse(300);
     assert.equal(answered.stats().heldByPeer, true);
