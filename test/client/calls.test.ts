@@ -109,3 +109,42 @@ test('a stranger is refused in the first exchange, a second caller gets busy, a 
     }
     for (const s of supernodes) s.running.close();
   }));
+
+test('a path that dies mid-call: the call moves to a relay within seconds and keeps its audio', () =>
+  withSeed(testSeed(), async (seed) => {
+    const world = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }) });
+    const { drive, elapse, supernodes, network } = world;
+    const alice = await phone(world, 'alice', ['bob']);
+    const bob = await phone(world, 'bob', ['alice']);
+    await elapse(1_000);
+    const aliceAudio = audio(world, 20, 1);
+    const call = await drive(alice.calls.call('bob', aliceAudio));
+    await elapse(300);
+    const bobAudio = audio(world, 20, 2);
+    bob.incoming[0]!.accept(bobAudio);
+    await elapse(2_000);
+    assert.equal(call.stats().path, 'hole-punched');
+    // The two NATs can no longer reach each other; the supernodes (and their relays) still can.
+    network.cuts.push({ a: alice.gateway.addressText, b: bob.gateway.addressText });
+    await elapse(6_000);
+    assert.equal(call.stats().path, 'relayed-udp');
+    assert.equal(call.state, 'active');
+    const before = bob.incoming[0]!.stats().packetsReceived;
+    await elapse(2_000);
+    const perSecond = (bob.incoming[0]!.stats().packetsReceived - before) / 2;
+    assert.ok(perSecond >= 45, `${perSecond} packets a second over the relay`);
+    // What bob heard over the relay (seconds 6-9.5 of the call, well after the switch) is alice's
+    // signal. (Long windows: the test signal's rhythm repeats every 200 ms, its loudness does not.)
+    const said = aliceAudio.input.subarray(48 * 6_000, 48 * 9_500);
+    const heard = bobAudio.sink.samples().subarray(48 * 5_800);
+    const { delayMs } = findDelay(said, heard, 800);
+    const similarity = spectralSimilarity(said, heard, delayMs);
+    assert.ok(similarity > 0.85, `bob heard alice over the relay with similarity ${similarity} (delay ${delayMs} ms)`);
+    call.hangup();
+    await drive(call.ended);
+    for (const d of [alice, bob]) {
+      d.chat.close();
+      d.attached.close();
+    }
+    for (const s of supernodes) s.running.close();
+  }));

@@ -34,6 +34,6 @@ export async function device({ net, network, drive, supernodes }: World, user: s
   const refusals: string[] = [];
   connector.onConnection((c) => incoming.push(c));
   connector.onFailure((user, reason) => refusals.push(`${user}: ${reason}`));
-  return { host, identity, attached, hostCache, chat, connector, policy, incoming, refusals };
+  return { host, gateway, identity, attached, hostCache, chat, connector, policy, incoming, refusals };
 }
 
