@@ -7,7 +7,8 @@ import type { Account } from '../client/account.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import { CallManager, type Call, type CallEnd, type CallStats } from '../client/calls.js';
 import { Connector } from '../nat/connector.js';
-import { BufferSource, RecordingSink, type AudioSource } from '../media/media-stream.js';
+import { BufferSource, RecordingSink, type AudioSink, type AudioSource } from '../media/media-stream.js';
+import { findCommand, Microphone, SOX_MISSING, Speaker } from '../media/system-audio.js';
 import { encodeWav, parseWav } from '../media/wav.js';
 import { CommandError } from './account-commands.js';
 import { attach, localNetwork, startChat } from './overlay-commands.js';
@@ -27,8 +28,18 @@ const SIGNAL_ACK_WAIT_MS = 3_000;
 /** After the input file has been sent: a moment for the last words to arrive. */
 const TAIL_MS = 1_500;
 
-function loadSource(path: string | undefined): { source: AudioSource; seconds: number | null } {
-  if (!path) return { source: { read: (n) => new Int16Array(n) }, seconds: null };
+/** What to send: the WAV file, else the microphone through sox, else silence (and why). */
+function loadSource(path: string | undefined): { source: AudioSource; seconds: number | null; close: () => void } {
+  if (!path) {
+    const rec = findCommand('rec');
+    if (!rec) {
+      console.log(`no microphone: ${SOX_MISSING}; sending silence (or give --in FILE.wav)`);
+      return { source: { read: (n) => new Int16Array(n) }, seconds: null, close: () => {} };
+    }
+    const microphone = new Microphone(rec);
+    console.log(`sending what the microphone hears (sox: ${rec})`);
+    return { source: microphone, seconds: null, close: () => microphone.close() };
+  }
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -37,7 +48,34 @@ function loadSource(path: string | undefined): { source: AudioSource; seconds: n
   }
   const parsed = parseWav(bytes);
   if (!parsed.ok) throw new CommandError(`${path}: ${parsed.error.code}: ${parsed.error.message}`);
-  return { source: new BufferSource(parsed.value), seconds: parsed.value.length / 48_000 };
+  return { source: new BufferSource(parsed.value), seconds: parsed.value.length / 48_000, close: () => {} };
+}
+
+/** Where heard audio goes: the --out file (written at the end), else the speaker through sox. */
+function audioOut(path: string | undefined): { sink: AudioSink; finish: () => void } {
+  if (path) {
+    const recording = new RecordingSink();
+    return {
+      sink: recording,
+      finish: () => {
+        writeFileSync(path, encodeWav(recording.samples()));
+        console.log(`wrote what you heard to ${path}`);
+      },
+    };
+  }
+  const play = findCommand('play');
+  if (!play) {
+    console.log(`no speaker: ${SOX_MISSING}; what you hear is not played (or give --out FILE.wav)`);
+    return { sink: { write: () => {} }, finish: () => {} };
+  }
+  const speaker = new Speaker(play);
+  return {
+    sink: speaker,
+    finish: () => {
+      if (speaker.failure) console.log(`the speaker failed: ${speaker.failure}`);
+      speaker.close();
+    },
+  };
 }
 
 export function describeStats(s: CallStats): string {
@@ -70,7 +108,7 @@ const END_TEXT: Record<CallEnd['reason'], string> = {
 };
 
 /** Runs `call` until it ends (or `limitMs`), printing stats; writes what was heard. */
-async function runCall(call: Call, sink: RecordingSink, options: CallOptions, limitMs: number | null): Promise<CallEnd> {
+async function runCall(call: Call, finish: () => void, limitMs: number | null): Promise<CallEnd> {
   call.onState((state) => {
     if (state === 'ringing' && call.direction === 'outgoing') console.log(`ringing ${call.peer}…`);
     if (state === 'connecting') console.log('answered; connecting…');
@@ -92,10 +130,7 @@ async function runCall(call: Call, sink: RecordingSink, options: CallOptions, li
   const final = call.stats();
   console.log(`call ended: ${END_TEXT[end.reason]}${end.by === 'remote' && end.reason === 'hung_up' ? ` by ${call.peer}` : ''}`);
   if (final.packetsSent > 0) console.log(describeStats(final));
-  if (options.out) {
-    writeFileSync(options.out, encodeWav(sink.samples()));
-    console.log(`wrote what you heard to ${options.out}`);
-  }
+  finish();
   return end;
 }
 
@@ -149,21 +184,21 @@ async function withCalls<T>(account: Account, descriptor: NetworkDescriptor, opt
 
 /** `parley call <user>`: rings every online device of the user; the first to answer gets the call. */
 export async function call(account: Account, descriptor: NetworkDescriptor, to: string, options: CallOptions): Promise<void> {
-  const { source, seconds } = loadSource(options.in);
+  const { source, seconds, close } = loadSource(options.in);
+  const { sink, finish } = audioOut(options.out);
   const end = await withCalls(account, descriptor, options, async (calls) => {
-    const sink = new RecordingSink();
     const started = realEnv.clock.now();
-    const outgoing = await calls.call(to.toLowerCase(), { source, sink: { write: (at, samples) => sink.write(at, samples) } });
+    const outgoing = await calls.call(to.toLowerCase(), { source, sink });
     outgoing.onState((state) => state === 'active' && console.log(`connected in ${Math.round(realEnv.clock.now() - started)} ms from dialling`));
     const limitMs = options.seconds !== undefined ? options.seconds * 1000 : seconds !== null ? seconds * 1000 + TAIL_MS : null;
-    return runCall(outgoing, sink, options, limitMs);
-  });
+    return runCall(outgoing, finish, limitMs);
+  }).finally(close);
   if (end.by === 'remote' && end.reason !== 'hung_up') throw new CommandError(`${to}: ${END_TEXT[end.reason]}`);
 }
 
 /** `parley answer`: waits for a call and answers it with --in, recording --out, until the caller hangs up. */
 export async function answer(account: Account, descriptor: NetworkDescriptor, options: CallOptions & { callsFrom?: 'buddies' | 'anyone' }): Promise<void> {
-  const { source } = loadSource(options.in);
+  const { source, close } = loadSource(options.in);
   await withCalls(account, descriptor, options, async (calls) => {
     console.log(`${account.username} is waiting for a call (Ctrl-C to stop)`);
     const incoming = await new Promise<Call | null>((resolve) => {
@@ -172,8 +207,8 @@ export async function answer(account: Account, descriptor: NetworkDescriptor, op
     });
     if (!incoming) return;
     console.log(`${incoming.peer} is calling; answering`);
-    const sink = new RecordingSink();
-    incoming.accept({ source, sink: { write: (at, samples) => sink.write(at, samples) } });
-    await runCall(incoming, sink, options, options.seconds !== undefined ? options.seconds * 1000 : null);
-  });
+    const { sink, finish } = audioOut(options.out);
+    incoming.accept({ source, sink });
+    await runCall(incoming, finish, options.seconds !== undefined ? options.seconds * 1000 : null);
+  }).finally(close);
 }
