@@ -105,6 +105,7 @@ const END_TEXT: Record<CallEnd['reason'], string> = {
   unavailable: 'not online',
   no_path: 'no network path worked',
   media_lost: 'no audio arrived for 10 s',
+  replaced: 'you called each other at once: going on with one call',
 };
 
 /** Runs `call` until it ends (or `limitMs`), printing stats; writes what was heard. */
@@ -116,9 +117,9 @@ async function runCall(call: Call, finish: () => void, limitMs: number | null): 
   });
   const live = setInterval(() => call.state === 'active' && console.log(describeStats(call.stats())), STATS_EVERY_MS);
   let limit: NodeJS.Timeout | null = null;
-  call.onState((state) => {
-    if (state === 'active' && limitMs !== null) limit = setTimeout(() => call.hangup(), limitMs);
-  });
+  const limitFrom = () => limitMs !== null && (limit = setTimeout(() => call.hangup(), limitMs));
+  if (call.state === 'active') limitFrom();
+  call.onState((state) => state === 'active' && limitFrom());
   const keys = interactiveKeys(call);
   const stop = () => call.hangup();
   process.on('SIGINT', stop);
@@ -127,6 +128,10 @@ async function runCall(call: Call, finish: () => void, limitMs: number | null): 
   keys();
   clearInterval(live);
   if (limit) clearTimeout(limit);
+  if (end.reason === 'replaced' && call.replacement) {
+    console.log(END_TEXT.replaced);
+    return runCall(call.replacement, finish, limitMs);
+  }
   const final = call.stats();
   console.log(`call ended: ${END_TEXT[end.reason]}${end.by === 'remote' && end.reason === 'hung_up' ? ` by ${call.peer}` : ''}`);
   if (final.packetsSent > 0) console.log(describeStats(final));

@@ -51,7 +51,9 @@ export type CallEndReason =
   | 'answered_elsewhere'
   | 'unavailable'
   | 'no_path'
-  | 'media_lost';
+  | 'media_lost'
+  /** Both called each other at once: the other call (`Call.replacement`) goes on instead. */
+  | 'replaced';
 
 export interface CallEnd {
   readonly reason: CallEndReason;
@@ -110,6 +112,8 @@ export class Call {
   invited: Uint8Array[] = [];
   readonly refusals: CallEndReason[] = [];
   audio: CallAudio | null = null;
+  /** When both sides called each other at once and the other's call won: that call, already answered. */
+  replacement: Call | null = null;
 
   constructor(
     private readonly manager: CallManager,
@@ -332,7 +336,7 @@ export class CallManager {
         return;
       case CallSignalKind.DECLINE:
       case CallSignalKind.BUSY: {
-        if (call.direction !== 'outgoing' || call.device) return;
+        if (call.direction !== 'outgoing' || call.device || signal.reason === 'glare') return;
         const reason: CallEndReason = signal.kind === CallSignalKind.BUSY ? 'busy' : signal.reason === 'refused' ? 'refused' : signal.reason === 'unsupported_codec' ? 'unsupported_codec' : 'declined';
         call.refusals.push(reason);
         // Only when every device said no: one declining does not stop the others ringing.
@@ -360,14 +364,31 @@ export class CallManager {
     const accept = this.options.acceptFrom ?? ((_user: string, relation: Relation) => relation === 'buddy');
     if (!accept(from.user, from.relation)) return answer(CallSignalKind.DECLINE, 'refused');
     if (!signal.codecs.includes(OPUS_CODEC) || signal.srtpMaster.length !== SRTP_MASTER_BYTES) return answer(CallSignalKind.DECLINE, 'unsupported_codec');
+    // Glare: we are calling the one who calls us. Both sides keep the call with the smaller id.
+    const crossing = [...this.calls.values()].find((c) => c.direction === 'outgoing' && c.peer === from.user && (c.state === 'calling' || c.state === 'ringing'));
+    if (crossing) {
+      if (toHex(crossing.id) < toHex(signal.callId)) return answer(CallSignalKind.DECLINE, 'glare');
+      const replacement = this.ring(from, signal);
+      crossing.replacement = replacement;
+      this.close(crossing, { reason: 'replaced', by: 'remote' });
+      // This user wanted the call: it is answered with the audio of the call it replaces.
+      if (crossing.audio) replacement.accept(crossing.audio);
+      return;
+    }
     if (this.calls.size >= MAX_CALLS || [...this.calls.values()].some((c) => c.state !== 'ended')) return answer(CallSignalKind.BUSY, 'busy');
+    const call = this.ring(from, signal);
+    for (const listener of this.incomingListeners) listener(call);
+  }
+
+  /** An incoming call from `from`, ringing here. */
+  private ring(from: { user: string; device: Uint8Array }, signal: CallSignal): Call {
     const frameMs: FrameMs = signal.frameMs === 10 ? 10 : 20;
     const call = new Call(this, signal.callId.slice(), from.user, 'incoming', frameMs, this.env.random.bytes(SRTP_MASTER_BYTES), from.device);
     call.theirMaster = signal.srtpMaster.slice();
     this.calls.set(toHex(call.id), call);
-    answer(CallSignalKind.RINGING, '');
+    void this.signalling.sendCallSignal(from.user, [from.device], create(CallSignalSchema, { callId: signal.callId, kind: CallSignalKind.RINGING })).catch(() => []);
     call.addTimer(this.env.clock.after(this.options.ringTimeoutMs ?? RING_TIMEOUT_MS, () => call.state === 'ringing' && this.finish(call, { reason: 'no_answer', by: 'local' }, CallSignalKind.DECLINE, 'no answer')));
-    for (const listener of this.incomingListeners) listener(call);
+    return call;
   }
 
   /** The first device to accept gets the call; the others stop ringing. */

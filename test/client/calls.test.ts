@@ -148,3 +148,31 @@ test('a path that dies mid-call: the call moves to a relay within seconds and ke
     }
     for (const s of supernodes) s.running.close();
   }));
+
+test('glare: alice and bob call each other at once; both end up in one call (the smaller id), answered, with audio both ways', () =>
+  withSeed(testSeed(), async (seed) => {
+    const world = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }) });
+    const { drive, elapse, supernodes } = world;
+    const alice = await phone(world, 'alice', ['bob']);
+    const bob = await phone(world, 'bob', ['alice']);
+    await elapse(1_000);
+    const [fromAlice, fromBob] = await drive(Promise.all([alice.calls.call('bob', audio(world, 3, 1)), bob.calls.call('alice', audio(world, 3, 2))]));
+    await elapse(2_000);
+    const ends = await drive(Promise.race([Promise.all([fromAlice!.ended, fromBob!.ended]), new Promise<null>((resolve) => world.network.scheduler.after(10, () => resolve(null)))]));
+    // Exactly one of the two outgoing calls was replaced; the other is the call both are in.
+    const [loser, winner] = fromAlice!.state === 'ended' ? [fromAlice!, fromBob!] : [fromBob!, fromAlice!];
+    assert.equal(ends, null, 'one call goes on');
+    assert.deepEqual(await drive(loser.ended), { reason: 'replaced', by: 'remote' });
+    assert.equal(winner.state, 'active');
+    const other = loser.replacement!;
+    assert.ok(other && other.state === 'active', `the replacement is ${other?.state}`);
+    assert.deepEqual(other.id, winner.id);
+    assert.ok(other.stats().packetsReceived > 50 && winner.stats().packetsReceived > 50, 'audio both ways');
+    winner.hangup();
+    assert.deepEqual(await drive(other.ended), { reason: 'hung_up', by: 'remote' });
+    for (const d of [alice, bob]) {
+      d.chat.close();
+      d.attached.close();
+    }
+    for (const s of supernodes) s.running.close();
+  }));
