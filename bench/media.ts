@@ -152,3 +152,61 @@ export async function benchMedia(): Promise<{ latency: MediaLatency[]; cpu: Medi
   for (const frameMs of [20, 10] as const) results.push(await latency(frameMs, 6));
   return { latency: results, cpu: cpu(), memory: memory() };
 }
+
+/** How long the bench lets the callee's device ring before answering. */
+export const RING_BEFORE_ANSWER_MS = 1_000;
+
+export interface CallSetup {
+  /** Virtual network: each hop 5 ms one way (devices behind NATs: 40 ms round trip between them). */
+  dialToRingingMs: number;
+  acceptToActiveMs: number;
+  /** From the callee's accept until each side has played the other's first packet. */
+  acceptToTwoWayAudioMs: number;
+  path: string | null;
+}
+
+/** Dial to ringing, and answer to two-way audio, through the overlay on the virtual network (exact, seeded). */
+export async function benchCallSetup(): Promise<CallSetup> {
+  const { overlayWorld } = await import('../test/support/supernodes.js');
+  const { device } = await import('../test/support/devices.js');
+  const { CallManager } = await import('../src/client/calls.js');
+  const world = await overlayWorld(1, 3, { link: () => ({ latencyMs: 5 }) });
+  const phone = async (user: string, buddy: string) => {
+    const d = await device(world, user, [buddy]);
+    const calls = new CallManager(d.host.env(), d.chat, d.connector);
+    d.policy.accept = (other, relation) => calls.expectsConnectionFrom(other) || relation === 'buddy';
+    return { ...d, calls };
+  };
+  const alice = await phone('alice', 'bob');
+  const bob = await phone('bob', 'alice');
+  await world.elapse(1_000);
+  const now = () => world.network.scheduler.now();
+  const firstPlayed = (mark: (at: number) => void) => ({ source: new BufferSource(testSignal(5, 1)), sink: { write: (at: number, samples: Int16Array) => samples.some((v) => v !== 0) && mark(at) } });
+  let aliceHeard = Infinity;
+  let bobHeard = Infinity;
+  const dialed = now();
+  let ringing = NaN;
+  let accepted = NaN;
+  let active = NaN;
+  const incoming = new Promise<import('../src/client/calls.js').Call>((resolve) => bob.calls.onIncoming(resolve));
+  const call = await world.drive(alice.calls.call('bob', firstPlayed((at) => (aliceHeard = Math.min(aliceHeard, at)))));
+  call.onState((state) => {
+    if (state === 'ringing') ringing = now();
+    if (state === 'active') active = now();
+  });
+  const ringingCall = await world.drive(incoming);
+  // A person answers after a ring or two; the path is opened meanwhile.
+  await world.elapse(RING_BEFORE_ANSWER_MS);
+  accepted = now();
+  ringingCall.accept(firstPlayed((at) => (bobHeard = Math.min(bobHeard, at))));
+  await world.elapse(2_000);
+  const path = call.stats().path;
+  call.hangup();
+  await world.drive(ringingCall.ended);
+  for (const d of [alice, bob]) {
+    d.chat.close();
+    d.attached.close();
+  }
+  for (const s of world.supernodes) s.running.close();
+  return { dialToRingingMs: ringing - dialed, acceptToActiveMs: active - accepted, acceptToTwoWayAudioMs: Math.max(aliceHeard, bobHeard) - accepted, path };
+}

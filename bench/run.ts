@@ -9,7 +9,7 @@ import { benchAttachments } from './attachments.js';
 import { benchChat } from './chat.js';
 import { benchTurn, type LoadResult } from './turn.js';
 import { benchLab, benchNatDetection, benchPathSetup } from './nat.js';
-import { benchMedia } from './media.js';
+import { benchCallSetup, benchMedia, RING_BEFORE_ANSWER_MS } from './media.js';
 import { RECOMMENDED_SCRYPT_COST } from '../src/login-server/passwords.js';
 import { fmt, fmtMeasurement } from './measure.js';
 import { DEFAULT_BITRATE } from '../src/media/media-stream.js';
@@ -26,6 +26,7 @@ const detection = await benchNatDetection();
 const setup = await benchPathSetup();
 const lab = benchLab();
 const media = await benchMedia();
+const callSetup = await benchCallSetup();
 
 const carried = (results: readonly { offered: number; lossPercent: number }[]) => Math.max(0, ...results.filter((r) => r.lossPercent < 1).map((r) => r.offered));
 const at = (results: readonly LoadResult[], rate: number) => results.find((r) => r.offered === rate);
@@ -156,7 +157,11 @@ const lines = [
       `| bytes per second, one direction, ${l.frameMs} ms frames | ${fmt(l.bytesPerSecond)} B/s of SRTP; ${fmt(l.wireBytesPerSecond)} B/s with IP/UDP headers; packets ${l.packetBytes.min}–${l.packetBytes.max} B | ≤ 5 KB/s${l.frameMs === 10 ? ' (10 ms frames double the headers)' : ''} | Skype 5 KB/s (UDP), packets 40–120 B |`,
   ),
   `| CPU for one call's audio, per end (encode + SRTP + unprotect + decode, one direction each way) | ${fmt(media.cpu.microsPerAudioSecond / 1000, 1)} ms per second of audio = ${fmt(media.cpu.percentOfCorePerCall, 2)}% of one core | ≤ 3% | |`,
+  `| call setup, virtual network (devices behind NATs, 40 ms round trip between them): dial to ringing | ${fmt(callSetup.dialToRingingMs)} ms | | Skype: a call connects in seconds |`,
+  `| answer (after ${fmt(RING_BEFORE_ANSWER_MS)} ms of ringing) to the call under way / to two-way audio, ${callSetup.path ?? 'no'} path | ${fmt(callSetup.acceptToActiveMs)} ms / ${fmt(callSetup.acceptToTwoWayAudioMs)} ms | < 1 s | |`,
   `| resident memory of a process holding a call's media (both directions, after a collection) | ${fmt(media.memory.callRssMiB, 1)} MiB; Node itself doing nothing: ${fmt(media.memory.bareNodeRssMiB, 1)} MiB | | Skype 21–27 MB in a call; GTalk 13 MB |`,
+  '',
+  'Dial to ringing includes the first end-to-end session between the two devices (a Noise IK exchange through the supernodes). The path is opened while the callee\'s devices ring (one per ringing device, at most three), so answering costs the ACCEPT\'s trip and the first frame.',
   '',
   'The delay at 20 ms frames is the frame itself (the last sample of a frame is captured 20 ms after its first), the codec\'s lookahead (6.5 ms), a quarter of a frame of playout guard (5 ms), and the loopback and timers. The memory figure is mostly Node (V8, OpenSSL) and libopus\'s WebAssembly instance; the whole `parley call` process also holds the client (overlay link, chat, history).',
   '',

@@ -8,6 +8,8 @@ import type { Env, Timer } from '../env/types.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
 import type { Relation } from '../chat/chat-client.js';
 import type { Connection, Connector } from '../nat/connector.js';
+
+type ConnectOutcome = Awaited<ReturnType<Connector['connect']>>;
 import type { PathKind } from '../nat/ice-agent.js';
 import { CallSignalKind, CallSignalSchema, type CallSignal } from '../wire/messages.js';
 import { MediaReceiver, MediaSender, type AudioSink, type AudioSource } from '../media/media-stream.js';
@@ -26,6 +28,8 @@ const CONNECT_TIMEOUT_MS = 10_000;
 const MEDIA_TIMEOUT_MS = 10_000;
 /** Calls ringing or under way at once (each costs sockets, a relay and a codec). */
 const MAX_CALLS = 4;
+/** Ringing devices a caller opens paths to before anyone answers (each costs a socket and a relay). */
+const MAX_EARLY_PATHS = 3;
 
 export interface CallSignalling {
   onCallSignal(listener: (from: { user: string; device: Uint8Array; relation: Relation }, signal: CallSignal) => void): void;
@@ -114,6 +118,9 @@ export class Call {
   audio: CallAudio | null = null;
   /** When both sides called each other at once and the other's call won: that call, already answered. */
   replacement: Call | null = null;
+  /** Paths opened while ringing (caller: one per ringing device; callee: the caller's), so that answering starts the audio at once. */
+  readonly earlyPaths = new Map<string, Promise<ConnectOutcome>>();
+  earlyConnection: Connection | null = null;
 
   constructor(
     private readonly manager: CallManager,
@@ -236,6 +243,10 @@ export class Call {
     if (this.state === 'ended') return;
     for (const timer of this.timers) timer.cancel();
     this.timers = [];
+    // Paths opened while ringing that the call did not use.
+    const used = this.media?.connection.agent;
+    if (this.earlyConnection && this.earlyConnection.agent !== used) void this.earlyConnection.agent.close();
+    this.closeEarlyPaths(used);
     if (this.media) {
       this.media.quality.stop();
       this.media.sender.stop();
@@ -244,6 +255,15 @@ export class Call {
     }
     this.setState('ended');
     this.endResolve(end);
+  }
+
+  /** Closes the paths opened while ringing, except `keep`. */
+  closeEarlyPaths(keep?: unknown): void {
+    for (const pending of this.earlyPaths.values()) {
+      void pending.then((o) => {
+        if (o.ok && o.connection.agent !== keep) void o.connection.agent.close();
+      });
+    }
   }
 }
 
@@ -268,9 +288,14 @@ export class CallManager {
     this.incomingListeners.push(listener);
   }
 
-  /** Whether a path from `user` is expected now (a call this device accepted): the connector asks. */
+  /**
+   * Whether a path from `user` is expected now: the connector asks. A call ringing here lets the
+   * caller open the path while it rings (so answering starts the audio at once); that tells a
+   * caller this device's addresses before the user answers, as Skype did, and only callers the
+   * user takes calls from ring at all.
+   */
   expectsConnectionFrom(user: string): boolean {
-    return [...this.calls.values()].some((c) => c.direction === 'incoming' && c.peer === user && c.state === 'connecting');
+    return [...this.calls.values()].some((c) => c.direction === 'incoming' && c.peer === user && (c.state === 'ringing' || c.state === 'connecting'));
   }
 
   /** Calls every online device of `user`. */
@@ -310,12 +335,17 @@ export class CallManager {
   acceptCall(call: Call): void {
     call.setState('connecting');
     this.signal(call, CallSignalKind.ACCEPT, '', { srtpMaster: call.ourMaster });
+    if (call.earlyConnection) return call.startMedia(this.env, call.earlyConnection);
     call.addTimer(this.env.clock.after(CONNECT_TIMEOUT_MS, () => call.state === 'connecting' && this.finish(call, { reason: 'no_path', by: 'local' }, CallSignalKind.BYE, 'no path')));
   }
 
   private connected(connection: Connection): void {
-    const call = [...this.calls.values()].find((c) => c.direction === 'incoming' && c.state === 'connecting' && c.peer === connection.user && c.device && equalBytes(c.device, connection.device));
-    if (call) call.startMedia(this.env, connection);
+    const call = [...this.calls.values()].find((c) => c.direction === 'incoming' && (c.state === 'ringing' || c.state === 'connecting') && c.peer === connection.user && c.device && equalBytes(c.device, connection.device));
+    if (!call) return;
+    if (call.state === 'connecting') return call.startMedia(this.env, connection);
+    // Still ringing: keep the path for the answer (one per call; a second replaces the first).
+    if (call.earlyConnection) void call.earlyConnection.agent.close();
+    call.earlyConnection = connection;
   }
 
   private received(from: { user: string; device: Uint8Array; relation: Relation }, signal: CallSignal): void {
@@ -329,7 +359,10 @@ export class CallManager {
     if (!call || call.peer !== from.user || (call.device && !equalBytes(call.device, from.device))) return;
     switch (signal.kind) {
       case CallSignalKind.RINGING:
-        if (call.direction === 'outgoing' && call.state === 'calling') call.setState('ringing');
+        if (call.direction !== 'outgoing' || (call.state !== 'calling' && call.state !== 'ringing')) return;
+        call.setState('ringing');
+        // Open the path to this ringing device now: answering then starts the audio at once.
+        if (call.earlyPaths.size < MAX_EARLY_PATHS && !call.earlyPaths.has(toHex(from.device))) call.earlyPaths.set(toHex(from.device), this.connector.connect(call.peer, from.device, RING_TIMEOUT_MS));
         return;
       case CallSignalKind.ACCEPT:
         if (call.direction === 'outgoing' && (call.state === 'calling' || call.state === 'ringing') && signal.srtpMaster.length === SRTP_MASTER_BYTES) void this.answered(call, from.device, signal.srtpMaster);
@@ -398,9 +431,12 @@ export class CallManager {
     call.setState('connecting');
     const others = call.invited.filter((d) => !equalBytes(d, device));
     if (others.length > 0) void this.signalling.sendCallSignal(call.peer, others, create(CallSignalSchema, { callId: call.id, kind: CallSignalKind.CANCEL, reason: 'answered elsewhere' })).catch(() => []);
-    const outcome = await this.connector.connect(call.peer, device, CONNECT_TIMEOUT_MS);
-    if (call.state === 'ended') {
-      if (outcome.ok) void outcome.connection.agent.close();
+    // The path opened while it rang, if there is one and it worked; else one now.
+    let outcome = await (call.earlyPaths.get(toHex(device)) ?? Promise.resolve(null));
+    if (!outcome?.ok && call.state !== 'ended') outcome = await this.connector.connect(call.peer, device, CONNECT_TIMEOUT_MS);
+    call.closeEarlyPaths(outcome?.ok ? outcome.connection.agent : undefined);
+    if (call.state === 'ended' || !outcome) {
+      if (outcome?.ok) void outcome.connection.agent.close();
       return;
     }
     if (!outcome.ok) return this.finish(call, { reason: 'no_path', by: 'local' }, CallSignalKind.BYE, 'no path');

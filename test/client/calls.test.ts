@@ -36,15 +36,17 @@ test('alice calls bob: both his devices ring, the second answers, the first stop
     await elapse(1_000);
     const aliceAudio = audio(world, 3, 1);
     const call = await drive(alice.calls.call('bob', aliceAudio));
-    await elapse(300);
+    await elapse(1_000);
     assert.equal(call.state, 'ringing');
     assert.equal(bob1.incoming.length, 1);
     assert.equal(bob2.incoming.length, 1);
+    // While they ring, alice has opened a path to each: answering starts the audio at once.
+    assert.ok(bob1.incoming[0]!.earlyConnection && bob2.incoming[0]!.earlyConnection, 'paths opened while ringing');
     const bobAudio = audio(world, 3, 2);
     const answered = bob2.incoming[0]!;
     answered.accept(bobAudio);
-    await elapse(1_000);
-    assert.equal(call.state, 'active');
+    await elapse(100);
+    assert.equal(call.state, 'active', 'active within 100 ms of the answer');
     assert.equal(answered.state, 'active');
     assert.deepEqual(await drive(bob1.incoming[0]!.ended), { reason: 'answered_elsewhere', by: 'remote' });
     await elapse(3_000);
