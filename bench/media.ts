@@ -186,7 +186,6 @@ export async function benchCallSetup(): Promise<CallSetup> {
   let bobHeard = Infinity;
   const dialed = now();
   let ringing = NaN;
-  let accepted = NaN;
   let active = NaN;
   const incoming = new Promise<import('../src/client/calls.js').Call>((resolve) => bob.calls.onIncoming(resolve));
   const call = await world.drive(alice.calls.call('bob', firstPlayed((at) => (aliceHeard = Math.min(aliceHeard, at)))));
@@ -197,7 +196,7 @@ export async function benchCallSetup(): Promise<CallSetup> {
   const ringingCall = await world.drive(incoming);
   // A person answers after a ring or two; the path is opened meanwhile.
   await world.elapse(RING_BEFORE_ANSWER_MS);
-  accepted = now();
+  const accepted = now();
   ringingCall.accept(firstPlayed((at) => (bobHeard = Math.min(bobHeard, at))));
   await world.elapse(2_000);
   const path = call.stats().path;
