@@ -10,7 +10,7 @@ import { BufferSource, RecordingSink } from '../../src/media/media-stream.js';
 import { findDelay, spectralSimilarity, testSignal } from '../../src/media/audio-compare.js';
 import { testSeed, withSeed } from '../support/seed.js';
 import { overlayWorld } from '../support/supernodes.js';
-import { device, type World } from '../support/devices.js';
+import { device, shutDown, type World } from '../support/devices.js';
 
 async function phone(world: World, user: string, buddies: string[]) {
   const d = await device(world, user, buddies);
@@ -29,7 +29,7 @@ const audio = (world: World, seconds: number, seed: number): CallAudio & { input
 test('alice calls bob: both his devices ring, the second answers, the first stops; both hear each other; hold and hang-up reach the other side', () =>
   withSeed(testSeed(), async (seed) => {
     const world = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }) });
-    const { drive, elapse, supernodes } = world;
+    const { drive, elapse } = world;
     const alice = await phone(world, 'alice', ['bob']);
     const bob1 = await phone(world, 'bob', ['alice']);
     const bob2 = await phone(world, 'bob', ['alice']);
@@ -76,17 +76,13 @@ test('alice calls bob: both his devices ring, the second answers, the first stop
     call.hangup();
     assert.deepEqual(await drive(call.ended), { reason: 'hung_up', by: 'local' });
     assert.deepEqual(await drive(answered.ended), { reason: 'hung_up', by: 'remote' });
-    for (const d of [alice, bob1, bob2]) {
-      d.chat.close();
-      d.attached.close();
-    }
-    for (const s of supernodes) s.running.close();
+    shutDown(world, [alice, bob1, bob2]);
   }));
 
 test('a stranger is refused in the first exchange, a second caller gets busy, a user with no device online is unavailable, an unanswered call ends', () =>
   withSeed(testSeed(), async (seed) => {
     const world = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }) });
-    const { drive, elapse, supernodes } = world;
+    const { drive, elapse } = world;
     const alice = await phone(world, 'alice', ['bob']);
     const bob = await phone(world, 'bob', ['alice', 'carol']);
     const carol = await phone(world, 'carol', ['bob']);
@@ -105,17 +101,13 @@ test('a stranger is refused in the first exchange, a second caller gets busy, a 
     assert.deepEqual(await drive(nobody.ended), { reason: 'unavailable', by: 'remote' });
     const unanswered = await drive(alice.calls.call('bob', audio(world, 1, 1)));
     assert.deepEqual(await drive(unanswered.ended), { reason: 'no_answer', by: 'remote' });
-    for (const d of [alice, bob, carol, mallory]) {
-      d.chat.close();
-      d.attached.close();
-    }
-    for (const s of supernodes) s.running.close();
+    shutDown(world, [alice, bob, carol, mallory]);
   }));
 
 test('a path that dies mid-call: the call moves to a relay within seconds and keeps its audio', () =>
   withSeed(testSeed(), async (seed) => {
     const world = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }) });
-    const { drive, elapse, supernodes, network } = world;
+    const { drive, elapse, network } = world;
     const alice = await phone(world, 'alice', ['bob']);
     const bob = await phone(world, 'bob', ['alice']);
     await elapse(1_000);
@@ -144,17 +136,13 @@ test('a path that dies mid-call: the call moves to a relay within seconds and ke
     assert.ok(similarity > 0.85, `bob heard alice over the relay with similarity ${similarity} (delay ${delayMs} ms)`);
     call.hangup();
     await drive(call.ended);
-    for (const d of [alice, bob]) {
-      d.chat.close();
-      d.attached.close();
-    }
-    for (const s of supernodes) s.running.close();
+    shutDown(world, [alice, bob]);
   }));
 
 test('glare: alice and bob call each other at once; both end up in one call (the smaller id), answered, with audio both ways', () =>
   withSeed(testSeed(), async (seed) => {
     const world = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }) });
-    const { drive, elapse, supernodes } = world;
+    const { drive, elapse } = world;
     const alice = await phone(world, 'alice', ['bob']);
     const bob = await phone(world, 'bob', ['alice']);
     await elapse(1_000);
@@ -172,9 +160,5 @@ test('glare: alice and bob call each other at once; both end up in one call (the
     assert.ok(other.stats().packetsReceived > 50 && winner.stats().packetsReceived > 50, 'audio both ways');
     winner.hangup();
     assert.deepEqual(await drive(other.ended), { reason: 'hung_up', by: 'remote' });
-    for (const d of [alice, bob]) {
-      d.chat.close();
-      d.attached.close();
-    }
-    for (const s of supernodes) s.running.close();
+    shutDown(world, [alice, bob]);
   }));

@@ -7,12 +7,12 @@ import { offerOf, parametersOf } from '../../src/nat/connector.js';
 import { detectNat } from '../../src/nat/nat-detection.js';
 import { testSeed, withSeed } from '../support/seed.js';
 import { overlayWorld } from '../support/supernodes.js';
-import { device } from '../support/devices.js';
+import { device, shutDown } from '../support/devices.js';
 
 test('two devices behind port-restricted NATs connect through the overlay on a hole-punched path; a stranger is refused', () =>
   withSeed(testSeed(), async (seed) => {
     const world = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }) });
-    const { drive, elapse, supernodes } = world;
+    const { drive, elapse } = world;
     const alice = await device(world, 'alice', ['bob']);
     const bob = await device(world, 'bob', ['alice']);
     const mallory = await device(world, 'mallory', ['bob']);
@@ -39,27 +39,23 @@ test('two devices behind port-restricted NATs connect through the overlay on a h
     assert.deepEqual(refused, { ok: false, error: 'refused' });
     assert.deepEqual(bob.refusals, ["mallory: refused by this user's setting"]);
     await drive(Promise.all([outcome.connection.agent.close(), bob.incoming[0]!.agent.close()]));
-    for (const d of [alice, bob, mallory]) {
-      d.chat.close();
-      d.attached.close();
-    }
-    for (const s of supernodes) s.running.close();
+    shutDown(world, [alice, bob, mallory]);
   }));
 
 test('a device behind a web-only firewall attaches on a supernode\'s web port, learns other web ports from gossip, finds itself web only and connects over TURN on TCP 443', () =>
   withSeed(testSeed(), async (seed) => {
     const world = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }), webPort: 443 });
-    const { drive, elapse, supernodes } = world;
+    const { drive, elapse } = world;
     const alice = await device(world, 'alice', ['bob'], { firewall: 'web-only', bootstrap: 0 });
     const bob = await device(world, 'bob', ['alice']);
     // Only the web port got through; the attachment still names the supernode by its own port.
-    assert.deepEqual(alice.attached.supernodeEndpoint, { host: supernodes[0]!.ref.host, port: 443 });
+    assert.deepEqual(alice.attached.supernodeEndpoint, { host: world.supernodes[0]!.ref.host, port: 443 });
     assert.equal(alice.attached.supernode?.port, 33033);
     // Gossip carried the other supernodes' web ports into the host cache.
     const learned = alice.hostCache.all().filter((e) => e.source === 'gossip');
     assert.ok(learned.length >= 2, `gossip: ${learned.length} entries`);
     assert.deepEqual(new Set(learned.map((e) => e.webPort)), new Set([443]));
-    const report = await drive(detectNat(alice.host.env(), { host: supernodes[0]!.ref.host, port: 33033 }, { onlyWebPortReached: true }));
+    const report = await drive(detectNat(alice.host.env(), { host: world.supernodes[0]!.ref.host, port: 33033 }, { onlyWebPortReached: true }));
     assert.equal(report.type, 'web-only');
     await elapse(1_000);
     const outcome = await drive(alice.connector.connect('bob', bob.identity.dh.publicKey));
@@ -73,11 +69,7 @@ test('a device behind a web-only firewall attaches on a supernode\'s web port, l
     await elapse(200);
     assert.deepEqual(got, ['bob:~through 443']);
     await drive(Promise.all([outcome.connection.agent.close(), bob.incoming[0]!.agent.close()]));
-    for (const d of [alice, bob]) {
-      d.chat.close();
-      d.attached.close();
-    }
-    for (const s of supernodes) s.running.close();
+    shutDown(world, [alice, bob]);
   }));
 
 test('an offer keeps only candidates that are real IPv4 endpoints (a bad one would throw where permissions encode it)', () => {

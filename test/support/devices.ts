@@ -37,3 +37,12 @@ export async function device({ net, network, drive, supernodes }: World, user: s
   return { host, gateway, identity, attached, hostCache, chat, connector, policy, incoming, refusals };
 }
 
+
+/** Ends a test's world: the devices' chat and attachments, then the supernodes. */
+export function shutDown(world: World, devices: readonly { chat: { close(): void }; attached: { close(): void } }[]): void {
+  for (const d of devices) {
+    d.chat.close();
+    d.attached.close();
+  }
+  for (const s of world.supernodes) s.running.close();
+}
