@@ -10,6 +10,7 @@ import { OpusDecoder, OpusEncoder, SAMPLES_PER_MS, type FrameMs } from '../src/m
 import { SrtpReceiver, SrtpSender } from '../src/rtp/srtp.js';
 import { encodeRtp, OPUS_PAYLOAD_TYPE } from '../src/rtp/rtp.js';
 import { testSignal } from '../src/media/audio-compare.js';
+import { level, Limiter } from '../src/media/mixer.js';
 
 /** IPv4 (20) and UDP (8) headers: what each packet adds on the wire. */
 const IP_UDP_BYTES = 28;
@@ -208,4 +209,59 @@ export async function benchCallSetup(): Promise<CallSetup> {
   }
   for (const s of world.supernodes) s.running.close();
   return { dialToRingingMs: ringing - dialed, acceptToActiveMs: active - accepted, acceptToTwoWayAudioMs: Math.max(aliceHeard, bobHeard) - accepted, path };
+}
+
+export interface MixerCpu {
+  participants: number;
+  /** Percent of one core the mixer's audio work takes (all participants' decode, level, mix, encode, SRTP both ways). */
+  percentOfCore: number;
+  perParticipantPercent: number;
+}
+
+/** The mixer's work for `participants` talking at once, without timers: a second of frames at a time. */
+export function benchMixerCpu(participants = 10): MixerCpu {
+  const frames = 50;
+  const seconds = 6;
+  const legs = Array.from({ length: participants }, (_, i) => {
+    const key = realEnv.random.bytes(16);
+    const salt = realEnv.random.bytes(14);
+    const talker = new OpusEncoder({ frameMs: 20, bitrate: DEFAULT_BITRATE });
+    const talkerSrtp = new SrtpSender(key, salt);
+    const input = testSignal(1, i + 1);
+    // What each participant sends the mixer, made beforehand (their work, not the mixer's).
+    const upstream = Array.from({ length: frames * seconds }, (_, f) =>
+      talkerSrtp.protect(encodeRtp({ marker: false, payloadType: OPUS_PAYLOAD_TYPE, sequence: f, timestamp: f * 960, ssrc: i + 1, payload: talker.encode(input.subarray((f % frames) * 960, (f % frames) * 960 + 960)) })),
+    );
+    talker.close();
+    return { upstream, unprotect: new SrtpReceiver(key, salt), decoder: new OpusDecoder(), encoder: new OpusEncoder({ frameMs: 20, bitrate: DEFAULT_BITRATE }), protect: new SrtpSender(key, salt), limiter: new Limiter() };
+  });
+  let round = 0;
+  const second = () => {
+    for (let f = 0; f < frames; f++) {
+      const levelled = legs.map((leg) => {
+        const plain = leg.unprotect.unprotect(leg.upstream[round * frames + f]!);
+        const decoded = plain.ok ? leg.decoder.decode(plain.value.subarray(12)) : null;
+        return level(decoded?.ok ? decoded.value : new Int16Array(960));
+      });
+      legs.forEach((leg, i) => {
+        const mix = leg.limiter.mix(levelled.filter((_, j) => j !== i), 960);
+        leg.protect.protect(encodeRtp({ marker: false, payloadType: OPUS_PAYLOAD_TYPE, sequence: round * frames + f, timestamp: (round * frames + f) * 960, ssrc: 99, payload: leg.encoder.encode(mix) }));
+      });
+    }
+    round++;
+  };
+  second();
+  const rounds: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const started = process.hrtime.bigint();
+    second();
+    rounds.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  rounds.sort((a, b) => a - b);
+  const percent = rounds[2]! / 10; // ms of work per 1000 ms of audio
+  for (const leg of legs) {
+    leg.decoder.close();
+    leg.encoder.close();
+  }
+  return { participants, percentOfCore: percent, perParticipantPercent: percent / participants };
 }

@@ -9,7 +9,7 @@ import { benchAttachments } from './attachments.js';
 import { benchChat } from './chat.js';
 import { benchTurn, type LoadResult } from './turn.js';
 import { benchLab, benchNatDetection, benchPathSetup } from './nat.js';
-import { benchCallSetup, benchMedia, RING_BEFORE_ANSWER_MS } from './media.js';
+import { benchCallSetup, benchMedia, benchMixerCpu, RING_BEFORE_ANSWER_MS } from './media.js';
 import { RECOMMENDED_SCRYPT_COST } from '../src/login-server/passwords.js';
 import { fmt, fmtMeasurement } from './measure.js';
 import { DEFAULT_BITRATE } from '../src/media/media-stream.js';
@@ -27,6 +27,7 @@ const setup = await benchPathSetup();
 const lab = benchLab();
 const media = await benchMedia();
 const callSetup = await benchCallSetup();
+const mixerCpu = benchMixerCpu(10);
 
 const carried = (results: readonly { offered: number; lossPercent: number }[]) => Math.max(0, ...results.filter((r) => r.lossPercent < 1).map((r) => r.offered));
 const at = (results: readonly LoadResult[], rate: number) => results.find((r) => r.offered === rate);
@@ -164,6 +165,14 @@ const lines = [
   'Dial to ringing includes the first end-to-end session between the two devices (a Noise IK exchange through the supernodes). The path is opened while the callee\'s devices ring (one per ringing device, at most three), so answering costs the ACCEPT\'s trip and the first frame.',
   '',
   'The delay at 20 ms frames is the frame itself (the last sample of a frame is captured 20 ms after its first), the codec\'s lookahead (6.5 ms), a quarter of a frame of playout guard (5 ms), and the loopback and timers. The memory figure is mostly Node (V8, OpenSSL) and libopus\'s WebAssembly instance; the whole `parley call` process also holds the client (overlay link, chat, history).',
+  '',
+  '## Conferences (issue 8, first part)',
+  '',
+  `| figure | result | target |`,
+  '| --- | --- | --- |',
+  `| mixer CPU with ${mixerCpu.participants} participants all talking (each: SRTP unprotect, decode, levelling, a mix of the other ${mixerCpu.participants - 1}, encode, SRTP protect) | ${fmt(mixerCpu.percentOfCore, 1)}% of one core (${fmt(mixerCpu.perParticipantPercent, 2)}% per participant) | 10 participants on ≤ 25% of one core |`,
+  '',
+  'Measured without timers, a second of frames at a time (median of 5): the mixer\'s work only, each participant\'s own encoding made beforehand. Every participant gets its own encoding (no shared encoding yet).',
   '',
   '## Reading these figures',
   '',

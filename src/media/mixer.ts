@@ -1,0 +1,171 @@
+// The conference mixer (the seed's: one participant mixes, the others send to it and hear what
+// it sends back). Every frame it takes one decoded frame from each participant (silence when
+// none came), and sends each participant the mix of everyone else — never their own voice —
+// with each voice brought towards one loudness and a limiter so the sum never clips. Each
+// participant's link is an ordinary call leg: its own SRTP keys both ways, its own jitter
+// buffer and decoder, its own encoder.
+import type { Clock, Random, Timer } from '../env/types.js';
+import { MediaReceiver, MediaSender, type AudioSink, type AudioSource, type DatagramPath, type SrtpKey } from './media-stream.js';
+import { SAMPLES_PER_MS, type FrameMs } from './opus.js';
+
+/** Frames a participant's input may hold before the oldest is dropped (its clock runs fast). */
+const MAX_QUEUED_FRAMES = 5;
+/** The loudness each voice is brought towards (RMS), and the most gain it may get. */
+const TARGET_RMS = 3_000;
+const MAX_GAIN = 4;
+/** Below this RMS a frame is silence: it gets no gain (noise is not brought up). */
+const SILENCE_RMS = 200;
+
+/** Frames played by one participant's receiver, waiting for the mixer's next tick. */
+class FrameQueue implements AudioSink, AudioSource {
+  private readonly frames: Int16Array[] = [];
+
+  write(_atMs: number, samples: Int16Array): void {
+    this.frames.push(samples);
+    if (this.frames.length > MAX_QUEUED_FRAMES) this.frames.shift();
+  }
+
+  /** The oldest frame, or null when none is waiting. */
+  take(): Int16Array | null {
+    return this.frames.shift() ?? null;
+  }
+
+  read(samples: number): Int16Array {
+    return this.frames.shift() ?? new Int16Array(samples);
+  }
+}
+
+function rms(frame: Int16Array): number {
+  let sum = 0;
+  for (const v of frame) sum += v * v;
+  return Math.sqrt(sum / frame.length);
+}
+
+/** One participant's frame, levelled: quiet voices up (to MAX_GAIN), loud ones down, silence left alone. */
+export function level(frame: Int16Array): Float32Array {
+  const loudness = rms(frame);
+  const gain = loudness < SILENCE_RMS ? 1 : Math.min(MAX_GAIN, TARGET_RMS / loudness);
+  const out = new Float32Array(frame.length);
+  for (let i = 0; i < frame.length; i++) out[i] = frame[i]! * gain;
+  return out;
+}
+
+/**
+ * Sums frames and limits the result to 16 bits: when the sum's peak would clip, the whole frame
+ * is scaled down to fit (no hard clipping, no distortion), and the gain recovers over the next
+ * frames rather than jumping back.
+ */
+export class Limiter {
+  private gain = 1;
+
+  mix(frames: readonly Float32Array[], samples: number): Int16Array {
+    const sum = new Float32Array(samples);
+    for (const frame of frames) for (let i = 0; i < samples; i++) sum[i]! += frame[i]!;
+    let peak = 0;
+    for (const v of sum) peak = Math.max(peak, Math.abs(v));
+    const needed = peak * this.gain > 32_000 ? 32_000 / peak : 1;
+    // Down at once, back up slowly (10% per frame).
+    this.gain = needed < this.gain ? needed : Math.min(needed, this.gain * 1.1, 1);
+    const out = new Int16Array(samples);
+    for (let i = 0; i < samples; i++) out[i] = Math.round(sum[i]! * this.gain);
+    return out;
+  }
+}
+
+export interface MixerLeg {
+  readonly path: DatagramPath;
+  /** Our key for what we send this participant, and theirs for what they send us. */
+  readonly ourKey: SrtpKey;
+  readonly theirKey: SrtpKey;
+}
+
+interface Participant {
+  readonly input: FrameQueue;
+  readonly output: FrameQueue;
+  readonly limiter: Limiter;
+  readonly receiver: MediaReceiver | null;
+  readonly sender: MediaSender | null;
+}
+
+export class ConferenceMixer {
+  private readonly participants = new Map<string, Participant>();
+  private ticker: Timer | null = null;
+  private readonly frameSamples: number;
+  /** The mixing participant itself: its microphone goes into the others' mixes, their mix to its speaker. */
+  private local: { id: string; source: AudioSource; sink: AudioSink } | null = null;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly random: Random,
+    private readonly frameMs: FrameMs = 20,
+  ) {
+    this.frameSamples = frameMs * SAMPLES_PER_MS;
+  }
+
+  get size(): number {
+    return this.participants.size;
+  }
+
+  /** The mixing participant's own microphone and speaker. */
+  addLocal(id: string, source: AudioSource, sink: AudioSink): void {
+    const input = new FrameQueue();
+    const output = new FrameQueue();
+    this.participants.set(id, { input, output, limiter: new Limiter(), receiver: null, sender: null });
+    // The local source is read and the local sink fed on the mixer's own tick.
+    this.local = { id, source, sink };
+  }
+
+  /** A remote participant, over its own leg. */
+  add(id: string, leg: MixerLeg): { receive: (bytes: Uint8Array) => void } {
+    const input = new FrameQueue();
+    const output = new FrameQueue();
+    const receiver = new MediaReceiver(this.clock, leg.theirKey, input, { frameMs: this.frameMs });
+    const sender = new MediaSender(this.clock, this.random, leg.path, leg.ourKey, output, { frameMs: this.frameMs });
+    this.participants.set(id, { input, output, limiter: new Limiter(), receiver, sender });
+    sender.start();
+    return { receive: (bytes) => receiver.receive(bytes) };
+  }
+
+  remove(id: string): void {
+    const p = this.participants.get(id);
+    if (!p) return;
+    p.sender?.stop();
+    p.receiver?.stop();
+    this.participants.delete(id);
+    if (this.local?.id === id) this.local = null;
+  }
+
+  start(): void {
+    if (this.ticker) return;
+    let next = this.clock.now() + this.frameMs;
+    const tick = () => {
+      const scheduled = next;
+      next += this.frameMs;
+      this.ticker = this.clock.after(Math.max(0, next - this.clock.now()), tick);
+      this.mixFrame(scheduled);
+    };
+    this.ticker = this.clock.after(this.frameMs, tick);
+  }
+
+  /** One frame: everyone's input levelled, and each participant's mix of the others queued for its sender. */
+  private mixFrame(atMs: number): void {
+    if (this.local) this.participants.get(this.local.id)?.input.write(atMs, this.local.source.read(this.frameSamples));
+    const levelled = new Map<string, Float32Array>();
+    for (const [id, p] of this.participants) {
+      const frame = p.input.take();
+      if (frame && frame.length === this.frameSamples) levelled.set(id, level(frame));
+    }
+    for (const [id, p] of this.participants) {
+      const others = [...levelled.entries()].filter(([other]) => other !== id).map(([, frame]) => frame);
+      const mix = p.limiter.mix(others, this.frameSamples);
+      if (this.local?.id === id) this.local.sink.write(atMs, mix);
+      else p.output.write(atMs, mix);
+    }
+  }
+
+  stop(): void {
+    this.ticker?.cancel();
+    this.ticker = null;
+    for (const id of [...this.participants.keys()]) this.remove(id);
+  }
+}

@@ -1,0 +1,93 @@
+// The conference mixer on the virtual network: five participants, each sending its own tone;
+// the first mixes (its own tone from its microphone), the other four send to it over their own
+// SRTP legs. Everyone must hear the four other tones and not their own. The limiter keeps a loud
+// sum from clipping; levelling brings a quiet voice up.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { VirtualNetwork } from '../../src/env/virtual/index.js';
+import { BufferSource, MediaReceiver, MediaSender, RecordingSink } from '../../src/media/media-stream.js';
+import { ConferenceMixer, Limiter, level } from '../../src/media/mixer.js';
+import { testSeed, withSeed } from '../support/seed.js';
+
+const TONES = [300, 500, 700, 900, 1100];
+
+function tone(hz: number, seconds: number, amplitude = 4000): Int16Array {
+  const out = new Int16Array(seconds * 48_000);
+  for (let i = 0; i < out.length; i++) out[i] = Math.round(amplitude * Math.sin((2 * Math.PI * hz * i) / 48_000));
+  return out;
+}
+
+/** The strength of `hz` in `samples` (Goertzel, normalised to the amplitude of a pure tone). */
+function strength(samples: Int16Array, hz: number): number {
+  const coefficient = 2 * Math.cos((2 * Math.PI * hz) / 48_000);
+  let s1 = 0;
+  let s2 = 0;
+  for (const v of samples) {
+    const s0 = v + coefficient * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  return (2 * Math.sqrt(Math.max(0, s1 * s1 + s2 * s2 - coefficient * s1 * s2))) / samples.length;
+}
+
+test('five participants: each hears the four others\' tones and not its own', () =>
+  withSeed(testSeed(), async (seed) => {
+    const network = new VirtualNetwork(seed);
+    const drive = <T>(work: Promise<T>) => network.scheduler.drive(work, 600_000);
+    const hosts = TONES.map(() => network.addHost({ link: { latencyMs: 10, jitterMs: 5 } }));
+    const sockets = await drive(Promise.all(hosts.map((h) => h.env().net.bindUdp({ port: 0 }))));
+    const mixerEnv = hosts[0]!.env();
+    const mixer = new ConferenceMixer(mixerEnv.clock, mixerEnv.random);
+    const heard = TONES.map(() => new RecordingSink());
+    mixer.addLocal('p0', new BufferSource(tone(TONES[0]!, 4)), heard[0]!);
+    const legs = new Map<string, { receive: (bytes: Uint8Array) => void }>();
+    const ends: { sender: MediaSender; receiver: MediaReceiver }[] = [];
+    for (let i = 1; i < TONES.length; i++) {
+      const env = hosts[i]!.env();
+      const up = { key: env.random.bytes(16), salt: env.random.bytes(14) };
+      const down = { key: mixerEnv.random.bytes(16), salt: mixerEnv.random.bytes(14) };
+      const participantAddress = { host: hosts[i]!.addressText, port: sockets[i]!.local.port };
+      const mixerAddress = { host: hosts[0]!.addressText, port: sockets[0]!.local.port };
+      legs.set(`${participantAddress.host}:${participantAddress.port}`, mixer.add(`p${i}`, { path: { send: (bytes) => sockets[0]!.send(bytes, participantAddress) }, ourKey: down, theirKey: up }));
+      const receiver = new MediaReceiver(env.clock, down, heard[i]!, { frameMs: 20 });
+      sockets[i]!.onMessage((bytes) => receiver.receive(bytes));
+      const sender = new MediaSender(env.clock, env.random, { send: (bytes) => sockets[i]!.send(bytes, mixerAddress) }, up, new BufferSource(tone(TONES[i]!, 4)), { frameMs: 20 });
+      sender.start();
+      ends.push({ sender, receiver });
+    }
+    sockets[0]!.onMessage((bytes, from) => legs.get(`${from.host}:${from.port}`)?.receive(bytes));
+    mixer.start();
+    await drive(new Promise<void>((resolve) => network.scheduler.after(3_500, resolve)));
+    mixer.stop();
+    for (const e of ends) {
+      e.sender.stop();
+      e.receiver.stop();
+    }
+    heard.forEach((sink, i) => {
+      // A steady second in the middle, after everyone's first packets.
+      const steady = sink.samples().subarray(48_000, 96_000);
+      const levels = TONES.map((hz) => strength(steady, hz));
+      const others = levels.filter((_, j) => j !== i);
+      const table = levels.map((l) => l.toFixed(0)).join(' ');
+      // The others' tones at about the level they were sent; its own at least 26 dB below the weakest of them (codec noise).
+      assert.ok(Math.min(...others) > 1000, `p${i} hears the others at ${table}`);
+      assert.ok(levels[i]! < 0.05 * Math.min(...others), `p${i} hears its own ${TONES[i]} Hz: ${table}`);
+    });
+  }));
+
+test('the limiter never clips and recovers its gain; levelling brings quiet voices up and loud ones down, silence stays silent', () => {
+  const loud = tone(400, 0.02, 30_000);
+  const limiter = new Limiter();
+  const mixed = limiter.mix([level(loud), level(loud), Float32Array.from(loud)], loud.length);
+  assert.ok(Math.max(...mixed.map(Math.abs)) <= 32_000);
+  assert.ok(Math.max(...mixed.map(Math.abs)) > 20_000, 'scaled, not silenced');
+  // A quiet frame afterwards: the gain comes back towards 1 over frames, not at once.
+  const quiet = level(tone(400, 0.02, 1000));
+  const after = limiter.mix([quiet], quiet.length);
+  assert.ok(Math.max(...after.map(Math.abs)) < Math.max(...quiet.map(Math.abs)), 'gain recovers slowly');
+  const rms = (f: Float32Array) => Math.sqrt(f.reduce((s, v) => s + v * v, 0) / f.length);
+  assert.ok(Math.abs(rms(level(tone(400, 0.02, 1500))) - 3000) < 100, 'quiet up to the target');
+  assert.ok(Math.abs(rms(level(tone(400, 0.02, 500))) - 4 * 354) < 50, 'but by at most 4×');
+  assert.ok(Math.abs(rms(level(tone(400, 0.02, 20_000))) - 3000) < 100, 'loud down to the target');
+  assert.equal(rms(level(new Int16Array(960))), 0);
+});
