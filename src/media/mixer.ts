@@ -15,6 +15,9 @@ const TARGET_RMS = 3_000;
 const MAX_GAIN = 4;
 /** Below this RMS a frame is silence: it gets no gain (noise is not brought up). */
 const SILENCE_RMS = 200;
+/** A participant whose frame is this loud speaks, and is shown speaking for a while after. */
+const SPEAKING_RMS = 500;
+const SPEAKING_HOLD_MS = 300;
 
 /** Frames played by one participant's receiver, waiting for the mixer's next tick. */
 class FrameQueue implements AudioSink, AudioSource {
@@ -91,6 +94,8 @@ export class ConferenceMixer {
   private readonly participants = new Map<string, Participant>();
   private ticker: Timer | null = null;
   private readonly frameSamples: number;
+  private readonly lastSpokeMs = new Map<string, number>();
+  private nowMs = 0;
   /** The mixing participant itself: its microphone goes into the others' mixes, their mix to its speaker. */
   private local: { id: string; source: AudioSource; sink: AudioSink } | null = null;
 
@@ -132,6 +137,7 @@ export class ConferenceMixer {
     p.sender?.stop();
     p.receiver?.stop();
     this.participants.delete(id);
+    this.lastSpokeMs.delete(id);
     if (this.local?.id === id) this.local = null;
   }
 
@@ -153,14 +159,23 @@ export class ConferenceMixer {
     const levelled = new Map<string, Float32Array>();
     for (const [id, p] of this.participants) {
       const frame = p.input.take();
-      if (frame && frame.length === this.frameSamples) levelled.set(id, level(frame));
+      if (frame && frame.length === this.frameSamples) {
+        levelled.set(id, level(frame));
+        if (rms(frame) >= SPEAKING_RMS) this.lastSpokeMs.set(id, atMs);
+      }
     }
+    this.nowMs = atMs;
     for (const [id, p] of this.participants) {
       const others = [...levelled.entries()].filter(([other]) => other !== id).map(([, frame]) => frame);
       const mix = p.limiter.mix(others, this.frameSamples);
       if (this.local?.id === id) this.local.sink.write(atMs, mix);
       else p.output.write(atMs, mix);
     }
+  }
+
+  /** Who is in the conference and who spoke in the last 300 ms (for the roster). */
+  roster(): { id: string; speaking: boolean }[] {
+    return [...this.participants.keys()].map((id) => ({ id, speaking: this.nowMs - (this.lastSpokeMs.get(id) ?? -Infinity) <= SPEAKING_HOLD_MS }));
   }
 
   stop(): void {

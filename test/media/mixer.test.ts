@@ -7,6 +7,8 @@ import { test } from 'node:test';
 import { VirtualNetwork } from '../../src/env/virtual/index.js';
 import { BufferSource, MediaReceiver, MediaSender, RecordingSink } from '../../src/media/media-stream.js';
 import { ConferenceMixer, Limiter, level } from '../../src/media/mixer.js';
+import { electMixer, mixerScore } from '../../src/media/mixer-election.js';
+import { NatType } from '../../src/wire/messages.js';
 import { testSeed, withSeed } from '../support/seed.js';
 
 const TONES = [300, 500, 700, 900, 1100];
@@ -51,13 +53,15 @@ test('five participants: each hears the four others\' tones and not its own', ()
       legs.set(`${participantAddress.host}:${participantAddress.port}`, mixer.add(`p${i}`, { path: { send: (bytes) => sockets[0]!.send(bytes, participantAddress) }, ourKey: down, theirKey: up }));
       const receiver = new MediaReceiver(env.clock, down, heard[i]!, { frameMs: 20 });
       sockets[i]!.onMessage((bytes) => receiver.receive(bytes));
-      const sender = new MediaSender(env.clock, env.random, { send: (bytes) => sockets[i]!.send(bytes, mixerAddress) }, up, new BufferSource(tone(TONES[i]!, 4)), { frameMs: 20 });
+      // p4 stops talking after 2 s: the roster must show it.
+      const sender = new MediaSender(env.clock, env.random, { send: (bytes) => sockets[i]!.send(bytes, mixerAddress) }, up, new BufferSource(tone(TONES[i]!, i === 4 ? 2 : 4)), { frameMs: 20 });
       sender.start();
       ends.push({ sender, receiver });
     }
     sockets[0]!.onMessage((bytes, from) => legs.get(`${from.host}:${from.port}`)?.receive(bytes));
     mixer.start();
     await drive(new Promise<void>((resolve) => network.scheduler.after(3_500, resolve)));
+    assert.deepEqual(mixer.roster(), ['p0', 'p1', 'p2', 'p3', 'p4'].map((id) => ({ id, speaking: id !== 'p4' })));
     mixer.stop();
     for (const e of ends) {
       e.sender.stop();
@@ -90,4 +94,23 @@ test('the limiter never clips and recovers its gain; levelling brings quiet voic
   assert.ok(Math.abs(rms(level(tone(400, 0.02, 500))) - 4 * 354) < 50, 'but by at most 4×');
   assert.ok(Math.abs(rms(level(tone(400, 0.02, 20_000))) - 3000) < 100, 'loud down to the target');
   assert.equal(rms(level(new Int16Array(960))), 0);
+});
+
+test('mixer election: the most reachable participant with the upload for everyone mixes, not the one who started; all agree', () => {
+  const caller = { id: 'alice', natType: NatType.SYMMETRIC, uploadKbps: 10_000, cpuCores: 8 };
+  const openButSlow = { id: 'bob', natType: NatType.OPEN, uploadKbps: 64, cpuCores: 4 };
+  const fullCone = { id: 'carol', natType: NatType.FULL_CONE, uploadKbps: 2_000, cpuCores: 2 };
+  const webOnly = { id: 'dave', natType: NatType.WEB_ONLY, uploadKbps: 50_000, cpuCores: 16 };
+  const everyone = [caller, openButSlow, fullCone, webOnly];
+  // bob is open, but 64 kbit/s cannot carry three streams; carol is reachable and can.
+  assert.equal(electMixer(everyone), 'carol');
+  assert.ok(mixerScore(fullCone, 4) > mixerScore(caller, 4), 'reachable beats the caller\'s fast machine');
+  // With enough upload, the open one wins.
+  assert.equal(electMixer([caller, { ...openButSlow, uploadKbps: 1_000 }, fullCone, webOnly]), 'bob');
+  // Every order of the same facts gives the same mixer; ties go to the smallest id.
+  assert.equal(electMixer([webOnly, fullCone, caller]), 'carol');
+  assert.equal(electMixer([{ ...fullCone, id: 'zed' }, fullCone]), 'carol');
+  // Among equally reachable ones, the upload decides.
+  assert.equal(electMixer([{ ...fullCone, id: 'a', uploadKbps: 50 }, { ...fullCone, id: 'b', uploadKbps: 5_000 }]), 'b');
+  assert.equal(electMixer([]), null);
 });
