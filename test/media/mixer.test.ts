@@ -111,6 +111,7 @@ test('mixer election: the most reachable participant with the upload for everyon
   assert.equal(electMixer([webOnly, fullCone, caller]), 'carol');
   assert.equal(electMixer([{ ...fullCone, id: 'zed' }, fullCone]), 'carol');
   // Among equally reachable ones, the upload decides.
-  assert.equal(electMixer([{ ...fullCone, id: 'a', uploadKbps: 50 }, { ...fullCone, id: 'b', uploadKbps: 5_000 }]), 'b');
+  assert.equal(electMixer([{ ...fullCone, id: 'a', uploadKbps: 20 }, { ...fullCone, id: 'b', uploadKbps: 5_000 }]), 'b');
+  assert.equal(electMixer([{ ...fullCone, id: 'a', uploadKbps: 0 }, { ...fullCone, id: 'b', uploadKbps: 5_000 }]), 'b', 'a known upload beats an unknown one');
   assert.equal(electMixer([]), null);
 });
