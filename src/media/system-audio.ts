@@ -21,6 +21,18 @@ export function findCommand(command: string, path = process.env.PATH ?? ''): str
 
 export const SOX_MISSING = "sox's rec and play were not found (Debian: apt-get install sox)";
 
+/** Starts rec or play on a raw pipe; `failed` learns why it could not start or why it ended badly. */
+function spawnSox(command: string, stdio: ['ignore' | 'pipe', 'ignore' | 'pipe', 'pipe'], failed: (why: string) => void): ChildProcess {
+  const child = spawn(command, [...RAW, '-'], { stdio });
+  let errors = '';
+  child.stderr!.on('data', (chunk: Buffer) => (errors = (errors + chunk.toString()).slice(-500)));
+  child.on('error', (error) => failed(error.message));
+  child.on('exit', (code) => {
+    if (code !== 0 && code !== null) failed(`${command} exited with ${code}: ${errors.trim()}`);
+  });
+  return child;
+}
+
 /** What the microphone says, as an AudioSource: silence while nothing has come (or after `rec` ended). */
 export class Microphone implements AudioSource {
   private chunks: Int16Array[] = [];
@@ -31,13 +43,7 @@ export class Microphone implements AudioSource {
   failure: string | null = null;
 
   constructor(rec: string) {
-    this.child = spawn(rec, [...RAW, '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let errors = '';
-    this.child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()).slice(-500));
-    this.child.on('error', (error) => (this.failure = error.message));
-    this.child.on('exit', (code) => {
-      if (code !== 0 && code !== null) this.failure = `rec exited with ${code}: ${errors.trim()}`;
-    });
+    this.child = spawnSox(rec, ['ignore', 'pipe', 'pipe'], (failure) => (this.failure = failure));
     this.child.stdout!.on('data', (chunk: Buffer) => this.take(chunk));
   }
 
@@ -79,13 +85,7 @@ export class Speaker implements AudioSink {
   failure: string | null = null;
 
   constructor(play: string) {
-    this.child = spawn(play, [...RAW, '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let errors = '';
-    this.child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()).slice(-500));
-    this.child.on('error', (error) => (this.failure = error.message));
-    this.child.on('exit', (code) => {
-      if (code !== 0 && code !== null) this.failure = `play exited with ${code}: ${errors.trim()}`;
-    });
+    this.child = spawnSox(play, ['pipe', 'ignore', 'pipe'], (failure) => (this.failure = failure));
     this.child.stdin!.on('error', () => {}); // play went away: failure says why
   }
 
