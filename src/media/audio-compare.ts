@@ -93,6 +93,31 @@ export function spectralSimilarity(reference: Int16Array, recorded: Int16Array, 
   return count === 0 ? 0 : total / count;
 }
 
+/** The amplitude of the `hz` component of `samples` (Goertzel; a pure tone of amplitude A gives about A). */
+export function toneStrength(samples: Int16Array, hz: number): number {
+  if (samples.length === 0) return 0;
+  const coefficient = 2 * Math.cos((2 * Math.PI * hz) / (SAMPLES_PER_MS * 1000));
+  let s1 = 0;
+  let s2 = 0;
+  for (const v of samples) {
+    const s0 = v + coefficient * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  return (2 * Math.sqrt(Math.max(0, s1 * s1 + s2 * s2 - coefficient * s1 * s2))) / samples.length;
+}
+
+/** `seconds` of the sum of pure tones at `frequencies`, each of `amplitude`. */
+export function tones(frequencies: readonly number[], seconds: number, amplitude = 4000): Int16Array {
+  const out = new Int16Array(Math.round(seconds * 1000 * SAMPLES_PER_MS));
+  for (let i = 0; i < out.length; i++) {
+    let v = 0;
+    for (const hz of frequencies) v += Math.sin((2 * Math.PI * hz * i) / (SAMPLES_PER_MS * 1000));
+    out[i] = Math.round(amplitude * v);
+  }
+  return out;
+}
+
 /**
  * A test signal like speech in its rhythm: 160 ms tones at changing pitches with harmonics, each
  * followed by 40 ms of quiet, so that a lost or concealed frame, a wrong delay or a wrong

