@@ -37,6 +37,8 @@ export interface JitterStats {
   recovered: number;
   stretched: number;
   shrunk: number;
+  /** Frames dropped to catch up after a burst. */
+  dropped: number;
 }
 
 export class JitterBuffer {
@@ -54,7 +56,7 @@ export class JitterBuffer {
   private readonly lateAt: number[] = [];
   /** When frames had to be concealed, in the last WINDOW_MS. */
   private readonly concealedAt: number[] = [];
-  readonly stats: JitterStats = { received: 0, late: 0, duplicate: 0, concealed: 0, recovered: 0, stretched: 0, shrunk: 0 };
+  readonly stats: JitterStats = { received: 0, late: 0, duplicate: 0, concealed: 0, recovered: 0, stretched: 0, shrunk: 0, dropped: 0 };
   private readonly maxPackets: number;
   private readonly frameMs: number;
 
@@ -140,7 +142,8 @@ export class JitterBuffer {
       return { kind: 'conceal' };
     }
     this.maybeShrink(nowMs);
-    const ts = this.playTs;
+    this.catchUp();
+    const ts = this.playTs!;
     this.playTs += this.options.frameSamples;
     for (const old of this.packets.keys()) if (old < ts) this.packets.delete(old);
     const payload = this.packets.get(ts);
@@ -169,6 +172,22 @@ export class JitterBuffer {
       this.concealedAt.length = 0;
     }
     return { kind: 'conceal' };
+  }
+
+  /**
+   * More than the most it may hold (a stalled sender or network sent a burst): what is that old
+   * is stale for a conversation, so frames are dropped at once down to half the most.
+   */
+  private catchUp(): void {
+    const max = this.options.maxDelayMs ?? 200;
+    if (this.playTs === null || this.bufferedMs <= max) return;
+    const keepMs = Math.max(2 * this.frameMs, max / 2);
+    while (this.bufferedMs > keepMs) {
+      this.packets.delete(this.playTs!);
+      this.playTs! += this.options.frameSamples;
+      this.stats.dropped++;
+    }
+    this.spare.length = 0;
   }
 
   /** A frame less when the last two seconds never needed it. */
