@@ -162,3 +162,26 @@ test('glare: alice and bob call each other at once; both end up in one call (the
     assert.deepEqual(await drive(other.ended), { reason: 'hung_up', by: 'remote' });
     shutDown(world, [alice, bob]);
   }));
+
+test('a peer that goes silent (its machine cut off from everyone): the call ends after 10 s with the reason, not hanging forever', () =>
+  withSeed(testSeed(), async (seed) => {
+    const world = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }) });
+    const { drive, elapse, network } = world;
+    const alice = await phone(world, 'alice', ['bob']);
+    const bob = await phone(world, 'bob', ['alice']);
+    await elapse(1_000);
+    const call = await drive(alice.calls.call('bob', audio(world, 30, 1)));
+    await elapse(1_000);
+    bob.incoming[0]!.accept(audio(world, 30, 2));
+    await elapse(1_000);
+    assert.equal(call.state, 'active');
+    // Bob's router loses its uplink: no media, no relay, no signalling.
+    network.cuts.push({ a: bob.gateway.addressText, b: alice.gateway.addressText });
+    for (const s of world.supernodes) network.cuts.push({ a: bob.gateway.addressText, b: s.host.addressText });
+    const cutAt = network.scheduler.now();
+    const end = await drive(call.ended);
+    assert.deepEqual(end, { reason: 'media_lost', by: 'remote' });
+    const after = network.scheduler.now() - cutAt;
+    assert.ok(after >= 10_000 && after <= 12_000, `ended ${after} ms after the cut`);
+    shutDown(world, [alice, bob]);
+  }));
