@@ -10,7 +10,7 @@ import { OpusDecoder, OpusEncoder, SAMPLES_PER_MS, type FrameMs } from '../src/m
 import { SrtpReceiver, SrtpSender } from '../src/rtp/srtp.js';
 import { encodeRtp, OPUS_PAYLOAD_TYPE } from '../src/rtp/rtp.js';
 import { testSignal } from '../src/media/audio-compare.js';
-import { level, Limiter } from '../src/media/mixer.js';
+import { level, Limiter, sumFrames, withoutOwn } from '../src/media/mixer.js';
 
 /** IPv4 (20) and UDP (8) headers: what each packet adds on the wire. */
 const IP_UDP_BYTES = 28;
@@ -243,8 +243,9 @@ export function benchMixerCpu(participants = 10): MixerCpu {
         const decoded = plain.ok ? leg.decoder.decode(plain.value.subarray(12)) : null;
         return level(decoded?.ok ? decoded.value : new Int16Array(960));
       });
+      const total = sumFrames(levelled, 960);
       legs.forEach((leg, i) => {
-        const mix = leg.limiter.mix(levelled.filter((_, j) => j !== i), 960);
+        const mix = leg.limiter.limit(withoutOwn(total, levelled[i]));
         leg.protect.protect(encodeRtp({ marker: false, payloadType: OPUS_PAYLOAD_TYPE, sequence: round * frames + f, timestamp: (round * frames + f) * 960, ssrc: 99, payload: leg.encoder.encode(mix) }));
       });
     }

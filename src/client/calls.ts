@@ -316,8 +316,12 @@ export class CallManager {
 
   /** Sends `kind` about `call` to the other side (every invited device while none answered). */
   signal(call: Call, kind: CallSignalKind, reason = '', extra: { srtpMaster?: Uint8Array } = {}): void {
-    const signal = create(CallSignalSchema, { callId: call.id, kind, reason, ...extra });
-    void this.signalling.sendCallSignal(call.peer, call.device ? [call.device] : 'all', signal).catch(() => []);
+    this.send(call.peer, call.device ? [call.device] : 'all', call.id, kind, reason, extra);
+  }
+
+  /** One signal, sent without waiting: the end-to-end stream retries it, and a lost one ends in a timeout. */
+  private send(user: string, devices: readonly Uint8Array[] | 'all', callId: Uint8Array, kind: CallSignalKind, reason = '', extra: { srtpMaster?: Uint8Array } = {}): void {
+    void this.signalling.sendCallSignal(user, devices, create(CallSignalSchema, { callId, kind, reason, ...extra })).catch(() => []);
   }
 
   /** Ends `call`, telling the other side with `kind` (unless it was the other side that ended it). */
@@ -392,8 +396,7 @@ export class CallManager {
   }
 
   private invited(from: { user: string; device: Uint8Array; relation: Relation }, signal: CallSignal): void {
-    const answer = (kind: CallSignalKind, reason: string) =>
-      void this.signalling.sendCallSignal(from.user, [from.device], create(CallSignalSchema, { callId: signal.callId, kind, reason })).catch(() => []);
+    const answer = (kind: CallSignalKind, reason: string) => this.send(from.user, [from.device], signal.callId, kind, reason);
     const accept = this.options.acceptFrom ?? ((_user: string, relation: Relation) => relation === 'buddy');
     if (!accept(from.user, from.relation)) return answer(CallSignalKind.DECLINE, 'refused');
     if (!signal.codecs.includes(OPUS_CODEC) || signal.srtpMaster.length !== SRTP_MASTER_BYTES) return answer(CallSignalKind.DECLINE, 'unsupported_codec');
@@ -419,7 +422,7 @@ export class CallManager {
     const call = new Call(this, signal.callId.slice(), from.user, 'incoming', frameMs, this.env.random.bytes(SRTP_MASTER_BYTES), from.device);
     call.theirMaster = signal.srtpMaster.slice();
     this.calls.set(toHex(call.id), call);
-    void this.signalling.sendCallSignal(from.user, [from.device], create(CallSignalSchema, { callId: signal.callId, kind: CallSignalKind.RINGING })).catch(() => []);
+    this.send(from.user, [from.device], signal.callId, CallSignalKind.RINGING);
     call.addTimer(this.env.clock.after(this.options.ringTimeoutMs ?? RING_TIMEOUT_MS, () => call.state === 'ringing' && this.finish(call, { reason: 'no_answer', by: 'local' }, CallSignalKind.DECLINE, 'no answer')));
     return call;
   }
@@ -430,7 +433,7 @@ export class CallManager {
     call.theirMaster = theirMaster.slice();
     call.setState('connecting');
     const others = call.invited.filter((d) => !equalBytes(d, device));
-    if (others.length > 0) void this.signalling.sendCallSignal(call.peer, others, create(CallSignalSchema, { callId: call.id, kind: CallSignalKind.CANCEL, reason: 'answered elsewhere' })).catch(() => []);
+    if (others.length > 0) this.send(call.peer, others, call.id, CallSignalKind.CANCEL, 'answered elsewhere');
     // The path opened while it rang, if there is one and it worked; else one now.
     let outcome = await (call.earlyPaths.get(toHex(device)) ?? Promise.resolve(null));
     if (!outcome?.ok && call.state !== 'ended') outcome = await this.connector.connect(call.peer, device, CONNECT_TIMEOUT_MS);

@@ -46,16 +46,17 @@ const WINDOW = 20 * SAMPLES_PER_MS;
 /** Analysis frequencies: 48 steps, log-spaced from 100 Hz to 8 kHz (wideband speech). */
 const FREQUENCIES = Array.from({ length: 48 }, (_, i) => 100 * (8000 / 100) ** (i / 47));
 
+const HANN = Float64Array.from({ length: WINDOW }, (_, i) => 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (WINDOW - 1)));
+const COEFFICIENTS = FREQUENCIES.map((f) => 2 * Math.cos((2 * Math.PI * f) / (SAMPLES_PER_MS * 1000)));
+
 /** Magnitudes at FREQUENCIES of one window (Goertzel, Hann-windowed). */
 function spectrum(samples: Int16Array, start: number): Float64Array {
   const out = new Float64Array(FREQUENCIES.length);
-  FREQUENCIES.forEach((f, k) => {
-    const coefficient = 2 * Math.cos((2 * Math.PI * f) / (SAMPLES_PER_MS * 1000));
+  COEFFICIENTS.forEach((coefficient, k) => {
     let s1 = 0;
     let s2 = 0;
     for (let i = 0; i < WINDOW; i++) {
-      const hann = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (WINDOW - 1));
-      const s0 = (samples[start + i] ?? 0) * hann + coefficient * s1 - s2;
+      const s0 = (samples[start + i] ?? 0) * HANN[i]! + coefficient * s1 - s2;
       s2 = s1;
       s1 = s0;
     }

@@ -4,6 +4,7 @@
 // and in-band FEC when packets are lost, more when the path is clean (12-40 kbit/s). An estimated
 // MOS comes from the ITU-T G.107 E-model.
 import type { Clock, Timer } from '../env/types.js';
+import { every } from '../env/every.js';
 import { decodeReport, encodeReport, middleOf, ntpOf, type ReportBlock } from '../rtp/rtcp.js';
 import { SrtcpReceiver, SrtcpSender } from '../rtp/srtp.js';
 import type { DatagramPath, MediaReceiver, MediaSender, SrtpKey } from './media-stream.js';
@@ -69,11 +70,7 @@ export class CallQuality {
   }
 
   start(): void {
-    const tick = () => {
-      this.report();
-      this.timer = this.clock.after(REPORT_INTERVAL_MS, tick);
-    };
-    this.timer = this.clock.after(REPORT_INTERVAL_MS, tick);
+    this.timer ??= every(this.clock, REPORT_INTERVAL_MS, this.clock.now() + REPORT_INTERVAL_MS, () => this.report());
   }
 
   private report(): void {

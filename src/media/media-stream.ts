@@ -5,6 +5,7 @@
 // once per frame, plays a decoded, FEC-rebuilt or concealed frame into its sink. Clock and path
 // are injected: the same code runs on the virtual network and on real sockets.
 import type { Clock, Random, Timer } from '../env/types.js';
+import { every } from '../env/every.js';
 import { decodeRtp, encodeRtp, OPUS_PAYLOAD_TYPE } from '../rtp/rtp.js';
 import { SrtpReceiver, SrtpSender } from '../rtp/srtp.js';
 import { JitterBuffer, type JitterStats } from './jitter-buffer.js';
@@ -33,27 +34,6 @@ export interface SrtpKey {
 export const HOLD_INTERVAL_MS = 3_000;
 /** 24 kbit/s: Opus wideband speech at full quality, within the seed's 5 KB/s with headers. */
 export const DEFAULT_BITRATE = 24_000;
-
-/** Calls `fn` every `periodMs`, on the schedule `start + n·period` (timer lateness does not accumulate). */
-function every(clock: Clock, periodMs: number, firstAtMs: number, fn: (scheduledMs: number) => void): Timer {
-  let next = firstAtMs;
-  let timer: Timer;
-  let stopped = false;
-  const run = () => {
-    if (stopped) return;
-    const scheduled = next;
-    next += periodMs;
-    timer = clock.after(Math.max(0, next - clock.now()), run);
-    fn(scheduled);
-  };
-  timer = clock.after(Math.max(0, firstAtMs - clock.now()), run);
-  return {
-    cancel: () => {
-      stopped = true;
-      timer.cancel();
-    },
-  };
-}
 
 export interface SenderStats {
   packets: number;

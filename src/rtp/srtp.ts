@@ -73,10 +73,10 @@ export function packetKeystream(keys: Pick<SrtpSessionKeys, 'cipherKey' | 'salt'
   return keystream(keys.cipherKey, packetIv(keys.salt, ssrc, index), length);
 }
 
-function crypt(keys: SrtpSessionKeys, packet: Uint8Array, headerLength: number, ssrc: number, index: number): void {
-  const payload = packet.subarray(headerLength);
-  const stream = packetKeystream(keys, ssrc, index, payload.length);
-  for (let i = 0; i < payload.length; i++) payload[i]! ^= stream[i]!;
+/** Encrypts or decrypts (the same in counter mode) `packet` from `from` on, in place, for packet `index` of stream `ssrc`. */
+function crypt(keys: SrtpSessionKeys, packet: Uint8Array, from: number, ssrc: number, index: number): void {
+  const cipher = createCipheriv('aes-128-ctr', keys.cipherKey, packetIv(keys.salt, ssrc, index));
+  packet.set(cipher.update(packet.subarray(from)), from);
 }
 
 const ssrcOf = (packet: Uint8Array) => new DataView(packet.buffer, packet.byteOffset, packet.byteLength).getUint32(8);
@@ -184,9 +184,7 @@ export class SrtcpSender {
     this.index = (this.index + 1) & 0x7fffffff;
     const out = new Uint8Array(rtcp.length + 4 + SRTP_TAG_BYTES);
     out.set(rtcp);
-    const ssrc = ssrcOfRtcp(out);
-    const stream = packetKeystream(this.keys, ssrc, index, rtcp.length - RTCP_HEADER_BYTES);
-    for (let i = RTCP_HEADER_BYTES; i < rtcp.length; i++) out[i]! ^= stream[i - RTCP_HEADER_BYTES]!;
+    crypt(this.keys, out.subarray(0, rtcp.length), RTCP_HEADER_BYTES, ssrcOfRtcp(out), index);
     // E flag (encrypted) and the index.
     new DataView(out.buffer).setUint32(rtcp.length, (0x80000000 | index) >>> 0);
     out.set(rtcpTag(this.keys, out.subarray(0, rtcp.length + 4)), rtcp.length + 4);
@@ -215,10 +213,7 @@ export class SrtcpReceiver {
     if (!timingSafeEqual(rtcpTag(this.keys, srtcp.subarray(0, tagAt)), srtcp.subarray(tagAt))) return err({ code: 'auth_failed', message: 'the SRTCP tag does not match' });
     this.window.accept(index);
     const rtcp = srtcp.slice(0, tagAt - 4);
-    if (word & 0x80000000) {
-      const stream = packetKeystream(this.keys, ssrcOfRtcp(rtcp), index, rtcp.length - RTCP_HEADER_BYTES);
-      for (let i = RTCP_HEADER_BYTES; i < rtcp.length; i++) rtcp[i]! ^= stream[i - RTCP_HEADER_BYTES]!;
-    }
+    if (word & 0x80000000) crypt(this.keys, rtcp, RTCP_HEADER_BYTES, ssrcOfRtcp(rtcp), index);
     return ok(rtcp);
   }
 }

@@ -21,6 +21,15 @@ async function phone(world: World, user: string, buddies: string[]) {
   return { ...d, calls, incoming };
 }
 
+/** Alice and bob, buddies, each with one device on an overlay of three supernodes (5 ms links). */
+async function aliceAndBob(seed: number) {
+  const world = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }) });
+  const alice = await phone(world, 'alice', ['bob']);
+  const bob = await phone(world, 'bob', ['alice']);
+  await world.elapse(1_000);
+  return { world, ...world, alice, bob };
+}
+
 const audio = (world: World, seconds: number, seed: number): CallAudio & { input: Int16Array; sink: RecordingSink } => {
   const input = testSignal(seconds, seed);
   return { input, source: new BufferSource(input), sink: new RecordingSink(world.network.scheduler.now()) };
@@ -106,11 +115,7 @@ test('a stranger is refused in the first exchange, a second caller gets busy, a 
 
 test('a path that dies mid-call: the call moves to a relay within seconds and keeps its audio', () =>
   withSeed(testSeed(), async (seed) => {
-    const world = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }) });
-    const { drive, elapse, network } = world;
-    const alice = await phone(world, 'alice', ['bob']);
-    const bob = await phone(world, 'bob', ['alice']);
-    await elapse(1_000);
+    const { world, drive, elapse, network, alice, bob } = await aliceAndBob(seed);
     const aliceAudio = audio(world, 20, 1);
     const call = await drive(alice.calls.call('bob', aliceAudio));
     await elapse(300);
@@ -141,11 +146,7 @@ test('a path that dies mid-call: the call moves to a relay within seconds and ke
 
 test('glare: alice and bob call each other at once; both end up in one call (the smaller id), answered, with audio both ways', () =>
   withSeed(testSeed(), async (seed) => {
-    const world = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }) });
-    const { drive, elapse } = world;
-    const alice = await phone(world, 'alice', ['bob']);
-    const bob = await phone(world, 'bob', ['alice']);
-    await elapse(1_000);
+    const { world, drive, elapse, alice, bob } = await aliceAndBob(seed);
     const [fromAlice, fromBob] = await drive(Promise.all([alice.calls.call('bob', audio(world, 3, 1)), bob.calls.call('alice', audio(world, 3, 2))]));
     await elapse(2_000);
     const ends = await drive(Promise.race([Promise.all([fromAlice!.ended, fromBob!.ended]), new Promise<null>((resolve) => world.network.scheduler.after(10, () => resolve(null)))]));
@@ -165,11 +166,7 @@ test('glare: alice and bob call each other at once; both end up in one call (the
 
 test('a peer that goes silent (its machine cut off from everyone): the call ends after 10 s with the reason, not hanging forever', () =>
   withSeed(testSeed(), async (seed) => {
-    const world = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }) });
-    const { drive, elapse, network } = world;
-    const alice = await phone(world, 'alice', ['bob']);
-    const bob = await phone(world, 'bob', ['alice']);
-    await elapse(1_000);
+    const { world, drive, elapse, network, alice, bob } = await aliceAndBob(seed);
     const call = await drive(alice.calls.call('bob', audio(world, 30, 1)));
     await elapse(1_000);
     bob.incoming[0]!.accept(audio(world, 30, 2));
