@@ -106,6 +106,7 @@ const END_TEXT: Record<CallEnd['reason'], string> = {
   no_path: 'no network path worked',
   media_lost: 'no audio arrived for 10 s',
   replaced: 'you called each other at once: going on with one call',
+  conference: 'the call goes on as a conference',
 };
 
 /** Runs `call` until it ends (or `limitMs`), printing stats; writes what was heard. */

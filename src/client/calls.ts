@@ -57,7 +57,9 @@ export type CallEndReason =
   | 'no_path'
   | 'media_lost'
   /** Both called each other at once: the other call (`Call.replacement`) goes on instead. */
-  | 'replaced';
+  | 'replaced'
+  /** Turned into a conference (both sides go on there). */
+  | 'conference';
 
 export interface CallEnd {
   readonly reason: CallEndReason;
@@ -329,6 +331,16 @@ export class CallManager {
     if (call.state === 'ended') return;
     if (kind !== null) this.signal(call, kind, reason);
     this.close(call, end);
+  }
+
+  /** Ends `call` without a word to the other side: both moved its audio to a conference. */
+  release(call: Call): void {
+    this.close(call, { reason: 'conference', by: 'local' });
+  }
+
+  /** The call with this id, if it is under way here. */
+  find(callId: Uint8Array): Call | undefined {
+    return this.calls.get(toHex(callId));
   }
 
   private close(call: Call, end: CallEnd): void {

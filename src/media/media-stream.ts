@@ -61,7 +61,12 @@ export class MediaSender {
     private readonly path: DatagramPath,
     key: SrtpKey,
     private readonly source: AudioSource,
-    readonly options: { readonly frameMs: FrameMs; readonly bitrate?: number } = { frameMs: 20 },
+    readonly options: {
+      readonly frameMs: FrameMs;
+      readonly bitrate?: number;
+      /** A mixer's: the sources (CSRCs, RFC 3550 6.1) in the frame it sends now, so receivers know who speaks. */
+      readonly contributors?: () => readonly number[];
+    } = { frameMs: 20 },
   ) {
     this.encoder = new OpusEncoder({ frameMs: options.frameMs, bitrate: options.bitrate ?? DEFAULT_BITRATE });
     this.frameSamples = this.encoder.frameSamples;
@@ -104,7 +109,7 @@ export class MediaSender {
       this.lastHoldPacketMs = nowMs;
     }
     const payload = this.encoder.encode(this.held || this.muted ? new Int16Array(this.frameSamples) : frame);
-    const packet = this.srtp.protect(encodeRtp({ marker: false, payloadType: OPUS_PAYLOAD_TYPE, sequence: this.sequence, timestamp, ssrc: this.streamSsrc, payload }));
+    const packet = this.srtp.protect(encodeRtp({ marker: false, payloadType: OPUS_PAYLOAD_TYPE, sequence: this.sequence, timestamp, ssrc: this.streamSsrc, payload, csrcs: this.options.contributors?.() ?? [] }));
     this.sequence = (this.sequence + 1) & 0xffff;
     this.stats.packets++;
     this.stats.bytes += packet.length;
@@ -163,6 +168,8 @@ export class MediaReceiver {
   private jitter = 0;
   private stopped = false;
   readonly stats: ReceiverStats;
+  /** The contributing sources (CSRCs) of the latest packet: from a mixer, who speaks in what it sends. */
+  contributors: readonly number[] = [];
 
   constructor(
     private readonly clock: Clock,
@@ -193,6 +200,7 @@ export class MediaReceiver {
     const rtp = decodeRtp(plain.value);
     if (!rtp.ok) return this.refuse(rtp.error.code);
     if (rtp.value.payloadType !== OPUS_PAYLOAD_TYPE) return this.refuse('unknown_payload_type');
+    this.contributors = rtp.value.csrcs;
     const nowMs = this.clock.now();
     this.countSequence(rtp.value.ssrc, rtp.value.sequence);
     // RFC 3550 A.8: the interarrival jitter, in timestamp units then ms.

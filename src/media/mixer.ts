@@ -9,6 +9,8 @@ import { every } from '../env/every.js';
 import { MediaReceiver, MediaSender, type AudioSink, type AudioSource, type DatagramPath, type SrtpKey } from './media-stream.js';
 import { SAMPLES_PER_MS, type FrameMs } from './opus.js';
 
+/** The most contributing sources an RTP header can name (RFC 3550 5.1: a 4-bit count). */
+const MAX_CSRCS = 15;
 /** Frames a participant's input may hold before the oldest is dropped (its clock runs fast). */
 const MAX_QUEUED_FRAMES = 5;
 /** The loudness each voice is brought towards (RMS), and the most gain it may get. */
@@ -104,6 +106,8 @@ export interface MixerLeg {
 }
 
 interface Participant {
+  /** Its source identifier in the mixes it is heard in (RTP CSRC), so receivers can show who speaks. */
+  readonly csrc: number;
   readonly input: FrameQueue;
   readonly output: FrameQueue;
   readonly limiter: Limiter;
@@ -133,21 +137,21 @@ export class ConferenceMixer {
   }
 
   /** The mixing participant's own microphone and speaker. */
-  addLocal(id: string, source: AudioSource, sink: AudioSink): void {
+  addLocal(id: string, source: AudioSource, sink: AudioSink, csrc = 0): void {
     const input = new FrameQueue();
     const output = new FrameQueue();
-    this.participants.set(id, { input, output, limiter: new Limiter(), receiver: null, sender: null });
+    this.participants.set(id, { csrc, input, output, limiter: new Limiter(), receiver: null, sender: null });
     // The local source is read and the local sink fed on the mixer's own tick.
     this.local = { id, source, sink };
   }
 
   /** A remote participant, over its own leg. */
-  add(id: string, leg: MixerLeg): { receive: (bytes: Uint8Array) => void } {
+  add(id: string, leg: MixerLeg, csrc = 0): { receive: (bytes: Uint8Array) => void } {
     const input = new FrameQueue();
     const output = new FrameQueue();
     const receiver = new MediaReceiver(this.clock, leg.theirKey, input, { frameMs: this.frameMs });
-    const sender = new MediaSender(this.clock, this.random, leg.path, leg.ourKey, output, { frameMs: this.frameMs });
-    this.participants.set(id, { input, output, limiter: new Limiter(), receiver, sender });
+    const sender = new MediaSender(this.clock, this.random, leg.path, leg.ourKey, output, { frameMs: this.frameMs, contributors: () => this.speakersFor(id) });
+    this.participants.set(id, { csrc, input, output, limiter: new Limiter(), receiver, sender });
     sender.start();
     return { receive: (bytes) => receiver.receive(bytes) };
   }
@@ -188,9 +192,20 @@ export class ConferenceMixer {
     }
   }
 
+  /** The CSRCs of those speaking in `id`'s mix (everyone speaking but itself). */
+  private speakersFor(id: string): number[] {
+    const speakers: number[] = [];
+    for (const [other, p] of this.participants) if (other !== id && this.speaking(other) && speakers.length < MAX_CSRCS) speakers.push(p.csrc);
+    return speakers;
+  }
+
+  private speaking(id: string): boolean {
+    return this.nowMs - (this.lastSpokeMs.get(id) ?? -Infinity) <= SPEAKING_HOLD_MS;
+  }
+
   /** Who is in the conference and who spoke in the last 300 ms (for the roster). */
   roster(): { id: string; speaking: boolean }[] {
-    return [...this.participants.keys()].map((id) => ({ id, speaking: this.nowMs - (this.lastSpokeMs.get(id) ?? -Infinity) <= SPEAKING_HOLD_MS }));
+    return [...this.participants.keys()].map((id) => ({ id, speaking: this.speaking(id) }));
   }
 
   stop(): void {

