@@ -135,3 +135,38 @@ test('five participants, one behind a UDP-blocking firewall: each hears the four
     assert.deepEqual(await drive(conf.cat!.ended), { reason: 'alone', by: 'remote' });
     shutDown(world, people);
   }));
+
+test('a 1:1 call turns into a conference: the call\'s two go on in it with a third; a stranger\'s invitation is refused', () =>
+  withSeed(testSeed(), async (seed) => {
+    const world = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }) });
+    const { drive, elapse } = world;
+    const now = () => world.network.scheduler.now();
+    const alice = await conferee(world, 'alice', ['bob', 'carol']);
+    const bob = await conferee(world, 'bob', ['alice']);
+    const carol = await conferee(world, 'carol', ['alice']);
+    const mallory = await conferee(world, 'mallory', ['bob']);
+    await elapse(1_000);
+    const hz = { alice: 400, bob: 600, carol: 800 };
+    const audio = { alice: toneAudio(world, hz.alice, 20), bob: toneAudio(world, hz.bob, 20), carol: toneAudio(world, hz.carol, 20) };
+    bob.calls.onIncoming((c) => c.accept(audio.bob));
+    carol.conferences.onInvite((c) => c.join(audio.carol));
+    const call = await drive(alice.calls.call('bob', audio.alice));
+    await elapse(1_500);
+    assert.equal(call.state, 'active');
+    const conference = await drive(alice.conferences.upgrade(call, ['carol']));
+    assert.ok(conference);
+    await elapse(3_000);
+    // Bob was never asked: his call went on as the conference, and both ends of the call are over.
+    assert.equal(bob.invites.length, 0);
+    assert.deepEqual(await drive(call.ended), { reason: 'conference', by: 'local' });
+    assert.deepEqual(conference.roster().map((r) => r.user).sort(), ['alice', 'bob', 'carol']);
+    const people = (['alice', 'bob', 'carol'] as const).map((u) => ({ user: u, hz: hz[u], audio: audio[u] }));
+    assertEachHearsTheOthers('the call and carol', people, now() - 1_000, now());
+
+    // Mallory is no buddy of bob's: her invitation is refused, and her conference, with nobody else, ends.
+    const lonely = await drive(mallory.conferences.start(['bob'], toneAudio(world, 1000, 1)));
+    assert.deepEqual(await drive(lonely.ended), { reason: 'alone', by: 'remote' });
+    assert.equal(bob.invites.length, 0, 'bob never saw the stranger\'s invitation');
+    conference.leave();
+    shutDown(world, [alice, bob, carol, mallory]);
+  }));
