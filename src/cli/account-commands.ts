@@ -8,7 +8,7 @@ import { CertificateVerifier } from '../crypto/certificate.js';
 import { parseNetworkDescriptor, type NetworkDescriptor } from '../crypto/descriptor.js';
 import { Account } from '../client/account.js';
 import { LoginClient, LoginError } from '../client/login-client.js';
-import { answer as answerCall, call as placeCall, type CallOptions } from './call-commands.js';
+import { answer as answerCall, call as placeCall, conference as hostConference, type CallOptions } from './call-commands.js';
 import { chat as chatWith, connect as connectTo, nat as findNat, sendSealed, setStatus, history as showHistory, online as goOnline, whois as findUser, type OnlineOptions } from './overlay-commands.js';
 
 export interface AccountOptions {
@@ -157,6 +157,10 @@ export function connect(to: string | undefined, options: AccountOptions & { user
 export function call(to: string | undefined, options: AccountOptions & { user?: string }, callOptions: CallOptions): Promise<void> {
   if (!to) throw new CommandError('parley call <user> [--in said.wav] [--out heard.wav]');
   return withAccount(options.user, options, (account, descriptor) => placeCall(account, descriptor, to, callOptions));
+}
+
+export function conference(users: readonly string[], options: AccountOptions & { user?: string }, callOptions: CallOptions): Promise<void> {
+  return withAccount(options.user, options, (account, descriptor) => hostConference(account, descriptor, users, callOptions));
 }
 
 export function answer(options: AccountOptions & { user?: string }, callOptions: CallOptions & { callsFrom?: 'buddies' | 'anyone' }): Promise<void> {

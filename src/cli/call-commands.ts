@@ -5,7 +5,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { realEnv } from '../env/real.js';
 import type { Account } from '../client/account.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
+import { availableParallelism } from 'node:os';
 import { CallManager, type Call, type CallEnd, type CallStats } from '../client/calls.js';
+import { Conference, ConferenceManager, type ConferenceEnd } from '../client/conference.js';
+import { NatType } from '../wire/messages.js';
 import { Connector } from '../nat/connector.js';
 import { BufferSource, RecordingSink, type AudioSink, type AudioSource } from '../media/media-stream.js';
 import { findCommand, Microphone, SOX_MISSING, Speaker } from '../media/system-audio.js';
@@ -169,16 +172,23 @@ function interactiveKeys(call: Call): () => void {
   };
 }
 
-async function withCalls<T>(account: Account, descriptor: NetworkDescriptor, options: { frameMs?: 10 | 20; callsFrom?: 'buddies' | 'anyone' }, body: (calls: CallManager) => Promise<T>): Promise<T> {
+async function withCalls<T>(account: Account, descriptor: NetworkDescriptor, options: { frameMs?: 10 | 20; callsFrom?: 'buddies' | 'anyone' }, body: (calls: CallManager, conferences: ConferenceManager) => Promise<T>): Promise<T> {
   const { client, save } = await attach(account, descriptor);
   const { chat, close: closeChat } = await startChat(account, descriptor, client);
   const anyone = options.callsFrom === 'anyone';
   const allowed = (relation: string) => relation === 'buddy' || (anyone && relation === 'stranger');
   let calls: CallManager | null = null;
-  const connector = new Connector(realEnv, chat, localNetwork(client), (user, relation) => calls?.expectsConnectionFrom(user) === true || allowed(relation));
-  calls = new CallManager(realEnv, chat, connector, { ...(options.frameMs ? { frameMs: options.frameMs } : {}), acceptFrom: (_user, relation) => allowed(relation) });
+  let conferences: ConferenceManager | null = null;
+  const expected = (user: string) => calls?.expectsConnectionFrom(user) === true || conferences?.expectsConnectionFrom(user) === true;
+  const connector = new Connector(realEnv, chat, localNetwork(client), (user, relation) => expected(user) || allowed(relation));
+  const frame = options.frameMs ? { frameMs: options.frameMs } : {};
+  calls = new CallManager(realEnv, chat, connector, { ...frame, acceptFrom: (_user, relation) => allowed(relation) });
+  const self = { user: account.username, device: (await account.identity()).dh.publicKey };
+  // NAT type and upload are not measured here: every CLI member counts the same, and the cores decide.
+  const facts = () => ({ natType: NatType.UNSPECIFIED, uploadKbps: 0, cpuCores: availableParallelism() });
+  conferences = new ConferenceManager(realEnv, chat, connector, { ...frame, self, facts, calls, acceptFrom: (_user, relation) => allowed(relation) });
   try {
-    return await body(calls);
+    return await body(calls, conferences);
   } finally {
     // The last signal (BYE, CANCEL) must reach the other side before this process goes.
     await chat.acknowledged(SIGNAL_ACK_WAIT_MS);
@@ -202,19 +212,86 @@ export async function call(account: Account, descriptor: NetworkDescriptor, to: 
   if (end.by === 'remote' && end.reason !== 'hung_up') throw new CommandError(`${to}: ${END_TEXT[end.reason]}`);
 }
 
-/** `parley answer`: waits for a call and answers it with --in, recording --out, until the caller hangs up. */
+/** `parley answer`: waits for a call (or a conference invitation) and answers it with --in, recording --out, until it ends. */
 export async function answer(account: Account, descriptor: NetworkDescriptor, options: CallOptions & { callsFrom?: 'buddies' | 'anyone' }): Promise<void> {
   const { source, close } = loadSource(options.in);
-  await withCalls(account, descriptor, options, async (calls) => {
+  await withCalls(account, descriptor, options, async (calls, conferences) => {
     console.log(`${account.username} is waiting for a call (Ctrl-C to stop)`);
-    const incoming = await new Promise<Call | null>((resolve) => {
+    const incoming = await new Promise<Call | Conference | null>((resolve) => {
       calls.onIncoming(resolve);
+      conferences.onInvite(resolve);
       process.once('SIGINT', () => resolve(null));
     });
     if (!incoming) return;
-    console.log(`${incoming.peer} is calling; answering`);
     const { sink, finish } = audioOut(options.out);
+    const limitMs = options.seconds !== undefined ? options.seconds * 1000 : null;
+    if (incoming instanceof Conference) {
+      console.log(`${incoming.host?.user ?? 'someone'} invites you to a conference; joining`);
+      incoming.join({ source, sink });
+      await runConference(incoming, finish, limitMs);
+      return;
+    }
+    console.log(`${incoming.peer} is calling; answering`);
     incoming.accept({ source, sink });
-    await runCall(incoming, finish, options.seconds !== undefined ? options.seconds * 1000 : null);
+    await runCall(incoming, finish, limitMs);
   }).finally(close);
+}
+
+const CONFERENCE_END_TEXT: Record<ConferenceEnd['reason'], string> = {
+  left: 'you left',
+  declined: 'declined',
+  kicked: 'the host removed you',
+  removed: 'the others lost your audio',
+  cancelled: 'the invitation was withdrawn',
+  answered_elsewhere: 'joined on another device',
+  alone: 'everyone else left',
+  no_answer: 'nobody answered',
+};
+
+export function describeRoster(conference: Conference): string {
+  const path = conference.legPath;
+  const entries = conference.roster().map((r) => {
+    const roles = [...(r.host ? ['host'] : []), ...(r.mixer ? ['mixes'] : []), ...(r.speaking ? ['speaking'] : [])];
+    return roles.length > 0 ? `${r.user} (${roles.join(', ')})` : r.user;
+  });
+  return `conference: ${entries.join(', ')}${path ? `; your leg to the mixer: ${path}` : ''}`;
+}
+
+/** Runs `conference` until it ends (or this side leaves after `limitMs` from joining), printing the roster as it changes. */
+async function runConference(conference: Conference, finish: () => void, limitMs: number | null): Promise<ConferenceEnd> {
+  let shown = '';
+  const show = () => {
+    if (conference.state !== 'active') return;
+    const text = describeRoster(conference);
+    if (text !== shown) console.log((shown = text));
+  };
+  conference.onChange(show);
+  const live = setInterval(show, 1_000);
+  let limit: NodeJS.Timeout | null = null;
+  const limitFrom = () => limitMs !== null && limit === null && (limit = setTimeout(() => conference.leave(), limitMs));
+  if (conference.state === 'active') limitFrom();
+  conference.onChange(() => conference.state === 'active' && limitFrom());
+  const stop = () => conference.leave();
+  process.on('SIGINT', stop);
+  const end = await conference.ended;
+  process.off('SIGINT', stop);
+  clearInterval(live);
+  if (limit) clearTimeout(limit);
+  console.log(`conference ended: ${CONFERENCE_END_TEXT[end.reason]}`);
+  finish();
+  return end;
+}
+
+/** `parley conference <user>…`: hosts a conference and invites the users; the best placed participant mixes. */
+export async function conference(account: Account, descriptor: NetworkDescriptor, users: readonly string[], options: CallOptions): Promise<void> {
+  if (users.length === 0) throw new CommandError('whom? parley conference <user> <user> …');
+  const { source, seconds, close } = loadSource(options.in);
+  const { sink, finish } = audioOut(options.out);
+  const end = await withCalls(account, descriptor, options, async (_calls, conferences) => {
+    const hosted = await conferences.start(users.map((u) => u.toLowerCase()), { source, sink });
+    console.log(`inviting ${users.join(', ')}…`);
+    const limitMs = options.seconds !== undefined ? options.seconds * 1000 : seconds !== null ? seconds * 1000 + TAIL_MS : null;
+    return runConference(hosted, finish, limitMs);
+  }).finally(close);
+  if (end.reason === 'alone' && end.by === 'remote') console.log('nobody (else) is in it');
 }

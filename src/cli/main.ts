@@ -12,7 +12,7 @@ import { connectSecure } from '../crypto/secure-link.js';
 import { certifyKeys, generateDeviceKeys } from '../crypto/identity.js';
 import { LoginError } from '../client/login-client.js';
 import { runLoginServer } from '../login-server/main.js';
-import { answer, buddies, call, chat, CommandError, connect, history, login, nat, online, register, search, status, whois } from './account-commands.js';
+import { answer, buddies, call, chat, conference, CommandError, connect, history, login, nat, online, register, search, status, whois } from './account-commands.js';
 import { toHex } from '../crypto/bytes.js';
 import { startSupernode, type RunningSupernode } from '../supernode/supernode.js';
 import { PingSchema, SUPPORTED_VERSIONS } from '../wire/messages.js';
@@ -93,8 +93,14 @@ Usage:
       hole-punched or relayed), writes what you hear to --out (48 kHz mono WAV), prints live
       statistics, and hangs up when --in has been sent (or after N seconds). On a terminal:
       h holds or resumes, m mutes, q hangs up. 10 ms frames: lower delay, more packets.
-  parley answer [--in said.wav] [--out heard.wav] [--calls-from buddies|anyone] [--user U]
-      Waits for a call, answers it with --in, records --out, until the caller hangs up.
+  parley answer [--in said.wav] [--out heard.wav] [--seconds N] [--calls-from buddies|anyone] [--user U]
+      Waits for a call or a conference invitation, answers it with --in, records --out,
+      until the caller hangs up (or the conference ends, or N seconds have passed).
+  parley conference <user> <user>… [--in said.wav] [--out heard.wav] [--seconds N] [--user U]
+      Hosts a conference and invites the users (each answers with parley answer). The
+      participant the others reach best mixes: everyone hears everyone else, never their own
+      voice; if the mixer leaves, another takes over. Prints the roster (host, mixer, who
+      speaks) as it changes; leaves when --in has been sent (or after N seconds).
   parley whois <user> [--user U]
       Finds a user through the supernode overlay; if the overlay has no record, asks the
       login server whether the user exists and when they were last seen, and says which.
@@ -331,6 +337,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'call':
       await call(positionalsFor(1)[0], accountOptions, callOptions(values));
+      return 0;
+    case 'conference':
+      await conference(positionals, accountOptions, callOptions(values));
       return 0;
     case 'answer':
       positionalsFor(0);

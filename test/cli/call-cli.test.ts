@@ -2,30 +2,18 @@
 // `parley answer` with one WAV file, alice runs `parley call bob` with another; each hears the
 // other's file in the WAV it writes. Real sockets, real SRTP, the overlay for signalling.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { PARLEY_MAIN as MAIN, startParley, stopParley } from '../support/processes.js';
+import { localNetworkWithUsers, runParley, startParley, stopParley } from '../support/processes.js';
 import { encodeWav, parseWav } from '../../src/media/wav.js';
 import { tones, toneStrength } from '../../src/media/audio-compare.js';
 
 test('parley call and parley answer: two users on a local network hear each other\'s WAV files', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-call-'));
-  const local = await startParley(['local', '--dir', join(dir, 'net'), '--port', '0'], 'descriptor:');
+  const { local, common } = await localNetworkWithUsers(dir, ['alice', 'bob'], [['alice', 'bob']]);
   try {
-    const common = ['--network', join(dir, 'net', 'network.json'), '--profile', join(dir, 'profile')];
-    const parley = (args: string[], input = '') => {
-      const run = spawnSync(process.execPath, [MAIN, ...args, ...common], { input, encoding: 'utf8', timeout: 60_000 });
-      return { status: run.status, out: run.stdout + run.stderr };
-    };
-    for (const user of ['alice', 'bob']) {
-      assert.equal(parley(['register', user, '--password-stdin'], `${user} password 1\n`).status, 0);
-      assert.equal(parley(['login', user, '--password-stdin'], `${user} password 1\n`).status, 0);
-    }
-    assert.equal(parley(['buddies', 'add', 'bob', '--user', 'alice']).status, 0);
-    assert.equal(parley(['buddies', 'accept', 'alice', '--user', 'bob']).status, 0);
     // Each says its own two tones: what each hears must hold the other's and not its own, however
     // the timeline of a loaded machine shifts (speech-like audio and its alignment are tested on
     // the virtual network, test/media and test/client).
@@ -33,11 +21,7 @@ test('parley call and parley answer: two users on a local network hear each othe
     const said = { alice: tones(voices.alice, 3, 3000), bob: tones(voices.bob, 5, 3000) };
     for (const user of ['alice', 'bob'] as const) writeFileSync(join(dir, `${user}-says.wav`), encodeWav(said[user]));
     const bob = await startParley(['answer', '--user', 'bob', '--in', join(dir, 'bob-says.wav'), '--out', join(dir, 'bob-heard.wav'), ...common], 'is waiting for a call');
-    const alice = spawn(process.execPath, [MAIN, 'call', 'bob', '--user', 'alice', '--in', join(dir, 'alice-says.wav'), '--out', join(dir, 'alice-heard.wav'), ...common], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let aliceOut = '';
-    alice.stdout.on('data', (chunk: Buffer) => (aliceOut += chunk.toString()));
-    alice.stderr.on('data', (chunk: Buffer) => (aliceOut += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => alice.on('exit', resolve));
+    const { code, output: aliceOut } = await runParley(['call', 'bob', '--user', 'alice', '--in', join(dir, 'alice-says.wav'), '--out', join(dir, 'alice-heard.wav'), ...common]);
     assert.equal(code, 0, aliceOut);
     assert.match(aliceOut, /ringing bob…/);
     assert.match(aliceOut, /in a call with bob: path direct/);

@@ -1,6 +1,8 @@
 // Real `parley` processes for CLI tests and benchmarks: start one and wait for a line of its
 // output (not for a time), stop it and wait for it to exit.
-import { spawn, type ChildProcess } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 
 export const PARLEY_MAIN = new URL('../../src/cli/main.js', import.meta.url).pathname;
 
@@ -63,4 +65,40 @@ export function stopParley(child: ChildProcess): Promise<void> {
     child.on('exit', () => resolve());
     child.kill('SIGTERM');
   });
+}
+
+/**
+ * A `parley local` network in `dir` with these users registered and logged in, and these pairs
+ * buddies; `parley(args)` runs a command for it to the end.
+ */
+export async function localNetworkWithUsers(dir: string, users: readonly string[], buddies: readonly (readonly [string, string])[]) {
+  const local = await startParley(['local', '--dir', join(dir, 'net'), '--port', '0'], 'descriptor:');
+  const common = ['--network', join(dir, 'net', 'network.json'), '--profile', join(dir, 'profile')];
+  const parley = (args: string[], input = '') => {
+    const run = spawnSync(process.execPath, [PARLEY_MAIN, ...args, ...common], { input, encoding: 'utf8', timeout: 60_000 });
+    return { status: run.status, out: run.stdout + run.stderr };
+  };
+  const must = (args: string[], input = '') => {
+    const run = parley(args, input);
+    assert.equal(run.status, 0, `parley ${args.join(' ')}: ${run.out}`);
+  };
+  for (const user of users) {
+    must(['register', user, '--password-stdin'], `${user} password 1\n`);
+    must(['login', user, '--password-stdin'], `${user} password 1\n`);
+  }
+  for (const [a, b] of buddies) {
+    must(['buddies', 'add', b, '--user', a]);
+    must(['buddies', 'accept', a, '--user', b]);
+  }
+  return { local, common, parley };
+}
+
+/** Runs `parley <args>` to the end, with its output. */
+export async function runParley(args: string[]): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [PARLEY_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { code, output };
 }
