@@ -10,7 +10,7 @@ import { OpusDecoder, OpusEncoder, SAMPLES_PER_MS, type FrameMs } from '../src/m
 import { SrtpReceiver, SrtpSender } from '../src/rtp/srtp.js';
 import { encodeRtp, OPUS_PAYLOAD_TYPE } from '../src/rtp/rtp.js';
 import { testSignal } from '../src/media/audio-compare.js';
-import { level, Limiter, sumFrames, withoutOwn } from '../src/media/mixer.js';
+import { ConferenceMixer, level, Limiter, sumFrames, withoutOwn } from '../src/media/mixer.js';
 
 /** IPv4 (20) and UDP (8) headers: what each packet adds on the wire. */
 const IP_UDP_BYTES = 28;
@@ -49,15 +49,30 @@ function onsets(recorded: Int16Array, markersMs: number[]): number[] {
   });
 }
 
-async function latency(frameMs: FrameMs, seconds: number): Promise<MediaLatency> {
-  const [a, b] = [createSocket('udp4'), createSocket('udp4')];
-  await Promise.all([a, b].map((s) => new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve))));
-  const key = { key: realEnv.random.bytes(16), salt: realEnv.random.bytes(14) };
+const newKey = () => ({ key: realEnv.random.bytes(16), salt: realEnv.random.bytes(14) });
+
+/**
+ * A → B, directly or through a conference mixer on a third socket (A and B its two remote
+ * participants: B hears the mix of everyone but itself, which is A).
+ */
+async function latency(frameMs: FrameMs, seconds: number, viaMixer: { phaseMs: number } | null = null): Promise<MediaLatency> {
+  const [a, b, m] = [createSocket('udp4'), createSocket('udp4'), createSocket('udp4')];
+  await Promise.all([a, b, m].map((s) => new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve))));
+  const key = newKey();
+  const toB = viaMixer ? newKey() : key;
+  const mixer = viaMixer ? new ConferenceMixer(realEnv.clock, realEnv.random, frameMs) : null;
+  if (mixer && viaMixer) {
+    const fromA = mixer.add('a', { path: { send: (bytes) => m.send(bytes, a.address().port, '127.0.0.1') }, ourKey: newKey(), theirKey: key });
+    mixer.add('b', { path: { send: (bytes) => m.send(bytes, b.address().port, '127.0.0.1') }, ourKey: toB, theirKey: newKey() });
+    m.on('message', (bytes, from) => from.port === a.address().port && fromA.receive(new Uint8Array(bytes)));
+    mixer.start(viaMixer.phaseMs);
+  }
+  const target = viaMixer ? m : b;
   const { samples, markersMs } = markerSignal(seconds);
   const origin = realEnv.clock.now();
   // The sender's input and the receiver's output share the timeline: capture starts at `origin`.
   const sink = new RecordingSink(origin);
-  const receiver = new MediaReceiver(realEnv.clock, key, sink, { frameMs });
+  const receiver = new MediaReceiver(realEnv.clock, toB, sink, { frameMs });
   b.on('message', (bytes) => receiver.receive(new Uint8Array(bytes)));
   const sizes: number[] = [];
   const sender = new MediaSender(
@@ -66,7 +81,7 @@ async function latency(frameMs: FrameMs, seconds: number): Promise<MediaLatency>
     {
       send: (bytes) => {
         sizes.push(bytes.length);
-        a.send(bytes, b.address().port, '127.0.0.1');
+        a.send(bytes, target.address().port, '127.0.0.1');
       },
     },
     key,
@@ -77,8 +92,8 @@ async function latency(frameMs: FrameMs, seconds: number): Promise<MediaLatency>
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000 + 300));
   sender.stop();
   receiver.stop();
-  a.close();
-  b.close();
+  mixer?.stop();
+  for (const socket of [a, b, m]) socket.close();
   const delays = onsets(sink.samples(), markersMs).sort((x, y) => x - y);
   const durationS = seconds;
   return {
@@ -147,11 +162,17 @@ function memory(): MediaMemory {
   return { callRssMiB: Number(call.stdout.trim()) / 2 ** 20, bareNodeRssMiB: Number(bare.stdout.trim()) / 2 ** 20 };
 }
 
-export async function benchMedia(): Promise<{ latency: MediaLatency[]; cpu: MediaCpu; memory: MediaMemory }> {
+/** Where the mixer's ticks fall after A's packets, ms (each participant has its own phase). */
+export const MIXER_PHASES_MS = [4, 10, 16];
+
+export async function benchMedia(): Promise<{ latency: MediaLatency[]; throughMixer: MediaLatency[]; cpu: MediaCpu; memory: MediaMemory }> {
   const results: MediaLatency[] = [];
   await latency(20, 1); // warm-up: the codec's first frames and the JIT
   for (const frameMs of [20, 10] as const) results.push(await latency(frameMs, 6));
-  return { latency: results, cpu: cpu(), memory: memory() };
+  // The mixer's frame clock against A's packets: a fifth, half and four fifths of a frame after them.
+  const throughMixer: MediaLatency[] = [];
+  for (const phaseMs of MIXER_PHASES_MS) throughMixer.push(await latency(20, 6, { phaseMs: 20 + phaseMs }));
+  return { latency: results, throughMixer, cpu: cpu(), memory: memory() };
 }
 
 /** How long the bench lets the callee's device ring before answering. */

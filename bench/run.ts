@@ -9,7 +9,7 @@ import { benchAttachments } from './attachments.js';
 import { benchChat } from './chat.js';
 import { benchTurn, type LoadResult } from './turn.js';
 import { benchLab, benchNatDetection, benchPathSetup } from './nat.js';
-import { benchCallSetup, benchMedia, benchMixerCpu, RING_BEFORE_ANSWER_MS } from './media.js';
+import { benchCallSetup, benchMedia, benchMixerCpu, MIXER_PHASES_MS, RING_BEFORE_ANSWER_MS } from './media.js';
 import { RECOMMENDED_SCRYPT_COST } from '../src/login-server/passwords.js';
 import { fmt, fmtMeasurement } from './measure.js';
 import { DEFAULT_BITRATE } from '../src/media/media-stream.js';
@@ -166,13 +166,17 @@ const lines = [
   '',
   'The delay at 20 ms frames is the frame itself (the last sample of a frame is captured 20 ms after its first), the codec\'s lookahead (6.5 ms), a quarter of a frame of playout guard (5 ms), and the loopback and timers. The memory figure is mostly Node (V8, OpenSSL) and libopus\'s WebAssembly instance; the whole `parley call` process also holds the client (overlay link, chat, history).',
   '',
-  '## Conferences (issue 8, first part)',
+  '## Conferences (issue 8)',
   '',
   `| figure | result | target |`,
   '| --- | --- | --- |',
+  ...media.throughMixer.map(
+    (l, i) =>
+      `| mouth-to-ear through a mixer (A → mixer → B, loopback, 20 ms frames), the mixer's ticks ${MIXER_PHASES_MS[i]} ms after A's packets (median, range) | ${fmt(l.medianMs, 1)} ms (${fmt(l.minMs, 1)}–${fmt(l.maxMs, 1)}): ${fmt(l.medianMs - media.latency[0]!.medianMs, 1)} ms more than the 1:1 call above | ≤ 25 ms over a 1:1 call |`,
+  ),
   `| mixer CPU with ${mixerCpu.participants} participants all talking (each: SRTP unprotect, decode, levelling, a mix of the other ${mixerCpu.participants - 1}, encode, SRTP protect) | ${fmt(mixerCpu.percentOfCore, 1)}% of one core (${fmt(mixerCpu.perParticipantPercent, 2)}% per participant) | 10 participants on ≤ 25% of one core |`,
   '',
-  'Measured without timers, a second of frames at a time (median of 5): the mixer\'s work only, each participant\'s own encoding made beforehand. Every participant gets its own encoding (no shared encoding yet).',
+  'The mixer hop: the same markers, sockets and timers as the 1:1 figure, measured in the same run, with a `ConferenceMixer` on a third socket (SRTP unprotect, its jitter buffer, decode, levelling, limiter, encode, SRTP). It plays every input and sends every mix on one frame clock, so the hop adds one decode–encode (the codec\'s 6.5 ms lookahead again) and the wait for the mixer\'s tick: between nothing and a frame, by the phase of the participant\'s packets against the mixer\'s clock (each participant has its own phase; three are measured). Mixer CPU is measured without timers, a second of frames at a time (median of 5): the mixer\'s work only, each participant\'s own encoding made beforehand. Every participant gets its own encoding (no shared encoding yet).',
   '',
   '## Reading these figures',
   '',

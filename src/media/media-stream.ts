@@ -100,7 +100,15 @@ export class MediaSender {
   }
 
   private tick(): void {
-    const frame = this.source.read(this.frameSamples);
+    this.send(this.source.read(this.frameSamples));
+  }
+
+  /**
+   * Encodes and sends one frame now. The sender's own ticker calls it with what the source
+   * captured; a mixer that runs its own frame clock calls it with each mix the moment it is
+   * made (a second ticker would add up to a frame of waiting).
+   */
+  send(frame: Int16Array): void {
     const nowMs = this.clock.now();
     const timestamp = this.timestamp;
     this.timestamp = (this.timestamp + this.frameSamples) >>> 0;
@@ -167,6 +175,7 @@ export class MediaReceiver {
   private reception: { ssrc: number; base: number; cycles: number; max: number; received: number; expectedPrior: number; receivedPrior: number } | null = null;
   private jitter = 0;
   private stopped = false;
+  private started = false;
   readonly stats: ReceiverStats;
   /** The contributing sources (CSRCs) of the latest packet: from a mixer, who speaks in what it sends. */
   contributors: readonly number[] = [];
@@ -175,7 +184,12 @@ export class MediaReceiver {
     private readonly clock: Clock,
     key: SrtpKey,
     private readonly sink: AudioSink,
-    readonly options: { readonly frameMs: FrameMs; readonly maxDelayMs?: number } = { frameMs: 20 },
+    readonly options: {
+      readonly frameMs: FrameMs;
+      readonly maxDelayMs?: number;
+      /** Played on someone else's frame clock (`pull`), not its own ticker: a mixer's, so every input is ready at its tick. */
+      readonly pulled?: boolean;
+    } = { frameMs: 20 },
   ) {
     this.frameSamples = options.frameMs * SAMPLES_PER_MS;
     this.srtp = new SrtpReceiver(key.key, key.salt);
@@ -212,8 +226,9 @@ export class MediaReceiver {
     this.lastTransit = transit;
     this.stats.jitterMs = this.jitter / SAMPLES_PER_MS;
     this.buffer.insert(rtp.value.timestamp, rtp.value.payload, nowMs);
+    this.started = true;
     // The first packet starts the playout clock, in phase with the packets.
-    if (!this.ticker) this.ticker = every(this.clock, this.options.frameMs, nowMs + this.options.frameMs * PLAYOUT_GUARD_FRACTION, (at) => this.play(at));
+    if (!this.ticker && !this.options.pulled) this.ticker = every(this.clock, this.options.frameMs, nowMs + this.options.frameMs * PLAYOUT_GUARD_FRACTION, (at) => this.play(at));
   }
 
   /** RFC 3550 A.1: the extended highest sequence number and the packets that came. */
@@ -249,6 +264,11 @@ export class MediaReceiver {
       highestSequence: extended >>> 0,
       jitter: Math.round(this.jitter),
     };
+  }
+
+  /** Plays one frame into the sink now (a receiver made with `pulled`); nothing before the first packet. */
+  pull(atMs: number): void {
+    if (this.started && !this.stopped) this.play(atMs);
   }
 
   private play(atMs: number): void {

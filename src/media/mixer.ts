@@ -22,8 +22,8 @@ const SILENCE_RMS = 200;
 const SPEAKING_RMS = 500;
 const SPEAKING_HOLD_MS = 300;
 
-/** Frames played by one participant's receiver, waiting for the mixer's next tick. */
-class FrameQueue implements AudioSink, AudioSource {
+/** Frames played by one participant's receiver (or the local microphone), waiting for the mixer's tick. */
+class FrameQueue implements AudioSink {
   private readonly frames: Int16Array[] = [];
 
   write(_atMs: number, samples: Int16Array): void {
@@ -34,10 +34,6 @@ class FrameQueue implements AudioSink, AudioSource {
   /** The oldest frame, or null when none is waiting. */
   take(): Int16Array | null {
     return this.frames.shift() ?? null;
-  }
-
-  read(samples: number): Int16Array {
-    return this.frames.shift() ?? new Int16Array(samples);
   }
 }
 
@@ -109,7 +105,6 @@ interface Participant {
   /** Its source identifier in the mixes it is heard in (RTP CSRC), so receivers can show who speaks. */
   readonly csrc: number;
   readonly input: FrameQueue;
-  readonly output: FrameQueue;
   readonly limiter: Limiter;
   readonly receiver: MediaReceiver | null;
   readonly sender: MediaSender | null;
@@ -139,8 +134,7 @@ export class ConferenceMixer {
   /** The mixing participant's own microphone and speaker. */
   addLocal(id: string, source: AudioSource, sink: AudioSink, csrc = 0): void {
     const input = new FrameQueue();
-    const output = new FrameQueue();
-    this.participants.set(id, { csrc, input, output, limiter: new Limiter(), receiver: null, sender: null });
+    this.participants.set(id, { csrc, input, limiter: new Limiter(), receiver: null, sender: null });
     // The local source is read and the local sink fed on the mixer's own tick.
     this.local = { id, source, sink };
   }
@@ -148,11 +142,11 @@ export class ConferenceMixer {
   /** A remote participant, over its own leg. */
   add(id: string, leg: MixerLeg, csrc = 0): { receive: (bytes: Uint8Array) => void } {
     const input = new FrameQueue();
-    const output = new FrameQueue();
-    const receiver = new MediaReceiver(this.clock, leg.theirKey, input, { frameMs: this.frameMs });
-    const sender = new MediaSender(this.clock, this.random, leg.path, leg.ourKey, output, { frameMs: this.frameMs, contributors: () => this.speakersFor(id) });
-    this.participants.set(id, { csrc, input, output, limiter: new Limiter(), receiver, sender });
-    sender.start();
+    // Both run on the mixer's frame clock: each input is played and each mix sent at its tick.
+    const receiver = new MediaReceiver(this.clock, leg.theirKey, input, { frameMs: this.frameMs, pulled: true });
+    const silence: AudioSource = { read: (n) => new Int16Array(n) };
+    const sender = new MediaSender(this.clock, this.random, leg.path, leg.ourKey, silence, { frameMs: this.frameMs, contributors: () => this.speakersFor(id) });
+    this.participants.set(id, { csrc, input, limiter: new Limiter(), receiver, sender });
     return { receive: (bytes) => receiver.receive(bytes) };
   }
 
@@ -166,14 +160,20 @@ export class ConferenceMixer {
     if (this.local?.id === id) this.local = null;
   }
 
-  start(): void {
+  /**
+   * Starts the frame clock, its first tick `phaseMs` (default a frame) from now. Participants'
+   * packets arrive in their own phases and wait for the tick in their jitter buffers: up to a
+   * frame, half on average.
+   */
+  start(phaseMs: number = this.frameMs): void {
     if (this.ticker) return;
-    this.ticker = every(this.clock, this.frameMs, this.clock.now() + this.frameMs, (at) => this.mixFrame(at));
+    this.ticker = every(this.clock, this.frameMs, this.clock.now() + phaseMs, (at) => this.mixFrame(at));
   }
 
   /** One frame: everyone's input levelled, and each participant's mix of the others queued for its sender. */
   private mixFrame(atMs: number): void {
     if (this.local) this.participants.get(this.local.id)?.input.write(atMs, this.local.source.read(this.frameSamples));
+    for (const p of this.participants.values()) p.receiver?.pull(atMs);
     const levelled = new Map<string, Float32Array>();
     for (const [id, p] of this.participants) {
       const frame = p.input.take();
@@ -188,7 +188,7 @@ export class ConferenceMixer {
     for (const [id, p] of this.participants) {
       const mix = p.limiter.limit(withoutOwn(total, levelled.get(id)));
       if (this.local?.id === id) this.local.sink.write(atMs, mix);
-      else p.output.write(atMs, mix);
+      else p.sender?.send(mix);
     }
   }
 
