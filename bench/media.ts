@@ -10,7 +10,8 @@ import { OpusDecoder, OpusEncoder, SAMPLES_PER_MS, type FrameMs } from '../src/m
 import { SrtpReceiver, SrtpSender } from '../src/rtp/srtp.js';
 import { encodeRtp, OPUS_PAYLOAD_TYPE } from '../src/rtp/rtp.js';
 import { testSignal } from '../src/media/audio-compare.js';
-import { ConferenceMixer, level, Limiter, sumFrames, withoutOwn } from '../src/media/mixer.js';
+import { ConferenceMixer } from '../src/media/mixer.js';
+import { Scheduler } from '../src/env/virtual/scheduler.js';
 
 /** IPv4 (20) and UDP (8) headers: what each packet adds on the wire. */
 const IP_UDP_BYTES = 28;
@@ -234,56 +235,57 @@ export async function benchCallSetup(): Promise<CallSetup> {
 
 export interface MixerCpu {
   participants: number;
-  /** Percent of one core the mixer's audio work takes (all participants' decode, level, mix, encode, SRTP both ways). */
+  /** How many of them talk (the others send silence and hear the shared mix). */
+  talkers: number;
+  /** Percent of one core the mixer's audio work takes (all participants' SRTP, decode, level, mix, encode, SRTP). */
   percentOfCore: number;
   perParticipantPercent: number;
+  /** Encodings per frame: one per talker and one shared by all the silent. */
+  encodesPerFrame: number;
 }
 
-/** The mixer's work for `participants` talking at once, without timers: a second of frames at a time. */
-export function benchMixerCpu(participants = 10): MixerCpu {
+/**
+ * The real `ConferenceMixer` on a clock the bench moves (no timers): `participants` legs, the
+ * first `talkers` of them talking (a different speech-like signal each), the others silent.
+ * What each participant sends is made beforehand: their work, not the mixer's.
+ */
+export function benchMixerCpu(participants = 10, talkers = participants): MixerCpu {
   const frames = 50;
   const seconds = 6;
+  const clock = new Scheduler();
+  const mixer = new ConferenceMixer(clock, realEnv.random, 20);
   const legs = Array.from({ length: participants }, (_, i) => {
-    const key = realEnv.random.bytes(16);
-    const salt = realEnv.random.bytes(14);
+    const up = newKey();
     const talker = new OpusEncoder({ frameMs: 20, bitrate: DEFAULT_BITRATE });
-    const talkerSrtp = new SrtpSender(key, salt);
-    const input = testSignal(1, i + 1);
-    // What each participant sends the mixer, made beforehand (their work, not the mixer's).
+    const talkerSrtp = new SrtpSender(up.key, up.salt);
+    const input = i < talkers ? testSignal(1, i + 1) : new Int16Array(48_000);
     const upstream = Array.from({ length: frames * seconds }, (_, f) =>
       talkerSrtp.protect(encodeRtp({ marker: false, payloadType: OPUS_PAYLOAD_TYPE, sequence: f, timestamp: f * 960, ssrc: i + 1, payload: talker.encode(input.subarray((f % frames) * 960, (f % frames) * 960 + 960)) })),
     );
     talker.close();
-    return { upstream, unprotect: new SrtpReceiver(key, salt), decoder: new OpusDecoder(), encoder: new OpusEncoder({ frameMs: 20, bitrate: DEFAULT_BITRATE }), protect: new SrtpSender(key, salt), limiter: new Limiter() };
+    return { upstream, input: mixer.add(`p${i}`, { path: { send: () => {} }, ourKey: newKey(), theirKey: up }) };
   });
-  let round = 0;
+  mixer.start(10);
+  let frame = 0;
+  // A second of audio: each participant's packet arrives, then the mixer's tick runs.
   const second = () => {
-    for (let f = 0; f < frames; f++) {
-      const levelled = legs.map((leg) => {
-        const plain = leg.unprotect.unprotect(leg.upstream[round * frames + f]!);
-        const decoded = plain.ok ? leg.decoder.decode(plain.value.subarray(12)) : null;
-        return level(decoded?.ok ? decoded.value : new Int16Array(960));
-      });
-      const total = sumFrames(levelled, 960);
-      legs.forEach((leg, i) => {
-        const mix = leg.limiter.limit(withoutOwn(total, levelled[i]));
-        leg.protect.protect(encodeRtp({ marker: false, payloadType: OPUS_PAYLOAD_TYPE, sequence: round * frames + f, timestamp: (round * frames + f) * 960, ssrc: 99, payload: leg.encoder.encode(mix) }));
-      });
+    for (let f = 0; f < frames; f++, frame++) {
+      for (const leg of legs) leg.input.receive(leg.upstream[frame]!);
+      clock.runUntil(clock.now() + 20);
     }
-    round++;
   };
   second();
+  const encodesBefore = mixer.stats.encodes;
+  const framesBefore = frame;
   const rounds: number[] = [];
   for (let r = 0; r < 5; r++) {
     const started = process.hrtime.bigint();
     second();
     rounds.push(Number(process.hrtime.bigint() - started) / 1e6);
   }
+  const encodesPerFrame = (mixer.stats.encodes - encodesBefore) / (frame - framesBefore);
+  mixer.stop();
   rounds.sort((a, b) => a - b);
   const percent = rounds[2]! / 10; // ms of work per 1000 ms of audio
-  for (const leg of legs) {
-    leg.decoder.close();
-    leg.encoder.close();
-  }
-  return { participants, percentOfCore: percent, perParticipantPercent: percent / participants };
+  return { participants, talkers, percentOfCore: percent, perParticipantPercent: percent / participants, encodesPerFrame };
 }

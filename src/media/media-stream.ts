@@ -109,6 +109,15 @@ export class MediaSender {
    * made (a second ticker would add up to a frame of waiting).
    */
   send(frame: Int16Array): void {
+    this.sendPayload(() => this.encoder.encode(this.held || this.muted ? new Int16Array(this.frameSamples) : frame));
+  }
+
+  /** Sends one frame another encoder made: a mixer's mix that several receivers hear alike, encoded once. */
+  sendEncoded(payload: Uint8Array): void {
+    this.sendPayload(() => payload);
+  }
+
+  private sendPayload(encode: () => Uint8Array): void {
     const nowMs = this.clock.now();
     const timestamp = this.timestamp;
     this.timestamp = (this.timestamp + this.frameSamples) >>> 0;
@@ -116,7 +125,7 @@ export class MediaSender {
       if (nowMs - this.lastHoldPacketMs < HOLD_INTERVAL_MS) return;
       this.lastHoldPacketMs = nowMs;
     }
-    const payload = this.encoder.encode(this.held || this.muted ? new Int16Array(this.frameSamples) : frame);
+    const payload = encode();
     const packet = this.srtp.protect(encodeRtp({ marker: false, payloadType: OPUS_PAYLOAD_TYPE, sequence: this.sequence, timestamp, ssrc: this.streamSsrc, payload, csrcs: this.options.contributors?.() ?? [] }));
     this.sequence = (this.sequence + 1) & 0xffff;
     this.stats.packets++;

@@ -1,13 +1,15 @@
 // The conference mixer (the seed's: one participant mixes, the others send to it and hear what
-// it sends back). Every frame it takes one decoded frame from each participant (silence when
-// none came), and sends each participant the mix of everyone else — never their own voice —
-// with each voice brought towards one loudness and a limiter so the sum never clips. Each
-// participant's link is an ordinary call leg: its own SRTP keys both ways, its own jitter
-// buffer and decoder, its own encoder.
+// it sends back). Every frame it takes one decoded frame from each participant, and sends each
+// participant the mix of everyone else — never their own voice — with each voice brought
+// towards one loudness and a limiter so the sum never clips. Silent frames are left out of the
+// mix (a noise gate), so everyone who is silent hears the same mix: it is encoded once and sent
+// to each of them (shared encoding); only those who speak get a mix, and an encoding, of their
+// own. Each participant's link is an ordinary call leg: its own SRTP keys both ways, its own
+// jitter buffer and decoder, its own encoder for when it speaks.
 import type { Clock, Random, Timer } from '../env/types.js';
 import { every } from '../env/every.js';
-import { MediaReceiver, MediaSender, type AudioSink, type AudioSource, type DatagramPath, type SrtpKey } from './media-stream.js';
-import { SAMPLES_PER_MS, type FrameMs } from './opus.js';
+import { DEFAULT_BITRATE, MediaReceiver, MediaSender, type AudioSink, type AudioSource, type DatagramPath, type SrtpKey } from './media-stream.js';
+import { OpusEncoder, SAMPLES_PER_MS, type FrameMs } from './opus.js';
 
 /** The most contributing sources an RTP header can name (RFC 3550 5.1: a 4-bit count). */
 const MAX_CSRCS = 15;
@@ -43,7 +45,7 @@ function rms(frame: Int16Array): number {
   return Math.sqrt(sum / frame.length);
 }
 
-/** One participant's frame, levelled: quiet voices up (to MAX_GAIN), loud ones down, silence left alone. */
+/** One participant's frame, levelled: quiet voices up (to MAX_GAIN), loud ones down, silence left alone (the mixer leaves it out). */
 export function level(frame: Int16Array, loudness = rms(frame)): Float32Array {
   const gain = loudness < SILENCE_RMS ? 1 : Math.min(MAX_GAIN, TARGET_RMS / loudness);
   const out = new Float32Array(frame.length);
@@ -116,6 +118,10 @@ export class ConferenceMixer {
   private readonly frameSamples: number;
   private readonly lastSpokeMs = new Map<string, number>();
   private nowMs = 0;
+  /** What everyone silent hears (the whole mix): one limiter and one encoder for all of them. */
+  private shared: { limiter: Limiter; encoder: OpusEncoder } | null = null;
+  /** Encodings made and packets sent from a shared one, for the benchmarks. */
+  readonly stats = { encodes: 0, sharedSends: 0 };
   /** The mixing participant itself: its microphone goes into the others' mixes, their mix to its speaker. */
   private local: { id: string; source: AudioSource; sink: AudioSink } | null = null;
 
@@ -170,26 +176,42 @@ export class ConferenceMixer {
     this.ticker = every(this.clock, this.frameMs, this.clock.now() + phaseMs, (at) => this.mixFrame(at));
   }
 
-  /** One frame: everyone's input levelled, and each participant's mix of the others queued for its sender. */
+  /** One frame: everyone's input levelled, and each participant's mix of the others encoded and sent. */
   private mixFrame(atMs: number): void {
     if (this.local) this.participants.get(this.local.id)?.input.write(atMs, this.local.source.read(this.frameSamples));
     for (const p of this.participants.values()) p.receiver?.pull(atMs);
-    const levelled = new Map<string, Float32Array>();
+    // Only voices go in: a silent frame (noise) is left out.
+    const voices = new Map<string, Float32Array>();
     for (const [id, p] of this.participants) {
       const frame = p.input.take();
-      if (frame && frame.length === this.frameSamples) {
-        const loudness = rms(frame);
-        levelled.set(id, level(frame, loudness));
-        if (loudness >= SPEAKING_RMS) this.lastSpokeMs.set(id, atMs);
-      }
+      if (!frame || frame.length !== this.frameSamples) continue;
+      const loudness = rms(frame);
+      if (loudness < SILENCE_RMS) continue;
+      voices.set(id, level(frame, loudness));
+      if (loudness >= SPEAKING_RMS) this.lastSpokeMs.set(id, atMs);
     }
     this.nowMs = atMs;
-    const total = sumFrames(levelled.values(), this.frameSamples);
+    const total = sumFrames(voices.values(), this.frameSamples);
+    let shared: Uint8Array | null = null;
     for (const [id, p] of this.participants) {
-      const mix = p.limiter.limit(withoutOwn(total, levelled.get(id)));
-      if (this.local?.id === id) this.local.sink.write(atMs, mix);
-      else p.sender?.send(mix);
+      const own = voices.get(id);
+      if (this.local?.id === id) this.local.sink.write(atMs, p.limiter.limit(withoutOwn(total, own)));
+      else if (own) {
+        p.sender?.send(p.limiter.limit(withoutOwn(total, own)));
+        this.stats.encodes++;
+      } else {
+        // Silent: it hears everyone, like every other silent participant; one encoding for all.
+        shared ??= this.encodeShared(total);
+        p.sender?.sendEncoded(shared);
+        this.stats.sharedSends++;
+      }
     }
+  }
+
+  private encodeShared(total: Float32Array): Uint8Array {
+    this.shared ??= { limiter: new Limiter(), encoder: new OpusEncoder({ frameMs: this.frameMs, bitrate: DEFAULT_BITRATE }) };
+    this.stats.encodes++;
+    return this.shared.encoder.encode(this.shared.limiter.limit(total));
   }
 
   /** The CSRCs of those speaking in `id`'s mix (everyone speaking but itself). */
@@ -212,5 +234,7 @@ export class ConferenceMixer {
     this.ticker?.cancel();
     this.ticker = null;
     for (const id of [...this.participants.keys()]) this.remove(id);
+    this.shared?.encoder.close();
+    this.shared = null;
   }
 }

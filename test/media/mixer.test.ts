@@ -58,9 +58,11 @@ test('five participants: each hears the four others\' tones and not its own', ()
       const levels = TONES.map((hz) => strength(steady, hz));
       const others = levels.filter((_, j) => j !== i);
       const table = levels.map((l) => l.toFixed(0)).join(' ');
-      // The others' tones at about the level they were sent; its own at least 26 dB below the weakest of them (codec noise).
+      // The others' tones at about the level they were sent; its own at least 20 dB below the weakest
+      // of them. Not zero: Opus at 24 kbit/s coding four tones puts intermodulation (e.g. 2·500 − 300
+      // = 700 Hz) about 25 dB down; a mix with its own voice in it would have it at full level.
       assert.ok(Math.min(...others) > 1000, `p${i} hears the others at ${table}`);
-      assert.ok(levels[i]! < 0.05 * Math.min(...others), `p${i} hears its own ${TONES[i]} Hz: ${table}`);
+      assert.ok(levels[i]! < 0.1 * Math.min(...others), `p${i} hears its own ${TONES[i]} Hz: ${table}`);
     });
   }));
 
