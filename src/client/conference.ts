@@ -17,6 +17,8 @@ import { every } from '../env/every.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
 import type { Relation } from '../chat/chat-client.js';
 import type { Connection, Connector } from '../nat/connector.js';
+
+type ConnectOutcome = Awaited<ReturnType<Connector['connect']>>;
 import type { PathKind } from '../nat/ice-agent.js';
 import { CallSignalKind, CallSignalSchema, ConferenceMemberSchema, ConferenceRosterSchema, NatType, type CallSignal, type ConferenceMember } from '../wire/messages.js';
 import { MediaReceiver, MediaSender } from '../media/media-stream.js';
@@ -42,6 +44,11 @@ const JOIN_TIMEOUT_MS = 10_000;
 /** A leg signal that came before this device knew it mixes is kept this long. */
 const EARLY_LEG_MS = 10_000;
 const WATCH_EVERY_MS = 200;
+/** The mixer's stream to a participant losing more than this (concealed or rebuilt frames) over DEGRADED_WINDOW_MS: it degrades. */
+const DEGRADED_LOSS = 0.2;
+const DEGRADED_WINDOW_MS = 1_500;
+/** A host found silent has this long to show it lives (a roster) before the next member takes over hosting. */
+const HOST_GRACE_MS = 2_000;
 const MAX_USER_CHARS = 64;
 const DEVICE_KEY_BYTES = 32;
 const SRTP_MASTER_BYTES = SRTP_MASTER_KEY_BYTES + SRTP_MASTER_SALT_BYTES;
@@ -50,6 +57,8 @@ export interface MemberFacts {
   readonly natType: NatType;
   readonly uploadKbps: number;
   readonly cpuCores: number;
+  /** Set by the host when the others find this member's mix arriving badly. */
+  readonly degraded?: boolean;
 }
 
 interface Member {
@@ -107,11 +116,11 @@ const srtpKey = (master: Uint8Array) => ({ key: master.subarray(0, SRTP_MASTER_K
 function memberOf(m: ConferenceMember | undefined): Member | null {
   if (!m || m.user.length === 0 || m.user.length > MAX_USER_CHARS || m.device.length !== DEVICE_KEY_BYTES) return null;
   const natType = m.natType in NatType ? m.natType : NatType.UNSPECIFIED;
-  return { user: m.user, device: m.device.slice(), key: keyOf(m.user, m.device), facts: { natType, uploadKbps: Math.min(m.uploadKbps, 10_000_000), cpuCores: Math.min(m.cpuCores, 1024) } };
+  return { user: m.user, device: m.device.slice(), key: keyOf(m.user, m.device), facts: { natType, uploadKbps: Math.min(m.uploadKbps, 10_000_000), cpuCores: Math.min(m.cpuCores, 1024), degraded: m.degraded } };
 }
 
 function wireMember(m: Member): ConferenceMember {
-  return create(ConferenceMemberSchema, { user: m.user, device: m.device, natType: m.facts.natType, uploadKbps: m.facts.uploadKbps, cpuCores: m.facts.cpuCores });
+  return create(ConferenceMemberSchema, { user: m.user, device: m.device, natType: m.facts.natType, uploadKbps: m.facts.uploadKbps, cpuCores: m.facts.cpuCores, degraded: m.facts.degraded === true });
 }
 
 /** This participant's leg to the mixer. */
@@ -124,6 +133,9 @@ interface Uplink {
   sender: MediaSender | null;
   receiver: MediaReceiver | null;
   lastHeardMs: number | null;
+  /** The receiver's played and lost frame counts, sampled each watch tick (the last DEGRADED_WINDOW_MS). */
+  lossSamples: { atMs: number; played: number; lost: number }[];
+  reportedDegraded: boolean;
 }
 
 /** The mixer's side of a participant's leg. */
@@ -142,10 +154,15 @@ export class Conference {
   private readonly lost = new Set<string>();
   audio: CallAudio | null = null;
   private uplink: Uplink | null = null;
+  /** Participant: a path kept open to the member that would mix next, so a handover need not wait for one. */
+  private standby: { member: Member; outcome: Promise<ConnectOutcome> } | null = null;
   private mixer: ConferenceMixer | null = null;
   private readonly legs = new Map<string, MixerLeg>();
   private readonly earlyLegs = new Map<string, { master: Uint8Array; atMs: number }>();
-  private readonly earlyConnections = new Map<string, { connection: Connection; atMs: number }>();
+  /** Paths from members before their leg: standby paths, and paths that beat their leg signal. */
+  private readonly earlyConnections = new Map<string, Connection>();
+  /** Host: who found each member's mix degraded. */
+  private readonly degradedReports = new Map<string, Set<string>>();
   /** Host: invited users, the devices invited and those that said no. */
   private readonly invites = new Map<string, { devices: Uint8Array[]; refused: number; timer: Timer }>();
   private readonly timers: Timer[] = [];
@@ -330,7 +347,10 @@ export class Conference {
         const gone = memberOf(signal.member);
         const target = gone && this.members.find((m) => m.key === gone.key);
         if (!member || !target || !this.isHost) return;
-        if (target.key === this.me.key) return; // it is the reporter's leg that broke, not this one
+        if (signal.reason === 'degraded') return this.degradedReported(member, target);
+        // Reported lost, but here: the reporter's path broke, or this device stalled. The roster
+        // again (a newer version, from this host) tells everyone it lives.
+        if (target.key === this.me.key) return this.publish();
         this.manager.send(this, target, CallSignalKind.CONF_LEAVE, { reason: 'lost' });
         return this.remove(target);
       }
@@ -377,6 +397,8 @@ export class Conference {
     this.members = valid;
     this.version = roster.version;
     for (const key of this.lost) if (!valid.some((m) => m.key === key)) this.lost.delete(key);
+    // A roster from its host shows the host alive, whatever we concluded from the media.
+    this.lost.delete(sender.key);
     this.state = 'active';
     this.reconcile();
   }
@@ -390,13 +412,28 @@ export class Conference {
   /** Someone is gone (its media stopped): the host hears of it, everyone elects again. */
   private reportLost(member: Member): void {
     if (this.lost.has(member.key) || member.key === this.me.key) return;
+    const wasHost = this.host?.key === member.key;
     this.lost.add(member.key);
-    const host = this.host;
-    if (host && host.key !== this.me.key) this.manager.send(this, host, CallSignalKind.CONF_LOST, { member: wireMember(member) });
-    if (this.isHost) {
-      this.manager.send(this, member, CallSignalKind.CONF_LEAVE, { reason: 'lost' });
-      this.remove(member);
-    } else this.reconcile();
+    if (wasHost) {
+      // The host itself went quiet. Ask it: a roster from it within HOST_GRACE_MS shows it lives
+      // (only our path to it broke) and undoes this; if none comes, the next member hosts and
+      // removes it. Meanwhile the media goes on without it.
+      this.manager.send(this, member, CallSignalKind.CONF_LOST, { member: wireMember(member) });
+      this.timers.push(
+        this.env.clock.after(HOST_GRACE_MS, () => {
+          if (this.state !== 'active' || !this.lost.has(member.key) || !this.isHost || !this.members.some((m) => m.key === member.key)) return;
+          this.manager.send(this, member, CallSignalKind.CONF_LEAVE, { reason: 'lost' });
+          this.remove(member);
+        }),
+      );
+      return this.reconcile();
+    }
+    if (!this.isHost) {
+      this.manager.send(this, this.host!, CallSignalKind.CONF_LOST, { member: wireMember(member) });
+      return this.reconcile();
+    }
+    this.manager.send(this, member, CallSignalKind.CONF_LEAVE, { reason: 'lost' });
+    this.remove(member);
   }
 
   private checkAlone(): boolean {
@@ -409,13 +446,40 @@ export class Conference {
   private reconcile(): void {
     if (this.state !== 'active' || this.checkAlone()) return;
     const mixer = this.mixerMember;
-    if (mixer?.key === this.me.key) this.mix();
-    else {
+    if (mixer?.key === this.me.key) {
+      this.closeStandby();
+      this.mix();
+    } else {
       this.stopMixing();
       if (this.uplink && this.uplink.mixer.key !== mixer?.key) this.closeUplink();
       if (mixer && !this.uplink) this.openUplink(mixer);
+      this.keepStandby(mixer);
     }
     this.changed();
+  }
+
+  /** The member that would mix if `mixer` went: every member computes the same one. */
+  private nextMixer(mixer: Member | null): Member | null {
+    const rest = this.present.filter((m) => m.key !== mixer?.key);
+    if (rest.length < 2) return null;
+    const id = electMixer(rest.map((m) => ({ id: m.key, ...m.facts })));
+    return rest.find((m) => m.key === id) ?? null;
+  }
+
+  /** Participant: keeps a path open to the next mixer (not to itself: the others will come to it). */
+  private keepStandby(mixer: Member | null): void {
+    const next = this.nextMixer(mixer);
+    if (!next || next.key === this.me.key) return this.closeStandby();
+    if (this.standby?.member.key === next.key) return;
+    this.closeStandby();
+    this.standby = { member: next, outcome: this.manager.connector.connect(next.user, next.device, LEG_SETUP_MS) };
+  }
+
+  private closeStandby(): void {
+    const standby = this.standby;
+    if (!standby) return;
+    this.standby = null;
+    void standby.outcome.then((o) => o.ok && void o.connection.agent.close());
   }
 
   private mix(): void {
@@ -442,8 +506,9 @@ export class Conference {
     this.manager.send(this, member, CallSignalKind.CONF_LEG, { srtpMaster: leg.ourMaster });
     const early = this.earlyConnections.get(member.key);
     this.earlyConnections.delete(member.key);
-    if (early && this.env.clock.now() - early.atMs <= EARLY_LEG_MS) this.attachLeg(member.key, leg, early.connection);
-    else if (early) void early.connection.agent.close();
+    // Only a path still alive (consent checks pass): the participant may have dropped an old one.
+    if (early?.agent.path) this.attachLeg(member.key, leg, early);
+    else if (early) void early.agent.close();
   }
 
   /** Mixer: a participant's path arrived. */
@@ -454,8 +519,8 @@ export class Conference {
     if (this.mixer && leg) return this.attachLeg(key, leg, connection);
     // The path came before the leg signal (or before we knew we mix): kept for it a while.
     const previous = this.earlyConnections.get(key);
-    if (previous) void previous.connection.agent.close();
-    this.earlyConnections.set(key, { connection, atMs: this.env.clock.now() });
+    if (previous) void previous.agent.close();
+    this.earlyConnections.set(key, connection);
   }
 
   private attachLeg(key: string, leg: MixerLeg, connection: Connection): void {
@@ -491,10 +556,15 @@ export class Conference {
 
   /** Participant: a leg to the mixer: our master goes to it first, then the path. */
   private openUplink(mixer: Member): void {
-    const uplink: Uplink = { mixer, ourMaster: this.env.random.bytes(SRTP_MASTER_BYTES), startedMs: this.env.clock.now(), theirMaster: null, connection: null, sender: null, receiver: null, lastHeardMs: null };
+    const uplink: Uplink = { mixer, ourMaster: this.env.random.bytes(SRTP_MASTER_BYTES), startedMs: this.env.clock.now(), theirMaster: null, connection: null, sender: null, receiver: null, lastHeardMs: null, lossSamples: [], reportedDegraded: false };
     this.uplink = uplink;
     this.manager.send(this, mixer, CallSignalKind.CONF_LEG, { srtpMaster: uplink.ourMaster });
-    void this.manager.connector.connect(mixer.user, mixer.device, LEG_SETUP_MS).then((outcome) => {
+    // The standby path to this member, if it is still alive: the handover costs no path setup.
+    const standby = this.standby?.member.key === mixer.key ? this.standby.outcome : null;
+    if (standby) this.standby = null;
+    const alive = (o: ConnectOutcome) => o.ok && o.connection.agent.path !== null;
+    const path = standby ? standby.then((o) => (alive(o) ? o : this.manager.connector.connect(mixer.user, mixer.device, LEG_SETUP_MS))) : this.manager.connector.connect(mixer.user, mixer.device, LEG_SETUP_MS);
+    void path.then((outcome) => {
       if (this.uplink !== uplink) {
         if (outcome.ok) void outcome.connection.agent.close();
         return;
@@ -535,11 +605,44 @@ export class Conference {
     if (uplink) {
       const silent = uplink.lastHeardMs === null ? now - uplink.startedMs > LEG_SETUP_MS : now - uplink.lastHeardMs > LEG_LOST_MS;
       if (silent) this.reportLost(uplink.mixer);
+      else if (this.uplink === uplink) this.watchLoss(uplink, now);
     }
     for (const [key, leg] of this.legs) {
       const member = this.members.find((m) => m.key === key);
       if (member && now - leg.lastHeardMs > MEMBER_LOST_MS) this.reportLost(member);
     }
+  }
+
+  /** Participant: the mix arriving badly for a while: the host hears that the mixer degrades. */
+  private watchLoss(uplink: Uplink, now: number): void {
+    const stats = uplink.receiver?.stats;
+    if (!stats || uplink.reportedDegraded) return;
+    uplink.lossSamples.push({ atMs: now, played: stats.played, lost: stats.jitter.concealed + stats.jitter.recovered });
+    while (uplink.lossSamples.length > 1 && now - uplink.lossSamples[0]!.atMs > DEGRADED_WINDOW_MS) uplink.lossSamples.shift();
+    const first = uplink.lossSamples[0]!;
+    const last = uplink.lossSamples[uplink.lossSamples.length - 1]!;
+    const played = last.played - first.played;
+    if (now - first.atMs < DEGRADED_WINDOW_MS - WATCH_EVERY_MS || played === 0 || (last.lost - first.lost) / played <= DEGRADED_LOSS) return;
+    uplink.reportedDegraded = true;
+    const report = { member: wireMember(uplink.mixer), reason: 'degraded' };
+    if (this.isHost) this.degradedReported(this.me, uplink.mixer);
+    else this.manager.send(this, this.host!, CallSignalKind.CONF_LOST, report);
+  }
+
+  /**
+   * Host: `reporter` finds `target`'s mix bad. When half the others (at least one) say so, the
+   * target is marked degraded in the roster and every member elects another mixer. One
+   * participant's own bad link is not enough to move everyone.
+   */
+  private degradedReported(reporter: Member, target: Member): void {
+    const reports = this.degradedReports.get(target.key) ?? new Set<string>();
+    this.degradedReports.set(target.key, reports);
+    reports.add(reporter.key);
+    const others = this.present.filter((m) => m.key !== target.key).length;
+    if (target.facts.degraded || reports.size < Math.max(1, Math.ceil(others / 2))) return;
+    this.members = this.members.map((m) => (m.key === target.key ? { ...m, facts: { ...m.facts, degraded: true } } : m));
+    this.publish();
+    this.reconcile();
   }
 
   end(end: ConferenceEnd): void {
@@ -549,7 +652,8 @@ export class Conference {
     for (const invite of this.invites.values()) invite.timer.cancel();
     this.closeUplink();
     this.stopMixing();
-    for (const early of this.earlyConnections.values()) void early.connection.agent.close();
+    for (const early of this.earlyConnections.values()) void early.agent.close();
+    this.closeStandby();
     this.earlyConnections.clear();
     this.manager.forget(this);
     this.endResolve(end);

@@ -11,6 +11,8 @@ export interface MixerCandidate {
   readonly uploadKbps: number;
   /** Cores free for the mix, 0-N (a busy laptop less, a desktop more). */
   readonly cpuCores: number;
+  /** The others found its mix arriving badly (loss): any other mixes before it. */
+  readonly degraded?: boolean;
 }
 
 /** How reachable a participant is: others connect to the mixer, so direct paths matter most. */
@@ -38,7 +40,7 @@ export function mixerScore(c: MixerCandidate, size: number): number {
   const uploadFits = c.uploadKbps === 0 ? 0.5 : Math.min(1, c.uploadKbps / needed);
   // Known to be too slow for everyone's stream: worse than any reachable one that is not.
   const tooSlow = c.uploadKbps > 0 && c.uploadKbps < needed ? 250 : 0;
-  return REACHABILITY[c.natType] * 100 + uploadFits * 50 + Math.min(4, c.cpuCores) * 5 - tooSlow;
+  return REACHABILITY[c.natType] * 100 + uploadFits * 50 + Math.min(4, c.cpuCores) * 5 - tooSlow - (c.degraded ? 1000 : 0);
 }
 
 /** The mixer among `candidates` (ties: the smallest id, so everyone picks the same). */

@@ -196,6 +196,8 @@ export class VirtualNetwork {
    * holds. How a path dies while others live on.
    */
   cuts: { readonly a: string; readonly b: string }[] = [];
+  /** Loss a test adds to a node's link from now on (a link going bad mid-run), on top of its spec. */
+  private readonly impairments = new Map<Node, number>();
   // Bound once, so scheduling an event allocates no closure.
   private readonly deliverHandler = (host: VirtualHost, packet: Packet): void => this.deliver(host, packet);
   private readonly inboundHandler = (gateway: Gateway, packet: Packet): void => this.inbound(gateway, packet);
@@ -255,10 +257,17 @@ export class VirtualNetwork {
     return gateway;
   }
 
+  /** From now on, `node`'s link loses `lossRate` of its datagrams more than its spec says (0: as built). */
+  impair(node: VirtualHost | Gateway, lossRate: number): void {
+    if (lossRate > 0) this.impairments.set(node, lossRate);
+    else this.impairments.delete(node);
+  }
+
   /** Time when a packet that enters `node`'s link now comes out, or -1 if it is lost. */
   private cross(node: Node, upward: boolean, packet: Packet, startMs: number): number {
     const link = node.link;
-    if (link.lossRate > 0 && packet.protocol === 'udp' && this.random.float() < link.lossRate) return -1;
+    const lossRate = this.impairments.size === 0 ? link.lossRate : link.lossRate + (this.impairments.get(node) ?? 0);
+    if (lossRate > 0 && packet.protocol === 'udp' && this.random.float() < lossRate) return -1;
     let departMs = startMs;
     const queue = node.linkQueue;
     if (queue) {
