@@ -356,10 +356,7 @@ export class Conference {
       }
       case CallSignalKind.CONF_LEG:
         if (!member || signal.srtpMaster.length !== SRTP_MASTER_BYTES) return;
-        if (this.uplink && this.uplink.mixer.key === member.key) {
-          this.uplink.theirMaster = signal.srtpMaster.slice();
-          return this.startUplinkMedia();
-        }
+        if (this.uplink && this.uplink.mixer.key === member.key) return this.mixerKeyed(this.uplink, signal.srtpMaster);
         this.earlyLegs.set(member.key, { master: signal.srtpMaster.slice(), atMs: this.env.clock.now() });
         return this.reconcile();
       default:
@@ -500,6 +497,9 @@ export class Conference {
 
   /** Mixer: a participant's leg signal: our master for that leg goes back, the path is its to open. */
   private acceptLeg(member: Member, theirMaster: Uint8Array): void {
+    // The same leg signal again: the same answer, and the leg (its decoder and encoder) stays.
+    const existing = this.legs.get(member.key);
+    if (existing && equalBytes(existing.theirMaster, theirMaster)) return this.manager.send(this, member, CallSignalKind.CONF_LEG, { srtpMaster: existing.ourMaster });
     this.dropLeg(member.key);
     const leg: MixerLeg = { ourMaster: this.env.random.bytes(SRTP_MASTER_BYTES), theirMaster, connection: null, lastHeardMs: this.env.clock.now() };
     this.legs.set(member.key, leg);
@@ -578,6 +578,20 @@ export class Conference {
       this.startUplinkMedia();
       this.changed();
     });
+  }
+
+  /**
+   * Participant: the mixer's master for our leg. A newer one replaces it (the mixer answered a
+   * later leg signal of ours, after an earlier answer was still on its way).
+   */
+  private mixerKeyed(uplink: Uplink, master: Uint8Array): void {
+    if (uplink.theirMaster && equalBytes(uplink.theirMaster, master)) return;
+    uplink.theirMaster = master.slice();
+    if (uplink.receiver && this.audio) {
+      uplink.receiver.stop();
+      uplink.receiver = new MediaReceiver(this.env.clock, srtpKey(uplink.theirMaster), this.audio.sink, { frameMs: this.frameMs });
+    }
+    this.startUplinkMedia();
   }
 
   private startUplinkMedia(): void {
