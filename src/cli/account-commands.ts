@@ -8,6 +8,7 @@ import { CertificateVerifier } from '../crypto/certificate.js';
 import { parseNetworkDescriptor, type NetworkDescriptor } from '../crypto/descriptor.js';
 import { Account } from '../client/account.js';
 import { LoginClient, LoginError } from '../client/login-client.js';
+import { runDaemon, type DaemonOptions } from './daemon-command.js';
 import { answer as answerCall, call as placeCall, conference as hostConference, type CallOptions } from './call-commands.js';
 import { chat as chatWith, connect as connectTo, nat as findNat, sendSealed, setStatus, history as showHistory, online as goOnline, whois as findUser, type OnlineOptions } from './overlay-commands.js';
 
@@ -143,6 +144,10 @@ export function buddies(args: string[], options: AccountOptions & { user?: strin
         throw new CommandError(`unknown action: buddies ${action}`);
     }
   });
+}
+
+export function daemon(options: AccountOptions & { user?: string }, daemonOptions: DaemonOptions): Promise<void> {
+  return withAccount(options.user, options, (account, descriptor) => runDaemon(account, descriptor, daemonOptions));
 }
 
 export function online(options: AccountOptions & { user?: string }, onlineOptions: OnlineOptions): Promise<void> {

@@ -12,7 +12,7 @@ import { connectSecure } from '../crypto/secure-link.js';
 import { certifyKeys, generateDeviceKeys } from '../crypto/identity.js';
 import { LoginError } from '../client/login-client.js';
 import { runLoginServer } from '../login-server/main.js';
-import { answer, buddies, call, chat, conference, CommandError, connect, history, login, nat, online, register, search, status, whois } from './account-commands.js';
+import { answer, buddies, call, chat, conference, daemon, CommandError, connect, history, login, nat, online, register, search, status, whois } from './account-commands.js';
 import { toHex } from '../crypto/bytes.js';
 import { startSupernode, type RunningSupernode } from '../supernode/supernode.js';
 import { PingSchema, SUPPORTED_VERSIONS } from '../wire/messages.js';
@@ -50,6 +50,10 @@ Usage:
       A request's message goes end to end (sealed for the user's devices); the login server
       carries only the request.
   parley search <prefix> [--user U]
+  parley daemon [--user U] [--api-port P]
+      Keeps this device online (as parley online does, calls and conferences too) and serves
+      its local API on 127.0.0.1:P (default: any free port): HTTP for commands and queries, a
+      WebSocket for events, each request with the token in the profile (docs/daemon.md).
   parley online [--user U] [--port P] [--no-promotion] [--promote-after MINUTES] [--no-read-receipts]
                 [--calls-from buddies|anyone]
       Attaches this device to a supernode and stays online (others can find it) until Ctrl-C,
@@ -117,6 +121,7 @@ const OPTIONS = {
   host: { type: 'string', default: '127.0.0.1' },
   'stun-alternate': { type: 'string' },
   'web-port': { type: 'string' },
+  'api-port': { type: 'string', default: '0' },
   'login-port': { type: 'string' },
   count: { type: 'string', default: '3' },
   data: { type: 'string', default: '.parley-login' },
@@ -354,6 +359,10 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'search':
       await search(positionalsFor(1)[0], accountOptions);
+      return 0;
+    case 'daemon':
+      positionalsFor(0);
+      await daemon(accountOptions, { apiPort: positiveInt(values['api-port'], 'api-port', 0) });
       return 0;
     case 'online':
       positionalsFor(0);

@@ -304,7 +304,7 @@ export function setStatus(account: Account, state: string, text: string): void {
 }
 
 /** A chat client on this attachment: prints what arrives, after what waited at the login server. */
-export async function startChat(account: Account, descriptor: NetworkDescriptor, client: AttachedClient, settings: ChatSettings = {}): Promise<{ chat: ChatClient; contacts: ContactList; close: () => void }> {
+export async function startChat(account: Account, descriptor: NetworkDescriptor, client: AttachedClient, settings: ChatSettings & { markReadOnShow?: boolean } = {}): Promise<{ chat: ChatClient; contacts: ContactList; history: ChatHistory; close: () => void }> {
   const history = ChatHistory.open(account.historyPath);
   const contacts = new ContactList((since) => account.call('GET', `/v1/contacts${since === null ? '' : `?since=${since}`}`));
   try {
@@ -324,9 +324,10 @@ export async function startChat(account: Account, descriptor: NetworkDescriptor,
     ...(settings.readReceipts === false ? { readReceipts: false } : {}),
   });
   // Shown here is read: the sender learns it (read receipts are on unless the user turns them off).
+  // The daemon shows nothing itself: its user reads in the app.
   chat.onMessage((m) => {
     console.log(formatMessage(m, account.username));
-    chat.markRead([m]);
+    if (settings.markReadOnShow !== false) chat.markRead([m]);
   });
   chat.onRead((r) => console.log(`${r.user} read ${r.ids.length === 1 ? 'your message' : `${r.ids.length} of your messages`}`));
   chat.onTyping((t) => t.active && console.log(`${t.user} is typing…`));
@@ -336,6 +337,7 @@ export async function startChat(account: Account, descriptor: NetworkDescriptor,
   return {
     chat,
     contacts,
+    history,
     close: () => {
       chat.close();
       history.close();

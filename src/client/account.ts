@@ -125,6 +125,15 @@ export class Account {
     return join(this.dir, 'hosts.json');
   }
 
+  /** The client daemon's local API: its token (owner-only) and where it listens now. */
+  get apiTokenPath(): string {
+    return join(this.dir, 'api-token');
+  }
+
+  get daemonPath(): string {
+    return join(this.dir, 'daemon.json');
+  }
+
   /** A call with this device's access token, logging in again by challenge when it expired. */
   async call<T = Record<string, unknown>>(method: string, path: string, body?: unknown, nowMs = Date.now()): Promise<T> {
     let session = this.storedSession();

@@ -1,0 +1,29 @@
+// The local API's token: 32 random bytes per install, kept in the profile with owner-only
+// permissions. Whoever can read the profile is this user; any other local process or web page
+// gets a 401. Compared in constant time.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+const TOKEN_BYTES = 32;
+
+/** The token at `path`, made on first use. */
+export function loadOrCreateToken(path: string): string {
+  if (existsSync(path)) {
+    const text = readFileSync(path, 'utf8').trim();
+    if (/^[A-Za-z0-9_-]{43}$/.test(text)) return text;
+  }
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const token = randomBytes(TOKEN_BYTES).toString('base64url');
+  writeFileSync(path, `${token}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return token;
+}
+
+/** Whether `given` is the token (hashes compared, so neither length nor content leaks through timing). */
+export function tokenMatches(given: string | undefined, token: string): boolean {
+  if (given === undefined) return false;
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(token).digest();
+  return timingSafeEqual(a, b);
+}

@@ -1,0 +1,181 @@
+// The client daemon's local API: HTTP for commands and queries, a WebSocket for events, on
+// 127.0.0.1 only. Every request carries the per-install token (`Authorization: Bearer`, or for
+// a WebSocket, which a browser cannot give headers, the `token` query parameter). The Host must
+// be this loopback address (a DNS-rebinding page cannot reach it under another name) and an
+// Origin, when a browser sends one, must be this API's own. Refusals are `{ error: { code,
+// message } }` with a 4xx, as the login server's are. What the API does comes from the injected
+// `DaemonCore`, so the API is tested without a network.
+import websocket from '@fastify/websocket';
+import { Ajv } from 'ajv';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { tokenMatches } from './api-token.js';
+
+export type PresenceName = 'online' | 'away' | 'busy' | 'offline';
+
+export interface BuddyView {
+  readonly user: string;
+  readonly state: PresenceName;
+  readonly text: string;
+}
+
+export interface MessageView {
+  readonly id: string;
+  readonly conversation: string;
+  readonly from: string;
+  readonly sentAtMs: number;
+  readonly text: string;
+  readonly offline: boolean;
+}
+
+export type CallAction = 'answer' | 'decline' | 'hangup' | 'hold' | 'resume' | 'mute' | 'unmute';
+export const CALL_ACTIONS: readonly CallAction[] = ['answer', 'decline', 'hangup', 'hold', 'resume', 'mute', 'unmute'];
+
+export interface CallView {
+  readonly id: string;
+  readonly peer: string;
+  readonly direction: 'outgoing' | 'incoming';
+  readonly state: string;
+  /** Once ended: why, and who ended it. */
+  readonly end: { reason: string; by: 'local' | 'remote' } | null;
+  readonly stats: {
+    readonly path: string | null;
+    readonly bitrate: number;
+    readonly lossPercent: number;
+    readonly jitterMs: number;
+    readonly rttMs: number | null;
+    readonly mos: number | null;
+  } | null;
+}
+
+export type DaemonEvent =
+  | { readonly type: 'message'; readonly message: MessageView }
+  | { readonly type: 'presence'; readonly user: string; readonly state: PresenceName; readonly text: string }
+  | { readonly type: 'typing'; readonly user: string; readonly active: boolean }
+  | { readonly type: 'read'; readonly user: string; readonly ids: readonly string[] }
+  | { readonly type: 'call'; readonly call: CallView };
+
+export interface DaemonStatus {
+  readonly user: string;
+  readonly device: string;
+  /** The supernode this device is attached to, or null while it looks for one. */
+  readonly supernode: string | null;
+}
+
+/** What the daemon does; the API only translates. */
+export interface DaemonCore {
+  status(): DaemonStatus;
+  buddies(): BuddyView[];
+  sendMessage(to: string, text: string): Promise<{ id: string; recipientOnline: number }>;
+  messages(withUser: string, limit: number): MessageView[];
+  setTyping(to: string, active: boolean): Promise<void>;
+  call(to: string): Promise<CallView>;
+  calls(): CallView[];
+  /** null: no such call (or the action does not apply to it now). */
+  callAction(id: string, action: CallAction): CallView | null;
+  /** Events as they happen; returns the unsubscribe. */
+  onEvent(listener: (event: DaemonEvent) => void): () => void;
+}
+
+export class LocalApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const USER = { type: 'string', minLength: 1, maxLength: 64 } as const;
+/** Events a slow WebSocket client may have waiting before it is cut off (a bound on what it can make us hold). */
+const MAX_BUFFERED_EVENT_BYTES = 1 << 20;
+
+export interface LocalApiOptions {
+  readonly token: string;
+}
+
+function bearer(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (header?.startsWith('Bearer ')) return header.slice(7);
+  const query = request.query as { token?: unknown } | undefined;
+  return typeof query?.token === 'string' ? query.token : undefined;
+}
+
+export async function buildLocalApi(core: DaemonCore, options: LocalApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  const strict = new Ajv({ removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false, strict: false });
+  const coercing = new Ajv({ removeAdditional: false, coerceTypes: true, useDefaults: false, allErrors: false, strict: false });
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema));
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+
+  // The names this API answers to: its loopback address and port (known once it listens).
+  const names = () => {
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    return [`127.0.0.1:${port}`, `localhost:${port}`];
+  };
+  app.addHook('onRequest', async (request) => {
+    const hosts = names();
+    const origins = hosts.map((h) => `http://${h}`);
+    if (!hosts.includes(request.headers.host ?? '')) throw new LocalApiError(421, 'wrong_host', 'this API answers on 127.0.0.1 only');
+    const origin = request.headers.origin;
+    if (origin !== undefined && !origins.includes(origin)) throw new LocalApiError(403, 'wrong_origin', `pages from ${origin} may not use this API`);
+    if (!tokenMatches(bearer(request), options.token)) throw new LocalApiError(401, 'unauthorized', 'the API token is missing or wrong');
+  });
+
+  app.setErrorHandler((error: FastifyError | LocalApiError, _request, reply) => {
+    if (error instanceof LocalApiError) return reply.code(error.status).send({ error: { code: error.code, message: error.message } });
+    if (error.validation) return reply.code(400).send({ error: { code: 'invalid_request', message: `${error.validationContext ?? 'request'} ${error.validation[0]?.instancePath ?? ''} ${error.validation[0]?.message ?? 'is invalid'}`.replace(/\s+/g, ' ') } });
+    if (error.statusCode && error.statusCode < 500) return reply.code(error.statusCode).send({ error: { code: 'invalid_request', message: error.message } });
+    return reply.code(500).send({ error: { code: 'internal', message: 'internal error' } });
+  });
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: { code: 'no_such_route', message: 'no such route' } }));
+
+  app.get('/v1/status', async () => core.status());
+  app.get('/v1/buddies', async () => ({ buddies: core.buddies() }));
+  app.post<{ Body: { to: string; text: string } }>(
+    '/v1/messages',
+    { schema: { body: { type: 'object', additionalProperties: false, required: ['to', 'text'], properties: { to: USER, text: { type: 'string', minLength: 1, maxLength: 4000 } } } } },
+    async (request, reply) => reply.code(201).send(await core.sendMessage(request.body.to.toLowerCase(), request.body.text)),
+  );
+  app.get<{ Querystring: { with: string; limit?: number } }>(
+    '/v1/messages',
+    { schema: { querystring: { type: 'object', required: ['with'], properties: { with: USER, limit: { type: 'integer', minimum: 1, maximum: 500 }, token: { type: 'string' } } } } },
+    async (request) => ({ messages: core.messages(request.query.with.toLowerCase(), request.query.limit ?? 100) }),
+  );
+  app.post<{ Body: { to: string; active: boolean } }>(
+    '/v1/typing',
+    { schema: { body: { type: 'object', additionalProperties: false, required: ['to', 'active'], properties: { to: USER, active: { type: 'boolean' } } } } },
+    async (request, reply) => {
+      await core.setTyping(request.body.to.toLowerCase(), request.body.active);
+      return reply.code(204).send();
+    },
+  );
+  app.post<{ Body: { to: string } }>(
+    '/v1/calls',
+    { schema: { body: { type: 'object', additionalProperties: false, required: ['to'], properties: { to: USER } } } },
+    async (request, reply) => reply.code(201).send(await core.call(request.body.to.toLowerCase())),
+  );
+  app.get('/v1/calls', async () => ({ calls: core.calls() }));
+  app.post<{ Params: { id: string; action: CallAction } }>(
+    '/v1/calls/:id/:action',
+    { schema: { params: { type: 'object', required: ['id', 'action'], properties: { id: { type: 'string', pattern: '^[0-9a-f]{32}$' }, action: { type: 'string', enum: [...CALL_ACTIONS] } } } } },
+    async (request) => {
+      const call = core.callAction(request.params.id, request.params.action);
+      if (!call) throw new LocalApiError(404, 'no_such_call', `no call ${request.params.id} to ${request.params.action}`);
+      return call;
+    },
+  );
+  // Events, as JSON text messages, from the moment the socket opens.
+  app.get('/v1/events', { websocket: true }, (socket) => {
+    const stop = core.onEvent((event) => {
+      // A client that does not read its events is cut off rather than let them pile up here.
+      if (socket.bufferedAmount > MAX_BUFFERED_EVENT_BYTES) return socket.close(1013, 'events not read');
+      socket.send(JSON.stringify(event));
+    });
+    socket.on('close', stop);
+    socket.on('message', () => socket.close(1003, 'this socket only sends'));
+  });
+  await app.ready();
+  return app;
+}

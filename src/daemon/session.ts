@@ -1,0 +1,198 @@
+// The daemon's client: one signed-in device attached to the overlay, with chat, presence, calls
+// and conferences, seen through the `DaemonCore` the local API serves. Presence of buddies is
+// remembered as it arrives; every change is an event. Where a call's audio comes from and goes to
+// is injected (the browser's WebSocket audio comes later; silence or the system's sox until then).
+import { availableParallelism } from 'node:os';
+import { realEnv } from '../env/real.js';
+import type { Account } from '../client/account.js';
+import type { NetworkDescriptor } from '../crypto/descriptor.js';
+import { toHex } from '../crypto/bytes.js';
+import type { AttachedClient } from '../client/attachment.js';
+import { CallManager, type Call, type CallAudio } from '../client/calls.js';
+import { ConferenceManager } from '../client/conference.js';
+import { Connector } from '../nat/connector.js';
+import { NatType, PresenceState } from '../wire/messages.js';
+import type { ChatClient } from '../chat/chat-client.js';
+import type { ContactList } from '../client/contact-list.js';
+import type { ChatHistory } from '../chat/history.js';
+import { attach, localNetwork, startChat } from '../cli/overlay-commands.js';
+import type { BuddyView, CallAction, CallView, DaemonCore, DaemonEvent, DaemonStatus, MessageView, PresenceName } from './local-api.js';
+
+const PRESENCE_NAMES: Record<PresenceState, PresenceName> = {
+  [PresenceState.UNSPECIFIED]: 'online',
+  [PresenceState.ONLINE]: 'online',
+  [PresenceState.AWAY]: 'away',
+  [PresenceState.DO_NOT_DISTURB]: 'busy',
+  [PresenceState.OFFLINE]: 'offline',
+};
+/** Calls remembered after they end, for `GET /v1/calls`. */
+const ENDED_CALLS_KEPT = 20;
+const CONTACTS_REFRESH_MS = 15_000;
+
+export interface SessionOptions {
+  /** The audio of each call (a fresh source and sink per call). */
+  readonly audio: () => CallAudio;
+}
+
+export class ClientSession implements DaemonCore {
+  private readonly listeners = new Set<(event: DaemonEvent) => void>();
+  private readonly presence = new Map<string, { state: PresenceName; text: string }>();
+  private readonly callsById = new Map<string, Call>();
+  private readonly refresh: NodeJS.Timeout;
+
+  private constructor(
+    private readonly account: Account,
+    private readonly device: Uint8Array,
+    private readonly client: AttachedClient,
+    private readonly chat: ChatClient,
+    private readonly contacts: ContactList,
+    private readonly history: ChatHistory,
+    readonly callManager: CallManager,
+    readonly conferences: ConferenceManager,
+    private readonly options: SessionOptions,
+    private readonly closeAll: () => void,
+  ) {
+    chat.onMessage((m) => this.emit({ type: 'message', message: { id: m.id, conversation: m.conversation, from: m.from, sentAtMs: m.sentAtMs, text: m.text, offline: m.offline } }));
+    chat.onPresence((p) => {
+      const view = { state: PRESENCE_NAMES[p.state] ?? 'online', text: p.text };
+      this.presence.set(p.user, view);
+      this.emit({ type: 'presence', user: p.user, ...view });
+    });
+    chat.onTyping((t) => this.emit({ type: 'typing', user: t.user, active: t.active }));
+    chat.onRead((r) => this.emit({ type: 'read', user: r.user, ids: r.ids }));
+    callManager.onIncoming((call) => this.track(call));
+    // The contact list follows changes made elsewhere; messages kept for us while away come in.
+    this.refresh = setInterval(() => {
+      contacts.refresh().catch(() => {});
+      chat.fetchOffline().catch(() => {});
+    }, CONTACTS_REFRESH_MS);
+  }
+
+  /** Signs in `account`'s device on the overlay. */
+  static async start(account: Account, descriptor: NetworkDescriptor, options: SessionOptions): Promise<ClientSession> {
+    const { client, save } = await attach(account, descriptor);
+    const { chat, contacts, history, close: closeChat } = await startChat(account, descriptor, client, { markReadOnShow: false });
+    const device = (await account.identity()).dh.publicKey;
+    let calls: CallManager | null = null;
+    let conferences: ConferenceManager | null = null;
+    const expected = (user: string) => calls?.expectsConnectionFrom(user) === true || conferences?.expectsConnectionFrom(user) === true;
+    const connector = new Connector(realEnv, chat, localNetwork(client), (user, relation) => expected(user) || relation === 'buddy');
+    calls = new CallManager(realEnv, chat, connector);
+    conferences = new ConferenceManager(realEnv, chat, connector, { self: { user: account.username, device }, facts: () => ({ natType: NatType.UNSPECIFIED, uploadKbps: 0, cpuCores: availableParallelism() }), calls });
+    await chat.setPresence(PresenceState.ONLINE).catch(() => {});
+    return new ClientSession(account, device, client, chat, contacts, history, calls, conferences, options, () => {
+      closeChat();
+      client.close();
+      save();
+    });
+  }
+
+  onEvent(listener: (event: DaemonEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(event: DaemonEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  status(): DaemonStatus {
+    const supernode = this.client.supernode;
+    return { user: this.account.username, device: toHex(this.device), supernode: supernode ? `${supernode.host}:${supernode.port}` : null };
+  }
+
+  buddies(): BuddyView[] {
+    return this.contacts.buddies().map((user) => ({ user, ...(this.presence.get(user) ?? { state: 'offline' as const, text: '' }) }));
+  }
+
+  async sendMessage(to: string, text: string): Promise<{ id: string; recipientOnline: number }> {
+    const sent = await this.chat.send(to, text);
+    return { id: sent.id, recipientOnline: sent.recipientOnline };
+  }
+
+  messages(withUser: string, limit: number): MessageView[] {
+    return this.history.conversation(withUser, { limit }).map((m) => ({ id: m.id, conversation: m.conversation, from: m.from, sentAtMs: m.sentAtMs, text: m.text, offline: m.offline }));
+  }
+
+  setTyping(to: string, active: boolean): Promise<void> {
+    return this.chat.setTyping(to, active);
+  }
+
+  async call(to: string): Promise<CallView> {
+    const call = await this.callManager.call(to, this.options.audio());
+    this.track(call);
+    return view(call, null);
+  }
+
+  calls(): CallView[] {
+    return [...this.callsById.values()].map((c) => view(c, this.ends.get(c) ?? null));
+  }
+
+  private readonly ends = new Map<Call, { reason: string; by: 'local' | 'remote' }>();
+
+  /** Events for every change of the call; kept for the list a while after it ends. */
+  private track(call: Call): void {
+    const id = toHex(call.id);
+    this.callsById.set(id, call);
+    // The end is told once, with its reason, when `ended` resolves.
+    call.onState((state) => state !== 'ended' && this.emit({ type: 'call', call: view(call, null) }));
+    void call.ended.then((end) => {
+      this.ends.set(call, end);
+      this.emit({ type: 'call', call: view(call, end) });
+      if (end.reason === 'replaced' && call.replacement) this.track(call.replacement);
+      const ended = [...this.callsById.entries()].filter(([, c]) => c.state === 'ended');
+      for (const [key, c] of ended.slice(0, Math.max(0, ended.length - ENDED_CALLS_KEPT))) {
+        this.callsById.delete(key);
+        this.ends.delete(c);
+      }
+    });
+    if (call.direction === 'incoming') this.emit({ type: 'call', call: view(call, null) });
+  }
+
+  callAction(id: string, action: CallAction): CallView | null {
+    const call = this.callsById.get(id);
+    if (!call || call.state === 'ended') return null;
+    const ringing = call.direction === 'incoming' && call.state === 'ringing';
+    switch (action) {
+      case 'answer':
+        if (!ringing) return null;
+        call.accept(this.options.audio());
+        break;
+      case 'decline':
+        if (!ringing) return null;
+        call.decline();
+        break;
+      case 'hangup':
+        call.hangup();
+        break;
+      case 'hold':
+      case 'resume':
+        call.hold(action === 'hold');
+        break;
+      case 'mute':
+      case 'unmute':
+        call.mute(action === 'mute');
+        break;
+    }
+    return view(call, this.ends.get(call) ?? null);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.refresh);
+    for (const call of this.callsById.values()) call.hangup();
+    await this.chat.acknowledged(3_000);
+    this.closeAll();
+  }
+}
+
+function view(call: Call, end: { reason: string; by: 'local' | 'remote' } | null): CallView {
+  const s = call.stats();
+  return {
+    id: toHex(call.id),
+    peer: call.peer,
+    direction: call.direction,
+    state: call.state,
+    end,
+    stats: call.state === 'active' ? { path: s.path, bitrate: s.bitrate, lossPercent: s.lossPercent, jitterMs: s.jitterMs, rttMs: s.rttMs, mos: s.mos } : null,
+  };
+}

@@ -1,0 +1,83 @@
+// Two `parley daemon` processes on a `parley local` network, driven through their local APIs
+// only: alice sees bob come online, sends him a message that reaches his event socket, calls
+// him; he answers through his API, both calls run, and her hang-up ends his.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import WebSocket from 'ws';
+import { localNetworkWithUsers, startParley, stopParley, type RunningParley } from '../support/processes.js';
+import type { BuddyView, CallView, DaemonEvent } from '../../src/daemon/local-api.js';
+
+/** A daemon's API: requests with its token, and its events as they come. */
+async function api(dir: string, daemon: RunningParley, user: string) {
+  const port = Number(/API on http:\/\/127\.0\.0\.1:(\d+)\/v1/.exec(daemon.output)?.[1]);
+  const token = readFileSync(join(dir, 'profile', user, 'api-token'), 'utf8').trim();
+  const base = `http://127.0.0.1:${port}/v1`;
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const response = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    assert.ok(response.ok, `${method} ${path}: ${response.status} ${await response.clone().text()}`);
+    return (await response.json()) as T;
+  };
+  const events: DaemonEvent[] = [];
+  const waiters: (() => void)[] = [];
+  const socket = new WebSocket(`ws://127.0.0.1:${port}/v1/events?token=${token}`);
+  socket.on('message', (data: Buffer) => {
+    events.push(JSON.parse(data.toString()) as DaemonEvent);
+    for (const w of waiters.splice(0)) w();
+  });
+  await new Promise((resolve) => socket.on('open', resolve));
+  /** The first event (seen or to come) that `match` accepts. */
+  const event = (match: (e: DaemonEvent) => boolean, what: string, withinMs = 20_000) =>
+    new Promise<DaemonEvent>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${user} saw no ${what}: ${JSON.stringify(events)}`)), withinMs);
+      const check = () => {
+        const found = events.find(match);
+        if (!found) return void waiters.push(check);
+        clearTimeout(timer);
+        resolve(found);
+      };
+      check();
+    });
+  return { call, event, close: () => socket.close() };
+}
+
+test('two daemons: presence, a message and a call, all through the local API', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-daemon-'));
+  const { local, common } = await localNetworkWithUsers(dir, ['alice', 'bob'], [['alice', 'bob']]);
+  const daemons: RunningParley[] = [];
+  try {
+    daemons.push(await startParley(['daemon', '--user', 'alice', ...common], /API on http/));
+    const alice = await api(dir, daemons[0]!, 'alice');
+    daemons.push(await startParley(['daemon', '--user', 'bob', ...common], /API on http/));
+    const bob = await api(dir, daemons[1]!, 'bob');
+    await alice.event((e) => e.type === 'presence' && e.user === 'bob' && e.state === 'online', "bob's presence");
+    assert.deepEqual((await alice.call<{ buddies: BuddyView[] }>('GET', '/buddies')).buddies, [{ user: 'bob', state: 'online', text: '' }]);
+
+    const sent = await alice.call<{ id: string }>('POST', '/messages', { to: 'bob', text: 'hello from the API' });
+    const message = await bob.event((e) => e.type === 'message' && e.message.id === sent.id, 'the message');
+    assert.equal(message.type === 'message' && message.message.text, 'hello from the API');
+    const history = await bob.call<{ messages: { text: string }[] }>('GET', '/messages?with=alice');
+    assert.deepEqual(history.messages.map((m) => m.text), ['hello from the API']);
+
+    const outgoing = await alice.call<CallView>('POST', '/calls', { to: 'bob' });
+    const ringing = await bob.event((e) => e.type === 'call' && e.call.direction === 'incoming' && e.call.state === 'ringing', 'a ringing call');
+    assert.ok(ringing.type === 'call');
+    assert.equal(ringing.call.peer, 'alice');
+    await bob.call<CallView>('POST', `/calls/${ringing.call.id}/answer`);
+    await alice.event((e) => e.type === 'call' && e.call.id === outgoing.id && e.call.state === 'active', 'her call active');
+    await bob.event((e) => e.type === 'call' && e.call.id === ringing.call.id && e.call.state === 'active', 'his call active');
+    const calls = (await alice.call<{ calls: CallView[] }>('GET', '/calls')).calls;
+    assert.equal(calls[0]?.stats?.path, 'direct');
+    await alice.call<CallView>('POST', `/calls/${outgoing.id}/hangup`);
+    const ended = await bob.event((e) => e.type === 'call' && e.call.id === ringing.call.id && e.call.state === 'ended', 'his call ended');
+    assert.deepEqual(ended.type === 'call' && ended.call.end, { reason: 'hung_up', by: 'remote' });
+    alice.close();
+    bob.close();
+  } finally {
+    for (const d of daemons) await stopParley(d.child);
+    await stopParley(local.child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
