@@ -13,12 +13,9 @@ export interface DaemonOptions {
   readonly apiPort: number;
 }
 
-/** Until the browser's audio socket lands, the daemon's calls send silence and drop what they hear. */
-const silentAudio = () => ({ source: { read: (n: number) => new Int16Array(n) }, sink: { write: () => {} } });
-
 export async function runDaemon(account: Account, descriptor: NetworkDescriptor, options: DaemonOptions): Promise<void> {
   const token = loadOrCreateToken(account.apiTokenPath);
-  const session = await ClientSession.start(account, descriptor, { audio: silentAudio });
+  const session = await ClientSession.start(account, descriptor, {});
   const app = await buildLocalApi(session, { token });
   await app.listen({ host: '127.0.0.1', port: options.apiPort });
   const address = app.server.address();

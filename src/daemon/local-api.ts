@@ -74,6 +74,14 @@ export interface DaemonCore {
   callAction(id: string, action: CallAction): CallView | null;
   /** Events as they happen; returns the unsubscribe. */
   onEvent(listener: (event: DaemonEvent) => void): () => void;
+  /** The app's microphone and speaker for calls (one page at a time: a newer one takes over). */
+  attachAudio(speaker: (frame: Uint8Array) => void): AudioLink;
+}
+
+export interface AudioLink {
+  /** One 10 ms frame from the microphone; false when it is not one. */
+  microphone(bytes: Uint8Array): boolean;
+  detach(): void;
 }
 
 export class LocalApiError extends Error {
@@ -89,6 +97,8 @@ export class LocalApiError extends Error {
 const USER = { type: 'string', minLength: 1, maxLength: 64 } as const;
 /** Events a slow WebSocket client may have waiting before it is cut off (a bound on what it can make us hold). */
 const MAX_BUFFERED_EVENT_BYTES = 1 << 20;
+/** Audio a page has not read yet (about half a second): more is dropped, not queued. */
+const MAX_BUFFERED_AUDIO_BYTES = 48 * 1024;
 
 export interface LocalApiOptions {
   readonly token: string;
@@ -175,6 +185,15 @@ export async function buildLocalApi(core: DaemonCore, options: LocalApiOptions):
     });
     socket.on('close', stop);
     socket.on('message', () => socket.close(1003, 'this socket only sends'));
+  });
+  // Call audio both ways, binary 10 ms frames (docs/daemon.md).
+  app.get('/v1/audio', { websocket: true }, (socket) => {
+    const link = core.attachAudio((frame) => socket.bufferedAmount <= MAX_BUFFERED_AUDIO_BYTES && socket.send(frame));
+    socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+      if (!isBinary || Array.isArray(data)) return;
+      link.microphone(data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    });
+    socket.on('close', () => link.detach());
   });
   await app.ready();
   return app;

@@ -16,7 +16,8 @@ import type { ChatClient } from '../chat/chat-client.js';
 import type { ContactList } from '../client/contact-list.js';
 import type { ChatHistory } from '../chat/history.js';
 import { attach, localNetwork, startChat } from '../cli/overlay-commands.js';
-import type { BuddyView, CallAction, CallView, DaemonCore, DaemonEvent, DaemonStatus, MessageView, PresenceName } from './local-api.js';
+import { SocketAudio } from './socket-audio.js';
+import type { AudioLink, BuddyView, CallAction, CallView, DaemonCore, DaemonEvent, DaemonStatus, MessageView, PresenceName } from './local-api.js';
 
 const PRESENCE_NAMES: Record<PresenceState, PresenceName> = {
   [PresenceState.UNSPECIFIED]: 'online',
@@ -30,8 +31,8 @@ const ENDED_CALLS_KEPT = 20;
 const CONTACTS_REFRESH_MS = 15_000;
 
 export interface SessionOptions {
-  /** The audio of each call (a fresh source and sink per call). */
-  readonly audio: () => CallAudio;
+  /** The audio of each call (default: the app's, over the audio socket). */
+  readonly audio?: () => CallAudio;
 }
 
 export class ClientSession implements DaemonCore {
@@ -39,6 +40,8 @@ export class ClientSession implements DaemonCore {
   private readonly presence = new Map<string, { state: PresenceName; text: string }>();
   private readonly callsById = new Map<string, Call>();
   private readonly refresh: NodeJS.Timeout;
+  private readonly socketAudio = new SocketAudio();
+  private readonly audio: () => CallAudio;
 
   private constructor(
     private readonly account: Account,
@@ -49,9 +52,10 @@ export class ClientSession implements DaemonCore {
     private readonly history: ChatHistory,
     readonly callManager: CallManager,
     readonly conferences: ConferenceManager,
-    private readonly options: SessionOptions,
+    options: SessionOptions,
     private readonly closeAll: () => void,
   ) {
+    this.audio = options.audio ?? (() => ({ source: this.socketAudio, sink: this.socketAudio }));
     chat.onMessage((m) => this.emit({ type: 'message', message: { id: m.id, conversation: m.conversation, from: m.from, sentAtMs: m.sentAtMs, text: m.text, offline: m.offline } }));
     chat.onPresence((p) => {
       const view = { state: PRESENCE_NAMES[p.state] ?? 'online', text: p.text };
@@ -119,7 +123,7 @@ export class ClientSession implements DaemonCore {
   }
 
   async call(to: string): Promise<CallView> {
-    const call = await this.callManager.call(to, this.options.audio());
+    const call = await this.callManager.call(to, this.audio());
     this.track(call);
     return view(call, null);
   }
@@ -156,7 +160,7 @@ export class ClientSession implements DaemonCore {
     switch (action) {
       case 'answer':
         if (!ringing) return null;
-        call.accept(this.options.audio());
+        call.accept(this.audio());
         break;
       case 'decline':
         if (!ringing) return null;
@@ -175,6 +179,20 @@ export class ClientSession implements DaemonCore {
         break;
     }
     return view(call, this.ends.get(call) ?? null);
+  }
+
+  attachAudio(speaker: (frame: Uint8Array) => void): AudioLink {
+    const audio = this.socketAudio;
+    audio.connect(speaker);
+    let attached = true;
+    return {
+      microphone: (bytes) => attached && audio.microphone(bytes),
+      detach: () => {
+        // Only if no newer page took over meanwhile.
+        if (attached && audio.isConnectedTo(speaker)) audio.connect(null);
+        attached = false;
+      },
+    };
   }
 
   async close(): Promise<void> {

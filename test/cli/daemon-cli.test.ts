@@ -1,6 +1,7 @@
 // Two `parley daemon` processes on a `parley local` network, driven through their local APIs
 // only: alice sees bob come online, sends him a message that reaches his event socket, calls
-// him; he answers through his API, both calls run, and her hang-up ends his.
+// him; he answers through his API, each page's microphone (the audio socket) reaches the other
+// page's speaker, and her hang-up ends his call.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,8 @@ import { test } from 'node:test';
 import WebSocket from 'ws';
 import { localNetworkWithUsers, startParley, stopParley, type RunningParley } from '../support/processes.js';
 import type { BuddyView, CallView, DaemonEvent } from '../../src/daemon/local-api.js';
+import { SOCKET_FRAME_MS, SOCKET_FRAME_SAMPLES } from '../../src/daemon/socket-audio.js';
+import { tones, toneStrength } from '../../src/media/audio-compare.js';
 
 /** A daemon's API: requests with its token, and its events as they come. */
 async function api(dir: string, daemon: RunningParley, user: string) {
@@ -40,7 +43,47 @@ async function api(dir: string, daemon: RunningParley, user: string) {
       };
       check();
     });
-  return { call, event, close: () => socket.close() };
+  return { call, event, port, token, close: () => socket.close() };
+}
+
+/**
+ * What a page does with the audio socket: sends `hz` as its microphone, 10 ms frames paced by the
+ * clock, and keeps what the call plays.
+ */
+async function pageAudio(port: number, token: string, hz: number) {
+  const socket = new WebSocket(`ws://127.0.0.1:${port}/v1/audio?token=${token}`);
+  await new Promise((resolve) => socket.on('open', resolve));
+  const heard: Int16Array[] = [];
+  const waiters: (() => void)[] = [];
+  socket.on('message', (data: Buffer) => {
+    heard.push(new Int16Array(new Uint8Array(data).buffer));
+    for (const w of waiters.splice(0)) w();
+  });
+  const microphone = tones([hz], 60, 3000);
+  const started = Date.now();
+  let sent = 0;
+  const pace = setInterval(() => {
+    const due = Math.floor((Date.now() - started) / SOCKET_FRAME_MS);
+    for (; sent < due; sent++) socket.send(microphone.subarray(sent * SOCKET_FRAME_SAMPLES, (sent + 1) * SOCKET_FRAME_SAMPLES));
+  }, 5);
+  return {
+    /** Resolves once `ms` more of the call's audio has come. */
+    hearMore: (ms: number) =>
+      new Promise<void>((resolve) => {
+        const until = heard.length + ms / SOCKET_FRAME_MS;
+        const check = () => (heard.length >= until ? resolve() : void waiters.push(check));
+        check();
+      }),
+    /** What it heard in the last `ms`. */
+    heardLast: (ms: number) => {
+      const all = Int16Array.from(heard.flatMap((f) => [...f]));
+      return all.subarray(Math.max(0, all.length - ms * 48));
+    },
+    close: () => {
+      clearInterval(pace);
+      socket.close();
+    },
+  };
 }
 
 test('two daemons: presence, a message and a call, all through the local API', { timeout: 120_000 }, async () => {
@@ -61,6 +104,9 @@ test('two daemons: presence, a message and a call, all through the local API', {
     const history = await bob.call<{ messages: { text: string }[] }>('GET', '/messages?with=alice');
     assert.deepEqual(history.messages.map((m) => m.text), ['hello from the API']);
 
+    // Each side's page: its microphone a tone of its own, its speaker recorded.
+    const alicePage = await pageAudio(alice.port, alice.token, 440);
+    const bobPage = await pageAudio(bob.port, bob.token, 660);
     const outgoing = await alice.call<CallView>('POST', '/calls', { to: 'bob' });
     const ringing = await bob.event((e) => e.type === 'call' && e.call.direction === 'incoming' && e.call.state === 'ringing', 'a ringing call');
     assert.ok(ringing.type === 'call');
@@ -70,6 +116,15 @@ test('two daemons: presence, a message and a call, all through the local API', {
     await bob.event((e) => e.type === 'call' && e.call.id === ringing.call.id && e.call.state === 'active', 'his call active');
     const calls = (await alice.call<{ calls: CallView[] }>('GET', '/calls')).calls;
     assert.equal(calls[0]?.stats?.path, 'direct');
+    // Two seconds of call audio, then what each page heard: the other's tone, not its own.
+    await Promise.all([alicePage.hearMore(2_000), bobPage.hearMore(2_000)]);
+    for (const [name, page, other, own] of [['bob', bobPage, 440, 660], ['alice', alicePage, 660, 440]] as const) {
+      const last = page.heardLast(1_000);
+      const levels = [toneStrength(last, other), toneStrength(last, own)].map(Math.round);
+      assert.ok(levels[0]! > 1000 && levels[1]! < 100, `${name}'s page hears the other's ${other} Hz at ${levels[0]}, its own ${own} Hz at ${levels[1]}`);
+    }
+    alicePage.close();
+    bobPage.close();
     await alice.call<CallView>('POST', `/calls/${outgoing.id}/hangup`);
     const ended = await bob.event((e) => e.type === 'call' && e.call.id === ringing.call.id && e.call.state === 'ended', 'his call ended');
     assert.deepEqual(ended.type === 'call' && ended.call.end, { reason: 'hung_up', by: 'remote' });

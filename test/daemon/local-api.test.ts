@@ -4,9 +4,11 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import WebSocket from 'ws';
 import { buildLocalApi, type CallView, type DaemonCore, type DaemonEvent } from '../../src/daemon/local-api.js';
 import { tokenMatches } from '../../src/daemon/api-token.js';
+import { SOCKET_FRAME_BYTES, SOCKET_FRAME_SAMPLES, SocketAudio } from '../../src/daemon/socket-audio.js';
 
 const TOKEN = 'A'.repeat(43);
 
@@ -26,6 +28,12 @@ function fakeCore() {
     onEvent: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    // An echo: each microphone frame comes back as what the call plays.
+    attachAudio: (speaker) => {
+      const audio = new SocketAudio();
+      audio.connect(speaker);
+      return { microphone: (bytes) => audio.microphone(bytes) && (audio.write(0, audio.read(SOCKET_FRAME_SAMPLES)), true), detach: () => audio.connect(null) };
     },
   };
   return { core, sent, emit: (event: DaemonEvent) => listeners.forEach((l) => l(event)), listeners };
@@ -127,4 +135,48 @@ test('events reach a socket that gave the token; one without it is refused befor
   } finally {
     await app.close();
   }
+});
+
+test('the audio socket takes 10 ms frames of 16-bit audio and gives back what the call plays; other sizes are refused', async () => {
+  const { app, port } = await started();
+  try {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/audio?token=${TOKEN}`);
+    await new Promise((resolve) => ws.on('open', resolve));
+    const frames: Buffer[] = [];
+    const got = new Promise<void>((resolve) => ws.on('message', (data: Buffer) => (frames.push(data), frames.length === 2 && resolve())));
+    const frame = (value: number) => {
+      const samples = new Int16Array(SOCKET_FRAME_SAMPLES).fill(value);
+      return Buffer.from(samples.buffer);
+    };
+    ws.send(frame(1234));
+    ws.send(Buffer.alloc(SOCKET_FRAME_BYTES - 2)); // not a frame: refused, nothing comes back
+    ws.send('text is not audio');
+    ws.send(frame(-42));
+    await got;
+    assert.deepEqual(frames.map((f) => [f.length, f.readInt16LE(0), f.readInt16LE(f.length - 2)]), [[SOCKET_FRAME_BYTES, 1234, 1234], [SOCKET_FRAME_BYTES, -42, -42]]);
+    ws.close();
+  } finally {
+    await app.close();
+  }
+});
+
+test('socket audio: the queue keeps at most 100 ms of microphone (older goes), silence when the page sent nothing', () => {
+  const audio = new SocketAudio();
+  const frame = (value: number) => new Uint8Array(new Int16Array(SOCKET_FRAME_SAMPLES).fill(value).buffer);
+  for (let i = 1; i <= 15; i++) assert.ok(audio.microphone(frame(i)));
+  assert.equal(audio.stats.dropped, 5 * SOCKET_FRAME_SAMPLES);
+  const read = audio.read(2 * SOCKET_FRAME_SAMPLES);
+  assert.deepEqual([read[0], read[read.length - 1]], [6, 7], 'the oldest kept first');
+  assert.ok(audio.read(20 * SOCKET_FRAME_SAMPLES).subarray(8 * SOCKET_FRAME_SAMPLES).every((v) => v === 0), 'then silence');
+  assert.equal(audio.microphone(new Uint8Array(3)), false);
+  // Any bytes: a frame or a refusal, never a throw, never more than 100 ms waiting.
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 2 * SOCKET_FRAME_BYTES }), (bytes) => {
+      const taken = audio.microphone(bytes);
+      assert.equal(taken, bytes.length === SOCKET_FRAME_BYTES);
+      assert.ok(audio.read(0).length === 0);
+    }),
+    { numRuns: 300 },
+  );
+  assert.ok(audio.read(200 * 48).subarray(100 * 48).every((v) => v === 0), 'at most 100 ms was kept');
 });

@@ -1,0 +1,80 @@
+// A call's audio from and to the app over the local API's audio WebSocket: the page sends its
+// microphone as 10 ms frames (480 samples, 16-bit little-endian, 48 kHz mono) and gets what the
+// call plays in the same frames. Between the page's clock and the call's, a small queue: what
+// the page sent waits at most MAX_QUEUED_MS (older audio is dropped, so a page that sends too
+// fast costs no memory and no delay); when it has sent nothing, the call sends silence.
+import type { AudioSink, AudioSource } from '../media/media-stream.js';
+import { SAMPLES_PER_MS } from '../media/opus.js';
+
+export const SOCKET_FRAME_MS = 10;
+export const SOCKET_FRAME_SAMPLES = SOCKET_FRAME_MS * SAMPLES_PER_MS;
+export const SOCKET_FRAME_BYTES = SOCKET_FRAME_SAMPLES * 2;
+/** The most microphone audio kept waiting for the call (more: the oldest goes). */
+const MAX_QUEUED_MS = 100;
+const MAX_QUEUED_SAMPLES = MAX_QUEUED_MS * SAMPLES_PER_MS;
+
+export class SocketAudio implements AudioSource, AudioSink {
+  private queue: Int16Array[] = [];
+  private queued = 0;
+  private speaker: ((frame: Uint8Array) => void) | null = null;
+  /** Frames refused (not 10 ms of 16-bit audio) and microphone samples dropped for being too old. */
+  readonly stats = { refused: 0, dropped: 0 };
+
+  /** The page's socket: where what the call plays goes (null: nobody listens). */
+  connect(speaker: ((frame: Uint8Array) => void) | null): void {
+    this.speaker = speaker;
+    this.queue = [];
+    this.queued = 0;
+  }
+
+  isConnectedTo(speaker: (frame: Uint8Array) => void): boolean {
+    return this.speaker === speaker;
+  }
+
+  /** One frame from the page's microphone; anything but 10 ms of 16-bit audio is refused. */
+  microphone(bytes: Uint8Array): boolean {
+    if (bytes.byteLength !== SOCKET_FRAME_BYTES) {
+      this.stats.refused++;
+      return false;
+    }
+    const frame = new Int16Array(SOCKET_FRAME_SAMPLES);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < SOCKET_FRAME_SAMPLES; i++) frame[i] = view.getInt16(2 * i, true);
+    this.queue.push(frame);
+    this.queued += frame.length;
+    while (this.queued > MAX_QUEUED_SAMPLES) {
+      const old = this.queue.shift()!;
+      this.queued -= old.length;
+      this.stats.dropped += old.length;
+    }
+    return true;
+  }
+
+  /** The call's capture: `samples` from the queue, silence for what the page has not sent. */
+  read(samples: number): Int16Array {
+    const out = new Int16Array(samples);
+    let at = 0;
+    while (at < samples && this.queue.length > 0) {
+      const head = this.queue[0]!;
+      const take = Math.min(head.length, samples - at);
+      out.set(head.subarray(0, take), at);
+      at += take;
+      this.queued -= take;
+      if (take === head.length) this.queue.shift();
+      else this.queue[0] = head.subarray(take);
+    }
+    return out;
+  }
+
+  /** What the call plays: to the page in 10 ms frames. */
+  write(_atMs: number, samples: Int16Array): void {
+    const speaker = this.speaker;
+    if (!speaker) return;
+    for (let at = 0; at + SOCKET_FRAME_SAMPLES <= samples.length; at += SOCKET_FRAME_SAMPLES) {
+      const bytes = new Uint8Array(SOCKET_FRAME_BYTES);
+      const view = new DataView(bytes.buffer);
+      for (let i = 0; i < SOCKET_FRAME_SAMPLES; i++) view.setInt16(2 * i, samples[at + i]!, true);
+      speaker(bytes);
+    }
+  }
+}
