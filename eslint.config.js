@@ -17,4 +17,6 @@ export default tseslint.config(
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
   },
+  // The app runs in the browser.
+  { files: ['ui/**'], languageOptions: { globals: { ...globals.browser } } },
 );

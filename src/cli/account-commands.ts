@@ -21,7 +21,7 @@ export interface AccountOptions {
 
 export class CommandError extends Error {}
 
-function loadDescriptor(path: string): NetworkDescriptor {
+export function loadDescriptor(path: string): NetworkDescriptor {
   let text: string;
   try {
     text = readFileSync(resolve(path), 'utf8');

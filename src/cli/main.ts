@@ -12,7 +12,8 @@ import { connectSecure } from '../crypto/secure-link.js';
 import { certifyKeys, generateDeviceKeys } from '../crypto/identity.js';
 import { LoginError } from '../client/login-client.js';
 import { runLoginServer } from '../login-server/main.js';
-import { answer, buddies, call, chat, conference, daemon, CommandError, connect, history, login, nat, online, register, search, status, whois } from './account-commands.js';
+import { startDemoApp } from './demo-app.js';
+import { answer, buddies, call, chat, conference, daemon, loadDescriptor, CommandError, connect, history, login, nat, online, register, search, status, whois } from './account-commands.js';
 import { toHex } from '../crypto/bytes.js';
 import { startSupernode, type RunningSupernode } from '../supernode/supernode.js';
 import { PingSchema, SUPPORTED_VERSIONS } from '../wire/messages.js';
@@ -23,13 +24,16 @@ const USAGE = `parley — peer-to-peer voice and chat on a supernode network
 
 Usage:
   parley local [--dir D] [--supernodes N] [--port P] [--host H] [--stun-alternate A]
-              [--web-port W] [--login-port L]
+              [--web-port W] [--login-port L] [--app]
       Runs a local network: creates (once) a network CA in D, starts a login server on
       L (default 8443) and N supernodes on ports P, P+1, … (0: any free ports), writes
       D/network.json, and runs until Ctrl-C. Each supernode answers STUN on UDP at its port,
       with A as its second address for NAT behaviour discovery (RFC 5780). With W, the first
       supernode also takes device links and TURN over TCP on port W (443 for devices behind
       firewalls that let out only web traffic; the login server then belongs on 443 or 80).
+      With --app (npm start), also two demo users, alice and bob, buddies, each with a daemon
+      and the app: it prints two addresses to open in a browser (ports 8801 and 8802, or any
+      free ones with --port 0).
       Defaults: --dir .parley-local --supernodes 3 --port 33033 --host 127.0.0.1
       --stun-alternate 127.0.0.2 (with the default host)
   parley ping [--dir D] [--count K]
@@ -123,6 +127,7 @@ const OPTIONS = {
   'web-port': { type: 'string' },
   'api-port': { type: 'string', default: '0' },
   'login-port': { type: 'string' },
+  app: { type: 'boolean', default: false },
   count: { type: 'string', default: '3' },
   data: { type: 'string', default: '.parley-login' },
   database: { type: 'string' },
@@ -213,7 +218,10 @@ function stunAlternate(values: { host: string; 'stun-alternate'?: string }): { s
   return host ? { stun: { alternate: { host } } } : {};
 }
 
-async function runLocal(values: { dir: string; supernodes: string; port?: string; host: string; 'stun-alternate'?: string; 'web-port'?: string; 'login-port'?: string }): Promise<void> {
+/** Where `parley local --app` serves the demo users' apps. */
+const DEMO_APP_PORTS = [8801, 8802];
+
+async function runLocal(values: { dir: string; supernodes: string; port?: string; host: string; 'stun-alternate'?: string; 'web-port'?: string; 'login-port'?: string; app?: boolean }): Promise<void> {
   const dir = resolve(values.dir);
   const count = positiveInt(values.supernodes, 'supernodes', 1, 64);
   const basePort = positiveInt(values.port ?? '33033', 'port', 0);
@@ -261,11 +269,14 @@ async function runLocal(values: { dir: string; supernodes: string; port?: string
     console.log(`  supernode ${i + 1} listening on ${formatEndpoint(entry)}${web}${stun ? `; STUN on udp ${formatEndpoint(stun.primary)}${other ? ` (second address ${formatEndpoint(other)})` : ''}` : ''}`);
   }
   console.log(`descriptor: ${descriptorPath}`);
-  console.log(`Try: parley register alice --network ${join(values.dir, 'network.json')}, parley login alice …, parley ping --dir ${values.dir}`);
+  const stopApp = values.app ? await startDemoApp(dir, loadDescriptor(descriptorPath), basePort === 0 ? [0, 0] : DEMO_APP_PORTS) : null;
+  if (!values.app) console.log(`Try: parley register alice --network ${join(values.dir, 'network.json')}, parley login alice …, parley ping --dir ${values.dir}`);
   console.log('     (in this checkout: npm run parley -- <command>)   Ctrl-C stops the network');
   const stop = () => {
-    for (const supernode of running) supernode.close();
-    void loginServer.close().then(() => process.exit(0));
+    void (stopApp ?? (async () => {}))().finally(() => {
+      for (const supernode of running) supernode.close();
+      void loginServer.close().then(() => process.exit(0));
+    });
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -8,6 +8,8 @@
 import websocket from '@fastify/websocket';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { tokenMatches } from './api-token.js';
 
 export type PresenceName = 'online' | 'away' | 'busy' | 'offline';
@@ -59,6 +61,8 @@ export interface DaemonStatus {
   readonly device: string;
   /** The supernode this device is attached to, or null while it looks for one. */
   readonly supernode: string | null;
+  /** The app's audio socket: refused frames, microphone samples dropped (too old) and missing (silence sent instead). */
+  readonly audio: { readonly refused: number; readonly dropped: number; readonly missing: number };
 }
 
 /** What the daemon does; the API only translates. */
@@ -102,7 +106,17 @@ const MAX_BUFFERED_AUDIO_BYTES = 48 * 1024;
 
 export interface LocalApiOptions {
   readonly token: string;
+  /** The built app (dist/ui), served at / without the token: the page holds no secret; its address's fragment carries the token. */
+  readonly uiDir?: string;
 }
+
+/** The app's files: nothing else is read from disk. */
+const UI_FILES: Record<string, { file: string; type: string }> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/worklet.js': { file: 'worklet.js', type: 'text/javascript; charset=utf-8' },
+  '/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
+};
 
 function bearer(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -130,6 +144,7 @@ export async function buildLocalApi(core: DaemonCore, options: LocalApiOptions):
     if (!hosts.includes(request.headers.host ?? '')) throw new LocalApiError(421, 'wrong_host', 'this API answers on 127.0.0.1 only');
     const origin = request.headers.origin;
     if (origin !== undefined && !origins.includes(origin)) throw new LocalApiError(403, 'wrong_origin', `pages from ${origin} may not use this API`);
+    if (request.method === 'GET' && UI_FILES[request.url] && options.uiDir) return;
     if (!tokenMatches(bearer(request), options.token)) throw new LocalApiError(401, 'unauthorized', 'the API token is missing or wrong');
   });
 
@@ -141,6 +156,22 @@ export async function buildLocalApi(core: DaemonCore, options: LocalApiOptions):
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: { code: 'no_such_route', message: 'no such route' } }));
 
+  if (options.uiDir) {
+    const uiDir = options.uiDir;
+    for (const [path, { file, type }] of Object.entries(UI_FILES)) {
+      app.get(path, async (_request, reply) => {
+        const body = await readFile(join(uiDir, file)).catch(() => null);
+        if (!body) throw new LocalApiError(404, 'no_app', 'the app is not built (npm run build)');
+        const hosts = names();
+        return reply
+          .type(type)
+          .header('cache-control', 'no-cache')
+          .header('x-content-type-options', 'nosniff')
+          .header('content-security-policy', `default-src 'self'; connect-src 'self' ${hosts.map((h) => `ws://${h}`).join(' ')}; img-src 'self' data:; frame-ancestors 'none'`)
+          .send(body);
+      });
+    }
+  }
   app.get('/v1/status', async () => core.status());
   app.get('/v1/buddies', async () => ({ buddies: core.buddies() }));
   app.post<{ Body: { to: string; text: string } }>(

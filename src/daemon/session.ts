@@ -102,7 +102,7 @@ export class ClientSession implements DaemonCore {
 
   status(): DaemonStatus {
     const supernode = this.client.supernode;
-    return { user: this.account.username, device: toHex(this.device), supernode: supernode ? `${supernode.host}:${supernode.port}` : null };
+    return { user: this.account.username, device: toHex(this.device), supernode: supernode ? `${supernode.host}:${supernode.port}` : null, audio: { ...this.socketAudio.stats } };
   }
 
   buddies(): BuddyView[] {

@@ -2,7 +2,8 @@
 // microphone as 10 ms frames (480 samples, 16-bit little-endian, 48 kHz mono) and gets what the
 // call plays in the same frames. Between the page's clock and the call's, a small queue: what
 // the page sent waits at most MAX_QUEUED_MS (older audio is dropped, so a page that sends too
-// fast costs no memory and no delay); when it has sent nothing, the call sends silence.
+// fast costs no memory and no delay); after it ran dry it refills a 40 ms cushion first; when
+// the page has sent nothing, the call sends silence.
 import type { AudioSink, AudioSource } from '../media/media-stream.js';
 import { SAMPLES_PER_MS } from '../media/opus.js';
 
@@ -10,15 +11,27 @@ export const SOCKET_FRAME_MS = 10;
 export const SOCKET_FRAME_SAMPLES = SOCKET_FRAME_MS * SAMPLES_PER_MS;
 export const SOCKET_FRAME_BYTES = SOCKET_FRAME_SAMPLES * 2;
 /** The most microphone audio kept waiting for the call (more: the oldest goes). */
-const MAX_QUEUED_MS = 100;
+const MAX_QUEUED_MS = 200;
 const MAX_QUEUED_SAMPLES = MAX_QUEUED_MS * SAMPLES_PER_MS;
+/**
+ * A page's frames come in bursts (its main thread forwards them from the audio thread), so after
+ * running dry the queue first fills this far again before the call takes from it: a little delay
+ * instead of a gap at every burst.
+ */
+const CUSHION_MS = 40;
+const CUSHION_SAMPLES = CUSHION_MS * SAMPLES_PER_MS;
 
 export class SocketAudio implements AudioSource, AudioSink {
   private queue: Int16Array[] = [];
   private queued = 0;
+  /** Whether the call takes from the queue (false after it ran dry, until the cushion is back). */
+  private flowing = false;
   private speaker: ((frame: Uint8Array) => void) | null = null;
-  /** Frames refused (not 10 ms of 16-bit audio) and microphone samples dropped for being too old. */
-  readonly stats = { refused: 0, dropped: 0 };
+  /**
+   * Frames refused (not 10 ms of 16-bit audio), microphone samples dropped for being too old, and
+   * samples of silence the call took because the page had sent nothing yet (while one is connected).
+   */
+  readonly stats = { refused: 0, dropped: 0, missing: 0 };
 
   /** The page's socket: where what the call plays goes (null: nobody listens). */
   connect(speaker: ((frame: Uint8Array) => void) | null): void {
@@ -54,7 +67,8 @@ export class SocketAudio implements AudioSource, AudioSink {
   read(samples: number): Int16Array {
     const out = new Int16Array(samples);
     let at = 0;
-    while (at < samples && this.queue.length > 0) {
+    if (!this.flowing && this.queued >= CUSHION_SAMPLES) this.flowing = true;
+    while (this.flowing && at < samples && this.queue.length > 0) {
       const head = this.queue[0]!;
       const take = Math.min(head.length, samples - at);
       out.set(head.subarray(0, take), at);
@@ -62,6 +76,10 @@ export class SocketAudio implements AudioSource, AudioSink {
       this.queued -= take;
       if (take === head.length) this.queue.shift();
       else this.queue[0] = head.subarray(take);
+    }
+    if (at < samples) {
+      this.flowing = false;
+      if (this.speaker) this.stats.missing += samples - at;
     }
     return out;
   }

@@ -17,7 +17,7 @@ function fakeCore() {
   const sent: { to: string; text: string }[] = [];
   const call: CallView = { id: 'ab'.repeat(16), peer: 'bob', direction: 'outgoing', state: 'calling', end: null, stats: null };
   const core: DaemonCore = {
-    status: () => ({ user: 'alice', device: '00', supernode: '127.0.0.1:1' }),
+    status: () => ({ user: 'alice', device: '00', supernode: '127.0.0.1:1', audio: { refused: 0, dropped: 0, missing: 0 } }),
     buddies: () => [{ user: 'bob', state: 'away', text: 'lunch' }],
     sendMessage: async (to, text) => (sent.push({ to, text }), { id: 'm1', recipientOnline: 1 }),
     messages: () => [],
@@ -33,7 +33,14 @@ function fakeCore() {
     attachAudio: (speaker) => {
       const audio = new SocketAudio();
       audio.connect(speaker);
-      return { microphone: (bytes) => audio.microphone(bytes) && (audio.write(0, audio.read(SOCKET_FRAME_SAMPLES)), true), detach: () => audio.connect(null) };
+      return {
+        microphone: (bytes) => {
+          if (!audio.microphone(bytes)) return false;
+          audio.write(0, new Int16Array(bytes.slice().buffer));
+          return true;
+        },
+        detach: () => audio.connect(null),
+      };
     },
   };
   return { core, sent, emit: (event: DaemonEvent) => listeners.forEach((l) => l(event)), listeners };
@@ -160,14 +167,23 @@ test('the audio socket takes 10 ms frames of 16-bit audio and gives back what th
   }
 });
 
-test('socket audio: the queue keeps at most 100 ms of microphone (older goes), silence when the page sent nothing', () => {
+test('socket audio: the queue keeps at most 200 ms of microphone (older goes); after running dry it refills 40 ms before the call takes again', () => {
   const audio = new SocketAudio();
+  audio.connect(() => {});
   const frame = (value: number) => new Uint8Array(new Int16Array(SOCKET_FRAME_SAMPLES).fill(value).buffer);
-  for (let i = 1; i <= 15; i++) assert.ok(audio.microphone(frame(i)));
+  for (let i = 1; i <= 25; i++) assert.ok(audio.microphone(frame(i)));
   assert.equal(audio.stats.dropped, 5 * SOCKET_FRAME_SAMPLES);
   const read = audio.read(2 * SOCKET_FRAME_SAMPLES);
   assert.deepEqual([read[0], read[read.length - 1]], [6, 7], 'the oldest kept first');
-  assert.ok(audio.read(20 * SOCKET_FRAME_SAMPLES).subarray(8 * SOCKET_FRAME_SAMPLES).every((v) => v === 0), 'then silence');
+  const rest = audio.read(20 * SOCKET_FRAME_SAMPLES);
+  assert.equal(rest[18 * SOCKET_FRAME_SAMPLES - 1], 25, 'all that was kept');
+  assert.ok(rest.subarray(18 * SOCKET_FRAME_SAMPLES).every((v) => v === 0), 'then silence');
+  assert.equal(audio.stats.missing, 2 * SOCKET_FRAME_SAMPLES);
+  // Dry: 30 ms is not enough to start again, 40 ms is.
+  for (let i = 0; i < 3; i++) audio.microphone(frame(9));
+  assert.ok(audio.read(SOCKET_FRAME_SAMPLES).every((v) => v === 0));
+  audio.microphone(frame(9));
+  assert.ok(audio.read(SOCKET_FRAME_SAMPLES).every((v) => v === 9));
   assert.equal(audio.microphone(new Uint8Array(3)), false);
   // Any bytes: a frame or a refusal, never a throw, never more than 100 ms waiting.
   fc.assert(
@@ -178,5 +194,5 @@ test('socket audio: the queue keeps at most 100 ms of microphone (older goes), s
     }),
     { numRuns: 300 },
   );
-  assert.ok(audio.read(200 * 48).subarray(100 * 48).every((v) => v === 0), 'at most 100 ms was kept');
+  assert.ok(audio.read(400 * 48).subarray(200 * 48).every((v) => v === 0), 'at most 200 ms was kept');
 });

@@ -1,0 +1,53 @@
+// `parley local --app` (what `npm start` runs): the local network, plus two demo users, alice
+// and bob, buddies, each with a daemon and the app, so a newcomer can open the two printed
+// addresses and call from one tab to the other. The demo accounts live in <dir>/demo-profile
+// with random passwords nobody needs: each device is logged in once and then signs in with its
+// own key.
+import { join } from 'node:path';
+import { realEnv } from '../env/real.js';
+import { Account } from '../client/account.js';
+import { LoginClient } from '../client/login-client.js';
+import { toHex } from '../crypto/bytes.js';
+import type { NetworkDescriptor } from '../crypto/descriptor.js';
+import { startDaemon } from './daemon-command.js';
+
+const DEMO_USERS = ['alice', 'bob'] as const;
+
+async function demoAccount(client: LoginClient, descriptor: NetworkDescriptor, dir: string, user: string): Promise<Account> {
+  const account = new Account(client, descriptor, join(dir, 'demo-profile'), user, realEnv.random);
+  if (!account.storedSession()) {
+    const password = toHex(realEnv.random.bytes(16));
+    await account.register(password, { discoverable: true });
+    await account.login(async () => password, 'demo');
+  }
+  return account;
+}
+
+/** Makes `a` and `b` buddies unless they are. */
+async function befriend(a: Account, b: Account): Promise<void> {
+  const list = await a.call<{ entries: { username: string; kind: string }[] }>('GET', '/v1/contacts');
+  if (list.entries.some((e) => e.username === b.username && e.kind === 'buddy')) return;
+  await a.call('POST', '/v1/buddy-requests', { to: b.username }).catch(() => {});
+  const { incoming } = await b.call<{ incoming: { id: number; from: string }[] }>('GET', '/v1/buddy-requests');
+  const request = incoming.find((r) => r.from === a.username);
+  if (request) await b.call('POST', `/v1/buddy-requests/${request.id}/accept`);
+}
+
+/** Starts the demo users' daemons; resolves with how to stop them. */
+export async function startDemoApp(dir: string, descriptor: NetworkDescriptor, apiPorts: readonly number[]): Promise<() => Promise<void>> {
+  const client = new LoginClient(descriptor);
+  const accounts: Account[] = [];
+  for (const user of DEMO_USERS) accounts.push(await demoAccount(client, descriptor, dir, user));
+  await befriend(accounts[0]!, accounts[1]!);
+  const daemons: Awaited<ReturnType<typeof startDaemon>>[] = [];
+  for (const [i, account] of accounts.entries()) {
+    const daemon = await startDaemon(account, descriptor, { apiPort: apiPorts[i] ?? 0 });
+    daemons.push(daemon);
+    console.log(`  ${account.username}'s app: ${daemon.appUrl}`);
+  }
+  console.log('Open both addresses (two tabs or two browsers) and call from one to the other.');
+  return async () => {
+    for (const d of daemons) await d.close();
+    client.close();
+  };
+}

@@ -1,0 +1,68 @@
+// The daemon's local API from the page: the token came in the address's fragment (never sent to
+// a server, kept for this tab only), requests carry it, errors come back typed.
+export interface Buddy {
+  user: string;
+  state: 'online' | 'away' | 'busy' | 'offline';
+  text: string;
+}
+export interface Message {
+  id: string;
+  conversation: string;
+  from: string;
+  sentAtMs: number;
+  text: string;
+  offline: boolean;
+}
+export interface CallView {
+  id: string;
+  peer: string;
+  direction: 'outgoing' | 'incoming';
+  state: string;
+  end: { reason: string; by: 'local' | 'remote' } | null;
+  stats: { path: string | null; bitrate: number; lossPercent: number; jitterMs: number; rttMs: number | null; mos: number | null } | null;
+}
+export type DaemonEvent =
+  | { type: 'message'; message: Message }
+  | { type: 'presence'; user: string; state: Buddy['state']; text: string }
+  | { type: 'typing'; user: string; active: boolean }
+  | { type: 'read'; user: string; ids: string[] }
+  | { type: 'call'; call: CallView };
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function takeToken(): string | null {
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (fromHash) {
+    sessionStorage.setItem('parley-token', fromHash);
+    history.replaceState(null, '', location.pathname);
+  }
+  return sessionStorage.getItem('parley-token');
+}
+
+export class Api {
+  constructor(private readonly token: string) {}
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(`/v1${path}`, { method, headers: { authorization: `Bearer ${this.token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    } catch {
+      throw new ApiError('offline', 'The Parley daemon is not answering. Is it still running?');
+    }
+    if (response.status === 204) return undefined as T;
+    const json = (await response.json().catch(() => ({}))) as T & { error?: { code: string; message: string } };
+    if (!response.ok) throw new ApiError(json.error?.code ?? 'error', json.error?.message ?? `${response.status}`);
+    return json;
+  }
+
+  socketUrl(path: string): string {
+    return `ws://${location.host}/v1${path}?token=${encodeURIComponent(this.token)}`;
+  }
+}

@@ -1,0 +1,59 @@
+// The page's side of call audio: the microphone through the browser's echo cancellation, noise
+// suppression and gain control, into an AudioWorklet that cuts it into 10 ms frames for the
+// daemon's audio socket; what the socket sends back is played by the same worklet. What was
+// heard is kept for a few seconds for diagnostics (and the browser tests).
+const FRAME = 480;
+const HEARD_FRAMES_KEPT = 1_000;
+
+export class AudioEngine {
+  private readonly heard: Int16Array[] = [];
+
+  private constructor(
+    private readonly context: AudioContext,
+    private readonly stream: MediaStream,
+    private readonly socket: WebSocket,
+  ) {}
+
+  static async start(socketUrl: string): Promise<AudioEngine> {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 } });
+    const context = new AudioContext({ sampleRate: 48_000, latencyHint: 'interactive' });
+    await context.audioWorklet.addModule('/worklet.js');
+    const node = new AudioWorkletNode(context, 'parley-audio', { numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1] });
+    context.createMediaStreamSource(stream).connect(node);
+    node.connect(context.destination);
+    const socket = new WebSocket(socketUrl);
+    socket.binaryType = 'arraybuffer';
+    const engine = new AudioEngine(context, stream, socket);
+    node.port.onmessage = (event: MessageEvent<Float32Array>) => {
+      if (socket.readyState !== WebSocket.OPEN) return;
+      const pcm = new Int16Array(FRAME);
+      for (let i = 0; i < FRAME; i++) pcm[i] = Math.max(-32768, Math.min(32767, Math.round(event.data[i]! * 32767)));
+      socket.send(pcm.buffer);
+    };
+    socket.onmessage = (event: MessageEvent<ArrayBuffer>) => {
+      const pcm = new Int16Array(event.data);
+      engine.keep(pcm);
+      const samples = new Float32Array(pcm.length);
+      for (let i = 0; i < pcm.length; i++) samples[i] = pcm[i]! / 32768;
+      node.port.postMessage(samples, [samples.buffer]);
+    };
+    await context.resume();
+    return engine;
+  }
+
+  private keep(frame: Int16Array): void {
+    this.heard.push(frame);
+    if (this.heard.length > HEARD_FRAMES_KEPT) this.heard.shift();
+  }
+
+  /** The last seconds of what the call played here, 48 kHz. */
+  heardSamples(): number[] {
+    return this.heard.flatMap((f) => Array.from(f));
+  }
+
+  stop(): void {
+    this.socket.close();
+    for (const track of this.stream.getTracks()) track.stop();
+    void this.context.close();
+  }
+}

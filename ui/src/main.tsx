@@ -1,0 +1,278 @@
+// The Parley app: buddies with presence, chat with history, typing and unread counts, calls with
+// a live panel. Everything goes through the daemon's local API (HTTP, and WebSockets for events
+// and audio). Plain buttons, labels and live regions, so it works from the keyboard and with a
+// screen reader; one column below 600 px.
+import { render } from 'preact';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { Api, ApiError, takeToken, type Buddy, type CallView, type DaemonEvent, type Message } from './api.js';
+import { AudioEngine } from './audio.js';
+
+const STATE_LABEL: Record<Buddy['state'], string> = { online: 'online', away: 'away', busy: 'busy', offline: 'offline' };
+const TYPING_PAUSE_MS = 3_000;
+
+declare global {
+  interface Window {
+    /** Diagnostics: what the call played on this page (the browser tests compare it with what was said). */
+    parleyDiagnostics?: { heardSamples(): number[] };
+  }
+}
+
+function notify(title: string, body: string): void {
+  if (!('Notification' in window) || !document.hidden) return;
+  if (Notification.permission === 'granted') new Notification(title, { body });
+}
+
+function App({ api }: { api: Api }) {
+  const [me, setMe] = useState<string>('');
+  const [buddies, setBuddies] = useState<Buddy[]>([]);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [messages, setMessages] = useState<Record<string, Message[]>>({});
+  const [unread, setUnread] = useState<Record<string, number>>({});
+  const [typing, setTyping] = useState<Record<string, boolean>>({});
+  const [calls, setCalls] = useState<Record<string, CallView>>({});
+  const [error, setError] = useState<string | null>(null);
+  const [connected, setConnected] = useState(false);
+  const selectedRef = useRef<string | null>(null);
+  selectedRef.current = selected;
+  const audio = useRef<AudioEngine | null>(null);
+
+  const fail = (e: unknown) => setError(e instanceof ApiError ? e.message : String(e));
+
+  useEffect(() => {
+    api.request<{ user: string }>('GET', '/status').then((s) => setMe(s.user), fail);
+    api.request<{ buddies: Buddy[] }>('GET', '/buddies').then((b) => setBuddies(b.buddies), fail);
+    let socket: WebSocket | null = null;
+    let retry: number | undefined;
+    const open = () => {
+      socket = new WebSocket(api.socketUrl('/events'));
+      socket.onopen = () => {
+        setConnected(true);
+        setError(null);
+      };
+      socket.onclose = () => {
+        setConnected(false);
+        retry = window.setTimeout(open, 2_000);
+      };
+      socket.onmessage = (event: MessageEvent<string>) => received(JSON.parse(event.data) as DaemonEvent);
+    };
+    open();
+    return () => {
+      window.clearTimeout(retry);
+      if (socket) {
+        socket.onclose = null;
+        socket.close();
+      }
+    };
+  }, []);
+
+  const received = (event: DaemonEvent) => {
+    switch (event.type) {
+      case 'message': {
+        const m = event.message;
+        setMessages((all) => ({ ...all, [m.conversation]: [...(all[m.conversation] ?? []), m] }));
+        setTyping((t) => ({ ...t, [m.conversation]: false }));
+        if (selectedRef.current !== m.conversation || document.hidden) {
+          setUnread((u) => ({ ...u, [m.conversation]: (u[m.conversation] ?? 0) + 1 }));
+          notify(`Message from ${m.from}`, m.text);
+        }
+        return;
+      }
+      case 'presence':
+        setBuddies((list) => {
+          const rest = list.filter((b) => b.user !== event.user);
+          return [...rest, { user: event.user, state: event.state, text: event.text }].sort((a, b) => a.user.localeCompare(b.user));
+        });
+        return;
+      case 'typing':
+        setTyping((t) => ({ ...t, [event.user]: event.active }));
+        return;
+      case 'read':
+        return;
+      case 'call':
+        setCalls((all) => ({ ...all, [event.call.id]: event.call }));
+        if (event.call.direction === 'incoming' && event.call.state === 'ringing') notify(`${event.call.peer} is calling`, 'Answer in Parley');
+        return;
+    }
+  };
+
+  // A conversation opened: its history, and its unread count cleared.
+  useEffect(() => {
+    if (!selected) return;
+    setUnread((u) => ({ ...u, [selected]: 0 }));
+    api.request<{ messages: Message[] }>('GET', `/messages?with=${encodeURIComponent(selected)}`).then((h) => setMessages((all) => ({ ...all, [selected]: h.messages })), fail);
+  }, [selected]);
+
+  // Audio runs while a call is under way (or rings here): the microphone is asked for then.
+  const live = Object.values(calls).filter((c) => c.state !== 'ended');
+  const needsAudio = live.some((c) => c.state === 'active' || c.state === 'connecting' || c.direction === 'outgoing');
+  useEffect(() => {
+    if (needsAudio && !audio.current) {
+      AudioEngine.start(api.socketUrl('/audio')).then((engine) => {
+        audio.current = engine;
+        window.parleyDiagnostics = { heardSamples: () => engine.heardSamples() };
+      }, (e: unknown) => setError(`No microphone: ${String(e)}`));
+    }
+    if (!needsAudio && audio.current) {
+      audio.current.stop();
+      audio.current = null;
+    }
+  }, [needsAudio]);
+
+  // Live call statistics, once a second.
+  useEffect(() => {
+    if (!live.some((c) => c.state === 'active')) return;
+    const timer = window.setInterval(() => {
+      api.request<{ calls: CallView[] }>('GET', '/calls').then((r) => setCalls(Object.fromEntries(r.calls.map((c) => [c.id, c]))), () => {});
+    }, 1_000);
+    return () => window.clearInterval(timer);
+  }, [live.some((c) => c.state === 'active')]);
+
+  const act = (call: CallView, action: string) => api.request<CallView>('POST', `/calls/${call.id}/${action}`).then((c) => setCalls((all) => ({ ...all, [c.id]: c })), fail);
+  const startCall = (user: string) => api.request<CallView>('POST', '/calls', { to: user }).then((c) => setCalls((all) => ({ ...all, [c.id]: c })), fail);
+  const ringing = live.find((c) => c.direction === 'incoming' && c.state === 'ringing');
+  const current = live.find((c) => !(c.direction === 'incoming' && c.state === 'ringing'));
+  const lastEnded = useMemo(() => Object.values(calls).filter((c) => c.state === 'ended').at(-1), [calls]);
+
+  return (
+    <div class="app">
+      <header>
+        <h1>Parley</h1>
+        <span class="me">{me ? `Signed in as ${me}` : ''}</span>
+        <span class={connected ? 'status ok' : 'status down'} role="status">{connected ? 'Connected' : 'Offline: reconnecting…'}</span>
+      </header>
+      {error && (
+        <p class="error" role="alert">
+          {error} <button onClick={() => setError(null)}>Dismiss</button>
+        </p>
+      )}
+      {ringing && (
+        <section class="incoming" role="alertdialog" aria-labelledby="incoming-title">
+          <h2 id="incoming-title">{ringing.peer} is calling</h2>
+          <button class="answer" onClick={() => act(ringing, 'answer')} autoFocus>
+            Answer
+          </button>
+          <button onClick={() => act(ringing, 'decline')}>Decline</button>
+        </section>
+      )}
+      <nav aria-label="Buddies">
+        <h2>Buddies</h2>
+        {buddies.length === 0 && <p>No buddies yet.</p>}
+        <ul>
+          {buddies.map((b) => (
+            <li key={b.user}>
+              <button class={b.user === selected ? 'buddy selected' : 'buddy'} aria-current={b.user === selected ? 'true' : undefined} onClick={() => setSelected(b.user)}>
+                <span class={`dot ${b.state}`} aria-hidden="true" />
+                <span class="name">{b.user}</span>
+                <span class="presence">
+                  {STATE_LABEL[b.state]}
+                  {b.text ? `: ${b.text}` : ''}
+                </span>
+                {(unread[b.user] ?? 0) > 0 && <span class="unread" aria-label={`${unread[b.user]} unread`}>{unread[b.user]}</span>}
+              </button>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <main>
+        {current && <CallPanel call={current} act={act} />}
+        {!current && lastEnded && <p class="ended" role="status">Call with {lastEnded.peer} ended{lastEnded.end ? `: ${lastEnded.end.reason.replace('_', ' ')}` : ''}</p>}
+        {selected ? <Chat api={api} user={selected} messages={messages[selected] ?? []} typing={typing[selected] ?? false} me={me} onCall={() => startCall(selected)} busy={!!current} onError={fail} onSent={(m) => setMessages((all) => ({ ...all, [m.conversation]: [...(all[m.conversation] ?? []), m] }))} /> : <p>Pick a buddy to chat or call.</p>}
+      </main>
+    </div>
+  );
+}
+
+function CallPanel({ call, act }: { call: CallView; act: (call: CallView, action: string) => void }) {
+  const [held, setHeld] = useState(false);
+  const [muted, setMuted] = useState(false);
+  const s = call.stats;
+  return (
+    <section class="call" aria-label={`Call with ${call.peer}`}>
+      <h2>
+        {call.state === 'active' ? 'In a call with' : call.state === 'ringing' || call.state === 'calling' ? 'Calling' : 'Connecting to'} {call.peer}
+      </h2>
+      {s && (
+        <dl class="stats">
+          <dt>Path</dt>
+          <dd>{s.path ?? '—'}</dd>
+          <dt>Bitrate</dt>
+          <dd>{Math.round(s.bitrate / 1000)} kbit/s</dd>
+          <dt>Loss</dt>
+          <dd>{s.lossPercent.toFixed(1)} %</dd>
+          <dt>Jitter</dt>
+          <dd>{s.jitterMs.toFixed(1)} ms</dd>
+          <dt>MOS</dt>
+          <dd>{s.mos?.toFixed(2) ?? '—'}</dd>
+        </dl>
+      )}
+      <div class="buttons">
+        <button class="hangup" onClick={() => act(call, 'hangup')}>
+          Hang up
+        </button>
+        <button aria-pressed={held} disabled={call.state !== 'active'} onClick={() => (act(call, held ? 'resume' : 'hold'), setHeld(!held))}>
+          {held ? 'Resume' : 'Hold'}
+        </button>
+        <button aria-pressed={muted} disabled={call.state !== 'active'} onClick={() => (act(call, muted ? 'unmute' : 'mute'), setMuted(!muted))}>
+          {muted ? 'Unmute' : 'Mute'}
+        </button>
+      </div>
+    </section>
+  );
+}
+
+function Chat(props: { api: Api; user: string; messages: Message[]; typing: boolean; me: string; onCall: () => void; busy: boolean; onError: (e: unknown) => void; onSent: (m: Message) => void }) {
+  const [draft, setDraft] = useState('');
+  const typingSent = useRef<number>(0);
+  const send = (event: Event) => {
+    event.preventDefault();
+    const text = draft.trim();
+    if (!text) return;
+    setDraft('');
+    typingSent.current = 0;
+    props.api
+      .request<{ id: string }>('POST', '/messages', { to: props.user, text })
+      .then((r) => props.onSent({ id: r.id, conversation: props.user, from: props.me, sentAtMs: Date.now(), text, offline: false }), props.onError);
+  };
+  const onInput = (value: string) => {
+    setDraft(value);
+    // Typing is said at the first key and again after a pause, not at every key.
+    if (Date.now() - typingSent.current > TYPING_PAUSE_MS) {
+      typingSent.current = Date.now();
+      props.api.request('POST', '/typing', { to: props.user, active: true }).catch(() => {});
+    }
+  };
+  return (
+    <section class="chat" aria-label={`Chat with ${props.user}`}>
+      <div class="chat-head">
+        <h2>{props.user}</h2>
+        <button class="call-button" onClick={props.onCall} disabled={props.busy}>
+          Call {props.user}
+        </button>
+      </div>
+      <div role="log" aria-live="polite" aria-label={`Messages with ${props.user}`}>
+        <ol class="messages">
+          {props.messages.map((m) => (
+            <li key={m.id} class={m.from === props.me ? 'mine' : 'theirs'}>
+              <span class="from">{m.from}</span> <span class="text">{m.text}</span>
+            </li>
+          ))}
+        </ol>
+      </div>
+      <p class="typing" aria-live="polite">{props.typing ? `${props.user} is typing…` : ''}</p>
+      <form onSubmit={send}>
+        <label for="draft">Message to {props.user}</label>
+        <input id="draft" value={draft} onInput={(e) => onInput((e.target as HTMLInputElement).value)} autoComplete="off" maxLength={4000} />
+        <button type="submit">Send</button>
+      </form>
+    </section>
+  );
+}
+
+const token = takeToken();
+const root = document.getElementById('app')!;
+if (!token) {
+  render(<p role="alert">Open this page from the address the Parley daemon printed (it carries the key to this device).</p>, root);
+} else {
+  if ('Notification' in window && Notification.permission === 'default') void Notification.requestPermission().catch(() => {});
+  render(<App api={new Api(token)} />, root);
+}
