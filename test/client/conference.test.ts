@@ -225,22 +225,30 @@ test('conference signals fuzzed: a stranger changes nothing, a member\'s nonsens
     conference.leave();
   }));
 
+/**
+ * Ann, ben and cat (all buddies) on an overlay of three supernodes, each with a tone of its own;
+ * ann hosts a conference and the two others join it. `facts` per user (default port-restricted).
+ */
+async function annBenAndCat(seed: number, facts: Record<string, MemberFacts> = {}) {
+  const world = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }) });
+  const users = ['ann', 'ben', 'cat'];
+  const hz: Record<string, number> = { ann: 400, ben: 600, cat: 800 };
+  const people = [];
+  for (const user of users) people.push(await conferee(world, user, users.filter((u) => u !== user), facts[user] ? { facts: facts[user] } : {}));
+  await world.elapse(1_000);
+  const audio = Object.fromEntries(users.map((u) => [u, toneAudio(world, hz[u]!, 30)]));
+  const [ann, ben, cat] = people as [(typeof people)[number], (typeof people)[number], (typeof people)[number]];
+  for (const x of [ben, cat]) x.conferences.onInvite((c) => c.join(audio[x.user]!));
+  const hosted = await world.drive(ann.conferences.start(['ben', 'cat'], audio.ann!));
+  await world.elapse(3_000);
+  const conf = { ann: hosted, ben: ben.invites[0]!, cat: cat.invites[0]! };
+  const now = () => world.network.scheduler.now();
+  return { world, ...world, now, users, hz, people, audio, ann, ben, cat, hosted, conf };
+}
+
 test('the host mixes and its direct paths die: the others report it lost, it says it lives, and the legs come back over relays (no split); then it dies, and the next member hosts', () =>
   withSeed(testSeed(), async (seed) => {
-    const world = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }) });
-    const { drive, elapse, network } = world;
-    const now = () => network.scheduler.now();
-    const users = ['ann', 'ben', 'cat'];
-    const hz: Record<string, number> = { ann: 400, ben: 600, cat: 800 };
-    const people = [];
-    for (const user of users) people.push(await conferee(world, user, users.filter((u) => u !== user)));
-    await elapse(1_000);
-    const audio = Object.fromEntries(users.map((u) => [u, toneAudio(world, hz[u]!, 30)]));
-    const [ann, ben, cat] = people as [(typeof people)[number], (typeof people)[number], (typeof people)[number]];
-    for (const x of [ben, cat]) x.conferences.onInvite((c) => c.join(audio[x.user]!));
-    const hosted = await drive(ann.conferences.start(['ben', 'cat'], audio.ann!));
-    await elapse(3_000);
-    const conf = { ann: hosted, ben: ben.invites[0]!, cat: cat.invites[0]! };
+    const { world, drive, elapse, network, now, users, hz, people, audio, ann, ben, cat, hosted, conf } = await annBenAndCat(seed);
     assert.equal(conf.ben.mixerMember?.user, 'ann');
     // Ann's NAT can no longer reach theirs; the supernodes (and their relays) still can.
     network.cuts.push({ a: ann.gateway.addressText, b: ben.gateway.addressText }, { a: ann.gateway.addressText, b: cat.gateway.addressText });
@@ -270,20 +278,8 @@ test('the host mixes and its direct paths die: the others report it lost, it say
 
 test('the mixer degrades (its link starts losing 40%): the others say so, the host marks it, and another mixes within 2 s', () =>
   withSeed(testSeed(), async (seed) => {
-    const world = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }) });
-    const { drive, elapse, network } = world;
-    const now = () => network.scheduler.now();
-    const users = ['ann', 'ben', 'cat'];
-    const hz: Record<string, number> = { ann: 400, ben: 600, cat: 800 };
-    const people = [];
-    for (const user of users) people.push(await conferee(world, user, users.filter((u) => u !== user), user === 'ben' ? { facts: { ...PORT_RESTRICTED, natType: NatType.FULL_CONE } } : {}));
-    await elapse(1_000);
-    const audio = Object.fromEntries(users.map((u) => [u, toneAudio(world, hz[u]!, 30)]));
-    const [ann, ben, cat] = people as [(typeof people)[number], (typeof people)[number], (typeof people)[number]];
-    for (const x of [ben, cat]) x.conferences.onInvite((c) => c.join(audio[x.user]!));
-    const hosted = await drive(ann.conferences.start(['ben', 'cat'], audio.ann!));
-    await elapse(3_000);
-    const conf = { ann: hosted, ben: ben.invites[0]!, cat: cat.invites[0]! };
+    // Ben is the most reachable: he mixes.
+    const { world, elapse, network, now, users, hz, people, audio, ben, hosted, conf } = await annBenAndCat(seed, { ben: { ...PORT_RESTRICTED, natType: NatType.FULL_CONE } });
     assert.equal(conf.cat.mixerMember?.user, 'ben', 'ben mixes (the most reachable)');
     let movedAt: number | null = null;
     conf.cat.onChange(() => movedAt ??= conf.cat.mixerMember?.user === 'ann' ? now() : null);
