@@ -10,6 +10,7 @@ import { benchChat } from './chat.js';
 import { benchTurn, type LoadResult } from './turn.js';
 import { benchLab, benchNatDetection, benchPathSetup } from './nat.js';
 import { benchCallSetup, benchMedia, benchMixerCpu, MIXER_PHASES_MS, RING_BEFORE_ANSWER_MS } from './media.js';
+import { benchBrowser } from './browser.js';
 import { RECOMMENDED_SCRYPT_COST } from '../src/login-server/passwords.js';
 import { fmt, fmtMeasurement } from './measure.js';
 import { DEFAULT_BITRATE } from '../src/media/media-stream.js';
@@ -29,6 +30,7 @@ const media = await benchMedia();
 const callSetup = await benchCallSetup();
 const mixerCpu = benchMixerCpu(10);
 const mixerCpuTwoTalking = benchMixerCpu(10, 2);
+const browser = await benchBrowser();
 
 const carried = (results: readonly { offered: number; lossPercent: number }[]) => Math.max(0, ...results.filter((r) => r.lossPercent < 1).map((r) => r.offered));
 const at = (results: readonly LoadResult[], rate: number) => results.find((r) => r.offered === rate);
@@ -181,6 +183,23 @@ const lines = [
   ),
   '',
   'The mixer hop: the same markers, sockets and timers as the 1:1 figure, measured in the same run, with a `ConferenceMixer` on a third socket (SRTP unprotect, its jitter buffer, decode, levelling, limiter, encode, SRTP). It plays every input and sends every mix on one frame clock, so the hop adds one decode–encode (the codec\'s 6.5 ms lookahead again) and the wait for the mixer\'s tick: between nothing and a frame, by the phase of the participant\'s packets against the mixer\'s clock (each participant has its own phase; three are measured). Mixer CPU is the real `ConferenceMixer` on a clock the bench moves (no timers), a second of frames at a time (median of 5): the mixer\'s work only, each participant\'s own encoding made beforehand. Silent frames stay out of the mix, so everyone silent hears the same mix, encoded once (shared encoding); a talker gets its own.',
+  '',
+  '## The app in a browser (issue 9)',
+  '',
+  ...('skipped' in browser
+    ? [`Not measured: ${browser.skipped}.`]
+    : [
+        'Debian\'s Chromium, headless, with fake media devices, against `parley local --app` (the README\'s main job) on loopback; playwright-core drives both pages, and times are taken around its actions (they include its round trips to the browser). The callee answers the moment it rings; two-way audio is when both pages play what the other\'s microphone says.',
+        '',
+        '| figure | result | target |',
+        '| --- | --- | --- |',
+        `| app bundle (app.js, worklet.js, app.css), gzipped | ${fmt(browser.bundleGzipBytes / 1024, 1)} KB | ≤ 200 KB |`,
+        `| first load: navigation until the buddy list shows a buddy online | ${fmt(browser.firstLoadMs)} ms | |`,
+        `| click Call → the callee's page rings (median of ${browser.rounds}) | ${fmt(browser.callToRingingMs)} ms | ≤ 300 ms |`,
+        `| click Call → audio both ways, answered at once (median of ${browser.rounds}) | ${fmt(browser.callToTwoWayAudioMs)} ms | ≤ 600 ms |`,
+        '',
+        'Not measured yet: mouth-to-ear browser to browser (the fake microphone loops its file from an unknown start, so a marker\'s send time is not known in the page).',
+      ]),
   '',
   '## Reading these figures',
   '',

@@ -115,6 +115,7 @@ function App({ api }: { api: Api }) {
     if (!needsAudio && audio.current) {
       audio.current.stop();
       audio.current = null;
+      window.parleyDiagnostics = undefined;
     }
   }, [needsAudio]);
 
