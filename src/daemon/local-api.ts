@@ -49,12 +49,25 @@ export interface CallView {
   } | null;
 }
 
+export type ConferenceAction = 'join' | 'decline' | 'leave' | 'invite' | 'kick';
+export const CONFERENCE_ACTIONS: readonly ConferenceAction[] = ['join', 'decline', 'leave', 'invite', 'kick'];
+
+export interface ConferenceView {
+  readonly id: string;
+  /** invited (ringing here), joining, active, ended. */
+  readonly state: string;
+  readonly host: string | null;
+  readonly roster: readonly { readonly user: string; readonly host: boolean; readonly mixer: boolean; readonly speaking: boolean }[];
+  readonly end: { reason: string; by: 'local' | 'remote' } | null;
+}
+
 export type DaemonEvent =
   | { readonly type: 'message'; readonly message: MessageView }
   | { readonly type: 'presence'; readonly user: string; readonly state: PresenceName; readonly text: string }
   | { readonly type: 'typing'; readonly user: string; readonly active: boolean }
   | { readonly type: 'read'; readonly user: string; readonly ids: readonly string[] }
-  | { readonly type: 'call'; readonly call: CallView };
+  | { readonly type: 'call'; readonly call: CallView }
+  | { readonly type: 'conference'; readonly conference: ConferenceView };
 
 export interface DaemonStatus {
   readonly user: string;
@@ -76,6 +89,10 @@ export interface DaemonCore {
   calls(): CallView[];
   /** null: no such call (or the action does not apply to it now). */
   callAction(id: string, action: CallAction): CallView | null;
+  startConference(users: readonly string[]): Promise<ConferenceView>;
+  conferences(): ConferenceView[];
+  /** null: no such conference (or the action does not apply to it now); `user` for invite and kick. */
+  conferenceAction(id: string, action: ConferenceAction, user?: string): Promise<ConferenceView | null>;
   /** Events as they happen; returns the unsubscribe. */
   onEvent(listener: (event: DaemonEvent) => void): () => void;
   /** The app's microphone and speaker for calls (one page at a time: a newer one takes over). */
@@ -205,6 +222,31 @@ export async function buildLocalApi(core: DaemonCore, options: LocalApiOptions):
       const call = core.callAction(request.params.id, request.params.action);
       if (!call) throw new LocalApiError(404, 'no_such_call', `no call ${request.params.id} to ${request.params.action}`);
       return call;
+    },
+  );
+  app.post<{ Body: { users: string[] } }>(
+    '/v1/conferences',
+    { schema: { body: { type: 'object', additionalProperties: false, required: ['users'], properties: { users: { type: 'array', minItems: 1, maxItems: 15, uniqueItems: true, items: USER } } } } },
+    async (request, reply) => reply.code(201).send(await core.startConference(request.body.users.map((u) => u.toLowerCase()))),
+  );
+  app.get('/v1/conferences', async () => ({ conferences: core.conferences() }));
+  app.post<{ Params: { id: string; action: ConferenceAction } }>(
+    '/v1/conferences/:id/:action',
+    { schema: { params: { type: 'object', required: ['id', 'action'], properties: { id: { type: 'string', pattern: '^[0-9a-f]{32}$' }, action: { type: 'string', enum: [...CONFERENCE_ACTIONS] } } } } },
+    async (request) => {
+      const { id, action } = request.params;
+      // The body is optional (join, decline, leave have none), so it is checked here: at most `user`.
+      const body: unknown = request.body ?? {};
+      const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : null;
+      const named = fields?.user;
+      if (!fields || Object.keys(fields).some((k) => k !== 'user') || (named !== undefined && (typeof named !== 'string' || named.length < 1 || named.length > 64))) {
+        throw new LocalApiError(400, 'invalid_request', 'the body is at most { user }');
+      }
+      const user = typeof named === 'string' ? named.toLowerCase() : undefined;
+      if ((action === 'invite' || action === 'kick') && !user) throw new LocalApiError(400, 'invalid_request', `${action} needs a user`);
+      const conference = await core.conferenceAction(id, action, user);
+      if (!conference) throw new LocalApiError(404, 'no_such_conference', `no conference ${id} to ${action}${user ? ` ${user}` : ''}`);
+      return conference;
     },
   );
   // Events, as JSON text messages, from the moment the socket opens.

@@ -9,7 +9,7 @@ import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import { toHex } from '../crypto/bytes.js';
 import type { AttachedClient } from '../client/attachment.js';
 import { CallManager, type Call, type CallAudio } from '../client/calls.js';
-import { ConferenceManager } from '../client/conference.js';
+import { ConferenceManager, type Conference } from '../client/conference.js';
 import { Connector } from '../nat/connector.js';
 import { NatType, PresenceState } from '../wire/messages.js';
 import type { ChatClient } from '../chat/chat-client.js';
@@ -17,7 +17,7 @@ import type { ContactList } from '../client/contact-list.js';
 import type { ChatHistory } from '../chat/history.js';
 import { attach, localNetwork, startChat } from '../cli/overlay-commands.js';
 import { SocketAudio } from './socket-audio.js';
-import type { AudioLink, BuddyView, CallAction, CallView, DaemonCore, DaemonEvent, DaemonStatus, MessageView, PresenceName } from './local-api.js';
+import type { AudioLink, BuddyView, CallAction, ConferenceAction, ConferenceView, CallView, DaemonCore, DaemonEvent, DaemonStatus, MessageView, PresenceName } from './local-api.js';
 
 const PRESENCE_NAMES: Record<PresenceState, PresenceName> = {
   [PresenceState.UNSPECIFIED]: 'online',
@@ -51,7 +51,7 @@ export class ClientSession implements DaemonCore {
     private readonly contacts: ContactList,
     private readonly history: ChatHistory,
     readonly callManager: CallManager,
-    readonly conferences: ConferenceManager,
+    readonly conferenceManager: ConferenceManager,
     options: SessionOptions,
     private readonly closeAll: () => void,
   ) {
@@ -65,6 +65,7 @@ export class ClientSession implements DaemonCore {
     chat.onTyping((t) => this.emit({ type: 'typing', user: t.user, active: t.active }));
     chat.onRead((r) => this.emit({ type: 'read', user: r.user, ids: r.ids }));
     callManager.onIncoming((call) => this.track(call));
+    conferenceManager.onInvite((conference) => this.trackConference(conference));
     // The contact list follows changes made elsewhere; messages kept for us while away come in.
     this.refresh = setInterval(() => {
       contacts.refresh().catch(() => {});
@@ -153,6 +154,64 @@ export class ClientSession implements DaemonCore {
     if (call.direction === 'incoming') this.emit({ type: 'call', call: view(call, null) });
   }
 
+  private readonly conferencesById = new Map<string, Conference>();
+  private readonly conferenceEnds = new Map<Conference, { reason: string; by: 'local' | 'remote' }>();
+
+  /** Events for every change of the conference (roster, mixer, state); kept for the list a while after it ends. */
+  private trackConference(conference: Conference): void {
+    const id = toHex(conference.id);
+    if (this.conferencesById.has(id)) return;
+    this.conferencesById.set(id, conference);
+    const emit = () => this.emit({ type: 'conference', conference: conferenceView(conference, this.conferenceEnds.get(conference) ?? null) });
+    conference.onChange(() => conference.state !== 'ended' && emit());
+    void conference.ended.then((end) => {
+      this.conferenceEnds.set(conference, end);
+      emit();
+      const ended = [...this.conferencesById.entries()].filter(([, c]) => c.state === 'ended');
+      for (const [key, c] of ended.slice(0, Math.max(0, ended.length - ENDED_CALLS_KEPT))) {
+        this.conferencesById.delete(key);
+        this.conferenceEnds.delete(c);
+      }
+    });
+    emit();
+  }
+
+  async startConference(users: readonly string[]): Promise<ConferenceView> {
+    const conference = await this.conferenceManager.start(users, this.audio());
+    this.trackConference(conference);
+    return conferenceView(conference, this.conferenceEnds.get(conference) ?? null);
+  }
+
+  conferences(): ConferenceView[] {
+    return [...this.conferencesById.values()].map((c) => conferenceView(c, this.conferenceEnds.get(c) ?? null));
+  }
+
+  async conferenceAction(id: string, action: ConferenceAction, user?: string): Promise<ConferenceView | null> {
+    const conference = this.conferencesById.get(id);
+    if (!conference || conference.state === 'ended') return null;
+    switch (action) {
+      case 'join':
+        if (conference.state !== 'invited') return null;
+        conference.join(this.audio());
+        break;
+      case 'decline':
+        if (conference.state !== 'invited') return null;
+        conference.decline();
+        break;
+      case 'leave':
+        conference.leave();
+        break;
+      case 'invite':
+        if (!user || !(await conference.invite(user))) return null;
+        break;
+      case 'kick':
+        if (!user || !conference.isHost || !conference.members.some((m) => m.user === user)) return null;
+        conference.kick(user);
+        break;
+    }
+    return conferenceView(conference, this.conferenceEnds.get(conference) ?? null);
+  }
+
   callAction(id: string, action: CallAction): CallView | null {
     const call = this.callsById.get(id);
     if (!call || call.state === 'ended') return null;
@@ -198,9 +257,20 @@ export class ClientSession implements DaemonCore {
   async close(): Promise<void> {
     clearInterval(this.refresh);
     for (const call of this.callsById.values()) call.hangup();
+    for (const conference of this.conferencesById.values()) conference.leave();
     await this.chat.acknowledged(3_000);
     this.closeAll();
   }
+}
+
+function conferenceView(conference: Conference, end: { reason: string; by: 'local' | 'remote' } | null): ConferenceView {
+  return {
+    id: toHex(conference.id),
+    state: conference.state,
+    host: conference.host?.user ?? null,
+    roster: conference.state === 'ended' ? [] : conference.roster().map((r) => ({ user: r.user, host: r.host, mixer: r.mixer, speaking: r.speaking })),
+    end,
+  };
 }
 
 function view(call: Call, end: { reason: string; by: 'local' | 'remote' } | null): CallView {

@@ -3,7 +3,8 @@
 // user's browser has a fake microphone playing a WAV file. Alice and bob (buddies) see each other online, chat (typing
 // shown, unread counted), and alice calls bob from the keyboard; bob answers; what bob's page
 // plays must be alice's recording (spectral similarity at the delay its envelope gives). Screenshots
-// of the main screens go to docs/screenshots/.
+// of the main screens go to docs/screenshots/. Then a conference: started from the buddy list,
+// joined from the invitation, the roster on both pages, left.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -93,6 +94,20 @@ test('two users in the browser: presence, chat, and a call whose audio is what t
 
     await alice.getByRole('button', { name: 'Hang up' }).click();
     await bob.getByText(/Call with alice ended/).waitFor({ timeout: 10_000 });
+
+    // A conference: alice picks bob and starts it, bob joins from the invitation, both see the roster.
+    await alice.getByRole('checkbox', { name: 'bob' }).check();
+    await alice.getByRole('button', { name: 'Start a conference' }).click();
+    await bob.getByRole('alertdialog', { name: 'alice invites you to a conference' }).waitFor({ timeout: 20_000 });
+    await bob.getByRole('button', { name: 'Join' }).click();
+    for (const page of [alice, bob]) {
+      await page.getByRole('heading', { name: 'In a conference' }).waitFor({ timeout: 20_000 });
+      await page.getByRole('list', { name: 'Who is in it' }).getByText(/alice \(host/).waitFor({ timeout: 20_000 });
+      await page.getByRole('list', { name: 'Who is in it' }).getByText('bob', { exact: true }).waitFor();
+    }
+    await alice.screenshot({ path: join(SCREENSHOTS, 'conference.png') });
+    await alice.getByRole('button', { name: 'Leave' }).click();
+    await bob.getByRole('heading', { name: 'In a conference' }).waitFor({ state: 'detached', timeout: 20_000 });
 
     // A phone-sized screen: one column, everything reachable.
     await bob.setViewportSize({ width: 360, height: 740 });

@@ -1,7 +1,8 @@
 // Two `parley daemon` processes on a `parley local` network, driven through their local APIs
 // only: alice sees bob come online, sends him a message that reaches his event socket, calls
 // him; he answers through his API, each page's microphone (the audio socket) reaches the other
-// page's speaker, and her hang-up ends his call.
+// page's speaker, and her hang-up ends his call. Then she hosts a conference, he joins it, both
+// see the roster, and when she leaves he is alone and it ends.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import { localNetworkWithUsers, startParley, stopParley, type RunningParley } from '../support/processes.js';
-import type { BuddyView, CallView, DaemonEvent } from '../../src/daemon/local-api.js';
+import type { BuddyView, CallView, ConferenceView, DaemonEvent } from '../../src/daemon/local-api.js';
 import { SOCKET_FRAME_MS, SOCKET_FRAME_SAMPLES } from '../../src/daemon/socket-audio.js';
 import { tones, toneStrength } from '../../src/media/audio-compare.js';
 
@@ -128,6 +129,21 @@ test('two daemons: presence, a message and a call, all through the local API', {
     await alice.call<CallView>('POST', `/calls/${outgoing.id}/hangup`);
     const ended = await bob.event((e) => e.type === 'call' && e.call.id === ringing.call.id && e.call.state === 'ended', 'his call ended');
     assert.deepEqual(ended.type === 'call' && ended.call.end, { reason: 'hung_up', by: 'remote' });
+
+    // A conference through the APIs: alice hosts and invites bob; he joins; both see the roster.
+    const hosted = await alice.call<ConferenceView>('POST', '/conferences', { users: ['bob'] });
+    const invited = await bob.event((e) => e.type === 'conference' && e.conference.state === 'invited', 'a conference invitation');
+    assert.ok(invited.type === 'conference' && invited.conference.id === hosted.id);
+    await bob.call<ConferenceView>('POST', `/conferences/${hosted.id}/join`);
+    const inIt = (e: DaemonEvent) => e.type === 'conference' && e.conference.id === hosted.id && e.conference.state === 'active' && e.conference.roster.length === 2;
+    const seen = await bob.event(inIt, 'the conference with both');
+    await alice.event(inIt, 'the conference with both');
+    assert.ok(seen.type === 'conference');
+    assert.deepEqual(seen.conference.roster.map((r) => [r.user, r.host]).sort(), [['alice', true], ['bob', false]]);
+    assert.equal(seen.conference.roster.filter((r) => r.mixer).length, 1, 'one of them mixes');
+    await alice.call<ConferenceView>('POST', `/conferences/${hosted.id}/leave`);
+    const alone = await bob.event((e) => e.type === 'conference' && e.conference.state === 'ended', 'the conference ended');
+    assert.deepEqual(alone.type === 'conference' && alone.conference.end, { reason: 'alone', by: 'remote' });
     alice.close();
     bob.close();
   } finally {

@@ -6,7 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import WebSocket from 'ws';
-import { buildLocalApi, type CallView, type DaemonCore, type DaemonEvent } from '../../src/daemon/local-api.js';
+import { buildLocalApi, type CallView, type ConferenceView, type DaemonCore, type DaemonEvent } from '../../src/daemon/local-api.js';
 import { tokenMatches } from '../../src/daemon/api-token.js';
 import { SOCKET_FRAME_BYTES, SOCKET_FRAME_SAMPLES, SocketAudio } from '../../src/daemon/socket-audio.js';
 
@@ -25,6 +25,9 @@ function fakeCore() {
     call: async () => call,
     calls: () => [call],
     callAction: (id, action) => (id === call.id && action === 'hangup' ? { ...call, state: 'ended' } : null),
+    startConference: async (): Promise<ConferenceView> => ({ id: 'cd'.repeat(16), state: 'active', host: 'alice', roster: [{ user: 'alice', host: true, mixer: false, speaking: false }], end: null }),
+    conferences: () => [],
+    conferenceAction: async (id, action, user) => (id === 'cd'.repeat(16) && (action !== 'kick' || user === 'bob') ? { id, state: action === 'leave' ? 'ended' : 'active', host: 'alice', roster: [], end: null } : null),
     onEvent: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -112,6 +115,14 @@ test('commands are validated exactly and reach the core; a call that is not ther
     assert.equal((await request(`/v1/calls/${'cd'.repeat(16)}/hangup`, { method: 'POST' })).status, 404);
     assert.equal((await request(`/v1/calls/${'ab'.repeat(16)}/explode`, { method: 'POST' })).status, 400);
     assert.equal((await request('/v1/nothing')).status, 404);
+    // Conferences: a list of users to start; invite and kick name a user; an unknown id is a 404.
+    assert.equal((await request('/v1/conferences', { method: 'POST', body: JSON.stringify({ users: ['Bob', 'carol'] }) })).status, 201);
+    assert.equal((await request('/v1/conferences', { method: 'POST', body: JSON.stringify({ users: [] }) })).status, 400);
+    assert.equal((await request('/v1/conferences', { method: 'POST', body: JSON.stringify({ users: ['bob', 'bob'] }) })).status, 400);
+    assert.equal((await request(`/v1/conferences/${'cd'.repeat(16)}/kick`, { method: 'POST', body: JSON.stringify({}) })).status, 400);
+    assert.equal((await request(`/v1/conferences/${'cd'.repeat(16)}/kick`, { method: 'POST', body: JSON.stringify({ user: 'bob' }) })).status, 200);
+    assert.equal((await request(`/v1/conferences/${'cd'.repeat(16)}/leave`, { method: 'POST' })).status, 200);
+    assert.equal((await request(`/v1/conferences/${'ef'.repeat(16)}/leave`, { method: 'POST' })).status, 404);
   } finally {
     await app.close();
   }

@@ -21,12 +21,20 @@ export interface CallView {
   end: { reason: string; by: 'local' | 'remote' } | null;
   stats: { path: string | null; bitrate: number; lossPercent: number; jitterMs: number; rttMs: number | null; mos: number | null } | null;
 }
+export interface ConferenceView {
+  id: string;
+  state: string;
+  host: string | null;
+  roster: { user: string; host: boolean; mixer: boolean; speaking: boolean }[];
+  end: { reason: string; by: 'local' | 'remote' } | null;
+}
 export type DaemonEvent =
   | { type: 'message'; message: Message }
   | { type: 'presence'; user: string; state: Buddy['state']; text: string }
   | { type: 'typing'; user: string; active: boolean }
   | { type: 'read'; user: string; ids: string[] }
-  | { type: 'call'; call: CallView };
+  | { type: 'call'; call: CallView }
+  | { type: 'conference'; conference: ConferenceView };
 
 export class ApiError extends Error {
   constructor(

@@ -4,7 +4,7 @@
 // screen reader; one column below 600 px.
 import { render } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { Api, ApiError, takeToken, type Buddy, type CallView, type DaemonEvent, type Message } from './api.js';
+import { Api, ApiError, takeToken, type Buddy, type CallView, type ConferenceView, type DaemonEvent, type Message } from './api.js';
 import { AudioEngine } from './audio.js';
 
 const STATE_LABEL: Record<Buddy['state'], string> = { online: 'online', away: 'away', busy: 'busy', offline: 'offline' };
@@ -30,6 +30,7 @@ function App({ api }: { api: Api }) {
   const [unread, setUnread] = useState<Record<string, number>>({});
   const [typing, setTyping] = useState<Record<string, boolean>>({});
   const [calls, setCalls] = useState<Record<string, CallView>>({});
+  const [conferences, setConferences] = useState<Record<string, ConferenceView>>({});
   const [error, setError] = useState<string | null>(null);
   const [connected, setConnected] = useState(false);
   const selectedRef = useRef<string | null>(null);
@@ -92,6 +93,10 @@ function App({ api }: { api: Api }) {
         setCalls((all) => ({ ...all, [event.call.id]: event.call }));
         if (event.call.direction === 'incoming' && event.call.state === 'ringing') notify(`${event.call.peer} is calling`, 'Answer in Parley');
         return;
+      case 'conference':
+        setConferences((all) => ({ ...all, [event.conference.id]: event.conference }));
+        if (event.conference.state === 'invited') notify(`${event.conference.host ?? 'Someone'} invites you to a conference`, 'Join in Parley');
+        return;
     }
   };
 
@@ -104,7 +109,10 @@ function App({ api }: { api: Api }) {
 
   // Audio runs while a call is under way (or rings here): the microphone is asked for then.
   const live = Object.values(calls).filter((c) => c.state !== 'ended');
-  const needsAudio = live.some((c) => c.state === 'active' || c.state === 'connecting' || c.direction === 'outgoing');
+  const liveConferences = Object.values(conferences).filter((c) => c.state !== 'ended');
+  const conference = liveConferences.find((c) => c.state === 'active' || c.state === 'joining');
+  const invitation = liveConferences.find((c) => c.state === 'invited');
+  const needsAudio = live.some((c) => c.state === 'active' || c.state === 'connecting' || c.direction === 'outgoing') || !!conference;
   useEffect(() => {
     if (needsAudio && !audio.current) {
       AudioEngine.start(api.socketUrl('/audio')).then((engine) => {
@@ -129,6 +137,9 @@ function App({ api }: { api: Api }) {
   }, [live.some((c) => c.state === 'active')]);
 
   const act = (call: CallView, action: string) => api.request<CallView>('POST', `/calls/${call.id}/${action}`).then((c) => setCalls((all) => ({ ...all, [c.id]: c })), fail);
+  const confAct = (c: ConferenceView, action: string, user?: string) =>
+    api.request<ConferenceView>('POST', `/conferences/${c.id}/${action}`, user ? { user } : undefined).then((v) => setConferences((all) => ({ ...all, [v.id]: v })), fail);
+  const startConference = (users: string[]) => api.request<ConferenceView>('POST', '/conferences', { users }).then((v) => setConferences((all) => ({ ...all, [v.id]: v })), fail);
   const startCall = (user: string) => api.request<CallView>('POST', '/calls', { to: user }).then((c) => setCalls((all) => ({ ...all, [c.id]: c })), fail);
   const ringing = live.find((c) => c.direction === 'incoming' && c.state === 'ringing');
   const current = live.find((c) => !(c.direction === 'incoming' && c.state === 'ringing'));
@@ -155,6 +166,15 @@ function App({ api }: { api: Api }) {
           <button onClick={() => act(ringing, 'decline')}>Decline</button>
         </section>
       )}
+      {invitation && (
+        <section class="incoming" role="alertdialog" aria-labelledby="invitation-title">
+          <h2 id="invitation-title">{invitation.host ?? 'Someone'} invites you to a conference</h2>
+          <button class="answer" onClick={() => confAct(invitation, 'join')} autoFocus>
+            Join
+          </button>
+          <button onClick={() => confAct(invitation, 'decline')}>Decline</button>
+        </section>
+      )}
       <nav aria-label="Buddies">
         <h2>Buddies</h2>
         {buddies.length === 0 && <p>No buddies yet.</p>}
@@ -173,13 +193,71 @@ function App({ api }: { api: Api }) {
             </li>
           ))}
         </ul>
+        {!conference && !current && buddies.some((b) => b.state !== 'offline') && <StartConference buddies={buddies.filter((b) => b.state !== 'offline')} start={startConference} />}
       </nav>
       <main>
         {current && <CallPanel call={current} act={act} />}
-        {!current && lastEnded && <p class="ended" role="status">Call with {lastEnded.peer} ended{lastEnded.end ? `: ${lastEnded.end.reason.replace('_', ' ')}` : ''}</p>}
-        {selected ? <Chat api={api} user={selected} messages={messages[selected] ?? []} typing={typing[selected] ?? false} me={me} onCall={() => startCall(selected)} busy={!!current} onError={fail} onSent={(m) => setMessages((all) => ({ ...all, [m.conversation]: [...(all[m.conversation] ?? []), m] }))} /> : <p>Pick a buddy to chat or call.</p>}
+        {conference && <ConferencePanel conference={conference} me={me} act={confAct} />}
+        {!current && !conference && lastEnded && <p class="ended" role="status">Call with {lastEnded.peer} ended{lastEnded.end ? `: ${lastEnded.end.reason.replace('_', ' ')}` : ''}</p>}
+        {selected ? <Chat api={api} user={selected} messages={messages[selected] ?? []} typing={typing[selected] ?? false} me={me} onCall={() => startCall(selected)} busy={!!current || !!conference} onError={fail} onSent={(m) => setMessages((all) => ({ ...all, [m.conversation]: [...(all[m.conversation] ?? []), m] }))} /> : <p>Pick a buddy to chat or call.</p>}
       </main>
     </div>
+  );
+}
+
+function StartConference({ buddies, start }: { buddies: Buddy[]; start: (users: string[]) => void }) {
+  const [chosen, setChosen] = useState<string[]>([]);
+  return (
+    <form
+      class="start-conference"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (chosen.length > 0) start(chosen);
+        setChosen([]);
+      }}
+    >
+      <fieldset>
+        <legend>Conference</legend>
+        {buddies.map((b) => (
+          <label key={b.user}>
+            <input type="checkbox" checked={chosen.includes(b.user)} onChange={(e) => setChosen((c) => ((e.target as HTMLInputElement).checked ? [...c, b.user] : c.filter((u) => u !== b.user)))} /> {b.user}
+          </label>
+        ))}
+        <button type="submit" disabled={chosen.length === 0}>
+          Start a conference
+        </button>
+      </fieldset>
+    </form>
+  );
+}
+
+function ConferencePanel({ conference, me, act }: { conference: ConferenceView; me: string; act: (c: ConferenceView, action: string, user?: string) => void }) {
+  const hosting = conference.host === me;
+  return (
+    <section class="call" aria-label="Conference">
+      <h2>{conference.state === 'joining' ? 'Joining the conference…' : 'In a conference'}</h2>
+      <ul class="roster" aria-label="Who is in it">
+        {conference.roster.map((r) => {
+          const roles = [r.host ? 'host' : '', r.mixer ? 'mixes' : '', r.speaking ? 'speaking' : ''].filter(Boolean).join(', ');
+          return (
+            <li key={r.user}>
+              <span class={r.speaking ? 'speaking' : ''}>{r.user}</span>
+              {roles && <span class="roles"> ({roles})</span>}
+              {hosting && r.user !== me && (
+                <button class="kick" onClick={() => act(conference, 'kick', r.user)}>
+                  Remove {r.user}
+                </button>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+      <div class="buttons">
+        <button class="hangup" onClick={() => act(conference, 'leave')}>
+          Leave
+        </button>
+      </div>
+    </section>
   );
 }
 
