@@ -85,6 +85,8 @@ export interface DaemonCore {
   sendMessage(to: string, text: string): Promise<{ id: string; recipientOnline: number }>;
   messages(withUser: string, limit: number): MessageView[];
   setTyping(to: string, active: boolean): Promise<void>;
+  /** The user has seen the conversation with `withUser`: its senders learn which messages were read. */
+  markRead(withUser: string): void;
   call(to: string): Promise<CallView>;
   calls(): CallView[];
   /** null: no such call (or the action does not apply to it now). */
@@ -206,6 +208,14 @@ export async function buildLocalApi(core: DaemonCore, options: LocalApiOptions):
     { schema: { body: { type: 'object', additionalProperties: false, required: ['to', 'active'], properties: { to: USER, active: { type: 'boolean' } } } } },
     async (request, reply) => {
       await core.setTyping(request.body.to.toLowerCase(), request.body.active);
+      return reply.code(204).send();
+    },
+  );
+  app.post<{ Body: { with: string } }>(
+    '/v1/messages/read',
+    { schema: { body: { type: 'object', additionalProperties: false, required: ['with'], properties: { with: USER } } } },
+    async (request, reply) => {
+      core.markRead(request.body.with.toLowerCase());
       return reply.code(204).send();
     },
   );

@@ -12,7 +12,7 @@ import { CallManager, type Call, type CallAudio } from '../client/calls.js';
 import { ConferenceManager, type Conference } from '../client/conference.js';
 import { Connector } from '../nat/connector.js';
 import { NatType, PresenceState } from '../wire/messages.js';
-import type { ChatClient } from '../chat/chat-client.js';
+import type { ChatClient, ReceivedMessage } from '../chat/chat-client.js';
 import type { ContactList } from '../client/contact-list.js';
 import type { ChatHistory } from '../chat/history.js';
 import { attach, localNetwork, startChat } from '../cli/overlay-commands.js';
@@ -29,6 +29,9 @@ const PRESENCE_NAMES: Record<PresenceState, PresenceName> = {
 /** Calls remembered after they end, for `GET /v1/calls`. */
 const ENDED_CALLS_KEPT = 20;
 const CONTACTS_REFRESH_MS = 15_000;
+/** Unread messages remembered for read receipts: per conversation, and conversations. */
+const MAX_UNREAD_KEPT = 200;
+const MAX_UNREAD_CONVERSATIONS = 100;
 
 export interface SessionOptions {
   /** The audio of each call (default: the app's, over the audio socket). */
@@ -56,6 +59,7 @@ export class ClientSession implements DaemonCore {
     private readonly closeAll: () => void,
   ) {
     this.audio = options.audio ?? (() => ({ source: this.socketAudio, sink: this.socketAudio }));
+    chat.onMessage((m) => this.keepUnread(m));
     chat.onMessage((m) => this.emit({ type: 'message', message: { id: m.id, conversation: m.conversation, from: m.from, sentAtMs: m.sentAtMs, text: m.text, offline: m.offline } }));
     chat.onPresence((p) => {
       const view = { state: PRESENCE_NAMES[p.state] ?? 'online', text: p.text };
@@ -117,6 +121,26 @@ export class ClientSession implements DaemonCore {
 
   messages(withUser: string, limit: number): MessageView[] {
     return this.history.conversation(withUser, { limit }).map((m) => ({ id: m.id, conversation: m.conversation, from: m.from, sentAtMs: m.sentAtMs, text: m.text, offline: m.offline }));
+  }
+
+  /** Received messages the user has not seen yet, by conversation (bounded: a peer cannot make us keep more). */
+  private readonly unread = new Map<string, ReceivedMessage[]>();
+
+  private keepUnread(m: ReceivedMessage): void {
+    if (m.from === this.account.username) return;
+    const list = this.unread.get(m.conversation) ?? [];
+    list.push(m);
+    if (list.length > MAX_UNREAD_KEPT) list.shift();
+    this.unread.delete(m.conversation);
+    this.unread.set(m.conversation, list);
+    if (this.unread.size > MAX_UNREAD_CONVERSATIONS) this.unread.delete(this.unread.keys().next().value!);
+  }
+
+  markRead(withUser: string): void {
+    const list = this.unread.get(withUser);
+    if (!list) return;
+    this.unread.delete(withUser);
+    this.chat.markRead(list);
   }
 
   setTyping(to: string, active: boolean): Promise<void> {

@@ -58,6 +58,7 @@ test('two users in the browser: presence, chat, and a call whose audio is what t
     await bob.getByRole('button', { name: /alice/ }).click();
     await bob.getByRole('log').getByText('hello bob').waitFor();
     assert.equal(await bob.getByLabel('1 unread').count(), 0, 'read once opened');
+    await alice.getByRole('log').getByText('· read').waitFor({ timeout: 10_000 });
     await alice.getByLabel('Message to bob').fill('are you there?');
     await bob.getByText('alice is typing…').waitFor({ timeout: 10_000 });
     await alice.getByLabel('Message to bob').press('Enter');

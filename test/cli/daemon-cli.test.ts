@@ -104,6 +104,11 @@ test('two daemons: presence, a message and a call, all through the local API', {
     assert.equal(message.type === 'message' && message.message.text, 'hello from the API');
     const history = await bob.call<{ messages: { text: string }[] }>('GET', '/messages?with=alice');
     assert.deepEqual(history.messages.map((m) => m.text), ['hello from the API']);
+    // Bob has seen it: alice learns which message was read.
+    const readResponse = await fetch(`http://127.0.0.1:${bob.port}/v1/messages/read`, { method: 'POST', headers: { authorization: `Bearer ${bob.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ with: 'alice' }) });
+    assert.equal(readResponse.status, 204);
+    const read = await alice.event((e) => e.type === 'read' && e.user === 'bob', 'the read receipt');
+    assert.deepEqual(read.type === 'read' && read.ids, [sent.id]);
 
     // Each side's page: its microphone a tone of its own, its speaker recorded.
     const alicePage = await pageAudio(alice.port, alice.token, 440);

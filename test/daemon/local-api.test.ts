@@ -22,6 +22,7 @@ function fakeCore() {
     sendMessage: async (to, text) => (sent.push({ to, text }), { id: 'm1', recipientOnline: 1 }),
     messages: () => [],
     setTyping: async () => {},
+    markRead: () => {},
     call: async () => call,
     calls: () => [call],
     callAction: (id, action) => (id === call.id && action === 'hangup' ? { ...call, state: 'ended' } : null),

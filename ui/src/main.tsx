@@ -28,6 +28,7 @@ function App({ api }: { api: Api }) {
   const [selected, setSelected] = useState<string | null>(null);
   const [messages, setMessages] = useState<Record<string, Message[]>>({});
   const [unread, setUnread] = useState<Record<string, number>>({});
+  const [read, setRead] = useState<Set<string>>(new Set());
   const [typing, setTyping] = useState<Record<string, boolean>>({});
   const [calls, setCalls] = useState<Record<string, CallView>>({});
   const [conferences, setConferences] = useState<Record<string, ConferenceView>>({});
@@ -75,7 +76,7 @@ function App({ api }: { api: Api }) {
         if (selectedRef.current !== m.conversation || document.hidden) {
           setUnread((u) => ({ ...u, [m.conversation]: (u[m.conversation] ?? 0) + 1 }));
           notify(`Message from ${m.from}`, m.text);
-        }
+        } else api.request('POST', '/messages/read', { with: m.conversation }).catch(() => {});
         return;
       }
       case 'presence':
@@ -88,6 +89,7 @@ function App({ api }: { api: Api }) {
         setTyping((t) => ({ ...t, [event.user]: event.active }));
         return;
       case 'read':
+        setRead((r) => new Set([...r, ...event.ids]));
         return;
       case 'call':
         setCalls((all) => ({ ...all, [event.call.id]: event.call }));
@@ -104,6 +106,7 @@ function App({ api }: { api: Api }) {
   useEffect(() => {
     if (!selected) return;
     setUnread((u) => ({ ...u, [selected]: 0 }));
+    api.request('POST', '/messages/read', { with: selected }).catch(() => {});
     api.request<{ messages: Message[] }>('GET', `/messages?with=${encodeURIComponent(selected)}`).then((h) => setMessages((all) => ({ ...all, [selected]: h.messages })), fail);
   }, [selected]);
 
@@ -199,7 +202,7 @@ function App({ api }: { api: Api }) {
         {current && <CallPanel call={current} act={act} />}
         {conference && <ConferencePanel conference={conference} me={me} act={confAct} />}
         {!current && !conference && lastEnded && <p class="ended" role="status">Call with {lastEnded.peer} ended{lastEnded.end ? `: ${lastEnded.end.reason.replace('_', ' ')}` : ''}</p>}
-        {selected ? <Chat api={api} user={selected} messages={messages[selected] ?? []} typing={typing[selected] ?? false} me={me} onCall={() => startCall(selected)} busy={!!current || !!conference} onError={fail} onSent={(m) => setMessages((all) => ({ ...all, [m.conversation]: [...(all[m.conversation] ?? []), m] }))} /> : <p>Pick a buddy to chat or call.</p>}
+        {selected ? <Chat api={api} user={selected} messages={messages[selected] ?? []} typing={typing[selected] ?? false} me={me} onCall={() => startCall(selected)} busy={!!current || !!conference} read={read} onError={fail} onSent={(m) => setMessages((all) => ({ ...all, [m.conversation]: [...(all[m.conversation] ?? []), m] }))} /> : <p>Pick a buddy to chat or call.</p>}
       </main>
     </div>
   );
@@ -299,7 +302,7 @@ function CallPanel({ call, act }: { call: CallView; act: (call: CallView, action
   );
 }
 
-function Chat(props: { api: Api; user: string; messages: Message[]; typing: boolean; me: string; onCall: () => void; busy: boolean; onError: (e: unknown) => void; onSent: (m: Message) => void }) {
+function Chat(props: { api: Api; user: string; messages: Message[]; typing: boolean; me: string; onCall: () => void; busy: boolean; read: Set<string>; onError: (e: unknown) => void; onSent: (m: Message) => void }) {
   const [draft, setDraft] = useState('');
   const typingSent = useRef<number>(0);
   const send = (event: Event) => {
@@ -333,6 +336,7 @@ function Chat(props: { api: Api; user: string; messages: Message[]; typing: bool
           {props.messages.map((m) => (
             <li key={m.id} class={m.from === props.me ? 'mine' : 'theirs'}>
               <span class="from">{m.from}</span> <span class="text">{m.text}</span>
+              {m.from === props.me && props.read.has(m.id) && <span class="read"> · read</span>}
             </li>
           ))}
         </ol>
