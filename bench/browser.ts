@@ -8,11 +8,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { appUrls, browserWithMicrophone, CHROMIUM, type PageWindow } from '../test/support/browser.js';
 import { encodeWav } from '../src/media/wav.js';
 import { testSignal } from '../src/media/audio-compare.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const MAIN = new URL('../src/cli/main.js', import.meta.url).pathname;
 const UI = new URL('../ui/', import.meta.url).pathname;
 const ROUNDS = 5;
@@ -26,8 +26,6 @@ export interface BrowserFigures {
   callToTwoWayAudioMs: number;
   rounds: number;
 }
-
-type PageWindow = { parleyDiagnostics?: { heardSamples(): number[] } };
 
 /** Resolves once this call's audio on the page (a new engine each call) has played something louder than silence. */
 function hearing(page: Page): Promise<unknown> {
@@ -56,10 +54,10 @@ export async function benchBrowser(): Promise<BrowserFigures | { skipped: string
         }
       });
     });
-    const urls = ['alice', 'bob'].map((user) => new RegExp(`${user}'s app: (http://127\\.0\\.0\\.1:\\d+/#token=[A-Za-z0-9_-]+)`).exec(output)?.[1] ?? '');
+    const urls = appUrls(output, ['alice', 'bob']);
     for (const [i, user] of ['alice', 'bob'].entries()) {
       writeFileSync(join(dir, `${user}.wav`), encodeWav(testSignal(4, i + 3)));
-      browsers.push(await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${join(dir, `${user}.wav`)}`] }));
+      browsers.push(await browserWithMicrophone(join(dir, `${user}.wav`)));
     }
     const [alice, bob] = (await Promise.all(browsers.map((b) => b.newPage()))) as [Page, Page];
     const loadStarted = performance.now();

@@ -21,6 +21,15 @@ export interface AccountOptions {
 
 export class CommandError extends Error {}
 
+/** Accepts or declines the buddy request from `from`; false when there is none. */
+export async function answerBuddyRequest(account: Account, from: string, action: 'accept' | 'decline'): Promise<boolean> {
+  const { incoming } = await account.call<{ incoming: { id: number; from: string }[] }>('GET', '/v1/buddy-requests');
+  const request = incoming.find((r) => r.from === from);
+  if (!request) return false;
+  await account.call('POST', `/v1/buddy-requests/${request.id}/${action}`);
+  return true;
+}
+
 export function loadDescriptor(path: string): NetworkDescriptor {
   let text: string;
   try {
@@ -113,10 +122,7 @@ export function buddies(args: string[], options: AccountOptions & { user?: strin
       case 'accept':
       case 'decline': {
         if (!target) throw new CommandError(`parley buddies ${action} <user>`);
-        const { incoming } = await account.call<{ incoming: { id: number; from: string }[] }>('GET', '/v1/buddy-requests');
-        const request = incoming.find((r) => r.from === target.toLowerCase());
-        if (!request) throw new CommandError(`no request from ${target}`);
-        await account.call('POST', `/v1/buddy-requests/${request.id}/${action}`);
+        if (!(await answerBuddyRequest(account, target.toLowerCase(), action))) throw new CommandError(`no request from ${target}`);
         console.log(action === 'accept' ? `${target} is now your buddy` : `declined ${target}`);
         return;
       }

@@ -10,6 +10,7 @@ import { LoginClient } from '../client/login-client.js';
 import { toHex } from '../crypto/bytes.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import { startDaemon } from './daemon-command.js';
+import { answerBuddyRequest } from './account-commands.js';
 
 const DEMO_USERS = ['alice', 'bob'] as const;
 
@@ -28,9 +29,7 @@ async function befriend(a: Account, b: Account): Promise<void> {
   const list = await a.call<{ entries: { username: string; kind: string }[] }>('GET', '/v1/contacts');
   if (list.entries.some((e) => e.username === b.username && e.kind === 'buddy')) return;
   await a.call('POST', '/v1/buddy-requests', { to: b.username }).catch(() => {});
-  const { incoming } = await b.call<{ incoming: { id: number; from: string }[] }>('GET', '/v1/buddy-requests');
-  const request = incoming.find((r) => r.from === a.username);
-  if (request) await b.call('POST', `/v1/buddy-requests/${request.id}/accept`);
+  await answerBuddyRequest(b, a.username, 'accept');
 }
 
 /** Starts the demo users' daemons; resolves with how to stop them. */

@@ -109,6 +109,8 @@ export class Call {
   private endResolve!: (end: CallEnd) => void;
   /** Resolves when the call is over, with why. */
   readonly ended: Promise<CallEnd>;
+  /** Why it ended, once it has. */
+  endedWith: CallEnd | null = null;
   private timers: Timer[] = [];
   private media: { sender: MediaSender; receiver: MediaReceiver; quality: CallQuality; connection: Connection; lastHeardMs: number } | null = null;
   private heldByPeer = false;
@@ -255,6 +257,7 @@ export class Call {
       this.media.receiver.stop();
       void this.media.connection.agent.close();
     }
+    this.endedWith = end;
     this.setState('ended');
     this.endResolve(end);
   }

@@ -169,6 +169,8 @@ export class Conference {
   private readonly changeListeners: (() => void)[] = [];
   private endResolve!: (end: ConferenceEnd) => void;
   readonly ended: Promise<ConferenceEnd>;
+  /** Why it ended, once it has. */
+  endedWith: ConferenceEnd | null = null;
   readonly me: Member;
   /** When a 1:1 call turned into this conference: that call's id. */
   fromCall: Uint8Array | null = null;
@@ -662,6 +664,7 @@ export class Conference {
   end(end: ConferenceEnd): void {
     if (this.state === 'ended') return;
     this.state = 'ended';
+    this.endedWith = end;
     for (const timer of this.timers) timer.cancel();
     for (const invite of this.invites.values()) invite.timer.cancel();
     this.closeUplink();
@@ -708,22 +711,25 @@ export class ConferenceManager {
 
   /** Starts a conference hosted here and invites `users`. */
   async start(users: readonly string[], audio: CallAudio): Promise<Conference> {
+    const conference = this.hosted(this.frameMs, audio);
+    await Promise.all(users.map((u) => conference.invite(u)));
+    return conference;
+  }
+
+  /** A new conference hosted here, with only this device in it yet. */
+  private hosted(frameMs: FrameMs, audio: CallAudio): Conference {
     const me = this.me;
-    const conference = new Conference(this, this.env, this.env.random.bytes(16), this.frameMs, me, [me], 1, 'active');
+    const conference = new Conference(this, this.env, this.env.random.bytes(16), frameMs, me, [me], 1, 'active');
     this.conferences.set(toHex(conference.id), conference);
     conference.start(audio);
-    await Promise.all(users.map((u) => conference.invite(u)));
     return conference;
   }
 
   /** Turns a 1:1 call into a conference: the other side joins with its call's audio, then `users` are invited. */
   async upgrade(call: Call, users: readonly string[]): Promise<Conference | null> {
     if (call.state !== 'active' || !call.audio || !call.device) return null;
-    const me = this.me;
-    const conference = new Conference(this, this.env, this.env.random.bytes(16), call.frameMs, me, [me], 1, 'active');
-    this.conferences.set(toHex(conference.id), conference);
+    const conference = this.hosted(call.frameMs, call.audio);
     conference.fromCall = call.id;
-    conference.start(call.audio);
     // The call ends here when the other side is in the conference (its own side ends it then too).
     conference.onChange(() => conference.members.some((m) => m.user === call.peer) && call.state === 'active' && this.options.calls?.release(call));
     await conference.invite(call.peer, call);

@@ -26,8 +26,8 @@ const PRESENCE_NAMES: Record<PresenceState, PresenceName> = {
   [PresenceState.DO_NOT_DISTURB]: 'busy',
   [PresenceState.OFFLINE]: 'offline',
 };
-/** Calls remembered after they end, for `GET /v1/calls`. */
-const ENDED_CALLS_KEPT = 20;
+/** Calls and conferences remembered after they end, for `GET /v1/calls` and `/v1/conferences`. */
+const ENDED_KEPT = 20;
 const CONTACTS_REFRESH_MS = 15_000;
 /** Unread messages remembered for read receipts: per conversation, and conversations. */
 const MAX_UNREAD_KEPT = 200;
@@ -150,52 +150,39 @@ export class ClientSession implements DaemonCore {
   async call(to: string): Promise<CallView> {
     const call = await this.callManager.call(to, this.audio());
     this.track(call);
-    return view(call, null);
+    return view(call);
   }
 
   calls(): CallView[] {
-    return [...this.callsById.values()].map((c) => view(c, this.ends.get(c) ?? null));
+    return [...this.callsById.values()].map(view);
   }
-
-  private readonly ends = new Map<Call, { reason: string; by: 'local' | 'remote' }>();
 
   /** Events for every change of the call; kept for the list a while after it ends. */
   private track(call: Call): void {
     const id = toHex(call.id);
     this.callsById.set(id, call);
     // The end is told once, with its reason, when `ended` resolves.
-    call.onState((state) => state !== 'ended' && this.emit({ type: 'call', call: view(call, null) }));
+    call.onState((state) => state !== 'ended' && this.emit({ type: 'call', call: view(call) }));
     void call.ended.then((end) => {
-      this.ends.set(call, end);
-      this.emit({ type: 'call', call: view(call, end) });
+      this.emit({ type: 'call', call: view(call) });
       if (end.reason === 'replaced' && call.replacement) this.track(call.replacement);
-      const ended = [...this.callsById.entries()].filter(([, c]) => c.state === 'ended');
-      for (const [key, c] of ended.slice(0, Math.max(0, ended.length - ENDED_CALLS_KEPT))) {
-        this.callsById.delete(key);
-        this.ends.delete(c);
-      }
+      pruneEnded(this.callsById);
     });
-    if (call.direction === 'incoming') this.emit({ type: 'call', call: view(call, null) });
+    if (call.direction === 'incoming') this.emit({ type: 'call', call: view(call) });
   }
 
   private readonly conferencesById = new Map<string, Conference>();
-  private readonly conferenceEnds = new Map<Conference, { reason: string; by: 'local' | 'remote' }>();
 
   /** Events for every change of the conference (roster, mixer, state); kept for the list a while after it ends. */
   private trackConference(conference: Conference): void {
     const id = toHex(conference.id);
     if (this.conferencesById.has(id)) return;
     this.conferencesById.set(id, conference);
-    const emit = () => this.emit({ type: 'conference', conference: conferenceView(conference, this.conferenceEnds.get(conference) ?? null) });
+    const emit = () => this.emit({ type: 'conference', conference: conferenceView(conference) });
     conference.onChange(() => conference.state !== 'ended' && emit());
-    void conference.ended.then((end) => {
-      this.conferenceEnds.set(conference, end);
+    void conference.ended.then(() => {
       emit();
-      const ended = [...this.conferencesById.entries()].filter(([, c]) => c.state === 'ended');
-      for (const [key, c] of ended.slice(0, Math.max(0, ended.length - ENDED_CALLS_KEPT))) {
-        this.conferencesById.delete(key);
-        this.conferenceEnds.delete(c);
-      }
+      pruneEnded(this.conferencesById);
     });
     emit();
   }
@@ -203,11 +190,11 @@ export class ClientSession implements DaemonCore {
   async startConference(users: readonly string[]): Promise<ConferenceView> {
     const conference = await this.conferenceManager.start(users, this.audio());
     this.trackConference(conference);
-    return conferenceView(conference, this.conferenceEnds.get(conference) ?? null);
+    return conferenceView(conference);
   }
 
   conferences(): ConferenceView[] {
-    return [...this.conferencesById.values()].map((c) => conferenceView(c, this.conferenceEnds.get(c) ?? null));
+    return [...this.conferencesById.values()].map(conferenceView);
   }
 
   async conferenceAction(id: string, action: ConferenceAction, user?: string): Promise<ConferenceView | null> {
@@ -233,7 +220,7 @@ export class ClientSession implements DaemonCore {
         conference.kick(user);
         break;
     }
-    return conferenceView(conference, this.conferenceEnds.get(conference) ?? null);
+    return conferenceView(conference);
   }
 
   callAction(id: string, action: CallAction): CallView | null {
@@ -261,7 +248,7 @@ export class ClientSession implements DaemonCore {
         call.mute(action === 'mute');
         break;
     }
-    return view(call, this.ends.get(call) ?? null);
+    return view(call);
   }
 
   attachAudio(speaker: (frame: Uint8Array) => void): AudioLink {
@@ -287,24 +274,30 @@ export class ClientSession implements DaemonCore {
   }
 }
 
-function conferenceView(conference: Conference, end: { reason: string; by: 'local' | 'remote' } | null): ConferenceView {
+/** Forgets the oldest ended calls or conferences beyond ENDED_KEPT. */
+function pruneEnded(byId: Map<string, { state: string }>): void {
+  const ended = [...byId.entries()].filter(([, x]) => x.state === 'ended');
+  for (const [key] of ended.slice(0, Math.max(0, ended.length - ENDED_KEPT))) byId.delete(key);
+}
+
+function conferenceView(conference: Conference): ConferenceView {
   return {
     id: toHex(conference.id),
     state: conference.state,
     host: conference.host?.user ?? null,
     roster: conference.state === 'ended' ? [] : conference.roster().map((r) => ({ user: r.user, host: r.host, mixer: r.mixer, speaking: r.speaking })),
-    end,
+    end: conference.endedWith,
   };
 }
 
-function view(call: Call, end: { reason: string; by: 'local' | 'remote' } | null): CallView {
+function view(call: Call): CallView {
   const s = call.stats();
   return {
     id: toHex(call.id),
     peer: call.peer,
     direction: call.direction,
     state: call.state,
-    end,
+    end: call.endedWith,
     stats: call.state === 'active' ? { path: s.path, bitrate: s.bitrate, lossPercent: s.lossPercent, jitterMs: s.jitterMs, rttMs: s.rttMs, mos: s.mos } : null,
   };
 }

@@ -41,6 +41,8 @@ export interface SenderStats {
   payloadBytes: number;
 }
 
+const NO_CSRCS: readonly number[] = [];
+
 export class MediaSender {
   private readonly encoder: OpusEncoder;
   private readonly srtp: SrtpSender;
@@ -109,24 +111,30 @@ export class MediaSender {
    * made (a second ticker would add up to a frame of waiting).
    */
   send(frame: Int16Array): void {
-    this.sendPayload(() => this.encoder.encode(this.held || this.muted ? new Int16Array(this.frameSamples) : frame));
+    const timestamp = this.nextTimestamp();
+    if (timestamp !== null) this.packetize(timestamp, this.encoder.encode(this.held || this.muted ? new Int16Array(this.frameSamples) : frame));
   }
 
   /** Sends one frame another encoder made: a mixer's mix that several receivers hear alike, encoded once. */
   sendEncoded(payload: Uint8Array): void {
-    this.sendPayload(() => payload);
+    const timestamp = this.nextTimestamp();
+    if (timestamp !== null) this.packetize(timestamp, payload);
   }
 
-  private sendPayload(encode: () => Uint8Array): void {
+  /** This frame's RTP timestamp, or null when on hold and no keep-alive packet is due. */
+  private nextTimestamp(): number | null {
     const nowMs = this.clock.now();
     const timestamp = this.timestamp;
     this.timestamp = (this.timestamp + this.frameSamples) >>> 0;
     if (this.held) {
-      if (nowMs - this.lastHoldPacketMs < HOLD_INTERVAL_MS) return;
+      if (nowMs - this.lastHoldPacketMs < HOLD_INTERVAL_MS) return null;
       this.lastHoldPacketMs = nowMs;
     }
-    const payload = encode();
-    const packet = this.srtp.protect(encodeRtp({ marker: false, payloadType: OPUS_PAYLOAD_TYPE, sequence: this.sequence, timestamp, ssrc: this.streamSsrc, payload, csrcs: this.options.contributors?.() ?? [] }));
+    return timestamp;
+  }
+
+  private packetize(timestamp: number, payload: Uint8Array): void {
+    const packet = this.srtp.protect(encodeRtp({ marker: false, payloadType: OPUS_PAYLOAD_TYPE, sequence: this.sequence, timestamp, ssrc: this.streamSsrc, payload, csrcs: this.options.contributors?.() ?? NO_CSRCS }));
     this.sequence = (this.sequence + 1) & 0xffff;
     this.stats.packets++;
     this.stats.bytes += packet.length;

@@ -118,6 +118,7 @@ export class ConferenceMixer {
   private readonly frameSamples: number;
   private readonly lastSpokeMs = new Map<string, number>();
   private nowMs = 0;
+  private speakersNow: { id: string; csrc: number }[] = [];
   /** What everyone silent hears (the whole mix): one limiter and one encoder for all of them. */
   private shared: { limiter: Limiter; encoder: OpusEncoder } | null = null;
   /** Encodings made and packets sent from a shared one, for the benchmarks. */
@@ -191,6 +192,9 @@ export class ConferenceMixer {
       if (loudness >= SPEAKING_RMS) this.lastSpokeMs.set(id, atMs);
     }
     this.nowMs = atMs;
+    // Who speaks, once a tick: every sender's CSRC list is this without its own participant.
+    this.speakersNow = [];
+    for (const [id, p] of this.participants) if (this.speaking(id)) this.speakersNow.push({ id, csrc: p.csrc });
     const total = sumFrames(voices.values(), this.frameSamples);
     let shared: Uint8Array | null = null;
     for (const [id, p] of this.participants) {
@@ -214,10 +218,10 @@ export class ConferenceMixer {
     return this.shared.encoder.encode(this.shared.limiter.limit(total));
   }
 
-  /** The CSRCs of those speaking in `id`'s mix (everyone speaking but itself). */
+  /** The CSRCs of those speaking in `id`'s mix (everyone speaking but itself), from this tick's list. */
   private speakersFor(id: string): number[] {
     const speakers: number[] = [];
-    for (const [other, p] of this.participants) if (other !== id && this.speaking(other) && speakers.length < MAX_CSRCS) speakers.push(p.csrc);
+    for (const s of this.speakersNow) if (s.id !== id && speakers.length < MAX_CSRCS) speakers.push(s.csrc);
     return speakers;
   }
 

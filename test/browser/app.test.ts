@@ -10,37 +10,26 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { appUrls, browserWithMicrophone, CHROMIUM, type PageWindow } from '../support/browser.js';
 import { startParley, stopParley } from '../support/processes.js';
 import { encodeWav } from '../../src/media/wav.js';
 import { findDelay, spectralSimilarity, testSignal } from '../../src/media/audio-compare.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = new URL('../../../docs/screenshots/', import.meta.url).pathname;
-
-async function browserWith(microphoneWav: string): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${microphoneWav}`, '--autoplay-policy=no-user-gesture-required'],
-  });
-}
-
-/** The page's window, as far as the test reads it. */
-type PageWindow = { parleyDiagnostics?: { heardSamples(): number[] } };
 
 test('two users in the browser: presence, chat, and a call whose audio is what the caller\'s microphone played', { timeout: 180_000 }, async () => {
   assert.ok(existsSync(CHROMIUM), 'Debian chromium is installed (scripts/setup)');
   const dir = mkdtempSync(join(tmpdir(), 'parley-browser-'));
   const local = await startParley(['local', '--app', '--dir', join(dir, 'net'), '--port', '0'], /bob's app: http/, 60_000);
-  const urls = ['alice', 'bob'].map((user) => new RegExp(`${user}'s app: (http://127\\.0\\.0\\.1:\\d+/#token=[A-Za-z0-9_-]+)`).exec(local.output)?.[1] ?? '');
+  const urls = appUrls(local.output, ['alice', 'bob']);
   const browsers: Browser[] = [];
   const said = testSignal(4, 7);
   writeFileSync(join(dir, 'alice.wav'), encodeWav(said));
   writeFileSync(join(dir, 'bob.wav'), encodeWav(new Int16Array(48_000)));
   mkdirSync(SCREENSHOTS, { recursive: true });
   try {
-    browsers.push(await browserWith(join(dir, 'alice.wav')), await browserWith(join(dir, 'bob.wav')));
+    browsers.push(await browserWithMicrophone(join(dir, 'alice.wav')), await browserWithMicrophone(join(dir, 'bob.wav')));
     const [alice, bob] = (await Promise.all(browsers.map((b) => b.newPage({ viewport: { width: 900, height: 640 } })))) as [Page, Page];
     await alice.goto(urls[0]!);
     await bob.goto(urls[1]!);
