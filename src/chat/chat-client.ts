@@ -157,6 +157,7 @@ export class ChatClient {
   private closed = false;
   private readonly idleWaiters: (() => void)[] = [];
   private readonly presenceListeners: ((presence: BuddyPresence) => void)[] = [];
+  private readonly strangerPresenceListeners: ((presence: BuddyPresence) => void)[] = [];
   private readonly typingListeners: ((typing: TypingEvent) => void)[] = [];
   private readonly readListeners: ((read: ReadEvent) => void)[] = [];
   private readonly connectivityListeners: ((from: { user: string; device: Uint8Array; relation: Relation }, offer: ConnectivityOffer) => void)[] = [];
@@ -207,6 +208,15 @@ export class ChatClient {
   /** Buddies' presence as it arrives (from buddies only). */
   onPresence(listener: (presence: BuddyPresence) => void): void {
     this.presenceListeners.push(listener);
+  }
+
+  /**
+   * Presence from someone this client counts as a stranger. Presence goes to buddies only, so the
+   * sender counts us as a buddy: they accepted our request, and our contact list is behind. It is
+   * not shown; a listener may ask the login server again.
+   */
+  onStrangerPresence(listener: (presence: BuddyPresence) => void): void {
+    this.strangerPresenceListeners.push(listener);
   }
 
   onTyping(listener: (typing: TypingEvent) => void): void {
@@ -537,8 +547,9 @@ export class ChatClient {
     if (decoded.value.body.case === 'presence') {
       const p = decoded.value.body.value;
       // Presence counts from buddies only (and this user's own devices).
-      if (relation === 'buddy' && user !== this.options.username) {
-        for (const listener of this.presenceListeners) listener({ user, device: key, state: p.state, text: p.text, setAtMs: Number(p.setAtMs) });
+      if (user !== this.options.username) {
+        const presence = { user, device: key, state: p.state, text: p.text, setAtMs: Number(p.setAtMs) };
+        for (const listener of relation === 'buddy' ? this.presenceListeners : this.strangerPresenceListeners) listener(presence);
       }
       return false;
     }

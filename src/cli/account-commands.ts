@@ -67,7 +67,7 @@ function readPassword(fromStdin: boolean, prompt: string): Promise<string> {
 /** The user to act as: named, or the only one logged in on this profile. */
 function chooseUser(username: string | undefined, profileDir: string): string {
   if (username) return username;
-  const logged = existsSync(profileDir) ? readdirSync(profileDir).filter((name) => existsSync(join(profileDir, name, 'session.json'))) : [];
+  const logged = loggedIn(profileDir);
   if (logged.length === 1) return logged[0]!;
   throw new CommandError(logged.length === 0 ? 'log in first: parley login <user>' : `several users are logged in here (${logged.join(', ')}): pass --user`);
 }
@@ -152,8 +152,19 @@ export function buddies(args: string[], options: AccountOptions & { user?: strin
   });
 }
 
-export function daemon(options: AccountOptions & { user?: string }, daemonOptions: DaemonOptions): Promise<void> {
-  return withAccount(options.user, options, (account, descriptor) => runDaemon(account, descriptor, daemonOptions));
+/** The users logged in on this profile (a stored session). */
+function loggedIn(profileDir: string): string[] {
+  return existsSync(profileDir) ? readdirSync(profileDir).filter((name) => existsSync(join(profileDir, name, 'session.json'))) : [];
+}
+
+/** `parley daemon`: signed in as --user, or as the only user logged in here, or as nobody until the app signs up or logs in. */
+export async function daemon(options: AccountOptions & { user?: string }, daemonOptions: DaemonOptions): Promise<void> {
+  const profileDir = resolve(options.profile ?? join(homedir(), '.parley'));
+  const descriptor = loadDescriptor(options.network);
+  const client = new LoginClient(descriptor);
+  const logged = loggedIn(profileDir);
+  const user = options.user ?? (logged.length === 1 ? logged[0] : undefined);
+  return runDaemon(descriptor, profileDir, client, { ...daemonOptions, ...(user ? { user } : {}) }).finally(() => client.close());
 }
 
 export function online(options: AccountOptions & { user?: string }, onlineOptions: OnlineOptions): Promise<void> {

@@ -1,47 +1,72 @@
-// `parley daemon`: the signed-in device online for good, with its local API on 127.0.0.1 (HTTP
-// for commands and queries, WebSockets for events and audio; docs/daemon.md) and the app at /.
-// The token is in the profile (owner-only); where the API listens is written next to it for the
-// CLI and the app.
+// `parley daemon`: this device online for good, with its local API on 127.0.0.1 (HTTP for
+// commands and queries, WebSockets for events and audio; docs/daemon.md) and the app at /. It
+// starts signed in when a user is named or only one is logged in on the profile; otherwise the
+// app signs up or logs in. The token is per install, in the profile (owner-only); where the API
+// listens is written next to the signed-in user's files for the CLI.
+import { join } from 'node:path';
 import { rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Account } from '../client/account.js';
+import type { LoginClient } from '../client/login-client.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
+import { AccountGate } from '../daemon/account-gate.js';
 import { loadOrCreateToken } from '../daemon/api-token.js';
 import { buildLocalApi } from '../daemon/local-api.js';
-import { ClientSession } from '../daemon/session.js';
 
 export interface DaemonOptions {
   /** Where the API listens (0: any free port). */
   readonly apiPort: number;
+  /** Sign this user in at start with the device's stored session, if it has one. */
+  readonly user?: string;
 }
 
 /** The built app (npm run build puts it in dist/ui). */
 const UI_DIR = fileURLToPath(new URL('../../ui/', import.meta.url));
 
-/** Starts `account`'s session and its API; resolves with the app's address (token in its fragment) and how to stop. */
-export async function startDaemon(account: Account, descriptor: NetworkDescriptor, options: DaemonOptions): Promise<{ appUrl: string; apiUrl: string; close: () => Promise<void> }> {
-  const token = loadOrCreateToken(account.apiTokenPath);
-  const session = await ClientSession.start(account, descriptor, {});
-  const app = await buildLocalApi(session, { token, uiDir: UI_DIR });
+export interface RunningDaemon {
+  readonly appUrl: string;
+  readonly apiUrl: string;
+  readonly tokenPath: string;
+  /** Who is signed in at start (null: the app signs up or logs in). */
+  readonly user: string | null;
+  close(): Promise<void>;
+}
+
+/** Starts the API on `profileDir`'s install; resolves with the app's address (token in its fragment) and how to stop. */
+export async function startDaemon(descriptor: NetworkDescriptor, profileDir: string, client: LoginClient, options: DaemonOptions): Promise<RunningDaemon> {
+  const tokenPath = join(profileDir, 'api-token');
+  const token = loadOrCreateToken(tokenPath);
+  let port = options.apiPort;
+  const gate = new AccountGate(descriptor, profileDir, client, {
+    signedIn: (account) => writeFileSync(account.daemonPath, `${JSON.stringify({ port, pid: process.pid })}\n`, { mode: 0o600 }),
+    signedOut: (account) => rmSync(account.daemonPath, { force: true }),
+  });
+  const app = await buildLocalApi(gate, { token, uiDir: UI_DIR });
   await app.listen({ host: '127.0.0.1', port: options.apiPort });
   const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : options.apiPort;
-  writeFileSync(account.daemonPath, `${JSON.stringify({ port, pid: process.pid })}\n`, { mode: 0o600 });
+  port = typeof address === 'object' && address ? address.port : options.apiPort;
+  if (options.user) {
+    const resumed = await gate.resume(options.user).catch((error: unknown) => {
+      console.log(`${options.user} could not sign in with this device's key (${(error as Error).message}): log in from the app`);
+      return false;
+    });
+    if (!resumed) console.log(`${options.user} is not logged in on this device: log in from the app`);
+  }
   return {
     appUrl: `http://127.0.0.1:${port}/#token=${token}`,
     apiUrl: `http://127.0.0.1:${port}/v1`,
+    tokenPath,
+    user: gate.account().user,
     close: async () => {
-      rmSync(account.daemonPath, { force: true });
       await app.close();
-      await session.close();
+      await gate.close();
     },
   };
 }
 
-export async function runDaemon(account: Account, descriptor: NetworkDescriptor, options: DaemonOptions): Promise<void> {
-  const daemon = await startDaemon(account, descriptor, options);
-  console.log(`${account.username}'s daemon: API on ${daemon.apiUrl} (token in ${account.apiTokenPath})`);
-  console.log(`${account.username}'s app: ${daemon.appUrl}`);
+export async function runDaemon(descriptor: NetworkDescriptor, profileDir: string, client: LoginClient, options: DaemonOptions): Promise<void> {
+  const daemon = await startDaemon(descriptor, profileDir, client, options);
+  console.log(`daemon API on ${daemon.apiUrl} (token in ${daemon.tokenPath})`);
+  console.log(daemon.user ? `${daemon.user}'s app: ${daemon.appUrl}` : `app (sign up or log in there): ${daemon.appUrl}`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());

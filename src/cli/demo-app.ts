@@ -9,13 +9,13 @@ import { Account } from '../client/account.js';
 import { LoginClient } from '../client/login-client.js';
 import { toHex } from '../crypto/bytes.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
-import { startDaemon } from './daemon-command.js';
+import { startDaemon, type RunningDaemon } from './daemon-command.js';
 import { answerBuddyRequest } from './account-commands.js';
 
 const DEMO_USERS = ['alice', 'bob'] as const;
 
-async function demoAccount(client: LoginClient, descriptor: NetworkDescriptor, dir: string, user: string): Promise<Account> {
-  const account = new Account(client, descriptor, join(dir, 'demo-profile'), user, realEnv.random);
+async function demoAccount(client: LoginClient, descriptor: NetworkDescriptor, profile: string, user: string): Promise<Account> {
+  const account = new Account(client, descriptor, profile, user, realEnv.random);
   if (!account.storedSession()) {
     const password = toHex(realEnv.random.bytes(16));
     await account.register(password, { discoverable: true });
@@ -35,12 +35,13 @@ async function befriend(a: Account, b: Account): Promise<void> {
 /** Starts the demo users' daemons; resolves with how to stop them. */
 export async function startDemoApp(dir: string, descriptor: NetworkDescriptor, apiPorts: readonly number[]): Promise<() => Promise<void>> {
   const client = new LoginClient(descriptor);
+  const profile = join(dir, 'demo-profile');
   const accounts: Account[] = [];
-  for (const user of DEMO_USERS) accounts.push(await demoAccount(client, descriptor, dir, user));
+  for (const user of DEMO_USERS) accounts.push(await demoAccount(client, descriptor, profile, user));
   await befriend(accounts[0]!, accounts[1]!);
-  const daemons: Awaited<ReturnType<typeof startDaemon>>[] = [];
+  const daemons: RunningDaemon[] = [];
   for (const [i, account] of accounts.entries()) {
-    const daemon = await startDaemon(account, descriptor, { apiPort: apiPorts[i] ?? 0 });
+    const daemon = await startDaemon(descriptor, profile, client, { apiPort: apiPorts[i] ?? 0, user: account.username });
     daemons.push(daemon);
     console.log(`  ${account.username}'s app: ${daemon.appUrl}`);
   }

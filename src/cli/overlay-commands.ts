@@ -168,15 +168,10 @@ export interface OnlineOptions extends ChatSettings {
   readonly callsFrom?: 'buddies' | 'anyone';
 }
 
-/**
- * Stays attached until Ctrl-C, so others can find this device; meanwhile, unless the user
- * forbids it, the device becomes a supernode when a supernode's dial-back finds it reachable.
- */
-export async function online(account: Account, descriptor: NetworkDescriptor, options: OnlineOptions): Promise<void> {
-  const { client, save } = await attach(account, descriptor);
-  const identity = await account.identity();
-  const promoter = new Promoter(realEnv, {
-    identity,
+/** What decides whether this device becomes a supernode (the user's setting, and the network's dial-back); not started yet. */
+export async function promoterFor(account: Account, descriptor: NetworkDescriptor, client: AttachedClient, options: { port: number; host?: string; allowPromotion: boolean; promoteAfterMs?: number }): Promise<Promoter> {
+  return new Promoter(realEnv, {
+    identity: await account.identity(),
     verifier: new CertificateVerifier(descriptor.caPublicKey),
     client,
     port: options.port,
@@ -189,6 +184,15 @@ export async function online(account: Account, descriptor: NetworkDescriptor, op
       return certificate;
     },
   });
+}
+
+/**
+ * Stays attached until Ctrl-C, so others can find this device; meanwhile, unless the user
+ * forbids it, the device becomes a supernode when a supernode's dial-back finds it reachable.
+ */
+export async function online(account: Account, descriptor: NetworkDescriptor, options: OnlineOptions): Promise<void> {
+  const { client, save } = await attach(account, descriptor);
+  const promoter = await promoterFor(account, descriptor, client, options);
   promoter.onEvent((event) => {
     if (event.kind === 'forbidden') console.log('this device will not become a supernode (--no-promotion)');
     if (event.kind === 'not-promoted') console.log(`not a supernode: ${event.reason}`);

@@ -1,6 +1,6 @@
 // A user's account as a client device sees it: device keys kept in a profile folder (0600),
 // first login with the password, later logins by signing a challenge, and the session it got.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Random } from '../env/types.js';
 import { fromBase64Url, toBase64Url } from '../crypto/bytes.js';
@@ -125,11 +125,17 @@ export class Account {
     return join(this.dir, 'hosts.json');
   }
 
-  /** The client daemon's local API: its token (owner-only) and where it listens now. */
-  get apiTokenPath(): string {
-    return join(this.dir, 'api-token');
+  /** The app's settings for this user on this device (who may call, supernode, discoverable). */
+  get settingsPath(): string {
+    return join(this.dir, 'settings.json');
   }
 
+  /** Forgets this device's session (sign out): the next login asks for the password again. The device keys stay. */
+  forgetSession(): void {
+    rmSync(this.sessionPath(), { force: true });
+  }
+
+  /** Where this user's daemon listens now (its local API). */
   get daemonPath(): string {
     return join(this.dir, 'daemon.json');
   }

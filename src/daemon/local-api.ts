@@ -10,7 +10,12 @@ import { Ajv } from 'ajv';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { LoginError } from '../client/login-client.js';
 import { tokenMatches } from './api-token.js';
+import { registerAccountRoutes } from './account-routes.js';
+import { LocalApiError, USER } from './api-error.js';
+
+export { LocalApiError } from './api-error.js';
 
 export type PresenceName = 'online' | 'away' | 'busy' | 'offline';
 
@@ -67,7 +72,41 @@ export type DaemonEvent =
   | { readonly type: 'typing'; readonly user: string; readonly active: boolean }
   | { readonly type: 'read'; readonly user: string; readonly ids: readonly string[] }
   | { readonly type: 'call'; readonly call: CallView }
-  | { readonly type: 'conference'; readonly conference: ConferenceView };
+  | { readonly type: 'conference'; readonly conference: ConferenceView }
+  /** Someone signed in here (user) or out (null). */
+  | { readonly type: 'account'; readonly user: string | null }
+  /** The buddy list or the buddy requests changed: ask again. */
+  | { readonly type: 'buddies' }
+  | { readonly type: 'requests' };
+
+export interface BuddyRequestsView {
+  readonly incoming: readonly { readonly id: number; readonly from: string }[];
+  readonly outgoing: readonly { readonly id: number; readonly to: string }[];
+}
+
+export interface FoundUser {
+  readonly user: string;
+  readonly displayName: string;
+  /** Found online in the overlay (asked for an exact name only; null when not asked). */
+  readonly online: boolean | null;
+  readonly buddy: boolean;
+}
+
+export type CallsFrom = 'buddies' | 'anyone';
+
+export interface DaemonSettings {
+  /** Others find this user by prefix search. */
+  readonly discoverable: boolean;
+  /** Whose calls ring here: buddies only, or anyone (strangers still pass a rate limit). */
+  readonly callsFrom: CallsFrom;
+  /** This machine may serve others as a supernode when it is reachable and fast enough. */
+  readonly allowSupernode: boolean;
+}
+
+export interface AccountView {
+  /** Who is signed in here, or null. */
+  readonly user: string | null;
+}
 
 export interface DaemonStatus {
   readonly user: string;
@@ -99,6 +138,27 @@ export interface DaemonCore {
   onEvent(listener: (event: DaemonEvent) => void): () => void;
   /** The app's microphone and speaker for calls (one page at a time: a newer one takes over). */
   attachAudio(speaker: (frame: Uint8Array) => void): AudioLink;
+  buddyRequests(): Promise<BuddyRequestsView>;
+  /** Asks `to` to be a buddy; `message`, if any, goes to them end to end (not through the login server). */
+  requestBuddy(to: string, message: string | undefined): Promise<void>;
+  /** false: no such request to this user. */
+  answerBuddyRequest(id: number, action: 'accept' | 'decline'): Promise<boolean>;
+  /** Users by prefix (the login server's directory, discoverable users) and, for an exact name, in the overlay. */
+  search(query: string): Promise<FoundUser[]>;
+  settings(): DaemonSettings;
+  updateSettings(change: Partial<DaemonSettings>): Promise<DaemonSettings>;
+}
+
+/** Who is signed in on this daemon: nobody until the app signs up or logs in, then one session. */
+export interface DaemonGate {
+  account(): AccountView;
+  signUp(username: string, password: string, discoverable: boolean): Promise<AccountView>;
+  logIn(username: string, password: string): Promise<AccountView>;
+  logOut(): Promise<void>;
+  /** The signed-in session, or null. */
+  core(): DaemonCore | null;
+  /** Events of whichever session is signed in, and `account` when that changes. */
+  onEvent(listener: (event: DaemonEvent) => void): () => void;
 }
 
 export interface AudioLink {
@@ -107,17 +167,6 @@ export interface AudioLink {
   detach(): void;
 }
 
-export class LocalApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const USER = { type: 'string', minLength: 1, maxLength: 64 } as const;
 /** Events a slow WebSocket client may have waiting before it is cut off (a bound on what it can make us hold). */
 const MAX_BUFFERED_EVENT_BYTES = 1 << 20;
 /** Audio a page has not read yet (about half a second): more is dropped, not queued. */
@@ -144,7 +193,7 @@ function bearer(request: FastifyRequest): string | undefined {
   return typeof query?.token === 'string' ? query.token : undefined;
 }
 
-export async function buildLocalApi(core: DaemonCore, options: LocalApiOptions): Promise<FastifyInstance> {
+export async function buildLocalApi(gate: DaemonGate, options: LocalApiOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
   const strict = new Ajv({ removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false, strict: false });
   const coercing = new Ajv({ removeAdditional: false, coerceTypes: true, useDefaults: false, allErrors: false, strict: false });
@@ -169,6 +218,8 @@ export async function buildLocalApi(core: DaemonCore, options: LocalApiOptions):
 
   app.setErrorHandler((error: FastifyError | LocalApiError, _request, reply) => {
     if (error instanceof LocalApiError) return reply.code(error.status).send({ error: { code: error.code, message: error.message } });
+    // The login server's refusals pass through as they are (a taken name, a wrong password).
+    if (error instanceof LoginError) return reply.code(error.status >= 400 && error.status < 500 ? error.status : 502).send({ error: { code: error.code, message: error.message.replace(`${error.code}: `, '') } });
     if (error.validation) return reply.code(400).send({ error: { code: 'invalid_request', message: `${error.validationContext ?? 'request'} ${error.validation[0]?.instancePath ?? ''} ${error.validation[0]?.message ?? 'is invalid'}`.replace(/\s+/g, ' ') } });
     if (error.statusCode && error.statusCode < 500) return reply.code(error.statusCode).send({ error: { code: 'invalid_request', message: error.message } });
     return reply.code(500).send({ error: { code: 'internal', message: 'internal error' } });
@@ -191,23 +242,30 @@ export async function buildLocalApi(core: DaemonCore, options: LocalApiOptions):
       });
     }
   }
-  app.get('/v1/status', async () => core.status());
-  app.get('/v1/buddies', async () => ({ buddies: core.buddies() }));
+  /** The signed-in session; a 409 while nobody is. */
+  const core = (): DaemonCore => {
+    const signedIn = gate.core();
+    if (!signedIn) throw new LocalApiError(409, 'signed_out', 'nobody is signed in on this device: sign up or log in first');
+    return signedIn;
+  };
+  registerAccountRoutes(app, gate, core);
+  app.get('/v1/status', async () => core().status());
+  app.get('/v1/buddies', async () => ({ buddies: core().buddies() }));
   app.post<{ Body: { to: string; text: string } }>(
     '/v1/messages',
     { schema: { body: { type: 'object', additionalProperties: false, required: ['to', 'text'], properties: { to: USER, text: { type: 'string', minLength: 1, maxLength: 4000 } } } } },
-    async (request, reply) => reply.code(201).send(await core.sendMessage(request.body.to.toLowerCase(), request.body.text)),
+    async (request, reply) => reply.code(201).send(await core().sendMessage(request.body.to.toLowerCase(), request.body.text)),
   );
   app.get<{ Querystring: { with: string; limit?: number } }>(
     '/v1/messages',
     { schema: { querystring: { type: 'object', required: ['with'], properties: { with: USER, limit: { type: 'integer', minimum: 1, maximum: 500 }, token: { type: 'string' } } } } },
-    async (request) => ({ messages: core.messages(request.query.with.toLowerCase(), request.query.limit ?? 100) }),
+    async (request) => ({ messages: core().messages(request.query.with.toLowerCase(), request.query.limit ?? 100) }),
   );
   app.post<{ Body: { to: string; active: boolean } }>(
     '/v1/typing',
     { schema: { body: { type: 'object', additionalProperties: false, required: ['to', 'active'], properties: { to: USER, active: { type: 'boolean' } } } } },
     async (request, reply) => {
-      await core.setTyping(request.body.to.toLowerCase(), request.body.active);
+      await core().setTyping(request.body.to.toLowerCase(), request.body.active);
       return reply.code(204).send();
     },
   );
@@ -215,21 +273,21 @@ export async function buildLocalApi(core: DaemonCore, options: LocalApiOptions):
     '/v1/messages/read',
     { schema: { body: { type: 'object', additionalProperties: false, required: ['with'], properties: { with: USER } } } },
     async (request, reply) => {
-      core.markRead(request.body.with.toLowerCase());
+      core().markRead(request.body.with.toLowerCase());
       return reply.code(204).send();
     },
   );
   app.post<{ Body: { to: string } }>(
     '/v1/calls',
     { schema: { body: { type: 'object', additionalProperties: false, required: ['to'], properties: { to: USER } } } },
-    async (request, reply) => reply.code(201).send(await core.call(request.body.to.toLowerCase())),
+    async (request, reply) => reply.code(201).send(await core().call(request.body.to.toLowerCase())),
   );
-  app.get('/v1/calls', async () => ({ calls: core.calls() }));
+  app.get('/v1/calls', async () => ({ calls: core().calls() }));
   app.post<{ Params: { id: string; action: CallAction } }>(
     '/v1/calls/:id/:action',
     { schema: { params: { type: 'object', required: ['id', 'action'], properties: { id: { type: 'string', pattern: '^[0-9a-f]{32}$' }, action: { type: 'string', enum: [...CALL_ACTIONS] } } } } },
     async (request) => {
-      const call = core.callAction(request.params.id, request.params.action);
+      const call = core().callAction(request.params.id, request.params.action);
       if (!call) throw new LocalApiError(404, 'no_such_call', `no call ${request.params.id} to ${request.params.action}`);
       return call;
     },
@@ -237,9 +295,9 @@ export async function buildLocalApi(core: DaemonCore, options: LocalApiOptions):
   app.post<{ Body: { users: string[] } }>(
     '/v1/conferences',
     { schema: { body: { type: 'object', additionalProperties: false, required: ['users'], properties: { users: { type: 'array', minItems: 1, maxItems: 15, uniqueItems: true, items: USER } } } } },
-    async (request, reply) => reply.code(201).send(await core.startConference(request.body.users.map((u) => u.toLowerCase()))),
+    async (request, reply) => reply.code(201).send(await core().startConference(request.body.users.map((u) => u.toLowerCase()))),
   );
-  app.get('/v1/conferences', async () => ({ conferences: core.conferences() }));
+  app.get('/v1/conferences', async () => ({ conferences: core().conferences() }));
   app.post<{ Params: { id: string; action: ConferenceAction } }>(
     '/v1/conferences/:id/:action',
     { schema: { params: { type: 'object', required: ['id', 'action'], properties: { id: { type: 'string', pattern: '^[0-9a-f]{32}$' }, action: { type: 'string', enum: [...CONFERENCE_ACTIONS] } } } } },
@@ -254,14 +312,14 @@ export async function buildLocalApi(core: DaemonCore, options: LocalApiOptions):
       }
       const user = typeof named === 'string' ? named.toLowerCase() : undefined;
       if ((action === 'invite' || action === 'kick') && !user) throw new LocalApiError(400, 'invalid_request', `${action} needs a user`);
-      const conference = await core.conferenceAction(id, action, user);
+      const conference = await core().conferenceAction(id, action, user);
       if (!conference) throw new LocalApiError(404, 'no_such_conference', `no conference ${id} to ${action}${user ? ` ${user}` : ''}`);
       return conference;
     },
   );
   // Events, as JSON text messages, from the moment the socket opens.
   app.get('/v1/events', { websocket: true }, (socket) => {
-    const stop = core.onEvent((event) => {
+    const stop = gate.onEvent((event) => {
       // A client that does not read its events is cut off rather than let them pile up here.
       if (socket.bufferedAmount > MAX_BUFFERED_EVENT_BYTES) return socket.close(1013, 'events not read');
       socket.send(JSON.stringify(event));
@@ -271,7 +329,9 @@ export async function buildLocalApi(core: DaemonCore, options: LocalApiOptions):
   });
   // Call audio both ways, binary 10 ms frames (docs/daemon.md).
   app.get('/v1/audio', { websocket: true }, (socket) => {
-    const link = core.attachAudio((frame) => socket.bufferedAmount <= MAX_BUFFERED_AUDIO_BYTES && socket.send(frame));
+    const signedIn = gate.core();
+    if (!signedIn) return socket.close(4409, 'signed out');
+    const link = signedIn.attachAudio((frame) => socket.bufferedAmount <= MAX_BUFFERED_AUDIO_BYTES && socket.send(frame));
     socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       if (!isBinary || Array.isArray(data)) return;
       link.microphone(data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength));

@@ -15,9 +15,14 @@ import { NatType, PresenceState } from '../wire/messages.js';
 import type { ChatClient, ReceivedMessage } from '../chat/chat-client.js';
 import type { ContactList } from '../client/contact-list.js';
 import type { ChatHistory } from '../chat/history.js';
-import { attach, localNetwork, startChat } from '../cli/overlay-commands.js';
+import { attach, localNetwork, promoterFor, startChat } from '../cli/overlay-commands.js';
+import type { Relation } from '../chat/chat-client.js';
+import { LoginError } from '../client/login-client.js';
+import type { Promoter } from '../client/promotion.js';
+import { normaliseUsername } from '../login-server/usernames.js';
+import { readSettings, writeSettings } from './settings.js';
 import { SocketAudio } from './socket-audio.js';
-import type { AudioLink, BuddyView, CallAction, ConferenceAction, ConferenceView, CallView, DaemonCore, DaemonEvent, DaemonStatus, MessageView, PresenceName } from './local-api.js';
+import type { AudioLink, BuddyRequestsView, BuddyView, CallAction, DaemonSettings, FoundUser, ConferenceAction, ConferenceView, CallView, DaemonCore, DaemonEvent, DaemonStatus, MessageView, PresenceName } from './local-api.js';
 
 const PRESENCE_NAMES: Record<PresenceState, PresenceName> = {
   [PresenceState.UNSPECIFIED]: 'online',
@@ -38,6 +43,26 @@ export interface SessionOptions {
   readonly audio?: () => CallAudio;
 }
 
+/** What the session is built from (`ClientSession.start` assembles it). */
+interface SessionParts {
+  readonly account: Account;
+  readonly descriptor: NetworkDescriptor;
+  readonly device: Uint8Array;
+  readonly client: AttachedClient;
+  readonly chat: ChatClient;
+  readonly contacts: ContactList;
+  readonly history: ChatHistory;
+  readonly calls: CallManager;
+  readonly conferences: ConferenceManager;
+  /** Read by the call policies at every call: a change applies to the next one. */
+  readonly policy: { settings: DaemonSettings };
+  readonly closeAll: () => void;
+}
+
+/** At most one refresh of the contact list or the requests this often, however many hints arrive. */
+const HINT_GAP_MS = 1_000;
+const SEARCH_LIMIT = 20;
+
 export class ClientSession implements DaemonCore {
   private readonly listeners = new Set<(event: DaemonEvent) => void>();
   private readonly presence = new Map<string, { state: PresenceName; text: string }>();
@@ -45,55 +70,114 @@ export class ClientSession implements DaemonCore {
   private readonly refresh: NodeJS.Timeout;
   private readonly socketAudio = new SocketAudio();
   private readonly audio: () => CallAudio;
+  private readonly account: Account;
+  private readonly device: Uint8Array;
+  private readonly client: AttachedClient;
+  private readonly chat: ChatClient;
+  private readonly contacts: ContactList;
+  private readonly history: ChatHistory;
+  readonly callManager: CallManager;
+  readonly conferenceManager: ConferenceManager;
+  private promoter: Promoter | null = null;
+  private requestsSeen = '';
+  /** Hints (a stranger's presence, a stranger's message) ask the login server again, coalesced. */
+  private readonly contactsHint: Coalesced;
+  private readonly requestsHint: Coalesced;
 
   private constructor(
-    private readonly account: Account,
-    private readonly device: Uint8Array,
-    private readonly client: AttachedClient,
-    private readonly chat: ChatClient,
-    private readonly contacts: ContactList,
-    private readonly history: ChatHistory,
-    readonly callManager: CallManager,
-    readonly conferenceManager: ConferenceManager,
+    private readonly parts: SessionParts,
     options: SessionOptions,
-    private readonly closeAll: () => void,
   ) {
+    ({ account: this.account, device: this.device, client: this.client, chat: this.chat, contacts: this.contacts, history: this.history, calls: this.callManager, conferences: this.conferenceManager } = parts);
+    const { chat, callManager, conferenceManager } = this;
     this.audio = options.audio ?? (() => ({ source: this.socketAudio, sink: this.socketAudio }));
+    this.contactsHint = coalesced(() => this.refreshContacts(), HINT_GAP_MS);
+    this.requestsHint = coalesced(() => this.refreshRequests(), HINT_GAP_MS);
     chat.onMessage((m) => this.keepUnread(m));
     chat.onMessage((m) => this.emit({ type: 'message', message: { id: m.id, conversation: m.conversation, from: m.from, sentAtMs: m.sentAtMs, text: m.text, offline: m.offline } }));
-    chat.onPresence((p) => {
-      const view = { state: PRESENCE_NAMES[p.state] ?? 'online', text: p.text };
-      this.presence.set(p.user, view);
-      this.emit({ type: 'presence', user: p.user, ...view });
+    // A stranger's words usually come with a buddy request: look for it now, not at the next refresh.
+    chat.onMessage((m) => m.request && this.requestsHint.run());
+    chat.onPresence((p) => this.rememberPresence(p.user, p.state, p.text));
+    // Presence goes to buddies only: a stranger's means they accepted us, and our list is behind.
+    chat.onStrangerPresence((p) => {
+      this.strangerPresence.set(p.user, { state: p.state, text: p.text });
+      if (this.strangerPresence.size > MAX_UNREAD_CONVERSATIONS) this.strangerPresence.delete(this.strangerPresence.keys().next().value!);
+      this.contactsHint.run();
     });
     chat.onTyping((t) => this.emit({ type: 'typing', user: t.user, active: t.active }));
     chat.onRead((r) => this.emit({ type: 'read', user: r.user, ids: r.ids }));
     callManager.onIncoming((call) => this.track(call));
     conferenceManager.onInvite((conference) => this.trackConference(conference));
-    // The contact list follows changes made elsewhere; messages kept for us while away come in.
+    // The contact list and requests follow changes made elsewhere; messages kept for us while away come in.
     this.refresh = setInterval(() => {
-      contacts.refresh().catch(() => {});
+      this.contactsHint.run();
+      this.requestsHint.run();
       chat.fetchOffline().catch(() => {});
     }, CONTACTS_REFRESH_MS);
   }
 
+  /** Presence of strangers who may have just become buddies (bounded), used once the list says so. */
+  private readonly strangerPresence = new Map<string, { state: PresenceState; text: string }>();
+
+  private rememberPresence(user: string, state: PresenceState, text: string): void {
+    const view = { state: PRESENCE_NAMES[state] ?? 'online', text };
+    this.presence.set(user, view);
+    this.emit({ type: 'presence', user, ...view });
+  }
+
+  private async refreshContacts(): Promise<void> {
+    const added = await this.contacts.refresh();
+    if (added.length === 0) return;
+    this.emit({ type: 'buddies' });
+    for (const user of added) {
+      const seen = this.strangerPresence.get(user);
+      this.strangerPresence.delete(user);
+      if (seen) this.rememberPresence(user, seen.state, seen.text);
+    }
+    // The new buddies learn this user's presence (and, by it, that their list is behind too).
+    await this.chat.setPresence(PresenceState.ONLINE);
+  }
+
+  private async refreshRequests(): Promise<void> {
+    const seen = JSON.stringify(await this.buddyRequests());
+    if (seen === this.requestsSeen) return;
+    this.requestsSeen = seen;
+    this.emit({ type: 'requests' });
+  }
+
   /** Signs in `account`'s device on the overlay. */
   static async start(account: Account, descriptor: NetworkDescriptor, options: SessionOptions): Promise<ClientSession> {
+    const policy = { settings: readSettings(account.settingsPath) };
     const { client, save } = await attach(account, descriptor);
     const { chat, contacts, history, close: closeChat } = await startChat(account, descriptor, client, { markReadOnShow: false });
     const device = (await account.identity()).dh.publicKey;
+    const allowed = (relation: Relation) => relation === 'buddy' || (policy.settings.callsFrom === 'anyone' && relation === 'stranger');
     let calls: CallManager | null = null;
     let conferences: ConferenceManager | null = null;
     const expected = (user: string) => calls?.expectsConnectionFrom(user) === true || conferences?.expectsConnectionFrom(user) === true;
-    const connector = new Connector(realEnv, chat, localNetwork(client), (user, relation) => expected(user) || relation === 'buddy');
-    calls = new CallManager(realEnv, chat, connector);
-    conferences = new ConferenceManager(realEnv, chat, connector, { self: { user: account.username, device }, facts: () => ({ natType: NatType.UNSPECIFIED, uploadKbps: 0, cpuCores: availableParallelism() }), calls });
+    const connector = new Connector(realEnv, chat, localNetwork(client), (user, relation) => expected(user) || allowed(relation));
+    calls = new CallManager(realEnv, chat, connector, { acceptFrom: (_user, relation) => allowed(relation) });
+    const facts = () => ({ natType: NatType.UNSPECIFIED, uploadKbps: 0, cpuCores: availableParallelism() });
+    conferences = new ConferenceManager(realEnv, chat, connector, { self: { user: account.username, device }, facts, calls, acceptFrom: (_user, relation) => allowed(relation) });
     await chat.setPresence(PresenceState.ONLINE).catch(() => {});
-    return new ClientSession(account, device, client, chat, contacts, history, calls, conferences, options, () => {
+    const closeAll = () => {
       closeChat();
       client.close();
       save();
-    });
+    };
+    const session = new ClientSession({ account, descriptor, device, client, chat, contacts, history, calls, conferences, policy, closeAll }, options);
+    await session.startPromoter();
+    return session;
+  }
+
+  /** Lets this device become a supernode when the user allows it (the network's dial-back decides when). */
+  private async startPromoter(): Promise<void> {
+    this.promoter?.close();
+    this.promoter = null;
+    if (!this.parts.policy.settings.allowSupernode) return;
+    const promoter = await promoterFor(this.account, this.parts.descriptor, this.client, { port: 0, allowPromotion: true });
+    this.promoter = promoter;
+    await promoter.start().catch(() => {});
   }
 
   onEvent(listener: (event: DaemonEvent) => void): () => void {
@@ -251,6 +335,62 @@ export class ClientSession implements DaemonCore {
     return view(call);
   }
 
+  async buddyRequests(): Promise<BuddyRequestsView> {
+    const answer = await this.account.call<{ incoming: { id: number; from: string }[]; outgoing: { id: number; to: string }[] }>('GET', '/v1/buddy-requests');
+    return { incoming: answer.incoming.map((r) => ({ id: r.id, from: r.from })), outgoing: answer.outgoing.map((r) => ({ id: r.id, to: r.to })) };
+  }
+
+  async requestBuddy(to: string, message: string | undefined): Promise<void> {
+    // The login server carries the request, not the words: those go end to end, and their
+    // arrival tells the other's daemon to look at its requests now.
+    await this.account.call('POST', '/v1/buddy-requests', { to });
+    if (message) await this.chat.send(to, message);
+    this.requestsHint.run();
+  }
+
+  async answerBuddyRequest(id: number, action: 'accept' | 'decline'): Promise<boolean> {
+    try {
+      await this.account.call('POST', `/v1/buddy-requests/${id}/${action}`);
+    } catch (error) {
+      if (error instanceof LoginError && error.status === 404) return false;
+      throw error;
+    }
+    this.requestsHint.run();
+    if (action === 'accept') this.contactsHint.run();
+    return true;
+  }
+
+  async search(query: string): Promise<FoundUser[]> {
+    const name = query.endsWith('*') ? null : normaliseUsername(query);
+    const exact = name?.ok ? name.value : null;
+    const [listed, known, online] = await Promise.all([
+      this.account.call<{ users: { username: string; displayName: string }[] }>('GET', `/v1/directory/search?q=${encodeURIComponent(query)}&limit=${SEARCH_LIMIT}`),
+      // An exact name is also looked up where non-discoverable users are found: by name, and in the overlay.
+      exact ? this.account.call<{ username: string; displayName: string }>('GET', `/v1/directory/users/${encodeURIComponent(exact)}`).catch(() => null) : null,
+      exact ? this.client.find(exact).then((records) => records.length > 0, () => false) : null,
+    ]);
+    const users = new Map(listed.users.map((u) => [u.username, u.displayName]));
+    if (known) users.set(known.username, known.displayName);
+    const buddies = new Set(this.contacts.buddies());
+    return [...users]
+      .filter(([user]) => user !== this.account.username)
+      .map(([user, displayName]) => ({ user, displayName, online: user === exact ? online : null, buddy: buddies.has(user) }));
+  }
+
+  settings(): DaemonSettings {
+    return this.parts.policy.settings;
+  }
+
+  async updateSettings(change: Partial<DaemonSettings>): Promise<DaemonSettings> {
+    const before = this.parts.policy.settings;
+    const after: DaemonSettings = { ...before, ...change };
+    if (after.discoverable !== before.discoverable) await this.account.call('PATCH', '/v1/account/privacy', { discoverable: after.discoverable });
+    this.parts.policy.settings = after;
+    writeSettings(this.account.settingsPath, after);
+    if (after.allowSupernode !== before.allowSupernode) await this.startPromoter();
+    return after;
+  }
+
   attachAudio(speaker: (frame: Uint8Array) => void): AudioLink {
     const audio = this.socketAudio;
     audio.connect(speaker);
@@ -270,8 +410,43 @@ export class ClientSession implements DaemonCore {
     for (const call of this.callsById.values()) call.hangup();
     for (const conference of this.conferencesById.values()) conference.leave();
     await this.chat.acknowledged(3_000);
-    this.closeAll();
+    this.promoter?.close();
+    this.contactsHint.stop();
+    this.requestsHint.stop();
+    this.parts.closeAll();
   }
+}
+
+interface Coalesced {
+  /** Asks for a run: now, or once after the one under way (asks meanwhile merge into that one). */
+  run(): void;
+  stop(): void;
+}
+
+/** Runs `work` at most once per `gapMs`, however often it is asked for; failures wait for the next ask. */
+function coalesced(work: () => Promise<void>, gapMs: number): Coalesced {
+  let busy = false;
+  let again = false;
+  let timer: NodeJS.Timeout | undefined;
+  const run = (): void => {
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    void work()
+      .catch(() => {})
+      .finally(() => {
+        timer = setTimeout(() => {
+          busy = false;
+          if (again) {
+            again = false;
+            run();
+          }
+        }, gapMs);
+      });
+  };
+  return { run, stop: () => clearTimeout(timer) };
 }
 
 /** Forgets the oldest ended calls or conferences beyond ENDED_KEPT. */

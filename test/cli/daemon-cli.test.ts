@@ -10,19 +10,19 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import { localNetworkWithUsers, startParley, stopParley, type RunningParley } from '../support/processes.js';
-import type { BuddyView, CallView, ConferenceView, DaemonEvent } from '../../src/daemon/local-api.js';
+import type { BuddyRequestsView, BuddyView, CallView, ConferenceView, DaemonEvent, FoundUser } from '../../src/daemon/local-api.js';
 import { SOCKET_FRAME_MS, SOCKET_FRAME_SAMPLES } from '../../src/daemon/socket-audio.js';
 import { tones, toneStrength } from '../../src/media/audio-compare.js';
 
 /** A daemon's API: requests with its token, and its events as they come. */
-async function api(dir: string, daemon: RunningParley, user: string) {
+async function api(profile: string, daemon: RunningParley, user: string) {
   const port = Number(/API on http:\/\/127\.0\.0\.1:(\d+)\/v1/.exec(daemon.output)?.[1]);
-  const token = readFileSync(join(dir, 'profile', user, 'api-token'), 'utf8').trim();
+  const token = readFileSync(join(profile, 'api-token'), 'utf8').trim();
   const base = `http://127.0.0.1:${port}/v1`;
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
     const response = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
     assert.ok(response.ok, `${method} ${path}: ${response.status} ${await response.clone().text()}`);
-    return (await response.json()) as T;
+    return (response.status === 204 ? undefined : await response.json()) as T;
   };
   const events: DaemonEvent[] = [];
   const waiters: (() => void)[] = [];
@@ -44,7 +44,12 @@ async function api(dir: string, daemon: RunningParley, user: string) {
       };
       check();
     });
-  return { call, event, port, token, close: () => socket.close() };
+  /** The status and error code of a request that is meant to be refused. */
+  const refused = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    return [response.status, ((await response.json()) as { error?: { code: string } }).error?.code];
+  };
+  return { call, refused, event, port, token, close: () => socket.close() };
 }
 
 /**
@@ -93,9 +98,9 @@ test('two daemons: presence, a message and a call, all through the local API', {
   const daemons: RunningParley[] = [];
   try {
     daemons.push(await startParley(['daemon', '--user', 'alice', ...common], /API on http/));
-    const alice = await api(dir, daemons[0]!, 'alice');
+    const alice = await api(join(dir, 'profile'), daemons[0]!, 'alice');
     daemons.push(await startParley(['daemon', '--user', 'bob', ...common], /API on http/));
-    const bob = await api(dir, daemons[1]!, 'bob');
+    const bob = await api(join(dir, 'profile'), daemons[1]!, 'bob');
     await alice.event((e) => e.type === 'presence' && e.user === 'bob' && e.state === 'online', "bob's presence");
     assert.deepEqual((await alice.call<{ buddies: BuddyView[] }>('GET', '/buddies')).buddies, [{ user: 'bob', state: 'online', text: '' }]);
 
@@ -151,6 +156,74 @@ test('two daemons: presence, a message and a call, all through the local API', {
     assert.deepEqual(alone.type === 'conference' && alone.conference.end, { reason: 'alone', by: 'remote' });
     alice.close();
     bob.close();
+  } finally {
+    for (const d of daemons) await stopParley(d.child);
+    await stopParley(local.child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('two daemons signed out: sign up, find each other, ask and accept, a stranger\'s call refused until allowed, log out and in', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-signup-'));
+  const local = await startParley(['local', '--dir', join(dir, 'net'), '--port', '0'], 'descriptor:');
+  const daemons: RunningParley[] = [];
+  const network = ['--network', join(dir, 'net', 'network.json')];
+  try {
+    const pages = [];
+    for (const user of ['carol', 'dave']) {
+      const profile = join(dir, `${user}-profile`);
+      const daemon = await startParley(['daemon', ...network, '--profile', profile], /app \(sign up or log in there\): http/);
+      daemons.push(daemon);
+      pages.push(await api(profile, daemon, user));
+    }
+    const [carol, dave] = pages as [Awaited<ReturnType<typeof api>>, Awaited<ReturnType<typeof api>>];
+    assert.deepEqual(await carol.call('GET', '/account'), { user: null });
+    assert.deepEqual(await carol.refused('GET', '/buddies'), [409, 'signed_out']);
+    assert.deepEqual(await carol.call('POST', '/account/signup', { username: 'carol', password: 'carol password', discoverable: true }), { user: 'carol' });
+    await carol.event((e) => e.type === 'account' && e.user === 'carol', 'her sign-up');
+    assert.deepEqual(await dave.refused('POST', '/account/signup', { username: 'Carol', password: 'another one' }), [409, 'username_taken']);
+    await dave.call('POST', '/account/signup', { username: 'dave', password: 'dave password' });
+
+    // Carol is discoverable: a prefix finds her. Dave is not, but his exact name finds him, online in the overlay.
+    const found = await dave.call<{ users: FoundUser[] }>('GET', '/search?q=car');
+    assert.deepEqual(found.users, [{ user: 'carol', displayName: 'carol', online: null, buddy: false }]);
+    assert.deepEqual((await carol.call<{ users: FoundUser[] }>('GET', '/search?q=dav*')).users, []);
+    assert.deepEqual((await carol.call<{ users: FoundUser[] }>('GET', '/search?q=dave')).users, [{ user: 'dave', displayName: 'dave', online: true, buddy: false }]);
+
+    // A stranger's call is refused while carol takes calls from buddies only, and rings once she takes anyone's.
+    const refusedCall = await dave.call<CallView>('POST', '/calls', { to: 'carol' });
+    const refusal = await dave.event((e) => e.type === 'call' && e.call.id === refusedCall.id && e.call.state === 'ended', 'the refusal');
+    assert.deepEqual(refusal.type === 'call' && refusal.call.end, { reason: 'refused', by: 'remote' });
+    assert.deepEqual(await carol.call('PATCH', '/settings', { callsFrom: 'anyone' }), { discoverable: true, callsFrom: 'anyone', allowSupernode: true });
+    await dave.call<CallView>('POST', '/calls', { to: 'carol' });
+    const ringing = await carol.event((e) => e.type === 'call' && e.call.state === 'ringing' && e.call.peer === 'dave', 'a stranger ringing');
+    assert.ok(ringing.type === 'call');
+    await carol.call('POST', `/calls/${ringing.call.id}/decline`);
+
+    // Dave asks, with words that go end to end; carol's daemon looks at its requests when they arrive.
+    await dave.call('POST', '/buddy-requests', { to: 'carol', message: 'hi carol, it is dave' });
+    await carol.event((e) => e.type === 'requests', 'the request');
+    const requests = await carol.call<BuddyRequestsView>('GET', '/buddy-requests');
+    assert.deepEqual(requests.incoming.map((r) => r.from), ['dave']);
+    assert.deepEqual((await dave.call<BuddyRequestsView>('GET', '/buddy-requests')).outgoing.map((r) => r.to), ['carol']);
+    const words = await carol.call<{ messages: { text: string }[] }>('GET', '/messages?with=dave');
+    assert.deepEqual(words.messages.map((m) => m.text), ['hi carol, it is dave']);
+    await carol.call('POST', `/buddy-requests/${requests.incoming[0]!.id}/accept`);
+    assert.deepEqual(await carol.refused('POST', `/buddy-requests/${requests.incoming[0]!.id}/accept`), [404, 'no_such_request']);
+    // Both lists follow at once (not at the next refresh): each sees the other online.
+    await dave.event((e) => e.type === 'presence' && e.user === 'carol' && e.state === 'online', "carol's presence", 10_000);
+    await carol.event((e) => e.type === 'presence' && e.user === 'dave' && e.state === 'online', "dave's presence", 10_000);
+    assert.deepEqual((await dave.call<{ buddies: BuddyView[] }>('GET', '/buddies')).buddies, [{ user: 'carol', state: 'online', text: '' }]);
+
+    // Logging out forgets the session: the API is closed until a login with the right password.
+    await carol.call('POST', '/account/logout');
+    assert.deepEqual(await carol.refused('GET', '/buddies'), [409, 'signed_out']);
+    assert.deepEqual(await carol.refused('POST', '/account/login', { username: 'carol', password: 'not her password' }), [401, 'bad_credentials']);
+    assert.deepEqual(await carol.call('POST', '/account/login', { username: 'carol', password: 'carol password' }), { user: 'carol' });
+    assert.deepEqual((await carol.call<{ buddies: BuddyView[] }>('GET', '/buddies')).buddies.map((b) => b.user), ['dave']);
+    assert.equal((await carol.call<{ callsFrom: string }>('GET', '/settings')).callsFrom, 'anyone', 'settings stay with the user on this device');
+    carol.close();
+    dave.close();
   } finally {
     for (const d of daemons) await stopParley(d.child);
     await stopParley(local.child);

@@ -6,7 +6,8 @@ import { request as httpRequest } from 'node:http';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import WebSocket from 'ws';
-import { buildLocalApi, type CallView, type ConferenceView, type DaemonCore, type DaemonEvent } from '../../src/daemon/local-api.js';
+import { buildLocalApi, type CallView, type ConferenceView, type DaemonCore, type DaemonEvent, type DaemonGate, type DaemonSettings } from '../../src/daemon/local-api.js';
+import { LoginError } from '../../src/client/login-client.js';
 import { tokenMatches } from '../../src/daemon/api-token.js';
 import { SOCKET_FRAME_BYTES, SOCKET_FRAME_SAMPLES, SocketAudio } from '../../src/daemon/socket-audio.js';
 
@@ -15,6 +16,8 @@ const TOKEN = 'A'.repeat(43);
 function fakeCore() {
   const listeners = new Set<(event: DaemonEvent) => void>();
   const sent: { to: string; text: string }[] = [];
+  const requested: string[] = [];
+  let settings: DaemonSettings = { discoverable: false, callsFrom: 'buddies', allowSupernode: true };
   const call: CallView = { id: 'ab'.repeat(16), peer: 'bob', direction: 'outgoing', state: 'calling', end: null, stats: null };
   const core: DaemonCore = {
     status: () => ({ user: 'alice', device: '00', supernode: '127.0.0.1:1', audio: { refused: 0, dropped: 0, missing: 0 } }),
@@ -33,6 +36,16 @@ function fakeCore() {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    buddyRequests: async () => ({ incoming: [{ id: 7, from: 'carol' }], outgoing: [] }),
+    requestBuddy: async (to) => {
+      if (to === 'nobody') throw new LoginError(404, 'not_found', 'no such user');
+      if (to === 'unreachable') throw new Error('connect ECONNREFUSED');
+      requested.push(to);
+    },
+    answerBuddyRequest: async (id) => id === 7,
+    search: async (query) => [{ user: query.replace('*', ''), displayName: 'Dave', online: null, buddy: false }],
+    settings: () => settings,
+    updateSettings: async (change) => (settings = { ...settings, ...change }),
     // An echo: each microphone frame comes back as what the call plays.
     attachAudio: (speaker) => {
       const audio = new SocketAudio();
@@ -47,12 +60,46 @@ function fakeCore() {
       };
     },
   };
-  return { core, sent, emit: (event: DaemonEvent) => listeners.forEach((l) => l(event)), listeners };
+  return { core, sent, requested, emit: (event: DaemonEvent) => listeners.forEach((l) => l(event)), listeners };
 }
 
-async function started() {
+/** A gate over the fake core: signed in as alice, or nobody until sign-up or login (carol, password "right"). */
+function fakeGate(core: DaemonCore, signedIn: boolean) {
+  let user: string | null = signedIn ? 'alice' : null;
+  const listeners = new Set<(event: DaemonEvent) => void>();
+  const emit = (event: DaemonEvent) => listeners.forEach((l) => l(event));
+  const begin = (name: string) => {
+    user = name;
+    emit({ type: 'account', user });
+    return { user };
+  };
+  const gate: DaemonGate = {
+    account: () => ({ user }),
+    core: () => (user ? core : null),
+    signUp: async (username) => {
+      if (username === 'taken') throw new LoginError(409, 'username_taken', 'that name is taken');
+      return begin(username);
+    },
+    logIn: async (username, password) => {
+      if (password !== 'right') throw new LoginError(401, 'bad_credentials', 'wrong user name or password');
+      return begin(username);
+    },
+    logOut: async () => {
+      user = null;
+      emit({ type: 'account', user });
+    },
+    onEvent: (listener) => {
+      listeners.add(listener);
+      const stop = core.onEvent(listener);
+      return () => (listeners.delete(listener), stop());
+    },
+  };
+  return gate;
+}
+
+async function started(signedIn = true) {
   const fake = fakeCore();
-  const app = await buildLocalApi(fake.core, { token: TOKEN });
+  const app = await buildLocalApi(fakeGate(fake.core, signedIn), { token: TOKEN });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
@@ -124,6 +171,59 @@ test('commands are validated exactly and reach the core; a call that is not ther
     assert.equal((await request(`/v1/conferences/${'cd'.repeat(16)}/kick`, { method: 'POST', body: JSON.stringify({ user: 'bob' }) })).status, 200);
     assert.equal((await request(`/v1/conferences/${'cd'.repeat(16)}/leave`, { method: 'POST' })).status, 200);
     assert.equal((await request(`/v1/conferences/${'ef'.repeat(16)}/leave`, { method: 'POST' })).status, 404);
+  } finally {
+    await app.close();
+  }
+});
+
+test('signed out, only the account routes answer; signing up or in opens the rest; the login server\'s refusals come through typed', async () => {
+  const { app, request } = await started(false);
+  const errorCode = async (response: Response) => ((await response.json()) as { error: { code: string } }).error.code;
+  try {
+    assert.deepEqual(await (await request('/v1/account')).json(), { user: null });
+    const buddies = await request('/v1/buddies');
+    assert.equal(buddies.status, 409);
+    assert.equal(await errorCode(buddies), 'signed_out');
+    for (const body of [{ username: 'carol' }, { username: 'carol', password: '' }, { username: 'carol', password: 'x', admin: true }, { username: 'carol', password: 'x', discoverable: 'yes' }]) {
+      assert.equal((await request('/v1/account/signup', { method: 'POST', body: JSON.stringify(body) })).status, 400, JSON.stringify(body));
+    }
+    const taken = await request('/v1/account/signup', { method: 'POST', body: JSON.stringify({ username: 'taken', password: 'secret' }) });
+    assert.deepEqual([taken.status, await errorCode(taken)], [409, 'username_taken']);
+    const wrong = await request('/v1/account/login', { method: 'POST', body: JSON.stringify({ username: 'carol', password: 'wrong' }) });
+    assert.deepEqual([wrong.status, await errorCode(wrong)], [401, 'bad_credentials']);
+    const signedUp = await request('/v1/account/signup', { method: 'POST', body: JSON.stringify({ username: 'carol', password: 'secret', discoverable: true }) });
+    assert.deepEqual([signedUp.status, await signedUp.json()], [201, { user: 'carol' }]);
+    assert.equal((await request('/v1/buddies')).status, 200);
+    assert.equal((await request('/v1/account/logout', { method: 'POST' })).status, 204);
+    assert.equal((await request('/v1/buddies')).status, 409);
+    assert.deepEqual(await (await request('/v1/account/login', { method: 'POST', body: JSON.stringify({ username: 'carol', password: 'right' }) })).json(), { user: 'carol' });
+  } finally {
+    await app.close();
+  }
+});
+
+test('buddy requests, search and settings: validated, passed to the core, a login server away is a 503', async () => {
+  const { app, request, requested } = await started();
+  try {
+    assert.deepEqual(await (await request('/v1/buddy-requests')).json(), { incoming: [{ id: 7, from: 'carol' }], outgoing: [] });
+    assert.equal((await request('/v1/buddy-requests', { method: 'POST', body: JSON.stringify({ to: 'Dave', message: 'hi, it is alice' }) })).status, 202);
+    assert.deepEqual(requested, ['dave']);
+    assert.equal((await request('/v1/buddy-requests', { method: 'POST', body: JSON.stringify({ to: 'nobody' }) })).status, 404);
+    assert.equal((await request('/v1/buddy-requests', { method: 'POST', body: JSON.stringify({ to: 'unreachable' }) })).status, 503);
+    assert.equal((await request('/v1/buddy-requests', { method: 'POST', body: JSON.stringify({ to: 'dave', message: 'x'.repeat(501) }) })).status, 400);
+    assert.equal((await request('/v1/buddy-requests/7/accept', { method: 'POST' })).status, 204);
+    assert.equal((await request('/v1/buddy-requests/8/accept', { method: 'POST' })).status, 404);
+    assert.equal((await request('/v1/buddy-requests/7/ignore', { method: 'POST' })).status, 400);
+    assert.equal((await request('/v1/buddy-requests/0/accept', { method: 'POST' })).status, 400);
+    assert.deepEqual(await (await request('/v1/search?q=dav*')).json(), { users: [{ user: 'dav', displayName: 'Dave', online: null, buddy: false }] });
+    assert.equal((await request('/v1/search')).status, 400);
+    assert.equal((await request(`/v1/search?q=${'a'.repeat(34)}`)).status, 400);
+    const changed = await request('/v1/settings', { method: 'PATCH', body: JSON.stringify({ callsFrom: 'anyone', discoverable: true }) });
+    assert.deepEqual(await changed.json(), { discoverable: true, callsFrom: 'anyone', allowSupernode: true });
+    for (const body of [{}, { callsFrom: 'everyone' }, { allowSupernode: 1 }, { theme: 'dark' }]) {
+      assert.equal((await request('/v1/settings', { method: 'PATCH', body: JSON.stringify(body) })).status, 400, JSON.stringify(body));
+    }
+    assert.deepEqual(await (await request('/v1/settings')).json(), { discoverable: true, callsFrom: 'anyone', allowSupernode: true });
   } finally {
     await app.close();
   }
