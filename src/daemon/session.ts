@@ -129,6 +129,8 @@ export class ClientSession implements DaemonCore {
     const added = await this.contacts.refresh();
     if (added.length === 0) return;
     this.emit({ type: 'buddies' });
+    // A request of ours that was accepted is gone from the list.
+    this.requestsHint.run();
     for (const user of added) {
       const seen = this.strangerPresence.get(user);
       this.strangerPresence.delete(user);

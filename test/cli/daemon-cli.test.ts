@@ -32,12 +32,12 @@ async function api(profile: string, daemon: RunningParley, user: string) {
     for (const w of waiters.splice(0)) w();
   });
   await new Promise((resolve) => socket.on('open', resolve));
-  /** The first event (seen or to come) that `match` accepts. */
-  const event = (match: (e: DaemonEvent) => boolean, what: string, withinMs = 20_000) =>
+  /** The first event (seen since `after`, a count of events, or to come) that `match` accepts. */
+  const event = (match: (e: DaemonEvent) => boolean, what: string, withinMs = 20_000, after = 0) =>
     new Promise<DaemonEvent>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${user} saw no ${what}: ${JSON.stringify(events)}`)), withinMs);
       const check = () => {
-        const found = events.find(match);
+        const found = events.slice(after).find(match);
         if (!found) return void waiters.push(check);
         clearTimeout(timer);
         resolve(found);
@@ -49,7 +49,7 @@ async function api(profile: string, daemon: RunningParley, user: string) {
     const response = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
     return [response.status, ((await response.json()) as { error?: { code: string } }).error?.code];
   };
-  return { call, refused, event, port, token, close: () => socket.close() };
+  return { call, refused, event, seen: () => events.length, port, token, close: () => socket.close() };
 }
 
 /**
@@ -216,11 +216,13 @@ test('two daemons signed out: sign up, find each other, ask and accept, a strang
     assert.deepEqual((await dave.call<{ buddies: BuddyView[] }>('GET', '/buddies')).buddies, [{ user: 'carol', state: 'online', text: '' }]);
 
     // Logging out forgets the session: the API is closed until a login with the right password.
+    const loggedOutAt = carol.seen();
     await carol.call('POST', '/account/logout');
     assert.deepEqual(await carol.refused('GET', '/buddies'), [409, 'signed_out']);
     assert.deepEqual(await carol.refused('POST', '/account/login', { username: 'carol', password: 'not her password' }), [401, 'bad_credentials']);
     assert.deepEqual(await carol.call('POST', '/account/login', { username: 'carol', password: 'carol password' }), { user: 'carol' });
-    assert.deepEqual((await carol.call<{ buddies: BuddyView[] }>('GET', '/buddies')).buddies.map((b) => b.user), ['dave']);
+    await carol.event((e) => e.type === 'presence' && e.user === 'dave' && e.state === 'online', "dave's presence in her new session", 10_000, loggedOutAt);
+    assert.deepEqual((await carol.call<{ buddies: BuddyView[] }>('GET', '/buddies')).buddies, [{ user: 'dave', state: 'online', text: '' }]);
     assert.equal((await carol.call<{ callsFrom: string }>('GET', '/settings')).callsFrom, 'anyone', 'settings stay with the user on this device');
     carol.close();
     dave.close();

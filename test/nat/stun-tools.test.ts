@@ -51,10 +51,19 @@ test('standard STUN clients get correct answers from a supernode\'s STUN service
 });
 
 test('coturn\'s TURN client allocates over UDP or TCP, binds channels or sends indications, and gets every packet relayed; wrong credentials get nothing', { timeout: 60_000 }, async () => {
-  const udp = await startStunService(realEnv, { host: '127.0.0.1', port: 0, advertisedHost: '127.0.0.1' });
-  udp.close();
   // TURN over TCP on the same port number (a supernode shares its TCP port with its secure links).
-  const service = await startStunService(realEnv, { host: '127.0.0.1', port: udp.primary.port, advertisedHost: '127.0.0.1', tcpPorts: [udp.primary.port] });
+  // A port free for UDP may be taken for TCP by another test's connection: then another port.
+  const service = await (async () => {
+    for (let attempt = 1; ; attempt++) {
+      const udp = await startStunService(realEnv, { host: '127.0.0.1', port: 0, advertisedHost: '127.0.0.1' });
+      udp.close();
+      try {
+        return await startStunService(realEnv, { host: '127.0.0.1', port: udp.primary.port, advertisedHost: '127.0.0.1', tcpPorts: [udp.primary.port] });
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'address_in_use' || attempt >= 5) throw error;
+      }
+    }
+  })();
   try {
     const port = String(service.primary.port);
     const { username, password } = service.credentials('alice', 'd3v1ce');

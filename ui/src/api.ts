@@ -34,7 +34,25 @@ export type DaemonEvent =
   | { type: 'typing'; user: string; active: boolean }
   | { type: 'read'; user: string; ids: string[] }
   | { type: 'call'; call: CallView }
-  | { type: 'conference'; conference: ConferenceView };
+  | { type: 'conference'; conference: ConferenceView }
+  | { type: 'account'; user: string | null }
+  | { type: 'buddies' }
+  | { type: 'requests' };
+export interface BuddyRequests {
+  incoming: { id: number; from: string }[];
+  outgoing: { id: number; to: string }[];
+}
+export interface FoundUser {
+  user: string;
+  displayName: string;
+  online: boolean | null;
+  buddy: boolean;
+}
+export interface Settings {
+  discoverable: boolean;
+  callsFrom: 'buddies' | 'anyone';
+  allowSupernode: boolean;
+}
 
 export class ApiError extends Error {
   constructor(

@@ -3,6 +3,32 @@
 // daemon's audio socket; what the socket sends back is played by the same worklet. What was
 // heard is kept for a few seconds for diagnostics (and the browser tests).
 const FRAME = 480;
+const DEVICES_KEY = 'parley-audio-devices';
+
+/** The microphone and speaker chosen in this browser (null: the system's default). */
+export interface AudioDevicePrefs {
+  readonly microphone: string | null;
+  readonly speaker: string | null;
+}
+
+export function loadDevicePrefs(): AudioDevicePrefs {
+  try {
+    const saved = JSON.parse(localStorage.getItem(DEVICES_KEY) ?? '{}') as Partial<Record<keyof AudioDevicePrefs, unknown>>;
+    return { microphone: typeof saved.microphone === 'string' ? saved.microphone : null, speaker: typeof saved.speaker === 'string' ? saved.speaker : null };
+  } catch {
+    return { microphone: null, speaker: null };
+  }
+}
+
+export function saveDevicePrefs(prefs: AudioDevicePrefs): void {
+  localStorage.setItem(DEVICES_KEY, JSON.stringify(prefs));
+}
+
+/** The audio devices this browser shows (their names once the page has had the microphone). */
+export async function audioDevices(): Promise<{ inputs: MediaDeviceInfo[]; outputs: MediaDeviceInfo[] }> {
+  const all = await navigator.mediaDevices.enumerateDevices();
+  return { inputs: all.filter((d) => d.kind === 'audioinput'), outputs: all.filter((d) => d.kind === 'audiooutput') };
+}
 const HEARD_FRAMES_KEPT = 1_000;
 
 export class AudioEngine {
@@ -14,9 +40,13 @@ export class AudioEngine {
     private readonly socket: WebSocket,
   ) {}
 
-  static async start(socketUrl: string): Promise<AudioEngine> {
-    const stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 } });
+  static async start(socketUrl: string, devices: AudioDevicePrefs): Promise<AudioEngine> {
+    const chosen = devices.microphone ? { deviceId: { exact: devices.microphone } } : {};
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1, ...chosen } });
     const context = new AudioContext({ sampleRate: 48_000, latencyHint: 'interactive' });
+    // Not every browser can pick the speaker of an AudioContext; those play on the default.
+    const sinkable = context as AudioContext & { setSinkId?: (id: string) => Promise<void> };
+    if (devices.speaker && sinkable.setSinkId) await sinkable.setSinkId(devices.speaker).catch(() => {});
     await context.audioWorklet.addModule('/worklet.js');
     const node = new AudioWorkletNode(context, 'parley-audio', { numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1] });
     context.createMediaStreamSource(stream).connect(node);

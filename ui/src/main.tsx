@@ -4,8 +4,11 @@
 // screen reader; one column below 600 px.
 import { render } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { Api, ApiError, takeToken, type Buddy, type CallView, type ConferenceView, type DaemonEvent, type Message } from './api.js';
-import { AudioEngine } from './audio.js';
+import { Api, ApiError, takeToken, type Buddy, type BuddyRequests, type CallView, type ConferenceView, type DaemonEvent, type Message } from './api.js';
+import { AudioEngine, loadDevicePrefs, saveDevicePrefs, type AudioDevicePrefs } from './audio.js';
+import { FindPeople, RequestList } from './people.js';
+import { SettingsPanel } from './settings.js';
+import { SignIn } from './signin.js';
 
 const STATE_LABEL: Record<Buddy['state'], string> = { online: 'online', away: 'away', busy: 'busy', offline: 'offline' };
 const TYPING_PAUSE_MS = 3_000;
@@ -22,9 +25,24 @@ function notify(title: string, body: string): void {
   if (Notification.permission === 'granted') new Notification(title, { body });
 }
 
-function App({ api }: { api: Api }) {
-  const [me, setMe] = useState<string>('');
+/** Who is signed in decides the screen: sign up / log in, or the app for that user. */
+function Root({ api }: { api: Api }) {
+  const [user, setUser] = useState<string | null | undefined>(undefined);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api.request<{ user: string | null }>('GET', '/account').then((a) => setUser(a.user), (e: unknown) => setError(e instanceof ApiError ? e.message : String(e)));
+  }, []);
+  if (user === undefined) return error ? <p role="alert">{error}</p> : <p role="status">Connecting to the Parley daemon…</p>;
+  if (user === null) return <SignIn api={api} onSignedIn={setUser} />;
+  return <App key={user} api={api} me={user} onSignedOut={() => setUser(null)} />;
+}
+
+function App({ api, me, onSignedOut }: { api: Api; me: string; onSignedOut: () => void }) {
   const [buddies, setBuddies] = useState<Buddy[]>([]);
+  const [requests, setRequests] = useState<BuddyRequests>({ incoming: [], outgoing: [] });
+  const [showSettings, setShowSettings] = useState(false);
+  const [devices, setDevicesState] = useState<AudioDevicePrefs>(loadDevicePrefs);
+  const setDevices = (d: AudioDevicePrefs) => (saveDevicePrefs(d), setDevicesState(d));
   const [selected, setSelected] = useState<string | null>(null);
   const [messages, setMessages] = useState<Record<string, Message[]>>({});
   const [unread, setUnread] = useState<Record<string, number>>({});
@@ -40,9 +58,21 @@ function App({ api }: { api: Api }) {
 
   const fail = (e: unknown) => setError(e instanceof ApiError ? e.message : String(e));
 
+  // Presence from events is the newest there is: a list asked for before an event may answer after it.
+  const presenceSeen = useRef(new Map<string, Pick<Buddy, 'state' | 'text'>>());
+  const loadBuddies = () =>
+    api.request<{ buddies: Buddy[] }>('GET', '/buddies').then((b) => setBuddies(b.buddies.map((x) => ({ ...x, ...presenceSeen.current.get(x.user) })).sort((x, y) => x.user.localeCompare(y.user))), fail);
+  // Requests, with the words each asker sent (they came as a message).
+  const loadRequests = () =>
+    api.request<BuddyRequests>('GET', '/buddy-requests').then((r) => {
+      setRequests(r);
+      for (const { from } of r.incoming) {
+        api.request<{ messages: Message[] }>('GET', `/messages?with=${encodeURIComponent(from)}&limit=5`).then((h) => setMessages((all) => ({ ...all, [from]: h.messages })), () => {});
+      }
+    }, fail);
+  const signOut = () => api.request('POST', '/account/logout').then(onSignedOut, fail);
+
   useEffect(() => {
-    api.request<{ user: string }>('GET', '/status').then((s) => setMe(s.user), fail);
-    api.request<{ buddies: Buddy[] }>('GET', '/buddies').then((b) => setBuddies(b.buddies), fail);
     let socket: WebSocket | null = null;
     let retry: number | undefined;
     const open = () => {
@@ -50,6 +80,9 @@ function App({ api }: { api: Api }) {
       socket.onopen = () => {
         setConnected(true);
         setError(null);
+        // What changed before the socket listened is in the lists: ask for them once it does.
+        loadBuddies();
+        loadRequests();
       };
       socket.onclose = () => {
         setConnected(false);
@@ -80,6 +113,7 @@ function App({ api }: { api: Api }) {
         return;
       }
       case 'presence':
+        presenceSeen.current.set(event.user, { state: event.state, text: event.text });
         setBuddies((list) => {
           const rest = list.filter((b) => b.user !== event.user);
           return [...rest, { user: event.user, state: event.state, text: event.text }].sort((a, b) => a.user.localeCompare(b.user));
@@ -98,6 +132,16 @@ function App({ api }: { api: Api }) {
       case 'conference':
         setConferences((all) => ({ ...all, [event.conference.id]: event.conference }));
         if (event.conference.state === 'invited') notify(`${event.conference.host ?? 'Someone'} invites you to a conference`, 'Join in Parley');
+        return;
+      case 'account':
+        if (event.user !== me) onSignedOut();
+        return;
+      case 'buddies':
+        loadBuddies();
+        return;
+      case 'requests':
+        loadRequests();
+        notify('Parley', 'Your buddy requests changed');
         return;
     }
   };
@@ -118,7 +162,7 @@ function App({ api }: { api: Api }) {
   const needsAudio = live.some((c) => c.state === 'active' || c.state === 'connecting' || c.direction === 'outgoing') || !!conference;
   useEffect(() => {
     if (needsAudio && !audio.current) {
-      AudioEngine.start(api.socketUrl('/audio')).then((engine) => {
+      AudioEngine.start(api.socketUrl('/audio'), devices).then((engine) => {
         audio.current = engine;
         window.parleyDiagnostics = { heardSamples: () => engine.heardSamples() };
       }, (e: unknown) => setError(`No microphone: ${String(e)}`));
@@ -152,9 +196,16 @@ function App({ api }: { api: Api }) {
     <div class="app">
       <header>
         <h1>Parley</h1>
-        <span class="me">{me ? `Signed in as ${me}` : ''}</span>
+        <span class="me">Signed in as {me}</span>
         <span class={connected ? 'status ok' : 'status down'} role="status">{connected ? 'Connected' : 'Offline: reconnecting…'}</span>
+        <span class="header-buttons">
+          <button aria-expanded={showSettings} onClick={() => setShowSettings(!showSettings)}>
+            Settings
+          </button>
+          <button onClick={signOut}>Sign out</button>
+        </span>
       </header>
+      {showSettings && <SettingsPanel api={api} devices={devices} setDevices={setDevices} onError={fail} onClose={() => setShowSettings(false)} />}
       {error && (
         <p class="error" role="alert">
           {error} <button onClick={() => setError(null)}>Dismiss</button>
@@ -197,10 +248,12 @@ function App({ api }: { api: Api }) {
           ))}
         </ul>
         {!conference && !current && buddies.some((b) => b.state !== 'offline') && <StartConference buddies={buddies.filter((b) => b.state !== 'offline')} start={startConference} />}
+        <RequestList api={api} requests={requests} lastWords={(user) => messages[user]?.filter((m) => m.from === user).at(-1)?.text} onError={fail} onAnswered={() => (loadRequests(), loadBuddies())} />
+        <FindPeople api={api} me={me} buddies={buddies.map((b) => b.user)} requests={requests} onError={fail} onAsked={loadRequests} />
       </nav>
       <main>
         {current && <CallPanel call={current} act={act} />}
-        {conference && <ConferencePanel conference={conference} me={me} act={confAct} />}
+        {conference && <ConferencePanel conference={conference} me={me} act={confAct} buddies={buddies} />}
         {!current && !conference && lastEnded && <p class="ended" role="status">Call with {lastEnded.peer} ended{lastEnded.end ? `: ${lastEnded.end.reason.replace('_', ' ')}` : ''}</p>}
         {selected ? <Chat api={api} user={selected} messages={messages[selected] ?? []} typing={typing[selected] ?? false} me={me} onCall={() => startCall(selected)} busy={!!current || !!conference} read={read} onError={fail} onSent={(m) => setMessages((all) => ({ ...all, [m.conversation]: [...(all[m.conversation] ?? []), m] }))} /> : <p>Pick a buddy to chat or call.</p>}
       </main>
@@ -234,8 +287,11 @@ function StartConference({ buddies, start }: { buddies: Buddy[]; start: (users: 
   );
 }
 
-function ConferencePanel({ conference, me, act }: { conference: ConferenceView; me: string; act: (c: ConferenceView, action: string, user?: string) => void }) {
+function ConferencePanel({ conference, me, act, buddies }: { conference: ConferenceView; me: string; act: (c: ConferenceView, action: string, user?: string) => void; buddies: Buddy[] }) {
   const hosting = conference.host === me;
+  // The host may invite more: buddies online and not in it yet.
+  const invitable = buddies.filter((b) => b.state !== 'offline' && !conference.roster.some((r) => r.user === b.user));
+  const [invitee, setInvitee] = useState('');
   return (
     <section class="call" aria-label="Conference">
       <h2>{conference.state === 'joining' ? 'Joining the conference…' : 'In a conference'}</h2>
@@ -255,6 +311,27 @@ function ConferencePanel({ conference, me, act }: { conference: ConferenceView; 
           );
         })}
       </ul>
+      {hosting && conference.state === 'active' && invitable.length > 0 && (
+        <form
+          class="invite"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const user = invitee || invitable[0]!.user;
+            act(conference, 'invite', user);
+            setInvitee('');
+          }}
+        >
+          <label for="invitee">Invite a buddy</label>
+          <select id="invitee" value={invitee || invitable[0]!.user} onChange={(e) => setInvitee((e.target as HTMLSelectElement).value)}>
+            {invitable.map((b) => (
+              <option key={b.user} value={b.user}>
+                {b.user}
+              </option>
+            ))}
+          </select>
+          <button type="submit">Invite</button>
+        </form>
+      )}
       <div class="buttons">
         <button class="hangup" onClick={() => act(conference, 'leave')}>
           Leave
@@ -357,5 +434,5 @@ if (!token) {
   render(<p role="alert">Open this page from the address the Parley daemon printed (it carries the key to this device).</p>, root);
 } else {
   if ('Notification' in window && Notification.permission === 'default') void Notification.requestPermission().catch(() => {});
-  render(<App api={new Api(token)} />, root);
+  render(<Root api={new Api(token)} />, root);
 }

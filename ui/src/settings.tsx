@@ -1,0 +1,59 @@
+// The user's settings: those the daemon keeps (who may call, being found, serving as a
+// supernode) and this browser's own (which microphone and speaker), each applied as it changes.
+import { useEffect, useState } from 'preact/hooks';
+import type { Api, Settings } from './api.js';
+import { audioDevices, type AudioDevicePrefs } from './audio.js';
+
+export function SettingsPanel({ api, devices, setDevices, onError, onClose }: { api: Api; devices: AudioDevicePrefs; setDevices: (d: AudioDevicePrefs) => void; onError: (e: unknown) => void; onClose: () => void }) {
+  const [settings, setSettings] = useState<Settings | null>(null);
+  const [inputs, setInputs] = useState<MediaDeviceInfo[]>([]);
+  const [outputs, setOutputs] = useState<MediaDeviceInfo[]>([]);
+  useEffect(() => {
+    api.request<Settings>('GET', '/settings').then(setSettings, onError);
+    audioDevices().then(({ inputs, outputs }) => (setInputs(inputs), setOutputs(outputs)), () => {});
+  }, []);
+  const change = (patch: Partial<Settings>) => api.request<Settings>('PATCH', '/settings', patch).then(setSettings, onError);
+  return (
+    <section class="settings" role="dialog" aria-labelledby="settings-title">
+      <h2 id="settings-title">Settings</h2>
+      {settings && (
+        <fieldset>
+          <legend>Privacy and network</legend>
+          <label class="check">
+            <input type="checkbox" checked={settings.discoverable} onChange={(e) => change({ discoverable: (e.target as HTMLInputElement).checked })} /> Others can find me by searching
+          </label>
+          <label for="calls-from">Who may call me</label>
+          <select id="calls-from" value={settings.callsFrom} onChange={(e) => change({ callsFrom: (e.target as HTMLSelectElement).value as Settings['callsFrom'] })}>
+            <option value="buddies">Buddies only</option>
+            <option value="anyone">Anyone</option>
+          </select>
+          <label class="check">
+            <input type="checkbox" checked={settings.allowSupernode} onChange={(e) => change({ allowSupernode: (e.target as HTMLInputElement).checked })} /> Let this computer help the network as a supernode when it can
+          </label>
+        </fieldset>
+      )}
+      <fieldset>
+        <legend>Audio</legend>
+        <label for="microphone">Microphone</label>
+        <select id="microphone" value={devices.microphone ?? ''} onChange={(e) => setDevices({ ...devices, microphone: (e.target as HTMLSelectElement).value || null })}>
+          <option value="">The system's default</option>
+          {inputs.map((d, i) => (
+            <option key={d.deviceId} value={d.deviceId}>
+              {d.label || `Microphone ${i + 1}`}
+            </option>
+          ))}
+        </select>
+        <label for="speaker">Speaker</label>
+        <select id="speaker" value={devices.speaker ?? ''} onChange={(e) => setDevices({ ...devices, speaker: (e.target as HTMLSelectElement).value || null })}>
+          <option value="">The system's default</option>
+          {outputs.map((d, i) => (
+            <option key={d.deviceId} value={d.deviceId}>
+              {d.label || `Speaker ${i + 1}`}
+            </option>
+          ))}
+        </select>
+      </fieldset>
+      <button onClick={onClose}>Close settings</button>
+    </section>
+  );
+}
