@@ -16,6 +16,9 @@ import { testSignal } from '../src/media/audio-compare.js';
 const MAIN = new URL('../src/cli/main.js', import.meta.url).pathname;
 const UI = new URL('../ui/', import.meta.url).pathname;
 const ROUNDS = 5;
+/** The first seconds of a call are the browser's gain control and echo canceller settling in; then this long is timed. */
+const SETTLE_MS = 2_000;
+const MOUTH_TO_EAR_MS = 7_000;
 
 export interface BrowserFigures {
   /** app.js, worklet.js and app.css, gzipped (what a first load transfers besides the page). */
@@ -25,6 +28,55 @@ export interface BrowserFigures {
   callToRingingMs: number;
   callToTwoWayAudioMs: number;
   rounds: number;
+  mouthToEar: MouthToEar | { skipped: string };
+}
+
+export interface MouthToEar {
+  /** From the click entering the caller's audio thread to it leaving the callee's (its reported output latency included), ms. */
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  clicks: number;
+  /** The callee's page's output latency as Chromium reports it (baseLatency + outputLatency), included above. */
+  outputLatencyMs: number;
+}
+
+type TimedFrames = ReturnType<NonNullable<PageWindow['parleyDiagnostics']>['timedFrames']>;
+
+/** Seconds of sparse clicks for the caller's microphone: 50 ms of 800 Hz, sharp onset, once a second. */
+function clicks(seconds: number): Int16Array {
+  const out = new Int16Array(seconds * 48_000);
+  for (let s = 0; s < seconds; s++) for (let i = 0; i < 2_400; i++) out[s * 48_000 + 12_000 + i] = Math.round(12_000 * Math.sin((2 * Math.PI * 800 * i) / 48_000));
+  return out;
+}
+
+/** When clicks start in timed frames: the first sample over 30% of the loudest, after 300 ms below it (epoch ms). */
+function onsets(frames: readonly { atMs: number; samples: ArrayLike<number> }[]): number[] {
+  let peak = 0;
+  for (const f of frames) for (let i = 0; i < f.samples.length; i++) peak = Math.max(peak, Math.abs(f.samples[i]!));
+  const threshold = peak * 0.3;
+  const found: number[] = [];
+  let lastLoudMs = -Infinity;
+  for (const f of [...frames].sort((a, b) => a.atMs - b.atMs)) {
+    for (let i = 0; i < f.samples.length; i++) {
+      if (Math.abs(f.samples[i]!) < threshold) continue;
+      const atMs = f.atMs + i / 48;
+      if (atMs - lastLoudMs > 300) found.push(atMs);
+      lastLoudMs = atMs;
+    }
+  }
+  return found;
+}
+
+/** Each click the caller's page captured, matched with the first the callee's played within half a second. */
+function mouthToEar(caller: TimedFrames, callee: TimedFrames): MouthToEar | { skipped: string } {
+  const sent = onsets(caller.captured);
+  const heard = onsets(callee.played);
+  // The caller's times are on its output clock (what it would play then): its output latency puts the capture back in place.
+  const delays = sent.map((at) => heard.find((h) => h > at && h - at < 500)).flatMap((h, i) => (h === undefined ? [] : [h - sent[i]! + caller.outputLatencyMs]));
+  if (delays.length === 0) return { skipped: `no click matched (${sent.length} sent, ${heard.length} heard)` };
+  const sorted = [...delays].sort((a, b) => a - b);
+  return { medianMs: sorted[Math.floor(sorted.length / 2)]!, minMs: sorted[0]!, maxMs: sorted.at(-1)!, clicks: sorted.length, outputLatencyMs: callee.outputLatencyMs };
 }
 
 /** Resolves once this call's audio on the page (a new engine each call) has played something louder than silence. */
@@ -84,7 +136,28 @@ export async function benchBrowser(): Promise<BrowserFigures | { skipped: string
     }
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     const bundleGzipBytes = ['app.js', 'worklet.js', 'app.css'].reduce((sum, file) => sum + gzipSync(readFileSync(join(UI, file))).length, 0);
-    return { bundleGzipBytes, firstLoadMs, callToRingingMs: median(ringing), callToTwoWayAudioMs: median(twoWay), rounds: ROUNDS };
+
+    // Mouth to ear: alice's microphone now plays a click a second; bob answers; after the call
+    // settles, each click as alice's audio thread took it against bob's as his played it.
+    await browsers[0]!.close();
+    writeFileSync(join(dir, 'clicks.wav'), encodeWav(clicks(4)));
+    browsers[0] = await browserWithMicrophone(join(dir, 'clicks.wav'));
+    const caller = await browsers[0].newPage();
+    await caller.goto(urls[0]!);
+    await caller.getByRole('button', { name: /bob.*online/ }).click({ timeout: 30_000 });
+    await Promise.all([quiet(caller), quiet(bob)]);
+    await caller.getByRole('button', { name: 'Call bob' }).click();
+    await bob.getByRole('button', { name: 'Answer' }).click({ timeout: 30_000 });
+    await bob.waitForFunction((ms) => ((globalThis as PageWindow).parleyDiagnostics?.timedFrames().played.length ?? 0) >= ms / 10, SETTLE_MS + MOUTH_TO_EAR_MS, { timeout: 60_000, polling: 250 });
+    const timed = (page: Page) => page.evaluate((ms) => {
+      const frames = (globalThis as PageWindow).parleyDiagnostics!.timedFrames();
+      const since = Date.now() - ms;
+      const recent = (list: typeof frames.captured) => list.filter((f) => f.atMs >= since).map((f) => ({ atMs: f.atMs, samples: Array.from(f.samples) }));
+      return { captured: recent(frames.captured), played: recent(frames.played), outputLatencyMs: frames.outputLatencyMs };
+    }, MOUTH_TO_EAR_MS);
+    const [callerFrames, calleeFrames] = await Promise.all([timed(caller), timed(bob)]);
+    await caller.getByRole('button', { name: 'Hang up' }).click();
+    return { bundleGzipBytes, firstLoadMs, callToRingingMs: median(ringing), callToTwoWayAudioMs: median(twoWay), rounds: ROUNDS, mouthToEar: mouthToEar(callerFrames as unknown as TimedFrames, calleeFrames as unknown as TimedFrames) };
   } finally {
     for (const b of browsers) await b.close();
     local.kill('SIGINT');

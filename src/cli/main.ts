@@ -56,8 +56,10 @@ Usage:
   parley search <prefix> [--user U]
   parley daemon [--user U] [--api-port P]
       Keeps this device online (as parley online does, calls and conferences too) and serves
-      its local API on 127.0.0.1:P (default: any free port): HTTP for commands and queries, a
-      WebSocket for events, each request with the token in the profile (docs/daemon.md).
+      its local API and the app on 127.0.0.1:P (default: any free port): HTTP for commands and
+      queries, WebSockets for events and audio, each request with the token in the profile
+      (docs/daemon.md). Signed in as U, or as the only user logged in on the profile; otherwise
+      nobody until someone signs up or logs in from the app at the printed address.
   parley online [--user U] [--port P] [--no-promotion] [--promote-after MINUTES] [--no-read-receipts]
                 [--calls-from buddies|anyone]
       Attaches this device to a supernode and stays online (others can find it) until Ctrl-C,

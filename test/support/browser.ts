@@ -6,7 +6,13 @@ import { chromium, type Browser } from 'playwright-core';
 export const CHROMIUM = '/usr/bin/chromium';
 
 /** What a test reads of a page's window. */
-export type PageWindow = { parleyDiagnostics?: { heardSamples(): number[] } };
+export type PageWindow = {
+  parleyDiagnostics?: {
+    heardSamples(): number[];
+    /** Call audio frames as captured and as played, with epoch times on the page's audio clock (see ui/src/audio.ts). */
+    timedFrames(): { captured: { atMs: number; samples: Int16Array }[]; played: { atMs: number; samples: Int16Array }[]; outputLatencyMs: number };
+  };
+};
 
 export function browserWithMicrophone(wav: string): Promise<Browser> {
   return chromium.launch({

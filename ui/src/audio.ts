@@ -2,8 +2,16 @@
 // suppression and gain control, into an AudioWorklet that cuts it into 10 ms frames for the
 // daemon's audio socket; what the socket sends back is played by the same worklet. What was
 // heard is kept for a few seconds for diagnostics (and the browser tests).
+import type { PlayFrame, WorkletMessage } from './worklet.js';
+
 const FRAME = 480;
 const DEVICES_KEY = 'parley-audio-devices';
+
+/** A frame of call audio and when it entered (captured) or left (played) this page, epoch ms on the audio clock. */
+export interface TimedFrame {
+  readonly atMs: number;
+  readonly samples: Int16Array;
+}
 
 /** The microphone and speaker chosen in this browser (null: the system's default). */
 export interface AudioDevicePrefs {
@@ -33,6 +41,11 @@ const HEARD_FRAMES_KEPT = 1_000;
 
 export class AudioEngine {
   private readonly heard: Int16Array[] = [];
+  /** Diagnostics for timing end to end: frames as captured, and as played (bounded like `heard`). */
+  private readonly captured: TimedFrame[] = [];
+  private readonly played: TimedFrame[] = [];
+  private readonly waiting = new Map<number, Int16Array>();
+  private seq = 0;
 
   private constructor(
     private readonly context: AudioContext,
@@ -54,18 +67,23 @@ export class AudioEngine {
     const socket = new WebSocket(socketUrl);
     socket.binaryType = 'arraybuffer';
     const engine = new AudioEngine(context, stream, socket);
-    node.port.onmessage = (event: MessageEvent<Float32Array>) => {
-      if (socket.readyState !== WebSocket.OPEN) return;
+    node.port.onmessage = (event: MessageEvent<WorkletMessage>) => {
+      const message = event.data;
+      if ('played' in message) return engine.startedPlaying(message.seqs, message.played);
       const pcm = new Int16Array(FRAME);
-      for (let i = 0; i < FRAME; i++) pcm[i] = Math.max(-32768, Math.min(32767, Math.round(event.data[i]! * 32767)));
-      socket.send(pcm.buffer);
+      for (let i = 0; i < FRAME; i++) pcm[i] = Math.max(-32768, Math.min(32767, Math.round(message.captured[i]! * 32767)));
+      engine.keepTimed(engine.captured, { atMs: engine.epochMs(message.at), samples: pcm });
+      if (socket.readyState === WebSocket.OPEN) socket.send(pcm.buffer);
     };
     socket.onmessage = (event: MessageEvent<ArrayBuffer>) => {
       const pcm = new Int16Array(event.data);
       engine.keep(pcm);
       const samples = new Float32Array(pcm.length);
       for (let i = 0; i < pcm.length; i++) samples[i] = pcm[i]! / 32768;
-      node.port.postMessage(samples, [samples.buffer]);
+      const seq = engine.seq++;
+      engine.waiting.set(seq, pcm);
+      if (engine.waiting.size > HEARD_FRAMES_KEPT) engine.waiting.delete(engine.waiting.keys().next().value!);
+      node.port.postMessage({ seq, samples } satisfies PlayFrame, [samples.buffer]);
     };
     await context.resume();
     return engine;
@@ -74,6 +92,31 @@ export class AudioEngine {
   private keep(frame: Int16Array): void {
     this.heard.push(frame);
     if (this.heard.length > HEARD_FRAMES_KEPT) this.heard.shift();
+  }
+
+  /** The audio clock's time (seconds) as epoch ms, comparable between pages on one machine. */
+  private epochMs(contextTime: number): number {
+    const stamp = this.context.getOutputTimestamp();
+    return performance.timeOrigin + (stamp.performanceTime ?? performance.now()) + (contextTime - (stamp.contextTime ?? this.context.currentTime)) * 1000;
+  }
+
+  private startedPlaying(seqs: Float64Array, at: Float64Array): void {
+    for (let i = 0; i < seqs.length; i++) {
+      const samples = this.waiting.get(seqs[i]!);
+      if (!samples) continue;
+      this.waiting.delete(seqs[i]!);
+      this.keepTimed(this.played, { atMs: this.epochMs(at[i]!), samples });
+    }
+  }
+
+  private keepTimed(list: TimedFrame[], frame: TimedFrame): void {
+    list.push(frame);
+    if (list.length > HEARD_FRAMES_KEPT) list.shift();
+  }
+
+  /** Frames as the microphone gave them and as the speaker played them, with their times. */
+  timedFrames(): { captured: TimedFrame[]; played: TimedFrame[]; outputLatencyMs: number } {
+    return { captured: [...this.captured], played: [...this.played], outputLatencyMs: ((this.context.outputLatency || 0) + this.context.baseLatency) * 1000 };
   }
 
   /** The last seconds of what the call played here, 48 kHz. */

@@ -16,7 +16,7 @@ const TYPING_PAUSE_MS = 3_000;
 declare global {
   interface Window {
     /** Diagnostics: what the call played on this page (the browser tests compare it with what was said). */
-    parleyDiagnostics?: { heardSamples(): number[] };
+    parleyDiagnostics?: { heardSamples(): number[]; timedFrames(): ReturnType<AudioEngine['timedFrames']> };
   }
 }
 
@@ -164,7 +164,7 @@ function App({ api, me, onSignedOut }: { api: Api; me: string; onSignedOut: () =
     if (needsAudio && !audio.current) {
       AudioEngine.start(api.socketUrl('/audio'), devices).then((engine) => {
         audio.current = engine;
-        window.parleyDiagnostics = { heardSamples: () => engine.heardSamples() };
+        window.parleyDiagnostics = { heardSamples: () => engine.heardSamples(), timedFrames: () => engine.timedFrames() };
       }, (e: unknown) => setError(`No microphone: ${String(e)}`));
     }
     if (!needsAudio && audio.current) {

@@ -2,10 +2,23 @@
 // browser's echo cancellation and noise suppression) is cut into 10 ms frames of 480 samples and
 // posted to the page, which sends them to the daemon; frames the page posts back are played
 // from a small queue. Little enough work for the audio thread: copies, no allocation per sample.
+// Each captured frame goes with the audio clock's time of its first sample, and the time each
+// played frame starts is told back (in batches), so the page can time audio end to end.
 const FRAME = 480;
 /** Frames kept waiting to be played; more is latency, so the oldest go. */
 const MAX_QUEUED = 8;
+/** Start times of played frames are told back this many at a time. */
+const PLAYED_BATCH = 10;
 
+/** A frame to play, numbered by the page. */
+export interface PlayFrame {
+  readonly seq: number;
+  readonly samples: Float32Array;
+}
+/** What the worklet tells the page: a captured frame, or when frames began to play (audio clock, seconds). */
+export type WorkletMessage = { readonly captured: Float32Array; readonly at: number } | { readonly played: Float64Array; readonly seqs: Float64Array };
+
+declare const currentTime: number;
 declare const sampleRate: number;
 declare function registerProcessor(name: string, processor: unknown): void;
 declare class AudioWorkletProcessor {
@@ -15,12 +28,15 @@ declare class AudioWorkletProcessor {
 class ParleyAudio extends AudioWorkletProcessor {
   private capture = new Float32Array(FRAME);
   private captured = 0;
-  private playing: Float32Array[] = [];
+  private playing: PlayFrame[] = [];
   private offset = 0;
+  private playedAt = new Float64Array(PLAYED_BATCH);
+  private playedSeqs = new Float64Array(PLAYED_BATCH);
+  private playedCount = 0;
 
   constructor() {
     super();
-    this.port.onmessage = (event: MessageEvent<Float32Array>) => {
+    this.port.onmessage = (event: MessageEvent<PlayFrame>) => {
       this.playing.push(event.data);
       if (this.playing.length > MAX_QUEUED) {
         this.playing.shift();
@@ -35,7 +51,8 @@ class ParleyAudio extends AudioWorkletProcessor {
       for (let i = 0; i < input.length; i++) {
         this.capture[this.captured++] = input[i]!;
         if (this.captured === FRAME) {
-          this.port.postMessage(this.capture, [this.capture.buffer]);
+          const at = currentTime + (i + 1 - FRAME) / sampleRate;
+          this.port.postMessage({ captured: this.capture, at } satisfies WorkletMessage, [this.capture.buffer]);
           this.capture = new Float32Array(FRAME);
           this.captured = 0;
         }
@@ -49,8 +66,9 @@ class ParleyAudio extends AudioWorkletProcessor {
           output[i] = 0;
           continue;
         }
-        output[i] = head[this.offset++]!;
-        if (this.offset === head.length) {
+        if (this.offset === 0) this.started(head.seq, currentTime + i / sampleRate);
+        output[i] = head.samples[this.offset++]!;
+        if (this.offset === head.samples.length) {
           this.playing.shift();
           this.offset = 0;
         }
@@ -58,6 +76,16 @@ class ParleyAudio extends AudioWorkletProcessor {
       for (let c = 1; c < (outputs[0]?.length ?? 0); c++) outputs[0]![c]!.set(output);
     }
     return true;
+  }
+
+  private started(seq: number, at: number): void {
+    this.playedAt[this.playedCount] = at;
+    this.playedSeqs[this.playedCount] = seq;
+    if (++this.playedCount < PLAYED_BATCH) return;
+    this.port.postMessage({ played: this.playedAt, seqs: this.playedSeqs } satisfies WorkletMessage, [this.playedAt.buffer, this.playedSeqs.buffer]);
+    this.playedAt = new Float64Array(PLAYED_BATCH);
+    this.playedSeqs = new Float64Array(PLAYED_BATCH);
+    this.playedCount = 0;
   }
 }
 
