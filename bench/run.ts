@@ -197,8 +197,13 @@ const lines = [
         `| first load: navigation until the buddy list shows a buddy online | ${fmt(browser.firstLoadMs)} ms | |`,
         `| click Call → the callee's page rings (median of ${browser.rounds}) | ${fmt(browser.callToRingingMs)} ms | ≤ 300 ms |`,
         `| click Call → audio both ways, answered at once (median of ${browser.rounds}) | ${fmt(browser.callToTwoWayAudioMs)} ms | ≤ 600 ms |`,
+        ...('skipped' in browser.mouthToEar
+          ? [`| mouth-to-ear, browser → daemon → network → daemon → browser | not measured: ${browser.mouthToEar.skipped} | ≤ 80 ms (Skype 96 ms) |`]
+          : [
+              `| mouth-to-ear, browser → daemon → network → daemon → browser, 20 ms frames (median of ${browser.mouthToEar.clicks} clicks, range) | ${fmt(browser.mouthToEar.medianMs)} ms (${fmt(browser.mouthToEar.minMs)}–${fmt(browser.mouthToEar.maxMs)}), of which ${fmt(browser.mouthToEar.outputLatencyMs)} ms the callee's output latency as Chromium reports it | ≤ 80 ms (Skype 96 ms) |`,
+            ]),
         '',
-        'Not measured yet: mouth-to-ear browser to browser (the fake microphone loops its file from an unknown start, so a marker\'s send time is not known in the page).',
+        'Mouth-to-ear: alice\'s fake microphone plays a click a second (50 ms of 800 Hz, sharp onset); her page\'s audio worklet stamps each captured frame with the audio clock, bob\'s stamps each frame as it starts to play (both mapped to wall-clock time with `getOutputTimestamp`, so the two pages compare); a click\'s onset in each is matched. It counts from the click reaching alice\'s audio thread to it leaving bob\'s speaker (his reported output latency included); the microphone\'s own input latency, which a fake device does not have, is not in it. Where the time goes (measured once by instrumenting the pages): about 15 ms on alice\'s page (a 10 ms frame is filled, then handed from the audio thread to the page), 50–60 ms from daemon to daemon (the call itself, 20 ms frames, is 32–43 ms in the figure above; the rest waits in the daemons\' queues between the socket\'s frames and the call\'s clock), 25–40 ms in bob\'s worklet queue (headless Chromium hands socket messages to the page with gaps up to 45–65 ms), and 40 ms of output latency.',
       ]),
   '',
   '## Reading these figures',

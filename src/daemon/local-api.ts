@@ -113,8 +113,8 @@ export interface DaemonStatus {
   readonly device: string;
   /** The supernode this device is attached to, or null while it looks for one. */
   readonly supernode: string | null;
-  /** The app's audio socket: refused frames, microphone samples dropped (too old) and missing (silence sent instead). */
-  readonly audio: { readonly refused: number; readonly dropped: number; readonly missing: number };
+  /** The app's audio socket: refused frames, microphone samples dropped (too old), missing (silence sent instead) and trimmed (standing delay dropped). */
+  readonly audio: { readonly refused: number; readonly dropped: number; readonly missing: number; readonly trimmed: number };
 }
 
 /** What the daemon does; the API only translates. */

@@ -2,8 +2,9 @@
 // microphone as 10 ms frames (480 samples, 16-bit little-endian, 48 kHz mono) and gets what the
 // call plays in the same frames. Between the page's clock and the call's, a small queue: what
 // the page sent waits at most MAX_QUEUED_MS (older audio is dropped, so a page that sends too
-// fast costs no memory and no delay); after it ran dry it refills a 40 ms cushion first; when
-// the page has sent nothing, the call sends silence.
+// fast costs no memory and no delay); after it ran dry it refills a 40 ms cushion first; delay
+// that stands in the queue for a second beyond 10 ms of slack is dropped; when the page has sent
+// nothing, the call sends silence.
 import type { AudioSink, AudioSource } from '../media/media-stream.js';
 import { SAMPLES_PER_MS } from '../media/opus.js';
 
@@ -20,6 +21,13 @@ const MAX_QUEUED_SAMPLES = MAX_QUEUED_MS * SAMPLES_PER_MS;
  */
 const CUSHION_MS = 40;
 const CUSHION_SAMPLES = CUSHION_MS * SAMPLES_PER_MS;
+/**
+ * Standing delay is trimmed: over each second of reads, the least audio left waiting after a
+ * read is what the page's bursts did not need; all of it beyond this slack is dropped once (a
+ * short skip instead of delay kept for the rest of the call).
+ */
+const TRIM_WINDOW_SAMPLES = 1_000 * SAMPLES_PER_MS;
+const TRIM_SLACK_SAMPLES = 10 * SAMPLES_PER_MS;
 
 export class SocketAudio implements AudioSource, AudioSink {
   private queue: Int16Array[] = [];
@@ -27,17 +35,23 @@ export class SocketAudio implements AudioSource, AudioSink {
   /** Whether the call takes from the queue (false after it ran dry, until the cushion is back). */
   private flowing = false;
   private speaker: ((frame: Uint8Array) => void) | null = null;
+
   /**
    * Frames refused (not 10 ms of 16-bit audio), microphone samples dropped for being too old, and
    * samples of silence the call took because the page had sent nothing yet (while one is connected).
    */
-  readonly stats = { refused: 0, dropped: 0, missing: 0 };
+  readonly stats = { refused: 0, dropped: 0, missing: 0, trimmed: 0 };
+  /** The least left after a read in this window, and how much the window has read. */
+  private leastLeft = Infinity;
+  private windowRead = 0;
 
   /** The page's socket: where what the call plays goes (null: nobody listens). */
   connect(speaker: ((frame: Uint8Array) => void) | null): void {
     this.speaker = speaker;
     this.queue = [];
     this.queued = 0;
+    this.leastLeft = Infinity;
+    this.windowRead = 0;
   }
 
   isConnectedTo(speaker: (frame: Uint8Array) => void): boolean {
@@ -81,7 +95,26 @@ export class SocketAudio implements AudioSource, AudioSink {
       this.flowing = false;
       if (this.speaker) this.stats.missing += samples - at;
     }
+    this.trimStanding(samples);
     return out;
+  }
+
+  private trimStanding(read: number): void {
+    this.leastLeft = this.flowing ? Math.min(this.leastLeft, this.queued) : 0;
+    this.windowRead += read;
+    if (this.windowRead < TRIM_WINDOW_SAMPLES) return;
+    let excess = this.leastLeft - TRIM_SLACK_SAMPLES;
+    this.leastLeft = Infinity;
+    this.windowRead = 0;
+    while (excess > 0 && this.queue.length > 0) {
+      const head = this.queue[0]!;
+      const take = Math.min(head.length, excess);
+      excess -= take;
+      this.queued -= take;
+      this.stats.trimmed += take;
+      if (take === head.length) this.queue.shift();
+      else this.queue[0] = head.subarray(take);
+    }
   }
 
   /** What the call plays: to the page in 10 ms frames. */

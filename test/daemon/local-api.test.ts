@@ -20,7 +20,7 @@ function fakeCore() {
   let settings: DaemonSettings = { discoverable: false, callsFrom: 'buddies', allowSupernode: true };
   const call: CallView = { id: 'ab'.repeat(16), peer: 'bob', direction: 'outgoing', state: 'calling', end: null, stats: null };
   const core: DaemonCore = {
-    status: () => ({ user: 'alice', device: '00', supernode: '127.0.0.1:1', audio: { refused: 0, dropped: 0, missing: 0 } }),
+    status: () => ({ user: 'alice', device: '00', supernode: '127.0.0.1:1', audio: { refused: 0, dropped: 0, missing: 0, trimmed: 0 } }),
     buddies: () => [{ user: 'bob', state: 'away', text: 'lunch' }],
     sendMessage: async (to, text) => (sent.push({ to, text }), { id: 'm1', recipientOnline: 1 }),
     messages: () => [],
@@ -307,4 +307,36 @@ test('socket audio: the queue keeps at most 200 ms of microphone (older goes); a
     { numRuns: 300 },
   );
   assert.ok(audio.read(400 * 48).subarray(200 * 48).every((v) => v === 0), 'at most 200 ms was kept');
+});
+
+test('socket audio: delay that stands a whole second beyond 10 ms of slack is dropped once; what bursts need is kept', () => {
+  const frame = (value: number) => new Uint8Array(new Int16Array(SOCKET_FRAME_SAMPLES).fill(value).buffer);
+  const read20 = (audio: SocketAudio) => audio.read(2 * SOCKET_FRAME_SAMPLES);
+  // Steady: 100 ms queued ahead, then 10 ms in for every 10 ms out.
+  const steady = new SocketAudio();
+  steady.connect(() => {});
+  let next = 1;
+  for (let i = 0; i < 10; i++) steady.microphone(frame(next++));
+  const firstOfReads: number[] = [];
+  for (let tick = 0; tick < 60; tick++) {
+    steady.microphone(frame(next++));
+    steady.microphone(frame(next++));
+    firstOfReads.push(read20(steady)[0]!);
+  }
+  assert.equal(steady.stats.trimmed, 90 * 48, 'all but 10 ms of the standing 100 ms');
+  // A second of reads (50), then the trim: the next read skips the 9 oldest frames waiting, once.
+  const steps = firstOfReads.slice(1).map((v, i) => v - firstOfReads[i]!);
+  assert.deepEqual([...new Set(steps)].sort((a, b) => a - b), [2, 11]);
+  assert.equal(steps.indexOf(11), 49);
+  const lagAfter = next - 1 - firstOfReads.at(-1)!;
+  assert.ok(lagAfter <= 2, `read ${lagAfter} frames behind the newest after the trim`);
+  assert.equal(steady.stats.missing, 0, 'never ran dry');
+  // Bursty: 50 ms at once every 50 ms; the queue runs low before each burst, so nothing stands to trim.
+  const bursty = new SocketAudio();
+  bursty.connect(() => {});
+  for (let tick = 0; tick < 150; tick++) {
+    if (tick % 5 === 0) for (let i = 0; i < 5; i++) bursty.microphone(frame(1));
+    bursty.read(SOCKET_FRAME_SAMPLES);
+  }
+  assert.equal(bursty.stats.trimmed, 0);
 });

@@ -7,6 +7,13 @@
 const FRAME = 480;
 /** Frames kept waiting to be played; more is latency, so the oldest go. */
 const MAX_QUEUED = 8;
+/**
+ * Standing delay is trimmed: over each TRIM_WINDOW frames played, the fewest frames waiting
+ * behind the one starting is what the bursts from the socket did not need; beyond TRIM_SLACK
+ * frames, those are dropped once.
+ */
+const TRIM_WINDOW = 100;
+const TRIM_SLACK = 1;
 /** Start times of played frames are told back this many at a time. */
 const PLAYED_BATCH = 10;
 
@@ -33,6 +40,8 @@ class ParleyAudio extends AudioWorkletProcessor {
   private playedAt = new Float64Array(PLAYED_BATCH);
   private playedSeqs = new Float64Array(PLAYED_BATCH);
   private playedCount = 0;
+  private fewestWaiting = Infinity;
+  private windowFrames = 0;
 
   constructor() {
     super();
@@ -64,9 +73,13 @@ class ParleyAudio extends AudioWorkletProcessor {
         const head = this.playing[0];
         if (!head) {
           output[i] = 0;
+          this.fewestWaiting = 0; // ran dry: nothing was more than needed
           continue;
         }
-        if (this.offset === 0) this.started(head.seq, currentTime + i / sampleRate);
+        if (this.offset === 0) {
+          this.started(head.seq, currentTime + i / sampleRate);
+          this.trimStanding();
+        }
         output[i] = head.samples[this.offset++]!;
         if (this.offset === head.samples.length) {
           this.playing.shift();
@@ -76,6 +89,16 @@ class ParleyAudio extends AudioWorkletProcessor {
       for (let c = 1; c < (outputs[0]?.length ?? 0); c++) outputs[0]![c]!.set(output);
     }
     return true;
+  }
+
+  private trimStanding(): void {
+    this.fewestWaiting = Math.min(this.fewestWaiting, this.playing.length - 1);
+    if (++this.windowFrames < TRIM_WINDOW) return;
+    // Dropped from behind the frame now starting, so the one playing is whole.
+    const excess = this.fewestWaiting - TRIM_SLACK;
+    if (excess > 0) this.playing.splice(1, excess);
+    this.fewestWaiting = Infinity;
+    this.windowFrames = 0;
   }
 
   private started(seq: number, at: number): void {
