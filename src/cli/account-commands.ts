@@ -8,7 +8,9 @@ import { CertificateVerifier } from '../crypto/certificate.js';
 import { parseNetworkDescriptor, type NetworkDescriptor } from '../crypto/descriptor.js';
 import { Account } from '../client/account.js';
 import { LoginClient, LoginError } from '../client/login-client.js';
+import { normaliseUsername } from '../login-server/usernames.js';
 import { runDaemon, type DaemonOptions } from './daemon-command.js';
+import { DaemonClient } from './daemon-client.js';
 import { answer as answerCall, call as placeCall, conference as hostConference, type CallOptions } from './call-commands.js';
 import { chat as chatWith, connect as connectTo, nat as findNat, sendSealed, setStatus, history as showHistory, online as goOnline, whois as findUser, type OnlineOptions } from './overlay-commands.js';
 
@@ -72,6 +74,57 @@ function chooseUser(username: string | undefined, profileDir: string): string {
   throw new CommandError(logged.length === 0 ? 'log in first: parley login <user>' : `several users are logged in here (${logged.join(', ')}): pass --user`);
 }
 
+/** The running daemon of the user these options name (or the only one logged in), if one runs. */
+function runningDaemon(username: string | undefined, options: AccountOptions): { daemon: DaemonClient; user: string } | null {
+  const profileDir = resolve(options.profile ?? join(homedir(), '.parley'));
+  let user = '';
+  try {
+    const name = normaliseUsername(chooseUser(username, profileDir));
+    if (name.ok) user = name.value;
+  } catch {
+    return null; // nobody logged in here: the command says so itself
+  }
+  const daemon = user ? DaemonClient.find(profileDir, user) : null;
+  return daemon ? { daemon, user } : null;
+}
+
+/** Commands that bring this device online themselves would take it from its running daemon: refused. */
+function refuseWhileDaemonRuns(options: AccountOptions & { user?: string }, command: string): void {
+  const running = runningDaemon(options.user, options);
+  if (running) throw new CommandError(`${running.user}'s daemon runs (${running.daemon.base}): use its app for ${command}, or stop the daemon first`);
+}
+
+/** `parley buddies …` through a running daemon: the same answers, one device online. */
+async function buddiesViaDaemon(daemon: DaemonClient, action: string, target: string | undefined, words: string[]): Promise<void> {
+  const requests = () => daemon.request<{ incoming: { id: number; from: string }[]; outgoing: { id: number; to: string }[] }>('GET', '/buddy-requests');
+  switch (action) {
+    case 'list': {
+      const { buddies: list } = await daemon.request<{ buddies: { user: string; state: string; text: string }[] }>('GET', '/buddies');
+      const { incoming } = await requests();
+      for (const b of list) console.log(`buddy   ${b.user}  ${b.state}${b.text ? `: ${b.text}` : ''}`);
+      for (const r of incoming) console.log(`request ${r.from}  (parley buddies accept ${r.from})`);
+      if (list.length === 0 && incoming.length === 0) console.log('no buddies yet: parley buddies add <user>');
+      return;
+    }
+    case 'add':
+      if (!target) throw new CommandError('parley buddies add <user> [message]');
+      await daemon.request('POST', '/buddy-requests', { to: target, ...(words.length > 0 ? { message: words.join(' ') } : {}) });
+      console.log(`asked ${target} to be your buddy`);
+      return;
+    case 'accept':
+    case 'decline': {
+      if (!target) throw new CommandError(`parley buddies ${action} <user>`);
+      const request = (await requests()).incoming.find((r) => r.from === target.toLowerCase());
+      if (!request) throw new CommandError(`no request from ${target}`);
+      await daemon.request('POST', `/buddy-requests/${request.id}/${action}`);
+      console.log(action === 'accept' ? `${target} is now your buddy` : `declined ${target}`);
+      return;
+    }
+    default:
+      throw new CommandError(`buddies ${action} is not done through a running daemon yet: stop the daemon first`);
+  }
+}
+
 async function withAccount<T>(username: string | undefined, options: AccountOptions, work: (account: Account, descriptor: NetworkDescriptor) => Promise<T>): Promise<T> {
   const profileDir = resolve(options.profile ?? join(homedir(), '.parley'));
   const descriptor = loadDescriptor(options.network);
@@ -100,8 +153,10 @@ export function login(username: string | undefined, options: AccountOptions): Pr
   });
 }
 
-export function buddies(args: string[], options: AccountOptions & { user?: string }): Promise<void> {
+export async function buddies(args: string[], options: AccountOptions & { user?: string }): Promise<void> {
   const [action = 'list', target, ...words] = args;
+  const running = runningDaemon(options.user, options);
+  if (running) return buddiesViaDaemon(running.daemon, action, target, words);
   return withAccount(options.user, options, async (account, descriptor) => {
     switch (action) {
       case 'list': {
@@ -168,38 +223,52 @@ export async function daemon(options: AccountOptions & { user?: string }, daemon
 }
 
 export function online(options: AccountOptions & { user?: string }, onlineOptions: OnlineOptions): Promise<void> {
+  refuseWhileDaemonRuns(options, 'going online');
   return withAccount(options.user, options, (account, descriptor) => goOnline(account, descriptor, onlineOptions));
 }
 
 export function connect(to: string | undefined, options: AccountOptions & { user?: string }): Promise<void> {
   if (!to) throw new CommandError('parley connect <user>');
+  refuseWhileDaemonRuns(options, 'connecting');
   return withAccount(options.user, options, (account, descriptor) => connectTo(account, descriptor, to));
 }
 
 export function call(to: string | undefined, options: AccountOptions & { user?: string }, callOptions: CallOptions): Promise<void> {
   if (!to) throw new CommandError('parley call <user> [--in said.wav] [--out heard.wav]');
+  refuseWhileDaemonRuns(options, 'calls');
   return withAccount(options.user, options, (account, descriptor) => placeCall(account, descriptor, to, callOptions));
 }
 
 export function conference(users: readonly string[], options: AccountOptions & { user?: string }, callOptions: CallOptions): Promise<void> {
+  refuseWhileDaemonRuns(options, 'conferences');
   return withAccount(options.user, options, (account, descriptor) => hostConference(account, descriptor, users, callOptions));
 }
 
 export function answer(options: AccountOptions & { user?: string }, callOptions: CallOptions & { callsFrom?: 'buddies' | 'anyone' }): Promise<void> {
+  refuseWhileDaemonRuns(options, 'answering');
   return withAccount(options.user, options, (account, descriptor) => answerCall(account, descriptor, callOptions));
 }
 
 export function nat(options: AccountOptions & { user?: string }, lifetime = false): Promise<void> {
+  refuseWhileDaemonRuns(options, 'finding the NAT');
   return withAccount(options.user, options, (account, descriptor) => findNat(account, descriptor, { lifetime }));
 }
 
 export function whois(username: string | undefined, options: AccountOptions & { user?: string }): Promise<void> {
   if (!username) throw new CommandError('parley whois <user>');
+  refuseWhileDaemonRuns(options, 'looking users up');
   return withAccount(options.user, options, (account, descriptor) => findUser(account, descriptor, username));
 }
 
-export function search(prefix: string | undefined, options: AccountOptions & { user?: string }): Promise<void> {
+export async function search(prefix: string | undefined, options: AccountOptions & { user?: string }): Promise<void> {
   if (!prefix) throw new CommandError('parley search <prefix>   (e.g. sal or sal*)');
+  const running = runningDaemon(options.user, options);
+  if (running) {
+    const { users } = await running.daemon.request<{ users: { user: string; displayName: string; online: boolean | null }[] }>('GET', `/search?q=${encodeURIComponent(prefix)}`);
+    for (const u of users) console.log(`${u.user}${u.displayName !== u.user ? `  (${u.displayName})` : ''}${u.online === null ? '' : u.online ? '  online' : '  offline'}`);
+    if (users.length === 0) console.log(`nobody found by ${prefix}`);
+    return;
+  }
   return withAccount(options.user, options, async (account) => {
     const found = await account.call<{ users: { username: string; displayName: string }[] }>('GET', `/v1/directory/search?q=${encodeURIComponent(prefix)}`);
     for (const u of found.users) console.log(`${u.username}${u.displayName !== u.username ? `  (${u.displayName})` : ''}`);
@@ -207,8 +276,16 @@ export function search(prefix: string | undefined, options: AccountOptions & { u
   });
 }
 
-export function chat(to: string | undefined, message: string | undefined, options: AccountOptions & { user?: string }): Promise<void> {
+export async function chat(to: string | undefined, message: string | undefined, options: AccountOptions & { user?: string }): Promise<void> {
   if (!to) throw new CommandError('parley chat <user> [message]');
+  const running = runningDaemon(options.user, options);
+  if (running) {
+    // This device is online in its daemon: the message goes from there, not from a second session.
+    if (message === undefined) throw new CommandError(`${running.user}'s daemon runs: chat in its app, or send one message with parley chat ${to} <message>`);
+    const sent = await running.daemon.request<{ recipientOnline: number }>('POST', '/messages', { to, text: message });
+    console.log(`sent to ${to} through ${running.user}'s daemon${sent.recipientOnline > 0 ? '' : ` (${to} is offline: kept for them)`}`);
+    return;
+  }
   return withAccount(options.user, options, (account, descriptor) => chatWith(account, descriptor, to, message));
 }
 

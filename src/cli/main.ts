@@ -59,7 +59,10 @@ Usage:
       its local API and the app on 127.0.0.1:P (default: any free port): HTTP for commands and
       queries, WebSockets for events and audio, each request with the token in the profile
       (docs/daemon.md). Signed in as U, or as the only user logged in on the profile; otherwise
-      nobody until someone signs up or logs in from the app at the printed address.
+      nobody until someone signs up or logs in from the app at the printed address. While it
+      runs, that user's parley chat <user> <message>, buddies and search go through it, and
+      commands that would bring the device online a second time (online, call, answer,
+      conference, connect, nat, whois) are refused.
   parley online [--user U] [--port P] [--no-promotion] [--promote-after MINUTES] [--no-read-receipts]
                 [--calls-from buddies|anyone]
       Attaches this device to a supernode and stays online (others can find it) until Ctrl-C,

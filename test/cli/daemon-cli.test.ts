@@ -94,7 +94,7 @@ async function pageAudio(port: number, token: string, hz: number) {
 
 test('two daemons: presence, a message and a call, all through the local API', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-daemon-'));
-  const { local, common } = await localNetworkWithUsers(dir, ['alice', 'bob'], [['alice', 'bob']]);
+  const { local, common, parley } = await localNetworkWithUsers(dir, ['alice', 'bob'], [['alice', 'bob']]);
   const daemons: RunningParley[] = [];
   try {
     daemons.push(await startParley(['daemon', '--user', 'alice', ...common], /API on http/));
@@ -109,11 +109,22 @@ test('two daemons: presence, a message and a call, all through the local API', {
     assert.equal(message.type === 'message' && message.message.text, 'hello from the API');
     const history = await bob.call<{ messages: { text: string }[] }>('GET', '/messages?with=alice');
     assert.deepEqual(history.messages.map((m) => m.text), ['hello from the API']);
+    // While alice's daemon runs, her CLI goes through it (her device is not brought online twice).
+    const viaCli = parley(['chat', 'bob', 'through the daemon', '--user', 'alice']);
+    assert.equal(viaCli.status, 0, viaCli.out);
+    assert.match(viaCli.out, /through alice's daemon/);
+    await bob.event((e) => e.type === 'message' && e.message.text === 'through the daemon', 'the message from her CLI');
+    const listed = parley(['buddies', 'list', '--user', 'alice']);
+    assert.match(listed.out, /buddy {3}bob {2}online/, listed.out);
+    const refusedCall = parley(['call', 'bob', '--user', 'alice']);
+    assert.notEqual(refusedCall.status, 0);
+    assert.match(refusedCall.out, /alice's daemon runs .*use its app for calls/, refusedCall.out);
     // Bob has seen it: alice learns which message was read.
     const readResponse = await fetch(`http://127.0.0.1:${bob.port}/v1/messages/read`, { method: 'POST', headers: { authorization: `Bearer ${bob.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ with: 'alice' }) });
     assert.equal(readResponse.status, 204);
     const read = await alice.event((e) => e.type === 'read' && e.user === 'bob', 'the read receipt');
-    assert.deepEqual(read.type === 'read' && read.ids, [sent.id]);
+    // Both unread messages: the API's and the CLI's.
+    assert.ok(read.type === 'read' && read.ids.length === 2 && read.ids[0] === sent.id, JSON.stringify(read));
 
     // Each side's page: its microphone a tone of its own, its speaker recorded.
     const alicePage = await pageAudio(alice.port, alice.token, 440);
