@@ -8,6 +8,10 @@ import fc from 'fast-check';
 import WebSocket from 'ws';
 import { buildLocalApi, type CallView, type ConferenceView, type DaemonCore, type DaemonEvent, type DaemonGate, type DaemonSettings } from '../../src/daemon/local-api.js';
 import { LoginError } from '../../src/client/login-client.js';
+import { readSettings } from '../../src/daemon/settings.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { tokenMatches } from '../../src/daemon/api-token.js';
 import { SOCKET_FRAME_BYTES, SOCKET_FRAME_SAMPLES, SocketAudio } from '../../src/daemon/socket-audio.js';
 
@@ -339,4 +343,43 @@ test('socket audio: delay that stands a whole second beyond 10 ms of slack is dr
     bursty.read(SOCKET_FRAME_SAMPLES);
   }
   assert.equal(bursty.stats.trimmed, 0);
+});
+
+test('any JSON body on the account, request and settings routes is a 2xx or a typed 4xx, never a 500; a damaged settings file reads as defaults', async () => {
+  const { app, request } = await started(false);
+  try {
+    const routes: [string, string][] = [
+      ['POST', '/v1/account/signup'],
+      ['POST', '/v1/account/login'],
+      ['POST', '/v1/buddy-requests'],
+      ['PATCH', '/v1/settings'],
+      ['POST', `/v1/conferences/${'cd'.repeat(16)}/invite`],
+    ];
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...routes), fc.jsonValue({ maxDepth: 3 }), async ([method, path], body) => {
+        const response = await request(path, { method, body: JSON.stringify(body) });
+        assert.ok(response.status < 500, `${method} ${path} ${JSON.stringify(body)}: ${response.status}`);
+        if (response.status >= 400) assert.equal(typeof ((await response.json()) as { error: { code: string } }).error.code, 'string');
+        else await request('/v1/account/logout', { method: 'POST' });
+      }),
+      { numRuns: 150 },
+    );
+  } finally {
+    await app.close();
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'parley-settings-'));
+  try {
+    const path = join(dir, 'settings.json');
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.jsonValue().map((v) => JSON.stringify(v))), (text) => {
+        writeFileSync(path, text);
+        const settings = readSettings(path);
+        assert.deepEqual(Object.keys(settings).sort(), ['allowSupernode', 'callsFrom', 'discoverable']);
+        assert.ok(settings.callsFrom === 'buddies' || settings.callsFrom === 'anyone');
+      }),
+      { numRuns: 300 },
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
