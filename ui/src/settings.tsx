@@ -34,26 +34,27 @@ export function SettingsPanel({ api, devices, setDevices, onError, onClose }: { 
       )}
       <fieldset>
         <legend>Audio</legend>
-        <label for="microphone">Microphone</label>
-        <select id="microphone" value={devices.microphone ?? ''} onChange={(e) => setDevices({ ...devices, microphone: (e.target as HTMLSelectElement).value || null })}>
-          <option value="">The system's default</option>
-          {inputs.map((d, i) => (
-            <option key={d.deviceId} value={d.deviceId}>
-              {d.label || `Microphone ${i + 1}`}
-            </option>
-          ))}
-        </select>
-        <label for="speaker">Speaker</label>
-        <select id="speaker" value={devices.speaker ?? ''} onChange={(e) => setDevices({ ...devices, speaker: (e.target as HTMLSelectElement).value || null })}>
-          <option value="">The system's default</option>
-          {outputs.map((d, i) => (
-            <option key={d.deviceId} value={d.deviceId}>
-              {d.label || `Speaker ${i + 1}`}
-            </option>
-          ))}
-        </select>
+        <DeviceSelect id="microphone" label="Microphone" devices={inputs} value={devices.microphone} onChange={(microphone) => setDevices({ ...devices, microphone })} />
+        <DeviceSelect id="speaker" label="Speaker" devices={outputs} value={devices.speaker} onChange={(speaker) => setDevices({ ...devices, speaker })} />
       </fieldset>
       <button onClick={onClose}>Close settings</button>
     </section>
+  );
+}
+
+/** One audio device to choose, or the system's default (null). */
+function DeviceSelect({ id, label, devices, value, onChange }: { id: string; label: string; devices: MediaDeviceInfo[]; value: string | null; onChange: (deviceId: string | null) => void }) {
+  return (
+    <>
+      <label for={id}>{label}</label>
+      <select id={id} value={value ?? ''} onChange={(e) => onChange((e.target as HTMLSelectElement).value || null)}>
+        <option value="">The system's default</option>
+        {devices.map((d, i) => (
+          <option key={d.deviceId} value={d.deviceId}>
+            {d.label || `${label} ${i + 1}`}
+          </option>
+        ))}
+      </select>
+    </>
   );
 }
