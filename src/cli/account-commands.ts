@@ -7,8 +7,9 @@ import { realEnv } from '../env/real.js';
 import { CertificateVerifier } from '../crypto/certificate.js';
 import { parseNetworkDescriptor, type NetworkDescriptor } from '../crypto/descriptor.js';
 import { Account } from '../client/account.js';
-import { LoginClient, LoginError } from '../client/login-client.js';
+import { LoginClient } from '../client/login-client.js';
 import { normaliseUsername } from '../login-server/usernames.js';
+import { editContact } from '../client/contact-list.js';
 import { runDaemon, type DaemonOptions } from './daemon-command.js';
 import { DaemonClient } from './daemon-client.js';
 import { answer as answerCall, call as placeCall, conference as hostConference, type CallOptions } from './call-commands.js';
@@ -185,19 +186,7 @@ export async function buddies(args: string[], options: AccountOptions & { user?:
       case 'block':
       case 'unblock': {
         if (!target) throw new CommandError(`parley buddies ${action} <user>`);
-        const name = target.toLowerCase();
-        // The list is versioned: a change made elsewhere meanwhile is a 409, and we try again on the new list.
-        for (let attempt = 0; ; attempt++) {
-          const list = await account.call<{ version: number; entries: { username: string; kind: string }[] }>('GET', '/v1/contacts');
-          const others = list.entries.filter((e) => e.username !== name);
-          const entries = action === 'block' ? [...others, { username: name, kind: 'blocked' }] : others;
-          try {
-            await account.call('PUT', '/v1/contacts', { expectedVersion: list.version, entries });
-            break;
-          } catch (error) {
-            if (!(error instanceof LoginError && error.status === 409) || attempt >= 2) throw error;
-          }
-        }
+        await editContact((method, path, body) => account.call(method, path, body), target.toLowerCase(), action);
         console.log(action === 'block' ? `blocked ${target}: their messages, presence and calls are refused silently` : action === 'unblock' ? `unblocked ${target}` : `removed ${target} from your buddies`);
         return;
       }
@@ -294,8 +283,14 @@ export function history(user: string | undefined, options: AccountOptions & { us
   return withAccount(options.user, options, async (account) => showHistory(account, user, query));
 }
 
-export function status(args: string[], options: AccountOptions & { user?: string }): Promise<void> {
+export async function status(args: string[], options: AccountOptions & { user?: string }): Promise<void> {
   const [state, ...words] = args;
   if (!state) throw new CommandError('parley status <online|away|dnd|invisible> [text]');
+  const running = runningDaemon(options.user, options);
+  if (running) {
+    await running.daemon.request('PUT', '/presence', { state, text: words.join(' ') });
+    console.log(`status: ${state}${words.length > 0 ? ` — ${words.join(' ')}` : ''} (told to buddies by ${running.user}'s daemon)`);
+    return;
+  }
   return withAccount(options.user, options, async (account) => setStatus(account, state, words.join(' ')));
 }

@@ -60,7 +60,7 @@ Usage:
       queries, WebSockets for events and audio, each request with the token in the profile
       (docs/daemon.md). Signed in as U, or as the only user logged in on the profile; otherwise
       nobody until someone signs up or logs in from the app at the printed address. While it
-      runs, that user's parley chat <user> <message>, buddies and search go through it, and
+      runs, that user's parley chat <user> <message>, buddies, search and status go through it, and
       commands that would bring the device online a second time (online, call, answer,
       conference, connect, nat, whois) are refused.
   parley online [--user U] [--port P] [--no-promotion] [--promote-after MINUTES] [--no-read-receipts]

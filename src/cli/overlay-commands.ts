@@ -281,7 +281,10 @@ function formatMessage(m: ReceivedMessage, me: string): string {
   return `[${time}] ${m.from}${where}: ${m.text}${m.offline ? '   (sent while you were offline)' : ''}${m.request ? `   (not a buddy yet: parley buddies accept ${m.from} if they asked, else add)` : ''}`;
 }
 
-const STATES: Record<string, PresenceState> = { online: PresenceState.ONLINE, away: PresenceState.AWAY, dnd: PresenceState.DO_NOT_DISTURB, invisible: PresenceState.OFFLINE };
+/** The states a user may set (`parley status`, the app), and what each tells buddies. */
+export const STATUS_STATES = { online: PresenceState.ONLINE, away: PresenceState.AWAY, dnd: PresenceState.DO_NOT_DISTURB, invisible: PresenceState.OFFLINE } as const;
+export type StatusName = keyof typeof STATUS_STATES;
+const STATES: Record<string, PresenceState> = STATUS_STATES;
 const STATE_NAMES = new Map<PresenceState, string>([
   [PresenceState.ONLINE, 'online'],
   [PresenceState.AWAY, 'away'],
@@ -289,21 +292,30 @@ const STATE_NAMES = new Map<PresenceState, string>([
   [PresenceState.OFFLINE, 'offline'],
 ]);
 
-/** The status `parley status` saved: state and text (online, no text, when none was set). */
-function readStatus(account: Account): { state: PresenceState; text: string } {
-  if (!existsSync(account.statusPath)) return { state: PresenceState.ONLINE, text: '' };
+/** The status saved for this device (`parley status`, the app): online, no text, when none was set or the file is damaged. */
+export function savedStatus(account: Account): { state: StatusName; text: string } {
   try {
-    const saved = JSON.parse(readFileSync(account.statusPath, 'utf8')) as { state?: string; text?: string };
-    return { state: STATES[saved.state ?? 'online'] ?? PresenceState.ONLINE, text: typeof saved.text === 'string' ? saved.text : '' };
+    const saved = JSON.parse(readFileSync(account.statusPath, 'utf8')) as { state?: unknown; text?: unknown };
+    const state = typeof saved.state === 'string' && saved.state in STATUS_STATES ? (saved.state as StatusName) : 'online';
+    return { state, text: typeof saved.text === 'string' ? saved.text : '' };
   } catch {
-    return { state: PresenceState.ONLINE, text: '' };
+    return { state: 'online', text: '' };
   }
+}
+
+function readStatus(account: Account): { state: PresenceState; text: string } {
+  const saved = savedStatus(account);
+  return { state: STATUS_STATES[saved.state], text: saved.text };
+}
+
+export function saveStatus(account: Account, state: StatusName, text: string): void {
+  writeFileSync(account.statusPath, `${JSON.stringify({ state, text })}\n`);
 }
 
 /** `parley status <online|away|dnd|invisible> [text]`: saved for this device; a running `parley online` pushes it to buddies. */
 export function setStatus(account: Account, state: string, text: string): void {
   if (!(state in STATES)) throw new CommandError(`status is one of ${Object.keys(STATES).join(', ')}`);
-  writeFileSync(account.statusPath, `${JSON.stringify({ state, text })}\n`);
+  saveStatus(account, state as StatusName, text);
   console.log(`status: ${state}${text ? ` — ${text}` : ''} (buddies see it while parley online runs)`);
 }
 

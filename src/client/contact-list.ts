@@ -3,6 +3,30 @@
 // costs one small answer while nothing changed. It decides who is a buddy (presence, messages)
 // and who is blocked.
 import type { Relation } from '../chat/chat-client.js';
+import { LoginError } from './login-client.js';
+
+/** A request to the login server as this user (`Account.call`). */
+export type LoginCall = <T>(method: string, path: string, body?: unknown) => Promise<T>;
+
+export type ContactEdit = 'remove' | 'block' | 'unblock';
+
+/**
+ * Removes, blocks or unblocks `name` on the user's list. The list is versioned: a change made
+ * elsewhere meanwhile is a 409, and the edit is made again on the new list (three tries).
+ */
+export async function editContact(call: LoginCall, name: string, edit: ContactEdit): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const list = await call<{ version: number; entries: { username: string; kind: string }[] }>('GET', '/v1/contacts');
+    const others = list.entries.filter((e) => e.username !== name);
+    const entries = edit === 'block' ? [...others, { username: name, kind: 'blocked' }] : others;
+    try {
+      await call('PUT', '/v1/contacts', { expectedVersion: list.version, entries });
+      return;
+    } catch (error) {
+      if (!(error instanceof LoginError && error.status === 409) || attempt >= 2) throw error;
+    }
+  }
+}
 
 interface ContactsAnswer {
   version: number;

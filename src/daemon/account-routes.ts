@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { LoginError } from '../client/login-client.js';
 import { LocalApiError, USER } from './api-error.js';
-import type { DaemonCore, DaemonGate, DaemonSettings } from './local-api.js';
+import { OWN_PRESENCE_NAMES, type BuddyEdit, type DaemonCore, type DaemonGate, type DaemonSettings, type OwnPresence } from './local-api.js';
 
 const PASSWORD = { type: 'string', minLength: 1, maxLength: 1024 } as const;
 
@@ -59,6 +59,20 @@ export function registerAccountRoutes(app: FastifyInstance, gate: DaemonGate, co
     '/v1/search',
     { schema: { querystring: { type: 'object', required: ['q'], properties: { q: { type: 'string', minLength: 1, maxLength: 33 }, token: { type: 'string' } } } } },
     async (request) => ({ users: await viaLoginServer(() => core().search(request.query.q)) }),
+  );
+  app.get('/v1/presence', async () => core().presence());
+  app.put<{ Body: OwnPresence }>(
+    '/v1/presence',
+    { schema: { body: { type: 'object', additionalProperties: false, required: ['state', 'text'], properties: { state: { type: 'string', enum: [...OWN_PRESENCE_NAMES] }, text: { type: 'string', maxLength: 200 } } } } },
+    async (request) => core().setPresence(request.body),
+  );
+  app.post<{ Params: { user: string; edit: BuddyEdit } }>(
+    '/v1/buddies/:user/:edit',
+    { schema: { params: { type: 'object', required: ['user', 'edit'], properties: { user: USER, edit: { type: 'string', enum: ['remove', 'block', 'unblock'] } } } } },
+    async (request, reply) => {
+      await viaLoginServer(() => core().editBuddy(request.params.user.toLowerCase(), request.params.edit));
+      return reply.code(204).send();
+    },
   );
   app.get('/v1/settings', async () => core().settings());
   app.patch<{ Body: Partial<DaemonSettings> }>(

@@ -103,6 +103,17 @@ export interface DaemonSettings {
   readonly allowSupernode: boolean;
 }
 
+/** What the user shows buddies: `invisible` looks offline to them. */
+export type OwnPresenceName = 'online' | 'away' | 'dnd' | 'invisible';
+export const OWN_PRESENCE_NAMES: readonly OwnPresenceName[] = ['online', 'away', 'dnd', 'invisible'];
+
+export interface OwnPresence {
+  readonly state: OwnPresenceName;
+  readonly text: string;
+}
+
+export type BuddyEdit = 'remove' | 'block' | 'unblock';
+
 export interface AccountView {
   /** Who is signed in here, or null. */
   readonly user: string | null;
@@ -147,6 +158,11 @@ export interface DaemonCore {
   search(query: string): Promise<FoundUser[]>;
   settings(): DaemonSettings;
   updateSettings(change: Partial<DaemonSettings>): Promise<DaemonSettings>;
+  /** What this user shows buddies (kept for the device, as `parley status` keeps it). */
+  presence(): OwnPresence;
+  setPresence(presence: OwnPresence): Promise<OwnPresence>;
+  /** Removes, blocks or unblocks a user on the contact list. */
+  editBuddy(user: string, edit: BuddyEdit): Promise<void>;
 }
 
 /** Who is signed in on this daemon: nobody until the app signs up or logs in, then one session. */

@@ -15,14 +15,15 @@ import { NatType, PresenceState } from '../wire/messages.js';
 import type { ChatClient, ReceivedMessage } from '../chat/chat-client.js';
 import type { ContactList } from '../client/contact-list.js';
 import type { ChatHistory } from '../chat/history.js';
-import { attach, localNetwork, promoterFor, startChat } from '../cli/overlay-commands.js';
+import { attach, localNetwork, promoterFor, savedStatus, saveStatus, startChat, STATUS_STATES } from '../cli/overlay-commands.js';
+import { editContact } from '../client/contact-list.js';
 import type { Relation } from '../chat/chat-client.js';
 import { LoginError } from '../client/login-client.js';
 import type { Promoter } from '../client/promotion.js';
 import { normaliseUsername } from '../login-server/usernames.js';
 import { readSettings, writeSettings } from './settings.js';
 import { SocketAudio } from './socket-audio.js';
-import type { AudioLink, BuddyRequestsView, BuddyView, CallAction, DaemonSettings, FoundUser, ConferenceAction, ConferenceView, CallView, DaemonCore, DaemonEvent, DaemonStatus, MessageView, PresenceName } from './local-api.js';
+import type { AudioLink, BuddyEdit, BuddyRequestsView, BuddyView, CallAction, DaemonSettings, FoundUser, OwnPresence, ConferenceAction, ConferenceView, CallView, DaemonCore, DaemonEvent, DaemonStatus, MessageView, PresenceName } from './local-api.js';
 
 const PRESENCE_NAMES: Record<PresenceState, PresenceName> = {
   [PresenceState.UNSPECIFIED]: 'online',
@@ -65,7 +66,7 @@ const SEARCH_LIMIT = 20;
 
 export class ClientSession implements DaemonCore {
   private readonly listeners = new Set<(event: DaemonEvent) => void>();
-  private readonly presence = new Map<string, { state: PresenceName; text: string }>();
+  private readonly buddyPresence = new Map<string, { state: PresenceName; text: string }>();
   private readonly callsById = new Map<string, Call>();
   private readonly refresh: NodeJS.Timeout;
   private readonly socketAudio = new SocketAudio();
@@ -121,7 +122,7 @@ export class ClientSession implements DaemonCore {
 
   private rememberPresence(user: string, state: PresenceState, text: string): void {
     const view = { state: PRESENCE_NAMES[state] ?? 'online', text };
-    this.presence.set(user, view);
+    this.buddyPresence.set(user, view);
     this.emit({ type: 'presence', user, ...view });
   }
 
@@ -137,7 +138,8 @@ export class ClientSession implements DaemonCore {
       if (seen) this.rememberPresence(user, seen.state, seen.text);
     }
     // The new buddies learn this user's presence (and, by it, that their list is behind too).
-    await this.chat.setPresence(PresenceState.ONLINE);
+    const own = this.presence();
+    await this.chat.setPresence(STATUS_STATES[own.state], own.text);
   }
 
   private async refreshRequests(): Promise<void> {
@@ -161,7 +163,8 @@ export class ClientSession implements DaemonCore {
     calls = new CallManager(realEnv, chat, connector, { acceptFrom: (_user, relation) => allowed(relation) });
     const facts = () => ({ natType: NatType.UNSPECIFIED, uploadKbps: 0, cpuCores: availableParallelism() });
     conferences = new ConferenceManager(realEnv, chat, connector, { self: { user: account.username, device }, facts, calls, acceptFrom: (_user, relation) => allowed(relation) });
-    await chat.setPresence(PresenceState.ONLINE).catch(() => {});
+    const status = savedStatus(account);
+    await chat.setPresence(STATUS_STATES[status.state], status.text).catch(() => {});
     const closeAll = () => {
       closeChat();
       client.close();
@@ -197,7 +200,7 @@ export class ClientSession implements DaemonCore {
   }
 
   buddies(): BuddyView[] {
-    return this.contacts.buddies().map((user) => ({ user, ...(this.presence.get(user) ?? { state: 'offline' as const, text: '' }) }));
+    return this.contacts.buddies().map((user) => ({ user, ...(this.buddyPresence.get(user) ?? { state: 'offline' as const, text: '' }) }));
   }
 
   async sendMessage(to: string, text: string): Promise<{ id: string; recipientOnline: number }> {
@@ -391,6 +394,23 @@ export class ClientSession implements DaemonCore {
     writeSettings(this.account.settingsPath, after);
     if (after.allowSupernode !== before.allowSupernode) await this.startPromoter();
     return after;
+  }
+
+  presence(): OwnPresence {
+    return savedStatus(this.account);
+  }
+
+  async setPresence(presence: OwnPresence): Promise<OwnPresence> {
+    await this.chat.setPresence(STATUS_STATES[presence.state], presence.text);
+    saveStatus(this.account, presence.state, presence.text);
+    return presence;
+  }
+
+  async editBuddy(user: string, edit: BuddyEdit): Promise<void> {
+    await editContact((method, path, body) => this.account.call(method, path, body), user, edit);
+    await this.contacts.refresh();
+    if (edit !== 'unblock') this.buddyPresence.delete(user);
+    this.emit({ type: 'buddies' });
   }
 
   attachAudio(speaker: (frame: Uint8Array) => void): AudioLink {

@@ -172,6 +172,12 @@ test('two users sign up in the browser, become buddies, chat, and call: the call
     assert.equal(await carol.getByLabel('Who may call me').inputValue(), 'anyone');
     await carol.getByRole('button', { name: 'Close settings' }).click();
 
+    // Her status, as dave sees it.
+    await carol.getByLabel('My status').selectOption('away');
+    await carol.getByLabel('Status message').fill('at lunch');
+    await carol.getByRole('button', { name: 'Set status' }).click();
+    await dave.getByRole('button', { name: /carol.*away: at lunch/ }).waitFor({ timeout: 10_000 });
+
     // Signing out goes back to the door; logging in with the password comes back with the buddies.
     await carol.getByRole('button', { name: 'Sign out' }).click();
     await carol.getByRole('heading', { name: 'Sign up' }).waitFor({ timeout: 20_000 });

@@ -116,6 +116,10 @@ test('two daemons: presence, a message and a call, all through the local API', {
     await bob.event((e) => e.type === 'message' && e.message.text === 'through the daemon', 'the message from her CLI');
     const listed = parley(['buddies', 'list', '--user', 'alice']);
     assert.match(listed.out, /buddy {3}bob {2}online/, listed.out);
+    const away = parley(['status', 'away', 'in a meeting', '--user', 'alice']);
+    assert.match(away.out, /told to buddies by alice's daemon/, away.out);
+    await bob.event((e) => e.type === 'presence' && e.user === 'alice' && e.state === 'away' && e.text === 'in a meeting', "alice's status from her CLI");
+    parley(['status', 'online', '--user', 'alice']);
     const refusedCall = parley(['call', 'bob', '--user', 'alice']);
     assert.notEqual(refusedCall.status, 0);
     assert.match(refusedCall.out, /alice's daemon runs .*use its app for calls/, refusedCall.out);
@@ -226,6 +230,12 @@ test('two daemons signed out: sign up, find each other, ask and accept, a strang
     await carol.event((e) => e.type === 'presence' && e.user === 'dave' && e.state === 'online', "dave's presence", 10_000);
     assert.deepEqual((await dave.call<{ buddies: BuddyView[] }>('GET', '/buddies')).buddies, [{ user: 'carol', state: 'online', text: '' }]);
 
+    // Carol's status reaches dave; dave removes carol, and she is off his list.
+    await carol.call('PUT', '/presence', { state: 'away', text: 'at lunch' });
+    await dave.event((e) => e.type === 'presence' && e.user === 'carol' && e.state === 'away' && e.text === 'at lunch', "carol's status", 10_000);
+    assert.deepEqual(await carol.call('GET', '/presence'), { state: 'away', text: 'at lunch' });
+    await carol.call('PUT', '/presence', { state: 'online', text: '' });
+
     // Logging out forgets the session: the API is closed until a login with the right password.
     const loggedOutAt = carol.seen();
     await carol.call('POST', '/account/logout');
@@ -235,6 +245,8 @@ test('two daemons signed out: sign up, find each other, ask and accept, a strang
     await carol.event((e) => e.type === 'presence' && e.user === 'dave' && e.state === 'online', "dave's presence in her new session", 10_000, loggedOutAt);
     assert.deepEqual((await carol.call<{ buddies: BuddyView[] }>('GET', '/buddies')).buddies, [{ user: 'dave', state: 'online', text: '' }]);
     assert.equal((await carol.call<{ callsFrom: string }>('GET', '/settings')).callsFrom, 'anyone', 'settings stay with the user on this device');
+    await dave.call('POST', '/buddies/carol/remove');
+    assert.deepEqual((await dave.call<{ buddies: BuddyView[] }>('GET', '/buddies')).buddies, []);
     carol.close();
     dave.close();
   } finally {

@@ -6,7 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import WebSocket from 'ws';
-import { buildLocalApi, type CallView, type ConferenceView, type DaemonCore, type DaemonEvent, type DaemonGate, type DaemonSettings } from '../../src/daemon/local-api.js';
+import { buildLocalApi, type CallView, type ConferenceView, type DaemonCore, type DaemonEvent, type DaemonGate, type DaemonSettings, type OwnPresence } from '../../src/daemon/local-api.js';
 import { LoginError } from '../../src/client/login-client.js';
 import { readSettings } from '../../src/daemon/settings.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,8 @@ function fakeCore() {
   const sent: { to: string; text: string }[] = [];
   const requested: string[] = [];
   let settings: DaemonSettings = { discoverable: false, callsFrom: 'buddies', allowSupernode: true };
+  let own: OwnPresence = { state: 'online', text: '' };
+  const edited: string[] = [];
   const call: CallView = { id: 'ab'.repeat(16), peer: 'bob', direction: 'outgoing', state: 'calling', end: null, stats: null };
   const core: DaemonCore = {
     status: () => ({ user: 'alice', device: '00', supernode: '127.0.0.1:1', audio: { refused: 0, dropped: 0, missing: 0, trimmed: 0 } }),
@@ -49,6 +51,9 @@ function fakeCore() {
     answerBuddyRequest: async (id) => id === 7,
     search: async (query) => [{ user: query.replace('*', ''), displayName: 'Dave', online: null, buddy: false }],
     settings: () => settings,
+    presence: () => own,
+    setPresence: async (presence) => (own = presence),
+    editBuddy: async (user, edit) => void edited.push(`${edit} ${user}`),
     updateSettings: async (change) => (settings = { ...settings, ...change }),
     // An echo: each microphone frame comes back as what the call plays.
     attachAudio: (speaker) => {
@@ -64,7 +69,7 @@ function fakeCore() {
       };
     },
   };
-  return { core, sent, requested, emit: (event: DaemonEvent) => listeners.forEach((l) => l(event)), listeners };
+  return { core, sent, requested, edited, emit: (event: DaemonEvent) => listeners.forEach((l) => l(event)), listeners };
 }
 
 /** A gate over the fake core: signed in as alice, or nobody until sign-up or login (carol, password "right"). */
@@ -207,7 +212,7 @@ test('signed out, only the account routes answer; signing up or in opens the res
 });
 
 test('buddy requests, search and settings: validated, passed to the core, a login server away is a 503', async () => {
-  const { app, request, requested } = await started();
+  const { app, request, requested, edited } = await started();
   try {
     assert.deepEqual(await (await request('/v1/buddy-requests')).json(), { incoming: [{ id: 7, from: 'carol' }], outgoing: [] });
     assert.equal((await request('/v1/buddy-requests', { method: 'POST', body: JSON.stringify({ to: 'Dave', message: 'hi, it is alice' }) })).status, 202);
@@ -228,6 +233,15 @@ test('buddy requests, search and settings: validated, passed to the core, a logi
       assert.equal((await request('/v1/settings', { method: 'PATCH', body: JSON.stringify(body) })).status, 400, JSON.stringify(body));
     }
     assert.deepEqual(await (await request('/v1/settings')).json(), { discoverable: true, callsFrom: 'anyone', allowSupernode: true });
+    // Own presence and contact edits.
+    assert.equal((await request('/v1/presence', { method: 'PUT', body: JSON.stringify({ state: 'away', text: 'lunch' }) })).status, 200);
+    assert.deepEqual(await (await request('/v1/presence')).json(), { state: 'away', text: 'lunch' });
+    for (const body of [{ state: 'busy', text: '' }, { state: 'away' }, { state: 'away', text: 'x'.repeat(201) }]) {
+      assert.equal((await request('/v1/presence', { method: 'PUT', body: JSON.stringify(body) })).status, 400, JSON.stringify(body));
+    }
+    assert.equal((await request('/v1/buddies/Bob/block', { method: 'POST' })).status, 204);
+    assert.equal((await request('/v1/buddies/bob/forget', { method: 'POST' })).status, 400);
+    assert.deepEqual(edited, ['block bob']);
   } finally {
     await app.close();
   }
@@ -353,6 +367,7 @@ test('any JSON body on the account, request and settings routes is a 2xx or a ty
       ['POST', '/v1/account/login'],
       ['POST', '/v1/buddy-requests'],
       ['PATCH', '/v1/settings'],
+      ['PUT', '/v1/presence'],
       ['POST', `/v1/conferences/${'cd'.repeat(16)}/invite`],
     ];
     await fc.assert(

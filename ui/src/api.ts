@@ -92,3 +92,7 @@ export class Api {
     return `ws://${location.host}/v1${path}?token=${encodeURIComponent(this.token)}`;
   }
 }
+export interface OwnPresence {
+  state: 'online' | 'away' | 'dnd' | 'invisible';
+  text: string;
+}

@@ -6,7 +6,7 @@ import { render } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Api, ApiError, takeToken, type Buddy, type BuddyRequests, type CallView, type ConferenceView, type DaemonEvent, type Message } from './api.js';
 import { AudioEngine, loadDevicePrefs, saveDevicePrefs, type AudioDevicePrefs } from './audio.js';
-import { FindPeople, RequestList } from './people.js';
+import { FindPeople, MyStatus, RequestList } from './people.js';
 import { SettingsPanel } from './settings.js';
 import { SignIn } from './signin.js';
 
@@ -230,6 +230,7 @@ function App({ api, me, onSignedOut }: { api: Api; me: string; onSignedOut: () =
         </section>
       )}
       <nav aria-label="Buddies">
+        <MyStatus api={api} onError={fail} />
         <h2>Buddies</h2>
         {buddies.length === 0 && <p>No buddies yet.</p>}
         <ul>
@@ -255,7 +256,7 @@ function App({ api, me, onSignedOut }: { api: Api; me: string; onSignedOut: () =
         {current && <CallPanel call={current} act={act} />}
         {conference && <ConferencePanel conference={conference} me={me} act={confAct} buddies={buddies} />}
         {!current && !conference && lastEnded && <p class="ended" role="status">Call with {lastEnded.peer} ended{lastEnded.end ? `: ${lastEnded.end.reason.replace('_', ' ')}` : ''}</p>}
-        {selected ? <Chat api={api} user={selected} messages={messages[selected] ?? []} typing={typing[selected] ?? false} me={me} onCall={() => startCall(selected)} busy={!!current || !!conference} read={read} onError={fail} onSent={(m) => setMessages((all) => ({ ...all, [m.conversation]: [...(all[m.conversation] ?? []), m] }))} /> : <p>Pick a buddy to chat or call.</p>}
+        {selected ? <Chat api={api} user={selected} messages={messages[selected] ?? []} typing={typing[selected] ?? false} me={me} onCall={() => startCall(selected)} onEdit={(edit) => api.request('POST', `/buddies/${encodeURIComponent(selected)}/${edit}`).then(() => (setSelected(null), loadBuddies()), fail)} busy={!!current || !!conference} read={read} onError={fail} onSent={(m) => setMessages((all) => ({ ...all, [m.conversation]: [...(all[m.conversation] ?? []), m] }))} /> : <p>Pick a buddy to chat or call.</p>}
       </main>
     </div>
   );
@@ -379,7 +380,7 @@ function CallPanel({ call, act }: { call: CallView; act: (call: CallView, action
   );
 }
 
-function Chat(props: { api: Api; user: string; messages: Message[]; typing: boolean; me: string; onCall: () => void; busy: boolean; read: Set<string>; onError: (e: unknown) => void; onSent: (m: Message) => void }) {
+function Chat(props: { api: Api; user: string; messages: Message[]; typing: boolean; me: string; onCall: () => void; onEdit: (edit: 'remove' | 'block') => void; busy: boolean; read: Set<string>; onError: (e: unknown) => void; onSent: (m: Message) => void }) {
   const [draft, setDraft] = useState('');
   const typingSent = useRef<number>(0);
   const send = (event: Event) => {
@@ -404,9 +405,13 @@ function Chat(props: { api: Api; user: string; messages: Message[]; typing: bool
     <section class="chat" aria-label={`Chat with ${props.user}`}>
       <div class="chat-head">
         <h2>{props.user}</h2>
-        <button class="call-button" onClick={props.onCall} disabled={props.busy}>
-          Call {props.user}
-        </button>
+        <span class="buttons">
+          <button class="call-button" onClick={props.onCall} disabled={props.busy}>
+            Call {props.user}
+          </button>
+          <button onClick={() => props.onEdit('remove')}>Remove {props.user}</button>
+          <button onClick={() => props.onEdit('block')}>Block {props.user}</button>
+        </span>
       </div>
       <div role="log" aria-live="polite" aria-label={`Messages with ${props.user}`}>
         <ol class="messages">

@@ -1,8 +1,46 @@
 // Finding people and becoming buddies: search by prefix (those who let themselves be found) or
 // by exact name (also found online in the overlay), ask with a few words that go end to end, and
 // answer the requests that came.
-import { useState } from 'preact/hooks';
-import type { Api, BuddyRequests, FoundUser } from './api.js';
+import { useEffect, useState } from 'preact/hooks';
+import type { Api, BuddyRequests, FoundUser, OwnPresence } from './api.js';
+
+const OWN_STATES: { value: OwnPresence['state']; label: string }[] = [
+  { value: 'online', label: 'Online' },
+  { value: 'away', label: 'Away' },
+  { value: 'dnd', label: 'Busy (do not disturb)' },
+  { value: 'invisible', label: 'Invisible (look offline)' },
+];
+
+/** What this user shows buddies: a state and a few words, set when the form is sent. */
+export function MyStatus({ api, onError }: { api: Api; onError: (e: unknown) => void }) {
+  const [presence, setPresence] = useState<OwnPresence>({ state: 'online', text: '' });
+  const [saved, setSaved] = useState(true);
+  useEffect(() => {
+    api.request<OwnPresence>('GET', '/presence').then(setPresence, onError);
+  }, []);
+  const change = (next: OwnPresence) => (setPresence(next), setSaved(false));
+  const submit = (event: Event) => {
+    event.preventDefault();
+    api.request<OwnPresence>('PUT', '/presence', presence).then((p) => (setPresence(p), setSaved(true)), onError);
+  };
+  return (
+    <form class="my-status" onSubmit={submit}>
+      <label for="my-state">My status</label>
+      <select id="my-state" value={presence.state} onChange={(e) => change({ ...presence, state: (e.target as HTMLSelectElement).value as OwnPresence['state'] })}>
+        {OWN_STATES.map((s) => (
+          <option key={s.value} value={s.value}>
+            {s.label}
+          </option>
+        ))}
+      </select>
+      <label for="my-text">Status message</label>
+      <input id="my-text" value={presence.text} maxLength={200} onInput={(e) => change({ ...presence, text: (e.target as HTMLInputElement).value })} autoComplete="off" />
+      <button type="submit" disabled={saved}>
+        {saved ? 'Status set' : 'Set status'}
+      </button>
+    </form>
+  );
+}
 
 export function FindPeople({ api, me, buddies, requests, onError, onAsked }: { api: Api; me: string; buddies: readonly string[]; requests: BuddyRequests; onError: (e: unknown) => void; onAsked: () => void }) {
   const [query, setQuery] = useState('');
