@@ -81,6 +81,7 @@ test('two users sign up in the browser, become buddies, chat, and call: the call
     await carol.getByRole('button', { name: 'Accept dave' }).click();
     await carol.getByRole('button', { name: /dave.*online/ }).waitFor({ timeout: 20_000 });
     await dave.getByRole('button', { name: /carol.*online/ }).waitFor({ timeout: 20_000 });
+    await dave.getByText('Waiting for carol to answer').waitFor({ state: 'detached', timeout: 10_000 });
 
     // Chat: the message arrives unread, opening the conversation clears the count, typing shows.
     await carol.getByRole('button', { name: /^dave/ }).click();

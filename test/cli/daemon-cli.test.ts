@@ -223,12 +223,16 @@ test('two daemons signed out: sign up, find each other, ask and accept, a strang
     assert.deepEqual((await dave.call<BuddyRequestsView>('GET', '/buddy-requests')).outgoing.map((r) => r.to), ['carol']);
     const words = await carol.call<{ messages: { text: string }[] }>('GET', '/messages?with=dave');
     assert.deepEqual(words.messages.map((m) => m.text), ['hi carol, it is dave']);
+    const beforeAccept = dave.seen();
     await carol.call('POST', `/buddy-requests/${requests.incoming[0]!.id}/accept`);
     assert.deepEqual(await carol.refused('POST', `/buddy-requests/${requests.incoming[0]!.id}/accept`), [404, 'no_such_request']);
     // Both lists follow at once (not at the next refresh): each sees the other online.
     await dave.event((e) => e.type === 'presence' && e.user === 'carol' && e.state === 'online', "carol's presence", 10_000);
     await carol.event((e) => e.type === 'presence' && e.user === 'dave' && e.state === 'online', "dave's presence", 10_000);
     assert.deepEqual((await dave.call<{ buddies: BuddyView[] }>('GET', '/buddies')).buddies, [{ user: 'carol', state: 'online', text: '' }]);
+    // His request, answered, is gone from his list, and his page is told.
+    await dave.event((e) => e.type === 'requests', 'his requests changed', 10_000, beforeAccept);
+    assert.deepEqual(await dave.call('GET', '/buddy-requests'), { incoming: [], outgoing: [] });
 
     // Carol's status reaches dave; dave removes carol, and she is off his list.
     await carol.call('PUT', '/presence', { state: 'away', text: 'at lunch' });
