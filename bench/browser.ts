@@ -29,6 +29,8 @@ export interface BrowserFigures {
   callToTwoWayAudioMs: number;
   rounds: number;
   mouthToEar: MouthToEar | { skipped: string };
+  /** The same while both pages' main threads are busy 120 ms of every 400 ms. */
+  mouthToEarBusyPages: MouthToEar | { skipped: string };
 }
 
 export interface MouthToEar {
@@ -89,6 +91,33 @@ function quiet(page: Page): Promise<unknown> {
   return page.waitForFunction(() => (globalThis as PageWindow).parleyDiagnostics === undefined, undefined, { timeout: 30_000 });
 }
 
+/**
+ * One call from the caller's page to the callee's: clicks timed once the call settles. With
+ * `busy`, both pages' main threads are made busy 120 ms of every 400 ms (a heavy page's long
+ * tasks), which call audio must not wait for.
+ */
+async function timedCall(caller: Page, callee: Page, busy: boolean): Promise<MouthToEar | { skipped: string }> {
+  await Promise.all([quiet(caller), quiet(callee)]);
+  await caller.getByRole('button', { name: 'Call bob' }).click();
+  await callee.getByRole('button', { name: 'Answer' }).click({ timeout: 30_000 });
+  const jank = busy ? await Promise.all([caller, callee].map((p) => p.evaluate(() => setInterval(() => {
+    const started = performance.now();
+    while (performance.now() - started < 120);
+  }, 400)))) : [];
+  await callee.waitForFunction((ms) => ((globalThis as PageWindow).parleyDiagnostics?.timedFrames().played.length ?? 0) >= ms / 10, SETTLE_MS + MOUTH_TO_EAR_MS, { timeout: 60_000, polling: 250 });
+  const timed = (page: Page) =>
+    page.evaluate((ms) => {
+      const frames = (globalThis as PageWindow).parleyDiagnostics!.timedFrames();
+      const since = Date.now() - ms;
+      const recent = (list: typeof frames.captured) => list.filter((f) => f.atMs >= since).map((f) => ({ atMs: f.atMs, samples: Array.from(f.samples) }));
+      return { captured: recent(frames.captured), played: recent(frames.played), outputLatencyMs: frames.outputLatencyMs };
+    }, MOUTH_TO_EAR_MS);
+  const [callerFrames, calleeFrames] = await Promise.all([timed(caller), timed(callee)]);
+  for (const [i, page] of [caller, callee].entries()) if (jank[i] !== undefined) await page.evaluate((id) => clearInterval(id), jank[i]);
+  await caller.getByRole('button', { name: 'Hang up' }).click();
+  return mouthToEar(callerFrames as unknown as TimedFrames, calleeFrames as unknown as TimedFrames);
+}
+
 export async function benchBrowser(): Promise<BrowserFigures | { skipped: string }> {
   if (!existsSync(CHROMIUM)) return { skipped: 'no Debian chromium (scripts/setup installs it)' };
   const dir = mkdtempSync(join(tmpdir(), 'parley-bench-browser-'));
@@ -145,19 +174,9 @@ export async function benchBrowser(): Promise<BrowserFigures | { skipped: string
     const caller = await browsers[0].newPage();
     await caller.goto(urls[0]!);
     await caller.getByRole('button', { name: /bob.*online/ }).click({ timeout: 30_000 });
-    await Promise.all([quiet(caller), quiet(bob)]);
-    await caller.getByRole('button', { name: 'Call bob' }).click();
-    await bob.getByRole('button', { name: 'Answer' }).click({ timeout: 30_000 });
-    await bob.waitForFunction((ms) => ((globalThis as PageWindow).parleyDiagnostics?.timedFrames().played.length ?? 0) >= ms / 10, SETTLE_MS + MOUTH_TO_EAR_MS, { timeout: 60_000, polling: 250 });
-    const timed = (page: Page) => page.evaluate((ms) => {
-      const frames = (globalThis as PageWindow).parleyDiagnostics!.timedFrames();
-      const since = Date.now() - ms;
-      const recent = (list: typeof frames.captured) => list.filter((f) => f.atMs >= since).map((f) => ({ atMs: f.atMs, samples: Array.from(f.samples) }));
-      return { captured: recent(frames.captured), played: recent(frames.played), outputLatencyMs: frames.outputLatencyMs };
-    }, MOUTH_TO_EAR_MS);
-    const [callerFrames, calleeFrames] = await Promise.all([timed(caller), timed(bob)]);
-    await caller.getByRole('button', { name: 'Hang up' }).click();
-    return { bundleGzipBytes, firstLoadMs, callToRingingMs: median(ringing), callToTwoWayAudioMs: median(twoWay), rounds: ROUNDS, mouthToEar: mouthToEar(callerFrames as unknown as TimedFrames, calleeFrames as unknown as TimedFrames) };
+    const quietPages = await timedCall(caller, bob, false);
+    const busyPages = await timedCall(caller, bob, true);
+    return { bundleGzipBytes, firstLoadMs, callToRingingMs: median(ringing), callToTwoWayAudioMs: median(twoWay), rounds: ROUNDS, mouthToEar: quietPages, mouthToEarBusyPages: busyPages };
   } finally {
     for (const b of browsers) await b.close();
     local.kill('SIGINT');
