@@ -51,7 +51,7 @@ export async function attach(account: Account, descriptor: NetworkDescriptor): P
 }
 
 /** Tests what this device is behind against its supernode's STUN service, and publishes the type in its presence record. */
-async function detectAndPublish(client: AttachedClient): Promise<NatReport | null> {
+export async function detectAndPublish(client: AttachedClient): Promise<NatReport | null> {
   const supernode = client.supernode;
   const local = client.localAddress;
   if (!supernode || !local) return null;

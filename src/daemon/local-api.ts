@@ -124,6 +124,8 @@ export interface DaemonStatus {
   readonly device: string;
   /** The supernode this device is attached to, or null while it looks for one. */
   readonly supernode: string | null;
+  /** What this device is behind (RFC 5780 classes, as `parley nat` says), or null until found. */
+  readonly nat: string | null;
   /** The app's audio socket: refused frames, microphone samples dropped (too old), missing (silence sent instead) and trimmed (standing delay dropped). */
   readonly audio: { readonly refused: number; readonly dropped: number; readonly missing: number; readonly trimmed: number };
 }

@@ -15,7 +15,8 @@ import { NatType, PresenceState } from '../wire/messages.js';
 import type { ChatClient, ReceivedMessage } from '../chat/chat-client.js';
 import type { ContactList } from '../client/contact-list.js';
 import type { ChatHistory } from '../chat/history.js';
-import { attach, localNetwork, promoterFor, savedStatus, saveStatus, startChat, STATUS_STATES } from '../cli/overlay-commands.js';
+import { attach, detectAndPublish, localNetwork, promoterFor, savedStatus, saveStatus, startChat, STATUS_STATES } from '../cli/overlay-commands.js';
+import { natTypeToWire } from '../nat/nat-detection.js';
 import { editContact } from '../client/contact-list.js';
 import type { Relation } from '../chat/chat-client.js';
 import { LoginError } from '../client/login-client.js';
@@ -57,6 +58,8 @@ interface SessionParts {
   readonly conferences: ConferenceManager;
   /** Read by the call policies at every call: a change applies to the next one. */
   readonly policy: { settings: DaemonSettings };
+  /** What this device is behind, once found (null until then, or if it could not be). */
+  readonly nat: { readonly type: string | null };
   readonly closeAll: () => void;
 }
 
@@ -161,7 +164,18 @@ export class ClientSession implements DaemonCore {
     const expected = (user: string) => calls?.expectsConnectionFrom(user) === true || conferences?.expectsConnectionFrom(user) === true;
     const connector = new Connector(realEnv, chat, localNetwork(client), (user, relation) => expected(user) || allowed(relation));
     calls = new CallManager(realEnv, chat, connector, { acceptFrom: (_user, relation) => allowed(relation) });
-    const facts = () => ({ natType: NatType.UNSPECIFIED, uploadKbps: 0, cpuCores: availableParallelism() });
+    // What this device is behind, as `parley online` finds it: published in its presence record
+    // (peers plan connections by it) and counted when a conference elects its mixer.
+    const nat = { type: null as string | null, wire: NatType.UNSPECIFIED };
+    detectAndPublish(client).then(
+      (report) => {
+        if (!report) return;
+        nat.type = report.type;
+        nat.wire = natTypeToWire(report.type);
+      },
+      () => {}, // not found: the type stays unknown, as for a CLI member
+    );
+    const facts = () => ({ natType: nat.wire, uploadKbps: 0, cpuCores: availableParallelism() });
     conferences = new ConferenceManager(realEnv, chat, connector, { self: { user: account.username, device }, facts, calls, acceptFrom: (_user, relation) => allowed(relation) });
     const status = savedStatus(account);
     await chat.setPresence(STATUS_STATES[status.state], status.text).catch(() => {});
@@ -170,7 +184,7 @@ export class ClientSession implements DaemonCore {
       client.close();
       save();
     };
-    const session = new ClientSession({ account, descriptor, device, client, chat, contacts, history, calls, conferences, policy, closeAll }, options);
+    const session = new ClientSession({ account, descriptor, device, client, chat, contacts, history, calls, conferences, policy, nat, closeAll }, options);
     await session.startPromoter();
     return session;
   }
@@ -196,7 +210,7 @@ export class ClientSession implements DaemonCore {
 
   status(): DaemonStatus {
     const supernode = this.client.supernode;
-    return { user: this.account.username, device: toHex(this.device), supernode: supernode ? `${supernode.host}:${supernode.port}` : null, audio: { ...this.socketAudio.stats } };
+    return { user: this.account.username, device: toHex(this.device), supernode: supernode ? `${supernode.host}:${supernode.port}` : null, nat: this.parts.nat.type, audio: { ...this.socketAudio.stats } };
   }
 
   buddies(): BuddyView[] {

@@ -141,6 +141,8 @@ test('two daemons: presence, a message and a call, all through the local API', {
     await alice.event((e) => e.type === 'call' && e.call.id === outgoing.id && e.call.state === 'active', 'her call active');
     await bob.event((e) => e.type === 'call' && e.call.id === ringing.call.id && e.call.state === 'active', 'his call active');
     const calls = (await alice.call<{ calls: CallView[] }>('GET', '/calls')).calls;
+    // By now her daemon has found what it is behind (on loopback: no NAT), as parley online does.
+    assert.equal((await alice.call<{ nat: string | null }>('GET', '/status')).nat, 'open');
     assert.equal(calls[0]?.stats?.path, 'direct');
     // Two seconds of call audio, then what each page heard: the other's tone, not its own.
     await Promise.all([alicePage.hearMore(2_000), bobPage.hearMore(2_000)]);

@@ -26,7 +26,7 @@ function fakeCore() {
   const edited: string[] = [];
   const call: CallView = { id: 'ab'.repeat(16), peer: 'bob', direction: 'outgoing', state: 'calling', end: null, stats: null };
   const core: DaemonCore = {
-    status: () => ({ user: 'alice', device: '00', supernode: '127.0.0.1:1', audio: { refused: 0, dropped: 0, missing: 0, trimmed: 0 } }),
+    status: () => ({ user: 'alice', device: '00', supernode: '127.0.0.1:1', nat: null, audio: { refused: 0, dropped: 0, missing: 0, trimmed: 0 } }),
     buddies: () => [{ user: 'bob', state: 'away', text: 'lunch' }],
     sendMessage: async (to, text) => (sent.push({ to, text }), { id: 'm1', recipientOnline: 1 }),
     messages: () => [],

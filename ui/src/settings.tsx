@@ -8,8 +8,10 @@ export function SettingsPanel({ api, devices, setDevices, onError, onClose }: { 
   const [settings, setSettings] = useState<Settings | null>(null);
   const [inputs, setInputs] = useState<MediaDeviceInfo[]>([]);
   const [outputs, setOutputs] = useState<MediaDeviceInfo[]>([]);
+  const [network, setNetwork] = useState<{ supernode: string | null; nat: string | null } | null>(null);
   useEffect(() => {
     api.request<Settings>('GET', '/settings').then(setSettings, onError);
+    api.request<{ supernode: string | null; nat: string | null }>('GET', '/status').then(setNetwork, onError);
     audioDevices().then(({ inputs, outputs }) => (setInputs(inputs), setOutputs(outputs)), () => {});
   }, []);
   const change = (patch: Partial<Settings>) => api.request<Settings>('PATCH', '/settings', patch).then(setSettings, onError);
@@ -27,6 +29,11 @@ export function SettingsPanel({ api, devices, setDevices, onError, onClose }: { 
             <option value="buddies">Buddies only</option>
             <option value="anyone">Anyone</option>
           </select>
+          {network && (
+            <p class="presence">
+              Attached to the supernode {network.supernode ?? '(none yet)'}; NAT type: {network.nat ?? 'not known yet'}.
+            </p>
+          )}
           <label class="check">
             <input type="checkbox" checked={settings.allowSupernode} onChange={(e) => change({ allowSupernode: (e.target as HTMLInputElement).checked })} /> Let this computer help the network as a supernode when it can
           </label>
