@@ -11,6 +11,9 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest }
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LoginError } from '../client/login-client.js';
+import { ChatError } from '../chat/chat-client.js';
+
+const CHAT_ERROR_STATUS: Record<ChatError['code'], number> = { too_large: 400, offline: 503, queue_full: 429 };
 import { tokenMatches } from './api-token.js';
 import { registerAccountRoutes } from './account-routes.js';
 import { LocalApiError, USER } from './api-error.js';
@@ -236,6 +239,8 @@ export async function buildLocalApi(gate: DaemonGate, options: LocalApiOptions):
 
   app.setErrorHandler((error: FastifyError | LocalApiError, _request, reply) => {
     if (error instanceof LocalApiError) return reply.code(error.status).send({ error: { code: error.code, message: error.message } });
+    // The chat's refusals: too large for the wire, this device offline, too much already queued.
+    if (error instanceof ChatError) return reply.code(CHAT_ERROR_STATUS[error.code]).send({ error: { code: error.code, message: error.message } });
     // The login server's refusals pass through as they are (a taken name, a wrong password).
     if (error instanceof LoginError) return reply.code(error.status >= 400 && error.status < 500 ? error.status : 502).send({ error: { code: error.code, message: error.message.replace(`${error.code}: `, '') } });
     if (error.validation) return reply.code(400).send({ error: { code: 'invalid_request', message: `${error.validationContext ?? 'request'} ${error.validation[0]?.instancePath ?? ''} ${error.validation[0]?.message ?? 'is invalid'}`.replace(/\s+/g, ' ') } });

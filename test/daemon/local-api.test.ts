@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import WebSocket from 'ws';
 import { buildLocalApi, type CallView, type ConferenceView, type DaemonCore, type DaemonEvent, type DaemonGate, type DaemonSettings, type OwnPresence } from '../../src/daemon/local-api.js';
 import { LoginError } from '../../src/client/login-client.js';
+import { ChatError } from '../../src/chat/chat-client.js';
 import { readSettings } from '../../src/daemon/settings.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,7 +53,10 @@ function fakeCore() {
     search: async (query) => [{ user: query.replace('*', ''), displayName: 'Dave', online: null, buddy: false }],
     settings: () => settings,
     presence: () => own,
-    setPresence: async (presence) => (own = presence),
+    setPresence: async (presence) => {
+      if (new TextEncoder().encode(presence.text).byteLength > 256) throw new ChatError('too_large', 'a status text holds at most 256 bytes');
+      return (own = presence);
+    },
     editBuddy: async (user, edit) => void edited.push(`${edit} ${user}`),
     updateSettings: async (change) => (settings = { ...settings, ...change }),
     // An echo: each microphone frame comes back as what the call plays.
@@ -239,6 +243,9 @@ test('buddy requests, search and settings: validated, passed to the core, a logi
     for (const body of [{ state: 'busy', text: '' }, { state: 'away' }, { state: 'away', text: 'x'.repeat(201) }]) {
       assert.equal((await request('/v1/presence', { method: 'PUT', body: JSON.stringify(body) })).status, 400, JSON.stringify(body));
     }
+    // 200 characters may be more bytes than a status holds: the chat's refusal is a typed 400.
+    const tooLarge = await request('/v1/presence', { method: 'PUT', body: JSON.stringify({ state: 'away', text: '€'.repeat(100) }) });
+    assert.deepEqual([tooLarge.status, ((await tooLarge.json()) as { error: { code: string } }).error.code], [400, 'too_large']);
     assert.equal((await request('/v1/buddies/Bob/block', { method: 'POST' })).status, 204);
     assert.equal((await request('/v1/buddies/bob/forget', { method: 'POST' })).status, 400);
     assert.deepEqual(edited, ['block bob']);
