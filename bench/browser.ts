@@ -12,6 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { appUrls, browserWithMicrophone, CHROMIUM, type PageWindow } from '../test/support/browser.js';
 import { encodeWav } from '../src/media/wav.js';
 import { testSignal } from '../src/media/audio-compare.js';
+import { summarise, type Measurement } from './measure.js';
 
 const MAIN = new URL('../src/cli/main.js', import.meta.url).pathname;
 const UI = new URL('../ui/', import.meta.url).pathname;
@@ -35,9 +36,7 @@ export interface BrowserFigures {
 
 export interface MouthToEar {
   /** From the click entering the caller's audio thread to it leaving the callee's (its reported output latency included), ms. */
-  medianMs: number;
-  minMs: number;
-  maxMs: number;
+  delayMs: Measurement;
   clicks: number;
   /** The callee's page's output latency as Chromium reports it (baseLatency + outputLatency), included above. */
   outputLatencyMs: number;
@@ -77,8 +76,7 @@ function mouthToEar(caller: TimedFrames, callee: TimedFrames): MouthToEar | { sk
   // The caller's times are on its output clock (what it would play then): its output latency puts the capture back in place.
   const delays = sent.map((at) => heard.find((h) => h > at && h - at < 500)).flatMap((h, i) => (h === undefined ? [] : [h - sent[i]! + caller.outputLatencyMs]));
   if (delays.length === 0) return { skipped: `no click matched (${sent.length} sent, ${heard.length} heard)` };
-  const sorted = [...delays].sort((a, b) => a - b);
-  return { medianMs: sorted[Math.floor(sorted.length / 2)]!, minMs: sorted[0]!, maxMs: sorted.at(-1)!, clicks: sorted.length, outputLatencyMs: callee.outputLatencyMs };
+  return { delayMs: summarise(delays), clicks: delays.length, outputLatencyMs: callee.outputLatencyMs };
 }
 
 /** Resolves once this call's audio on the page (a new engine each call) has played something louder than silence. */
@@ -163,7 +161,6 @@ export async function benchBrowser(): Promise<BrowserFigures | { skipped: string
       await bob.getByText(/Call with alice ended/).waitFor({ timeout: 30_000 });
       await alice.getByRole('button', { name: 'Call bob' }).and(alice.locator(':enabled')).waitFor({ timeout: 30_000 });
     }
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     const bundleGzipBytes = ['app.js', 'worklet.js', 'app.css'].reduce((sum, file) => sum + gzipSync(readFileSync(join(UI, file))).length, 0);
 
     // Mouth to ear: alice's microphone now plays a click a second; bob answers; after the call
@@ -176,7 +173,7 @@ export async function benchBrowser(): Promise<BrowserFigures | { skipped: string
     await caller.getByRole('button', { name: /bob.*online/ }).click({ timeout: 30_000 });
     const quietPages = await timedCall(caller, bob, false);
     const busyPages = await timedCall(caller, bob, true);
-    return { bundleGzipBytes, firstLoadMs, callToRingingMs: median(ringing), callToTwoWayAudioMs: median(twoWay), rounds: ROUNDS, mouthToEar: quietPages, mouthToEarBusyPages: busyPages };
+    return { bundleGzipBytes, firstLoadMs, callToRingingMs: summarise(ringing).median, callToTwoWayAudioMs: summarise(twoWay).median, rounds: ROUNDS, mouthToEar: quietPages, mouthToEarBusyPages: busyPages };
   } finally {
     for (const b of browsers) await b.close();
     local.kill('SIGINT');

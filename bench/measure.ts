@@ -9,8 +9,13 @@ export interface Measurement {
 /** Runs `round` `rounds` times; each returns a rate (or any figure); reports median and range. */
 export function measure(rounds: number, round: () => number): Measurement {
   round(); // warm-up: JIT and caches
-  const values = Array.from({ length: rounds }, round).sort((a, b) => a - b);
-  return { median: values[Math.floor(values.length / 2)]!, min: values[0]!, max: values[values.length - 1]! };
+  return summarise(Array.from({ length: rounds }, round));
+}
+
+/** Median and range of some values (at least one). */
+export function summarise(values: readonly number[]): Measurement {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted[sorted.length - 1]! };
 }
 
 /** Operations per second of `op`, run `count` times in a tight loop. */

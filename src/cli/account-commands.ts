@@ -13,7 +13,7 @@ import { editContact } from '../client/contact-list.js';
 import { runDaemon, type DaemonOptions } from './daemon-command.js';
 import { DaemonClient } from './daemon-client.js';
 import { answer as answerCall, call as placeCall, conference as hostConference, type CallOptions } from './call-commands.js';
-import { chat as chatWith, connect as connectTo, nat as findNat, sendSealed, setStatus, history as showHistory, online as goOnline, whois as findUser, type OnlineOptions } from './overlay-commands.js';
+import { chat as chatWith, connect as connectTo, nat as findNat, sendSealed, setStatus, STATUS_STATES, history as showHistory, online as goOnline, whois as findUser, type OnlineOptions } from './overlay-commands.js';
 
 export interface AccountOptions {
   readonly network: string;
@@ -67,6 +67,11 @@ function readPassword(fromStdin: boolean, prompt: string): Promise<string> {
   });
 }
 
+/** The profile folder these options name (default ~/.parley). */
+function profileDirOf(options: AccountOptions): string {
+  return resolve(options.profile ?? join(homedir(), '.parley'));
+}
+
 /** The user to act as: named, or the only one logged in on this profile. */
 function chooseUser(username: string | undefined, profileDir: string): string {
   if (username) return username;
@@ -77,7 +82,7 @@ function chooseUser(username: string | undefined, profileDir: string): string {
 
 /** The running daemon of the user these options name (or the only one logged in), if one runs. */
 function runningDaemon(username: string | undefined, options: AccountOptions): { daemon: DaemonClient; user: string } | null {
-  const profileDir = resolve(options.profile ?? join(homedir(), '.parley'));
+  const profileDir = profileDirOf(options);
   let user = '';
   try {
     const name = normaliseUsername(chooseUser(username, profileDir));
@@ -127,7 +132,7 @@ async function buddiesViaDaemon(daemon: DaemonClient, action: string, target: st
 }
 
 async function withAccount<T>(username: string | undefined, options: AccountOptions, work: (account: Account, descriptor: NetworkDescriptor) => Promise<T>): Promise<T> {
-  const profileDir = resolve(options.profile ?? join(homedir(), '.parley'));
+  const profileDir = profileDirOf(options);
   const descriptor = loadDescriptor(options.network);
   const client = new LoginClient(descriptor);
   const account = new Account(client, descriptor, profileDir, chooseUser(username, profileDir), realEnv.random);
@@ -203,7 +208,7 @@ function loggedIn(profileDir: string): string[] {
 
 /** `parley daemon`: signed in as --user, or as the only user logged in here, or as nobody until the app signs up or logs in. */
 export async function daemon(options: AccountOptions & { user?: string }, daemonOptions: DaemonOptions): Promise<void> {
-  const profileDir = resolve(options.profile ?? join(homedir(), '.parley'));
+  const profileDir = profileDirOf(options);
   const descriptor = loadDescriptor(options.network);
   const client = new LoginClient(descriptor);
   const logged = loggedIn(profileDir);
@@ -286,6 +291,7 @@ export function history(user: string | undefined, options: AccountOptions & { us
 export async function status(args: string[], options: AccountOptions & { user?: string }): Promise<void> {
   const [state, ...words] = args;
   if (!state) throw new CommandError('parley status <online|away|dnd|invisible> [text]');
+  if (!(state in STATUS_STATES)) throw new CommandError(`status is one of ${Object.keys(STATUS_STATES).join(', ')}`);
   const running = runningDaemon(options.user, options);
   if (running) {
     await running.daemon.request('PUT', '/presence', { state, text: words.join(' ') });

@@ -211,8 +211,8 @@ export async function online(account: Account, descriptor: NetworkDescriptor, op
   answerConnections(new Connector(realEnv, chat, localNetwork(client), (_user, relation) => relation === 'buddy' || (anyone && relation === 'stranger')));
   // Presence: what `parley status` saved, pushed to buddies now and whenever it changes.
   const pushStatus = () => {
-    const status = readStatus(account);
-    chat.setPresence(status.state, status.text).catch((error: unknown) => console.log(`presence not sent: ${(error as Error).message}`));
+    const status = savedStatus(account);
+    chat.setPresence(STATUS_STATES[status.state], status.text).catch((error: unknown) => console.log(`presence not sent: ${(error as Error).message}`));
   };
   pushStatus();
   watchFile(account.statusPath, { interval: 1000 }, pushStatus);
@@ -284,7 +284,6 @@ function formatMessage(m: ReceivedMessage, me: string): string {
 /** The states a user may set (`parley status`, the app), and what each tells buddies. */
 export const STATUS_STATES = { online: PresenceState.ONLINE, away: PresenceState.AWAY, dnd: PresenceState.DO_NOT_DISTURB, invisible: PresenceState.OFFLINE } as const;
 export type StatusName = keyof typeof STATUS_STATES;
-const STATES: Record<string, PresenceState> = STATUS_STATES;
 const STATE_NAMES = new Map<PresenceState, string>([
   [PresenceState.ONLINE, 'online'],
   [PresenceState.AWAY, 'away'],
@@ -303,18 +302,13 @@ export function savedStatus(account: Account): { state: StatusName; text: string
   }
 }
 
-function readStatus(account: Account): { state: PresenceState; text: string } {
-  const saved = savedStatus(account);
-  return { state: STATUS_STATES[saved.state], text: saved.text };
-}
-
 export function saveStatus(account: Account, state: StatusName, text: string): void {
   writeFileSync(account.statusPath, `${JSON.stringify({ state, text })}\n`);
 }
 
 /** `parley status <online|away|dnd|invisible> [text]`: saved for this device; a running `parley online` pushes it to buddies. */
 export function setStatus(account: Account, state: string, text: string): void {
-  if (!(state in STATES)) throw new CommandError(`status is one of ${Object.keys(STATES).join(', ')}`);
+  if (!(state in STATUS_STATES)) throw new CommandError(`status is one of ${Object.keys(STATUS_STATES).join(', ')}`);
   saveStatus(account, state as StatusName, text);
   console.log(`status: ${state}${text ? ` — ${text}` : ''} (buddies see it while parley online runs)`);
 }

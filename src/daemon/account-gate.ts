@@ -50,7 +50,7 @@ export class AccountGate implements DaemonGate {
   /** Signs `username` in with the device's stored session (no password); false when there is none. */
   resume(username: string): Promise<boolean> {
     return this.exclusive(async () => {
-      const account = new Account(this.client, this.descriptor, this.profileDir, username, realEnv.random);
+      const account = this.accountOf(username);
       if (!account.storedSession()) return false;
       await this.begin(account);
       return true;
@@ -59,7 +59,7 @@ export class AccountGate implements DaemonGate {
 
   signUp(username: string, password: string, discoverable: boolean): Promise<AccountView> {
     return this.exclusive(async () => {
-      const account = new Account(this.client, this.descriptor, this.profileDir, username, realEnv.random);
+      const account = this.accountOf(username);
       await account.register(password, { discoverable });
       writeSettings(account.settingsPath, { ...readSettings(account.settingsPath), discoverable });
       await account.loginWithPassword(password, hostname());
@@ -70,7 +70,7 @@ export class AccountGate implements DaemonGate {
 
   logIn(username: string, password: string): Promise<AccountView> {
     return this.exclusive(async () => {
-      const account = new Account(this.client, this.descriptor, this.profileDir, username, realEnv.random);
+      const account = this.accountOf(username);
       // The password always: a device key alone would let anyone at this machine pick any user logged in before.
       await account.loginWithPassword(password, hostname());
       await this.begin(account);
@@ -80,29 +80,35 @@ export class AccountGate implements DaemonGate {
 
   logOut(): Promise<void> {
     return this.exclusive(async () => {
-      const session = this.session;
-      if (!session) return;
-      this.session = null;
-      session.stopForwarding();
-      await session.core.close();
-      session.account.forgetSession();
-      this.hooks.signedOut?.(session.account);
+      const account = await this.end();
+      if (!account) return;
+      account.forgetSession();
       this.emit({ type: 'account', user: null });
     }, true);
   }
 
   /** Closes the session, keeping it stored (the daemon stops; the next start resumes it). */
   async close(): Promise<void> {
+    await this.end();
+  }
+
+  /** Ends the session (if one runs); resolves with whose it was. */
+  private async end(): Promise<Account | null> {
     const session = this.session;
     this.session = null;
-    if (!session) return;
+    if (!session) return null;
     session.stopForwarding();
     await session.core.close();
     this.hooks.signedOut?.(session.account);
+    return session.account;
+  }
+
+  private accountOf(username: string): Account {
+    return new Account(this.client, this.descriptor, this.profileDir, username, realEnv.random);
   }
 
   private async begin(account: Account): Promise<void> {
-    const core = await ClientSession.start(account, this.descriptor, {});
+    const core = await ClientSession.start(account, this.descriptor);
     const stopForwarding = core.onEvent((event) => this.emit(event));
     this.session = { account, core, stopForwarding };
     this.hooks.signedIn?.(account);

@@ -1,24 +1,22 @@
 // The daemon's client: one signed-in device attached to the overlay, with chat, presence, calls
 // and conferences, seen through the `DaemonCore` the local API serves. Presence of buddies is
-// remembered as it arrives; every change is an event. Where a call's audio comes from and goes to
-// is injected (the browser's WebSocket audio comes later; silence or the system's sox until then).
+// remembered as it arrives; every change is an event. Calls and conferences take their audio
+// from the app's audio socket.
 import { availableParallelism } from 'node:os';
-import { realEnv } from '../env/real.js';
 import type { Account } from '../client/account.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import { toHex } from '../crypto/bytes.js';
 import type { AttachedClient } from '../client/attachment.js';
-import { CallManager, type Call, type CallAudio } from '../client/calls.js';
-import { ConferenceManager, type Conference } from '../client/conference.js';
-import { Connector } from '../nat/connector.js';
+import type { Call, CallAudio, CallManager } from '../client/calls.js';
+import type { Conference, ConferenceManager } from '../client/conference.js';
 import { NatType, PresenceState } from '../wire/messages.js';
 import type { ChatClient, ReceivedMessage } from '../chat/chat-client.js';
 import type { ContactList } from '../client/contact-list.js';
 import type { ChatHistory } from '../chat/history.js';
-import { attach, detectAndPublish, localNetwork, promoterFor, savedStatus, saveStatus, startChat, STATUS_STATES } from '../cli/overlay-commands.js';
+import { callingOn } from '../cli/call-commands.js';
+import { attach, detectAndPublish, promoterFor, savedStatus, saveStatus, startChat, STATUS_STATES } from '../cli/overlay-commands.js';
 import { natTypeToWire } from '../nat/nat-detection.js';
 import { editContact } from '../client/contact-list.js';
-import type { Relation } from '../chat/chat-client.js';
 import { LoginError } from '../client/login-client.js';
 import type { Promoter } from '../client/promotion.js';
 import { normaliseUsername } from '../login-server/usernames.js';
@@ -35,15 +33,9 @@ const PRESENCE_NAMES: Record<PresenceState, PresenceName> = {
 };
 /** Calls and conferences remembered after they end, for `GET /v1/calls` and `/v1/conferences`. */
 const ENDED_KEPT = 20;
-const CONTACTS_REFRESH_MS = 15_000;
 /** Unread messages remembered for read receipts: per conversation, and conversations. */
 const MAX_UNREAD_KEPT = 200;
 const MAX_UNREAD_CONVERSATIONS = 100;
-
-export interface SessionOptions {
-  /** The audio of each call (default: the app's, over the audio socket). */
-  readonly audio?: () => CallAudio;
-}
 
 /** What the session is built from (`ClientSession.start` assembles it). */
 interface SessionParts {
@@ -65,6 +57,10 @@ interface SessionParts {
 
 /** At most one refresh of the contact list or the requests this often, however many hints arrive. */
 const HINT_GAP_MS = 1_000;
+/** The lists are asked for this often anyway (a change no hint told of). */
+const LISTS_REFRESH_MS = 15_000;
+/** Strangers' presence kept until the contact list says whether they became buddies. */
+const MAX_STRANGER_PRESENCE = 100;
 const SEARCH_LIMIT = 20;
 
 export class ClientSession implements DaemonCore {
@@ -73,8 +69,8 @@ export class ClientSession implements DaemonCore {
   private readonly callsById = new Map<string, Call>();
   private readonly refresh: NodeJS.Timeout;
   private readonly socketAudio = new SocketAudio();
-  private readonly audio: () => CallAudio;
   private readonly account: Account;
+  private readonly descriptor: NetworkDescriptor;
   private readonly device: Uint8Array;
   private readonly client: AttachedClient;
   private readonly chat: ChatClient;
@@ -82,30 +78,44 @@ export class ClientSession implements DaemonCore {
   private readonly history: ChatHistory;
   readonly callManager: CallManager;
   readonly conferenceManager: ConferenceManager;
+  private readonly policy: { settings: DaemonSettings };
+  private readonly nat: { readonly type: string | null };
+  private readonly closeAll: () => void;
   private promoter: Promoter | null = null;
   private requestsSeen = '';
   /** Hints (a stranger's presence, a stranger's message) ask the login server again, coalesced. */
   private readonly contactsHint: Coalesced;
   private readonly requestsHint: Coalesced;
 
-  private constructor(
-    private readonly parts: SessionParts,
-    options: SessionOptions,
-  ) {
-    ({ account: this.account, device: this.device, client: this.client, chat: this.chat, contacts: this.contacts, history: this.history, calls: this.callManager, conferences: this.conferenceManager } = parts);
+  private constructor(parts: SessionParts) {
+    ({
+      account: this.account,
+      descriptor: this.descriptor,
+      device: this.device,
+      client: this.client,
+      chat: this.chat,
+      contacts: this.contacts,
+      history: this.history,
+      calls: this.callManager,
+      conferences: this.conferenceManager,
+      policy: this.policy,
+      nat: this.nat,
+      closeAll: this.closeAll,
+    } = parts);
     const { chat, callManager, conferenceManager } = this;
-    this.audio = options.audio ?? (() => ({ source: this.socketAudio, sink: this.socketAudio }));
     this.contactsHint = coalesced(() => this.refreshContacts(), HINT_GAP_MS);
     this.requestsHint = coalesced(() => this.refreshRequests(), HINT_GAP_MS);
-    chat.onMessage((m) => this.keepUnread(m));
-    chat.onMessage((m) => this.emit({ type: 'message', message: { id: m.id, conversation: m.conversation, from: m.from, sentAtMs: m.sentAtMs, text: m.text, offline: m.offline } }));
-    // A stranger's words usually come with a buddy request: look for it now, not at the next refresh.
-    chat.onMessage((m) => m.request && this.requestsHint.run());
+    chat.onMessage((m) => {
+      this.keepUnread(m);
+      this.emit({ type: 'message', message: messageView(m) });
+      // A stranger's words usually come with a buddy request: look for it now, not at the next refresh.
+      if (m.request) this.requestsHint.run();
+    });
     chat.onPresence((p) => this.rememberPresence(p.user, p.state, p.text));
     // Presence goes to buddies only: a stranger's means they accepted us, and our list is behind.
     chat.onStrangerPresence((p) => {
       this.strangerPresence.set(p.user, { state: p.state, text: p.text });
-      if (this.strangerPresence.size > MAX_UNREAD_CONVERSATIONS) this.strangerPresence.delete(this.strangerPresence.keys().next().value!);
+      if (this.strangerPresence.size > MAX_STRANGER_PRESENCE) this.strangerPresence.delete(this.strangerPresence.keys().next().value!);
       this.contactsHint.run();
     });
     chat.onTyping((t) => this.emit({ type: 'typing', user: t.user, active: t.active }));
@@ -117,7 +127,12 @@ export class ClientSession implements DaemonCore {
       this.contactsHint.run();
       this.requestsHint.run();
       chat.fetchOffline().catch(() => {});
-    }, CONTACTS_REFRESH_MS);
+    }, LISTS_REFRESH_MS);
+  }
+
+  /** A call's or conference's audio: the app's microphone and speaker, over the audio socket. */
+  private audio(): CallAudio {
+    return { source: this.socketAudio, sink: this.socketAudio };
   }
 
   /** Presence of strangers who may have just become buddies (bounded), used once the list says so. */
@@ -153,17 +168,11 @@ export class ClientSession implements DaemonCore {
   }
 
   /** Signs in `account`'s device on the overlay. */
-  static async start(account: Account, descriptor: NetworkDescriptor, options: SessionOptions): Promise<ClientSession> {
+  static async start(account: Account, descriptor: NetworkDescriptor): Promise<ClientSession> {
     const policy = { settings: readSettings(account.settingsPath) };
     const { client, save } = await attach(account, descriptor);
     const { chat, contacts, history, close: closeChat } = await startChat(account, descriptor, client, { markReadOnShow: false });
     const device = (await account.identity()).dh.publicKey;
-    const allowed = (relation: Relation) => relation === 'buddy' || (policy.settings.callsFrom === 'anyone' && relation === 'stranger');
-    let calls: CallManager | null = null;
-    let conferences: ConferenceManager | null = null;
-    const expected = (user: string) => calls?.expectsConnectionFrom(user) === true || conferences?.expectsConnectionFrom(user) === true;
-    const connector = new Connector(realEnv, chat, localNetwork(client), (user, relation) => expected(user) || allowed(relation));
-    calls = new CallManager(realEnv, chat, connector, { acceptFrom: (_user, relation) => allowed(relation) });
     // What this device is behind, as `parley online` finds it: published in its presence record
     // (peers plan connections by it) and counted when a conference elects its mixer.
     const nat = { type: null as string | null, wire: NatType.UNSPECIFIED };
@@ -175,8 +184,10 @@ export class ClientSession implements DaemonCore {
       },
       () => {}, // not found: the type stays unknown, as for a CLI member
     );
-    const facts = () => ({ natType: nat.wire, uploadKbps: 0, cpuCores: availableParallelism() });
-    conferences = new ConferenceManager(realEnv, chat, connector, { self: { user: account.username, device }, facts, calls, acceptFrom: (_user, relation) => allowed(relation) });
+    const { calls, conferences } = callingOn(chat, client, { user: account.username, device }, {
+      allowed: (relation) => relation === 'buddy' || (policy.settings.callsFrom === 'anyone' && relation === 'stranger'),
+      facts: () => ({ natType: nat.wire, uploadKbps: 0, cpuCores: availableParallelism() }),
+    });
     const status = savedStatus(account);
     await chat.setPresence(STATUS_STATES[status.state], status.text).catch(() => {});
     const closeAll = () => {
@@ -184,7 +195,7 @@ export class ClientSession implements DaemonCore {
       client.close();
       save();
     };
-    const session = new ClientSession({ account, descriptor, device, client, chat, contacts, history, calls, conferences, policy, nat, closeAll }, options);
+    const session = new ClientSession({ account, descriptor, device, client, chat, contacts, history, calls, conferences, policy, nat, closeAll });
     await session.startPromoter();
     return session;
   }
@@ -193,8 +204,8 @@ export class ClientSession implements DaemonCore {
   private async startPromoter(): Promise<void> {
     this.promoter?.close();
     this.promoter = null;
-    if (!this.parts.policy.settings.allowSupernode) return;
-    const promoter = await promoterFor(this.account, this.parts.descriptor, this.client, { port: 0, allowPromotion: true });
+    if (!this.policy.settings.allowSupernode) return;
+    const promoter = await promoterFor(this.account, this.descriptor, this.client, { port: 0, allowPromotion: true });
     this.promoter = promoter;
     await promoter.start().catch(() => {});
   }
@@ -210,7 +221,7 @@ export class ClientSession implements DaemonCore {
 
   status(): DaemonStatus {
     const supernode = this.client.supernode;
-    return { user: this.account.username, device: toHex(this.device), supernode: supernode ? `${supernode.host}:${supernode.port}` : null, nat: this.parts.nat.type, audio: { ...this.socketAudio.stats } };
+    return { user: this.account.username, device: toHex(this.device), supernode: supernode ? `${supernode.host}:${supernode.port}` : null, nat: this.nat.type, audio: { ...this.socketAudio.stats } };
   }
 
   buddies(): BuddyView[] {
@@ -223,7 +234,7 @@ export class ClientSession implements DaemonCore {
   }
 
   messages(withUser: string, limit: number): MessageView[] {
-    return this.history.conversation(withUser, { limit }).map((m) => ({ id: m.id, conversation: m.conversation, from: m.from, sentAtMs: m.sentAtMs, text: m.text, offline: m.offline }));
+    return this.history.conversation(withUser, { limit }).map(messageView);
   }
 
   /** Received messages the user has not seen yet, by conversation (bounded: a peer cannot make us keep more). */
@@ -397,14 +408,14 @@ export class ClientSession implements DaemonCore {
   }
 
   settings(): DaemonSettings {
-    return this.parts.policy.settings;
+    return this.policy.settings;
   }
 
   async updateSettings(change: Partial<DaemonSettings>): Promise<DaemonSettings> {
-    const before = this.parts.policy.settings;
+    const before = this.policy.settings;
     const after: DaemonSettings = { ...before, ...change };
     if (after.discoverable !== before.discoverable) await this.account.call('PATCH', '/v1/account/privacy', { discoverable: after.discoverable });
-    this.parts.policy.settings = after;
+    this.policy.settings = after;
     writeSettings(this.account.settingsPath, after);
     if (after.allowSupernode !== before.allowSupernode) await this.startPromoter();
     return after;
@@ -449,7 +460,7 @@ export class ClientSession implements DaemonCore {
     this.promoter?.close();
     this.contactsHint.stop();
     this.requestsHint.stop();
-    this.parts.closeAll();
+    this.closeAll();
   }
 }
 
@@ -489,6 +500,10 @@ function coalesced(work: () => Promise<void>, gapMs: number): Coalesced {
 function pruneEnded(byId: Map<string, { state: string }>): void {
   const ended = [...byId.entries()].filter(([, x]) => x.state === 'ended');
   for (const [key] of ended.slice(0, Math.max(0, ended.length - ENDED_KEPT))) byId.delete(key);
+}
+
+function messageView(m: MessageView): MessageView {
+  return { id: m.id, conversation: m.conversation, from: m.from, sentAtMs: m.sentAtMs, text: m.text, offline: m.offline };
 }
 
 function conferenceView(conference: Conference): ConferenceView {

@@ -69,28 +69,30 @@ export class SocketAudio implements AudioSource, AudioSink {
     for (let i = 0; i < SOCKET_FRAME_SAMPLES; i++) frame[i] = view.getInt16(2 * i, true);
     this.queue.push(frame);
     this.queued += frame.length;
-    while (this.queued > MAX_QUEUED_SAMPLES) {
-      const old = this.queue.shift()!;
-      this.queued -= old.length;
-      this.stats.dropped += old.length;
-    }
+    if (this.queued > MAX_QUEUED_SAMPLES) this.stats.dropped += this.takeOldest(this.queued - MAX_QUEUED_SAMPLES, null);
     return true;
+  }
+
+  /** Takes up to `samples` of the oldest audio waiting, copied into `into` (or dropped); returns how many. */
+  private takeOldest(samples: number, into: Int16Array | null): number {
+    let taken = 0;
+    while (taken < samples && this.queue.length > 0) {
+      const head = this.queue[0]!;
+      const take = Math.min(head.length, samples - taken);
+      into?.set(head.subarray(0, take), taken);
+      taken += take;
+      this.queued -= take;
+      if (take === head.length) this.queue.shift();
+      else this.queue[0] = head.subarray(take);
+    }
+    return taken;
   }
 
   /** The call's capture: `samples` from the queue, silence for what the page has not sent. */
   read(samples: number): Int16Array {
     const out = new Int16Array(samples);
-    let at = 0;
     if (!this.flowing && this.queued >= CUSHION_SAMPLES) this.flowing = true;
-    while (this.flowing && at < samples && this.queue.length > 0) {
-      const head = this.queue[0]!;
-      const take = Math.min(head.length, samples - at);
-      out.set(head.subarray(0, take), at);
-      at += take;
-      this.queued -= take;
-      if (take === head.length) this.queue.shift();
-      else this.queue[0] = head.subarray(take);
-    }
+    const at = this.flowing ? this.takeOldest(samples, out) : 0;
     if (at < samples) {
       this.flowing = false;
       if (this.speaker) this.stats.missing += samples - at;
@@ -103,18 +105,10 @@ export class SocketAudio implements AudioSource, AudioSink {
     this.leastLeft = this.flowing ? Math.min(this.leastLeft, this.queued) : 0;
     this.windowRead += read;
     if (this.windowRead < TRIM_WINDOW_SAMPLES) return;
-    let excess = this.leastLeft - TRIM_SLACK_SAMPLES;
+    const excess = this.leastLeft - TRIM_SLACK_SAMPLES;
     this.leastLeft = Infinity;
     this.windowRead = 0;
-    while (excess > 0 && this.queue.length > 0) {
-      const head = this.queue[0]!;
-      const take = Math.min(head.length, excess);
-      excess -= take;
-      this.queued -= take;
-      this.stats.trimmed += take;
-      if (take === head.length) this.queue.shift();
-      else this.queue[0] = head.subarray(take);
-    }
+    if (excess > 0) this.stats.trimmed += this.takeOldest(excess, null);
   }
 
   /** What the call plays: to the page in 10 ms frames. */

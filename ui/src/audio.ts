@@ -13,6 +13,12 @@ export interface TimedFrame {
   readonly samples: Int16Array;
 }
 
+/** A frame with its audio clock's time (seconds), as the worklet stamped it. */
+interface ClockedFrame {
+  readonly at: number;
+  readonly samples: Int16Array;
+}
+
 /** The microphone and speaker chosen in this browser (null: the system's default). */
 export interface AudioDevicePrefs {
   readonly microphone: string | null;
@@ -41,9 +47,13 @@ const HEARD_FRAMES_KEPT = 1_000;
 
 export class AudioEngine {
   private readonly heard: Int16Array[] = [];
-  /** Diagnostics for timing end to end: frames as captured, and as played (bounded like `heard`). */
-  private readonly captured: TimedFrame[] = [];
-  private readonly played: TimedFrame[] = [];
+  /**
+   * Diagnostics for timing end to end: frames as captured, and as played (bounded like `heard`),
+   * with the audio clock's time; mapped to wall time only when asked for (the mapping is linear,
+   * so the frame path pays nothing for it).
+   */
+  private readonly captured: ClockedFrame[] = [];
+  private readonly played: ClockedFrame[] = [];
   private readonly waiting = new Map<number, Int16Array>();
   private seq = 0;
 
@@ -72,7 +82,7 @@ export class AudioEngine {
       if ('played' in message) return engine.startedPlaying(message.seqs, message.played);
       const pcm = new Int16Array(FRAME);
       for (let i = 0; i < FRAME; i++) pcm[i] = Math.max(-32768, Math.min(32767, Math.round(message.captured[i]! * 32767)));
-      engine.keepTimed(engine.captured, { atMs: engine.epochMs(message.at), samples: pcm });
+      engine.keepTimed(engine.captured, { at: message.at, samples: pcm });
       if (socket.readyState === WebSocket.OPEN) socket.send(pcm.buffer);
     };
     socket.onmessage = (event: MessageEvent<ArrayBuffer>) => {
@@ -94,10 +104,10 @@ export class AudioEngine {
     if (this.heard.length > HEARD_FRAMES_KEPT) this.heard.shift();
   }
 
-  /** The audio clock's time (seconds) as epoch ms, comparable between pages on one machine. */
-  private epochMs(contextTime: number): number {
+  /** Epoch ms of the audio clock's zero, comparable between pages on one machine (the audio clock's time in seconds × 1000 is added). */
+  private clockEpochMs(): number {
     const stamp = this.context.getOutputTimestamp();
-    return performance.timeOrigin + (stamp.performanceTime ?? performance.now()) + (contextTime - (stamp.contextTime ?? this.context.currentTime)) * 1000;
+    return performance.timeOrigin + (stamp.performanceTime ?? performance.now()) - (stamp.contextTime ?? this.context.currentTime) * 1000;
   }
 
   private startedPlaying(seqs: Float64Array, at: Float64Array): void {
@@ -105,18 +115,20 @@ export class AudioEngine {
       const samples = this.waiting.get(seqs[i]!);
       if (!samples) continue;
       this.waiting.delete(seqs[i]!);
-      this.keepTimed(this.played, { atMs: this.epochMs(at[i]!), samples });
+      this.keepTimed(this.played, { at: at[i]!, samples });
     }
   }
 
-  private keepTimed(list: TimedFrame[], frame: TimedFrame): void {
+  private keepTimed(list: ClockedFrame[], frame: ClockedFrame): void {
     list.push(frame);
     if (list.length > HEARD_FRAMES_KEPT) list.shift();
   }
 
   /** Frames as the microphone gave them and as the speaker played them, with their times. */
   timedFrames(): { captured: TimedFrame[]; played: TimedFrame[]; outputLatencyMs: number } {
-    return { captured: [...this.captured], played: [...this.played], outputLatencyMs: ((this.context.outputLatency || 0) + this.context.baseLatency) * 1000 };
+    const zero = this.clockEpochMs();
+    const timed = (list: ClockedFrame[]) => list.map((f) => ({ atMs: zero + f.at * 1000, samples: f.samples }));
+    return { captured: timed(this.captured), played: timed(this.played), outputLatencyMs: ((this.context.outputLatency || 0) + this.context.baseLatency) * 1000 };
   }
 
   /** The last seconds of what the call played here, 48 kHz. */

@@ -12,6 +12,7 @@ import { SignIn } from './signin.js';
 
 const STATE_LABEL: Record<Buddy['state'], string> = { online: 'online', away: 'away', busy: 'busy', offline: 'offline' };
 const TYPING_PAUSE_MS = 3_000;
+const byUser = (a: Buddy, b: Buddy) => a.user.localeCompare(b.user);
 
 declare global {
   interface Window {
@@ -61,13 +62,19 @@ function App({ api, me, onSignedOut }: { api: Api; me: string; onSignedOut: () =
   // Presence from events is the newest there is: a list asked for before an event may answer after it.
   const presenceSeen = useRef(new Map<string, Pick<Buddy, 'state' | 'text'>>());
   const loadBuddies = () =>
-    api.request<{ buddies: Buddy[] }>('GET', '/buddies').then((b) => setBuddies(b.buddies.map((x) => ({ ...x, ...presenceSeen.current.get(x.user) })).sort((x, y) => x.user.localeCompare(y.user))), fail);
+    api.request<{ buddies: Buddy[] }>('GET', '/buddies').then((b) => setBuddies(b.buddies.map((x) => ({ ...x, ...presenceSeen.current.get(x.user) })).sort(byUser)), fail);
+  /** A conversation's history (the newest `limit` messages) in place of what the page had. */
+  const loadConversation = (user: string, limit = 100) =>
+    api.request<{ messages: Message[] }>('GET', `/messages?with=${encodeURIComponent(user)}&limit=${limit}`).then((h) => setMessages((all) => ({ ...all, [user]: h.messages })));
+  const appendMessage = (m: Message) => setMessages((all) => ({ ...all, [m.conversation]: [...(all[m.conversation] ?? []), m] }));
+  const keepCall = (c: CallView) => setCalls((all) => ({ ...all, [c.id]: c }));
+  const keepConference = (c: ConferenceView) => setConferences((all) => ({ ...all, [c.id]: c }));
   // Requests, with the words each asker sent (they came as a message).
   const loadRequests = () =>
     api.request<BuddyRequests>('GET', '/buddy-requests').then((r) => {
       setRequests(r);
       for (const { from } of r.incoming) {
-        api.request<{ messages: Message[] }>('GET', `/messages?with=${encodeURIComponent(from)}&limit=5`).then((h) => setMessages((all) => ({ ...all, [from]: h.messages })), () => {});
+        loadConversation(from, 5).catch(() => {});
       }
     }, fail);
   const signOut = () => api.request('POST', '/account/logout').then(onSignedOut, fail);
@@ -104,7 +111,7 @@ function App({ api, me, onSignedOut }: { api: Api; me: string; onSignedOut: () =
     switch (event.type) {
       case 'message': {
         const m = event.message;
-        setMessages((all) => ({ ...all, [m.conversation]: [...(all[m.conversation] ?? []), m] }));
+        appendMessage(m);
         setTyping((t) => ({ ...t, [m.conversation]: false }));
         if (selectedRef.current !== m.conversation || document.hidden) {
           setUnread((u) => ({ ...u, [m.conversation]: (u[m.conversation] ?? 0) + 1 }));
@@ -116,7 +123,7 @@ function App({ api, me, onSignedOut }: { api: Api; me: string; onSignedOut: () =
         presenceSeen.current.set(event.user, { state: event.state, text: event.text });
         setBuddies((list) => {
           const rest = list.filter((b) => b.user !== event.user);
-          return [...rest, { user: event.user, state: event.state, text: event.text }].sort((a, b) => a.user.localeCompare(b.user));
+          return [...rest, { user: event.user, state: event.state, text: event.text }].sort(byUser);
         });
         return;
       case 'typing':
@@ -126,11 +133,11 @@ function App({ api, me, onSignedOut }: { api: Api; me: string; onSignedOut: () =
         setRead((r) => new Set([...r, ...event.ids]));
         return;
       case 'call':
-        setCalls((all) => ({ ...all, [event.call.id]: event.call }));
+        keepCall(event.call);
         if (event.call.direction === 'incoming' && event.call.state === 'ringing') notify(`${event.call.peer} is calling`, 'Answer in Parley');
         return;
       case 'conference':
-        setConferences((all) => ({ ...all, [event.conference.id]: event.conference }));
+        keepConference(event.conference);
         if (event.conference.state === 'invited') notify(`${event.conference.host ?? 'Someone'} invites you to a conference`, 'Join in Parley');
         return;
       case 'account':
@@ -151,7 +158,7 @@ function App({ api, me, onSignedOut }: { api: Api; me: string; onSignedOut: () =
     if (!selected) return;
     setUnread((u) => ({ ...u, [selected]: 0 }));
     api.request('POST', '/messages/read', { with: selected }).catch(() => {});
-    api.request<{ messages: Message[] }>('GET', `/messages?with=${encodeURIComponent(selected)}`).then((h) => setMessages((all) => ({ ...all, [selected]: h.messages })), fail);
+    loadConversation(selected).catch(fail);
   }, [selected]);
 
   // Audio runs while a call is under way (or rings here): the microphone is asked for then.
@@ -183,11 +190,11 @@ function App({ api, me, onSignedOut }: { api: Api; me: string; onSignedOut: () =
     return () => window.clearInterval(timer);
   }, [live.some((c) => c.state === 'active')]);
 
-  const act = (call: CallView, action: string) => api.request<CallView>('POST', `/calls/${call.id}/${action}`).then((c) => setCalls((all) => ({ ...all, [c.id]: c })), fail);
+  const act = (call: CallView, action: string) => api.request<CallView>('POST', `/calls/${call.id}/${action}`).then(keepCall, fail);
   const confAct = (c: ConferenceView, action: string, user?: string) =>
-    api.request<ConferenceView>('POST', `/conferences/${c.id}/${action}`, user ? { user } : undefined).then((v) => setConferences((all) => ({ ...all, [v.id]: v })), fail);
-  const startConference = (users: string[]) => api.request<ConferenceView>('POST', '/conferences', { users }).then((v) => setConferences((all) => ({ ...all, [v.id]: v })), fail);
-  const startCall = (user: string) => api.request<CallView>('POST', '/calls', { to: user }).then((c) => setCalls((all) => ({ ...all, [c.id]: c })), fail);
+    api.request<ConferenceView>('POST', `/conferences/${c.id}/${action}`, user ? { user } : undefined).then(keepConference, fail);
+  const startConference = (users: string[]) => api.request<ConferenceView>('POST', '/conferences', { users }).then(keepConference, fail);
+  const startCall = (user: string) => api.request<CallView>('POST', '/calls', { to: user }).then(keepCall, fail);
   const ringing = live.find((c) => c.direction === 'incoming' && c.state === 'ringing');
   const current = live.find((c) => !(c.direction === 'incoming' && c.state === 'ringing'));
   const lastEnded = useMemo(() => Object.values(calls).filter((c) => c.state === 'ended').at(-1), [calls]);
@@ -256,7 +263,7 @@ function App({ api, me, onSignedOut }: { api: Api; me: string; onSignedOut: () =
         {current && <CallPanel call={current} act={act} />}
         {conference && <ConferencePanel conference={conference} me={me} act={confAct} buddies={buddies} />}
         {!current && !conference && lastEnded && <p class="ended" role="status">Call with {lastEnded.peer} ended{lastEnded.end ? `: ${lastEnded.end.reason.replace('_', ' ')}` : ''}</p>}
-        {selected ? <Chat api={api} user={selected} messages={messages[selected] ?? []} typing={typing[selected] ?? false} me={me} onCall={() => startCall(selected)} onEdit={(edit) => api.request('POST', `/buddies/${encodeURIComponent(selected)}/${edit}`).then(() => (setSelected(null), loadBuddies()), fail)} busy={!!current || !!conference} read={read} onError={fail} onSent={(m) => setMessages((all) => ({ ...all, [m.conversation]: [...(all[m.conversation] ?? []), m] }))} /> : <p>Pick a buddy to chat or call.</p>}
+        {selected ? <Chat api={api} user={selected} messages={messages[selected] ?? []} typing={typing[selected] ?? false} me={me} onCall={() => startCall(selected)} onEdit={(edit) => api.request('POST', `/buddies/${encodeURIComponent(selected)}/${edit}`).then(() => (setSelected(null), loadBuddies()), fail)} busy={!!current || !!conference} read={read} onError={fail} onSent={appendMessage} /> : <p>Pick a buddy to chat or call.</p>}
       </main>
     </div>
   );
