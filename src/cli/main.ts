@@ -19,6 +19,9 @@ import { startSupernode, type RunningSupernode } from '../supernode/supernode.js
 import { PingSchema, SUPPORTED_VERSIONS } from '../wire/messages.js';
 import { loadOrCreateCa, loadOrCreateKeys } from '../crypto/key-files.js';
 import { runSupernode } from './supernode-command.js';
+import { admin } from './admin-command.js';
+import { networkDescriptor } from './network-command.js';
+import { fromBase64Url } from '../crypto/bytes.js';
 
 const USAGE = `parley — peer-to-peer voice and chat on a supernode network
 
@@ -124,7 +127,7 @@ Usage:
 `;
 
 const OPTIONS = {
-  dir: { type: 'string', default: '.parley-local' },
+  dir: { type: 'string' },
   supernodes: { type: 'string', default: '3' },
   port: { type: 'string' },
   host: { type: 'string', default: '127.0.0.1' },
@@ -157,6 +160,9 @@ const OPTIONS = {
   seconds: { type: 'string' },
   'frame-ms': { type: 'string', default: '20' },
   limit: { type: 'string', default: '50' },
+  enrol: { type: 'string' },
+  label: { type: 'string' },
+  hours: { type: 'string', default: '24' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -184,15 +190,23 @@ function positiveInt(text: string, name: string, min = 1, max = 65535): number {
 
 class UsageError extends Error {}
 
+/** Where `parley local` keeps its network (and `parley ping` finds it). */
+const LOCAL_DIR = '.parley-local';
+
 /** The local network's login server port (its supernodes use 33033 and up). */
 const LOCAL_LOGIN_PORT = 8443;
 
+/** An operator's supernode listens here unless told otherwise. */
+const SUPERNODE_PORT = 33033;
+
+/** Pinned supernodes: host:port[+webport]@key, the key as `parley supernode` prints it (clients need it to talk to them). */
 function parseBootstrap(text: string | undefined): BootstrapEntry[] {
   if (!text) return [];
   return text.split(',').map((item) => {
-    const match = /^([^:]+):(\d+)(?:\+(\d+))?$/.exec(item.trim());
-    if (!match) throw new UsageError(`--bootstrap takes host:port[+webport],… (got ${item})`);
-    return { host: match[1]!, port: positiveInt(match[2]!, 'bootstrap port'), ...(match[3] ? { webPort: positiveInt(match[3], 'bootstrap web port', 1, 65535) } : {}) };
+    const match = /^([^:@]+):(\d+)(?:\+(\d+))?@([A-Za-z0-9_-]{43})$/.exec(item.trim());
+    const dhKey = match ? fromBase64Url(match[4]!) : null;
+    if (!match || !dhKey) throw new UsageError(`--bootstrap takes host:port[+webport]@key,… with the key parley supernode prints (got ${item}); enrolled supernodes need no pinning`);
+    return { host: match[1]!, port: positiveInt(match[2]!, 'bootstrap port'), dhKey, ...(match[3] ? { webPort: positiveInt(match[3], 'bootstrap web port', 1, 65535) } : {}) };
   });
 }
 
@@ -226,8 +240,8 @@ function stunAlternate(values: { host: string; 'stun-alternate'?: string }): { s
 /** Where `parley local --app` serves the demo users' apps. */
 const DEMO_APP_PORTS = [8801, 8802];
 
-async function runLocal(values: { dir: string; supernodes: string; port?: string; host: string; 'stun-alternate'?: string; 'web-port'?: string; 'login-port'?: string; app?: boolean }): Promise<void> {
-  const dir = resolve(values.dir);
+async function runLocal(values: { dir?: string; supernodes: string; port?: string; host: string; 'stun-alternate'?: string; 'web-port'?: string; 'login-port'?: string; app?: boolean }): Promise<void> {
+  const dir = resolve(values.dir ?? LOCAL_DIR);
   const count = positiveInt(values.supernodes, 'supernodes', 1, 64);
   const basePort = positiveInt(values.port ?? '33033', 'port', 0);
   const webPort = values['web-port'] === undefined ? undefined : positiveInt(values['web-port'], 'web-port');
@@ -275,7 +289,7 @@ async function runLocal(values: { dir: string; supernodes: string; port?: string
   }
   console.log(`descriptor: ${descriptorPath}`);
   const stopApp = values.app ? await startDemoApp(dir, loadDescriptor(descriptorPath), basePort === 0 ? [0, 0] : DEMO_APP_PORTS) : null;
-  if (!values.app) console.log(`Try: parley register alice --network ${join(values.dir, 'network.json')}, parley login alice …, parley ping --dir ${values.dir}`);
+  if (!values.app) console.log(`Try: parley register alice --network ${join(values.dir ?? LOCAL_DIR, 'network.json')}, parley login alice …, parley ping --dir ${values.dir ?? LOCAL_DIR}`);
   console.log('     (in this checkout: npm run parley -- <command>)   Ctrl-C stops the network');
   const stop = () => {
     void (stopApp ?? (async () => {}))().finally(() => {
@@ -287,8 +301,8 @@ async function runLocal(values: { dir: string; supernodes: string; port?: string
   process.on('SIGTERM', stop);
 }
 
-async function runPing(values: { dir: string; count: string }): Promise<number> {
-  const dir = resolve(values.dir);
+async function runPing(values: { dir?: string; count: string }): Promise<number> {
+  const dir = resolve(values.dir ?? LOCAL_DIR);
   const count = positiveInt(values.count, 'count', 1, 1000);
   const parsed = parseNetworkDescriptor(readFileSync(join(dir, 'network.json'), 'utf8'));
   if (!parsed.ok) {
@@ -337,6 +351,7 @@ async function runPing(values: { dir: string; count: string }): Promise<number> 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const { values, positionals } = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true });
+  const networkGiven = rest.some((arg) => arg === '--network' || arg.startsWith('--network='));
   const accountOptions = { network: values.network, ...(values.profile ? { profile: values.profile } : {}), 'password-stdin': values['password-stdin'], discoverable: values.discoverable, ...(values.user ? { user: values.user } : {}) };
   const positionalsFor = (n: number) => {
     if (positionals.length > n) throw new UsageError(`too many arguments: ${positionals.slice(n).join(' ')}`);
@@ -390,16 +405,35 @@ async function main(argv: string[]): Promise<number> {
         callsFrom: callsFrom(values['calls-from']),
       });
       return 0;
-    case 'supernode':
+    case 'supernode': {
       positionalsFor(0);
+      const publicHosts = values['public-host'] ?? [];
+      if (publicHosts.length > 1) throw new UsageError('a supernode takes one --public-host');
       await runSupernode({
-        dir: values.dir,
+        dir: values.dir ?? '.parley-supernode',
         host: values.host,
-        ...(values.port ? { port: values.port } : {}),
+        ...(publicHosts[0] ? { publicHost: publicHosts[0] } : {}),
+        ...(networkGiven ? { network: values.network } : {}),
+        ...(values.enrol !== undefined ? { enrol: values.enrol } : {}),
+        port: positiveInt(values.port ?? String(SUPERNODE_PORT), 'port', 0),
         ...(values['web-port'] ? { webPort: positiveInt(values['web-port'], 'web-port') } : {}),
         ...stunAlternate(values),
       });
       return -1; // keeps running
+    }
+    case 'admin':
+      await admin(positionals, {
+        data: values.data,
+        ...(((values.database as string | undefined) ?? process.env.DATABASE_URL) ? { database: (values.database as string | undefined) ?? process.env.DATABASE_URL! } : {}),
+        ...(values.label !== undefined ? { label: values.label } : {}),
+        hours: positiveInt(values.hours, 'hours', 1, 24 * 30),
+      });
+      return 0;
+    case 'network': {
+      if (positionals[0] !== 'descriptor' || positionals.length > 1) throw new UsageError('parley network descriptor [--network F] [--out F]');
+      await networkDescriptor(loadDescriptor(values.network), values.out);
+      return 0;
+    }
     case 'chat': {
       const [to, ...words] = positionals;
       await chat(to, words.length > 0 ? words.join(' ') : undefined, accountOptions);

@@ -9,6 +9,7 @@ import { AttachedClient } from '../client/attachment.js';
 import { LoginError } from '../client/login-client.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import { HostCache, parseHostCache } from '../overlay/host-cache.js';
+import { liveBootstrapFrom } from '../client/live-bootstrap.js';
 import { CandidateType } from '../wire/messages.js';
 import { Promoter } from '../client/promotion.js';
 import { ChatClient, ChatError, type ReceivedMessage, type SignallingTransport } from '../chat/chat-client.js';
@@ -33,6 +34,16 @@ export async function attach(account: Account, descriptor: NetworkDescriptor): P
   const identity = await account.identity();
   const hostCache = loadHostCache(account.hostCachePath);
   const save = () => writeFileSync(account.hostCachePath, hostCache.toJSON());
+  // The login server's live list (enrolled supernodes that renewed lately): waited for only when
+  // nothing else is known, else merged when it comes (the next start has it).
+  const refresh = account.call('GET', '/v1/info').then(
+    (info) => {
+      hostCache.merge(liveBootstrapFrom(info, descriptor.networkId), 'bootstrap');
+      save();
+    },
+    () => {},
+  );
+  if (hostCache.size === 0 && !descriptor.bootstrap.some((b) => b.dhKey)) await refresh;
   const client = new AttachedClient(realEnv, {
     identity,
     verifier: new CertificateVerifier(descriptor.caPublicKey),

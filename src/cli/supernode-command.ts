@@ -1,48 +1,154 @@
-// `parley supernode`: one more supernode for an existing network, run by its operator. It is
-// certified with the network's CA key (held in the folder given), so it serves only networks
-// whose operator runs it; users' machines become supernodes by promotion instead.
-import { existsSync, readFileSync } from 'node:fs';
+// `parley supernode`: an operator's supernode on its own host. It makes its own keys once (in
+// its folder, 0600), enrols them with a single-use token from the login server's operator
+// (`parley admin enrol-supernode`), and from then on renews its certificate with its own key:
+// the network's CA key stays on the login server's host. Users' machines become supernodes by
+// promotion instead.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { realEnv } from '../env/real.js';
-import { equalBytes } from '../crypto/bytes.js';
-import { CertificateVerifier, Role } from '../crypto/certificate.js';
-import { parseNetworkDescriptor, type BootstrapEntry } from '../crypto/descriptor.js';
-import { certifyKeys } from '../crypto/identity.js';
-import { loadOrCreateCa, loadOrCreateKeys } from '../crypto/key-files.js';
+import type { Timer } from '../env/types.js';
+import { fromBase64Url, toBase64Url } from '../crypto/bytes.js';
+import { CertificateVerifier } from '../crypto/certificate.js';
+import { parseNetworkDescriptor, type NetworkDescriptor } from '../crypto/descriptor.js';
+import { ENROLMENT_TOKEN_PATTERN, type AdvertisedAddress } from '../crypto/enrolment.js';
+import { renewableIdentity } from '../crypto/identity.js';
+import { loadOrCreateKeys, writePrivate } from '../crypto/key-files.js';
+import { LoginClient, LoginError } from '../client/login-client.js';
+import { enrolSupernode, renewSupernode, type SupernodeGrant } from '../supernode/enrolment-client.js';
 import { startSupernode } from '../supernode/supernode.js';
 import { CommandError } from './account-commands.js';
 
-export async function runSupernode(values: { dir: string; host: string; port?: string; webPort?: number; stun?: { alternate: { host: string } } }): Promise<void> {
-  const dir = resolve(values.dir);
-  const descriptorPath = join(dir, 'network.json');
-  if (!existsSync(descriptorPath)) throw new CommandError(`no network.json in ${dir}: start the network first (parley local, or parley login-server)`);
-  if (!existsSync(join(dir, 'ca.key.json'))) {
-    throw new CommandError(`no CA key in ${dir}: an operator's supernode is certified with the network's CA key (users' machines become supernodes by promotion: parley online)`);
+/** How often a running supernode renews (and tells the login server it is alive). */
+export const RENEW_INTERVAL_MS = 5 * 60_000;
+/** After a failed renewal, the next try comes sooner. */
+const RENEW_RETRY_MS = 30_000;
+
+export interface SupernodeCommandOptions {
+  /** Its own folder: keys, certificate, the network descriptor. */
+  readonly dir: string;
+  /** The network's descriptor (the login server's network.json: no secret in it); kept in `dir`. */
+  readonly network?: string;
+  /** The operator's single-use enrolment token (first start only). */
+  readonly enrol?: string;
+  readonly host: string;
+  /** Where clients and other supernodes reach it (default: the listen host). */
+  readonly publicHost?: string;
+  readonly port: number;
+  readonly webPort?: number;
+  readonly stun?: { alternate: { host: string } };
+}
+
+interface SavedCertificate {
+  readonly certificate: Uint8Array;
+  readonly expiresAtMs: number;
+}
+
+function loadDescriptorInto(dir: string, given: string | undefined): NetworkDescriptor {
+  const kept = join(dir, 'network.json');
+  const path = given ? resolve(given) : kept;
+  if (!existsSync(path)) {
+    throw new CommandError(given ? `no descriptor at ${path}` : `no network.json in ${dir}: give --network FILE (the login server's network.json; it holds no secret)`);
   }
-  const parsed = parseNetworkDescriptor(readFileSync(descriptorPath, 'utf8'));
-  if (!parsed.ok) throw new CommandError(`${descriptorPath}: ${parsed.error.code}: ${parsed.error.message}`);
-  const descriptor = parsed.value;
-  const ca = loadOrCreateCa(dir, realEnv.random);
-  if (!equalBytes(ca.keyPair.publicKey, descriptor.caPublicKey)) throw new CommandError(`the CA key in ${dir} is not the CA of its network.json`);
-  const port = values.port === undefined ? 0 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CommandError('--port must be a whole number from 0 to 65535');
-  const keys = loadOrCreateKeys(join(dir, `supernode-extra-${port}.key.json`), realEnv.random);
-  const nowMs = realEnv.clock.wallTimeMs();
-  const identity = certifyKeys(ca, keys, { username: '', role: Role.SUPERNODE, issuedAtMs: nowMs, serial: nowMs * 100 + 77 });
+  const text = readFileSync(path, 'utf8');
+  const parsed = parseNetworkDescriptor(text);
+  if (!parsed.ok) throw new CommandError(`${path}: ${parsed.error.code}: ${parsed.error.message}`);
+  if (path !== kept) writeFileSync(kept, text, { mode: 0o600 });
+  return parsed.value;
+}
+
+function loadCertificate(path: string): SavedCertificate | null {
+  if (!existsSync(path)) return null;
+  try {
+    const raw = JSON.parse(readFileSync(path, 'utf8')) as { certificate?: unknown; expiresAtMs?: unknown };
+    const certificate = typeof raw.certificate === 'string' ? fromBase64Url(raw.certificate) : null;
+    return certificate && typeof raw.expiresAtMs === 'number' ? { certificate, expiresAtMs: raw.expiresAtMs } : null;
+  } catch {
+    return null;
+  }
+}
+
+function describeLoginError(error: unknown): string {
+  return error instanceof LoginError ? error.message : (error as Error).message;
+}
+
+export async function runSupernode(options: SupernodeCommandOptions): Promise<void> {
+  const dir = resolve(options.dir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const descriptor = loadDescriptorInto(dir, options.network);
+  if (options.enrol !== undefined && !ENROLMENT_TOKEN_PATTERN.test(options.enrol)) throw new CommandError('--enrol takes the token `parley admin enrol-supernode` printed (parley-sn1-…)');
+  const advertisedHost = options.publicHost ?? options.host;
+  if (advertisedHost === '0.0.0.0' || advertisedHost === '::') throw new CommandError('listening on every address: give --public-host, the address clients reach this host at');
+  const keys = loadOrCreateKeys(join(dir, 'supernode.key.json'), realEnv.random);
+  const certificatePath = join(dir, 'supernode.cert.json');
+  const saved = loadCertificate(certificatePath);
+  if (!saved && options.enrol === undefined) {
+    throw new CommandError(`this supernode is not enrolled yet: ask the login server's operator for a token (parley admin enrol-supernode) and start it with --enrol TOKEN`);
+  }
+  // Listen first (with the saved certificate, if any): with --port 0 the port is known only then.
+  const identity = renewableIdentity(keys, saved?.certificate ?? new Uint8Array(0));
   const supernode = await startSupernode(realEnv, {
     identity,
     verifier: new CertificateVerifier(descriptor.caPublicKey),
-    host: values.host,
-    port,
-    ...(values.webPort ? { webPort: values.webPort } : {}),
-    ...(values.stun ? { stun: values.stun } : {}),
+    host: options.host,
+    port: options.port,
+    advertise: { host: advertisedHost },
+    ...(options.webPort ? { webPort: options.webPort } : {}),
+    ...(options.stun ? { stun: options.stun } : {}),
     log: (line) => console.log(`supernode: ${line}`),
   });
-  const seeds = descriptor.bootstrap.filter((b): b is BootstrapEntry & { dhKey: Uint8Array } => b.dhKey !== undefined && !equalBytes(b.dhKey, keys.dh.publicKey));
+  const address: AdvertisedAddress = { host: advertisedHost, port: supernode.port, webPort: supernode.webPort };
+  const login = new LoginClient(descriptor);
+  const keep = (grant: SupernodeGrant) => {
+    identity.renew(grant.certificate);
+    writePrivate(certificatePath, `${JSON.stringify({ certificate: toBase64Url(grant.certificate), expiresAtMs: grant.certificateExpiresAtMs })}\n`);
+  };
+  let grant: SupernodeGrant | null = null;
+  try {
+    if (options.enrol !== undefined) {
+      grant = await enrolSupernode(login, descriptor.networkId, keys, options.enrol, address);
+      console.log(`enrolled with the login server as supernode #${grant.id}${grant.label ? ` (${grant.label})` : ''}`);
+    } else {
+      grant = await renewSupernode(login, descriptor.networkId, keys, address, realEnv.clock.wallTimeMs());
+    }
+    keep(grant);
+  } catch (error) {
+    const refused = error instanceof LoginError && error.status >= 400 && error.status < 500;
+    if (refused || !saved || saved.expiresAtMs <= realEnv.clock.wallTimeMs()) {
+      supernode.close();
+      login.close();
+      throw new CommandError(`the login server refused or did not answer: ${describeLoginError(error)}`);
+    }
+    console.log(`the login server did not answer (${describeLoginError(error)}); serving with the saved certificate until ${new Date(saved.expiresAtMs).toISOString()} and trying again`);
+  }
+  const seeds = [...(grant?.bootstrap ?? []), ...descriptor.bootstrap.filter((b): b is typeof b & { dhKey: Uint8Array } => b.dhKey !== undefined)];
   await supernode.join(seeds);
-  console.log(`supernode listening on ${values.host}:${supernode.port}${supernode.webPort ? ` and ${supernode.webPort} (web port)` : ''}; joined the overlay through ${seeds.length} bootstrap supernodes and knows ${supernode.dht.table.size}`);
+  const web = supernode.webPort ? ` and ${supernode.webPort} (web port)` : '';
+  console.log(`supernode listening on ${options.host}:${supernode.port}${web}, reached at ${advertisedHost}; joined the overlay through ${seeds.length} bootstrap supernodes and knows ${supernode.dht.table.size}`);
+  console.log(`supernode key: ${toBase64Url(keys.dh.publicKey)} (pin as --bootstrap ${advertisedHost}:${supernode.port}${supernode.webPort ? `+${supernode.webPort}` : ''}@<key>)`);
+  console.log(`open to the internet: TCP ${supernode.port}${supernode.webPort ? ` and ${supernode.webPort}` : ''}, UDP ${supernode.port} (STUN, TURN) and UDP relay ports (any, or the firewall's range for this host)`);
+
+  let timer: Timer | null = null;
+  const renewLater = (delayMs: number) => {
+    timer = realEnv.clock.after(delayMs, () => {
+      renewSupernode(login, descriptor.networkId, keys, address, realEnv.clock.wallTimeMs()).then(
+        (next) => {
+          keep(next);
+          // Supernodes enrolled since: met through the overlay too, but the list is authoritative.
+          for (const entry of next.bootstrap) supernode.dht.meet({ host: entry.host, port: entry.port, dhKey: entry.dhKey, ...(entry.webPort ? { webPort: entry.webPort } : {}) });
+          renewLater(RENEW_INTERVAL_MS);
+        },
+        (error: unknown) => {
+          console.log(`renewal failed (${describeLoginError(error)}); trying again in ${RENEW_RETRY_MS / 1000} s`);
+          renewLater(RENEW_RETRY_MS);
+        },
+      );
+    });
+  };
+  renewLater(grant ? RENEW_INTERVAL_MS : RENEW_RETRY_MS);
   const stop = () => {
+    timer?.cancel();
     supernode.close();
+    login.close();
     process.exit(0);
   };
   process.on('SIGINT', stop);

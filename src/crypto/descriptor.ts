@@ -72,9 +72,29 @@ export function parseNetworkDescriptor(text: string): Result<NetworkDescriptor, 
   if (raw.loginServerCertificate !== undefined && (typeof raw.loginServerCertificate !== 'string' || raw.loginServerCertificate.length > 8192 || !PEM.test(raw.loginServerCertificate))) {
     return invalid('loginServerCertificate must be one PEM certificate');
   }
-  if (!Array.isArray(raw.bootstrap) || raw.bootstrap.length > MAX_BOOTSTRAP_ENTRIES) return invalid(`bootstrap must be a list of at most ${MAX_BOOTSTRAP_ENTRIES} entries`);
+  const bootstrap = parseBootstrapEntries(raw.bootstrap);
+  if (!bootstrap.ok) return bootstrap;
+  return ok({
+    version: DESCRIPTOR_VERSION,
+    name: raw.name,
+    caPublicKey,
+    networkId: networkIdOf(caPublicKey),
+    loginServerUrl: raw.loginServerUrl,
+    ...(typeof raw.loginServerCertSha256 === 'string' ? { loginServerCertSha256: raw.loginServerCertSha256 } : {}),
+    ...(typeof raw.loginServerCertificate === 'string' ? { loginServerCertificate: raw.loginServerCertificate } : {}),
+    bootstrap: bootstrap.value,
+  });
+}
+
+/**
+ * A bootstrap list as JSON gives it (a descriptor's, or the login server's live list): each
+ * entry checked; entries without a key are kept (an old descriptor may have them) and left to
+ * the caller, which needs the key to use them.
+ */
+export function parseBootstrapEntries(raw: unknown): Result<BootstrapEntry[], DescriptorError> {
+  if (!Array.isArray(raw) || raw.length > MAX_BOOTSTRAP_ENTRIES) return invalid(`bootstrap must be a list of at most ${MAX_BOOTSTRAP_ENTRIES} entries`);
   const bootstrap: BootstrapEntry[] = [];
-  for (const entry of raw.bootstrap as unknown[]) {
+  for (const entry of raw as unknown[]) {
     if (!isRecord(entry)) return invalid('bootstrap entries must be objects');
     if (typeof entry.host !== 'string' || !(IPV4.test(entry.host) || HOSTNAME.test(entry.host))) return invalid('bootstrap host must be an IPv4 address or a host name');
     if (typeof entry.port !== 'number' || !Number.isInteger(entry.port) || entry.port < 1 || entry.port > 65535) return invalid('bootstrap port must be 1-65535');
@@ -89,16 +109,7 @@ export function parseNetworkDescriptor(text: string): Result<NetworkDescriptor, 
     }
     bootstrap.push({ host: entry.host, port: entry.port, ...(dhKey ? { dhKey } : {}), ...(typeof entry.webPort === 'number' ? { webPort: entry.webPort } : {}) });
   }
-  return ok({
-    version: DESCRIPTOR_VERSION,
-    name: raw.name,
-    caPublicKey,
-    networkId: networkIdOf(caPublicKey),
-    loginServerUrl: raw.loginServerUrl,
-    ...(typeof raw.loginServerCertSha256 === 'string' ? { loginServerCertSha256: raw.loginServerCertSha256 } : {}),
-    ...(typeof raw.loginServerCertificate === 'string' ? { loginServerCertificate: raw.loginServerCertificate } : {}),
-    bootstrap,
-  });
+  return ok(bootstrap);
 }
 
 export function serializeNetworkDescriptor(descriptor: Omit<NetworkDescriptor, 'networkId' | 'version'>): string {

@@ -58,3 +58,23 @@ export function certifyKeys(ca: NetworkCa, keys: DeviceKeys, options: CertifyOpt
 export function issueIdentity(ca: NetworkCa, random: Random, options: CertifyOptions): NodeIdentity {
   return certifyKeys(ca, generateDeviceKeys(random), options);
 }
+
+/** An identity whose certificate can be replaced while links use it: a supernode renewing its certificate. */
+export interface RenewableIdentity extends NodeIdentity {
+  renew(certificate: Uint8Array): void;
+}
+
+export function renewableIdentity(keys: DeviceKeys, certificate: Uint8Array): RenewableIdentity {
+  let current = certificate;
+  return {
+    signing: keys.signing,
+    dh: keys.dh,
+    // Read at every handshake, so a renewed certificate is presented from then on.
+    get certificate() {
+      return current;
+    },
+    renew(next: Uint8Array) {
+      current = next;
+    },
+  };
+}

@@ -10,6 +10,7 @@ import type { PasswordHasher } from './passwords.js';
 import type { Device, LoginStore, User } from './store/login-store.js';
 import { verifyToken } from './tokens.js';
 import { publicKeyObject } from '../crypto/ed25519.js';
+import { SupernodeRegistry } from './store/supernode-registry.js';
 
 export interface ThrottlePolicy {
   readonly freeFailures: number;
@@ -24,7 +25,14 @@ export interface LoginServerConfig {
   readonly tokenLifetimeMs: number;
   readonly challengeLifetimeMs: number;
   readonly latestVersion: string;
+  /** Supernodes the operator pinned (with keys); enrolled supernodes that renew are served beside them. */
   readonly bootstrap: readonly BootstrapEntry[];
+  /** How long an enrolled supernode's certificate lasts; it renews long before. */
+  readonly supernodeCertificateLifetimeMs: number;
+  /** An enrolled supernode that has not renewed for this long leaves the live bootstrap list. */
+  readonly supernodeLiveWindowMs: number;
+  /** Failed enrolments and renewals (bad token, bad signature) per IP address. */
+  readonly enrolmentThrottle: ThrottlePolicy;
   /** Failed logins per IP address and per account before locks start, and how they grow. */
   readonly loginThrottle: ThrottlePolicy;
   /** Registrations per IP address (every registration counts). */
@@ -41,6 +49,9 @@ export const DEFAULT_CONFIG: LoginServerConfig = {
   challengeLifetimeMs: 60_000,
   latestVersion: '0.1.0',
   bootstrap: [],
+  supernodeCertificateLifetimeMs: 3 * 24 * 3_600_000,
+  supernodeLiveWindowMs: 15 * 60_000,
+  enrolmentThrottle: { freeFailures: 10, baseLockMs: 60_000, maxLockMs: 3_600_000, forgetAfterMs: 3_600_000 },
   loginThrottle: { freeFailures: 5, baseLockMs: 1_000, maxLockMs: 15 * 60_000, forgetAfterMs: 3_600_000 },
   registrationThrottle: { freeFailures: 10, baseLockMs: 60_000, maxLockMs: 3_600_000, forgetAfterMs: 3_600_000 },
   searchThrottle: { freeFailures: 60, baseLockMs: 1_000, maxLockMs: 60_000, forgetAfterMs: 60_000 },
@@ -49,6 +60,7 @@ export const DEFAULT_CONFIG: LoginServerConfig = {
 
 export interface ServerContext {
   readonly store: LoginStore;
+  readonly supernodes: SupernodeRegistry;
   readonly ca: NetworkCa;
   readonly caKey: KeyObject;
   readonly hasher: PasswordHasher;
@@ -57,9 +69,9 @@ export interface ServerContext {
   readonly config: LoginServerConfig;
 }
 
-/** The context for a store and a CA: the CA's public key object is derived, not passed. */
-export function createServerContext(parts: Omit<ServerContext, 'caKey'>): ServerContext {
-  return { ...parts, caKey: publicKeyObject(parts.ca.keyPair.publicKey)! };
+/** The context for a store and a CA: the CA's public key object and the supernode registry are derived, not passed. */
+export function createServerContext(parts: Omit<ServerContext, 'caKey' | 'supernodes'>): ServerContext {
+  return { ...parts, supernodes: new SupernodeRegistry(parts.store.db), caKey: publicKeyObject(parts.ca.keyPair.publicKey)! };
 }
 
 /** A refusal the client can act on: an HTTP status, a stable code, a message for people. */

@@ -5,16 +5,20 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Env } from '../env/types.js';
+import type { Env, Timer } from '../env/types.js';
 import { serializeNetworkDescriptor, type BootstrapEntry } from '../crypto/descriptor.js';
 import { loadOrCreateCa, writePrivate } from '../crypto/key-files.js';
 import { createServerContext, DEFAULT_CONFIG, type LoginServerConfig } from './context.js';
 import { PasswordHasher, RECOMMENDED_SCRYPT_COST, type ScryptCost } from './passwords.js';
 import { createSelfSignedCertificate } from './self-signed.js';
 import { buildLoginServer } from './server.js';
+import { liveBootstrap } from './routes/supernodes.js';
 import { isPostgresUrl, openDatabase } from './store/database.js';
 import { LoginStore } from './store/login-store.js';
 import { createHash, X509Certificate } from 'node:crypto';
+
+/** How often network.json is brought up to date with the live bootstrap list. */
+const DESCRIPTOR_REFRESH_MS = 60_000;
 
 export interface LoginServerOptions {
   readonly dataDir: string;
@@ -75,22 +79,36 @@ export async function runLoginServer(env: Env, options: LoginServerOptions): Pro
   const url = `https://${options.host}:${address.port}`;
   const der = new X509Certificate(tls.cert).raw;
   const descriptorPath = join(options.dataDir, 'network.json');
-  writeFileSync(
-    descriptorPath,
-    serializeNetworkDescriptor({
+  // The descriptor carries the live bootstrap list: written at start and kept current, so the
+  // file an operator hands out names the supernodes that run now.
+  let written = '';
+  const writeDescriptor = async () => {
+    const text = serializeNetworkDescriptor({
       name: config.networkName,
       caPublicKey: ca.keyPair.publicKey,
       loginServerUrl: url,
       ...(tls.pinned ? { loginServerCertSha256: createHash('sha256').update(der).digest('hex'), loginServerCertificate: tls.cert } : {}),
-      bootstrap: config.bootstrap,
-    }),
-  );
+      bootstrap: await liveBootstrap(context),
+    });
+    if (text !== written) writeFileSync(descriptorPath, text);
+    written = text;
+  };
+  await writeDescriptor();
+  let refresher: Timer | null = null;
+  let closed = false;
+  const refresh = () => {
+    if (closed) return;
+    refresher = env.clock.after(DESCRIPTOR_REFRESH_MS, () => void writeDescriptor().catch(() => {}).finally(() => refresh()));
+  };
+  refresh();
   return {
     app,
     url,
     descriptorPath,
     databaseKind: isPostgresUrl(location) ? 'postgres' : 'sqlite',
     close: async () => {
+      closed = true; // a refresh in flight schedules no other
+      refresher?.cancel();
       await app.close();
       await context.store.close();
     },

@@ -10,6 +10,9 @@ export function object(properties: Record<string, unknown>, required: string[] =
   return { type: 'object', additionalProperties: false, properties, required } as const;
 }
 
+const hostField = { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$', description: 'an IPv4 address or a host name' } as const;
+const portField = { type: 'integer', minimum: 1, maximum: 65535 } as const;
+
 export const deviceField = object({ signingKey: b64key, dhKey: b64key, name: { type: 'string', minLength: 1, maxLength: 64 }, proof: b64sig });
 
 export const schemas = {
@@ -20,6 +23,14 @@ export const schemas = {
   passwordLogin: object({ username: usernameField, password: passwordField, device: deviceField }),
   challengeRequest: object({ signingKey: b64key }),
   supernodeCertificate: object({ attestation: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,2731}$', description: 'an encoded ReachabilityAttestation (at most 2 KiB), base64url' } }),
+  supernodeEnrol: object(
+    { token: { type: 'string', pattern: '^parley-sn1-[A-Za-z0-9_-]{43}$' }, signingKey: b64key, dhKey: b64key, host: hostField, port: portField, webPort: portField, proof: b64sig },
+    ['token', 'signingKey', 'dhKey', 'host', 'port', 'proof'],
+  ),
+  supernodeRenew: object(
+    { signingKey: b64key, host: hostField, port: portField, webPort: portField, timeMs: { type: 'integer', minimum: 0 }, signature: b64sig },
+    ['signingKey', 'host', 'port', 'timeMs', 'signature'],
+  ),
   deviceLogin: object({ signingKey: b64key, challenge: b64key, signature: b64sig }),
   changePassword: object({ oldPassword: passwordField, newPassword: passwordField }),
   deleteAccount: object({ password: passwordField }),

@@ -7,6 +7,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { ApiError, type ServerContext } from './context.js';
 import { accountRoutes } from './routes/accounts.js';
 import { socialRoutes } from './routes/social.js';
+import { supernodeRoutes } from './routes/supernodes.js';
 
 export interface ServerOptions {
   readonly https?: { readonly key: string; readonly cert: string } | null;
@@ -57,6 +58,7 @@ export async function buildLoginServer(context: ServerContext, options: ServerOp
 
   accountRoutes(app, context);
   socialRoutes(app, context);
+  supernodeRoutes(app, context);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.ready();
   return app;

@@ -34,8 +34,8 @@ export interface SupernodeOptions {
   readonly port: number;
   readonly maxLinks?: number;
   readonly attachment?: Partial<AttachmentLimits>;
-  /** Where other supernodes reach this one (for the overlay); default host:port it listens on. */
-  readonly advertise?: { host: string; port: number };
+  /** Where other supernodes reach this one (for the overlay); default host:port it listens on (the port: the one it listens on). */
+  readonly advertise?: { host: string; port?: number };
   /**
    * A second TCP port (443, say) that takes device links and TURN over TCP like the first, for
    * devices behind firewalls that let out only web traffic; advertised in gossip and lookups.
@@ -216,7 +216,7 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
           throw error;
         });
   const webPort = webListener ? { webPort: webListener.local.port } : {};
-  dht = new DhtNode(env, options.identity, options.verifier, { ...(options.advertise ?? { host: options.host ?? listener.local.host, port: listener.local.port }), ...webPort });
+  dht = new DhtNode(env, options.identity, options.verifier, { host: options.advertise?.host ?? options.host ?? listener.local.host, port: options.advertise?.port ?? listener.local.port, ...webPort });
   router = new Router(env, dht, attachments);
   dht.startMaintenance();
   const routerRequests = dht.onOtherRequest;

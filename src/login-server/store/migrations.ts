@@ -88,6 +88,33 @@ function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
       },
     },
+    // Operators' supernodes enrol with a single-use token and renew with their own key; the
+    // login server serves the live ones as the bootstrap list.
+    '002-supernodes': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('enrolment_tokens')
+          .addColumn('token_hash', 'text', (c) => c.primaryKey())
+          .addColumn('label', 'text', (c) => c.notNull())
+          .addColumn('created_at_ms', t.bigint, (c) => c.notNull())
+          .addColumn('expires_at_ms', t.bigint, (c) => c.notNull())
+          .addColumn('used_at_ms', t.bigint)
+          .execute();
+        const table = db.schema.createTable('supernodes');
+        await (dialect === 'postgres' ? table.addColumn('id', 'bigserial', (c) => c.primaryKey()) : table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement()))
+          .addColumn('signing_key', t.bytes, (c) => c.notNull().unique())
+          .addColumn('dh_key', t.bytes, (c) => c.notNull())
+          .addColumn('label', 'text', (c) => c.notNull())
+          .addColumn('host', 'text', (c) => c.notNull())
+          .addColumn('port', 'integer', (c) => c.notNull())
+          .addColumn('web_port', 'integer')
+          .addColumn('enrolled_at_ms', t.bigint, (c) => c.notNull())
+          .addColumn('last_seen_ms', t.bigint, (c) => c.notNull())
+          .addColumn('revoked_at_ms', t.bigint)
+          .execute();
+        await db.schema.createIndex('supernodes_by_last_seen').on('supernodes').column('last_seen_ms').execute();
+      },
+    },
   };
 }
 

@@ -73,6 +73,30 @@ export interface CountersTable {
   value: number;
 }
 
+/** A single-use token an operator made for enrolling one supernode; only its hash is kept. */
+export interface EnrolmentTokensTable {
+  /** SHA-256 of the token, hex. */
+  token_hash: string;
+  label: string;
+  created_at_ms: number;
+  expires_at_ms: number;
+  used_at_ms: number | null;
+}
+
+/** An operator's supernode: its keys, where it listens, when it last renewed. */
+export interface SupernodesTable {
+  id: Generated<number>;
+  signing_key: Uint8Array;
+  dh_key: Uint8Array;
+  label: string;
+  host: string;
+  port: number;
+  web_port: number | null;
+  enrolled_at_ms: number;
+  last_seen_ms: number;
+  revoked_at_ms: number | null;
+}
+
 export interface Schema {
   users: UsersTable;
   devices: DevicesTable;
@@ -83,4 +107,6 @@ export interface Schema {
   offline_messages: OfflineMessagesTable;
   throttles: ThrottlesTable;
   counters: CountersTable;
+  enrolment_tokens: EnrolmentTokensTable;
+  supernodes: SupernodesTable;
 }
