@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { realEnv } from '../env/real.js';
 import type { Timer } from '../env/types.js';
-import { fromBase64Url, toBase64Url } from '../crypto/bytes.js';
+import { equalBytes, fromBase64Url, toBase64Url } from '../crypto/bytes.js';
 import { CertificateVerifier } from '../crypto/certificate.js';
 import { parseNetworkDescriptor, type NetworkDescriptor } from '../crypto/descriptor.js';
 import { ENROLMENT_TOKEN_PATTERN, type AdvertisedAddress } from '../crypto/enrolment.js';
@@ -120,7 +120,7 @@ export async function runSupernode(options: SupernodeCommandOptions): Promise<vo
     }
     console.log(`the login server did not answer (${describeLoginError(error)}); serving with the saved certificate until ${new Date(saved.expiresAtMs).toISOString()} and trying again`);
   }
-  const seeds = [...(grant?.bootstrap ?? []), ...descriptor.bootstrap.filter((b): b is typeof b & { dhKey: Uint8Array } => b.dhKey !== undefined)];
+  const seeds = [...new Map([...descriptor.bootstrap, ...(grant?.bootstrap ?? [])].flatMap((b) => (b.dhKey && !equalBytes(b.dhKey, keys.dh.publicKey) ? [[toBase64Url(b.dhKey), { ...b, dhKey: b.dhKey }] as const] : []))).values()];
   await supernode.join(seeds);
   const web = supernode.webPort ? ` and ${supernode.webPort} (web port)` : '';
   console.log(`supernode listening on ${options.host}:${supernode.port}${web}, reached at ${advertisedHost}; joined the overlay through ${seeds.length} bootstrap supernodes and knows ${supernode.dht.table.size}`);

@@ -27,10 +27,17 @@ test('local network, two clients: bob goes online, alice finds him through the o
     bobOnline = await startParley(['online', '--user', 'bob', '--promote-after', '0', ...common], /promoted: now also a supernode|not a supernode: .*\n/);
     assert.match(bobOnline.output, /attached to supernode 127\.0\.0\.1:\d+ \(from the bootstrap list\)/);
     assert.match(bobOnline.output, /promoted: now also a supernode on port \d+ \(dial-back measured \d+ kbit\/s up\)/);
-    const nowhere = parley(['supernode', '--dir', join(dir, 'nothing-here')]);
+    // An operator's supernode: its own keys, enrolled with a single-use token (no CA key on its host).
+    const bare = (args: string[]) => spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 30_000 });
+    const nowhere = bare(['supernode', '--dir', join(dir, 'nothing-here')]);
     assert.equal(nowhere.status, 1);
-    assert.match(nowhere.out, /no network\.json in .*nothing-here: start the network first/);
-    extra = await startParley(['supernode', '--dir', join(dir, 'net'), '--port', '0'], 'joined the overlay');
+    assert.match(nowhere.stderr, /no network\.json in .*nothing-here: give --network FILE/);
+    const notEnrolled = bare(['supernode', '--dir', join(dir, 'sn'), '--network', join(dir, 'net', 'network.json'), '--port', '0']);
+    assert.match(notEnrolled.stderr, /not enrolled yet: ask the login server's operator for a token/);
+    const token = bare(['admin', 'enrol-supernode', '--data', join(dir, 'net'), '--label', 'extra']);
+    assert.equal(token.status, 0, token.stderr);
+    extra = await startParley(['supernode', '--dir', join(dir, 'sn'), '--network', join(dir, 'net', 'network.json'), '--enrol', token.stdout.trim(), '--port', '0'], 'joined the overlay');
+    assert.match(extra.output, /enrolled with the login server as supernode #1 \(extra\)/);
     const joined = /joined the overlay through 3 bootstrap supernodes and knows (\d+)/.exec(extra.output);
     assert.ok(joined && Number(joined[1]) >= 4, `the new supernode learnt of the 3 and of promoted bob: ${extra.output}`);
     const found = parley(['whois', 'bob', '--user', 'alice']);
