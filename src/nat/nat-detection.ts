@@ -24,7 +24,8 @@ export type NatType =
   | 'port-restricted'
   | 'symmetric'
   | 'udp-blocked'
-  | 'web-only'; // no UDP, and TCP only to web ports: the supernode was reached on its web port alone
+  | 'web-only' // no UDP, and TCP only to web ports: the supernode was reached on its web port alone
+  | 'unknown'; // UDP gets through, but the server could not run the tests that tell the classes apart
 
 export interface NatReport {
   readonly type: NatType;
@@ -101,8 +102,10 @@ export async function detectNat(env: Env, server: Endpoint, options: DetectionOp
     const otherAttr = attribute(first.value.message, Attr.OTHER_ADDRESS);
     const other = otherAttr ? decodeAddress(otherAttr, false) : null;
     if (!other?.ok) {
-      // A server with one address: the mapping behaviour stays unknown, and so does filtering.
-      return report({ type: behindNat ? 'port-restricted' : 'open', mapping: null, filtering: null, mapped, portPreserved, rttMs, hairpinning: null, note: 'the STUN server has no second address (no OTHER-ADDRESS): behaviour unknown' });
+      // A server with one address: mapping and filtering stay unknown, and so does the class —
+      // said so, never guessed (a wrong class would mislead the mixer election and people).
+      const where = behindNat ? 'behind a NAT' : 'on a public address (a firewall may filter)';
+      return report({ type: 'unknown', mapping: null, filtering: null, mapped, portPreserved, rttMs, hairpinning: null, note: `${where}; the STUN server has no second address (no OTHER-ADDRESS), so its behaviour is unknown` });
     }
     // Hairpinning (RFC 5780 section 4.5): M sends a request to its own mapped address; the NAT
     // turns it back in if it hairpins (and M's filter lets it in: M sent to that address).
@@ -146,6 +149,7 @@ const WIRE_TYPES: Record<NatType, WireNatType> = {
   symmetric: WireNatType.SYMMETRIC,
   'udp-blocked': WireNatType.UDP_BLOCKED,
   'web-only': WireNatType.WEB_ONLY,
+  unknown: WireNatType.UNSPECIFIED,
 };
 
 /** The type as presence records carry it. */
@@ -162,6 +166,7 @@ const NAMES: Record<NatType, string> = {
   symmetric: 'symmetric',
   'udp-blocked': 'UDP blocked',
   'web-only': 'web only (TCP to 80/443)',
+  unknown: 'unknown',
 };
 
 /** One line for people: the type, the behaviours behind it, the addresses and the time it took. */

@@ -55,16 +55,25 @@ test('NAT detection tells each NAT class and firewall apart against a two-addres
     assert.equal((await network.scheduler.drive(detectNat(noHairpin.env(), primary))).hairpinning, false, 'a NAT that does not hairpin is seen');
   }));
 
-test('a STUN server with one address answers binding requests and refuses CHANGE-REQUEST; detection says what it could not learn', () =>
+test('against a STUN server with one address, detection never guesses a class: unknown in every place UDP gets through, UDP blocked where it does not', () =>
   withSeed(testSeed(), async (seed) => {
     const network = new VirtualNetwork(seed);
     const { server, primary } = await stunServer(network, 1);
-    const host = network.addHost({ behind: network.addGateway({ nat: 'symmetric' }) });
-    const report = await network.scheduler.drive(detectNat(host.env(), primary));
-    assert.equal(report.mapping, null);
-    assert.match(report.note ?? '', /no second address/);
-    assert.ok(report.mapped);
-    assert.equal(server.refused.get('no_alternate'), 2, 'the two CHANGE-REQUESTs');
+    for (const c of CASES) {
+      const gateway = c.nat ? network.addGateway({ nat: c.nat, link: { latencyMs: 5 }, ...(c.firewall ? { firewall: c.firewall } : {}) }) : undefined;
+      const host = network.addHost({ ...(gateway ? { behind: gateway } : {}), link: { latencyMs: 5 } });
+      const report = await network.scheduler.drive(detectNat(host.env(), primary));
+      if (c.expected === 'udp-blocked') {
+        assert.equal(report.type, 'udp-blocked', c.name);
+        continue;
+      }
+      assert.equal(report.type, 'unknown', `${c.name}: ${JSON.stringify(report)}`);
+      assert.equal(report.mapping, null, c.name);
+      assert.equal(report.filtering, null, c.name);
+      assert.match(report.note ?? '', gateway ? /behind a NAT; .*no second address/ : /public address .*no second address/, c.name);
+      assert.equal(report.mapped?.host, gateway ? gateway.addressText : host.addressText, `${c.name}: the address the server saw is still reported`);
+    }
+    assert.equal(server.refused.get('no_alternate'), 2 * (CASES.length - 2), 'two CHANGE-REQUESTs from each place UDP reached');
   }));
 
 test('the NAT\'s mapping lifetime is bracketed by parallel probes, in the time of the longest wait', () =>
