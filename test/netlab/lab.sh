@@ -11,7 +11,9 @@
 #
 # Namespaces (prefix PL, default "pl"):
 #   PL-inet   the internet: a bridge, nothing else
-#   PL-srv    203.0.113.10 and .11: login server and supernodes (.11: the STUN second address)
+#   PL-srv    203.0.113.10: the login server, on a host of its own
+#   PL-sn1, PL-sn2, PL-sn3             supernodes, each on its own host with two addresses (the
+#                                      second for STUN's RFC 5780 tests): .12/.13, .14/.15, .16/.17
 #   PL-pub1, PL-pub2                   public clients (203.0.113.21, .22)
 #   PL-r<X><i> + PL-c<X><i>            a NAT router and its client, two of each kind (i = 1, 2),
 #                                      X = full (full cone), addr (address-restricted),
@@ -160,7 +162,11 @@ up() {
 
   mkns srv
   to_internet srv eth0 203.0.113.10
-  ns srv ip addr add 203.0.113.11/24 dev eth0
+  for i in 1 2 3; do
+    mkns "sn$i"
+    to_internet "sn$i" eth0 "203.0.113.$((10 + 2 * i))"
+    ns "sn$i" ip addr add "203.0.113.$((11 + 2 * i))/24" dev eth0
+  done
 
   # Two of each kind, on two machines (a pair of one kind must cross two NATs, not one machine).
   for i in 1 2; do

@@ -7,9 +7,15 @@ import type { Placement } from '../support/nat-matrix.js';
 
 const LAB_SCRIPT = fileURLToPath(new URL('../../../test/netlab/lab.sh', import.meta.url));
 export const PREFIX = 'pl';
+/** The login server's host. */
 export const SERVER_HOST = '203.0.113.10';
-export const SERVER_ALTERNATE = '203.0.113.11';
 export const SUPERNODE_PORT = 33033;
+/** The operator's supernodes, each on a host of its own with a second address for STUN. */
+export const SUPERNODE_HOSTS = [
+  { ns: 'sn1', host: '203.0.113.12', alternate: '203.0.113.13' },
+  { ns: 'sn2', host: '203.0.113.14', alternate: '203.0.113.15' },
+  { ns: 'sn3', host: '203.0.113.16', alternate: '203.0.113.17' },
+] as const;
 
 /**
  * Where each placement's devices run: the offering one and the answering one, each on its own

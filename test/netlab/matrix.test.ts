@@ -1,17 +1,22 @@
 // The network lab (lab.sh: namespaces, iptables/nftables NATs of every class, no link to the
-// host): the NAT classes are verified with coturn's turnutils_natdiscovery (an independent
-// tool) and with Parley's own detection, then real `parley` processes connect across every
-// pair of placements (a UDP-blocked device through TURN over TCP on the supernode's port, a
-// web-only one through its web port, 443), each on the best path possible for the pair. The
-// login server answers on port 80, which web-only firewalls let out.
+// host), deployed as an operator would (docs/deploy.md): the login server on a host of its own,
+// three supernodes on three others, each enrolled with a token from `parley admin` (no CA key
+// on their hosts, no shared folders: only the public network.json is copied), one of them
+// enrolled while the network runs. The NAT classes are verified with coturn's
+// turnutils_natdiscovery (an independent tool) and with Parley's own detection, then real
+// `parley` processes connect across every pair of placements (a UDP-blocked device through TURN
+// over TCP on the supernode's port, a web-only one through its web port, 443), each on the best
+// path possible for the pair. The login server answers on port 80, which web-only firewalls let
+// out. Last, a supernode restarts with its identity, and clients whose descriptor named only the
+// first two supernodes reach the third when those are gone.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startParley, stopParley, type RunningParley } from '../support/processes.js';
 import { PLACEMENTS, bestPath, type Placement } from '../support/nat-matrix.js';
-import { LAB_CLIENTS, SERVER_ALTERNATE, SERVER_HOST, SUPERNODE_PORT, inNamespace, labDown, labUp, netns, parleyIn } from './lab.js';
+import { LAB_CLIENTS, SERVER_HOST, SUPERNODE_HOSTS, SUPERNODE_PORT, inNamespace, labDown, labUp, netns, parleyIn } from './lab.js';
 
 /** What coturn's natdiscovery must report in each place ([mapping, filtering]), and Parley's name for it. */
 const EXPECTED: Record<Placement, { natdiscovery: [string, string] | null; parley: string }> = {
@@ -34,24 +39,43 @@ const user = (role: 'a' | 'b', p: Placement) => `${role}-${p}`;
 
 let dir = '';
 let server: RunningParley | null = null;
+const supernodes: (RunningParley | null)[] = [];
 const answerers: RunningParley[] = [];
 let common: string[] = [];
+/** Each lab host's own folder: nothing in one is read from another's. */
+const hostDir = (ns: string) => join(dir, 'hosts', ns);
+const supernodeKey = (output: string) => /supernode key: (\S+)/.exec(output)?.[1];
+
+/** On the login server's host, the operator makes a token; on the supernode's host, the supernode enrols with it. */
+async function enrolSupernode(i: number): Promise<RunningParley> {
+  const sn = SUPERNODE_HOSTS[i]!;
+  const token = await parleyIn('srv', ['admin', 'enrol-supernode', '--data', join(hostDir('srv'), 'login'), '--label', sn.ns]);
+  assert.equal(token.code, 0, token.out);
+  mkdirSync(hostDir(sn.ns), { recursive: true });
+  copyFileSync(join(hostDir('srv'), 'login', 'network.json'), join(hostDir(sn.ns), 'network.json')); // public: no secret in it
+  const args = ['supernode', '--dir', join(hostDir(sn.ns), 'supernode'), '--network', join(hostDir(sn.ns), 'network.json'), '--enrol', /parley-sn1-\S+/.exec(token.out)![0]];
+  return startParley([...args, '--host', sn.host, '--stun-alternate', sn.alternate, '--port', String(SUPERNODE_PORT), '--web-port', '443'], /open to the internet: .*\n/, 30_000, { netns: netns(sn.ns) });
+}
 
 before(async () => {
   if (process.getuid?.() !== 0) throw new Error('the network lab needs root (network namespaces, iptables): CI runs as root');
   await labUp();
   dir = mkdtempSync(join(tmpdir(), 'parley-lab-'));
-  common = ['--network', join(dir, 'net', 'network.json')];
-  server = await startParley(
-    ['local', '--dir', join(dir, 'net'), '--host', SERVER_HOST, '--stun-alternate', SERVER_ALTERNATE, '--port', String(SUPERNODE_PORT), '--web-port', '443', '--login-port', '80'],
-    'descriptor:',
-    30_000,
-    { netns: netns('srv') },
-  );
+  server = await startParley(['login-server', '--data', join(hostDir('srv'), 'login'), '--host', SERVER_HOST, '--port', '80'], 'descriptor:', 30_000, { netns: netns('srv') });
+  supernodes.push(await enrolSupernode(0), await enrolSupernode(1));
+  // What the operator hands to users: a descriptor with the live bootstrap list, fetched from
+  // the login server by a client host. The third supernode joins after it was made.
+  mkdirSync(hostDir('clients'), { recursive: true });
+  copyFileSync(join(hostDir('srv'), 'login', 'network.json'), join(hostDir('clients'), 'login-server.json'));
+  const descriptor = await parleyIn('pub1', ['network', 'descriptor', '--network', join(hostDir('clients'), 'login-server.json'), '--out', join(hostDir('clients'), 'network.json')]);
+  assert.match(descriptor.out, /with 2 bootstrap supernodes/, descriptor.out);
+  common = ['--network', join(hostDir('clients'), 'network.json')];
+  supernodes.push(await enrolSupernode(2));
 });
 
 after(async () => {
   for (const a of answerers) await stopParley(a.child);
+  for (const s of supernodes) if (s) await stopParley(s.child);
   if (server) await stopParley(server.child);
   await labDown();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -59,7 +83,7 @@ after(async () => {
 
 test('lab: coturn\'s natdiscovery finds each router\'s NAT class as built', { timeout: 120_000 }, async () => {
   const reports = await Promise.all(
-    PLACEMENTS.map(async (p) => ({ p, out: (await inNamespace(LAB_CLIENTS[p].answerer, ['turnutils_natdiscovery', '-m', '-f', '-p', String(SUPERNODE_PORT), SERVER_HOST], '', 20_000)).out })),
+    PLACEMENTS.map(async (p) => ({ p, out: (await inNamespace(LAB_CLIENTS[p].answerer, ['turnutils_natdiscovery', '-m', '-f', '-p', String(SUPERNODE_PORT), SUPERNODE_HOSTS[0].host], '', 20_000)).out })),
   );
   for (const { p, out } of reports) {
     const expected = EXPECTED[p].natdiscovery;
@@ -122,4 +146,26 @@ test('lab: devices register, Parley\'s own NAT detection agrees, and every pair 
   const notBest = results.filter((r) => r.path !== r.best).map((r) => `${r.a} ↔ ${r.b}: ${r.path}, best is ${r.best}`);
   assert.deepEqual(notBest, [], 'every pair on its best path');
   assert.equal(results.length, pairs.length);
+});
+
+test('lab: a restarted supernode keeps its identity; clients whose descriptor named only the first two reach the one enrolled later', { timeout: 120_000 }, async () => {
+  for (const s of supernodes) assert.match(s!.output, /enrolled with the login server as supernode #\d+ \(sn\d\)/);
+  const before = supernodeKey(supernodes[1]!.output);
+  await stopParley(supernodes[1]!.child);
+  const sn = SUPERNODE_HOSTS[1];
+  // No token this time: it renews with its own key.
+  supernodes[1] = await startParley(['supernode', '--dir', join(hostDir(sn.ns), 'supernode'), '--host', sn.host, '--stun-alternate', sn.alternate, '--port', String(SUPERNODE_PORT), '--web-port', '443'], /open to the internet: .*\n/, 30_000, { netns: netns(sn.ns) });
+  assert.ok(before);
+  assert.equal(supernodeKey(supernodes[1].output), before, 'the same key after a restart');
+  assert.doesNotMatch(supernodes[1].output, /enrolled with/, 'renewed, not enrolled again');
+  const listed = await parleyIn('srv', ['admin', 'supernodes', '--data', join(hostDir('srv'), 'login')]);
+  assert.equal((listed.out.match(/ live, /g) ?? []).length, 3, listed.out);
+
+  for (const i of [0, 1]) {
+    await stopParley(supernodes[i]!.child);
+    supernodes[i] = null;
+  }
+  const p: Placement = 'port-restricted';
+  const found = await parleyIn(LAB_CLIENTS[p].offerer, ['nat', '--profile', join(dir, 'profiles', user('a', p)), ...common], '', 60_000);
+  assert.match(found.out, new RegExp(`attached to supernode ${escapeRegExp(SUPERNODE_HOSTS[2].host)}:${SUPERNODE_PORT}`), found.out);
 });
