@@ -21,7 +21,7 @@ import { unwatchFile, watchFile } from 'node:fs';
 import { PresenceState } from '../wire/messages.js';
 import { CONTACTS_REFRESH_MS, ContactList } from '../client/contact-list.js';
 import { TypingSignal } from '../chat/typing-signal.js';
-import { describeNat, detectMappingLifetime, detectNat, natTypeToWire, type MappingLifetime, type NatReport } from '../nat/nat-detection.js';
+import { describeNat, detectMappingLifetime, detectNat, natTypeToWire, udpTimeoutFor, type MappingLifetime, type NatReport } from '../nat/nat-detection.js';
 import { Connector, type Connection, type LocalNetwork } from '../nat/connector.js';
 
 function loadHostCache(path: string): HostCache {
@@ -67,7 +67,7 @@ export async function detectAndPublish(client: AttachedClient): Promise<NatRepor
   const local = client.localAddress;
   if (!supernode || !local) return null;
   const onlyWebPortReached = client.supernodeEndpoint?.port !== supernode.port;
-  const report = await detectNat(realEnv, { host: supernode.host, port: supernode.port }, { localHost: local.host, onlyWebPortReached });
+  const report = await detectNat(realEnv, { host: supernode.host, port: supernode.port }, { localHost: local.host, onlyWebPortReached, udpTimeoutMs: udpTimeoutFor(client.attachTimeMs) });
   client.setNatType(natTypeToWire(report.type));
   return report;
 }

@@ -202,6 +202,17 @@ export class AttachedClient {
     return this.current?.supernode ?? null;
   }
 
+  private lastAttachMs: number | null = null;
+
+  /**
+   * How long the last attachment took (connection, handshake, answer: a few round trips, and
+   * whatever this machine was too busy to do meanwhile): what timeouts toward the supernode
+   * scale with, rather than fixed budgets.
+   */
+  get attachTimeMs(): number | null {
+    return this.lastAttachMs;
+  }
+
   /** Where the link to the supernode goes: its own port, or its web port when only that could be reached (TURN over TCP answers there too). */
   get supernodeEndpoint(): Endpoint | null {
     return this.current?.link.remote ?? null;
@@ -269,7 +280,8 @@ export class AttachedClient {
         }
       }
     }
-    hostCache.recordSuccess(attached.supernode.host, attached.supernode.port, this.env.clock.now() - startedMs, this.env.clock.now());
+    this.lastAttachMs = this.env.clock.now() - startedMs;
+    hostCache.recordSuccess(attached.supernode.host, attached.supernode.port, this.lastAttachMs, this.env.clock.now());
     hostCache.merge(attached.gossip.map((g) => ({ host: g.host, port: g.port, dhKey: g.dhKey, webPort: g.webPort })), 'gossip');
     this.adopt(attached);
     this.emit({ kind: 'attached', supernode: attached.supernode, source, atMs: this.env.clock.now() });

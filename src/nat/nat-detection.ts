@@ -62,6 +62,20 @@ export interface DetectionOptions {
 
 const mappedOf = (answer: StunAnswer): Endpoint | null => mappedAddress(answer.message);
 
+/** The UDP budget's floor and ceiling: a quiet network answers in far less; a dead one is not waited on for long. */
+export const MIN_UDP_TIMEOUT_MS = 1_500;
+export const MAX_UDP_TIMEOUT_MS = 10_000;
+
+/**
+ * How long test I may take, from what reaching the supernode over TCP took: that covers the
+ * path's round trips and how busy this machine is, so a loaded machine behind a double NAT is
+ * not called "UDP blocked" for answering late.
+ */
+export function udpTimeoutFor(attachTimeMs: number | null): number {
+  if (attachTimeMs === null || !Number.isFinite(attachTimeMs)) return MIN_UDP_TIMEOUT_MS;
+  return Math.min(MAX_UDP_TIMEOUT_MS, Math.max(MIN_UDP_TIMEOUT_MS, Math.round(4 * attachTimeMs)));
+}
+
 export function classify(mapping: Dependence | null, filtering: Dependence | null, behindNat: boolean): NatType {
   if (!behindNat) return filtering === 'endpoint-independent' || filtering === null ? 'open' : 'firewalled';
   if (mapping !== 'endpoint-independent' && mapping !== null) return 'symmetric';
@@ -83,7 +97,7 @@ export async function detectNat(env: Env, server: Endpoint, options: DetectionOp
   const f = new StunTransactions(await bind(), env.clock, env.random);
   const local = m.socket.local;
   const rto = options.rtoMs ?? 100;
-  const udpTimeoutMs = options.udpTimeoutMs ?? 1_500;
+  const udpTimeoutMs = options.udpTimeoutMs ?? MIN_UDP_TIMEOUT_MS;
   try {
     const testI = m.request(server, [], { rtoMs: rto, deadlineMs: udpTimeoutMs });
     const changeBoth = f.request(server, [{ type: Attr.CHANGE_REQUEST, value: encodeChangeRequest(CHANGE_IP | CHANGE_PORT) }], { rtoMs: rto, deadlineMs: udpTimeoutMs });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { VirtualNetwork, type VirtualHost } from '../../src/env/virtual/index.js';
 import { StunServer } from '../../src/nat/stun-server.js';
-import { detectMappingLifetime, detectNat, type NatType } from '../../src/nat/nat-detection.js';
+import { detectMappingLifetime, detectNat, MAX_UDP_TIMEOUT_MS, MIN_UDP_TIMEOUT_MS, udpTimeoutFor, type NatType } from '../../src/nat/nat-detection.js';
 import type { FirewallPolicy } from '../../src/env/virtual/network.js';
 import type { NatClass } from '../../src/env/virtual/nat.js';
 import { testSeed, withSeed } from '../support/seed.js';
@@ -87,4 +87,22 @@ test('the NAT\'s mapping lifetime is bracketed by parallel probes, in the time o
     assert.ok(network.scheduler.now() - started < 125_000, 'the waits ran side by side');
     const open = network.addHost();
     assert.deepEqual(await network.scheduler.drive(detectMappingLifetime(open.env(), primary)), { aliveAfterMs: 120_000, goneAfterMs: null }, 'no NAT: nothing expires');
+  }));
+
+test('the UDP budget follows how long reaching the supernode took: a slow path (1.8 s round trips) is found port-restricted, not called UDP blocked', () =>
+  withSeed(testSeed(), async (seed) => {
+    for (const attach of [0, 10, 100, 375, 400, 1_000, 5_000, 60_000]) {
+      const budget = udpTimeoutFor(attach);
+      assert.ok(budget >= MIN_UDP_TIMEOUT_MS && budget <= MAX_UDP_TIMEOUT_MS, `${attach} → ${budget}`);
+      assert.ok(budget >= Math.min(MAX_UDP_TIMEOUT_MS, 4 * attach), `${attach} → ${budget}: four times what attaching took`);
+    }
+    assert.equal(udpTimeoutFor(null), MIN_UDP_TIMEOUT_MS);
+    const network = new VirtualNetwork(seed);
+    const { primary } = await stunServer(network, 2);
+    const slow = () => network.addHost({ behind: network.addGateway({ nat: 'port-restricted', link: { latencyMs: 880 } }), link: { latencyMs: 5 } });
+    const fixed = await network.scheduler.drive(detectNat(slow().env(), primary));
+    assert.equal(fixed.type, 'udp-blocked', 'with the fixed 1.5 s budget the answer comes too late');
+    // Attaching over TCP takes about three round trips on that path.
+    const scaled = await network.scheduler.drive(detectNat(slow().env(), primary, { udpTimeoutMs: udpTimeoutFor(3 * 1_780) }));
+    assert.equal(scaled.type, 'port-restricted', JSON.stringify(scaled));
   }));
