@@ -11,6 +11,7 @@ import { benchTurn, type LoadResult } from './turn.js';
 import { benchLab, benchNatDetection, benchPathSetup } from './nat.js';
 import { benchCallSetup, benchMedia, benchMixerCpu, MIXER_PHASES_MS, RING_BEFORE_ANSWER_MS } from './media.js';
 import { benchBrowser } from './browser.js';
+import { benchDeploy } from './deploy.js';
 import { RECOMMENDED_SCRYPT_COST } from '../src/login-server/passwords.js';
 import { fmt, fmtMeasurement } from './measure.js';
 import { DEFAULT_BITRATE } from '../src/media/media-stream.js';
@@ -31,6 +32,7 @@ const callSetup = await benchCallSetup();
 const mixerCpu = benchMixerCpu(10);
 const mixerCpuTwoTalking = benchMixerCpu(10, 2);
 const browser = await benchBrowser();
+const deploy = await benchDeploy();
 
 const carried = (results: readonly { offered: number; lossPercent: number }[]) => Math.max(0, ...results.filter((r) => r.lossPercent < 1).map((r) => r.offered));
 const at = (results: readonly LoadResult[], rate: number) => results.find((r) => r.offered === rate);
@@ -205,6 +207,14 @@ const lines = [
         '',
         'Mouth-to-ear: alice\'s fake microphone plays a click a second (50 ms of 800 Hz, sharp onset); her page\'s audio worklet stamps each captured frame with the audio clock, bob\'s stamps each frame as it starts to play (both mapped to wall-clock time with `getOutputTimestamp`, so the two pages compare); a click\'s onset in each is matched. It counts from the click reaching alice\'s audio thread to it leaving bob\'s speaker (his reported output latency included); the microphone\'s own input latency, which a fake device does not have, is not in it. Busy pages (the second row) cost about 110–130 ms more. Moving the socket to a worker that talks to the worklet over its own channel, so that call audio never passes through a page\'s main thread, was tried and measured no better here (275–299 ms busy, 146–170 quiet, three runs), so the page still relays; the delay is elsewhere (perhaps Chromium\'s own capture path, or two cores shared by two busy pages, two daemons and the network). Where the time goes (measured once by instrumenting the pages): about 15 ms on alice\'s page (a 10 ms frame is filled, then handed from the audio thread to the page), 50–60 ms from daemon to daemon (the call itself, 20 ms frames, is 32–43 ms in the figure above; the rest waits in the daemons\' queues between the socket\'s frames and the call\'s clock), 25–40 ms in bob\'s worklet queue (headless Chromium hands socket messages to the page with gaps up to 45–65 ms), and 40 ms of output latency.',
       ]),
+  '',
+  '## Running a network on several hosts (issue 18)',
+  '',
+  '| figure | result | reference in the same run |',
+  '| --- | --- | --- |',
+  `| an empty supernode folder to a supernode in the network: the operator's token, then the supernode's first start (keys, enrolment, overlay join), real processes | ${fmtMeasurement(deploy.enrolToJoinedMs)} ms | of which \`parley admin enrol-supernode\` ${fmtMeasurement(deploy.adminCommandMs)} ms (a process start) |`,
+  `| a supernode process's resident memory, idle → with ${fmt(deploy.clients)} clients attached over real TCP (secure links, keep-alives) | ${fmt(deploy.idleRssMb)} MB → ${fmt(deploy.loadedRssMb)} MB: ${fmt(deploy.rssPerClientKb, 1)} KB per client | heap per client on the virtual network above: ${fmt(attachments.bytesPerClient / 1024, 1)} KB |`,
+  `| CPU of that supernode process while ${fmt(deploy.clients)} clients keep alive | ${fmt(deploy.keepaliveCpuPercent, 2)}% of a core | |`,
   '',
   '## Reading these figures',
   '',
