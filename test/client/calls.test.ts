@@ -83,6 +83,7 @@ test('alice calls bob: both his devices ring, the second answers, the first stop
     await elapse(6_000);
     assert.ok(call.stats().packetsSent - sentBeforeHold <= 3, 'one packet every 3 s on hold');
     assert.equal(answered.state, 'active', 'a held call stays up');
+    assert.equal(call.stats().pathRestarts, 0, 'silence on hold is not a dead path');
     call.hangup();
     assert.deepEqual(await drive(call.ended), { reason: 'hung_up', by: 'local' });
     assert.deepEqual(await drive(answered.ended), { reason: 'hung_up', by: 'remote' });
@@ -224,28 +225,35 @@ function heardSimilarity(said: Int16Array, heard: Int16Array, fromMs: number, to
   return { similarity: spectralSimilarity(window, tail, delayMs), delayMs };
 }
 
+/**
+ * Alice (symmetric NAT) calls bob (port-restricted NAT): only a relay joins them (docs/nat.md).
+ * Both attach to the first supernode, so its relays carry the call; gossip told them of the others.
+ */
+async function relayedCall(seed: number) {
+  const world = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }) });
+  const { drive, elapse, supernodes } = world;
+  const alice = await phone(world, 'alice', ['bob'], { nat: 'symmetric', bootstrap: 0 });
+  const bob = await phone(world, 'bob', ['alice'], { bootstrap: 0 });
+  await elapse(1_000);
+  const doomed = supernodes[0]!;
+  const aliceAudio = audio(world, 20, 1);
+  const call = await drive(alice.calls.call('bob', aliceAudio));
+  await elapse(300);
+  const bobAudio = audio(world, 20, 2);
+  const answered = bob.incoming[0]!;
+  answered.accept(bobAudio);
+  const answeredAtMs = world.network.scheduler.now();
+  await elapse(2_000);
+  assert.equal(call.state, 'active');
+  assert.equal(call.stats().path, 'relayed-udp');
+  assert.equal(answered.stats().path, 'relayed-udp');
+  assert.equal(relayHost(call), doomed.host.addressText, 'the call is relayed by the supernode about to die');
+  return { world, drive, elapse, supernodes, alice, bob, doomed, aliceAudio, bobAudio, call, answered, answeredAtMs };
+}
+
 test('a relayed call survives its relay\'s death: the supernode relaying it is killed, the call restarts ICE on a new relay and goes on with a gap under 2 s', (t) =>
   withSeed(testSeed(), async (seed) => {
-    const world = await overlayWorld(seed, 3, { link: () => ({ latencyMs: 5 }) });
-    const { drive, elapse, supernodes } = world;
-    // A symmetric NAT against a port-restricted one: only a relay joins them (docs/nat.md). Both
-    // attach to the first supernode, so its relays carry the call; gossip told them of the others.
-    const alice = await phone(world, 'alice', ['bob'], { nat: 'symmetric', bootstrap: 0 });
-    const bob = await phone(world, 'bob', ['alice'], { bootstrap: 0 });
-    await elapse(1_000);
-    const doomed = supernodes[0]!;
-    const aliceAudio = audio(world, 20, 1);
-    const call = await drive(alice.calls.call('bob', aliceAudio));
-    await elapse(300);
-    const bobAudio = audio(world, 20, 2);
-    const answered = bob.incoming[0]!;
-    answered.accept(bobAudio);
-    const answeredAtMs = world.network.scheduler.now();
-    await elapse(2_000);
-    assert.equal(call.state, 'active');
-    assert.equal(call.stats().path, 'relayed-udp');
-    assert.equal(answered.stats().path, 'relayed-udp');
-    assert.equal(relayHost(call), doomed.host.addressText, 'the call is relayed by the supernode about to die');
+    const { world, drive, elapse, supernodes, alice, bob, doomed, aliceAudio, bobAudio, call, answered, answeredAtMs } = await relayedCall(seed);
     // The supernode's process is killed: its links close (FIN), its relays are gone.
     doomed.host.kill();
     doomed.running.close();
@@ -304,5 +312,28 @@ test('a direct (hole-punched) call is not disturbed when the supernode both devi
     assert.notEqual(alice.attached.supernode?.host, supernodes[0]!.host.addressText, 'alice re-attached elsewhere');
     call.hangup();
     assert.deepEqual(await drive(answered.ended), { reason: 'hung_up', by: 'remote' });
+    shutDown(world, [alice, bob]);
+  }));
+
+test('the callee notices first (the caller hears nothing anyway: the callee holds): it asks for a restart, and the caller\'s audio is back within 2 s', () =>
+  withSeed(testSeed(), async (seed) => {
+    const { world, drive, elapse, alice, bob, doomed, call, answered } = await relayedCall(seed);
+    answered.hold(true);
+    await elapse(500);
+    assert.equal(call.stats().heldByPeer, true);
+    doomed.host.kill();
+    doomed.running.close();
+    // Alice's own watch is off (bob holds: one packet every 3 s); bob's RESTART brings the new path.
+    const [bobGapMs] = await longestGapsMs(world, [answered], 4_000);
+    assert.ok(bobGapMs! >= PATH_SILENCE_MS && bobGapMs! <= 2_000, `bob's gap ${bobGapMs} ms`);
+    assert.equal(call.stats().pathRestarts, 1);
+    assert.notEqual(relayHost(call), doomed.host.addressText);
+    answered.hold(false);
+    await elapse(1_000);
+    const before = call.stats().packetsReceived;
+    await elapse(1_000);
+    assert.ok(call.stats().packetsReceived - before >= 45, 'alice hears bob again once he resumes');
+    call.hangup();
+    await drive(answered.ended);
     shutDown(world, [alice, bob]);
   }));
