@@ -1,8 +1,16 @@
 // Voice calls: signalling end to end between devices (INVITE to every online device of the
-// callee, RINGING, ACCEPT / DECLINE / BUSY, CANCEL, BYE, HOLD / RESUME), the path from the
-// connector (direct, hole-punched or relayed) and the media on it. The first device to accept
+// callee, RINGING, ACCEPT / DECLINE / BUSY, CANCEL, BYE, HOLD / RESUME, RESTART), the path from
+// the connector (direct, hole-punched or relayed) and the media on it. The first device to accept
 // wins and the caller cancels the others; a caller the callee does not take calls from is
 // refused in the first exchange; every wait has a timeout and every end has a reason.
+//
+// A path that dies mid-call (its relay's supernode killed, a NAT rebooted) is replaced by an ICE
+// restart: the media falls silent for PATH_SILENCE_MS while the other side should be sending, or
+// the ICE agent's consent checks find no working pair, and the caller (the controlling side)
+// connects again: fresh candidates, a new TURN allocation on the supernode it is attached to
+// now, exchanged end to end like every connectivity offer. The callee asks for it (RESTART)
+// when it notices first. The media moves to the new path with its SRTP keys and sequence
+// numbers; a restart that finds no path within its bounds ends the call with `no_path`.
 import { create } from '@bufbuild/protobuf';
 import type { Env, Timer } from '../env/types.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
@@ -10,7 +18,7 @@ import type { Relation } from '../chat/chat-client.js';
 import type { Connection, Connector } from '../nat/connector.js';
 
 type ConnectOutcome = Awaited<ReturnType<Connector['connect']>>;
-import type { PathKind } from '../nat/ice-agent.js';
+import type { PathKind, SelectedPath } from '../nat/ice-agent.js';
 import { CallSignalKind, CallSignalSchema, type CallSignal } from '../wire/messages.js';
 import { MediaReceiver, MediaSender, type AudioSink, type AudioSource } from '../media/media-stream.js';
 import { CallQuality, estimateMos } from '../media/call-quality.js';
@@ -30,6 +38,22 @@ const MEDIA_TIMEOUT_MS = 10_000;
 const MAX_CALLS = 4;
 /** Ringing devices a caller opens paths to before anyone answers (each costs a socket and a relay). */
 const MAX_EARLY_PATHS = 3;
+/**
+ * No media for this long while the other side should be sending (it is not holding): the path
+ * is taken for dead and restarted. 30 frames of 20 ms: far beyond a loss burst or a busy
+ * machine's stall, and a false alarm only costs a new path while the old one goes on.
+ */
+export const PATH_SILENCE_MS = 600;
+const PATH_WATCH_MS = 100;
+/** An ICE restart gives up after this long or this many connection attempts (each a socket and a relay allocation). */
+export const RESTART_DEADLINE_MS = 8_000;
+const RESTART_ATTEMPTS = 4;
+/** One attempt waits this long for the answer and a path (the other side may still be re-attaching). */
+const RESTART_ATTEMPT_MS = 4_000;
+/** No network to gather on yet (this device is re-attaching to another supernode): tried again after this. */
+const RESTART_RETRY_MS = 100;
+/** The callee asks the caller for a restart at most this often. */
+const RESTART_ASK_EVERY_MS = 1_000;
 
 export interface CallSignalling {
   onCallSignal(listener: (from: { user: string; device: Uint8Array; relation: Relation }, signal: CallSignal) => void): void;
@@ -79,6 +103,8 @@ export interface CallStats {
   readonly lossPercent: number;
   readonly jitterMs: number;
   readonly bufferMs: number;
+  /** Paths this call moved to after its path died (ICE restarts that worked). */
+  readonly pathRestarts: number;
   /** Round trip over the media path (RTCP), ms. */
   readonly rttMs: number | null;
   /** Our stream's loss as the other side reports it, %. */
@@ -112,7 +138,20 @@ export class Call {
   /** Why it ended, once it has. */
   endedWith: CallEnd | null = null;
   private timers: Timer[] = [];
-  private media: { sender: MediaSender; receiver: MediaReceiver; quality: CallQuality; connection: Connection; lastHeardMs: number } | null = null;
+  private media: {
+    sender: MediaSender;
+    receiver: MediaReceiver;
+    quality: CallQuality;
+    connection: Connection;
+    /** When the last datagram arrived (null: none yet), and since when the current path carries the call. */
+    lastHeardMs: number | null;
+    pathSinceMs: number;
+  } | null = null;
+  /** The caller is restarting ICE (one restart at a time). */
+  restarting = false;
+  /** When the callee last asked for a restart. */
+  restartAskedMs = -Infinity;
+  private pathRestarts = 0;
   private heldByPeer = false;
   /** The other side's SRTP master (key and salt) for what it sends. */
   theirMaster: Uint8Array | null = null;
@@ -190,30 +229,83 @@ export class Call {
 
   startMedia(env: Env, connection: Connection): void {
     if (!this.audio || !this.theirMaster || this.state === 'ended') return;
-    const sender = new MediaSender(env.clock, env.random, { send: (bytes) => void connection.agent.send(bytes) }, masterKey(this.ourMaster), this.audio.source, { frameMs: this.frameMs });
+    // Media goes on whichever path carries the call now (an ICE restart replaces it).
+    const path = { send: (bytes: Uint8Array) => void this.media?.connection.agent.send(bytes) };
+    const sender = new MediaSender(env.clock, env.random, path, masterKey(this.ourMaster), this.audio.source, { frameMs: this.frameMs });
     const receiver = new MediaReceiver(env.clock, masterKey(this.theirMaster), this.audio.sink, { frameMs: this.frameMs });
-    const path = { send: (bytes: Uint8Array) => void connection.agent.send(bytes) };
     const quality = new CallQuality(env.clock, path, masterKey(this.ourMaster), masterKey(this.theirMaster), sender, receiver);
-    const media = { sender, receiver, quality, connection, lastHeardMs: env.clock.now() };
+    const startedMs = env.clock.now();
+    const media = { sender, receiver, quality, connection, lastHeardMs: null, pathSinceMs: startedMs };
     this.media = media;
-    // RTP and RTCP share the path (RFC 5761).
-    connection.agent.onData((bytes) => {
-      media.lastHeardMs = env.clock.now();
-      if (isRtcp(bytes)) quality.receive(bytes);
-      else receiver.receive(bytes);
-    });
+    this.listen(env, connection);
     sender.start();
     quality.start();
     const watch = () => {
       if (this.state === 'ended') return;
-      if (env.clock.now() - media.lastHeardMs > MEDIA_TIMEOUT_MS) {
+      if (env.clock.now() - (media.lastHeardMs ?? startedMs) > MEDIA_TIMEOUT_MS) {
         this.manager.finish(this, { reason: 'media_lost', by: 'remote' }, CallSignalKind.BYE, 'no media');
         return;
       }
       this.addTimer(env.clock.after(1_000, watch));
     };
     this.addTimer(env.clock.after(1_000, watch));
+    // The path's own watch: silence while the other side sends (it is not on hold) means the path died.
+    const watchPath = () => {
+      if (this.state === 'ended') return;
+      if (this.pathSilent(env.clock.now())) this.manager.pathLost(this);
+      this.addTimer(env.clock.after(PATH_WATCH_MS, watchPath));
+    };
+    this.addTimer(env.clock.after(PATH_WATCH_MS, watchPath));
     this.setState('active');
+  }
+
+  /** RTP and RTCP from this path (RFC 5761: they share it); its death is reported at once. */
+  private listen(env: Env, connection: Connection): void {
+    connection.agent.onData((bytes) => {
+      const media = this.media;
+      if (!media) return;
+      media.lastHeardMs = env.clock.now();
+      if (isRtcp(bytes)) media.quality.receive(bytes);
+      else media.receiver.receive(bytes);
+    });
+    connection.agent.onPathLost(() => {
+      if (this.media?.connection === connection) this.manager.pathLost(this);
+    });
+  }
+
+  /**
+   * Whether the path looks dead: the other side's media, which came before, has not come for
+   * PATH_SILENCE_MS on this path, and the other side is not holding (hold sends every 3 s).
+   */
+  pathSilent(nowMs: number): boolean {
+    const media = this.media;
+    if (!media || media.lastHeardMs === null || this.heldByPeer || this.restarting) return false;
+    return nowMs - Math.max(media.lastHeardMs, media.pathSinceMs) > PATH_SILENCE_MS;
+  }
+
+  /** The path the media takes now (its candidates: where its relay is), null before media. */
+  get selectedPath(): SelectedPath | null {
+    return this.media?.connection.agent.path ?? null;
+  }
+
+  /** How long the current path has carried the call (null before media). */
+  pathAgeMs(nowMs: number): number | null {
+    return this.media ? nowMs - this.media.pathSinceMs : null;
+  }
+
+  /** Moves the media to a new path (an ICE restart): the SRTP contexts, sequence numbers and jitter buffer go on; the old path is closed. */
+  movePath(env: Env, connection: Connection): void {
+    const media = this.media;
+    if (!media || this.state === 'ended' || media.connection === connection) {
+      if (media?.connection !== connection) void connection.agent.close();
+      return;
+    }
+    const old = media.connection;
+    media.connection = connection;
+    media.pathSinceMs = env.clock.now();
+    this.pathRestarts++;
+    this.listen(env, connection);
+    void old.agent.close();
   }
 
   stats(): CallStats {
@@ -237,6 +329,7 @@ export class Call {
       bufferMs: m?.receiver.bufferedMs ?? 0,
       rttMs,
       remoteLossPercent: m?.quality.figures.lossPercent ?? 0,
+      pathRestarts: this.pathRestarts,
       mos: oneWayMs === null || !m ? null : estimateMos(oneWayMs, lossPercent, m.sender.bitrate),
       heldByPeer: this.heldByPeer,
     };
@@ -300,7 +393,8 @@ export class CallManager {
    * user takes calls from ring at all.
    */
   expectsConnectionFrom(user: string): boolean {
-    return [...this.calls.values()].some((c) => c.direction === 'incoming' && c.peer === user && (c.state === 'ringing' || c.state === 'connecting'));
+    // An active call too: its caller restarts ICE when the path dies.
+    return [...this.calls.values()].some((c) => c.direction === 'incoming' && c.peer === user && (c.state === 'ringing' || c.state === 'connecting' || c.state === 'active'));
   }
 
   /** Calls every online device of `user`. */
@@ -341,6 +435,54 @@ export class CallManager {
     this.close(call, { reason: 'conference', by: 'local' });
   }
 
+  /**
+   * The call's path died (silent, or no pair passes consent checks): the caller restarts ICE; the
+   * callee asks it to (the caller is the controlling side, so two restarts never cross).
+   */
+  pathLost(call: Call): void {
+    if (call.state !== 'active') return;
+    if (call.direction === 'outgoing') return void this.restartPath(call);
+    const now = this.env.clock.now();
+    if (now - call.restartAskedMs < RESTART_ASK_EVERY_MS) return;
+    call.restartAskedMs = now;
+    this.signal(call, CallSignalKind.RESTART, 'path silent');
+  }
+
+  /**
+   * ICE restart, caller side: connects to the callee's device again (new candidates, a relay on
+   * the supernode this device is attached to now) until a path works, within RESTART_ATTEMPTS
+   * and RESTART_DEADLINE_MS; then the media moves to it. While this device has no network to
+   * gather on (it is re-attaching after its supernode died) it tries again every RESTART_RETRY_MS.
+   */
+  private async restartPath(call: Call): Promise<void> {
+    const device = call.device;
+    if (call.restarting || !device) return;
+    call.restarting = true;
+    const startedMs = this.env.clock.now();
+    let attempts = 0;
+    try {
+      while (call.state === 'active' && attempts < RESTART_ATTEMPTS) {
+        const leftMs = RESTART_DEADLINE_MS - (this.env.clock.now() - startedMs);
+        if (leftMs <= 0) break;
+        const outcome = await this.connector.connect(call.peer, device, Math.min(RESTART_ATTEMPT_MS, leftMs), { urgent: true }).catch(() => null);
+        if (call.state !== 'active') {
+          if (outcome?.ok) void outcome.connection.agent.close();
+          return;
+        }
+        if (outcome === null) {
+          await new Promise<void>((resolve) => call.addTimer(this.env.clock.after(RESTART_RETRY_MS, resolve)));
+          continue;
+        }
+        attempts++;
+        if (outcome.ok) return call.movePath(this.env, outcome.connection);
+      }
+    } finally {
+      call.restarting = false;
+    }
+    // Nothing worked; unless the old path came back meanwhile, the call is over.
+    if (call.pathSilent(this.env.clock.now())) this.finish(call, { reason: 'no_path', by: 'local' }, CallSignalKind.BYE, 'no path');
+  }
+
   /** The call with this id, if it is under way here. */
   find(callId: Uint8Array): Call | undefined {
     return this.calls.get(toHex(callId));
@@ -359,8 +501,10 @@ export class CallManager {
   }
 
   private connected(connection: Connection): void {
-    const call = [...this.calls.values()].find((c) => c.direction === 'incoming' && (c.state === 'ringing' || c.state === 'connecting') && c.peer === connection.user && c.device && equalBytes(c.device, connection.device));
+    const call = [...this.calls.values()].find((c) => c.direction === 'incoming' && c.state !== 'ended' && c.peer === connection.user && c.device && equalBytes(c.device, connection.device));
     if (!call) return;
+    // Under way: the caller restarted ICE (its path died); the media moves to the new path.
+    if (call.state === 'active') return call.movePath(this.env, connection);
     if (call.state === 'connecting') return call.startMedia(this.env, connection);
     // Still ringing: keep the path for the answer (one per call; a second replaces the first).
     if (call.earlyConnection) void call.earlyConnection.agent.close();
@@ -399,7 +543,12 @@ export class CallManager {
         if (call.direction === 'incoming') this.close(call, { reason: signal.reason === 'answered elsewhere' ? 'answered_elsewhere' : 'cancelled', by: 'remote' });
         return;
       case CallSignalKind.BYE:
-        this.close(call, { reason: signal.reason === 'no media' ? 'media_lost' : 'hung_up', by: 'remote' });
+        this.close(call, { reason: signal.reason === 'no media' ? 'media_lost' : signal.reason === 'no path' ? 'no_path' : 'hung_up', by: 'remote' });
+        return;
+      case CallSignalKind.RESTART:
+        // The callee hears nothing: the caller restarts ICE, unless it is at it already. A request
+        // about a path younger than the silence it reports was about the path before (it crossed).
+        if (call.direction === 'outgoing' && call.state === 'active' && (call.pathAgeMs(this.env.clock.now()) ?? 0) > PATH_SILENCE_MS) void this.restartPath(call);
         return;
       case CallSignalKind.HOLD:
       case CallSignalKind.RESUME:

@@ -98,15 +98,21 @@ export class Connector {
     this.failures.push(listener);
   }
 
-  private async agent(controlling: boolean): Promise<IceAgent> {
+  private async agent(controlling: boolean, urgent = false): Promise<IceAgent> {
     const local = await this.network();
-    return IceAgent.gather(this.env, { controlling, server: local.server, ...(local.turn ? { turnCredentials: local.turn } : {}), ...(local.localHost ? { localHost: local.localHost } : {}), ...(local.turnTcp ? { turnTcp: local.turnTcp } : {}) });
+    return IceAgent.gather(this.env, { controlling, server: local.server, ...(local.turn ? { turnCredentials: local.turn } : {}), ...(local.localHost ? { localHost: local.localHost } : {}), ...(local.turnTcp ? { turnTcp: local.turnTcp } : {}), ...(urgent ? { urgent } : {}) });
   }
 
-  /** Connects to one device of `user`: resolves with the connection, or the reason there is none. */
-  async connect(user: string, device: Uint8Array, timeoutMs = 10_000): Promise<{ ok: true; connection: Connection } | { ok: false; error: ConnectError }> {
+  /**
+   * Connects to one device of `user`: resolves with the connection, or the reason there is none.
+   * Each call gathers afresh (a new socket, the current supernode's STUN answer, a new TURN
+   * allocation there), so connecting again to a device already connected is an ICE restart.
+   * `urgent`: a path is needed now (IceAgentOptions.urgent). Rejects when this device has no
+   * network to gather on (not attached to a supernode).
+   */
+  async connect(user: string, device: Uint8Array, timeoutMs = 10_000, options: { urgent?: boolean } = {}): Promise<{ ok: true; connection: Connection } | { ok: false; error: ConnectError }> {
     const started = this.env.clock.now();
-    const agent = await this.agent(true);
+    const agent = await this.agent(true, options.urgent === true);
     const attemptId = this.env.random.bytes(16);
     const key = toHex(attemptId);
     const answer = await new Promise<ConnectivityOffer | null>((resolve) => {

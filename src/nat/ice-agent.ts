@@ -75,6 +75,12 @@ export interface IceAgentOptions {
   readonly turnTransport?: 'udp' | 'tcp' | 'auto';
   /** Where TURN over TCP answers (default: the server's address and port; web-only firewalls: port 443). */
   readonly turnTcp?: Endpoint;
+  /**
+   * A path is needed now (an ICE restart: a call's path died and its audio is silent): a relayed
+   * pair is nominated as soon as any other would be, without RELAY_WAIT_MS; a better pair that
+   * works later still takes over, as it does on any path.
+   */
+  readonly urgent?: boolean;
 }
 
 /** With `auto`, UDP counts as blocked when a STUN request to the supernode gets no answer this soon. */
@@ -162,6 +168,7 @@ export class IceAgent {
   private closed = false;
   private dataHandler: (bytes: Uint8Array) => void = () => {};
   private readonly pathListeners: ((path: SelectedPath) => void)[] = [];
+  private readonly lostListeners: (() => void)[] = [];
   private readonly waiters: ((path: SelectedPath) => void)[] = [];
   private readonly tieBreaker: Uint8Array;
   /** Counts of what was refused or dropped: checks with bad integrity, data from strangers. */
@@ -277,6 +284,11 @@ export class IceAgent {
   /** Called whenever a path is chosen, and again when it changes. */
   onPath(listener: (path: SelectedPath) => void): void {
     this.pathListeners.push(listener);
+  }
+
+  /** Called when the chosen path stopped answering consent checks and no other pair works: the agent has no path. */
+  onPathLost(listener: () => void): void {
+    this.lostListeners.push(listener);
   }
 
   onData(handler: (bytes: Uint8Array) => void): void {
@@ -487,7 +499,7 @@ export class IceAgent {
     // Nothing better is still being checked: nominate at once.
     const better = this.pairs.filter((p) => p.priority > best.priority && (p.state === 'waiting' || p.state === 'in-progress'));
     const relayed = best.local.type === 'relay' || best.remote.type === 'relay';
-    const wait = better.length === 0 ? 0 : relayed ? Math.max(RELAY_WAIT_MS, 4 * best.rttMs) : Math.max(NOMINATION_WAIT_MS, 2 * best.rttMs);
+    const wait = better.length === 0 ? 0 : relayed && !this.options.urgent ? Math.max(RELAY_WAIT_MS, 4 * best.rttMs) : Math.max(NOMINATION_WAIT_MS, 2 * best.rttMs);
     this.nominationTimer = this.clock.after(wait, () => {
       this.nominationTimer = null;
       const chosen = this.bestValid();
@@ -561,6 +573,8 @@ export class IceAgent {
     if (fallback) {
       if (this.options.controlling) this.check(fallback, true);
       else this.select(fallback);
+    } else {
+      for (const listener of this.lostListeners) listener();
     }
     // Everything else is checked again: the failed path may come back, or another may work now.
     for (const p of this.pairs) {

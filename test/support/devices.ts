@@ -7,14 +7,14 @@ import { HostCache } from '../../src/overlay/host-cache.js';
 import { ChatClient, type Relation } from '../../src/chat/chat-client.js';
 import { overlayTransport } from '../../src/chat/overlay-transport.js';
 import { Connector, type Connection } from '../../src/nat/connector.js';
-import type { FirewallPolicy } from '../../src/env/virtual/index.js';
+import type { FirewallPolicy, NatClass } from '../../src/env/virtual/index.js';
 import type { overlayWorld } from './supernodes.js';
 
 export type World = Awaited<ReturnType<typeof overlayWorld>>;
 
-/** A device behind a port-restricted NAT (and `firewall`, if given), attached, with chat and a connector as the CLI sets them up. */
-export async function device({ net, network, drive, supernodes }: World, user: string, buddies: string[], options: { firewall?: FirewallPolicy; bootstrap?: number } = {}) {
-  const gateway = network.addGateway({ nat: 'port-restricted', link: { latencyMs: 5 }, ...(options.firewall ? { firewall: options.firewall } : {}) });
+/** A device behind a port-restricted NAT (or `nat`; and `firewall`, if given), attached, with chat and a connector as the CLI sets them up. */
+export async function device({ net, network, drive, supernodes }: World, user: string, buddies: string[], options: { firewall?: FirewallPolicy; bootstrap?: number; nat?: NatClass } = {}) {
+  const gateway = network.addGateway({ nat: options.nat ?? 'port-restricted', link: { latencyMs: 5 }, ...(options.firewall ? { firewall: options.firewall } : {}) });
   const host = network.addHost({ behind: gateway, link: { latencyMs: 5 } });
   const identity = net.identity(user);
   const bootstrap = (options.bootstrap === undefined ? supernodes : supernodes.slice(options.bootstrap, options.bootstrap + 1)).map((s) => s.ref);

@@ -118,6 +118,20 @@ export class VirtualHost extends Node implements HostSockets {
     this.network.send(this, packet);
   }
 
+  /**
+   * Simulates the host's process being killed (SIGKILL) while the machine stays up: its kernel
+   * closes every TCP connection with a FIN, so peers see their links close at once; its ports
+   * are closed (a new connection is reset at once; datagrams, the TURN relays' among them, go
+   * nowhere). A crash (`crash`) says nothing at all. The code that ran there must be stopped
+   * too (its timers): close it right after.
+   */
+  kill(): void {
+    for (const connection of [...(this.tcpConnections?.values() ?? [])]) connection.close();
+    this.udpSockets = null;
+    this.tcpListeners = null;
+    this.tcpConnections = null;
+  }
+
   /** Simulates a crash: every socket is gone at once, without FIN or RST. */
   crash(): void {
     this.up = false;
