@@ -31,8 +31,13 @@ import {
 } from '../wire/messages.js';
 
 export const DEFAULT_REPLICATION = 8;
-/** Records found by a lookup are cached this long by the nearest node on the path that lacked them. */
-export const PATH_CACHE_TTL_MS = 60_000;
+/**
+ * Records found by a lookup are cached this long by the supernode that looked (a routed
+ * conversation costs one lookup per 10 s, not one per message). Short, because a withdrawal
+ * reaches the replicas, not the caches: a device that went offline may be reported online by a
+ * cache this long (a route that finds it not attached drops the copy at once).
+ */
+export const PATH_CACHE_TTL_MS = 10_000;
 /**
  * A replica holds a record this long after it was last stored (or until its signed expiry, if
  * sooner). Devices refresh every 75 s (client/attachment.ts), so one lost refresh is survived;
@@ -188,7 +193,7 @@ export class DhtNode {
         let outcome = StoreOutcome.REJECTED;
         let detail = '';
         if (!verified.ok) detail = `${verified.error.code}: ${verified.error.message}`;
-        else outcome = this.store.put(this.leased(verified.value)) === 'full' ? StoreOutcome.FULL : StoreOutcome.STORED;
+        else outcome = this.store.put(this.leased(verified.value, body.value.leaseMs || RECORD_LEASE_MS)) === 'full' ? StoreOutcome.FULL : StoreOutcome.STORED;
         channel.reply({ case: 'stored', value: create(StoredSchema, { requestId: body.value.requestId, outcome, detail }) });
         return;
       }
@@ -218,9 +223,9 @@ export class DhtNode {
     }
   }
 
-  /** The record as this node holds it: until its lease ends (see RECORD_LEASE_MS). */
-  private leased(record: VerifiedPresence): VerifiedPresence {
-    return { ...record, expiresAtMs: Math.min(record.expiresAtMs, this.env.clock.wallTimeMs() + RECORD_LEASE_MS) };
+  /** The record as this node holds it: until its lease ends (see RECORD_LEASE_MS), `leaseMs` from now at most. */
+  private leased(record: VerifiedPresence, leaseMs = RECORD_LEASE_MS): VerifiedPresence {
+    return { ...record, expiresAtMs: Math.min(record.expiresAtMs, this.env.clock.wallTimeMs() + Math.min(leaseMs, RECORD_LEASE_MS)) };
   }
 
   /**
@@ -332,12 +337,14 @@ export class DhtNode {
     const selfIsClose = closest.length < this.replication || compareDistance(key, this.id, closest[closest.length - 1]!.id) < 0;
     return Promise.all(
       records.map(async (record) => {
-        let stored = selfIsClose && this.store.put(this.leased(record)) !== 'full' ? 1 : 0;
+        // A fresh record gets the full lease; one held here already (re-replication) what remains of it.
+        const leaseMs = Math.max(1, Math.min(RECORD_LEASE_MS, Math.floor(record.expiresAtMs - this.env.clock.wallTimeMs())));
+        let stored = selfIsClose && this.store.put(this.leased(record, leaseMs)) !== 'full' ? 1 : 0;
         await Promise.all(
           closest.map(async (contact) => {
             try {
               const channel = await this.channelTo(contact);
-              const answer = await channel.request((requestId) => ({ case: 'storePresence', value: create(StorePresenceSchema, { requestId, record: record.encoded, sender: this.selfRef() }) }));
+              const answer = await channel.request((requestId) => ({ case: 'storePresence', value: create(StorePresenceSchema, { requestId, record: record.encoded, sender: this.selfRef(), leaseMs }) }));
               if (answer.body.case === 'stored' && answer.body.value.outcome === StoreOutcome.STORED) stored++;
             } catch {
               this.contactFailed(contact);
