@@ -15,9 +15,16 @@ import { DeviceStream } from './device-stream.js';
 import { openOffline, sealOffline } from './offline.js';
 import type { ChatHistory } from './history.js';
 
+/**
+ * What became of one routed payload, when the transport knows: `absent` — the overlay says the
+ * device is not online (no record, or its supernode says it is not attached); `unreachable` —
+ * its supernode did not answer, or the device did not acknowledge the delivery.
+ */
+export type SendOutcome = 'delivered' | 'absent' | 'unreachable';
+
 /** What the chat needs from the overlay: route to one device of a user, list a user's devices, hear routed payloads. */
 export interface SignallingTransport {
-  send(toUser: string, deviceKey: Uint8Array, payload: Uint8Array): Promise<void>;
+  send(toUser: string, deviceKey: Uint8Array, payload: Uint8Array): Promise<SendOutcome | void>;
   devices(username: string): Promise<Uint8Array[]>;
   onReceive(handler: (fromUser: string, payload: Uint8Array) => void): void;
 }
@@ -84,6 +91,13 @@ const MAX_FRAME_BYTES = 16 * 1024;
 export const DEVICE_LIST_TTL_MS = 30_000;
 /** The login server's list of a user's devices (online or not) is asked again after this. */
 export const REGISTERED_DEVICES_TTL_MS = 5 * 60_000;
+/**
+ * A message a device has not acknowledged after this is also sealed for that device and left
+ * with the login server (once): the device may have gone offline while its presence record
+ * still stood. Sooner when the overlay says the device is not there. Inside the 10 s the CLI
+ * waits for acknowledgements, so a one-shot `parley chat` leaves it before it exits.
+ */
+export const OFFLINE_FALLBACK_MS = 8_000;
 
 /** Lists looked up by user, kept for `ttlMs`; an empty or failed answer is not kept (the user may come online any moment). */
 class ListCache<T> {
@@ -101,6 +115,11 @@ class ListCache<T> {
       () => this.entries.delete(user),
     );
     return list;
+  }
+
+  /** Forgets what is known of `user` (it is known to be out of date). */
+  forget(user: string): void {
+    this.entries.delete(user);
   }
 }
 
@@ -142,6 +161,15 @@ interface Peer {
   presenceSent: bigint;
   /** The oldest item's send count when the current session began. */
   attemptsAtSession: number;
+  /** Messages this device has not acknowledged yet, oldest first (each also in the stream). */
+  readonly awaiting: Set<AwaitingMessage>;
+}
+
+interface AwaitingMessage {
+  readonly payload: Uint8Array;
+  readonly sinceMs: number;
+  /** Sealed and left with the login server for the device (or being so). */
+  sealed: boolean;
 }
 
 export class ChatClient {
@@ -156,6 +184,8 @@ export class ChatClient {
   readonly refused = new Map<RefusalCode, number>();
   private closed = false;
   private readonly idleWaiters: (() => void)[] = [];
+  /** Messages being left with the login server for devices that did not acknowledge them. */
+  private readonly storing = new Set<Promise<void>>();
   private readonly presenceListeners: ((presence: BuddyPresence) => void)[] = [];
   private readonly strangerPresenceListeners: ((presence: BuddyPresence) => void)[] = [];
   private readonly typingListeners: ((typing: TypingEvent) => void)[] = [];
@@ -197,8 +227,45 @@ export class ChatClient {
     if (!history) return;
     for (const queued of history.queued(Math.floor(this.env.clock.wallTimeMs()))) {
       const peer = this.peer(queued.user, queued.deviceKey);
-      if (peer.stream.enqueue(queued.payload, () => history.release(queued.id))) this.schedule(peer, this.env.clock.now());
+      if (this.enqueueMessage(peer, queued.payload, () => history.release(queued.id))) this.schedule(peer, this.env.clock.now());
     }
+  }
+
+  /** Queues a message for a device and keeps it until acknowledged, to leave with the login server should the device not answer. */
+  private enqueueMessage(peer: Peer, payload: Uint8Array, release?: () => void): boolean {
+    const waiting: AwaitingMessage = { payload, sinceMs: this.env.clock.now(), sealed: false };
+    const queued = peer.stream.enqueue(payload, () => {
+      peer.awaiting.delete(waiting);
+      release?.();
+    });
+    if (queued) peer.awaiting.add(waiting);
+    return queued;
+  }
+
+  /**
+   * Seals the messages `peer` has not acknowledged (and that were not sealed yet) for that
+   * device and leaves them with the login server: it gets them at its next login. They stay
+   * in the stream too; should the live copy arrive after all, the device shows the message
+   * once (by its id).
+   */
+  private fallBack(peer: Peer): void {
+    const offline = this.options.offline;
+    if (!offline || this.closed) return;
+    const due = [...peer.awaiting].filter((w) => !w.sealed);
+    if (due.length === 0) return;
+    for (const w of due) w.sealed = true;
+    const job = this.allDevicesOf(peer.user)
+      .then(async (devices) => {
+        const device = devices.find((d) => equalBytes(d.dhKey, peer.key));
+        if (!device) return; // not a device the login server knows: nowhere to leave it
+        // One at a time, oldest first: the device fetches them in this order.
+        for (const w of due) if (peer.awaiting.has(w)) await offline.store(device.id, sealOffline(this.config, peer.key, w.payload));
+      })
+      .catch(() => {
+        for (const w of due) w.sealed = false; // tried again at the next occasion
+      })
+      .finally(() => this.storing.delete(job));
+    this.storing.add(job);
   }
 
   onMessage(listener: (message: ReceivedMessage) => void): void {
@@ -321,11 +388,18 @@ export class ChatClient {
     return total;
   }
 
-  /** Resolves true once every device acknowledged every message sent so far, false after `timeoutMs`. */
+  /**
+   * Resolves true once every device acknowledged every message sent so far; after `timeoutMs`,
+   * false, once what is unacknowledged was left with the login server for its devices (so a
+   * client that exits then loses nothing).
+   */
   acknowledged(timeoutMs: number): Promise<boolean> {
     if (this.unacknowledged === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const timer = this.env.clock.after(timeoutMs, () => resolve(false));
+      const timer = this.env.clock.after(timeoutMs, () => {
+        for (const peer of this.peers.values()) this.fallBack(peer);
+        void Promise.allSettled([...this.storing]).then(() => resolve(false));
+      });
       this.idleWaiters.push(() => {
         timer.cancel();
         resolve(true);
@@ -359,7 +433,7 @@ export class ChatClient {
       // Kept in the profile until the device acknowledges, so a restart of this client loses nothing.
       const kept = history?.keepUntilAcknowledged(target.user, target.key, payload, nowMs);
       const release = kept === undefined ? undefined : () => history!.release(kept);
-      if (!peer.stream.enqueue(payload, release)) {
+      if (!this.enqueueMessage(peer, payload, release)) {
         release?.();
         throw new ChatError('queue_full', `too many messages waiting for a device of ${target.user}`);
       }
@@ -411,7 +485,7 @@ export class ChatClient {
     const hex = toHex(key);
     let peer = this.peers.get(hex);
     if (!peer) {
-      peer = { user, key, stream: new DeviceStream(this.streamEpoch), session: null, handshake: null, timer: null, timerAtMs: Infinity, presenceSent: 0n, attemptsAtSession: 0 };
+      peer = { user, key, stream: new DeviceStream(this.streamEpoch), session: null, handshake: null, timer: null, timerAtMs: Infinity, presenceSent: 0n, attemptsAtSession: 0, awaiting: new Set() };
       this.peers.set(hex, peer);
     }
     return peer;
@@ -419,13 +493,27 @@ export class ChatClient {
 
   private sendFrame(peer: Peer, body: E2eFrame['body']): void {
     const bytes = toBinary(E2eFrameSchema, create(E2eFrameSchema, { body }));
-    void this.options.transport.send(peer.user, peer.key, bytes).catch(() => {});
+    this.options.transport.send(peer.user, peer.key, bytes).then(
+      (outcome) => {
+        if (outcome !== 'absent' && outcome !== 'unreachable') return;
+        // The overlay's list of the user's devices is out of date: ask again at the next message.
+        if (outcome === 'absent') this.onlineDevices.forget(peer.user);
+        this.fallBack(peer);
+      },
+      () => {},
+    );
   }
 
   /** Sends what is due to `peer` (starting a session first if there is none) and sets its timer. */
   private flush(peer: Peer): void {
     if (this.closed) return;
     const now = this.env.clock.now();
+    // Messages unacknowledged too long are left with the login server as well.
+    if (this.options.offline) {
+      const oldest = [...peer.awaiting].find((w) => !w.sealed);
+      if (oldest && now - oldest.sinceMs >= OFFLINE_FALLBACK_MS) this.fallBack(peer);
+      else if (oldest) this.schedule(peer, oldest.sinceMs + OFFLINE_FALLBACK_MS);
+    }
     if (peer.session && peer.stream.oldestAttempts - peer.attemptsAtSession >= RESESSION_AFTER_ATTEMPTS) peer.session = null;
     if (!peer.session) {
       if (!peer.handshake || now - peer.handshake.startedMs >= HANDSHAKE_RETRY_MS) {

@@ -15,11 +15,14 @@ import { AttachRefusal, AttachRequestSchema, CloseReason, DeliveryAckSchema, Del
 
 export const DEFAULT_PONG_TIMEOUT_MS = 5_000;
 /**
- * A fresh presence record every 10 minutes: two thirds of its 15-minute life, so one lost
- * refresh does not make the user vanish. Each refresh is published again, which also puts the
- * record back on enough replicas after supernodes died.
+ * A fresh presence record every 75 s (three keep-alive intervals): replicas hold a record 3
+ * minutes after its last store (RECORD_LEASE_MS in supernode/dht.ts), so one lost refresh does
+ * not make the user vanish, while a record nobody withdraws (device and supernode both gone)
+ * dies within 3 minutes. Each refresh is published again, which also puts the record back on
+ * enough replicas after supernodes died. Cost: one signed record of ~1 KiB to the supernode,
+ * and a store at 8 replicas, per device per 75 s.
  */
-export const PRESENCE_REFRESH_MS = 10 * 60_000;
+export const PRESENCE_REFRESH_MS = 75_000;
 export const DEFAULT_ATTACH_TIMEOUT_MS = 5_000;
 /** Supernodes tried at once at startup and on failover. */
 export const DEFAULT_PARALLEL_ATTEMPTS = 3;
@@ -187,6 +190,8 @@ export class AttachedClient {
       readonly bootstrap: readonly BootstrapEntry[];
       readonly pongTimeoutMs?: number;
       readonly parallel?: number;
+      /** How often a fresh presence record is sent (default PRESENCE_REFRESH_MS; tests stretch it). */
+      readonly presenceRefreshMs?: number;
     },
   ) {}
 
@@ -324,9 +329,10 @@ export class AttachedClient {
     const refresh = () => {
       if (this.current !== attached) return;
       attached.link.send(presenceRequest(this.env, attached.supernode, this.config, this.nextSequence(), this.natType));
-      this.refresh = this.env.clock.after(PRESENCE_REFRESH_MS, refresh);
+      this.refresh = this.env.clock.after(refreshMs, refresh);
     };
-    this.refresh = this.env.clock.after(PRESENCE_REFRESH_MS, refresh);
+    const refreshMs = this.config.presenceRefreshMs ?? PRESENCE_REFRESH_MS;
+    this.refresh = this.env.clock.after(refreshMs, refresh);
   }
 
   private lost(attached: Attached, reason: string): void {
@@ -409,12 +415,16 @@ export class AttachedClient {
     return this.current ? [this.current.supernode, ...best] : best;
   }
 
+  /**
+   * Goes offline: closing the authenticated link is the goodbye. The supernode withdraws the
+   * record it published for this device, so lookups say offline within seconds.
+   */
   close(): void {
     this.closed = true;
     this.keepalive?.cancel();
     this.refresh?.cancel();
     this.retry?.cancel();
-    this.current?.link.close();
+    this.current?.link.close(CloseReason.NORMAL, 'going offline');
     this.current = null;
   }
 }

@@ -22,6 +22,7 @@ function answerId(envelope: Envelope): bigint | null {
   switch (envelope.body.case) {
     case 'foundNodes':
     case 'stored':
+    case 'withdrawn':
     case 'foundPresence':
     case 'routeResult':
     case 'routeForwarded':

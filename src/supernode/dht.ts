@@ -23,13 +23,29 @@ import {
   StoreOutcome,
   StoredSchema,
   SupernodeRefSchema,
+  WithdrawOutcome,
+  WithdrawPresenceSchema,
+  WithdrawnSchema,
   type Envelope,
   type SupernodeRef,
 } from '../wire/messages.js';
 
 export const DEFAULT_REPLICATION = 8;
-/** Records found by a lookup are cached this long by the nearest node on the path that lacked them. */
-export const PATH_CACHE_TTL_MS = 60_000;
+/**
+ * Records found by a lookup are cached this long by the supernode that looked (a routed
+ * conversation costs one lookup per 10 s, not one per message). Short, because a withdrawal
+ * reaches the replicas, not the caches: a device that went offline may be reported online by a
+ * cache this long (a route that finds it not attached drops the copy at once).
+ */
+export const PATH_CACHE_TTL_MS = 10_000;
+/**
+ * A replica holds a record this long after it was last stored (or until its signed expiry, if
+ * sooner). Devices refresh every 75 s (client/attachment.ts), so one lost refresh is survived;
+ * a record nobody refreshes or withdraws (its device and its supernode both gone) is gone
+ * within 3 minutes. Measured on the replica's own clock: a device whose clock is minutes off
+ * still signs records that live (their signed lifetime is longer, 15 minutes).
+ */
+export const RECORD_LEASE_MS = 180_000;
 const MAX_PEER_LINKS = 256;
 /**
  * The nearest neighbours — the supernodes that share this one's replicas — are probed this
@@ -177,8 +193,15 @@ export class DhtNode {
         let outcome = StoreOutcome.REJECTED;
         let detail = '';
         if (!verified.ok) detail = `${verified.error.code}: ${verified.error.message}`;
-        else outcome = this.store.put(verified.value) === 'full' ? StoreOutcome.FULL : StoreOutcome.STORED;
+        else outcome = this.store.put(this.leased(verified.value, body.value.leaseMs || RECORD_LEASE_MS)) === 'full' ? StoreOutcome.FULL : StoreOutcome.STORED;
         channel.reply({ case: 'stored', value: create(StoredSchema, { requestId: body.value.requestId, outcome, detail }) });
+        return;
+      }
+      case 'withdrawPresence': {
+        this.learnSender(body.value.sender, channel);
+        const refused = this.takeWithdrawal(body.value.record, channel.link.peer.dhKey);
+        const outcome = refused === null ? WithdrawOutcome.WITHDRAWN : WithdrawOutcome.REFUSED;
+        channel.reply({ case: 'withdrawn', value: create(WithdrawnSchema, { requestId: body.value.requestId, outcome, detail: refused ?? '' }) });
         return;
       }
       case 'findPresence': {
@@ -198,6 +221,47 @@ export class DhtNode {
         this.onOtherRequest(envelope, channel);
         return;
     }
+  }
+
+  /** The record as this node holds it: until its lease ends (see RECORD_LEASE_MS), `leaseMs` from now at most. */
+  private leased(record: VerifiedPresence, leaseMs = RECORD_LEASE_MS): VerifiedPresence {
+    return { ...record, expiresAtMs: Math.min(record.expiresAtMs, this.env.clock.wallTimeMs() + Math.min(leaseMs, RECORD_LEASE_MS)) };
+  }
+
+  /**
+   * A withdrawal from the supernode whose Noise key is `senderKey` (proven by its link): taken
+   * only for a valid record that names that supernode, which alone knows the device left it.
+   * Returns why it was refused, or null.
+   */
+  private takeWithdrawal(encoded: Uint8Array, senderKey: Uint8Array): string | null {
+    const nowMs = this.env.clock.wallTimeMs();
+    const verified = verifyPresenceRecord(encoded, this.verifier, nowMs);
+    if (!verified.ok) return `${verified.error.code}: ${verified.error.message}`;
+    if (!verified.value.supernodes.some((s) => equalBytes(s.dhKey, senderKey))) return 'not_named: only a supernode the record names may withdraw it';
+    this.store.withdraw(verified.value, nowMs);
+    return null;
+  }
+
+  /**
+   * Takes back a record this supernode published for a device that left it: here and at the
+   * user's closest supernodes. Resolves with how many replicas took it.
+   */
+  async withdraw(record: VerifiedPresence): Promise<number> {
+    this.store.withdraw(record, this.env.clock.wallTimeMs());
+    const closest = (await this.findNodes(userKey(record.username))).slice(0, this.replication);
+    const taken = await Promise.all(
+      closest.map(async (contact) => {
+        try {
+          const channel = await this.channelTo(contact);
+          const answer = await channel.request((requestId) => ({ case: 'withdrawPresence', value: create(WithdrawPresenceSchema, { requestId, record: record.encoded, sender: this.selfRef() }) }));
+          return answer.body.case === 'withdrawn' && answer.body.value.outcome === WithdrawOutcome.WITHDRAWN ? 1 : 0;
+        } catch {
+          this.contactFailed(contact);
+          return 0;
+        }
+      }),
+    );
+    return taken.reduce<number>((a, b) => a + b, 0);
   }
 
   contactFor(ref: SupernodeAddressRef): LookupContact {
@@ -273,12 +337,14 @@ export class DhtNode {
     const selfIsClose = closest.length < this.replication || compareDistance(key, this.id, closest[closest.length - 1]!.id) < 0;
     return Promise.all(
       records.map(async (record) => {
-        let stored = selfIsClose && this.store.put(record) !== 'full' ? 1 : 0;
+        // A fresh record gets the full lease; one held here already (re-replication) what remains of it.
+        const leaseMs = Math.max(1, Math.min(RECORD_LEASE_MS, Math.floor(record.expiresAtMs - this.env.clock.wallTimeMs())));
+        let stored = selfIsClose && this.store.put(this.leased(record, leaseMs)) !== 'full' ? 1 : 0;
         await Promise.all(
           closest.map(async (contact) => {
             try {
               const channel = await this.channelTo(contact);
-              const answer = await channel.request((requestId) => ({ case: 'storePresence', value: create(StorePresenceSchema, { requestId, record: record.encoded, sender: this.selfRef() }) }));
+              const answer = await channel.request((requestId) => ({ case: 'storePresence', value: create(StorePresenceSchema, { requestId, record: record.encoded, sender: this.selfRef(), leaseMs }) }));
               if (answer.body.case === 'stored' && answer.body.value.outcome === StoreOutcome.STORED) stored++;
             } catch {
               this.contactFailed(contact);

@@ -95,6 +95,9 @@ export class Router {
             outcome = DeliveryOutcome.UNREACHABLE;
           }
         }
+        // The supernode the record names says the device is not there: the copy found is stale
+        // (a path cache's, say), and the next lookup should ask the replicas again.
+        if (outcome === DeliveryOutcome.NOT_ATTACHED) this.dht.store.evict(record.username, deviceKey, record.sequence);
         return create(DeviceDeliverySchema, { deviceKey, outcome });
       }),
     );

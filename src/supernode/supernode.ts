@@ -91,6 +91,20 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
     }
     return known.slice(0, GOSSIP_SIZE).map(refOf);
   };
+  let closing = false;
+  /**
+   * Takes back the record this supernode published for a device that is no longer attached
+   * here. Not when it attached again here meanwhile (its new record is newer anyway), nor when
+   * this supernode shuts down (its clients attach elsewhere and publish newer records).
+   */
+  const withdrawIfGone = (left: Session) => {
+    if (closing || attachments.sessionOf(left.device.dhKey)) return;
+    const presence = left.presence;
+    dht!.withdraw(presence).then(
+      (copies) => log(`withdrew ${presence.username}'s record from ${copies} supernodes`),
+      (error: unknown) => log(`withdrawing ${presence.username}'s record failed: ${(error as Error).message}`),
+    );
+  };
   const dialBacks = new TokenBucket(DIAL_BACK_BURST, DIAL_BACKS_PER_SECOND, env.clock.now());
   /**
    * Checks that the node at the other end of `link` can be reached at its address and `port`,
@@ -134,7 +148,12 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
       let session: Session | null = null;
       link.onClose(() => {
         links.delete(link);
-        if (session) attachments.remove(session);
+        if (!session) return;
+        attachments.remove(session);
+        // The device left: it closed its link (its goodbye), or went silent and was dropped.
+        // Its record goes from the overlay now, not when its lease ends.
+        const left = session;
+        void Promise.resolve().then(() => withdrawIfGone(left));
       });
       link.onMessage((envelope) => {
         if (session) attachments.heard(session, env.clock.now());
@@ -246,6 +265,7 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
     failures,
     attachments,
     close: () => {
+      closing = true;
       sweeper?.cancel();
       listener.close();
       webListener?.close();

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file parley/v1/wire.proto.
  */
 export const file_parley_v1_wire: GenFile = /*@__PURE__*/
-  fileDesc("ChRwYXJsZXkvdjEvd2lyZS5wcm90bxIJcGFybGV5LnYxIskBCg9DZXJ0aWZpY2F0ZUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhAKCHVzZXJuYW1lGAMgASgJEh0KBHJvbGUYBCABKA4yDy5wYXJsZXkudjEuUm9sZRITCgtzaWduaW5nX2tleRgFIAEoDBIOCgZkaF9rZXkYBiABKAwSDgoGc2VyaWFsGAcgASgEEhQKDGlzc3VlZF9hdF9tcxgIIAEoBBIVCg1leHBpcmVzX2F0X21zGAkgASgEIi4KC0NlcnRpZmljYXRlEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMIo4BChBIYW5kc2hha2VQYXlsb2FkEhAKCHZlcnNpb25zGAEgAygNEhYKDmNob3Nlbl92ZXJzaW9uGAIgASgNEhIKCm5ldHdvcmtfaWQYAyABKAwSEwoLY2VydGlmaWNhdGUYBCABKAwSJwoGcmVqZWN0GAUgASgOMhcucGFybGV5LnYxLlJlamVjdFJlYXNvbiIVCgRQaW5nEg0KBW5vbmNlGAEgASgEIhUKBFBvbmcSDQoFbm9uY2UYASABKAQiPwoFQ2xvc2USJgoGcmVhc29uGAEgASgOMhYucGFybGV5LnYxLkNsb3NlUmVhc29uEg4KBmRldGFpbBgCIAEoCSIoCgREYXRhEg8KB2NoYW5uZWwYASABKA0SDwoHcGF5bG9hZBgCIAEoDCIhCg1BdHRhY2hSZXF1ZXN0EhAKCHByZXNlbmNlGAEgASgMIlwKDkF0dGFjaEFjY2VwdGVkEh0KFWtlZXBhbGl2ZV9pbnRlcnZhbF9tcxgBIAEoDRIrCgpzdXBlcm5vZGVzGAIgAygLMhcucGFybGV5LnYxLlN1cGVybm9kZVJlZiJJCg1BdHRhY2hSZWZ1c2VkEigKBnJlYXNvbhgBIAEoDjIYLnBhcmxleS52MS5BdHRhY2hSZWZ1c2FsEg4KBmRldGFpbBgCIAEoCSJXCghGaW5kTm9kZRISCgpyZXF1ZXN0X2lkGAEgASgEEg4KBnRhcmdldBgCIAEoDBInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIkgKCkZvdW5kTm9kZXMSEgoKcmVxdWVzdF9pZBgBIAEoBBImCgVub2RlcxgCIAMoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYiXAoNU3RvcmVQcmVzZW5jZRISCgpyZXF1ZXN0X2lkGAEgASgEEg4KBnJlY29yZBgCIAEoDBInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIlYKBlN0b3JlZBISCgpyZXF1ZXN0X2lkGAEgASgEEigKB291dGNvbWUYAiABKA4yFy5wYXJsZXkudjEuU3RvcmVPdXRjb21lEg4KBmRldGFpbBgDIAEoCSJdCgxGaW5kUHJlc2VuY2USEgoKcmVxdWVzdF9pZBgBIAEoBBIQCgh1c2VybmFtZRgCIAEoCRInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIoUBCg1Gb3VuZFByZXNlbmNlEhIKCnJlcXVlc3RfaWQYASABKAQSDwoHcmVjb3JkcxgCIAMoDBImCgVub2RlcxgDIAMoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYSJwoHcmVmdXNlZBgEIAEoDjIWLnBhcmxleS52MS5GaW5kUmVmdXNhbCJTCgxSb3V0ZVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoBBIKCgJ0bxgCIAEoCRIPCgdwYXlsb2FkGAMgASgMEhIKCmRldmljZV9rZXkYBCABKAwiUQoORGV2aWNlRGVsaXZlcnkSEgoKZGV2aWNlX2tleRgBIAEoDBIrCgdvdXRjb21lGAIgASgOMhoucGFybGV5LnYxLkRlbGl2ZXJ5T3V0Y29tZSJ6CgtSb3V0ZVJlc3VsdBISCgpyZXF1ZXN0X2lkGAEgASgEEi0KCmRlbGl2ZXJpZXMYAiADKAsyGS5wYXJsZXkudjEuRGV2aWNlRGVsaXZlcnkSKAoHZmFpbHVyZRgDIAEoDjIXLnBhcmxleS52MS5Sb3V0ZUZhaWx1cmUiVQoMUm91dGVGb3J3YXJkEhIKCnJlcXVlc3RfaWQYASABKAQSEgoKZGV2aWNlX2tleRgCIAEoDBIMCgRmcm9tGAMgASgJEg8KB3BheWxvYWQYBCABKAwiUQoOUm91dGVGb3J3YXJkZWQSEgoKcmVxdWVzdF9pZBgBIAEoBBIrCgdvdXRjb21lGAIgASgOMhoucGFybGV5LnYxLkRlbGl2ZXJ5T3V0Y29tZSI+CghEZWxpdmVyeRITCgtkZWxpdmVyeV9pZBgBIAEoBBIMCgRmcm9tGAIgASgJEg8KB3BheWxvYWQYAyABKAwiIgoLRGVsaXZlcnlBY2sSEwoLZGVsaXZlcnlfaWQYASABKAQiNQoRUmVhY2hhYmlsaXR5Q2hlY2sSEgoKcmVxdWVzdF9pZBgBIAEoBBIMCgRwb3J0GAIgASgNImAKElJlYWNoYWJpbGl0eVJlc3VsdBISCgpyZXF1ZXN0X2lkGAEgASgEEhEKCXJlYWNoYWJsZRgCIAEoCBIOCgZkZXRhaWwYAyABKAkSEwoLYXR0ZXN0YXRpb24YBCABKAwitAEKEFJlYWNoYWJpbGl0eUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhYKDnN1YmplY3RfZGhfa2V5GAMgASgMEgwKBGhvc3QYBCABKAkSDAoEcG9ydBgFIAEoDRITCgt1cGxvYWRfa2JwcxgGIAEoDRIVCg1jaGVja2VkX2F0X21zGAcgASgEEhsKE2NoZWNrZXJfY2VydGlmaWNhdGUYCCABKAwiOgoXUmVhY2hhYmlsaXR5QXR0ZXN0YXRpb24SDAoEYm9keRgBIAEoDBIRCglzaWduYXR1cmUYAiABKAwi9ggKCEVudmVsb3BlEh8KBHBpbmcYASABKAsyDy5wYXJsZXkudjEuUGluZ0gAEh8KBHBvbmcYAiABKAsyDy5wYXJsZXkudjEuUG9uZ0gAEiEKBWNsb3NlGAMgASgLMhAucGFybGV5LnYxLkNsb3NlSAASHwoEZGF0YRgEIAEoCzIPLnBhcmxleS52MS5EYXRhSAASMgoOYXR0YWNoX3JlcXVlc3QYBSABKAsyGC5wYXJsZXkudjEuQXR0YWNoUmVxdWVzdEgAEjQKD2F0dGFjaF9hY2NlcHRlZBgGIAEoCzIZLnBhcmxleS52MS5BdHRhY2hBY2NlcHRlZEgAEjIKDmF0dGFjaF9yZWZ1c2VkGAcgASgLMhgucGFybGV5LnYxLkF0dGFjaFJlZnVzZWRIABIoCglmaW5kX25vZGUYCCABKAsyEy5wYXJsZXkudjEuRmluZE5vZGVIABIsCgtmb3VuZF9ub2RlcxgJIAEoCzIVLnBhcmxleS52MS5Gb3VuZE5vZGVzSAASMgoOc3RvcmVfcHJlc2VuY2UYCiABKAsyGC5wYXJsZXkudjEuU3RvcmVQcmVzZW5jZUgAEiMKBnN0b3JlZBgLIAEoCzIRLnBhcmxleS52MS5TdG9yZWRIABIwCg1maW5kX3ByZXNlbmNlGAwgASgLMhcucGFybGV5LnYxLkZpbmRQcmVzZW5jZUgAEjIKDmZvdW5kX3ByZXNlbmNlGA0gASgLMhgucGFybGV5LnYxLkZvdW5kUHJlc2VuY2VIABIwCg1yb3V0ZV9yZXF1ZXN0GA4gASgLMhcucGFybGV5LnYxLlJvdXRlUmVxdWVzdEgAEi4KDHJvdXRlX3Jlc3VsdBgPIAEoCzIWLnBhcmxleS52MS5Sb3V0ZVJlc3VsdEgAEjAKDXJvdXRlX2ZvcndhcmQYECABKAsyFy5wYXJsZXkudjEuUm91dGVGb3J3YXJkSAASNAoPcm91dGVfZm9yd2FyZGVkGBEgASgLMhkucGFybGV5LnYxLlJvdXRlRm9yd2FyZGVkSAASJwoIZGVsaXZlcnkYEiABKAsyEy5wYXJsZXkudjEuRGVsaXZlcnlIABIuCgxkZWxpdmVyeV9hY2sYEyABKAsyFi5wYXJsZXkudjEuRGVsaXZlcnlBY2tIABI6ChJyZWFjaGFiaWxpdHlfY2hlY2sYFCABKAsyHC5wYXJsZXkudjEuUmVhY2hhYmlsaXR5Q2hlY2tIABI8ChNyZWFjaGFiaWxpdHlfcmVzdWx0GBUgASgLMh0ucGFybGV5LnYxLlJlYWNoYWJpbGl0eVJlc3VsdEgAEkUKGHR1cm5fY3JlZGVudGlhbHNfcmVxdWVzdBgWIAEoCzIhLnBhcmxleS52MS5UdXJuQ3JlZGVudGlhbHNSZXF1ZXN0SAASQwoXdHVybl9jcmVkZW50aWFsc19hbnN3ZXIYFyABKAsyIC5wYXJsZXkudjEuVHVybkNyZWRlbnRpYWxzQW5zd2VySABCBgoEYm9keSIsChZUdXJuQ3JlZGVudGlhbHNSZXF1ZXN0EhIKCnJlcXVlc3RfaWQYASABKAQimgEKFVR1cm5DcmVkZW50aWFsc0Fuc3dlchISCgpyZXF1ZXN0X2lkGAEgASgEEhAKCHVzZXJuYW1lGAIgASgJEhAKCHBhc3N3b3JkGAMgASgJEhUKDWV4cGlyZXNfYXRfbXMYBCABKAQSDQoFcmVhbG0YBSABKAkSEAoIdWRwX3BvcnQYBiABKA0SEQoJYXZhaWxhYmxlGAcgASgIIpEBCglDYW5kaWRhdGUSJgoEdHlwZRgBIAEoDjIYLnBhcmxleS52MS5DYW5kaWRhdGVUeXBlEi4KCHByb3RvY29sGAIgASgOMhwucGFybGV5LnYxLlRyYW5zcG9ydFByb3RvY29sEgwKBGhvc3QYAyABKAkSDAoEcG9ydBgEIAEoDRIQCghwcmlvcml0eRgFIAEoDSJMCgxTdXBlcm5vZGVSZWYSDAoEaG9zdBgBIAEoCRIMCgRwb3J0GAIgASgNEg4KBmRoX2tleRgDIAEoDBIQCgh3ZWJfcG9ydBgEIAEoDSKWAgoMUHJlc2VuY2VCb2R5Eg8KB3ZlcnNpb24YASABKA0SEgoKbmV0d29ya19pZBgCIAEoDBIQCgh1c2VybmFtZRgDIAEoCRITCgtjZXJ0aWZpY2F0ZRgEIAEoDBIrCgpzdXBlcm5vZGVzGAUgAygLMhcucGFybGV5LnYxLlN1cGVybm9kZVJlZhIoCgpjYW5kaWRhdGVzGAYgAygLMhQucGFybGV5LnYxLkNhbmRpZGF0ZRIQCghzZXF1ZW5jZRgHIAEoBBIUCgxpc3N1ZWRfYXRfbXMYCCABKAQSFQoNZXhwaXJlc19hdF9tcxgJIAEoBBIkCghuYXRfdHlwZRgKIAEoDjISLnBhcmxleS52MS5OYXRUeXBlIjEKDlByZXNlbmNlUmVjb3JkEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMImgKCEUyZUZyYW1lEiwKCWhhbmRzaGFrZRgBIAEoCzIXLnBhcmxleS52MS5FMmVIYW5kc2hha2VIABImCgZzZWFsZWQYAiABKAsyFC5wYXJsZXkudjEuRTJlU2VhbGVkSABCBgoEYm9keSI/CgxFMmVIYW5kc2hha2USEgoKc2Vzc2lvbl9pZBgBIAEoDBIMCgRzdGVwGAIgASgNEg0KBW5vaXNlGAMgASgMIh8KCEUyZUhlbGxvEhMKC2NlcnRpZmljYXRlGAEgASgMIkQKCUUyZVNlYWxlZBISCgpzZXNzaW9uX2lkGAEgASgMEg8KB2NvdW50ZXIYAiABKAQSEgoKY2lwaGVydGV4dBgDIAEoDCJ2Cg5FMmVTdHJlYW1GcmFtZRInCgVpdGVtcxgBIAMoCzIYLnBhcmxleS52MS5FMmVTdHJlYW1JdGVtEgsKA2FjaxgCIAEoBBIMCgRiYXNlGAMgASgEEg0KBWVwb2NoGAQgASgEEhEKCWFja19lcG9jaBgFIAEoBCItCg1FMmVTdHJlYW1JdGVtEgsKA3NlcRgBIAEoBBIPCgdwYXlsb2FkGAIgASgMIkcKC0NoYXRNZXNzYWdlEgoKAmlkGAEgASgJEgoKAnRvGAIgASgJEhIKCnNlbnRfYXRfbXMYAyABKAQSDAoEdGV4dBgEIAEoCSJaCg5QcmVzZW5jZVVwZGF0ZRInCgVzdGF0ZRgBIAEoDjIYLnBhcmxleS52MS5QcmVzZW5jZVN0YXRlEgwKBHRleHQYAiABKAkSEQoJc2V0X2F0X21zGAMgASgEIjMKBlR5cGluZxIKCgJ0bxgBIAEoCRIOCgZhY3RpdmUYAiABKAgSDQoFYXRfbXMYAyABKAQiKQoLUmVhZFJlY2VpcHQSCwoDaWRzGAEgAygJEg0KBWF0X21zGAIgASgEIpkCCgtDaGF0UGF5bG9hZBIpCgdtZXNzYWdlGAEgASgLMhYucGFybGV5LnYxLkNoYXRNZXNzYWdlSAASLQoIcHJlc2VuY2UYAiABKAsyGS5wYXJsZXkudjEuUHJlc2VuY2VVcGRhdGVIABIjCgZ0eXBpbmcYAyABKAsyES5wYXJsZXkudjEuVHlwaW5nSAASJgoEcmVhZBgEIAEoCzIWLnBhcmxleS52MS5SZWFkUmVjZWlwdEgAEjQKDGNvbm5lY3Rpdml0eRgFIAEoCzIcLnBhcmxleS52MS5Db25uZWN0aXZpdHlPZmZlckgAEiUKBGNhbGwYBiABKAsyFS5wYXJsZXkudjEuQ2FsbFNpZ25hbEgAQgYKBGJvZHkikAEKEENvbmZlcmVuY2VNZW1iZXISDAoEdXNlchgBIAEoCRIOCgZkZXZpY2UYAiABKAwSJAoIbmF0X3R5cGUYAyABKA4yEi5wYXJsZXkudjEuTmF0VHlwZRITCgt1cGxvYWRfa2JwcxgEIAEoDRIRCgljcHVfY29yZXMYBSABKA0SEAoIZGVncmFkZWQYBiABKAgiUQoQQ29uZmVyZW5jZVJvc3RlchIPCgd2ZXJzaW9uGAEgASgNEiwKB21lbWJlcnMYAiADKAsyGy5wYXJsZXkudjEuQ29uZmVyZW5jZU1lbWJlciL6AQoKQ2FsbFNpZ25hbBIPCgdjYWxsX2lkGAEgASgMEicKBGtpbmQYAiABKA4yGS5wYXJsZXkudjEuQ2FsbFNpZ25hbEtpbmQSEwoLc3J0cF9tYXN0ZXIYAyABKAwSDgoGY29kZWNzGAQgAygJEhAKCGZyYW1lX21zGAUgASgNEg4KBnJlYXNvbhgGIAEoCRIrCgZyb3N0ZXIYByABKAsyGy5wYXJsZXkudjEuQ29uZmVyZW5jZVJvc3RlchIrCgZtZW1iZXIYCCABKAsyGy5wYXJsZXkudjEuQ29uZmVyZW5jZU1lbWJlchIRCglmcm9tX2NhbGwYCSABKAwikQEKEUNvbm5lY3Rpdml0eU9mZmVyEhIKCmF0dGVtcHRfaWQYASABKAwSDgoGYW5zd2VyGAIgASgIEg0KBXVmcmFnGAMgASgJEgsKA3B3ZBgEIAEoCRIrCgpjYW5kaWRhdGVzGAUgAygLMhcucGFybGV5LnYxLkljZUNhbmRpZGF0ZRIPCgdyZWZ1c2VkGAYgASgIInoKDEljZUNhbmRpZGF0ZRIpCgR0eXBlGAEgASgOMhsucGFybGV5LnYxLkljZUNhbmRpZGF0ZVR5cGUSDAoEaG9zdBgCIAEoCRIMCgRwb3J0GAMgASgNEhAKCHByaW9yaXR5GAQgASgNEhEKCXJlbGF5X3RjcBgFIAEoCCI3Cg9PZmZsaW5lRW52ZWxvcGUSEwoLY2VydGlmaWNhdGUYASABKAwSDwoHcGF5bG9hZBgCIAEoDCpYCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX0RFVklDRRABEhIKDlJPTEVfU1VQRVJOT0RFEAISFQoRUk9MRV9MT0dJTl9TRVJWRVIQAyqwAQoMUmVqZWN0UmVhc29uEh0KGVJFSkVDVF9SRUFTT05fVU5TUEVDSUZJRUQQABIlCiFSRUpFQ1RfUkVBU09OX1VOU1VQUE9SVEVEX1ZFUlNJT04QARIfChtSRUpFQ1RfUkVBU09OX1dST05HX05FVFdPUksQAhIhCh1SRUpFQ1RfUkVBU09OX0JBRF9DRVJUSUZJQ0FURRADEhYKElJFSkVDVF9SRUFTT05fQlVTWRAEKrkBCgtDbG9zZVJlYXNvbhIcChhDTE9TRV9SRUFTT05fVU5TUEVDSUZJRUQQABIXChNDTE9TRV9SRUFTT05fTk9STUFMEAESHwobQ0xPU0VfUkVBU09OX1BST1RPQ09MX0VSUk9SEAISIAocQ0xPU0VfUkVBU09OX0JBRF9DRVJUSUZJQ0FURRADEhkKFUNMT1NFX1JFQVNPTl9TSFVURE9XThAEEhUKEUNMT1NFX1JFQVNPTl9JRExFEAUqrwEKDUF0dGFjaFJlZnVzYWwSHgoaQVRUQUNIX1JFRlVTQUxfVU5TUEVDSUZJRUQQABIXChNBVFRBQ0hfUkVGVVNBTF9GVUxMEAESHwobQVRUQUNIX1JFRlVTQUxfQkFEX1BSRVNFTkNFEAISHwobQVRUQUNIX1JFRlVTQUxfTk9UX0FfREVWSUNFEAMSIwofQVRUQUNIX1JFRlVTQUxfVE9PX01BTllfREVWSUNFUxAEKnsKDFN0b3JlT3V0Y29tZRIdChlTVE9SRV9PVVRDT01FX1VOU1BFQ0lGSUVEEAASGAoUU1RPUkVfT1VUQ09NRV9TVE9SRUQQARIaChZTVE9SRV9PVVRDT01FX1JFSkVDVEVEEAISFgoSU1RPUkVfT1VUQ09NRV9GVUxMEAMqSgoLRmluZFJlZnVzYWwSHAoYRklORF9SRUZVU0FMX1VOU1BFQ0lGSUVEEAASHQoZRklORF9SRUZVU0FMX1JBVEVfTElNSVRFRBABKrUBCg9EZWxpdmVyeU91dGNvbWUSIAocREVMSVZFUllfT1VUQ09NRV9VTlNQRUNJRklFRBAAEh4KGkRFTElWRVJZX09VVENPTUVfREVMSVZFUkVEEAESIQodREVMSVZFUllfT1VUQ09NRV9OT1RfQVRUQUNIRUQQAhIgChxERUxJVkVSWV9PVVRDT01FX1VOUkVBQ0hBQkxFEAMSGwoXREVMSVZFUllfT1VUQ09NRV9OT19BQ0sQBCqFAQoMUm91dGVGYWlsdXJlEh0KGVJPVVRFX0ZBSUxVUkVfVU5TUEVDSUZJRUQQABIZChVST1VURV9GQUlMVVJFX09GRkxJTkUQARIbChdST1VURV9GQUlMVVJFX1RPT19MQVJHRRACEh4KGlJPVVRFX0ZBSUxVUkVfUkFURV9MSU1JVEVEEAMqiQEKDUNhbmRpZGF0ZVR5cGUSHgoaQ0FORElEQVRFX1RZUEVfVU5TUEVDSUZJRUQQABIXChNDQU5ESURBVEVfVFlQRV9IT1NUEAESIwofQ0FORElEQVRFX1RZUEVfU0VSVkVSX1JFRkxFWElWRRACEhoKFkNBTkRJREFURV9UWVBFX1JFTEFZRUQQAypvChFUcmFuc3BvcnRQcm90b2NvbBIiCh5UUkFOU1BPUlRfUFJPVE9DT0xfVU5TUEVDSUZJRUQQABIaChZUUkFOU1BPUlRfUFJPVE9DT0xfVURQEAESGgoWVFJBTlNQT1JUX1BST1RPQ09MX1RDUBACKu8BCgdOYXRUeXBlEhgKFE5BVF9UWVBFX1VOU1BFQ0lGSUVEEAASEQoNTkFUX1RZUEVfT1BFThABEhcKE05BVF9UWVBFX0ZJUkVXQUxMRUQQAhIWChJOQVRfVFlQRV9GVUxMX0NPTkUQAxIfChtOQVRfVFlQRV9BRERSRVNTX1JFU1RSSUNURUQQBBIcChhOQVRfVFlQRV9QT1JUX1JFU1RSSUNURUQQBRIWChJOQVRfVFlQRV9TWU1NRVRSSUMQBhIYChROQVRfVFlQRV9VRFBfQkxPQ0tFRBAHEhUKEU5BVF9UWVBFX1dFQl9PTkxZEAgqogEKDVByZXNlbmNlU3RhdGUSHgoaUFJFU0VOQ0VfU1RBVEVfVU5TUEVDSUZJRUQQABIZChVQUkVTRU5DRV9TVEFURV9PTkxJTkUQARIXChNQUkVTRU5DRV9TVEFURV9BV0FZEAISIQodUFJFU0VOQ0VfU1RBVEVfRE9fTk9UX0RJU1RVUkIQAxIaChZQUkVTRU5DRV9TVEFURV9PRkZMSU5FEAQqlAQKDkNhbGxTaWduYWxLaW5kEiAKHENBTExfU0lHTkFMX0tJTkRfVU5TUEVDSUZJRUQQABIbChdDQUxMX1NJR05BTF9LSU5EX0lOVklURRABEhwKGENBTExfU0lHTkFMX0tJTkRfUklOR0lORxACEhsKF0NBTExfU0lHTkFMX0tJTkRfQUNDRVBUEAMSHAoYQ0FMTF9TSUdOQUxfS0lORF9ERUNMSU5FEAQSGQoVQ0FMTF9TSUdOQUxfS0lORF9CVVNZEAUSGwoXQ0FMTF9TSUdOQUxfS0lORF9DQU5DRUwQBhIYChRDQUxMX1NJR05BTF9LSU5EX0JZRRAHEhkKFUNBTExfU0lHTkFMX0tJTkRfSE9MRBAIEhsKF0NBTExfU0lHTkFMX0tJTkRfUkVTVU1FEAkSIAocQ0FMTF9TSUdOQUxfS0lORF9DT05GX0lOVklURRAKEh4KGkNBTExfU0lHTkFMX0tJTkRfQ09ORl9KT0lOEAsSIAocQ0FMTF9TSUdOQUxfS0lORF9DT05GX1JPU1RFUhAMEh0KGUNBTExfU0lHTkFMX0tJTkRfQ09ORl9MRUcQDRIfChtDQUxMX1NJR05BTF9LSU5EX0NPTkZfTEVBVkUQDhIeChpDQUxMX1NJR05BTF9LSU5EX0NPTkZfTE9TVBAPEhwKGENBTExfU0lHTkFMX0tJTkRfUkVTVEFSVBAQKsMBChBJY2VDYW5kaWRhdGVUeXBlEiIKHklDRV9DQU5ESURBVEVfVFlQRV9VTlNQRUNJRklFRBAAEhsKF0lDRV9DQU5ESURBVEVfVFlQRV9IT1NUEAESJwojSUNFX0NBTkRJREFURV9UWVBFX1NFUlZFUl9SRUZMRVhJVkUQAhIlCiFJQ0VfQ0FORElEQVRFX1RZUEVfUEVFUl9SRUZMRVhJVkUQAxIeChpJQ0VfQ0FORElEQVRFX1RZUEVfUkVMQVlFRBAEYgZwcm90bzM");
+  fileDesc("ChRwYXJsZXkvdjEvd2lyZS5wcm90bxIJcGFybGV5LnYxIskBCg9DZXJ0aWZpY2F0ZUJvZHkSDwoHdmVyc2lvbhgBIAEoDRISCgpuZXR3b3JrX2lkGAIgASgMEhAKCHVzZXJuYW1lGAMgASgJEh0KBHJvbGUYBCABKA4yDy5wYXJsZXkudjEuUm9sZRITCgtzaWduaW5nX2tleRgFIAEoDBIOCgZkaF9rZXkYBiABKAwSDgoGc2VyaWFsGAcgASgEEhQKDGlzc3VlZF9hdF9tcxgIIAEoBBIVCg1leHBpcmVzX2F0X21zGAkgASgEIi4KC0NlcnRpZmljYXRlEgwKBGJvZHkYASABKAwSEQoJc2lnbmF0dXJlGAIgASgMIo4BChBIYW5kc2hha2VQYXlsb2FkEhAKCHZlcnNpb25zGAEgAygNEhYKDmNob3Nlbl92ZXJzaW9uGAIgASgNEhIKCm5ldHdvcmtfaWQYAyABKAwSEwoLY2VydGlmaWNhdGUYBCABKAwSJwoGcmVqZWN0GAUgASgOMhcucGFybGV5LnYxLlJlamVjdFJlYXNvbiIVCgRQaW5nEg0KBW5vbmNlGAEgASgEIhUKBFBvbmcSDQoFbm9uY2UYASABKAQiPwoFQ2xvc2USJgoGcmVhc29uGAEgASgOMhYucGFybGV5LnYxLkNsb3NlUmVhc29uEg4KBmRldGFpbBgCIAEoCSIoCgREYXRhEg8KB2NoYW5uZWwYASABKA0SDwoHcGF5bG9hZBgCIAEoDCIhCg1BdHRhY2hSZXF1ZXN0EhAKCHByZXNlbmNlGAEgASgMIlwKDkF0dGFjaEFjY2VwdGVkEh0KFWtlZXBhbGl2ZV9pbnRlcnZhbF9tcxgBIAEoDRIrCgpzdXBlcm5vZGVzGAIgAygLMhcucGFybGV5LnYxLlN1cGVybm9kZVJlZiJJCg1BdHRhY2hSZWZ1c2VkEigKBnJlYXNvbhgBIAEoDjIYLnBhcmxleS52MS5BdHRhY2hSZWZ1c2FsEg4KBmRldGFpbBgCIAEoCSJXCghGaW5kTm9kZRISCgpyZXF1ZXN0X2lkGAEgASgEEg4KBnRhcmdldBgCIAEoDBInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmIkgKCkZvdW5kTm9kZXMSEgoKcmVxdWVzdF9pZBgBIAEoBBImCgVub2RlcxgCIAMoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYibgoNU3RvcmVQcmVzZW5jZRISCgpyZXF1ZXN0X2lkGAEgASgEEg4KBnJlY29yZBgCIAEoDBInCgZzZW5kZXIYAyABKAsyFy5wYXJsZXkudjEuU3VwZXJub2RlUmVmEhAKCGxlYXNlX21zGAQgASgNIlYKBlN0b3JlZBISCgpyZXF1ZXN0X2lkGAEgASgEEigKB291dGNvbWUYAiABKA4yFy5wYXJsZXkudjEuU3RvcmVPdXRjb21lEg4KBmRldGFpbBgDIAEoCSJfChBXaXRoZHJhd1ByZXNlbmNlEhIKCnJlcXVlc3RfaWQYASABKAQSDgoGcmVjb3JkGAIgASgMEicKBnNlbmRlchgDIAEoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYiXAoJV2l0aGRyYXduEhIKCnJlcXVlc3RfaWQYASABKAQSKwoHb3V0Y29tZRgCIAEoDjIaLnBhcmxleS52MS5XaXRoZHJhd091dGNvbWUSDgoGZGV0YWlsGAMgASgJIl0KDEZpbmRQcmVzZW5jZRISCgpyZXF1ZXN0X2lkGAEgASgEEhAKCHVzZXJuYW1lGAIgASgJEicKBnNlbmRlchgDIAEoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYihQEKDUZvdW5kUHJlc2VuY2USEgoKcmVxdWVzdF9pZBgBIAEoBBIPCgdyZWNvcmRzGAIgAygMEiYKBW5vZGVzGAMgAygLMhcucGFybGV5LnYxLlN1cGVybm9kZVJlZhInCgdyZWZ1c2VkGAQgASgOMhYucGFybGV5LnYxLkZpbmRSZWZ1c2FsIlMKDFJvdXRlUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgEEgoKAnRvGAIgASgJEg8KB3BheWxvYWQYAyABKAwSEgoKZGV2aWNlX2tleRgEIAEoDCJRCg5EZXZpY2VEZWxpdmVyeRISCgpkZXZpY2Vfa2V5GAEgASgMEisKB291dGNvbWUYAiABKA4yGi5wYXJsZXkudjEuRGVsaXZlcnlPdXRjb21lInoKC1JvdXRlUmVzdWx0EhIKCnJlcXVlc3RfaWQYASABKAQSLQoKZGVsaXZlcmllcxgCIAMoCzIZLnBhcmxleS52MS5EZXZpY2VEZWxpdmVyeRIoCgdmYWlsdXJlGAMgASgOMhcucGFybGV5LnYxLlJvdXRlRmFpbHVyZSJVCgxSb3V0ZUZvcndhcmQSEgoKcmVxdWVzdF9pZBgBIAEoBBISCgpkZXZpY2Vfa2V5GAIgASgMEgwKBGZyb20YAyABKAkSDwoHcGF5bG9hZBgEIAEoDCJRCg5Sb3V0ZUZvcndhcmRlZBISCgpyZXF1ZXN0X2lkGAEgASgEEisKB291dGNvbWUYAiABKA4yGi5wYXJsZXkudjEuRGVsaXZlcnlPdXRjb21lIj4KCERlbGl2ZXJ5EhMKC2RlbGl2ZXJ5X2lkGAEgASgEEgwKBGZyb20YAiABKAkSDwoHcGF5bG9hZBgDIAEoDCIiCgtEZWxpdmVyeUFjaxITCgtkZWxpdmVyeV9pZBgBIAEoBCI1ChFSZWFjaGFiaWxpdHlDaGVjaxISCgpyZXF1ZXN0X2lkGAEgASgEEgwKBHBvcnQYAiABKA0iYAoSUmVhY2hhYmlsaXR5UmVzdWx0EhIKCnJlcXVlc3RfaWQYASABKAQSEQoJcmVhY2hhYmxlGAIgASgIEg4KBmRldGFpbBgDIAEoCRITCgthdHRlc3RhdGlvbhgEIAEoDCK0AQoQUmVhY2hhYmlsaXR5Qm9keRIPCgd2ZXJzaW9uGAEgASgNEhIKCm5ldHdvcmtfaWQYAiABKAwSFgoOc3ViamVjdF9kaF9rZXkYAyABKAwSDAoEaG9zdBgEIAEoCRIMCgRwb3J0GAUgASgNEhMKC3VwbG9hZF9rYnBzGAYgASgNEhUKDWNoZWNrZWRfYXRfbXMYByABKAQSGwoTY2hlY2tlcl9jZXJ0aWZpY2F0ZRgIIAEoDCI6ChdSZWFjaGFiaWxpdHlBdHRlc3RhdGlvbhIMCgRib2R5GAEgASgMEhEKCXNpZ25hdHVyZRgCIAEoDCLbCQoIRW52ZWxvcGUSHwoEcGluZxgBIAEoCzIPLnBhcmxleS52MS5QaW5nSAASHwoEcG9uZxgCIAEoCzIPLnBhcmxleS52MS5Qb25nSAASIQoFY2xvc2UYAyABKAsyEC5wYXJsZXkudjEuQ2xvc2VIABIfCgRkYXRhGAQgASgLMg8ucGFybGV5LnYxLkRhdGFIABIyCg5hdHRhY2hfcmVxdWVzdBgFIAEoCzIYLnBhcmxleS52MS5BdHRhY2hSZXF1ZXN0SAASNAoPYXR0YWNoX2FjY2VwdGVkGAYgASgLMhkucGFybGV5LnYxLkF0dGFjaEFjY2VwdGVkSAASMgoOYXR0YWNoX3JlZnVzZWQYByABKAsyGC5wYXJsZXkudjEuQXR0YWNoUmVmdXNlZEgAEigKCWZpbmRfbm9kZRgIIAEoCzITLnBhcmxleS52MS5GaW5kTm9kZUgAEiwKC2ZvdW5kX25vZGVzGAkgASgLMhUucGFybGV5LnYxLkZvdW5kTm9kZXNIABIyCg5zdG9yZV9wcmVzZW5jZRgKIAEoCzIYLnBhcmxleS52MS5TdG9yZVByZXNlbmNlSAASIwoGc3RvcmVkGAsgASgLMhEucGFybGV5LnYxLlN0b3JlZEgAEjAKDWZpbmRfcHJlc2VuY2UYDCABKAsyFy5wYXJsZXkudjEuRmluZFByZXNlbmNlSAASMgoOZm91bmRfcHJlc2VuY2UYDSABKAsyGC5wYXJsZXkudjEuRm91bmRQcmVzZW5jZUgAEjAKDXJvdXRlX3JlcXVlc3QYDiABKAsyFy5wYXJsZXkudjEuUm91dGVSZXF1ZXN0SAASLgoMcm91dGVfcmVzdWx0GA8gASgLMhYucGFybGV5LnYxLlJvdXRlUmVzdWx0SAASMAoNcm91dGVfZm9yd2FyZBgQIAEoCzIXLnBhcmxleS52MS5Sb3V0ZUZvcndhcmRIABI0Cg9yb3V0ZV9mb3J3YXJkZWQYESABKAsyGS5wYXJsZXkudjEuUm91dGVGb3J3YXJkZWRIABInCghkZWxpdmVyeRgSIAEoCzITLnBhcmxleS52MS5EZWxpdmVyeUgAEi4KDGRlbGl2ZXJ5X2FjaxgTIAEoCzIWLnBhcmxleS52MS5EZWxpdmVyeUFja0gAEjoKEnJlYWNoYWJpbGl0eV9jaGVjaxgUIAEoCzIcLnBhcmxleS52MS5SZWFjaGFiaWxpdHlDaGVja0gAEjwKE3JlYWNoYWJpbGl0eV9yZXN1bHQYFSABKAsyHS5wYXJsZXkudjEuUmVhY2hhYmlsaXR5UmVzdWx0SAASRQoYdHVybl9jcmVkZW50aWFsc19yZXF1ZXN0GBYgASgLMiEucGFybGV5LnYxLlR1cm5DcmVkZW50aWFsc1JlcXVlc3RIABJDChd0dXJuX2NyZWRlbnRpYWxzX2Fuc3dlchgXIAEoCzIgLnBhcmxleS52MS5UdXJuQ3JlZGVudGlhbHNBbnN3ZXJIABI4ChF3aXRoZHJhd19wcmVzZW5jZRgYIAEoCzIbLnBhcmxleS52MS5XaXRoZHJhd1ByZXNlbmNlSAASKQoJd2l0aGRyYXduGBkgASgLMhQucGFybGV5LnYxLldpdGhkcmF3bkgAQgYKBGJvZHkiLAoWVHVybkNyZWRlbnRpYWxzUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgEIpoBChVUdXJuQ3JlZGVudGlhbHNBbnN3ZXISEgoKcmVxdWVzdF9pZBgBIAEoBBIQCgh1c2VybmFtZRgCIAEoCRIQCghwYXNzd29yZBgDIAEoCRIVCg1leHBpcmVzX2F0X21zGAQgASgEEg0KBXJlYWxtGAUgASgJEhAKCHVkcF9wb3J0GAYgASgNEhEKCWF2YWlsYWJsZRgHIAEoCCKRAQoJQ2FuZGlkYXRlEiYKBHR5cGUYASABKA4yGC5wYXJsZXkudjEuQ2FuZGlkYXRlVHlwZRIuCghwcm90b2NvbBgCIAEoDjIcLnBhcmxleS52MS5UcmFuc3BvcnRQcm90b2NvbBIMCgRob3N0GAMgASgJEgwKBHBvcnQYBCABKA0SEAoIcHJpb3JpdHkYBSABKA0iTAoMU3VwZXJub2RlUmVmEgwKBGhvc3QYASABKAkSDAoEcG9ydBgCIAEoDRIOCgZkaF9rZXkYAyABKAwSEAoId2ViX3BvcnQYBCABKA0ilgIKDFByZXNlbmNlQm9keRIPCgd2ZXJzaW9uGAEgASgNEhIKCm5ldHdvcmtfaWQYAiABKAwSEAoIdXNlcm5hbWUYAyABKAkSEwoLY2VydGlmaWNhdGUYBCABKAwSKwoKc3VwZXJub2RlcxgFIAMoCzIXLnBhcmxleS52MS5TdXBlcm5vZGVSZWYSKAoKY2FuZGlkYXRlcxgGIAMoCzIULnBhcmxleS52MS5DYW5kaWRhdGUSEAoIc2VxdWVuY2UYByABKAQSFAoMaXNzdWVkX2F0X21zGAggASgEEhUKDWV4cGlyZXNfYXRfbXMYCSABKAQSJAoIbmF0X3R5cGUYCiABKA4yEi5wYXJsZXkudjEuTmF0VHlwZSIxCg5QcmVzZW5jZVJlY29yZBIMCgRib2R5GAEgASgMEhEKCXNpZ25hdHVyZRgCIAEoDCJoCghFMmVGcmFtZRIsCgloYW5kc2hha2UYASABKAsyFy5wYXJsZXkudjEuRTJlSGFuZHNoYWtlSAASJgoGc2VhbGVkGAIgASgLMhQucGFybGV5LnYxLkUyZVNlYWxlZEgAQgYKBGJvZHkiPwoMRTJlSGFuZHNoYWtlEhIKCnNlc3Npb25faWQYASABKAwSDAoEc3RlcBgCIAEoDRINCgVub2lzZRgDIAEoDCIfCghFMmVIZWxsbxITCgtjZXJ0aWZpY2F0ZRgBIAEoDCJECglFMmVTZWFsZWQSEgoKc2Vzc2lvbl9pZBgBIAEoDBIPCgdjb3VudGVyGAIgASgEEhIKCmNpcGhlcnRleHQYAyABKAwidgoORTJlU3RyZWFtRnJhbWUSJwoFaXRlbXMYASADKAsyGC5wYXJsZXkudjEuRTJlU3RyZWFtSXRlbRILCgNhY2sYAiABKAQSDAoEYmFzZRgDIAEoBBINCgVlcG9jaBgEIAEoBBIRCglhY2tfZXBvY2gYBSABKAQiLQoNRTJlU3RyZWFtSXRlbRILCgNzZXEYASABKAQSDwoHcGF5bG9hZBgCIAEoDCJHCgtDaGF0TWVzc2FnZRIKCgJpZBgBIAEoCRIKCgJ0bxgCIAEoCRISCgpzZW50X2F0X21zGAMgASgEEgwKBHRleHQYBCABKAkiWgoOUHJlc2VuY2VVcGRhdGUSJwoFc3RhdGUYASABKA4yGC5wYXJsZXkudjEuUHJlc2VuY2VTdGF0ZRIMCgR0ZXh0GAIgASgJEhEKCXNldF9hdF9tcxgDIAEoBCIzCgZUeXBpbmcSCgoCdG8YASABKAkSDgoGYWN0aXZlGAIgASgIEg0KBWF0X21zGAMgASgEIikKC1JlYWRSZWNlaXB0EgsKA2lkcxgBIAMoCRINCgVhdF9tcxgCIAEoBCKZAgoLQ2hhdFBheWxvYWQSKQoHbWVzc2FnZRgBIAEoCzIWLnBhcmxleS52MS5DaGF0TWVzc2FnZUgAEi0KCHByZXNlbmNlGAIgASgLMhkucGFybGV5LnYxLlByZXNlbmNlVXBkYXRlSAASIwoGdHlwaW5nGAMgASgLMhEucGFybGV5LnYxLlR5cGluZ0gAEiYKBHJlYWQYBCABKAsyFi5wYXJsZXkudjEuUmVhZFJlY2VpcHRIABI0Cgxjb25uZWN0aXZpdHkYBSABKAsyHC5wYXJsZXkudjEuQ29ubmVjdGl2aXR5T2ZmZXJIABIlCgRjYWxsGAYgASgLMhUucGFybGV5LnYxLkNhbGxTaWduYWxIAEIGCgRib2R5IpABChBDb25mZXJlbmNlTWVtYmVyEgwKBHVzZXIYASABKAkSDgoGZGV2aWNlGAIgASgMEiQKCG5hdF90eXBlGAMgASgOMhIucGFybGV5LnYxLk5hdFR5cGUSEwoLdXBsb2FkX2ticHMYBCABKA0SEQoJY3B1X2NvcmVzGAUgASgNEhAKCGRlZ3JhZGVkGAYgASgIIlEKEENvbmZlcmVuY2VSb3N0ZXISDwoHdmVyc2lvbhgBIAEoDRIsCgdtZW1iZXJzGAIgAygLMhsucGFybGV5LnYxLkNvbmZlcmVuY2VNZW1iZXIi+gEKCkNhbGxTaWduYWwSDwoHY2FsbF9pZBgBIAEoDBInCgRraW5kGAIgASgOMhkucGFybGV5LnYxLkNhbGxTaWduYWxLaW5kEhMKC3NydHBfbWFzdGVyGAMgASgMEg4KBmNvZGVjcxgEIAMoCRIQCghmcmFtZV9tcxgFIAEoDRIOCgZyZWFzb24YBiABKAkSKwoGcm9zdGVyGAcgASgLMhsucGFybGV5LnYxLkNvbmZlcmVuY2VSb3N0ZXISKwoGbWVtYmVyGAggASgLMhsucGFybGV5LnYxLkNvbmZlcmVuY2VNZW1iZXISEQoJZnJvbV9jYWxsGAkgASgMIpEBChFDb25uZWN0aXZpdHlPZmZlchISCgphdHRlbXB0X2lkGAEgASgMEg4KBmFuc3dlchgCIAEoCBINCgV1ZnJhZxgDIAEoCRILCgNwd2QYBCABKAkSKwoKY2FuZGlkYXRlcxgFIAMoCzIXLnBhcmxleS52MS5JY2VDYW5kaWRhdGUSDwoHcmVmdXNlZBgGIAEoCCJ6CgxJY2VDYW5kaWRhdGUSKQoEdHlwZRgBIAEoDjIbLnBhcmxleS52MS5JY2VDYW5kaWRhdGVUeXBlEgwKBGhvc3QYAiABKAkSDAoEcG9ydBgDIAEoDRIQCghwcmlvcml0eRgEIAEoDRIRCglyZWxheV90Y3AYBSABKAgiNwoPT2ZmbGluZUVudmVsb3BlEhMKC2NlcnRpZmljYXRlGAEgASgMEg8KB3BheWxvYWQYAiABKAwqWAoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9ERVZJQ0UQARISCg5ST0xFX1NVUEVSTk9ERRACEhUKEVJPTEVfTE9HSU5fU0VSVkVSEAMqsAEKDFJlamVjdFJlYXNvbhIdChlSRUpFQ1RfUkVBU09OX1VOU1BFQ0lGSUVEEAASJQohUkVKRUNUX1JFQVNPTl9VTlNVUFBPUlRFRF9WRVJTSU9OEAESHwobUkVKRUNUX1JFQVNPTl9XUk9OR19ORVRXT1JLEAISIQodUkVKRUNUX1JFQVNPTl9CQURfQ0VSVElGSUNBVEUQAxIWChJSRUpFQ1RfUkVBU09OX0JVU1kQBCq5AQoLQ2xvc2VSZWFzb24SHAoYQ0xPU0VfUkVBU09OX1VOU1BFQ0lGSUVEEAASFwoTQ0xPU0VfUkVBU09OX05PUk1BTBABEh8KG0NMT1NFX1JFQVNPTl9QUk9UT0NPTF9FUlJPUhACEiAKHENMT1NFX1JFQVNPTl9CQURfQ0VSVElGSUNBVEUQAxIZChVDTE9TRV9SRUFTT05fU0hVVERPV04QBBIVChFDTE9TRV9SRUFTT05fSURMRRAFKq8BCg1BdHRhY2hSZWZ1c2FsEh4KGkFUVEFDSF9SRUZVU0FMX1VOU1BFQ0lGSUVEEAASFwoTQVRUQUNIX1JFRlVTQUxfRlVMTBABEh8KG0FUVEFDSF9SRUZVU0FMX0JBRF9QUkVTRU5DRRACEh8KG0FUVEFDSF9SRUZVU0FMX05PVF9BX0RFVklDRRADEiMKH0FUVEFDSF9SRUZVU0FMX1RPT19NQU5ZX0RFVklDRVMQBCp7CgxTdG9yZU91dGNvbWUSHQoZU1RPUkVfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhgKFFNUT1JFX09VVENPTUVfU1RPUkVEEAESGgoWU1RPUkVfT1VUQ09NRV9SRUpFQ1RFRBACEhYKElNUT1JFX09VVENPTUVfRlVMTBADKnEKD1dpdGhkcmF3T3V0Y29tZRIgChxXSVRIRFJBV19PVVRDT01FX1VOU1BFQ0lGSUVEEAASHgoaV0lUSERSQVdfT1VUQ09NRV9XSVRIRFJBV04QARIcChhXSVRIRFJBV19PVVRDT01FX1JFRlVTRUQQAipKCgtGaW5kUmVmdXNhbBIcChhGSU5EX1JFRlVTQUxfVU5TUEVDSUZJRUQQABIdChlGSU5EX1JFRlVTQUxfUkFURV9MSU1JVEVEEAEqtQEKD0RlbGl2ZXJ5T3V0Y29tZRIgChxERUxJVkVSWV9PVVRDT01FX1VOU1BFQ0lGSUVEEAASHgoaREVMSVZFUllfT1VUQ09NRV9ERUxJVkVSRUQQARIhCh1ERUxJVkVSWV9PVVRDT01FX05PVF9BVFRBQ0hFRBACEiAKHERFTElWRVJZX09VVENPTUVfVU5SRUFDSEFCTEUQAxIbChdERUxJVkVSWV9PVVRDT01FX05PX0FDSxAEKoUBCgxSb3V0ZUZhaWx1cmUSHQoZUk9VVEVfRkFJTFVSRV9VTlNQRUNJRklFRBAAEhkKFVJPVVRFX0ZBSUxVUkVfT0ZGTElORRABEhsKF1JPVVRFX0ZBSUxVUkVfVE9PX0xBUkdFEAISHgoaUk9VVEVfRkFJTFVSRV9SQVRFX0xJTUlURUQQAyqJAQoNQ2FuZGlkYXRlVHlwZRIeChpDQU5ESURBVEVfVFlQRV9VTlNQRUNJRklFRBAAEhcKE0NBTkRJREFURV9UWVBFX0hPU1QQARIjCh9DQU5ESURBVEVfVFlQRV9TRVJWRVJfUkVGTEVYSVZFEAISGgoWQ0FORElEQVRFX1RZUEVfUkVMQVlFRBADKm8KEVRyYW5zcG9ydFByb3RvY29sEiIKHlRSQU5TUE9SVF9QUk9UT0NPTF9VTlNQRUNJRklFRBAAEhoKFlRSQU5TUE9SVF9QUk9UT0NPTF9VRFAQARIaChZUUkFOU1BPUlRfUFJPVE9DT0xfVENQEAIq7wEKB05hdFR5cGUSGAoUTkFUX1RZUEVfVU5TUEVDSUZJRUQQABIRCg1OQVRfVFlQRV9PUEVOEAESFwoTTkFUX1RZUEVfRklSRVdBTExFRBACEhYKEk5BVF9UWVBFX0ZVTExfQ09ORRADEh8KG05BVF9UWVBFX0FERFJFU1NfUkVTVFJJQ1RFRBAEEhwKGE5BVF9UWVBFX1BPUlRfUkVTVFJJQ1RFRBAFEhYKEk5BVF9UWVBFX1NZTU1FVFJJQxAGEhgKFE5BVF9UWVBFX1VEUF9CTE9DS0VEEAcSFQoRTkFUX1RZUEVfV0VCX09OTFkQCCqiAQoNUHJlc2VuY2VTdGF0ZRIeChpQUkVTRU5DRV9TVEFURV9VTlNQRUNJRklFRBAAEhkKFVBSRVNFTkNFX1NUQVRFX09OTElORRABEhcKE1BSRVNFTkNFX1NUQVRFX0FXQVkQAhIhCh1QUkVTRU5DRV9TVEFURV9ET19OT1RfRElTVFVSQhADEhoKFlBSRVNFTkNFX1NUQVRFX09GRkxJTkUQBCqUBAoOQ2FsbFNpZ25hbEtpbmQSIAocQ0FMTF9TSUdOQUxfS0lORF9VTlNQRUNJRklFRBAAEhsKF0NBTExfU0lHTkFMX0tJTkRfSU5WSVRFEAESHAoYQ0FMTF9TSUdOQUxfS0lORF9SSU5HSU5HEAISGwoXQ0FMTF9TSUdOQUxfS0lORF9BQ0NFUFQQAxIcChhDQUxMX1NJR05BTF9LSU5EX0RFQ0xJTkUQBBIZChVDQUxMX1NJR05BTF9LSU5EX0JVU1kQBRIbChdDQUxMX1NJR05BTF9LSU5EX0NBTkNFTBAGEhgKFENBTExfU0lHTkFMX0tJTkRfQllFEAcSGQoVQ0FMTF9TSUdOQUxfS0lORF9IT0xEEAgSGwoXQ0FMTF9TSUdOQUxfS0lORF9SRVNVTUUQCRIgChxDQUxMX1NJR05BTF9LSU5EX0NPTkZfSU5WSVRFEAoSHgoaQ0FMTF9TSUdOQUxfS0lORF9DT05GX0pPSU4QCxIgChxDQUxMX1NJR05BTF9LSU5EX0NPTkZfUk9TVEVSEAwSHQoZQ0FMTF9TSUdOQUxfS0lORF9DT05GX0xFRxANEh8KG0NBTExfU0lHTkFMX0tJTkRfQ09ORl9MRUFWRRAOEh4KGkNBTExfU0lHTkFMX0tJTkRfQ09ORl9MT1NUEA8SHAoYQ0FMTF9TSUdOQUxfS0lORF9SRVNUQVJUEBAqwwEKEEljZUNhbmRpZGF0ZVR5cGUSIgoeSUNFX0NBTkRJREFURV9UWVBFX1VOU1BFQ0lGSUVEEAASGwoXSUNFX0NBTkRJREFURV9UWVBFX0hPU1QQARInCiNJQ0VfQ0FORElEQVRFX1RZUEVfU0VSVkVSX1JFRkxFWElWRRACEiUKIUlDRV9DQU5ESURBVEVfVFlQRV9QRUVSX1JFRkxFWElWRRADEh4KGklDRV9DQU5ESURBVEVfVFlQRV9SRUxBWUVEEARiBnByb3RvMw");
 
 /**
  * What the network CA signs. Carried as bytes inside Certificate so the signature covers
@@ -386,6 +386,15 @@ export type StorePresence = Message<"parley.v1.StorePresence"> & {
    * @generated from field: parley.v1.SupernodeRef sender = 3;
    */
   sender?: SupernodeRef | undefined;
+
+  /**
+   * How long the replica should hold it (capped by the replica's own lease; 0: the full
+   * lease). A copy stored again elsewhere (re-replication) keeps what remained of its lease,
+   * so moving a record never makes it live longer than its device's last refresh allows.
+   *
+   * @generated from field: uint32 lease_ms = 4;
+   */
+  leaseMs: number;
 };
 
 /**
@@ -423,6 +432,68 @@ export const StoredSchema: GenMessage<Stored> = /*@__PURE__*/
   messageDesc(file_parley_v1_wire, 13);
 
 /**
+ * A supernode takes back a record it published for a device that left it: the device closed
+ * its link (its goodbye, proven by the authenticated link) or went silent. Only a supernode the
+ * record names may: a replica checks the record and that the link it came on is that
+ * supernode's. It removes that device's record of this sequence or older and refuses it (and
+ * older ones) from then on, so a copy held elsewhere cannot bring it back.
+ *
+ * @generated from message parley.v1.WithdrawPresence
+ */
+export type WithdrawPresence = Message<"parley.v1.WithdrawPresence"> & {
+  /**
+   * @generated from field: uint64 request_id = 1;
+   */
+  requestId: bigint;
+
+  /**
+   * the encoded PresenceRecord being withdrawn
+   *
+   * @generated from field: bytes record = 2;
+   */
+  record: Uint8Array;
+
+  /**
+   * @generated from field: parley.v1.SupernodeRef sender = 3;
+   */
+  sender?: SupernodeRef | undefined;
+};
+
+/**
+ * Describes the message parley.v1.WithdrawPresence.
+ * Use `create(WithdrawPresenceSchema)` to create a new message.
+ */
+export const WithdrawPresenceSchema: GenMessage<WithdrawPresence> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 14);
+
+/**
+ * @generated from message parley.v1.Withdrawn
+ */
+export type Withdrawn = Message<"parley.v1.Withdrawn"> & {
+  /**
+   * @generated from field: uint64 request_id = 1;
+   */
+  requestId: bigint;
+
+  /**
+   * @generated from field: parley.v1.WithdrawOutcome outcome = 2;
+   */
+  outcome: WithdrawOutcome;
+
+  /**
+   * @generated from field: string detail = 3;
+   */
+  detail: string;
+};
+
+/**
+ * Describes the message parley.v1.Withdrawn.
+ * Use `create(WithdrawnSchema)` to create a new message.
+ */
+export const WithdrawnSchema: GenMessage<Withdrawn> = /*@__PURE__*/
+  messageDesc(file_parley_v1_wire, 15);
+
+/**
  * @generated from message parley.v1.FindPresence
  */
 export type FindPresence = Message<"parley.v1.FindPresence"> & {
@@ -449,7 +520,7 @@ export type FindPresence = Message<"parley.v1.FindPresence"> & {
  * Use `create(FindPresenceSchema)` to create a new message.
  */
 export const FindPresenceSchema: GenMessage<FindPresence> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 14);
+  messageDesc(file_parley_v1_wire, 16);
 
 /**
  * @generated from message parley.v1.FoundPresence
@@ -487,7 +558,7 @@ export type FoundPresence = Message<"parley.v1.FoundPresence"> & {
  * Use `create(FoundPresenceSchema)` to create a new message.
  */
 export const FoundPresenceSchema: GenMessage<FoundPresence> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 15);
+  messageDesc(file_parley_v1_wire, 17);
 
 /**
  * A client asks its supernode to deliver `payload` to every online device of `to`.
@@ -525,7 +596,7 @@ export type RouteRequest = Message<"parley.v1.RouteRequest"> & {
  * Use `create(RouteRequestSchema)` to create a new message.
  */
 export const RouteRequestSchema: GenMessage<RouteRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 16);
+  messageDesc(file_parley_v1_wire, 18);
 
 /**
  * @generated from message parley.v1.DeviceDelivery
@@ -549,7 +620,7 @@ export type DeviceDelivery = Message<"parley.v1.DeviceDelivery"> & {
  * Use `create(DeviceDeliverySchema)` to create a new message.
  */
 export const DeviceDeliverySchema: GenMessage<DeviceDelivery> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 17);
+  messageDesc(file_parley_v1_wire, 19);
 
 /**
  * @generated from message parley.v1.RouteResult
@@ -578,7 +649,7 @@ export type RouteResult = Message<"parley.v1.RouteResult"> & {
  * Use `create(RouteResultSchema)` to create a new message.
  */
 export const RouteResultSchema: GenMessage<RouteResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 18);
+  messageDesc(file_parley_v1_wire, 20);
 
 /**
  * Between supernodes: deliver to one device attached to the receiving supernode.
@@ -614,7 +685,7 @@ export type RouteForward = Message<"parley.v1.RouteForward"> & {
  * Use `create(RouteForwardSchema)` to create a new message.
  */
 export const RouteForwardSchema: GenMessage<RouteForward> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 19);
+  messageDesc(file_parley_v1_wire, 21);
 
 /**
  * @generated from message parley.v1.RouteForwarded
@@ -636,7 +707,7 @@ export type RouteForwarded = Message<"parley.v1.RouteForwarded"> & {
  * Use `create(RouteForwardedSchema)` to create a new message.
  */
 export const RouteForwardedSchema: GenMessage<RouteForwarded> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 20);
+  messageDesc(file_parley_v1_wire, 22);
 
 /**
  * Supernode to device, and the device's acknowledgement.
@@ -665,7 +736,7 @@ export type Delivery = Message<"parley.v1.Delivery"> & {
  * Use `create(DeliverySchema)` to create a new message.
  */
 export const DeliverySchema: GenMessage<Delivery> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 21);
+  messageDesc(file_parley_v1_wire, 23);
 
 /**
  * @generated from message parley.v1.DeliveryAck
@@ -682,7 +753,7 @@ export type DeliveryAck = Message<"parley.v1.DeliveryAck"> & {
  * Use `create(DeliveryAckSchema)` to create a new message.
  */
 export const DeliveryAckSchema: GenMessage<DeliveryAck> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 22);
+  messageDesc(file_parley_v1_wire, 24);
 
 /**
  * A node asks a supernode to connect back to it at the address this link comes from and the
@@ -709,7 +780,7 @@ export type ReachabilityCheck = Message<"parley.v1.ReachabilityCheck"> & {
  * Use `create(ReachabilityCheckSchema)` to create a new message.
  */
 export const ReachabilityCheckSchema: GenMessage<ReachabilityCheck> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 23);
+  messageDesc(file_parley_v1_wire, 25);
 
 /**
  * @generated from message parley.v1.ReachabilityResult
@@ -745,7 +816,7 @@ export type ReachabilityResult = Message<"parley.v1.ReachabilityResult"> & {
  * Use `create(ReachabilityResultSchema)` to create a new message.
  */
 export const ReachabilityResultSchema: GenMessage<ReachabilityResult> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 24);
+  messageDesc(file_parley_v1_wire, 26);
 
 /**
  * What the checking supernode saw, signed with its certified key: the login server issues a
@@ -808,7 +879,7 @@ export type ReachabilityBody = Message<"parley.v1.ReachabilityBody"> & {
  * Use `create(ReachabilityBodySchema)` to create a new message.
  */
 export const ReachabilityBodySchema: GenMessage<ReachabilityBody> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 25);
+  messageDesc(file_parley_v1_wire, 27);
 
 /**
  * @generated from message parley.v1.ReachabilityAttestation
@@ -834,7 +905,7 @@ export type ReachabilityAttestation = Message<"parley.v1.ReachabilityAttestation
  * Use `create(ReachabilityAttestationSchema)` to create a new message.
  */
 export const ReachabilityAttestationSchema: GenMessage<ReachabilityAttestation> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 26);
+  messageDesc(file_parley_v1_wire, 28);
 
 /**
  * @generated from message parley.v1.Envelope
@@ -981,6 +1052,18 @@ export type Envelope = Message<"parley.v1.Envelope"> & {
      */
     value: TurnCredentialsAnswer;
     case: "turnCredentialsAnswer";
+  } | {
+    /**
+     * @generated from field: parley.v1.WithdrawPresence withdraw_presence = 24;
+     */
+    value: WithdrawPresence;
+    case: "withdrawPresence";
+  } | {
+    /**
+     * @generated from field: parley.v1.Withdrawn withdrawn = 25;
+     */
+    value: Withdrawn;
+    case: "withdrawn";
   } | { case: undefined; value?: undefined };
 };
 
@@ -989,7 +1072,7 @@ export type Envelope = Message<"parley.v1.Envelope"> & {
  * Use `create(EnvelopeSchema)` to create a new message.
  */
 export const EnvelopeSchema: GenMessage<Envelope> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 27);
+  messageDesc(file_parley_v1_wire, 29);
 
 /**
  * An attached device asks its supernode for credentials to its TURN service (on the
@@ -1010,7 +1093,7 @@ export type TurnCredentialsRequest = Message<"parley.v1.TurnCredentialsRequest">
  * Use `create(TurnCredentialsRequestSchema)` to create a new message.
  */
 export const TurnCredentialsRequestSchema: GenMessage<TurnCredentialsRequest> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 28);
+  messageDesc(file_parley_v1_wire, 30);
 
 /**
  * @generated from message parley.v1.TurnCredentialsAnswer
@@ -1063,7 +1146,7 @@ export type TurnCredentialsAnswer = Message<"parley.v1.TurnCredentialsAnswer"> &
  * Use `create(TurnCredentialsAnswerSchema)` to create a new message.
  */
 export const TurnCredentialsAnswerSchema: GenMessage<TurnCredentialsAnswer> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 29);
+  messageDesc(file_parley_v1_wire, 31);
 
 /**
  * A transport address at which a device may be reached (ICE-style, RFC 8445 terms).
@@ -1102,7 +1185,7 @@ export type Candidate = Message<"parley.v1.Candidate"> & {
  * Use `create(CandidateSchema)` to create a new message.
  */
 export const CandidateSchema: GenMessage<Candidate> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 30);
+  messageDesc(file_parley_v1_wire, 32);
 
 /**
  * A supernode a device is attached to.
@@ -1140,7 +1223,7 @@ export type SupernodeRef = Message<"parley.v1.SupernodeRef"> & {
  * Use `create(SupernodeRefSchema)` to create a new message.
  */
 export const SupernodeRefSchema: GenMessage<SupernodeRef> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 31);
+  messageDesc(file_parley_v1_wire, 33);
 
 /**
  * Where one device of a user can be reached, as that device says. Stored in the overlay
@@ -1209,7 +1292,7 @@ export type PresenceBody = Message<"parley.v1.PresenceBody"> & {
  * Use `create(PresenceBodySchema)` to create a new message.
  */
 export const PresenceBodySchema: GenMessage<PresenceBody> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 32);
+  messageDesc(file_parley_v1_wire, 34);
 
 /**
  * @generated from message parley.v1.PresenceRecord
@@ -1235,7 +1318,7 @@ export type PresenceRecord = Message<"parley.v1.PresenceRecord"> & {
  * Use `create(PresenceRecordSchema)` to create a new message.
  */
 export const PresenceRecordSchema: GenMessage<PresenceRecord> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 33);
+  messageDesc(file_parley_v1_wire, 35);
 
 /**
  * @generated from message parley.v1.E2eFrame
@@ -1264,7 +1347,7 @@ export type E2eFrame = Message<"parley.v1.E2eFrame"> & {
  * Use `create(E2eFrameSchema)` to create a new message.
  */
 export const E2eFrameSchema: GenMessage<E2eFrame> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 34);
+  messageDesc(file_parley_v1_wire, 36);
 
 /**
  * @generated from message parley.v1.E2eHandshake
@@ -1297,7 +1380,7 @@ export type E2eHandshake = Message<"parley.v1.E2eHandshake"> & {
  * Use `create(E2eHandshakeSchema)` to create a new message.
  */
 export const E2eHandshakeSchema: GenMessage<E2eHandshake> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 35);
+  messageDesc(file_parley_v1_wire, 37);
 
 /**
  * @generated from message parley.v1.E2eHello
@@ -1316,7 +1399,7 @@ export type E2eHello = Message<"parley.v1.E2eHello"> & {
  * Use `create(E2eHelloSchema)` to create a new message.
  */
 export const E2eHelloSchema: GenMessage<E2eHello> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 36);
+  messageDesc(file_parley_v1_wire, 38);
 
 /**
  * @generated from message parley.v1.E2eSealed
@@ -1347,7 +1430,7 @@ export type E2eSealed = Message<"parley.v1.E2eSealed"> & {
  * Use `create(E2eSealedSchema)` to create a new message.
  */
 export const E2eSealedSchema: GenMessage<E2eSealed> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 37);
+  messageDesc(file_parley_v1_wire, 39);
 
 /**
  * A reliable, ordered stream of chat payloads between two devices, over sealed frames that may
@@ -1399,7 +1482,7 @@ export type E2eStreamFrame = Message<"parley.v1.E2eStreamFrame"> & {
  * Use `create(E2eStreamFrameSchema)` to create a new message.
  */
 export const E2eStreamFrameSchema: GenMessage<E2eStreamFrame> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 38);
+  messageDesc(file_parley_v1_wire, 40);
 
 /**
  * @generated from message parley.v1.E2eStreamItem
@@ -1425,7 +1508,7 @@ export type E2eStreamItem = Message<"parley.v1.E2eStreamItem"> & {
  * Use `create(E2eStreamItemSchema)` to create a new message.
  */
 export const E2eStreamItemSchema: GenMessage<E2eStreamItem> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 39);
+  messageDesc(file_parley_v1_wire, 41);
 
 /**
  * @generated from message parley.v1.ChatMessage
@@ -1461,7 +1544,7 @@ export type ChatMessage = Message<"parley.v1.ChatMessage"> & {
  * Use `create(ChatMessageSchema)` to create a new message.
  */
 export const ChatMessageSchema: GenMessage<ChatMessage> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 40);
+  messageDesc(file_parley_v1_wire, 42);
 
 /**
  * A user's presence, sent end to end to its buddies' devices (and only to them).
@@ -1492,7 +1575,7 @@ export type PresenceUpdate = Message<"parley.v1.PresenceUpdate"> & {
  * Use `create(PresenceUpdateSchema)` to create a new message.
  */
 export const PresenceUpdateSchema: GenMessage<PresenceUpdate> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 41);
+  messageDesc(file_parley_v1_wire, 43);
 
 /**
  * The sender is typing to `to` (or stopped); stale after 10 s.
@@ -1521,7 +1604,7 @@ export type Typing = Message<"parley.v1.Typing"> & {
  * Use `create(TypingSchema)` to create a new message.
  */
 export const TypingSchema: GenMessage<Typing> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 42);
+  messageDesc(file_parley_v1_wire, 44);
 
 /**
  * The reader's device showed these messages to its user.
@@ -1547,7 +1630,7 @@ export type ReadReceipt = Message<"parley.v1.ReadReceipt"> & {
  * Use `create(ReadReceiptSchema)` to create a new message.
  */
 export const ReadReceiptSchema: GenMessage<ReadReceipt> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 43);
+  messageDesc(file_parley_v1_wire, 45);
 
 /**
  * @generated from message parley.v1.ChatPayload
@@ -1600,7 +1683,7 @@ export type ChatPayload = Message<"parley.v1.ChatPayload"> & {
  * Use `create(ChatPayloadSchema)` to create a new message.
  */
 export const ChatPayloadSchema: GenMessage<ChatPayload> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 44);
+  messageDesc(file_parley_v1_wire, 46);
 
 /**
  * One participant of a conference and the facts every participant elects the mixer from.
@@ -1648,7 +1731,7 @@ export type ConferenceMember = Message<"parley.v1.ConferenceMember"> & {
  * Use `create(ConferenceMemberSchema)` to create a new message.
  */
 export const ConferenceMemberSchema: GenMessage<ConferenceMember> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 45);
+  messageDesc(file_parley_v1_wire, 47);
 
 /**
  * @generated from message parley.v1.ConferenceRoster
@@ -1672,7 +1755,7 @@ export type ConferenceRoster = Message<"parley.v1.ConferenceRoster"> & {
  * Use `create(ConferenceRosterSchema)` to create a new message.
  */
 export const ConferenceRosterSchema: GenMessage<ConferenceRoster> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 46);
+  messageDesc(file_parley_v1_wire, 48);
 
 /**
  * @generated from message parley.v1.CallSignal
@@ -1743,7 +1826,7 @@ export type CallSignal = Message<"parley.v1.CallSignal"> & {
  * Use `create(CallSignalSchema)` to create a new message.
  */
 export const CallSignalSchema: GenMessage<CallSignal> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 47);
+  messageDesc(file_parley_v1_wire, 49);
 
 /**
  * Connectivity between two devices (ICE-style, RFC 8445 ideas): each side's candidates and the
@@ -1793,7 +1876,7 @@ export type ConnectivityOffer = Message<"parley.v1.ConnectivityOffer"> & {
  * Use `create(ConnectivityOfferSchema)` to create a new message.
  */
 export const ConnectivityOfferSchema: GenMessage<ConnectivityOffer> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 48);
+  messageDesc(file_parley_v1_wire, 50);
 
 /**
  * @generated from message parley.v1.IceCandidate
@@ -1832,7 +1915,7 @@ export type IceCandidate = Message<"parley.v1.IceCandidate"> & {
  * Use `create(IceCandidateSchema)` to create a new message.
  */
 export const IceCandidateSchema: GenMessage<IceCandidate> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 49);
+  messageDesc(file_parley_v1_wire, 51);
 
 /**
  * A chat payload for a device that is offline, kept by the login server until it logs in: the
@@ -1862,7 +1945,7 @@ export type OfflineEnvelope = Message<"parley.v1.OfflineEnvelope"> & {
  * Use `create(OfflineEnvelopeSchema)` to create a new message.
  */
 export const OfflineEnvelopeSchema: GenMessage<OfflineEnvelope> = /*@__PURE__*/
-  messageDesc(file_parley_v1_wire, 50);
+  messageDesc(file_parley_v1_wire, 52);
 
 /**
  * @generated from enum parley.v1.Role
@@ -2052,6 +2135,34 @@ export const StoreOutcomeSchema: GenEnum<StoreOutcome> = /*@__PURE__*/
   enumDesc(file_parley_v1_wire, 4);
 
 /**
+ * @generated from enum parley.v1.WithdrawOutcome
+ */
+export enum WithdrawOutcome {
+  /**
+   * @generated from enum value: WITHDRAW_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: WITHDRAW_OUTCOME_WITHDRAWN = 1;
+   */
+  WITHDRAWN = 1,
+
+  /**
+   * the record did not verify, or does not name the sender (detail says why)
+   *
+   * @generated from enum value: WITHDRAW_OUTCOME_REFUSED = 2;
+   */
+  REFUSED = 2,
+}
+
+/**
+ * Describes the enum parley.v1.WithdrawOutcome.
+ */
+export const WithdrawOutcomeSchema: GenEnum<WithdrawOutcome> = /*@__PURE__*/
+  enumDesc(file_parley_v1_wire, 5);
+
+/**
  * @generated from enum parley.v1.FindRefusal
  */
 export enum FindRefusal {
@@ -2072,7 +2183,7 @@ export enum FindRefusal {
  * Describes the enum parley.v1.FindRefusal.
  */
 export const FindRefusalSchema: GenEnum<FindRefusal> = /*@__PURE__*/
-  enumDesc(file_parley_v1_wire, 5);
+  enumDesc(file_parley_v1_wire, 6);
 
 /**
  * @generated from enum parley.v1.DeliveryOutcome
@@ -2116,7 +2227,7 @@ export enum DeliveryOutcome {
  * Describes the enum parley.v1.DeliveryOutcome.
  */
 export const DeliveryOutcomeSchema: GenEnum<DeliveryOutcome> = /*@__PURE__*/
-  enumDesc(file_parley_v1_wire, 6);
+  enumDesc(file_parley_v1_wire, 7);
 
 /**
  * @generated from enum parley.v1.RouteFailure
@@ -2149,7 +2260,7 @@ export enum RouteFailure {
  * Describes the enum parley.v1.RouteFailure.
  */
 export const RouteFailureSchema: GenEnum<RouteFailure> = /*@__PURE__*/
-  enumDesc(file_parley_v1_wire, 7);
+  enumDesc(file_parley_v1_wire, 8);
 
 /**
  * @generated from enum parley.v1.CandidateType
@@ -2180,7 +2291,7 @@ export enum CandidateType {
  * Describes the enum parley.v1.CandidateType.
  */
 export const CandidateTypeSchema: GenEnum<CandidateType> = /*@__PURE__*/
-  enumDesc(file_parley_v1_wire, 8);
+  enumDesc(file_parley_v1_wire, 9);
 
 /**
  * @generated from enum parley.v1.TransportProtocol
@@ -2206,7 +2317,7 @@ export enum TransportProtocol {
  * Describes the enum parley.v1.TransportProtocol.
  */
 export const TransportProtocolSchema: GenEnum<TransportProtocol> = /*@__PURE__*/
-  enumDesc(file_parley_v1_wire, 9);
+  enumDesc(file_parley_v1_wire, 10);
 
 /**
  * What a device found it is behind (RFC 5780 tests against its supernode's STUN server), in
@@ -2271,7 +2382,7 @@ export enum NatType {
  * Describes the enum parley.v1.NatType.
  */
 export const NatTypeSchema: GenEnum<NatType> = /*@__PURE__*/
-  enumDesc(file_parley_v1_wire, 10);
+  enumDesc(file_parley_v1_wire, 11);
 
 /**
  * @generated from enum parley.v1.PresenceState
@@ -2309,7 +2420,7 @@ export enum PresenceState {
  * Describes the enum parley.v1.PresenceState.
  */
 export const PresenceStateSchema: GenEnum<PresenceState> = /*@__PURE__*/
-  enumDesc(file_parley_v1_wire, 11);
+  enumDesc(file_parley_v1_wire, 12);
 
 /**
  * Call signalling, end to end between devices (never seen by a supernode). The caller sends
@@ -2431,7 +2542,7 @@ export enum CallSignalKind {
  * Describes the enum parley.v1.CallSignalKind.
  */
 export const CallSignalKindSchema: GenEnum<CallSignalKind> = /*@__PURE__*/
-  enumDesc(file_parley_v1_wire, 12);
+  enumDesc(file_parley_v1_wire, 13);
 
 /**
  * @generated from enum parley.v1.IceCandidateType
@@ -2467,5 +2578,5 @@ export enum IceCandidateType {
  * Describes the enum parley.v1.IceCandidateType.
  */
 export const IceCandidateTypeSchema: GenEnum<IceCandidateType> = /*@__PURE__*/
-  enumDesc(file_parley_v1_wire, 13);
+  enumDesc(file_parley_v1_wire, 14);
 
