@@ -383,7 +383,7 @@ async function sendOne(chat: ChatClient, to: string, text: string): Promise<void
   }
   const acked = await chat.acknowledged(ACK_WAIT_MS);
   const ms = (realEnv.clock.now() - started).toFixed(1);
-  console.log(acked ? `delivered end to end to ${sent.devices} device${sent.devices > 1 ? 's' : ''} in ${ms} ms` : `sent to ${sent.devices} devices; not every one acknowledged within ${ACK_WAIT_MS / 1000} s`);
+  console.log(acked ? `delivered end to end to ${sent.devices} device${sent.devices > 1 ? 's' : ''} in ${ms} ms` : `sent to ${sent.devices} device${sent.devices > 1 ? 's' : ''}; not every one acknowledged within ${ACK_WAIT_MS / 1000} s, so it was sealed for those and left with the login server (they get it at their next login, once)`);
 }
 
 /** `parley chat <user> [message]`: sends one message, or chats line by line from standard input. */

@@ -15,7 +15,9 @@ const SUPERNODES = 20;
 const CLIENTS = 180;
 const SEARCHES_PER_CLIENT = 10;
 
-test(`${SUPERNODES} supernodes and ${CLIENTS} clients: every user looked up is found; after 30% of supernodes crash, still`, { timeout: 120_000 }, () =>
+// Its bound is generous: about 55 s alone on a quiet 2-core machine, since devices refresh their
+// records every 75 s (short leases, issue 17) and lookups are cached 10 s, not 60.
+test(`${SUPERNODES} supernodes and ${CLIENTS} clients: every user looked up is found; after 30% of supernodes crash, still`, { timeout: 300_000 }, () =>
   withSeed(testSeed(), async (seed) => {
     const random = new SeededRandom(seed);
     const net = testNetwork(random);
