@@ -10,6 +10,7 @@ import { LoginError } from '../client/login-client.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import { HostCache, parseHostCache } from '../overlay/host-cache.js';
 import { liveBootstrapFrom } from '../client/live-bootstrap.js';
+import { takeDevice } from '../client/device-lock.js';
 import { CandidateType } from '../wire/messages.js';
 import { Promoter } from '../client/promotion.js';
 import { ChatClient, ChatError, type ReceivedMessage, type SignallingTransport } from '../chat/chat-client.js';
@@ -30,7 +31,20 @@ function loadHostCache(path: string): HostCache {
   return parsed.ok ? parsed.value : new HostCache();
 }
 
+/** Takes this device for this process until it exits, or says which command has it. */
+function holdDevice(account: Account): void {
+  const command = `parley ${process.argv[2] ?? ''}`.trim();
+  const lock = takeDevice(account.onlineLockPath, { pid: process.pid, command, sinceMs: realEnv.clock.wallTimeMs() });
+  if (!lock.ok) {
+    throw new CommandError(
+      `${account.username}'s device is online in another command here (${lock.holder.command}, pid ${lock.holder.pid}): one process at a time holds a device. Stop that one; or run parley daemon, which other commands (chat, buddies, status) use while it runs; or use another device with --profile DIR`,
+    );
+  }
+  process.once('exit', () => lock.release());
+}
+
 export async function attach(account: Account, descriptor: NetworkDescriptor): Promise<{ client: AttachedClient; hostCache: HostCache; save: () => void }> {
+  holdDevice(account);
   const identity = await account.identity();
   const hostCache = loadHostCache(account.hostCachePath);
   const save = () => writeFileSync(account.hostCachePath, hostCache.toJSON());

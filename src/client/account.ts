@@ -135,6 +135,11 @@ export class Account {
     rmSync(this.sessionPath(), { force: true });
   }
 
+  /** The lock of the process that has this device online (one at a time: client/device-lock.ts). */
+  get onlineLockPath(): string {
+    return join(this.dir, 'online.lock');
+  }
+
   /** Where this user's daemon listens now (its local API). */
   get daemonPath(): string {
     return join(this.dir, 'daemon.json');

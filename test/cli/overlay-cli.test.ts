@@ -27,6 +27,10 @@ test('local network, two clients: bob goes online, alice finds him through the o
     bobOnline = await startParley(['online', '--user', 'bob', '--promote-after', '0', ...common], /promoted: now also a supernode|not a supernode: .*\n/);
     assert.match(bobOnline.output, /attached to supernode 127\.0\.0\.1:\d+ \(from the bootstrap list\)/);
     assert.match(bobOnline.output, /promoted: now also a supernode on port \d+ \(dial-back measured \d+ kbit\/s up\)/);
+    // One process at a time holds bob's device: a second command says which one has it.
+    const second = parley(['whois', 'alice', '--user', 'bob']);
+    assert.equal(second.status, 1, second.out);
+    assert.match(second.out, new RegExp(`bob's device is online in another command here \\(parley online, pid ${bobOnline.child.pid}\\)`));
     // An operator's supernode: its own keys, enrolled with a single-use token (no CA key on its host).
     const bare = (args: string[]) => spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 30_000 });
     const nowhere = bare(['supernode', '--dir', join(dir, 'nothing-here')]);
