@@ -26,7 +26,13 @@ interface Server {
 function waitForLine(child: ChildProcess, test: (line: string) => boolean, ms = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {
     let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`no ready line within ${ms} ms: ${buffer}`)), ms);
+    // A server that never gets ready is ended here: the caller has no handle on it yet.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      reject(new Error(`no ready line within ${ms} ms: ${buffer}`));
+    }, ms);
     const onData = (chunk: Buffer) => {
       buffer += chunk.toString();
       for (const line of buffer.split('\n')) {
@@ -128,19 +134,31 @@ async function echoPeer(): Promise<UdpSocket> {
 async function relayedPaths(server: Server, peer: UdpSocket) {
   const paths = [];
   const clients: TurnClient[] = [];
-  for (let i = 0; i < CLIENTS; i++) {
-    const socket = await realEnv.net.bindUdp({ host: '127.0.0.1', port: 0 });
-    const turn = new TurnClient(socket, realEnv.clock, realEnv.random, { host: '127.0.0.1', port: server.port }, server.credentials);
-    const allocated = await turn.allocate();
-    if (!allocated.ok) throw new Error(`${server.name}: allocation failed: ${allocated.error.message}`);
-    const bound = await turn.bindChannel(peer.local);
-    if (!bound.ok) throw new Error(`${server.name}: channel bind failed: ${bound.error.message}`);
-    let handler: (bytes: Uint8Array) => void = () => {};
-    turn.onData((_from, data) => handler(data));
-    clients.push(turn);
-    paths.push({ send: (bytes: Uint8Array) => turn.send(peer.local, bytes), onEcho: (h: (bytes: Uint8Array) => void) => (handler = h) });
+  const sockets: UdpSocket[] = [];
+  // The TURN clients release their allocations; the sockets are ours to close (a client does not own its socket).
+  const close = async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    for (const socket of sockets) socket.close();
+  };
+  try {
+    for (let i = 0; i < CLIENTS; i++) {
+      const socket = await realEnv.net.bindUdp({ host: '127.0.0.1', port: 0 });
+      sockets.push(socket);
+      const turn = new TurnClient(socket, realEnv.clock, realEnv.random, { host: '127.0.0.1', port: server.port }, server.credentials);
+      clients.push(turn);
+      const allocated = await turn.allocate();
+      if (!allocated.ok) throw new Error(`${server.name}: allocation failed: ${allocated.error.message}`);
+      const bound = await turn.bindChannel(peer.local);
+      if (!bound.ok) throw new Error(`${server.name}: channel bind failed: ${bound.error.message}`);
+      let handler: (bytes: Uint8Array) => void = () => {};
+      turn.onData((_from, data) => handler(data));
+      paths.push({ send: (bytes: Uint8Array) => turn.send(peer.local, bytes), onEcho: (h: (bytes: Uint8Array) => void) => (handler = h) });
+    }
+  } catch (error) {
+    await close();
+    throw error;
   }
-  return { paths, close: () => Promise.all(clients.map((c) => c.close())) };
+  return { paths, close };
 }
 
 async function directPaths(peer: UdpSocket) {
@@ -164,34 +182,55 @@ export interface TurnBenchResults {
   readonly coturnThreads: number;
 }
 
+/**
+ * Ends a server: killed, and its output pipes destroyed — once its ready line was read nobody
+ * reads them, and a paused pipe stays open (and keeps this process alive) after the child is gone.
+ */
+function stopServer(server: Server): Promise<void> {
+  const { child } = server;
+  child.stdout?.destroy();
+  child.stderr?.destroy();
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
 export async function benchTurn(rates: readonly number[] = [2_000, 5_000, 10_000, 15_000, 20_000, 30_000, 40_000]): Promise<TurnBenchResults> {
   const peer = await echoPeer();
-  const results: Record<'parley' | 'coturn', LoadResult[]> = { parley: [], coturn: [] };
-  let coturnThreads = 0;
-  for (const start of [startOurs, () => startCoturn(34_791)]) {
-    const server = await start();
-    try {
-      if (server.name === 'coturn') coturnThreads = Number(readFileSync(`/proc/${server.child.pid}/status`, 'utf8').match(/Threads:\s+(\d+)/)?.[1] ?? 0);
-      const relay = await relayedPaths(server, peer);
-      await load(1_000, relay.paths, null); // warm-up
-      for (const rate of rates) {
-        const result = await load(rate, relay.paths, server.child.pid!);
-        results[server.name as 'parley' | 'coturn'].push(result);
-        if (result.lossPercent > 5) break; // far past what it carries
+  try {
+    const results: Record<'parley' | 'coturn', LoadResult[]> = { parley: [], coturn: [] };
+    let coturnThreads = 0;
+    for (const start of [startOurs, () => startCoturn(34_791)]) {
+      const server = await start();
+      let relay: Awaited<ReturnType<typeof relayedPaths>> | null = null;
+      try {
+        if (server.name === 'coturn') coturnThreads = Number(readFileSync(`/proc/${server.child.pid}/status`, 'utf8').match(/Threads:\s+(\d+)/)?.[1] ?? 0);
+        relay = await relayedPaths(server, peer);
+        await load(1_000, relay.paths, null); // warm-up
+        for (const rate of rates) {
+          const result = await load(rate, relay.paths, server.child.pid!);
+          results[server.name as 'parley' | 'coturn'].push(result);
+          if (result.lossPercent > 5) break; // far past what it carries
+        }
+      } finally {
+        await relay?.close();
+        await stopServer(server);
       }
-      await relay.close();
-    } finally {
-      server.child.kill('SIGKILL');
     }
+    // Half load: the largest measured rate at or below half of what ours carried, measured again directly.
+    const knee = Math.max(...results.parley.filter((r) => r.lossPercent < 1).map((r) => r.offered), rates[0]!);
+    const half = Math.max(...rates.filter((r) => r <= knee / 2), rates[0]!);
+    const direct = await directPaths(peer);
+    try {
+      return { rates, parley: results.parley, coturn: results.coturn, direct: await load(half, direct.paths, null), coturnThreads };
+    } finally {
+      direct.close();
+    }
+  } finally {
+    peer.close();
   }
-  // Half load: the largest measured rate at or below half of what ours carried, measured again directly.
-  const knee = Math.max(...results.parley.filter((r) => r.lossPercent < 1).map((r) => r.offered), rates[0]!);
-  const half = Math.max(...rates.filter((r) => r <= knee / 2), rates[0]!);
-  const direct = await directPaths(peer);
-  const directResult = await load(half, direct.paths, null);
-  direct.close();
-  peer.close();
-  return { rates, parley: results.parley, coturn: results.coturn, direct: directResult, coturnThreads };
 }
 
 // Run alone: `node dist/bench/turn.js`.

@@ -27,7 +27,7 @@ import { Connector, type Connection, type LocalNetwork } from '../nat/connector.
 
 function loadHostCache(path: string): HostCache {
   if (!existsSync(path)) return new HostCache();
-  const parsed = parseHostCache(readFileSync(path, 'utf8'));
+  const parsed = parseHostCache(readFileSync(path, 'utf8'), realEnv.clock.wallTimeMs());
   return parsed.ok ? parsed.value : new HostCache();
 }
 

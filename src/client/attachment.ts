@@ -7,7 +7,7 @@ import type { CertificateVerifier } from '../crypto/certificate.js';
 import type { BootstrapEntry } from '../crypto/descriptor.js';
 import type { NodeIdentity } from '../crypto/identity.js';
 import { connectSecure, type SecureLink } from '../crypto/secure-link.js';
-import { HostCache, raceFirst } from '../overlay/host-cache.js';
+import { HostCache, raceFirst, type HostEntry } from '../overlay/host-cache.js';
 import { createPresenceRecord, verifyPresenceRecord, type VerifiedPresence } from '../overlay/presence.js';
 import { RpcChannel } from '../overlay/rpc.js';
 import { requestReachabilityCheck, type ReachabilityAnswer } from '../overlay/reachability.js';
@@ -242,55 +242,71 @@ export class AttachedClient {
       bootstrap.filter((b): b is BootstrapEntry & { dhKey: Uint8Array } => b.dhKey !== undefined),
       'bootstrap',
     );
-    const now = this.env.clock.now();
-    const fromCache = hostCache.best(hostCache.size, now).filter((e) => e.source !== 'bootstrap');
-    const fromBootstrap = hostCache.best(hostCache.size, now).filter((e) => e.source === 'bootstrap');
-    const candidates = [...fromCache.map((e) => ({ e, source: 'host-cache' as const })), ...fromBootstrap.map((e) => ({ e, source: 'bootstrap' as const }))];
-    const startedMs = this.env.clock.now();
-    // The race is for a secure link only: the presence record goes to the winner alone, so no
-    // other supernode publishes a record naming itself for a device that is not attached there.
-    let attached: Attached | null = null;
-    let source: 'host-cache' | 'bootstrap' = 'bootstrap';
-    while (!attached) {
-      let result;
+    // The host cache keeps wall-clock times: it outlives this process and its monotonic clock.
+    const wallNow = this.env.clock.wallTimeMs();
+    const ready = hostCache.best(hostCache.size, wallNow);
+    // Ready entries first (the cache's own before the bootstrap list); only when none of them
+    // answers, those still waiting out a backoff: a cache whose every entry failed lately (an
+    // outage, a laptop off the network) must heal rather than leave nothing to try.
+    const tiers = [[...ready.filter((e) => e.source !== 'bootstrap'), ...ready.filter((e) => e.source === 'bootstrap')], hostCache.waiting(wallNow)];
+    let won: { attached: Attached; source: 'host-cache' | 'bootstrap'; rttMs: number } | null = null;
+    let lastError: unknown = new AggregateError([], 'no candidates');
+    for (const tier of tiers) {
+      if (tier.length === 0) continue;
       try {
-        result = await raceFirst(
-          candidates,
-          async ({ e }) => {
-            try {
-              return { link: await connectTo(this.env, e, this.config), supernode: e };
-            } catch (error) {
-              hostCache.recordFailure(e.host, e.port, this.env.clock.now());
-              throw error;
-            }
-          },
-          (late) => late.link.close(),
-          this.config.parallel ?? DEFAULT_PARALLEL_ATTEMPTS,
-        );
+        won = await this.attachAmong(tier.map((e) => ({ e, source: e.source === 'bootstrap' ? ('bootstrap' as const) : ('host-cache' as const) })));
+        break;
       } catch (error) {
-        this.emit({ kind: 'unreachable', atMs: this.env.clock.now() });
-        throw error;
-      }
-      const { link, supernode } = result.value;
-      try {
-        attached = await attachOver(this.env, link, { host: supernode.host, port: supernode.port, dhKey: supernode.dhKey }, this.config, this.nextSequence(), this.natType);
-        source = result.candidate.source;
-      } catch (error) {
-        // Refused (full, say) or silent: try the others.
-        hostCache.recordFailure(supernode.host, supernode.port, this.env.clock.now());
-        candidates.splice(candidates.indexOf(result.candidate), 1);
-        if (candidates.length === 0) {
-          this.emit({ kind: 'unreachable', atMs: this.env.clock.now() });
-          throw error;
-        }
+        lastError = error;
       }
     }
-    this.lastAttachMs = this.env.clock.now() - startedMs;
-    hostCache.recordSuccess(attached.supernode.host, attached.supernode.port, this.lastAttachMs, this.env.clock.now());
+    if (!won) {
+      this.emit({ kind: 'unreachable', atMs: this.env.clock.now() });
+      throw lastError;
+    }
+    const { attached, source } = won;
+    this.lastAttachMs = won.rttMs;
+    hostCache.recordSuccess(attached.supernode.host, attached.supernode.port, won.rttMs, this.env.clock.wallTimeMs());
     hostCache.merge(attached.gossip.map((g) => ({ host: g.host, port: g.port, dhKey: g.dhKey, webPort: g.webPort })), 'gossip');
     this.adopt(attached);
     this.emit({ kind: 'attached', supernode: attached.supernode, source, atMs: this.env.clock.now() });
     return attached.supernode;
+  }
+
+  /**
+   * Races secure links to `candidates` and attaches over the first; when that supernode refuses
+   * or stays silent, races the others again. Rejects when none attaches.
+   */
+  private async attachAmong(candidates: { e: HostEntry; source: 'host-cache' | 'bootstrap' }[]): Promise<{ attached: Attached; source: 'host-cache' | 'bootstrap'; rttMs: number }> {
+    const { hostCache } = this.config;
+    const startedMs = this.env.clock.now();
+    // The race is for a secure link only: the presence record goes to the winner alone, so no
+    // other supernode publishes a record naming itself for a device that is not attached there.
+    for (;;) {
+      const result = await raceFirst(
+        candidates,
+        async ({ e }) => {
+          try {
+            return { link: await connectTo(this.env, e, this.config), supernode: e };
+          } catch (error) {
+            hostCache.recordFailure(e.host, e.port, this.env.clock.wallTimeMs());
+            throw error;
+          }
+        },
+        (late) => late.link.close(),
+        this.config.parallel ?? DEFAULT_PARALLEL_ATTEMPTS,
+      );
+      const { link, supernode } = result.value;
+      try {
+        const attached = await attachOver(this.env, link, { host: supernode.host, port: supernode.port, dhKey: supernode.dhKey }, this.config, this.nextSequence(), this.natType);
+        return { attached, source: result.candidate.source, rttMs: this.env.clock.now() - startedMs };
+      } catch (error) {
+        // Refused (full, say) or silent: try the others.
+        hostCache.recordFailure(supernode.host, supernode.port, this.env.clock.wallTimeMs());
+        candidates = candidates.filter((c) => c !== result.candidate);
+        if (candidates.length === 0) throw error;
+      }
+    }
   }
 
   /** Presence sequence numbers: the wall time, but always rising (two records in one millisecond). */
@@ -341,7 +357,7 @@ export class AttachedClient {
     this.keepalive?.cancel();
     this.refresh?.cancel();
     attached.link.close(CloseReason.IDLE);
-    this.config.hostCache.recordFailure(attached.supernode.host, attached.supernode.port, this.env.clock.now());
+    this.config.hostCache.recordFailure(attached.supernode.host, attached.supernode.port, this.env.clock.wallTimeMs());
     this.emit({ kind: 'lost', supernode: attached.supernode, reason, atMs: this.env.clock.now() });
     this.reattach(0);
   }
@@ -411,7 +427,7 @@ export class AttachedClient {
 
   /** The supernodes this client knows best (its own first), e.g. to join the overlay through. */
   knownSupernodes(count = 8): SupernodeAddress[] {
-    const best = this.config.hostCache.best(count, this.env.clock.now()).map((e) => ({ host: e.host, port: e.port, dhKey: e.dhKey }));
+    const best = this.config.hostCache.best(count, this.env.clock.wallTimeMs()).map((e) => ({ host: e.host, port: e.port, dhKey: e.dhKey }));
     return this.current ? [this.current.supernode, ...best] : best;
   }
 

@@ -2,12 +2,23 @@
 // reached each, how often it failed since, and the round-trip time. Startup tries the best
 // few first; entries that failed recently wait out a backoff; gossip from supernodes adds
 // entries without overwriting what the client measured itself. Persisted as JSON.
+//
+// Every time here is wall-clock time (milliseconds since the Unix epoch): the cache is saved
+// and read again by the next process, whose monotonic clock starts afresh, so a monotonic
+// time from one process means nothing (or "far in the future") to the next. What is loaded is
+// checked: a time in the future beyond a small skew, or before Parley existed, is dropped, so
+// no saved number can keep an entry waiting. And a cache whose every entry is waiting still
+// offers them (soonest ready first): a cache must heal, not leave startup with nothing to try.
 import { err, ok, type CodedError, type Result } from '../result.js';
 import { fromBase64Url, toBase64Url } from '../crypto/bytes.js';
 
 export const HOST_CACHE_MAX_ENTRIES = 200;
 const MAX_BACKOFF_MS = 3_600_000;
 const RTT_SMOOTHING = 0.25;
+/** How far ahead of this machine's clock a saved time may be (clocks of one machine drift, NTP steps). */
+export const HOST_CACHE_CLOCK_SKEW_MS = 5 * 60_000;
+/** Saved times before this (2020-01-01) are not wall-clock times: older versions saved monotonic ones. */
+const EARLIEST_PLAUSIBLE_WALL_MS = Date.UTC(2020, 0, 1);
 
 export type HostSource = 'bootstrap' | 'gossip' | 'used';
 
@@ -17,7 +28,9 @@ export interface HostEntry {
   readonly dhKey: Uint8Array;
   /** A TCP port (443, say) that also takes links, for when the first port cannot be reached. */
   webPort?: number;
+  /** Wall-clock time (ms since the Unix epoch) of the last attachment here. */
   lastSuccessMs: number | null;
+  /** Wall-clock time (ms since the Unix epoch) of the last failure here. */
   lastFailureMs: number | null;
   failures: number;
   rttMs: number | null;
@@ -68,20 +81,26 @@ export class HostCache {
     return added;
   }
 
-  recordSuccess(host: string, port: number, rttMs: number, nowMs: number): void {
+  /** `nowWallMs` is wall-clock time (env.clock.wallTimeMs()), as is every time the cache keeps. */
+  recordSuccess(host: string, port: number, rttMs: number, nowWallMs: number): void {
     const entry = this.get(host, port);
     if (!entry) return;
-    entry.lastSuccessMs = nowMs;
+    entry.lastSuccessMs = nowWallMs;
     entry.failures = 0;
     entry.rttMs = entry.rttMs === null ? rttMs : entry.rttMs + RTT_SMOOTHING * (rttMs - entry.rttMs);
     entry.source = 'used';
   }
 
-  recordFailure(host: string, port: number, nowMs: number): void {
+  recordFailure(host: string, port: number, nowWallMs: number): void {
     const entry = this.get(host, port);
     if (!entry) return;
     entry.failures++;
-    entry.lastFailureMs = nowMs;
+    entry.lastFailureMs = nowWallMs;
+  }
+
+  /** When `entry` may be tried again (wall-clock ms); 0 when it is not waiting at all. */
+  private readyAtMs(entry: HostEntry): number {
+    return entry.lastFailureMs === null || entry.failures === 0 ? 0 : entry.lastFailureMs + backoffMs(entry.failures);
   }
 
   private score(entry: HostEntry): number {
@@ -89,12 +108,23 @@ export class HostCache {
     return (entry.lastSuccessMs === null ? 1e12 : 0) + entry.failures * 1e9 + (entry.rttMs ?? 5_000);
   }
 
-  /** The `count` best entries that are not waiting out a backoff at `nowMs`. */
-  best(count: number, nowMs: number): HostEntry[] {
+  /** The `count` best entries that are not waiting out a backoff at `nowWallMs`. */
+  best(count: number, nowWallMs: number): HostEntry[] {
     return this.all()
-      .filter((e) => e.lastFailureMs === null || nowMs - e.lastFailureMs >= backoffMs(e.failures))
+      .filter((e) => this.readyAtMs(e) <= nowWallMs)
       .sort((a, b) => this.score(a) - this.score(b))
       .slice(0, count);
+  }
+
+  /**
+   * The entries still waiting out a backoff at `nowWallMs`, soonest ready first (for equal
+   * failure counts: the least recently failed). Startup tries them after every ready one, so a
+   * cache whose entries all failed lately (an outage, a laptop off the network) still heals.
+   */
+  waiting(nowWallMs: number): HostEntry[] {
+    return this.all()
+      .filter((e) => this.readyAtMs(e) > nowWallMs)
+      .sort((a, b) => this.readyAtMs(a) - this.readyAtMs(b));
   }
 
   /** Drops the worst entries beyond the bound; bootstrap entries go last. */
@@ -118,8 +148,13 @@ export class HostCache {
 
 export type HostCacheError = CodedError<'malformed' | 'unsupported_version'>;
 
-/** Parses a persisted cache strictly; invalid entries are dropped, the bound applies. */
-export function parseHostCache(text: string, maxEntries = HOST_CACHE_MAX_ENTRIES): Result<HostCache, HostCacheError> {
+/**
+ * Parses a persisted cache strictly; invalid entries are dropped, the bound applies. A saved
+ * time later than `nowWallMs` plus HOST_CACHE_CLOCK_SKEW_MS, or earlier than any wall-clock
+ * time Parley could have written, is dropped (null): it can neither keep an entry waiting nor
+ * rank it as recently reached.
+ */
+export function parseHostCache(text: string, nowWallMs: number, maxEntries = HOST_CACHE_MAX_ENTRIES): Result<HostCache, HostCacheError> {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -130,6 +165,10 @@ export function parseHostCache(text: string, maxEntries = HOST_CACHE_MAX_ENTRIES
   if ((raw as { version?: unknown }).version !== 1) return err({ code: 'unsupported_version', message: 'unknown host cache version' });
   const cache = new HostCache(maxEntries);
   const number = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : null);
+  const wallTime = (v: unknown) => {
+    const ms = number(v);
+    return ms !== null && ms >= EARLIEST_PLAUSIBLE_WALL_MS && ms <= nowWallMs + HOST_CACHE_CLOCK_SKEW_MS ? ms : null;
+  };
   for (const item of (raw as { entries: unknown[] }).entries.slice(0, maxEntries * 2)) {
     const e = item as Record<string, unknown>;
     const dhKey = typeof e.dhKey === 'string' ? fromBase64Url(e.dhKey) : null;
@@ -137,8 +176,8 @@ export function parseHostCache(text: string, maxEntries = HOST_CACHE_MAX_ENTRIES
     const source: HostSource = e.source === 'bootstrap' || e.source === 'gossip' ? e.source : 'used';
     cache.merge([{ host: e.host, port: e.port, dhKey, ...(typeof e.webPort === 'number' ? { webPort: e.webPort } : {}) }], source);
     const entry = cache.get(e.host, e.port)!;
-    entry.lastSuccessMs = number(e.lastSuccessMs);
-    entry.lastFailureMs = number(e.lastFailureMs);
+    entry.lastSuccessMs = wallTime(e.lastSuccessMs);
+    entry.lastFailureMs = wallTime(e.lastFailureMs);
     entry.failures = Math.min(number(e.failures) ?? 0, 1000);
     entry.rttMs = number(e.rttMs);
   }

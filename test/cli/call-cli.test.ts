@@ -6,13 +6,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { localNetworkWithUsers, runParley, startParley, stopParley } from '../support/processes.js';
+import { localNetworkWithUsers, runParley, startParley, stopParley, type RunningParley } from '../support/processes.js';
 import { encodeWav, parseWav } from '../../src/media/wav.js';
 import { tones, toneStrength } from '../../src/media/audio-compare.js';
 
 test('parley call and parley answer: two users on a local network hear each other\'s WAV files', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-call-'));
   const { local, common } = await localNetworkWithUsers(dir, ['alice', 'bob'], [['alice', 'bob']]);
+  let bob: RunningParley | null = null;
   try {
     // Each says its own two tones: what each hears must hold the other's and not its own, however
     // the timeline of a loaded machine shifts (speech-like audio and its alignment are tested on
@@ -20,7 +21,7 @@ test('parley call and parley answer: two users on a local network hear each othe
     const voices = { alice: [300, 700], bob: [500, 1100] };
     const said = { alice: tones(voices.alice, 3, 3000), bob: tones(voices.bob, 5, 3000) };
     for (const user of ['alice', 'bob'] as const) writeFileSync(join(dir, `${user}-says.wav`), encodeWav(said[user]));
-    const bob = await startParley(['answer', '--user', 'bob', '--in', join(dir, 'bob-says.wav'), '--out', join(dir, 'bob-heard.wav'), ...common], 'is waiting for a call');
+    bob = await startParley(['answer', '--user', 'bob', '--in', join(dir, 'bob-says.wav'), '--out', join(dir, 'bob-heard.wav'), ...common], 'is waiting for a call');
     const { code, output: aliceOut } = await runParley(['call', 'bob', '--user', 'alice', '--in', join(dir, 'alice-says.wav'), '--out', join(dir, 'alice-heard.wav'), ...common]);
     assert.equal(code, 0, aliceOut);
     assert.match(aliceOut, /ringing bob…/);
@@ -28,7 +29,6 @@ test('parley call and parley answer: two users on a local network hear each othe
     assert.match(aliceOut, /call ended: hung up\n/);
     await bob.waitFor(/call ended: hung up by alice\n/);
     await bob.waitFor(/wrote what you heard/);
-    await stopParley(bob.child);
     for (const [listener, speaker] of [['alice', 'bob'], ['bob', 'alice']] as const) {
       const heard = parseWav(readFileSync(join(dir, `${listener}-heard.wav`)));
       assert.ok(heard.ok);
@@ -38,6 +38,7 @@ test('parley call and parley answer: two users on a local network hear each othe
       assert.ok(Math.max(...levels(voices[listener])) < 100, `${listener} does not hear itself: ${table}`);
     }
   } finally {
+    if (bob) await stopParley(bob.child);
     await stopParley(local.child);
     rmSync(dir, { recursive: true, force: true });
   }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { PARLEY_MAIN as MAIN, startParley, stopParley } from '../support/processes.js';
+import { PARLEY_MAIN as MAIN, startParley, stopParley, type RunningParley } from '../support/processes.js';
 
 function startLocal(dir: string) {
   return startParley(['local', '--dir', dir, '--port', '0', '--supernodes', '2'], 'descriptor:');
@@ -14,8 +14,9 @@ function startLocal(dir: string) {
 
 test('parley local starts a login server and supernodes on one CA: a user registers and logs in, a client pings every supernode; the CA survives a restart', { timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-cli-'));
+  let running: RunningParley | null = null;
   try {
-    const first = await startLocal(dir);
+    const first = (running = await startLocal(dir));
     const networkId = /local network ([0-9a-f]{16})/.exec(first.output)?.[1];
     assert.ok(networkId, first.output);
     assert.equal(statSync(join(dir, 'ca.key.json')).mode & 0o777, 0o600, 'the CA key is private');
@@ -30,10 +31,10 @@ test('parley local starts a login server and supernodes on one CA: a user regist
     assert.equal(ping.stdout.match(/secure link \(IK\) to a certified SUPERNODE/g)?.length, 2, ping.stdout);
     await stopParley(first.child);
 
-    const second = await startLocal(dir);
+    const second = (running = await startLocal(dir));
     assert.ok(second.output.includes(networkId), 'same network after a restart');
-    await stopParley(second.child);
   } finally {
+    if (running) await stopParley(running.child);
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -7,21 +7,21 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { localNetworkWithUsers, runParley, startParley, stopParley } from '../support/processes.js';
+import { localNetworkWithUsers, runParley, startParley, stopParley, type RunningParley } from '../support/processes.js';
 import { encodeWav, parseWav } from '../../src/media/wav.js';
 import { tones, toneStrength } from '../../src/media/audio-compare.js';
 
 test('parley conference: three users on a local network each hear the two others\' WAV files', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-conference-'));
   const { local, common } = await localNetworkWithUsers(dir, ['alice', 'bob', 'carol'], [['alice', 'bob'], ['alice', 'carol']]);
+  const answering: RunningParley[] = [];
   try {
     const voices = { alice: [300, 900], bob: [500, 1100], carol: [700, 1300] };
     const users = ['alice', 'bob', 'carol'] as const;
     for (const user of users) writeFileSync(join(dir, `${user}-says.wav`), encodeWav(tones(voices[user], user === 'alice' ? 5 : 10, 3000)));
     const wav = (user: string, what: 'says' | 'heard') => join(dir, `${user}-${what}.wav`);
-    const answering = await Promise.all(
-      (['bob', 'carol'] as const).map((user) => startParley(['answer', '--user', user, '--in', wav(user, 'says'), '--out', wav(user, 'heard'), '--seconds', '9', ...common], 'is waiting for a call')),
-    );
+    // One after the other, so a failure to start the second still leaves the first to be stopped.
+    for (const user of ['bob', 'carol'] as const) answering.push(await startParley(['answer', '--user', user, '--in', wav(user, 'says'), '--out', wav(user, 'heard'), '--seconds', '9', ...common], 'is waiting for a call'));
     // Alice hosts, mixes (the smallest id among equals) and leaves when her 5 s are said; bob and
     // carol go on without her (one of them mixes then) and leave 9 s after they joined.
     const { code, output } = await runParley(['conference', 'bob', 'carol', '--user', 'alice', '--in', wav('alice', 'says'), '--out', wav('alice', 'heard'), ...common]);
@@ -35,7 +35,6 @@ test('parley conference: three users on a local network each hear the two others
       await a.waitFor(/conference: (bob|carol) \(host[^)]*\), (bob|carol)/);
       await a.waitFor(/conference ended: (you left|everyone else left)/);
       await a.waitFor(/wrote what you heard/);
-      await stopParley(a.child);
     }
     const outputs = `${output}\n${answering.map((a) => a.output).join('\n')}`;
     for (const listener of users) {
@@ -52,6 +51,7 @@ test('parley conference: three users on a local network each hear the two others
       assert.ok(Math.max(...levels(voices[listener])) < quietestOther / 10, `${listener} does not hear itself: ${table}`);
     }
   } finally {
+    for (const a of answering) await stopParley(a.child);
     await stopParley(local.child);
     rmSync(dir, { recursive: true, force: true });
   }

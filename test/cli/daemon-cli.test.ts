@@ -14,51 +14,93 @@ import type { BuddyRequestsView, BuddyView, CallView, ConferenceView, DaemonEven
 import { SOCKET_FRAME_MS, SOCKET_FRAME_SAMPLES } from '../../src/daemon/socket-audio.js';
 import { tones, toneStrength } from '../../src/media/audio-compare.js';
 
-/** A daemon's API: requests with its token, and its events as they come. */
-async function api(profile: string, daemon: RunningParley, user: string) {
+/** A request to a daemon that hangs fails the test instead of holding it. */
+const REQUEST_TIMEOUT_MS = 20_000;
+
+/** What a test opened (event sockets, pages, their timers): closed in its finally, also when it fails. */
+type ToClose = { close(): void }[];
+
+/** Resolves when `socket` is open; rejects on its error or after `withinMs`, so a test never waits for good. */
+function untilOpen(socket: WebSocket, what: string, withinMs = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not open within ${withinMs} ms`)), withinMs);
+    socket.once('open', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    socket.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+/** A daemon's API: requests with its token, and its events as they come. Its socket and timers go on `toClose` for the test's finally. */
+async function api(profile: string, daemon: RunningParley, user: string, toClose: ToClose) {
   const port = Number(/API on http:\/\/127\.0\.0\.1:(\d+)\/v1/.exec(daemon.output)?.[1]);
   const token = readFileSync(join(profile, 'api-token'), 'utf8').trim();
   const base = `http://127.0.0.1:${port}/v1`;
   const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const response = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}), signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
     assert.ok(response.ok, `${method} ${path}: ${response.status} ${await response.clone().text()}`);
     return (response.status === 204 ? undefined : await response.json()) as T;
   };
   const events: DaemonEvent[] = [];
   const waiters: (() => void)[] = [];
+  const timers = new Set<NodeJS.Timeout>();
   const socket = new WebSocket(`ws://127.0.0.1:${port}/v1/events?token=${token}`);
+  const close = () => {
+    for (const timer of timers) clearTimeout(timer);
+    timers.clear();
+    waiters.length = 0;
+    socket.terminate();
+  };
+  toClose.push({ close });
   socket.on('message', (data: Buffer) => {
     events.push(JSON.parse(data.toString()) as DaemonEvent);
     for (const w of waiters.splice(0)) w();
   });
-  await new Promise((resolve) => socket.on('open', resolve));
+  await untilOpen(socket, `${user}'s event socket`);
   /** The first event (seen since `after`, a count of events, or to come) that `match` accepts. */
   const event = (match: (e: DaemonEvent) => boolean, what: string, withinMs = 20_000, after = 0) =>
     new Promise<DaemonEvent>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${user} saw no ${what}: ${JSON.stringify(events)}`)), withinMs);
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        reject(new Error(`${user} saw no ${what}: ${JSON.stringify(events)}`));
+      }, withinMs);
+      timers.add(timer);
       const check = () => {
         const found = events.slice(after).find(match);
         if (!found) return void waiters.push(check);
         clearTimeout(timer);
+        timers.delete(timer);
         resolve(found);
       };
       check();
     });
   /** The status and error code of a request that is meant to be refused. */
   const refused = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const response = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}), signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
     return [response.status, ((await response.json()) as { error?: { code: string } }).error?.code];
   };
-  return { call, refused, event, seen: () => events.length, port, token, close: () => socket.close() };
+  return { call, refused, event, seen: () => events.length, port, token };
 }
 
 /**
  * What a page does with the audio socket: sends `hz` as its microphone, 10 ms frames paced by the
  * clock, and keeps what the call plays.
  */
-async function pageAudio(port: number, token: string, hz: number) {
+async function pageAudio(port: number, token: string, hz: number, toClose: ToClose) {
   const socket = new WebSocket(`ws://127.0.0.1:${port}/v1/audio?token=${token}`);
-  await new Promise((resolve) => socket.on('open', resolve));
+  let pace: NodeJS.Timeout | undefined;
+  const hearing = new Set<NodeJS.Timeout>();
+  const close = () => {
+    clearInterval(pace);
+    for (const timer of hearing) clearTimeout(timer);
+    socket.terminate();
+  };
+  toClose.push({ close });
+  await untilOpen(socket, 'the audio socket');
   const heard: Int16Array[] = [];
   const waiters: (() => void)[] = [];
   socket.on('message', (data: Buffer) => {
@@ -68,16 +110,26 @@ async function pageAudio(port: number, token: string, hz: number) {
   const microphone = tones([hz], 60, 3000);
   const started = Date.now();
   let sent = 0;
-  const pace = setInterval(() => {
+  pace = setInterval(() => {
     const due = Math.floor((Date.now() - started) / SOCKET_FRAME_MS);
     for (; sent < due; sent++) socket.send(microphone.subarray(sent * SOCKET_FRAME_SAMPLES, (sent + 1) * SOCKET_FRAME_SAMPLES));
   }, 5);
   return {
-    /** Resolves once `ms` more of the call's audio has come. */
-    hearMore: (ms: number) =>
-      new Promise<void>((resolve) => {
+    /** Resolves once `ms` more of the call's audio has come; rejects if it has not within `withinMs`. */
+    hearMore: (ms: number, withinMs = 20_000) =>
+      new Promise<void>((resolve, reject) => {
         const until = heard.length + ms / SOCKET_FRAME_MS;
-        const check = () => (heard.length >= until ? resolve() : void waiters.push(check));
+        const timer = setTimeout(() => {
+          hearing.delete(timer);
+          reject(new Error(`the page heard ${heard.length} frames, not ${until}, within ${withinMs} ms`));
+        }, withinMs);
+        hearing.add(timer);
+        const check = () => {
+          if (heard.length < until) return void waiters.push(check);
+          clearTimeout(timer);
+          hearing.delete(timer);
+          resolve();
+        };
         check();
       }),
     /** What it heard in the last `ms`. */
@@ -85,10 +137,7 @@ async function pageAudio(port: number, token: string, hz: number) {
       const all = Int16Array.from(heard.flatMap((f) => [...f]));
       return all.subarray(Math.max(0, all.length - ms * 48));
     },
-    close: () => {
-      clearInterval(pace);
-      socket.close();
-    },
+    close,
   };
 }
 
@@ -96,11 +145,12 @@ test('two daemons: presence, a message and a call, all through the local API', {
   const dir = mkdtempSync(join(tmpdir(), 'parley-daemon-'));
   const { local, common, parley } = await localNetworkWithUsers(dir, ['alice', 'bob'], [['alice', 'bob']]);
   const daemons: RunningParley[] = [];
+  const toClose: ToClose = [];
   try {
     daemons.push(await startParley(['daemon', '--user', 'alice', ...common], /API on http/));
-    const alice = await api(join(dir, 'profile'), daemons[0]!, 'alice');
+    const alice = await api(join(dir, 'profile'), daemons[0]!, 'alice', toClose);
     daemons.push(await startParley(['daemon', '--user', 'bob', ...common], /API on http/));
-    const bob = await api(join(dir, 'profile'), daemons[1]!, 'bob');
+    const bob = await api(join(dir, 'profile'), daemons[1]!, 'bob', toClose);
     await alice.event((e) => e.type === 'presence' && e.user === 'bob' && e.state === 'online', "bob's presence");
     assert.deepEqual((await alice.call<{ buddies: BuddyView[] }>('GET', '/buddies')).buddies, [{ user: 'bob', state: 'online', text: '' }]);
 
@@ -124,15 +174,15 @@ test('two daemons: presence, a message and a call, all through the local API', {
     assert.notEqual(refusedCall.status, 0);
     assert.match(refusedCall.out, /alice's daemon runs .*use its app for calls/, refusedCall.out);
     // Bob has seen it: alice learns which message was read.
-    const readResponse = await fetch(`http://127.0.0.1:${bob.port}/v1/messages/read`, { method: 'POST', headers: { authorization: `Bearer ${bob.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ with: 'alice' }) });
+    const readResponse = await fetch(`http://127.0.0.1:${bob.port}/v1/messages/read`, { method: 'POST', headers: { authorization: `Bearer ${bob.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ with: 'alice' }), signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
     assert.equal(readResponse.status, 204);
     const read = await alice.event((e) => e.type === 'read' && e.user === 'bob', 'the read receipt');
     // Both unread messages: the API's and the CLI's.
     assert.ok(read.type === 'read' && read.ids.length === 2 && read.ids[0] === sent.id, JSON.stringify(read));
 
     // Each side's page: its microphone a tone of its own, its speaker recorded.
-    const alicePage = await pageAudio(alice.port, alice.token, 440);
-    const bobPage = await pageAudio(bob.port, bob.token, 660);
+    const alicePage = await pageAudio(alice.port, alice.token, 440, toClose);
+    const bobPage = await pageAudio(bob.port, bob.token, 660, toClose);
     const outgoing = await alice.call<CallView>('POST', '/calls', { to: 'bob' });
     const ringing = await bob.event((e) => e.type === 'call' && e.call.direction === 'incoming' && e.call.state === 'ringing', 'a ringing call');
     assert.ok(ringing.type === 'call');
@@ -171,9 +221,8 @@ test('two daemons: presence, a message and a call, all through the local API', {
     await alice.call<ConferenceView>('POST', `/conferences/${hosted.id}/leave`);
     const alone = await bob.event((e) => e.type === 'conference' && e.conference.state === 'ended', 'the conference ended');
     assert.deepEqual(alone.type === 'conference' && alone.conference.end, { reason: 'alone', by: 'remote' });
-    alice.close();
-    bob.close();
   } finally {
+    for (const o of toClose) o.close();
     for (const d of daemons) await stopParley(d.child);
     await stopParley(local.child);
     rmSync(dir, { recursive: true, force: true });
@@ -184,6 +233,7 @@ test('two daemons signed out: sign up, find each other, ask and accept, a strang
   const dir = mkdtempSync(join(tmpdir(), 'parley-signup-'));
   const local = await startParley(['local', '--dir', join(dir, 'net'), '--port', '0'], 'descriptor:');
   const daemons: RunningParley[] = [];
+  const toClose: ToClose = [];
   const network = ['--network', join(dir, 'net', 'network.json')];
   try {
     const pages = [];
@@ -191,7 +241,7 @@ test('two daemons signed out: sign up, find each other, ask and accept, a strang
       const profile = join(dir, `${user}-profile`);
       const daemon = await startParley(['daemon', ...network, '--profile', profile], /app \(sign up or log in there\): http/);
       daemons.push(daemon);
-      pages.push(await api(profile, daemon, user));
+      pages.push(await api(profile, daemon, user, toClose));
     }
     const [carol, dave] = pages as [Awaited<ReturnType<typeof api>>, Awaited<ReturnType<typeof api>>];
     assert.deepEqual(await carol.call('GET', '/account'), { user: null });
@@ -253,9 +303,8 @@ test('two daemons signed out: sign up, find each other, ask and accept, a strang
     assert.equal((await carol.call<{ callsFrom: string }>('GET', '/settings')).callsFrom, 'anyone', 'settings stay with the user on this device');
     await dave.call('POST', '/buddies/carol/remove');
     assert.deepEqual((await dave.call<{ buddies: BuddyView[] }>('GET', '/buddies')).buddies, []);
-    carol.close();
-    dave.close();
   } finally {
+    for (const o of toClose) o.close();
     for (const d of daemons) await stopParley(d.child);
     await stopParley(local.child);
     rmSync(dir, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { freshDatabase } from '../support/databases.js';
 
-import { PARLEY_MAIN as MAIN, startParley, stopParley } from '../support/processes.js';
+import { PARLEY_MAIN as MAIN, startParley, stopParley, type RunningParley } from '../support/processes.js';
 
 function startServer(dir: string, database?: string) {
   return startParley(['login-server', '--data', dir, '--port', '0', '--certificate-hours', '2', ...(database ? ['--database', database] : [])], 'descriptor:');
@@ -19,8 +19,9 @@ for (const kind of ['embedded', 'postgres'] as const) {
   test(`login server from the CLI (${kind}): register, login, buddies, search`, { timeout: 60_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'parley-login-'));
     const fresh = kind === 'postgres' ? await freshDatabase('postgres') : null;
-    const server = await startServer(join(dir, 'server'), fresh?.location);
+    let server: RunningParley | null = null;
     try {
+      server = await startServer(join(dir, 'server'), fresh?.location);
       assert.match(server.output, kind === 'postgres' ? /PostgreSQL/ : /embedded SQLite/);
       const common = ['--network', join(dir, 'server', 'network.json'), '--profile', join(dir, 'profile')];
       const parley = (args: string[], input?: string) => {
@@ -58,7 +59,7 @@ for (const kind of ['embedded', 'postgres'] as const) {
       assert.match(parley(['search', 'b*', '--user', 'alice']).out, /^bob$/m);
       assert.match(parley(['search', 'al', '--user', 'bob']).out, /^alice$/m);
     } finally {
-      await stopParley(server.child);
+      if (server) await stopParley(server.child);
       await fresh?.drop();
       rmSync(dir, { recursive: true, force: true });
     }

@@ -29,19 +29,26 @@ async function exchange(serverEnv: Env, clientEnv: Env, serverHost: string, serv
   let accepted!: (link: SecureLink) => void;
   const serverLink = new Promise<SecureLink>((resolve) => (accepted = resolve));
   const listener = await listenSecure(serverEnv, { port: 0, config: serverConfig, onLink: accepted });
-  const client = await connectSecure(clientEnv, { host: serverHost, port: listener.local.port, config: clientConfig(serverConfig.identity.dh.publicKey) });
-  const server = await serverLink;
-  const atServer = nextMessage(server);
-  client.send(data(7, 'hello over noise'));
-  const got = await atServer;
-  const atClient = nextMessage(client);
-  server.send(data(8, 'and back'));
-  const back = await atClient;
-  listener.close();
-  const serverClosed = new Promise<ChannelError | null>((resolve) => server.onClose(resolve));
-  client.close();
-  assert.equal(await serverClosed, null);
-  return { client, server, got, back };
+  let client: SecureLink | null = null;
+  try {
+    client = await connectSecure(clientEnv, { host: serverHost, port: listener.local.port, config: clientConfig(serverConfig.identity.dh.publicKey) });
+    const server = await serverLink;
+    const atServer = nextMessage(server);
+    client.send(data(7, 'hello over noise'));
+    const got = await atServer;
+    const atClient = nextMessage(client);
+    server.send(data(8, 'and back'));
+    const back = await atClient;
+    listener.close();
+    const serverClosed = new Promise<ChannelError | null>((resolve) => server.onClose(resolve));
+    client.close();
+    assert.equal(await serverClosed, null);
+    return { client, server, got, back };
+  } finally {
+    // Also when it fails: real sockets left open would hold the test run.
+    listener.close();
+    client?.close();
+  }
 }
 
 for (const pattern of ['XX', 'IK'] as const) {

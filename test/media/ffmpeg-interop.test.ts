@@ -2,7 +2,7 @@
 // SDP a=crypto line (RFC 4568), are sent over UDP to ffmpeg — an SRTP and RTP/Opus stack nobody
 // here wrote — which decrypts and decodes them to a WAV file that must match the call's input.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,8 +40,11 @@ test('ffmpeg decrypts and decodes a call\'s SRTP into the audio that was sent', 
   withSeed(testSeed(), async (seed) => {
     const call = await virtualCall(seed, { lossRate: 0, jitterMs: 0 }, { seconds: 3 });
     const dir = mkdtempSync(join(tmpdir(), 'parley-ffmpeg-'));
+    // Closed in finally, also when the test fails: an open socket or a live ffmpeg holds the run.
+    const socket = createSocket('udp4');
+    let ffmpeg: ChildProcess | null = null;
+    let giveUp: NodeJS.Timeout | undefined;
     try {
-      const socket = createSocket('udp4');
       await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
       // A port for ffmpeg: free a moment ago (ffmpeg binds it; RTCP would use the next one).
       const probe = createSocket('udp4');
@@ -62,14 +65,15 @@ test('ffmpeg decrypts and decodes a call\'s SRTP into the audio that was sent', 
       ].join('\n');
       writeFileSync(join(dir, 'call.sdp'), sdp);
       const out = join(dir, 'heard.wav');
-      const ffmpeg = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'warning', '-protocol_whitelist', 'file,udp,rtp,srtp', '-i', join(dir, 'call.sdp'), '-t', '2.5', '-ac', '1', '-ar', '48000', '-y', out]);
+      const decoder = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'warning', '-protocol_whitelist', 'file,udp,rtp,srtp', '-i', join(dir, 'call.sdp'), '-t', '2.5', '-ac', '1', '-ar', '48000', '-y', out]);
       let errors = '';
-      ffmpeg.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-      const exited = new Promise<number | null>((resolve) => ffmpeg.on('exit', resolve));
+      ffmpeg = decoder;
+      decoder.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => decoder.on('exit', resolve));
       let exitCode: number | null | undefined;
       void exited.then((c) => (exitCode = c));
       await until(() => udpBound(port) || exitCode !== undefined, 15_000, 'ffmpeg to listen').catch((error: Error) => {
-        ffmpeg.kill('SIGKILL');
+        decoder.kill('SIGKILL');
         throw new Error(`${error.message} on port ${port}: ${errors}`);
       });
       assert.equal(exitCode, undefined, `ffmpeg ended before listening: ${errors}`);
@@ -77,9 +81,7 @@ test('ffmpeg decrypts and decodes a call\'s SRTP into the audio that was sent', 
         socket.send(packet, port, '127.0.0.1');
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
-      const code = await Promise.race([exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 20_000))]);
-      socket.close();
-      if (code === 'timeout') ffmpeg.kill('SIGKILL');
+      const code = await Promise.race([exited, new Promise<'timeout'>((resolve) => (giveUp = setTimeout(() => resolve('timeout'), 20_000)))]);
       assert.equal(code, 0, `ffmpeg: ${errors}`);
       const heard = parseWav(readFileSync(out));
       assert.ok(heard.ok, JSON.stringify(heard));
@@ -89,6 +91,9 @@ test('ffmpeg decrypts and decodes a call\'s SRTP into the audio that was sent', 
       assert.ok(similarity > 0.95, `ffmpeg's decoding is ${similarity} similar to the input (delay ${delayMs} ms)`);
       assert.ok(heard.value.length >= 48 * 2400, `${heard.value.length} samples`);
     } finally {
+      clearTimeout(giveUp);
+      socket.close();
+      if (ffmpeg && ffmpeg.exitCode === null && ffmpeg.signalCode === null) ffmpeg.kill('SIGKILL');
       if (!process.env.KEEP_FFMPEG_DIR) rmSync(dir, { recursive: true, force: true });
       else console.log(dir);
     }

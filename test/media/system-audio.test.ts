@@ -19,6 +19,8 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 
 test('the microphone reads what rec writes and the speaker gives play what was heard, as raw 48 kHz mono 16-bit', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-sox-'));
+  // Closed in finally, also when the test fails: a live stand-in for play waits on its input for good.
+  const opened: { close(): void }[] = [];
   try {
     const tone = testSignal(0.2);
     writeFileSync(join(dir, 'mic.raw'), Buffer.from(tone.buffer));
@@ -30,6 +32,7 @@ test('the microphone reads what rec writes and the speaker gives play what was h
     assert.equal(findCommand('rec', dir), join(dir, 'rec'));
     assert.equal(findCommand('rec', join(dir, 'nowhere')), null);
     const microphone = new Microphone(findCommand('rec', dir)!);
+    opened.push(microphone);
     // Reads before rec's first bytes arrive are silence; after that, the samples as rec wrote them.
     const heard: number[] = [];
     await until(() => {
@@ -41,6 +44,7 @@ test('the microphone reads what rec writes and the speaker gives play what was h
     assert.deepEqual(heard.slice(0, 4800), [...sound.subarray(0, 4800)]);
     microphone.close();
     const speaker = new Speaker(findCommand('play', dir)!);
+    opened.push(speaker);
     for (let at = 0; at < tone.length; at += 960) speaker.write(at / 48, tone.subarray(at, at + 960));
     speaker.close();
     await until(() => {
@@ -53,6 +57,7 @@ test('the microphone reads what rec writes and the speaker gives play what was h
     assert.deepEqual(new Int16Array(new Uint8Array(readFileSync(join(dir, 'speaker.raw'))).buffer), tone);
     assert.equal(speaker.failure, null);
   } finally {
+    for (const o of opened) o.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

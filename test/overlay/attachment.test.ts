@@ -7,7 +7,9 @@ import { SeededRandom } from '../../src/env/prng.js';
 import { VirtualNetwork } from '../../src/env/virtual/index.js';
 import { connectSecure } from '../../src/crypto/secure-link.js';
 import { AttachedClient, AttachFailure, attachTo, type AttachmentEvent } from '../../src/client/attachment.js';
-import { HostCache } from '../../src/overlay/host-cache.js';
+import { HostCache, parseHostCache } from '../../src/overlay/host-cache.js';
+import type { Env } from '../../src/env/types.js';
+import type { VirtualHost } from '../../src/env/virtual/index.js';
 import { createPresenceRecord } from '../../src/overlay/presence.js';
 import { AttachRefusal, AttachRequestSchema } from '../../src/wire/messages.js';
 import { testNetwork, TEST_EPOCH_MS } from '../support/identities.js';
@@ -76,6 +78,51 @@ test('when its supernode dies, the client attaches to another one within seconds
     const now = w.supernodes.find((s) => s.host.addressText === (again.kind === 'attached' ? again.supernode.host : ''))!;
     assert.equal(now.running.attachments.sessionsOf('alice').length, 1, 'findable on the new supernode');
     assert.equal(alice.attached.supernode?.host, now.host.addressText);
+  }));
+
+/** `host`'s environment as a process that has been running for `uptimeMs` sees it: its monotonic clock starts at its own start. */
+function processEnv(host: VirtualHost, uptimeMs: number): Env {
+  const scheduler = host.clock;
+  const startedAtMs = scheduler.now() - uptimeMs;
+  return { ...host.env(), clock: { now: () => scheduler.now() - startedAtMs, wallTimeMs: () => scheduler.wallTimeMs(), after: (delayMs, fn) => scheduler.after(delayMs, fn) } };
+}
+
+test('a host cache saved after every supernode failed serves the next process, whose clock started afresh', () =>
+  withSeed(testSeed(), async (seed) => {
+    const w = await world(seed, 2);
+    const device = w.network.addHost({ link: { latencyMs: 20 } });
+    const identity = w.net.identity('alice');
+    const config = { identity, verifier: w.net.verifier, username: 'alice', bootstrap: w.bootstrap };
+    // A long-running `parley online`, up for an hour, loses every supernode for a while.
+    const hostCache = new HostCache();
+    const first = new AttachedClient(processEnv(device, 3_600_000), { ...config, hostCache });
+    const events: AttachmentEvent[] = [];
+    first.onEvent((e) => events.push(e));
+    const cutAtWallMs = w.network.scheduler.wallTimeMs();
+    try {
+      await w.network.scheduler.drive(first.start());
+      for (const sn of w.supernodes) w.network.cuts.push({ a: device.addressText, b: sn.host.addressText });
+      await w.waitFor(events, 'unreachable');
+    } finally {
+      first.close();
+      w.network.cuts.length = 0;
+    }
+    const saved = hostCache.toJSON();
+    for (const entry of hostCache.all()) {
+      assert.ok(entry.failures > 0 && entry.lastFailureMs !== null, `${entry.host} failed`);
+      assert.ok(entry.lastFailureMs >= cutAtWallMs && entry.lastFailureMs <= w.network.scheduler.wallTimeMs(), `${entry.host}'s failure is kept in wall-clock time, not ${entry.lastFailureMs}`);
+    }
+    // The next command, a minute later, in a new process: its monotonic clock starts at 0.
+    await w.elapse(60_000);
+    const parsed = parseHostCache(saved, w.network.scheduler.wallTimeMs());
+    assert.ok(parsed.ok);
+    const second = new AttachedClient(processEnv(device, 0), { ...config, hostCache: parsed.value });
+    try {
+      const supernode = await w.network.scheduler.drive(second.start());
+      assert.ok(w.supernodes.some((s) => s.host.addressText === supernode.host), 'attached again');
+    } finally {
+      second.close();
+    }
   }));
 
 test('a full supernode refuses with FULL; a record for someone else is refused with BAD_PRESENCE', () =>

@@ -25,28 +25,47 @@ export function startParley(args: string[], marker: string | RegExp, withinMs = 
     ? spawn('ip', ['netns', 'exec', options.netns, process.execPath, PARLEY_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(process.execPath, [PARLEY_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  const waiters: (() => boolean)[] = [];
+  let exited: string | null = null;
+  // Each wait's check, and how it ends early: its timer is cleared whichever way it ends.
+  const waiters = new Set<{ check: () => boolean; fail: (why: string) => void }>();
   const seen = (m: string | RegExp) => (typeof m === 'string' ? output.includes(m) : m.test(output));
   const waitFor = (m: string | RegExp, ms = 30_000) =>
     new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`parley ${args[0]} did not print ${String(m)} within ${ms} ms: ${output}`)), ms);
-      const check = () => {
-        if (!seen(m)) return false;
-        clearTimeout(timer);
-        resolve(output);
-        return true;
+      const waiter = {
+        check: () => {
+          if (!seen(m)) return false;
+          end();
+          resolve(output);
+          return true;
+        },
+        fail: (why: string) => {
+          end();
+          reject(new Error(`parley ${args[0]} did not print ${String(m)}: ${why}: ${output}`));
+        },
       };
-      if (!check()) waiters.push(check);
+      const timer = setTimeout(() => waiter.fail(`not within ${ms} ms`), ms);
+      const end = () => {
+        clearTimeout(timer);
+        waiters.delete(waiter);
+      };
+      if (waiter.check()) return;
+      // A process that has ended prints nothing more: fail now rather than at the timeout.
+      if (exited !== null) return waiter.fail(exited);
+      waiters.add(waiter);
     });
   const onOutput = (chunk: Buffer) => {
     output += chunk.toString();
-    for (let i = waiters.length - 1; i >= 0; i--) if (waiters[i]!()) waiters.splice(i, 1);
+    for (const waiter of [...waiters]) waiter.check();
   };
   child.stdout!.on('data', onOutput);
   child.stderr!.on('data', onOutput);
+  // 'close', not 'exit': by then every byte it printed has been read.
+  child.on('close', (code, signal) => {
+    exited = `it exited with ${code ?? signal}`;
+    for (const waiter of [...waiters]) waiter.fail(exited);
+  });
   return new Promise((resolve, reject) => {
-    child.on('exit', (code) => reject(new Error(`parley ${args[0]} exited with ${code}: ${output}`)));
-    // A process that never prints the marker is killed, so it cannot outlive its test.
+    // A process that never prints the marker (or exits first) is killed, so it cannot outlive its test.
     waitFor(marker, withinMs).then(
       (text) => resolve({ child, output: text, waitFor }),
       (error: unknown) => {
@@ -57,12 +76,18 @@ export function startParley(args: string[], marker: string | RegExp, withinMs = 
   });
 }
 
+/** How long a process gets to end after SIGTERM before it is killed: a stop never hangs a test. */
+export const STOP_GRACE_MS = 10_000;
+
 export function stopParley(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     // Already gone (a command that finished by itself): nothing to wait for.
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.removeAllListeners('exit');
-    child.on('exit', () => resolve());
+    const kill = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    child.on('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
     child.kill('SIGTERM');
   });
 }
@@ -82,23 +107,34 @@ export async function localNetworkWithUsers(dir: string, users: readonly string[
     const run = parley(args, input);
     assert.equal(run.status, 0, `parley ${args.join(' ')}: ${run.out}`);
   };
-  for (const user of users) {
-    must(['register', user, '--password-stdin'], `${user} password 1\n`);
-    must(['login', user, '--password-stdin'], `${user} password 1\n`);
-  }
-  for (const [a, b] of buddies) {
-    must(['buddies', 'add', b, '--user', a]);
-    must(['buddies', 'accept', a, '--user', b]);
+  try {
+    for (const user of users) {
+      must(['register', user, '--password-stdin'], `${user} password 1\n`);
+      must(['login', user, '--password-stdin'], `${user} password 1\n`);
+    }
+    for (const [a, b] of buddies) {
+      must(['buddies', 'add', b, '--user', a]);
+      must(['buddies', 'accept', a, '--user', b]);
+    }
+  } catch (error) {
+    // The caller's finally never sees `local`: stop it here, or it outlives the test.
+    await stopParley(local.child);
+    throw error;
   }
   return { local, common, parley };
 }
 
-/** Runs `parley <args>` to the end, with its output. */
-export async function runParley(args: string[]): Promise<{ code: number | null; output: string }> {
+/** Runs `parley <args>` to the end, with its output; killed (code null) if it runs longer than `withinMs`. */
+export async function runParley(args: string[], withinMs = 90_000): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, [PARLEY_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const kill = setTimeout(() => {
+    output += `\n[killed: still running after ${withinMs} ms]`;
+    child.kill('SIGKILL');
+  }, withinMs);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  clearTimeout(kill);
   return { code, output };
 }
