@@ -180,36 +180,49 @@ export function listenSecure(env: Env, options: ListenOptions): Promise<TcpListe
         options.onFailure?.({ code: 'handshake_timeout', message: 'too many handshakes in progress' }, connection.remote);
         return;
       }
+      // The slot is given back once: when the handshake ends either way, or when the
+      // connection is given up on — not when the peer gets round to closing its side.
       pending++;
+      let held = true;
+      const release = () => {
+        if (!held) return;
+        held = false;
+        pending--;
+      };
       const other = options.otherProtocol;
-      if (!other) return startChannel(connection, null);
+      if (!other) return startChannel(connection, null, release);
       // Which protocol: decided on the first bytes, within the handshake timeout.
       let sniffed: Uint8Array = new Uint8Array(0);
       let decided = false;
-      const timer = env.clock.after(options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS, () => connection.close());
+      const timer = env.clock.after(options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS, () => {
+        release();
+        connection.close();
+        options.onFailure?.({ code: 'handshake_timeout', message: 'no protocol chosen within the handshake timeout' }, connection.remote);
+      });
       connection.onClose(() => {
         if (decided) return;
         decided = true;
         timer.cancel();
-        pending--;
+        release();
       });
       connection.onData((bytes) => {
+        if (decided) return;
         sniffed = concatBytes(sniffed, bytes);
-        if (decided || sniffed.byteLength < SNIFF_BYTES) return;
+        if (sniffed.byteLength < SNIFF_BYTES) return;
         decided = true;
         timer.cancel();
         if (other.claims(sniffed)) {
-          pending--;
+          release();
           other.take(connection, sniffed);
-        } else startChannel(connection, sniffed);
+        } else startChannel(connection, sniffed, release);
       });
     },
   });
 
-  function startChannel(connection: TcpConnection, firstBytes: Uint8Array | null): void {
+  function startChannel(connection: TcpConnection, firstBytes: Uint8Array | null, release: () => void): void {
     const channel = new SecureChannel('responder', channelConfig(env, options.config));
     const link: ChannelOverTcp = new ChannelOverTcp(channel, connection, env, options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS, (error) => {
-      pending--;
+      release();
       if (error) options.onFailure?.(error, connection.remote);
       else options.onLink(link);
     });

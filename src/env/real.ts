@@ -84,9 +84,18 @@ class RealTcpConnection implements TcpConnection {
   }
 
   close(): void {
+    if (this.socket.destroyed) return;
     this.socket.end();
+    // A peer that never closes its side (or never reads) would keep the socket, and its
+    // descriptor, for good: after a short linger for what was queued, it is destroyed.
+    const linger = setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS);
+    linger.unref();
+    this.socket.once('close', () => clearTimeout(linger));
   }
 }
+
+/** How long a closed TCP connection may wait for its peer to close too before it is destroyed. */
+export const CLOSE_LINGER_MS = 2_000;
 
 class RealUdpSocket implements UdpSocket {
   private handler: (bytes: Uint8Array, from: Endpoint) => void = () => {};
