@@ -291,8 +291,9 @@ export async function whois(account: Account, descriptor: NetworkDescriptor, use
       const seen = entry.lastSeenMs === null ? 'last seen: hidden' : `last seen ${new Date(entry.lastSeenMs).toISOString()}`;
       console.log(`${username}: not online (the overlay has no record); the login server knows the user, ${seen}`);
     } catch (error) {
-      if (error instanceof LoginError && error.status === 404) console.log(`${username}: no such user (asked the overlay, then the login server)`);
-      else throw error;
+      // Not found is a failure a script can see: exit 1, like any lookup that found nothing.
+      if (error instanceof LoginError && error.status === 404) throw new CommandError(`${username}: no such user (asked the overlay, then the login server)`);
+      throw error;
     }
   } finally {
     client.close();

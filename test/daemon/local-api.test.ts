@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import WebSocket from 'ws';
 import { buildLocalApi, type CallView, type ConferenceView, type DaemonCore, type DaemonEvent, type DaemonGate, type DaemonSettings, type OwnPresence } from '../../src/daemon/local-api.js';
-import { LoginError } from '../../src/client/login-client.js';
+import { LoginError, loginServerFailure } from '../../src/client/login-client.js';
 import { ChatError } from '../../src/chat/chat-client.js';
 import { readSettings } from '../../src/daemon/settings.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,7 +46,8 @@ function fakeCore() {
     buddyRequests: async () => ({ incoming: [{ id: 7, from: 'carol' }], outgoing: [] }),
     requestBuddy: async (to) => {
       if (to === 'nobody') throw new LoginError(404, 'not_found', 'no such user');
-      if (to === 'unreachable') throw new Error('connect ECONNREFUSED');
+      // What the login client throws when the login server is down.
+      if (to === 'unreachable') throw loginServerFailure(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }), 'https://127.0.0.1:9');
       requested.push(to);
     },
     answerBuddyRequest: async (id) => id === 7,
@@ -222,7 +223,9 @@ test('buddy requests, search and settings: validated, passed to the core, a logi
     assert.equal((await request('/v1/buddy-requests', { method: 'POST', body: JSON.stringify({ to: 'Dave', message: 'hi, it is alice' }) })).status, 202);
     assert.deepEqual(requested, ['dave']);
     assert.equal((await request('/v1/buddy-requests', { method: 'POST', body: JSON.stringify({ to: 'nobody' }) })).status, 404);
-    assert.equal((await request('/v1/buddy-requests', { method: 'POST', body: JSON.stringify({ to: 'unreachable' }) })).status, 503);
+    const away = await request('/v1/buddy-requests', { method: 'POST', body: JSON.stringify({ to: 'unreachable' }) });
+    assert.equal(away.status, 503);
+    assert.deepEqual(await away.json(), { error: { code: 'login_server_unreachable', message: 'the login server at https://127.0.0.1:9 does not answer: connection refused (is it running?)' } });
     assert.equal((await request('/v1/buddy-requests', { method: 'POST', body: JSON.stringify({ to: 'dave', message: 'x'.repeat(501) }) })).status, 400);
     assert.equal((await request('/v1/buddy-requests/7/accept', { method: 'POST' })).status, 204);
     assert.equal((await request('/v1/buddy-requests/8/accept', { method: 'POST' })).status, 404);
