@@ -134,6 +134,9 @@ export interface DaemonStatus {
 }
 
 /** What the daemon does; the API only translates. */
+/** How the words with a buddy request went: sent end to end, none given, or not sent because the user has no device yet. */
+export type BuddyRequestWords = 'sent' | 'none' | 'no_device';
+
 export interface DaemonCore {
   status(): DaemonStatus;
   buddies(): BuddyView[];
@@ -156,7 +159,8 @@ export interface DaemonCore {
   attachAudio(speaker: (frame: Uint8Array) => void): AudioLink;
   buddyRequests(): Promise<BuddyRequestsView>;
   /** Asks `to` to be a buddy; `message`, if any, goes to them end to end (not through the login server). */
-  requestBuddy(to: string, message: string | undefined): Promise<void>;
+  /** Asks `to` to be a buddy; the words, if any, go end to end. Says how the words went: the request stands either way. */
+  requestBuddy(to: string, message: string | undefined): Promise<BuddyRequestWords>;
   /** false: no such request to this user. */
   answerBuddyRequest(id: number, action: 'accept' | 'decline'): Promise<boolean>;
   /** Users by prefix (the login server's directory, discoverable users) and, for an exact name, in the overlay. */
