@@ -12,6 +12,8 @@ import { normaliseUsername } from '../login-server/usernames.js';
 import { editContact } from '../client/contact-list.js';
 import { runDaemon, type DaemonOptions } from './daemon-command.js';
 import { DaemonClient } from './daemon-client.js';
+import { MAX_MESSAGE_BYTES } from '../chat/chat-client.js';
+import type { BuddyRequestWords } from '../daemon/local-api.js';
 import { answer as answerCall, call as placeCall, conference as hostConference, type CallOptions } from './call-commands.js';
 import { chat as chatWith, connect as connectTo, nat as findNat, sendSealed, setStatus, STATUS_STATES, history as showHistory, online as goOnline, whois as findUser, type OnlineOptions } from './overlay-commands.js';
 
@@ -100,6 +102,16 @@ function refuseWhileDaemonRuns(options: AccountOptions & { user?: string }, comm
   if (running) throw new CommandError(`${running.user}'s daemon runs (${running.daemon.base}): use its app for ${command}, or stop the daemon first`);
 }
 
+/**
+ * What `parley buddies add <user> <words>` says once the request is made: how the words went, or,
+ * when the user has no device yet, plainly that they were not sent and how to send them later
+ * (the request stands either way).
+ */
+function askedWithWords(target: string, text: string, wordsWent: string | null): string {
+  if (wordsWent) return `asked ${target} to be your buddy\n${wordsWent}`;
+  return `asked ${target} to be your buddy, without your words: ${target} has no device yet (has never logged in), so there is nothing to seal them for and they were not sent.\nOnce ${target} has logged in, send them with: parley chat ${target} ${JSON.stringify(text)}`;
+}
+
 /** `parley buddies …` through a running daemon: the same answers, one device online. */
 async function buddiesViaDaemon(daemon: DaemonClient, action: string, target: string | undefined, words: string[]): Promise<void> {
   const requests = () => daemon.request<{ incoming: { id: number; from: string }[]; outgoing: { id: number; to: string }[] }>('GET', '/buddy-requests');
@@ -112,11 +124,13 @@ async function buddiesViaDaemon(daemon: DaemonClient, action: string, target: st
       if (list.length === 0 && incoming.length === 0) console.log('no buddies yet: parley buddies add <user>');
       return;
     }
-    case 'add':
+    case 'add': {
       if (!target) throw new CommandError('parley buddies add <user> [message]');
-      await daemon.request('POST', '/buddy-requests', { to: target, ...(words.length > 0 ? { message: words.join(' ') } : {}) });
-      console.log(`asked ${target} to be your buddy`);
+      const text = words.join(' ');
+      const asked = await daemon.request<{ words?: BuddyRequestWords }>('POST', '/buddy-requests', { to: target, ...(text ? { message: text } : {}) });
+      console.log(text ? askedWithWords(target, text, asked.words === 'no_device' ? null : 'your words go end to end') : `asked ${target} to be your buddy`);
       return;
+    }
     case 'accept':
     case 'decline': {
       if (!target) throw new CommandError(`parley buddies ${action} <user>`);
@@ -173,13 +187,18 @@ export async function buddies(args: string[], options: AccountOptions & { user?:
         if (list.entries.length === 0 && requests.incoming.length === 0) console.log('no buddies yet: parley buddies add <user>');
         return;
       }
-      case 'add':
+      case 'add': {
         if (!target) throw new CommandError('parley buddies add <user> [message]');
+        const text = words.join(' ');
+        // Refused before the request is made: a request sent without the words asked for is not what was asked.
+        if (new TextEncoder().encode(text).byteLength > MAX_MESSAGE_BYTES) throw new CommandError(`the words with a request hold at most ${MAX_MESSAGE_BYTES} bytes`);
         // The login server carries the request, not the words: those go end to end.
         await account.call('POST', '/v1/buddy-requests', { to: target });
-        console.log(`asked ${target} to be your buddy`);
-        if (words.length > 0) await sendSealed(account, descriptor, target, words.join(' '));
+        if (!text) return console.log(`asked ${target} to be your buddy`);
+        const sealedFor = await sendSealed(account, descriptor, target, text);
+        console.log(askedWithWords(target, text, sealedFor > 0 ? `your words go end to end: sealed for ${sealedFor} device${sealedFor === 1 ? '' : 's'}` : null));
         return;
+      }
       case 'accept':
       case 'decline': {
         if (!target) throw new CommandError(`parley buddies ${action} <user>`);

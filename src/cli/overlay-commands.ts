@@ -291,8 +291,9 @@ export async function whois(account: Account, descriptor: NetworkDescriptor, use
       const seen = entry.lastSeenMs === null ? 'last seen: hidden' : `last seen ${new Date(entry.lastSeenMs).toISOString()}`;
       console.log(`${username}: not online (the overlay has no record); the login server knows the user, ${seen}`);
     } catch (error) {
-      if (error instanceof LoginError && error.status === 404) console.log(`${username}: no such user (asked the overlay, then the login server)`);
-      else throw error;
+      // Not found is a failure a script can see: exit 1, like any lookup that found nothing.
+      if (error instanceof LoginError && error.status === 404) throw new CommandError(`${username}: no such user (asked the overlay, then the login server)`);
+      throw error;
     }
   } finally {
     client.close();
@@ -436,7 +437,12 @@ const LOGIN_SERVER_ONLY: SignallingTransport = {
  * other devices) and left with the login server, which carries the request itself but never
  * the words. Running devices fetch them within a minute; others at their next start.
  */
-export async function sendSealed(account: Account, descriptor: NetworkDescriptor, to: string, text: string): Promise<void> {
+/**
+ * Seals `text` for `to`'s devices and leaves it with the login server (they are offline to a
+ * command that does not go online): how many devices it was sealed for, or 0 when `to` has no
+ * device at all yet (never logged in), so there was nothing to seal it for and it was not sent.
+ */
+export async function sendSealed(account: Account, descriptor: NetworkDescriptor, to: string, text: string): Promise<number> {
   const history = ChatHistory.open(account.historyPath);
   const chat = new ChatClient(realEnv, {
     history,
@@ -447,9 +453,10 @@ export async function sendSealed(account: Account, descriptor: NetworkDescriptor
     offline: loginServerOfflineStore(account),
   });
   try {
-    const sent = await chat.send(to.toLowerCase(), text);
-    console.log(`your words go end to end: sealed for ${sent.offlineDevices} device${sent.offlineDevices === 1 ? '' : 's'}`);
+    return (await chat.send(to.toLowerCase(), text)).offlineDevices;
   } catch (error) {
+    // With the login server as the offline store, 'offline' means the user has no device at all.
+    if (error instanceof ChatError && error.code === 'offline') return 0;
     if (error instanceof ChatError) throw new CommandError(error.message);
     throw error;
   } finally {

@@ -19,13 +19,52 @@ export class LoginError extends Error {
 }
 
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
-const REQUEST_TIMEOUT_MS = 15_000;
+export const DEFAULT_LOGIN_REQUEST_TIMEOUT_MS = 15_000;
+
+/** Why a connection to the login server failed, in words, by the socket's error code. */
+const UNREACHABLE_REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused (is it running?)',
+  ECONNRESET: 'the connection was reset',
+  ECONNABORTED: 'the connection was aborted',
+  EPIPE: 'the connection was closed',
+  ETIMEDOUT: 'no answer in time',
+  request_timeout: '', // our own timer: its message says how long
+  EHOSTUNREACH: 'its host cannot be reached',
+  EHOSTDOWN: 'its host is down',
+  ENETUNREACH: 'its network cannot be reached',
+  ENETDOWN: 'this machine has no network',
+  ENOTFOUND: 'its name does not resolve',
+  EAI_AGAIN: 'its name does not resolve (DNS did not answer)',
+  EAI_FAIL: 'its name does not resolve',
+};
+
+/** TLS verdicts that mean "this is not the server the network descriptor names", not "nobody answers". */
+const CERTIFICATE_ERRORS = /CERT|SELF_SIGNED|ERR_TLS_CERT_ALTNAME_INVALID|UNABLE_TO_(GET|VERIFY)/;
+
+/**
+ * A failure to talk to the login server at all (no HTTP answer), as a LoginError with a stable
+ * code and the server's URL in its words: 'unreachable' (refused, unresolved, timed out, reset),
+ * 'untrusted_certificate' (TLS did not verify: not the pinned server), 'bad_response' (too large).
+ * Status 0: there was no HTTP status.
+ */
+export function loginServerFailure(error: unknown, url: string): LoginError {
+  if (error instanceof LoginError) return error;
+  const code = (error as NodeJS.ErrnoException | null)?.code ?? '';
+  const detail = (error as Error | null)?.message ?? String(error);
+  if (code === 'response_too_large') return new LoginError(0, 'bad_response', `the login server at ${url} sent more than ${MAX_RESPONSE_BYTES} bytes`);
+  if (CERTIFICATE_ERRORS.test(code) || /certificate/.test(detail)) return new LoginError(0, 'untrusted_certificate', `the login server at ${url} is not the one this network names: ${detail}`);
+  const reason = UNREACHABLE_REASONS[code] || (/socket hang up/.test(detail) ? 'the connection was closed before an answer' : detail);
+  return new LoginError(0, 'unreachable', `the login server at ${url} does not answer: ${reason}`);
+}
 
 export class LoginClient {
   private readonly base: URL;
   private readonly agent: https.Agent;
 
-  constructor(private readonly descriptor: NetworkDescriptor) {
+  constructor(
+    private readonly descriptor: NetworkDescriptor,
+    private readonly requestTimeoutMs = DEFAULT_LOGIN_REQUEST_TIMEOUT_MS,
+  ) {
     this.base = new URL(descriptor.loginServerUrl);
     const pin = descriptor.loginServerCertSha256;
     this.agent = new https.Agent({
@@ -54,7 +93,7 @@ export class LoginClient {
         {
           method,
           agent: this.agent,
-          timeout: REQUEST_TIMEOUT_MS,
+          timeout: this.requestTimeoutMs,
           headers: {
             accept: 'application/json',
             ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
@@ -66,7 +105,7 @@ export class LoginClient {
           let size = 0;
           response.on('data', (chunk: Buffer) => {
             size += chunk.byteLength;
-            if (size > MAX_RESPONSE_BYTES) request.destroy(new Error('response too large'));
+            if (size > MAX_RESPONSE_BYTES) request.destroy(Object.assign(new Error('response too large'), { code: 'response_too_large' }));
             else chunks.push(chunk);
           });
           response.on('end', () => {
@@ -83,8 +122,9 @@ export class LoginClient {
           });
         },
       );
-      request.on('timeout', () => request.destroy(new Error('the login server did not answer in time')));
-      request.on('error', reject);
+      request.on('timeout', () => request.destroy(Object.assign(new Error(`no answer within ${this.requestTimeoutMs} ms`), { code: 'request_timeout' })));
+      // A raw socket error ("connect ECONNREFUSED 127.0.0.1:9") says nothing of which server; this names it and why.
+      request.on('error', (error) => reject(loginServerFailure(error, this.base.origin)));
       request.end(payload);
     });
   }

@@ -42,8 +42,8 @@ export function registerAccountRoutes(app: FastifyInstance, gate: DaemonGate, co
     '/v1/buddy-requests',
     { schema: { body: { type: 'object', additionalProperties: false, required: ['to'], properties: { to: USER, message: { type: 'string', minLength: 1, maxLength: 500 } } } } },
     async (request, reply) => {
-      await viaLoginServer(() => core().requestBuddy(request.body.to.toLowerCase(), request.body.message));
-      return reply.code(202).send({ sent: true });
+      const words = await viaLoginServer(() => core().requestBuddy(request.body.to.toLowerCase(), request.body.message));
+      return reply.code(202).send({ sent: true, words });
     },
   );
   app.post<{ Params: { id: number; action: 'accept' | 'decline' } }>(

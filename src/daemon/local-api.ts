@@ -134,6 +134,9 @@ export interface DaemonStatus {
 }
 
 /** What the daemon does; the API only translates. */
+/** How the words with a buddy request went: sent end to end, none given, or not sent because the user has no device yet. */
+export type BuddyRequestWords = 'sent' | 'none' | 'no_device';
+
 export interface DaemonCore {
   status(): DaemonStatus;
   buddies(): BuddyView[];
@@ -156,7 +159,8 @@ export interface DaemonCore {
   attachAudio(speaker: (frame: Uint8Array) => void): AudioLink;
   buddyRequests(): Promise<BuddyRequestsView>;
   /** Asks `to` to be a buddy; `message`, if any, goes to them end to end (not through the login server). */
-  requestBuddy(to: string, message: string | undefined): Promise<void>;
+  /** Asks `to` to be a buddy; the words, if any, go end to end. Says how the words went: the request stands either way. */
+  requestBuddy(to: string, message: string | undefined): Promise<BuddyRequestWords>;
   /** false: no such request to this user. */
   answerBuddyRequest(id: number, action: 'accept' | 'decline'): Promise<boolean>;
   /** Users by prefix (the login server's directory, discoverable users) and, for an exact name, in the overlay. */
@@ -241,6 +245,8 @@ export async function buildLocalApi(gate: DaemonGate, options: LocalApiOptions):
     if (error instanceof LocalApiError) return reply.code(error.status).send({ error: { code: error.code, message: error.message } });
     // The chat's refusals: too large for the wire, this device offline, too much already queued.
     if (error instanceof ChatError) return reply.code(CHAT_ERROR_STATUS[error.code]).send({ error: { code: error.code, message: error.message } });
+    // No answer from the login server at all (refused, unresolved, timed out): a 503, the same code from every route.
+    if (error instanceof LoginError && error.status === 0) return reply.code(503).send({ error: { code: error.code === 'unreachable' ? 'login_server_unreachable' : error.code, message: error.message.replace(`${error.code}: `, '') } });
     // The login server's refusals pass through as they are (a taken name, a wrong password).
     if (error instanceof LoginError) return reply.code(error.status >= 400 && error.status < 500 ? error.status : 502).send({ error: { code: error.code, message: error.message.replace(`${error.code}: `, '') } });
     if (error.validation) return reply.code(400).send({ error: { code: 'invalid_request', message: `${error.validationContext ?? 'request'} ${error.validation[0]?.instancePath ?? ''} ${error.validation[0]?.message ?? 'is invalid'}`.replace(/\s+/g, ' ') } });

@@ -10,7 +10,7 @@ import type { AttachedClient } from '../client/attachment.js';
 import type { Call, CallAudio, CallManager } from '../client/calls.js';
 import type { Conference, ConferenceManager } from '../client/conference.js';
 import { NatType, PresenceState } from '../wire/messages.js';
-import type { ChatClient, ReceivedMessage } from '../chat/chat-client.js';
+import { ChatError, type ChatClient, type ReceivedMessage } from '../chat/chat-client.js';
 import type { ContactList } from '../client/contact-list.js';
 import type { ChatHistory } from '../chat/history.js';
 import { callingOn } from '../cli/call-commands.js';
@@ -22,7 +22,7 @@ import type { Promoter } from '../client/promotion.js';
 import { normaliseUsername } from '../login-server/usernames.js';
 import { readSettings, writeSettings } from './settings.js';
 import { SocketAudio } from './socket-audio.js';
-import type { AudioLink, BuddyEdit, BuddyRequestsView, BuddyView, CallAction, DaemonSettings, FoundUser, OwnPresence, ConferenceAction, ConferenceView, CallView, DaemonCore, DaemonEvent, DaemonStatus, MessageView, PresenceName } from './local-api.js';
+import type { AudioLink, BuddyEdit, BuddyRequestWords, BuddyRequestsView, BuddyView, CallAction, DaemonSettings, FoundUser, OwnPresence, ConferenceAction, ConferenceView, CallView, DaemonCore, DaemonEvent, DaemonStatus, MessageView, PresenceName } from './local-api.js';
 
 const PRESENCE_NAMES: Record<PresenceState, PresenceName> = {
   [PresenceState.UNSPECIFIED]: 'online',
@@ -370,12 +370,21 @@ export class ClientSession implements DaemonCore {
     return { incoming: answer.incoming.map((r) => ({ id: r.id, from: r.from })), outgoing: answer.outgoing.map((r) => ({ id: r.id, to: r.to })) };
   }
 
-  async requestBuddy(to: string, message: string | undefined): Promise<void> {
+  async requestBuddy(to: string, message: string | undefined): Promise<BuddyRequestWords> {
     // The login server carries the request, not the words: those go end to end, and their
     // arrival tells the other's daemon to look at its requests now.
     await this.account.call('POST', '/v1/buddy-requests', { to });
-    if (message) await this.chat.send(to, message);
     this.requestsHint.run();
+    if (!message) return 'none';
+    try {
+      await this.chat.send(to, message);
+      return 'sent';
+    } catch (error) {
+      // No device at all (never logged in): nothing to seal the words for. The request is made;
+      // failing it would tell the page it was not.
+      if (error instanceof ChatError && error.code === 'offline') return 'no_device';
+      throw error;
+    }
   }
 
   async answerBuddyRequest(id: number, action: 'accept' | 'decline'): Promise<boolean> {

@@ -32,6 +32,11 @@ test('local network: alice writes to bob while he is offline, then while he is o
     assert.equal(asked.status, 0, asked.out);
     assert.match(asked.out, /asked bob to be your buddy\nyour words go end to end: sealed for 1 device\n/);
     assert.doesNotMatch(parley(['buddies', '--user', 'bob']).out, /it is alice/, 'the login server never had the words');
+    // Carol has registered but never logged in: no device to seal for. The request is made, and the words are said not to be sent.
+    assert.equal(parley(['register', 'carol', '--password-stdin'], 'carol password 1\n').status, 0);
+    const wordless = parley(['buddies', 'add', 'carol', 'hi', 'carol', '--user', 'alice']);
+    assert.equal(wordless.status, 0, wordless.out);
+    assert.equal(wordless.out, 'asked carol to be your buddy, without your words: carol has no device yet (has never logged in), so there is nothing to seal them for and they were not sent.\nOnce carol has logged in, send them with: parley chat carol "hi carol"\n');
     assert.equal(parley(['buddies', 'accept', 'alice', '--user', 'bob']).status, 0);
     assert.match(parley(['status', 'away', 'out', 'for', 'lunch', '--user', 'bob']).out, /status: away — out for lunch/);
     const early = parley(['chat', 'bob', 'are you there?', '--user', 'alice']);
@@ -54,15 +59,16 @@ test('local network: alice writes to bob while he is offline, then while he is o
     assert.match(bobsHistory.out, /alice: are you there\?\n.*alice: yes now you are\n/, bobsHistory.out);
     const alicesSearch = parley(['history', 'bob', '--search', 'NOW', '--user', 'alice']);
     assert.match(alicesSearch.out, /^[\d-]+ [\d:]+ {2}you: yes now you are\n$/, alicesSearch.out);
+    // (Before alice's parley online holds her device: one process per device.)
+    const nobody = parley(['chat', 'nobody-here', 'hi', '--user', 'alice']);
+    assert.equal(nobody.status, 1);
+    assert.match(nobody.out, /nobody-here has no device to deliver to/);
     // Presence, end to end between buddies: alice comes online and learns bob's; bob changes it.
     alice = await startParley(['online', '--user', 'alice', '--no-promotion', ...common], 'is online');
     await alice.waitFor('bob is away: out for lunch\n');
     await bob.waitFor('alice is online\n');
     assert.equal(parley(['status', 'dnd', 'in a meeting', '--user', 'bob']).status, 0);
     await alice.waitFor('bob is busy (do not disturb): in a meeting\n');
-    const nobody = parley(['chat', 'nobody-here', 'hi', '--user', 'alice']);
-    assert.equal(nobody.status, 1);
-    assert.match(nobody.out, /nobody-here has no device to deliver to/);
   } finally {
     if (bob) await stopParley(bob.child);
     if (alice) await stopParley(alice.child);

@@ -50,8 +50,10 @@ test('local network, two clients: bob goes online, alice finds him through the o
     assert.match(found.out, /via 127\.0\.0\.1:\d+/);
     const offline = parley(['whois', 'dave', '--user', 'alice']);
     assert.match(offline.out, /dave: not online \(the overlay has no record\); the login server knows the user/, offline.out);
+    assert.equal(offline.status, 0, 'an offline user was found: success');
     const unknown = parley(['whois', 'nobody-at-all', '--user', 'alice']);
     assert.match(unknown.out, /nobody-at-all: no such user \(asked the overlay, then the login server\)/, unknown.out);
+    assert.equal(unknown.status, 1, 'no such user is a failure a script can see');
   } finally {
     if (bobOnline) await stopParley(bobOnline.child);
     if (extra) await stopParley(extra.child);

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import WebSocket from 'ws';
 import { buildLocalApi, type CallView, type ConferenceView, type DaemonCore, type DaemonEvent, type DaemonGate, type DaemonSettings, type OwnPresence } from '../../src/daemon/local-api.js';
-import { LoginError } from '../../src/client/login-client.js';
+import { LoginError, loginServerFailure } from '../../src/client/login-client.js';
 import { ChatError } from '../../src/chat/chat-client.js';
 import { readSettings } from '../../src/daemon/settings.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,10 +44,13 @@ function fakeCore() {
       return () => listeners.delete(listener);
     },
     buddyRequests: async () => ({ incoming: [{ id: 7, from: 'carol' }], outgoing: [] }),
-    requestBuddy: async (to) => {
+    requestBuddy: async (to, message) => {
       if (to === 'nobody') throw new LoginError(404, 'not_found', 'no such user');
-      if (to === 'unreachable') throw new Error('connect ECONNREFUSED');
+      if (to === 'newcomer') return 'no_device';
+      // What the login client throws when the login server is down.
+      if (to === 'unreachable') throw loginServerFailure(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }), 'https://127.0.0.1:9');
       requested.push(to);
+      return message ? 'sent' : 'none';
     },
     answerBuddyRequest: async (id) => id === 7,
     search: async (query) => [{ user: query.replace('*', ''), displayName: 'Dave', online: null, buddy: false }],
@@ -219,10 +222,18 @@ test('buddy requests, search and settings: validated, passed to the core, a logi
   const { app, request, requested, edited } = await started();
   try {
     assert.deepEqual(await (await request('/v1/buddy-requests')).json(), { incoming: [{ id: 7, from: 'carol' }], outgoing: [] });
-    assert.equal((await request('/v1/buddy-requests', { method: 'POST', body: JSON.stringify({ to: 'Dave', message: 'hi, it is alice' }) })).status, 202);
+    const asked = await request('/v1/buddy-requests', { method: 'POST', body: JSON.stringify({ to: 'Dave', message: 'hi, it is alice' }) });
+    assert.equal(asked.status, 202);
+    assert.deepEqual(await asked.json(), { sent: true, words: 'sent' });
     assert.deepEqual(requested, ['dave']);
+    // Asked, but the words had nowhere to go: the request is made (a 202), and the page is told the words were not sent.
+    const wordless = await request('/v1/buddy-requests', { method: 'POST', body: JSON.stringify({ to: 'newcomer', message: 'hi' }) });
+    assert.equal(wordless.status, 202);
+    assert.deepEqual(await wordless.json(), { sent: true, words: 'no_device' });
     assert.equal((await request('/v1/buddy-requests', { method: 'POST', body: JSON.stringify({ to: 'nobody' }) })).status, 404);
-    assert.equal((await request('/v1/buddy-requests', { method: 'POST', body: JSON.stringify({ to: 'unreachable' }) })).status, 503);
+    const away = await request('/v1/buddy-requests', { method: 'POST', body: JSON.stringify({ to: 'unreachable' }) });
+    assert.equal(away.status, 503);
+    assert.deepEqual(await away.json(), { error: { code: 'login_server_unreachable', message: 'the login server at https://127.0.0.1:9 does not answer: connection refused (is it running?)' } });
     assert.equal((await request('/v1/buddy-requests', { method: 'POST', body: JSON.stringify({ to: 'dave', message: 'x'.repeat(501) }) })).status, 400);
     assert.equal((await request('/v1/buddy-requests/7/accept', { method: 'POST' })).status, 204);
     assert.equal((await request('/v1/buddy-requests/8/accept', { method: 'POST' })).status, 404);
