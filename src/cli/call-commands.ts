@@ -90,7 +90,7 @@ export function describeStats(s: CallStats): string {
     `${s.codec} ${s.frameMs} ms frames at ${Math.round(s.bitrate / 1000)} kbit/s`,
     `sent ${s.packetsSent} packets (${(s.bytesSent / 1024).toFixed(1)} KiB)`,
     `received ${s.packetsReceived}`,
-    `loss ${s.lossPercent.toFixed(1)}%`,
+    `lost ${s.lossPercent.toFixed(1)}%, late ${s.latePercent.toFixed(1)}%, concealed ${s.concealedPercent.toFixed(1)}%`,
     `jitter ${s.jitterMs.toFixed(1)} ms`,
     `buffer ${Math.round(s.bufferMs)} ms`,
     ...(s.rttMs !== null ? [`RTT ${s.rttMs.toFixed(1)} ms`] : []),

@@ -33,8 +33,11 @@ export async function virtualCall(
   const frameMs = options.frameMs ?? 20;
   const start = network.scheduler.now();
   const stalled = (stalls: readonly Stall[] | undefined) => (stalls ?? []).map((s) => ({ atMs: start + s.atMs, forMs: s.forMs }));
-  const receiver = new MediaReceiver(stallingClock(b.env().clock, stalled(options.receiverStalls)), key, sink, { frameMs });
-  sockB!.onMessage((bytes) => receiver.receive(bytes));
+  const receiverClock = stallingClock(b.env().clock, stalled(options.receiverStalls));
+  const receiver = new MediaReceiver(receiverClock, key, sink, { frameMs });
+  // A busy loop reads no socket either: what arrives meanwhile is read when it is free, after the timers due.
+  if (options.receiverStalls) sockB!.onMessage((bytes) => receiverClock.after(0, () => receiver.receive(bytes)));
+  else sockB!.onMessage((bytes) => receiver.receive(bytes));
   const sent: Uint8Array[] = [];
   const sender = new MediaSender(stallingClock(a.env().clock, stalled(options.senderStalls)), a.env().random, { send: (bytes) => (sent.push(bytes), sockA!.send(bytes, { host: b.addressText, port: sockB!.local.port })) }, key, new BufferSource(input), { frameMs });
   if (options.fec) sender.setExpectedLoss(Math.round(link.lossRate * 100));
