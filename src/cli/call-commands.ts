@@ -57,13 +57,44 @@ function loadSource(path: string | undefined): { source: AudioSource; seconds: n
   return { source: new BufferSource(parsed.value), seconds: parsed.value.length / 48_000, close: () => {} };
 }
 
-/** Where heard audio goes: the --out file (written at the end), else the speaker through sox. */
+/** A stop signal ends the call or conference (and --out is written); if that has not finished after this, the process writes what it has and exits. */
+const STOP_GRACE_MS = 5_000;
+
+/**
+ * Ctrl-C (SIGINT) and SIGTERM (a service manager, `kill`, a test harness) both end the call or
+ * conference the polite way, so the other side hears a goodbye and --out holds what was heard
+ * so far; should that hang, `finish` runs and the process exits after STOP_GRACE_MS. Returns the cleanup.
+ */
+function onStopSignals(stop: () => void, finish: () => void): () => void {
+  let grace: NodeJS.Timeout | null = null;
+  const handler = (signal: NodeJS.Signals) => {
+    if (grace) return;
+    console.log(`${signal}: ending`);
+    grace = setTimeout(() => {
+      finish();
+      process.exit(signal === 'SIGTERM' ? 143 : 130);
+    }, STOP_GRACE_MS);
+    grace.unref();
+    stop();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+}
+
+/** Where heard audio goes: the --out file (written once, at the end or on a stop signal), else the speaker through sox. */
 function audioOut(path: string | undefined): { sink: AudioSink; finish: () => void } {
   if (path) {
     const recording = new RecordingSink();
+    let written = false;
     return {
       sink: recording,
       finish: () => {
+        if (written) return;
+        written = true;
         writeFileSync(path, encodeWav(recording.samples()));
         console.log(`wrote what you heard to ${path}`);
       },
@@ -90,7 +121,7 @@ export function describeStats(s: CallStats): string {
     `${s.codec} ${s.frameMs} ms frames at ${Math.round(s.bitrate / 1000)} kbit/s`,
     `sent ${s.packetsSent} packets (${(s.bytesSent / 1024).toFixed(1)} KiB)`,
     `received ${s.packetsReceived}`,
-    `loss ${s.lossPercent.toFixed(1)}%`,
+    `lost ${s.lossPercent.toFixed(1)}%, late ${s.latePercent.toFixed(1)}%, concealed ${s.concealedPercent.toFixed(1)}%`,
     `jitter ${s.jitterMs.toFixed(1)} ms`,
     `buffer ${Math.round(s.bufferMs)} ms`,
     ...(s.rttMs !== null ? [`RTT ${s.rttMs.toFixed(1)} ms`] : []),
@@ -128,10 +159,9 @@ async function runCall(call: Call, finish: () => void, limitMs: number | null): 
   if (call.state === 'active') limitFrom();
   call.onState((state) => state === 'active' && limitFrom());
   const keys = interactiveKeys(call);
-  const stop = () => call.hangup();
-  process.on('SIGINT', stop);
+  const signals = onStopSignals(() => call.hangup(), finish);
   const end = await call.ended;
-  process.off('SIGINT', stop);
+  signals();
   keys();
   clearInterval(live);
   if (limit) clearTimeout(limit);
@@ -233,11 +263,19 @@ export async function answer(account: Account, descriptor: NetworkDescriptor, op
   const { source, close } = loadSource(options.in);
   await withCalls(account, descriptor, options, async (calls, conferences) => {
     console.log(`${account.username} is waiting for a call (Ctrl-C to stop)`);
+    let stopWaiting = () => {};
     const incoming = await new Promise<Call | Conference | null>((resolve) => {
       calls.onIncoming(resolve);
       conferences.onInvite(resolve);
-      process.once('SIGINT', () => resolve(null));
+      const stopped = () => resolve(null);
+      process.once('SIGINT', stopped);
+      process.once('SIGTERM', stopped);
+      stopWaiting = () => {
+        process.off('SIGINT', stopped);
+        process.off('SIGTERM', stopped);
+      };
     });
+    stopWaiting();
     if (!incoming) return;
     const { sink, finish } = audioOut(options.out);
     const limitMs = options.seconds !== undefined ? options.seconds * 1000 : null;
@@ -287,10 +325,9 @@ async function runConference(conference: Conference, finish: () => void, limitMs
   const limitFrom = () => limitMs !== null && limit === null && (limit = setTimeout(() => conference.leave(), limitMs));
   if (conference.state === 'active') limitFrom();
   conference.onChange(() => conference.state === 'active' && limitFrom());
-  const stop = () => conference.leave();
-  process.on('SIGINT', stop);
+  const signals = onStopSignals(() => conference.leave(), finish);
   const end = await conference.ended;
-  process.off('SIGINT', stop);
+  signals();
   clearInterval(live);
   if (limit) clearTimeout(limit);
   console.log(`conference ended: ${CONFERENCE_END_TEXT[end.reason]}`);

@@ -99,8 +99,12 @@ export interface CallStats {
   readonly packetsSent: number;
   readonly bytesSent: number;
   readonly packetsReceived: number;
-  /** Frames concealed or rebuilt from FEC, of those played (%). */
+  /** Packets that never arrived, of those sent (RTP sequence numbers): the network's loss, %. */
   readonly lossPercent: number;
+  /** Packets that arrived after their frame was played (thrown away), of those sent, %. */
+  readonly latePercent: number;
+  /** Frames played by concealment or rebuilt from FEC (for lost or late packets, or while the buffer waited), of those played, %. */
+  readonly concealedPercent: number;
   readonly jitterMs: number;
   readonly bufferMs: number;
   /** Paths this call moved to after its path died (ICE restarts that worked). */
@@ -312,7 +316,11 @@ export class Call {
     const m = this.media;
     const j = m?.receiver.stats.jitter;
     const played = m?.receiver.stats.played ?? 0;
-    const lossPercent = played > 0 && j ? (100 * (j.concealed + j.recovered)) / played : 0;
+    const counts = m?.receiver.receptionCounts();
+    const expected = counts?.expected ?? 0;
+    const lossPercent = expected > 0 ? (100 * counts!.lost) / expected : 0;
+    const latePercent = expected > 0 ? (100 * counts!.late) / expected : 0;
+    const concealedPercent = played > 0 && j ? (100 * (j.concealed + j.recovered + j.waited + j.stretched)) / played : 0;
     const rttMs = m?.quality.figures.rttMs ?? null;
     // Mouth to ear, one way: half the round trip, the frame, the codec's lookahead, the jitter buffer.
     const oneWayMs = rttMs === null ? null : rttMs / 2 + this.frameMs + 6.5 + (m?.receiver.bufferedMs ?? 0);
@@ -325,12 +333,18 @@ export class Call {
       bytesSent: m?.sender.stats.bytes ?? 0,
       packetsReceived: j?.received ?? 0,
       lossPercent,
+      latePercent,
+      concealedPercent,
       jitterMs: m?.receiver.stats.jitterMs ?? 0,
       bufferMs: m?.receiver.bufferedMs ?? 0,
       rttMs,
       remoteLossPercent: m?.quality.figures.lossPercent ?? 0,
       pathRestarts: this.pathRestarts,
-      mos: oneWayMs === null || !m ? null : estimateMos(oneWayMs, lossPercent, m.sender.bitrate),
+      // The E-model's packet loss is what the listener loses: never arrived, or thrown away by
+      // the jitter buffer as late (ITU-T G.1020 counts such discards as loss). Concealed frames
+      // are what was done about that loss (counting them too would count it twice), and frames
+      // the buffer waited for cost delay, which oneWayMs already holds.
+      mos: oneWayMs === null || !m ? null : estimateMos(oneWayMs, lossPercent + latePercent, m.sender.bitrate),
       heldByPeer: this.heldByPeer,
     };
   }

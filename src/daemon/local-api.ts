@@ -50,7 +50,12 @@ export interface CallView {
   readonly stats: {
     readonly path: string | null;
     readonly bitrate: number;
+    /** Never arrived (the network's loss), %. */
     readonly lossPercent: number;
+    /** Arrived too late to be played, %. */
+    readonly latePercent: number;
+    /** Frames played by concealment or FEC, %. */
+    readonly concealedPercent: number;
     readonly jitterMs: number;
     readonly rttMs: number | null;
     readonly mos: number | null;

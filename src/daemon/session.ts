@@ -533,6 +533,6 @@ function view(call: Call): CallView {
     direction: call.direction,
     state: call.state,
     end: call.endedWith,
-    stats: call.state === 'active' ? { path: s.path, bitrate: s.bitrate, lossPercent: s.lossPercent, jitterMs: s.jitterMs, rttMs: s.rttMs, mos: s.mos } : null,
+    stats: call.state === 'active' ? { path: s.path, bitrate: s.bitrate, lossPercent: s.lossPercent, latePercent: s.latePercent, concealedPercent: s.concealedPercent, jitterMs: s.jitterMs, rttMs: s.rttMs, mos: s.mos } : null,
   };
 }

@@ -1,19 +1,37 @@
 // A periodic timer on an injected clock, for media: ticks land on `first + n·period`, so one
-// late timer does not push every later tick back (a late tick runs at once and the next keeps
-// its slot).
+// late timer does not push every later tick back. When the event loop was busy past several
+// ticks, the ones missed run at once, in one go, each with its own scheduled time (a
+// paced sender sends the frames that were due, a player plays them); a bound says how far back
+// that catching up reaches: older ticks are skipped, and the next call says how many.
 import type { Clock, Timer } from './types.js';
 
-/** Calls `fn` every `periodMs`, on the schedule `start + n·period` (timer lateness does not accumulate). */
-export function every(clock: Clock, periodMs: number, firstAtMs: number, fn: (scheduledMs: number) => void): Timer {
+export interface EveryOptions {
+  /** Ticks more than this late are skipped, not run (default: none skipped). */
+  readonly maxCatchUpMs?: number;
+}
+
+/**
+ * Calls `fn(scheduledMs, skipped)` every `periodMs`, on the schedule `start + n·period` (timer
+ * lateness does not accumulate); `skipped` is how many ticks before this one were too late to run.
+ */
+export function every(clock: Clock, periodMs: number, firstAtMs: number, fn: (scheduledMs: number, skipped: number) => void, options: EveryOptions = {}): Timer {
   let next = firstAtMs;
   let timer: Timer;
   let stopped = false;
+  const maxCatchUpMs = options.maxCatchUpMs ?? Infinity;
   const run = () => {
-    if (stopped) return;
-    const scheduled = next;
-    next += periodMs;
-    timer = clock.after(Math.max(0, next - clock.now()), run);
-    fn(scheduled);
+    // Every tick that is due runs now, in this one callback: a second timer per missed tick
+    // would let I/O in between (Node runs the poll phase before the next timers), so a player
+    // would see the burst of packets before playing the frames it owed.
+    let skipped = Number.isFinite(maxCatchUpMs) ? Math.max(0, Math.floor((clock.now() - maxCatchUpMs - next) / periodMs) + 1) : 0;
+    next += skipped * periodMs;
+    while (!stopped && next <= clock.now()) {
+      const scheduled = next;
+      next += periodMs;
+      fn(scheduled, skipped);
+      skipped = 0;
+    }
+    if (!stopped) timer = clock.after(next - clock.now(), run);
   };
   timer = clock.after(Math.max(0, firstAtMs - clock.now()), run);
   return {

@@ -1,43 +1,70 @@
 // The adaptive jitter buffer: packets go in as they arrive (any order), and once per frame the
-// player asks what to play. It plays a frame as late as it must and no later: it starts with the
-// first packet, stretches by a frame (concealment, without moving on) when packets keep coming
-// too late to be played (two in two seconds: a single hiccup is only concealed) or keep being
-// lost with the next packet not yet there (one frame more lets its in-band FEC rebuild them), and shrinks by
-// a frame when nine in ten packets of the last two seconds, and no late one, had more than a
-// frame and a half to spare. No timers and no sockets: the caller says what time it is.
+// player asks what to play. No timers and no sockets: the caller says what time it is.
+//
+// - It starts at a safe depth: the first packet is played startDelayMs after it came. The first
+//   seconds of a call are when a machine is busiest (keys, paths, codecs): a sender's event loop
+//   that stalls 100-250 ms then sends what it owes in a burst, and a buffer one frame deep would
+//   conceal the stall and then throw the burst away as late.
+// - When there is nothing to play at all (an underrun: no packet at or after the next frame) it
+//   waits: it conceals that frame without moving on, so the packets that come later are played,
+//   not dropped as late; the delay has grown by a frame. Only when a later packet is here is the
+//   missing one taken as lost: rebuilt from the next packet's in-band FEC, or concealed.
+// - Packets that keep coming after their frame was played (two in two seconds) stretch it by a frame.
+// - It adapts down: after the start (START_HOLD_MS), a frame less at a time (SHRINK_MS_PER_S) while nine
+//   in ten packets of the last two seconds had a frame and a half to spare and none was late or
+//   waited for.
+// - More than maxDelayMs waiting (a sender or network frozen for long) is stale for a
+//   conversation: dropped at once down to half that.
 
 /** What to play for one frame. */
 export type Playout =
   | { readonly kind: 'packet'; readonly payload: Uint8Array }
   /** Lost, but the next packet is here: rebuild it from that packet's in-band FEC. */
   | { readonly kind: 'fec'; readonly next: Uint8Array }
-  /** Lost (or a stretch): the decoder conceals. */
+  /** Lost, or waiting for a packet (an underrun, a stretch): the decoder conceals. */
   | { readonly kind: 'conceal' }
   /** Nothing to play (not started, or the sender went quiet: held). */
   | { readonly kind: 'silence' };
 
-export type InsertOutcome = 'queued' | 'late' | 'duplicate' | 'too_far';
+export type InsertOutcome = 'queued' | 'late' | 'duplicate';
 
 export interface JitterBufferOptions {
   readonly frameSamples: number;
   readonly samplesPerMs: number;
-  /** The most the buffer may hold back, in ms (default 200). */
+  /** The most the buffer may hold back, in ms (default DEFAULT_MAX_DELAY_MS). */
   readonly maxDelayMs?: number;
+  /** How long the first packet waits before it is played, in ms (default DEFAULT_START_DELAY_MS). */
+  readonly startDelayMs?: number;
 }
 
+/** Covers a busy machine's stalls at a call's start (measured 105-270 ms, issue 17); adapts down after. */
+export const DEFAULT_START_DELAY_MS = 200;
+/** Above the start depth plus one such stall, so the burst after it is played rather than dropped. */
+export const DEFAULT_MAX_DELAY_MS = 300;
 const WINDOW_MS = 2_000;
-/** After this many frames with nothing to play, the sender is taken to be quiet (on hold): silence, then a fresh start. */
+/** No shrinking this long after playing starts: the start is when stalls come. */
+const START_HOLD_MS = 3_000;
+/** How fast it adapts down: at most this much delay less per second, a frame at a time. */
+const SHRINK_MS_PER_S = 80;
+/** After this many frames in a row with nothing to play, the sender is taken to be quiet (on hold): silence. */
 const QUIET_FRAMES = 10;
 
 export interface JitterStats {
+  /** Packets queued in time to be played. */
   received: number;
+  /** Packets that came after their frame was played (or dropped): as good as lost to the listener. */
   late: number;
   duplicate: number;
+  /** Frames concealed because their packet was missing while a later one was here (lost or late). */
   concealed: number;
+  /** Frames rebuilt from the next packet's FEC. */
   recovered: number;
+  /** Frames concealed while waiting for a packet that had not come yet (an underrun): delay, not loss. */
+  waited: number;
+  /** Frames held back on purpose after repeated lateness. */
   stretched: number;
   shrunk: number;
-  /** Frames dropped to catch up after a burst. */
+  /** Packets dropped to catch up after a burst longer than the most the buffer holds. */
   dropped: number;
 }
 
@@ -47,22 +74,31 @@ export class JitterBuffer {
   private lastExtended: number | null = null;
   /** The timestamp of the next frame to play; null until playing. */
   private playTs: number | null = null;
+  /** When playing may start (the first packet's arrival plus the start depth); null before it. */
+  private startAtMs: number | null = null;
+  private playingSinceMs = 0;
   private pendingStretch = 0;
-  private missingInARow = 0;
+  private waitingInARow = 0;
   /** (time, ms of spare time it arrived with), for shrinking. */
   private readonly spare: { atMs: number; spareMs: number }[] = [];
   private lastShrinkMs = -Infinity;
   /** When packets came too late, in the last WINDOW_MS. */
   private readonly lateAt: number[] = [];
-  /** When frames had to be concealed, in the last WINDOW_MS. */
-  private readonly concealedAt: number[] = [];
-  readonly stats: JitterStats = { received: 0, late: 0, duplicate: 0, concealed: 0, recovered: 0, stretched: 0, shrunk: 0, dropped: 0 };
+  /** When the buffer ran dry and waited, in the last WINDOW_MS. */
+  private readonly waitedAt: number[] = [];
+  readonly stats: JitterStats = { received: 0, late: 0, duplicate: 0, concealed: 0, recovered: 0, waited: 0, stretched: 0, shrunk: 0, dropped: 0 };
   private readonly maxPackets: number;
   private readonly frameMs: number;
+  private readonly maxDelayMs: number;
+  private readonly startDelayMs: number;
+  private readonly shrinkEveryMs: number;
 
   constructor(private readonly options: JitterBufferOptions) {
     this.frameMs = options.frameSamples / options.samplesPerMs;
-    this.maxPackets = Math.ceil((options.maxDelayMs ?? 200) / this.frameMs) * 2 + 4;
+    this.maxDelayMs = options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
+    this.startDelayMs = Math.min(options.startDelayMs ?? DEFAULT_START_DELAY_MS, this.maxDelayMs);
+    this.shrinkEveryMs = (1000 * this.frameMs) / SHRINK_MS_PER_S;
+    this.maxPackets = Math.ceil(this.maxDelayMs / this.frameMs) * 2 + 4;
   }
 
   /** How much audio is waiting to be played, in ms (the buffer's current delay). */
@@ -94,47 +130,58 @@ export class JitterBuffer {
   }
 
   insert(timestamp: number, payload: Uint8Array, nowMs: number): InsertOutcome {
+    const highest = this.lastExtended;
     const ts = this.extend(timestamp);
+    // The sender's clock jumped (a long hold, a restart) far past anything it sent before: start
+    // again from this packet. (Measured from its last packet, not from what plays now: the
+    // burst after a stall runs ahead of the player, but not of the sender.)
+    if (highest !== null && (ts - highest) / this.options.samplesPerMs > 2 * this.maxDelayMs) this.restart();
     if (this.playTs !== null) {
       const aheadMs = (ts - this.playTs) / this.options.samplesPerMs;
       if (aheadMs < 0) {
         this.stats.late++;
         this.lateAt.push(nowMs);
-        while (this.lateAt[0]! < nowMs - WINDOW_MS) this.lateAt.shift();
+        trim(this.lateAt, nowMs);
         // Late again: hold back one more frame from now on.
-        if (this.lateAt.length >= 2 && aheadMs > -4 * this.frameMs && this.bufferedMs + this.frameMs <= (this.options.maxDelayMs ?? 200)) this.pendingStretch = 1;
+        if (this.lateAt.length >= 2 && aheadMs > -4 * this.frameMs && this.bufferedMs + this.frameMs <= this.maxDelayMs) this.pendingStretch = 1;
         return 'late';
       }
-      if (aheadMs > 2 * (this.options.maxDelayMs ?? 200)) {
-        // The sender's clock jumped (a long hold, a restart): start again from this packet.
-        this.restart();
-      } else {
-        this.spare.push({ atMs: nowMs, spareMs: aheadMs });
-      }
+      this.spare.push({ atMs: nowMs, spareMs: aheadMs });
     }
     if (this.packets.has(ts)) {
       this.stats.duplicate++;
       return 'duplicate';
     }
-    if (this.packets.size >= this.maxPackets) return 'too_far';
+    this.startAtMs ??= nowMs + this.startDelayMs;
     this.packets.set(ts, payload);
     this.stats.received++;
+    // Full (a long burst): the oldest goes, never the newest; catchUp trims the rest at the next frame.
+    if (this.packets.size > this.maxPackets) this.dropOldest();
     return 'queued';
+  }
+
+  private dropOldest(): void {
+    const oldest = Math.min(...this.packets.keys());
+    this.packets.delete(oldest);
+    this.stats.dropped++;
+    if (this.playTs !== null && this.playTs <= oldest) this.playTs = oldest + this.options.frameSamples;
   }
 
   private restart(): void {
     this.packets.clear();
     this.playTs = null;
+    this.startAtMs = null;
     this.spare.length = 0;
   }
 
   /** What to play for the frame that starts now. */
   next(nowMs: number): Playout {
     if (this.playTs === null) {
-      // Start with the oldest packet; it is played now, so the buffer starts one frame deep.
-      if (this.packets.size === 0) return { kind: 'silence' };
+      if (this.packets.size === 0 || this.startAtMs === null || nowMs < this.startAtMs) return { kind: 'silence' };
+      // Start with the oldest packet: what came during the start depth waits behind it.
       this.playTs = Math.min(...this.packets.keys());
-      this.missingInARow = 0;
+      this.playingSinceMs = nowMs;
+      this.waitingInARow = 0;
     }
     if (this.pendingStretch > 0) {
       this.pendingStretch--;
@@ -143,61 +190,63 @@ export class JitterBuffer {
     }
     this.maybeShrink(nowMs);
     this.catchUp();
-    const ts = this.playTs!;
-    this.playTs += this.options.frameSamples;
-    for (const old of this.packets.keys()) if (old < ts) this.packets.delete(old);
+    const ts = this.playTs;
     const payload = this.packets.get(ts);
     if (payload) {
       this.packets.delete(ts);
-      this.missingInARow = 0;
+      this.playTs += this.options.frameSamples;
+      this.waitingInARow = 0;
       return { kind: 'packet', payload };
     }
-    this.missingInARow++;
-    if (this.missingInARow > QUIET_FRAMES) {
-      // Quiet for a while (on hold): play silence, and begin afresh with the next packet.
-      if (this.packets.size === 0) this.playTs = null;
-      return { kind: 'silence' };
+    let later = false;
+    for (const queued of this.packets.keys()) if (queued > ts) later = true;
+    if (!later) {
+      // Nothing to play at all: wait for it (the delay grows by a frame) rather than move on and
+      // throw it away as late when it comes.
+      this.waitingInARow++;
+      if (this.waitingInARow > QUIET_FRAMES) return { kind: 'silence' };
+      this.stats.waited++;
+      this.waitedAt.push(nowMs);
+      trim(this.waitedAt, nowMs);
+      return { kind: 'conceal' };
     }
+    // A later packet is here: this one is lost (or will be late). Move on.
+    this.playTs += this.options.frameSamples;
+    this.waitingInARow = 0;
     const next = this.packets.get(ts + this.options.frameSamples);
     if (next) {
       this.stats.recovered++;
       return { kind: 'fec', next };
     }
     this.stats.concealed++;
-    // Losses keep coming and the next packet is never here in time for its FEC: hold one more frame.
-    this.concealedAt.push(nowMs);
-    while (this.concealedAt[0]! < nowMs - WINDOW_MS) this.concealedAt.shift();
-    if (this.concealedAt.length >= 2 && this.bufferedMs < this.frameMs && this.bufferedMs + this.frameMs <= (this.options.maxDelayMs ?? 200)) {
-      this.pendingStretch = 1;
-      this.concealedAt.length = 0;
-    }
     return { kind: 'conceal' };
   }
 
   /**
-   * More than the most it may hold (a stalled sender or network sent a burst): what is that old
-   * is stale for a conversation, so frames are dropped at once down to half the most.
+   * More than the most it may hold (a sender or network frozen for long sent a burst): what is
+   * that old is stale for a conversation, so frames are dropped at once down to half the most.
    */
   private catchUp(): void {
-    const max = this.options.maxDelayMs ?? 200;
-    if (this.playTs === null || this.bufferedMs <= max) return;
-    const keepMs = Math.max(2 * this.frameMs, max / 2);
+    if (this.playTs === null || this.bufferedMs <= this.maxDelayMs) return;
+    const keepMs = Math.max(2 * this.frameMs, this.maxDelayMs / 2);
     while (this.bufferedMs > keepMs) {
-      this.packets.delete(this.playTs!);
-      this.playTs! += this.options.frameSamples;
-      this.stats.dropped++;
+      if (this.packets.delete(this.playTs)) this.stats.dropped++;
+      this.playTs += this.options.frameSamples;
     }
     this.spare.length = 0;
   }
 
-  /** A frame less when the last two seconds never needed it. */
+  /** A frame less when the last two seconds never needed it (and the start is over). */
   private maybeShrink(nowMs: number): void {
-    while (this.spare.length > 0 && this.spare[0]!.atMs < nowMs - WINDOW_MS) this.spare.shift();
-    if (this.spare.length < WINDOW_MS / this.frameMs / 2 || nowMs - this.lastShrinkMs < WINDOW_MS) return;
-    while (this.lateAt.length > 0 && this.lateAt[0]! < nowMs - WINDOW_MS) this.lateAt.shift();
+    trimSpare(this.spare, nowMs);
+    if (nowMs - this.playingSinceMs < START_HOLD_MS || nowMs - this.lastShrinkMs < this.shrinkEveryMs) return;
+    if (this.spare.length < WINDOW_MS / this.frameMs / 2) return;
+    trim(this.lateAt, nowMs);
+    trim(this.waitedAt, nowMs);
+    if (this.lateAt.length > 0 || this.waitedAt.length > 0) return;
     const sorted = this.spare.map((s) => s.spareMs).sort((a, b) => a - b);
     const spare = sorted[Math.floor(sorted.length / 10)]!;
-    if (this.lateAt.length > 0 || spare < 1.5 * this.frameMs || this.playTs === null || !this.packets.has(this.playTs + this.options.frameSamples)) return;
+    if (spare < 1.5 * this.frameMs || this.playTs === null || !this.packets.has(this.playTs + this.options.frameSamples)) return;
     // Skip one frame: every later packet is played a frame sooner.
     this.packets.delete(this.playTs);
     this.playTs += this.options.frameSamples;
@@ -205,4 +254,13 @@ export class JitterBuffer {
     this.stats.shrunk++;
     for (const s of this.spare) s.spareMs -= this.frameMs;
   }
+}
+
+/** Drops the times older than the window. */
+function trim(times: number[], nowMs: number): void {
+  while (times.length > 0 && times[0]! < nowMs - WINDOW_MS) times.shift();
+}
+
+function trimSpare(spare: { atMs: number }[], nowMs: number): void {
+  while (spare.length > 0 && spare[0]!.atMs < nowMs - WINDOW_MS) spare.shift();
 }

@@ -37,11 +37,23 @@ export const DEFAULT_BITRATE = 24_000;
 
 export interface SenderStats {
   packets: number;
+  /** Frames not sent because the event loop was busy for longer than SENDER_MAX_CATCH_UP_MS. */
+  skippedFrames: number;
   bytes: number;
   payloadBytes: number;
 }
 
 const NO_CSRCS: readonly number[] = [];
+
+/**
+ * A busy event loop (a stall at a call's start measured 105-270 ms) holds the sender's ticks
+ * back; when it runs again the sender sends every frame that was due, at once, and the
+ * receiver's buffer absorbs the burst. Frames older than this are skipped: the receiver would
+ * drop them as stale anyway (its most is DEFAULT_MAX_DELAY_MS).
+ */
+export const SENDER_MAX_CATCH_UP_MS = 500;
+/** The same bound for the player: ticks later than this are skipped, and the jitter buffer drops what went stale. */
+export const RECEIVER_MAX_CATCH_UP_MS = 500;
 
 export class MediaSender {
   private readonly encoder: OpusEncoder;
@@ -54,7 +66,7 @@ export class MediaSender {
   private muted = false;
   private lastHoldPacketMs = -Infinity;
   /** Packets and SRTP bytes sent; `payloadBytes` counts Opus bytes (RTCP's octet count). */
-  readonly stats: SenderStats = { packets: 0, bytes: 0, payloadBytes: 0 };
+  readonly stats: SenderStats = { packets: 0, skippedFrames: 0, bytes: 0, payloadBytes: 0 };
   readonly frameSamples: number;
 
   constructor(
@@ -98,10 +110,17 @@ export class MediaSender {
   /** Starts capturing now: the first frame is sent one frame time later, when it has been captured. */
   start(): void {
     if (this.ticker) return;
-    this.ticker = every(this.clock, this.options.frameMs, this.clock.now() + this.options.frameMs, () => this.tick());
+    this.ticker = every(this.clock, this.options.frameMs, this.clock.now() + this.options.frameMs, (_at, skipped) => this.tick(skipped), { maxCatchUpMs: SENDER_MAX_CATCH_UP_MS });
   }
 
-  private tick(): void {
+  private tick(skipped: number): void {
+    if (skipped > 0) {
+      // Too far behind to be worth sending: skip those frames, keeping the source and the RTP
+      // timestamps in real time (the receiver sees a jump in time, not a loss).
+      this.source.read(skipped * this.frameSamples);
+      this.timestamp = (this.timestamp + skipped * this.frameSamples) >>> 0;
+      this.stats.skippedFrames += skipped;
+    }
     this.send(this.source.read(this.frameSamples));
   }
 
@@ -174,6 +193,18 @@ export interface ReceiverStats {
   /** RFC 3550 interarrival jitter, in ms. */
   jitterMs: number;
   played: number;
+  /** Player ticks skipped because the event loop was busy for longer than RECEIVER_MAX_CATCH_UP_MS. */
+  skippedFrames: number;
+}
+
+/** What became of the packets of the stream this receiver plays, so far. */
+export interface ReceptionCounts {
+  /** Packets the sequence numbers say were sent, from the first one seen to the highest. */
+  readonly expected: number;
+  /** Never arrived (RFC 3550's cumulative loss): the network's loss. */
+  readonly lost: number;
+  /** Arrived after their frame was played (or was dropped to catch up). */
+  readonly late: number;
 }
 
 /**
@@ -211,7 +242,7 @@ export class MediaReceiver {
     this.frameSamples = options.frameMs * SAMPLES_PER_MS;
     this.srtp = new SrtpReceiver(key.key, key.salt);
     this.buffer = new JitterBuffer({ frameSamples: this.frameSamples, samplesPerMs: SAMPLES_PER_MS, ...(options.maxDelayMs ? { maxDelayMs: options.maxDelayMs } : {}) });
-    this.stats = { refused: new Map(), jitter: this.buffer.stats, jitterMs: 0, played: 0 };
+    this.stats = { refused: new Map(), jitter: this.buffer.stats, jitterMs: 0, played: 0, skippedFrames: 0 };
   }
 
   /** The jitter buffer's current delay, in ms. */
@@ -245,7 +276,12 @@ export class MediaReceiver {
     this.buffer.insert(rtp.value.timestamp, rtp.value.payload, nowMs);
     this.started = true;
     // The first packet starts the playout clock, in phase with the packets.
-    if (!this.ticker && !this.options.pulled) this.ticker = every(this.clock, this.options.frameMs, nowMs + this.options.frameMs * PLAYOUT_GUARD_FRACTION, (at) => this.play(at));
+    if (!this.ticker && !this.options.pulled) {
+      this.ticker = every(this.clock, this.options.frameMs, nowMs + this.options.frameMs * PLAYOUT_GUARD_FRACTION, (at, skipped) => {
+        this.stats.skippedFrames += skipped;
+        this.play(at);
+      }, { maxCatchUpMs: RECEIVER_MAX_CATCH_UP_MS });
+    }
   }
 
   /** RFC 3550 A.1: the extended highest sequence number and the packets that came. */
@@ -261,6 +297,14 @@ export class MediaReceiver {
       if (sequence < r.max) r.cycles += 0x10000;
       r.max = sequence;
     }
+  }
+
+  /** Lost (never arrived) and late packets so far, apart: only the first is the network's doing. */
+  receptionCounts(): ReceptionCounts {
+    const r = this.reception;
+    if (!r) return { expected: 0, lost: 0, late: this.buffer.stats.late };
+    const expected = r.cycles + r.max - r.base + 1;
+    return { expected, lost: Math.max(0, expected - r.received), late: this.buffer.stats.late };
   }
 
   /** A report block about the stream this receiver plays (RFC 3550 6.4.1), or null before any packet. */

@@ -1,6 +1,7 @@
 // Which participant of a conference mixes: the one the others can best reach, with the upload
 // to send everyone a stream and the CPU to encode them — not simply the one who started it.
-// Every participant runs the same function on the same facts, so all agree without a vote.
+// Every participant runs the same function on the same facts, so all agree without a vote; it
+// has hysteresis: the earlier member keeps mixing unless a later one is clearly better.
 import { NatType } from '../wire/messages.js';
 
 export interface MixerCandidate {
@@ -43,12 +44,25 @@ export function mixerScore(c: MixerCandidate, size: number): number {
   return REACHABILITY[c.natType] * 100 + uploadFits * 50 + Math.min(4, c.cpuCores) * 5 - tooSlow - (c.degraded ? 1000 : 0);
 }
 
-/** The mixer among `candidates` (ties: the smallest id, so everyone picks the same). */
+/**
+ * How much better (in mixerScore points) a later member must be to mix instead of an earlier
+ * one: half a step of reachability. Among equals or near-equals the earliest member mixes, so a
+ * join never moves the mix (each move is an audible gap: 2.8 s once in a lab conference whose
+ * mixer moved twice in 8 s as members joined) unless the newcomer is clearly better placed: a
+ * whole NAT class more reachable, or able to carry the streams where the mixer is not.
+ */
+export const MIXER_MOVE_MARGIN = 50;
+
+/**
+ * The mixer among `candidates`, given in the order they joined (the roster's order, which every
+ * member shares): the earliest, unless a later one scores more than MIXER_MOVE_MARGIN higher
+ * than the best before it. A function of the roster alone, so everyone picks the same.
+ */
 export function electMixer(candidates: readonly MixerCandidate[]): string | null {
   let best: { id: string; score: number } | null = null;
   for (const c of candidates) {
     const score = mixerScore(c, candidates.length);
-    if (!best || score > best.score || (score === best.score && c.id < best.id)) best = { id: c.id, score };
+    if (!best || score > best.score + MIXER_MOVE_MARGIN) best = { id: c.id, score };
   }
   return best?.id ?? null;
 }

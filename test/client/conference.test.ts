@@ -90,8 +90,15 @@ test('five participants, one behind a UDP-blocking firewall: each hears the four
     const now = () => world.network.scheduler.now();
     const users = ['ann', 'ben', 'cat', 'dan', 'eve'];
     const hz: Record<string, number> = { ann: 300, ben: 500, cat: 700, dan: 900, eve: 1100 };
-    // Ben is the most reachable (a full-cone NAT): he mixes, though eve starts the conference. Dan can only relay.
-    const facts: Record<string, MemberFacts> = { ben: { ...PORT_RESTRICTED, natType: NatType.FULL_CONE }, dan: { ...PORT_RESTRICTED, natType: NatType.UDP_BLOCKED } };
+    // Ben is the most reachable (open): he mixes, though eve starts the conference; then ann (full
+    // cone), then cat (port-restricted), each clearly better than the next (the election keeps the
+    // earliest of near-equals). Eve's NAT is symmetric; dan can only relay.
+    const facts: Record<string, MemberFacts> = {
+      ben: { ...PORT_RESTRICTED, natType: NatType.OPEN },
+      ann: { ...PORT_RESTRICTED, natType: NatType.FULL_CONE },
+      eve: { ...PORT_RESTRICTED, natType: NatType.SYMMETRIC },
+      dan: { ...PORT_RESTRICTED, natType: NatType.UDP_BLOCKED },
+    };
     const people = [];
     for (const user of users) {
       people.push(await conferee(world, user, users.filter((u) => u !== user), { ...(facts[user] ? { facts: facts[user] } : {}), udpBlocked: user === 'dan' }));
@@ -114,7 +121,7 @@ test('five participants, one behind a UDP-blocking firewall: each hears the four
     const everyone = (names: string[]) => names.map((u) => ({ user: u, hz: hz[u]!, audio: audio[u]! }));
     assertEachHearsTheOthers('five', everyone(users), now() - 1_000, now());
 
-    // The mixer leaves: the others elect ann (the smallest of the rest) and hear each other within 2 s.
+    // The mixer leaves: the others elect ann (the best placed of the rest) and hear each other within 2 s.
     const left = now();
     conf.ben!.leave();
     await elapse(3_000);
@@ -293,5 +300,34 @@ test('the mixer degrades (its link starts losing 40%): the others say so, the ho
     const clean = [{ user: 'ann', hz: hz.ann!, audio: audio.ann! }, { user: 'cat', hz: hz.cat!, audio: audio.cat! }];
     assertEachHearsTheOthers('after the handover', clean, now() - 1_000, now());
     hosted.leave();
+    shutDown(world, people);
+  }));
+
+// Issue 17: after the host left, the lab's participants stayed on. The conference goes on among
+// the two who remain (one of them hosts and one mixes, and they hear each other); when one of
+// those leaves, the last is alone and its conference ends cleanly.
+test('the host (who mixes) leaves: the two others go on, one hosting, hearing each other within 2 s; when one leaves, the last one\'s conference ends', () =>
+  withSeed(testSeed(), async (seed) => {
+    const { world, drive, elapse, now, hz, people, audio, conf } = await annBenAndCat(seed);
+    assert.equal(conf.ben.mixerMember?.user, 'ann', 'ann hosts and mixes');
+    const left = now();
+    conf.ann.leave();
+    await elapse(3_000);
+    assert.deepEqual(await drive(conf.ann.ended), { reason: 'left', by: 'local' });
+    for (const c of [conf.ben, conf.cat]) {
+      assert.equal(c.state, 'active');
+      const roster = c.roster();
+      assert.deepEqual(roster.map((r) => r.user).sort(), ['ben', 'cat']);
+      assert.equal(roster.filter((r) => r.host).length, 1, 'one of them hosts');
+      assert.equal(roster.filter((r) => r.mixer).length, 1, 'one of them mixes');
+    }
+    assert.equal(conf.ben.host?.key, conf.cat.host?.key, 'both agree on the host');
+    assert.equal(conf.ben.mixerMember?.key, conf.cat.mixerMember?.key, 'both agree on the mixer');
+    const pair = ['ben', 'cat'].map((u) => ({ user: u, hz: hz[u]!, audio: audio[u]! }));
+    assertEachHearsTheOthers('after the host left', pair, left + 2_000, left + 3_000, [hz.ann!]);
+    const host = conf.ben.isHost ? conf.ben : conf.cat;
+    const other = host === conf.ben ? conf.cat : conf.ben;
+    host.leave();
+    assert.deepEqual(await drive(other.ended), { reason: 'alone', by: 'remote' });
     shutDown(world, people);
   }));

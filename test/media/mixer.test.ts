@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { VirtualNetwork } from '../../src/env/virtual/index.js';
 import { BufferSource, MediaReceiver, MediaSender, RecordingSink } from '../../src/media/media-stream.js';
 import { ConferenceMixer, Limiter, level } from '../../src/media/mixer.js';
-import { electMixer, mixerScore } from '../../src/media/mixer-election.js';
+import { electMixer, MIXER_MOVE_MARGIN, mixerScore } from '../../src/media/mixer-election.js';
 import { NatType } from '../../src/wire/messages.js';
 import { testSeed, withSeed } from '../support/seed.js';
 import { tones, toneStrength } from '../../src/media/audio-compare.js';
@@ -94,11 +94,24 @@ test('mixer election: the most reachable participant with the upload for everyon
   assert.ok(mixerScore(fullCone, 4) > mixerScore(caller, 4), 'reachable beats the caller\'s fast machine');
   // With enough upload, the open one wins.
   assert.equal(electMixer([caller, { ...openButSlow, uploadKbps: 1_000 }, fullCone, webOnly]), 'bob');
-  // Every order of the same facts gives the same mixer; ties go to the smallest id.
+  // A clearly better one wins in any order (everyone shares the roster's order, so all agree).
   assert.equal(electMixer([webOnly, fullCone, caller]), 'carol');
-  assert.equal(electMixer([{ ...fullCone, id: 'zed' }, fullCone]), 'carol');
-  // Among equally reachable ones, the upload decides.
+  // Among equally reachable ones, an upload too slow for everyone loses.
   assert.equal(electMixer([{ ...fullCone, id: 'a', uploadKbps: 20 }, { ...fullCone, id: 'b', uploadKbps: 5_000 }]), 'b');
-  assert.equal(electMixer([{ ...fullCone, id: 'a', uploadKbps: 0 }, { ...fullCone, id: 'b', uploadKbps: 5_000 }]), 'b', 'a known upload beats an unknown one');
   assert.equal(electMixer([]), null);
+});
+
+test('mixer election has hysteresis: among equals the earliest keeps mixing as others join; a later one must be better by the margin', () => {
+  const member = (id: string, natType = NatType.PORT_RESTRICTED, uploadKbps = 0) => ({ id, natType, uploadKbps, cpuCores: 4 });
+  // A conference of equals that grows one join at a time (ids in no helpful order): the mix never moves.
+  const roster = [member('mia'), member('ava'), member('zoe'), member('bo'), member('al')];
+  const mixers = roster.map((_, i) => electMixer(roster.slice(0, i + 1)));
+  assert.deepEqual(mixers, ['mia', 'mia', 'mia', 'mia', 'mia']);
+  // Slightly better (a known upload: +25 points) is not enough; a NAT class more reachable (+100) is.
+  const known = member('kim', NatType.PORT_RESTRICTED, 5_000);
+  assert.ok(mixerScore(known, 2) > mixerScore(roster[0]!, 2) && mixerScore(known, 2) <= mixerScore(roster[0]!, 2) + MIXER_MOVE_MARGIN);
+  assert.equal(electMixer([roster[0]!, known]), 'mia');
+  assert.equal(electMixer([roster[0]!, member('kim', NatType.FULL_CONE)]), 'kim');
+  // When the mixer leaves, the earliest of the rest takes over: the same for every member.
+  assert.equal(electMixer(roster.slice(1)), 'ava');
 });

@@ -4,11 +4,21 @@
 import { VirtualNetwork } from '../../src/env/virtual/index.js';
 import { BufferSource, MediaReceiver, MediaSender, RecordingSink } from '../../src/media/media-stream.js';
 import { findDelay, spectralSimilarity, testSignal } from '../../src/media/audio-compare.js';
+import { stallingClock, type Stall } from './stalling-clock.js';
 
 export async function virtualCall(
   seed: number,
   link: { lossRate: number; jitterMs: number },
-  options: { seconds?: number; fec?: boolean; frameMs?: 10 | 20; holdFromMs?: number; holdForMs?: number } = {},
+  options: {
+    seconds?: number;
+    fec?: boolean;
+    frameMs?: 10 | 20;
+    holdFromMs?: number;
+    holdForMs?: number;
+    /** Times (from the start) the sender's or the receiver's event loop is busy and runs no timer. */
+    senderStalls?: readonly Stall[];
+    receiverStalls?: readonly Stall[];
+  } = {},
 ) {
   const seconds = options.seconds ?? 4;
   const network = new VirtualNetwork(seed);
@@ -21,10 +31,15 @@ export async function virtualCall(
   const input = testSignal(seconds, seed);
   const sink = new RecordingSink(b.env().clock.now());
   const frameMs = options.frameMs ?? 20;
-  const receiver = new MediaReceiver(b.env().clock, key, sink, { frameMs });
-  sockB!.onMessage((bytes) => receiver.receive(bytes));
+  const start = network.scheduler.now();
+  const stalled = (stalls: readonly Stall[] | undefined) => (stalls ?? []).map((s) => ({ atMs: start + s.atMs, forMs: s.forMs }));
+  const receiverClock = stallingClock(b.env().clock, stalled(options.receiverStalls));
+  const receiver = new MediaReceiver(receiverClock, key, sink, { frameMs });
+  // A busy loop reads no socket either: what arrives meanwhile is read when it is free, after the timers due.
+  if (options.receiverStalls) sockB!.onMessage((bytes) => receiverClock.after(0, () => receiver.receive(bytes)));
+  else sockB!.onMessage((bytes) => receiver.receive(bytes));
   const sent: Uint8Array[] = [];
-  const sender = new MediaSender(a.env().clock, a.env().random, { send: (bytes) => (sent.push(bytes), sockA!.send(bytes, { host: b.addressText, port: sockB!.local.port })) }, key, new BufferSource(input), { frameMs });
+  const sender = new MediaSender(stallingClock(a.env().clock, stalled(options.senderStalls)), a.env().random, { send: (bytes) => (sent.push(bytes), sockA!.send(bytes, { host: b.addressText, port: sockB!.local.port })) }, key, new BufferSource(input), { frameMs });
   if (options.fec) sender.setExpectedLoss(Math.round(link.lossRate * 100));
   sender.start();
   if (options.holdFromMs !== undefined) {
