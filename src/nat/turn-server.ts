@@ -184,8 +184,8 @@ export class TurnServer {
   ) {
     this.limits = { ...DEFAULT_TURN_LIMITS, ...options.limits };
     const range = options.relayPorts;
-    if (range && !(Number.isInteger(range.min) && Number.isInteger(range.max) && range.min >= 1 && range.min < range.max && range.max <= 65_535)) {
-      throw new RangeError(`relay ports ${range.min}-${range.max}: two ports 1-65535, the first below the second`);
+    if (range && !(Number.isInteger(range.min) && Number.isInteger(range.max) && range.min >= 1 && range.min <= range.max && range.max <= 65_535)) {
+      throw new RangeError(`relay ports ${range.min}-${range.max}: two ports 1-65535, the first not above the second`);
     }
     this.serverBandwidth = new TokenBucket(this.limits.bytesPerSecond, this.limits.bytesPerSecond, clock.now());
   }
