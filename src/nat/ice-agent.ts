@@ -430,7 +430,7 @@ export class IceAgent {
       return;
     }
     const answer = encodeStun(
-      { method: StunMethod.BINDING, cls: StunClass.SUCCESS, transactionId: request.transactionId, attributes: [{ type: Attr.XOR_MAPPED_ADDRESS, value: encodeAddress(from, true) }], classic: false },
+      { method: StunMethod.BINDING, cls: StunClass.SUCCESS, transactionId: request.transactionId, attributes: [{ type: Attr.XOR_MAPPED_ADDRESS, value: encodeAddress(from, true, request.transactionId) }], classic: false },
       { integrityKey: this.localKey, fingerprint: true },
     );
     const local = via === 'relay' ? this.locals.find((c) => c.type === 'relay') : this.locals.find((c) => c.type === 'host');

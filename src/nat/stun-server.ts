@@ -169,7 +169,7 @@ export class StunServer {
           ...(other ? [{ type: Attr.CHANGED_ADDRESS, value: encodeAddress(other, false) }] : []),
         ]
       : [
-          { type: Attr.XOR_MAPPED_ADDRESS, value: encodeAddress(from, true) },
+          { type: Attr.XOR_MAPPED_ADDRESS, value: encodeAddress(from, true, request.transactionId) },
           // Plain too: coturn's natdiscovery and other RFC 5780 clients read it. (No SOFTWARE:
           // with it the answer would outgrow MAX_RESPONSE_BYTES.)
           { type: Attr.MAPPED_ADDRESS, value: encodeAddress(from, false) },

@@ -220,6 +220,7 @@ export function checkIntegrity(message: DecodedStun, key: Uint8Array): boolean {
 // --- Address attributes -------------------------------------------------------------------
 
 const FAMILY_IPV4 = 0x01;
+const FAMILY_IPV6 = 0x02;
 
 function ipv4Bytes(host: string): number | null {
   const parts = host.split('.');
@@ -232,39 +233,123 @@ function ipv4Bytes(host: string): number | null {
   return value;
 }
 
-/** Whether `host` is a dotted IPv4 address (each part 0-255): what the address attributes can carry. */
+/** The 16 bytes of an IPv6 address in text (RFC 4291 section 2.2: `::` once, a dotted IPv4 tail), or null. */
+function ipv6Bytes(host: string): Uint8Array | null {
+  const halves = host.split('::');
+  if (halves.length > 2) return null;
+  const groups = (text: string): number[] | null => {
+    if (text === '') return [];
+    const out: number[] = [];
+    const parts = text.split(':');
+    for (const [i, part] of parts.entries()) {
+      const tail = i === parts.length - 1 ? ipv4Bytes(part) : null;
+      if (tail !== null) out.push(tail >>> 16, tail & 0xffff);
+      else if (/^[0-9a-fA-F]{1,4}$/.test(part)) out.push(parseInt(part, 16));
+      else return null;
+    }
+    return out;
+  };
+  const head = groups(halves[0]!);
+  const rest = halves.length === 2 ? groups(halves[1]!) : [];
+  if (!head || !rest) return null;
+  const missing = 8 - head.length - rest.length;
+  if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
+  const all = [...head, ...new Array<number>(missing).fill(0), ...rest];
+  const out = new Uint8Array(16);
+  all.forEach((g, i) => {
+    out[2 * i] = g >>> 8;
+    out[2 * i + 1] = g & 0xff;
+  });
+  return out;
+}
+
+/** IPv6 text as RFC 5952 writes it: lower case, no leading zeros, the longest run of two or more zero groups as `::`. */
+function ipv6Text(bytes: Uint8Array): string {
+  const groups = Array.from({ length: 8 }, (_, i) => (bytes[2 * i]! << 8) | bytes[2 * i + 1]!);
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength) [bestStart, bestLength] = [i, j - i];
+    i = j === i ? i + 1 : j;
+  }
+  const hex = (gs: number[]) => gs.map((g) => g.toString(16)).join(':');
+  if (bestStart < 0) return hex(groups);
+  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
+}
+
+/** Whether `host` is a dotted IPv4 address (each part 0-255). */
 export function isIpv4(host: string): boolean {
   return ipv4Bytes(host) !== null;
+}
+
+/** Whether `host` is an IPv6 address in text. */
+export function isIpv6(host: string): boolean {
+  return ipv6Bytes(host) !== null;
 }
 
 /** The address a message says its receiver was seen at: XOR-MAPPED-ADDRESS, else MAPPED-ADDRESS; null without a readable one. */
 export function mappedAddress(message: StunMessage): Endpoint | null {
   const xor = attribute(message, Attr.XOR_MAPPED_ADDRESS);
   const plain = attribute(message, Attr.MAPPED_ADDRESS);
-  const decoded = xor ? decodeAddress(xor, true) : plain ? decodeAddress(plain, false) : null;
+  const decoded = xor ? decodeAddress(xor, true, message.transactionId) : plain ? decodeAddress(plain, false) : null;
   return decoded?.ok ? decoded.value : null;
 }
 
-/** MAPPED-ADDRESS and its kin (plain), or XOR-MAPPED-ADDRESS and its kin (`xor`). IPv4 only. */
-export function encodeAddress(endpoint: Endpoint, xor: boolean): Uint8Array {
-  const address = ipv4Bytes(endpoint.host);
-  if (address === null) throw new Error(`not an IPv4 address: ${endpoint.host}`);
-  const out = new Uint8Array(8);
+/** What an IPv6 address is XORed with (RFC 8489 section 14.2): the magic cookie, then the transaction id. */
+function xorMask(transactionId: Uint8Array): Uint8Array {
+  const mask = new Uint8Array(16);
+  view(mask).setUint32(0, MAGIC_COOKIE);
+  mask.set(transactionId.subarray(transactionId.byteLength - 12), 4);
+  return mask;
+}
+
+/**
+ * MAPPED-ADDRESS and its kin (plain), or XOR-MAPPED-ADDRESS and its kin (`xor`), IPv4 or IPv6.
+ * An XORed IPv6 address needs the message's transaction id. Throws on a host that is not an
+ * address (a bug of the caller: hosts here come from sockets or from decoding).
+ */
+export function encodeAddress(endpoint: Endpoint, xor: boolean, transactionId?: Uint8Array): Uint8Array {
+  const v4 = ipv4Bytes(endpoint.host);
+  const port = xor ? endpoint.port ^ (MAGIC_COOKIE >>> 16) : endpoint.port;
+  if (v4 !== null) {
+    const out = new Uint8Array(8);
+    const v = view(out);
+    v.setUint8(1, FAMILY_IPV4);
+    v.setUint16(2, port);
+    v.setUint32(4, xor ? (v4 ^ MAGIC_COOKIE) >>> 0 : v4);
+    return out;
+  }
+  const v6 = ipv6Bytes(endpoint.host);
+  if (v6 === null) throw new Error(`not an IP address: ${endpoint.host}`);
+  if (xor && !transactionId) throw new Error('an XORed IPv6 address needs the transaction id');
+  const out = new Uint8Array(20);
   const v = view(out);
-  v.setUint8(1, FAMILY_IPV4);
-  v.setUint16(2, xor ? endpoint.port ^ (MAGIC_COOKIE >>> 16) : endpoint.port);
-  v.setUint32(4, xor ? (address ^ MAGIC_COOKIE) >>> 0 : address);
+  v.setUint8(1, FAMILY_IPV6);
+  v.setUint16(2, port);
+  const mask = xor ? xorMask(transactionId!) : new Uint8Array(16);
+  for (let i = 0; i < 16; i++) out[4 + i] = v6[i]! ^ mask[i]!;
   return out;
 }
 
-export function decodeAddress(value: Uint8Array, xor: boolean): Result<Endpoint, StunError> {
+/** An address attribute (see encodeAddress); an XORed IPv6 address needs the message's transaction id. */
+export function decodeAddress(value: Uint8Array, xor: boolean, transactionId?: Uint8Array): Result<Endpoint, StunError> {
   if (value.byteLength < 4) return fail('bad_attribute', 'an address attribute holds at least 4 bytes');
   const v = view(value);
-  if (v.getUint8(1) !== FAMILY_IPV4) return fail('bad_attribute', 'only IPv4 addresses are spoken here');
-  if (value.byteLength !== 8) return fail('bad_attribute', 'an IPv4 address attribute holds 8 bytes');
+  const family = v.getUint8(1);
   const port = xor ? v.getUint16(2) ^ (MAGIC_COOKIE >>> 16) : v.getUint16(2);
-  const address = xor ? (v.getUint32(4) ^ MAGIC_COOKIE) >>> 0 : v.getUint32(4);
-  return ok({ host: `${address >>> 24}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}`, port });
+  if (family === FAMILY_IPV4) {
+    if (value.byteLength !== 8) return fail('bad_attribute', 'an IPv4 address attribute holds 8 bytes');
+    const address = xor ? (v.getUint32(4) ^ MAGIC_COOKIE) >>> 0 : v.getUint32(4);
+    return ok({ host: `${address >>> 24}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}`, port });
+  }
+  if (family !== FAMILY_IPV6) return fail('bad_attribute', `address family ${family} is neither IPv4 (1) nor IPv6 (2)`);
+  if (value.byteLength !== 20) return fail('bad_attribute', 'an IPv6 address attribute holds 20 bytes');
+  if (xor && (!transactionId || transactionId.byteLength < 12)) return fail('bad_attribute', 'an XORed IPv6 address needs the transaction id');
+  const mask = xor ? xorMask(transactionId!) : new Uint8Array(16);
+  const address = value.slice(4, 20).map((b, i) => b ^ mask[i]!);
+  return ok({ host: ipv6Text(address), port });
 }
 
 // --- Other small attributes ---------------------------------------------------------------

@@ -98,8 +98,8 @@ export class TurnClient {
     if (!answer.ok) return answer;
     const relayedAttr = attribute(answer.value.message, Attr.XOR_RELAYED_ADDRESS);
     const mappedAttr = attribute(answer.value.message, Attr.XOR_MAPPED_ADDRESS);
-    const relayed = relayedAttr ? decodeAddress(relayedAttr, true) : null;
-    const mapped = mappedAttr ? decodeAddress(mappedAttr, true) : null;
+    const relayed = relayedAttr ? decodeAddress(relayedAttr, true, answer.value.message.transactionId) : null;
+    const mapped = mappedAttr ? decodeAddress(mappedAttr, true, answer.value.message.transactionId) : null;
     const lifetimeAttr = attribute(answer.value.message, Attr.LIFETIME);
     const granted = lifetimeAttr ? (decodeUint32(lifetimeAttr) ?? lifetimeS) : lifetimeS;
     if (!relayed?.ok || !mapped?.ok) return err({ code: 'malformed', message: 'an allocation without relayed or mapped address' });
@@ -192,7 +192,7 @@ export class TurnClient {
     if (!message || message.method !== StunMethod.DATA || message.cls !== StunClass.INDICATION) return false;
     const peerAttr = attribute(message, Attr.XOR_PEER_ADDRESS);
     const data = attribute(message, Attr.DATA);
-    const peer = peerAttr ? decodeAddress(peerAttr, true) : null;
+    const peer = peerAttr ? decodeAddress(peerAttr, true, message.transactionId) : null;
     if (peer?.ok && data) this.dataHandler(peer.value, data);
     return true;
   }

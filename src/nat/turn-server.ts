@@ -5,9 +5,14 @@
 //
 // Bounds, because every allocation costs a socket and bandwidth: allocations per user and per
 // server, permissions and channels per allocation, a byte rate per allocation and for the
-// server, lifetimes of at most an hour. Peers that make no sense (unspecified, multicast,
-// broadcast, or what `allowPeer` refuses) get 403. Every refusal and drop is counted.
-import type { Clock, Endpoint, TcpConnection, Timer, UdpSocket } from '../env/types.js';
+// server, lifetimes of at most an hour; port reservations (EVEN-PORT's R bit) per user and per
+// server, each held 30 s. Peers that make no sense (unspecified, multicast, broadcast, or what
+// `allowPeer` refuses) get 403. Every refusal and drop is counted.
+//
+// Not supported, and answered as the RFC asks: DONT-FRAGMENT (420: Node's dgram cannot set the
+// DF bit, and RFC 8656 section 7.2 says a server that cannot treats the attribute as unknown),
+// IPv6 relays (440) and peers (443), TCP relays (RFC 6062: 442).
+import type { Clock, Endpoint, Random, TcpConnection, Timer, UdpSocket } from '../env/types.js';
 import { StunStreamDecoder, padForStream } from './turn-tcp.js';
 import { MAX_CHANNEL, MIN_CHANNEL, decodeChannelData, encodeChannelData, isChannelData } from './channel-data.js';
 import { TokenBucket } from '../overlay/token-bucket.js';
@@ -25,6 +30,7 @@ import {
   encodeStun,
   encodeUint32,
   encodeUnknownAttributes,
+  isIpv4,
   unknownRequired,
   type DecodedStun,
   type StunAttribute,
@@ -42,6 +48,9 @@ export interface TurnLimits {
   readonly bytesPerSecond: number;
   readonly defaultLifetimeS: number;
   readonly maxLifetimeS: number;
+  /** Ports held for a later allocation (EVEN-PORT with the R bit), per user and for the server. */
+  readonly reservationsPerUser: number;
+  readonly reservations: number;
 }
 
 export const DEFAULT_TURN_LIMITS: TurnLimits = {
@@ -54,7 +63,15 @@ export const DEFAULT_TURN_LIMITS: TurnLimits = {
   bytesPerSecond: 50_000_000,
   defaultLifetimeS: 600,
   maxLifetimeS: 3_600,
+  // A call reserves one RTCP port, released within 30 s.
+  reservationsPerUser: 4,
+  reservations: 500,
 };
+
+/** How long a reserved port waits for the Allocate that claims it (RFC 8656 section 7.2: at least 30 s). */
+export const RESERVATION_LIFETIME_MS = 30_000;
+/** Ports tried for one relay before answering 508. */
+export const RELAY_PORT_TRIES = 16;
 
 const PERMISSION_LIFETIME_MS = 300_000;
 const CHANNEL_LIFETIME_MS = 600_000;
@@ -72,6 +89,9 @@ export type TurnRefusal =
   | 'bad_request'
   | 'unknown_attribute'
   | 'unsupported_transport'
+  | 'unsupported_family'
+  | 'peer_family_mismatch'
+  | 'bad_reservation'
   | 'no_allocation'
   | 'no_permission'
   | 'rate_limited'
@@ -93,10 +113,14 @@ export interface TurnServerOptions {
   readonly secret: Uint8Array;
   /** The password of a username (long-term credentials), or null for none. */
   readonly passwordFor: (username: string, nowMs: number) => string | null;
-  /** Binds a relay socket (port 0: any free port). */
-  readonly bindRelay: () => Promise<UdpSocket>;
-  /** The host put in XOR-RELAYED-ADDRESS (the relay sockets' public address). */
+  /** Binds a relay socket on `port` (0: any free port); rejects when the port is taken. */
+  readonly bindRelay: (port: number) => Promise<UdpSocket>;
+  /** The host put in XOR-RELAYED-ADDRESS: the relay sockets' public address (behind a 1:1 NAT, the public one). */
   readonly relayHost: string;
+  /** Relay ports, both ends included (RFC 8656 section 7.2 suggests 49152-65535); default: any port the system gives. */
+  readonly relayPorts?: { readonly min: number; readonly max: number };
+  /** Draws relay ports in `relayPorts` and reservation tokens. */
+  readonly random: Random;
   /** Peers a client may relay to, beyond the built-in refusals. */
   readonly allowPeer?: (peer: Endpoint) => boolean;
   readonly limits?: Partial<TurnLimits>;
@@ -122,6 +146,14 @@ interface Allocation {
   readonly answer: Uint8Array;
 }
 
+/** A port held for a later Allocate that brings its token (EVEN-PORT with the R bit: RTCP beside RTP). */
+interface Reservation {
+  readonly token: string;
+  readonly socket: UdpSocket;
+  readonly user: string;
+  readonly timer: Timer;
+}
+
 const endpointKey = (e: Endpoint) => `${e.host}:${e.port}`;
 /** The 5-tuple an allocation belongs to: transport, client address, server address. */
 const tupleKey = (from: Endpoint, via: TurnTransport) => `${via.protocol ?? 'udp'}|${endpointKey(from)}|${endpointKey(via.local)}`;
@@ -140,6 +172,8 @@ export class TurnServer {
   /** 5-tuples with an Allocate in progress (binding its socket). */
   private readonly pending = new Set<string>();
   private readonly perUser = new Map<string, number>();
+  private readonly reservations = new Map<string, Reservation>();
+  private readonly reservationsPerUser = new Map<string, number>();
   private streams = 0;
   private readonly limits: TurnLimits;
   private readonly serverBandwidth: TokenBucket;
@@ -149,11 +183,19 @@ export class TurnServer {
     private readonly options: TurnServerOptions,
   ) {
     this.limits = { ...DEFAULT_TURN_LIMITS, ...options.limits };
+    const range = options.relayPorts;
+    if (range && !(Number.isInteger(range.min) && Number.isInteger(range.max) && range.min >= 1 && range.min <= range.max && range.max <= 65_535)) {
+      throw new RangeError(`relay ports ${range.min}-${range.max}: two ports 1-65535, the first not above the second`);
+    }
     this.serverBandwidth = new TokenBucket(this.limits.bytesPerSecond, this.limits.bytesPerSecond, clock.now());
   }
 
   get allocationCount(): number {
     return this.allocations.size;
+  }
+
+  get reservationCount(): number {
+    return this.reservations.size;
   }
 
   private refuse(reason: TurnRefusal): void {
@@ -261,6 +303,8 @@ export class TurnServer {
     Attr.DATA,
     Attr.REQUESTED_ADDRESS_FAMILY,
     Attr.EVEN_PORT,
+    Attr.RESERVATION_TOKEN,
+    // Not DONT_FRAGMENT: see the header.
   ]);
 
   private unknownAttributes(request: DecodedStun, from: Endpoint, via: TurnTransport): boolean {
@@ -292,17 +336,47 @@ export class TurnServer {
     const transport = attribute(request, Attr.REQUESTED_TRANSPORT);
     if (!transport || transport.byteLength !== 4) return this.reject(via, from, request, 400, 'Bad Request', 'bad_request', auth.key);
     if (transport[0] !== UDP) return this.reject(via, from, request, 442, 'Unsupported Transport Protocol', 'unsupported_transport', auth.key);
+    // RFC 8656 section 7.2, in its order: the token, the family, EVEN-PORT, the quota.
     const family = attribute(request, Attr.REQUESTED_ADDRESS_FAMILY);
-    if (family && family[0] !== 0x01) return this.reject(via, from, request, 440, 'Address Family not Supported', 'bad_request', auth.key);
-    // EVEN-PORT (RTP on an even port): honoured; reserving the next port for RTCP (the R bit) is not offered.
     const evenPort = attribute(request, Attr.EVEN_PORT);
-    if (evenPort && (evenPort.byteLength !== 1 || (evenPort[0]! & 0x80) !== 0)) return this.reject(via, from, request, 508, 'Insufficient Capacity', 'capacity', auth.key);
+    const tokenValue = attribute(request, Attr.RESERVATION_TOKEN);
     const user = userOf(auth.username);
+    let reservation: Reservation | null = null;
+    if (tokenValue) {
+      if (evenPort || family || tokenValue.byteLength !== 8) return this.reject(via, from, request, 400, 'Bad Request', 'bad_request', auth.key);
+      // A token names a port held for its user; another user's, or an expired one, is not valid.
+      const held = this.reservations.get(Buffer.from(tokenValue).toString('hex'));
+      if (!held || held.user !== user) return this.reject(via, from, request, 508, 'Insufficient Capacity', 'bad_reservation', auth.key);
+      reservation = held;
+    }
+    if (family && (family.byteLength !== 4 || family[0] !== 0x01)) {
+      const code = family.byteLength === 4 && family[0] === 0x02 ? 440 : 400;
+      return this.reject(via, from, request, code, code === 440 ? 'Address Family not Supported' : 'Bad Request', code === 440 ? 'unsupported_family' : 'bad_request', auth.key);
+    }
+    if (evenPort && evenPort.byteLength !== 1) return this.reject(via, from, request, 400, 'Bad Request', 'bad_request', auth.key);
+    const reserve = evenPort !== undefined && (evenPort[0]! & 0x80) !== 0;
+    if (reserve && ((this.reservationsPerUser.get(user) ?? 0) >= this.limits.reservationsPerUser || this.reservations.size >= this.limits.reservations)) {
+      return this.reject(via, from, request, 508, 'Insufficient Capacity', 'capacity', auth.key);
+    }
     if ((this.perUser.get(user) ?? 0) >= this.limits.allocationsPerUser) return this.reject(via, from, request, 486, 'Allocation Quota Reached', 'quota', auth.key);
     if (this.allocations.size + this.pending.size >= this.limits.allocations) return this.reject(via, from, request, 508, 'Insufficient Capacity', 'capacity', auth.key);
     this.pending.add(key);
     this.perUser.set(user, (this.perUser.get(user) ?? 0) + 1);
-    const relay = await this.bindRelay(evenPort !== undefined);
+    let relay: UdpSocket | null;
+    let reservedToken: Uint8Array | null = null;
+    if (reservation) {
+      this.unreserve(reservation);
+      relay = reservation.socket;
+    } else {
+      const bound = await this.bindRelay(reserve ? 'pair' : evenPort ? 'even' : 'any');
+      relay = bound?.relay ?? null;
+      // Bounds are checked again: other Allocates may have reserved while this one bound its ports.
+      if (bound?.reserved && ((this.reservationsPerUser.get(user) ?? 0) >= this.limits.reservationsPerUser || this.reservations.size >= this.limits.reservations)) {
+        bound.reserved.close();
+        bound.relay.close();
+        relay = null;
+      } else if (bound?.reserved) reservedToken = this.reservePort(bound.reserved, user);
+    }
     this.pending.delete(key);
     if (!relay) {
       this.release(user);
@@ -318,7 +392,8 @@ export class TurnServer {
         attributes: [
           { type: Attr.XOR_RELAYED_ADDRESS, value: encodeAddress(relayed, true) },
           { type: Attr.LIFETIME, value: encodeUint32(lifetimeS) },
-          { type: Attr.XOR_MAPPED_ADDRESS, value: encodeAddress(from, true) },
+          { type: Attr.XOR_MAPPED_ADDRESS, value: encodeAddress(from, true, request.transactionId) },
+          ...(reservedToken ? [{ type: Attr.RESERVATION_TOKEN, value: reservedToken }] : []),
         ],
         classic: false,
       },
@@ -349,14 +424,70 @@ export class TurnServer {
     via.send(answer.slice(), from);
   }
 
-  /** A relay socket (on an even port when asked: a few tries, the odd ones closed again); null when none could be bound. */
-  private async bindRelay(even: boolean): Promise<UdpSocket | null> {
-    for (let tries = 0; tries < 16; tries++) {
-      const relay = await this.options.bindRelay().catch(() => null);
-      if (!relay || !even || relay.local.port % 2 === 0) return relay;
-      relay.close();
+  /**
+   * Relay sockets: on any port, an even one, or an even one with the next (odd) port bound too
+   * for a reservation (`pair`). Ports come from the operator's range when set (random, so that
+   * relay addresses are not guessed), else from the system; at most RELAY_PORT_TRIES tries.
+   */
+  private async bindRelay(kind: 'any' | 'even' | 'pair'): Promise<{ relay: UdpSocket; reserved?: UdpSocket } | null> {
+    const bind = (port: number) => this.options.bindRelay(port).catch(() => null);
+    for (let tries = 0; tries < RELAY_PORT_TRIES; tries++) {
+      const port = this.candidatePort(kind);
+      if (port === null) return null;
+      const socket = await bind(port);
+      if (!socket) continue;
+      const got = socket.local.port;
+      if (kind === 'any' || (kind === 'even' && got % 2 === 0)) return { relay: socket };
+      if (kind === 'pair') {
+        // The system's port may be odd: then it is the reserved one, and the even one below it is tried.
+        const partnerPort = got % 2 === 0 ? got + 1 : got - 1;
+        const partner = partnerPort >= 1 && partnerPort <= 65_535 ? await bind(partnerPort) : null;
+        if (partner) return got % 2 === 0 ? { relay: socket, reserved: partner } : { relay: partner, reserved: socket };
+      }
+      socket.close();
     }
     return null;
+  }
+
+  /** A port to try: 0 (the system's choice) without a range; in the range, an even one for `even`, and one below the top for `pair`. */
+  private candidatePort(kind: 'any' | 'even' | 'pair'): number | null {
+    const range = this.options.relayPorts;
+    if (!range) return 0;
+    if (kind === 'any') return range.min + this.options.random.int(range.max - range.min + 1);
+    const firstEven = range.min + (range.min % 2);
+    const lastEven = kind === 'pair' ? (range.max - 1) & ~1 : range.max & ~1;
+    if (lastEven < firstEven) return null;
+    return firstEven + 2 * this.options.random.int((lastEven - firstEven) / 2 + 1);
+  }
+
+  /** Holds `socket` for a later Allocate of `user` with the token returned (RFC 8656 section 14.9: 8 bytes). */
+  private reservePort(socket: UdpSocket, user: string): Uint8Array {
+    const token = this.options.random.bytes(8);
+    const hex = Buffer.from(token).toString('hex');
+    // Nothing is relayed on a reserved port yet: what a peer sends there is dropped, counted.
+    socket.onMessage(() => this.refuse('no_allocation'));
+    const reservation: Reservation = {
+      token: hex,
+      socket,
+      user,
+      timer: this.clock.after(RESERVATION_LIFETIME_MS, () => {
+        if (this.reservations.get(hex) !== reservation) return;
+        this.unreserve(reservation);
+        socket.close();
+      }),
+    };
+    this.reservations.set(hex, reservation);
+    this.reservationsPerUser.set(user, (this.reservationsPerUser.get(user) ?? 0) + 1);
+    return token;
+  }
+
+  /** Forgets a reservation (claimed or expired); the caller keeps or closes its socket. */
+  private unreserve(reservation: Reservation): void {
+    reservation.timer.cancel();
+    this.reservations.delete(reservation.token);
+    const left = (this.reservationsPerUser.get(reservation.user) ?? 1) - 1;
+    if (left <= 0) this.reservationsPerUser.delete(reservation.user);
+    else this.reservationsPerUser.set(reservation.user, left);
   }
 
   private release(user: string): void {
@@ -402,8 +533,10 @@ export class TurnServer {
     const peers: Endpoint[] = [];
     for (const a of request.attributes) {
       if (a.type !== Attr.XOR_PEER_ADDRESS) continue;
-      const peer = decodeAddress(a.value, true);
+      const peer = decodeAddress(a.value, true, request.transactionId);
       if (!peer.ok) return fail(400, 'Bad Request', 'bad_request');
+      // Relays are IPv4 only: an IPv6 peer is of the other family (RFC 8656 sections 9.2 and 11.2).
+      if (!isIpv4(peer.value.host)) return fail(443, 'Peer Address Family Mismatch', 'peer_family_mismatch');
       if (!plausiblePeer(peer.value) || (this.options.allowPeer && !this.options.allowPeer(peer.value))) return fail(403, 'Forbidden', 'forbidden_peer');
       peers.push(peer.value);
     }
@@ -457,8 +590,12 @@ export class TurnServer {
     const peerValue = attribute(message, Attr.XOR_PEER_ADDRESS);
     const data = attribute(message, Attr.DATA);
     if (!allocation || !peerValue || !data) return this.refuse(allocation ? 'malformed' : 'no_allocation');
-    const peer = decodeAddress(peerValue, true);
+    const peer = decodeAddress(peerValue, true, message.transactionId);
     if (!peer.ok) return this.refuse('malformed');
+    // Indications are never answered: a peer of the other family, or DONT-FRAGMENT (which this
+    // server cannot honour, see the header), drops it (RFC 8656 section 11.2).
+    if (!isIpv4(peer.value.host)) return this.refuse('peer_family_mismatch');
+    if (attribute(message, Attr.DONT_FRAGMENT)) return this.refuse('unknown_attribute');
     if (!this.permitted(allocation, peer.value.host)) return this.refuse('no_permission');
     if (!this.spend(allocation, data.byteLength)) return;
     allocation.relay.send(data.slice(), peer.value);
@@ -535,6 +672,10 @@ export class TurnServer {
 
   close(): void {
     for (const allocation of [...this.allocations.values()]) this.remove(allocation);
+    for (const reservation of [...this.reservations.values()]) {
+      this.unreserve(reservation);
+      reservation.socket.close();
+    }
   }
 }
 

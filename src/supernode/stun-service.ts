@@ -15,6 +15,15 @@ export interface StunServiceOptions {
   readonly port: number;
   /** The address put in answers when `host` is unset (bound to every address). */
   readonly advertisedHost: string;
+  /**
+   * The public address of the first address, put in answers (RESPONSE-ORIGIN, OTHER-ADDRESS)
+   * even when `host` is set: for a host behind a 1:1 NAT (cloud machines), whose `host` is private.
+   */
+  readonly publicHost?: string;
+  /** The host put in TURN's XOR-RELAYED-ADDRESS; default: the first address as advertised. */
+  readonly relayPublicHost?: string;
+  /** TURN relay ports, both ends included (e.g. 49152-65535, to open in a firewall); default: any the system gives. */
+  readonly relayPorts?: { readonly min: number; readonly max: number };
   /** A second address for NAT behaviour discovery; `net` binds on it when it is another host's. */
   readonly alternate?: { readonly host: string; readonly net?: Net };
   readonly turnLimits?: Partial<TurnLimits>;
@@ -49,7 +58,8 @@ export async function startStunService(env: Env, options: StunServiceOptions): P
     const primary = await bind(env.net, options.host, options.port);
     const advertise = (socket: UdpSocket, host: string | undefined): Endpoint => ({ host: host ?? options.advertisedHost, port: socket.local.port });
     let grid: UdpSocket[][] = [[primary]];
-    let advertised: Endpoint[][] = [[advertise(primary, options.host)]];
+    const primaryHost = options.publicHost ?? options.host;
+    let advertised: Endpoint[][] = [[advertise(primary, primaryHost)]];
     if (options.alternate) {
       const alt = options.alternate;
       const altNet = alt.net ?? env.net;
@@ -61,19 +71,21 @@ export async function startStunService(env: Env, options: StunServiceOptions): P
         [otherPrimary, otherSecond],
       ];
       advertised = [
-        [advertise(primary, options.host), advertise(secondPort, options.host)],
+        [advertise(primary, primaryHost), advertise(secondPort, primaryHost)],
         [advertise(otherPrimary, alt.host), advertise(otherSecond, alt.host)],
       ];
     }
     const server = new StunServer(env.clock, { grid, advertised });
     const secret = env.random.bytes(32);
-    const relayHost = advertised[0]![0]!.host;
+    const relayHost = options.relayPublicHost ?? advertised[0]![0]!.host;
     const turn = new TurnServer(env.clock, {
       realm: TURN_REALM,
       secret,
       passwordFor: (username, nowMs) => passwordFor(secret, username, nowMs),
-      bindRelay: () => env.net.bindUdp({ port: 0, ...(options.host ? { host: options.host } : {}) }),
+      bindRelay: (port) => env.net.bindUdp({ port, ...(options.host ? { host: options.host } : {}) }),
       relayHost,
+      random: env.random,
+      ...(options.relayPorts ? { relayPorts: options.relayPorts } : {}),
       ...(options.allowPeer ? { allowPeer: options.allowPeer } : {}),
       ...(options.turnLimits ? { limits: options.turnLimits } : {}),
     });

@@ -48,7 +48,16 @@ export interface SupernodeOptions {
    * STUN on UDP at the supernode's port (default on, one address); `alternate` adds a second
    * address for NAT behaviour discovery (RFC 5780); false turns it off.
    */
-  readonly stun?: false | { readonly alternate?: StunServiceOptions['alternate'] };
+  readonly stun?:
+    | false
+    | {
+        readonly alternate?: StunServiceOptions['alternate'];
+        /** STUN's advertised first address and TURN's relay address behind a 1:1 NAT (see StunServiceOptions). */
+        readonly publicHost?: string;
+        readonly relayPublicHost?: string;
+        /** TURN relay ports, e.g. { min: 49152, max: 65535 }. */
+        readonly relayPorts?: StunServiceOptions['relayPorts'];
+      };
 }
 
 export interface RunningSupernode {
@@ -244,7 +253,15 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
     else routerRequests(envelope, channel);
   };
   if (options.stun !== false) {
-    const base = { ...(options.host ? { host: options.host } : {}), port: listener.local.port, advertisedHost: (options.advertise ?? { host: options.host ?? listener.local.host }).host };
+    const stunOptions = options.stun;
+    const base: StunServiceOptions = {
+      ...(options.host ? { host: options.host } : {}),
+      port: listener.local.port,
+      advertisedHost: (options.advertise ?? { host: options.host ?? listener.local.host }).host,
+      ...(stunOptions?.publicHost ? { publicHost: stunOptions.publicHost } : {}),
+      ...(stunOptions?.relayPublicHost ? { relayPublicHost: stunOptions.relayPublicHost } : {}),
+      ...(stunOptions?.relayPorts ? { relayPorts: stunOptions.relayPorts } : {}),
+    };
     const alternate = options.stun?.alternate;
     try {
       stun = await startStunService(env, { ...base, ...(alternate ? { alternate } : {}) });

@@ -18,6 +18,7 @@ import {
   encodeEnvelope,
   encodeHandshakePayload,
 } from '../../src/wire/messages.js';
+import { decodeAddress, encodeAddress } from '../../src/nat/stun.js';
 import { parseNetworkDescriptor, serializeNetworkDescriptor } from '../../src/crypto/descriptor.js';
 import { SecureChannel, type ChannelOutput } from '../../src/crypto/secure-channel.js';
 import { HandshakeState } from '../../src/crypto/noise/handshake-state.js';
@@ -75,6 +76,27 @@ for (const [name, valid, decode] of decoders) {
     fc.assert(fc.property(bytesFor(valid), (bytes) => isResult(decode(bytes))), RUNS);
   });
 }
+
+test('fuzz: STUN address attributes (IPv4 and IPv6, plain and XORed) decode into a typed result', () => {
+  const transactionId = new Uint8Array(12).fill(0x5a);
+  const seeds: [Uint8Array, boolean][] = [
+    [encodeAddress({ host: '192.0.2.1', port: 3478 }, true), true],
+    [encodeAddress({ host: '2001:db8::1', port: 3478 }, true, transactionId), true],
+    [encodeAddress({ host: '::ffff:192.0.2.1', port: 1 }, false), false],
+  ];
+  for (const [seed, seedXor] of seeds) {
+    assert.ok(decodeAddress(seed, seedXor, transactionId).ok, 'the valid seed input decodes');
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 40 }), mutated(seed)), fc.boolean(), (bytes, xor) => {
+        const result = decodeAddress(bytes, xor, transactionId);
+        // What decodes encodes back to the same bytes (the first byte is reserved: zero when sent).
+        if (result.ok && bytes[0] === 0) assert.deepEqual(encodeAddress(result.value, xor, transactionId), bytes);
+        return isResult(result) && isResult(decodeAddress(bytes, xor));
+      }),
+      RUNS,
+    );
+  }
+});
 
 test('fuzz: network descriptor parser returns a typed result for any text', () => {
   const valid = serializeNetworkDescriptor({ name: 'n', caPublicKey: net.ca.keyPair.publicKey, loginServerUrl: 'https://127.0.0.1:1', bootstrap: [{ host: '127.0.0.1', port: 1 }] });

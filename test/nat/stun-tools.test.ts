@@ -50,7 +50,7 @@ test('standard STUN clients get correct answers from a supernode\'s STUN service
   }
 });
 
-test('coturn\'s TURN client allocates over UDP or TCP, binds channels or sends indications, and gets every packet relayed; wrong credentials get nothing', { timeout: 60_000 }, async () => {
+test('coturn\'s TURN client allocates over UDP or TCP, with RTCP relays on reserved ports, binds channels or sends indications, and gets every packet relayed; DONT-FRAGMENT and wrong credentials get nothing', { timeout: 60_000 }, async () => {
   // TURN over TCP on the same port number (a supernode shares its TCP port with its secure links).
   // A port free for UDP may be taken for TCP by another test's connection: then another port.
   const service = await (async () => {
@@ -68,13 +68,21 @@ test('coturn\'s TURN client allocates over UDP or TCP, binds channels or sends i
     const port = String(service.primary.port);
     const { username, password } = service.credentials('alice', 'd3v1ce');
     // -y: two allocations relay to each other; -c: no RTCP allocation; -s: Send indications instead of channels; -t: TURN over TCP.
-    for (const mode of [[], ['-s'], ['-t']]) {
+    // Without -c each client also allocates an RTCP relay: EVEN-PORT with the R bit for RTP,
+    // then the reserved next port by its RESERVATION-TOKEN (RFC 8656 section 7.2): four relays.
+    for (const [mode, sessions] of [[['-c'], 2], [['-c', '-s'], 2], [['-c', '-t'], 2], [[], 4]] as const) {
       const before = service.turn.relayed.toPeers;
-      const out = await tool('turnutils_uclient', ['-y', '-c', ...mode, '-n', '50', '-l', '100', '-u', username, '-w', password, '-p', port, '127.0.0.1']);
-      assert.match(out, /tot_send_msgs=100, tot_recv_msgs=100/, out);
+      const out = await tool('turnutils_uclient', ['-y', ...mode, '-n', '50', '-l', '100', '-u', username, '-w', password, '-p', port, '127.0.0.1']);
+      assert.match(out, new RegExp(`tot_send_msgs=${50 * sessions}, tot_recv_msgs=${50 * sessions}\\b`), out);
       assert.match(out, /Total lost packets 0 \(0\.0+%\)/, out);
-      assert.ok(service.turn.relayed.toPeers - before >= 100, `relayed ${service.turn.relayed.toPeers - before} to peers`);
+      assert.ok(service.turn.relayed.toPeers - before >= 50 * sessions, `relayed ${service.turn.relayed.toPeers - before} to peers`);
     }
+    // The client claims both RTCP reservations (else its RTCP sessions would not relay), then makes
+    // one more R-bit Allocate whose reservation it leaves to lapse (30 s: turn-server.test.ts).
+    assert.ok(service.turn.reservationCount <= 1, `${service.turn.reservationCount} reservations left`);
+    // -g asks for DONT-FRAGMENT, which Node cannot honour: 420, as RFC 8656 section 7.2 asks.
+    const df = await tool('turnutils_uclient', ['-y', '-c', '-g', '-n', '5', '-u', username, '-w', password, '-p', port, '127.0.0.1']);
+    assert.match(df, /error 420/, df);
     const refused = await tool('turnutils_uclient', ['-y', '-c', '-n', '5', '-u', username, '-w', 'not-the-password', '-p', port, '127.0.0.1']);
     assert.match(refused, /Cannot complete Allocation/, refused);
     assert.ok((service.turn.refused.get('wrong_credentials') ?? 0) > 0);

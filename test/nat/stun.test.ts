@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { Attr, StunClass, StunMethod, attribute, checkIntegrity, decodeAddress, decodeErrorCode, decodeStun, encodeAddress, encodeChangeRequest, encodeStun, CHANGE_PORT, type DecodedStun } from '../../src/nat/stun.js';
+import { Attr, StunClass, StunMethod, attribute, checkIntegrity, decodeAddress, mappedAddress, decodeErrorCode, decodeStun, encodeAddress, encodeChangeRequest, encodeStun, CHANGE_PORT, type DecodedStun } from '../../src/nat/stun.js';
 import { MAX_RESPONSE_BYTES, PER_SOURCE_BURST, StunServer } from '../../src/nat/stun-server.js';
 import { Scheduler } from '../../src/env/virtual/scheduler.js';
 import type { Endpoint, UdpSocket } from '../../src/env/types.js';
@@ -28,6 +28,13 @@ const SAMPLE_RESPONSE = hex(`
   00 20 00 08 00 01 a1 47 e1 12 a6 43
   00 08 00 14 2b 91 f5 99 fd 9e 90 c3 8c 74 89 f9 2a f9 ba 53 f0 6b e7 d7
   80 28 00 04 c0 7d 4c 96`);
+// Section 2.3: the IPv6 response, XOR-MAPPED-ADDRESS [2001:db8:1234:5678:11:2233:4455:6677]:32853.
+const SAMPLE_RESPONSE_IPV6 = hex(`
+  01 01 00 48 21 12 a4 42 b7 e7 a7 01 bc 34 d6 86 fa 87 df ae
+  80 22 00 0b 74 65 73 74 20 76 65 63 74 6f 72 20
+  00 20 00 14 00 02 a1 47 01 13 a9 fa a5 d3 f1 79 bc 25 f4 b5 be d2 b9 d9
+  00 08 00 14 a3 82 95 4e 4b e6 7b f1 17 84 c9 7c 82 92 c2 75 bf e3 ed 41
+  80 28 00 04 c8 fb 0b 4c`);
 const PASSWORD = new TextEncoder().encode('VOkJxbRl1RmTxUk/WvJxBt');
 
 function decoded(bytes: Uint8Array): DecodedStun {
@@ -49,6 +56,30 @@ test('RFC 5769 sample request and response decode, and their integrity and finge
   const damaged = Uint8Array.from(SAMPLE_REQUEST);
   damaged[30]! ^= 1;
   assert.equal(decodeStun(damaged).ok ? 'decoded' : (decodeStun(damaged) as { error: { code: string } }).error.code, 'bad_fingerprint');
+});
+
+test('RFC 5769 IPv6 response: XOR-MAPPED-ADDRESS of family 2 decodes with the transaction id; IPv6 addresses round-trip', () => {
+  const response = decoded(SAMPLE_RESPONSE_IPV6);
+  assert.ok(checkIntegrity(response, PASSWORD));
+  const expected = { host: '2001:db8:1234:5678:11:2233:4455:6677', port: 32853 };
+  assert.deepEqual(mappedAddress(response), expected);
+  const value = attribute(response, Attr.XOR_MAPPED_ADDRESS)!;
+  assert.deepEqual(decodeAddress(value, true, response.transactionId), { ok: true, value: expected });
+  assert.deepEqual(encodeAddress(expected, true, response.transactionId), value, 'encoded back to the same bytes');
+  assert.equal(decodeAddress(value, true).ok, false, 'without the transaction id an XORed IPv6 address cannot be read');
+  // RFC 5952 text: the longest zero run as ::, none for a single zero group, a dotted IPv4 tail parsed.
+  for (const [text, canonical] of [
+    ['2001:db8::1', '2001:db8::1'],
+    ['2001:0db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['::', '::'],
+    ['::ffff:192.0.2.1', '::ffff:c000:201'],
+    ['1:0:2:3:4:5:6:7', '1:0:2:3:4:5:6:7'],
+  ]) {
+    assert.deepEqual(decodeAddress(encodeAddress({ host: text!, port: 1 }, false), false), { ok: true, value: { host: canonical, port: 1 } }, text);
+  }
+  for (const bad of ['1::2::3', '1:2:3:4:5:6:7:8:9', '12345::', 'example.org']) assert.throws(() => encodeAddress({ host: bad, port: 1 }, false), bad);
+  assert.equal(decodeAddress(Uint8Array.of(0, 3, 0, 1, 1, 2, 3, 4), false).ok, false, 'family 3');
+  assert.equal(decodeAddress(new Uint8Array([0, 2, 0, 1, ...new Uint8Array(12)]), false).ok, false, 'a short IPv6 address');
 });
 
 test('our encodings round-trip with MESSAGE-INTEGRITY and FINGERPRINT; classic messages keep their 16-byte id', () => {
@@ -130,7 +161,7 @@ test('the server refuses what it does not do, with the standard errors, and rate
 
 test('fuzz: the STUN decoder and server take any bytes without throwing', () => {
   const { stun } = server(true);
-  const valid = [SAMPLE_REQUEST, SAMPLE_RESPONSE, request([{ type: Attr.CHANGE_REQUEST, value: encodeChangeRequest(6) }])];
+  const valid = [SAMPLE_REQUEST, SAMPLE_RESPONSE, SAMPLE_RESPONSE_IPV6, request([{ type: Attr.CHANGE_REQUEST, value: encodeChangeRequest(6) }])];
   const mutated = fc.tuple(fc.constantFrom(...valid), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), fc.nat()).map(([bytes, edits, cut]) => {
     const copy = Uint8Array.from(bytes);
     for (const [at, value] of edits) copy[at % copy.length] = value;

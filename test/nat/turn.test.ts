@@ -109,3 +109,31 @@ test('TURN limits: a user\'s allocation quota, lifetimes without refresh, a band
     await elapse(100);
     assert.equal(service.turn.allocationCount, 1);
   }));
+
+test('behind a 1:1 NAT: the operator\'s public host is advertised for STUN and put in relayed addresses, and relay ports stay in the operator\'s range', () =>
+  withSeed(testSeed(), async (seed) => {
+    const network = new VirtualNetwork(seed);
+    const sn = network.addHost({ link: { latencyMs: 5 } });
+    const drive = <T>(work: Promise<T>) => network.scheduler.drive(work);
+    const relayPorts = { min: 49_152, max: 49_159 };
+    const service = await drive(
+      startStunService(sn.env(), { host: sn.addressText, port: PORT, advertisedHost: sn.addressText, publicHost: '198.51.100.20', relayPublicHost: '198.51.100.21', relayPorts }),
+    );
+    try {
+      assert.deepEqual(service.primary, { host: '198.51.100.20', port: PORT }, 'STUN answers name the public address, not the bound one');
+      const host = network.addHost({ link: { latencyMs: 5 } });
+      const clients: TurnClient[] = [];
+      for (let i = 0; i < 3; i++) {
+        const socket = await drive(host.env().net.bindUdp({ port: 0 }));
+        const turn = new TurnClient(socket, host.env().clock, host.env().random, { host: sn.addressText, port: PORT }, service.credentials('erin', 'dev'));
+        clients.push(turn);
+        const allocated = await drive(turn.allocate());
+        assert.ok(allocated.ok, JSON.stringify(allocated));
+        assert.equal(allocated.value.relayed.host, '198.51.100.21');
+        assert.ok(allocated.value.relayed.port >= relayPorts.min && allocated.value.relayed.port <= relayPorts.max, `port ${allocated.value.relayed.port}`);
+      }
+      for (const turn of clients) await drive(turn.close());
+    } finally {
+      service.close();
+    }
+  }));
