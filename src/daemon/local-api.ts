@@ -17,6 +17,7 @@ const CHAT_ERROR_STATUS: Record<ChatError['code'], number> = { too_large: 400, o
 import { tokenMatches } from './api-token.js';
 import { registerAccountRoutes } from './account-routes.js';
 import { LocalApiError, USER } from './api-error.js';
+import { readableSchemaRefusal } from './readable-refusal.js';
 
 export { LocalApiError } from './api-error.js';
 
@@ -207,6 +208,15 @@ const UI_FILES: Record<string, { file: string; type: string }> = {
   '/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
 };
 
+/**
+ * The app's icon, asked for by every browser at /favicon.ico (and linked by the page as
+ * /favicon.svg): served without the token, since it is the same for everyone and reveals nothing.
+ */
+const FAVICON_PATHS = ['/favicon.ico', '/favicon.svg'];
+const FAVICON_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#1f6feb"/>' +
+  '<path d="M8 8h16a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2h-9l-6 5v-5H8a2 2 0 0 1-2-2v-9a2 2 0 0 1 2-2z" fill="#fff"/></svg>';
+
 function bearer(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (header?.startsWith('Bearer ')) return header.slice(7);
@@ -234,6 +244,7 @@ export async function buildLocalApi(gate: DaemonGate, options: LocalApiOptions):
     const origin = request.headers.origin;
     if (origin !== undefined && !origins.includes(origin)) throw new LocalApiError(403, 'wrong_origin', `pages from ${origin} may not use this API`);
     if (request.method === 'GET' && UI_FILES[request.url] && options.uiDir) return;
+    if (request.method === 'GET' && FAVICON_PATHS.includes(request.url)) return;
     if (!tokenMatches(bearer(request), options.token)) throw new LocalApiError(401, 'unauthorized', 'the API token is missing or wrong');
   });
 
@@ -241,9 +252,16 @@ export async function buildLocalApi(gate: DaemonGate, options: LocalApiOptions):
     if (error instanceof LocalApiError) return reply.code(error.status).send({ error: { code: error.code, message: error.message } });
     // The chat's refusals: too large for the wire, this device offline, too much already queued.
     if (error instanceof ChatError) return reply.code(CHAT_ERROR_STATUS[error.code]).send({ error: { code: error.code, message: error.message } });
-    // The login server's refusals pass through as they are (a taken name, a wrong password).
-    if (error instanceof LoginError) return reply.code(error.status >= 400 && error.status < 500 ? error.status : 502).send({ error: { code: error.code, message: error.message.replace(`${error.code}: `, '') } });
-    if (error.validation) return reply.code(400).send({ error: { code: 'invalid_request', message: `${error.validationContext ?? 'request'} ${error.validation[0]?.instancePath ?? ''} ${error.validation[0]?.message ?? 'is invalid'}`.replace(/\s+/g, ' ') } });
+    // The login server's refusals pass through (a taken name, a wrong password), its schema's
+    // words about a field the user typed reworded (a password too short).
+    if (error instanceof LoginError) {
+      const message = error.message.replace(`${error.code}: `, '');
+      return reply.code(error.status >= 400 && error.status < 500 ? error.status : 502).send({ error: { code: error.code, message: readableSchemaRefusal(message) ?? message } });
+    }
+    if (error.validation) {
+      const message = `${error.validationContext ?? 'request'} ${error.validation[0]?.instancePath ?? ''} ${error.validation[0]?.message ?? 'is invalid'}`.replace(/\s+/g, ' ');
+      return reply.code(400).send({ error: { code: 'invalid_request', message: readableSchemaRefusal(message) ?? message } });
+    }
     if (error.statusCode && error.statusCode < 500) return reply.code(error.statusCode).send({ error: { code: 'invalid_request', message: error.message } });
     return reply.code(500).send({ error: { code: 'internal', message: 'internal error' } });
   });
@@ -264,6 +282,9 @@ export async function buildLocalApi(gate: DaemonGate, options: LocalApiOptions):
           .send(body);
       });
     }
+  }
+  for (const path of FAVICON_PATHS) {
+    app.get(path, async (_request, reply) => reply.type('image/svg+xml').header('cache-control', 'max-age=86400').header('x-content-type-options', 'nosniff').send(FAVICON_SVG));
   }
   /** The signed-in session; a 409 while nobody is. */
   const core = (): DaemonCore => {
