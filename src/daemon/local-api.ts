@@ -48,6 +48,13 @@ export interface CallView {
   readonly state: string;
   /** Once ended: why, and who ended it. */
   readonly end: { reason: string; by: 'local' | 'remote' } | null;
+  /** When the call was answered (epoch ms, this machine's clock), null before. */
+  readonly answeredAtMs: number | null;
+  /** Hold and mute, asked for here and by the other side (it tells us). */
+  readonly held: boolean;
+  readonly muted: boolean;
+  readonly heldByPeer: boolean;
+  readonly mutedByPeer: boolean;
   readonly stats: {
     readonly path: string | null;
     readonly bitrate: number;

@@ -25,7 +25,7 @@ function fakeCore() {
   let settings: DaemonSettings = { discoverable: false, callsFrom: 'buddies', allowSupernode: true };
   let own: OwnPresence = { state: 'online', text: '' };
   const edited: string[] = [];
-  const call: CallView = { id: 'ab'.repeat(16), peer: 'bob', direction: 'outgoing', state: 'calling', end: null, stats: null };
+  const call: CallView = { id: 'ab'.repeat(16), peer: 'bob', direction: 'outgoing', state: 'calling', end: null, answeredAtMs: null, held: false, muted: false, heldByPeer: false, mutedByPeer: false, stats: null };
   const core: DaemonCore = {
     status: () => ({ user: 'alice', device: '00', supernode: '127.0.0.1:1', nat: null, audio: { refused: 0, dropped: 0, missing: 0, trimmed: 0 } }),
     buddies: () => [{ user: 'bob', state: 'away', text: 'lunch' }],
