@@ -127,6 +127,7 @@ export function describeStats(s: CallStats): string {
     ...(s.rttMs !== null ? [`RTT ${s.rttMs.toFixed(1)} ms`] : []),
     ...(s.mos !== null ? [`MOS ${s.mos.toFixed(2)}`] : []),
     ...(s.heldByPeer ? ['held by the other side'] : []),
+    ...(s.mutedByPeer ? ['muted by the other side'] : []),
   ].join(', ');
 }
 

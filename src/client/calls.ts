@@ -1,6 +1,7 @@
 // Voice calls: signalling end to end between devices (INVITE to every online device of the
 // callee, RINGING, ACCEPT / DECLINE / BUSY, CANCEL, BYE, HOLD / RESUME, RESTART), the path from
-// the connector (direct, hole-punched or relayed) and the media on it. The first device to accept
+// the connector (direct, hole-punched or relayed) and the media on it. Hold and mute are told
+// to the other side (HOLD / RESUME, MUTE / UNMUTE), which shows them. The first device to accept
 // wins and the caller cancels the others; a caller the callee does not take calls from is
 // refused in the first exchange; every wait has a timeout and every end has a reason.
 //
@@ -116,6 +117,7 @@ export interface CallStats {
   /** Estimated mean opinion score, 1-4.5 (ITU-T G.107 E-model). */
   readonly mos: number | null;
   readonly heldByPeer: boolean;
+  readonly mutedByPeer: boolean;
 }
 
 export interface CallManagerOptions {
@@ -136,6 +138,7 @@ export class Call {
   /** The other side's device, once one answered (incoming: the caller's). */
   device: Uint8Array | null;
   private readonly stateListeners: ((state: CallState) => void)[] = [];
+  private readonly holdListeners: (() => void)[] = [];
   private endResolve!: (end: CallEnd) => void;
   /** Resolves when the call is over, with why. */
   readonly ended: Promise<CallEnd>;
@@ -156,7 +159,11 @@ export class Call {
   /** When the callee last asked for a restart. */
   restartAskedMs = -Infinity;
   private pathRestarts = 0;
-  private heldByPeer = false;
+  /** Hold and mute, asked for here and told by the other side. */
+  held = false;
+  muted = false;
+  heldByPeer = false;
+  mutedByPeer = false;
   /** The other side's SRTP master (key and salt) for what it sends. */
   theirMaster: Uint8Array | null = null;
   /** Devices invited (outgoing), and those that said no. */
@@ -193,6 +200,15 @@ export class Call {
     for (const listener of this.stateListeners) listener(state);
   }
 
+  /** Hold or mute changed, on either side. */
+  onHoldOrMute(listener: () => void): void {
+    this.holdListeners.push(listener);
+  }
+
+  private heldOrMuted(): void {
+    for (const listener of this.holdListeners) listener();
+  }
+
   addTimer(timer: Timer): void {
     this.timers.push(timer);
   }
@@ -220,15 +236,30 @@ export class Call {
   hold(on: boolean): void {
     if (!this.media) return;
     this.media.sender.hold(on);
+    this.held = on;
     this.manager.signal(this, on ? CallSignalKind.HOLD : CallSignalKind.RESUME);
+    this.heldOrMuted();
   }
 
+  /** Mute: silent frames instead of the microphone, and the other side is told. */
   mute(on: boolean): void {
-    this.media?.sender.mute(on);
+    if (!this.media) return;
+    this.media.sender.mute(on);
+    this.muted = on;
+    this.manager.signal(this, on ? CallSignalKind.MUTE : CallSignalKind.UNMUTE);
+    this.heldOrMuted();
   }
 
   peerHeld(on: boolean): void {
+    if (this.heldByPeer === on) return;
     this.heldByPeer = on;
+    this.heldOrMuted();
+  }
+
+  peerMuted(on: boolean): void {
+    if (this.mutedByPeer === on) return;
+    this.mutedByPeer = on;
+    this.heldOrMuted();
   }
 
   startMedia(env: Env, connection: Connection): void {
@@ -346,6 +377,7 @@ export class Call {
       // the buffer waited for cost delay, which oneWayMs already holds.
       mos: oneWayMs === null || !m ? null : estimateMos(oneWayMs, lossPercent + latePercent, m.sender.bitrate),
       heldByPeer: this.heldByPeer,
+      mutedByPeer: this.mutedByPeer,
     };
   }
 
@@ -567,6 +599,10 @@ export class CallManager {
       case CallSignalKind.HOLD:
       case CallSignalKind.RESUME:
         call.peerHeld(signal.kind === CallSignalKind.HOLD);
+        return;
+      case CallSignalKind.MUTE:
+      case CallSignalKind.UNMUTE:
+        call.peerMuted(signal.kind === CallSignalKind.MUTE);
         return;
       default:
         return;

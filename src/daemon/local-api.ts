@@ -17,6 +17,7 @@ const CHAT_ERROR_STATUS: Record<ChatError['code'], number> = { too_large: 400, o
 import { tokenMatches } from './api-token.js';
 import { registerAccountRoutes } from './account-routes.js';
 import { LocalApiError, USER } from './api-error.js';
+import { readableSchemaRefusal } from './readable-refusal.js';
 
 export { LocalApiError } from './api-error.js';
 
@@ -47,6 +48,13 @@ export interface CallView {
   readonly state: string;
   /** Once ended: why, and who ended it. */
   readonly end: { reason: string; by: 'local' | 'remote' } | null;
+  /** When the call was answered (epoch ms, this machine's clock), null before. */
+  readonly answeredAtMs: number | null;
+  /** Hold and mute, asked for here and by the other side (it tells us). */
+  readonly held: boolean;
+  readonly muted: boolean;
+  readonly heldByPeer: boolean;
+  readonly mutedByPeer: boolean;
   readonly stats: {
     readonly path: string | null;
     readonly bitrate: number;
@@ -216,6 +224,15 @@ const UI_FILES: Record<string, { file: string; type: string }> = {
   '/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
 };
 
+/**
+ * The app's icon, asked for by every browser at /favicon.ico (and linked by the page as
+ * /favicon.svg): served without the token, since it is the same for everyone and reveals nothing.
+ */
+const FAVICON_PATHS = ['/favicon.ico', '/favicon.svg'];
+const FAVICON_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#1f6feb"/>' +
+  '<path d="M8 8h16a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2h-9l-6 5v-5H8a2 2 0 0 1-2-2v-9a2 2 0 0 1 2-2z" fill="#fff"/></svg>';
+
 function bearer(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
   if (header?.startsWith('Bearer ')) return header.slice(7);
@@ -243,6 +260,7 @@ export async function buildLocalApi(gate: DaemonGate, options: LocalApiOptions):
     const origin = request.headers.origin;
     if (origin !== undefined && !origins.includes(origin)) throw new LocalApiError(403, 'wrong_origin', `pages from ${origin} may not use this API`);
     if (request.method === 'GET' && UI_FILES[request.url] && options.uiDir) return;
+    if (request.method === 'GET' && FAVICON_PATHS.includes(request.url)) return;
     if (!tokenMatches(bearer(request), options.token)) throw new LocalApiError(401, 'unauthorized', 'the API token is missing or wrong');
   });
 
@@ -252,9 +270,16 @@ export async function buildLocalApi(gate: DaemonGate, options: LocalApiOptions):
     if (error instanceof ChatError) return reply.code(CHAT_ERROR_STATUS[error.code]).send({ error: { code: error.code, message: error.message } });
     // No answer from the login server at all (refused, unresolved, timed out): a 503, the same code from every route.
     if (error instanceof LoginError && error.status === 0) return reply.code(503).send({ error: { code: error.code === 'unreachable' ? 'login_server_unreachable' : error.code, message: error.message.replace(`${error.code}: `, '') } });
-    // The login server's refusals pass through as they are (a taken name, a wrong password).
-    if (error instanceof LoginError) return reply.code(error.status >= 400 && error.status < 500 ? error.status : 502).send({ error: { code: error.code, message: error.message.replace(`${error.code}: `, '') } });
-    if (error.validation) return reply.code(400).send({ error: { code: 'invalid_request', message: `${error.validationContext ?? 'request'} ${error.validation[0]?.instancePath ?? ''} ${error.validation[0]?.message ?? 'is invalid'}`.replace(/\s+/g, ' ') } });
+    // The login server's refusals pass through (a taken name, a wrong password), its schema's
+    // words about a field the user typed reworded (a password too short).
+    if (error instanceof LoginError) {
+      const message = error.message.replace(`${error.code}: `, '');
+      return reply.code(error.status >= 400 && error.status < 500 ? error.status : 502).send({ error: { code: error.code, message: readableSchemaRefusal(message) ?? message } });
+    }
+    if (error.validation) {
+      const message = `${error.validationContext ?? 'request'} ${error.validation[0]?.instancePath ?? ''} ${error.validation[0]?.message ?? 'is invalid'}`.replace(/\s+/g, ' ');
+      return reply.code(400).send({ error: { code: 'invalid_request', message: readableSchemaRefusal(message) ?? message } });
+    }
     if (error.statusCode && error.statusCode < 500) return reply.code(error.statusCode).send({ error: { code: 'invalid_request', message: error.message } });
     return reply.code(500).send({ error: { code: 'internal', message: 'internal error' } });
   });
@@ -275,6 +300,9 @@ export async function buildLocalApi(gate: DaemonGate, options: LocalApiOptions):
           .send(body);
       });
     }
+  }
+  for (const path of FAVICON_PATHS) {
+    app.get(path, async (_request, reply) => reply.type('image/svg+xml').header('cache-control', 'max-age=86400').header('x-content-type-options', 'nosniff').send(FAVICON_SVG));
   }
   /** The signed-in session; a 409 while nobody is. */
   const core = (): DaemonCore => {

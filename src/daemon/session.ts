@@ -276,7 +276,11 @@ export class ClientSession implements DaemonCore {
     const id = toHex(call.id);
     this.callsById.set(id, call);
     // The end is told once, with its reason, when `ended` resolves.
-    call.onState((state) => state !== 'ended' && this.emit({ type: 'call', call: view(call) }));
+    call.onState((state) => {
+      if (state === 'active') answeredAtMs.set(call, Date.now());
+      if (state !== 'ended') this.emit({ type: 'call', call: view(call) });
+    });
+    call.onHoldOrMute(() => call.state !== 'ended' && this.emit({ type: 'call', call: view(call) }));
     void call.ended.then((end) => {
       this.emit({ type: 'call', call: view(call) });
       if (end.reason === 'replaced' && call.replacement) this.track(call.replacement);
@@ -525,6 +529,9 @@ function conferenceView(conference: Conference): ConferenceView {
   };
 }
 
+/** When each call was answered, on the wall clock (the app counts the call's time from it). */
+const answeredAtMs = new WeakMap<Call, number>();
+
 function view(call: Call): CallView {
   const s = call.stats();
   return {
@@ -533,6 +540,11 @@ function view(call: Call): CallView {
     direction: call.direction,
     state: call.state,
     end: call.endedWith,
+    answeredAtMs: answeredAtMs.get(call) ?? null,
+    held: call.held,
+    muted: call.muted,
+    heldByPeer: call.heldByPeer,
+    mutedByPeer: call.mutedByPeer,
     stats: call.state === 'active' ? { path: s.path, bitrate: s.bitrate, lossPercent: s.lossPercent, latePercent: s.latePercent, concealedPercent: s.concealedPercent, jitterMs: s.jitterMs, rttMs: s.rttMs, mos: s.mos } : null,
   };
 }

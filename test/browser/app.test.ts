@@ -4,7 +4,8 @@
 // microphone playing a WAV file. Carol and dave sign up in their pages, dave finds carol by a
 // prefix and asks her to be a buddy, she accepts; they chat (typing shown, unread counted, read
 // receipts), and carol calls dave from the keyboard; he answers; what dave's page plays must be
-// carol's recording (spectral similarity at the delay its envelope gives). Carol also finds alice
+// carol's recording (spectral similarity at the delay its envelope gives); the panel counts the
+// call's time, its meters move, and dave's hold and mute show on carol's side. Carol also finds alice
 // by her exact name and becomes her buddy; her conference with dave takes alice in from the
 // panel. Then settings, signing out and in again. Screenshots of the main screens go to
 // docs/screenshots/.
@@ -20,6 +21,9 @@ import { encodeWav } from '../../src/media/wav.js';
 import { findDelay, spectralSimilarity, testSignal } from '../../src/media/audio-compare.js';
 
 const SCREENSHOTS = new URL('../../../docs/screenshots/', import.meta.url).pathname;
+
+/** What a test reads of a page's level meters (this project's tests compile without the DOM's types). */
+type MeterPage = { document: { getElementById(id: string): { value: number } | null } };
 
 /** Signs up in a page showing the sign-up form. */
 async function signUp(page: Page, user: string): Promise<void> {
@@ -63,6 +67,12 @@ test('two users sign up in the browser, become buddies, chat, and call: the call
     await carol.getByRole('heading', { name: 'Sign up' }).waitFor({ timeout: 20_000 });
     await carol.screenshot({ path: join(SCREENSHOTS, 'signup.png') });
     await signUp(carol, 'carol');
+    // The page's icon needs no token; a password too short is refused in words before it is sent.
+    assert.equal(await carol.evaluate(async () => (await fetch('/favicon.ico')).status), 200);
+    await dave.getByLabel('User name').fill('dave');
+    await dave.getByLabel('Password').fill('short');
+    await dave.getByRole('button', { name: 'Sign up' }).click();
+    await dave.getByRole('alert').getByText('The password needs at least 8 characters.').waitFor({ timeout: 10_000 });
     // A taken name is refused, as the login server words it.
     await dave.getByLabel('User name').fill('carol');
     await dave.getByLabel('Password').fill('another password');
@@ -110,7 +120,24 @@ test('two users sign up in the browser, become buddies, chat, and call: the call
     // The last four of six seconds of what dave's page played (the first are the browser's gain control and echo canceller settling in).
     await dave.waitForFunction(() => ((globalThis as PageWindow).parleyDiagnostics?.heardSamples().length ?? 0) >= 48_000 * 6, undefined, { timeout: 30_000, polling: 250 });
     await carol.getByText('Path').waitFor();
+    // The call's time counts from the answer; the meters show carol's voice going out and coming in at dave's.
+    const callSeconds = (await carol.getByRole('timer', { name: 'Call time' }).textContent())!.split(':').reduce((sum, part) => sum * 60 + Number(part), 0);
+    assert.ok(callSeconds >= 4 && callSeconds < 120, `the call's time after six seconds heard: ${callSeconds} s`);
+    const meterAbove = (page: Page, id: string) => page.waitForFunction((meter) => ((globalThis as unknown as MeterPage).document.getElementById(meter)?.value ?? 0) > 0.3, id, { timeout: 10_000, polling: 100 });
+    await meterAbove(carol, 'level-in');
+    await meterAbove(dave, 'level-out');
+    // Each statistic sits above its own value (a narrow panel wraps pairs, never splits one).
+    const [jitterTerm, jitterValue] = await Promise.all([carol.getByText('Jitter', { exact: true }).boundingBox(), carol.locator('dd', { hasText: / ms$/ }).boundingBox()]);
+    assert.ok(jitterTerm && jitterValue && Math.abs(jitterTerm.x - jitterValue.x) < 1 && jitterValue.y > jitterTerm.y, `jitter's value under its name: ${JSON.stringify([jitterTerm, jitterValue])}`);
+    // Dave mutes and holds: carol's panel says so, and stops saying so when he is back.
+    await dave.getByRole('button', { name: 'Mute' }).click();
+    await carol.getByRole('status').getByText('dave is muted').waitFor({ timeout: 10_000 });
+    await dave.getByRole('button', { name: 'Hold' }).click();
+    await carol.getByRole('status').getByText('dave has put the call on hold and is muted').waitFor({ timeout: 10_000 });
     await carol.screenshot({ path: join(SCREENSHOTS, 'call.png') });
+    await dave.getByRole('button', { name: 'Resume' }).click();
+    await dave.getByRole('button', { name: 'Unmute' }).click();
+    await carol.getByText(/dave (is muted|has put)/).waitFor({ state: 'detached', timeout: 10_000 });
     const heard = Int16Array.from(await dave.evaluate(() => (globalThis as PageWindow).parleyDiagnostics!.heardSamples().slice(-48_000 * 4)));
     if (process.env.PARLEY_KEEP_AUDIO) writeFileSync(process.env.PARLEY_KEEP_AUDIO, encodeWav(heard));
     // The fake microphone loops the file from wherever it was: find the loop's phase by the
@@ -167,6 +194,9 @@ test('two users sign up in the browser, become buddies, chat, and call: the call
     await carol.getByLabel('Who may call me').selectOption('anyone');
     await carol.getByLabel('Microphone').waitFor();
     await carol.screenshot({ path: join(SCREENSHOTS, 'settings.png') });
+    // Each setting's name is in its menu's column, above it.
+    const [callsLabel, callsMenu] = await Promise.all([carol.getByText('Who may call me').boundingBox(), carol.getByLabel('Who may call me').boundingBox()]);
+    assert.ok(callsLabel && callsMenu && Math.abs(callsLabel.x - callsMenu.x) < 4 && callsLabel.y < callsMenu.y, `"Who may call me" above its menu: ${JSON.stringify([callsLabel, callsMenu])}`);
     await carol.getByRole('button', { name: 'Close settings' }).click();
     await carol.getByRole('button', { name: 'Settings' }).click();
     await carol.getByLabel('Who may call me').waitFor();
@@ -186,7 +216,7 @@ test('two users sign up in the browser, become buddies, chat, and call: the call
     await carol.getByLabel('User name').fill('carol');
     await carol.getByLabel('Password').fill('not her password');
     await carol.getByRole('button', { name: 'Log in' }).click();
-    await carol.getByRole('alert').getByText(/wrong/).waitFor({ timeout: 10_000 });
+    await carol.getByRole('alert').getByText(/wrong/i).waitFor({ timeout: 10_000 });
     await carol.getByLabel('Password').fill('carol has a password');
     await carol.getByRole('button', { name: 'Log in' }).click();
     await carol.getByRole('button', { name: /dave.*online/ }).waitFor({ timeout: 20_000 });

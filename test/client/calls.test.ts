@@ -84,6 +84,15 @@ test('alice calls bob: both his devices ring, the second answers, the first stop
     assert.ok(call.stats().packetsSent - sentBeforeHold <= 3, 'one packet every 3 s on hold');
     assert.equal(answered.state, 'active', 'a held call stays up');
     assert.equal(call.stats().pathRestarts, 0, 'silence on hold is not a dead path');
+    // Mute is told too (the media goes on, silent), and so is its end, each once.
+    const told: boolean[] = [];
+    answered.onHoldOrMute(() => told.push(answered.mutedByPeer));
+    call.mute(true);
+    await elapse(300);
+    assert.equal(answered.stats().mutedByPeer, true);
+    call.mute(false);
+    await elapse(300);
+    assert.deepEqual([told, answered.stats().mutedByPeer, call.muted], [[true, false], false, false]);
     call.hangup();
     assert.deepEqual(await drive(call.ended), { reason: 'hung_up', by: 'local' });
     assert.deepEqual(await drive(answered.ended), { reason: 'hung_up', by: 'remote' });

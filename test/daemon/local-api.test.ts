@@ -25,7 +25,7 @@ function fakeCore() {
   let settings: DaemonSettings = { discoverable: false, callsFrom: 'buddies', allowSupernode: true };
   let own: OwnPresence = { state: 'online', text: '' };
   const edited: string[] = [];
-  const call: CallView = { id: 'ab'.repeat(16), peer: 'bob', direction: 'outgoing', state: 'calling', end: null, stats: null };
+  const call: CallView = { id: 'ab'.repeat(16), peer: 'bob', direction: 'outgoing', state: 'calling', end: null, answeredAtMs: null, held: false, muted: false, heldByPeer: false, mutedByPeer: false, stats: null };
   const core: DaemonCore = {
     status: () => ({ user: 'alice', device: '00', supernode: '127.0.0.1:1', nat: null, audio: { refused: 0, dropped: 0, missing: 0, trimmed: 0 } }),
     buddies: () => [{ user: 'bob', state: 'away', text: 'lunch' }],
@@ -92,8 +92,10 @@ function fakeGate(core: DaemonCore, signedIn: boolean) {
   const gate: DaemonGate = {
     account: () => ({ user }),
     core: () => (user ? core : null),
-    signUp: async (username) => {
+    signUp: async (username, password) => {
       if (username === 'taken') throw new LoginError(409, 'username_taken', 'that name is taken');
+      // As the login server words a schema refusal (its passwords need 8 characters; this API's need 1).
+      if (password.length < 8) throw new LoginError(400, 'invalid_request', `body /password must NOT have fewer than 8 characters`);
       return begin(username);
     },
     logIn: async (username, password) => {
@@ -157,6 +159,14 @@ test('every route wants the token, this loopback Host and no foreign Origin', as
     // The API's own origin (the app it will serve) is welcome.
     assert.equal((await request('/v1/status', { headers: { origin: `http://127.0.0.1:${port}` } })).status, 200);
     assert.equal(tokenMatches(undefined, TOKEN), false);
+    // The icon every browser asks for is served without the token; what is beside it is not.
+    for (const path of ['/favicon.ico', '/favicon.svg']) {
+      const icon = await request(path, { token: null });
+      assert.deepEqual([icon.status, icon.headers.get('content-type')], [200, 'image/svg+xml'], path);
+      assert.match(await icon.text(), /^<svg /);
+    }
+    assert.equal((await request('/favicon.ico?x=/v1/status', { token: null })).status, 401);
+    assert.equal((await request('/favicon.ico', { token: null, method: 'DELETE' })).status, 401);
   } finally {
     await app.close();
   }
@@ -203,11 +213,18 @@ test('signed out, only the account routes answer; signing up or in opens the res
     for (const body of [{ username: 'carol' }, { username: 'carol', password: '' }, { username: 'carol', password: 'x', admin: true }, { username: 'carol', password: 'x', discoverable: 'yes' }]) {
       assert.equal((await request('/v1/account/signup', { method: 'POST', body: JSON.stringify(body) })).status, 400, JSON.stringify(body));
     }
+    // Schema refusals of a field the user typed come in words, from this API and from the login server.
+    const empty = await request('/v1/account/signup', { method: 'POST', body: JSON.stringify({ username: 'carol', password: '' }) });
+    assert.deepEqual(await empty.json(), { error: { code: 'invalid_request', message: 'the password may not be empty' } });
+    const short = await request('/v1/account/signup', { method: 'POST', body: JSON.stringify({ username: 'carol', password: 'short' }) });
+    assert.deepEqual([short.status, await short.json()], [400, { error: { code: 'invalid_request', message: 'the password needs at least 8 characters' } }]);
+    const long = await request('/v1/account/signup', { method: 'POST', body: JSON.stringify({ username: 'c'.repeat(65), password: 'long enough' }) });
+    assert.equal(((await long.json()) as { error: { message: string } }).error.message, 'the user name may have at most 64 characters');
     const taken = await request('/v1/account/signup', { method: 'POST', body: JSON.stringify({ username: 'taken', password: 'secret' }) });
     assert.deepEqual([taken.status, await errorCode(taken)], [409, 'username_taken']);
     const wrong = await request('/v1/account/login', { method: 'POST', body: JSON.stringify({ username: 'carol', password: 'wrong' }) });
     assert.deepEqual([wrong.status, await errorCode(wrong)], [401, 'bad_credentials']);
-    const signedUp = await request('/v1/account/signup', { method: 'POST', body: JSON.stringify({ username: 'carol', password: 'secret', discoverable: true }) });
+    const signedUp = await request('/v1/account/signup', { method: 'POST', body: JSON.stringify({ username: 'carol', password: 'secret words', discoverable: true }) });
     assert.deepEqual([signedUp.status, await signedUp.json()], [201, { user: 'carol' }]);
     assert.equal((await request('/v1/buddies')).status, 200);
     assert.equal((await request('/v1/account/logout', { method: 'POST' })).status, 204);

@@ -19,6 +19,12 @@ export interface CallView {
   direction: 'outgoing' | 'incoming';
   state: string;
   end: { reason: string; by: 'local' | 'remote' } | null;
+  /** Epoch ms, this machine's clock (the daemon's and the page's are one). */
+  answeredAtMs: number | null;
+  held: boolean;
+  muted: boolean;
+  heldByPeer: boolean;
+  mutedByPeer: boolean;
   stats: { path: string | null; bitrate: number; lossPercent: number; jitterMs: number; rttMs: number | null; mos: number | null } | null;
 }
 export interface ConferenceView {

@@ -2,7 +2,9 @@
 // suppression and gain control, into an AudioWorklet that cuts it into 10 ms frames for the
 // daemon's audio socket; what the socket sends back is played by the same worklet. What was
 // heard is kept for a few seconds for diagnostics (and the browser tests).
-import type { PlayFrame, WorkletMessage } from './worklet.js';
+import type { AudioLevels, PlayFrame, WorkletMessage } from './worklet.js';
+
+export type { AudioLevels } from './worklet.js';
 
 const FRAME = 480;
 const DEVICES_KEY = 'parley-audio-devices';
@@ -56,6 +58,7 @@ export class AudioEngine {
   private readonly played: ClockedFrame[] = [];
   private readonly waiting = new Map<number, Int16Array>();
   private seq = 0;
+  private readonly levelListeners = new Set<(levels: AudioLevels) => void>();
 
   private constructor(
     private readonly context: AudioContext,
@@ -80,6 +83,7 @@ export class AudioEngine {
     node.port.onmessage = (event: MessageEvent<WorkletMessage>) => {
       const message = event.data;
       if ('played' in message) return engine.startedPlaying(message.seqs, message.played);
+      if ('levels' in message) return engine.levelsHeard(message.levels);
       const pcm = new Int16Array(FRAME);
       for (let i = 0; i < FRAME; i++) pcm[i] = Math.max(-32768, Math.min(32767, Math.round(message.captured[i]! * 32767)));
       engine.keepTimed(engine.captured, { at: message.at, samples: pcm });
@@ -97,6 +101,16 @@ export class AudioEngine {
     };
     await context.resume();
     return engine;
+  }
+
+  /** The microphone's and speaker's levels, 20 times a second; returns the unsubscribe. */
+  onLevels(listener: (levels: AudioLevels) => void): () => void {
+    this.levelListeners.add(listener);
+    return () => this.levelListeners.delete(listener);
+  }
+
+  private levelsHeard(levels: AudioLevels): void {
+    for (const listener of this.levelListeners) listener(levels);
   }
 
   private keep(frame: Int16Array): void {

@@ -6,6 +6,7 @@ import { render } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Api, ApiError, takeToken, type Buddy, type BuddyRequests, type CallView, type ConferenceView, type DaemonEvent, type Message } from './api.js';
 import { AudioEngine, loadDevicePrefs, saveDevicePrefs, type AudioDevicePrefs } from './audio.js';
+import { CallTimer, LevelMeters } from './call-panel.js';
 import { FindPeople, MyStatus, RequestList } from './people.js';
 import { SettingsPanel } from './settings.js';
 import { SignIn } from './signin.js';
@@ -56,6 +57,7 @@ function App({ api, me, onSignedOut }: { api: Api; me: string; onSignedOut: () =
   const selectedRef = useRef<string | null>(null);
   selectedRef.current = selected;
   const audio = useRef<AudioEngine | null>(null);
+  const [engine, setEngine] = useState<AudioEngine | null>(null);
 
   const fail = (e: unknown) => setError(e instanceof ApiError ? e.message : String(e));
 
@@ -171,12 +173,14 @@ function App({ api, me, onSignedOut }: { api: Api; me: string; onSignedOut: () =
     if (needsAudio && !audio.current) {
       AudioEngine.start(api.socketUrl('/audio'), devices).then((engine) => {
         audio.current = engine;
+        setEngine(engine);
         window.parleyDiagnostics = { heardSamples: () => engine.heardSamples(), timedFrames: () => engine.timedFrames() };
       }, (e: unknown) => setError(`No microphone: ${String(e)}`));
     }
     if (!needsAudio && audio.current) {
       audio.current.stop();
       audio.current = null;
+      setEngine(null);
       window.parleyDiagnostics = undefined;
     }
   }, [needsAudio]);
@@ -260,7 +264,7 @@ function App({ api, me, onSignedOut }: { api: Api; me: string; onSignedOut: () =
         <FindPeople api={api} me={me} buddies={buddies.map((b) => b.user)} requests={requests} onError={fail} onAsked={loadRequests} />
       </nav>
       <main>
-        {current && <CallPanel call={current} act={act} />}
+        {current && <CallPanel call={current} act={act} engine={engine} />}
         {conference && <ConferencePanel conference={conference} me={me} act={confAct} buddies={buddies} />}
         {!current && !conference && lastEnded && <p class="ended" role="status">Call with {lastEnded.peer} ended{lastEnded.end ? `: ${lastEnded.end.reason.replace('_', ' ')}` : ''}</p>}
         {selected ? <Chat api={api} user={selected} messages={messages[selected] ?? []} typing={typing[selected] ?? false} me={me} onCall={() => startCall(selected)} onEdit={(edit) => api.request('POST', `/buddies/${encodeURIComponent(selected)}/${edit}`).then(() => (setSelected(null), loadBuddies()), fail)} busy={!!current || !!conference} read={read} onError={fail} onSent={appendMessage} /> : <p>Pick a buddy to chat or call.</p>}
@@ -349,37 +353,49 @@ function ConferencePanel({ conference, me, act, buddies }: { conference: Confere
   );
 }
 
-function CallPanel({ call, act }: { call: CallView; act: (call: CallView, action: string) => void }) {
-  const [held, setHeld] = useState(false);
-  const [muted, setMuted] = useState(false);
+function CallPanel({ call, act, engine }: { call: CallView; act: (call: CallView, action: string) => void; engine: AudioEngine | null }) {
+  const { held, muted } = call;
   const s = call.stats;
+  const peerState = [call.heldByPeer ? 'has put the call on hold' : '', call.mutedByPeer ? 'is muted' : ''].filter(Boolean).join(' and ');
   return (
     <section class="call" aria-label={`Call with ${call.peer}`}>
-      <h2>
-        {call.state === 'active' ? 'In a call with' : call.state === 'ringing' || call.state === 'calling' ? 'Calling' : 'Connecting to'} {call.peer}
-      </h2>
+      <div class="call-head">
+        <h2>
+          {call.state === 'active' ? 'In a call with' : call.state === 'ringing' || call.state === 'calling' ? 'Calling' : 'Connecting to'} {call.peer}
+        </h2>
+        {call.answeredAtMs !== null && call.state === 'active' && <CallTimer sinceMs={call.answeredAtMs} />}
+      </div>
+      <p class="peer-state" role="status">
+        {peerState && `${call.peer} ${peerState}`}
+      </p>
       {s && (
+        // Each term with its value in one cell, so a narrow panel wraps pairs, never splits them.
         <dl class="stats">
-          <dt>Path</dt>
-          <dd>{s.path ?? '—'}</dd>
-          <dt>Bitrate</dt>
-          <dd>{Math.round(s.bitrate / 1000)} kbit/s</dd>
-          <dt>Loss</dt>
-          <dd>{s.lossPercent.toFixed(1)} %</dd>
-          <dt>Jitter</dt>
-          <dd>{s.jitterMs.toFixed(1)} ms</dd>
-          <dt>MOS</dt>
-          <dd>{s.mos?.toFixed(2) ?? '—'}</dd>
+          {(
+            [
+              ['Path', s.path ?? '—'],
+              ['Bitrate', `${Math.round(s.bitrate / 1000)} kbit/s`],
+              ['Loss', `${s.lossPercent.toFixed(1)} %`],
+              ['Jitter', `${s.jitterMs.toFixed(1)} ms`],
+              ['MOS', s.mos?.toFixed(2) ?? '—'],
+            ] as const
+          ).map(([term, value]) => (
+            <div key={term}>
+              <dt>{term}</dt>
+              <dd>{value}</dd>
+            </div>
+          ))}
         </dl>
       )}
+      {engine && call.state === 'active' && <LevelMeters engine={engine} peer={call.peer} />}
       <div class="buttons">
         <button class="hangup" onClick={() => act(call, 'hangup')}>
           Hang up
         </button>
-        <button aria-pressed={held} disabled={call.state !== 'active'} onClick={() => (act(call, held ? 'resume' : 'hold'), setHeld(!held))}>
+        <button aria-pressed={held} disabled={call.state !== 'active'} onClick={() => act(call, held ? 'resume' : 'hold')}>
           {held ? 'Resume' : 'Hold'}
         </button>
-        <button aria-pressed={muted} disabled={call.state !== 'active'} onClick={() => (act(call, muted ? 'unmute' : 'mute'), setMuted(!muted))}>
+        <button aria-pressed={muted} disabled={call.state !== 'active'} onClick={() => act(call, muted ? 'unmute' : 'mute')}>
           {muted ? 'Unmute' : 'Mute'}
         </button>
       </div>

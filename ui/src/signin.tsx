@@ -1,8 +1,12 @@
 // Signing up or logging in on this device: the daemon registers the name with the login server
 // (or checks the password) and brings the device online. The login server's refusals (a taken
-// name, a wrong password, a weak one) are shown as it words them.
+// name, a wrong password) are shown as the daemon words them; a password too short for the
+// login server is caught here before it is sent.
 import { useState } from 'preact/hooks';
 import { ApiError, type Api } from './api.js';
+
+/** The login server's shortest password (its schema's minLength). */
+const PASSWORD_MIN_CHARS = 8;
 
 export function SignIn({ api, onSignedIn }: { api: Api; onSignedIn: (user: string) => void }) {
   const [mode, setMode] = useState<'signup' | 'login'>('signup');
@@ -13,12 +17,13 @@ export function SignIn({ api, onSignedIn }: { api: Api; onSignedIn: (user: strin
   const [busy, setBusy] = useState(false);
   const submit = (event: Event) => {
     event.preventDefault();
+    if (mode === 'signup' && [...password].length < PASSWORD_MIN_CHARS) return setError(`The password needs at least ${PASSWORD_MIN_CHARS} characters.`);
     setBusy(true);
     setError(null);
     const body = mode === 'signup' ? { username, password, discoverable } : { username, password };
     api
       .request<{ user: string }>('POST', `/account/${mode}`, body)
-      .then((r) => onSignedIn(r.user), (e: unknown) => setError(e instanceof ApiError ? e.message : String(e)))
+      .then((r) => onSignedIn(r.user), (e: unknown) => setError(e instanceof ApiError ? sentence(e.message) : String(e)))
       .finally(() => setBusy(false));
   };
   const title = mode === 'signup' ? 'Sign up' : 'Log in';
@@ -30,7 +35,12 @@ export function SignIn({ api, onSignedIn }: { api: Api; onSignedIn: (user: strin
         <label for="username">User name</label>
         <input id="username" value={username} onInput={(e) => setUsername((e.target as HTMLInputElement).value)} autoComplete="username" required maxLength={32} autoFocus />
         <label for="password">Password</label>
-        <input id="password" type="password" value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} autoComplete={mode === 'signup' ? 'new-password' : 'current-password'} required />
+        <input id="password" type="password" value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} autoComplete={mode === 'signup' ? 'new-password' : 'current-password'} aria-describedby={mode === 'signup' ? 'password-hint' : undefined} required />
+        {mode === 'signup' && (
+          <span id="password-hint" class="hint">
+            At least {PASSWORD_MIN_CHARS} characters
+          </span>
+        )}
         {mode === 'signup' && (
           <label class="check">
             <input type="checkbox" checked={discoverable} onChange={(e) => setDiscoverable((e.target as HTMLInputElement).checked)} /> Others can find me by searching
@@ -53,4 +63,9 @@ export function SignIn({ api, onSignedIn }: { api: Api; onSignedIn: (user: strin
       </p>
     </main>
   );
+}
+
+/** The daemon's refusals start in lower case (they read well after a colon in the CLI); on their own they start a sentence. */
+function sentence(message: string): string {
+  return message.charAt(0).toUpperCase() + message.slice(1);
 }

@@ -3,7 +3,9 @@
 // posted to the page, which sends them to the daemon; frames the page posts back are played
 // from a small queue. Little enough work for the audio thread: copies, no allocation per sample.
 // Each captured frame goes with the audio clock's time of its first sample, and the time each
-// played frame starts is told back (in batches), so the page can time audio end to end.
+// played frame starts is told back (in batches), so the page can time audio end to end. The
+// level of what came in and what went out (RMS over 50 ms) is told for the call panel's meters:
+// a sum of squares kept while the samples are copied anyway.
 const FRAME = 480;
 /** Frames kept waiting to be played; more is latency, so the oldest go. */
 const MAX_QUEUED = 8;
@@ -16,14 +18,21 @@ const TRIM_WINDOW = 100;
 const TRIM_SLACK = 1;
 /** Start times of played frames are told back this many at a time. */
 const PLAYED_BATCH = 10;
+/** Levels are told once per this many samples (50 ms). */
+const LEVEL_WINDOW = 2_400;
 
 /** A frame to play, numbered by the page. */
 export interface PlayFrame {
   readonly seq: number;
   readonly samples: Float32Array;
 }
-/** What the worklet tells the page: a captured frame, or when frames began to play (audio clock, seconds). */
-export type WorkletMessage = { readonly captured: Float32Array; readonly at: number } | { readonly played: Float64Array; readonly seqs: Float64Array };
+/** Root mean square of the microphone's and the speaker's samples over the last LEVEL_WINDOW (full scale: 1). */
+export interface AudioLevels {
+  readonly input: number;
+  readonly output: number;
+}
+/** What the worklet tells the page: a captured frame, when frames began to play (audio clock, seconds), or the levels. */
+export type WorkletMessage = { readonly captured: Float32Array; readonly at: number } | { readonly played: Float64Array; readonly seqs: Float64Array } | { readonly levels: AudioLevels };
 
 declare const currentTime: number;
 declare const sampleRate: number;
@@ -42,6 +51,9 @@ class ParleyAudio extends AudioWorkletProcessor {
   private playedCount = 0;
   private fewestWaiting = Infinity;
   private windowFrames = 0;
+  private inputSquares = 0;
+  private outputSquares = 0;
+  private levelSamples = 0;
 
   constructor() {
     super();
@@ -58,6 +70,7 @@ class ParleyAudio extends AudioWorkletProcessor {
     const input = inputs[0]?.[0];
     if (input) {
       for (let i = 0; i < input.length; i++) {
+        this.inputSquares += input[i]! * input[i]!;
         this.capture[this.captured++] = input[i]!;
         if (this.captured === FRAME) {
           const at = currentTime + (i + 1 - FRAME) / sampleRate;
@@ -81,6 +94,7 @@ class ParleyAudio extends AudioWorkletProcessor {
           this.trimStanding();
         }
         output[i] = head.samples[this.offset++]!;
+        this.outputSquares += output[i]! * output[i]!;
         if (this.offset === head.samples.length) {
           this.playing.shift();
           this.offset = 0;
@@ -88,7 +102,17 @@ class ParleyAudio extends AudioWorkletProcessor {
       }
       for (let c = 1; c < (outputs[0]?.length ?? 0); c++) outputs[0]![c]!.set(output);
     }
+    this.levelSamples += output?.length ?? input?.length ?? 0;
+    if (this.levelSamples >= LEVEL_WINDOW) this.tellLevels();
     return true;
+  }
+
+  private tellLevels(): void {
+    const levels = { input: Math.sqrt(this.inputSquares / this.levelSamples), output: Math.sqrt(this.outputSquares / this.levelSamples) };
+    this.port.postMessage({ levels } satisfies WorkletMessage);
+    this.inputSquares = 0;
+    this.outputSquares = 0;
+    this.levelSamples = 0;
   }
 
   private trimStanding(): void {
