@@ -23,6 +23,8 @@ export interface OpsServerOptions {
   /** The server's own metrics; the process's metrics (CPU, memory, event-loop lag) are added. */
   readonly registry: Registry;
   readonly ready: ReadinessCheck;
+  /** How long a readiness check may take before /readyz says 503; default READY_CHECK_TIMEOUT_MS. */
+  readonly readyTimeoutMs?: number;
   readonly log?: Logger;
 }
 
@@ -48,11 +50,11 @@ export const OPS_SOCKET_TIMEOUT_MS = 5_000;
 export const READY_CHECK_TIMEOUT_MS = 2_000;
 
 /** One readiness check at a time (scrapers and probes share its answer), bounded in time. */
-function sharedReadiness(check: ReadinessCheck, log: Logger): () => Promise<Readiness> {
+function sharedReadiness(check: ReadinessCheck, timeoutMs: number, log: Logger): () => Promise<Readiness> {
   let inFlight: Promise<Readiness> | null = null;
   return () => {
     inFlight ??= new Promise<Readiness>((resolve) => {
-      const timer = setTimeout(() => resolve({ ready: false, reason: `readiness check took longer than ${READY_CHECK_TIMEOUT_MS} ms` }), READY_CHECK_TIMEOUT_MS);
+      const timer = setTimeout(() => resolve({ ready: false, reason: `readiness check took longer than ${timeoutMs} ms` }), timeoutMs);
       Promise.resolve()
         .then(check)
         .then(resolve, (error: unknown) => {
@@ -74,7 +76,7 @@ function send(response: ServerResponse, status: number, body: string, contentTyp
 
 export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
   const log = options.log ?? silentLogger;
-  const readiness = sharedReadiness(options.ready, log);
+  const readiness = sharedReadiness(options.ready, options.readyTimeoutMs ?? READY_CHECK_TIMEOUT_MS, log);
   const registries = [processMetrics(), options.registry];
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
