@@ -80,7 +80,10 @@ export async function buildLoginServer(context: ServerContext, options: ServerOp
       FST_ERR_CTP_INVALID_JSON_BODY: [400, 'malformed_json'],
     };
     const known = byFastifyCode[error.code ?? ''] ?? (error instanceof SyntaxError ? [400, 'malformed_json'] : undefined);
-    if (known) return reply.code(known[0]).send({ error: { code: known[1], message: error.message } });
+    if (known) {
+      noteRefusal(request, known[1]);
+      return reply.code(known[0]).send({ error: { code: known[1], message: error.message } });
+    }
     if (error.statusCode && error.statusCode < 500) return reply.code(error.statusCode).send({ error: { code: 'invalid_request', message: error.message } });
     reply.log.error(error);
     return reply.code(500).send({ error: { code: 'internal', message: 'internal error' } });
