@@ -1,6 +1,6 @@
 // What every route of the login server is given: the store, the CA, the password hasher, the
-// injected clock and randomness, and the configuration. No other state: replicas share only
-// the database (and the CA key file).
+// injected clock and randomness, the configuration, and the counters of its metrics. No other
+// state: replicas share only the database (and the CA key file); each counts its own metrics.
 import type { KeyObject } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Clock, Random } from '../env/types.js';
@@ -11,6 +11,7 @@ import type { Device, LoginStore, User } from './store/login-store.js';
 import { verifyToken } from './tokens.js';
 import { publicKeyObject } from '../crypto/ed25519.js';
 import { SupernodeRegistry } from './store/supernode-registry.js';
+import { LoginMetrics } from './metrics.js';
 
 export interface ThrottlePolicy {
   readonly freeFailures: number;
@@ -67,11 +68,12 @@ export interface ServerContext {
   readonly clock: Clock;
   readonly random: Random;
   readonly config: LoginServerConfig;
+  readonly metrics: LoginMetrics;
 }
 
-/** The context for a store and a CA: the CA's public key object and the supernode registry are derived, not passed. */
-export function createServerContext(parts: Omit<ServerContext, 'caKey' | 'supernodes'>): ServerContext {
-  return { ...parts, supernodes: new SupernodeRegistry(parts.store.db), caKey: publicKeyObject(parts.ca.keyPair.publicKey)! };
+/** The context for a store and a CA: the CA's public key object and the supernode registry are derived, not passed; metrics are fresh unless given. */
+export function createServerContext(parts: Omit<ServerContext, 'caKey' | 'metrics' | 'supernodes'> & { readonly metrics?: LoginMetrics }): ServerContext {
+  return { ...parts, supernodes: new SupernodeRegistry(parts.store.db), metrics: parts.metrics ?? new LoginMetrics(), caKey: publicKeyObject(parts.ca.keyPair.publicKey)! };
 }
 
 /** A refusal the client can act on: an HTTP status, a stable code, a message for people. */
@@ -104,9 +106,12 @@ export async function authenticate(context: ServerContext, request: FastifyReque
   return { user, device };
 }
 
-/** Refuses with 429 while `key` is locked. */
+/** Refuses with 429 while `key` (`<scope>:<who>`) is locked; counted by scope. */
 export async function checkThrottle(context: ServerContext, key: string): Promise<void> {
   const until = await context.store.lockedUntil(key);
   const now = context.clock.wallTimeMs();
-  if (until > now) throw new ApiError(429, 'throttled', 'too many attempts: wait and try again', until - now);
+  if (until > now) {
+    context.metrics.throttleRefusals.inc({ scope: key.slice(0, key.indexOf(':')) });
+    throw new ApiError(429, 'throttled', 'too many attempts: wait and try again', until - now);
+  }
 }

@@ -16,6 +16,10 @@ import { liveBootstrap } from './routes/supernodes.js';
 import { isPostgresUrl, openDatabase } from './store/database.js';
 import { LoginStore } from './store/login-store.js';
 import { createHash, X509Certificate } from 'node:crypto';
+import type { ServerContext } from './context.js';
+import { serveLoginServerOps } from './ops.js';
+import type { OpsEndpointOptions, OpsServer } from '../ops/ops-server.js';
+import type { LineSink, LogLevel } from '../ops/log.js';
 
 /** How often network.json is brought up to date with the live bootstrap list. */
 const DESCRIPTOR_REFRESH_MS = 60_000;
@@ -33,6 +37,10 @@ export interface LoginServerOptions {
   readonly bootstrap?: readonly BootstrapEntry[];
   readonly scryptCost?: ScryptCost;
   readonly config?: Partial<LoginServerConfig>;
+  /** /metrics, /healthz, /readyz on their own port (default none; host default loopback). */
+  readonly ops?: OpsEndpointOptions;
+  /** JSON log lines of the HTTP server (default none). */
+  readonly log?: { readonly level: LogLevel; readonly stream: LineSink };
 }
 
 export interface RunningLoginServer {
@@ -40,6 +48,9 @@ export interface RunningLoginServer {
   readonly url: string;
   readonly descriptorPath: string;
   readonly databaseKind: 'sqlite' | 'postgres';
+  readonly context: ServerContext;
+  /** The ops endpoint, when `ops` asked for one. */
+  readonly ops: OpsServer | null;
   close(): Promise<void>;
 }
 
@@ -73,8 +84,15 @@ export async function runLoginServer(env: Env, options: LoginServerOptions): Pro
     random: env.random,
     config,
   });
-  const app = await buildLoginServer(context, { https: { key: tls.key, cert: tls.cert } });
+  const app = await buildLoginServer(context, { https: { key: tls.key, cert: tls.cert }, ...(options.log ? { log: options.log } : {}) });
   await app.listen({ host: options.host, port: options.port });
+  const ops = options.ops
+    ? await serveLoginServerOps(context, options.ops).catch(async (error: unknown) => {
+        await app.close();
+        await context.store.close();
+        throw error;
+      })
+    : null;
   const address = app.server.address() as { port: number };
   const url = `https://${options.host}:${address.port}`;
   const der = new X509Certificate(tls.cert).raw;
@@ -106,9 +124,12 @@ export async function runLoginServer(env: Env, options: LoginServerOptions): Pro
     url,
     descriptorPath,
     databaseKind: isPostgresUrl(location) ? 'postgres' : 'sqlite',
+    context,
+    ops,
     close: async () => {
       closed = true; // a refresh in flight schedules no other
       refresher?.cancel();
+      await ops?.close();
       await app.close();
       await context.store.close();
     },

@@ -168,6 +168,8 @@ export class TurnServer {
   readonly refused = new Map<TurnRefusal, number>();
   /** Datagrams relayed each way, and bytes. */
   readonly relayed = { toPeers: 0, toClients: 0, bytes: 0 };
+  /** Allocations made since the start (`allocationCount` is how many live now). */
+  allocationsCreated = 0;
   private readonly allocations = new Map<string, Allocation>();
   /** 5-tuples with an Allocate in progress (binding its socket). */
   private readonly pending = new Set<string>();
@@ -419,6 +421,7 @@ export class TurnServer {
       answer,
     };
     this.allocations.set(key, allocation);
+    this.allocationsCreated++;
     this.schedule(allocation);
     relay.onMessage((bytes, peer) => this.fromPeer(allocation, bytes, peer));
     via.send(answer.slice(), from);

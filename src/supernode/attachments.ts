@@ -60,6 +60,10 @@ export const DEFAULT_ATTACHMENT_LIMITS: AttachmentLimits = {
 export class Attachments {
   private readonly byDevice = new Map<string, Session>();
   private readonly byUser = new Map<string, Set<Session>>();
+  /** Attach requests refused, by reason (for metrics). */
+  readonly refused = new Map<AttachError['code'], number>();
+  /** Sessions dropped because their client went silent. */
+  droppedSilent = 0;
 
   constructor(
     private readonly verifier: CertificateVerifier,
@@ -75,8 +79,14 @@ export class Attachments {
     return 3 * this.limits.keepaliveIntervalMs;
   }
 
-  /** Attaches the device at the other end of `link`, whose presence record must be its own. */
+  /** Attaches the device at the other end of `link`, whose presence record must be its own; refusals are counted. */
   attach(link: SecureLink, presenceBytes: Uint8Array, nowMs: number, wallTimeMs: number): Result<Session, AttachError> {
+    const attached = this.tryAttach(link, presenceBytes, nowMs, wallTimeMs);
+    if (!attached.ok) this.refused.set(attached.error.code, (this.refused.get(attached.error.code) ?? 0) + 1);
+    return attached;
+  }
+
+  private tryAttach(link: SecureLink, presenceBytes: Uint8Array, nowMs: number, wallTimeMs: number): Result<Session, AttachError> {
     const device = link.peer;
     if (device.role !== Role.DEVICE) return err({ code: 'not_a_device', refusal: AttachRefusal.NOT_A_DEVICE, message: 'only devices attach' });
     const presence = verifyPresenceRecord(presenceBytes, this.verifier, wallTimeMs, device.username);
@@ -133,6 +143,7 @@ export class Attachments {
   sweep(nowMs: number): Session[] {
     const dead = [...this.byDevice.values()].filter((s) => nowMs - s.lastHeardMs > this.deadAfterMs);
     for (const session of dead) this.remove(session);
+    this.droppedSilent += dead.length;
     return dead;
   }
 }

@@ -82,6 +82,14 @@ export interface DhtAddress {
   readonly webPort?: number;
 }
 
+/** How lookups went, for metrics: presence lookups answered from this node's store, or through the overlay (found or not). */
+export interface DhtCounters {
+  nodeLookups: number;
+  readonly presenceLookups: { local: number; found: number; not_found: number };
+  /** StorePresence requests from other supernodes, by outcome. */
+  readonly storeRequests: { stored: number; full: number; rejected: number };
+}
+
 export interface FindResult {
   readonly records: readonly VerifiedPresence[];
   readonly hops: number;
@@ -99,6 +107,7 @@ export class DhtNode {
   /** Users whose records lost a replica and are waiting to be stored again. */
   private readonly republishQueue = new Set<string>();
   private republishing = false;
+  readonly counters: DhtCounters = { nodeLookups: 0, presenceLookups: { local: 0, found: 0, not_found: 0 }, storeRequests: { stored: 0, full: 0, rejected: 0 } };
   /** Requests other than the DHT's own (routing), from other supernodes. */
   onOtherRequest: (envelope: Envelope, channel: RpcChannel) => void = () => {};
 
@@ -194,6 +203,7 @@ export class DhtNode {
         let detail = '';
         if (!verified.ok) detail = `${verified.error.code}: ${verified.error.message}`;
         else outcome = this.store.put(this.leased(verified.value, body.value.leaseMs || RECORD_LEASE_MS)) === 'full' ? StoreOutcome.FULL : StoreOutcome.STORED;
+        this.counters.storeRequests[outcome === StoreOutcome.STORED ? 'stored' : outcome === StoreOutcome.FULL ? 'full' : 'rejected']++;
         channel.reply({ case: 'stored', value: create(StoredSchema, { requestId: body.value.requestId, outcome, detail }) });
         return;
       }
@@ -264,6 +274,11 @@ export class DhtNode {
     return taken.reduce<number>((a, b) => a + b, 0);
   }
 
+  /** Open links to other supernodes (inbound and outbound). */
+  get peerLinkCount(): number {
+    return this.channels.size;
+  }
+
   contactFor(ref: SupernodeAddressRef): LookupContact {
     return this.contactOf(ref);
   }
@@ -306,6 +321,7 @@ export class DhtNode {
 
   /** The supernodes closest to `target` (Kademlia's iterative FIND_NODE). */
   async findNodes(target: NodeId): Promise<LookupContact[]> {
+    this.counters.nodeLookups++;
     const { lookup } = await this.iterate(target, async (channel) => {
       const answer = await channel.request((requestId) => ({ case: 'findNode', value: create(FindNodeSchema, { requestId, target, sender: this.selfRef() }) }));
       return answer.body.case === 'foundNodes' ? answer.body.value.nodes.map((n) => this.contactOf(n)) : [];
@@ -359,7 +375,10 @@ export class DhtNode {
   /** Finds a user's presence records: here, else through the overlay; caches the answer briefly. */
   async findPresence(username: string): Promise<FindResult> {
     const local = this.store.get(username, this.env.clock.wallTimeMs());
-    if (local.length > 0) return { records: local, hops: 0, requests: 0 };
+    if (local.length > 0) {
+      this.counters.presenceLookups.local++;
+      return { records: local, hops: 0, requests: 0 };
+    }
     let records: VerifiedPresence[] = [];
     const { lookup } = await this.iterate(userKey(username), async (channel) => {
       const answer = await channel.request((requestId) => ({ case: 'findPresence', value: create(FindPresenceSchema, { requestId, username, sender: this.selfRef() }) }));
@@ -373,6 +392,7 @@ export class DhtNode {
       }
       return answer.body.value.nodes.map((n) => this.contactOf(n));
     });
+    this.counters.presenceLookups[records.length > 0 ? 'found' : 'not_found']++;
     // Cached here, briefly: the next find for this user from any client of this supernode is
     // answered without a lookup.
     const now = this.env.clock.wallTimeMs();

@@ -60,12 +60,25 @@ export interface SupernodeOptions {
       };
 }
 
+/** What the supernode counts itself (its parts count theirs), for metrics. */
+export interface SupernodeCounters {
+  /** Secure links whose handshake completed, by the peer's role. */
+  readonly handshakes: { device: number; supernode: number };
+  /** Device links turned away because `maxLinks` were open. */
+  linksRefusedFull: number;
+  /** Client requests refused by a rate limit, by kind (reachability: this supernode's dial-back budget). */
+  readonly rateLimited: { lookup: number; route: number; reachability: number };
+}
+
 export interface RunningSupernode {
   readonly port: number;
   /** The web port's actual number, when one was asked for. */
   readonly webPort: number | null;
   readonly links: ReadonlySet<SecureLink>;
   readonly failures: ReadonlyMap<ChannelError['code'], number>;
+  readonly counters: SupernodeCounters;
+  /** True once `close()` was called. */
+  readonly closed: boolean;
   readonly attachments: Attachments;
   readonly dht: DhtNode;
   /** The STUN service, when it runs (its UDP port was free). */
@@ -78,6 +91,8 @@ export interface RunningSupernode {
 export async function startSupernode(env: Env, options: SupernodeOptions): Promise<RunningSupernode> {
   const links = new Set<SecureLink>();
   const failures = new Map<ChannelError['code'], number>();
+  const counters: SupernodeCounters = { handshakes: { device: 0, supernode: 0 }, linksRefusedFull: 0, rateLimited: { lookup: 0, route: 0, reachability: 0 } };
+  let closed = false;
   const maxLinks = options.maxLinks ?? DEFAULT_MAX_LINKS;
   const log = options.log ?? (() => {});
   const attachments = new Attachments(options.verifier, { ...DEFAULT_ATTACHMENT_LIMITS, ...options.attachment });
@@ -122,7 +137,10 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
   const answerReachability = (link: SecureLink, requestId: bigint, port: number, reply: (body: Envelope['body']) => void) => {
     const refuse = (detail: string) => reply({ case: 'reachabilityResult', value: create(ReachabilityResultSchema, { requestId, reachable: false, detail }) });
     if (port < 1 || port > 65535) return refuse('port out of range');
-    if (!dialBacks.take(env.clock.now())) return refuse('too many reachability checks here: try later');
+    if (!dialBacks.take(env.clock.now())) {
+      counters.rateLimited.reachability++;
+      return refuse('too many reachability checks here: try later');
+    }
     const target = { host: link.remote.host, port, dhKey: link.peer.dhKey };
     void dialBack(env, { identity: options.identity, verifier: options.verifier }, target, link.peer.role === Role.DEVICE).then((outcome) => {
       if (!outcome.reachable) return refuse(outcome.detail);
@@ -146,10 +164,13 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
     },
     onLink: (link) => {
       if (link.peer.role === Role.SUPERNODE) {
+        counters.handshakes.supernode++;
         dht!.adoptInbound(link);
         return;
       }
+      counters.handshakes.device++;
       if (links.size >= maxLinks) {
+        counters.linksRefusedFull++;
         link.close(CloseReason.SHUTDOWN, 'supernode full');
         return;
       }
@@ -190,6 +211,7 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
             if (!session) return;
             const { requestId, to, payload, deviceKey } = envelope.body.value;
             if (!takeRoute(session, env.clock.now())) {
+              counters.rateLimited.route++;
               link.send({ case: 'routeResult', value: create(RouteResultSchema, { requestId, failure: RouteFailure.RATE_LIMITED }) });
               return;
             }
@@ -220,6 +242,7 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
             if (!session) return; // only attached clients may search
             const { requestId, username } = envelope.body.value;
             if (!takeLookup(session, env.clock.now())) {
+              counters.rateLimited.lookup++;
               link.send({ case: 'foundPresence', value: create(FoundPresenceSchema, { requestId, refused: FindRefusal.RATE_LIMITED }) });
               return;
             }
@@ -280,9 +303,14 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
     join: (seeds) => dht!.join(seeds),
     links,
     failures,
+    counters,
+    get closed() {
+      return closed;
+    },
     attachments,
     close: () => {
       closing = true;
+      closed = true;
       sweeper?.cancel();
       listener.close();
       webListener?.close();

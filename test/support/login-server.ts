@@ -10,7 +10,7 @@ import { generateDeviceKeys, type DeviceKeys } from '../../src/crypto/identity.j
 import { createServerContext, DEFAULT_CONFIG, type LoginServerConfig, type ServerContext } from '../../src/login-server/context.js';
 import { PasswordHasher } from '../../src/login-server/passwords.js';
 import { challengeMessage, deviceProofMessage } from '../../src/login-server/routes/accounts.js';
-import { buildLoginServer } from '../../src/login-server/server.js';
+import { buildLoginServer, type ServerOptions } from '../../src/login-server/server.js';
 import { LoginStore } from '../../src/login-server/store/login-store.js';
 import type { StoreDatabase } from '../../src/login-server/store/database.js';
 
@@ -29,7 +29,7 @@ export class ManualClock implements Clock {
 
 export const FAST_HASH = new PasswordHasher({ logN: 10, r: 8, p: 1 });
 
-export async function testServer(database: StoreDatabase, options: { ca?: NetworkCa; clock?: ManualClock; config?: Partial<LoginServerConfig>; hasher?: PasswordHasher } = {}) {
+export async function testServer(database: StoreDatabase, options: { ca?: NetworkCa; clock?: ManualClock; config?: Partial<LoginServerConfig>; hasher?: PasswordHasher; server?: ServerOptions } = {}) {
   const ca = options.ca ?? createNetworkCa(cryptoRandom);
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 0, 1));
   const context: ServerContext = createServerContext({
@@ -40,7 +40,7 @@ export async function testServer(database: StoreDatabase, options: { ca?: Networ
     random: cryptoRandom,
     config: { ...DEFAULT_CONFIG, ...options.config },
   });
-  const app = await buildLoginServer(context);
+  const app = await buildLoginServer(context, options.server);
   return { app, context, ca, clock, close: async () => { await app.close(); await context.store.close(); } };
 }
 

@@ -49,6 +49,7 @@ async function grant(context: ServerContext, user: User, device: Device) {
     issuedAtMs: now,
     lifetimeMs: context.config.certificateLifetimeMs,
   });
+  context.metrics.certificatesIssued.inc({ role: 'device' });
   await context.store.recordLogin(device.id, user.id, now);
   const accessTokenExpiresAtMs = now + context.config.tokenLifetimeMs;
   return {
@@ -184,6 +185,7 @@ export function accountRoutes(app: FastifyInstance, context: ServerContext): voi
       { nowMs: now(), serial: await store.nextSerial(), lifetimeMs: config.certificateLifetimeMs },
     );
     if (!issued.ok) throw new ApiError(issued.error.code === 'not_your_key' ? 403 : 400, issued.error.code, issued.error.message);
+    context.metrics.certificatesIssued.inc({ role: 'supernode' });
     return { certificate: toBase64Url(issued.value), certificateExpiresAtMs: now() + config.certificateLifetimeMs };
   });
 

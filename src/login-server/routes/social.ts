@@ -144,6 +144,7 @@ export function socialRoutes(app: FastifyInstance, context: ServerContext): void
     if (!(await store.isBlockedBy(caller.user.id, device.userId))) {
       const stored = await store.storeOffline(device.id, caller.user.username, ciphertext, now());
       if (!stored.ok) refuse(stored.error);
+      context.metrics.offlineStored.inc();
     }
     reply.code(202);
     return { stored: true };
@@ -157,6 +158,8 @@ export function socialRoutes(app: FastifyInstance, context: ServerContext): void
 
   app.post('/v1/offline/ack', { schema: { body: schemas.offlineAck, tags: ['offline'] } }, async (request) => {
     const caller = await authenticate(context, request);
-    return { deleted: await store.ackOffline(caller.device.id, (request.body as { ids: number[] }).ids) };
+    const deleted = await store.ackOffline(caller.device.id, (request.body as { ids: number[] }).ids);
+    context.metrics.offlineDelivered.inc(deleted);
+    return { deleted };
   });
 }

@@ -148,6 +148,11 @@ export class LoginStore {
     return this.database.close();
   }
 
+  /** Whether the database answers a trivial query (readiness); throws when it does not. */
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
   // --- Accounts -------------------------------------------------------------------------
 
   async createUser(input: { username: string; displayName: string; passwordHash: string; nowMs: number; discoverable: boolean; showLastSeen: boolean }): Promise<Result<User, StoreError>> {
