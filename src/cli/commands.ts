@@ -1,0 +1,466 @@
+// The table of `parley` commands: each entry is its usage (synopsis, description, options with
+// their defaults, from which the help texts and the parser are made) and what it runs. Adding a
+// command is adding one entry.
+import type { BootstrapEntry } from '../crypto/descriptor.js';
+import { SUPPORTED_VERSIONS } from '../wire/messages.js';
+import { readFileSync } from 'node:fs';
+import { answer, buddies, call, chat, conference, connect, daemon, history, login, nat, online, register, search, status, whois, type AccountOptions } from './account-commands.js';
+import { UsageError, type Arguments } from './arguments.js';
+import { LOCAL_LOGIN_PORT, parseBootstrap, runLocal, runLoginServerCommand, runPing, stunAlternate } from './network-commands.js';
+import { commandHelp, overviewHelp } from './help.js';
+import type { CommandUsage, OptionUsage } from './options.js';
+import { runSupernode } from './supernode-command.js';
+
+/** What a command's run gives back: an exit code, or `running` for a server that runs until stopped. */
+export type CommandOutcome = number | 'running';
+
+export interface Command {
+  readonly usage: CommandUsage;
+  run(args: Arguments): Promise<CommandOutcome>;
+}
+
+const MAX_PORT = 65535;
+
+// Options several commands share.
+const network: OptionUsage = { name: 'network', kind: 'string', value: 'FILE', default: '.parley-login/network.json', help: 'the network descriptor' };
+const profile: OptionUsage = { name: 'profile', kind: 'string', value: 'DIR', help: 'device keys and sessions (default: ~/.parley)' };
+const user: OptionUsage = { name: 'user', kind: 'string', value: 'U', help: 'act as this user (default: the only user logged in on the profile)' };
+const passwordStdin: OptionUsage = { name: 'password-stdin', kind: 'boolean', help: 'read the password from standard input' };
+const host: OptionUsage = { name: 'host', kind: 'string', value: 'H', default: '127.0.0.1', help: 'the address to listen on' };
+const stunAlternateOption: OptionUsage = { name: 'stun-alternate', kind: 'string', value: 'A', help: "the STUN service's second address (default: 127.0.0.2 with host 127.0.0.1)" };
+const webPort: OptionUsage = { name: 'web-port', kind: 'string', value: 'W', help: 'also take device links and TURN over TCP on this port' };
+const localDir: OptionUsage = { name: 'dir', kind: 'string', value: 'D', default: '.parley-local', help: "the local network's folder" };
+const callsFromOption: OptionUsage = { name: 'calls-from', kind: 'string', value: 'buddies|anyone', default: 'buddies', help: 'whose calls and connections to answer' };
+const callOptions: OptionUsage[] = [
+  { name: 'in', kind: 'string', value: 'said.wav', help: 'what to say (any PCM WAV; silence without it)' },
+  { name: 'out', kind: 'string', value: 'heard.wav', help: 'where to write what you hear (48 kHz mono WAV)' },
+  { name: 'seconds', kind: 'string', value: 'N', help: 'end after N seconds' },
+  { name: 'frame-ms', kind: 'string', value: '10|20', default: '20', help: 'audio frame length in milliseconds' },
+];
+const accountOptions = [network, profile];
+const userOptions = [user, ...accountOptions];
+
+function account(args: Arguments, extra: { password?: boolean; discoverable?: boolean; user?: boolean } = {}): AccountOptions & { user?: string } {
+  const profileDir = args.string('profile');
+  const username = extra.user ? args.string('user') : undefined;
+  return {
+    network: args.string('network')!,
+    ...(profileDir ? { profile: profileDir } : {}),
+    ...(extra.password ? { 'password-stdin': args.flag('password-stdin') } : {}),
+    ...(extra.discoverable ? { discoverable: args.flag('discoverable') } : {}),
+    ...(username ? { user: username } : {}),
+  };
+}
+
+const userAccount = (args: Arguments) => account(args, { user: true });
+
+function callArguments(args: Arguments): { in?: string; out?: string; seconds?: number; frameMs: 10 | 20 } {
+  const frameMs = Number(args.choice('frame-ms', ['10', '20'] as const)) as 10 | 20;
+  const said = args.string('in');
+  const heard = args.string('out');
+  const seconds = args.int('seconds', 1, 86_400);
+  return { ...(said ? { in: said } : {}), ...(heard ? { out: heard } : {}), ...(seconds !== undefined ? { seconds } : {}), frameMs };
+}
+
+const callsFrom = (args: Arguments) => args.choice('calls-from', ['buddies', 'anyone'] as const)!;
+
+/** Runs an account command that finishes by itself. */
+const done = (work: Promise<void>): Promise<CommandOutcome> => work.then(() => 0);
+
+export const COMMANDS: readonly Command[] = [
+  {
+    usage: {
+      name: 'local',
+      synopsis: ['[--dir D] [--supernodes N] [--port P] [--host H] [--stun-alternate A]', '[--web-port W] [--login-port L] [--app]'],
+      summary: 'runs a whole network on this machine: login server and supernodes',
+      description: `Runs a local network: creates (once) a network CA in D, starts a login server on
+L (default 8443) and N supernodes on ports P, P+1, … (0: any free ports), writes
+D/network.json, and runs until Ctrl-C. Each supernode answers STUN on UDP at its port,
+with A as its second address for NAT behaviour discovery (RFC 5780). With W, the first
+supernode also takes device links and TURN over TCP on port W (443 for devices behind
+firewalls that let out only web traffic; the login server then belongs on 443 or 80).
+With --app (npm start), also two demo users, alice and bob, buddies, each with a daemon
+and the app: it prints two addresses to open in a browser (ports 8801 and 8802, or any
+free ones with --port 0).`,
+      options: [
+        localDir,
+        { name: 'supernodes', kind: 'string', value: 'N', default: '3', help: 'how many supernodes' },
+        { name: 'port', kind: 'string', value: 'P', default: '33033', help: "the first supernode's port (0: any free ports)" },
+        host,
+        stunAlternateOption,
+        webPort,
+        { name: 'login-port', kind: 'string', value: 'L', help: `the login server's port (default: ${LOCAL_LOGIN_PORT}, any free one with --port 0)` },
+        { name: 'app', kind: 'boolean', help: 'also two demo users with their daemons and the app' },
+      ],
+      configurable: true,
+    },
+    async run(args) {
+      args.atMost(0);
+      const stun = args.string('stun-alternate');
+      const web = args.int('web-port', 1, MAX_PORT);
+      const loginPort = args.int('login-port', 0, MAX_PORT);
+      await runLocal({
+        dir: args.string('dir')!,
+        supernodes: args.int('supernodes', 1, 64)!,
+        port: args.int('port', 0, MAX_PORT)!,
+        host: args.string('host')!,
+        ...(stun ? { stunAlternate: stun } : {}),
+        ...(web !== undefined ? { webPort: web } : {}),
+        ...(loginPort !== undefined ? { loginPort } : {}),
+        app: args.flag('app'),
+      });
+      return 'running';
+    },
+  },
+  {
+    usage: {
+      name: 'ping',
+      synopsis: ['[--dir D] [--count K]'],
+      summary: "pings each of a local network's bootstrap supernodes",
+      description: `Joins the local network in D with a fresh certified device and pings each bootstrap
+supernode over a secure link, printing round-trip times.`,
+      options: [localDir, { name: 'count', kind: 'string', value: 'K', default: '3', help: 'pings per supernode' }],
+    },
+    async run(args) {
+      args.atMost(0);
+      return runPing({ dir: args.string('dir')!, count: args.int('count', 1, 1000)! });
+    },
+  },
+  {
+    usage: {
+      name: 'login-server',
+      synopsis: ['[--data D] [--host H] [--port P] [--database URL] [--tls-cert F --tls-key F]', '[--bootstrap host:port[+webport],…] [--public-host NAME] [--certificate-hours N]'],
+      summary: 'runs the login server: accounts, device certificates, contacts, directory',
+      description: `Runs the login server: accounts, device certificates, contacts, directory, offline store.
+Data (CA key, TLS certificate, SQLite database) in D (default .parley-login); PostgreSQL with
+--database postgres://… or DATABASE_URL. Device certificates last N hours (default 24).
+Writes D/network.json for clients.`,
+      options: [
+        { name: 'data', kind: 'string', value: 'D', default: '.parley-login', help: 'the data folder (CA key, TLS certificate, SQLite database)' },
+        host,
+        { name: 'port', kind: 'string', value: 'P', default: '8443', help: 'the HTTPS port (0: any free port)' },
+        { name: 'database', kind: 'string', value: 'URL', help: 'PostgreSQL (postgres://…) instead of SQLite in the data folder', alsoFrom: ['DATABASE_URL'] },
+        { name: 'tls-cert', kind: 'string', value: 'F', help: 'TLS certificate (PEM; default: one made once and pinned in network.json)' },
+        { name: 'tls-key', kind: 'string', value: 'F', help: "the TLS certificate's private key (PEM)" },
+        { name: 'bootstrap', kind: 'string', value: 'host:port[+webport],…', help: 'the supernodes clients start with' },
+        { name: 'public-host', kind: 'list', value: 'NAME', help: 'a name or address the generated certificate holds (repeatable; default: the host)' },
+        { name: 'certificate-hours', kind: 'string', value: 'N', default: '24', help: 'how long device certificates last' },
+      ],
+      configurable: true,
+    },
+    async run(args) {
+      args.atMost(0);
+      const database = args.string('database');
+      const tlsCert = args.string('tls-cert');
+      const tlsKey = args.string('tls-key');
+      const publicHosts = args.list('public-host');
+      let bootstrap: BootstrapEntry[];
+      try {
+        bootstrap = parseBootstrap(args.string('bootstrap'));
+      } catch (error) {
+        throw new UsageError(`${(error as Error).message}${args.from('bootstrap')}`);
+      }
+      await runLoginServerCommand({
+        data: args.string('data')!,
+        host: args.string('host')!,
+        port: args.int('port', 0, MAX_PORT)!,
+        ...(database ? { database } : {}),
+        ...(tlsCert ? { tlsCert } : {}),
+        ...(tlsKey ? { tlsKey } : {}),
+        ...(publicHosts && publicHosts.length > 0 ? { publicHosts } : {}),
+        bootstrap,
+        certificateHours: args.int('certificate-hours', 1, 24 * 365)!,
+      });
+      return 'running';
+    },
+  },
+  {
+    usage: {
+      name: 'supernode',
+      synopsis: ['[--dir D] [--port P] [--host H] [--stun-alternate A] [--web-port W]'],
+      summary: 'runs one more supernode for a network',
+      description: `Runs one more supernode for the network in D (its network.json and CA key: a local
+network's folder, or the login server's data folder) and joins the overlay through the
+bootstrap list. Users' machines become supernodes by promotion instead.`,
+      options: [
+        { ...localDir, help: "the network's folder (network.json and CA key)" },
+        { name: 'port', kind: 'string', value: 'P', help: 'the port (default: any free port)' },
+        host,
+        stunAlternateOption,
+        webPort,
+      ],
+      configurable: true,
+    },
+    async run(args) {
+      args.atMost(0);
+      const port = args.string('port');
+      const web = args.int('web-port', 1, MAX_PORT);
+      await runSupernode({
+        dir: args.string('dir')!,
+        host: args.string('host')!,
+        ...(port !== undefined ? { port } : {}),
+        ...(web !== undefined ? { webPort: web } : {}),
+        ...stunAlternate(args.string('host')!, args.string('stun-alternate')),
+      });
+      return 'running';
+    },
+  },
+  {
+    usage: {
+      name: 'register',
+      synopsis: ['<user> [--discoverable] [--password-stdin]'],
+      summary: 'creates an account',
+      description: 'Creates the account <user> on the login server; it asks for a new password.',
+      options: [{ name: 'discoverable', kind: 'boolean', help: 'others may find you by a prefix of your name (parley search)' }, passwordStdin, ...accountOptions],
+    },
+    run: (args) => done(register(args.atMost(1)[0], account(args, { password: true, discoverable: true }))),
+  },
+  {
+    usage: {
+      name: 'login',
+      synopsis: ['<user> [--password-stdin]'],
+      summary: 'logs this device in and gets its certificate',
+      description: `First login on a device sends the password and gets a certificate for this device's keys;
+later logins sign a challenge with the device key instead.`,
+      options: [passwordStdin, ...accountOptions],
+    },
+    run: (args) => done(login(args.atMost(1)[0], account(args, { password: true }))),
+  },
+  {
+    usage: {
+      name: 'buddies',
+      synopsis: ['[list | add <user> [message] | accept <user> | decline <user> | remove <user>', '| block <user> | unblock <user>] [--user U]'],
+      summary: 'lists, asks, accepts, removes and blocks buddies',
+      description: `A request's message goes end to end (sealed for the user's devices); the login server
+carries only the request.`,
+      options: userOptions,
+    },
+    run: (args) => done(buddies([...args.positionals], userAccount(args))),
+  },
+  {
+    usage: {
+      name: 'search',
+      synopsis: ['<prefix> [--user U]'],
+      summary: 'finds discoverable users by a prefix of their name',
+      description: "Asks the login server's directory for the discoverable users whose names start with <prefix>.",
+      options: userOptions,
+    },
+    run: (args) => done(search(args.atMost(1)[0], userAccount(args))),
+  },
+  {
+    usage: {
+      name: 'daemon',
+      synopsis: ['[--user U] [--api-port P]'],
+      summary: 'keeps this device online and serves its local API and the app',
+      description: `Keeps this device online (as parley online does, calls and conferences too) and serves
+its local API and the app on 127.0.0.1:P (default: any free port): HTTP for commands and
+queries, WebSockets for events and audio, each request with the token in the profile
+(docs/daemon.md). Signed in as U, or as the only user logged in on the profile; otherwise
+nobody until someone signs up or logs in from the app at the printed address. While it
+runs, that user's parley chat <user> <message>, buddies, search and status go through it, and
+commands that would bring the device online a second time (online, call, answer,
+conference, connect, nat, whois) are refused.`,
+      options: [{ name: 'api-port', kind: 'string', value: 'P', default: '0', help: 'the local API port on 127.0.0.1 (0: any free port)' }, ...userOptions],
+    },
+    async run(args) {
+      args.atMost(0);
+      await daemon(userAccount(args), { apiPort: args.int('api-port', 0, MAX_PORT)! });
+      return 0;
+    },
+  },
+  {
+    usage: {
+      name: 'online',
+      synopsis: ['[--user U] [--port P] [--no-promotion] [--promote-after MINUTES] [--no-read-receipts]', '[--calls-from buddies|anyone]'],
+      summary: 'attaches this device to a supernode and stays online',
+      description: `Attaches this device to a supernode and stays online (others can find it) until Ctrl-C,
+printing messages (senders learn you read them, unless --no-read-receipts), presence
+and typing of your buddies.
+It listens on P (default: any free port) for a supernode's dial-back: when one finds it
+reachable from outside, with at least 1 Mbit/s up, after MINUTES online (default 60), it
+becomes a supernode too (certified by the login server); --no-promotion forbids that.
+It answers connections (parley connect, calls) from buddies, or from anyone with
+--calls-from anyone.`,
+      options: [
+        { name: 'port', kind: 'string', value: 'P', default: '0', help: "the port for a supernode's dial-back (0: any free port)" },
+        { name: 'no-promotion', kind: 'boolean', help: 'never become a supernode' },
+        { name: 'promote-after', kind: 'string', value: 'MINUTES', default: '60', help: 'minutes online before becoming a supernode' },
+        { name: 'no-read-receipts', kind: 'boolean', help: 'do not tell senders you read their messages' },
+        callsFromOption,
+        ...userOptions,
+      ],
+    },
+    async run(args) {
+      args.atMost(0);
+      await online(userAccount(args), {
+        port: args.int('port', 0, MAX_PORT)!,
+        allowPromotion: !args.flag('no-promotion'),
+        readReceipts: !args.flag('no-read-receipts'),
+        promoteAfterMs: args.int('promote-after', 0, 7 * 24 * 60)! * 60_000,
+        callsFrom: callsFrom(args),
+      });
+      return 0;
+    },
+  },
+  {
+    usage: {
+      name: 'chat',
+      synopsis: ['<user> [message] [--user U]'],
+      summary: 'sends a message end to end (or each line you type)',
+      description: `Sends a message end to end to every device of <user> (and your other devices) and waits
+for their acknowledgement; with no message, sends each line you type (on a terminal,
+<user> sees that you are typing). A user with no
+device online gets it at the next login (sealed for each device, kept by the login
+server). Incoming messages are printed here and by parley online.`,
+      options: userOptions,
+    },
+    run(args) {
+      const [to, ...words] = args.positionals;
+      return done(chat(to, words.length > 0 ? words.join(' ') : undefined, userAccount(args)));
+    },
+  },
+  {
+    usage: {
+      name: 'status',
+      synopsis: ['<online|away|dnd|invisible> [text] [--user U]'],
+      summary: 'sets your presence and status text',
+      description: `Your presence and status text, pushed end to end to your buddies (only) by parley online;
+invisible looks offline to them.`,
+      options: userOptions,
+    },
+    run: (args) => done(status([...args.positionals], userAccount(args))),
+  },
+  {
+    usage: {
+      name: 'history',
+      synopsis: ['<user> [--search WORDS] [--limit N] [--user U]'],
+      summary: "shows this device's conversation with a user",
+      description: `This device's conversation with <user> (the last N messages, default 50), from its local
+history; --search keeps the messages that contain WORDS.`,
+      options: [
+        { name: 'search', kind: 'string', value: 'WORDS', help: 'only the messages that contain WORDS' },
+        { name: 'limit', kind: 'string', value: 'N', default: '50', help: 'the last N messages' },
+        ...userOptions,
+      ],
+    },
+    run(args) {
+      const words = args.string('search');
+      return done(history(args.atMost(1)[0], userAccount(args), { ...(words ? { search: words } : {}), limit: args.int('limit', 1, 10_000)! }));
+    },
+  },
+  {
+    usage: {
+      name: 'connect',
+      synopsis: ['<user> [--user U]'],
+      summary: "opens a path to a user's device the way a call will",
+      description: `Opens a path to the user's online device the way a call will: candidates exchanged end
+to end, STUN checks from both sides (hole punching), a TURN relay on the supernodes when
+nothing direct works. Prints the path (direct, hole-punched or relayed), its setup time
+and the round trip over it. The other side's parley online answers buddies.`,
+      options: userOptions,
+    },
+    run: (args) => done(connect(args.atMost(1)[0], userAccount(args))),
+  },
+  {
+    usage: {
+      name: 'nat',
+      synopsis: ['[--user U] [--lifetime]'],
+      summary: 'finds what NAT this device is behind',
+      description: `Finds what this device is behind (open, full cone, address- or port-restricted,
+symmetric, UDP blocked) with RFC 5780 tests against its supernode's STUN service;
+parley online does the same at start and publishes it in the presence record.
+--lifetime also brackets how long the NAT keeps an idle mapping (probes of 15 s to 2 min,
+run side by side: about 2 minutes).`,
+      options: [{ name: 'lifetime', kind: 'boolean', help: 'also measure how long the NAT keeps an idle mapping' }, ...userOptions],
+    },
+    run(args) {
+      args.atMost(0);
+      return done(nat(userAccount(args), args.flag('lifetime')));
+    },
+  },
+  {
+    usage: {
+      name: 'call',
+      synopsis: ['<user> [--in said.wav] [--out heard.wav] [--seconds N] [--frame-ms 10|20] [--user U]'],
+      summary: 'calls a user',
+      description: `Calls the user: every online device rings, the first to answer gets the call. Sends
+--in (any PCM WAV; silence without it) as Opus in SRTP over the best path (direct,
+hole-punched or relayed), writes what you hear to --out (48 kHz mono WAV), prints live
+statistics, and hangs up when --in has been sent (or after N seconds). On a terminal:
+h holds or resumes, m mutes, q hangs up. 10 ms frames: lower delay, more packets.`,
+      options: [...callOptions, ...userOptions],
+    },
+    run: (args) => done(call(args.atMost(1)[0], userAccount(args), callArguments(args))),
+  },
+  {
+    usage: {
+      name: 'answer',
+      synopsis: ['[--in said.wav] [--out heard.wav] [--seconds N] [--calls-from buddies|anyone] [--user U]'],
+      summary: 'waits for a call or a conference invitation and answers it',
+      description: `Waits for a call or a conference invitation, answers it with --in, records --out,
+until the caller hangs up (or the conference ends, or N seconds have passed).`,
+      options: [...callOptions, callsFromOption, ...userOptions],
+    },
+    run(args) {
+      args.atMost(0);
+      return done(answer(userAccount(args), { ...callArguments(args), callsFrom: callsFrom(args) }));
+    },
+  },
+  {
+    usage: {
+      name: 'conference',
+      synopsis: ['<user> <user>… [--in said.wav] [--out heard.wav] [--seconds N] [--user U]'],
+      summary: 'hosts a conference and invites users',
+      description: `Hosts a conference and invites the users (each answers with parley answer). The
+participant the others reach best mixes: everyone hears everyone else, never their own
+voice; if the mixer leaves, another takes over. Prints the roster (host, mixer, who
+speaks) as it changes; leaves when --in has been sent (or after N seconds).`,
+      options: [...callOptions, ...userOptions],
+    },
+    run: (args) => done(conference([...args.positionals], userAccount(args), callArguments(args))),
+  },
+  {
+    usage: {
+      name: 'whois',
+      synopsis: ['<user> [--user U]'],
+      summary: 'finds a user through the supernode overlay',
+      description: `Finds a user through the supernode overlay; if the overlay has no record, asks the
+login server whether the user exists and when they were last seen, and says which.`,
+      options: userOptions,
+    },
+    run: (args) => done(whois(args.atMost(1)[0], userAccount(args))),
+  },
+  {
+    usage: { name: 'version', synopsis: [], summary: "prints Parley's version and protocol versions", description: "Prints Parley's version and the protocol versions it speaks.", options: [] },
+    run(args) {
+      args.atMost(0);
+      const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+      console.log(`parley ${pkg.version}, protocol versions ${SUPPORTED_VERSIONS.join(',')}`);
+      return Promise.resolve(0);
+    },
+  },
+  {
+    usage: {
+      name: 'help',
+      synopsis: ['[command]'],
+      summary: "lists the commands, or prints one command's help",
+      description: 'With no command, lists the commands; with one, prints its arguments and options.',
+      options: [],
+    },
+    run(args) {
+      const [name] = args.atMost(1);
+      if (name === undefined) {
+        console.log(overviewHelp(COMMANDS.map((c) => c.usage)));
+        return Promise.resolve(0);
+      }
+      const command = findCommand(name);
+      if (!command) throw new UsageError(`unknown command: ${name}`);
+      console.log(commandHelp(command.usage));
+      return Promise.resolve(0);
+    },
+  },
+];
+
+export function findCommand(name: string): Command | undefined {
+  return COMMANDS.find((c) => c.usage.name === name);
+}
