@@ -1,15 +1,20 @@
 // The table of `parley` commands: each entry is its usage (synopsis, description, options with
 // their defaults, from which the help texts and the parser are made) and what it runs. Adding a
 // command is adding one entry.
-import type { BootstrapEntry } from '../crypto/descriptor.js';
-import { SUPPORTED_VERSIONS } from '../wire/messages.js';
 import { readFileSync } from 'node:fs';
-import { answer, buddies, call, chat, conference, connect, daemon, history, login, nat, online, register, search, status, whois, type AccountOptions } from './account-commands.js';
+import type { BootstrapEntry } from '../crypto/descriptor.js';
+import type { AccountOptions } from './account-commands.js';
 import { UsageError, type Arguments } from './arguments.js';
-import { LOCAL_LOGIN_PORT, parseBootstrap, runLocal, runLoginServerCommand, runPing, stunAlternate } from './network-commands.js';
 import { commandHelp, overviewHelp } from './help.js';
 import type { CommandUsage, OptionUsage } from './options.js';
-import { runSupernode } from './supernode-command.js';
+
+// A command's code is loaded when it runs, not for help or a usage error: those stay fast
+// (the servers' modules take most of a second to load).
+const accounts = () => import('./account-commands.js');
+const servers = () => import('./network-commands.js');
+
+/** The local network's login server port (its supernodes use 33033 and up). */
+const LOCAL_LOGIN_PORT = 8443;
 
 /** What a command's run gives back: an exit code, or `running` for a server that runs until stopped. */
 export type CommandOutcome = number | 'running';
@@ -64,8 +69,15 @@ function callArguments(args: Arguments): { in?: string; out?: string; seconds?: 
 
 const callsFrom = (args: Arguments) => args.choice('calls-from', ['buddies', 'anyone'] as const)!;
 
-/** Runs an account command that finishes by itself. */
-const done = (work: Promise<void>): Promise<CommandOutcome> => work.then(() => 0);
+type AccountCommands = Awaited<ReturnType<typeof accounts>>;
+
+/** An account command, which finishes by itself. */
+function accountCommand(work: (commands: AccountCommands, args: Arguments) => Promise<void>): (args: Arguments) => Promise<CommandOutcome> {
+  return async (args) => {
+    await work(await accounts(), args);
+    return 0;
+  };
+}
 
 export const COMMANDS: readonly Command[] = [
   {
@@ -96,6 +108,7 @@ free ones with --port 0).`,
     },
     async run(args) {
       args.atMost(0);
+      const { runLocal } = await servers();
       const stun = args.string('stun-alternate');
       const web = args.int('web-port', 1, MAX_PORT);
       const loginPort = args.int('login-port', 0, MAX_PORT);
@@ -123,6 +136,7 @@ supernode over a secure link, printing round-trip times.`,
     },
     async run(args) {
       args.atMost(0);
+      const { runPing } = await servers();
       return runPing({ dir: args.string('dir')!, count: args.int('count', 1, 1000)! });
     },
   },
@@ -150,6 +164,7 @@ Writes D/network.json for clients.`,
     },
     async run(args) {
       args.atMost(0);
+      const { parseBootstrap, runLoginServerCommand } = await servers();
       const database = args.string('database');
       const tlsCert = args.string('tls-cert');
       const tlsKey = args.string('tls-key');
@@ -193,6 +208,7 @@ bootstrap list. Users' machines become supernodes by promotion instead.`,
     },
     async run(args) {
       args.atMost(0);
+      const [{ runSupernode }, { stunAlternate }] = await Promise.all([import('./supernode-command.js'), servers()]);
       const port = args.string('port');
       const web = args.int('web-port', 1, MAX_PORT);
       await runSupernode({
@@ -213,7 +229,7 @@ bootstrap list. Users' machines become supernodes by promotion instead.`,
       description: 'Creates the account <user> on the login server; it asks for a new password.',
       options: [{ name: 'discoverable', kind: 'boolean', help: 'others may find you by a prefix of your name (parley search)' }, passwordStdin, ...accountOptions],
     },
-    run: (args) => done(register(args.atMost(1)[0], account(args, { password: true, discoverable: true }))),
+    run: accountCommand((a, args) => a.register(args.atMost(1)[0], account(args, { password: true, discoverable: true }))),
   },
   {
     usage: {
@@ -224,7 +240,7 @@ bootstrap list. Users' machines become supernodes by promotion instead.`,
 later logins sign a challenge with the device key instead.`,
       options: [passwordStdin, ...accountOptions],
     },
-    run: (args) => done(login(args.atMost(1)[0], account(args, { password: true }))),
+    run: accountCommand((a, args) => a.login(args.atMost(1)[0], account(args, { password: true }))),
   },
   {
     usage: {
@@ -235,7 +251,7 @@ later logins sign a challenge with the device key instead.`,
 carries only the request.`,
       options: userOptions,
     },
-    run: (args) => done(buddies([...args.positionals], userAccount(args))),
+    run: accountCommand((a, args) => a.buddies([...args.positionals], userAccount(args))),
   },
   {
     usage: {
@@ -245,7 +261,7 @@ carries only the request.`,
       description: "Asks the login server's directory for the discoverable users whose names start with <prefix>.",
       options: userOptions,
     },
-    run: (args) => done(search(args.atMost(1)[0], userAccount(args))),
+    run: accountCommand((a, args) => a.search(args.atMost(1)[0], userAccount(args))),
   },
   {
     usage: {
@@ -264,6 +280,7 @@ conference, connect, nat, whois) are refused.`,
     },
     async run(args) {
       args.atMost(0);
+      const { daemon } = await accounts();
       await daemon(userAccount(args), { apiPort: args.int('api-port', 0, MAX_PORT)! });
       return 0;
     },
@@ -292,6 +309,7 @@ It answers connections (parley connect, calls) from buddies, or from anyone with
     },
     async run(args) {
       args.atMost(0);
+      const { online } = await accounts();
       await online(userAccount(args), {
         port: args.int('port', 0, MAX_PORT)!,
         allowPromotion: !args.flag('no-promotion'),
@@ -314,10 +332,10 @@ device online gets it at the next login (sealed for each device, kept by the log
 server). Incoming messages are printed here and by parley online.`,
       options: userOptions,
     },
-    run(args) {
+    run: accountCommand((a, args) => {
       const [to, ...words] = args.positionals;
-      return done(chat(to, words.length > 0 ? words.join(' ') : undefined, userAccount(args)));
-    },
+      return a.chat(to, words.length > 0 ? words.join(' ') : undefined, userAccount(args));
+    }),
   },
   {
     usage: {
@@ -328,7 +346,7 @@ server). Incoming messages are printed here and by parley online.`,
 invisible looks offline to them.`,
       options: userOptions,
     },
-    run: (args) => done(status([...args.positionals], userAccount(args))),
+    run: accountCommand((a, args) => a.status([...args.positionals], userAccount(args))),
   },
   {
     usage: {
@@ -343,10 +361,10 @@ history; --search keeps the messages that contain WORDS.`,
         ...userOptions,
       ],
     },
-    run(args) {
+    run: accountCommand((a, args) => {
       const words = args.string('search');
-      return done(history(args.atMost(1)[0], userAccount(args), { ...(words ? { search: words } : {}), limit: args.int('limit', 1, 10_000)! }));
-    },
+      return a.history(args.atMost(1)[0], userAccount(args), { ...(words ? { search: words } : {}), limit: args.int('limit', 1, 10_000)! });
+    }),
   },
   {
     usage: {
@@ -359,7 +377,7 @@ nothing direct works. Prints the path (direct, hole-punched or relayed), its set
 and the round trip over it. The other side's parley online answers buddies.`,
       options: userOptions,
     },
-    run: (args) => done(connect(args.atMost(1)[0], userAccount(args))),
+    run: accountCommand((a, args) => a.connect(args.atMost(1)[0], userAccount(args))),
   },
   {
     usage: {
@@ -373,10 +391,10 @@ parley online does the same at start and publishes it in the presence record.
 run side by side: about 2 minutes).`,
       options: [{ name: 'lifetime', kind: 'boolean', help: 'also measure how long the NAT keeps an idle mapping' }, ...userOptions],
     },
-    run(args) {
+    run: accountCommand((a, args) => {
       args.atMost(0);
-      return done(nat(userAccount(args), args.flag('lifetime')));
-    },
+      return a.nat(userAccount(args), args.flag('lifetime'));
+    }),
   },
   {
     usage: {
@@ -390,7 +408,7 @@ statistics, and hangs up when --in has been sent (or after N seconds). On a term
 h holds or resumes, m mutes, q hangs up. 10 ms frames: lower delay, more packets.`,
       options: [...callOptions, ...userOptions],
     },
-    run: (args) => done(call(args.atMost(1)[0], userAccount(args), callArguments(args))),
+    run: accountCommand((a, args) => a.call(args.atMost(1)[0], userAccount(args), callArguments(args))),
   },
   {
     usage: {
@@ -401,10 +419,10 @@ h holds or resumes, m mutes, q hangs up. 10 ms frames: lower delay, more packets
 until the caller hangs up (or the conference ends, or N seconds have passed).`,
       options: [...callOptions, callsFromOption, ...userOptions],
     },
-    run(args) {
+    run: accountCommand((a, args) => {
       args.atMost(0);
-      return done(answer(userAccount(args), { ...callArguments(args), callsFrom: callsFrom(args) }));
-    },
+      return a.answer(userAccount(args), { ...callArguments(args), callsFrom: callsFrom(args) });
+    }),
   },
   {
     usage: {
@@ -417,7 +435,7 @@ voice; if the mixer leaves, another takes over. Prints the roster (host, mixer, 
 speaks) as it changes; leaves when --in has been sent (or after N seconds).`,
       options: [...callOptions, ...userOptions],
     },
-    run: (args) => done(conference([...args.positionals], userAccount(args), callArguments(args))),
+    run: accountCommand((a, args) => a.conference([...args.positionals], userAccount(args), callArguments(args))),
   },
   {
     usage: {
@@ -428,15 +446,16 @@ speaks) as it changes; leaves when --in has been sent (or after N seconds).`,
 login server whether the user exists and when they were last seen, and says which.`,
       options: userOptions,
     },
-    run: (args) => done(whois(args.atMost(1)[0], userAccount(args))),
+    run: accountCommand((a, args) => a.whois(args.atMost(1)[0], userAccount(args))),
   },
   {
     usage: { name: 'version', synopsis: [], summary: "prints Parley's version and protocol versions", description: "Prints Parley's version and the protocol versions it speaks.", options: [] },
-    run(args) {
+    async run(args) {
       args.atMost(0);
+      const { SUPPORTED_VERSIONS } = await import('../wire/messages.js');
       const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
       console.log(`parley ${pkg.version}, protocol versions ${SUPPORTED_VERSIONS.join(',')}`);
-      return Promise.resolve(0);
+      return 0;
     },
   },
   {

@@ -90,7 +90,9 @@ export function resolveOptions(usage: CommandUsage, args: readonly string[], sou
     strict: false,
     tokens: true,
   });
-  const help = tokens.some((t) => t.kind === 'option' && t.name === 'help');
+  // Also `--port --help`: someone asking for help never gets a server started by a typo.
+  const terminator = args.indexOf('--');
+  const help = (terminator === -1 ? args : args.slice(0, terminator)).some((a) => a === '--help' || a === '-h');
   const given = new Map<string, OptionValue>();
   const positionals: string[] = [];
   for (const token of tokens) {
