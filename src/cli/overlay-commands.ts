@@ -1,5 +1,6 @@
 // `parley online` and `parley whois`: a device attached to the supernode overlay.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writePrivate } from '../env/private-files.js';
 import { realEnv } from '../env/real.js';
 import { CertificateVerifier } from '../crypto/certificate.js';
 import { fromBase64Url, toBase64Url, toHex } from '../crypto/bytes.js';
@@ -32,7 +33,7 @@ function loadHostCache(path: string): HostCache {
 export async function attach(account: Account, descriptor: NetworkDescriptor): Promise<{ client: AttachedClient; hostCache: HostCache; save: () => void }> {
   const identity = await account.identity();
   const hostCache = loadHostCache(account.hostCachePath);
-  const save = () => writeFileSync(account.hostCachePath, hostCache.toJSON());
+  const save = () => writePrivate(account.hostCachePath, hostCache.toJSON());
   const client = new AttachedClient(realEnv, {
     identity,
     verifier: new CertificateVerifier(descriptor.caPublicKey),
@@ -303,7 +304,7 @@ export function savedStatus(account: Account): { state: StatusName; text: string
 }
 
 export function saveStatus(account: Account, state: StatusName, text: string): void {
-  writeFileSync(account.statusPath, `${JSON.stringify({ state, text })}\n`);
+  writePrivate(account.statusPath, `${JSON.stringify({ state, text })}\n`);
 }
 
 /** `parley status <online|away|dnd|invisible> [text]`: saved for this device; a running `parley online` pushes it to buddies. */
