@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { PARLEY_MAIN as MAIN, startParley, stopParley } from '../support/processes.js';
+import { PARLEY_MAIN as MAIN, runParley, startParley, stopParley } from '../support/processes.js';
 
 test('local network, two clients: bob goes online, alice finds him through the overlay; offline and unknown users are answered by the login server', { timeout: 90_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-overlay-'));
@@ -27,9 +27,9 @@ test('local network, two clients: bob goes online, alice finds him through the o
     bobOnline = await startParley(['online', '--user', 'bob', '--promote-after', '0', ...common], /promoted: now also a supernode|not a supernode: .*\n/);
     assert.match(bobOnline.output, /attached to supernode 127\.0\.0\.1:\d+ \(from the bootstrap list\)/);
     assert.match(bobOnline.output, /promoted: now also a supernode on port \d+ \(dial-back measured \d+ kbit\/s up\)/);
-    const nowhere = parley(['supernode', '--dir', join(dir, 'nothing-here')]);
-    assert.equal(nowhere.status, 1);
-    assert.match(nowhere.out, /no network\.json in .*nothing-here: start the network first/);
+    const nowhere = await runParley(['supernode', '--dir', join(dir, 'nothing-here')]);
+    assert.equal(nowhere.code, 1, nowhere.output);
+    assert.match(nowhere.output, /no network\.json in .*nothing-here: start the network first/);
     extra = await startParley(['supernode', '--dir', join(dir, 'net'), '--port', '0'], 'joined the overlay');
     const joined = /joined the overlay through 3 bootstrap supernodes and knows (\d+)/.exec(extra.output);
     assert.ok(joined && Number(joined[1]) >= 4, `the new supernode learnt of the 3 and of promoted bob: ${extra.output}`);
