@@ -2,8 +2,8 @@
 // embedded SQLite file in the profile (0600). It also remembers which message ids were shown,
 // so a message repeated after a restart is not shown again. Searchable by words. And it keeps
 // the outbox: messages sent but not yet acknowledged by a device, sent again after a restart.
-import { chmodSync, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { preparePrivateDatabase } from '../env/private-files.js';
 
 export interface StoredMessage {
   readonly id: string;
@@ -55,9 +55,8 @@ export class ChatHistory {
   private constructor(private readonly db: Database.Database) {}
 
   static open(path: string): ChatHistory {
-    const created = !existsSync(path);
+    if (path !== ':memory:') preparePrivateDatabase(path);
     const db = new Database(path);
-    if (created) chmodSync(path, 0o600);
     // WAL: `parley history` may read while `parley online` writes. NORMAL: a commit survives the
     // process dying (what a restart needs) without an fsync per message.
     db.pragma('journal_mode = WAL');

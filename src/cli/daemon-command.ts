@@ -4,7 +4,8 @@
 // app signs up or logs in. The token is per install, in the profile (owner-only); where the API
 // listens is written next to the signed-in user's files for the CLI.
 import { join } from 'node:path';
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
+import { writePrivate } from '../env/private-files.js';
 import { fileURLToPath } from 'node:url';
 import type { LoginClient } from '../client/login-client.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
@@ -37,7 +38,7 @@ export async function startDaemon(descriptor: NetworkDescriptor, profileDir: str
   const token = loadOrCreateToken(tokenPath);
   let port = options.apiPort;
   const gate = new AccountGate(descriptor, profileDir, client, {
-    signedIn: (account) => writeFileSync(account.daemonPath, `${JSON.stringify({ port, pid: process.pid })}\n`, { mode: 0o600 }),
+    signedIn: (account) => writePrivate(account.daemonPath, `${JSON.stringify({ port, pid: process.pid })}\n`),
     signedOut: (account) => rmSync(account.daemonPath, { force: true }),
   });
   const app = await buildLocalApi(gate, { token, uiDir: UI_DIR });

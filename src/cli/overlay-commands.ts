@@ -1,5 +1,6 @@
 // `parley online` and `parley whois`: a device attached to the supernode overlay.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writePrivate } from '../env/private-files.js';
 import { realEnv } from '../env/real.js';
 import { CertificateVerifier } from '../crypto/certificate.js';
 import { fromBase64Url, toBase64Url, toHex } from '../crypto/bytes.js';
@@ -47,7 +48,7 @@ export async function attach(account: Account, descriptor: NetworkDescriptor): P
   holdDevice(account);
   const identity = await account.identity();
   const hostCache = loadHostCache(account.hostCachePath);
-  const save = () => writeFileSync(account.hostCachePath, hostCache.toJSON());
+  const save = () => writePrivate(account.hostCachePath, hostCache.toJSON());
   // The login server's live list (enrolled supernodes that renewed lately): waited for only when
   // nothing else is known, else merged when it comes (the next start has it).
   const refresh = account.call('GET', '/v1/info').then(
@@ -329,7 +330,7 @@ export function savedStatus(account: Account): { state: StatusName; text: string
 }
 
 export function saveStatus(account: Account, state: StatusName, text: string): void {
-  writeFileSync(account.statusPath, `${JSON.stringify({ state, text })}\n`);
+  writePrivate(account.statusPath, `${JSON.stringify({ state, text })}\n`);
 }
 
 /** `parley status <online|away|dnd|invisible> [text]`: saved for this device; a running `parley online` pushes it to buddies. */

@@ -1,11 +1,12 @@
 // A user's account as a client device sees it: device keys kept in a profile folder (0600),
 // first login with the password, later logins by signing a challenge, and the session it got.
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Random } from '../env/types.js';
 import { fromBase64Url, toBase64Url } from '../crypto/bytes.js';
 import { signBytes } from '../crypto/ed25519.js';
-import { loadOrCreateKeys, writePrivate } from '../crypto/key-files.js';
+import { loadOrCreateKeys } from '../crypto/key-files.js';
+import { makePrivateDir, writePrivate } from '../env/private-files.js';
 import type { DeviceKeys, NodeIdentity } from '../crypto/identity.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import { challengeMessage, deviceProofMessage } from '../login-server/routes/accounts.js';
@@ -48,7 +49,7 @@ export class Account {
     if (!name.ok) throw new LoginError(400, name.error.code, name.error.message);
     this.username = name.value;
     this.dir = join(profileDir, this.username);
-    mkdirSync(this.dir, { recursive: true });
+    makePrivateDir(this.dir); // the profile and this user's folder in it
     this.keys = loadOrCreateKeys(join(this.dir, 'device.key.json'), random);
   }
 

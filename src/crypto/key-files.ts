@@ -1,22 +1,18 @@
 // Key files: the network CA key and device keys, created once and kept with 0600
 // permissions (the local network, the login server and clients use them).
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Random } from '../env/types.js';
+import { makePrivateDir, writePrivate } from '../env/private-files.js';
 import { fromBase64Url, toBase64Url } from './bytes.js';
 import { networkCaFromKeyPair, type NetworkCa } from './certificate.js';
 import { signingKeyPairFromSeed, generateSigningKeyPair } from './ed25519.js';
 import { exportDeviceKeys, generateDeviceKeys, importDeviceKeys, type DeviceKeys } from './identity.js';
 
-const PRIVATE_FILE_MODE = 0o600;
-
-export function writePrivate(path: string, text: string): void {
-  writeFileSync(path, text, { mode: PRIVATE_FILE_MODE });
-  chmodSync(path, PRIVATE_FILE_MODE); // also when the file already existed with looser rights
-}
+export { writePrivate };
 
 export function loadOrCreateCa(dir: string, random: Random): NetworkCa {
-  mkdirSync(dir, { recursive: true });
+  makePrivateDir(dir);
   const path = join(dir, 'ca.key.json');
   if (existsSync(path)) {
     const seed = fromBase64Url((JSON.parse(readFileSync(path, 'utf8')) as { seed: string }).seed);

@@ -2,8 +2,9 @@
 // permissions. Whoever can read the profile is this user; any other local process or web page
 // gets a 401. Compared in constant time.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { makePrivateDir, writePrivate } from '../env/private-files.js';
 
 const TOKEN_BYTES = 32;
 
@@ -13,10 +14,9 @@ export function loadOrCreateToken(path: string): string {
     const text = readFileSync(path, 'utf8').trim();
     if (/^[A-Za-z0-9_-]{43}$/.test(text)) return text;
   }
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  makePrivateDir(dirname(path));
   const token = randomBytes(TOKEN_BYTES).toString('base64url');
-  writeFileSync(path, `${token}\n`, { mode: 0o600 });
-  chmodSync(path, 0o600);
+  writePrivate(path, `${token}\n`);
   return token;
 }
 

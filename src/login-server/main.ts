@@ -1,13 +1,14 @@
-// `parley login-server`: puts the pieces together from a data folder — the network CA (created
-// at first start, 0600), the TLS certificate (given, or generated once and pinned through the
+// `parley login-server`: puts the pieces together from a data folder (0700, every file in it
+// 0600) — the network CA (created at first start), the TLS certificate (given, or generated once and pinned through the
 // descriptor), the database (embedded SQLite in the folder, or PostgreSQL from --database /
 // DATABASE_URL) — listens, and writes the network descriptor clients start with.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Env, Timer } from '../env/types.js';
 import { serializeNetworkDescriptor, type BootstrapEntry } from '../crypto/descriptor.js';
-import { loadOrCreateCa, writePrivate } from '../crypto/key-files.js';
+import { loadOrCreateCa } from '../crypto/key-files.js';
+import { makePrivateDir, writePrivate } from '../env/private-files.js';
 import { createServerContext, DEFAULT_CONFIG, type LoginServerConfig } from './context.js';
 import { PasswordHasher, RECOMMENDED_SCRYPT_COST, type ScryptCost } from './passwords.js';
 import { createSelfSignedCertificate } from './self-signed.js';
@@ -63,14 +64,14 @@ function loadTls(options: LoginServerOptions, nowMs: number): { key: string; cer
   const keyPath = join(options.dataDir, 'tls.key.pem');
   if (!existsSync(certPath) || !existsSync(keyPath)) {
     const made = createSelfSignedCertificate({ commonName: 'parley login server', hosts: options.publicHosts ?? [options.host], lifetimeDays: 825, now: new Date(nowMs) });
-    writeFileSync(certPath, made.certPem);
+    writePrivate(certPath, made.certPem);
     writePrivate(keyPath, made.keyPem);
   }
   return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8'), pinned: true };
 }
 
 export async function runLoginServer(env: Env, options: LoginServerOptions): Promise<RunningLoginServer> {
-  mkdirSync(options.dataDir, { recursive: true });
+  makePrivateDir(options.dataDir);
   const ca = loadOrCreateCa(options.dataDir, env.random);
   const tls = loadTls(options, env.clock.wallTimeMs());
   const location = options.database ?? join(options.dataDir, 'login.db');
@@ -108,7 +109,7 @@ export async function runLoginServer(env: Env, options: LoginServerOptions): Pro
       ...(tls.pinned ? { loginServerCertSha256: createHash('sha256').update(der).digest('hex'), loginServerCertificate: tls.cert } : {}),
       bootstrap: await liveBootstrap(context),
     });
-    if (text !== written) writeFileSync(descriptorPath, text);
+    if (text !== written) writePrivate(descriptorPath, text);
     written = text;
   };
   await writeDescriptor();

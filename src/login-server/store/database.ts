@@ -4,6 +4,7 @@
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { preparePrivateDatabase } from '../../env/private-files.js';
 import type { Schema } from './schema.js';
 import { migrate } from './migrations.js';
 
@@ -36,6 +37,8 @@ export async function openDatabase(location: string, options: { poolSize?: numbe
     db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   } else {
     dialect = 'sqlite';
+    // Password hashes and sealed messages: owner-only, and so are the -wal and -shm files.
+    if (location !== ':memory:') preparePrivateDatabase(location);
     const sqlite = new Database(location);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
