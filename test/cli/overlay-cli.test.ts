@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { PARLEY_MAIN as MAIN, runParley, startParley, stopParley } from '../support/processes.js';
+import { PARLEY_MAIN as MAIN, startParley, stopParley } from '../support/processes.js';
 
 test('local network, two clients: bob goes online, alice finds him through the overlay; offline and unknown users are answered by the login server', { timeout: 90_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-overlay-'));
