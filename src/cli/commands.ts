@@ -159,12 +159,16 @@ Writes D/network.json for clients.`,
         { name: 'bootstrap', kind: 'string', value: 'host:port[+webport]@key,…', help: 'supernodes to pin in the descriptor, with the key parley supernode prints (enrolled ones are served without pinning)' },
         { name: 'public-host', kind: 'list', value: 'NAME', help: 'a name or address the generated certificate holds (repeatable; default: the host)' },
         { name: 'certificate-hours', kind: 'string', value: 'N', default: '24', help: 'how long device certificates last' },
+        { name: 'log-level', kind: 'string', value: 'debug|info|warn|error', help: 'also write JSON log lines at this level and above to standard error' },
+        { name: 'metrics', kind: 'string', value: '[HOST:]PORT', help: 'serve /metrics, /healthz and /readyz here (HOST default 127.0.0.1)' },
       ],
       configurable: true,
     },
     async run(args) {
       args.atMost(0);
-      const { parseBootstrap, runLoginServerCommand } = await servers();
+      const { parseBootstrap, parseMetricsAddress, runLoginServerCommand } = await servers();
+      const metrics = parseMetricsAddress(args.string('metrics'));
+      const logLevel = args.choice('log-level', ['debug', 'info', 'warn', 'error'] as const);
       const database = args.string('database');
       const tlsCert = args.string('tls-cert');
       const tlsKey = args.string('tls-key');
@@ -185,6 +189,8 @@ Writes D/network.json for clients.`,
         ...(publicHosts && publicHosts.length > 0 ? { publicHosts } : {}),
         bootstrap,
         certificateHours: args.int('certificate-hours', 1, 24 * 365)!,
+        ...(metrics ? { metrics } : {}),
+        ...(logLevel ? { logLevel } : {}),
       });
       return 'running';
     },
@@ -208,12 +214,16 @@ docs/deploy.md takes an operator through it.`,
         { name: 'public-host', kind: 'string', value: 'A', help: 'the address clients reach it at (default: the host)' },
         stunAlternateOption,
         webPort,
+        { name: 'log-level', kind: 'string', value: 'debug|info|warn|error', help: 'also write JSON log lines at this level and above to standard error' },
+        { name: 'metrics', kind: 'string', value: '[HOST:]PORT', help: 'serve /metrics, /healthz and /readyz here (HOST default 127.0.0.1)' },
       ],
       configurable: true,
     },
     async run(args) {
       args.atMost(0);
-      const [{ runSupernode }, { stunAlternate }] = await Promise.all([import('./supernode-command.js'), servers()]);
+      const [{ runSupernode }, { stunAlternate, parseMetricsAddress }] = await Promise.all([import('./supernode-command.js'), servers()]);
+      const metrics = parseMetricsAddress(args.string('metrics'));
+      const logLevel = args.choice('log-level', ['debug', 'info', 'warn', 'error'] as const);
       const web = args.int('web-port', 1, MAX_PORT);
       const network = args.string('network');
       const enrol = args.string('enrol');
@@ -227,6 +237,8 @@ docs/deploy.md takes an operator through it.`,
         port: args.int('port', 0, MAX_PORT)!,
         ...(web !== undefined ? { webPort: web } : {}),
         ...stunAlternate(args.string('host')!, args.string('stun-alternate')),
+        ...(metrics ? { metrics } : {}),
+        ...(logLevel ? { logLevel } : {}),
       });
       return 'running';
     },

@@ -16,6 +16,7 @@ import { runLoginServer } from '../login-server/main.js';
 import { startSupernode, type RunningSupernode } from '../supernode/supernode.js';
 import { PingSchema, SUPPORTED_VERSIONS } from '../wire/messages.js';
 import { UsageError } from './arguments.js';
+import type { LogLevel } from '../ops/log.js';
 import { loadDescriptor } from './account-commands.js';
 import { startDemoApp } from './demo-app.js';
 
@@ -57,6 +58,19 @@ export interface LoginServerCommandOptions {
   readonly publicHosts?: readonly string[];
   readonly bootstrap: readonly BootstrapEntry[];
   readonly certificateHours: number;
+  /** Where /metrics, /healthz and /readyz are served (docs/operations.md). */
+  readonly metrics?: { readonly host: string; readonly port: number };
+  /** JSON log lines at this level and above, to standard error. */
+  readonly logLevel?: LogLevel;
+}
+
+/** `--metrics host:port` or `--metrics port` (loopback). */
+export function parseMetricsAddress(text: string | undefined): { host: string; port: number } | undefined {
+  if (text === undefined) return undefined;
+  const match = /^(?:([^:]+):)?(\d+)$/.exec(text.trim());
+  const port = match ? Number(match[2]) : -1;
+  if (!match || port < 0 || port > 65535) throw new UsageError(`--metrics takes host:port or a port (got ${text})`);
+  return { host: match[1] ?? '127.0.0.1', port };
 }
 
 export async function runLoginServerCommand(options: LoginServerCommandOptions): Promise<void> {
@@ -70,7 +84,10 @@ export async function runLoginServerCommand(options: LoginServerCommandOptions):
     ...(options.publicHosts ? { publicHosts: options.publicHosts } : {}),
     bootstrap: options.bootstrap,
     config: { certificateLifetimeMs: options.certificateHours * 3_600_000 },
+    ...(options.metrics ? { ops: options.metrics } : {}),
+    ...(options.logLevel ? { log: { level: options.logLevel, stream: process.stderr } } : {}),
   });
+  if (running.ops) console.log(`metrics on http://${running.ops.host}:${running.ops.port}/metrics`);
   console.log(`Parley login server on ${running.url} (${running.databaseKind === 'postgres' ? 'PostgreSQL' : 'embedded SQLite'})`);
   console.log(`descriptor: ${running.descriptorPath}`);
   console.log('Try: parley register alice --discoverable   then   parley login alice   (Ctrl-C stops the server)');

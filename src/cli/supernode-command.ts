@@ -16,6 +16,8 @@ import { loadOrCreateKeys, writePrivate } from '../crypto/key-files.js';
 import { LoginClient, LoginError } from '../client/login-client.js';
 import { enrolSupernode, renewSupernode, type SupernodeGrant } from '../supernode/enrolment-client.js';
 import { startSupernode } from '../supernode/supernode.js';
+import { serveSupernodeOps } from '../supernode/ops.js';
+import { createLogger, type LogLevel } from '../ops/log.js';
 import { CommandError } from './account-commands.js';
 
 /** How often a running supernode renews (and tells the login server it is alive). */
@@ -36,6 +38,10 @@ export interface SupernodeCommandOptions {
   readonly port: number;
   readonly webPort?: number;
   readonly stun?: { alternate: { host: string } };
+  /** Where /metrics, /healthz and /readyz are served (docs/operations.md). */
+  readonly metrics?: { readonly host: string; readonly port: number };
+  /** JSON log lines at this level and above to standard error, instead of plain lines. */
+  readonly logLevel?: LogLevel;
 }
 
 interface SavedCertificate {
@@ -79,6 +85,7 @@ export async function runSupernode(options: SupernodeCommandOptions): Promise<vo
   const advertisedHost = options.publicHost ?? options.host;
   if (advertisedHost === '0.0.0.0' || advertisedHost === '::') throw new CommandError('listening on every address: give --public-host, the address clients reach this host at');
   const keys = loadOrCreateKeys(join(dir, 'supernode.key.json'), realEnv.random);
+  const logger = options.logLevel ? createLogger({ level: options.logLevel, stream: process.stderr, fields: { role: 'supernode' } }) : null;
   const certificatePath = join(dir, 'supernode.cert.json');
   const saved = loadCertificate(certificatePath);
   if (!saved && options.enrol === undefined) {
@@ -94,7 +101,7 @@ export async function runSupernode(options: SupernodeCommandOptions): Promise<vo
     advertise: { host: advertisedHost },
     ...(options.webPort ? { webPort: options.webPort } : {}),
     ...(options.stun ? { stun: options.stun } : {}),
-    log: (line) => console.log(`supernode: ${line}`),
+    log: logger ? (line) => logger.info(line) : (line) => console.log(`supernode: ${line}`),
   });
   const address: AdvertisedAddress = { host: advertisedHost, port: supernode.port, webPort: supernode.webPort };
   const login = new LoginClient(descriptor);
@@ -124,6 +131,8 @@ export async function runSupernode(options: SupernodeCommandOptions): Promise<vo
   await supernode.join(seeds);
   const web = supernode.webPort ? ` and ${supernode.webPort} (web port)` : '';
   console.log(`supernode listening on ${options.host}:${supernode.port}${web}, reached at ${advertisedHost}; joined the overlay through ${seeds.length} bootstrap supernodes and knows ${supernode.dht.table.size}`);
+  const ops = options.metrics ? await serveSupernodeOps(supernode, { ...options.metrics, ...(logger ? { log: logger } : {}) }) : null;
+  if (ops) console.log(`metrics on http://${ops.host}:${ops.port}/metrics`);
   console.log(`supernode key: ${toBase64Url(keys.dh.publicKey)} (pin as --bootstrap ${advertisedHost}:${supernode.port}${supernode.webPort ? `+${supernode.webPort}` : ''}@<key>)`);
   console.log(`open to the internet: TCP ${supernode.port}${supernode.webPort ? ` and ${supernode.webPort}` : ''}, UDP ${supernode.port} (STUN, TURN) and UDP relay ports (any, or the firewall's range for this host)`);
 
@@ -146,6 +155,7 @@ export async function runSupernode(options: SupernodeCommandOptions): Promise<vo
   };
   renewLater(grant ? RENEW_INTERVAL_MS : RENEW_RETRY_MS);
   const stop = () => {
+    void ops?.close();
     timer?.cancel();
     supernode.close();
     login.close();

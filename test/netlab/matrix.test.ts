@@ -42,6 +42,10 @@ let server: RunningParley | null = null;
 const supernodes: (RunningParley | null)[] = [];
 const answerers: RunningParley[] = [];
 let common: string[] = [];
+/** Where each server serves Prometheus metrics (on its own loopback, as docs/operations.md advises). */
+const METRICS_PORT = 9100;
+/** A scrape of a server's metrics, on its own host. */
+const scrape = (ns: string) => inNamespace(ns, [process.execPath, '-e', `fetch('http://127.0.0.1:${METRICS_PORT}/metrics').then(async (r) => console.log(r.status, await r.text()))`]);
 /** Each lab host's own folder: nothing in one is read from another's. */
 const hostDir = (ns: string) => join(dir, 'hosts', ns);
 const supernodeKey = (output: string) => /supernode key: (\S+)/.exec(output)?.[1];
@@ -54,14 +58,14 @@ async function enrolSupernode(i: number): Promise<RunningParley> {
   mkdirSync(hostDir(sn.ns), { recursive: true });
   copyFileSync(join(hostDir('srv'), 'login', 'network.json'), join(hostDir(sn.ns), 'network.json')); // public: no secret in it
   const args = ['supernode', '--dir', join(hostDir(sn.ns), 'supernode'), '--network', join(hostDir(sn.ns), 'network.json'), '--enrol', /parley-sn1-\S+/.exec(token.out)![0]];
-  return startParley([...args, '--host', sn.host, '--stun-alternate', sn.alternate, '--port', String(SUPERNODE_PORT), '--web-port', '443'], /open to the internet: .*\n/, 30_000, { netns: netns(sn.ns) });
+  return startParley([...args, '--host', sn.host, '--stun-alternate', sn.alternate, '--port', String(SUPERNODE_PORT), '--web-port', '443', '--metrics', String(METRICS_PORT)], /open to the internet: .*\n/, 30_000, { netns: netns(sn.ns) });
 }
 
 before(async () => {
   if (process.getuid?.() !== 0) throw new Error('the network lab needs root (network namespaces, iptables): CI runs as root');
   await labUp();
   dir = mkdtempSync(join(tmpdir(), 'parley-lab-'));
-  server = await startParley(['login-server', '--data', join(hostDir('srv'), 'login'), '--host', SERVER_HOST, '--port', '80'], 'descriptor:', 30_000, { netns: netns('srv') });
+  server = await startParley(['login-server', '--data', join(hostDir('srv'), 'login'), '--host', SERVER_HOST, '--port', '80', '--metrics', String(METRICS_PORT)], 'descriptor:', 30_000, { netns: netns('srv') });
   supernodes.push(await enrolSupernode(0), await enrolSupernode(1));
   // What the operator hands to users: a descriptor with the live bootstrap list, fetched from
   // the login server by a client host. The third supernode joins after it was made.
@@ -148,13 +152,26 @@ test('lab: devices register, Parley\'s own NAT detection agrees, and every pair 
   assert.equal(results.length, pairs.length);
 });
 
+test('lab: Prometheus can scrape every server: the login server counted the logins, each supernode its attached clients', async () => {
+  const login = await scrape('srv');
+  assert.match(login.out, /^200 /, login.out);
+  assert.match(login.out, /parley_login_logins_total\{[^}]*result="ok"[^}]*\} [1-9]/, login.out.slice(0, 2000));
+  let attached = 0;
+  for (const sn of SUPERNODE_HOSTS) {
+    const metrics = await scrape(sn.ns);
+    assert.match(metrics.out, /^200 /, `${sn.ns}: ${metrics.out}`);
+    attached += Number(/^parley_supernode_attached_clients (\d+)/m.exec(metrics.out)?.[1] ?? 'NaN');
+  }
+  assert.ok(attached >= answerers.length, `the supernodes hold the ${answerers.length} devices online: ${attached}`);
+});
+
 test('lab: a restarted supernode keeps its identity; clients whose descriptor named only the first two reach the one enrolled later', { timeout: 120_000 }, async () => {
   for (const s of supernodes) assert.match(s!.output, /enrolled with the login server as supernode #\d+ \(sn\d\)/);
   const before = supernodeKey(supernodes[1]!.output);
   await stopParley(supernodes[1]!.child);
   const sn = SUPERNODE_HOSTS[1];
   // No token this time: it renews with its own key.
-  supernodes[1] = await startParley(['supernode', '--dir', join(hostDir(sn.ns), 'supernode'), '--host', sn.host, '--stun-alternate', sn.alternate, '--port', String(SUPERNODE_PORT), '--web-port', '443'], /open to the internet: .*\n/, 30_000, { netns: netns(sn.ns) });
+  supernodes[1] = await startParley(['supernode', '--dir', join(hostDir(sn.ns), 'supernode'), '--host', sn.host, '--stun-alternate', sn.alternate, '--port', String(SUPERNODE_PORT), '--web-port', '443', '--metrics', String(METRICS_PORT)], /open to the internet: .*\n/, 30_000, { netns: netns(sn.ns) });
   assert.ok(before);
   assert.equal(supernodeKey(supernodes[1].output), before, 'the same key after a restart');
   assert.doesNotMatch(supernodes[1].output, /enrolled with/, 'renewed, not enrolled again');
