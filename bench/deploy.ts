@@ -4,7 +4,7 @@
 //   overlay), timed until it says which ports to open;
 // - a supernode process's resident memory and CPU with 1 000 clients attached over real TCP
 //   (secure links, keep-alives), against the same process idle: the per-client cost.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,8 +16,8 @@ import { loadOrCreateCa } from '../src/crypto/key-files.js';
 import { AttachedClient } from '../src/client/attachment.js';
 import { HostCache } from '../src/overlay/host-cache.js';
 import { summarise, type Measurement } from './measure.js';
+import { PARLEY_MAIN as MAIN, startParley, stopParley, type RunningParley } from '../test/support/processes.js';
 
-const MAIN = new URL('../src/cli/main.js', import.meta.url).pathname;
 
 export interface DeployResults {
   readonly enrolToJoinedMs: Measurement;
@@ -28,40 +28,6 @@ export interface DeployResults {
   readonly rssPerClientKb: number;
   /** CPU of the supernode process while the clients only keep alive, percent of one core. */
   readonly keepaliveCpuPercent: number;
-}
-
-/** Starts `parley <args>` and resolves when a line matches `marker`; rejects if it exits first or takes over `withinMs`. */
-function startUntil(args: string[], marker: RegExp, withinMs = 60_000): Promise<{ child: ChildProcess; output: string }> {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`parley ${args[0]} did not print ${String(marker)} in time: ${output}`));
-    }, withinMs);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (marker.test(output)) {
-        clearTimeout(timer);
-        resolve({ child, output });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`parley ${args[0]} exited with ${code}: ${output}`));
-    });
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.removeAllListeners('exit');
-    child.on('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
 }
 
 /** Resident set size and CPU time (user + system, ms) of a process, from /proc. */
@@ -79,28 +45,27 @@ const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function benchDeploy(rounds = 5, clientCount = 1_000): Promise<DeployResults> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-bench-deploy-'));
   const data = join(dir, 'login');
-  const children: ChildProcess[] = [];
+  const running: RunningParley[] = [];
   try {
-    const login = await startUntil(['login-server', '--data', data, '--port', '0'], /descriptor: /);
-    children.push(login.child);
+    running.push(await startParley(['login-server', '--data', data, '--port', '0'], /descriptor: /, 60_000));
     const network = join(data, 'network.json');
     const enrolMs: number[] = [];
     const adminMs: number[] = [];
-    let last: { child: ChildProcess; output: string } | null = null;
+    let last: RunningParley | null = null;
     for (let i = 0; i <= rounds; i++) {
       const started = performance.now();
       const token = spawnSync(process.execPath, [MAIN, 'admin', 'enrol-supernode', '--data', data, '--label', `bench-${i}`], { encoding: 'utf8' });
       if (token.status !== 0) throw new Error(`admin enrol-supernode: ${token.stderr}`);
       const tokenMs = performance.now() - started;
-      const supernode = await startUntil(['supernode', '--dir', join(dir, `sn-${i}`), '--network', network, '--enrol', token.stdout.trim(), '--port', '0'], /open to the internet/);
+      const supernode = await startParley(['supernode', '--dir', join(dir, `sn-${i}`), '--network', network, '--enrol', token.stdout.trim(), '--port', '0'], /open to the internet/, 60_000);
       const total = performance.now() - started;
-      children.push(supernode.child);
+      running.push(supernode);
       if (i > 0) {
         // Round 0 warms the file cache; it is not counted.
         enrolMs.push(total);
         adminMs.push(tokenMs);
       }
-      if (i < rounds) await stop(supernode.child);
+      if (i < rounds) await stopParley(supernode.child);
       last = supernode;
     }
 
@@ -140,7 +105,7 @@ export async function benchDeploy(rounds = 5, clientCount = 1_000): Promise<Depl
       for (const client of clients) client.close();
     }
   } finally {
-    for (const child of children) await stop(child);
+    for (const process of running) await stopParley(process.child);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -15,13 +15,12 @@ function types(dialect: DialectName) {
 
 function migrations(dialect: DialectName): Record<string, Migration> {
   const t = types(dialect);
+  /** A table with an auto-increment `id` key, in the dialect's own way. */
+  const key = (builder: ReturnType<Kysely<unknown>['schema']['createTable']>) =>
+    dialect === 'postgres' ? builder.addColumn('id', 'bigserial', (c) => c.primaryKey()) : builder.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement());
   return {
     '001-initial': {
       async up(db: Kysely<unknown>) {
-        const key = (builder: ReturnType<Kysely<unknown>['schema']['createTable']>) =>
-          dialect === 'postgres'
-            ? builder.addColumn('id', 'bigserial', (c) => c.primaryKey())
-            : builder.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement());
         await key(db.schema.createTable('users'))
           .addColumn('username', t.username, (c) => c.notNull().unique())
           .addColumn('display_name', 'text', (c) => c.notNull())
@@ -100,8 +99,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
           .addColumn('expires_at_ms', t.bigint, (c) => c.notNull())
           .addColumn('used_at_ms', t.bigint)
           .execute();
-        const table = db.schema.createTable('supernodes');
-        await (dialect === 'postgres' ? table.addColumn('id', 'bigserial', (c) => c.primaryKey()) : table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement()))
+        await key(db.schema.createTable('supernodes'))
           .addColumn('signing_key', t.bytes, (c) => c.notNull().unique())
           .addColumn('dh_key', t.bytes, (c) => c.notNull())
           .addColumn('label', 'text', (c) => c.notNull())
