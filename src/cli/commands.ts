@@ -279,7 +279,7 @@ writes to --out) a descriptor with them: what to hand to new users and supernode
     async run(args) {
       const [what, ...rest] = args.positionals;
       if (what !== 'descriptor' || rest.length > 0) throw new UsageError('parley network descriptor [--network F] [--out F]');
-      const [{ networkDescriptor }, { loadDescriptor }] = await Promise.all([import('./network-command.js'), accounts()]);
+      const [{ networkDescriptor }, { loadDescriptor }] = await Promise.all([import('./descriptor-command.js'), accounts()]);
       await networkDescriptor(loadDescriptor(args.string('network')!), args.string('out'));
       return 0;
     },
