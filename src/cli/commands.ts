@@ -45,6 +45,16 @@ const callOptions: OptionUsage[] = [
 const accountOptions = [network, profile];
 const userOptions = [user, ...accountOptions];
 
+/** `--relay-ports 49152-65535`: an unprivileged range, low end first. */
+export function parsePortRange(text: string | undefined): { min: number; max: number } | undefined {
+  if (text === undefined) return undefined;
+  const match = /^(\d{1,5})-(\d{1,5})$/.exec(text.trim());
+  const min = match ? Number(match[1]) : NaN;
+  const max = match ? Number(match[2]) : NaN;
+  if (!(min >= 1024 && max <= MAX_PORT && min <= max)) throw new UsageError(`--relay-ports takes MIN-MAX, two ports from 1024 to ${MAX_PORT}, low first (got ${text})`);
+  return { min, max };
+}
+
 function account(args: Arguments, extra: { password?: boolean; discoverable?: boolean; user?: boolean } = {}): AccountOptions & { user?: string } {
   const profileDir = args.string('profile');
   const username = extra.user ? args.string('user') : undefined;
@@ -198,7 +208,7 @@ Writes D/network.json for clients.`,
   {
     usage: {
       name: 'supernode',
-      synopsis: ['[--dir D] [--network F] [--enrol TOKEN] [--host H] [--public-host A] [--port P]', '[--stun-alternate A] [--web-port W]'],
+      synopsis: ['[--dir D] [--network F] [--enrol TOKEN] [--host H] [--public-host A] [--port P]', '[--stun-alternate A] [--web-port W] [--relay-ports MIN-MAX] [--relay-public-host A]'],
       summary: "runs an operator's supernode on its own host",
       description: `Runs a supernode for the network of F (the login server's network.json: no secret in it;
 kept in D). It makes its own keys in D once and enrols them with a single-use token from the
@@ -214,6 +224,8 @@ docs/deploy.md takes an operator through it.`,
         { name: 'public-host', kind: 'string', value: 'A', help: 'the address clients reach it at (default: the host)' },
         stunAlternateOption,
         webPort,
+        { name: 'relay-ports', kind: 'string', value: 'MIN-MAX', help: "TURN relay ports, e.g. 49152-65535 (default: any free port): the firewall's range" },
+        { name: 'relay-public-host', kind: 'string', value: 'A', help: "the address relayed peers reach this host's relay ports at (default: the public host)" },
         { name: 'log-level', kind: 'string', value: 'debug|info|warn|error', help: 'also write JSON log lines at this level and above to standard error' },
         { name: 'metrics', kind: 'string', value: '[HOST:]PORT', help: 'serve /metrics, /healthz and /readyz here (HOST default 127.0.0.1)' },
       ],
@@ -228,12 +240,16 @@ docs/deploy.md takes an operator through it.`,
       const network = args.string('network');
       const enrol = args.string('enrol');
       const publicHost = args.string('public-host');
+      const relayPorts = parsePortRange(args.string('relay-ports'));
+      const relayPublicHost = args.string('relay-public-host');
       await runSupernode({
         dir: args.string('dir')!,
         host: args.string('host')!,
         ...(network !== undefined ? { network } : {}),
         ...(enrol !== undefined ? { enrol } : {}),
         ...(publicHost !== undefined ? { publicHost } : {}),
+        ...(relayPorts ? { relayPorts } : {}),
+        ...(relayPublicHost !== undefined ? { relayPublicHost } : {}),
         port: args.int('port', 0, MAX_PORT)!,
         ...(web !== undefined ? { webPort: web } : {}),
         ...stunAlternate(args.string('host')!, args.string('stun-alternate')),

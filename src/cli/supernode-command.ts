@@ -38,6 +38,10 @@ export interface SupernodeCommandOptions {
   readonly port: number;
   readonly webPort?: number;
   readonly stun?: { alternate: { host: string } };
+  /** TURN relay ports: the firewall's range for this host. */
+  readonly relayPorts?: { readonly min: number; readonly max: number };
+  /** Where relayed peers reach the relay ports, behind a 1:1 NAT (default: the public host). */
+  readonly relayPublicHost?: string;
   /** Where /metrics, /healthz and /readyz are served (docs/operations.md). */
   readonly metrics?: { readonly host: string; readonly port: number };
   /** JSON log lines at this level and above to standard error, instead of plain lines. */
@@ -100,7 +104,12 @@ export async function runSupernode(options: SupernodeCommandOptions): Promise<vo
     port: options.port,
     advertise: { host: advertisedHost },
     ...(options.webPort ? { webPort: options.webPort } : {}),
-    ...(options.stun ? { stun: options.stun } : {}),
+    stun: {
+      ...options.stun,
+      ...(options.publicHost ? { publicHost: options.publicHost } : {}),
+      ...(options.relayPublicHost ? { relayPublicHost: options.relayPublicHost } : {}),
+      ...(options.relayPorts ? { relayPorts: options.relayPorts } : {}),
+    },
     log: logger ? (line) => logger.info(line) : (line) => console.log(`supernode: ${line}`),
   });
   const address: AdvertisedAddress = { host: advertisedHost, port: supernode.port, webPort: supernode.webPort };
@@ -134,7 +143,7 @@ export async function runSupernode(options: SupernodeCommandOptions): Promise<vo
   const ops = options.metrics ? await serveSupernodeOps(supernode, { ...options.metrics, ...(logger ? { log: logger } : {}) }) : null;
   if (ops) console.log(`metrics on http://${ops.host}:${ops.port}/metrics`);
   console.log(`supernode key: ${toBase64Url(keys.dh.publicKey)} (pin as --bootstrap ${advertisedHost}:${supernode.port}${supernode.webPort ? `+${supernode.webPort}` : ''}@<key>)`);
-  console.log(`open to the internet: TCP ${supernode.port}${supernode.webPort ? ` and ${supernode.webPort}` : ''}, UDP ${supernode.port} (STUN, TURN) and UDP relay ports (any, or the firewall's range for this host)`);
+  console.log(`open to the internet: TCP ${supernode.port}${supernode.webPort ? ` and ${supernode.webPort}` : ''}, UDP ${supernode.port} (STUN, TURN) and ${options.relayPorts ? `UDP ${options.relayPorts.min}-${options.relayPorts.max}` : 'any UDP port above 1023 (or fix a range with --relay-ports)'} (TURN relays)`);
 
   let timer: Timer | null = null;
   const renewLater = (delayMs: number) => {

@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { resolveOptions, variableName, type CommandUsage, type OptionSources } from '../../src/cli/options.js';
+import { parsePortRange } from '../../src/cli/commands.js';
+import { UsageError } from '../../src/cli/arguments.js';
 
 const SERVER: CommandUsage = {
   name: 'server',
@@ -129,4 +131,13 @@ test('--help and -h win over every other mistake and read nothing', () => {
 
 test('positionals stay in order, also after --', () => {
   assert.deepEqual(values(CLIENT, ['alice', '--data', 'd', 'hello', '--', '--not-an-option'], sources()).positionals, ['alice', 'hello', '--not-an-option']);
+});
+
+test('--relay-ports takes an unprivileged range, low end first, and refuses anything else by name', () => {
+  assert.deepEqual(parsePortRange('49152-65535'), { min: 49152, max: 65535 });
+  assert.deepEqual(parsePortRange(' 50000-50000 '), { min: 50000, max: 50000 });
+  assert.equal(parsePortRange(undefined), undefined);
+  for (const bad of ['65535-49152', '80-90', '50000', '50000-70000', 'a-b', '-1-5', '50000-50001-50002']) {
+    assert.throws(() => parsePortRange(bad), (error: Error) => error instanceof UsageError && error.message.includes('--relay-ports') && error.message.includes(bad), bad);
+  }
 });

@@ -40,6 +40,8 @@ const user = (role: 'a' | 'b', p: Placement) => `${role}-${p}`;
 let dir = '';
 let server: RunningParley | null = null;
 const supernodes: (RunningParley | null)[] = [];
+/** The operator's firewall range for TURN relay ports; relayed calls in the matrix go through it. */
+const RELAY_PORTS = '50000-50999';
 const answerers: RunningParley[] = [];
 let common: string[] = [];
 /** Where each server serves Prometheus metrics (on its own loopback, as docs/operations.md advises). */
@@ -58,7 +60,7 @@ async function enrolSupernode(i: number): Promise<RunningParley> {
   mkdirSync(hostDir(sn.ns), { recursive: true });
   copyFileSync(join(hostDir('srv'), 'login', 'network.json'), join(hostDir(sn.ns), 'network.json')); // public: no secret in it
   const args = ['supernode', '--dir', join(hostDir(sn.ns), 'supernode'), '--network', join(hostDir(sn.ns), 'network.json'), '--enrol', /parley-sn1-\S+/.exec(token.out)![0]];
-  return startParley([...args, '--host', sn.host, '--stun-alternate', sn.alternate, '--port', String(SUPERNODE_PORT), '--web-port', '443', '--metrics', String(METRICS_PORT)], /open to the internet: .*\n/, 30_000, { netns: netns(sn.ns) });
+  return startParley([...args, '--host', sn.host, '--stun-alternate', sn.alternate, '--port', String(SUPERNODE_PORT), '--web-port', '443', '--metrics', String(METRICS_PORT), '--relay-ports', RELAY_PORTS], /open to the internet: .*\n/, 30_000, { netns: netns(sn.ns) });
 }
 
 before(async () => {
@@ -167,11 +169,12 @@ test('lab: Prometheus can scrape every server: the login server counted the logi
 
 test('lab: a restarted supernode keeps its identity; clients whose descriptor named only the first two reach the one enrolled later', { timeout: 120_000 }, async () => {
   for (const s of supernodes) assert.match(s!.output, /enrolled with the login server as supernode #\d+ \(sn\d\)/);
+  for (const s of supernodes) assert.match(s!.output, new RegExp(`UDP ${RELAY_PORTS} \\(TURN relays\\)`), 'the operator is told the relay range to open');
   const before = supernodeKey(supernodes[1]!.output);
   await stopParley(supernodes[1]!.child);
   const sn = SUPERNODE_HOSTS[1];
   // No token this time: it renews with its own key.
-  supernodes[1] = await startParley(['supernode', '--dir', join(hostDir(sn.ns), 'supernode'), '--host', sn.host, '--stun-alternate', sn.alternate, '--port', String(SUPERNODE_PORT), '--web-port', '443', '--metrics', String(METRICS_PORT)], /open to the internet: .*\n/, 30_000, { netns: netns(sn.ns) });
+  supernodes[1] = await startParley(['supernode', '--dir', join(hostDir(sn.ns), 'supernode'), '--host', sn.host, '--stun-alternate', sn.alternate, '--port', String(SUPERNODE_PORT), '--web-port', '443', '--metrics', String(METRICS_PORT), '--relay-ports', RELAY_PORTS], /open to the internet: .*\n/, 30_000, { netns: netns(sn.ns) });
   assert.ok(before);
   assert.equal(supernodeKey(supernodes[1].output), before, 'the same key after a restart');
   assert.doesNotMatch(supernodes[1].output, /enrolled with/, 'renewed, not enrolled again');

@@ -1,0 +1,128 @@
+// Noise handshakes and encrypted frames, on one core (one thread runs both ends).
+import { createPublicKey, diffieHellman, randomBytes } from 'node:crypto';
+import { cryptoRandom } from '../src/env/real.js';
+import { CipherState, aeadEncrypt } from '../src/crypto/noise/cipher-state.js';
+import { HandshakeState } from '../src/crypto/noise/handshake-state.js';
+import { SecureChannel } from '../src/crypto/secure-channel.js';
+import { generateX25519KeyPair } from '../src/crypto/x25519.js';
+import { DataSchema } from '../src/wire/messages.js';
+import { create } from '@bufbuild/protobuf';
+import { measure, opsPerSecond } from './measure.js';
+import { testNetwork } from '../test/support/identities.js';
+const ROUNDS = 5;
+/** Handshakes per second for both ends in one thread, and for the responder's share alone. */
+function noiseHandshakes(pattern, count) {
+    const initiatorKey = generateX25519KeyPair(cryptoRandom);
+    const responderKey = generateX25519KeyPair(cryptoRandom);
+    const payload = new Uint8Array(0);
+    let responderMs = 0;
+    const both = opsPerSecond(count, () => {
+        const common = { pattern, cipher: 'ChaChaPoly', prologue: payload, random: cryptoRandom };
+        const i = new HandshakeState({ ...common, initiator: true, staticKeyPair: initiatorKey, ...(pattern === 'IK' ? { remoteStaticKey: responderKey.publicKey } : {}) });
+        const r = new HandshakeState({ ...common, initiator: false, staticKeyPair: responderKey });
+        let [writer, reader] = [i, r];
+        while (!i.isFinished() || !r.isFinished()) {
+            let start = performance.now();
+            const message = writer.writeMessage(payload);
+            if (writer === r)
+                responderMs += performance.now() - start;
+            start = performance.now();
+            const read = message.ok && reader.readMessage(message.value).ok;
+            if (reader === r)
+                responderMs += performance.now() - start;
+            if (!read)
+                throw new Error('handshake failed');
+            [writer, reader] = [reader, writer];
+        }
+    });
+    return { both, responder: (count * 1000) / responderMs };
+}
+function channelHandshakes(ik, count) {
+    const net = testNetwork(cryptoRandom);
+    const a = net.identity('alice', { issuedAtMs: Date.now() - 1000 });
+    const b = net.identity('', { role: 2, issuedAtMs: Date.now() - 1000 });
+    const now = () => Date.now();
+    return opsPerSecond(count, () => {
+        const initiator = new SecureChannel('initiator', { ...net.config(a, ik ? { remoteStaticKey: b.dh.publicKey } : {}), random: cryptoRandom, wallTimeMs: now });
+        const responder = new SecureChannel('responder', { ...net.config(b), random: cryptoRandom, wallTimeMs: now });
+        let outputs = initiator.start();
+        let to = responder;
+        while (outputs.length > 0) {
+            const next = [];
+            for (const o of outputs)
+                if (o.kind === 'write')
+                    next.push(...to.receiveBytes(o.bytes));
+            outputs = next.filter((o) => o.kind === 'write');
+            to = to === responder ? initiator : responder;
+        }
+        if (!initiator.isEstablished || !responder.isEstablished)
+            throw new Error('channel handshake failed');
+    });
+}
+export function benchCrypto() {
+    const key = generateX25519KeyPair(cryptoRandom);
+    const peer = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(generateX25519KeyPair(cryptoRandom).publicKey).toString('base64url') }, format: 'jwk' });
+    const dhPerSecond = measure(ROUNDS, () => opsPerSecond(3000, () => diffieHellman({ privateKey: key.privateKey, publicKey: peer })));
+    const frame = randomBytes(100);
+    const ad = new Uint8Array(0);
+    const seal = {};
+    const open = {};
+    const rawSeal = {};
+    for (const cipher of ['ChaChaPoly', 'AESGCM']) {
+        const k = randomBytes(32);
+        rawSeal[cipher] = measure(ROUNDS, () => opsPerSecond(100_000, (i) => aeadEncrypt(cipher, k, i, ad, frame)));
+        seal[cipher] = measure(ROUNDS, () => {
+            const state = new CipherState(cipher, k);
+            return opsPerSecond(100_000, () => state.encryptWithAd(ad, frame));
+        });
+        open[cipher] = measure(ROUNDS, () => {
+            const sender = new CipherState(cipher, k);
+            const sealed = Array.from({ length: 100_000 }, () => sender.encryptWithAd(ad, frame));
+            const receiver = new CipherState(cipher, k);
+            return opsPerSecond(sealed.length, (i) => {
+                if (!receiver.decryptWithAd(ad, sealed[i]))
+                    throw new Error('open failed');
+            });
+        });
+    }
+    // A whole channel: envelope encoding, AEAD, framing, frame decoding, AEAD open, decoding.
+    const channelFrames = measure(ROUNDS, () => {
+        const net = testNetwork(cryptoRandom);
+        const a = net.identity('a', { issuedAtMs: Date.now() - 1000 });
+        const b = net.identity('b', { issuedAtMs: Date.now() - 1000 });
+        const i = new SecureChannel('initiator', { ...net.config(a, { remoteStaticKey: b.dh.publicKey }), random: cryptoRandom, wallTimeMs: Date.now });
+        const r = new SecureChannel('responder', { ...net.config(b), random: cryptoRandom, wallTimeMs: Date.now });
+        const reply = r.receiveBytes(i.start()[0].bytes);
+        i.receiveBytes(reply[0].bytes);
+        const body = { case: 'data', value: create(DataSchema, { channel: 1, payload: frame }) };
+        return opsPerSecond(50_000, () => {
+            const out = i.sendMessage(body)[0];
+            if (r.receiveBytes(out.bytes)[0]?.kind !== 'message')
+                throw new Error('frame lost');
+        });
+    });
+    return {
+        dhPerSecond,
+        ...(() => {
+            const xx = Array.from({ length: ROUNDS }, () => noiseHandshakes('XX', 800));
+            const ik = Array.from({ length: ROUNDS }, () => noiseHandshakes('IK', 800));
+            const stat = (values) => {
+                const sorted = [...values].sort((a, b) => a - b);
+                return { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1] };
+            };
+            return {
+                noiseXX: stat(xx.map((r) => r.both)),
+                noiseIK: stat(ik.map((r) => r.both)),
+                noiseXXResponder: stat(xx.map((r) => r.responder)),
+                noiseIKResponder: stat(ik.map((r) => r.responder)),
+            };
+        })(),
+        channelXX: measure(ROUNDS, () => channelHandshakes(false, 500)),
+        channelIK: measure(ROUNDS, () => channelHandshakes(true, 500)),
+        seal,
+        open,
+        rawSeal,
+        channelFrames,
+    };
+}
+//# sourceMappingURL=crypto.js.map

@@ -1,0 +1,209 @@
+// TURN relaying, ours beside coturn, the same load from the same generator: clients in this
+// process allocate on the server, bind a channel to an echo peer (also here), and send
+// 100-byte datagrams at a fixed rate; each comes back through the relay twice (client → relay →
+// peer → relay → client). Measured per offered rate: loss, round-trip p50/p99, and the server
+// process's CPU time per relayed datagram (from /proc: comparable across a single-threaded
+// server and a multi-threaded one, "per core"). The direct round trip (no relay) at the same
+// rate is the reference for the latency the relay adds.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { realEnv } from '../src/env/real.js';
+import { TurnClient } from '../src/nat/turn-client.js';
+const CLIENTS = 8;
+const SECONDS = 3;
+const PAYLOAD = 100;
+function waitForLine(child, test, ms = 10_000) {
+    return new Promise((resolve, reject) => {
+        let buffer = '';
+        // A server that never gets ready is ended here: the caller has no handle on it yet.
+        const timer = setTimeout(() => {
+            child.kill('SIGKILL');
+            child.stdout?.destroy();
+            child.stderr?.destroy();
+            reject(new Error(`no ready line within ${ms} ms: ${buffer}`));
+        }, ms);
+        const onData = (chunk) => {
+            buffer += chunk.toString();
+            for (const line of buffer.split('\n')) {
+                if (test(line)) {
+                    clearTimeout(timer);
+                    child.stdout?.off('data', onData);
+                    child.stderr?.off('data', onData);
+                    resolve(line);
+                    return;
+                }
+            }
+        };
+        child.stdout?.on('data', onData);
+        child.stderr?.on('data', onData);
+    });
+}
+async function startOurs() {
+    const script = fileURLToPath(new URL('./turn-server-process.js', import.meta.url));
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const line = await waitForLine(child, (l) => l.startsWith('{'));
+    const info = JSON.parse(line);
+    return { name: 'parley', child, port: info.port, credentials: { username: info.username, password: info.password } };
+}
+async function startCoturn(port) {
+    const child = spawn('turnserver', ['-n', '--listening-ip=127.0.0.1', `--listening-port=${port}`, '--relay-ip=127.0.0.1', '--realm=parley', '--user=bench:secret', '--lt-cred-mech', '--no-tls', '--no-dtls', '--no-cli', '--allow-loopback-peers', '--simple-log', '--log-file=stdout', '--min-port=40000', '--max-port=40999'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await waitForLine(child, (l) => /Total General servers|listener opened on|IPv4\. UDP listener opened/.test(l));
+    return { name: 'coturn', child, port, credentials: { username: 'bench', password: 'secret' } };
+}
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSeconds(pid) {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+}
+function percentile(sorted, p) {
+    return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+/** Sends at `rate` datagrams/s (all clients together) for SECONDS through the relay (or directly). */
+async function load(rate, paths, serverPid) {
+    const rtts = [];
+    let received = 0;
+    for (const path of paths) {
+        path.onEcho((bytes) => {
+            received++;
+            const sent = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(1);
+            rtts.push(performance.now() - sent);
+        });
+    }
+    const cpuBefore = serverPid ? cpuSeconds(serverPid) : 0;
+    const total = rate * SECONDS;
+    const started = performance.now();
+    let sent = 0;
+    // Paced in 1 ms slices: as many as are due.
+    await new Promise((resolve) => {
+        const tick = () => {
+            const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
+            while (sent < due) {
+                const bytes = new Uint8Array(PAYLOAD);
+                bytes[0] = 0x80; // RTP-like first byte
+                new DataView(bytes.buffer).setFloat64(1, performance.now());
+                paths[sent % paths.length].send(bytes);
+                sent++;
+            }
+            if (sent >= total)
+                resolve();
+            else
+                setTimeout(tick, 1);
+        };
+        tick();
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the last echoes
+    const cpu = serverPid ? cpuSeconds(serverPid) - cpuBefore : 0;
+    rtts.sort((a, b) => a - b);
+    return { offered: rate, lossPercent: (100 * (total - received)) / total, p50: percentile(rtts, 0.5), p99: percentile(rtts, 0.99), cpuMicrosPerRelayed: received > 0 ? (cpu * 1e6) / (2 * received) : NaN };
+}
+/** An echo peer: sends back what it gets. */
+async function echoPeer() {
+    const socket = await realEnv.net.bindUdp({ host: '127.0.0.1', port: 0 });
+    socket.onMessage((bytes, from) => socket.send(bytes, from));
+    return socket;
+}
+async function relayedPaths(server, peer) {
+    const paths = [];
+    const clients = [];
+    const sockets = [];
+    // The TURN clients release their allocations; the sockets are ours to close (a client does not own its socket).
+    const close = async () => {
+        await Promise.all(clients.map((c) => c.close()));
+        for (const socket of sockets)
+            socket.close();
+    };
+    try {
+        for (let i = 0; i < CLIENTS; i++) {
+            const socket = await realEnv.net.bindUdp({ host: '127.0.0.1', port: 0 });
+            sockets.push(socket);
+            const turn = new TurnClient(socket, realEnv.clock, realEnv.random, { host: '127.0.0.1', port: server.port }, server.credentials);
+            clients.push(turn);
+            const allocated = await turn.allocate();
+            if (!allocated.ok)
+                throw new Error(`${server.name}: allocation failed: ${allocated.error.message}`);
+            const bound = await turn.bindChannel(peer.local);
+            if (!bound.ok)
+                throw new Error(`${server.name}: channel bind failed: ${bound.error.message}`);
+            let handler = () => { };
+            turn.onData((_from, data) => handler(data));
+            paths.push({ send: (bytes) => turn.send(peer.local, bytes), onEcho: (h) => (handler = h) });
+        }
+    }
+    catch (error) {
+        await close();
+        throw error;
+    }
+    return { paths, close };
+}
+async function directPaths(peer) {
+    const paths = [];
+    const sockets = [];
+    for (let i = 0; i < CLIENTS; i++) {
+        const socket = await realEnv.net.bindUdp({ host: '127.0.0.1', port: 0 });
+        let handler = () => { };
+        socket.onMessage((bytes) => handler(bytes));
+        sockets.push(socket);
+        paths.push({ send: (bytes) => socket.send(bytes, peer.local), onEcho: (h) => (handler = h) });
+    }
+    return { paths, close: () => sockets.forEach((s) => s.close()) };
+}
+/**
+ * Ends a server: killed, and its output pipes destroyed — once its ready line was read nobody
+ * reads them, and a paused pipe stays open (and keeps this process alive) after the child is gone.
+ */
+function stopServer(server) {
+    const { child } = server;
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    if (child.exitCode !== null || child.signalCode !== null)
+        return Promise.resolve();
+    return new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+    });
+}
+export async function benchTurn(rates = [2_000, 5_000, 10_000, 15_000, 20_000, 30_000, 40_000]) {
+    const peer = await echoPeer();
+    try {
+        const results = { parley: [], coturn: [] };
+        let coturnThreads = 0;
+        for (const start of [startOurs, () => startCoturn(34_791)]) {
+            const server = await start();
+            let relay = null;
+            try {
+                if (server.name === 'coturn')
+                    coturnThreads = Number(readFileSync(`/proc/${server.child.pid}/status`, 'utf8').match(/Threads:\s+(\d+)/)?.[1] ?? 0);
+                relay = await relayedPaths(server, peer);
+                await load(1_000, relay.paths, null); // warm-up
+                for (const rate of rates) {
+                    const result = await load(rate, relay.paths, server.child.pid);
+                    results[server.name].push(result);
+                    if (result.lossPercent > 5)
+                        break; // far past what it carries
+                }
+            }
+            finally {
+                await relay?.close();
+                await stopServer(server);
+            }
+        }
+        // Half load: the largest measured rate at or below half of what ours carried, measured again directly.
+        const knee = Math.max(...results.parley.filter((r) => r.lossPercent < 1).map((r) => r.offered), rates[0]);
+        const half = Math.max(...rates.filter((r) => r <= knee / 2), rates[0]);
+        const direct = await directPaths(peer);
+        try {
+            return { rates, parley: results.parley, coturn: results.coturn, direct: await load(half, direct.paths, null), coturnThreads };
+        }
+        finally {
+            direct.close();
+        }
+    }
+    finally {
+        peer.close();
+    }
+}
+// Run alone: `node dist/bench/turn.js`.
+if (import.meta.url === `file://${process.argv[1]}`)
+    console.log(JSON.stringify(await benchTurn(), null, 2));
+//# sourceMappingURL=turn.js.map

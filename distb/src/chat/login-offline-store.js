@@ -1,0 +1,34 @@
+import { LoginError } from '../client/login-client.js';
+import { fromBase64Url, toBase64Url } from '../crypto/bytes.js';
+function bytes(text) {
+    const value = fromBase64Url(text);
+    if (!value)
+        throw new Error('the login server sent bytes that are not base64url');
+    return value;
+}
+export function loginServerOfflineStore(account) {
+    return {
+        devicesOf: async (username) => {
+            try {
+                const answer = await account.call('GET', `/v1/users/${encodeURIComponent(username)}/devices`);
+                return answer.devices.map((d) => ({ id: d.id, dhKey: bytes(d.dhKey) }));
+            }
+            catch (error) {
+                if (error instanceof LoginError && error.status === 404)
+                    return []; // no such user (or blocked: the same answer)
+                throw error;
+            }
+        },
+        store: async (deviceId, ciphertext) => {
+            await account.call('POST', `/v1/offline/${deviceId}`, { ciphertext: toBase64Url(ciphertext) });
+        },
+        fetch: async () => {
+            const answer = await account.call('GET', '/v1/offline?limit=100');
+            return answer.messages.map((m) => ({ id: m.id, sender: m.sender, ciphertext: bytes(m.ciphertext), storedAtMs: m.createdAtMs }));
+        },
+        ack: async (ids) => {
+            await account.call('POST', '/v1/offline/ack', { ids });
+        },
+    };
+}
+//# sourceMappingURL=login-offline-store.js.map

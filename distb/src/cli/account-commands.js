@@ -1,0 +1,329 @@
+// `parley register | login | buddies | search`: a user's account from the command line.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { homedir, hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { realEnv } from '../env/real.js';
+import { CertificateVerifier } from '../crypto/certificate.js';
+import { parseNetworkDescriptor } from '../crypto/descriptor.js';
+import { Account } from '../client/account.js';
+import { LoginClient } from '../client/login-client.js';
+import { normaliseUsername } from '../login-server/usernames.js';
+import { editContact } from '../client/contact-list.js';
+import { runDaemon } from './daemon-command.js';
+import { DaemonClient } from './daemon-client.js';
+import { MAX_MESSAGE_BYTES } from '../chat/chat-client.js';
+import { answer as answerCall, call as placeCall, conference as hostConference } from './call-commands.js';
+import { chat as chatWith, connect as connectTo, nat as findNat, sendSealed, setStatus, STATUS_STATES, history as showHistory, online as goOnline, whois as findUser } from './overlay-commands.js';
+export class CommandError extends Error {
+}
+/** Accepts or declines the buddy request from `from`; false when there is none. */
+export async function answerBuddyRequest(account, from, action) {
+    const { incoming } = await account.call('GET', '/v1/buddy-requests');
+    const request = incoming.find((r) => r.from === from);
+    if (!request)
+        return false;
+    await account.call('POST', `/v1/buddy-requests/${request.id}/${action}`);
+    return true;
+}
+export function loadDescriptor(path) {
+    let text;
+    try {
+        text = readFileSync(resolve(path), 'utf8');
+    }
+    catch {
+        throw new CommandError(`no network descriptor at ${path} (start \`parley login-server\`, or pass --network FILE)`);
+    }
+    const parsed = parseNetworkDescriptor(text);
+    if (!parsed.ok)
+        throw new CommandError(`${path}: ${parsed.error.code}: ${parsed.error.message}`);
+    return parsed.value;
+}
+/** The password: from standard input with --password-stdin, else asked on the terminal without echo. */
+function readPassword(fromStdin, prompt) {
+    if (fromStdin || !process.stdin.isTTY) {
+        return new Promise((done) => {
+            let text = '';
+            process.stdin.setEncoding('utf8');
+            process.stdin.on('data', (chunk) => (text += chunk));
+            process.stdin.on('end', () => done(text.replace(/\r?\n$/, '')));
+        });
+    }
+    return new Promise((done) => {
+        const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
+        const output = rl;
+        rl.question(prompt, (answer) => {
+            rl.close();
+            process.stdout.write('\n');
+            done(answer);
+        });
+        output._writeToOutput = (s) => process.stdout.write(s.startsWith(prompt) ? prompt : '');
+    });
+}
+/** The profile folder these options name (default ~/.parley). */
+function profileDirOf(options) {
+    return resolve(options.profile ?? join(homedir(), '.parley'));
+}
+/** The user to act as: named, or the only one logged in on this profile. */
+function chooseUser(username, profileDir) {
+    if (username)
+        return username;
+    const logged = loggedIn(profileDir);
+    if (logged.length === 1)
+        return logged[0];
+    throw new CommandError(logged.length === 0 ? 'log in first: parley login <user>' : `several users are logged in here (${logged.join(', ')}): pass --user`);
+}
+/** The running daemon of the user these options name (or the only one logged in), if one runs. */
+function runningDaemon(username, options) {
+    const profileDir = profileDirOf(options);
+    let user = '';
+    try {
+        const name = normaliseUsername(chooseUser(username, profileDir));
+        if (name.ok)
+            user = name.value;
+    }
+    catch {
+        return null; // nobody logged in here: the command says so itself
+    }
+    const daemon = user ? DaemonClient.find(profileDir, user) : null;
+    return daemon ? { daemon, user } : null;
+}
+/** Commands that bring this device online themselves would take it from its running daemon: refused. */
+function refuseWhileDaemonRuns(options, command) {
+    const running = runningDaemon(options.user, options);
+    if (running)
+        throw new CommandError(`${running.user}'s daemon runs (${running.daemon.base}): use its app for ${command}, or stop the daemon first`);
+}
+/**
+ * What `parley buddies add <user> <words>` says once the request is made: how the words went, or,
+ * when the user has no device yet, plainly that they were not sent and how to send them later
+ * (the request stands either way).
+ */
+function askedWithWords(target, text, wordsWent) {
+    if (wordsWent)
+        return `asked ${target} to be your buddy\n${wordsWent}`;
+    return `asked ${target} to be your buddy, without your words: ${target} has no device yet (has never logged in), so there is nothing to seal them for and they were not sent.\nOnce ${target} has logged in, send them with: parley chat ${target} ${JSON.stringify(text)}`;
+}
+/** `parley buddies …` through a running daemon: the same answers, one device online. */
+async function buddiesViaDaemon(daemon, action, target, words) {
+    const requests = () => daemon.request('GET', '/buddy-requests');
+    switch (action) {
+        case 'list': {
+            const { buddies: list } = await daemon.request('GET', '/buddies');
+            const { incoming } = await requests();
+            for (const b of list)
+                console.log(`buddy   ${b.user}  ${b.state}${b.text ? `: ${b.text}` : ''}`);
+            for (const r of incoming)
+                console.log(`request ${r.from}  (parley buddies accept ${r.from})`);
+            if (list.length === 0 && incoming.length === 0)
+                console.log('no buddies yet: parley buddies add <user>');
+            return;
+        }
+        case 'add': {
+            if (!target)
+                throw new CommandError('parley buddies add <user> [message]');
+            const text = words.join(' ');
+            const asked = await daemon.request('POST', '/buddy-requests', { to: target, ...(text ? { message: text } : {}) });
+            console.log(text ? askedWithWords(target, text, asked.words === 'no_device' ? null : 'your words go end to end') : `asked ${target} to be your buddy`);
+            return;
+        }
+        case 'accept':
+        case 'decline': {
+            if (!target)
+                throw new CommandError(`parley buddies ${action} <user>`);
+            const request = (await requests()).incoming.find((r) => r.from === target.toLowerCase());
+            if (!request)
+                throw new CommandError(`no request from ${target}`);
+            await daemon.request('POST', `/buddy-requests/${request.id}/${action}`);
+            console.log(action === 'accept' ? `${target} is now your buddy` : `declined ${target}`);
+            return;
+        }
+        default:
+            throw new CommandError(`buddies ${action} is not done through a running daemon yet: stop the daemon first`);
+    }
+}
+async function withAccount(username, options, work) {
+    const profileDir = profileDirOf(options);
+    const descriptor = loadDescriptor(options.network);
+    const client = new LoginClient(descriptor);
+    const account = new Account(client, descriptor, profileDir, chooseUser(username, profileDir), realEnv.random);
+    return work(account, descriptor).finally(() => client.close());
+}
+export function register(username, options) {
+    if (!username)
+        throw new CommandError('parley register <user>');
+    return withAccount(username, options, async (account) => {
+        const password = await readPassword(options['password-stdin'] ?? false, 'New password: ');
+        const created = await account.register(password, { discoverable: options.discoverable ?? false });
+        console.log(`registered ${created.username}${options.discoverable ? ' (discoverable by prefix search)' : ''}`);
+    });
+}
+export function login(username, options) {
+    if (!username)
+        throw new CommandError('parley login <user>');
+    return withAccount(username, options, async (account, descriptor) => {
+        const session = await account.login(() => readPassword(options['password-stdin'] ?? false, 'Password: '), hostname());
+        const verified = new CertificateVerifier(descriptor.caPublicKey).verify(session.certificate, realEnv.clock.wallTimeMs());
+        if (!verified.ok)
+            throw new CommandError(`the login server issued a certificate that does not verify: ${verified.error.code}`);
+        console.log(`logged in as ${session.username} on device ${session.deviceId} (${session.method === 'password' ? 'password, first login on this device' : 'device key, no password sent'})`);
+        console.log(`certificate #${verified.value.serial} for ${verified.value.username}, valid until ${new Date(verified.value.expiresAtMs).toISOString()}`);
+    });
+}
+export async function buddies(args, options) {
+    const [action = 'list', target, ...words] = args;
+    const running = runningDaemon(options.user, options);
+    if (running)
+        return buddiesViaDaemon(running.daemon, action, target, words);
+    return withAccount(options.user, options, async (account, descriptor) => {
+        switch (action) {
+            case 'list': {
+                const list = await account.call('GET', '/v1/contacts');
+                const requests = await account.call('GET', '/v1/buddy-requests');
+                for (const e of list.entries)
+                    console.log(`${e.kind === 'blocked' ? 'blocked' : 'buddy  '} ${e.username}`);
+                for (const r of requests.incoming)
+                    console.log(`request ${r.from}${r.message ? `: ${r.message}` : ''}  (parley buddies accept ${r.from})`);
+                if (list.entries.length === 0 && requests.incoming.length === 0)
+                    console.log('no buddies yet: parley buddies add <user>');
+                return;
+            }
+            case 'add': {
+                if (!target)
+                    throw new CommandError('parley buddies add <user> [message]');
+                const text = words.join(' ');
+                // Refused before the request is made: a request sent without the words asked for is not what was asked.
+                if (new TextEncoder().encode(text).byteLength > MAX_MESSAGE_BYTES)
+                    throw new CommandError(`the words with a request hold at most ${MAX_MESSAGE_BYTES} bytes`);
+                // The login server carries the request, not the words: those go end to end.
+                await account.call('POST', '/v1/buddy-requests', { to: target });
+                if (!text)
+                    return console.log(`asked ${target} to be your buddy`);
+                const sealedFor = await sendSealed(account, descriptor, target, text);
+                console.log(askedWithWords(target, text, sealedFor > 0 ? `your words go end to end: sealed for ${sealedFor} device${sealedFor === 1 ? '' : 's'}` : null));
+                return;
+            }
+            case 'accept':
+            case 'decline': {
+                if (!target)
+                    throw new CommandError(`parley buddies ${action} <user>`);
+                if (!(await answerBuddyRequest(account, target.toLowerCase(), action)))
+                    throw new CommandError(`no request from ${target}`);
+                console.log(action === 'accept' ? `${target} is now your buddy` : `declined ${target}`);
+                return;
+            }
+            case 'remove':
+            case 'block':
+            case 'unblock': {
+                if (!target)
+                    throw new CommandError(`parley buddies ${action} <user>`);
+                await editContact((method, path, body) => account.call(method, path, body), target.toLowerCase(), action);
+                console.log(action === 'block' ? `blocked ${target}: their messages, presence and calls are refused silently` : action === 'unblock' ? `unblocked ${target}` : `removed ${target} from your buddies`);
+                return;
+            }
+            default:
+                throw new CommandError(`unknown action: buddies ${action}`);
+        }
+    });
+}
+/** The users logged in on this profile (a stored session). */
+function loggedIn(profileDir) {
+    return existsSync(profileDir) ? readdirSync(profileDir).filter((name) => existsSync(join(profileDir, name, 'session.json'))) : [];
+}
+/** `parley daemon`: signed in as --user, or as the only user logged in here, or as nobody until the app signs up or logs in. */
+export async function daemon(options, daemonOptions) {
+    const profileDir = profileDirOf(options);
+    const descriptor = loadDescriptor(options.network);
+    const client = new LoginClient(descriptor);
+    const logged = loggedIn(profileDir);
+    const user = options.user ?? (logged.length === 1 ? logged[0] : undefined);
+    return runDaemon(descriptor, profileDir, client, { ...daemonOptions, ...(user ? { user } : {}) }).finally(() => client.close());
+}
+export function online(options, onlineOptions) {
+    refuseWhileDaemonRuns(options, 'going online');
+    return withAccount(options.user, options, (account, descriptor) => goOnline(account, descriptor, onlineOptions));
+}
+export function connect(to, options) {
+    if (!to)
+        throw new CommandError('parley connect <user>');
+    refuseWhileDaemonRuns(options, 'connecting');
+    return withAccount(options.user, options, (account, descriptor) => connectTo(account, descriptor, to));
+}
+export function call(to, options, callOptions) {
+    if (!to)
+        throw new CommandError('parley call <user> [--in said.wav] [--out heard.wav]');
+    refuseWhileDaemonRuns(options, 'calls');
+    return withAccount(options.user, options, (account, descriptor) => placeCall(account, descriptor, to, callOptions));
+}
+export function conference(users, options, callOptions) {
+    refuseWhileDaemonRuns(options, 'conferences');
+    return withAccount(options.user, options, (account, descriptor) => hostConference(account, descriptor, users, callOptions));
+}
+export function answer(options, callOptions) {
+    refuseWhileDaemonRuns(options, 'answering');
+    return withAccount(options.user, options, (account, descriptor) => answerCall(account, descriptor, callOptions));
+}
+export function nat(options, lifetime = false) {
+    refuseWhileDaemonRuns(options, 'finding the NAT');
+    return withAccount(options.user, options, (account, descriptor) => findNat(account, descriptor, { lifetime }));
+}
+export function whois(username, options) {
+    if (!username)
+        throw new CommandError('parley whois <user>');
+    refuseWhileDaemonRuns(options, 'looking users up');
+    return withAccount(options.user, options, (account, descriptor) => findUser(account, descriptor, username));
+}
+export async function search(prefix, options) {
+    if (!prefix)
+        throw new CommandError('parley search <prefix>   (e.g. sal or sal*)');
+    const running = runningDaemon(options.user, options);
+    if (running) {
+        const { users } = await running.daemon.request('GET', `/search?q=${encodeURIComponent(prefix)}`);
+        for (const u of users)
+            console.log(`${u.user}${u.displayName !== u.user ? `  (${u.displayName})` : ''}${u.online === null ? '' : u.online ? '  online' : '  offline'}`);
+        if (users.length === 0)
+            console.log(`nobody found by ${prefix}`);
+        return;
+    }
+    return withAccount(options.user, options, async (account) => {
+        const found = await account.call('GET', `/v1/directory/search?q=${encodeURIComponent(prefix)}`);
+        for (const u of found.users)
+            console.log(`${u.username}${u.displayName !== u.username ? `  (${u.displayName})` : ''}`);
+        if (found.users.length === 0)
+            console.log(`nobody discoverable starts with ${prefix}`);
+    });
+}
+export async function chat(to, message, options) {
+    if (!to)
+        throw new CommandError('parley chat <user> [message]');
+    const running = runningDaemon(options.user, options);
+    if (running) {
+        // This device is online in its daemon: the message goes from there, not from a second session.
+        if (message === undefined)
+            throw new CommandError(`${running.user}'s daemon runs: chat in its app, or send one message with parley chat ${to} <message>`);
+        const sent = await running.daemon.request('POST', '/messages', { to, text: message });
+        console.log(`sent to ${to} through ${running.user}'s daemon${sent.recipientOnline > 0 ? '' : ` (${to} is offline: kept for them)`}`);
+        return;
+    }
+    return withAccount(options.user, options, (account, descriptor) => chatWith(account, descriptor, to, message));
+}
+export function history(user, options, query) {
+    if (!user)
+        throw new CommandError('parley history <user> [--search words] [--limit N]');
+    return withAccount(options.user, options, async (account) => showHistory(account, user, query));
+}
+export async function status(args, options) {
+    const [state, ...words] = args;
+    if (!state)
+        throw new CommandError('parley status <online|away|dnd|invisible> [text]');
+    if (!(state in STATUS_STATES))
+        throw new CommandError(`status is one of ${Object.keys(STATUS_STATES).join(', ')}`);
+    const running = runningDaemon(options.user, options);
+    if (running) {
+        await running.daemon.request('PUT', '/presence', { state, text: words.join(' ') });
+        console.log(`status: ${state}${words.length > 0 ? ` — ${words.join(' ')}` : ''} (told to buddies by ${running.user}'s daemon)`);
+        return;
+    }
+    return withAccount(options.user, options, async (account) => setStatus(account, state, words.join(' ')));
+}
+//# sourceMappingURL=account-commands.js.map

@@ -1,0 +1,148 @@
+// `parley supernode`: an operator's supernode on its own host. It makes its own keys once (in
+// its folder, 0600), enrols them with a single-use token from the login server's operator
+// (`parley admin enrol-supernode`), and from then on renews its certificate with its own key:
+// the network's CA key stays on the login server's host. Users' machines become supernodes by
+// promotion instead.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { realEnv } from '../env/real.js';
+import { equalBytes, fromBase64Url, toBase64Url } from '../crypto/bytes.js';
+import { CertificateVerifier } from '../crypto/certificate.js';
+import { parseNetworkDescriptor } from '../crypto/descriptor.js';
+import { ENROLMENT_TOKEN_PATTERN } from '../crypto/enrolment.js';
+import { renewableIdentity } from '../crypto/identity.js';
+import { loadOrCreateKeys, writePrivate } from '../crypto/key-files.js';
+import { LoginClient, LoginError } from '../client/login-client.js';
+import { enrolSupernode, renewSupernode } from '../supernode/enrolment-client.js';
+import { startSupernode } from '../supernode/supernode.js';
+import { serveSupernodeOps } from '../supernode/ops.js';
+import { createLogger } from '../ops/log.js';
+import { CommandError } from './account-commands.js';
+/** How often a running supernode renews (and tells the login server it is alive). */
+export const RENEW_INTERVAL_MS = 5 * 60_000;
+/** After a failed renewal, the next try comes sooner. */
+const RENEW_RETRY_MS = 30_000;
+function loadDescriptorInto(dir, given) {
+    const kept = join(dir, 'network.json');
+    const path = given ? resolve(given) : kept;
+    if (!existsSync(path)) {
+        throw new CommandError(given ? `no descriptor at ${path}` : `no network.json in ${dir}: give --network FILE (the login server's network.json; it holds no secret)`);
+    }
+    const text = readFileSync(path, 'utf8');
+    const parsed = parseNetworkDescriptor(text);
+    if (!parsed.ok)
+        throw new CommandError(`${path}: ${parsed.error.code}: ${parsed.error.message}`);
+    if (path !== kept)
+        writeFileSync(kept, text, { mode: 0o600 });
+    return parsed.value;
+}
+function loadCertificate(path) {
+    if (!existsSync(path))
+        return null;
+    try {
+        const raw = JSON.parse(readFileSync(path, 'utf8'));
+        const certificate = typeof raw.certificate === 'string' ? fromBase64Url(raw.certificate) : null;
+        return certificate && typeof raw.expiresAtMs === 'number' ? { certificate, expiresAtMs: raw.expiresAtMs } : null;
+    }
+    catch {
+        return null;
+    }
+}
+function describeLoginError(error) {
+    return error instanceof LoginError ? error.message : error.message;
+}
+export async function runSupernode(options) {
+    const dir = resolve(options.dir);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const descriptor = loadDescriptorInto(dir, options.network);
+    if (options.enrol !== undefined && !ENROLMENT_TOKEN_PATTERN.test(options.enrol))
+        throw new CommandError('--enrol takes the token `parley admin enrol-supernode` printed (parley-sn1-…)');
+    const advertisedHost = options.publicHost ?? options.host;
+    if (advertisedHost === '0.0.0.0' || advertisedHost === '::')
+        throw new CommandError('listening on every address: give --public-host, the address clients reach this host at');
+    const keys = loadOrCreateKeys(join(dir, 'supernode.key.json'), realEnv.random);
+    const logger = options.logLevel ? createLogger({ level: options.logLevel, stream: process.stderr, fields: { role: 'supernode' } }) : null;
+    const certificatePath = join(dir, 'supernode.cert.json');
+    const saved = loadCertificate(certificatePath);
+    if (!saved && options.enrol === undefined) {
+        throw new CommandError(`this supernode is not enrolled yet: ask the login server's operator for a token (parley admin enrol-supernode) and start it with --enrol TOKEN`);
+    }
+    // Listen first (with the saved certificate, if any): with --port 0 the port is known only then.
+    const identity = renewableIdentity(keys, saved?.certificate ?? new Uint8Array(0));
+    const supernode = await startSupernode(realEnv, {
+        identity,
+        verifier: new CertificateVerifier(descriptor.caPublicKey),
+        host: options.host,
+        port: options.port,
+        advertise: { host: advertisedHost },
+        ...(options.webPort ? { webPort: options.webPort } : {}),
+        stun: {
+            ...options.stun,
+            ...(options.publicHost ? { publicHost: options.publicHost } : {}),
+            ...(options.relayPublicHost ? { relayPublicHost: options.relayPublicHost } : {}),
+            ...(options.relayPorts ? { relayPorts: options.relayPorts } : {}),
+        },
+        log: logger ? (line) => logger.info(line) : (line) => console.log(`supernode: ${line}`),
+    });
+    const address = { host: advertisedHost, port: supernode.port, webPort: supernode.webPort };
+    const login = new LoginClient(descriptor);
+    const keep = (grant) => {
+        identity.renew(grant.certificate);
+        writePrivate(certificatePath, `${JSON.stringify({ certificate: toBase64Url(grant.certificate), expiresAtMs: grant.certificateExpiresAtMs })}\n`);
+    };
+    let grant = null;
+    try {
+        if (options.enrol !== undefined) {
+            grant = await enrolSupernode(login, descriptor.networkId, keys, options.enrol, address);
+            console.log(`enrolled with the login server as supernode #${grant.id}${grant.label ? ` (${grant.label})` : ''}`);
+        }
+        else {
+            grant = await renewSupernode(login, descriptor.networkId, keys, address, realEnv.clock.wallTimeMs());
+        }
+        keep(grant);
+    }
+    catch (error) {
+        const refused = error instanceof LoginError && error.status >= 400 && error.status < 500;
+        if (refused || !saved || saved.expiresAtMs <= realEnv.clock.wallTimeMs()) {
+            supernode.close();
+            login.close();
+            throw new CommandError(`the login server refused or did not answer: ${describeLoginError(error)}`);
+        }
+        console.log(`the login server did not answer (${describeLoginError(error)}); serving with the saved certificate until ${new Date(saved.expiresAtMs).toISOString()} and trying again`);
+    }
+    const seeds = [...new Map([...descriptor.bootstrap, ...(grant?.bootstrap ?? [])].flatMap((b) => (b.dhKey && !equalBytes(b.dhKey, keys.dh.publicKey) ? [[toBase64Url(b.dhKey), { ...b, dhKey: b.dhKey }]] : []))).values()];
+    await supernode.join(seeds);
+    const web = supernode.webPort ? ` and ${supernode.webPort} (web port)` : '';
+    console.log(`supernode listening on ${options.host}:${supernode.port}${web}, reached at ${advertisedHost}; joined the overlay through ${seeds.length} bootstrap supernodes and knows ${supernode.dht.table.size}`);
+    const ops = options.metrics ? await serveSupernodeOps(supernode, { ...options.metrics, ...(logger ? { log: logger } : {}) }) : null;
+    if (ops)
+        console.log(`metrics on http://${ops.host}:${ops.port}/metrics`);
+    console.log(`supernode key: ${toBase64Url(keys.dh.publicKey)} (pin as --bootstrap ${advertisedHost}:${supernode.port}${supernode.webPort ? `+${supernode.webPort}` : ''}@<key>)`);
+    console.log(`open to the internet: TCP ${supernode.port}${supernode.webPort ? ` and ${supernode.webPort}` : ''}, UDP ${supernode.port} (STUN, TURN) and UDP relay ports (any, or the firewall's range for this host)`);
+    let timer = null;
+    const renewLater = (delayMs) => {
+        timer = realEnv.clock.after(delayMs, () => {
+            renewSupernode(login, descriptor.networkId, keys, address, realEnv.clock.wallTimeMs()).then((next) => {
+                keep(next);
+                // Supernodes enrolled since: met through the overlay too, but the list is authoritative.
+                for (const entry of next.bootstrap)
+                    supernode.dht.meet({ host: entry.host, port: entry.port, dhKey: entry.dhKey, ...(entry.webPort ? { webPort: entry.webPort } : {}) });
+                renewLater(RENEW_INTERVAL_MS);
+            }, (error) => {
+                console.log(`renewal failed (${describeLoginError(error)}); trying again in ${RENEW_RETRY_MS / 1000} s`);
+                renewLater(RENEW_RETRY_MS);
+            });
+        });
+    };
+    renewLater(grant ? RENEW_INTERVAL_MS : RENEW_RETRY_MS);
+    const stop = () => {
+        void ops?.close();
+        timer?.cancel();
+        supernode.close();
+        login.close();
+        process.exit(0);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+}
+//# sourceMappingURL=supernode-command.js.map

@@ -1,0 +1,391 @@
+// A client's attachment to a supernode: connect over the secure channel (IK, with the static
+// key from the host cache or the bootstrap list), present a signed presence record, keep the
+// session alive, and when the supernode dies or stops answering, fail over to the next one.
+import { create } from '@bufbuild/protobuf';
+import { connectSecure } from '../crypto/secure-link.js';
+import { HostCache, raceFirst } from '../overlay/host-cache.js';
+import { createPresenceRecord, verifyPresenceRecord } from '../overlay/presence.js';
+import { RpcChannel } from '../overlay/rpc.js';
+import { requestReachabilityCheck } from '../overlay/reachability.js';
+import { AttachRefusal, AttachRequestSchema, CloseReason, DeliveryAckSchema, DeliveryOutcome, FindPresenceSchema, FindRefusal, NatType, RouteFailure, RouteRequestSchema, PingSchema, TurnCredentialsRequestSchema } from '../wire/messages.js';
+export const DEFAULT_PONG_TIMEOUT_MS = 5_000;
+/**
+ * A fresh presence record every 75 s (three keep-alive intervals): replicas hold a record 3
+ * minutes after its last store (RECORD_LEASE_MS in supernode/dht.ts), so one lost refresh does
+ * not make the user vanish, while a record nobody withdraws (device and supernode both gone)
+ * dies within 3 minutes. Each refresh is published again, which also puts the record back on
+ * enough replicas after supernodes died. Cost: one signed record of ~1 KiB to the supernode,
+ * and a store at 8 replicas, per device per 75 s.
+ */
+export const PRESENCE_REFRESH_MS = 75_000;
+export const DEFAULT_ATTACH_TIMEOUT_MS = 5_000;
+/** Supernodes tried at once at startup and on failover. */
+export const DEFAULT_PARALLEL_ATTEMPTS = 3;
+export class AttachFailure extends Error {
+    code;
+    refusal;
+    constructor(code, message, refusal) {
+        super(message);
+        this.code = code;
+        this.refusal = refusal;
+        this.name = 'AttachFailure';
+    }
+}
+/**
+ * How long a supernode's own port gets before its web port is dialled too (RFC 8305's
+ * happy-eyeballs delay): a web-only firewall drops the first SYN silently, so waiting for it to
+ * fail would cost the whole connect timeout.
+ */
+export const WEB_PORT_DELAY_MS = 250;
+function presenceRequest(env, supernode, config, sequence, natType) {
+    const nowMs = env.clock.wallTimeMs();
+    const presence = createPresenceRecord(config.identity, config.verifier.networkId, config.username, {
+        supernodes: [supernode],
+        candidates: config.candidates ?? [],
+        ...(natType !== undefined ? { natType } : {}),
+        sequence: sequence ?? nowMs,
+        issuedAtMs: nowMs,
+    });
+    return { case: 'attachRequest', value: create(AttachRequestSchema, { presence }) };
+}
+/**
+ * A secure link (IK) to a supernode, not yet attached: to its own port, and to its web port
+ * too when the first has not answered within WEB_PORT_DELAY_MS (or failed); the first link up
+ * wins and the other is closed.
+ */
+export function connectTo(env, supernode, config) {
+    const timeoutMs = config.attachTimeoutMs ?? DEFAULT_ATTACH_TIMEOUT_MS;
+    const dial = (port) => connectSecure(env, {
+        host: supernode.host,
+        port,
+        config: { identity: config.identity, verifier: config.verifier, remoteStaticKey: supernode.dhKey },
+        connectTimeoutMs: timeoutMs,
+        handshakeTimeoutMs: timeoutMs,
+    });
+    const webPort = supernode.webPort;
+    if (webPort === undefined || webPort === supernode.port)
+        return dial(supernode.port);
+    return new Promise((resolve, reject) => {
+        let settled = false;
+        let started = 0;
+        let failed = 0;
+        const won = (link) => {
+            if (settled)
+                return link.close();
+            settled = true;
+            fallback.cancel();
+            resolve(link);
+        };
+        const lost = (error) => {
+            failed++;
+            if (started === 1)
+                return startWeb();
+            if (failed === started && !settled) {
+                settled = true;
+                reject(error);
+            }
+        };
+        const start = (port) => {
+            started++;
+            dial(port).then(won, lost);
+        };
+        const startWeb = () => {
+            if (started > 1 || settled)
+                return;
+            fallback.cancel();
+            start(webPort);
+        };
+        const fallback = env.clock.after(WEB_PORT_DELAY_MS, startWeb);
+        start(supernode.port);
+    });
+}
+/** Attaches over an established link: the presence record, and the supernode's answer. */
+export function attachOver(env, link, supernode, config, sequence, natType) {
+    const timeoutMs = config.attachTimeoutMs ?? DEFAULT_ATTACH_TIMEOUT_MS;
+    return new Promise((resolve, reject) => {
+        // Each outcome settles the promise first, then closes: closing runs the close handler.
+        const timer = env.clock.after(timeoutMs, () => {
+            reject(new AttachFailure('timeout', `no answer to attach from ${supernode.host}:${supernode.port}`));
+            link.close();
+        });
+        link.onClose((error) => {
+            timer.cancel();
+            reject(new AttachFailure('closed', `link closed while attaching: ${error?.code ?? 'normal'}`));
+        });
+        link.onMessage((envelope) => {
+            if (envelope.body.case === 'attachAccepted') {
+                timer.cancel();
+                resolve({ link, supernode, keepaliveIntervalMs: envelope.body.value.keepaliveIntervalMs, gossip: envelope.body.value.supernodes });
+            }
+            else if (envelope.body.case === 'attachRefused') {
+                timer.cancel();
+                reject(new AttachFailure('refused', `${AttachRefusal[envelope.body.value.reason] ?? 'refused'}: ${envelope.body.value.detail}`, envelope.body.value.reason));
+                link.close();
+            }
+        });
+        link.send(presenceRequest(env, supernode, config, sequence, natType));
+    });
+}
+/** One attempt: secure link, presence record, and the supernode's answer. */
+export async function attachTo(env, supernode, config) {
+    return attachOver(env, await connectTo(env, supernode, config), supernode, config);
+}
+/**
+ * Keeps a client attached: startup races the best host-cache entries (then the bootstrap
+ * list), keep-alive pings detect a dead supernode, and failover attaches elsewhere.
+ */
+export class AttachedClient {
+    env;
+    config;
+    current = null;
+    keepalive = null;
+    refresh = null;
+    retry = null;
+    nonce = 0n;
+    sequence = 0;
+    natType = NatType.UNSPECIFIED;
+    closed = false;
+    listeners = [];
+    deliveryHandler = () => { };
+    constructor(env, config) {
+        this.env = env;
+        this.config = config;
+    }
+    onEvent(listener) {
+        this.listeners.push(listener);
+    }
+    emit(event) {
+        for (const listener of this.listeners)
+            listener(event);
+    }
+    get supernode() {
+        return this.current?.supernode ?? null;
+    }
+    lastAttachMs = null;
+    /**
+     * How long the last attachment took (connection, handshake, answer: a few round trips, and
+     * whatever this machine was too busy to do meanwhile): what timeouts toward the supernode
+     * scale with, rather than fixed budgets.
+     */
+    get attachTimeMs() {
+        return this.lastAttachMs;
+    }
+    /** Where the link to the supernode goes: its own port, or its web port when only that could be reached (TURN over TCP answers there too). */
+    get supernodeEndpoint() {
+        return this.current?.link.remote ?? null;
+    }
+    /** The local address of the link to the supernode (the interface this device reaches the internet through). */
+    get localAddress() {
+        return this.current?.link.local ?? null;
+    }
+    /** Publishes what this device found it is behind, in a fresh presence record now and in every later one. */
+    setNatType(natType) {
+        this.natType = natType;
+        const attached = this.current;
+        if (attached)
+            attached.link.send(presenceRequest(this.env, attached.supernode, this.config, this.nextSequence(), natType));
+    }
+    /** Attaches somewhere; resolves with where. Rejects only when no supernode at all can be reached. */
+    async start() {
+        const { hostCache, bootstrap } = this.config;
+        hostCache.merge(bootstrap.filter((b) => b.dhKey !== undefined), 'bootstrap');
+        // The host cache keeps wall-clock times: it outlives this process and its monotonic clock.
+        const wallNow = this.env.clock.wallTimeMs();
+        const ready = hostCache.best(hostCache.size, wallNow);
+        // Ready entries first (the cache's own before the bootstrap list); only when none of them
+        // answers, those still waiting out a backoff: a cache whose every entry failed lately (an
+        // outage, a laptop off the network) must heal rather than leave nothing to try.
+        const tiers = [[...ready.filter((e) => e.source !== 'bootstrap'), ...ready.filter((e) => e.source === 'bootstrap')], hostCache.waiting(wallNow)];
+        let won = null;
+        let lastError = new AggregateError([], 'no candidates');
+        for (const tier of tiers) {
+            if (tier.length === 0)
+                continue;
+            try {
+                won = await this.attachAmong(tier.map((e) => ({ e, source: e.source === 'bootstrap' ? 'bootstrap' : 'host-cache' })));
+                break;
+            }
+            catch (error) {
+                lastError = error;
+            }
+        }
+        if (!won) {
+            this.emit({ kind: 'unreachable', atMs: this.env.clock.now() });
+            throw lastError;
+        }
+        const { attached, source } = won;
+        this.lastAttachMs = won.rttMs;
+        hostCache.recordSuccess(attached.supernode.host, attached.supernode.port, won.rttMs, this.env.clock.wallTimeMs());
+        hostCache.merge(attached.gossip.map((g) => ({ host: g.host, port: g.port, dhKey: g.dhKey, webPort: g.webPort })), 'gossip');
+        this.adopt(attached);
+        this.emit({ kind: 'attached', supernode: attached.supernode, source, atMs: this.env.clock.now() });
+        return attached.supernode;
+    }
+    /**
+     * Races secure links to `candidates` and attaches over the first; when that supernode refuses
+     * or stays silent, races the others again. Rejects when none attaches.
+     */
+    async attachAmong(candidates) {
+        const { hostCache } = this.config;
+        const startedMs = this.env.clock.now();
+        // The race is for a secure link only: the presence record goes to the winner alone, so no
+        // other supernode publishes a record naming itself for a device that is not attached there.
+        for (;;) {
+            const result = await raceFirst(candidates, async ({ e }) => {
+                try {
+                    return { link: await connectTo(this.env, e, this.config), supernode: e };
+                }
+                catch (error) {
+                    hostCache.recordFailure(e.host, e.port, this.env.clock.wallTimeMs());
+                    throw error;
+                }
+            }, (late) => late.link.close(), this.config.parallel ?? DEFAULT_PARALLEL_ATTEMPTS);
+            const { link, supernode } = result.value;
+            try {
+                const attached = await attachOver(this.env, link, { host: supernode.host, port: supernode.port, dhKey: supernode.dhKey }, this.config, this.nextSequence(), this.natType);
+                return { attached, source: result.candidate.source, rttMs: this.env.clock.now() - startedMs };
+            }
+            catch (error) {
+                // Refused (full, say) or silent: try the others.
+                hostCache.recordFailure(supernode.host, supernode.port, this.env.clock.wallTimeMs());
+                candidates = candidates.filter((c) => c !== result.candidate);
+                if (candidates.length === 0)
+                    throw error;
+            }
+        }
+    }
+    /** Presence sequence numbers: the wall time, but always rising (two records in one millisecond). */
+    nextSequence() {
+        this.sequence = Math.max(Math.floor(this.env.clock.wallTimeMs()), this.sequence + 1);
+        return this.sequence;
+    }
+    adopt(attached) {
+        this.current = attached;
+        const interval = Math.max(1000, attached.keepaliveIntervalMs);
+        const pongTimeout = this.config.pongTimeoutMs ?? DEFAULT_PONG_TIMEOUT_MS;
+        let awaiting = null;
+        // Answers to requests are matched by id; everything else (pongs) comes here.
+        attached.rpc = new RpcChannel(attached.link, this.env.clock, (envelope) => {
+            if (envelope.body.case === 'delivery') {
+                // Acknowledge first: the sender learns the message reached this device.
+                attached.link.send({ case: 'deliveryAck', value: create(DeliveryAckSchema, { deliveryId: envelope.body.value.deliveryId }) });
+                this.deliveryHandler(envelope.body.value.from, envelope.body.value.payload);
+                return;
+            }
+            if (envelope.body.case === 'pong' && awaiting && envelope.body.value.nonce === awaiting.nonce) {
+                awaiting.timer.cancel();
+                awaiting = null;
+            }
+        });
+        attached.link.onClose((error) => this.lost(attached, `link closed: ${error?.code ?? 'normal close'}`));
+        const ping = () => {
+            if (this.current !== attached)
+                return;
+            const nonce = ++this.nonce;
+            attached.link.send({ case: 'ping', value: create(PingSchema, { nonce }) });
+            awaiting = { nonce, timer: this.env.clock.after(pongTimeout, () => this.lost(attached, `no pong within ${pongTimeout} ms`)) };
+            this.keepalive = this.env.clock.after(interval, ping);
+        };
+        this.keepalive = this.env.clock.after(interval, ping);
+        const refresh = () => {
+            if (this.current !== attached)
+                return;
+            attached.link.send(presenceRequest(this.env, attached.supernode, this.config, this.nextSequence(), this.natType));
+            this.refresh = this.env.clock.after(refreshMs, refresh);
+        };
+        const refreshMs = this.config.presenceRefreshMs ?? PRESENCE_REFRESH_MS;
+        this.refresh = this.env.clock.after(refreshMs, refresh);
+    }
+    lost(attached, reason) {
+        if (this.current !== attached || this.closed)
+            return;
+        this.current = null;
+        this.keepalive?.cancel();
+        this.refresh?.cancel();
+        attached.link.close(CloseReason.IDLE);
+        this.config.hostCache.recordFailure(attached.supernode.host, attached.supernode.port, this.env.clock.wallTimeMs());
+        this.emit({ kind: 'lost', supernode: attached.supernode, reason, atMs: this.env.clock.now() });
+        this.reattach(0);
+    }
+    /** Failover: attach elsewhere; if nothing answers, try again with a growing pause. */
+    reattach(attempt) {
+        if (this.closed)
+            return;
+        this.start().catch(() => {
+            const pauseMs = Math.min(30_000, 1000 * 2 ** attempt);
+            this.retry = this.env.clock.after(pauseMs, () => this.reattach(attempt + 1));
+        });
+    }
+    /** Messages routed to this device: `from` is the sender's username as its supernode authenticated it. */
+    onDelivery(handler) {
+        this.deliveryHandler = handler;
+    }
+    /**
+     * Sends `payload` to every online device of `to` (or only the one with `deviceKey`) through the overlay. Resolves with each
+     * device's outcome, or with the reason nothing was attempted.
+     */
+    async route(to, payload, options = {}) {
+        const rpc = this.current?.rpc;
+        if (!rpc)
+            throw new AttachFailure('closed', 'not attached to a supernode');
+        const deviceKey = options.deviceKey ?? new Uint8Array(0);
+        const answer = await rpc.request((requestId) => ({ case: 'routeRequest', value: create(RouteRequestSchema, { requestId, to, payload, deviceKey }) }), options.timeoutMs ?? 20_000);
+        if (answer.body.case !== 'routeResult')
+            return { failure: RouteFailure.UNSPECIFIED };
+        const result = answer.body.value;
+        if (result.failure !== RouteFailure.UNSPECIFIED)
+            return { failure: result.failure };
+        return { deliveries: result.deliveries.map((d) => ({ deviceKey: d.deviceKey, outcome: d.outcome })) };
+    }
+    /** Finds a user's devices through the supernode (and the overlay behind it). */
+    async find(username, timeoutMs = 10_000) {
+        const rpc = this.current?.rpc;
+        if (!rpc)
+            throw new AttachFailure('closed', 'not attached to a supernode');
+        const answer = await rpc.request((requestId) => ({ case: 'findPresence', value: create(FindPresenceSchema, { requestId, username }) }), timeoutMs);
+        if (answer.body.case !== 'foundPresence')
+            return [];
+        if (answer.body.value.refused === FindRefusal.RATE_LIMITED)
+            throw new AttachFailure('refused', 'too many lookups: the supernode asks to slow down');
+        return answer.body.value.records
+            .map((bytes) => verifyPresenceRecord(bytes, this.config.verifier, this.env.clock.wallTimeMs(), username))
+            .flatMap((r) => (r.ok ? [r.value] : []));
+    }
+    /** Asks the supernode to dial this node back at `port` (promotion): an attestation when it could. */
+    checkReachability(port) {
+        const rpc = this.current?.rpc;
+        if (!rpc)
+            return Promise.reject(new AttachFailure('closed', 'not attached to a supernode'));
+        return requestReachabilityCheck(rpc, port);
+    }
+    /** Credentials for the supernode's TURN service (and where it answers), or null when it runs none. */
+    async turnCredentials(timeoutMs = 5_000) {
+        const rpc = this.current?.rpc;
+        const supernode = this.current?.supernode;
+        if (!rpc || !supernode)
+            throw new AttachFailure('closed', 'not attached to a supernode');
+        const answer = await rpc.request((requestId) => ({ case: 'turnCredentialsRequest', value: create(TurnCredentialsRequestSchema, { requestId }) }), timeoutMs);
+        if (answer.body.case !== 'turnCredentialsAnswer' || !answer.body.value.available)
+            return null;
+        const a = answer.body.value;
+        return { server: { host: supernode.host, port: a.udpPort }, username: a.username, password: a.password, expiresAtMs: Number(a.expiresAtMs) };
+    }
+    /** The supernodes this client knows best (its own first), e.g. to join the overlay through. */
+    knownSupernodes(count = 8) {
+        const best = this.config.hostCache.best(count, this.env.clock.wallTimeMs()).map((e) => ({ host: e.host, port: e.port, dhKey: e.dhKey }));
+        return this.current ? [this.current.supernode, ...best] : best;
+    }
+    /**
+     * Goes offline: closing the authenticated link is the goodbye. The supernode withdraws the
+     * record it published for this device, so lookups say offline within seconds.
+     */
+    close() {
+        this.closed = true;
+        this.keepalive?.cancel();
+        this.refresh?.cancel();
+        this.retry?.cancel();
+        this.current?.link.close(CloseReason.NORMAL, 'going offline');
+        this.current = null;
+    }
+}
+//# sourceMappingURL=attachment.js.map

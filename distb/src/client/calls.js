@@ -1,0 +1,601 @@
+// Voice calls: signalling end to end between devices (INVITE to every online device of the
+// callee, RINGING, ACCEPT / DECLINE / BUSY, CANCEL, BYE, HOLD / RESUME, RESTART), the path from
+// the connector (direct, hole-punched or relayed) and the media on it. Hold and mute are told
+// to the other side (HOLD / RESUME, MUTE / UNMUTE), which shows them. The first device to accept
+// wins and the caller cancels the others; a caller the callee does not take calls from is
+// refused in the first exchange; every wait has a timeout and every end has a reason.
+//
+// A path that dies mid-call (its relay's supernode killed, a NAT rebooted) is replaced by an ICE
+// restart: the media falls silent for PATH_SILENCE_MS while the other side should be sending, or
+// the ICE agent's consent checks find no working pair, and the caller (the controlling side)
+// connects again: fresh candidates, a new TURN allocation on the supernode it is attached to
+// now, exchanged end to end like every connectivity offer. The callee asks for it (RESTART)
+// when it notices first. The media moves to the new path with its SRTP keys and sequence
+// numbers; a restart that finds no path within its bounds ends the call with `no_path`.
+import { create } from '@bufbuild/protobuf';
+import { equalBytes, toHex } from '../crypto/bytes.js';
+import { CallSignalKind, CallSignalSchema } from '../wire/messages.js';
+import { MediaReceiver, MediaSender } from '../media/media-stream.js';
+import { CallQuality, estimateMos } from '../media/call-quality.js';
+import { isRtcp } from '../rtp/rtcp.js';
+import { SRTP_MASTER_KEY_BYTES, SRTP_MASTER_SALT_BYTES } from '../rtp/srtp.js';
+export const OPUS_CODEC = 'opus/48000/2';
+export const RING_TIMEOUT_MS = 45_000;
+/** No device rang within this: the callee is not really there. */
+const RINGING_TIMEOUT_MS = 10_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+/** No media for this long (hold sends every 3 s) and the call is lost. */
+const MEDIA_TIMEOUT_MS = 10_000;
+/** Calls ringing or under way at once (each costs sockets, a relay and a codec). */
+const MAX_CALLS = 4;
+/** Ringing devices a caller opens paths to before anyone answers (each costs a socket and a relay). */
+const MAX_EARLY_PATHS = 3;
+/**
+ * No media for this long while the other side should be sending (it is not holding): the path
+ * is taken for dead and restarted. 30 frames of 20 ms: far beyond a loss burst or a busy
+ * machine's stall, and a false alarm only costs a new path while the old one goes on.
+ */
+export const PATH_SILENCE_MS = 600;
+const PATH_WATCH_MS = 100;
+/** An ICE restart gives up after this long or this many connection attempts (each a socket and a relay allocation). */
+export const RESTART_DEADLINE_MS = 8_000;
+const RESTART_ATTEMPTS = 4;
+/** One attempt waits this long for the answer and a path (the other side may still be re-attaching). */
+const RESTART_ATTEMPT_MS = 4_000;
+/** No network to gather on yet (this device is re-attaching to another supernode): tried again after this. */
+const RESTART_RETRY_MS = 100;
+/** The callee asks the caller for a restart at most this often. */
+const RESTART_ASK_EVERY_MS = 1_000;
+const SRTP_MASTER_BYTES = SRTP_MASTER_KEY_BYTES + SRTP_MASTER_SALT_BYTES;
+function masterKey(bytes) {
+    return { key: bytes.subarray(0, SRTP_MASTER_KEY_BYTES), salt: bytes.subarray(SRTP_MASTER_KEY_BYTES, SRTP_MASTER_BYTES) };
+}
+export class Call {
+    manager;
+    id;
+    peer;
+    direction;
+    frameMs;
+    ourMaster;
+    state;
+    /** The other side's device, once one answered (incoming: the caller's). */
+    device;
+    stateListeners = [];
+    holdListeners = [];
+    endResolve;
+    /** Resolves when the call is over, with why. */
+    ended;
+    /** Why it ended, once it has. */
+    endedWith = null;
+    timers = [];
+    media = null;
+    /** The caller is restarting ICE (one restart at a time). */
+    restarting = false;
+    /** When the callee last asked for a restart. */
+    restartAskedMs = -Infinity;
+    pathRestarts = 0;
+    /** Hold and mute, asked for here and told by the other side. */
+    held = false;
+    muted = false;
+    heldByPeer = false;
+    mutedByPeer = false;
+    /** The other side's SRTP master (key and salt) for what it sends. */
+    theirMaster = null;
+    /** Devices invited (outgoing), and those that said no. */
+    invited = [];
+    refusals = [];
+    audio = null;
+    /** When both sides called each other at once and the other's call won: that call, already answered. */
+    replacement = null;
+    /** Paths opened while ringing (caller: one per ringing device; callee: the caller's), so that answering starts the audio at once. */
+    earlyPaths = new Map();
+    earlyConnection = null;
+    constructor(manager, id, peer, direction, frameMs, ourMaster, device) {
+        this.manager = manager;
+        this.id = id;
+        this.peer = peer;
+        this.direction = direction;
+        this.frameMs = frameMs;
+        this.ourMaster = ourMaster;
+        this.state = direction === 'outgoing' ? 'calling' : 'ringing';
+        this.device = device;
+        this.ended = new Promise((resolve) => (this.endResolve = resolve));
+    }
+    onState(listener) {
+        this.stateListeners.push(listener);
+    }
+    setState(state) {
+        if (this.state === state || this.state === 'ended')
+            return;
+        this.state = state;
+        for (const listener of this.stateListeners)
+            listener(state);
+    }
+    /** Hold or mute changed, on either side. */
+    onHoldOrMute(listener) {
+        this.holdListeners.push(listener);
+    }
+    heldOrMuted() {
+        for (const listener of this.holdListeners)
+            listener();
+    }
+    addTimer(timer) {
+        this.timers.push(timer);
+    }
+    /** Answers an incoming call with this audio. */
+    accept(audio) {
+        if (this.direction !== 'incoming' || this.state !== 'ringing')
+            return;
+        this.audio = audio;
+        this.manager.acceptCall(this);
+    }
+    decline() {
+        if (this.direction === 'incoming' && this.state === 'ringing')
+            this.manager.finish(this, { reason: 'declined', by: 'local' }, CallSignalKind.DECLINE, 'declined');
+    }
+    /** Ends the call: cancels it while it rings, hangs up once it is under way. */
+    hangup() {
+        if (this.state === 'ended')
+            return;
+        if (this.direction === 'outgoing' && (this.state === 'calling' || this.state === 'ringing'))
+            this.manager.finish(this, { reason: 'cancelled', by: 'local' }, CallSignalKind.CANCEL, 'cancelled');
+        else if (this.direction === 'incoming' && this.state === 'ringing')
+            this.decline();
+        else
+            this.manager.finish(this, { reason: 'hung_up', by: 'local' }, CallSignalKind.BYE, 'hung up');
+    }
+    /** Hold: one packet every 3 s instead of audio, and the other side is told. */
+    hold(on) {
+        if (!this.media)
+            return;
+        this.media.sender.hold(on);
+        this.held = on;
+        this.manager.signal(this, on ? CallSignalKind.HOLD : CallSignalKind.RESUME);
+        this.heldOrMuted();
+    }
+    /** Mute: silent frames instead of the microphone, and the other side is told. */
+    mute(on) {
+        if (!this.media)
+            return;
+        this.media.sender.mute(on);
+        this.muted = on;
+        this.manager.signal(this, on ? CallSignalKind.MUTE : CallSignalKind.UNMUTE);
+        this.heldOrMuted();
+    }
+    peerHeld(on) {
+        if (this.heldByPeer === on)
+            return;
+        this.heldByPeer = on;
+        this.heldOrMuted();
+    }
+    peerMuted(on) {
+        if (this.mutedByPeer === on)
+            return;
+        this.mutedByPeer = on;
+        this.heldOrMuted();
+    }
+    startMedia(env, connection) {
+        if (!this.audio || !this.theirMaster || this.state === 'ended')
+            return;
+        // Media goes on whichever path carries the call now (an ICE restart replaces it).
+        const path = { send: (bytes) => void this.media?.connection.agent.send(bytes) };
+        const sender = new MediaSender(env.clock, env.random, path, masterKey(this.ourMaster), this.audio.source, { frameMs: this.frameMs });
+        const receiver = new MediaReceiver(env.clock, masterKey(this.theirMaster), this.audio.sink, { frameMs: this.frameMs });
+        const quality = new CallQuality(env.clock, path, masterKey(this.ourMaster), masterKey(this.theirMaster), sender, receiver);
+        const startedMs = env.clock.now();
+        const media = { sender, receiver, quality, connection, lastHeardMs: null, pathSinceMs: startedMs };
+        this.media = media;
+        this.listen(env, connection);
+        sender.start();
+        quality.start();
+        const watch = () => {
+            if (this.state === 'ended')
+                return;
+            if (env.clock.now() - (media.lastHeardMs ?? startedMs) > MEDIA_TIMEOUT_MS) {
+                this.manager.finish(this, { reason: 'media_lost', by: 'remote' }, CallSignalKind.BYE, 'no media');
+                return;
+            }
+            this.addTimer(env.clock.after(1_000, watch));
+        };
+        this.addTimer(env.clock.after(1_000, watch));
+        // The path's own watch: silence while the other side sends (it is not on hold) means the path died.
+        const watchPath = () => {
+            if (this.state === 'ended')
+                return;
+            if (this.pathSilent(env.clock.now()))
+                this.manager.pathLost(this);
+            this.addTimer(env.clock.after(PATH_WATCH_MS, watchPath));
+        };
+        this.addTimer(env.clock.after(PATH_WATCH_MS, watchPath));
+        this.setState('active');
+    }
+    /** RTP and RTCP from this path (RFC 5761: they share it); its death is reported at once. */
+    listen(env, connection) {
+        connection.agent.onData((bytes) => {
+            const media = this.media;
+            if (!media)
+                return;
+            media.lastHeardMs = env.clock.now();
+            if (isRtcp(bytes))
+                media.quality.receive(bytes);
+            else
+                media.receiver.receive(bytes);
+        });
+        connection.agent.onPathLost(() => {
+            if (this.media?.connection === connection)
+                this.manager.pathLost(this);
+        });
+    }
+    /**
+     * Whether the path looks dead: the other side's media, which came before, has not come for
+     * PATH_SILENCE_MS on this path, and the other side is not holding (hold sends every 3 s).
+     */
+    pathSilent(nowMs) {
+        const media = this.media;
+        if (!media || media.lastHeardMs === null || this.heldByPeer || this.restarting)
+            return false;
+        return nowMs - Math.max(media.lastHeardMs, media.pathSinceMs) > PATH_SILENCE_MS;
+    }
+    /** The path the media takes now (its candidates: where its relay is), null before media. */
+    get selectedPath() {
+        return this.media?.connection.agent.path ?? null;
+    }
+    /** How long the current path has carried the call (null before media). */
+    pathAgeMs(nowMs) {
+        return this.media ? nowMs - this.media.pathSinceMs : null;
+    }
+    /** Moves the media to a new path (an ICE restart): the SRTP contexts, sequence numbers and jitter buffer go on; the old path is closed. */
+    movePath(env, connection) {
+        const media = this.media;
+        if (!media || this.state === 'ended' || media.connection === connection) {
+            if (media?.connection !== connection)
+                void connection.agent.close();
+            return;
+        }
+        const old = media.connection;
+        media.connection = connection;
+        media.pathSinceMs = env.clock.now();
+        this.pathRestarts++;
+        this.listen(env, connection);
+        void old.agent.close();
+    }
+    stats() {
+        const m = this.media;
+        const j = m?.receiver.stats.jitter;
+        const played = m?.receiver.stats.played ?? 0;
+        const counts = m?.receiver.receptionCounts();
+        const expected = counts?.expected ?? 0;
+        const lossPercent = expected > 0 ? (100 * counts.lost) / expected : 0;
+        const latePercent = expected > 0 ? (100 * counts.late) / expected : 0;
+        const concealedPercent = played > 0 && j ? (100 * (j.concealed + j.recovered + j.waited + j.stretched)) / played : 0;
+        const rttMs = m?.quality.figures.rttMs ?? null;
+        // Mouth to ear, one way: half the round trip, the frame, the codec's lookahead, the jitter buffer.
+        const oneWayMs = rttMs === null ? null : rttMs / 2 + this.frameMs + 6.5 + (m?.receiver.bufferedMs ?? 0);
+        return {
+            path: m?.connection.agent.path?.kind ?? null,
+            codec: OPUS_CODEC,
+            frameMs: this.frameMs,
+            bitrate: m?.sender.bitrate ?? 0,
+            packetsSent: m?.sender.stats.packets ?? 0,
+            bytesSent: m?.sender.stats.bytes ?? 0,
+            packetsReceived: j?.received ?? 0,
+            lossPercent,
+            latePercent,
+            concealedPercent,
+            jitterMs: m?.receiver.stats.jitterMs ?? 0,
+            bufferMs: m?.receiver.bufferedMs ?? 0,
+            rttMs,
+            remoteLossPercent: m?.quality.figures.lossPercent ?? 0,
+            pathRestarts: this.pathRestarts,
+            // The E-model's packet loss is what the listener loses: never arrived, or thrown away by
+            // the jitter buffer as late (ITU-T G.1020 counts such discards as loss). Concealed frames
+            // are what was done about that loss (counting them too would count it twice), and frames
+            // the buffer waited for cost delay, which oneWayMs already holds.
+            mos: oneWayMs === null || !m ? null : estimateMos(oneWayMs, lossPercent + latePercent, m.sender.bitrate),
+            heldByPeer: this.heldByPeer,
+            mutedByPeer: this.mutedByPeer,
+        };
+    }
+    /** Stops timers and media; the manager has already said goodbye. */
+    close(end) {
+        if (this.state === 'ended')
+            return;
+        for (const timer of this.timers)
+            timer.cancel();
+        this.timers = [];
+        // Paths opened while ringing that the call did not use.
+        const used = this.media?.connection.agent;
+        if (this.earlyConnection && this.earlyConnection.agent !== used)
+            void this.earlyConnection.agent.close();
+        this.closeEarlyPaths(used);
+        if (this.media) {
+            this.media.quality.stop();
+            this.media.sender.stop();
+            this.media.receiver.stop();
+            void this.media.connection.agent.close();
+        }
+        this.endedWith = end;
+        this.setState('ended');
+        this.endResolve(end);
+    }
+    /** Closes the paths opened while ringing, except `keep`. */
+    closeEarlyPaths(keep) {
+        for (const pending of this.earlyPaths.values()) {
+            void pending.then((o) => {
+                if (o.ok && o.connection.agent !== keep)
+                    void o.connection.agent.close();
+            });
+        }
+    }
+}
+export class CallManager {
+    env;
+    signalling;
+    connector;
+    options;
+    calls = new Map();
+    incomingListeners = [];
+    frameMs;
+    constructor(env, signalling, connector, options = {}) {
+        this.env = env;
+        this.signalling = signalling;
+        this.connector = connector;
+        this.options = options;
+        this.frameMs = options.frameMs ?? 20;
+        signalling.onCallSignal((from, signal) => this.received(from, signal));
+        connector.onConnection((connection) => this.connected(connection));
+    }
+    /** Incoming calls, ringing. */
+    onIncoming(listener) {
+        this.incomingListeners.push(listener);
+    }
+    /**
+     * Whether a path from `user` is expected now: the connector asks. A call ringing here lets the
+     * caller open the path while it rings (so answering starts the audio at once); that tells a
+     * caller this device's addresses before the user answers, as Skype did, and only callers the
+     * user takes calls from ring at all.
+     */
+    expectsConnectionFrom(user) {
+        // An active call too: its caller restarts ICE when the path dies.
+        return [...this.calls.values()].some((c) => c.direction === 'incoming' && c.peer === user && (c.state === 'ringing' || c.state === 'connecting' || c.state === 'active'));
+    }
+    /** Calls every online device of `user`. */
+    async call(user, audio) {
+        const call = new Call(this, this.env.random.bytes(16), user, 'outgoing', this.frameMs, this.env.random.bytes(SRTP_MASTER_BYTES), null);
+        call.audio = audio;
+        this.calls.set(toHex(call.id), call);
+        const invite = create(CallSignalSchema, { callId: call.id, kind: CallSignalKind.INVITE, srtpMaster: call.ourMaster, codecs: [OPUS_CODEC], frameMs: this.frameMs });
+        call.invited = await this.signalling.sendCallSignal(user, 'all', invite).catch(() => []);
+        if (call.invited.length === 0) {
+            this.close(call, { reason: 'unavailable', by: 'remote' });
+            return call;
+        }
+        call.addTimer(this.env.clock.after(RINGING_TIMEOUT_MS, () => call.state === 'calling' && this.finish(call, { reason: 'unavailable', by: 'remote' }, CallSignalKind.CANCEL, 'no device rang')));
+        call.addTimer(this.env.clock.after(this.options.ringTimeoutMs ?? RING_TIMEOUT_MS, () => (call.state === 'calling' || call.state === 'ringing') && this.finish(call, { reason: 'no_answer', by: 'remote' }, CallSignalKind.CANCEL, 'no answer')));
+        return call;
+    }
+    /** Sends `kind` about `call` to the other side (every invited device while none answered). */
+    signal(call, kind, reason = '', extra = {}) {
+        this.send(call.peer, call.device ? [call.device] : 'all', call.id, kind, reason, extra);
+    }
+    /** One signal, sent without waiting: the end-to-end stream retries it, and a lost one ends in a timeout. */
+    send(user, devices, callId, kind, reason = '', extra = {}) {
+        void this.signalling.sendCallSignal(user, devices, create(CallSignalSchema, { callId, kind, reason, ...extra })).catch(() => []);
+    }
+    /** Ends `call`, telling the other side with `kind` (unless it was the other side that ended it). */
+    finish(call, end, kind, reason) {
+        if (call.state === 'ended')
+            return;
+        if (kind !== null)
+            this.signal(call, kind, reason);
+        this.close(call, end);
+    }
+    /** Ends `call` without a word to the other side: both moved its audio to a conference. */
+    release(call) {
+        this.close(call, { reason: 'conference', by: 'local' });
+    }
+    /**
+     * The call's path died (silent, or no pair passes consent checks): the caller restarts ICE; the
+     * callee asks it to (the caller is the controlling side, so two restarts never cross).
+     */
+    pathLost(call) {
+        if (call.state !== 'active')
+            return;
+        if (call.direction === 'outgoing')
+            return void this.restartPath(call);
+        const now = this.env.clock.now();
+        if (now - call.restartAskedMs < RESTART_ASK_EVERY_MS)
+            return;
+        call.restartAskedMs = now;
+        this.signal(call, CallSignalKind.RESTART, 'path silent');
+    }
+    /**
+     * ICE restart, caller side: connects to the callee's device again (new candidates, a relay on
+     * the supernode this device is attached to now) until a path works, within RESTART_ATTEMPTS
+     * and RESTART_DEADLINE_MS; then the media moves to it. While this device has no network to
+     * gather on (it is re-attaching after its supernode died) it tries again every RESTART_RETRY_MS.
+     */
+    async restartPath(call) {
+        const device = call.device;
+        if (call.restarting || !device)
+            return;
+        call.restarting = true;
+        const startedMs = this.env.clock.now();
+        let attempts = 0;
+        try {
+            while (call.state === 'active' && attempts < RESTART_ATTEMPTS) {
+                const leftMs = RESTART_DEADLINE_MS - (this.env.clock.now() - startedMs);
+                if (leftMs <= 0)
+                    break;
+                const outcome = await this.connector.connect(call.peer, device, Math.min(RESTART_ATTEMPT_MS, leftMs), { urgent: true }).catch(() => null);
+                if (call.state !== 'active') {
+                    if (outcome?.ok)
+                        void outcome.connection.agent.close();
+                    return;
+                }
+                if (outcome === null) {
+                    await new Promise((resolve) => call.addTimer(this.env.clock.after(RESTART_RETRY_MS, resolve)));
+                    continue;
+                }
+                attempts++;
+                if (outcome.ok)
+                    return call.movePath(this.env, outcome.connection);
+            }
+        }
+        finally {
+            call.restarting = false;
+        }
+        // Nothing worked; unless the old path came back meanwhile, the call is over.
+        if (call.pathSilent(this.env.clock.now()))
+            this.finish(call, { reason: 'no_path', by: 'local' }, CallSignalKind.BYE, 'no path');
+    }
+    /** The call with this id, if it is under way here. */
+    find(callId) {
+        return this.calls.get(toHex(callId));
+    }
+    close(call, end) {
+        this.calls.delete(toHex(call.id));
+        call.close(end);
+    }
+    acceptCall(call) {
+        call.setState('connecting');
+        this.signal(call, CallSignalKind.ACCEPT, '', { srtpMaster: call.ourMaster });
+        if (call.earlyConnection)
+            return call.startMedia(this.env, call.earlyConnection);
+        call.addTimer(this.env.clock.after(CONNECT_TIMEOUT_MS, () => call.state === 'connecting' && this.finish(call, { reason: 'no_path', by: 'local' }, CallSignalKind.BYE, 'no path')));
+    }
+    connected(connection) {
+        const call = [...this.calls.values()].find((c) => c.direction === 'incoming' && c.state !== 'ended' && c.peer === connection.user && c.device && equalBytes(c.device, connection.device));
+        if (!call)
+            return;
+        // Under way: the caller restarted ICE (its path died); the media moves to the new path.
+        if (call.state === 'active')
+            return call.movePath(this.env, connection);
+        if (call.state === 'connecting')
+            return call.startMedia(this.env, connection);
+        // Still ringing: keep the path for the answer (one per call; a second replaces the first).
+        if (call.earlyConnection)
+            void call.earlyConnection.agent.close();
+        call.earlyConnection = connection;
+    }
+    received(from, signal) {
+        if (signal.callId.length !== 16)
+            return;
+        const call = this.calls.get(toHex(signal.callId));
+        if (signal.kind === CallSignalKind.INVITE) {
+            if (!call)
+                this.invited(from, signal);
+            return;
+        }
+        // Everything else is about a call we know, from its peer (and, once answered, its device).
+        if (!call || call.peer !== from.user || (call.device && !equalBytes(call.device, from.device)))
+            return;
+        switch (signal.kind) {
+            case CallSignalKind.RINGING:
+                if (call.direction !== 'outgoing' || (call.state !== 'calling' && call.state !== 'ringing'))
+                    return;
+                call.setState('ringing');
+                // Open the path to this ringing device now: answering then starts the audio at once.
+                if (call.earlyPaths.size < MAX_EARLY_PATHS && !call.earlyPaths.has(toHex(from.device)))
+                    call.earlyPaths.set(toHex(from.device), this.connector.connect(call.peer, from.device, RING_TIMEOUT_MS));
+                return;
+            case CallSignalKind.ACCEPT:
+                if (call.direction === 'outgoing' && (call.state === 'calling' || call.state === 'ringing') && signal.srtpMaster.length === SRTP_MASTER_BYTES)
+                    void this.answered(call, from.device, signal.srtpMaster);
+                return;
+            case CallSignalKind.DECLINE:
+            case CallSignalKind.BUSY: {
+                if (call.direction !== 'outgoing' || call.device || signal.reason === 'glare')
+                    return;
+                const reason = signal.kind === CallSignalKind.BUSY ? 'busy' : signal.reason === 'refused' ? 'refused' : signal.reason === 'unsupported_codec' ? 'unsupported_codec' : 'declined';
+                call.refusals.push(reason);
+                // Only when every device said no: one declining does not stop the others ringing.
+                if (call.refusals.length >= call.invited.length || call.invited.length === 0)
+                    this.close(call, { reason, by: 'remote' });
+                return;
+            }
+            case CallSignalKind.CANCEL:
+                if (call.direction === 'incoming')
+                    this.close(call, { reason: signal.reason === 'answered elsewhere' ? 'answered_elsewhere' : 'cancelled', by: 'remote' });
+                return;
+            case CallSignalKind.BYE:
+                this.close(call, { reason: signal.reason === 'no media' ? 'media_lost' : signal.reason === 'no path' ? 'no_path' : 'hung_up', by: 'remote' });
+                return;
+            case CallSignalKind.RESTART:
+                // The callee hears nothing: the caller restarts ICE, unless it is at it already. A request
+                // about a path younger than the silence it reports was about the path before (it crossed).
+                if (call.direction === 'outgoing' && call.state === 'active' && (call.pathAgeMs(this.env.clock.now()) ?? 0) > PATH_SILENCE_MS)
+                    void this.restartPath(call);
+                return;
+            case CallSignalKind.HOLD:
+            case CallSignalKind.RESUME:
+                call.peerHeld(signal.kind === CallSignalKind.HOLD);
+                return;
+            case CallSignalKind.MUTE:
+            case CallSignalKind.UNMUTE:
+                call.peerMuted(signal.kind === CallSignalKind.MUTE);
+                return;
+            default:
+                return;
+        }
+    }
+    invited(from, signal) {
+        const answer = (kind, reason) => this.send(from.user, [from.device], signal.callId, kind, reason);
+        const accept = this.options.acceptFrom ?? ((_user, relation) => relation === 'buddy');
+        if (!accept(from.user, from.relation))
+            return answer(CallSignalKind.DECLINE, 'refused');
+        if (!signal.codecs.includes(OPUS_CODEC) || signal.srtpMaster.length !== SRTP_MASTER_BYTES)
+            return answer(CallSignalKind.DECLINE, 'unsupported_codec');
+        // Glare: we are calling the one who calls us. Both sides keep the call with the smaller id.
+        const crossing = [...this.calls.values()].find((c) => c.direction === 'outgoing' && c.peer === from.user && (c.state === 'calling' || c.state === 'ringing'));
+        if (crossing) {
+            if (toHex(crossing.id) < toHex(signal.callId))
+                return answer(CallSignalKind.DECLINE, 'glare');
+            const replacement = this.ring(from, signal);
+            crossing.replacement = replacement;
+            this.close(crossing, { reason: 'replaced', by: 'remote' });
+            // This user wanted the call: it is answered with the audio of the call it replaces.
+            if (crossing.audio)
+                replacement.accept(crossing.audio);
+            return;
+        }
+        if (this.calls.size >= MAX_CALLS || [...this.calls.values()].some((c) => c.state !== 'ended'))
+            return answer(CallSignalKind.BUSY, 'busy');
+        const call = this.ring(from, signal);
+        for (const listener of this.incomingListeners)
+            listener(call);
+    }
+    /** An incoming call from `from`, ringing here. */
+    ring(from, signal) {
+        const frameMs = signal.frameMs === 10 ? 10 : 20;
+        const call = new Call(this, signal.callId.slice(), from.user, 'incoming', frameMs, this.env.random.bytes(SRTP_MASTER_BYTES), from.device);
+        call.theirMaster = signal.srtpMaster.slice();
+        this.calls.set(toHex(call.id), call);
+        this.send(from.user, [from.device], signal.callId, CallSignalKind.RINGING);
+        call.addTimer(this.env.clock.after(this.options.ringTimeoutMs ?? RING_TIMEOUT_MS, () => call.state === 'ringing' && this.finish(call, { reason: 'no_answer', by: 'local' }, CallSignalKind.DECLINE, 'no answer')));
+        return call;
+    }
+    /** The first device to accept gets the call; the others stop ringing. */
+    async answered(call, device, theirMaster) {
+        call.device = device;
+        call.theirMaster = theirMaster.slice();
+        call.setState('connecting');
+        const others = call.invited.filter((d) => !equalBytes(d, device));
+        if (others.length > 0)
+            this.send(call.peer, others, call.id, CallSignalKind.CANCEL, 'answered elsewhere');
+        // The path opened while it rang, if there is one and it worked; else one now.
+        let outcome = await (call.earlyPaths.get(toHex(device)) ?? Promise.resolve(null));
+        if (!outcome?.ok && call.state !== 'ended')
+            outcome = await this.connector.connect(call.peer, device, CONNECT_TIMEOUT_MS);
+        call.closeEarlyPaths(outcome?.ok ? outcome.connection.agent : undefined);
+        if (call.state === 'ended' || !outcome) {
+            if (outcome?.ok)
+                void outcome.connection.agent.close();
+            return;
+        }
+        if (!outcome.ok)
+            return this.finish(call, { reason: 'no_path', by: 'local' }, CallSignalKind.BYE, 'no path');
+        call.startMedia(this.env, outcome.connection);
+    }
+}
+//# sourceMappingURL=calls.js.map

@@ -1,0 +1,507 @@
+// The daemon's client: one signed-in device attached to the overlay, with chat, presence, calls
+// and conferences, seen through the `DaemonCore` the local API serves. Presence of buddies is
+// remembered as it arrives; every change is an event. Calls and conferences take their audio
+// from the app's audio socket.
+import { availableParallelism } from 'node:os';
+import { toHex } from '../crypto/bytes.js';
+import { NatType, PresenceState } from '../wire/messages.js';
+import { ChatError } from '../chat/chat-client.js';
+import { callingOn } from '../cli/call-commands.js';
+import { attach, detectAndPublish, promoterFor, savedStatus, saveStatus, startChat, STATUS_STATES } from '../cli/overlay-commands.js';
+import { natTypeToWire } from '../nat/nat-detection.js';
+import { editContact } from '../client/contact-list.js';
+import { LoginError } from '../client/login-client.js';
+import { normaliseUsername } from '../login-server/usernames.js';
+import { readSettings, writeSettings } from './settings.js';
+import { SocketAudio } from './socket-audio.js';
+const PRESENCE_NAMES = {
+    [PresenceState.UNSPECIFIED]: 'online',
+    [PresenceState.ONLINE]: 'online',
+    [PresenceState.AWAY]: 'away',
+    [PresenceState.DO_NOT_DISTURB]: 'busy',
+    [PresenceState.OFFLINE]: 'offline',
+};
+/** Calls and conferences remembered after they end, for `GET /v1/calls` and `/v1/conferences`. */
+const ENDED_KEPT = 20;
+/** Unread messages remembered for read receipts: per conversation, and conversations. */
+const MAX_UNREAD_KEPT = 200;
+const MAX_UNREAD_CONVERSATIONS = 100;
+/** At most one refresh of the contact list or the requests this often, however many hints arrive. */
+const HINT_GAP_MS = 1_000;
+/** The lists are asked for this often anyway (a change no hint told of). */
+const LISTS_REFRESH_MS = 15_000;
+/** Strangers' presence kept until the contact list says whether they became buddies. */
+const MAX_STRANGER_PRESENCE = 100;
+const SEARCH_LIMIT = 20;
+export class ClientSession {
+    listeners = new Set();
+    buddyPresence = new Map();
+    callsById = new Map();
+    refresh;
+    socketAudio = new SocketAudio();
+    account;
+    descriptor;
+    device;
+    client;
+    chat;
+    contacts;
+    history;
+    callManager;
+    conferenceManager;
+    policy;
+    nat;
+    closeAll;
+    promoter = null;
+    requestsSeen = '';
+    /** Hints (a stranger's presence, a stranger's message) ask the login server again, coalesced. */
+    contactsHint;
+    requestsHint;
+    constructor(parts) {
+        ({
+            account: this.account,
+            descriptor: this.descriptor,
+            device: this.device,
+            client: this.client,
+            chat: this.chat,
+            contacts: this.contacts,
+            history: this.history,
+            calls: this.callManager,
+            conferences: this.conferenceManager,
+            policy: this.policy,
+            nat: this.nat,
+            closeAll: this.closeAll,
+        } = parts);
+        const { chat, callManager, conferenceManager } = this;
+        this.contactsHint = coalesced(() => this.refreshContacts(), HINT_GAP_MS);
+        this.requestsHint = coalesced(() => this.refreshRequests(), HINT_GAP_MS);
+        chat.onMessage((m) => {
+            this.keepUnread(m);
+            this.emit({ type: 'message', message: messageView(m) });
+            // A stranger's words usually come with a buddy request: look for it now, not at the next refresh.
+            if (m.request)
+                this.requestsHint.run();
+        });
+        chat.onPresence((p) => this.rememberPresence(p.user, p.state, p.text));
+        // Presence goes to buddies only: a stranger's means they accepted us, and our list is behind.
+        chat.onStrangerPresence((p) => {
+            this.strangerPresence.set(p.user, { state: p.state, text: p.text });
+            if (this.strangerPresence.size > MAX_STRANGER_PRESENCE)
+                this.strangerPresence.delete(this.strangerPresence.keys().next().value);
+            this.contactsHint.run();
+        });
+        chat.onTyping((t) => this.emit({ type: 'typing', user: t.user, active: t.active }));
+        chat.onRead((r) => this.emit({ type: 'read', user: r.user, ids: r.ids }));
+        callManager.onIncoming((call) => this.track(call));
+        conferenceManager.onInvite((conference) => this.trackConference(conference));
+        // The contact list and requests follow changes made elsewhere; messages kept for us while away come in.
+        this.refresh = setInterval(() => {
+            this.contactsHint.run();
+            this.requestsHint.run();
+            chat.fetchOffline().catch(() => { });
+        }, LISTS_REFRESH_MS);
+    }
+    /** A call's or conference's audio: the app's microphone and speaker, over the audio socket. */
+    audio() {
+        return { source: this.socketAudio, sink: this.socketAudio };
+    }
+    /** Presence of strangers who may have just become buddies (bounded), used once the list says so. */
+    strangerPresence = new Map();
+    rememberPresence(user, state, text) {
+        const view = { state: PRESENCE_NAMES[state] ?? 'online', text };
+        this.buddyPresence.set(user, view);
+        this.emit({ type: 'presence', user, ...view });
+    }
+    async refreshContacts() {
+        const added = await this.contacts.refresh();
+        if (added.length === 0)
+            return;
+        this.emit({ type: 'buddies' });
+        // A request of ours that was accepted is gone from the list.
+        this.requestsHint.run();
+        for (const user of added) {
+            const seen = this.strangerPresence.get(user);
+            this.strangerPresence.delete(user);
+            if (seen)
+                this.rememberPresence(user, seen.state, seen.text);
+        }
+        // The new buddies learn this user's presence (and, by it, that their list is behind too).
+        const own = this.presence();
+        await this.chat.setPresence(STATUS_STATES[own.state], own.text);
+    }
+    async refreshRequests() {
+        const seen = JSON.stringify(await this.buddyRequests());
+        if (seen === this.requestsSeen)
+            return;
+        this.requestsSeen = seen;
+        this.emit({ type: 'requests' });
+    }
+    /** Signs in `account`'s device on the overlay. */
+    static async start(account, descriptor) {
+        const policy = { settings: readSettings(account.settingsPath) };
+        const { client, save } = await attach(account, descriptor);
+        const { chat, contacts, history, close: closeChat } = await startChat(account, descriptor, client, { markReadOnShow: false });
+        const device = (await account.identity()).dh.publicKey;
+        // What this device is behind, as `parley online` finds it: published in its presence record
+        // (peers plan connections by it) and counted when a conference elects its mixer.
+        const nat = { type: null, wire: NatType.UNSPECIFIED };
+        detectAndPublish(client).then((report) => {
+            if (!report)
+                return;
+            nat.type = report.type;
+            nat.wire = natTypeToWire(report.type);
+        }, () => { });
+        const { calls, conferences } = callingOn(chat, client, { user: account.username, device }, {
+            allowed: (relation) => relation === 'buddy' || (policy.settings.callsFrom === 'anyone' && relation === 'stranger'),
+            facts: () => ({ natType: nat.wire, uploadKbps: 0, cpuCores: availableParallelism() }),
+        });
+        const status = savedStatus(account);
+        await chat.setPresence(STATUS_STATES[status.state], status.text).catch(() => { });
+        const closeAll = () => {
+            closeChat();
+            client.close();
+            save();
+        };
+        const session = new ClientSession({ account, descriptor, device, client, chat, contacts, history, calls, conferences, policy, nat, closeAll });
+        await session.startPromoter();
+        return session;
+    }
+    /** Lets this device become a supernode when the user allows it (the network's dial-back decides when). */
+    async startPromoter() {
+        this.promoter?.close();
+        this.promoter = null;
+        if (!this.policy.settings.allowSupernode)
+            return;
+        const promoter = await promoterFor(this.account, this.descriptor, this.client, { port: 0, allowPromotion: true });
+        this.promoter = promoter;
+        await promoter.start().catch(() => { });
+    }
+    onEvent(listener) {
+        this.listeners.add(listener);
+        return () => this.listeners.delete(listener);
+    }
+    emit(event) {
+        for (const listener of this.listeners)
+            listener(event);
+    }
+    status() {
+        const supernode = this.client.supernode;
+        return { user: this.account.username, device: toHex(this.device), supernode: supernode ? `${supernode.host}:${supernode.port}` : null, nat: this.nat.type, audio: { ...this.socketAudio.stats } };
+    }
+    buddies() {
+        return this.contacts.buddies().map((user) => ({ user, ...(this.buddyPresence.get(user) ?? { state: 'offline', text: '' }) }));
+    }
+    async sendMessage(to, text) {
+        const sent = await this.chat.send(to, text);
+        return { id: sent.id, recipientOnline: sent.recipientOnline };
+    }
+    messages(withUser, limit) {
+        return this.history.conversation(withUser, { limit }).map(messageView);
+    }
+    /** Received messages the user has not seen yet, by conversation (bounded: a peer cannot make us keep more). */
+    unread = new Map();
+    keepUnread(m) {
+        if (m.from === this.account.username)
+            return;
+        const list = this.unread.get(m.conversation) ?? [];
+        list.push(m);
+        if (list.length > MAX_UNREAD_KEPT)
+            list.shift();
+        this.unread.delete(m.conversation);
+        this.unread.set(m.conversation, list);
+        if (this.unread.size > MAX_UNREAD_CONVERSATIONS)
+            this.unread.delete(this.unread.keys().next().value);
+    }
+    markRead(withUser) {
+        const list = this.unread.get(withUser);
+        if (!list)
+            return;
+        this.unread.delete(withUser);
+        this.chat.markRead(list);
+    }
+    setTyping(to, active) {
+        return this.chat.setTyping(to, active);
+    }
+    async call(to) {
+        const call = await this.callManager.call(to, this.audio());
+        this.track(call);
+        return view(call);
+    }
+    calls() {
+        return [...this.callsById.values()].map(view);
+    }
+    /** Events for every change of the call; kept for the list a while after it ends. */
+    track(call) {
+        const id = toHex(call.id);
+        this.callsById.set(id, call);
+        // The end is told once, with its reason, when `ended` resolves.
+        call.onState((state) => {
+            if (state === 'active')
+                answeredAtMs.set(call, Date.now());
+            if (state !== 'ended')
+                this.emit({ type: 'call', call: view(call) });
+        });
+        call.onHoldOrMute(() => call.state !== 'ended' && this.emit({ type: 'call', call: view(call) }));
+        void call.ended.then((end) => {
+            this.emit({ type: 'call', call: view(call) });
+            if (end.reason === 'replaced' && call.replacement)
+                this.track(call.replacement);
+            pruneEnded(this.callsById);
+        });
+        if (call.direction === 'incoming')
+            this.emit({ type: 'call', call: view(call) });
+    }
+    conferencesById = new Map();
+    /** Events for every change of the conference (roster, mixer, state); kept for the list a while after it ends. */
+    trackConference(conference) {
+        const id = toHex(conference.id);
+        if (this.conferencesById.has(id))
+            return;
+        this.conferencesById.set(id, conference);
+        const emit = () => this.emit({ type: 'conference', conference: conferenceView(conference) });
+        conference.onChange(() => conference.state !== 'ended' && emit());
+        void conference.ended.then(() => {
+            emit();
+            pruneEnded(this.conferencesById);
+        });
+        emit();
+    }
+    async startConference(users) {
+        const conference = await this.conferenceManager.start(users, this.audio());
+        this.trackConference(conference);
+        return conferenceView(conference);
+    }
+    conferences() {
+        return [...this.conferencesById.values()].map(conferenceView);
+    }
+    async conferenceAction(id, action, user) {
+        const conference = this.conferencesById.get(id);
+        if (!conference || conference.state === 'ended')
+            return null;
+        switch (action) {
+            case 'join':
+                if (conference.state !== 'invited')
+                    return null;
+                conference.join(this.audio());
+                break;
+            case 'decline':
+                if (conference.state !== 'invited')
+                    return null;
+                conference.decline();
+                break;
+            case 'leave':
+                conference.leave();
+                break;
+            case 'invite':
+                if (!user || !(await conference.invite(user)))
+                    return null;
+                break;
+            case 'kick':
+                if (!user || !conference.isHost || !conference.members.some((m) => m.user === user))
+                    return null;
+                conference.kick(user);
+                break;
+        }
+        return conferenceView(conference);
+    }
+    callAction(id, action) {
+        const call = this.callsById.get(id);
+        if (!call || call.state === 'ended')
+            return null;
+        const ringing = call.direction === 'incoming' && call.state === 'ringing';
+        switch (action) {
+            case 'answer':
+                if (!ringing)
+                    return null;
+                call.accept(this.audio());
+                break;
+            case 'decline':
+                if (!ringing)
+                    return null;
+                call.decline();
+                break;
+            case 'hangup':
+                call.hangup();
+                break;
+            case 'hold':
+            case 'resume':
+                call.hold(action === 'hold');
+                break;
+            case 'mute':
+            case 'unmute':
+                call.mute(action === 'mute');
+                break;
+        }
+        return view(call);
+    }
+    async buddyRequests() {
+        const answer = await this.account.call('GET', '/v1/buddy-requests');
+        return { incoming: answer.incoming.map((r) => ({ id: r.id, from: r.from })), outgoing: answer.outgoing.map((r) => ({ id: r.id, to: r.to })) };
+    }
+    async requestBuddy(to, message) {
+        // The login server carries the request, not the words: those go end to end, and their
+        // arrival tells the other's daemon to look at its requests now.
+        await this.account.call('POST', '/v1/buddy-requests', { to });
+        this.requestsHint.run();
+        if (!message)
+            return 'none';
+        try {
+            await this.chat.send(to, message);
+            return 'sent';
+        }
+        catch (error) {
+            // No device at all (never logged in): nothing to seal the words for. The request is made;
+            // failing it would tell the page it was not.
+            if (error instanceof ChatError && error.code === 'offline')
+                return 'no_device';
+            throw error;
+        }
+    }
+    async answerBuddyRequest(id, action) {
+        try {
+            await this.account.call('POST', `/v1/buddy-requests/${id}/${action}`);
+        }
+        catch (error) {
+            if (error instanceof LoginError && error.status === 404)
+                return false;
+            throw error;
+        }
+        this.requestsHint.run();
+        if (action === 'accept')
+            this.contactsHint.run();
+        return true;
+    }
+    async search(query) {
+        const name = query.endsWith('*') ? null : normaliseUsername(query);
+        const exact = name?.ok ? name.value : null;
+        const [listed, known, online] = await Promise.all([
+            this.account.call('GET', `/v1/directory/search?q=${encodeURIComponent(query)}&limit=${SEARCH_LIMIT}`),
+            // An exact name is also looked up where non-discoverable users are found: by name, and in the overlay.
+            exact ? this.account.call('GET', `/v1/directory/users/${encodeURIComponent(exact)}`).catch(() => null) : null,
+            exact ? this.client.find(exact).then((records) => records.length > 0, () => false) : null,
+        ]);
+        const users = new Map(listed.users.map((u) => [u.username, u.displayName]));
+        if (known)
+            users.set(known.username, known.displayName);
+        const buddies = new Set(this.contacts.buddies());
+        return [...users]
+            .filter(([user]) => user !== this.account.username)
+            .map(([user, displayName]) => ({ user, displayName, online: user === exact ? online : null, buddy: buddies.has(user) }));
+    }
+    settings() {
+        return this.policy.settings;
+    }
+    async updateSettings(change) {
+        const before = this.policy.settings;
+        const after = { ...before, ...change };
+        if (after.discoverable !== before.discoverable)
+            await this.account.call('PATCH', '/v1/account/privacy', { discoverable: after.discoverable });
+        this.policy.settings = after;
+        writeSettings(this.account.settingsPath, after);
+        if (after.allowSupernode !== before.allowSupernode)
+            await this.startPromoter();
+        return after;
+    }
+    presence() {
+        return savedStatus(this.account);
+    }
+    async setPresence(presence) {
+        await this.chat.setPresence(STATUS_STATES[presence.state], presence.text);
+        saveStatus(this.account, presence.state, presence.text);
+        return presence;
+    }
+    async editBuddy(user, edit) {
+        await editContact((method, path, body) => this.account.call(method, path, body), user, edit);
+        await this.contacts.refresh();
+        if (edit !== 'unblock')
+            this.buddyPresence.delete(user);
+        this.emit({ type: 'buddies' });
+    }
+    attachAudio(speaker) {
+        const audio = this.socketAudio;
+        audio.connect(speaker);
+        let attached = true;
+        return {
+            microphone: (bytes) => attached && audio.microphone(bytes),
+            detach: () => {
+                // Only if no newer page took over meanwhile.
+                if (attached && audio.isConnectedTo(speaker))
+                    audio.connect(null);
+                attached = false;
+            },
+        };
+    }
+    async close() {
+        clearInterval(this.refresh);
+        for (const call of this.callsById.values())
+            call.hangup();
+        for (const conference of this.conferencesById.values())
+            conference.leave();
+        await this.chat.acknowledged(3_000);
+        this.promoter?.close();
+        this.contactsHint.stop();
+        this.requestsHint.stop();
+        this.closeAll();
+    }
+}
+/** Runs `work` at most once per `gapMs`, however often it is asked for; failures wait for the next ask. */
+function coalesced(work, gapMs) {
+    let busy = false;
+    let again = false;
+    let timer;
+    const run = () => {
+        if (busy) {
+            again = true;
+            return;
+        }
+        busy = true;
+        void work()
+            .catch(() => { })
+            .finally(() => {
+            timer = setTimeout(() => {
+                busy = false;
+                if (again) {
+                    again = false;
+                    run();
+                }
+            }, gapMs);
+        });
+    };
+    return { run, stop: () => clearTimeout(timer) };
+}
+/** Forgets the oldest ended calls or conferences beyond ENDED_KEPT. */
+function pruneEnded(byId) {
+    const ended = [...byId.entries()].filter(([, x]) => x.state === 'ended');
+    for (const [key] of ended.slice(0, Math.max(0, ended.length - ENDED_KEPT)))
+        byId.delete(key);
+}
+function messageView(m) {
+    return { id: m.id, conversation: m.conversation, from: m.from, sentAtMs: m.sentAtMs, text: m.text, offline: m.offline };
+}
+function conferenceView(conference) {
+    return {
+        id: toHex(conference.id),
+        state: conference.state,
+        host: conference.host?.user ?? null,
+        roster: conference.state === 'ended' ? [] : conference.roster().map((r) => ({ user: r.user, host: r.host, mixer: r.mixer, speaking: r.speaking })),
+        end: conference.endedWith,
+    };
+}
+/** When each call was answered, on the wall clock (the app counts the call's time from it). */
+const answeredAtMs = new WeakMap();
+function view(call) {
+    const s = call.stats();
+    return {
+        id: toHex(call.id),
+        peer: call.peer,
+        direction: call.direction,
+        state: call.state,
+        end: call.endedWith,
+        answeredAtMs: answeredAtMs.get(call) ?? null,
+        held: call.held,
+        muted: call.muted,
+        heldByPeer: call.heldByPeer,
+        mutedByPeer: call.mutedByPeer,
+        stats: call.state === 'active' ? { path: s.path, bitrate: s.bitrate, lossPercent: s.lossPercent, latePercent: s.latePercent, concealedPercent: s.concealedPercent, jitterMs: s.jitterMs, rttMs: s.rttMs, mos: s.mos } : null,
+    };
+}
+//# sourceMappingURL=session.js.map

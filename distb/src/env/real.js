@@ -1,0 +1,157 @@
+// The real environment: node:net, node:dgram, timers and node:crypto.
+import { randomBytes, randomInt } from 'node:crypto';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { Inbox, Latch } from './inbox.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, NetError, } from './types.js';
+export const realClock = {
+    now: () => performance.now(),
+    wallTimeMs: () => Date.now(),
+    after(delayMs, fn) {
+        const handle = setTimeout(fn, Math.max(0, delayMs));
+        return { cancel: () => clearTimeout(handle) };
+    },
+};
+export const cryptoRandom = {
+    bytes: (count) => new Uint8Array(randomBytes(count)),
+    float: () => randomInt(0, 2 ** 48 - 1) / 2 ** 48,
+    int: (maxExclusive) => randomInt(0, maxExclusive),
+};
+function netErrorFrom(error) {
+    const codes = {
+        ECONNREFUSED: 'refused',
+        ETIMEDOUT: 'timeout',
+        EADDRINUSE: 'address_in_use',
+        ECONNRESET: 'reset',
+        EPIPE: 'reset',
+        EHOSTUNREACH: 'unreachable',
+        ENETUNREACH: 'unreachable',
+    };
+    return new NetError(codes[error.code ?? ''] ?? 'unreachable', error.message);
+}
+class RealTcpConnection {
+    socket;
+    local;
+    remote;
+    inbox = new Inbox();
+    closed = new Latch();
+    failure;
+    constructor(socket) {
+        this.socket = socket;
+        this.local = { host: socket.localAddress ?? '0.0.0.0', port: socket.localPort ?? 0 };
+        this.remote = { host: socket.remoteAddress ?? '0.0.0.0', port: socket.remotePort ?? 0 };
+        socket.setNoDelay(true);
+        socket.on('data', (chunk) => {
+            this.inbox.deliver(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        });
+        socket.on('error', (error) => {
+            this.failure = netErrorFrom(error);
+        });
+        socket.on('end', () => socket.end());
+        socket.on('close', () => this.closed.fire(this.failure));
+    }
+    write(bytes) {
+        if (!this.socket.writable)
+            return;
+        this.socket.write(bytes);
+    }
+    onData(handler) {
+        this.inbox.setHandler(handler);
+    }
+    onClose(handler) {
+        this.closed.addHandler(handler);
+    }
+    close() {
+        if (this.socket.destroyed)
+            return;
+        this.socket.end();
+        // A peer that never closes its side (or never reads) would keep the socket, and its
+        // descriptor, for good: after a short linger for what was queued, it is destroyed.
+        const linger = setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS);
+        linger.unref();
+        this.socket.once('close', () => clearTimeout(linger));
+    }
+}
+/** How long a closed TCP connection may wait for its peer to close too before it is destroyed. */
+export const CLOSE_LINGER_MS = 2_000;
+class RealUdpSocket {
+    socket;
+    local;
+    handler = () => { };
+    constructor(socket, local) {
+        this.socket = socket;
+        this.local = local;
+        socket.on('message', (message, info) => {
+            this.handler(new Uint8Array(message.buffer, message.byteOffset, message.byteLength), {
+                host: info.address,
+                port: info.port,
+            });
+        });
+        // A send to an unreachable port surfaces here on some platforms; UDP is fire-and-forget.
+        socket.on('error', () => { });
+    }
+    send(bytes, to) {
+        // A port that cannot exist (e.g. from a peer's record) is dropped, not thrown, as the
+        // virtual network does: UDP is fire-and-forget.
+        if (!Number.isInteger(to.port) || to.port < 1 || to.port > 65535)
+            return;
+        this.socket.send(bytes, to.port, to.host);
+    }
+    onMessage(handler) {
+        this.handler = handler;
+    }
+    close() {
+        try {
+            this.socket.close();
+        }
+        catch {
+            // already closed
+        }
+    }
+}
+export const realNet = {
+    listenTcp(options) {
+        return new Promise((resolve, reject) => {
+            const server = net.createServer((socket) => options.onConnection(new RealTcpConnection(socket)));
+            server.once('error', (error) => reject(netErrorFrom(error)));
+            server.listen({ host: options.host ?? '0.0.0.0', port: options.port }, () => {
+                const address = server.address();
+                resolve({
+                    local: { host: address.address, port: address.port },
+                    close: () => server.close(),
+                });
+            });
+        });
+    },
+    connectTcp(options) {
+        return new Promise((resolve, reject) => {
+            const socket = net.connect({ host: options.host, port: options.port });
+            const timeout = setTimeout(() => {
+                socket.destroy();
+                reject(new NetError('timeout', `connect to ${options.host}:${options.port} timed out`));
+            }, options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+            socket.once('error', (error) => {
+                clearTimeout(timeout);
+                reject(netErrorFrom(error));
+            });
+            socket.once('connect', () => {
+                clearTimeout(timeout);
+                socket.removeAllListeners('error');
+                resolve(new RealTcpConnection(socket));
+            });
+        });
+    },
+    bindUdp(options) {
+        return new Promise((resolve, reject) => {
+            const socket = dgram.createSocket('udp4');
+            socket.once('error', (error) => reject(netErrorFrom(error)));
+            socket.bind({ address: options.host ?? '0.0.0.0', port: options.port }, () => {
+                socket.removeAllListeners('error');
+                const address = socket.address();
+                resolve(new RealUdpSocket(socket, { host: address.address, port: address.port }));
+            });
+        });
+    },
+};
+export const realEnv = { clock: realClock, random: cryptoRandom, net: realNet };
+//# sourceMappingURL=real.js.map

@@ -1,0 +1,297 @@
+// The `Net` of one virtual host: UDP sockets and a small TCP model (SYN / SYN-ACK / data /
+// FIN / RST segments, in-order delivery by sequence number, MSS-sized segments so links'
+// bandwidth applies). TCP segments cross NATs and firewalls like UDP packets do, so a
+// firewall that only lets TCP to 443 out, or a NAT without a mapping, stops a connection.
+import { DEFAULT_CONNECT_TIMEOUT_MS, NetError, } from '../types.js';
+import { Inbox, Latch } from '../inbox.js';
+import { addressToText, textToAddress } from './address.js';
+const MSS_BYTES = 1400;
+const UDP_HEADER_BYTES = 28; // IPv4 + UDP
+const TCP_HEADER_BYTES = 40; // IPv4 + TCP
+const EPHEMERAL_FIRST = 49152;
+function allocatePort(host, inUse) {
+    for (let tries = 0; tries < 65536 - EPHEMERAL_FIRST; tries++) {
+        const port = host.nextEphemeralPort;
+        host.nextEphemeralPort = port + 1 >= 65536 ? EPHEMERAL_FIRST : port + 1;
+        if (!inUse(port))
+            return port;
+    }
+    return null;
+}
+function connectionKey(localPort, remoteAddress, remotePort) {
+    return `${localPort}|${remoteAddress}|${remotePort}`;
+}
+export class VirtualUdpSocket {
+    host;
+    port;
+    local;
+    handler = () => { };
+    open = true;
+    constructor(host, port) {
+        this.host = host;
+        this.port = port;
+        this.local = { host: host.addressText, port };
+    }
+    send(bytes, to) {
+        if (!this.open)
+            return;
+        const dstAddress = textToAddress(to.host);
+        if (dstAddress === null || to.port <= 0 || to.port > 65535)
+            return;
+        this.host.send({
+            protocol: 'udp',
+            srcAddress: this.host.address,
+            srcPort: this.port,
+            dstAddress,
+            dstPort: to.port,
+            sizeBytes: bytes.byteLength + UDP_HEADER_BYTES,
+            payload: bytes, // owned by the network from here (see UdpSocket.send): copying cost most of a packet's time
+            tcpKind: null,
+            tcpSeq: 0,
+        });
+    }
+    onMessage(handler) {
+        this.handler = handler;
+    }
+    receive(packet) {
+        this.handler(packet.payload, { host: addressToText(packet.srcAddress), port: packet.srcPort });
+    }
+    close() {
+        if (!this.open)
+            return;
+        this.open = false;
+        if (this.host.udpSockets?.get(this.port) === this)
+            this.host.udpSockets.delete(this.port);
+    }
+}
+export class VirtualTcpListener {
+    host;
+    port;
+    onConnection;
+    local;
+    constructor(host, port, onConnection) {
+        this.host = host;
+        this.port = port;
+        this.onConnection = onConnection;
+        this.local = { host: host.addressText, port };
+    }
+    close() {
+        if (this.host.tcpListeners?.get(this.port) === this)
+            this.host.tcpListeners.delete(this.port);
+    }
+}
+export class VirtualTcpConnection {
+    host;
+    localPort;
+    remoteAddress;
+    remotePort;
+    local;
+    remote;
+    state;
+    sendSeq = 0;
+    receiveSeq = 0;
+    outOfOrder = null;
+    inbox = new Inbox();
+    closed = new Latch();
+    connectWaiter = null;
+    constructor(host, localPort, remoteAddress, remotePort, state) {
+        this.host = host;
+        this.localPort = localPort;
+        this.remoteAddress = remoteAddress;
+        this.remotePort = remotePort;
+        this.state = state;
+        this.local = { host: host.addressText, port: localPort };
+        this.remote = { host: addressToText(remoteAddress), port: remotePort };
+    }
+    get key() {
+        return connectionKey(this.localPort, this.remoteAddress, this.remotePort);
+    }
+    sendSegment(kind, payload = null) {
+        this.host.send({
+            protocol: 'tcp',
+            srcAddress: this.host.address,
+            srcPort: this.localPort,
+            dstAddress: this.remoteAddress,
+            dstPort: this.remotePort,
+            sizeBytes: (payload?.byteLength ?? 0) + TCP_HEADER_BYTES,
+            payload,
+            tcpKind: kind,
+            tcpSeq: kind === 'data' || kind === 'fin' ? this.sendSeq++ : 0,
+        });
+    }
+    waitConnected(timeoutMs) {
+        return new Promise((resolve, reject) => {
+            const timer = this.host.clock.after(timeoutMs, () => {
+                if (this.state !== 'syn-sent')
+                    return;
+                this.forget();
+                this.state = 'closed';
+                reject(new NetError('timeout', `connect to ${this.remote.host}:${this.remote.port} timed out`));
+            });
+            this.connectWaiter = { resolve, reject, timer };
+        });
+    }
+    write(bytes) {
+        if (this.state !== 'open')
+            return;
+        for (let offset = 0; offset < bytes.byteLength; offset += MSS_BYTES) {
+            this.sendSegment('data', bytes.subarray(offset, Math.min(offset + MSS_BYTES, bytes.byteLength)));
+        }
+    }
+    onData(handler) {
+        this.inbox.setHandler(handler);
+    }
+    onClose(handler) {
+        this.closed.addHandler(handler);
+    }
+    close() {
+        if (this.state !== 'open')
+            return;
+        this.state = 'closing';
+        this.sendSegment('fin');
+    }
+    forget() {
+        if (this.host.tcpConnections?.get(this.key) === this)
+            this.host.tcpConnections.delete(this.key);
+    }
+    finish(error) {
+        if (this.state === 'closed')
+            return;
+        this.state = 'closed';
+        this.forget();
+        this.closed.fire(error);
+    }
+    receive(packet) {
+        switch (packet.tcpKind) {
+            case 'synack':
+                if (this.state === 'syn-sent' && this.connectWaiter) {
+                    this.state = 'open';
+                    this.connectWaiter.timer.cancel();
+                    this.connectWaiter.resolve();
+                    this.connectWaiter = null;
+                }
+                return;
+            case 'rst':
+                if (this.state === 'syn-sent' && this.connectWaiter) {
+                    this.state = 'closed';
+                    this.forget();
+                    this.connectWaiter.timer.cancel();
+                    this.connectWaiter.reject(new NetError('refused', `connection to ${this.remote.host}:${this.remote.port} refused`));
+                    this.connectWaiter = null;
+                    return;
+                }
+                this.finish(new NetError('reset', 'connection reset by peer'));
+                return;
+            case 'data':
+            case 'fin':
+                this.receiveInOrder(packet);
+                return;
+            default:
+                return;
+        }
+    }
+    /** Segments may arrive out of order (jitter); they are released by sequence number. */
+    receiveInOrder(packet) {
+        if (packet.tcpSeq !== this.receiveSeq) {
+            if (packet.tcpSeq > this.receiveSeq)
+                (this.outOfOrder ??= new Map()).set(packet.tcpSeq, packet);
+            return;
+        }
+        let next = packet;
+        while (next) {
+            this.receiveSeq++;
+            if (next.tcpKind === 'fin') {
+                if (this.state === 'open')
+                    this.sendSegment('fin'); // answer the peer's close with ours
+                this.finish();
+                return;
+            }
+            if (this.state === 'open' || this.state === 'closing')
+                this.inbox.deliver(next.payload);
+            next = this.outOfOrder?.get(this.receiveSeq);
+            if (next)
+                this.outOfOrder.delete(this.receiveSeq);
+        }
+    }
+}
+function sendReset(host, packet) {
+    host.send({
+        protocol: 'tcp',
+        srcAddress: host.address,
+        srcPort: packet.dstPort,
+        dstAddress: packet.srcAddress,
+        dstPort: packet.srcPort,
+        sizeBytes: TCP_HEADER_BYTES,
+        payload: null,
+        tcpKind: 'rst',
+        tcpSeq: 0,
+    });
+}
+export function receiveUdp(host, packet) {
+    host.udpSockets?.get(packet.dstPort)?.receive(packet);
+}
+export function receiveTcp(host, packet) {
+    const key = connectionKey(packet.dstPort, packet.srcAddress, packet.srcPort);
+    const existing = host.tcpConnections?.get(key);
+    if (existing)
+        return existing.receive(packet);
+    if (packet.tcpKind === 'syn') {
+        const listener = host.tcpListeners?.get(packet.dstPort);
+        if (!listener)
+            return sendReset(host, packet);
+        const connection = new VirtualTcpConnection(host, packet.dstPort, packet.srcAddress, packet.srcPort, 'open');
+        (host.tcpConnections ??= new Map()).set(key, connection);
+        connection.sendSegment('synack');
+        listener.onConnection(connection);
+        return;
+    }
+    if (packet.tcpKind !== 'rst')
+        sendReset(host, packet);
+}
+export class VirtualNet {
+    host;
+    constructor(host) {
+        this.host = host;
+    }
+    checkBindAddress(requested) {
+        if (requested === undefined || requested === '0.0.0.0' || requested === this.host.addressText)
+            return;
+        throw new NetError('unreachable', `host ${this.host.addressText} has no address ${requested}`);
+    }
+    async listenTcp(options) {
+        this.checkBindAddress(options.host);
+        const listeners = (this.host.tcpListeners ??= new Map());
+        const port = options.port === 0 ? allocatePort(this.host, (p) => listeners.has(p)) : options.port;
+        if (port === null || listeners.has(port))
+            throw new NetError('address_in_use', `TCP port ${options.port} is in use`);
+        const listener = new VirtualTcpListener(this.host, port, options.onConnection);
+        listeners.set(port, listener);
+        return listener;
+    }
+    async connectTcp(options) {
+        const remoteAddress = textToAddress(options.host);
+        if (remoteAddress === null)
+            throw new NetError('unreachable', `not an IPv4 address: ${options.host}`);
+        const connections = (this.host.tcpConnections ??= new Map());
+        const localPort = allocatePort(this.host, (p) => connections.has(connectionKey(p, remoteAddress, options.port)));
+        if (localPort === null)
+            throw new NetError('address_in_use', 'no free local port');
+        const connection = new VirtualTcpConnection(this.host, localPort, remoteAddress, options.port, 'syn-sent');
+        connections.set(connection.key, connection);
+        const connected = connection.waitConnected(options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+        connection.sendSegment('syn');
+        await connected;
+        return connection;
+    }
+    async bindUdp(options) {
+        this.checkBindAddress(options.host);
+        const sockets = (this.host.udpSockets ??= new Map());
+        const port = options.port === 0 ? allocatePort(this.host, (p) => sockets.has(p)) : options.port;
+        if (port === null || sockets.has(port))
+            throw new NetError('address_in_use', `UDP port ${options.port} is in use`);
+        const socket = new VirtualUdpSocket(this.host, port);
+        sockets.set(port, socket);
+        return socket;
+    }
+}
+//# sourceMappingURL=host-net.js.map

@@ -1,0 +1,57 @@
+// The login server's Prometheus metrics, in a registry of its own per server (two servers in
+// one process, as in tests or replicas side by side, count apart). Label values come from our
+// own code — route patterns, error codes, throttle scopes — never from what a client sent, so
+// the number of series stays bounded.
+import { Counter, Histogram, Registry } from 'prom-client';
+export class LoginMetrics {
+    registry = new Registry();
+    httpRequests = new Counter({
+        name: 'parley_login_http_requests_total',
+        help: 'HTTP requests answered, by route pattern (no_route when none matched), method and status code.',
+        labelNames: ['route', 'method', 'status'],
+        registers: [this.registry],
+    });
+    httpDuration = new Histogram({
+        name: 'parley_login_http_request_duration_seconds',
+        help: 'Time from request to response, by route pattern.',
+        labelNames: ['route'],
+        // Most answers take milliseconds; a password check (scrypt) some tens of them.
+        buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+        registers: [this.registry],
+    });
+    logins = new Counter({
+        name: 'parley_login_logins_total',
+        help: 'Login attempts by kind (password: first login on a device; device: challenge signed by the device key) and result (ok or the refusal code).',
+        labelNames: ['kind', 'result'],
+        registers: [this.registry],
+    });
+    registrations = new Counter({
+        name: 'parley_login_registrations_total',
+        help: 'Account registrations by result (ok or the refusal code).',
+        labelNames: ['result'],
+        registers: [this.registry],
+    });
+    certificatesIssued = new Counter({
+        name: 'parley_login_certificates_issued_total',
+        help: 'Certificates signed by the network CA, by role (device at each login, supernode for a promoted device).',
+        labelNames: ['role'],
+        registers: [this.registry],
+    });
+    throttleRefusals = new Counter({
+        name: 'parley_login_throttle_refusals_total',
+        help: 'Requests refused with 429 because a throttle was locked, by scope (login-ip, login-user, register-ip, search-ip).',
+        labelNames: ['scope'],
+        registers: [this.registry],
+    });
+    offlineStored = new Counter({
+        name: 'parley_login_offline_messages_stored_total',
+        help: 'Offline messages (sealed) stored for a device.',
+        registers: [this.registry],
+    });
+    offlineDelivered = new Counter({
+        name: 'parley_login_offline_messages_delivered_total',
+        help: 'Offline messages the recipient device acknowledged (and so were deleted).',
+        registers: [this.registry],
+    });
+}
+//# sourceMappingURL=metrics.js.map

@@ -1,0 +1,184 @@
+import { concatBytes, fromBase64Url, toBase64Url } from '../../crypto/bytes.js';
+import { issueCertificate, Role } from '../../crypto/certificate.js';
+import { verifySignature } from '../../crypto/ed25519.js';
+import { normaliseUsername } from '../usernames.js';
+import { ApiError, authenticate, checkThrottle } from '../context.js';
+import { issueToken } from '../tokens.js';
+import { schemas } from '../schemas.js';
+import { supernodeCertificateFor } from '../promotion.js';
+const DEVICE_PROOF_CONTEXT = new TextEncoder().encode('parley-device-proof-v1\0');
+const CHALLENGE_CONTEXT = new TextEncoder().encode('parley-login-challenge-v1\0');
+/** What a device signs to prove it holds its signing key and binds its DH key to the account. */
+export function deviceProofMessage(networkId, username, dhKey) {
+    return concatBytes(DEVICE_PROOF_CONTEXT, networkId, dhKey, new TextEncoder().encode(username));
+}
+/** What a device signs to log in again with a challenge. */
+export function challengeMessage(networkId, challenge) {
+    return concatBytes(CHALLENGE_CONTEXT, networkId, challenge);
+}
+function bytes(text) {
+    const value = fromBase64Url(text);
+    if (!value)
+        throw new ApiError(400, 'invalid_request', 'not canonical base64url');
+    return value;
+}
+function username(text) {
+    const name = normaliseUsername(text);
+    if (!name.ok)
+        throw new ApiError(400, name.error.code, name.error.message);
+    return name.value;
+}
+async function grant(context, user, device) {
+    const now = context.clock.wallTimeMs();
+    const certificate = issueCertificate(context.ca, {
+        username: user.username,
+        role: Role.DEVICE,
+        signingKey: device.signingKey,
+        dhKey: device.dhKey,
+        serial: await context.store.nextSerial(),
+        issuedAtMs: now,
+        lifetimeMs: context.config.certificateLifetimeMs,
+    });
+    context.metrics.certificatesIssued.inc({ role: 'device' });
+    await context.store.recordLogin(device.id, user.id, now);
+    const accessTokenExpiresAtMs = now + context.config.tokenLifetimeMs;
+    return {
+        username: user.username,
+        deviceId: device.id,
+        certificate: toBase64Url(certificate),
+        certificateExpiresAtMs: now + context.config.certificateLifetimeMs,
+        accessToken: issueToken(context.ca.keyPair, { userId: user.id, deviceId: device.id, expiresAtMs: accessTokenExpiresAtMs }),
+        accessTokenExpiresAtMs,
+    };
+}
+function clientIp(request) {
+    return request.ip;
+}
+export function accountRoutes(app, context) {
+    const { store, hasher, config } = context;
+    const now = () => context.clock.wallTimeMs();
+    app.post('/v1/accounts', { schema: { body: schemas.register, tags: ['accounts'] } }, async (request, reply) => {
+        const body = request.body;
+        const name = username(body.username);
+        const ipKey = `register-ip:${clientIp(request)}`;
+        await checkThrottle(context, ipKey);
+        await store.recordFailure(ipKey, now(), config.registrationThrottle); // every registration counts
+        const created = await store.createUser({
+            username: name,
+            displayName: body.displayName ?? body.username,
+            passwordHash: await hasher.hash(body.password),
+            nowMs: now(),
+            discoverable: body.discoverable ?? false,
+            showLastSeen: body.showLastSeen ?? false,
+        });
+        if (!created.ok)
+            throw new ApiError(409, created.error.code, created.error.message);
+        reply.code(201);
+        return { username: created.value.username, displayName: created.value.displayName };
+    });
+    app.post('/v1/login/password', { schema: { body: schemas.passwordLogin, tags: ['login'] } }, async (request) => {
+        const body = request.body;
+        const name = username(body.username);
+        const keys = [`login-ip:${clientIp(request)}`, `login-user:${name}`];
+        for (const key of keys)
+            await checkThrottle(context, key);
+        const user = await store.findUser(name);
+        // Unknown user and wrong password look the same, and cost the same (a hash is checked either way).
+        const valid = await hasher.verify(body.password, user?.passwordHash ?? 'scrypt$10$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+        if (!user || !valid) {
+            for (const key of keys)
+                await store.recordFailure(key, now(), config.loginThrottle);
+            throw new ApiError(401, 'bad_credentials', 'wrong username or password');
+        }
+        await store.clearFailures(`login-user:${name}`);
+        const signingKey = bytes(body.device.signingKey);
+        const dhKey = bytes(body.device.dhKey);
+        if (!verifySignature(signingKey, deviceProofMessage(context.ca.networkId, name, dhKey), bytes(body.device.proof))) {
+            throw new ApiError(400, 'bad_device_proof', 'the device did not prove it holds its signing key');
+        }
+        if (hasher.needsRehash(user.passwordHash))
+            await store.setPasswordHash(user.id, await hasher.hash(body.password));
+        const device = await store.registerDevice({ userId: user.id, signingKey, dhKey, name: body.device.name, nowMs: now() });
+        if (!device.ok)
+            throw new ApiError(409, device.error.code, device.error.message);
+        return grant(context, user, device.value);
+    });
+    app.post('/v1/login/challenge', { schema: { body: schemas.challengeRequest, tags: ['login'] } }, async (request) => {
+        const { signingKey } = request.body;
+        await checkThrottle(context, `login-ip:${clientIp(request)}`);
+        const device = await store.findDeviceBySigningKey(bytes(signingKey));
+        if (!device || device.revokedAtMs !== null)
+            throw new ApiError(404, 'unknown_device', 'no active device has this key: log in with the password');
+        const challenge = toBase64Url(context.random.bytes(32));
+        const expiresAtMs = now() + config.challengeLifetimeMs;
+        await store.createChallenge(challenge, device.id, expiresAtMs);
+        return { challenge, expiresAtMs };
+    });
+    app.post('/v1/login/device', { schema: { body: schemas.deviceLogin, tags: ['login'] } }, async (request) => {
+        const body = request.body;
+        const ipKey = `login-ip:${clientIp(request)}`;
+        await checkThrottle(context, ipKey);
+        const signingKey = bytes(body.signingKey);
+        const challenge = bytes(body.challenge);
+        const deviceId = await store.consumeChallenge(body.challenge, now());
+        const found = deviceId === null ? null : await store.findDeviceWithUser(deviceId);
+        const device = found?.device ?? null;
+        const fail = async (code, message) => {
+            await store.recordFailure(ipKey, now(), config.loginThrottle);
+            return new ApiError(401, code, message);
+        };
+        if (!device)
+            throw await fail('bad_challenge', 'unknown, expired or already used challenge');
+        if (device.revokedAtMs !== null)
+            throw await fail('device_revoked', 'this device was revoked');
+        if (!Buffer.from(device.signingKey).equals(Buffer.from(signingKey)) || !verifySignature(signingKey, challengeMessage(context.ca.networkId, challenge), bytes(body.signature))) {
+            throw await fail('bad_signature', 'the signature does not match the device key');
+        }
+        return grant(context, found.user, device);
+    });
+    app.post('/v1/account/password', { schema: { body: schemas.changePassword, tags: ['accounts'] } }, async (request) => {
+        const caller = await authenticate(context, request);
+        const body = request.body;
+        if (!(await hasher.verify(body.oldPassword, caller.user.passwordHash)))
+            throw new ApiError(401, 'bad_credentials', 'the old password is wrong');
+        await store.setPasswordHash(caller.user.id, await hasher.hash(body.newPassword));
+        return { changed: true };
+    });
+    app.patch('/v1/account/privacy', { schema: { body: schemas.privacy, tags: ['accounts'] } }, async (request) => {
+        const caller = await authenticate(context, request);
+        await store.setPrivacy(caller.user.id, request.body);
+        const user = (await store.findUserById(caller.user.id));
+        return { discoverable: user.discoverable, showLastSeen: user.showLastSeen };
+    });
+    app.delete('/v1/account', { schema: { body: schemas.deleteAccount, tags: ['accounts'] } }, async (request) => {
+        const caller = await authenticate(context, request);
+        if (!(await hasher.verify(request.body.password, caller.user.passwordHash)))
+            throw new ApiError(401, 'bad_credentials', 'wrong password');
+        await store.deleteUser(caller.user.id);
+        return { deleted: true };
+    });
+    app.get('/v1/devices', { schema: { tags: ['devices'] } }, async (request) => {
+        const caller = await authenticate(context, request);
+        const devices = await store.listDevices(caller.user.id);
+        return {
+            devices: devices.map((d) => ({ id: d.id, name: d.name, createdAtMs: d.createdAtMs, lastLoginMs: d.lastLoginMs, revoked: d.revokedAtMs !== null, current: d.id === caller.device.id })),
+        };
+    });
+    // A device that a supernode dialled back becomes a supernode: the attestation is the evidence.
+    app.post('/v1/devices/current/supernode-certificate', { schema: { body: schemas.supernodeCertificate, tags: ['devices'] } }, async (request) => {
+        const caller = await authenticate(context, request);
+        const issued = supernodeCertificateFor(context.ca, { username: caller.user.username, signingKey: caller.device.signingKey, dhKey: caller.device.dhKey }, bytes(request.body.attestation), { nowMs: now(), serial: await store.nextSerial(), lifetimeMs: config.certificateLifetimeMs });
+        if (!issued.ok)
+            throw new ApiError(issued.error.code === 'not_your_key' ? 403 : 400, issued.error.code, issued.error.message);
+        context.metrics.certificatesIssued.inc({ role: 'supernode' });
+        return { certificate: toBase64Url(issued.value), certificateExpiresAtMs: now() + config.certificateLifetimeMs };
+    });
+    app.delete('/v1/devices/:id', { schema: { params: schemas.idParam, tags: ['devices'] } }, async (request) => {
+        const caller = await authenticate(context, request);
+        const revoked = await store.revokeDevice(caller.user.id, request.params.id, now());
+        if (!revoked.ok)
+            throw new ApiError(404, revoked.error.code, revoked.error.message);
+        return { revoked: true };
+    });
+}
+//# sourceMappingURL=accounts.js.map

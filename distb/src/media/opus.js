@@ -1,0 +1,180 @@
+// Opus (RFC 6716) at 48 kHz, mono, through libopus compiled to WebAssembly. The WebAssembly
+// module is the one @evan/opus ships; its JavaScript wrapper is not used because it cannot
+// conceal a lost frame of a given length or decode in-band FEC (it always asks for 120 ms with
+// decode_fec = 0), and a call needs both. Here libopus's own entry points are called directly:
+// opus_encode, opus_decode(…, frame_size, decode_fec) and the CTLs.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { err, ok } from '../result.js';
+export const OPUS_SAMPLE_RATE = 48_000;
+/** Samples per millisecond at 48 kHz. */
+export const SAMPLES_PER_MS = OPUS_SAMPLE_RATE / 1000;
+/** The longest frame Opus has: 120 ms. */
+const MAX_FRAME_SAMPLES = 120 * SAMPLES_PER_MS;
+/** RFC 6716's largest packet for one frame (1275 bytes); a little more room for safety. */
+const MAX_PACKET_BYTES = 1500;
+// libopus CTL requests (opus_defines.h).
+const CTL = {
+    setBitrate: 4002,
+    setMaxBandwidth: 4004,
+    setVbr: 4006,
+    setComplexity: 4010,
+    setInbandFec: 4012,
+    setPacketLossPerc: 4014,
+    setDtx: 4016,
+    setSignal: 4024,
+    getLookahead: 4027,
+};
+const APPLICATION_VOIP = 2048;
+const SIGNAL_VOICE = 3001;
+const BANDWIDTH_FULLBAND = 1105;
+const wasm = globalThis.WebAssembly;
+let instance = null;
+/** libopus, instantiated once per process (each encoder and decoder has its own state in it). */
+function opus() {
+    if (instance)
+        return instance;
+    const require = createRequire(import.meta.url);
+    // The SIMD build is about twice as fast; every Node that runs Parley has WebAssembly SIMD.
+    const load = (file) => new wasm.Module(readFileSync(require.resolve(`@evan/opus/wasm/${file}`)));
+    let module;
+    try {
+        module = load('simd.wasm');
+    }
+    catch {
+        module = load('opus.wasm');
+    }
+    const ignore = () => 0;
+    const created = new wasm.Instance(module, {
+        wasi_snapshot_preview1: { fd_seek: ignore, fd_write: ignore, fd_close: ignore, proc_exit: ignore },
+        env: { emscripten_notify_memory_growth: ignore },
+    });
+    instance = created.exports;
+    return instance;
+}
+function cString(lib, pointer) {
+    const bytes = new Uint8Array(lib.memory.buffer, pointer, 64);
+    const end = bytes.indexOf(0);
+    return new TextDecoder().decode(bytes.subarray(0, end < 0 ? bytes.length : end));
+}
+function check(lib, code, what) {
+    if (code < 0)
+        throw new Error(`opus ${what}: ${cString(lib, lib.opus_strerror(code))}`);
+    return code;
+}
+/** One direction's encoder: 16-bit mono PCM at 48 kHz in, Opus packets out. */
+export class OpusEncoder {
+    lib = opus();
+    state;
+    pcm;
+    out;
+    frameSamples;
+    currentBitrate = 0;
+    constructor(settings) {
+        this.frameSamples = settings.frameMs * SAMPLES_PER_MS;
+        const lib = this.lib;
+        this.state = lib.malloc(lib.opus_encoder_get_size(1));
+        this.pcm = lib.malloc(this.frameSamples * 2);
+        this.out = lib.malloc(MAX_PACKET_BYTES);
+        check(lib, lib.opus_encoder_init(this.state, OPUS_SAMPLE_RATE, 1, APPLICATION_VOIP), 'encoder init');
+        check(lib, lib.opus_encoder_ctl_set(this.state, CTL.setSignal, SIGNAL_VOICE), 'signal');
+        check(lib, lib.opus_encoder_ctl_set(this.state, CTL.setMaxBandwidth, BANDWIDTH_FULLBAND), 'bandwidth');
+        check(lib, lib.opus_encoder_ctl_set(this.state, CTL.setVbr, 1), 'vbr');
+        check(lib, lib.opus_encoder_ctl_set(this.state, CTL.setComplexity, 5), 'complexity');
+        // No DTX: silence is still sent (Skype did too), which keeps NAT bindings and the jitter estimate alive.
+        check(lib, lib.opus_encoder_ctl_set(this.state, CTL.setDtx, 0), 'dtx');
+        this.setBitrate(settings.bitrate);
+    }
+    get bitrate() {
+        return this.currentBitrate;
+    }
+    /** The encoder's lookahead in samples (part of the mouth-to-ear delay). */
+    get lookaheadSamples() {
+        return this.lib.opus_encoder_ctl_get(this.state, CTL.getLookahead);
+    }
+    setBitrate(bitsPerSecond) {
+        const bps = Math.round(Math.min(510_000, Math.max(6_000, bitsPerSecond)));
+        check(this.lib, this.lib.opus_encoder_ctl_set(this.state, CTL.setBitrate, bps), 'bitrate');
+        this.currentBitrate = bps;
+    }
+    /**
+     * The loss the receiver reports, in percent: above zero, each packet also carries a coarse
+     * copy of the frame before it (in-band FEC, which libopus sizes by this figure).
+     */
+    setExpectedLoss(percent) {
+        const loss = Math.round(Math.min(100, Math.max(0, percent)));
+        check(this.lib, this.lib.opus_encoder_ctl_set(this.state, CTL.setInbandFec, loss > 0 ? 1 : 0), 'fec');
+        check(this.lib, this.lib.opus_encoder_ctl_set(this.state, CTL.setPacketLossPerc, loss), 'loss');
+    }
+    /** One frame of exactly `frameSamples` samples. */
+    encode(frame) {
+        if (frame.length !== this.frameSamples)
+            throw new RangeError(`an Opus frame here is ${this.frameSamples} samples, not ${frame.length}`);
+        const lib = this.lib;
+        new Int16Array(lib.memory.buffer, this.pcm, this.frameSamples).set(frame);
+        const length = check(lib, lib.opus_encode(this.state, this.pcm, this.frameSamples, this.out, MAX_PACKET_BYTES), 'encode');
+        return new Uint8Array(lib.memory.buffer, this.out, length).slice();
+    }
+    close() {
+        if (!this.state)
+            return;
+        for (const pointer of [this.state, this.pcm, this.out])
+            this.lib.free(pointer);
+        this.state = 0;
+    }
+}
+/** One direction's decoder, with loss concealment and in-band FEC recovery. */
+export class OpusDecoder {
+    lib = opus();
+    state;
+    data;
+    pcm;
+    constructor() {
+        const lib = this.lib;
+        this.state = lib.malloc(lib.opus_decoder_get_size(1));
+        this.data = lib.malloc(MAX_PACKET_BYTES);
+        this.pcm = lib.malloc(MAX_FRAME_SAMPLES * 2);
+        check(lib, lib.opus_decoder_init(this.state, OPUS_SAMPLE_RATE, 1), 'decoder init');
+    }
+    /** A packet from the network: its samples, or a typed error (the decoder's state is unharmed). */
+    decode(packet) {
+        if (packet.length === 0 || packet.length > MAX_PACKET_BYTES)
+            return err({ code: 'invalid_packet', message: `an Opus packet of ${packet.length} bytes` });
+        return this.run(packet, MAX_FRAME_SAMPLES, 0);
+    }
+    /** `samples` of concealment for a frame that never came (libopus's PLC). */
+    conceal(samples) {
+        const result = this.run(null, samples, 0);
+        return result.ok ? result.value : new Int16Array(samples);
+    }
+    /**
+     * The frame before `next`, rebuilt from the FEC copy `next` carries (or concealed when it
+     * carries none): `samples` long.
+     */
+    recover(next, samples) {
+        if (next.length === 0 || next.length > MAX_PACKET_BYTES)
+            return this.conceal(samples);
+        const result = this.run(next, samples, 1);
+        return result.ok ? result.value : this.conceal(samples);
+    }
+    run(packet, frameSamples, fec) {
+        if (!Number.isInteger(frameSamples / (SAMPLES_PER_MS * 2.5)) || frameSamples <= 0 || frameSamples > MAX_FRAME_SAMPLES) {
+            return err({ code: 'bad_frame', message: `${frameSamples} samples is not an Opus frame length` });
+        }
+        const lib = this.lib;
+        if (packet)
+            new Uint8Array(lib.memory.buffer, this.data, packet.length).set(packet);
+        const count = lib.opus_decode(this.state, packet ? this.data : 0, packet ? packet.length : 0, this.pcm, frameSamples, fec);
+        if (count < 0)
+            return err({ code: count === -4 ? 'invalid_packet' : 'codec_failure', message: `opus decode: ${cString(lib, lib.opus_strerror(count))}` });
+        return ok(new Int16Array(lib.memory.buffer, this.pcm, count).slice());
+    }
+    close() {
+        if (!this.state)
+            return;
+        for (const pointer of [this.state, this.data, this.pcm])
+            this.lib.free(pointer);
+        this.state = 0;
+    }
+}
+//# sourceMappingURL=opus.js.map

@@ -1,0 +1,156 @@
+// Connecting two devices: the offering side gathers candidates, sends them (with the
+// credentials of its checks) in the end-to-end stream to one device of the other user, and
+// starts checking when the answer comes; the answering side gathers, starts checking at once
+// (its checks open its own NAT for the offerer's) and answers. Whatever path the ICE agents
+// choose — direct, hole-punched or relayed — is handed over with the time it took.
+import { create } from '@bufbuild/protobuf';
+import { equalBytes, toHex } from '../crypto/bytes.js';
+import { ConnectivityOfferSchema, IceCandidateSchema, IceCandidateType } from '../wire/messages.js';
+import { isIpv4 } from './stun.js';
+import { IceAgent } from './ice-agent.js';
+const TYPES = {
+    host: IceCandidateType.HOST,
+    srflx: IceCandidateType.SERVER_REFLEXIVE,
+    prflx: IceCandidateType.PEER_REFLEXIVE,
+    relay: IceCandidateType.RELAYED,
+};
+const FROM_WIRE = new Map(Object.entries(TYPES).map(([k, v]) => [v, k]));
+/** Candidates taken from an offer; more is not a device. */
+const MAX_CANDIDATES = 16;
+/** Offers answered at once: each costs a socket and a relay allocation. */
+export const MAX_ANSWERING = 8;
+export function offerOf(attemptId, answer, parameters) {
+    return create(ConnectivityOfferSchema, {
+        attemptId,
+        answer,
+        ufrag: parameters.ufrag,
+        pwd: parameters.pwd,
+        candidates: parameters.candidates.map((c) => create(IceCandidateSchema, { type: TYPES[c.type], host: c.address.host, port: c.address.port, priority: c.priority, relayTcp: c.relayTcp === true })),
+    });
+}
+/** The other side's parameters, with what makes no sense dropped. */
+export function parametersOf(offer) {
+    if (offer.ufrag.length < 4 || offer.ufrag.length > 256 || offer.pwd.length < 22 || offer.pwd.length > 256)
+        return null;
+    const candidates = [];
+    for (const c of offer.candidates.slice(0, MAX_CANDIDATES)) {
+        const type = FROM_WIRE.get(c.type);
+        // An address the STUN attributes cannot carry would throw where checks and permissions encode it.
+        if (!type || !isIpv4(c.host) || c.port === 0 || c.port > 65535)
+            continue;
+        candidates.push({ type, address: { host: c.host, port: c.port }, priority: c.priority, ...(type === 'relay' && c.relayTcp ? { relayTcp: true } : {}) });
+    }
+    return { ufrag: offer.ufrag, pwd: offer.pwd, candidates };
+}
+export class Connector {
+    env;
+    signalling;
+    network;
+    accept;
+    waiting = new Map();
+    listeners = [];
+    failures = [];
+    answering = 0;
+    constructor(env, signalling, network, 
+    /** Whether to connect when this user offers (default: buddies only). */
+    accept = (_user, relation) => relation === 'buddy') {
+        this.env = env;
+        this.signalling = signalling;
+        this.network = network;
+        this.accept = accept;
+        signalling.onConnectivity((from, offer) => this.received(from, offer));
+    }
+    /** Connections the other side started, once they have a path. */
+    onConnection(listener) {
+        this.listeners.push(listener);
+    }
+    /** Offers the other side started that came to nothing, and why. */
+    onFailure(listener) {
+        this.failures.push(listener);
+    }
+    async agent(controlling, urgent = false) {
+        const local = await this.network();
+        return IceAgent.gather(this.env, { controlling, server: local.server, ...(local.turn ? { turnCredentials: local.turn } : {}), ...(local.localHost ? { localHost: local.localHost } : {}), ...(local.turnTcp ? { turnTcp: local.turnTcp } : {}), ...(urgent ? { urgent } : {}) });
+    }
+    /**
+     * Connects to one device of `user`: resolves with the connection, or the reason there is none.
+     * Each call gathers afresh (a new socket, the current supernode's STUN answer, a new TURN
+     * allocation there), so connecting again to a device already connected is an ICE restart.
+     * `urgent`: a path is needed now (IceAgentOptions.urgent). Rejects when this device has no
+     * network to gather on (not attached to a supernode).
+     */
+    async connect(user, device, timeoutMs = 10_000, options = {}) {
+        const started = this.env.clock.now();
+        const agent = await this.agent(true, options.urgent === true);
+        const attemptId = this.env.random.bytes(16);
+        const key = toHex(attemptId);
+        const answer = await new Promise((resolve) => {
+            const timer = this.env.clock.after(timeoutMs, () => resolve(null));
+            this.waiting.set(key, {
+                device,
+                resolve: (offer) => {
+                    timer.cancel();
+                    resolve(offer);
+                },
+            });
+            this.signalling.sendConnectivity(user, device, offerOf(attemptId, false, agent.parameters));
+        });
+        this.waiting.delete(key);
+        const remote = answer && !answer.refused ? parametersOf(answer) : null;
+        if (!remote) {
+            await agent.close();
+            return { ok: false, error: answer?.refused ? 'refused' : 'no_answer' };
+        }
+        agent.connect(remote);
+        const path = await agent.established(Math.max(1_000, timeoutMs - (this.env.clock.now() - started)));
+        if (!path) {
+            await agent.close();
+            return { ok: false, error: 'no_path' };
+        }
+        return { ok: true, connection: { user, device, agent, path, setupMs: this.env.clock.now() - started } };
+    }
+    received(from, offer) {
+        if (offer.answer) {
+            const waiting = this.waiting.get(toHex(offer.attemptId));
+            if (waiting && equalBytes(waiting.device, from.device))
+                waiting.resolve(offer);
+            return;
+        }
+        void this.answer(from, offer);
+    }
+    async answer(from, offer) {
+        const started = this.env.clock.now();
+        const remote = parametersOf(offer);
+        const reason = !remote ? 'an unusable offer' : !this.accept(from.user, from.relation) ? "refused by this user's setting" : this.answering >= MAX_ANSWERING ? 'too many connections being set up' : null;
+        if (reason || !remote) {
+            this.signalling.sendConnectivity(from.user, from.device, create(ConnectivityOfferSchema, { attemptId: offer.attemptId, answer: true, refused: true }));
+            for (const listener of this.failures)
+                listener(from.user, reason ?? 'an unusable offer');
+            return;
+        }
+        this.answering++;
+        try {
+            await this.answerWith(from, offer, remote, started);
+        }
+        finally {
+            this.answering--;
+        }
+    }
+    async answerWith(from, offer, remote, started) {
+        const agent = await this.agent(false);
+        // Checks start before the answer leaves: ours open our NAT for the offerer's.
+        agent.connect(remote);
+        this.signalling.sendConnectivity(from.user, from.device, offerOf(offer.attemptId, true, agent.parameters));
+        const path = await agent.established();
+        if (!path) {
+            await agent.close();
+            for (const listener of this.failures)
+                listener(from.user, 'no path worked');
+            return;
+        }
+        const connection = { user: from.user, device: from.device, agent, path, setupMs: this.env.clock.now() - started };
+        for (const listener of this.listeners)
+            listener(connection);
+    }
+}
+//# sourceMappingURL=connector.js.map

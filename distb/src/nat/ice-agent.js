@@ -1,0 +1,555 @@
+// Connectivity between two devices, in the manner of ICE (RFC 8445): each gathers candidates
+// (its host address, its address as the supernode sees it, a TURN relay on the supernode), the
+// two exchange them over their end-to-end session (with the credentials that key the checks),
+// and both send STUN connectivity checks on every candidate pair at once — each check through a
+// NAT opens it for the other side's, so the two sides punch the hole together. The controlling
+// side nominates the best pair that works (direct over hole-punched over relayed), keeps
+// checking the better ones, and moves when something better comes up; consent checks on the
+// chosen pair notice a dead path within seconds, and the agent falls back to the next pair that
+// works, then checks everything again.
+//
+// Demultiplexing on the one UDP socket: what comes from the supernode is TURN/STUN for the TURN
+// client; from anyone else, STUN Binding is a connectivity check, anything else is data.
+import { sameEndpoint as same } from '../env/types.js';
+import { streamSocket } from './turn-tcp.js';
+import { TurnClient } from './turn-client.js';
+import { StunTransactions } from './stun-client.js';
+import { Attr, StunClass, StunMethod, attribute, checkIntegrity, decodeUint32, mappedAddress, decodeStun, encodeAddress, encodeStun, encodeUint32, looksLikeStun, } from './stun.js';
+/** With `auto`, UDP counts as blocked when a STUN request to the supernode gets no answer this soon. */
+const UDP_PROBE_MS = 500;
+const TYPE_PREFERENCE = { host: 126, prflx: 110, srflx: 100, relay: 0 };
+/** Checks: a new one every PACE_MS, each sent again after RTO_MS (doubling), CHECK_ATTEMPTS times in all. */
+const PACE_MS = 5;
+const RTO_MS = 100;
+const CHECK_ATTEMPTS = 6;
+/** After the first pair works, better pairs get this long (at least) to work too before nomination. */
+const NOMINATION_WAIT_MS = 100;
+/**
+ * A relayed pair is a fallback: while a direct or hole-punched pair is still being checked it
+ * waits this long (at least) before it is nominated, so a loaded machine's slow answers do not
+ * settle a call on the relay (it would move later, but the first path is the one people see).
+ */
+const RELAY_WAIT_MS = 500;
+/** Consent (RFC 7675, faster): a check on the chosen pair every second; three unanswered and the path is dead. */
+export const CONSENT_INTERVAL_MS = 1_000;
+const CONSENT_FAILURES = 3;
+/**
+ * While on a worse path than the best pair, the better pairs that failed are checked again this
+ * often (in consent ticks), each with fewer retransmissions than a first check: a path that
+ * healed is back within about this many seconds.
+ */
+const RECHECK_EVERY_TICKS = 2;
+const RECHECK_ATTEMPTS = 3;
+function priority(type) {
+    return TYPE_PREFERENCE[type] * 2 ** 24 + 65_535 * 2 ** 8 + 255;
+}
+/** RFC 8445 section 6.1.2.3: the same on both sides. */
+function pairPriority(controlling, controlled) {
+    const g = BigInt(controlling);
+    const d = BigInt(controlled);
+    return (1n << 32n) * (g < d ? g : d) + 2n * (g > d ? g : d) + (g > d ? 1n : 0n);
+}
+export class IceAgent {
+    clock;
+    random;
+    net;
+    options;
+    ufrag;
+    pwd;
+    /** The keys of the checks' MESSAGE-INTEGRITY: ours (`pwd`) for checks we answer, theirs for checks we send. */
+    localKey;
+    remoteKey = null;
+    socket;
+    serverHandlers = [];
+    turn = null;
+    locals = [];
+    remote = null;
+    remotes = [];
+    pairs = [];
+    transactions = new Map();
+    selected = null;
+    startedMs = 0;
+    pacer = null;
+    queue = [];
+    nominationTimer = null;
+    plannedFor = null;
+    consentTimer = null;
+    consentFailures = 0;
+    closed = false;
+    dataHandler = () => { };
+    pathListeners = [];
+    lostListeners = [];
+    waiters = [];
+    tieBreaker;
+    /** Counts of what was refused or dropped: checks with bad integrity, data from strangers. */
+    refused = { integrity: 0, strangers: 0 };
+    constructor(clock, random, net, socket, options) {
+        this.clock = clock;
+        this.random = random;
+        this.net = net;
+        this.options = options;
+        this.socket = socket;
+        this.ufrag = toText(random.bytes(6));
+        this.pwd = toText(random.bytes(18));
+        this.localKey = new TextEncoder().encode(this.pwd);
+        this.tieBreaker = random.bytes(8);
+        socket.onMessage((bytes, from) => {
+            if (!same(from, options.server))
+                return this.receive(bytes, from, null);
+            for (const handler of this.serverHandlers)
+                handler(bytes, from);
+        });
+    }
+    /** Binds a socket and gathers candidates: host, server-reflexive and (with credentials) relayed. */
+    static async gather(env, options) {
+        const socket = await env.net.bindUdp({ port: 0, ...(options.localHost ? { host: options.localHost } : {}) });
+        const agent = new IceAgent(env.clock, env.random, env.net, socket, options);
+        await agent.gatherCandidates();
+        return agent;
+    }
+    /** The socket's side towards the supernode, for the TURN client and STUN transactions. */
+    serverSide() {
+        let mine = null;
+        return {
+            local: this.socket.local,
+            send: (bytes, to) => this.socket.send(bytes, to),
+            // Every listener sees every message from the supernode (each ignores what is not its own).
+            onMessage: (handler) => {
+                this.drop(mine);
+                mine = handler;
+                this.serverHandlers.push(handler);
+            },
+            // Closing this side stops its listener; the shared socket stays open.
+            close: () => this.drop(mine),
+        };
+    }
+    drop(handler) {
+        const at = handler ? this.serverHandlers.indexOf(handler) : -1;
+        if (at >= 0)
+            this.serverHandlers.splice(at, 1);
+    }
+    async gatherCandidates() {
+        const host = { host: this.options.localHost ?? this.socket.local.host, port: this.socket.local.port };
+        this.locals.push({ type: 'host', address: host, priority: priority('host') });
+        const transport = this.options.turnTransport ?? 'auto';
+        // The server-reflexive address: a Binding request (also the probe that tells whether UDP gets out).
+        // Each of these listens on the shared socket only while gathering: afterwards every datagram
+        // from the supernode (relayed media) goes to the TURN client alone.
+        const stunSide = this.serverSide();
+        const stun = new StunTransactions(stunSide, this.clock, this.random);
+        const probe = transport === 'tcp' ? null : stun.request(this.options.server, [], { rtoMs: 100, deadlineMs: transport === 'auto' ? UDP_PROBE_MS : 1_500 });
+        const credentials = this.options.turnCredentials;
+        let udpTurn = null;
+        let udpAllocation = null;
+        const udpSide = this.serverSide();
+        if (credentials && transport !== 'tcp') {
+            udpTurn = new TurnClient(udpSide, this.clock, this.random, this.options.server, credentials);
+            udpAllocation = udpTurn.allocate();
+        }
+        const answer = probe ? await probe : null;
+        stunSide.close();
+        const mapped = answer?.ok ? mappedAddress(answer.value.message) : null;
+        if (mapped && !same(mapped, host))
+            this.locals.push({ type: 'srflx', address: mapped, priority: priority('srflx') });
+        if (!credentials)
+            return;
+        if (udpTurn && udpAllocation && (answer?.ok || transport === 'udp')) {
+            const allocated = await udpAllocation;
+            if (allocated.ok) {
+                this.useRelay(udpTurn, allocated.value.relayed, false);
+                return;
+            }
+        }
+        // UDP does not get out (or TURN over UDP failed): TURN over TCP.
+        if (udpTurn)
+            await udpTurn.close();
+        udpSide.close();
+        const server = this.options.turnTcp ?? this.options.server;
+        try {
+            const connection = await this.net.connectTcp({ host: server.host, port: server.port, timeoutMs: 5_000 });
+            const tcpTurn = new TurnClient(streamSocket(connection, server), this.clock, this.random, server, credentials);
+            const allocated = await tcpTurn.allocate();
+            if (allocated.ok)
+                this.useRelay(tcpTurn, allocated.value.relayed, true);
+            else
+                await tcpTurn.close();
+        }
+        catch {
+            // No relay at all: the host candidate is all there is.
+        }
+    }
+    useRelay(turn, relayed, overTcp) {
+        this.turn = turn;
+        turn.onData((peer, data) => this.receive(data, peer, 'relay'));
+        this.locals.push({ type: 'relay', address: relayed, priority: priority('relay'), ...(overTcp ? { relayTcp: true } : {}) });
+    }
+    get parameters() {
+        return { ufrag: this.ufrag, pwd: this.pwd, candidates: [...this.locals] };
+    }
+    get path() {
+        return this.selected ? this.describe(this.selected) : null;
+    }
+    /** Called whenever a path is chosen, and again when it changes. */
+    onPath(listener) {
+        this.pathListeners.push(listener);
+    }
+    /** Called when the chosen path stopped answering consent checks and no other pair works: the agent has no path. */
+    onPathLost(listener) {
+        this.lostListeners.push(listener);
+    }
+    onData(handler) {
+        this.dataHandler = handler;
+    }
+    /** Resolves with the first path chosen, or null when nothing worked within `timeoutMs`. */
+    established(timeoutMs = 10_000) {
+        if (this.selected)
+            return Promise.resolve(this.describe(this.selected));
+        return new Promise((resolve) => {
+            const timer = this.clock.after(timeoutMs, () => resolve(null));
+            this.waiters.push((path) => {
+                timer.cancel();
+                resolve(path);
+            });
+        });
+    }
+    /** The other side's parameters: pairs are formed and checks begin at once. */
+    connect(remote) {
+        this.startedMs = this.clock.now();
+        this.remote = remote;
+        this.remoteKey = new TextEncoder().encode(remote.pwd);
+        // Checks that came before the parameters taught us peer-reflexive addresses; what the other
+        // side says of an address counts first (its host candidate is not peer-reflexive).
+        const learned = this.remotes.splice(0);
+        for (const candidate of [...remote.candidates, ...learned])
+            this.addRemote(candidate);
+        // The relay lets the other side's addresses in (a relayed pair may be the only one that works).
+        if (this.turn && remote.candidates.length > 0)
+            void this.turn.permit(remote.candidates.map((c) => c.address));
+    }
+    addRemote(candidate) {
+        if (this.remotes.some((r) => same(r.address, candidate.address)))
+            return;
+        this.remotes.push(candidate);
+        // Server-reflexive locals share the host's socket: only host and relay candidates send checks.
+        for (const local of this.locals)
+            if (local.type === 'host' || local.type === 'relay')
+                this.addPair(local, candidate);
+    }
+    addPair(local, remote) {
+        const existing = this.pairs.find((p) => p.local === local && same(p.remote.address, remote.address));
+        if (existing)
+            return existing;
+        const pair = {
+            local,
+            remote,
+            priority: this.options.controlling ? pairPriority(local.priority, remote.priority) : pairPriority(remote.priority, local.priority),
+            state: 'waiting',
+            rttMs: 0,
+            nominated: false,
+            recheck: false,
+        };
+        this.pairs.push(pair);
+        this.pairs.sort((a, b) => (a.priority > b.priority ? -1 : a.priority < b.priority ? 1 : 0));
+        this.enqueue(pair);
+        return pair;
+    }
+    /** Queues a check (triggered checks go first) and paces the queue. */
+    enqueue(pair, first = false) {
+        if (pair.state === 'in-progress' || this.queue.includes(pair))
+            return;
+        if (first)
+            this.queue.unshift(pair);
+        else
+            this.queue.push(pair);
+        this.pace();
+    }
+    pace() {
+        if (this.pacer || this.closed)
+            return;
+        const next = this.queue.shift();
+        if (!next)
+            return;
+        this.check(next, false);
+        this.pacer = this.clock.after(PACE_MS, () => {
+            this.pacer = null;
+            this.pace();
+        });
+    }
+    transmit(pair, bytes) {
+        if (pair.local.type === 'relay')
+            this.turn?.send(pair.remote.address, bytes);
+        else
+            this.socket.send(bytes, pair.remote.address);
+    }
+    /** A connectivity check on `pair`: a Binding request signed with the other side's password. */
+    check(pair, nominate, consent = false, done = () => { }) {
+        const remote = this.remote;
+        if (!remote || this.closed)
+            return;
+        if (!consent && !nominate)
+            pair.state = 'in-progress';
+        const transactionId = this.random.bytes(12);
+        const attributes = [
+            { type: Attr.USERNAME, value: new TextEncoder().encode(`${remote.ufrag}:${this.ufrag}`) },
+            { type: Attr.PRIORITY, value: encodeUint32(priority('prflx')) },
+            { type: this.options.controlling ? Attr.ICE_CONTROLLING : Attr.ICE_CONTROLLED, value: this.tieBreaker },
+            ...(nominate ? [{ type: Attr.USE_CANDIDATE, value: new Uint8Array(0) }] : []),
+        ];
+        const bytes = encodeStun({ method: StunMethod.BINDING, cls: StunClass.REQUEST, transactionId, attributes, classic: false }, { integrityKey: this.remoteKey, fingerprint: true });
+        const id = hex(transactionId);
+        const transaction = { pair, startedMs: this.clock.now(), nominate, consent, timer: null, done };
+        this.transactions.set(id, transaction);
+        let attempt = 0;
+        let rto = RTO_MS;
+        const send = () => {
+            if (this.closed || !this.transactions.has(id))
+                return;
+            attempt++;
+            this.transmit(pair, bytes.slice());
+            const attempts = consent ? 1 : pair.recheck ? RECHECK_ATTEMPTS : CHECK_ATTEMPTS;
+            transaction.timer = this.clock.after(rto, attempt < attempts ? send : () => this.failed(id));
+            rto *= 2;
+        };
+        send();
+    }
+    failed(id) {
+        const transaction = this.transactions.get(id);
+        if (!transaction)
+            return;
+        this.transactions.delete(id);
+        if (!transaction.consent && !transaction.nominate && transaction.pair.state === 'in-progress')
+            transaction.pair.state = 'failed';
+        transaction.done(false);
+    }
+    /** Everything that is not from the supernode: checks, answers, data. `via` says it came through our relay. */
+    receive(bytes, from, via) {
+        if (this.closed)
+            return;
+        if (!looksLikeStun(bytes)) {
+            // Data comes on the chosen pair (checked first: this runs per media packet), or on another that works.
+            const selected = this.selected;
+            if ((selected && same(selected.remote.address, from)) || this.pairs.some((p) => p.state === 'succeeded' && same(p.remote.address, from)))
+                this.dataHandler(bytes);
+            else
+                this.refused.strangers++;
+            return;
+        }
+        const decoded = decodeStun(bytes);
+        if (!decoded.ok || decoded.value.method !== StunMethod.BINDING)
+            return;
+        const message = decoded.value;
+        if (message.cls === StunClass.REQUEST)
+            this.answerCheck(message, from, via);
+        else if (message.cls === StunClass.SUCCESS || message.cls === StunClass.ERROR)
+            this.checkAnswered(message, from);
+    }
+    answerCheck(request, from, via) {
+        const username = attribute(request, Attr.USERNAME);
+        if (!username || new TextDecoder().decode(username).split(':')[0] !== this.ufrag || !checkIntegrity(request, this.localKey)) {
+            this.refused.integrity++;
+            return;
+        }
+        const answer = encodeStun({ method: StunMethod.BINDING, cls: StunClass.SUCCESS, transactionId: request.transactionId, attributes: [{ type: Attr.XOR_MAPPED_ADDRESS, value: encodeAddress(from, true, request.transactionId) }], classic: false }, { integrityKey: this.localKey, fingerprint: true });
+        const local = via === 'relay' ? this.locals.find((c) => c.type === 'relay') : this.locals.find((c) => c.type === 'host');
+        if (!local)
+            return;
+        if (via === 'relay')
+            this.turn?.send(from, answer);
+        else
+            this.socket.send(answer, from);
+        // The sender may be somewhere we did not know of (a peer-reflexive candidate): learn it.
+        let remote = this.remotes.find((r) => same(r.address, from));
+        if (!remote) {
+            const priorityAttr = attribute(request, Attr.PRIORITY);
+            remote = { type: 'prflx', address: from, priority: (priorityAttr && decodeUint32(priorityAttr)) ?? priority('prflx') };
+            this.remotes.push(remote);
+            if (via === 'relay')
+                void this.turn?.permit([from]);
+        }
+        if (!this.remote)
+            return; // checks before the other side's parameters: answered, paired later
+        const pair = this.addPair(local, remote);
+        // A triggered check: our answer alone does not prove our direction works.
+        if (pair.state !== 'succeeded')
+            this.enqueue(pair, true);
+        if (!this.options.controlling && attribute(request, Attr.USE_CANDIDATE) !== undefined) {
+            pair.nominated = true;
+            if (pair.state === 'succeeded')
+                this.select(pair);
+        }
+    }
+    checkAnswered(answer, from) {
+        const id = hex(answer.transactionId);
+        const transaction = this.transactions.get(id);
+        if (!transaction || !same(from, transaction.pair.remote.address))
+            return;
+        if (!this.remoteKey || !checkIntegrity(answer, this.remoteKey)) {
+            this.refused.integrity++;
+            return;
+        }
+        this.transactions.delete(id);
+        transaction.timer?.cancel();
+        const pair = transaction.pair;
+        if (answer.cls !== StunClass.SUCCESS) {
+            if (!transaction.consent && !transaction.nominate)
+                pair.state = 'failed';
+            transaction.done(false);
+            return;
+        }
+        pair.rttMs = this.clock.now() - transaction.startedMs;
+        const fresh = pair.state !== 'succeeded';
+        pair.state = 'succeeded';
+        transaction.done(true);
+        if (transaction.nominate) {
+            pair.nominated = true;
+            this.select(pair);
+            return;
+        }
+        if (!this.options.controlling) {
+            if (pair.nominated)
+                this.select(pair);
+            return;
+        }
+        if (fresh)
+            this.considerNomination();
+    }
+    /** Controlling side: after the first success, wait a little for better pairs, then nominate the best that works. */
+    considerNomination() {
+        // Planned again when the best working pair changes: a better pair may shorten the wait (or end it).
+        const best = this.bestValid();
+        if (!best || (this.nominationTimer && this.plannedFor === best))
+            return;
+        this.nominationTimer?.cancel();
+        this.nominationTimer = null;
+        this.plannedFor = best;
+        if (this.selected && best.priority <= this.selected.priority)
+            return;
+        // Nothing better is still being checked: nominate at once.
+        const better = this.pairs.filter((p) => p.priority > best.priority && (p.state === 'waiting' || p.state === 'in-progress'));
+        const relayed = best.local.type === 'relay' || best.remote.type === 'relay';
+        const wait = better.length === 0 ? 0 : relayed && !this.options.urgent ? Math.max(RELAY_WAIT_MS, 4 * best.rttMs) : Math.max(NOMINATION_WAIT_MS, 2 * best.rttMs);
+        this.nominationTimer = this.clock.after(wait, () => {
+            this.nominationTimer = null;
+            const chosen = this.bestValid();
+            if (chosen && (!this.selected || chosen.priority > this.selected.priority))
+                this.check(chosen, true);
+        });
+    }
+    bestValid() {
+        return this.pairs.find((p) => p.state === 'succeeded') ?? null;
+    }
+    select(pair) {
+        if (this.selected === pair)
+            return;
+        this.selected = pair;
+        this.consentFailures = 0;
+        // Media through our relay: a channel makes each datagram's TURN header 4 bytes, not 36.
+        if (pair.local.type === 'relay')
+            void this.turn?.bindChannel(pair.remote.address);
+        this.startConsent();
+        const path = this.describe(pair);
+        for (const waiter of this.waiters.splice(0))
+            waiter(path);
+        for (const listener of this.pathListeners)
+            listener(path);
+    }
+    describe(pair) {
+        const relayed = pair.local.type === 'relay' || pair.remote.type === 'relay';
+        // Direct: host to host (one LAN, or both public), or one end public (its host address is
+        // reachable as it is: the other end's NAT opens on its own first packet, nothing to punch).
+        const isPublic = (candidates) => !candidates.some((c) => c.type === 'srflx');
+        const direct = (pair.local.type === 'host' && pair.remote.type === 'host') ||
+            (pair.local.type === 'host' && isPublic(this.locals)) ||
+            (pair.remote.type === 'host' && isPublic(this.remote?.candidates ?? []));
+        const overTcp = (pair.local.type === 'relay' && pair.local.relayTcp === true) || (pair.remote.type === 'relay' && pair.remote.relayTcp === true);
+        const kind = relayed ? (overTcp ? 'relayed-tcp' : 'relayed-udp') : direct ? 'direct' : 'hole-punched';
+        return { kind, local: pair.local, remote: pair.remote, setupMs: this.clock.now() - this.startedMs, rttMs: pair.rttMs };
+    }
+    /** Consent: the chosen pair is checked every second; when it stops answering, fall back and check everything again. */
+    startConsent() {
+        this.consentTimer?.cancel();
+        let ticks = 0;
+        const tick = () => {
+            const pair = this.selected;
+            if (!pair || this.closed)
+                return;
+            // Keep checking: a better path may work now (a relay is a fallback, not a home).
+            if (++ticks % RECHECK_EVERY_TICKS === 0) {
+                for (const better of this.pairs) {
+                    if (better.priority <= pair.priority)
+                        break;
+                    if (better.state === 'failed') {
+                        better.state = 'waiting';
+                        better.recheck = true;
+                        this.enqueue(better);
+                    }
+                }
+            }
+            this.check(pair, false, true, (ok) => {
+                if (this.selected !== pair)
+                    return;
+                this.consentFailures = ok ? 0 : this.consentFailures + 1;
+                if (this.consentFailures >= CONSENT_FAILURES)
+                    this.pathDied(pair);
+            });
+            this.consentTimer = this.clock.after(CONSENT_INTERVAL_MS, tick);
+        };
+        this.consentTimer = this.clock.after(CONSENT_INTERVAL_MS, tick);
+    }
+    pathDied(pair) {
+        pair.state = 'failed';
+        pair.nominated = false;
+        this.selected = null;
+        const fallback = this.bestValid();
+        if (fallback) {
+            if (this.options.controlling)
+                this.check(fallback, true);
+            else
+                this.select(fallback);
+        }
+        else {
+            for (const listener of this.lostListeners)
+                listener();
+        }
+        // Everything else is checked again: the failed path may come back, or another may work now.
+        for (const p of this.pairs) {
+            if (p === fallback || p.state === 'in-progress')
+                continue;
+            p.state = 'waiting';
+            p.recheck = true;
+            this.enqueue(p);
+        }
+    }
+    /**
+     * Sends data on the chosen path (dropped while there is none). Data must not start with a
+     * byte 0-3 (RFC 7983: that is STUN); RTP/SRTP (128-191) and Parley datagrams (0xF0+) do not.
+     */
+    send(bytes) {
+        const pair = this.selected;
+        if (!pair || this.closed)
+            return false;
+        this.transmit(pair, bytes);
+        return true;
+    }
+    async close() {
+        if (this.closed)
+            return;
+        this.closed = true;
+        this.pacer?.cancel();
+        this.nominationTimer?.cancel();
+        this.consentTimer?.cancel();
+        for (const t of this.transactions.values())
+            t.timer?.cancel();
+        this.transactions.clear();
+        await this.turn?.close();
+        this.socket.close();
+    }
+}
+function hex(bytes) {
+    return Buffer.from(bytes).toString('hex');
+}
+/** ICE ufrag/pwd text (RFC 8839 ice-chars are base64's alphabet): 6 bytes give 8 characters, 18 give 24. */
+function toText(bytes) {
+    return Buffer.from(bytes).toString('base64').replace(/=+$/, '');
+}
+//# sourceMappingURL=ice-agent.js.map

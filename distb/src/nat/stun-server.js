@@ -1,0 +1,143 @@
+import { KeyedTokenBuckets, TokenBucket } from '../overlay/token-bucket.js';
+import { Attr, StunClass, StunMethod, attribute, decodeChangeRequest, decodeStun, encodeAddress, encodeErrorCode, encodeStun, encodeUnknownAttributes, looksLikeStun, unknownRequired, } from './stun.js';
+/** No binding response is larger (unless its request was, with PADDING): a spoofed 20-byte request gets at most this many bytes sent to its victim. */
+export const MAX_RESPONSE_BYTES = 80;
+/** Requests answered per source address: a burst (a client's NAT discovery takes 6), then a rate. */
+export const PER_SOURCE_BURST = 40;
+export const PER_SOURCE_PER_SECOND = 20;
+/** Requests answered by the whole server per second (a burst of as many). */
+export const SERVER_PER_SECOND = 10_000;
+/** Source addresses whose rate is tracked; the oldest is forgotten beyond. */
+const TRACKED_SOURCES = 10_000;
+const KNOWN_ATTRIBUTES = new Set([Attr.CHANGE_REQUEST, Attr.RESPONSE_PORT, Attr.PADDING, Attr.USERNAME, Attr.MESSAGE_INTEGRITY, Attr.MESSAGE_INTEGRITY_SHA256, Attr.PRIORITY, Attr.USE_CANDIDATE]);
+export class StunServer {
+    clock;
+    sockets;
+    refused = new Map();
+    answered = 0;
+    sources = new KeyedTokenBuckets(PER_SOURCE_BURST, PER_SOURCE_PER_SECOND, TRACKED_SOURCES);
+    server;
+    alternates;
+    constructor(clock, sockets) {
+        this.clock = clock;
+        this.sockets = sockets;
+        this.alternates = sockets.grid.length === 2 && sockets.grid.every((row) => row.length === 2);
+        this.server = new TokenBucket(SERVER_PER_SECOND, SERVER_PER_SECOND, clock.now());
+    }
+    /** Listens on every socket of the grid (for a port that carries only STUN). */
+    listen() {
+        this.sockets.grid.forEach((row, a) => row.forEach((socket, p) => socket.onMessage((bytes, from) => this.receive(bytes, from, a, p))));
+    }
+    /** The diagonal address (second address, second port) clients learn as OTHER-ADDRESS; null without one. */
+    get otherAddress() {
+        return this.alternates ? this.endpoint(1, 1) : null;
+    }
+    endpoint(address, port) {
+        return this.sockets.advertised?.[address]?.[port] ?? this.sockets.grid[address][port].local;
+    }
+    refuse(reason) {
+        this.refused.set(reason, (this.refused.get(reason) ?? 0) + 1);
+    }
+    allowed(from) {
+        const now = this.clock.now();
+        return this.sources.take(from.host, now) && this.server.take(now);
+    }
+    /**
+     * Handles a datagram that came to socket `[address][port]` of the grid; false when it is not a
+     * STUN Binding message (the caller may hand it to another protocol on the same port).
+     */
+    receive(bytes, from, address = 0, port = 0) {
+        if (!looksLikeStun(bytes))
+            return false;
+        return this.receiveDecoded(decodeStun(bytes), from, address, port);
+    }
+    /** The same for a message its port's dispatcher decoded already (once, for STUN and TURN alike). */
+    receiveDecoded(decoded, from, address = 0, port = 0) {
+        if (!decoded.ok) {
+            this.refuse('malformed');
+            return true;
+        }
+        const request = decoded.value;
+        if (request.method !== StunMethod.BINDING)
+            return false;
+        if (request.cls !== StunClass.REQUEST) {
+            if (request.cls !== StunClass.INDICATION)
+                this.refuse('not_a_request'); // indications keep bindings open: nothing to answer
+            return true;
+        }
+        if (!this.allowed(from)) {
+            this.refuse('rate_limited');
+            return true;
+        }
+        // RFC 5780 section 7.5: the reply goes to this port of the source address (filtering tests from a second socket).
+        const responsePort = attribute(request, Attr.RESPONSE_PORT);
+        if (responsePort && (responsePort.byteLength !== 4 || (responsePort[0] === 0 && responsePort[1] === 0))) {
+            this.refuse('malformed');
+            return true;
+        }
+        const to = responsePort ? { host: from.host, port: (responsePort[0] << 8) | responsePort[1] } : from;
+        const reply = (cls, attributes, via = this.sockets.grid[address][port]) => {
+            const message = { method: StunMethod.BINDING, cls, transactionId: request.transactionId, attributes, classic: request.classic };
+            const out = encodeStun(message, { fingerprint: attribute(request, Attr.FINGERPRINT) !== undefined });
+            if (out.byteLength > Math.max(MAX_RESPONSE_BYTES, request.raw.byteLength))
+                throw new Error(`a binding response grew to ${out.byteLength} bytes`);
+            this.answered++;
+            via.send(out, to);
+        };
+        const error = (code, reason, extra = []) => reply(StunClass.ERROR, [{ type: Attr.ERROR_CODE, value: encodeErrorCode(code, reason) }, ...extra]);
+        const unknown = unknownRequired(request, KNOWN_ATTRIBUTES);
+        if (unknown.length > 0) {
+            this.refuse('unknown_attribute');
+            error(420, 'Unknown Attribute', [{ type: Attr.UNKNOWN_ATTRIBUTES, value: encodeUnknownAttributes(unknown.slice(0, 4)) }]);
+            return true;
+        }
+        let toAddress = address;
+        let toPort = port;
+        const change = attribute(request, Attr.CHANGE_REQUEST);
+        if (change) {
+            const flags = decodeChangeRequest(change);
+            if (!flags.ok) {
+                this.refuse('malformed');
+                error(400, 'Bad Request');
+                return true;
+            }
+            if ((flags.value.changeIp || flags.value.changePort) && !this.alternates) {
+                // RFC 5780 section 6.1: a server with one address cannot honour it.
+                this.refuse('no_alternate');
+                error(420, 'Unknown Attribute', [{ type: Attr.UNKNOWN_ATTRIBUTES, value: encodeUnknownAttributes([Attr.CHANGE_REQUEST]) }]);
+                return true;
+            }
+            if (flags.value.changeIp)
+                toAddress ^= 1;
+            if (flags.value.changePort)
+                toPort ^= 1;
+        }
+        const origin = this.endpoint(toAddress, toPort);
+        const other = this.alternates ? this.endpoint(address ^ 1, port ^ 1) : null;
+        const attributes = request.classic
+            ? [
+                { type: Attr.MAPPED_ADDRESS, value: encodeAddress(from, false) },
+                { type: Attr.SOURCE_ADDRESS, value: encodeAddress(origin, false) },
+                ...(other ? [{ type: Attr.CHANGED_ADDRESS, value: encodeAddress(other, false) }] : []),
+            ]
+            : [
+                { type: Attr.XOR_MAPPED_ADDRESS, value: encodeAddress(from, true, request.transactionId) },
+                // Plain too: coturn's natdiscovery and other RFC 5780 clients read it. (No SOFTWARE:
+                // with it the answer would outgrow MAX_RESPONSE_BYTES.)
+                { type: Attr.MAPPED_ADDRESS, value: encodeAddress(from, false) },
+                { type: Attr.RESPONSE_ORIGIN, value: encodeAddress(origin, false) },
+                ...(other ? [{ type: Attr.OTHER_ADDRESS, value: encodeAddress(other, false) }] : []),
+            ];
+        // RFC 5780 section 7.6: padded like the request (which tests fragmentation), never beyond its size.
+        const padding = attribute(request, Attr.PADDING);
+        if (padding && !request.classic) {
+            const used = 20 + attributes.reduce((sum, a) => sum + 4 + a.value.byteLength, 0) + 4 + (attribute(request, Attr.FINGERPRINT) ? 8 : 0);
+            const room = Math.min(padding.byteLength, request.raw.byteLength - used) & ~3;
+            if (room > 0)
+                attributes.push({ type: Attr.PADDING, value: new Uint8Array(room) });
+        }
+        reply(StunClass.SUCCESS, attributes, this.sockets.grid[toAddress][toPort]);
+        return true;
+    }
+}
+//# sourceMappingURL=stun-server.js.map

@@ -1,0 +1,204 @@
+// A TURN client (RFC 8656) over UDP: allocates a relayed address on a supernode, answers the
+// long-term-credential challenge, installs permissions, binds channels (ChannelData carries 4
+// bytes of header instead of 36), keeps the allocation refreshed, and hands over what peers
+// send. The socket may carry other traffic too: what is not TURN goes to `other`.
+import { sameEndpoint } from '../env/types.js';
+import { err, ok } from '../result.js';
+import { StunTransactions } from './stun-client.js';
+import { Attr, StunClass, StunMethod, attribute, decodeAddress, decodeErrorCode, decodeUint32, encodeAddress, encodeStun, encodeUint32 } from './stun.js';
+import { longTermKey } from './turn-credentials.js';
+import { decodeChannelData, encodeChannelData, isChannelData } from './channel-data.js';
+const PERMISSION_REFRESH_MS = 240_000; // permissions live 300 s
+const CHANNEL_REFRESH_MS = 480_000; // channels live 600 s
+const FIRST_CHANNEL = 0x4000;
+/**
+ * A Binding indication to the server this often keeps the NAT's mapping alive (RFC 4787 lets
+ * mappings die after 2 minutes of silence; a dead mapping strands the allocation).
+ */
+export const TURN_KEEPALIVE_MS = 15_000;
+export class TurnClient {
+    socket;
+    clock;
+    server;
+    credentials;
+    transactions;
+    auth = null;
+    channels = new Map();
+    peersByChannel = new Map();
+    permissionTimers = new Map();
+    channelTimers = new Map();
+    refreshTimer = null;
+    keepaliveTimer = null;
+    dataHandler = () => { };
+    nextChannel = FIRST_CHANNEL;
+    closed = false;
+    allocated = null;
+    constructor(socket, clock, random, server, credentials, other = () => { }) {
+        this.socket = socket;
+        this.clock = clock;
+        this.server = server;
+        this.credentials = credentials;
+        this.transactions = new StunTransactions(socket, clock, random, (bytes, from, message) => {
+            if (sameEndpoint(from, server) && this.fromServer(bytes, message))
+                return;
+            other(bytes, from);
+        });
+    }
+    /** What peers send through the relay, with the peer's address. */
+    onData(handler) {
+        this.dataHandler = handler;
+    }
+    /** A TURN request with credentials; answers the 401/438 challenge once. */
+    async request(method, attributes) {
+        if (this.closed)
+            return err({ code: 'closed', message: 'the TURN client is closed' });
+        for (let attempt = 0; attempt < 3; attempt++) {
+            const auth = this.auth;
+            const withAuth = auth
+                ? [...attributes, { type: Attr.USERNAME, value: new TextEncoder().encode(this.credentials.username) }, { type: Attr.REALM, value: auth.realm }, { type: Attr.NONCE, value: auth.nonce }]
+                : attributes;
+            const answer = await this.transactions.request(this.server, withAuth, { method, rtoMs: 200, attempts: 5, ...(auth ? { integrityKey: auth.key } : {}) });
+            if (!answer.ok)
+                return err({ code: 'timeout', message: `no answer from the TURN server ${this.server.host}:${this.server.port}` });
+            if (answer.value.message.cls === StunClass.SUCCESS)
+                return answer;
+            const errorAttr = attribute(answer.value.message, Attr.ERROR_CODE);
+            const error = errorAttr ? decodeErrorCode(errorAttr) : null;
+            const status = error?.ok ? error.value.code : 0;
+            const realm = attribute(answer.value.message, Attr.REALM);
+            const nonce = attribute(answer.value.message, Attr.NONCE);
+            // 401 the first time (or 438: a stale nonce): learn realm and nonce, and ask again.
+            if ((status === 401 && !auth) || status === 438) {
+                if (!realm || !nonce)
+                    return err({ code: 'malformed', message: 'a challenge without realm or nonce', status });
+                const realmText = new TextDecoder().decode(realm);
+                this.auth = { realm, nonce, key: longTermKey(this.credentials.username, realmText, this.credentials.password) };
+                continue;
+            }
+            return err({ code: 'refused', message: `TURN ${status} ${error?.ok ? error.value.reason : ''}`.trim(), status });
+        }
+        return err({ code: 'refused', message: 'the TURN server kept challenging: wrong credentials?' });
+    }
+    /** Allocates a relayed address, and keeps it refreshed until `close`. */
+    async allocate(lifetimeS = 600) {
+        const answer = await this.request(StunMethod.ALLOCATE, [
+            { type: Attr.REQUESTED_TRANSPORT, value: Uint8Array.of(17, 0, 0, 0) },
+            { type: Attr.LIFETIME, value: encodeUint32(lifetimeS) },
+        ]);
+        if (!answer.ok)
+            return answer;
+        const relayedAttr = attribute(answer.value.message, Attr.XOR_RELAYED_ADDRESS);
+        const mappedAttr = attribute(answer.value.message, Attr.XOR_MAPPED_ADDRESS);
+        const relayed = relayedAttr ? decodeAddress(relayedAttr, true, answer.value.message.transactionId) : null;
+        const mapped = mappedAttr ? decodeAddress(mappedAttr, true, answer.value.message.transactionId) : null;
+        const lifetimeAttr = attribute(answer.value.message, Attr.LIFETIME);
+        const granted = lifetimeAttr ? (decodeUint32(lifetimeAttr) ?? lifetimeS) : lifetimeS;
+        if (!relayed?.ok || !mapped?.ok)
+            return err({ code: 'malformed', message: 'an allocation without relayed or mapped address' });
+        this.allocated = { relayed: relayed.value, mapped: mapped.value, lifetimeS: granted };
+        this.scheduleRefresh(granted);
+        this.keepAlive();
+        return ok(this.allocated);
+    }
+    keepAlive() {
+        this.keepaliveTimer = this.clock.after(TURN_KEEPALIVE_MS, () => {
+            if (this.closed)
+                return;
+            this.socket.send(encodeStun({ method: StunMethod.BINDING, cls: StunClass.INDICATION, transactionId: new Uint8Array(12), attributes: [], classic: false }), this.server);
+            this.keepAlive();
+        });
+    }
+    scheduleRefresh(lifetimeS) {
+        this.refreshTimer?.cancel();
+        // Refresh a minute before it runs out (or halfway for short lifetimes).
+        const inMs = Math.max(1_000, Math.min(lifetimeS * 1000 - 60_000, (lifetimeS * 1000) / 2));
+        this.refreshTimer = this.clock.after(inMs, () => {
+            void this.request(StunMethod.REFRESH, [{ type: Attr.LIFETIME, value: encodeUint32(lifetimeS) }]).then((answer) => {
+                if (answer.ok && !this.closed)
+                    this.scheduleRefresh(lifetimeS);
+            });
+        });
+    }
+    /** Lets these peers' addresses send to the relayed address (kept up while the client runs). */
+    async permit(peers) {
+        const answer = await this.request(StunMethod.CREATE_PERMISSION, peers.map((p) => ({ type: Attr.XOR_PEER_ADDRESS, value: encodeAddress(p, true) })));
+        if (!answer.ok)
+            return answer;
+        for (const peer of peers) {
+            this.permissionTimers.get(peer.host)?.cancel();
+            this.permissionTimers.set(peer.host, this.clock.after(PERMISSION_REFRESH_MS, () => void this.permit([peer])));
+        }
+        return ok(undefined);
+    }
+    /** Binds a channel to a peer (which also permits it); later sends use 4-byte ChannelData headers. */
+    async bindChannel(peer) {
+        const key = `${peer.host}:${peer.port}`;
+        const channel = this.channels.get(key) ?? this.nextChannel++;
+        // Known before the answer is: over TCP, ChannelData from the peer can follow the answer in
+        // the same chunk, and is handled before the code after `await` runs.
+        this.peersByChannel.set(channel, peer);
+        const answer = await this.request(StunMethod.CHANNEL_BIND, [
+            { type: Attr.CHANNEL_NUMBER, value: Uint8Array.of(channel >> 8, channel & 0xff, 0, 0) },
+            { type: Attr.XOR_PEER_ADDRESS, value: encodeAddress(peer, true) },
+        ]);
+        if (!answer.ok)
+            return answer;
+        this.channels.set(key, channel);
+        this.channelTimers.get(channel)?.cancel();
+        this.channelTimers.set(channel, this.clock.after(CHANNEL_REFRESH_MS, () => void this.bindChannel(peer)));
+        return ok(channel);
+    }
+    /** Sends to a peer through the relay: ChannelData when a channel is bound, else a Send indication. */
+    send(peer, data) {
+        if (this.closed)
+            return;
+        const channel = this.channels.get(`${peer.host}:${peer.port}`);
+        if (channel !== undefined) {
+            this.socket.send(encodeChannelData(channel, data), this.server);
+            return;
+        }
+        const indication = encodeStun({
+            method: StunMethod.SEND,
+            cls: StunClass.INDICATION,
+            transactionId: new Uint8Array(12),
+            attributes: [
+                { type: Attr.XOR_PEER_ADDRESS, value: encodeAddress(peer, true) },
+                { type: Attr.DATA, value: data },
+            ],
+            classic: false,
+        });
+        this.socket.send(indication, this.server);
+    }
+    /** ChannelData and Data indications (`message`: decoded already by the transactions); false for anything else. */
+    fromServer(bytes, message) {
+        if (isChannelData(bytes)) {
+            const decoded = decodeChannelData(bytes);
+            const peer = decoded && this.peersByChannel.get(decoded.channel);
+            if (decoded && peer)
+                this.dataHandler(peer, decoded.data);
+            return true;
+        }
+        if (!message || message.method !== StunMethod.DATA || message.cls !== StunClass.INDICATION)
+            return false;
+        const peerAttr = attribute(message, Attr.XOR_PEER_ADDRESS);
+        const data = attribute(message, Attr.DATA);
+        const peer = peerAttr ? decodeAddress(peerAttr, true, message.transactionId) : null;
+        if (peer?.ok && data)
+            this.dataHandler(peer.value, data);
+        return true;
+    }
+    /** Releases the allocation (Refresh with lifetime 0) and stops refreshing. */
+    async close() {
+        if (this.closed)
+            return;
+        this.refreshTimer?.cancel();
+        this.keepaliveTimer?.cancel();
+        for (const timer of [...this.permissionTimers.values(), ...this.channelTimers.values()])
+            timer.cancel();
+        if (this.allocated)
+            await this.request(StunMethod.REFRESH, [{ type: Attr.LIFETIME, value: encodeUint32(0) }]);
+        this.closed = true;
+        this.transactions.close();
+    }
+}
+//# sourceMappingURL=turn-client.js.map

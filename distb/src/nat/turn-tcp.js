@@ -1,0 +1,86 @@
+import { MAGIC_COOKIE } from './stun.js';
+import { MAX_CHANNEL, MIN_CHANNEL } from './channel-data.js';
+/** A message larger than this on the stream ends the connection (a TURN datagram is far smaller). */
+export const MAX_STREAM_MESSAGE_BYTES = 65_536 + 4;
+/** Whether the first bytes of a TCP connection are a STUN message (for sharing a port with Noise links). */
+export function looksLikeStunStream(bytes) {
+    return bytes.byteLength >= 8 && (bytes[0] & 0xc0) === 0 && new DataView(bytes.buffer, bytes.byteOffset, 8).getUint32(4) === MAGIC_COOKIE;
+}
+/** Whether a message starting with this byte is ChannelData (the rest of the header may not be here yet). */
+const isChannelData = (first) => first >= MIN_CHANNEL >> 8 && first <= MAX_CHANNEL >> 8;
+/** ChannelData over TCP is padded to a multiple of 4; STUN messages already are. */
+export function padForStream(bytes) {
+    if (!isChannelData(bytes[0] ?? 0) || bytes.byteLength % 4 === 0)
+        return bytes;
+    const padded = new Uint8Array((bytes.byteLength + 3) & ~3);
+    padded.set(bytes);
+    return padded;
+}
+/** Splits a TCP byte stream into STUN messages and ChannelData (padding removed). */
+export class StunStreamDecoder {
+    buffer = new Uint8Array(0);
+    failed = false;
+    /** Appends bytes and returns the messages now complete; null once the stream is not TURN (then close it). */
+    push(bytes) {
+        if (this.failed)
+            return null;
+        // Usually nothing is left from the last chunk: then the chunk itself is read, not a copy.
+        let joined = bytes;
+        if (this.buffer.byteLength > 0) {
+            joined = new Uint8Array(this.buffer.byteLength + bytes.byteLength);
+            joined.set(this.buffer);
+            joined.set(bytes, this.buffer.byteLength);
+        }
+        const out = [];
+        let offset = 0;
+        while (joined.byteLength - offset >= 4) {
+            const first = joined[offset];
+            const length = (joined[offset + 2] << 8) | joined[offset + 3];
+            let whole;
+            let message;
+            if (isChannelData(first)) {
+                message = 4 + length;
+                whole = (message + 3) & ~3;
+            }
+            else if ((first & 0xc0) === 0) {
+                message = whole = 20 + length;
+            }
+            else {
+                this.failed = true;
+                return null;
+            }
+            if (whole > MAX_STREAM_MESSAGE_BYTES) {
+                this.failed = true;
+                return null;
+            }
+            if (joined.byteLength - offset < whole)
+                break;
+            out.push(joined.slice(offset, offset + message));
+            offset += whole;
+        }
+        this.buffer = joined.slice(offset);
+        return out;
+    }
+}
+/**
+ * A TCP connection to a TURN server as a datagram socket: `send` ignores the address (there is
+ * one peer), messages arrive as if from `server`. For the TURN client.
+ */
+export function streamSocket(connection, server) {
+    let handler = () => { };
+    const decoder = new StunStreamDecoder();
+    connection.onData((bytes) => {
+        const messages = decoder.push(bytes);
+        if (!messages)
+            return connection.close();
+        for (const m of messages)
+            handler(m, server);
+    });
+    return {
+        local: connection.local,
+        send: (bytes) => connection.write(padForStream(bytes)),
+        onMessage: (h) => (handler = h),
+        close: () => connection.close(),
+    };
+}
+//# sourceMappingURL=turn-tcp.js.map

@@ -1,0 +1,421 @@
+// The supernode's part in the overlay DHT: a Kademlia node among supernodes that stores
+// presence records under hash(username) at the `replication` closest supernodes, finds them
+// with iterative parallel lookups, and caches what it finds on the lookup path. Links to other
+// supernodes are secure links (IK), reused in both directions.
+import { create } from '@bufbuild/protobuf';
+import { equalBytes, toHex } from '../crypto/bytes.js';
+import { Role } from '../crypto/certificate.js';
+import { connectSecure } from '../crypto/secure-link.js';
+import { Lookup } from '../overlay/lookup.js';
+import { compareDistance, randomIdInBucket, supernodeId, userKey } from '../overlay/node-id.js';
+import { recordsForAnswer, verifyPresenceRecord } from '../overlay/presence.js';
+import { PresenceStore } from '../overlay/presence-store.js';
+import { RoutingTable, DEFAULT_BUCKET_SIZE } from '../overlay/routing-table.js';
+import { RpcChannel } from '../overlay/rpc.js';
+import { FindNodeSchema, FindPresenceSchema, FoundNodesSchema, FoundPresenceSchema, StorePresenceSchema, StoreOutcome, StoredSchema, SupernodeRefSchema, WithdrawOutcome, WithdrawPresenceSchema, WithdrawnSchema, } from '../wire/messages.js';
+export const DEFAULT_REPLICATION = 8;
+/**
+ * Records found by a lookup are cached this long by the supernode that looked (a routed
+ * conversation costs one lookup per 10 s, not one per message). Short, because a withdrawal
+ * reaches the replicas, not the caches: a device that went offline may be reported online by a
+ * cache this long (a route that finds it not attached drops the copy at once).
+ */
+export const PATH_CACHE_TTL_MS = 10_000;
+/**
+ * A replica holds a record this long after it was last stored (or until its signed expiry, if
+ * sooner). Devices refresh every 75 s (client/attachment.ts), so one lost refresh is survived;
+ * a record nobody refreshes or withdraws (its device and its supernode both gone) is gone
+ * within 3 minutes. Measured on the replica's own clock: a device whose clock is minutes off
+ * still signs records that live (their signed lifetime is longer, 15 minutes).
+ */
+export const RECORD_LEASE_MS = 180_000;
+const MAX_PEER_LINKS = 256;
+/**
+ * The nearest neighbours — the supernodes that share this one's replicas — are probed this
+ * often, and one that misses two probes is dropped: its records are then re-replicated within
+ * about two minutes, not at the users' next 10-minute refresh.
+ */
+export const NEIGHBOUR_PROBE_MS = 30_000;
+const PROBE_FAILURES_TO_DROP = 2;
+/** Buckets refreshed at join: the far half, quarter, … of the id space, where most nodes are. */
+const REFRESHED_BUCKETS = 3;
+/** A web port as a ref carries it (0: none); anything out of range is none. */
+export function validWebPort(port) {
+    return port !== undefined && Number.isInteger(port) && port >= 1 && port <= 65535 ? port : undefined;
+}
+/** The wire form of a supernode's address. */
+export function refOf(c) {
+    return create(SupernodeRefSchema, { host: c.host, port: c.port, dhKey: c.dhKey, webPort: c.webPort ?? 0 });
+}
+export class DhtNode {
+    env;
+    identity;
+    verifier;
+    address;
+    replication;
+    id;
+    table;
+    store = new PresenceStore();
+    channels = new Map();
+    connecting = new Map();
+    maintenance = null;
+    closed = false;
+    /** Users whose records lost a replica and are waiting to be stored again. */
+    republishQueue = new Set();
+    republishing = false;
+    counters = { nodeLookups: 0, presenceLookups: { local: 0, found: 0, not_found: 0 }, storeRequests: { stored: 0, full: 0, rejected: 0 } };
+    /** Requests other than the DHT's own (routing), from other supernodes. */
+    onOtherRequest = () => { };
+    constructor(env, identity, verifier, address, replication = DEFAULT_REPLICATION) {
+        this.env = env;
+        this.identity = identity;
+        this.verifier = verifier;
+        this.address = address;
+        this.replication = replication;
+        this.id = supernodeId(identity.dh.publicKey);
+        this.table = new RoutingTable(this.id, DEFAULT_BUCKET_SIZE);
+    }
+    selfRef() {
+        return refOf({ ...this.address, dhKey: this.identity.dh.publicKey });
+    }
+    contactOf(ref) {
+        const webPort = validWebPort(ref.webPort);
+        return { id: supernodeId(ref.dhKey), host: ref.host, port: ref.port, dhKey: ref.dhKey, ...(webPort ? { webPort } : {}) };
+    }
+    /** Meets another supernode (bootstrap list, gossip): it goes into the routing table. */
+    meet(ref) {
+        if (equalBytes(ref.dhKey, this.identity.dh.publicKey))
+            return;
+        this.table.insert(this.contactOf(ref), this.env.clock.now());
+    }
+    /** A link from another supernode (inbound): answers its requests, and reuses it for ours. */
+    adoptInbound(link) {
+        if (link.peer.role !== Role.SUPERNODE)
+            return;
+        this.register(link);
+    }
+    register(link) {
+        const key = toHex(link.peer.dhKey);
+        const channel = new RpcChannel(link, this.env.clock, (envelope, ch) => this.handle(envelope, ch));
+        if (this.channels.size < MAX_PEER_LINKS)
+            this.channels.set(key, channel);
+        link.onClose(() => {
+            if (this.channels.get(key) === channel)
+                this.channels.delete(key);
+        });
+        return channel;
+    }
+    /** A channel to another supernode, opened (IK) or reused. */
+    channelTo(contact) {
+        const key = toHex(contact.dhKey);
+        const open = this.channels.get(key);
+        if (open && !open.isClosed)
+            return Promise.resolve(open);
+        let pending = this.connecting.get(key);
+        if (!pending) {
+            pending = connectSecure(this.env, { host: contact.host, port: contact.port, config: { identity: this.identity, verifier: this.verifier, remoteStaticKey: contact.dhKey }, connectTimeoutMs: 3000, handshakeTimeoutMs: 3000 })
+                .then((link) => {
+                if (link.peer.role !== Role.SUPERNODE) {
+                    link.close();
+                    throw new Error('not a supernode');
+                }
+                return this.register(link);
+            })
+                .finally(() => this.connecting.delete(key));
+            this.connecting.set(key, pending);
+        }
+        return pending;
+    }
+    /** A request's claimed sender is believed only if it matches the link it came on. */
+    learnSender(sender, channel) {
+        if (!sender)
+            return;
+        if (!equalBytes(sender.dhKey, channel.link.peer.dhKey) || sender.host !== channel.link.remote.host)
+            return;
+        if (sender.port < 1 || sender.port > 65535)
+            return;
+        this.meet(sender);
+    }
+    closestRefs(target) {
+        return this.table.closest(target, DEFAULT_BUCKET_SIZE).map(refOf);
+    }
+    /** Answers another supernode's request (or a client's find, via `findPresence`). */
+    handle(envelope, channel) {
+        const body = envelope.body;
+        switch (body.case) {
+            case 'findNode': {
+                this.learnSender(body.value.sender, channel);
+                if (body.value.target.byteLength !== 32)
+                    return;
+                channel.reply({ case: 'foundNodes', value: create(FoundNodesSchema, { requestId: body.value.requestId, nodes: this.closestRefs(body.value.target) }) });
+                return;
+            }
+            case 'storePresence': {
+                this.learnSender(body.value.sender, channel);
+                const verified = verifyPresenceRecord(body.value.record, this.verifier, this.env.clock.wallTimeMs());
+                let outcome = StoreOutcome.REJECTED;
+                let detail = '';
+                if (!verified.ok)
+                    detail = `${verified.error.code}: ${verified.error.message}`;
+                else
+                    outcome = this.store.put(this.leased(verified.value, body.value.leaseMs || RECORD_LEASE_MS)) === 'full' ? StoreOutcome.FULL : StoreOutcome.STORED;
+                this.counters.storeRequests[outcome === StoreOutcome.STORED ? 'stored' : outcome === StoreOutcome.FULL ? 'full' : 'rejected']++;
+                channel.reply({ case: 'stored', value: create(StoredSchema, { requestId: body.value.requestId, outcome, detail }) });
+                return;
+            }
+            case 'withdrawPresence': {
+                this.learnSender(body.value.sender, channel);
+                const refused = this.takeWithdrawal(body.value.record, channel.link.peer.dhKey);
+                const outcome = refused === null ? WithdrawOutcome.WITHDRAWN : WithdrawOutcome.REFUSED;
+                channel.reply({ case: 'withdrawn', value: create(WithdrawnSchema, { requestId: body.value.requestId, outcome, detail: refused ?? '' }) });
+                return;
+            }
+            case 'findPresence': {
+                this.learnSender(body.value.sender, channel);
+                const records = this.store.get(body.value.username, this.env.clock.wallTimeMs());
+                channel.reply({
+                    case: 'foundPresence',
+                    value: create(FoundPresenceSchema, {
+                        requestId: body.value.requestId,
+                        records: recordsForAnswer(records),
+                        nodes: records.length > 0 ? [] : this.closestRefs(userKey(body.value.username)),
+                    }),
+                });
+                return;
+            }
+            default:
+                this.onOtherRequest(envelope, channel);
+                return;
+        }
+    }
+    /** The record as this node holds it: until its lease ends (see RECORD_LEASE_MS), `leaseMs` from now at most. */
+    leased(record, leaseMs = RECORD_LEASE_MS) {
+        return { ...record, expiresAtMs: Math.min(record.expiresAtMs, this.env.clock.wallTimeMs() + Math.min(leaseMs, RECORD_LEASE_MS)) };
+    }
+    /**
+     * A withdrawal from the supernode whose Noise key is `senderKey` (proven by its link): taken
+     * only for a valid record that names that supernode, which alone knows the device left it.
+     * Returns why it was refused, or null.
+     */
+    takeWithdrawal(encoded, senderKey) {
+        const nowMs = this.env.clock.wallTimeMs();
+        const verified = verifyPresenceRecord(encoded, this.verifier, nowMs);
+        if (!verified.ok)
+            return `${verified.error.code}: ${verified.error.message}`;
+        if (!verified.value.supernodes.some((s) => equalBytes(s.dhKey, senderKey)))
+            return 'not_named: only a supernode the record names may withdraw it';
+        this.store.withdraw(verified.value, nowMs);
+        return null;
+    }
+    /**
+     * Takes back a record this supernode published for a device that left it: here and at the
+     * user's closest supernodes. Resolves with how many replicas took it.
+     */
+    async withdraw(record) {
+        this.store.withdraw(record, this.env.clock.wallTimeMs());
+        const closest = (await this.findNodes(userKey(record.username))).slice(0, this.replication);
+        const taken = await Promise.all(closest.map(async (contact) => {
+            try {
+                const channel = await this.channelTo(contact);
+                const answer = await channel.request((requestId) => ({ case: 'withdrawPresence', value: create(WithdrawPresenceSchema, { requestId, record: record.encoded, sender: this.selfRef() }) }));
+                return answer.body.case === 'withdrawn' && answer.body.value.outcome === WithdrawOutcome.WITHDRAWN ? 1 : 0;
+            }
+            catch {
+                this.contactFailed(contact);
+                return 0;
+            }
+        }));
+        return taken.reduce((a, b) => a + b, 0);
+    }
+    /** Open links to other supernodes (inbound and outbound). */
+    get peerLinkCount() {
+        return this.channels.size;
+    }
+    contactFor(ref) {
+        return this.contactOf(ref);
+    }
+    isSelf(dhKey) {
+        return equalBytes(dhKey, this.identity.dh.publicKey);
+    }
+    /** Runs a lookup to its end; `ask` sends one request and returns the closer contacts (or records). */
+    async iterate(target, ask) {
+        const lookup = new Lookup(target, this.table.closest(target, DEFAULT_BUCKET_SIZE), DEFAULT_BUCKET_SIZE);
+        let found = null;
+        const inFlight = new Set();
+        while (!found) {
+            for (const contact of lookup.next()) {
+                const request = (async () => {
+                    try {
+                        const channel = await this.channelTo(contact);
+                        const answer = await ask(channel, contact);
+                        if (answer === 'found') {
+                            found ??= contact;
+                            lookup.onResponse(contact.id, []);
+                        }
+                        else {
+                            lookup.onResponse(contact.id, answer);
+                            this.table.insert(contact, this.env.clock.now());
+                        }
+                    }
+                    catch {
+                        lookup.onFailure(contact.id);
+                        this.contactFailed(contact);
+                    }
+                })().finally(() => inFlight.delete(request));
+                inFlight.add(request);
+            }
+            if (inFlight.size === 0)
+                break;
+            await Promise.race(inFlight);
+        }
+        await Promise.all(inFlight);
+        return { lookup, found };
+    }
+    /** The supernodes closest to `target` (Kademlia's iterative FIND_NODE). */
+    async findNodes(target) {
+        this.counters.nodeLookups++;
+        const { lookup } = await this.iterate(target, async (channel) => {
+            const answer = await channel.request((requestId) => ({ case: 'findNode', value: create(FindNodeSchema, { requestId, target, sender: this.selfRef() }) }));
+            return answer.body.case === 'foundNodes' ? answer.body.value.nodes.map((n) => this.contactOf(n)) : [];
+        });
+        return lookup.closest();
+    }
+    /**
+     * Joins the overlay: meets the seeds, looks itself up (filling nearby buckets), then looks up
+     * a random id in each of the farthest buckets (Kademlia's bucket refresh). Without the second
+     * step a supernode knows mostly its neighbours, and lookups that start from such sparse tables
+     * can end among nodes that do not know the target's neighbourhood.
+     */
+    async join(seeds) {
+        for (const seed of seeds)
+            this.meet(seed);
+        await this.findNodes(this.id);
+        await Promise.all(Array.from({ length: REFRESHED_BUCKETS }, (_, bucket) => this.findNodes(randomIdInBucket(this.id, bucket, this.env.random.bytes(32)))));
+    }
+    /** Stores a record at the `replication` supernodes closest to its user (here too, if one of them). */
+    async publish(record) {
+        return (await this.publishAll(record.username, [record]))[0];
+    }
+    /** Stores records of one user after a single lookup of the user's closest supernodes; the copies stored of each. */
+    async publishAll(username, records) {
+        const key = userKey(username);
+        const closest = (await this.findNodes(key)).slice(0, this.replication);
+        const selfIsClose = closest.length < this.replication || compareDistance(key, this.id, closest[closest.length - 1].id) < 0;
+        return Promise.all(records.map(async (record) => {
+            // A fresh record gets the full lease; one held here already (re-replication) what remains of it.
+            const leaseMs = Math.max(1, Math.min(RECORD_LEASE_MS, Math.floor(record.expiresAtMs - this.env.clock.wallTimeMs())));
+            let stored = selfIsClose && this.store.put(this.leased(record, leaseMs)) !== 'full' ? 1 : 0;
+            await Promise.all(closest.map(async (contact) => {
+                try {
+                    const channel = await this.channelTo(contact);
+                    const answer = await channel.request((requestId) => ({ case: 'storePresence', value: create(StorePresenceSchema, { requestId, record: record.encoded, sender: this.selfRef(), leaseMs }) }));
+                    if (answer.body.case === 'stored' && answer.body.value.outcome === StoreOutcome.STORED)
+                        stored++;
+                }
+                catch {
+                    this.contactFailed(contact);
+                }
+            }));
+            return stored;
+        }));
+    }
+    /** Finds a user's presence records: here, else through the overlay; caches the answer briefly. */
+    async findPresence(username) {
+        const local = this.store.get(username, this.env.clock.wallTimeMs());
+        if (local.length > 0) {
+            this.counters.presenceLookups.local++;
+            return { records: local, hops: 0, requests: 0 };
+        }
+        let records = [];
+        const { lookup } = await this.iterate(userKey(username), async (channel) => {
+            const answer = await channel.request((requestId) => ({ case: 'findPresence', value: create(FindPresenceSchema, { requestId, username, sender: this.selfRef() }) }));
+            if (answer.body.case !== 'foundPresence')
+                return [];
+            const valid = answer.body.value.records
+                .map((bytes) => verifyPresenceRecord(bytes, this.verifier, this.env.clock.wallTimeMs(), username))
+                .flatMap((r) => (r.ok ? [r.value] : []));
+            if (valid.length > 0) {
+                records = valid;
+                return 'found';
+            }
+            return answer.body.value.nodes.map((n) => this.contactOf(n));
+        });
+        this.counters.presenceLookups[records.length > 0 ? 'found' : 'not_found']++;
+        // Cached here, briefly: the next find for this user from any client of this supernode is
+        // answered without a lookup.
+        const now = this.env.clock.wallTimeMs();
+        for (const record of records)
+            this.store.put({ ...record, expiresAtMs: Math.min(record.expiresAtMs, now + PATH_CACHE_TTL_MS) });
+        return { records, hops: lookup.maxHops, requests: lookup.requestsSent };
+    }
+    /** Starts probing the nearest neighbours (and re-replicating when one is gone). */
+    startMaintenance() {
+        const probe = () => {
+            void this.probeNeighbours().finally(() => {
+                if (!this.closed)
+                    this.maintenance = this.env.clock.after(NEIGHBOUR_PROBE_MS, probe);
+            });
+        };
+        this.maintenance = this.env.clock.after(NEIGHBOUR_PROBE_MS, probe);
+    }
+    async probeNeighbours() {
+        await Promise.all(this.table.closest(this.id, this.replication).map(async (contact) => {
+            try {
+                const channel = await this.channelTo(contact);
+                await channel.request((requestId) => ({ case: 'findNode', value: create(FindNodeSchema, { requestId, target: this.id, sender: this.selfRef() }) }));
+                this.table.insert(contact, this.env.clock.now());
+            }
+            catch {
+                this.contactFailed(contact, PROBE_FAILURES_TO_DROP);
+            }
+        }));
+    }
+    /** Counts a failed request; when that drops the contact, the records it held are stored again elsewhere. */
+    contactFailed(contact, maxFailures) {
+        if (!this.table.recordFailure(contact.id, maxFailures))
+            return;
+        for (const username of this.store.users()) {
+            if (this.wasReplicaHolder(userKey(username), contact.id))
+                this.republishQueue.add(username);
+        }
+        void this.drainRepublishQueue();
+    }
+    /** Whether `id` (no longer in the table) was among the `replication` nodes closest to `key`, as this node knows them. */
+    wasReplicaHolder(key, id) {
+        let closer = compareDistance(key, this.id, id) < 0 ? 1 : 0;
+        for (const c of this.table.contacts()) {
+            if (compareDistance(key, c.id, id) < 0 && ++closer >= this.replication)
+                return false;
+        }
+        return true;
+    }
+    /** Stores the queued users' records again, one user at a time (re-replication is background work). */
+    async drainRepublishQueue() {
+        if (this.republishing)
+            return;
+        this.republishing = true;
+        try {
+            for (const username of this.republishQueue) {
+                if (this.closed)
+                    return;
+                this.republishQueue.delete(username);
+                // Path-cache copies (a minute at most) are not this node's to re-replicate.
+                const nowMs = this.env.clock.wallTimeMs();
+                const held = this.store.get(username, nowMs).filter((record) => record.expiresAtMs > nowMs + PATH_CACHE_TTL_MS);
+                if (held.length > 0)
+                    await this.publishAll(username, held);
+            }
+        }
+        finally {
+            this.republishing = false;
+        }
+    }
+    close() {
+        this.closed = true;
+        this.maintenance?.cancel();
+        for (const channel of this.channels.values())
+            channel.link.close();
+        this.channels.clear();
+    }
+}
+//# sourceMappingURL=dht.js.map

@@ -1,0 +1,62 @@
+// A running supernode's Prometheus metrics, in a registry of its own (several supernodes in one
+// process count apart). Every value is read at scrape time from counters and sizes the parts
+// keep anyway — attachments, links, the DHT, STUN, TURN — so nothing on a hot path does more
+// work for metrics than a `++`. Label values are our own codes, never a peer's bytes.
+import { Counter, Gauge, Registry } from 'prom-client';
+function entries(values, label) {
+    const pairs = values instanceof Map ? [...values.entries()] : Object.entries(values);
+    return pairs.map(([key, value]) => [{ [label]: key }, value]);
+}
+/** A counter whose value is the part's own running total, copied at each scrape. */
+function counterFrom(registry, name, help, labelNames, read) {
+    new Counter({
+        name,
+        help,
+        labelNames,
+        registers: [registry],
+        collect() {
+            this.reset();
+            for (const [labels, value] of read())
+                this.inc(labels, value);
+        },
+    });
+}
+function gaugeFrom(registry, name, help, read) {
+    new Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+            this.set(read());
+        },
+    });
+}
+export function supernodeMetrics(supernode) {
+    const registry = new Registry();
+    const { attachments, dht, counters } = supernode;
+    const one = (value) => [[{}, value]];
+    gaugeFrom(registry, 'parley_supernode_attached_clients', 'Devices attached to this supernode now.', () => attachments.size);
+    gaugeFrom(registry, 'parley_supernode_client_links', 'Open secure links from devices (attached or not yet).', () => supernode.links.size);
+    gaugeFrom(registry, 'parley_supernode_peer_links', 'Open secure links to other supernodes.', () => dht.peerLinkCount);
+    counterFrom(registry, 'parley_supernode_handshakes_total', 'Secure-link handshakes completed, by the peer\'s role.', ['peer'], () => entries(counters.handshakes, 'peer'));
+    counterFrom(registry, 'parley_supernode_handshake_failures_total', 'Incoming connections refused before or during the handshake, by reason (the channel error code).', ['reason'], () => entries(supernode.failures, 'reason'));
+    counterFrom(registry, 'parley_supernode_links_refused_total', 'Device links closed at once because the supernode held its maximum of links.', [], () => one(counters.linksRefusedFull));
+    counterFrom(registry, 'parley_supernode_attach_refusals_total', 'Attach requests refused, by reason.', ['reason'], () => entries(attachments.refused, 'reason'));
+    counterFrom(registry, 'parley_supernode_clients_dropped_silent_total', 'Attached clients dropped for missing their keep-alives.', [], () => one(attachments.droppedSilent));
+    counterFrom(registry, 'parley_supernode_rate_limited_total', 'Client requests refused by a rate limit, by kind (lookup, route, reachability).', ['kind'], () => entries(counters.rateLimited, 'kind'));
+    gaugeFrom(registry, 'parley_supernode_dht_routing_table_contacts', 'Supernodes in this node\'s DHT routing table.', () => dht.table.size);
+    gaugeFrom(registry, 'parley_supernode_dht_records', 'Presence records held (replicas and path-cached copies).', () => dht.store.size);
+    counterFrom(registry, 'parley_supernode_dht_node_lookups_total', 'Iterative FIND_NODE lookups started (joins, publishing, refresh).', [], () => one(dht.counters.nodeLookups));
+    counterFrom(registry, 'parley_supernode_dht_presence_lookups_total', 'Presence lookups by result: local (answered from this node\'s store), found or not_found (through the overlay).', ['result'], () => entries(dht.counters.presenceLookups, 'result'));
+    counterFrom(registry, 'parley_supernode_dht_store_requests_total', 'Presence records other supernodes asked this one to store, by outcome.', ['outcome'], () => entries(dht.counters.storeRequests, 'outcome'));
+    const stun = supernode.stun;
+    counterFrom(registry, 'parley_supernode_stun_answers_total', 'STUN binding responses sent (success and error).', [], () => one(stun?.server.answered ?? 0));
+    counterFrom(registry, 'parley_supernode_stun_refusals_total', 'STUN requests refused or dropped, by reason.', ['reason'], () => (stun ? entries(stun.server.refused, 'reason') : []));
+    gaugeFrom(registry, 'parley_supernode_turn_allocations', 'TURN allocations live now.', () => stun?.turn.allocationCount ?? 0);
+    counterFrom(registry, 'parley_supernode_turn_allocations_total', 'TURN allocations made.', [], () => one(stun?.turn.allocationsCreated ?? 0));
+    counterFrom(registry, 'parley_supernode_turn_relayed_bytes_total', 'Payload bytes relayed by TURN, both directions.', [], () => one(stun?.turn.relayed.bytes ?? 0));
+    counterFrom(registry, 'parley_supernode_turn_relayed_datagrams_total', 'Datagrams relayed by TURN, by direction (to_peer, to_client).', ['direction'], () => stun ? [[{ direction: 'to_peer' }, stun.turn.relayed.toPeers], [{ direction: 'to_client' }, stun.turn.relayed.toClients]] : []);
+    counterFrom(registry, 'parley_supernode_turn_refusals_total', 'TURN requests and packets refused or dropped, by reason.', ['reason'], () => (stun ? entries(stun.turn.refused, 'reason') : []));
+    return registry;
+}
+//# sourceMappingURL=metrics.js.map

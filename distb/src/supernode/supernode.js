@@ -1,0 +1,257 @@
+// The supernode service as far as the foundation goes: it accepts secure links from nodes of
+// its network and answers pings. Attachments, the overlay, STUN and TURN build on this.
+import { create } from '@bufbuild/protobuf';
+import { listenSecure } from '../crypto/secure-link.js';
+import { AttachAcceptedSchema, AttachRefusedSchema, CloseReason, PongSchema, TurnCredentialsAnswerSchema } from '../wire/messages.js';
+import { Attachments, DEFAULT_ATTACHMENT_LIMITS, takeLookup, takeRoute } from './attachments.js';
+import { DhtNode, refOf } from './dht.js';
+import { recordsForAnswer } from '../overlay/presence.js';
+import { Router } from './router.js';
+import { FindRefusal, FoundPresenceSchema, ReachabilityResultSchema, Role, RouteFailure, RouteResultSchema } from '../wire/messages.js';
+import { TokenBucket } from '../overlay/token-bucket.js';
+import { createAttestation } from '../overlay/reachability.js';
+import { dialBack } from './dial-back.js';
+import { startStunService, TURN_REALM } from './stun-service.js';
+import { toHex } from '../crypto/bytes.js';
+import { looksLikeStunStream } from '../nat/turn-tcp.js';
+const GOSSIP_SIZE = 20;
+/** Dial-backs this supernode makes: each costs a connection and, for a client, a 64 KiB probe. */
+const DIAL_BACK_BURST = 8;
+const DIAL_BACKS_PER_SECOND = 1;
+/** Links one supernode serves at once; more are turned away at the handshake. */
+export const DEFAULT_MAX_LINKS = 10_000;
+export async function startSupernode(env, options) {
+    const links = new Set();
+    const failures = new Map();
+    const counters = { handshakes: { device: 0, supernode: 0 }, linksRefusedFull: 0, rateLimited: { lookup: 0, route: 0, reachability: 0 } };
+    let closed = false;
+    const maxLinks = options.maxLinks ?? DEFAULT_MAX_LINKS;
+    const log = options.log ?? (() => { });
+    const attachments = new Attachments(options.verifier, { ...DEFAULT_ATTACHMENT_LIMITS, ...options.attachment });
+    // Drop clients that went silent; checked every keep-alive interval.
+    let sweeper = null;
+    const sweep = () => {
+        for (const dead of attachments.sweep(env.clock.now())) {
+            log(`dropped silent client ${dead.device.username}`);
+            dead.link.close(CloseReason.IDLE, 'no keep-alive');
+        }
+        sweeper = env.clock.after(attachments.limits.keepaliveIntervalMs, sweep);
+    };
+    sweeper = env.clock.after(attachments.limits.keepaliveIntervalMs, sweep);
+    /** Host-cache gossip for attaching clients: up to 20 supernodes this one knows, at random. */
+    const gossipSample = () => {
+        const known = dht.table.all();
+        for (let i = known.length - 1; i > 0; i--) {
+            const j = env.random.int(i + 1);
+            [known[i], known[j]] = [known[j], known[i]];
+        }
+        return known.slice(0, GOSSIP_SIZE).map(refOf);
+    };
+    let closing = false;
+    /**
+     * Takes back the record this supernode published for a device that is no longer attached
+     * here. Not when it attached again here meanwhile (its new record is newer anyway), nor when
+     * this supernode shuts down (its clients attach elsewhere and publish newer records).
+     */
+    const withdrawIfGone = (left) => {
+        if (closing || attachments.sessionOf(left.device.dhKey))
+            return;
+        const presence = left.presence;
+        dht.withdraw(presence).then((copies) => log(`withdrew ${presence.username}'s record from ${copies} supernodes`), (error) => log(`withdrawing ${presence.username}'s record failed: ${error.message}`));
+    };
+    const dialBacks = new TokenBucket(DIAL_BACK_BURST, DIAL_BACKS_PER_SECOND, env.clock.now());
+    /**
+     * Checks that the node at the other end of `link` can be reached at its address and `port`,
+     * and answers with a signed attestation when it can. Only the port is the asker's choice.
+     */
+    const answerReachability = (link, requestId, port, reply) => {
+        const refuse = (detail) => reply({ case: 'reachabilityResult', value: create(ReachabilityResultSchema, { requestId, reachable: false, detail }) });
+        if (port < 1 || port > 65535)
+            return refuse('port out of range');
+        if (!dialBacks.take(env.clock.now())) {
+            counters.rateLimited.reachability++;
+            return refuse('too many reachability checks here: try later');
+        }
+        const target = { host: link.remote.host, port, dhKey: link.peer.dhKey };
+        void dialBack(env, { identity: options.identity, verifier: options.verifier }, target, link.peer.role === Role.DEVICE).then((outcome) => {
+            if (!outcome.reachable)
+                return refuse(outcome.detail);
+            const attestation = createAttestation(options.identity, options.verifier.networkId, { subjectDhKey: target.dhKey, host: target.host, port, uploadKbps: outcome.uploadKbps, checkedAtMs: env.clock.wallTimeMs() });
+            log(`dial-back to ${target.host}:${port} reached ${link.peer.username || 'a supernode'} (${Math.round(outcome.uploadKbps)} kbit/s up)`);
+            reply({ case: 'reachabilityResult', value: create(ReachabilityResultSchema, { requestId, reachable: true, attestation }) });
+        });
+    };
+    // Created once the listener's port is known; links arrive only after that.
+    let dht;
+    let stun = null;
+    let router;
+    const accept = {
+        ...(options.host ? { host: options.host } : {}),
+        config: { identity: options.identity, verifier: options.verifier },
+        // TURN over TCP shares the port with secure links (for clients whose UDP is blocked).
+        otherProtocol: { claims: looksLikeStunStream, take: (connection, firstBytes) => (stun ? stun.acceptStream(connection, firstBytes) : connection.close()) },
+        onFailure: (error, remote) => {
+            failures.set(error.code, (failures.get(error.code) ?? 0) + 1);
+            log(`refused ${remote.host}:${remote.port}: ${error.code} (${error.message})`);
+        },
+        onLink: (link) => {
+            if (link.peer.role === Role.SUPERNODE) {
+                counters.handshakes.supernode++;
+                dht.adoptInbound(link);
+                return;
+            }
+            counters.handshakes.device++;
+            if (links.size >= maxLinks) {
+                counters.linksRefusedFull++;
+                link.close(CloseReason.SHUTDOWN, 'supernode full');
+                return;
+            }
+            links.add(link);
+            let session = null;
+            link.onClose(() => {
+                links.delete(link);
+                if (!session)
+                    return;
+                attachments.remove(session);
+                // The device left: it closed its link (its goodbye), or went silent and was dropped.
+                // Its record goes from the overlay now, not when its lease ends.
+                const left = session;
+                void Promise.resolve().then(() => withdrawIfGone(left));
+            });
+            link.onMessage((envelope) => {
+                if (session)
+                    attachments.heard(session, env.clock.now());
+                switch (envelope.body.case) {
+                    case 'ping':
+                        link.send({ case: 'pong', value: create(PongSchema, { nonce: envelope.body.value.nonce }) });
+                        return;
+                    case 'attachRequest': {
+                        const attached = attachments.attach(link, envelope.body.value.presence, env.clock.now(), env.clock.wallTimeMs());
+                        if (!attached.ok) {
+                            log(`refused to attach ${link.peer.username}: ${attached.error.code} ${attached.error.message}`);
+                            link.send({ case: 'attachRefused', value: create(AttachRefusedSchema, { reason: attached.error.refusal, detail: attached.error.message }) });
+                            return;
+                        }
+                        session = attached.value;
+                        const presence = attached.value.presence;
+                        dht.publish(presence).then((copies) => log(`published ${presence.username} on ${copies} supernodes`), (error) => log(`publishing ${presence.username} failed: ${error.message}`));
+                        link.send({ case: 'attachAccepted', value: create(AttachAcceptedSchema, { keepaliveIntervalMs: attachments.limits.keepaliveIntervalMs, supernodes: gossipSample() }) });
+                        return;
+                    }
+                    case 'routeRequest': {
+                        if (!session)
+                            return;
+                        const { requestId, to, payload, deviceKey } = envelope.body.value;
+                        if (!takeRoute(session, env.clock.now())) {
+                            counters.rateLimited.route++;
+                            link.send({ case: 'routeResult', value: create(RouteResultSchema, { requestId, failure: RouteFailure.RATE_LIMITED }) });
+                            return;
+                        }
+                        router.route(session.device.username, to, payload, deviceKey).then((outcome) => link.send({ case: 'routeResult', value: create(RouteResultSchema, { requestId, ...outcome }) }), () => link.send({ case: 'routeResult', value: create(RouteResultSchema, { requestId, failure: RouteFailure.OFFLINE }) }));
+                        return;
+                    }
+                    case 'reachabilityCheck':
+                        if (!session)
+                            return; // only attached clients may ask
+                        answerReachability(link, envelope.body.value.requestId, envelope.body.value.port, (body) => link.send(body));
+                        return;
+                    case 'turnCredentialsRequest': {
+                        if (!session)
+                            return; // only attached devices get relays
+                        const requestId = envelope.body.value.requestId;
+                        const issued = stun?.credentials(session.device.username, toHex(session.device.dhKey).slice(0, 16));
+                        link.send({
+                            case: 'turnCredentialsAnswer',
+                            value: create(TurnCredentialsAnswerSchema, issued ? { requestId, available: true, username: issued.username, password: issued.password, expiresAtMs: BigInt(issued.expiresAtMs), realm: TURN_REALM, udpPort: stun.primary.port } : { requestId, available: false }),
+                        });
+                        return;
+                    }
+                    case 'deliveryAck':
+                        router.acknowledged(envelope.body.value.deliveryId);
+                        return;
+                    case 'findPresence': {
+                        if (!session)
+                            return; // only attached clients may search
+                        const { requestId, username } = envelope.body.value;
+                        if (!takeLookup(session, env.clock.now())) {
+                            counters.rateLimited.lookup++;
+                            link.send({ case: 'foundPresence', value: create(FoundPresenceSchema, { requestId, refused: FindRefusal.RATE_LIMITED }) });
+                            return;
+                        }
+                        dht.findPresence(username).then((found) => link.send({ case: 'foundPresence', value: create(FoundPresenceSchema, { requestId, records: recordsForAnswer(found.records) }) }), () => link.send({ case: 'foundPresence', value: create(FoundPresenceSchema, { requestId }) }));
+                        return;
+                    }
+                    default:
+                        return;
+                }
+            });
+        },
+    };
+    const listener = await listenSecure(env, { ...accept, port: options.port });
+    const webListener = options.webPort === undefined
+        ? null
+        : await listenSecure(env, { ...accept, port: options.webPort }).catch((error) => {
+            listener.close();
+            throw error;
+        });
+    const webPort = webListener ? { webPort: webListener.local.port } : {};
+    dht = new DhtNode(env, options.identity, options.verifier, { host: options.advertise?.host ?? options.host ?? listener.local.host, port: options.advertise?.port ?? listener.local.port, ...webPort });
+    router = new Router(env, dht, attachments);
+    dht.startMaintenance();
+    const routerRequests = dht.onOtherRequest;
+    dht.onOtherRequest = (envelope, channel) => {
+        if (envelope.body.case === 'reachabilityCheck')
+            answerReachability(channel.link, envelope.body.value.requestId, envelope.body.value.port, (body) => channel.reply(body));
+        else
+            routerRequests(envelope, channel);
+    };
+    if (options.stun !== false) {
+        const stunOptions = options.stun;
+        const base = {
+            ...(options.host ? { host: options.host } : {}),
+            port: listener.local.port,
+            advertisedHost: (options.advertise ?? { host: options.host ?? listener.local.host }).host,
+            ...(stunOptions?.publicHost ? { publicHost: stunOptions.publicHost } : {}),
+            ...(stunOptions?.relayPublicHost ? { relayPublicHost: stunOptions.relayPublicHost } : {}),
+            ...(stunOptions?.relayPorts ? { relayPorts: stunOptions.relayPorts } : {}),
+        };
+        const alternate = options.stun?.alternate;
+        try {
+            stun = await startStunService(env, { ...base, ...(alternate ? { alternate } : {}) });
+        }
+        catch (error) {
+            // Without its second address the service still answers binding requests.
+            log(`STUN ${alternate ? `with second address ${alternate.host}` : ''} not started: ${error.message}`);
+            if (alternate)
+                stun = await startStunService(env, base).catch(() => null);
+        }
+    }
+    if (options.seeds)
+        await dht.join(options.seeds);
+    return {
+        port: listener.local.port,
+        webPort: webListener?.local.port ?? null,
+        stun,
+        dht: dht,
+        join: (seeds) => dht.join(seeds),
+        links,
+        failures,
+        counters,
+        get closed() {
+            return closed;
+        },
+        attachments,
+        close: () => {
+            closing = true;
+            closed = true;
+            sweeper?.cancel();
+            listener.close();
+            webListener?.close();
+            stun?.close();
+            dht.close();
+            for (const link of links)
+                link.close(CloseReason.SHUTDOWN);
+        },
+    };
+}
+//# sourceMappingURL=supernode.js.map

@@ -1,0 +1,157 @@
+// The login server's store, the same tests on SQLite and on a real PostgreSQL.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { LoginStore } from '../../src/login-server/store/login-store.js';
+import { DIALECTS, freshDatabase } from '../support/databases.js';
+const T0 = Date.UTC(2026, 0, 1);
+const key = (n) => new Uint8Array(32).fill(n);
+for (const dialect of DIALECTS) {
+    describe(`login store on ${dialect}`, () => {
+        let store;
+        let drop;
+        const users = {};
+        before(async () => {
+            const fresh = await freshDatabase(dialect);
+            drop = fresh.drop;
+            store = new LoginStore(await fresh.open(), {
+                maxDevicesPerUser: 2,
+                maxContacts: 3,
+                maxPendingRequestsPerUser: 2,
+                maxOfflineMessagesPerDevice: 3,
+                maxOfflineBytesPerDevice: 100,
+            });
+            for (const [name, discoverable] of [['alice', true], ['alfred', true], ['albert', false], ['bob', true], ['al_x', true]]) {
+                const created = await store.createUser({ username: name, displayName: name.toUpperCase(), passwordHash: 'h', nowMs: T0, discoverable, showLastSeen: name === 'alice' });
+                assert.ok(created.ok);
+                users[name] = created.value;
+            }
+        });
+        after(async () => {
+            await store.close();
+            await drop();
+        });
+        test('a taken name is refused with username_taken, and nothing changes', async () => {
+            const again = await store.createUser({ username: 'alice', displayName: 'x', passwordHash: 'h2', nowMs: T0, discoverable: false, showLastSeen: false });
+            assert.ok(!again.ok && again.error.code === 'username_taken');
+            assert.equal((await store.findUser('alice'))?.passwordHash, 'h');
+        });
+        test('devices: registered once per key, bounded per user, revocable; a key cannot change owner', async () => {
+            const d1 = await store.registerDevice({ userId: users.alice.id, signingKey: key(1), dhKey: key(2), name: 'laptop', nowMs: T0 });
+            assert.ok(d1.ok);
+            const same = await store.registerDevice({ userId: users.alice.id, signingKey: key(1), dhKey: key(3), name: 'laptop', nowMs: T0 + 1 });
+            assert.ok(same.ok && same.value.id === d1.value.id);
+            assert.deepEqual((await store.findDevice(d1.value.id))?.dhKey, key(3));
+            const stolen = await store.registerDevice({ userId: users.bob.id, signingKey: key(1), dhKey: key(2), name: 'x', nowMs: T0 });
+            assert.ok(!stolen.ok && stolen.error.code === 'key_in_use');
+            assert.ok((await store.registerDevice({ userId: users.alice.id, signingKey: key(4), dhKey: key(2), name: 'phone', nowMs: T0 })).ok);
+            const third = await store.registerDevice({ userId: users.alice.id, signingKey: key(5), dhKey: key(2), name: 'tablet', nowMs: T0 });
+            assert.ok(!third.ok && third.error.code === 'too_many_devices');
+            assert.ok((await store.revokeDevice(users.alice.id, d1.value.id, T0 + 5)).ok);
+            const again = await store.revokeDevice(users.alice.id, d1.value.id, T0 + 6);
+            assert.ok(!again.ok && again.error.code === 'not_found');
+            assert.equal((await store.listDevices(users.alice.id)).length, 2);
+        });
+        test('a challenge is used once and not after it expires', async () => {
+            const device = await store.registerDevice({ userId: users.bob.id, signingKey: key(9), dhKey: key(9), name: 'pc', nowMs: T0 });
+            assert.ok(device.ok);
+            await store.createChallenge('c1', device.value.id, T0 + 60_000);
+            assert.equal(await store.consumeChallenge('c1', T0 + 1), device.value.id);
+            assert.equal(await store.consumeChallenge('c1', T0 + 2), null, 'replayed');
+            await store.createChallenge('c2', device.value.id, T0 + 60_000);
+            assert.equal(await store.consumeChallenge('c2', T0 + 60_001), null, 'expired');
+            // Asking again and again keeps one outstanding challenge per device: the table stays bounded.
+            for (let i = 0; i < 50; i++)
+                await store.createChallenge(`flood${i}`, device.value.id, T0 + 60_000);
+            const rows = await store.db.selectFrom('challenges').select('id').where('device_id', '=', device.value.id).execute();
+            assert.deepEqual(rows.map((r) => r.id), ['flood49']);
+            assert.equal(await store.consumeChallenge('flood48', T0), null, 'an earlier challenge is gone');
+        });
+        test('certificate serials are unique and increasing, even when drawn at once', async () => {
+            const serials = await Promise.all(Array.from({ length: 20 }, () => store.nextSerial()));
+            assert.equal(new Set(serials).size, 20);
+            assert.ok((await store.nextSerial()) > Math.max(...serials));
+        });
+        test('contact list: versioned replace, stale version conflicts, unknown users refused, bounded', async () => {
+            const alice = users.alice.id;
+            assert.deepEqual(await store.getContacts(alice), { version: 0, entries: [] });
+            const first = await store.putContacts(alice, 0, [{ username: 'bob', kind: 'buddy' }, { username: 'albert', kind: 'blocked' }]);
+            assert.ok(first.ok && first.value.version === 1);
+            const stale = await store.putContacts(alice, 0, [{ username: 'bob', kind: 'blocked' }]);
+            assert.ok(!stale.ok && stale.error.code === 'version_conflict');
+            const unknown = await store.putContacts(alice, 1, [{ username: 'nobody', kind: 'buddy' }]);
+            assert.ok(!unknown.ok && unknown.error.code === 'not_found');
+            const many = await store.putContacts(alice, 1, ['bob', 'albert', 'alfred', 'al_x'].map((username) => ({ username, kind: 'buddy' })));
+            assert.ok(!many.ok && many.error.code === 'too_many_contacts');
+            assert.deepEqual(await store.getContacts(alice), { version: 1, entries: [{ username: 'albert', kind: 'blocked' }, { username: 'bob', kind: 'buddy' }] });
+            assert.ok(await store.isBlockedBy(users.albert.id, alice));
+            assert.ok(!(await store.isBlockedBy(users.bob.id, alice)));
+        });
+        test('buddy requests: one pending per pair, bounded per recipient; accepting makes both buddies', async () => {
+            const request = await store.createBuddyRequest(users.alfred.id, users.bob.id, 'hi bob', T0);
+            assert.ok(request.ok && request.value.from === 'alfred' && request.value.to === 'bob');
+            const twice = await store.createBuddyRequest(users.alfred.id, users.bob.id, 'again', T0);
+            assert.ok(!twice.ok && twice.error.code === 'already_requested');
+            assert.ok((await store.createBuddyRequest(users.al_x.id, users.bob.id, '', T0)).ok);
+            const full = await store.createBuddyRequest(users.albert.id, users.bob.id, '', T0);
+            assert.ok(!full.ok && full.error.code === 'too_many_requests');
+            const bobVersion = await store.contactVersion(users.bob.id);
+            assert.ok((await store.answerRequest(request.value.id, users.bob.id, true)).ok);
+            assert.deepEqual((await store.getContacts(users.alfred.id)).entries, [{ username: 'bob', kind: 'buddy' }]);
+            assert.ok((await store.getContacts(users.bob.id)).entries.some((e) => e.username === 'alfred'));
+            assert.equal(await store.contactVersion(users.bob.id), bobVersion + 1);
+            const notYours = await store.answerRequest(request.value.id, users.bob.id, true);
+            assert.ok(!notYours.ok && notYours.error.code === 'not_found');
+            assert.equal((await store.listRequests({ toUserId: users.bob.id })).length, 1);
+        });
+        test('directory: exact lookup for anyone; prefix search only among the discoverable, paged, wildcards literal', async () => {
+            await store.setLastSeen(users.alice.id, T0 + 99);
+            assert.deepEqual(await store.lookup('alice'), { username: 'alice', displayName: 'ALICE', lastSeenMs: T0 + 99 });
+            assert.equal((await store.lookup('albert'))?.lastSeenMs, null);
+            assert.equal(await store.lookup('zed'), null);
+            const all = await store.searchPrefix('al', 10);
+            assert.deepEqual(all.map((e) => e.username), ['al_x', 'alfred', 'alice'], 'albert is not discoverable');
+            const page1 = await store.searchPrefix('al', 2);
+            const page2 = await store.searchPrefix('al', 2, page1.at(-1).username);
+            assert.deepEqual([...page1, ...page2].map((e) => e.username), ['al_x', 'alfred', 'alice']);
+            assert.deepEqual((await store.searchPrefix('al_', 10)).map((e) => e.username), ['al_x'], "'_' is not a wildcard");
+            assert.deepEqual(await store.searchPrefix('%', 10), []);
+        });
+        test('offline messages: stored opaque, fetched in order, acknowledged once, within quotas', async () => {
+            const device = await store.registerDevice({ userId: users.alfred.id, signingKey: key(20), dhKey: key(20), name: 'pc', nowMs: T0 });
+            assert.ok(device.ok);
+            const id = device.value.id;
+            for (const n of [1, 2, 3])
+                assert.ok((await store.storeOffline(id, 'bob', new Uint8Array(10).fill(n), T0 + n)).ok);
+            const count = await store.storeOffline(id, 'bob', new Uint8Array(1), T0);
+            assert.ok(!count.ok && count.error.code === 'quota_exceeded');
+            const fetched = await store.fetchOffline(id, 10);
+            assert.deepEqual(fetched.map((m) => m.ciphertext[0]), [1, 2, 3]);
+            assert.equal(await store.ackOffline(id, [fetched[0].id, fetched[1].id, 999_999]), 2);
+            assert.equal(await store.ackOffline(id, [fetched[0].id]), 0, 'acknowledged once');
+            const bytes = await store.storeOffline(id, 'bob', new Uint8Array(95), T0);
+            assert.ok(!bytes.ok && bytes.error.code === 'quota_exceeded', 'byte quota');
+        });
+        test('throttle: free failures, then doubling locks, forgotten after a while, cleared on success', async () => {
+            const policy = { freeFailures: 2, baseLockMs: 1000, maxLockMs: 8000, forgetAfterMs: 60_000 };
+            assert.equal(await store.recordFailure('ip:1', T0, policy), 0);
+            assert.equal(await store.recordFailure('ip:1', T0, policy), 0);
+            assert.equal(await store.recordFailure('ip:1', T0, policy), T0 + 1000);
+            assert.equal(await store.recordFailure('ip:1', T0, policy), T0 + 2000);
+            for (let i = 0; i < 5; i++)
+                await store.recordFailure('ip:1', T0, policy);
+            assert.equal(await store.lockedUntil('ip:1'), T0 + 8000, 'capped');
+            assert.equal(await store.recordFailure('ip:1', T0 + 120_000, policy), 0, 'forgotten');
+            await store.clearFailures('ip:1');
+            assert.equal(await store.lockedUntil('ip:1'), 0);
+        });
+        test('deleting an account removes its data and bumps the lists that named it', async () => {
+            const version = await store.contactVersion(users.alice.id);
+            await store.deleteUser(users.bob.id);
+            assert.equal(await store.findUser('bob'), null);
+            assert.equal(await store.contactVersion(users.alice.id), version + 1);
+            assert.ok(!(await store.getContacts(users.alice.id)).entries.some((e) => e.username === 'bob'));
+            assert.equal((await store.listDevices(users.bob.id)).length, 0);
+        });
+    });
+}
+//# sourceMappingURL=store.test.js.map

@@ -1,0 +1,176 @@
+// The TURN server's Allocate rules that clients of other implementations rely on (RFC 8656
+// section 7.2), told through raw requests on a fake network: EVEN-PORT with and without the
+// reservation bit, RESERVATION-TOKEN (claimed, expired, another user's, bounded), relay ports
+// from an operator's range, and the refusals the RFC names: 420 for DONT-FRAGMENT, 440 for an
+// IPv6 relay, 443 for an IPv6 peer.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Scheduler } from '../../src/env/virtual/scheduler.js';
+import { SeededRandom } from '../../src/env/prng.js';
+import { Attr, StunClass, StunMethod, attribute, decodeAddress, decodeErrorCode, decodeStun, encodeAddress, encodeStun } from '../../src/nat/stun.js';
+import { RESERVATION_LIFETIME_MS, TurnServer } from '../../src/nat/turn-server.js';
+import { issueTurnCredentials, longTermKey, passwordFor } from '../../src/nat/turn-credentials.js';
+const REALM = 'parley';
+const SERVER = { host: '198.51.100.1', port: 3478 };
+const RELAY_HOST = '203.0.113.7';
+/** Relay sockets on a fake host: the system hands out ports upwards from `firstPort`; a taken port rejects. */
+function fakeNet(firstPort) {
+    const bound = new Map();
+    let next = firstPort;
+    const bindRelay = (port) => {
+        if (port === 0)
+            while (bound.has(next))
+                next++;
+        const chosen = port === 0 ? next++ : port;
+        if (bound.has(chosen))
+            return Promise.reject(new Error(`port ${chosen} is in use`));
+        const socket = { local: { host: '10.0.0.5', port: chosen }, send: () => { }, onMessage: () => { }, close: () => void bound.delete(chosen) };
+        bound.set(chosen, socket);
+        return Promise.resolve(socket);
+    };
+    return { bound, bindRelay };
+}
+function world(options = {}) {
+    const clock = new Scheduler();
+    const secret = new Uint8Array(32).fill(7);
+    const net = fakeNet(options.firstPort ?? 50_001);
+    const turn = new TurnServer(clock, {
+        realm: REALM,
+        secret,
+        passwordFor: (username, nowMs) => passwordFor(secret, username, nowMs),
+        bindRelay: net.bindRelay,
+        relayHost: RELAY_HOST,
+        random: new SeededRandom(42),
+        ...(options.relayPorts ? { relayPorts: options.relayPorts } : {}),
+        ...(options.limits ? { limits: options.limits } : {}),
+    });
+    let txCounter = 0;
+    /** A client on its own 5-tuple that signs its requests with `user`'s credentials. */
+    const client = (user, port) => {
+        const from = { host: '192.0.2.10', port };
+        const credentials = issueTurnCredentials(secret, user, 'dev', clock.wallTimeMs());
+        const key = longTermKey(credentials.username, REALM, credentials.password);
+        const waiting = [];
+        const via = {
+            local: SERVER,
+            send: (bytes) => {
+                const decoded = decodeStun(bytes);
+                assert.ok(decoded.ok);
+                waiting.shift()?.(decoded.value);
+            },
+        };
+        let nonce = null;
+        const ask = (method, attributes, sign) => {
+            const transactionId = new Uint8Array(12);
+            new DataView(transactionId.buffer).setUint32(8, ++txCounter);
+            const withAuth = sign ? [...attributes, { type: Attr.USERNAME, value: new TextEncoder().encode(credentials.username) }, { type: Attr.REALM, value: new TextEncoder().encode(REALM) }, { type: Attr.NONCE, value: nonce }] : attributes;
+            const answer = new Promise((resolve) => waiting.push(resolve));
+            turn.receive(encodeStun({ method, cls: StunClass.REQUEST, transactionId, attributes: withAuth, classic: false }, sign ? { integrityKey: key, fingerprint: true } : {}), from, via);
+            return answer;
+        };
+        /** A signed request (after a 401 that brings the nonce); its answer. */
+        const request = async (method, attributes) => {
+            nonce ??= attribute(await ask(StunMethod.REFRESH, [], false), Attr.NONCE);
+            return ask(method, attributes, true);
+        };
+        return { request };
+    };
+    return { clock, turn, net, client };
+}
+const transport = { type: Attr.REQUESTED_TRANSPORT, value: Uint8Array.of(17, 0, 0, 0) };
+const evenPort = (reserve) => ({ type: Attr.EVEN_PORT, value: Uint8Array.of(reserve ? 0x80 : 0) });
+const token = (value) => ({ type: Attr.RESERVATION_TOKEN, value });
+function errorOf(answer) {
+    const value = attribute(answer, Attr.ERROR_CODE);
+    const decoded = value ? decodeErrorCode(value) : null;
+    return answer.cls === StunClass.SUCCESS ? 0 : decoded?.ok ? decoded.value.code : -1;
+}
+function relayedOf(answer) {
+    assert.equal(errorOf(answer), 0, 'a successful Allocate');
+    const relayed = decodeAddress(attribute(answer, Attr.XOR_RELAYED_ADDRESS), true, answer.transactionId);
+    assert.ok(relayed.ok);
+    return relayed.value;
+}
+test('EVEN-PORT with R: an even relay port, the next one held under a token that a later Allocate of the same user claims', async () => {
+    // The system's first port is odd (50001): it becomes the reserved one, 50000 the relay.
+    const { turn, net, client } = world({ firstPort: 50_001 });
+    const rtp = await client('alice', 1000).request(StunMethod.ALLOCATE, [transport, evenPort(true)]);
+    const relayed = relayedOf(rtp);
+    assert.deepEqual(relayed, { host: RELAY_HOST, port: 50_000 }, 'the operator\'s public host, an even port');
+    const held = attribute(rtp, Attr.RESERVATION_TOKEN);
+    assert.equal(held?.byteLength, 8);
+    assert.ok(net.bound.has(50_001), 'the next port is bound, so nothing else takes it');
+    assert.equal(turn.reservationCount, 1);
+    // Another user cannot use it; the same user with EVEN-PORT beside the token is a bad request.
+    assert.equal(errorOf(await client('mallory', 1001).request(StunMethod.ALLOCATE, [transport, token(held)])), 508);
+    assert.equal(errorOf(await client('alice', 1002).request(StunMethod.ALLOCATE, [transport, token(held), evenPort(false)])), 400);
+    assert.equal(errorOf(await client('alice', 1003).request(StunMethod.ALLOCATE, [transport, token(held.subarray(0, 4))])), 400);
+    assert.equal(turn.reservationCount, 1, 'refused requests leave the reservation');
+    const rtcp = await client('alice', 1004).request(StunMethod.ALLOCATE, [transport, token(held)]);
+    assert.deepEqual(relayedOf(rtcp), { host: RELAY_HOST, port: 50_001 }, 'the reserved port');
+    assert.equal(turn.reservationCount, 0);
+    assert.equal(errorOf(await client('alice', 1005).request(StunMethod.ALLOCATE, [transport, token(held)])), 508, 'a token is used once');
+    // EVEN-PORT without R: an even port, nothing held.
+    const plain = await client('alice', 1006).request(StunMethod.ALLOCATE, [transport, evenPort(false)]);
+    assert.equal(relayedOf(plain).port % 2, 0);
+    assert.equal(attribute(plain, Attr.RESERVATION_TOKEN), undefined);
+    assert.equal(turn.reservationCount, 0);
+});
+test('a reservation lapses after 30 s (its port freed), and reservations are bounded per user', async () => {
+    const { clock, turn, net, client } = world({ firstPort: 50_000, limits: { reservationsPerUser: 1 } });
+    const first = await client('bob', 2000).request(StunMethod.ALLOCATE, [transport, evenPort(true)]);
+    assert.equal(relayedOf(first).port, 50_000);
+    const held = attribute(first, Attr.RESERVATION_TOKEN);
+    // A second reservation of the same user is over the bound: 508, and no port is bound for it.
+    const boundBefore = net.bound.size;
+    assert.equal(errorOf(await client('bob', 2001).request(StunMethod.ALLOCATE, [transport, evenPort(true)])), 508);
+    assert.equal(net.bound.size, boundBefore);
+    assert.equal(turn.refused.get('capacity'), 1);
+    clock.runFor(RESERVATION_LIFETIME_MS - 1);
+    assert.equal(turn.reservationCount, 1, 'held for 30 s');
+    clock.runFor(1);
+    assert.equal(turn.reservationCount, 0);
+    assert.equal(net.bound.has(50_001), false, 'the reserved port is closed when its reservation lapses');
+    assert.equal(errorOf(await client('bob', 2002).request(StunMethod.ALLOCATE, [transport, token(held)])), 508);
+    assert.equal(turn.refused.get('bad_reservation'), 1);
+    turn.close();
+    assert.equal(net.bound.size, 0, 'close releases every relay and reserved port');
+});
+test('relay ports come from the operator\'s range, taken ones are skipped, and a full range is 508 after bounded tries', async () => {
+    const { net, client, turn } = world({ relayPorts: { min: 49_152, max: 49_161 } });
+    const ports = [];
+    for (let i = 0; i < 4; i++)
+        ports.push(relayedOf(await client(`user${i}`, 3000 + i).request(StunMethod.ALLOCATE, [transport])).port);
+    const pair = await client('carol', 3010).request(StunMethod.ALLOCATE, [transport, evenPort(true)]);
+    const rtp = relayedOf(pair).port;
+    assert.equal(rtp % 2, 0);
+    assert.ok(net.bound.has(rtp + 1));
+    for (const port of [...ports, rtp, rtp + 1])
+        assert.ok(port >= 49_152 && port <= 49_161, `port ${port} in the range`);
+    assert.equal(new Set(ports).size, 4, 'no port given twice');
+    // Fill the range: further Allocates get 508, not a port outside it.
+    for (let port = 49_152; port <= 49_161; port++)
+        if (!net.bound.has(port))
+            await net.bindRelay(port);
+    assert.equal(errorOf(await client('dave', 3020).request(StunMethod.ALLOCATE, [transport])), 508);
+    assert.equal(turn.allocationCount, 5);
+    assert.throws(() => world({ relayPorts: { min: 50_000, max: 49_999 } }), RangeError);
+});
+test('DONT-FRAGMENT gets 420 naming it (the DF bit cannot be set from Node); an IPv6 relay 440; an IPv6 peer 443', async () => {
+    const { client, turn } = world();
+    const alice = client('alice', 4000);
+    const df = await alice.request(StunMethod.ALLOCATE, [transport, { type: Attr.DONT_FRAGMENT, value: new Uint8Array(0) }]);
+    assert.equal(errorOf(df), 420);
+    assert.deepEqual(attribute(df, Attr.UNKNOWN_ATTRIBUTES), Uint8Array.of(0x00, 0x1a));
+    assert.equal(errorOf(await alice.request(StunMethod.ALLOCATE, [transport, { type: Attr.REQUESTED_ADDRESS_FAMILY, value: Uint8Array.of(2, 0, 0, 0) }])), 440);
+    relayedOf(await alice.request(StunMethod.ALLOCATE, [transport]));
+    // The XOR of an IPv6 peer uses the request's transaction id: encoded with a placeholder id here,
+    // it still decodes as some IPv6 address, which is all that matters for the family check.
+    const v6Peer = { type: Attr.XOR_PEER_ADDRESS, value: encodeAddress({ host: '2001:db8::1', port: 9 }, true, new Uint8Array(12)) };
+    assert.equal(errorOf(await alice.request(StunMethod.CREATE_PERMISSION, [v6Peer])), 443);
+    assert.equal(errorOf(await alice.request(StunMethod.CHANNEL_BIND, [{ type: Attr.CHANNEL_NUMBER, value: Uint8Array.of(0x40, 0, 0, 0) }, v6Peer])), 443);
+    assert.equal(turn.refused.get('peer_family_mismatch'), 2);
+    const v4Peer = { type: Attr.XOR_PEER_ADDRESS, value: encodeAddress({ host: '192.0.2.99', port: 9 }, true) };
+    assert.equal(errorOf(await alice.request(StunMethod.CREATE_PERMISSION, [v4Peer])), 0, 'an IPv4 peer is permitted');
+});
+//# sourceMappingURL=turn-server.test.js.map

@@ -1,0 +1,139 @@
+// Node ids, the routing table and iterative lookups, checked against brute force.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { SeededRandom } from '../../src/env/prng.js';
+import { commonPrefixBits, compareDistance, idHex, ID_BYTES, randomIdInBucket, sameId } from '../../src/overlay/node-id.js';
+import { RoutingTable } from '../../src/overlay/routing-table.js';
+import { Lookup } from '../../src/overlay/lookup.js';
+import { testSeed, withSeed } from '../support/seed.js';
+const big = (id) => BigInt(`0x${Buffer.from(id).toString('hex')}`);
+const idArb = fc.uint8Array({ minLength: ID_BYTES, maxLength: ID_BYTES });
+test('XOR distance order and common prefix agree with big-integer arithmetic', () => {
+    fc.assert(fc.property(idArb, idArb, idArb, (t, a, b) => {
+        const da = big(a) ^ big(t);
+        const db = big(b) ^ big(t);
+        const c = compareDistance(t, a, b);
+        assert.equal(Math.sign(c), da < db ? -1 : da > db ? 1 : 0);
+        const x = big(a) ^ big(b);
+        assert.equal(commonPrefixBits(a, b), x === 0n ? 256 : 256 - x.toString(2).length);
+    }));
+});
+function contact(id) {
+    return { id, host: '20.0.0.1', port: 1, dhKey: id };
+}
+test('a full bucket keeps its old contacts and names the least recently seen; closest() is exact', () => {
+    const random = new SeededRandom(testSeed());
+    const self = random.bytes(ID_BYTES);
+    const table = new RoutingTable(self, 4);
+    // Ids sharing no prefix bit with self all land in bucket 0.
+    const far = Array.from({ length: 6 }, () => {
+        const id = random.bytes(ID_BYTES);
+        id[0] = (self[0] ^ 0x80) | (id[0] & 0x7f);
+        return id;
+    });
+    const outcomes = far.map((id, i) => table.insert(contact(id), i).kind);
+    assert.deepEqual(outcomes, ['added', 'added', 'added', 'added', 'full', 'full']);
+    const full = table.insert(contact(far[5]), 10);
+    assert.ok(full.kind === 'full' && sameId(full.oldest.id, far[0]));
+    assert.equal(table.insert(contact(far[0]), 11).kind, 'updated');
+    const again = table.insert(contact(far[5]), 12);
+    assert.ok(again.kind === 'full' && sameId(again.oldest.id, far[1]), 'a refreshed contact moves to the tail');
+    assert.equal(table.insert(contact(self), 13).kind, 'self');
+    // Failures evict after three in a row.
+    assert.ok(!table.recordFailure(far[1]) && !table.recordFailure(far[1]) && table.recordFailure(far[1]));
+    assert.equal(table.size, 3);
+    // closest() against brute force on a bigger table.
+    const wide = new RoutingTable(self, 20);
+    const ids = Array.from({ length: 300 }, () => random.bytes(ID_BYTES));
+    for (const id of ids)
+        wide.insert(contact(id), 0);
+    const target = random.bytes(ID_BYTES);
+    const kept = wide.all().map((c) => c.id);
+    const brute = [...kept].sort((a, b) => (big(a) ^ big(target)) < (big(b) ^ big(target)) ? -1 : 1).slice(0, 20);
+    assert.deepEqual(wide.closest(target, 20).map((c) => idHex(c.id)), brute.map(idHex));
+});
+/** A synthetic overlay: nodes answer lookups from their routing tables, synchronously. */
+function overlay(seed, count) {
+    const random = new SeededRandom(seed);
+    const ids = Array.from({ length: count }, () => random.bytes(ID_BYTES));
+    const tables = new Map(ids.map((id) => [idHex(id), new RoutingTable(id)]));
+    for (const table of tables.values()) {
+        // Each node has met 80 random others (a bootstrap and some traffic), as a fresh DHT node has.
+        for (let i = 0; i < 80; i++)
+            table.insert(contact(ids[random.int(count)]), 0);
+    }
+    // Then every node joins as DhtNode.join does: it looks itself up (filling its nearby buckets)
+    // and a random id in each of the three farthest buckets (bucket refresh).
+    for (const id of ids) {
+        const table = tables.get(idHex(id));
+        for (const target of [id, ...[0, 1, 2].map((bucket) => randomIdInBucket(id, bucket, random.bytes(ID_BYTES)))]) {
+            runLookup(tables, new Set(), target, table.closest(target, 20), (c) => table.insert(contact(c.id), 0), id);
+        }
+    }
+    return { random, ids, tables };
+}
+/** `asker`, when given, is learnt by every node it asks (as DhtNode learns a request's sender). */
+function runLookup(tables, dead, target, start, met, asker) {
+    const lookup = new Lookup(target, start, 20, 3);
+    for (let guard = 0; guard < 10_000 && !lookup.isDone(); guard++) {
+        const asks = lookup.next();
+        if (asks.length === 0)
+            break;
+        for (const ask of asks) {
+            if (dead.has(idHex(ask.id))) {
+                lookup.onFailure(ask.id);
+                continue;
+            }
+            met?.(ask);
+            if (asker)
+                tables.get(idHex(ask.id)).insert(contact(asker), 0);
+            lookup.onResponse(ask.id, tables.get(idHex(ask.id)).closest(target, 20));
+        }
+    }
+    return lookup;
+}
+test('iterative lookups over 500 nodes find the true 20 closest, also with 30% of nodes dead', () => withSeed(testSeed(), (seed) => {
+    const { random, ids, tables } = overlay(seed, 500);
+    for (const deadShare of [0, 0.3]) {
+        const dead = new Set(ids.filter(() => random.float() < deadShare).map(idHex));
+        const live = ids.filter((id) => !dead.has(idHex(id)));
+        let exact = 0;
+        let worstHops = 0;
+        const trials = 100;
+        for (let t = 0; t < trials; t++) {
+            const target = random.bytes(ID_BYTES);
+            const from = live[random.int(live.length)];
+            const lookup = runLookup(tables, dead, target, tables.get(idHex(from)).closest(target, 20));
+            assert.ok(lookup.isDone());
+            const truth = [...live].sort((a, b) => compareDistance(target, a, b)).slice(0, 20).map(idHex);
+            const found = lookup.closest().map((c) => idHex(c.id));
+            if (truth[0] === found[0] && truth.slice(0, 20).every((id) => found.includes(id)))
+                exact++;
+            worstHops = Math.max(worstHops, lookup.maxHops);
+        }
+        assert.ok(exact >= trials * 0.95, `dead ${deadShare}: ${exact}/${trials} lookups exact`);
+        assert.ok(worstHops <= 6, `dead ${deadShare}: worst ${worstHops} hops`);
+    }
+}));
+test('a lookup ignores answers it did not ask for and bounds what it tracks', () => {
+    const random = new SeededRandom(testSeed());
+    const target = random.bytes(ID_BYTES);
+    const lookup = new Lookup(target, [contact(random.bytes(ID_BYTES))], 20);
+    lookup.onResponse(random.bytes(ID_BYTES), Array.from({ length: 50 }, () => contact(random.bytes(ID_BYTES))));
+    assert.equal(lookup.closest().length, 1, 'unsolicited answer ignored');
+    const [asked] = lookup.next();
+    lookup.onResponse(asked.id, Array.from({ length: 5000 }, () => contact(random.bytes(ID_BYTES))));
+    assert.ok(lookup.closest().length <= 20);
+    assert.equal(lookup.requestsSent, 1);
+});
+test('a random id in bucket i shares exactly i leading bits with our id', () => {
+    const random = new SeededRandom(testSeed());
+    for (let trial = 0; trial < 200; trial++) {
+        const self = random.bytes(32);
+        const bucket = random.int(256);
+        const id = randomIdInBucket(self, bucket, random.bytes(32));
+        assert.equal(commonPrefixBits(self, id), bucket, `bucket ${bucket}`);
+    }
+});
+//# sourceMappingURL=kademlia.test.js.map
