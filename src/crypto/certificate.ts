@@ -83,9 +83,21 @@ function certificateError(code: CertificateErrorCode, message: string): Result<n
   return err({ code, message });
 }
 
+/**
+ * How many certificates whose CA signature checked out a verifier remembers. The same few
+ * certificates come back all the time (every handshake, every presence record a supernode
+ * stores), and an Ed25519 verification is most of what a handshake costs; only certificates the
+ * CA really signed get in, so strangers cannot fill it with garbage, and the oldest go first.
+ */
+export const VERIFIED_CERTIFICATE_CACHE_SIZE = 4096;
+
+type SignedBody = Omit<VerifiedCertificate, 'encoded'>;
+
 export class CertificateVerifier {
   private readonly caKey: KeyObject;
   readonly networkId: Uint8Array;
+  /** Signature-checked certificates by their bytes; least recently used first. */
+  private readonly verified = new Map<string, SignedBody>();
 
   constructor(
     caPublicKey: Uint8Array,
@@ -97,8 +109,32 @@ export class CertificateVerifier {
     this.networkId = networkIdOf(caPublicKey);
   }
 
+  /** How many signature-checked certificates it remembers (at most VERIFIED_CERTIFICATE_CACHE_SIZE). */
+  get remembered(): number {
+    return this.verified.size;
+  }
+
   /** Checks format, network, CA signature and validity period at `nowMs` (Unix epoch ms). */
   verify(encoded: Uint8Array, nowMs: number): Result<VerifiedCertificate, CertificateError> {
+    const key = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength).toString('base64');
+    let signed = this.verified.get(key);
+    if (signed) {
+      this.verified.delete(key);
+    } else {
+      const checked = this.checkSigned(encoded);
+      if (!checked.ok) return checked;
+      signed = checked.value;
+      if (this.verified.size >= VERIFIED_CERTIFICATE_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+    }
+    this.verified.set(key, signed);
+    // The validity period is checked at every use: a cached certificate still expires.
+    if (nowMs + this.clockSkewMs < signed.issuedAtMs) return certificateError('not_yet_valid', `certificate valid from ${new Date(signed.issuedAtMs).toISOString()}`);
+    if (nowMs - this.clockSkewMs >= signed.expiresAtMs) return certificateError('expired', `certificate expired at ${new Date(signed.expiresAtMs).toISOString()}`);
+    return ok({ ...signed, encoded });
+  }
+
+  /** Format, network and the CA's signature: what does not change with time. */
+  private checkSigned(encoded: Uint8Array): Result<SignedBody, CertificateError> {
     const certificate = decodeCertificate(encoded);
     if (!certificate.ok) return certificateError('malformed', certificate.error.message);
     const body = decodeCertificateBody(certificate.value.body);
@@ -109,19 +145,14 @@ export class CertificateVerifier {
     if (!verifySignature(this.caKey, concatBytes(SIGNATURE_CONTEXT, certificate.value.body), certificate.value.signature)) {
       return certificateError('bad_signature', 'certificate is not signed by this network\'s CA');
     }
-    const issuedAtMs = Number(b.issuedAtMs);
-    const expiresAtMs = Number(b.expiresAtMs);
-    if (nowMs + this.clockSkewMs < issuedAtMs) return certificateError('not_yet_valid', `certificate valid from ${new Date(issuedAtMs).toISOString()}`);
-    if (nowMs - this.clockSkewMs >= expiresAtMs) return certificateError('expired', `certificate expired at ${new Date(expiresAtMs).toISOString()}`);
     return ok({
       username: b.username,
       role: b.role,
       signingKey: b.signingKey,
       dhKey: b.dhKey,
       serial: Number(b.serial),
-      issuedAtMs,
-      expiresAtMs,
-      encoded,
+      issuedAtMs: Number(b.issuedAtMs),
+      expiresAtMs: Number(b.expiresAtMs),
     });
   }
 }
