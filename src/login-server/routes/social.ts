@@ -7,7 +7,7 @@ import { normaliseUsername } from '../usernames.js';
 import { ApiError, authenticate, checkThrottle, type ServerContext } from '../context.js';
 import type { ContactEntry } from '../store/login-store.js';
 import { schemas } from '../schemas.js';
-import { bootstrapJson, liveBootstrap } from './supernodes.js';
+import { bootstrapJson, servedBootstrap } from './supernodes.js';
 
 const STATUS_BY_STORE_ERROR: Record<string, number> = {
   version_conflict: 409,
@@ -47,7 +47,7 @@ export function socialRoutes(app: FastifyInstance, context: ServerContext): void
     networkId: toBase64Url(context.ca.networkId),
     caPublicKey: toBase64Url(context.ca.keyPair.publicKey),
     latestVersion: config.latestVersion,
-    bootstrap: bootstrapJson(await liveBootstrap(context)),
+    bootstrap: bootstrapJson(await servedBootstrap(context)),
   }));
 
   // The seed's `getlatestversion`: clients ask at startup and only tell the user.
