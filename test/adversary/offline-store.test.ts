@@ -4,7 +4,7 @@
 // recipient's buddies share a small part of it together. A real login server (its HTTP API over
 // Fastify's inject) on SQLite and on PostgreSQL, as in test/login-server/api.test.ts.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { toBase64Url } from '../../src/crypto/bytes.js';
 import { cryptoRandom } from '../../src/env/real.js';
 import { DEFAULT_STORE_LIMITS, type StoreLimits } from '../../src/login-server/store/login-store.js';
