@@ -11,14 +11,13 @@
 /** What an unsafe character is shown as. */
 export const PLACEHOLDER = '\uFFFD';
 
-// C0 controls and DEL and C1 controls; the Arabic letter mark, left-to-right and right-to-left
-// marks, embeddings, overrides, isolates; zero-width space, word joiner, invisible operators,
-// deprecated format characters; line and paragraph separators; soft hyphen, Mongolian vowel
-// separator, Hangul fillers (blank "names"), the byte order mark, interlinear annotations; a
-// surrogate without its pair (with the u flag, a paired surrogate is part of one code point
-// and does not match).
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const UNSAFE = /[\u0000-\u001F\u007F-\u009F\u00AD\u061C\u115F\u1160\u180E\u200B\u200E\u200F\u2028-\u202E\u2060-\u2064\u2066-\u206F\u3164\uFEFF\uFFA0\uFFF9-\uFFFB\uD800-\uDFFF]/gu;
+// By Unicode category, so nothing new slips through a hand-made list: controls (Cc: C0, DEL,
+// C1), unpaired surrogates (Cs), line and paragraph separators (Zl, Zp), and format characters
+// (Cf: bidi marks, embeddings, overrides and isolates, zero-width space, word joiner, soft
+// hyphen, byte order mark…) except those emoji and scripts need: the zero-width
+// joiner and non-joiner, and the tag characters of subdivision flags. Then the Hangul fillers,
+// letters that print as nothing (blank "names").
+const UNSAFE = /[\p{Cc}\p{Cs}\p{Zl}\p{Zp}]|(?!\u200C|\u200D|[\u{E0020}-\u{E007F}])\p{Cf}|[\u115F\u1160\u3164\uFFA0]/gu;
 
 /** One line of someone else's text: every control (newlines too) and invisible format character replaced; a tab is a space. */
 export function terminalText(text: string): string {
