@@ -17,6 +17,7 @@ import { BufferSource, RecordingSink, type AudioSink, type AudioSource } from '.
 import { findCommand, Microphone, SOX_MISSING, Speaker } from '../media/system-audio.js';
 import { encodeWav, parseWav } from '../media/wav.js';
 import { CommandError } from './account-commands.js';
+import { terminalText as safe } from './terminal-text.js';
 import { attach, localNetwork, startChat } from './overlay-commands.js';
 
 export interface CallOptions {
@@ -109,7 +110,7 @@ function audioOut(path: string | undefined): { sink: AudioSink; finish: () => vo
   return {
     sink: speaker,
     finish: () => {
-      if (speaker.failure) console.log(`the speaker failed: ${speaker.failure}`);
+      if (speaker.failure) console.log(`the speaker failed: ${safe(speaker.failure)}`);
       speaker.close();
     },
   };
@@ -150,9 +151,9 @@ const END_TEXT: Record<CallEnd['reason'], string> = {
 /** Runs `call` until it ends (or `limitMs`), printing stats; writes what was heard. */
 async function runCall(call: Call, finish: () => void, limitMs: number | null): Promise<CallEnd> {
   call.onState((state) => {
-    if (state === 'ringing' && call.direction === 'outgoing') console.log(`ringing ${call.peer}…`);
+    if (state === 'ringing' && call.direction === 'outgoing') console.log(`ringing ${safe(call.peer)}…`);
     if (state === 'connecting') console.log('answered; connecting…');
-    if (state === 'active') console.log(`in a call with ${call.peer}: ${describeStats(call.stats())}`);
+    if (state === 'active') console.log(`in a call with ${safe(call.peer)}: ${describeStats(call.stats())}`);
   });
   const live = setInterval(() => call.state === 'active' && console.log(describeStats(call.stats())), STATS_EVERY_MS);
   let limit: NodeJS.Timeout | null = null;
@@ -171,7 +172,7 @@ async function runCall(call: Call, finish: () => void, limitMs: number | null): 
     return runCall(call.replacement, finish, limitMs);
   }
   const final = call.stats();
-  console.log(`call ended: ${END_TEXT[end.reason]}${end.by === 'remote' && end.reason === 'hung_up' ? ` by ${call.peer}` : ''}`);
+  console.log(`call ended: ${END_TEXT[end.reason]}${end.by === 'remote' && end.reason === 'hung_up' ? ` by ${safe(call.peer)}` : ''}`);
   if (final.packetsSent > 0) console.log(describeStats(final));
   finish();
   return end;
@@ -281,12 +282,12 @@ export async function answer(account: Account, descriptor: NetworkDescriptor, op
     const { sink, finish } = audioOut(options.out);
     const limitMs = options.seconds !== undefined ? options.seconds * 1000 : null;
     if (incoming instanceof Conference) {
-      console.log(`${incoming.host?.user ?? 'someone'} invites you to a conference; joining`);
+      console.log(`${safe(incoming.host?.user ?? 'someone')} invites you to a conference; joining`);
       incoming.join({ source, sink });
       await runConference(incoming, finish, limitMs);
       return;
     }
-    console.log(`${incoming.peer} is calling; answering`);
+    console.log(`${safe(incoming.peer)} is calling; answering`);
     incoming.accept({ source, sink });
     await runCall(incoming, finish, limitMs);
   }).finally(close);
@@ -318,7 +319,7 @@ async function runConference(conference: Conference, finish: () => void, limitMs
   const show = () => {
     if (conference.state !== 'active') return;
     const text = describeRoster(conference);
-    if (text !== shown) console.log((shown = text));
+    if (text !== shown) console.log(safe((shown = text)));
   };
   conference.onChange(show);
   const live = setInterval(show, 1_000);
@@ -343,7 +344,7 @@ export async function conference(account: Account, descriptor: NetworkDescriptor
   const { sink, finish } = audioOut(options.out);
   const end = await withCalls(account, descriptor, options, async (_calls, conferences) => {
     const hosted = await conferences.start(users.map((u) => u.toLowerCase()), { source, sink });
-    console.log(`inviting ${users.join(', ')}…`);
+    console.log(`inviting ${safe(users.join(', '))}…`);
     const limitMs = options.seconds !== undefined ? options.seconds * 1000 : seconds !== null ? seconds * 1000 + TAIL_MS : null;
     return runConference(hosted, finish, limitMs);
   }).finally(close);

@@ -12,6 +12,7 @@ import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import { AccountGate } from '../daemon/account-gate.js';
 import { loadOrCreateToken } from '../daemon/api-token.js';
 import { buildLocalApi } from '../daemon/local-api.js';
+import { terminalError } from './terminal-text.js';
 
 export interface DaemonOptions {
   /** Where the API listens (0: any free port). */
@@ -47,7 +48,7 @@ export async function startDaemon(descriptor: NetworkDescriptor, profileDir: str
   port = typeof address === 'object' && address ? address.port : options.apiPort;
   if (options.user) {
     const resumed = await gate.resume(options.user).catch((error: unknown) => {
-      console.log(`${options.user} could not sign in with this device's key (${(error as Error).message}): log in from the app`);
+      console.log(`${options.user} could not sign in with this device's key (${terminalError(error)}): log in from the app`);
       return false;
     });
     if (!resumed) console.log(`${options.user} is not logged in on this device: log in from the app`);

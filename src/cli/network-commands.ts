@@ -19,6 +19,7 @@ import { UsageError } from './arguments.js';
 import type { LogLevel } from '../ops/log.js';
 import { loadDescriptor } from './account-commands.js';
 import { startDemoApp } from './demo-app.js';
+import { terminalError, terminalText as safe } from './terminal-text.js';
 
 /** The local network's login server port (its supernodes use 33033 and up). */
 export const LOCAL_LOGIN_PORT = 8443;
@@ -207,7 +208,7 @@ export async function runPing(options: { dir: string; count: number }): Promise<
       failures++;
       // NetError and ChannelFailure both carry a stable code.
       const code = (error as { code?: string }).code;
-      console.log(`${where}: failed: ${code ? `${code}: ` : ''}${(error as Error).message}`);
+      console.log(`${where}: failed: ${code ? `${safe(code)}: ` : ''}${terminalError(error)}`);
     }
   }
   return failures === 0 ? 0 : 1;

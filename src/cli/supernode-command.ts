@@ -19,6 +19,7 @@ import { startSupernode } from '../supernode/supernode.js';
 import { serveSupernodeOps } from '../supernode/ops.js';
 import { createLogger, type LogLevel } from '../ops/log.js';
 import { CommandError } from './account-commands.js';
+import { terminalError } from './terminal-text.js';
 
 /** How often a running supernode renews (and tells the login server it is alive). */
 export const RENEW_INTERVAL_MS = 5 * 60_000;
@@ -77,8 +78,9 @@ function loadCertificate(path: string): SavedCertificate | null {
   }
 }
 
+/** The login server's words, made safe for the terminal. */
 function describeLoginError(error: unknown): string {
-  return error instanceof LoginError ? error.message : (error as Error).message;
+  return terminalError(error);
 }
 
 export async function runSupernode(options: SupernodeCommandOptions): Promise<void> {

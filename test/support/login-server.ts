@@ -11,7 +11,7 @@ import { createServerContext, DEFAULT_CONFIG, type LoginServerConfig, type Serve
 import { PasswordHasher } from '../../src/login-server/passwords.js';
 import { challengeMessage, deviceProofMessage } from '../../src/login-server/routes/accounts.js';
 import { buildLoginServer, type ServerOptions } from '../../src/login-server/server.js';
-import { LoginStore } from '../../src/login-server/store/login-store.js';
+import { LoginStore, type StoreLimits } from '../../src/login-server/store/login-store.js';
 import type { StoreDatabase } from '../../src/login-server/store/database.js';
 
 export class ManualClock implements Clock {
@@ -29,11 +29,11 @@ export class ManualClock implements Clock {
 
 export const FAST_HASH = new PasswordHasher({ logN: 10, r: 8, p: 1 });
 
-export async function testServer(database: StoreDatabase, options: { ca?: NetworkCa; clock?: ManualClock; config?: Partial<LoginServerConfig>; hasher?: PasswordHasher; server?: ServerOptions } = {}) {
+export async function testServer(database: StoreDatabase, options: { ca?: NetworkCa; clock?: ManualClock; config?: Partial<LoginServerConfig>; hasher?: PasswordHasher; server?: ServerOptions; limits?: Partial<StoreLimits> } = {}) {
   const ca = options.ca ?? createNetworkCa(cryptoRandom);
   const clock = options.clock ?? new ManualClock(Date.UTC(2026, 0, 1));
   const context: ServerContext = createServerContext({
-    store: new LoginStore(database),
+    store: new LoginStore(database, options.limits),
     ca,
     hasher: options.hasher ?? FAST_HASH,
     clock,

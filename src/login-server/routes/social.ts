@@ -15,7 +15,10 @@ const STATUS_BY_STORE_ERROR: Record<string, number> = {
   not_found: 404,
   too_many_contacts: 413,
   too_many_requests: 429,
+  too_many_outgoing_requests: 429,
   quota_exceeded: 507,
+  sender_share_exceeded: 429,
+  strangers_share_exceeded: 429,
 };
 
 function refuse(error: { code: string; message: string }): never {
@@ -85,7 +88,10 @@ export function socialRoutes(app: FastifyInstance, context: ServerContext): void
       return { sent: true };
     }
     const created = await store.createBuddyRequest(caller.user.id, target.id, body.message ?? '', now());
-    if (!created.ok) refuse(created.error);
+    if (!created.ok) {
+      context.metrics.buddyRequestsRefused.inc({ reason: created.error.code });
+      refuse(created.error);
+    }
     reply.code(202);
     return { sent: true, id: created.value.id };
   });
@@ -142,8 +148,11 @@ export function socialRoutes(app: FastifyInstance, context: ServerContext): void
     if (!ciphertext) throw new ApiError(400, 'invalid_request', 'ciphertext must be canonical base64url');
     // Blocked senders are refused silently: the message is accepted and dropped.
     if (!(await store.isBlockedBy(caller.user.id, device.userId))) {
-      const stored = await store.storeOffline(device.id, caller.user.username, ciphertext, now());
-      if (!stored.ok) refuse(stored.error);
+      const stored = await store.storeOffline({ deviceId: device.id, userId: device.userId }, { userId: caller.user.id, username: caller.user.username }, ciphertext, now());
+      if (!stored.ok) {
+        context.metrics.offlineRefused.inc({ reason: stored.error.code });
+        refuse(stored.error);
+      }
       context.metrics.offlineStored.inc();
     }
     reply.code(202);

@@ -66,18 +66,41 @@ export interface DirectoryEntry {
 export interface StoreLimits {
   readonly maxDevicesPerUser: number;
   readonly maxContacts: number;
+  /** Pending buddy requests to one user, from everyone together. */
   readonly maxPendingRequestsPerUser: number;
+  /** Pending buddy requests from one user, to everyone together: one account cannot ask the whole directory. */
+  readonly maxOutgoingRequestsPerUser: number;
+  /** A device's whole offline store. */
   readonly maxOfflineMessagesPerDevice: number;
   readonly maxOfflineBytesPerDevice: number;
+  /** One buddy's share of a device's store: a few chatty buddies cannot crowd out the rest. */
+  readonly maxOfflineMessagesPerBuddy: number;
+  readonly maxOfflineBytesPerBuddy: number;
+  /** One stranger's share: the words of a buddy request, a few messages (the chat shows them as requests). */
+  readonly maxOfflineMessagesPerStranger: number;
+  readonly maxOfflineBytesPerStranger: number;
+  /** All strangers together: many throwaway accounts still leave the rest of the store to buddies. */
+  readonly maxOfflineMessagesFromStrangers: number;
+  readonly maxOfflineBytesFromStrangers: number;
 }
 
 export const DEFAULT_STORE_LIMITS: StoreLimits = {
   maxDevicesPerUser: 16,
   maxContacts: 2000,
   maxPendingRequestsPerUser: 200,
+  maxOutgoingRequestsPerUser: 100,
   maxOfflineMessagesPerDevice: 1000,
   maxOfflineBytesPerDevice: 16 * 1024 * 1024,
+  maxOfflineMessagesPerBuddy: 250,
+  maxOfflineBytesPerBuddy: 4 * 1024 * 1024,
+  maxOfflineMessagesPerStranger: 10,
+  maxOfflineBytesPerStranger: 160 * 1024,
+  maxOfflineMessagesFromStrangers: 100,
+  maxOfflineBytesFromStrangers: 1024 * 1024,
 };
+
+/** Who deposits a message for a device, as its owner's contact list says: it decides the sender's share. */
+export type OfflineSenderKind = 'self' | 'buddy' | 'stranger';
 
 export type StoreErrorCode =
   | 'username_taken'
@@ -87,8 +110,11 @@ export type StoreErrorCode =
   | 'version_conflict'
   | 'too_many_contacts'
   | 'too_many_requests'
+  | 'too_many_outgoing_requests'
   | 'already_requested'
-  | 'quota_exceeded';
+  | 'quota_exceeded'
+  | 'sender_share_exceeded'
+  | 'strangers_share_exceeded';
 export type StoreError = CodedError<StoreErrorCode>;
 
 function storeError<T>(code: StoreErrorCode, message: string): Result<T, StoreError> {
@@ -136,12 +162,16 @@ export class LoginStore {
   readonly db: Kysely<Schema>;
   readonly dialect: DialectName;
 
+  readonly limits: StoreLimits;
+
+  /** `limits` overrides some of `DEFAULT_STORE_LIMITS` (tests use small ones). */
   constructor(
     private readonly database: StoreDatabase,
-    readonly limits: StoreLimits = DEFAULT_STORE_LIMITS,
+    limits: Partial<StoreLimits> = {},
   ) {
     this.db = database.db;
     this.dialect = database.dialect;
+    this.limits = { ...DEFAULT_STORE_LIMITS, ...limits };
   }
 
   close(): Promise<void> {
@@ -409,6 +439,10 @@ export class LoginStore {
   async createBuddyRequest(fromUserId: number, toUserId: number, message: string, nowMs: number): Promise<Result<BuddyRequest, StoreError>> {
     const pending = await this.db.selectFrom('buddy_requests').select(sql<number>`count(*)`.as('n')).where('to_user_id', '=', toUserId).executeTakeFirstOrThrow();
     if (Number(pending.n) >= this.limits.maxPendingRequestsPerUser) return storeError('too_many_requests', 'this user has too many pending requests');
+    const outgoing = await this.db.selectFrom('buddy_requests').select(sql<number>`count(*)`.as('n')).where('from_user_id', '=', fromUserId).executeTakeFirstOrThrow();
+    if (Number(outgoing.n) >= this.limits.maxOutgoingRequestsPerUser) {
+      return storeError('too_many_outgoing_requests', `at most ${this.limits.maxOutgoingRequestsPerUser} of your buddy requests may wait for an answer at once`);
+    }
     try {
       const row = await this.db.insertInto('buddy_requests').values({ from_user_id: fromUserId, to_user_id: toUserId, message, created_at_ms: nowMs }).returning('id').executeTakeFirstOrThrow();
       const request = (await this.listRequests({ id: Number(row.id) }))[0]!;
@@ -473,19 +507,61 @@ export class LoginStore {
 
   // --- Offline messages ---------------------------------------------------------------------
 
-  async storeOffline(recipientDeviceId: number, sender: string, ciphertext: Uint8Array, nowMs: number): Promise<Result<number, StoreError>> {
+  /**
+   * Keeps a sealed message for a device, within the device's store and the sender's share of it:
+   * the device's own user fills it up to the whole store, each buddy (on the recipient's contact
+   * list) up to a buddy's share, each stranger up to a stranger's share, and all strangers
+   * together up to the strangers' share, so nobody outside the list can crowd out the buddies.
+   */
+  async storeOffline(recipient: { deviceId: number; userId: number }, sender: { userId: number; username: string }, ciphertext: Uint8Array, nowMs: number): Promise<Result<{ id: number; senderKind: OfflineSenderKind }, StoreError>> {
+    type Stored = { id: number; senderKind: OfflineSenderKind };
+    const limits = this.limits;
+    const size = ciphertext.byteLength;
     return this.db.transaction().execute(async (tx) => {
+      // One deposit at a time per device on PostgreSQL (replicas, pooled connections): the
+      // usage read below then stays true until the insert.
+      if (this.dialect === 'postgres') await tx.selectFrom('devices').select('id').where('id', '=', recipient.deviceId).forUpdate().execute();
+      const senderKind = await this.offlineSenderKind(tx, recipient.userId, sender.userId);
       const usage = await tx
         .selectFrom('offline_messages')
-        .select([sql<number>`count(*)`.as('n'), sql<number>`coalesce(sum(length(ciphertext)), 0)`.as('bytes')])
-        .where('recipient_device_id', '=', recipientDeviceId)
+        .select([
+          sql<number>`count(*)`.as('n'),
+          sql<number>`coalesce(sum(length(ciphertext)), 0)`.as('bytes'),
+          sql<number>`coalesce(sum(case when sender_username = ${sender.username} then 1 else 0 end), 0)`.as('senderN'),
+          sql<number>`coalesce(sum(case when sender_username = ${sender.username} then length(ciphertext) else 0 end), 0)`.as('senderBytes'),
+          sql<number>`coalesce(sum(from_stranger), 0)`.as('strangersN'),
+          sql<number>`coalesce(sum(from_stranger * length(ciphertext)), 0)`.as('strangersBytes'),
+        ])
+        .where('recipient_device_id', '=', recipient.deviceId)
         .executeTakeFirstOrThrow();
-      if (Number(usage.n) >= this.limits.maxOfflineMessagesPerDevice || Number(usage.bytes) + ciphertext.byteLength > this.limits.maxOfflineBytesPerDevice) {
-        return storeError<number>('quota_exceeded', 'the recipient device has no room for more offline messages');
+      const full = (count: unknown, bytes: unknown, maxCount: number, maxBytes: number) => Number(count) >= maxCount || Number(bytes) + size > maxBytes;
+      if (full(usage.n, usage.bytes, limits.maxOfflineMessagesPerDevice, limits.maxOfflineBytesPerDevice)) {
+        return storeError<Stored>('quota_exceeded', 'the recipient device has no room for more offline messages');
       }
-      const row = await tx.insertInto('offline_messages').values({ recipient_device_id: recipientDeviceId, sender_username: sender, ciphertext, created_at_ms: nowMs }).returning('id').executeTakeFirstOrThrow();
-      return ok(Number(row.id));
+      if (senderKind === 'buddy' && full(usage.senderN, usage.senderBytes, limits.maxOfflineMessagesPerBuddy, limits.maxOfflineBytesPerBuddy)) {
+        return storeError<Stored>('sender_share_exceeded', `a buddy may leave at most ${limits.maxOfflineMessagesPerBuddy} messages (${limits.maxOfflineBytesPerBuddy} bytes) for one device until it fetches them`);
+      }
+      if (senderKind === 'stranger') {
+        if (full(usage.senderN, usage.senderBytes, limits.maxOfflineMessagesPerStranger, limits.maxOfflineBytesPerStranger)) {
+          return storeError<Stored>('sender_share_exceeded', `someone who is not the recipient's buddy may leave at most ${limits.maxOfflineMessagesPerStranger} messages (${limits.maxOfflineBytesPerStranger} bytes) for one device until it fetches them`);
+        }
+        if (full(usage.strangersN, usage.strangersBytes, limits.maxOfflineMessagesFromStrangers, limits.maxOfflineBytesFromStrangers)) {
+          return storeError<Stored>('strangers_share_exceeded', "the recipient device's room for messages from people who are not its buddies is full");
+        }
+      }
+      const row = await tx
+        .insertInto('offline_messages')
+        .values({ recipient_device_id: recipient.deviceId, sender_username: sender.username, ciphertext, created_at_ms: nowMs, from_stranger: senderKind === 'stranger' ? 1 : 0 })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      return ok({ id: Number(row.id), senderKind });
     });
+  }
+
+  private async offlineSenderKind(tx: Transaction<Schema>, recipientUserId: number, senderUserId: number): Promise<OfflineSenderKind> {
+    if (recipientUserId === senderUserId) return 'self';
+    const row = await tx.selectFrom('contacts').select('kind').where('user_id', '=', recipientUserId).where('contact_id', '=', senderUserId).executeTakeFirst();
+    return row?.kind === 'buddy' ? 'buddy' : 'stranger';
   }
 
   async fetchOffline(recipientDeviceId: number, limit: number): Promise<OfflineMessage[]> {

@@ -1,6 +1,6 @@
 // Table types for Kysely. Times are Unix epoch milliseconds; flags are 0/1 integers so the
 // same rows work in SQLite and PostgreSQL.
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 export interface UsersTable {
   id: Generated<number>;
@@ -59,6 +59,8 @@ export interface OfflineMessagesTable {
   sender_username: string;
   ciphertext: Uint8Array;
   created_at_ms: number;
+  /** 1 when the sender was not on the recipient's buddy list at deposit time (counts toward the strangers' share). */
+  from_stranger: ColumnType<number, number | undefined, never>;
 }
 
 export interface ThrottlesTable {
