@@ -11,6 +11,7 @@ import { LoginClient } from '../client/login-client.js';
 import { normaliseUsername } from '../login-server/usernames.js';
 import { editContact } from '../client/contact-list.js';
 import { runDaemon } from './daemon-command.js';
+import { terminalLines, terminalText as safe } from './terminal-text.js';
 import { DaemonClient } from './daemon-client.js';
 import { MAX_MESSAGE_BYTES } from '../chat/chat-client.js';
 import { answer as answerCall, call as placeCall, conference as hostConference } from './call-commands.js';
@@ -112,9 +113,9 @@ async function buddiesViaDaemon(daemon, action, target, words) {
             const { buddies: list } = await daemon.request('GET', '/buddies');
             const { incoming } = await requests();
             for (const b of list)
-                console.log(`buddy   ${b.user}  ${b.state}${b.text ? `: ${b.text}` : ''}`);
+                console.log(`buddy   ${safe(b.user)}  ${safe(b.state)}${b.text ? `: ${safe(b.text)}` : ''}`);
             for (const r of incoming)
-                console.log(`request ${r.from}  (parley buddies accept ${r.from})`);
+                console.log(`request ${safe(r.from)}  (parley buddies accept ${safe(r.from)})`);
             if (list.length === 0 && incoming.length === 0)
                 console.log('no buddies yet: parley buddies add <user>');
             return;
@@ -155,7 +156,7 @@ export function register(username, options) {
     return withAccount(username, options, async (account) => {
         const password = await readPassword(options['password-stdin'] ?? false, 'New password: ');
         const created = await account.register(password, { discoverable: options.discoverable ?? false });
-        console.log(`registered ${created.username}${options.discoverable ? ' (discoverable by prefix search)' : ''}`);
+        console.log(`registered ${safe(created.username)}${options.discoverable ? ' (discoverable by prefix search)' : ''}`);
     });
 }
 export function login(username, options) {
@@ -166,8 +167,8 @@ export function login(username, options) {
         const verified = new CertificateVerifier(descriptor.caPublicKey).verify(session.certificate, realEnv.clock.wallTimeMs());
         if (!verified.ok)
             throw new CommandError(`the login server issued a certificate that does not verify: ${verified.error.code}`);
-        console.log(`logged in as ${session.username} on device ${session.deviceId} (${session.method === 'password' ? 'password, first login on this device' : 'device key, no password sent'})`);
-        console.log(`certificate #${verified.value.serial} for ${verified.value.username}, valid until ${new Date(verified.value.expiresAtMs).toISOString()}`);
+        console.log(`logged in as ${safe(session.username)} on device ${session.deviceId} (${session.method === 'password' ? 'password, first login on this device' : 'device key, no password sent'})`);
+        console.log(`certificate #${verified.value.serial} for ${safe(verified.value.username)}, valid until ${new Date(verified.value.expiresAtMs).toISOString()}`);
     });
 }
 export async function buddies(args, options) {
@@ -181,9 +182,9 @@ export async function buddies(args, options) {
                 const list = await account.call('GET', '/v1/contacts');
                 const requests = await account.call('GET', '/v1/buddy-requests');
                 for (const e of list.entries)
-                    console.log(`${e.kind === 'blocked' ? 'blocked' : 'buddy  '} ${e.username}`);
+                    console.log(`${e.kind === 'blocked' ? 'blocked' : 'buddy  '} ${safe(e.username)}`);
                 for (const r of requests.incoming)
-                    console.log(`request ${r.from}${r.message ? `: ${r.message}` : ''}  (parley buddies accept ${r.from})`);
+                    console.log(`request ${safe(r.from)}${r.message ? `: ${terminalLines(r.message)}` : ''}  (parley buddies accept ${safe(r.from)})`);
                 if (list.entries.length === 0 && requests.incoming.length === 0)
                     console.log('no buddies yet: parley buddies add <user>');
                 return;
@@ -280,7 +281,7 @@ export async function search(prefix, options) {
     if (running) {
         const { users } = await running.daemon.request('GET', `/search?q=${encodeURIComponent(prefix)}`);
         for (const u of users)
-            console.log(`${u.user}${u.displayName !== u.user ? `  (${u.displayName})` : ''}${u.online === null ? '' : u.online ? '  online' : '  offline'}`);
+            console.log(`${safe(u.user)}${u.displayName !== u.user ? `  (${safe(u.displayName)})` : ''}${u.online === null ? '' : u.online ? '  online' : '  offline'}`);
         if (users.length === 0)
             console.log(`nobody found by ${prefix}`);
         return;
@@ -288,7 +289,7 @@ export async function search(prefix, options) {
     return withAccount(options.user, options, async (account) => {
         const found = await account.call('GET', `/v1/directory/search?q=${encodeURIComponent(prefix)}`);
         for (const u of found.users)
-            console.log(`${u.username}${u.displayName !== u.username ? `  (${u.displayName})` : ''}`);
+            console.log(`${safe(u.username)}${u.displayName !== u.username ? `  (${safe(u.displayName)})` : ''}`);
         if (found.users.length === 0)
             console.log(`nobody discoverable starts with ${prefix}`);
     });

@@ -12,6 +12,7 @@ import { BufferSource, RecordingSink } from '../media/media-stream.js';
 import { findCommand, Microphone, SOX_MISSING, Speaker } from '../media/system-audio.js';
 import { encodeWav, parseWav } from '../media/wav.js';
 import { CommandError } from './account-commands.js';
+import { terminalText as safe } from './terminal-text.js';
 import { attach, localNetwork, startChat } from './overlay-commands.js';
 const STATS_EVERY_MS = 5_000;
 const SIGNAL_ACK_WAIT_MS = 3_000;
@@ -94,7 +95,7 @@ function audioOut(path) {
         sink: speaker,
         finish: () => {
             if (speaker.failure)
-                console.log(`the speaker failed: ${speaker.failure}`);
+                console.log(`the speaker failed: ${safe(speaker.failure)}`);
             speaker.close();
         },
     };
@@ -133,11 +134,11 @@ const END_TEXT = {
 async function runCall(call, finish, limitMs) {
     call.onState((state) => {
         if (state === 'ringing' && call.direction === 'outgoing')
-            console.log(`ringing ${call.peer}…`);
+            console.log(`ringing ${safe(call.peer)}…`);
         if (state === 'connecting')
             console.log('answered; connecting…');
         if (state === 'active')
-            console.log(`in a call with ${call.peer}: ${describeStats(call.stats())}`);
+            console.log(`in a call with ${safe(call.peer)}: ${describeStats(call.stats())}`);
     });
     const live = setInterval(() => call.state === 'active' && console.log(describeStats(call.stats())), STATS_EVERY_MS);
     let limit = null;
@@ -158,7 +159,7 @@ async function runCall(call, finish, limitMs) {
         return runCall(call.replacement, finish, limitMs);
     }
     const final = call.stats();
-    console.log(`call ended: ${END_TEXT[end.reason]}${end.by === 'remote' && end.reason === 'hung_up' ? ` by ${call.peer}` : ''}`);
+    console.log(`call ended: ${END_TEXT[end.reason]}${end.by === 'remote' && end.reason === 'hung_up' ? ` by ${safe(call.peer)}` : ''}`);
     if (final.packetsSent > 0)
         console.log(describeStats(final));
     finish();
@@ -270,12 +271,12 @@ export async function answer(account, descriptor, options) {
         const { sink, finish } = audioOut(options.out);
         const limitMs = options.seconds !== undefined ? options.seconds * 1000 : null;
         if (incoming instanceof Conference) {
-            console.log(`${incoming.host?.user ?? 'someone'} invites you to a conference; joining`);
+            console.log(`${safe(incoming.host?.user ?? 'someone')} invites you to a conference; joining`);
             incoming.join({ source, sink });
             await runConference(incoming, finish, limitMs);
             return;
         }
-        console.log(`${incoming.peer} is calling; answering`);
+        console.log(`${safe(incoming.peer)} is calling; answering`);
         incoming.accept({ source, sink });
         await runCall(incoming, finish, limitMs);
     }).finally(close);
@@ -306,7 +307,7 @@ async function runConference(conference, finish, limitMs) {
             return;
         const text = describeRoster(conference);
         if (text !== shown)
-            console.log((shown = text));
+            console.log(safe((shown = text)));
     };
     conference.onChange(show);
     const live = setInterval(show, 1_000);
@@ -333,7 +334,7 @@ export async function conference(account, descriptor, users, options) {
     const { sink, finish } = audioOut(options.out);
     const end = await withCalls(account, descriptor, options, async (_calls, conferences) => {
         const hosted = await conferences.start(users.map((u) => u.toLowerCase()), { source, sink });
-        console.log(`inviting ${users.join(', ')}…`);
+        console.log(`inviting ${safe(users.join(', '))}…`);
         const limitMs = options.seconds !== undefined ? options.seconds * 1000 : seconds !== null ? seconds * 1000 + TAIL_MS : null;
         return runConference(hosted, finish, limitMs);
     }).finally(close);

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { AccountGate } from '../daemon/account-gate.js';
 import { loadOrCreateToken } from '../daemon/api-token.js';
 import { buildLocalApi } from '../daemon/local-api.js';
+import { terminalError } from './terminal-text.js';
 /** The built app (npm run build puts it in dist/ui). */
 const UI_DIR = fileURLToPath(new URL('../../ui/', import.meta.url));
 /** Starts the API on `profileDir`'s install; resolves with the app's address (token in its fragment) and how to stop. */
@@ -27,7 +28,7 @@ export async function startDaemon(descriptor, profileDir, client, options) {
     port = typeof address === 'object' && address ? address.port : options.apiPort;
     if (options.user) {
         const resumed = await gate.resume(options.user).catch((error) => {
-            console.log(`${options.user} could not sign in with this device's key (${error.message}): log in from the app`);
+            console.log(`${options.user} could not sign in with this device's key (${terminalError(error)}): log in from the app`);
             return false;
         });
         if (!resumed)

@@ -7,6 +7,7 @@ import { Arguments, UsageError } from './arguments.js';
 import { COMMANDS, findCommand } from './commands.js';
 import { commandHelp, overviewHelp, synopsisLine } from './help.js';
 import { describeOptionsError, resolveOptions } from './options.js';
+import { terminalError } from './terminal-text.js';
 /** Exit codes: 1 for a command that failed, 2 for a usage mistake. */
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
@@ -47,7 +48,8 @@ main(process.argv.slice(2)).then((outcome) => {
         process.exit(outcome);
 }, (error) => {
     // A CommandError or LoginError is the command's own refusal; anything else is reported the same way.
-    console.error(`parley: ${error.message}`);
+    // Made safe for the terminal: a refusal often carries a server's or a peer's words.
+    console.error(`parley: ${terminalError(error)}`);
     process.exit(EXIT_FAILED);
 });
 //# sourceMappingURL=main.js.map

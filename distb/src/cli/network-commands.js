@@ -18,6 +18,7 @@ import { PingSchema, SUPPORTED_VERSIONS } from '../wire/messages.js';
 import { UsageError } from './arguments.js';
 import { loadDescriptor } from './account-commands.js';
 import { startDemoApp } from './demo-app.js';
+import { terminalError, terminalText as safe } from './terminal-text.js';
 /** The local network's login server port (its supernodes use 33033 and up). */
 export const LOCAL_LOGIN_PORT = 8443;
 /** Where `parley local --app` serves the demo users' apps. */
@@ -180,7 +181,7 @@ export async function runPing(options) {
             failures++;
             // NetError and ChannelFailure both carry a stable code.
             const code = error.code;
-            console.log(`${where}: failed: ${code ? `${code}: ` : ''}${error.message}`);
+            console.log(`${where}: failed: ${code ? `${safe(code)}: ` : ''}${terminalError(error)}`);
         }
     }
     return failures === 0 ? 0 : 1;

@@ -23,6 +23,7 @@ import { CONTACTS_REFRESH_MS, ContactList } from '../client/contact-list.js';
 import { TypingSignal } from '../chat/typing-signal.js';
 import { describeNat, detectMappingLifetime, detectNat, natTypeToWire, udpTimeoutFor } from '../nat/nat-detection.js';
 import { Connector } from '../nat/connector.js';
+import { terminalError, terminalLines, terminalText as safe } from './terminal-text.js';
 function loadHostCache(path) {
     if (!existsSync(path))
         return new HostCache();
@@ -60,9 +61,9 @@ export async function attach(account, descriptor) {
     });
     client.onEvent((event) => {
         if (event.kind === 'attached')
-            console.log(`attached to supernode ${event.supernode.host}:${event.supernode.port} (from the ${event.source === 'bootstrap' ? 'bootstrap list' : 'host cache'})`);
+            console.log(`attached to supernode ${safe(event.supernode.host)}:${event.supernode.port} (from the ${event.source === 'bootstrap' ? 'bootstrap list' : 'host cache'})`);
         if (event.kind === 'lost')
-            console.log(`lost supernode ${event.supernode.host}:${event.supernode.port}: ${event.reason}; failing over`);
+            console.log(`lost supernode ${safe(event.supernode.host)}:${event.supernode.port}: ${safe(event.reason)}; failing over`);
         if (event.kind === 'unreachable')
             console.log('no supernode answers; retrying');
         save();
@@ -115,12 +116,12 @@ export function localNetwork(client) {
         return { server: turn?.server ?? { host: supernode.host, port: supernode.port }, turn, ...(localHost ? { localHost } : {}), ...(turnTcp ? { turnTcp } : {}) };
     };
 }
-const describePath = (c) => `${c.path.kind} path (${c.path.local.type} ${c.path.local.address.host}:${c.path.local.address.port} → ${c.path.remote.type} ${c.path.remote.address.host}:${c.path.remote.address.port})`;
+const describePath = (c) => `${c.path.kind} path (${c.path.local.type} ${c.path.local.address.host}:${c.path.local.address.port} → ${c.path.remote.type} ${safe(c.path.remote.address.host)}:${c.path.remote.address.port})`;
 /** Connections others start: said, echoed (so the other side can time the path), closed when idle. */
 function answerConnections(connector) {
     const IDLE_MS = 30_000;
     connector.onConnection((c) => {
-        console.log(`connected with ${c.user} over a ${describePath(c)} in ${Math.round(c.setupMs)} ms`);
+        console.log(`connected with ${safe(c.user)} over a ${describePath(c)} in ${Math.round(c.setupMs)} ms`);
         let idle = setTimeout(() => void c.agent.close(), IDLE_MS);
         c.agent.onData((bytes) => {
             clearTimeout(idle);
@@ -128,7 +129,7 @@ function answerConnections(connector) {
             c.agent.send(bytes);
         });
     });
-    connector.onFailure((user, reason) => console.log(`connection from ${user} not made: ${reason}`));
+    connector.onFailure((user, reason) => console.log(`connection from ${safe(user)} not made: ${safe(reason)}`));
 }
 /** `parley connect <user>`: a path to the user's first online device, its kind, setup time and round trip. */
 export async function connect(account, descriptor, to) {
@@ -210,14 +211,14 @@ export async function online(account, descriptor, options) {
     });
     await promoter.start();
     // What this device is behind: published in its presence record (peers plan connections by it).
-    detectAndPublish(client).then((report) => report && console.log(`NAT: ${describeNat(report)}`), (error) => console.log(`NAT type not found: ${error.message}`));
+    detectAndPublish(client).then((report) => report && console.log(`NAT: ${describeNat(report)}`), (error) => console.log(`NAT type not found: ${terminalError(error)}`));
     const { chat, contacts, close: closeChat } = await startChat(account, descriptor, client, options);
     const anyone = options.callsFrom === 'anyone';
     answerConnections(new Connector(realEnv, chat, localNetwork(client), (_user, relation) => relation === 'buddy' || (anyone && relation === 'stranger')));
     // Presence: what `parley status` saved, pushed to buddies now and whenever it changes.
     const pushStatus = () => {
         const status = savedStatus(account);
-        chat.setPresence(STATUS_STATES[status.state], status.text).catch((error) => console.log(`presence not sent: ${error.message}`));
+        chat.setPresence(STATUS_STATES[status.state], status.text).catch((error) => console.log(`presence not sent: ${terminalError(error)}`));
     };
     pushStatus();
     watchFile(account.statusPath, { interval: 1000 }, pushStatus);
@@ -227,7 +228,7 @@ export async function online(account, descriptor, options) {
     const followLoginServer = setInterval(() => {
         contacts.refresh().then((added) => {
             for (const user of added)
-                console.log(`${user} is now your buddy`);
+                console.log(`${safe(user)} is now your buddy`);
             if (added.length > 0)
                 pushStatus();
         }, () => { });
@@ -256,10 +257,10 @@ export async function whois(account, descriptor, username) {
         const records = await client.find(username.toLowerCase());
         const ms = realEnv.clock.now() - started;
         if (records.length > 0) {
-            console.log(`${username}: online, found in the overlay in ${ms.toFixed(1)} ms (${records.length} device${records.length > 1 ? 's' : ''})`);
+            console.log(`${safe(username)}: online, found in the overlay in ${ms.toFixed(1)} ms (${records.length} device${records.length > 1 ? 's' : ''})`);
             for (const r of records) {
-                const via = r.supernodes.map((s) => `${s.host}:${s.port}`).join(', ') || 'no supernode';
-                const candidates = r.candidates.map((c) => `${CandidateType[c.type]?.toLowerCase() ?? 'candidate'} ${c.host}:${c.port}`).join(', ');
+                const via = r.supernodes.map((s) => `${safe(s.host)}:${s.port}`).join(', ') || 'no supernode';
+                const candidates = r.candidates.map((c) => `${CandidateType[c.type]?.toLowerCase() ?? 'candidate'} ${safe(c.host)}:${c.port}`).join(', ');
                 console.log(`  device ${toHex(r.device.dhKey).slice(0, 16)} via ${via}${candidates ? `; candidates ${candidates}` : ''}; record valid until ${new Date(r.expiresAtMs).toISOString()}`);
             }
             return;
@@ -267,7 +268,7 @@ export async function whois(account, descriptor, username) {
         try {
             const entry = await account.call('GET', `/v1/directory/users/${encodeURIComponent(username)}`);
             const seen = entry.lastSeenMs === null ? 'last seen: hidden' : `last seen ${new Date(entry.lastSeenMs).toISOString()}`;
-            console.log(`${username}: not online (the overlay has no record); the login server knows the user, ${seen}`);
+            console.log(`${safe(username)}: not online (the overlay has no record); the login server knows the user, ${seen}`);
         }
         catch (error) {
             // Not found is a failure a script can see: exit 1, like any lookup that found nothing.
@@ -283,8 +284,9 @@ export async function whois(account, descriptor, username) {
 }
 function formatMessage(m, me) {
     const time = new Date(m.sentAtMs).toISOString().slice(11, 19);
-    const where = m.from === me ? ` (from your other device, to ${m.conversation})` : '';
-    return `[${time}] ${m.from}${where}: ${m.text}${m.offline ? '   (sent while you were offline)' : ''}${m.request ? `   (not a buddy yet: parley buddies accept ${m.from} if they asked, else add)` : ''}`;
+    const from = safe(m.from);
+    const where = m.from === me ? ` (from your other device, to ${safe(m.conversation)})` : '';
+    return `[${time}] ${from}${where}: ${terminalLines(m.text)}${m.offline ? '   (sent while you were offline)' : ''}${m.request ? `   (not a buddy yet: parley buddies accept ${from} if they asked, else add)` : ''}`;
 }
 /** The states a user may set (`parley status`, the app), and what each tells buddies. */
 export const STATUS_STATES = { online: PresenceState.ONLINE, away: PresenceState.AWAY, dnd: PresenceState.DO_NOT_DISTURB, invisible: PresenceState.OFFLINE };
@@ -323,7 +325,7 @@ export async function startChat(account, descriptor, client, settings = {}) {
         await contacts.refresh();
     }
     catch (error) {
-        console.log(`contact list unavailable (${error.message}): everyone counts as a stranger for now`);
+        console.log(`contact list unavailable (${terminalError(error)}): everyone counts as a stranger for now`);
     }
     const chat = new ChatClient(realEnv, {
         history,
@@ -343,9 +345,9 @@ export async function startChat(account, descriptor, client, settings = {}) {
         if (settings.markReadOnShow !== false)
             chat.markRead([m]);
     });
-    chat.onRead((r) => console.log(`${r.user} read ${r.ids.length === 1 ? 'your message' : `${r.ids.length} of your messages`}`));
-    chat.onTyping((t) => t.active && console.log(`${t.user} is typing…`));
-    chat.onPresence((p) => console.log(`${p.user} is ${STATE_NAMES.get(p.state) ?? 'online'}${p.text ? `: ${p.text}` : ''}`));
+    chat.onRead((r) => console.log(`${safe(r.user)} read ${r.ids.length === 1 ? 'your message' : `${r.ids.length} of your messages`}`));
+    chat.onTyping((t) => t.active && console.log(`${safe(t.user)} is typing…`));
+    chat.onPresence((p) => console.log(`${safe(p.user)} is ${STATE_NAMES.get(p.state) ?? 'online'}${p.text ? `: ${safe(p.text)}` : ''}`));
     const waited = await chat.fetchOffline();
     if (waited > 0)
         console.log(`${waited} message${waited > 1 ? 's' : ''} arrived while you were offline`);
@@ -458,7 +460,7 @@ export function history(account, user, options) {
             console.log(options.search ? `no message with ${user} contains "${options.search}"` : `no messages with ${user} on this device yet`);
         for (const m of messages) {
             const when = new Date(m.sentAtMs).toISOString().replace('T', ' ').slice(0, 19);
-            console.log(`${when}  ${m.from === account.username ? 'you' : m.from}: ${m.text}`);
+            console.log(`${when}  ${m.from === account.username ? 'you' : safe(m.from)}: ${terminalLines(m.text)}`);
         }
     }
     finally {

@@ -18,6 +18,7 @@ import { startSupernode } from '../supernode/supernode.js';
 import { serveSupernodeOps } from '../supernode/ops.js';
 import { createLogger } from '../ops/log.js';
 import { CommandError } from './account-commands.js';
+import { terminalError } from './terminal-text.js';
 /** How often a running supernode renews (and tells the login server it is alive). */
 export const RENEW_INTERVAL_MS = 5 * 60_000;
 /** After a failed renewal, the next try comes sooner. */
@@ -48,8 +49,9 @@ function loadCertificate(path) {
         return null;
     }
 }
+/** The login server's words, made safe for the terminal. */
 function describeLoginError(error) {
-    return error instanceof LoginError ? error.message : error.message;
+    return terminalError(error);
 }
 export async function runSupernode(options) {
     const dir = resolve(options.dir);
@@ -118,7 +120,7 @@ export async function runSupernode(options) {
     if (ops)
         console.log(`metrics on http://${ops.host}:${ops.port}/metrics`);
     console.log(`supernode key: ${toBase64Url(keys.dh.publicKey)} (pin as --bootstrap ${advertisedHost}:${supernode.port}${supernode.webPort ? `+${supernode.webPort}` : ''}@<key>)`);
-    console.log(`open to the internet: TCP ${supernode.port}${supernode.webPort ? ` and ${supernode.webPort}` : ''}, UDP ${supernode.port} (STUN, TURN) and UDP relay ports (any, or the firewall's range for this host)`);
+    console.log(`open to the internet: TCP ${supernode.port}${supernode.webPort ? ` and ${supernode.webPort}` : ''}, UDP ${supernode.port} (STUN, TURN) and ${options.relayPorts ? `UDP ${options.relayPorts.min}-${options.relayPorts.max}` : 'any UDP port above 1023 (or fix a range with --relay-ports)'} (TURN relays)`);
     let timer = null;
     const renewLater = (delayMs) => {
         timer = realEnv.clock.after(delayMs, () => {

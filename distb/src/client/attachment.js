@@ -130,6 +130,9 @@ export function attachOver(env, link, supernode, config, sequence, natType) {
 export async function attachTo(env, supernode, config) {
     return attachOver(env, await connectTo(env, supernode, config), supernode, config);
 }
+/** Failover's pauses between rounds when no supernode takes the client: 1 s, doubling, at most 30 s (each jittered down to half). */
+export const REATTACH_FIRST_PAUSE_MS = 1000;
+export const REATTACH_MAX_PAUSE_MS = 30_000;
 /**
  * Keeps a client attached: startup races the best host-cache entries (then the bootstrap
  * list), keep-alive pings detect a dead supernode, and failover attaches elsewhere.
@@ -307,13 +310,37 @@ export class AttachedClient {
         this.emit({ kind: 'lost', supernode: attached.supernode, reason, atMs: this.env.clock.now() });
         this.reattach(0);
     }
-    /** Failover: attach elsewhere; if nothing answers, try again with a growing pause. */
+    /**
+     * Attaches and keeps at it: like start(), but when no supernode takes it (all down, or all
+     * shedding load in a storm) it tries again with failover's growing, jittered pause instead of
+     * giving up, until it attaches (resolves) or is closed (never resolves). What a long-running
+     * device wants; a one-shot command wants start()'s quick answer.
+     */
+    stayAttached() {
+        return new Promise((resolve) => {
+            const listener = (event) => {
+                if (event.kind !== 'attached')
+                    return;
+                this.listeners.splice(this.listeners.indexOf(listener), 1);
+                resolve(event.supernode);
+            };
+            this.listeners.push(listener);
+            this.reattach(0);
+        });
+    }
+    /**
+     * Failover: attach elsewhere; if nothing answers, try again with a growing pause, drawn at
+     * random between half and all of it: clients that lost the same supernode (or restarted
+     * together) spread their retries out instead of coming back in waves.
+     */
     reattach(attempt) {
         if (this.closed)
             return;
         this.start().catch(() => {
-            const pauseMs = Math.min(30_000, 1000 * 2 ** attempt);
-            this.retry = this.env.clock.after(pauseMs, () => this.reattach(attempt + 1));
+            if (this.closed)
+                return;
+            const ceilingMs = Math.min(REATTACH_MAX_PAUSE_MS, REATTACH_FIRST_PAUSE_MS * 2 ** attempt);
+            this.retry = this.env.clock.after(ceilingMs * (0.5 + 0.5 * this.env.random.float()), () => this.reattach(attempt + 1));
         });
     }
     /** Messages routed to this device: `from` is the sender's username as its supernode authenticated it. */

@@ -37,10 +37,19 @@ export function issueCertificate(ca, request) {
 function certificateError(code, message) {
     return err({ code, message });
 }
+/**
+ * How many certificates whose CA signature checked out a verifier remembers. The same few
+ * certificates come back all the time (every handshake, every presence record a supernode
+ * stores), and an Ed25519 verification is most of what a handshake costs; only certificates the
+ * CA really signed get in, so strangers cannot fill it with garbage, and the oldest go first.
+ */
+export const VERIFIED_CERTIFICATE_CACHE_SIZE = 4096;
 export class CertificateVerifier {
     clockSkewMs;
     caKey;
     networkId;
+    /** Signature-checked certificates by their bytes; least recently used first. */
+    verified = new Map();
     constructor(caPublicKey, clockSkewMs = DEFAULT_CLOCK_SKEW_MS) {
         this.clockSkewMs = clockSkewMs;
         const key = publicKeyObject(caPublicKey);
@@ -49,8 +58,35 @@ export class CertificateVerifier {
         this.caKey = key;
         this.networkId = networkIdOf(caPublicKey);
     }
+    /** How many signature-checked certificates it remembers (at most VERIFIED_CERTIFICATE_CACHE_SIZE). */
+    get remembered() {
+        return this.verified.size;
+    }
     /** Checks format, network, CA signature and validity period at `nowMs` (Unix epoch ms). */
     verify(encoded, nowMs) {
+        const key = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength).toString('base64');
+        let signed = this.verified.get(key);
+        if (signed) {
+            this.verified.delete(key);
+        }
+        else {
+            const checked = this.checkSigned(encoded);
+            if (!checked.ok)
+                return checked;
+            signed = checked.value;
+            if (this.verified.size >= VERIFIED_CERTIFICATE_CACHE_SIZE)
+                this.verified.delete(this.verified.keys().next().value);
+        }
+        this.verified.set(key, signed);
+        // The validity period is checked at every use: a cached certificate still expires.
+        if (nowMs + this.clockSkewMs < signed.issuedAtMs)
+            return certificateError('not_yet_valid', `certificate valid from ${new Date(signed.issuedAtMs).toISOString()}`);
+        if (nowMs - this.clockSkewMs >= signed.expiresAtMs)
+            return certificateError('expired', `certificate expired at ${new Date(signed.expiresAtMs).toISOString()}`);
+        return ok({ ...signed, encoded });
+    }
+    /** Format, network and the CA's signature: what does not change with time. */
+    checkSigned(encoded) {
         const certificate = decodeCertificate(encoded);
         if (!certificate.ok)
             return certificateError('malformed', certificate.error.message);
@@ -65,21 +101,14 @@ export class CertificateVerifier {
         if (!verifySignature(this.caKey, concatBytes(SIGNATURE_CONTEXT, certificate.value.body), certificate.value.signature)) {
             return certificateError('bad_signature', 'certificate is not signed by this network\'s CA');
         }
-        const issuedAtMs = Number(b.issuedAtMs);
-        const expiresAtMs = Number(b.expiresAtMs);
-        if (nowMs + this.clockSkewMs < issuedAtMs)
-            return certificateError('not_yet_valid', `certificate valid from ${new Date(issuedAtMs).toISOString()}`);
-        if (nowMs - this.clockSkewMs >= expiresAtMs)
-            return certificateError('expired', `certificate expired at ${new Date(expiresAtMs).toISOString()}`);
         return ok({
             username: b.username,
             role: b.role,
             signingKey: b.signingKey,
             dhKey: b.dhKey,
             serial: Number(b.serial),
-            issuedAtMs,
-            expiresAtMs,
-            encoded,
+            issuedAtMs: Number(b.issuedAtMs),
+            expiresAtMs: Number(b.expiresAtMs),
         });
     }
 }

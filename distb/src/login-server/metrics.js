@@ -53,5 +53,19 @@ export class LoginMetrics {
         help: 'Offline messages the recipient device acknowledged (and so were deleted).',
         registers: [this.registry],
     });
+    // Refusals of what a peer asks us to keep for someone else (issue 19): the reason is our own
+    // error code, so the series stay few.
+    offlineRefused = new Counter({
+        name: 'parley_login_offline_messages_refused_total',
+        help: "Offline messages refused, by reason: quota_exceeded (the device's store is full), sender_share_exceeded (this sender's share of it), strangers_share_exceeded (the share of all senders who are not the recipient's buddies).",
+        labelNames: ['reason'],
+        registers: [this.registry],
+    });
+    buddyRequestsRefused = new Counter({
+        name: 'parley_login_buddy_requests_refused_total',
+        help: 'Buddy requests refused, by reason: too_many_requests (the recipient has too many pending), too_many_outgoing_requests (the sender has), already_requested.',
+        labelNames: ['reason'],
+        registers: [this.registry],
+    });
 }
 //# sourceMappingURL=metrics.js.map

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SeededRandom } from '../../src/env/prng.js';
-import { CertificateVerifier, Role } from '../../src/crypto/certificate.js';
+import { CertificateVerifier, Role, VERIFIED_CERTIFICATE_CACHE_SIZE } from '../../src/crypto/certificate.js';
 import { parseNetworkDescriptor, serializeNetworkDescriptor } from '../../src/crypto/descriptor.js';
 import { exportDeviceKeys, importDeviceKeys } from '../../src/crypto/identity.js';
 import { toBase64Url } from '../../src/crypto/bytes.js';
@@ -33,6 +33,27 @@ test('a tampered certificate fails its signature', () => {
     assert.ok(!result.ok);
     assert.ok(['bad_signature', 'malformed', 'wrong_network'].includes(result.error.code));
     assert.ok(net.verifier.verify(certificate, TEST_EPOCH_MS).ok);
+});
+test('remembered certificates still expire, copies with one bit changed are still refused, and the memory is bounded', () => {
+    const net = testNetwork(new SeededRandom(testSeed()));
+    const verifier = new CertificateVerifier(net.ca.keyPair.publicKey, 0);
+    const alice = net.identity('alice', { issuedAtMs: TEST_EPOCH_MS, lifetimeMs: 3_600_000 });
+    assert.ok(verifier.verify(alice.certificate, TEST_EPOCH_MS).ok);
+    assert.equal(verifier.remembered, 1);
+    for (let i = 12; i < alice.certificate.length; i += 7) {
+        const tampered = alice.certificate.slice();
+        tampered[i] ^= 1;
+        assert.ok(!verifier.verify(tampered, TEST_EPOCH_MS).ok, `bit flipped at ${i}`);
+    }
+    assert.equal(verifier.remembered, 1, 'refused certificates are not remembered');
+    const expired = verifier.verify(alice.certificate, TEST_EPOCH_MS + 3_600_000);
+    assert.ok(!expired.ok && expired.error.code === 'expired');
+    const others = Array.from({ length: VERIFIED_CERTIFICATE_CACHE_SIZE + 10 }, (_, i) => net.identity(`u${i}`, { issuedAtMs: TEST_EPOCH_MS }).certificate);
+    for (const certificate of others)
+        assert.ok(verifier.verify(certificate, TEST_EPOCH_MS).ok);
+    assert.equal(verifier.remembered, VERIFIED_CERTIFICATE_CACHE_SIZE);
+    const again = verifier.verify(alice.certificate, TEST_EPOCH_MS + 1);
+    assert.ok(again.ok && again.value.username === 'alice', 'forgotten, then checked again');
 });
 test('device keys survive export and import', () => {
     const net = testNetwork(new SeededRandom(testSeed()));

@@ -120,15 +120,17 @@ for (const dialect of DIALECTS) {
             const device = await store.registerDevice({ userId: users.alfred.id, signingKey: key(20), dhKey: key(20), name: 'pc', nowMs: T0 });
             assert.ok(device.ok);
             const id = device.value.id;
+            const recipient = { deviceId: id, userId: users.alfred.id };
+            const bob = { userId: users.bob.id, username: 'bob' };
             for (const n of [1, 2, 3])
-                assert.ok((await store.storeOffline(id, 'bob', new Uint8Array(10).fill(n), T0 + n)).ok);
-            const count = await store.storeOffline(id, 'bob', new Uint8Array(1), T0);
+                assert.ok((await store.storeOffline(recipient, bob, new Uint8Array(10).fill(n), T0 + n)).ok);
+            const count = await store.storeOffline(recipient, bob, new Uint8Array(1), T0);
             assert.ok(!count.ok && count.error.code === 'quota_exceeded');
             const fetched = await store.fetchOffline(id, 10);
             assert.deepEqual(fetched.map((m) => m.ciphertext[0]), [1, 2, 3]);
             assert.equal(await store.ackOffline(id, [fetched[0].id, fetched[1].id, 999_999]), 2);
             assert.equal(await store.ackOffline(id, [fetched[0].id]), 0, 'acknowledged once');
-            const bytes = await store.storeOffline(id, 'bob', new Uint8Array(95), T0);
+            const bytes = await store.storeOffline(recipient, bob, new Uint8Array(95), T0);
             assert.ok(!bytes.ok && bytes.error.code === 'quota_exceeded', 'byte quota');
         });
         test('throttle: free failures, then doubling locks, forgotten after a while, cleared on success', async () => {

@@ -163,11 +163,13 @@ test('lab: Prometheus can scrape every server: the login server counted the logi
 test('lab: a restarted supernode keeps its identity; clients whose descriptor named only the first two reach the one enrolled later', { timeout: 120_000 }, async () => {
     for (const s of supernodes)
         assert.match(s.output, /enrolled with the login server as supernode #\d+ \(sn\d\)/);
+    for (const s of supernodes)
+        assert.match(s.output, new RegExp(`UDP ${RELAY_PORTS} \\(TURN relays\\)`), 'the operator is told the relay range to open');
     const before = supernodeKey(supernodes[1].output);
     await stopParley(supernodes[1].child);
     const sn = SUPERNODE_HOSTS[1];
     // No token this time: it renews with its own key.
-    supernodes[1] = await startParley(['supernode', '--dir', join(hostDir(sn.ns), 'supernode'), '--host', sn.host, '--stun-alternate', sn.alternate, '--port', String(SUPERNODE_PORT), '--web-port', '443', '--metrics', String(METRICS_PORT)], /open to the internet: .*\n/, 30_000, { netns: netns(sn.ns) });
+    supernodes[1] = await startParley(['supernode', '--dir', join(hostDir(sn.ns), 'supernode'), '--host', sn.host, '--stun-alternate', sn.alternate, '--port', String(SUPERNODE_PORT), '--web-port', '443', '--metrics', String(METRICS_PORT), '--relay-ports', RELAY_PORTS], /open to the internet: .*\n/, 30_000, { netns: netns(sn.ns) });
     assert.ok(before);
     assert.equal(supernodeKey(supernodes[1].output), before, 'the same key after a restart');
     assert.doesNotMatch(supernodes[1].output, /enrolled with/, 'renewed, not enrolled again');

@@ -28,7 +28,7 @@ export async function testServer(database, options = {}) {
     const ca = options.ca ?? createNetworkCa(cryptoRandom);
     const clock = options.clock ?? new ManualClock(Date.UTC(2026, 0, 1));
     const context = createServerContext({
-        store: new LoginStore(database),
+        store: new LoginStore(database, options.limits),
         ca,
         hasher: options.hasher ?? FAST_HASH,
         clock,

@@ -2,14 +2,17 @@ import { fromBase64Url, toBase64Url } from '../../crypto/bytes.js';
 import { normaliseUsername } from '../usernames.js';
 import { ApiError, authenticate, checkThrottle } from '../context.js';
 import { schemas } from '../schemas.js';
-import { bootstrapJson, liveBootstrap } from './supernodes.js';
+import { bootstrapJson, servedBootstrap } from './supernodes.js';
 const STATUS_BY_STORE_ERROR = {
     version_conflict: 409,
     already_requested: 409,
     not_found: 404,
     too_many_contacts: 413,
     too_many_requests: 429,
+    too_many_outgoing_requests: 429,
     quota_exceeded: 507,
+    sender_share_exceeded: 429,
+    strangers_share_exceeded: 429,
 };
 function refuse(error) {
     throw new ApiError(STATUS_BY_STORE_ERROR[error.code] ?? 400, error.code, error.message);
@@ -38,7 +41,7 @@ export function socialRoutes(app, context) {
         networkId: toBase64Url(context.ca.networkId),
         caPublicKey: toBase64Url(context.ca.keyPair.publicKey),
         latestVersion: config.latestVersion,
-        bootstrap: bootstrapJson(await liveBootstrap(context)),
+        bootstrap: bootstrapJson(await servedBootstrap(context)),
     }));
     // The seed's `getlatestversion`: clients ask at startup and only tell the user.
     app.get('/v1/version', { schema: { querystring: schemas.versionQuery, tags: ['network'] } }, async (request) => {
@@ -74,8 +77,10 @@ export function socialRoutes(app, context) {
             return { sent: true };
         }
         const created = await store.createBuddyRequest(caller.user.id, target.id, body.message ?? '', now());
-        if (!created.ok)
+        if (!created.ok) {
+            context.metrics.buddyRequestsRefused.inc({ reason: created.error.code });
             refuse(created.error);
+        }
         reply.code(202);
         return { sent: true, id: created.value.id };
     });
@@ -131,9 +136,11 @@ export function socialRoutes(app, context) {
             throw new ApiError(400, 'invalid_request', 'ciphertext must be canonical base64url');
         // Blocked senders are refused silently: the message is accepted and dropped.
         if (!(await store.isBlockedBy(caller.user.id, device.userId))) {
-            const stored = await store.storeOffline(device.id, caller.user.username, ciphertext, now());
-            if (!stored.ok)
+            const stored = await store.storeOffline({ deviceId: device.id, userId: device.userId }, { userId: caller.user.id, username: caller.user.username }, ciphertext, now());
+            if (!stored.ok) {
+                context.metrics.offlineRefused.inc({ reason: stored.error.code });
                 refuse(stored.error);
+            }
             context.metrics.offlineStored.inc();
         }
         reply.code(202);

@@ -33,6 +33,29 @@ export async function liveBootstrap(context, except) {
     }
     return entries.slice(0, MAX_BOOTSTRAP_SERVED);
 }
+/**
+ * How long /v1/info's list may be served from memory. Every client asks at every start: after a
+ * mass restart that is thousands of requests a second, which one database query each (and each
+ * its own) would turn into a queue. Requests meanwhile share one query; the list changes on a
+ * scale of minutes (a renewal every 5, a live window of 15).
+ */
+export const LIVE_BOOTSTRAP_CACHE_MS = 2_000;
+const servedLists = new WeakMap();
+/** liveBootstrap(context), shared by every request within LIVE_BOOTSTRAP_CACHE_MS. */
+export function servedBootstrap(context) {
+    const nowMs = context.clock.wallTimeMs(); // the clock the live window is kept by (tests move it)
+    const kept = servedLists.get(context);
+    if (kept && Math.abs(nowMs - kept.atMs) < LIVE_BOOTSTRAP_CACHE_MS)
+        return kept.entries;
+    const entries = liveBootstrap(context);
+    servedLists.set(context, { atMs: nowMs, entries });
+    entries.catch(() => servedLists.delete(context)); // a failed query is not kept
+    return entries;
+}
+/** A supernode came, went or moved here: the next /v1/info reads the list again. */
+function forgetServedBootstrap(context) {
+    servedLists.delete(context);
+}
 export function bootstrapJson(entries) {
     return entries.map((b) => ({ host: b.host, port: b.port, ...(b.dhKey ? { dhKey: toBase64Url(b.dhKey) } : {}), ...(b.webPort ? { webPort: b.webPort } : {}) }));
 }
@@ -74,6 +97,7 @@ export function supernodeRoutes(app, context) {
         if (!enrolled.ok)
             return refuseCounted(request.ip, new ApiError(REFUSAL_STATUS[enrolled.error.code] ?? 400, enrolled.error.code, enrolled.error.message));
         request.log.info({ supernode: enrolled.value.id, label: enrolled.value.label, host: address.host, port: address.port }, 'supernode enrolled');
+        forgetServedBootstrap(context);
         return { id: enrolled.value.id, label: enrolled.value.label, ...(await certify(enrolled.value)) };
     });
     app.post('/v1/supernodes/renew', { schema: { body: schemas.supernodeRenew, tags: ['supernodes'] } }, async (request) => {
@@ -93,6 +117,7 @@ export function supernodeRoutes(app, context) {
             return refuseCounted(request.ip, new ApiError(401, 'bad_signature', 'the renewal is not signed by the enrolled key'));
         }
         await supernodes.touch(known.id, address, now());
+        forgetServedBootstrap(context);
         return { id: known.id, label: known.label, ...(await certify(known)) };
     });
 }

@@ -8,8 +8,15 @@ export const DEFAULT_STORE_LIMITS = {
     maxDevicesPerUser: 16,
     maxContacts: 2000,
     maxPendingRequestsPerUser: 200,
+    maxOutgoingRequestsPerUser: 100,
     maxOfflineMessagesPerDevice: 1000,
     maxOfflineBytesPerDevice: 16 * 1024 * 1024,
+    maxOfflineMessagesPerBuddy: 250,
+    maxOfflineBytesPerBuddy: 4 * 1024 * 1024,
+    maxOfflineMessagesPerStranger: 10,
+    maxOfflineBytesPerStranger: 160 * 1024,
+    maxOfflineMessagesFromStrangers: 100,
+    maxOfflineBytesFromStrangers: 1024 * 1024,
 };
 function storeError(code, message) {
     return err({ code, message });
@@ -49,14 +56,15 @@ function likePrefix(prefix) {
 }
 export class LoginStore {
     database;
-    limits;
     db;
     dialect;
-    constructor(database, limits = DEFAULT_STORE_LIMITS) {
+    limits;
+    /** `limits` overrides some of `DEFAULT_STORE_LIMITS` (tests use small ones). */
+    constructor(database, limits = {}) {
         this.database = database;
-        this.limits = limits;
         this.db = database.db;
         this.dialect = database.dialect;
+        this.limits = { ...DEFAULT_STORE_LIMITS, ...limits };
     }
     close() {
         return this.database.close();
@@ -313,6 +321,10 @@ export class LoginStore {
         const pending = await this.db.selectFrom('buddy_requests').select(sql `count(*)`.as('n')).where('to_user_id', '=', toUserId).executeTakeFirstOrThrow();
         if (Number(pending.n) >= this.limits.maxPendingRequestsPerUser)
             return storeError('too_many_requests', 'this user has too many pending requests');
+        const outgoing = await this.db.selectFrom('buddy_requests').select(sql `count(*)`.as('n')).where('from_user_id', '=', fromUserId).executeTakeFirstOrThrow();
+        if (Number(outgoing.n) >= this.limits.maxOutgoingRequestsPerUser) {
+            return storeError('too_many_outgoing_requests', `at most ${this.limits.maxOutgoingRequestsPerUser} of your buddy requests may wait for an answer at once`);
+        }
         try {
             const row = await this.db.insertInto('buddy_requests').values({ from_user_id: fromUserId, to_user_id: toUserId, message, created_at_ms: nowMs }).returning('id').executeTakeFirstOrThrow();
             const request = (await this.listRequests({ id: Number(row.id) }))[0];
@@ -379,19 +391,61 @@ export class LoginStore {
         return rows.map((r) => ({ username: r.username, displayName: r.display_name, lastSeenMs: Number(r.show_last_seen) === 1 && r.last_seen_ms !== null ? Number(r.last_seen_ms) : null }));
     }
     // --- Offline messages ---------------------------------------------------------------------
-    async storeOffline(recipientDeviceId, sender, ciphertext, nowMs) {
+    /**
+     * Keeps a sealed message for a device, within the device's store and the sender's share of it:
+     * the device's own user fills it up to the whole store, each buddy (on the recipient's contact
+     * list) up to a buddy's share, each stranger up to a stranger's share, and all strangers
+     * together up to the strangers' share, so nobody outside the list can crowd out the buddies.
+     */
+    async storeOffline(recipient, sender, ciphertext, nowMs) {
+        const limits = this.limits;
+        const size = ciphertext.byteLength;
         return this.db.transaction().execute(async (tx) => {
+            // One deposit at a time per device on PostgreSQL (replicas, pooled connections): the
+            // usage read below then stays true until the insert.
+            if (this.dialect === 'postgres')
+                await tx.selectFrom('devices').select('id').where('id', '=', recipient.deviceId).forUpdate().execute();
+            const senderKind = await this.offlineSenderKind(tx, recipient.userId, sender.userId);
             const usage = await tx
                 .selectFrom('offline_messages')
-                .select([sql `count(*)`.as('n'), sql `coalesce(sum(length(ciphertext)), 0)`.as('bytes')])
-                .where('recipient_device_id', '=', recipientDeviceId)
+                .select([
+                sql `count(*)`.as('n'),
+                sql `coalesce(sum(length(ciphertext)), 0)`.as('bytes'),
+                sql `coalesce(sum(case when sender_username = ${sender.username} then 1 else 0 end), 0)`.as('senderN'),
+                sql `coalesce(sum(case when sender_username = ${sender.username} then length(ciphertext) else 0 end), 0)`.as('senderBytes'),
+                sql `coalesce(sum(from_stranger), 0)`.as('strangersN'),
+                sql `coalesce(sum(from_stranger * length(ciphertext)), 0)`.as('strangersBytes'),
+            ])
+                .where('recipient_device_id', '=', recipient.deviceId)
                 .executeTakeFirstOrThrow();
-            if (Number(usage.n) >= this.limits.maxOfflineMessagesPerDevice || Number(usage.bytes) + ciphertext.byteLength > this.limits.maxOfflineBytesPerDevice) {
+            const full = (count, bytes, maxCount, maxBytes) => Number(count) >= maxCount || Number(bytes) + size > maxBytes;
+            if (full(usage.n, usage.bytes, limits.maxOfflineMessagesPerDevice, limits.maxOfflineBytesPerDevice)) {
                 return storeError('quota_exceeded', 'the recipient device has no room for more offline messages');
             }
-            const row = await tx.insertInto('offline_messages').values({ recipient_device_id: recipientDeviceId, sender_username: sender, ciphertext, created_at_ms: nowMs }).returning('id').executeTakeFirstOrThrow();
-            return ok(Number(row.id));
+            if (senderKind === 'buddy' && full(usage.senderN, usage.senderBytes, limits.maxOfflineMessagesPerBuddy, limits.maxOfflineBytesPerBuddy)) {
+                return storeError('sender_share_exceeded', `a buddy may leave at most ${limits.maxOfflineMessagesPerBuddy} messages (${limits.maxOfflineBytesPerBuddy} bytes) for one device until it fetches them`);
+            }
+            if (senderKind === 'stranger') {
+                if (full(usage.senderN, usage.senderBytes, limits.maxOfflineMessagesPerStranger, limits.maxOfflineBytesPerStranger)) {
+                    return storeError('sender_share_exceeded', `someone who is not the recipient's buddy may leave at most ${limits.maxOfflineMessagesPerStranger} messages (${limits.maxOfflineBytesPerStranger} bytes) for one device until it fetches them`);
+                }
+                if (full(usage.strangersN, usage.strangersBytes, limits.maxOfflineMessagesFromStrangers, limits.maxOfflineBytesFromStrangers)) {
+                    return storeError('strangers_share_exceeded', "the recipient device's room for messages from people who are not its buddies is full");
+                }
+            }
+            const row = await tx
+                .insertInto('offline_messages')
+                .values({ recipient_device_id: recipient.deviceId, sender_username: sender.username, ciphertext, created_at_ms: nowMs, from_stranger: senderKind === 'stranger' ? 1 : 0 })
+                .returning('id')
+                .executeTakeFirstOrThrow();
+            return ok({ id: Number(row.id), senderKind });
         });
+    }
+    async offlineSenderKind(tx, recipientUserId, senderUserId) {
+        if (recipientUserId === senderUserId)
+            return 'self';
+        const row = await tx.selectFrom('contacts').select('kind').where('user_id', '=', recipientUserId).where('contact_id', '=', senderUserId).executeTakeFirst();
+        return row?.kind === 'buddy' ? 'buddy' : 'stranger';
     }
     async fetchOffline(recipientDeviceId, limit) {
         const rows = await this.db.selectFrom('offline_messages').selectAll().where('recipient_device_id', '=', recipientDeviceId).orderBy('id').limit(limit).execute();

@@ -109,6 +109,14 @@ function migrations(dialect) {
                 await db.schema.createIndex('supernodes_by_last_seen').on('supernodes').column('last_seen_ms').execute();
             },
         },
+        // Each sender gets a share of a device's offline store; messages from people the recipient
+        // has not accepted as buddies share a smaller part (issue 19). Rows from before count as
+        // buddies' (no way to tell now, and they leave once fetched).
+        '003-offline-shares': {
+            async up(db) {
+                await db.schema.alterTable('offline_messages').addColumn('from_stranger', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+            },
+        },
     };
 }
 class InlineProvider {
