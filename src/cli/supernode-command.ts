@@ -19,6 +19,7 @@ import { startSupernode } from '../supernode/supernode.js';
 import { serveSupernodeOps } from '../supernode/ops.js';
 import { createLogger, type LogLevel } from '../ops/log.js';
 import { CommandError } from './account-commands.js';
+import type { Cidr } from '../nat/peer-policy.js';
 
 /** How often a running supernode renews (and tells the login server it is alive). */
 export const RENEW_INTERVAL_MS = 5 * 60_000;
@@ -38,6 +39,8 @@ export interface SupernodeCommandOptions {
   readonly port: number;
   readonly webPort?: number;
   readonly stun?: { alternate: { host: string } };
+  /** Special-purpose addresses TURN relays to nonetheless (a lab's private ranges); default none. */
+  readonly turnAllowPeers?: readonly Cidr[];
   /** Where /metrics, /healthz and /readyz are served (docs/operations.md). */
   readonly metrics?: { readonly host: string; readonly port: number };
   /** JSON log lines at this level and above to standard error, instead of plain lines. */
@@ -100,7 +103,7 @@ export async function runSupernode(options: SupernodeCommandOptions): Promise<vo
     port: options.port,
     advertise: { host: advertisedHost },
     ...(options.webPort ? { webPort: options.webPort } : {}),
-    ...(options.stun ? { stun: options.stun } : {}),
+    stun: { ...options.stun, ...(options.turnAllowPeers ? { allowPeers: options.turnAllowPeers } : {}) },
     log: logger ? (line) => logger.info(line) : (line) => console.log(`supernode: ${line}`),
   });
   const address: AdvertisedAddress = { host: advertisedHost, port: supernode.port, webPort: supernode.webPort };
