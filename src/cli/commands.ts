@@ -7,6 +7,7 @@ import type { AccountOptions } from './account-commands.js';
 import { UsageError, type Arguments } from './arguments.js';
 import { commandHelp, overviewHelp } from './help.js';
 import type { CommandUsage, OptionUsage } from './options.js';
+import { parseCidrList, type Cidr } from '../nat/peer-policy.js';
 
 // A command's code is loaded when it runs, not for help or a usage error: those stay fast
 // (the servers' modules take most of a second to load).
@@ -34,6 +35,13 @@ const passwordStdin: OptionUsage = { name: 'password-stdin', kind: 'boolean', he
 const host: OptionUsage = { name: 'host', kind: 'string', value: 'H', default: '127.0.0.1', help: 'the address to listen on' };
 const stunAlternateOption: OptionUsage = { name: 'stun-alternate', kind: 'string', value: 'A', help: "the STUN service's second address (default: 127.0.0.2 with host 127.0.0.1)" };
 const webPort: OptionUsage = { name: 'web-port', kind: 'string', value: 'W', help: 'also take device links and TURN over TCP on this port' };
+const turnAllowPeers = (fallback?: string): OptionUsage => ({
+  name: 'turn-allow-peers',
+  kind: 'string',
+  value: 'CIDR,…',
+  ...(fallback ? { default: fallback } : {}),
+  help: 'let TURN relay to these addresses although not on the internet (loopback, private, 100.64/10, link-local, reserved, documentation ranges are refused otherwise)',
+});
 const localDir: OptionUsage = { name: 'dir', kind: 'string', value: 'D', default: '.parley-local', help: "the local network's folder" };
 const callsFromOption: OptionUsage = { name: 'calls-from', kind: 'string', value: 'buddies|anyone', default: 'buddies', help: 'whose calls and connections to answer' };
 const callOptions: OptionUsage[] = [
@@ -53,6 +61,15 @@ export function parsePortRange(text: string | undefined): { min: number; max: nu
   const max = match ? Number(match[2]) : NaN;
   if (!(min >= 1024 && max <= MAX_PORT && min <= max)) throw new UsageError(`--relay-ports takes MIN-MAX, two ports from 1024 to ${MAX_PORT}, low first (got ${text})`);
   return { min, max };
+}
+
+/** A list of CIDRs (`--turn-allow-peers`); none when the option is not set. */
+function cidrs(args: Arguments, name: string): readonly Cidr[] {
+  const text = args.string(name);
+  if (text === undefined) return [];
+  const parsed = parseCidrList(text);
+  if (!parsed.ok) throw new UsageError(`--${name}: ${parsed.error.message}${args.from(name)}`);
+  return parsed.value;
 }
 
 function account(args: Arguments, extra: { password?: boolean; discoverable?: boolean; user?: boolean } = {}): AccountOptions & { user?: string } {
@@ -93,7 +110,7 @@ export const COMMANDS: readonly Command[] = [
   {
     usage: {
       name: 'local',
-      synopsis: ['[--dir D] [--supernodes N] [--port P] [--host H] [--stun-alternate A]', '[--web-port W] [--login-port L] [--app]'],
+      synopsis: ['[--dir D] [--supernodes N] [--port P] [--host H] [--stun-alternate A]', '[--web-port W] [--login-port L] [--turn-allow-peers CIDR,…] [--app]'],
       summary: 'runs a whole network on this machine: login server and supernodes',
       description: `Runs a local network: creates (once) a network CA in D, starts a login server on
 L (default 8443) and N supernodes on ports P, P+1, … (0: any free ports), writes
@@ -112,6 +129,7 @@ free ones with --port 0).`,
         stunAlternateOption,
         webPort,
         { name: 'login-port', kind: 'string', value: 'L', help: `the login server's port (default: ${LOCAL_LOGIN_PORT}, any free one with --port 0)` },
+        turnAllowPeers('127.0.0.0/8,::1'),
         { name: 'app', kind: 'boolean', help: 'also two demo users with their daemons and the app' },
       ],
       configurable: true,
@@ -130,6 +148,7 @@ free ones with --port 0).`,
         ...(stun ? { stunAlternate: stun } : {}),
         ...(web !== undefined ? { webPort: web } : {}),
         ...(loginPort !== undefined ? { loginPort } : {}),
+        turnAllowPeers: cidrs(args, 'turn-allow-peers'),
         app: args.flag('app'),
       });
       return 'running';
@@ -208,7 +227,7 @@ Writes D/network.json for clients.`,
   {
     usage: {
       name: 'supernode',
-      synopsis: ['[--dir D] [--network F] [--enrol TOKEN] [--host H] [--public-host A] [--port P]', '[--stun-alternate A] [--web-port W] [--relay-ports MIN-MAX] [--relay-public-host A]'],
+      synopsis: ['[--dir D] [--network F] [--enrol TOKEN] [--host H] [--public-host A] [--port P]', '[--stun-alternate A] [--web-port W] [--relay-ports MIN-MAX] [--relay-public-host A]', '[--turn-allow-peers CIDR,…]'],
       summary: "runs an operator's supernode on its own host",
       description: `Runs a supernode for the network of F (the login server's network.json: no secret in it;
 kept in D). It makes its own keys in D once and enrols them with a single-use token from the
@@ -226,6 +245,7 @@ docs/deploy.md takes an operator through it.`,
         webPort,
         { name: 'relay-ports', kind: 'string', value: 'MIN-MAX', help: "TURN relay ports, e.g. 49152-65535 (default: any free port): the firewall's range" },
         { name: 'relay-public-host', kind: 'string', value: 'A', help: "the address relayed peers reach this host's relay ports at (default: the public host)" },
+        turnAllowPeers(),
         { name: 'log-level', kind: 'string', value: 'debug|info|warn|error', help: 'also write JSON log lines at this level and above to standard error' },
         { name: 'metrics', kind: 'string', value: '[HOST:]PORT', help: 'serve /metrics, /healthz and /readyz here (HOST default 127.0.0.1)' },
       ],
@@ -255,6 +275,7 @@ docs/deploy.md takes an operator through it.`,
         ...stunAlternate(args.string('host')!, args.string('stun-alternate')),
         ...(metrics ? { metrics } : {}),
         ...(logLevel ? { logLevel } : {}),
+        turnAllowPeers: cidrs(args, 'turn-allow-peers'),
       });
       return 'running';
     },

@@ -20,6 +20,7 @@ import type { LogLevel } from '../ops/log.js';
 import { loadDescriptor } from './account-commands.js';
 import { startDemoApp } from './demo-app.js';
 import { terminalError, terminalText as safe } from './terminal-text.js';
+import type { Cidr } from '../nat/peer-policy.js';
 
 /** The local network's login server port (its supernodes use 33033 and up). */
 export const LOCAL_LOGIN_PORT = 8443;
@@ -106,6 +107,8 @@ export interface LocalOptions {
   readonly stunAlternate?: string;
   readonly webPort?: number;
   readonly loginPort?: number;
+  /** Special-purpose addresses the supernodes' TURN relays to (loopback, for a network on this machine). */
+  readonly turnAllowPeers: readonly Cidr[];
   readonly app: boolean;
 }
 
@@ -128,7 +131,7 @@ export async function runLocal(options: LocalOptions): Promise<void> {
       port: basePort === 0 ? 0 : basePort + i,
       // One web port per host: the first supernode takes it.
       ...(i === 0 && options.webPort !== undefined ? { webPort: options.webPort } : {}),
-      ...stunAlternate(options.host, options.stunAlternate),
+      stun: { ...stunAlternate(options.host, options.stunAlternate).stun, allowPeers: options.turnAllowPeers },
       log: (line) => console.log(`supernode ${i + 1}: ${line}`),
     });
     running.push(supernode);

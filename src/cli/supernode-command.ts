@@ -20,6 +20,7 @@ import { serveSupernodeOps } from '../supernode/ops.js';
 import { createLogger, type LogLevel } from '../ops/log.js';
 import { CommandError } from './account-commands.js';
 import { terminalError } from './terminal-text.js';
+import type { Cidr } from '../nat/peer-policy.js';
 
 /** How often a running supernode renews (and tells the login server it is alive). */
 export const RENEW_INTERVAL_MS = 5 * 60_000;
@@ -43,6 +44,8 @@ export interface SupernodeCommandOptions {
   readonly relayPorts?: { readonly min: number; readonly max: number };
   /** Where relayed peers reach the relay ports, behind a 1:1 NAT (default: the public host). */
   readonly relayPublicHost?: string;
+  /** Special-purpose addresses TURN relays to nonetheless (a lab's private ranges); default none. */
+  readonly turnAllowPeers?: readonly Cidr[];
   /** Where /metrics, /healthz and /readyz are served (docs/operations.md). */
   readonly metrics?: { readonly host: string; readonly port: number };
   /** JSON log lines at this level and above to standard error, instead of plain lines. */
@@ -111,6 +114,7 @@ export async function runSupernode(options: SupernodeCommandOptions): Promise<vo
       ...(options.publicHost ? { publicHost: options.publicHost } : {}),
       ...(options.relayPublicHost ? { relayPublicHost: options.relayPublicHost } : {}),
       ...(options.relayPorts ? { relayPorts: options.relayPorts } : {}),
+      ...(options.turnAllowPeers ? { allowPeers: options.turnAllowPeers } : {}),
     },
     log: logger ? (line) => logger.info(line) : (line) => console.log(`supernode: ${line}`),
   });

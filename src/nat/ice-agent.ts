@@ -316,8 +316,15 @@ export class IceAgent {
     // side says of an address counts first (its host candidate is not peer-reflexive).
     const learned = this.remotes.splice(0);
     for (const candidate of [...remote.candidates, ...learned]) this.addRemote(candidate);
-    // The relay lets the other side's addresses in (a relayed pair may be the only one that works).
-    if (this.turn && remote.candidates.length > 0) void this.turn.permit(remote.candidates.map((c) => c.address));
+    // The relay lets the other side's addresses in (a relayed pair may be the only one that works),
+    // one request per address: a relay refuses a whole request for one address it will not serve
+    // (403 for a private host candidate), which must not cost the others their permission.
+    const permitted = new Set<string>();
+    for (const c of remote.candidates) {
+      if (!this.turn || permitted.has(c.address.host)) continue;
+      permitted.add(c.address.host);
+      void this.turn.permit([c.address]);
+    }
   }
 
   private addRemote(candidate: IceCandidate): void {

@@ -7,10 +7,13 @@
 // datagram per request, at most MAX_RESPONSE_BYTES, never to another address than the source
 // (RESPONSE-PORT picks another port of the same address, which a spoofer could name anyway;
 // RFC 3489's RESPONSE-ADDRESS is refused), PADDING (RFC 5780's fragmentation test) only as
-// large as the request itself was, a rate per source address and one for the server. Every
-// refusal is counted.
+// large as the request itself was, a rate per source address and one for the server, and a
+// reply budget (reply-budget.ts, shared with TURN's challenges): what answers add beyond their
+// requests, per source address, so a flood gets back fewer bytes than it sent. Every refusal is
+// counted.
 import type { Clock, Endpoint, UdpSocket } from '../env/types.js';
 import { KeyedTokenBuckets, TokenBucket } from '../overlay/token-bucket.js';
+import { ReplyBudget } from './reply-budget.js';
 import {
   Attr,
   StunClass,
@@ -43,7 +46,7 @@ const TRACKED_SOURCES = 10_000;
 
 const KNOWN_ATTRIBUTES: ReadonlySet<number> = new Set([Attr.CHANGE_REQUEST, Attr.RESPONSE_PORT, Attr.PADDING, Attr.USERNAME, Attr.MESSAGE_INTEGRITY, Attr.MESSAGE_INTEGRITY_SHA256, Attr.PRIORITY, Attr.USE_CANDIDATE]);
 
-export type StunRefusal = 'malformed' | 'rate_limited' | 'unknown_attribute' | 'no_alternate' | 'not_a_request' | 'unknown_method';
+export type StunRefusal = 'malformed' | 'rate_limited' | 'reply_budget' | 'unknown_attribute' | 'no_alternate' | 'not_a_request' | 'unknown_method';
 
 /**
  * The server's sockets as a 2×2 grid: `[address][port]`. `[0][0]` is where clients start;
@@ -65,6 +68,8 @@ export class StunServer {
   constructor(
     private readonly clock: Clock,
     private readonly sockets: StunSockets,
+    /** Shared with the TURN server on the same port, so that mixing request kinds gains nothing. */
+    private readonly budget = new ReplyBudget(clock),
   ) {
     this.alternates = sockets.grid.length === 2 && sockets.grid.every((row) => row.length === 2);
     this.server = new TokenBucket(SERVER_PER_SECOND, SERVER_PER_SECOND, clock.now());
@@ -130,6 +135,10 @@ export class StunServer {
       const message: StunMessage = { method: StunMethod.BINDING, cls, transactionId: request.transactionId, attributes, classic: request.classic };
       const out = encodeStun(message, { fingerprint: attribute(request, Attr.FINGERPRINT) !== undefined });
       if (out.byteLength > Math.max(MAX_RESPONSE_BYTES, request.raw.byteLength)) throw new Error(`a binding response grew to ${out.byteLength} bytes`);
+      if (!this.budget.allow(to.host, request.raw.byteLength, out.byteLength)) {
+        this.refuse('reply_budget');
+        return;
+      }
       this.answered++;
       via.send(out, to);
     };

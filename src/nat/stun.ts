@@ -289,6 +289,13 @@ export function isIpv6(host: string): boolean {
   return ipv6Bytes(host) !== null;
 }
 
+/** An IP address in text as bytes: 4 for IPv4, 16 for IPv6; null when it is neither. */
+export function addressBytes(host: string): Uint8Array | null {
+  const v4 = ipv4Bytes(host);
+  if (v4 !== null) return Uint8Array.of(v4 >>> 24, (v4 >>> 16) & 0xff, (v4 >>> 8) & 0xff, v4 & 0xff);
+  return ipv6Bytes(host);
+}
+
 /** The address a message says its receiver was seen at: XOR-MAPPED-ADDRESS, else MAPPED-ADDRESS; null without a readable one. */
 export function mappedAddress(message: StunMessage): Endpoint | null {
   const xor = attribute(message, Attr.XOR_MAPPED_ADDRESS);

@@ -6,8 +6,14 @@
 // Bounds, because every allocation costs a socket and bandwidth: allocations per user and per
 // server, permissions and channels per allocation, a byte rate per allocation and for the
 // server, lifetimes of at most an hour; port reservations (EVEN-PORT's R bit) per user and per
-// server, each held 30 s. Peers that make no sense (unspecified, multicast, broadcast, or what
-// `allowPeer` refuses) get 403. Every refusal and drop is counted.
+// server, each held 30 s. Peers are judged by peer-policy.ts (no relaying into the host's own
+// networks or into this server itself, unless the operator's allow list says so): 403 for a
+// CreatePermission or ChannelBind, a dropped Send. Answers to requests nobody signed (401 and
+// 438 challenges, early errors) spend the source's reply budget (reply-budget.ts): a spoofed
+// flood is not reflected larger than it came. TURN over TCP: connections per source address
+// and for the server, at most one message buffered (MAX_STREAM_MESSAGE_BYTES), and a connection
+// that completes no message for STREAM_STALL_MS is closed unless it holds an allocation and
+// nothing half-sent. Every refusal and drop is counted.
 //
 // Not supported, and answered as the RFC asks: DONT-FRAGMENT (420: Node's dgram cannot set the
 // DF bit, and RFC 8656 section 7.2 says a server that cannot treats the attribute as unknown),
@@ -16,6 +22,8 @@ import type { Clock, Endpoint, Random, TcpConnection, Timer, UdpSocket } from '.
 import { StunStreamDecoder, padForStream } from './turn-tcp.js';
 import { MAX_CHANNEL, MIN_CHANNEL, decodeChannelData, encodeChannelData, isChannelData } from './channel-data.js';
 import { TokenBucket } from '../overlay/token-bucket.js';
+import { PeerPolicy, type Cidr, type PeerRefusal } from './peer-policy.js';
+import { ReplyBudget } from './reply-budget.js';
 import {
   Attr,
   StunClass,
@@ -95,6 +103,9 @@ export type TurnRefusal =
   | 'no_allocation'
   | 'no_permission'
   | 'rate_limited'
+  | 'reply_budget'
+  | 'stalled_stream'
+  | 'streams_per_source'
   | 'malformed';
 
 /** How a client reached the server: a UDP socket of the server, or one TCP connection. */
@@ -106,6 +117,10 @@ export interface TurnTransport {
 
 /** TCP connections a server keeps for TURN at once (each can hold one allocation). */
 export const MAX_STREAMS = 4_096;
+/** …and from one source address (a NAT with many web-only users behind it shares one). */
+export const MAX_STREAMS_PER_SOURCE = 32;
+/** A TCP connection that completes no message for this long is closed (unless it holds an allocation and no half-sent message). */
+export const STREAM_STALL_MS = 10_000;
 
 export interface TurnServerOptions {
   readonly realm: string;
@@ -121,8 +136,12 @@ export interface TurnServerOptions {
   readonly relayPorts?: { readonly min: number; readonly max: number };
   /** Draws relay ports in `relayPorts` and reservation tokens. */
   readonly random: Random;
-  /** Peers a client may relay to, beyond the built-in refusals. */
-  readonly allowPeer?: (peer: Endpoint) => boolean;
+  /** Special-purpose addresses a client may relay to nonetheless (see peer-policy.ts): loopback for `parley local`, a lab's ranges. */
+  readonly allowPeers?: readonly Cidr[];
+  /** Where this server answers STUN/TURN (bound and advertised): never a peer, nor other ports of these addresses but relays. */
+  readonly serviceEndpoints?: readonly Endpoint[];
+  /** Shared with the STUN server on the same port; default: one of its own. */
+  readonly replyBudget?: ReplyBudget;
   readonly limits?: Partial<TurnLimits>;
 }
 
@@ -158,18 +177,14 @@ const endpointKey = (e: Endpoint) => `${e.host}:${e.port}`;
 /** The 5-tuple an allocation belongs to: transport, client address, server address. */
 const tupleKey = (from: Endpoint, via: TurnTransport) => `${via.protocol ?? 'udp'}|${endpointKey(from)}|${endpointKey(via.local)}`;
 
-/** Unspecified, multicast, broadcast and "this network" addresses are never peers. */
-function plausiblePeer(peer: Endpoint): boolean {
-  const first = Number(peer.host.split('.')[0]);
-  return peer.port > 0 && first !== 0 && first < 224 && peer.host !== '255.255.255.255';
-}
-
 export class TurnServer {
   readonly refused = new Map<TurnRefusal, number>();
   /** Datagrams relayed each way, and bytes. */
   readonly relayed = { toPeers: 0, toClients: 0, bytes: 0 };
   /** Allocations made since the start (`allocationCount` is how many live now). */
   allocationsCreated = 0;
+  /** Peers refused by the policy, by why (each also counts as `forbidden_peer`). */
+  readonly forbiddenPeers = new Map<PeerRefusal, number>();
   private readonly allocations = new Map<string, Allocation>();
   /** 5-tuples with an Allocate in progress (binding its socket). */
   private readonly pending = new Set<string>();
@@ -177,6 +192,13 @@ export class TurnServer {
   private readonly reservations = new Map<string, Reservation>();
   private readonly reservationsPerUser = new Map<string, number>();
   private streams = 0;
+  private readonly streamsPerSource = new Map<string, number>();
+  /** Ends each open TCP connection (on close). */
+  private readonly streamClosers = new Set<() => void>();
+  /** Ports of live relays: at the server's own address, the only ports that are peers. */
+  private readonly relayPorts = new Set<number>();
+  private readonly peerPolicy: PeerPolicy;
+  private readonly replyBudget: ReplyBudget;
   private readonly limits: TurnLimits;
   private readonly serverBandwidth: TokenBucket;
 
@@ -190,6 +212,9 @@ export class TurnServer {
       throw new RangeError(`relay ports ${range.min}-${range.max}: two ports 1-65535, the first not above the second`);
     }
     this.serverBandwidth = new TokenBucket(this.limits.bytesPerSecond, this.limits.bytesPerSecond, clock.now());
+    const services = options.serviceEndpoints ?? [];
+    this.peerPolicy = new PeerPolicy({ ownHosts: [options.relayHost, ...services.map((e) => e.host)], servicePorts: services.map((e) => e.port), ...(options.allowPeers ? { allow: options.allowPeers } : {}) });
+    this.replyBudget = options.replyBudget ?? new ReplyBudget(clock);
   }
 
   get allocationCount(): number {
@@ -252,10 +277,19 @@ export class TurnServer {
     this.answer(via, from, request, StunClass.ERROR, [this.errorCode(code, reason)], key);
   }
 
-  private answer(via: TurnTransport, to: Endpoint, request: DecodedStun, cls: StunClass, attributes: StunAttribute[], integrityKey?: Uint8Array): Uint8Array {
+  /** Sends an answer; one to a request nobody signed (no `integrityKey`) only within the source's reply budget. */
+  private answer(via: TurnTransport, to: Endpoint, request: DecodedStun, cls: StunClass, attributes: StunAttribute[], integrityKey?: Uint8Array): void {
     const bytes = encodeStun({ method: request.method, cls, transactionId: request.transactionId, attributes, classic: false }, { ...(integrityKey ? { integrityKey } : {}), fingerprint: attribute(request, Attr.FINGERPRINT) !== undefined });
-    via.send(bytes.slice(), to);
-    return bytes;
+    if (!integrityKey && !this.replyBudget.allow(to.host, request.raw.byteLength, bytes.byteLength)) return this.refuse('reply_budget');
+    via.send(bytes, to);
+  }
+
+  /** The policy's verdict on a peer, its reason counted when it refuses (the caller counts `forbidden_peer`). */
+  private peerAllowed(peer: Endpoint): boolean {
+    const refusal = this.peerPolicy.check(peer, (port) => this.relayPorts.has(port));
+    if (refusal === null) return true;
+    this.forbiddenPeers.set(refusal, (this.forbiddenPeers.get(refusal) ?? 0) + 1);
+    return false;
   }
 
   private challenge(via: TurnTransport, from: Endpoint, request: DecodedStun, code: 401 | 438, reason: string): void {
@@ -421,6 +455,7 @@ export class TurnServer {
       answer,
     };
     this.allocations.set(key, allocation);
+    this.relayPorts.add(relay.local.port);
     this.allocationsCreated++;
     this.schedule(allocation);
     relay.onMessage((bytes, peer) => this.fromPeer(allocation, bytes, peer));
@@ -507,6 +542,7 @@ export class TurnServer {
   private remove(allocation: Allocation): void {
     if (this.allocations.get(allocation.key) !== allocation) return;
     this.allocations.delete(allocation.key);
+    this.relayPorts.delete(allocation.relay.local.port);
     allocation.timer?.cancel();
     allocation.relay.close();
     this.release(allocation.user);
@@ -540,7 +576,7 @@ export class TurnServer {
       if (!peer.ok) return fail(400, 'Bad Request', 'bad_request');
       // Relays are IPv4 only: an IPv6 peer is of the other family (RFC 8656 sections 9.2 and 11.2).
       if (!isIpv4(peer.value.host)) return fail(443, 'Peer Address Family Mismatch', 'peer_family_mismatch');
-      if (!plausiblePeer(peer.value) || (this.options.allowPeer && !this.options.allowPeer(peer.value))) return fail(403, 'Forbidden', 'forbidden_peer');
+      if (!this.peerAllowed(peer.value)) return fail(403, 'Forbidden', 'forbidden_peer');
       peers.push(peer.value);
     }
     if (peers.length === 0) return fail(400, 'Bad Request', 'bad_request');
@@ -600,6 +636,8 @@ export class TurnServer {
     if (!isIpv4(peer.value.host)) return this.refuse('peer_family_mismatch');
     if (attribute(message, Attr.DONT_FRAGMENT)) return this.refuse('unknown_attribute');
     if (!this.permitted(allocation, peer.value.host)) return this.refuse('no_permission');
+    // Permissions are per address: the port is judged here (a service port of this server, say).
+    if (!this.peerAllowed(peer.value)) return this.refuse('forbidden_peer');
     if (!this.spend(allocation, data.byteLength)) return;
     allocation.relay.send(data.slice(), peer.value);
     this.relayed.toPeers++;
@@ -647,33 +685,69 @@ export class TurnServer {
    * datagrams, answers go back on it, and its allocation ends with it.
    */
   acceptStream(connection: TcpConnection, firstBytes: Uint8Array): void {
-    if (this.streams >= MAX_STREAMS) {
-      this.refuse('capacity');
+    const source = connection.remote.host;
+    const fromSource = this.streamsPerSource.get(source) ?? 0;
+    if (this.streams >= MAX_STREAMS || fromSource >= MAX_STREAMS_PER_SOURCE) {
+      this.refuse(this.streams >= MAX_STREAMS ? 'capacity' : 'streams_per_source');
       connection.close();
       return;
     }
     this.streams++;
+    this.streamsPerSource.set(source, fromSource + 1);
     const transport: TurnTransport = { local: connection.local, protocol: 'tcp', send: (bytes) => connection.write(padForStream(bytes)) };
     const decoder = new StunStreamDecoder();
+    let open = true;
+    let stall: Timer | null = null;
+    const end = () => {
+      if (!open) return;
+      open = false;
+      stall?.cancel();
+      this.streamClosers.delete(end);
+      connection.close();
+    };
+    // The stall clock restarts with every whole message, and when a message begins (bytes left
+    // over where none were): a peer that trickles a message, or sends nothing, is closed.
+    const arm = () => {
+      stall?.cancel();
+      stall = this.clock.after(STREAM_STALL_MS, () => {
+        stall = null;
+        // A quiet client with an allocation is bounded by its lifetime (and must refresh it).
+        if (decoder.bufferedBytes === 0 && this.allocations.has(tupleKey(connection.remote, transport))) return arm();
+        this.refuse('stalled_stream');
+        end();
+      });
+    };
     const take = (bytes: Uint8Array) => {
+      if (!open) return;
+      const wasBuffering = decoder.bufferedBytes > 0;
       const messages = decoder.push(bytes);
       if (!messages) {
         this.refuse('malformed');
-        connection.close();
+        end();
         return;
       }
+      if (messages.length > 0 || (!wasBuffering && decoder.bufferedBytes > 0)) arm();
       for (const m of messages) if (!this.receive(m, connection.remote, transport)) this.refuse('malformed');
     };
+    this.streamClosers.add(end);
     connection.onData(take);
     connection.onClose(() => {
+      open = false;
+      stall?.cancel();
+      this.streamClosers.delete(end);
       this.streams--;
+      const left = (this.streamsPerSource.get(source) ?? 1) - 1;
+      if (left <= 0) this.streamsPerSource.delete(source);
+      else this.streamsPerSource.set(source, left);
       const allocation = this.allocations.get(tupleKey(connection.remote, transport));
       if (allocation) this.remove(allocation);
     });
+    arm();
     take(firstBytes);
   }
 
   close(): void {
+    for (const end of [...this.streamClosers]) end();
     for (const allocation of [...this.allocations.values()]) this.remove(allocation);
     for (const reservation of [...this.reservations.values()]) {
       this.unreserve(reservation);

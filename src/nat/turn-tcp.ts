@@ -30,6 +30,11 @@ export class StunStreamDecoder {
   private buffer = new Uint8Array(0);
   private failed = false;
 
+  /** Bytes of a message not yet whole (at most MAX_STREAM_MESSAGE_BYTES). */
+  get bufferedBytes(): number {
+    return this.buffer.byteLength;
+  }
+
   /** Appends bytes and returns the messages now complete; null once the stream is not TURN (then close it). */
   push(bytes: Uint8Array): Uint8Array[] | null {
     if (this.failed) return null;

@@ -41,12 +41,17 @@ export class KeyedTokenBuckets {
   ) {}
 
   take(key: string, nowMs: number): boolean {
+    return this.takeMany(key, 1, nowMs);
+  }
+
+  /** Takes `count` tokens from the key's bucket if it has as many. */
+  takeMany(key: string, count: number, nowMs: number): boolean {
     let bucket = this.buckets.get(key);
     if (!bucket) {
       if (this.buckets.size >= this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
       bucket = new TokenBucket(this.burst, this.perSecond, nowMs);
       this.buckets.set(key, bucket);
     }
-    return bucket.take(nowMs);
+    return bucket.takeMany(count, nowMs);
   }
 }

@@ -69,6 +69,7 @@ export function supernodeMetrics(supernode: RunningSupernode): Registry {
   counterFrom(registry, 'parley_supernode_turn_relayed_datagrams_total', 'Datagrams relayed by TURN, by direction (to_peer, to_client).', ['direction'], () =>
     stun ? [[{ direction: 'to_peer' }, stun.turn.relayed.toPeers] as const, [{ direction: 'to_client' }, stun.turn.relayed.toClients] as const] : [],
   );
+  counterFrom(registry, 'parley_supernode_turn_forbidden_peers_total', 'Peers TURN refused to relay to, by why (loopback, private, shared, link_local, reserved, documentation, not_unicast, own_service, own_address).', ['reason'], () => (stun ? entries(stun.turn.forbiddenPeers, 'reason') : []));
   counterFrom(registry, 'parley_supernode_turn_refusals_total', 'TURN requests and packets refused or dropped, by reason.', ['reason'], () => (stun ? entries(stun.turn.refused, 'reason') : []));
   return registry;
 }

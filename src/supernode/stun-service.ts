@@ -8,6 +8,8 @@ import type { Endpoint, Env, Net, TcpConnection, TcpListener, UdpSocket } from '
 import { StunServer } from '../nat/stun-server.js';
 import { decodeStun, looksLikeStun } from '../nat/stun.js';
 import { TurnServer, type TurnLimits } from '../nat/turn-server.js';
+import { ReplyBudget } from '../nat/reply-budget.js';
+import type { Cidr } from '../nat/peer-policy.js';
 import { issueTurnCredentials, passwordFor, type TurnCredentials } from '../nat/turn-credentials.js';
 
 export interface StunServiceOptions {
@@ -29,8 +31,12 @@ export interface StunServiceOptions {
   readonly turnLimits?: Partial<TurnLimits>;
   /** TCP ports that carry TURN alone (e.g. 443 for web-only firewalls); a supernode's own port shares TURN with its links instead. */
   readonly tcpPorts?: readonly number[];
-  /** Peers TURN may relay to, beyond the built-in refusals. */
-  readonly allowPeer?: (peer: Endpoint) => boolean;
+  /**
+   * Special-purpose addresses TURN may relay to although the peer policy refuses them by default
+   * (loopback, private, shared, link-local, reserved, documentation; see nat/peer-policy.ts):
+   * `parley local` allows loopback, a lab its own ranges. Default: none (a supernode on the internet).
+   */
+  readonly allowPeers?: readonly Cidr[];
 }
 
 export const TURN_REALM = 'parley';
@@ -75,7 +81,9 @@ export async function startStunService(env: Env, options: StunServiceOptions): P
         [advertise(otherPrimary, alt.host), advertise(otherSecond, alt.host)],
       ];
     }
-    const server = new StunServer(env.clock, { grid, advertised });
+    // One reply budget for Binding answers and TURN's challenges: a source gains nothing by mixing them.
+    const replyBudget = new ReplyBudget(env.clock);
+    const server = new StunServer(env.clock, { grid, advertised }, replyBudget);
     const secret = env.random.bytes(32);
     const relayHost = options.relayPublicHost ?? advertised[0]![0]!.host;
     const turn = new TurnServer(env.clock, {
@@ -86,7 +94,9 @@ export async function startStunService(env: Env, options: StunServiceOptions): P
       relayHost,
       random: env.random,
       ...(options.relayPorts ? { relayPorts: options.relayPorts } : {}),
-      ...(options.allowPeer ? { allowPeer: options.allowPeer } : {}),
+      ...(options.allowPeers ? { allowPeers: options.allowPeers } : {}),
+      serviceEndpoints: [...grid.flat().map((socket) => socket.local), ...advertised.flat(), ...(options.tcpPorts ?? []).map((port) => ({ host: primary.local.host, port }))],
+      replyBudget,
       ...(options.turnLimits ? { limits: options.turnLimits } : {}),
     });
     // One dispatcher per socket: STUN is decoded once, for the Binding server or (on the first

@@ -57,6 +57,8 @@ export interface SupernodeOptions {
         readonly relayPublicHost?: string;
         /** TURN relay ports, e.g. { min: 49152, max: 65535 }. */
         readonly relayPorts?: StunServiceOptions['relayPorts'];
+        /** Special-purpose addresses TURN may relay to (see StunServiceOptions); default none. */
+        readonly allowPeers?: StunServiceOptions['allowPeers'];
       };
 }
 
@@ -284,6 +286,7 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
       ...(stunOptions?.publicHost ? { publicHost: stunOptions.publicHost } : {}),
       ...(stunOptions?.relayPublicHost ? { relayPublicHost: stunOptions.relayPublicHost } : {}),
       ...(stunOptions?.relayPorts ? { relayPorts: stunOptions.relayPorts } : {}),
+      ...(stunOptions?.allowPeers ? { allowPeers: stunOptions.allowPeers } : {}),
     };
     const alternate = options.stun?.alternate;
     try {

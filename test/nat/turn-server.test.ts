@@ -11,10 +11,16 @@ import type { Endpoint, UdpSocket } from '../../src/env/types.js';
 import { Attr, StunClass, StunMethod, attribute, decodeAddress, decodeErrorCode, decodeStun, encodeAddress, encodeStun, type DecodedStun, type StunAttribute } from '../../src/nat/stun.js';
 import { RESERVATION_LIFETIME_MS, TurnServer, type TurnLimits, type TurnServerOptions } from '../../src/nat/turn-server.js';
 import { issueTurnCredentials, longTermKey, passwordFor } from '../../src/nat/turn-credentials.js';
+import { parseCidr } from '../../src/nat/peer-policy.js';
 
 const REALM = 'parley';
 const SERVER: Endpoint = { host: '198.51.100.1', port: 3478 };
 const RELAY_HOST = '203.0.113.7';
+const DOCUMENTATION_PEERS = (() => {
+  const parsed = parseCidr('192.0.2.0/24');
+  assert.ok(parsed.ok);
+  return parsed.value;
+})();
 
 /** Relay sockets on a fake host: the system hands out ports upwards from `firstPort`; a taken port rejects. */
 function fakeNet(firstPort: number) {
@@ -42,6 +48,8 @@ function world(options: { firstPort?: number; limits?: Partial<TurnLimits>; rela
     bindRelay: net.bindRelay,
     relayHost: RELAY_HOST,
     random: new SeededRandom(42),
+    // The peers here have documentation addresses, which a relay on the internet refuses.
+    allowPeers: [DOCUMENTATION_PEERS],
     ...(options.relayPorts ? { relayPorts: options.relayPorts } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
   });

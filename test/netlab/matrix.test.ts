@@ -52,6 +52,9 @@ const scrape = (ns: string) => inNamespace(ns, [process.execPath, '-e', `fetch('
 const hostDir = (ns: string) => join(dir, 'hosts', ns);
 const supernodeKey = (output: string) => /supernode key: (\S+)/.exec(output)?.[1];
 
+/** The lab's internet is a documentation range, which a supernode's TURN refuses as a peer unless told. */
+const LAB_TURN_PEERS = ['--turn-allow-peers', '203.0.113.0/24'];
+
 /** On the login server's host, the operator makes a token; on the supernode's host, the supernode enrols with it. */
 async function enrolSupernode(i: number): Promise<RunningParley> {
   const sn = SUPERNODE_HOSTS[i]!;
@@ -60,7 +63,7 @@ async function enrolSupernode(i: number): Promise<RunningParley> {
   mkdirSync(hostDir(sn.ns), { recursive: true });
   copyFileSync(join(hostDir('srv'), 'login', 'network.json'), join(hostDir(sn.ns), 'network.json')); // public: no secret in it
   const args = ['supernode', '--dir', join(hostDir(sn.ns), 'supernode'), '--network', join(hostDir(sn.ns), 'network.json'), '--enrol', /parley-sn1-\S+/.exec(token.out)![0]];
-  return startParley([...args, '--host', sn.host, '--stun-alternate', sn.alternate, '--port', String(SUPERNODE_PORT), '--web-port', '443', '--metrics', String(METRICS_PORT), '--relay-ports', RELAY_PORTS], /open to the internet: .*\n/, 30_000, { netns: netns(sn.ns) });
+  return startParley([...args, '--host', sn.host, '--stun-alternate', sn.alternate, '--port', String(SUPERNODE_PORT), '--web-port', '443', '--metrics', String(METRICS_PORT), '--relay-ports', RELAY_PORTS, ...LAB_TURN_PEERS], /open to the internet: .*\n/, 30_000, { netns: netns(sn.ns) });
 }
 
 before(async () => {
@@ -174,7 +177,7 @@ test('lab: a restarted supernode keeps its identity; clients whose descriptor na
   await stopParley(supernodes[1]!.child);
   const sn = SUPERNODE_HOSTS[1];
   // No token this time: it renews with its own key.
-  supernodes[1] = await startParley(['supernode', '--dir', join(hostDir(sn.ns), 'supernode'), '--host', sn.host, '--stun-alternate', sn.alternate, '--port', String(SUPERNODE_PORT), '--web-port', '443', '--metrics', String(METRICS_PORT), '--relay-ports', RELAY_PORTS], /open to the internet: .*\n/, 30_000, { netns: netns(sn.ns) });
+  supernodes[1] = await startParley(['supernode', '--dir', join(hostDir(sn.ns), 'supernode'), '--host', sn.host, '--stun-alternate', sn.alternate, '--port', String(SUPERNODE_PORT), '--web-port', '443', '--metrics', String(METRICS_PORT), '--relay-ports', RELAY_PORTS, ...LAB_TURN_PEERS], /open to the internet: .*\n/, 30_000, { netns: netns(sn.ns) });
   assert.ok(before);
   assert.equal(supernodeKey(supernodes[1].output), before, 'the same key after a restart');
   assert.doesNotMatch(supernodes[1].output, /enrolled with/, 'renewed, not enrolled again');
