@@ -1,7 +1,8 @@
 // A bounded, fair queue for expensive work a peer can ask for (password hashes: ~0.3 s of a core
 // and 128 MiB each). At most `maxRunning` jobs run at once; at most `maxWaiting` wait in all, and
 // at most `maxPerSource` (running or waiting) belong to one source. Waiting jobs are served
-// round-robin across sources, so one source's burst waits behind itself, not in front of everyone.
+// round-robin across sources (the source served longest ago first), so one source's burst waits
+// behind itself, not in front of everyone. `maxWaiting` bounds the lanes, so a pick is cheap.
 // A job that does not fit is refused at once (no allocation, no waiting): the caller answers
 // "busy, retry after" and the server never builds a backlog it cannot clear.
 import { err, ok, type Result } from '../result.js';
@@ -28,8 +29,11 @@ export class FairQueue {
   private waiting = 0;
   /** Running plus waiting jobs by source. */
   private readonly held = new Map<string, number>();
-  /** Waiting jobs by source; the Map's order is the round-robin order. */
+  /** Waiting jobs by source. */
   private readonly lanes = new Map<string, (() => void)[]>();
+  /** When each source with jobs last had one start (a tick, not a time): the next job is the longest-unserved source's. */
+  private readonly lastStart = new Map<string, number>();
+  private ticks = 0;
 
   constructor(
     readonly limits: FairQueueLimits,
@@ -66,6 +70,7 @@ export class FairQueue {
         else this.lanes.set(key, [resolve]);
       });
     }
+    this.lastStart.set(key, ++this.ticks);
     this.report();
     try {
       return ok(await work());
@@ -77,16 +82,21 @@ export class FairQueue {
   private release(key: string): void {
     const left = (this.held.get(key) ?? 1) - 1;
     if (left > 0) this.held.set(key, left);
-    else this.held.delete(key);
-    const next = this.lanes.entries().next();
-    if (next.done) {
+    else {
+      this.held.delete(key);
+      this.lastStart.delete(key);
+    }
+    // Round robin: the waiting source whose last job started longest ago (or never) goes next.
+    let next: string | null = null;
+    for (const lane of this.lanes.keys()) {
+      if (next === null || (this.lastStart.get(lane) ?? 0) < (this.lastStart.get(next) ?? 0)) next = lane;
+    }
+    if (next === null) {
       this.running--;
     } else {
-      // Round robin: the lane served moves to the back.
-      const [lane, waiters] = next.value;
+      const waiters = this.lanes.get(next)!;
       const wake = waiters.shift()!;
-      this.lanes.delete(lane);
-      if (waiters.length > 0) this.lanes.set(lane, waiters);
+      if (waiters.length === 0) this.lanes.delete(next);
       this.waiting--;
       wake();
     }

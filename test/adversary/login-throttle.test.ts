@@ -123,9 +123,10 @@ describe('item 2, lockout and starvation', () => {
       });
       const [answers, own] = await Promise.all([Promise.all(burst), mine]);
       assert.equal(own.status, 200);
+      // The burst's hashes are bounded by the throttle and its fair share of the queue (the
+      // queue's round robin is tested exactly in test/login-server/hash-queue.test.ts).
       const before = order.indexOf('bystander');
-      const { maxRunning, maxPerSource } = DEFAULT_CONFIG.hashQueue;
-      assert.ok(before <= maxRunning + maxPerSource, `${before} of the burst's hashes were answered before the bystander's login (order: ${order.join(' ')})`);
+      assert.ok(before <= FREE + 1, `${before} of the burst's hashes were answered before the bystander's login (order: ${order.join(' ')})`);
       const refused = answers.filter((r) => !evaluated(r));
       assert.ok(refused.length >= 30 - (FREE + 1));
       for (const [i, r] of refused.entries()) assertRetryLater(r, `refused burst attempt ${i}`);
