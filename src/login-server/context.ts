@@ -7,6 +7,7 @@ import type { Clock, Random } from '../env/types.js';
 import type { NetworkCa } from '../crypto/certificate.js';
 import type { BootstrapEntry } from '../crypto/descriptor.js';
 import type { PasswordHasher } from './passwords.js';
+import { FairQueue, type FairQueueLimits } from './hash-queue.js';
 import type { Device, LoginStore, User } from './store/login-store.js';
 import { verifyToken } from './tokens.js';
 import { publicKeyObject } from '../crypto/ed25519.js';
@@ -34,8 +35,26 @@ export interface LoginServerConfig {
   readonly supernodeLiveWindowMs: number;
   /** Failed enrolments and renewals (bad token, bad signature) per IP address. */
   readonly enrolmentThrottle: ThrottlePolicy;
-  /** Failed logins per IP address and per account before locks start, and how they grow. */
+  /**
+   * Password logins per (account, source address): the hard lock. Every attempt is reserved
+   * before its hash and given back only if the password was right.
+   */
   readonly loginThrottle: ThrottlePolicy;
+  /** Password logins per source address over all accounts, and failed device logins per address. */
+  readonly loginSourceThrottle: ThrottlePolicy;
+  /**
+   * Password logins per account over all addresses: soft (more free failures, short locks), so
+   * guesses from many addresses are slowed, but a stranger cannot lock the owner out for long.
+   */
+  readonly loginAccountThrottle: ThrottlePolicy;
+  /** Challenges per source address: at most `maxPerWindow` in each window of `windowMs`. */
+  readonly challengeRate: { readonly maxPerWindow: number; readonly windowMs: number };
+  /** Outstanding challenges per device; a new one replaces the oldest (the same address's first). */
+  readonly maxChallengesPerDevice: number;
+  /** The password hash queue: hashes at once, hashes waiting, and hashes per source address. */
+  readonly hashQueue: FairQueueLimits;
+  /** The Retry-After of a 503 when the hash queue is full. */
+  readonly hashQueueRetryAfterMs: number;
   /** Registrations per IP address (every registration counts). */
   readonly registrationThrottle: ThrottlePolicy;
   /** Directory searches per IP address (every search counts). */
@@ -54,6 +73,13 @@ export const DEFAULT_CONFIG: LoginServerConfig = {
   supernodeLiveWindowMs: 15 * 60_000,
   enrolmentThrottle: { freeFailures: 10, baseLockMs: 60_000, maxLockMs: 3_600_000, forgetAfterMs: 3_600_000 },
   loginThrottle: { freeFailures: 5, baseLockMs: 1_000, maxLockMs: 15 * 60_000, forgetAfterMs: 3_600_000 },
+  loginSourceThrottle: { freeFailures: 30, baseLockMs: 1_000, maxLockMs: 15 * 60_000, forgetAfterMs: 3_600_000 },
+  loginAccountThrottle: { freeFailures: 20, baseLockMs: 1_000, maxLockMs: 30_000, forgetAfterMs: 3_600_000 },
+  challengeRate: { maxPerWindow: 120, windowMs: 60_000 },
+  maxChallengesPerDevice: 8,
+  // Two scrypt hashes at once (2 × 128 MiB at the default cost); 16 waiting is ~2.5 s of work.
+  hashQueue: { maxRunning: 2, maxWaiting: 16, maxPerSource: 3 },
+  hashQueueRetryAfterMs: 2_000,
   registrationThrottle: { freeFailures: 10, baseLockMs: 60_000, maxLockMs: 3_600_000, forgetAfterMs: 3_600_000 },
   searchThrottle: { freeFailures: 60, baseLockMs: 1_000, maxLockMs: 60_000, forgetAfterMs: 60_000 },
   maxBodyBytes: 96 * 1024,
@@ -64,16 +90,26 @@ export interface ServerContext {
   readonly supernodes: SupernodeRegistry;
   readonly ca: NetworkCa;
   readonly caKey: KeyObject;
-  readonly hasher: PasswordHasher;
+  readonly hasher: QueuedHasher;
   readonly clock: Clock;
   readonly random: Random;
   readonly config: LoginServerConfig;
   readonly metrics: LoginMetrics;
 }
 
-/** The context for a store and a CA: the CA's public key object and the supernode registry are derived, not passed; metrics are fresh unless given. */
-export function createServerContext(parts: Omit<ServerContext, 'caKey' | 'metrics' | 'supernodes'> & { readonly metrics?: LoginMetrics }): ServerContext {
-  return { ...parts, supernodes: new SupernodeRegistry(parts.store.db), metrics: parts.metrics ?? new LoginMetrics(), caKey: publicKeyObject(parts.ca.keyPair.publicKey)! };
+/**
+ * The context for a store and a CA: the CA's public key object and the supernode registry are
+ * derived, not passed; metrics are fresh unless given; the hasher gets this server's own queue.
+ */
+export function createServerContext(parts: Omit<ServerContext, 'caKey' | 'metrics' | 'supernodes' | 'hasher'> & { readonly hasher: PasswordHasher; readonly metrics?: LoginMetrics }): ServerContext {
+  const metrics = parts.metrics ?? new LoginMetrics();
+  return {
+    ...parts,
+    hasher: new QueuedHasher(parts.hasher, parts.config, metrics),
+    supernodes: new SupernodeRegistry(parts.store.db),
+    metrics,
+    caKey: publicKeyObject(parts.ca.keyPair.publicKey)!,
+  };
 }
 
 /** A refusal the client can act on: an HTTP status, a stable code, a message for people. */
@@ -85,6 +121,68 @@ export class ApiError extends Error {
     readonly retryAfterMs?: number,
   ) {
     super(message);
+  }
+}
+
+/**
+ * The password hasher as routes use it: every hash waits its turn in this server's bounded, fair
+ * queue, and a hash that does not fit is refused at once with 503 and a Retry-After. `source` is
+ * the caller's address (see login-throttle.ts `sourceOf`); without one, only the global bounds apply.
+ */
+export class QueuedHasher {
+  private readonly queue: FairQueue;
+
+  constructor(
+    private readonly hasher: PasswordHasher,
+    private readonly config: Pick<LoginServerConfig, 'hashQueue' | 'hashQueueRetryAfterMs'>,
+    private readonly metrics: LoginMetrics,
+  ) {
+    this.queue = new FairQueue(config.hashQueue, {
+      refused: (reason) => metrics.hashRefusals.inc({ reason }),
+      changed: (running, waiting) => {
+        metrics.hashesRunning.set(running);
+        metrics.hashesWaiting.set(waiting);
+      },
+    });
+  }
+
+  get cost() {
+    return this.hasher.cost;
+  }
+
+  get unknownUserHash(): string {
+    return this.hasher.unknownUserHash;
+  }
+
+  /** Refuses now, before the caller writes anything, if a hash for `source` would be refused. */
+  ensureRoom(source: string | null): void {
+    const reason = this.queue.refusal(source);
+    if (reason) {
+      this.metrics.hashRefusals.inc({ reason });
+      throw this.busy();
+    }
+  }
+
+  async hash(password: string, source: string | null = null): Promise<string> {
+    return this.queued(source, () => this.hasher.hash(password));
+  }
+
+  async verify(password: string, stored: string, source: string | null = null): Promise<boolean> {
+    return this.queued(source, () => this.hasher.verify(password, stored));
+  }
+
+  needsRehash(stored: string): boolean {
+    return this.hasher.needsRehash(stored);
+  }
+
+  private async queued<T>(source: string | null, work: () => Promise<T>): Promise<T> {
+    const result = await this.queue.run(source, work);
+    if (!result.ok) throw this.busy();
+    return result.value;
+  }
+
+  private busy(): ApiError {
+    return new ApiError(503, 'overloaded', 'the server is busy checking passwords: try again shortly', this.config.hashQueueRetryAfterMs);
   }
 }
 

@@ -2,7 +2,7 @@
 // one process, as in tests or replicas side by side, count apart). Label values come from our
 // own code — route patterns, error codes, throttle scopes — never from what a client sent, so
 // the number of series stays bounded.
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export type LoginKind = 'password' | 'device';
 
@@ -48,8 +48,27 @@ export class LoginMetrics {
 
   readonly throttleRefusals = new Counter({
     name: 'parley_login_throttle_refusals_total',
-    help: 'Requests refused with 429 because a throttle was locked, by scope (login-ip, login-user, register-ip, search-ip).',
+    help: 'Requests refused with 429 because a throttle was locked, by scope (login-ip, login-account-ip, login-account, challenge-ip, register-ip, search-ip, enrol-ip).',
     labelNames: ['scope'] as const,
+    registers: [this.registry],
+  });
+
+  readonly hashRefusals = new Counter({
+    name: 'parley_login_hash_refusals_total',
+    help: 'Password hashes refused with 503 because the hash queue was full (queue_full) or held its fair share for the source address (source_busy).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly hashesRunning = new Gauge({
+    name: 'parley_login_hashes_running',
+    help: 'Password hashes running now (bounded by the hash queue).',
+    registers: [this.registry],
+  });
+
+  readonly hashesWaiting = new Gauge({
+    name: 'parley_login_hashes_waiting',
+    help: 'Password hashes waiting in the hash queue now.',
     registers: [this.registry],
   });
 

@@ -1,7 +1,8 @@
 // Password hashing with scrypt (memory-hard, in node:crypto, no native add-on). Default cost is
 // OWASP's recommendation for scrypt: N = 2^17, r = 8, p = 1 (128 MiB and ~0.3 s per hash here).
-// Hashes run on libuv's thread pool; at most `maxConcurrent` at once, so a burst of logins
-// cannot make the server allocate N × 128 MiB.
+// Hashes run on libuv's thread pool. This class only hashes; how many run at once, and who
+// waits, is the login server's bounded fair queue (hash-queue.ts, used through context.ts), so a
+// burst of logins can neither make the server allocate N × 128 MiB nor starve other users.
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 
 export interface ScryptCost {
@@ -23,34 +24,26 @@ function derive(password: string, salt: Buffer, cost: ScryptCost): Promise<Buffe
   );
 }
 
+function format(cost: ScryptCost, salt: Buffer, key: Buffer): string {
+  return `scrypt$${cost.logN}$${cost.r}$${cost.p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+}
+
 export class PasswordHasher {
-  private running = 0;
-  private waiting: (() => void)[] = [];
+  /**
+   * What an unknown username is checked against: a stored hash of today's cost (random salt and
+   * key, so no password matches it). Checking it costs what checking a real account's hash
+   * costs, so the answer's timing does not say whether the account exists.
+   */
+  readonly unknownUserHash: string;
 
-  constructor(
-    readonly cost: ScryptCost = RECOMMENDED_SCRYPT_COST,
-    private readonly maxConcurrent = 2,
-  ) {}
-
-  private async slot<T>(work: () => Promise<T>): Promise<T> {
-    if (this.running >= this.maxConcurrent) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.running++;
-    try {
-      return await work();
-    } finally {
-      this.running--;
-      this.waiting.shift()?.();
-    }
+  constructor(readonly cost: ScryptCost = RECOMMENDED_SCRYPT_COST) {
+    this.unknownUserHash = format(cost, randomBytes(SALT_BYTES), randomBytes(KEY_BYTES));
   }
 
   /** `scrypt$logN$r$p$salt$key`, base64url: the cost travels with the hash, so it can be raised later. */
-  hash(password: string): Promise<string> {
-    return this.slot(async () => {
-      const salt = randomBytes(SALT_BYTES);
-      const key = await derive(password, salt, this.cost);
-      const { logN, r, p } = this.cost;
-      return `scrypt$${logN}$${r}$${p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
-    });
+  async hash(password: string): Promise<string> {
+    const salt = randomBytes(SALT_BYTES);
+    return format(this.cost, salt, await derive(password, salt, this.cost));
   }
 
   verify(password: string, stored: string): Promise<boolean> {
@@ -60,7 +53,7 @@ export class PasswordHasher {
     const salt = Buffer.from(parts[4]!, 'base64url');
     const expected = Buffer.from(parts[5]!, 'base64url');
     if (![logN, r, p].every(Number.isInteger) || logN < 10 || logN > 22 || expected.byteLength !== KEY_BYTES) return Promise.resolve(false);
-    return this.slot(async () => timingSafeEqual(await derive(password, salt, { logN, r, p }), expected));
+    return derive(password, salt, { logN, r, p }).then((key) => timingSafeEqual(key, expected));
   }
 
   /** True when the stored hash is cheaper than today's cost (re-hash at the next login). */

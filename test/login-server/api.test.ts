@@ -102,17 +102,26 @@ for (const dialect of DIALECTS) {
       assert.equal((await bob.deviceLogin()).status, 200);
     });
 
-    test('brute force is throttled per account, even from many addresses, and per address', async () => {
+    test('brute force is throttled per account and address (a lock), per account from many addresses (a short lock), and per address', async () => {
       const target = new TestDevice(server.app, server.ca, 'target');
       assert.equal((await target.register()).status, 201);
-      const codes: string[] = [];
-      for (let i = 0; i < 7; i++) codes.push((await target.passwordLogin('wrong guess ' + i, `10.3.0.${i}`)).body.error?.code ?? 'ok');
-      assert.deepEqual(codes, ['bad_credentials', 'bad_credentials', 'bad_credentials', 'bad_credentials', 'bad_credentials', 'bad_credentials', 'throttled']);
-      const locked = await target.passwordLogin(undefined, '10.3.1.1');
-      assert.equal(locked.status, 429, 'even the right password waits out the lock');
+      const fromOne: string[] = [];
+      for (let i = 0; i < 7; i++) fromOne.push((await target.passwordLogin('wrong guess ' + i, '10.3.0.1')).body.error?.code ?? 'ok');
+      assert.deepEqual(fromOne, ['bad_credentials', 'bad_credentials', 'bad_credentials', 'bad_credentials', 'bad_credentials', 'bad_credentials', 'throttled']);
+      const locked = await target.passwordLogin(undefined, '10.3.0.1');
+      assert.equal(locked.status, 429, 'from the guessing address even the right password waits out the lock');
       assert.ok(Number(locked.headers['retry-after']) >= 1);
-      server.clock.wallMs += 5_000;
-      assert.equal((await target.passwordLogin(undefined, '10.3.1.1')).status, 200, 'after the lock the right password works');
+      // Many addresses: account-wide, 20 failures are free, then short locks (at most 30 s).
+      const fromMany: string[] = [];
+      for (let i = 0; i < 16; i++) fromMany.push((await target.passwordLogin('wrong guess ' + i, `10.3.1.${i}`)).body.error?.code ?? 'ok');
+      assert.deepEqual(fromMany.slice(0, 15), Array(15).fill('bad_credentials'));
+      assert.equal(fromMany[15], 'throttled', 'the 22nd failure on the account, from a fresh address, meets the account-wide lock');
+      const slowed = await target.passwordLogin(undefined, '10.3.2.1');
+      assert.equal(slowed.status, 429);
+      assert.ok(Number(slowed.headers['retry-after']) <= 30, 'the account-wide lock is short');
+      server.clock.wallMs += 31_000;
+      assert.equal((await target.passwordLogin(undefined, '10.3.2.1')).status, 200, 'after the short lock the right password works');
+      server.clock.wallMs += 15 * 60_000;
     });
 
     test('contacts sync by version: get since, put with the expected version, conflicts on a stale one', async () => {

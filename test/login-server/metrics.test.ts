@@ -62,7 +62,7 @@ describe('login server metrics', () => {
     assert.equal(m('parley_login_logins_total', { kind: 'device', result: 'ok' }), 1);
     assert.equal(m('parley_login_logins_total', { kind: 'password', result: 'bad_credentials' }), codes.filter((c) => c === 'bad_credentials').length);
     assert.equal(m('parley_login_logins_total', { kind: 'password', result: 'throttled' }), 1);
-    assert.equal(m('parley_login_throttle_refusals_total', { scope: 'login-ip' }), 1);
+    assert.equal(m('parley_login_throttle_refusals_total', { scope: 'login-account-ip' }), 1);
     assert.equal(m('parley_login_certificates_issued_total', { role: 'device' }), 3);
     assert.equal(m('parley_login_offline_messages_stored_total'), 1);
     assert.equal(m('parley_login_offline_messages_delivered_total'), 1);

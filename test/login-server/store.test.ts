@@ -57,19 +57,26 @@ for (const dialect of DIALECTS) {
       assert.equal((await store.listDevices(users.alice!.id)).length, 2);
     });
 
-    test('a challenge is used once and not after it expires', async () => {
+    test('a challenge is used once and not after it expires; a device holds a bounded set, a flood evicts its own first', async () => {
       const device = await store.registerDevice({ userId: users.bob!.id, signingKey: key(9), dhKey: key(9), name: 'pc', nowMs: T0 });
       assert.ok(device.ok);
-      await store.createChallenge('c1', device.value.id, T0 + 60_000);
+      const issue = (challenge: string, source: string, nowMs = T0) => store.createChallenge({ challenge, deviceId: device.value.id, source, nowMs, expiresAtMs: nowMs + 60_000, maxPerDevice: 4 });
+      await issue('c1', 'owner');
       assert.equal(await store.consumeChallenge('c1', T0 + 1), device.value.id);
       assert.equal(await store.consumeChallenge('c1', T0 + 2), null, 'replayed');
-      await store.createChallenge('c2', device.value.id, T0 + 60_000);
+      await issue('c2', 'owner');
       assert.equal(await store.consumeChallenge('c2', T0 + 60_001), null, 'expired');
-      // Asking again and again keeps one outstanding challenge per device: the table stays bounded.
-      for (let i = 0; i < 50; i++) await store.createChallenge(`flood${i}`, device.value.id, T0 + 60_000);
-      const rows = await store.db.selectFrom('challenges').select('id').where('device_id', '=', device.value.id).execute();
-      assert.deepEqual(rows.map((r) => r.id), ['flood49']);
-      assert.equal(await store.consumeChallenge('flood48', T0), null, 'an earlier challenge is gone');
+      // The owner's challenge outlives a flood from another source; the table stays bounded.
+      await issue('mine', 'owner');
+      for (let i = 0; i < 50; i++) await issue(`flood${i}`, 'stranger');
+      const rows = await store.db.selectFrom('login_challenges').select('challenge').where('device_id', '=', device.value.id).orderBy('id').execute();
+      assert.deepEqual(rows.map((r) => r.challenge), ['mine', 'flood47', 'flood48', 'flood49']);
+      assert.equal(await store.consumeChallenge('flood46', T0), null, 'an earlier flood challenge is gone');
+      assert.equal(await store.consumeChallenge('mine', T0), device.value.id);
+      // With the set full of one source's challenges, another source evicts the oldest; expired ones go first.
+      await issue('late', 'third', T0 + 120_000);
+      const after = await store.db.selectFrom('login_challenges').select('challenge').where('device_id', '=', device.value.id).execute();
+      assert.deepEqual(after.map((r) => r.challenge), ['late'], 'expired challenges were deleted');
     });
 
     test('certificate serials are unique and increasing, even when drawn at once', async () => {
@@ -154,6 +161,30 @@ for (const dialect of DIALECTS) {
       assert.equal(await store.recordFailure('ip:1', T0 + 120_000, policy), 0, 'forgotten');
       await store.clearFailures('ip:1');
       assert.equal(await store.lockedUntil('ip:1'), 0);
+    });
+
+    test('throttle reservations: counted before the work, refused while locked, given back on success; windows; pruning', async () => {
+      const policy = { freeFailures: 2, baseLockMs: 1000, maxLockMs: 8000, forgetAfterMs: 60_000 };
+      // Ten at once: the first three are admitted (two free, the third sets the lock), the rest refused.
+      const burst = await Promise.all(Array.from({ length: 10 }, () => store.reserveAttempt('acct:1', T0, policy)));
+      assert.equal(burst.filter((r) => r.ok).length, 3);
+      assert.ok(burst.every((r) => r.ok || r.lockedUntilMs === T0 + 1000));
+      // A success gives its reservation back: the count is within the free failures, the lock goes.
+      await store.refundAttempt('acct:1', policy);
+      assert.equal(await store.lockedUntil('acct:1'), 0);
+      assert.ok((await store.reserveAttempt('acct:1', T0, policy)).ok);
+      // Fixed windows: three per 10 s, then refused until the window ends.
+      const window = [];
+      for (let i = 0; i < 5; i++) window.push(await store.countInWindow('rate:1', T0 + i, 10_000, 3));
+      assert.deepEqual(window.map((r) => r.ok), [true, true, true, false, false]);
+      assert.ok(!window[3]!.ok && window[3]!.lockedUntilMs === T0 + 10_000);
+      assert.ok((await store.countInWindow('rate:1', T0 + 10_000, 10_000, 3)).ok, 'a new window');
+      // Idle, unlocked rows are pruned; a locked one stays.
+      await store.recordFailure('idle:1', T0 - 3_600_000, policy);
+      for (let i = 0; i < 4; i++) await store.recordFailure('locked:1', T0 - 3_600_000, { ...policy, maxLockMs: 2 * 3_600_000, baseLockMs: 2 * 3_600_000 });
+      assert.equal(await store.pruneThrottles(T0, 3_000_000), 1);
+      assert.equal(await store.lockedUntil('idle:1'), 0);
+      assert.ok((await store.lockedUntil('locked:1')) > T0);
     });
 
     test('deleting an account removes its data and bumps the lists that named it', async () => {

@@ -12,6 +12,7 @@ import type { Device, User } from '../store/login-store.js';
 import { issueToken } from '../tokens.js';
 import { schemas } from '../schemas.js';
 import { supernodeCertificateFor } from '../promotion.js';
+import { LoginThrottle, sourceOf } from '../login-throttle.js';
 
 const DEVICE_PROOF_CONTEXT = new TextEncoder().encode('parley-device-proof-v1\0');
 const CHALLENGE_CONTEXT = new TextEncoder().encode('parley-login-challenge-v1\0');
@@ -69,6 +70,7 @@ function clientIp(request: FastifyRequest): string {
 export function accountRoutes(app: FastifyInstance, context: ServerContext): void {
   const { store, hasher, config } = context;
   const now = () => context.clock.wallTimeMs();
+  const throttle = new LoginThrottle(context);
 
   app.post('/v1/accounts', { schema: { body: schemas.register, tags: ['accounts'] } }, async (request, reply) => {
     const body = request.body as { username: string; password: string; displayName?: string; discoverable?: boolean; showLastSeen?: boolean };
@@ -89,44 +91,60 @@ export function accountRoutes(app: FastifyInstance, context: ServerContext): voi
     return { username: created.value.username, displayName: created.value.displayName };
   });
 
+  // Cheapest checks first: the request's shape, the device's proof (one signature check), room in
+  // the hash queue; then the attempt is reserved against the throttles; only then the hash.
   app.post('/v1/login/password', { schema: { body: schemas.passwordLogin, tags: ['login'] } }, async (request) => {
     const body = request.body as { username: string; password: string; device: { signingKey: string; dhKey: string; name: string; proof: string } };
     const name = username(body.username);
-    const keys = [`login-ip:${clientIp(request)}`, `login-user:${name}`];
-    for (const key of keys) await checkThrottle(context, key);
-    const user = await store.findUser(name);
-    // Unknown user and wrong password look the same, and cost the same (a hash is checked either way).
-    const valid = await hasher.verify(body.password, user?.passwordHash ?? 'scrypt$10$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
-    if (!user || !valid) {
-      for (const key of keys) await store.recordFailure(key, now(), config.loginThrottle);
-      throw new ApiError(401, 'bad_credentials', 'wrong username or password');
-    }
-    await store.clearFailures(`login-user:${name}`);
+    const source = sourceOf(clientIp(request));
     const signingKey = bytes(body.device.signingKey);
     const dhKey = bytes(body.device.dhKey);
     if (!verifySignature(signingKey, deviceProofMessage(context.ca.networkId, name, dhKey), bytes(body.device.proof))) {
       throw new ApiError(400, 'bad_device_proof', 'the device did not prove it holds its signing key');
     }
-    if (hasher.needsRehash(user.passwordHash)) await store.setPasswordHash(user.id, await hasher.hash(body.password));
+    hasher.ensureRoom(source);
+    const attempt = await throttle.reservePassword(name, source);
+    let user: User | null;
+    let valid: boolean;
+    try {
+      user = await store.findUser(name);
+      // Unknown user and wrong password look the same and cost the same: a hash of today's cost is checked either way.
+      valid = await hasher.verify(body.password, user?.passwordHash ?? hasher.unknownUserHash, source);
+    } catch (error) {
+      await attempt.settle('not_evaluated');
+      throw error;
+    }
+    if (!user || !valid) {
+      await attempt.settle('wrong');
+      throw new ApiError(401, 'bad_credentials', 'wrong username or password');
+    }
+    await attempt.settle('right');
+    if (hasher.needsRehash(user.passwordHash)) await store.setPasswordHash(user.id, await hasher.hash(body.password, source));
     const device = await store.registerDevice({ userId: user.id, signingKey, dhKey, name: body.device.name, nowMs: now() });
     if (!device.ok) throw new ApiError(409, device.error.code, device.error.message);
     return grant(context, user, device.value);
   });
 
+  // Anyone who knows a device's public key can ask for its challenges (buddies can list each
+  // other's devices), so asking is rate-limited per source and a device holds several
+  // outstanding challenges: a stranger's requests evict the stranger's own first.
   app.post('/v1/login/challenge', { schema: { body: schemas.challengeRequest, tags: ['login'] } }, async (request) => {
     const { signingKey } = request.body as { signingKey: string };
-    await checkThrottle(context, `login-ip:${clientIp(request)}`);
-    const device = await store.findDeviceBySigningKey(bytes(signingKey));
+    const source = sourceOf(clientIp(request));
+    await checkThrottle(context, `login-ip:${source}`);
+    const key = bytes(signingKey);
+    await throttle.admitChallenge(source);
+    const device = await store.findDeviceBySigningKey(key);
     if (!device || device.revokedAtMs !== null) throw new ApiError(404, 'unknown_device', 'no active device has this key: log in with the password');
     const challenge = toBase64Url(context.random.bytes(32));
     const expiresAtMs = now() + config.challengeLifetimeMs;
-    await store.createChallenge(challenge, device.id, expiresAtMs);
+    await store.createChallenge({ challenge, deviceId: device.id, source, nowMs: now(), expiresAtMs, maxPerDevice: config.maxChallengesPerDevice });
     return { challenge, expiresAtMs };
   });
 
   app.post('/v1/login/device', { schema: { body: schemas.deviceLogin, tags: ['login'] } }, async (request) => {
     const body = request.body as { signingKey: string; challenge: string; signature: string };
-    const ipKey = `login-ip:${clientIp(request)}`;
+    const ipKey = `login-ip:${sourceOf(clientIp(request))}`;
     await checkThrottle(context, ipKey);
     const signingKey = bytes(body.signingKey);
     const challenge = bytes(body.challenge);
@@ -134,7 +152,7 @@ export function accountRoutes(app: FastifyInstance, context: ServerContext): voi
     const found = deviceId === null ? null : await store.findDeviceWithUser(deviceId);
     const device = found?.device ?? null;
     const fail = async (code: string, message: string) => {
-      await store.recordFailure(ipKey, now(), config.loginThrottle);
+      await store.recordFailure(ipKey, now(), config.loginSourceThrottle);
       return new ApiError(401, code, message);
     };
     if (!device) throw await fail('bad_challenge', 'unknown, expired or already used challenge');

@@ -158,6 +158,20 @@ function likePrefix(prefix: string): string {
   return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
+/** How a throttle counts failures and locks (context.ts `ThrottlePolicy`). */
+export interface ThrottlePolicyRow {
+  readonly freeFailures: number;
+  readonly baseLockMs: number;
+  readonly maxLockMs: number;
+  readonly forgetAfterMs: number;
+}
+
+/** After `freeFailures`, each further failure locks for twice as long as the one before (capped). */
+function lockUntil(failures: number, nowMs: number, policy: ThrottlePolicyRow): number {
+  const over = failures - policy.freeFailures;
+  return over > 0 ? nowMs + Math.min(policy.maxLockMs, policy.baseLockMs * 2 ** Math.min(over - 1, 30)) : 0;
+}
+
 export class LoginStore {
   readonly db: Kysely<Schema>;
   readonly dialect: DialectName;
@@ -291,13 +305,24 @@ export class LoginStore {
   }
 
   /**
-   * Issues a challenge for a device, replacing any earlier one: one outstanding challenge per
-   * device bounds the table by the number of devices, however often a client asks.
+   * Issues a challenge for a device. A device holds at most `maxPerDevice` outstanding: past
+   * that, the oldest one asked for from the same source goes, or else the oldest of all, and
+   * expired ones go too. So the table stays bounded by devices × `maxPerDevice`, and a stranger
+   * who knows a device's public key and asks again and again evicts its own challenges, not the
+   * one the device is about to sign.
    */
-  async createChallenge(id: string, deviceId: number, expiresAtMs: number): Promise<void> {
+  async createChallenge(input: { challenge: string; deviceId: number; source: string; nowMs: number; expiresAtMs: number; maxPerDevice: number }): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
-      await tx.deleteFrom('challenges').where('device_id', '=', deviceId).execute();
-      await tx.insertInto('challenges').values({ id, device_id: deviceId, expires_at_ms: expiresAtMs }).execute();
+      await tx.deleteFrom('login_challenges').where('device_id', '=', input.deviceId).where('expires_at_ms', '<', input.nowMs).execute();
+      const held = await tx.selectFrom('login_challenges').select(['id', 'source']).where('device_id', '=', input.deviceId).orderBy('id').execute();
+      const excess = held.length - (input.maxPerDevice - 1);
+      if (excess > 0) {
+        const sameSource = held.filter((row) => row.source === input.source);
+        const others = held.filter((row) => row.source !== input.source);
+        const evicted = [...sameSource, ...others].slice(0, excess).map((row) => row.id);
+        await tx.deleteFrom('login_challenges').where('id', 'in', evicted).execute();
+      }
+      await tx.insertInto('login_challenges').values({ challenge: input.challenge, device_id: input.deviceId, source: input.source, expires_at_ms: input.expiresAtMs }).execute();
     });
   }
 
@@ -327,7 +352,7 @@ export class LoginStore {
 
   /** Uses a challenge up: returns its device once, never again (a replay finds nothing). */
   async consumeChallenge(id: string, nowMs: number): Promise<number | null> {
-    const row = await this.db.deleteFrom('challenges').where('id', '=', id).returning(['device_id', 'expires_at_ms']).executeTakeFirst();
+    const row = await this.db.deleteFrom('login_challenges').where('challenge', '=', id).returning(['device_id', 'expires_at_ms']).executeTakeFirst();
     if (!row || Number(row.expires_at_ms) < nowMs) return null;
     return Number(row.device_id);
   }
@@ -351,7 +376,7 @@ export class LoginStore {
   }
 
   /** Counts a failure; after `freeFailures`, each further one locks for twice as long (capped). */
-  async recordFailure(key: string, nowMs: number, policy: { freeFailures: number; baseLockMs: number; maxLockMs: number; forgetAfterMs: number }): Promise<number> {
+  async recordFailure(key: string, nowMs: number, policy: ThrottlePolicyRow): Promise<number> {
     return this.db.transaction().execute(async (tx) => {
       // Claim the row first (an upsert cannot conflict), then compute from what it held.
       await tx.insertInto('throttles').values({ key, failures: 0, locked_until_ms: 0, updated_at_ms: nowMs }).onConflict((oc) => oc.column('key').doNothing()).execute();
@@ -360,8 +385,7 @@ export class LoginStore {
       const row = await select.executeTakeFirstOrThrow();
       const stale = nowMs - Number(row.updated_at_ms) > policy.forgetAfterMs;
       const failures = stale ? 1 : Number(row.failures) + 1;
-      const over = failures - policy.freeFailures;
-      const lockedUntil = over > 0 ? nowMs + Math.min(policy.maxLockMs, policy.baseLockMs * 2 ** Math.min(over - 1, 30)) : 0;
+      const lockedUntil = lockUntil(failures, nowMs, policy);
       await tx.updateTable('throttles').set({ failures, locked_until_ms: lockedUntil, updated_at_ms: nowMs }).where('key', '=', key).execute();
       return lockedUntil;
     });
@@ -369,6 +393,78 @@ export class LoginStore {
 
   async clearFailures(key: string): Promise<void> {
     await this.db.deleteFrom('throttles').where('key', '=', key).execute();
+  }
+
+  /**
+   * Reserves an attempt before the work it guards (a password hash): refused while `key` is
+   * locked; otherwise counted at once as a failure, locking later attempts as `recordFailure`
+   * would. Concurrent attempts thus see each other: a burst gets `freeFailures + 1` attempts,
+   * not one per request. A right password gives its reservation back (`refundAttempt`).
+   */
+  async reserveAttempt(key: string, nowMs: number, policy: ThrottlePolicyRow): Promise<{ readonly ok: true } | { readonly ok: false; readonly lockedUntilMs: number }> {
+    return this.db.transaction().execute(async (tx) => {
+      const row = await this.claimThrottle(tx, key, nowMs);
+      if (Number(row.locked_until_ms) > nowMs) return { ok: false as const, lockedUntilMs: Number(row.locked_until_ms) };
+      const stale = nowMs - Number(row.updated_at_ms) > policy.forgetAfterMs;
+      const failures = stale ? 1 : Number(row.failures) + 1;
+      await tx.updateTable('throttles').set({ failures, locked_until_ms: lockUntil(failures, nowMs, policy), updated_at_ms: nowMs }).where('key', '=', key).execute();
+      return { ok: true as const };
+    });
+  }
+
+  /** Gives back a reserved attempt that succeeded or was never evaluated; the lock goes when the count is back within the free failures. */
+  async refundAttempt(key: string, policy: ThrottlePolicyRow): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      let select = tx.selectFrom('throttles').selectAll().where('key', '=', key);
+      if (this.dialect === 'postgres') select = select.forUpdate();
+      const row = await select.executeTakeFirst();
+      if (!row) return;
+      const failures = Math.max(0, Number(row.failures) - 1);
+      await tx
+        .updateTable('throttles')
+        .set({ failures, locked_until_ms: failures > policy.freeFailures ? Number(row.locked_until_ms) : 0 })
+        .where('key', '=', key)
+        .execute();
+    });
+  }
+
+  /**
+   * Counts an event in fixed windows of `windowMs`: allowed while the window holds fewer than
+   * `maxPerWindow`; otherwise refused until the window ends (the refusal is not counted).
+   */
+  async countInWindow(key: string, nowMs: number, windowMs: number, maxPerWindow: number): Promise<{ readonly ok: true } | { readonly ok: false; readonly lockedUntilMs: number }> {
+    return this.db.transaction().execute(async (tx) => {
+      // In these rows `updated_at_ms` is the window's start and `failures` the events in it.
+      const row = await this.claimThrottle(tx, key, nowMs);
+      const windowStart = Number(row.updated_at_ms);
+      const fresh = nowMs - windowStart >= windowMs || Number(row.failures) === 0;
+      const count = fresh ? 0 : Number(row.failures);
+      if (count >= maxPerWindow) return { ok: false as const, lockedUntilMs: windowStart + windowMs };
+      await tx
+        .updateTable('throttles')
+        .set({ failures: count + 1, locked_until_ms: 0, updated_at_ms: fresh ? nowMs : windowStart })
+        .where('key', '=', key)
+        .execute();
+      return { ok: true as const };
+    });
+  }
+
+  /**
+   * Deletes throttle rows idle for `idleMs` and not locked: such a row says nothing a missing
+   * row would not (every policy forgets sooner). Bounds the table by the attempts of one period.
+   */
+  async pruneThrottles(nowMs: number, idleMs: number): Promise<number> {
+    const result = await this.db.deleteFrom('throttles').where('updated_at_ms', '<', nowMs - idleMs).where('locked_until_ms', '<=', nowMs).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  /** The row of `key`, created empty if missing, locked for update in this transaction. */
+  private async claimThrottle(tx: Transaction<Schema>, key: string, nowMs: number) {
+    // Claim the row first (an upsert cannot conflict), then read what it holds.
+    await tx.insertInto('throttles').values({ key, failures: 0, locked_until_ms: 0, updated_at_ms: nowMs }).onConflict((oc) => oc.column('key').doNothing()).execute();
+    let select = tx.selectFrom('throttles').selectAll().where('key', '=', key);
+    if (this.dialect === 'postgres') select = select.forUpdate();
+    return select.executeTakeFirstOrThrow();
   }
 
   // --- Contacts: buddy and block list, versioned ---------------------------------------------

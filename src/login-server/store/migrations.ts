@@ -121,6 +121,23 @@ function migrations(dialect: DialectName): Record<string, Migration> {
         await db.schema.alterTable('offline_messages').addColumn('from_stranger', 'integer', (c) => c.notNull().defaultTo(0)).execute();
       },
     },
+    // Several outstanding challenges per device (a stranger asking for challenges must not replace
+    // the one the device is about to sign), evicted oldest first: hence an ordered key. The old
+    // table held only challenges that live a minute; they are dropped, not copied. Throttle rows
+    // are pruned by age: hence the index.
+    '004-login-challenges': {
+      async up(db: Kysely<unknown>) {
+        await key(db.schema.createTable('login_challenges'))
+          .addColumn('challenge', 'text', (c) => c.notNull().unique())
+          .addColumn('device_id', t.bigint, (c) => c.notNull().references('devices.id').onDelete('cascade'))
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('expires_at_ms', t.bigint, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('login_challenges_by_device').on('login_challenges').columns(['device_id', 'id']).execute();
+        await db.schema.dropTable('challenges').execute();
+        await db.schema.createIndex('throttles_by_age').on('throttles').column('updated_at_ms').execute();
+      },
+    },
   };
 }
 

@@ -26,10 +26,14 @@ export interface DevicesTable {
   revoked_at_ms: number | null;
 }
 
-export interface ChallengesTable {
+export interface LoginChallengesTable {
+  /** Issue order: the oldest are evicted first. */
+  id: Generated<number>;
   /** Random, base64url; single use. */
-  id: string;
+  challenge: string;
   device_id: number;
+  /** The address (or IPv6 /64) that asked for it: a flood from one address evicts its own first. */
+  source: string;
   expires_at_ms: number;
 }
 
@@ -102,7 +106,7 @@ export interface SupernodesTable {
 export interface Schema {
   users: UsersTable;
   devices: DevicesTable;
-  challenges: ChallengesTable;
+  login_challenges: LoginChallengesTable;
   contacts: ContactsTable;
   contact_lists: ContactListsTable;
   buddy_requests: BuddyRequestsTable;
