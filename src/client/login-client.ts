@@ -57,6 +57,10 @@ export function loginServerFailure(error: unknown, url: string): LoginError {
   return new LoginError(0, 'unreachable', `the login server at ${url} does not answer: ${reason}`);
 }
 
+/** How often a call refused with 503 + Retry-After is made again, and the longest pause taken. */
+export const BUSY_RETRIES = 3;
+const MAX_BUSY_PAUSE_MS = 10_000;
+
 export class LoginClient {
   private readonly base: URL;
   private readonly agent: https.Agent;
@@ -84,7 +88,25 @@ export class LoginClient {
     this.agent.destroy();
   }
 
-  request<T = Record<string, unknown>>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
+  /**
+   * One API call. A server that sheds load (503 with a Retry-After: its password-hash queue is
+   * full) is asked again after that pause, stretched by a random half so that clients refused
+   * together do not come back together, at most BUSY_RETRIES times; any other answer is final.
+   */
+  async request<T = Record<string, unknown>>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
+    for (let retry = 0; ; retry++) {
+      try {
+        return await this.requestOnce<T>(method, path, body, token);
+      } catch (error) {
+        const busy = error instanceof LoginError && error.status === 503 && error.retryAfterMs !== undefined;
+        if (!busy || retry >= BUSY_RETRIES) throw error;
+        const pauseMs = Math.min(MAX_BUSY_PAUSE_MS, error.retryAfterMs!) * (1 + 0.5 * Math.random());
+        await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      }
+    }
+  }
+
+  private requestOnce<T>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
     const url = new URL(path, this.base);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {

@@ -6,7 +6,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { test } from 'node:test';
 import type { NetworkDescriptor } from '../../src/crypto/descriptor.js';
-import { LoginClient, LoginError, loginServerFailure } from '../../src/client/login-client.js';
+import { BUSY_RETRIES, LoginClient, LoginError, loginServerFailure } from '../../src/client/login-client.js';
 import { createSelfSignedCertificate } from '../../src/login-server/self-signed.js';
 
 const descriptor = (url: string, pin?: { certPem: string; sha256: string }) =>
@@ -103,4 +103,34 @@ test('every kind of connection failure becomes "unreachable" with the URL and a 
   assert.match(unknown.message, /does not answer: something new$/, 'an unknown failure keeps its own words');
   const answered = new LoginError(409, 'username_taken', 'taken');
   assert.equal(loginServerFailure(answered, 'https://login.example'), answered, "the server's own refusals pass unchanged");
+});
+
+test('a server shedding load (503 with a Retry-After) is asked again after the pause, a few times; other refusals are final', async () => {
+  const certificate = createSelfSignedCertificate({ commonName: 'parley login', hosts: ['127.0.0.1'], lifetimeDays: 30, now: new Date() });
+  const answers: Record<string, number[]> = { '/busy-twice': [503, 503, 200], '/always-busy': [503, 503, 503, 503, 503, 503], '/throttled': [429, 200] };
+  const asked: Record<string, number> = {};
+  const server = https.createServer({ key: certificate.keyPem, cert: certificate.certPem }, (request, response) => {
+    const path = request.url!;
+    const status = answers[path]![asked[path] ?? 0]!;
+    asked[path] = (asked[path] ?? 0) + 1;
+    response.writeHead(status, { 'content-type': 'application/json', ...(status >= 400 ? { 'retry-after': '1' } : {}) });
+    response.end(JSON.stringify(status === 200 ? { ok: true } : { error: { code: status === 503 ? 'overloaded' : 'throttled', message: 'not now', retryAfterMs: 20 } }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  const client = new LoginClient(descriptor(`https://127.0.0.1:${port}`, { certPem: certificate.certPem, sha256: certificate.sha256 }));
+  try {
+    assert.deepEqual(await client.request('GET', '/busy-twice'), { ok: true });
+    assert.equal(asked['/busy-twice'], 3);
+    const busy = await failure(client.request('GET', '/always-busy'));
+    assert.equal(busy.status, 503);
+    assert.equal(asked['/always-busy'], 1 + BUSY_RETRIES, 'given up after its retries');
+    const throttled = await failure(client.request('GET', '/throttled'));
+    assert.equal(throttled.status, 429);
+    assert.equal(asked['/throttled'], 1, 'a throttle is the caller\'s to respect, not to retry');
+  } finally {
+    client.close();
+    server.closeAllConnections();
+    server.close();
+  }
 });
