@@ -85,6 +85,8 @@ export interface RunningSupernode {
   readonly closed: boolean;
   readonly attachments: Attachments;
   readonly dht: DhtNode;
+  /** Forwarded messages refused because the forwarding supernode could not vouch for the sender's name (router.ts). */
+  readonly forwardsRefusedBadSender: number;
   /** The STUN service, when it runs (its UDP port was free). */
   readonly stun: StunService | null;
   /** Joins the overlay through `seeds` (call once the other supernodes listen). */
@@ -331,6 +333,9 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
     counters,
     get closed() {
       return closed;
+    },
+    get forwardsRefusedBadSender() {
+      return router!.badSenders;
     },
     attachments,
     close: () => {

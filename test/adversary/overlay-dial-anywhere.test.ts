@@ -60,11 +60,12 @@ test('a device whose record names a victim\'s address as its supernode makes no 
         issuedAtMs: w.scheduler.wallTimeMs(),
       });
       link.send({ case: 'attachRequest', value: create(AttachRequestSchema, { presence: record }) });
-      assert.equal(await w.drive(answer), 'attachRefused', 'a record must name the supernode it attaches to');
+      const answered = await w.drive(answer);
       await w.elapse(2_000);
       const last = await w.routeMany('mallory');
-      assert.deepEqual(last, { failure: RouteFailure.OFFLINE });
       assert.equal(w.victimConnections(), 0, 'no supernode connected to the address the record named');
+      assert.equal(answered, 'attachRefused', 'a record must name the supernode it attaches to');
+      assert.deepEqual(last, { failure: RouteFailure.OFFLINE });
     } finally {
       for (const link of links) link.close();
       w.alice.close();
