@@ -346,10 +346,6 @@ export class DhtNode {
     return this.channels.size;
   }
 
-  contactFor(ref: SupernodeAddressRef): LookupContact {
-    return this.contactOf(ref);
-  }
-
   isSelf(dhKey: Uint8Array): boolean {
     return equalBytes(dhKey, this.identity.dh.publicKey);
   }
