@@ -26,6 +26,7 @@ function outcomeOf(outcome: DeliveryOutcome | undefined): SendOutcome | undefine
       return 'absent';
     case DeliveryOutcome.NO_ACK:
     case DeliveryOutcome.UNREACHABLE:
+    case DeliveryOutcome.BAD_SENDER: // our supernode could not vouch for us there: as if unreachable, tried again later
       return 'unreachable';
     default:
       return undefined;

@@ -10,6 +10,7 @@ import { connectSecure, type SecureLink } from '../crypto/secure-link.js';
 import { HostCache, raceFirst, type HostEntry } from '../overlay/host-cache.js';
 import { createPresenceRecord, verifyPresenceRecord, type VerifiedPresence } from '../overlay/presence.js';
 import { RpcChannel } from '../overlay/rpc.js';
+import { jitteredBackoffMs } from '../overlay/backoff.js';
 import { requestReachabilityCheck, type ReachabilityAnswer } from '../overlay/reachability.js';
 import { AttachRefusal, AttachRequestSchema, CloseReason, DeliveryAckSchema, DeliveryOutcome, FindPresenceSchema, FindRefusal, NatType, RouteFailure, RouteRequestSchema, PingSchema, TurnCredentialsRequestSchema, type Candidate, type SupernodeRef } from '../wire/messages.js';
 
@@ -24,6 +25,9 @@ export const DEFAULT_PONG_TIMEOUT_MS = 5_000;
  */
 export const PRESENCE_REFRESH_MS = 75_000;
 export const DEFAULT_ATTACH_TIMEOUT_MS = 5_000;
+/** Re-attaching when no supernode answered: 1 s, 2 s, 4 s, … up to 30 s between tries, jittered (overlay/backoff.ts). */
+export const REATTACH_FIRST_MS = 1_000;
+export const REATTACH_MAX_MS = 30_000;
 /** Supernodes tried at once at startup and on failover. */
 export const DEFAULT_PARALLEL_ATTEMPTS = 3;
 
@@ -161,10 +165,6 @@ export function attachOver(env: Env, link: SecureLink, supernode: SupernodeAddre
 export async function attachTo(env: Env, supernode: SupernodeAddress, config: AttachConfig): Promise<Attached> {
   return attachOver(env, await connectTo(env, supernode, config), supernode, config);
 }
-
-/** Failover's pauses between rounds when no supernode takes the client: 1 s, doubling, at most 30 s (each jittered down to half). */
-export const REATTACH_FIRST_PAUSE_MS = 1000;
-export const REATTACH_MAX_PAUSE_MS = 30_000;
 
 export type AttachmentEvent =
   | { readonly kind: 'attached'; readonly supernode: SupernodeAddress; readonly source: 'host-cache' | 'bootstrap'; readonly atMs: number }
@@ -385,16 +385,16 @@ export class AttachedClient {
   }
 
   /**
-   * Failover: attach elsewhere; if nothing answers, try again with a growing pause, drawn at
-   * random between half and all of it: clients that lost the same supernode (or restarted
-   * together) spread their retries out instead of coming back in waves.
+   * Failover: attach elsewhere; if nothing answers, try again with a growing, jittered pause
+   * (the clients of a supernode that died all fail over at once; they should not all retry at
+   * once too).
    */
   private reattach(attempt: number): void {
     if (this.closed) return;
     this.start().catch(() => {
       if (this.closed) return;
-      const ceilingMs = Math.min(REATTACH_MAX_PAUSE_MS, REATTACH_FIRST_PAUSE_MS * 2 ** attempt);
-      this.retry = this.env.clock.after(ceilingMs * (0.5 + 0.5 * this.env.random.float()), () => this.reattach(attempt + 1));
+      const pauseMs = jitteredBackoffMs(attempt, REATTACH_FIRST_MS, REATTACH_MAX_MS, this.env.random);
+      this.retry = this.env.clock.after(pauseMs, () => this.reattach(attempt + 1));
     });
   }
 

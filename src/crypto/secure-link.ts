@@ -11,6 +11,12 @@ import { concatBytes } from './bytes.js';
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Handshakes a listener runs at once; more connections are closed at once (bounded work per peer flood). */
 export const DEFAULT_MAX_PENDING_HANDSHAKES = 256;
+/**
+ * The share of those slots one remote address may hold (256 / 8 = 32 by default): one host
+ * cannot take every slot and shut out everyone else, while many honest clients behind one
+ * NAT address still handshake side by side (a handshake takes a round trip or two).
+ */
+export const PENDING_HANDSHAKES_SHARE_PER_HOST = 1 / 8;
 
 export type LinkConfig = Omit<ChannelConfig, 'random' | 'wallTimeMs'>;
 
@@ -155,6 +161,8 @@ export interface ListenOptions {
   readonly onFailure?: (error: ChannelError, remote: Endpoint) => void;
   readonly handshakeTimeoutMs?: number;
   readonly maxPendingHandshakes?: number;
+  /** Of those, how many one remote address may hold (default: PENDING_HANDSHAKES_SHARE_PER_HOST of them, at least 1). */
+  readonly maxPendingHandshakesPerHost?: number;
   /**
    * Another protocol on the same port (TURN over TCP on a supernode's port): it claims a
    * connection by its first 8 bytes (a Noise handshake never starts with the STUN cookie).
@@ -171,6 +179,9 @@ const SNIFF_BYTES = 8;
 export function listenSecure(env: Env, options: ListenOptions): Promise<TcpListener> {
   let pending = 0;
   const maxPending = options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES;
+  const maxPendingPerHost = options.maxPendingHandshakesPerHost ?? Math.max(1, Math.floor(maxPending * PENDING_HANDSHAKES_SHARE_PER_HOST));
+  /** Slots held per remote address (only addresses holding one are kept: bounded by maxPending). */
+  const pendingByHost = new Map<string, number>();
   return env.net.listenTcp({
     ...(options.host ? { host: options.host } : {}),
     port: options.port,
@@ -180,14 +191,25 @@ export function listenSecure(env: Env, options: ListenOptions): Promise<TcpListe
         options.onFailure?.({ code: 'handshake_timeout', message: 'too many handshakes in progress' }, connection.remote);
         return;
       }
+      const host = connection.remote.host;
+      const ofHost = pendingByHost.get(host) ?? 0;
+      if (ofHost >= maxPendingPerHost) {
+        connection.close();
+        options.onFailure?.({ code: 'handshake_timeout', message: 'too many handshakes in progress from this address' }, connection.remote);
+        return;
+      }
       // The slot is given back once: when the handshake ends either way, or when the
       // connection is given up on — not when the peer gets round to closing its side.
       pending++;
+      pendingByHost.set(host, ofHost + 1);
       let held = true;
       const release = () => {
         if (!held) return;
         held = false;
         pending--;
+        const left = (pendingByHost.get(host) ?? 1) - 1;
+        if (left > 0) pendingByHost.set(host, left);
+        else pendingByHost.delete(host);
       };
       const other = options.otherProtocol;
       if (!other) return startChannel(connection, null, release);

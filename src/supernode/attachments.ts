@@ -2,7 +2,7 @@
 // record and when it was last heard from. Bounded globally and per user; a session silent for
 // `deadAfterMs` is dropped (its client is gone or cut off). Time comes from the injected clock.
 import { err, ok, type CodedError, type Result } from '../result.js';
-import { toHex } from '../crypto/bytes.js';
+import { equalBytes, toHex } from '../crypto/bytes.js';
 import { Role, type CertificateVerifier, type VerifiedCertificate } from '../crypto/certificate.js';
 import type { SecureLink } from '../crypto/secure-link.js';
 import { verifyPresenceRecord, type PresenceErrorCode, type VerifiedPresence } from '../overlay/presence.js';
@@ -40,21 +40,37 @@ export const LOOKUPS_PER_SECOND = 5;
 export const ROUTE_BURST = 400;
 export const ROUTES_PER_SECOND = 200;
 
-export interface AttachError extends CodedError<'full' | 'bad_presence' | 'not_a_device' | 'too_many_devices'> {
+export interface AttachError extends CodedError<'full' | 'bad_presence' | 'wrong_supernode' | 'not_a_device' | 'too_many_devices'> {
   readonly refusal: AttachRefusal;
   readonly presenceError?: PresenceErrorCode;
 }
+
+/**
+ * Secure links one device (one certificate: one Noise key) may hold open to a supernode at once,
+ * attached or not. A device needs one; a reconnect or a race with the web port briefly makes two
+ * or three. Without a bound, one certificate could hold thousands of links that never attach.
+ */
+export const DEFAULT_MAX_LINKS_PER_DEVICE = 4;
+/**
+ * A device link must attach within this long of its handshake, or it is closed: a client sends
+ * its attach request at once (it waits DEFAULT_ATTACH_TIMEOUT_MS = 5 s for the answer).
+ */
+export const DEFAULT_ATTACH_DEADLINE_MS = 10_000;
 
 export interface AttachmentLimits {
   readonly maxClients: number;
   readonly maxDevicesPerUser: number;
   readonly keepaliveIntervalMs: number;
+  readonly maxLinksPerDevice: number;
+  readonly attachDeadlineMs: number;
 }
 
 export const DEFAULT_ATTACHMENT_LIMITS: AttachmentLimits = {
   maxClients: DEFAULT_MAX_CLIENTS,
   maxDevicesPerUser: DEFAULT_MAX_DEVICES_PER_USER,
   keepaliveIntervalMs: DEFAULT_KEEPALIVE_INTERVAL_MS,
+  maxLinksPerDevice: DEFAULT_MAX_LINKS_PER_DEVICE,
+  attachDeadlineMs: DEFAULT_ATTACH_DEADLINE_MS,
 };
 
 export class Attachments {
@@ -68,6 +84,12 @@ export class Attachments {
   constructor(
     private readonly verifier: CertificateVerifier,
     readonly limits: AttachmentLimits = DEFAULT_ATTACHMENT_LIMITS,
+    /**
+     * This supernode's Noise key: a record must name it as the device's supernode, since other
+     * supernodes route to the device by that key and believe its sender name from this one
+     * only because the record names it (router.ts). Unset only in tests of this class alone.
+     */
+    private readonly supernodeKey?: Uint8Array,
   ) {}
 
   get size(): number {
@@ -94,6 +116,9 @@ export class Attachments {
     // The record must be this link's device: same Noise key as the one the handshake proved.
     if (toHex(presence.value.device.dhKey) !== toHex(device.dhKey)) {
       return err({ code: 'bad_presence', refusal: AttachRefusal.BAD_PRESENCE, presenceError: 'wrong_user', message: 'the record is for another device' });
+    }
+    if (this.supernodeKey && !equalBytes(presence.value.supernodes[0]?.dhKey ?? new Uint8Array(0), this.supernodeKey)) {
+      return err({ code: 'wrong_supernode', refusal: AttachRefusal.BAD_PRESENCE, message: 'the record must name this supernode (its key) first' });
     }
     const key = toHex(device.dhKey);
     const existing = this.byDevice.get(key);

@@ -14,6 +14,8 @@ import { recordsForAnswer, verifyPresenceRecord, type VerifiedPresence } from '.
 import { PresenceStore } from '../overlay/presence-store.js';
 import { RoutingTable, DEFAULT_BUCKET_SIZE } from '../overlay/routing-table.js';
 import { RpcChannel } from '../overlay/rpc.js';
+import { DialBudget } from '../overlay/dial-budget.js';
+import { jitteredBackoffMs } from '../overlay/backoff.js';
 import {
   FindNodeSchema,
   FindPresenceSchema,
@@ -56,6 +58,16 @@ export const NEIGHBOUR_PROBE_MS = 30_000;
 const PROBE_FAILURES_TO_DROP = 2;
 /** Buckets refreshed at join: the far half, quarter, … of the id space, where most nodes are. */
 const REFRESHED_BUCKETS = 3;
+/**
+ * A supernode key a lookup did not find (named in a record, say) is not looked up again for this
+ * long: a made-up key costs one lookup per hold, not one per routed message.
+ */
+export const UNKNOWN_SUPERNODE_HOLD_MS = 30_000;
+/** Unknown keys remembered at most (the oldest is forgotten first). */
+const MAX_REMEMBERED_UNKNOWN_SUPERNODES = 4096;
+/** Rejoining through the seeds when the routing table is empty: 1 s, 2 s, 4 s, … up to a minute, jittered. */
+export const REJOIN_FIRST_MS = 1_000;
+export const REJOIN_MAX_MS = 60_000;
 
 /** Where a supernode listens, as refs and contacts carry it. */
 export interface SupernodeAddressRef {
@@ -108,13 +120,24 @@ export class DhtNode {
   private readonly republishQueue = new Set<string>();
   private republishing = false;
   readonly counters: DhtCounters = { nodeLookups: 0, presenceLookups: { local: 0, found: 0, not_found: 0 }, storeRequests: { stored: 0, full: 0, rejected: 0 } };
+  /** Every outgoing dial goes through this budget (see overlay/dial-budget.ts). */
+  readonly dials = new DialBudget();
+  /** Supernode keys a lookup did not find, and until when they are not looked up again. */
+  private readonly unknownSupernodes = new Map<string, number>();
+  private readonly resolving = new Map<string, Promise<RpcChannel>>();
+  /** The seeds of the last join, for rejoining when every contact is gone. */
+  private seeds: readonly { host: string; port: number; dhKey: Uint8Array }[] = [];
+  private rejoinTimer: Timer | null = null;
+  private rejoinAttempt = 0;
+  /** Rejoins started because the routing table was empty (for tests and metrics). */
+  rejoins = 0;
   /** Requests other than the DHT's own (routing), from other supernodes. */
   onOtherRequest: (envelope: Envelope, channel: RpcChannel) => void = () => {};
 
   constructor(
     private readonly env: Env,
     private readonly identity: NodeIdentity,
-    private readonly verifier: CertificateVerifier,
+    readonly verifier: CertificateVerifier,
     readonly address: DhtAddress,
     readonly replication = DEFAULT_REPLICATION,
   ) {
@@ -160,16 +183,60 @@ export class DhtNode {
     if (open && !open.isClosed) return Promise.resolve(open);
     let pending = this.connecting.get(key);
     if (!pending) {
+      const ticket = this.dials.begin(contact.host, contact.port, this.env.clock.now());
+      if (!ticket.ok) return Promise.reject(new Error(`dial to ${contact.host}:${contact.port} refused: ${ticket.error}`));
+      // IK names the key: the handshake fails unless the listener holds it.
       pending = connectSecure(this.env, { host: contact.host, port: contact.port, config: { identity: this.identity, verifier: this.verifier, remoteStaticKey: contact.dhKey }, connectTimeoutMs: 3000, handshakeTimeoutMs: 3000 })
         .then((link) => {
           if (link.peer.role !== Role.SUPERNODE) {
             link.close();
             throw new Error('not a supernode');
           }
+          ticket.value.end(true, this.env.clock.now());
           return this.register(link);
+        })
+        .catch((error: unknown) => {
+          ticket.value.end(false, this.env.clock.now());
+          throw error;
         })
         .finally(() => this.connecting.delete(key));
       this.connecting.set(key, pending);
+    }
+    return pending;
+  }
+
+  /**
+   * A channel to the supernode whose Noise key is `dhKey`, at an address this node learned for
+   * that key — never one a record or a client names (see overlay/dial-budget.ts): an open link,
+   * the routing table's contact, or a lookup of the key's node id. Rejects when none is found.
+   */
+  channelToSupernode(dhKey: Uint8Array): Promise<RpcChannel> {
+    const key = toHex(dhKey);
+    const open = this.channels.get(key);
+    if (open && !open.isClosed) return Promise.resolve(open);
+    const id = supernodeId(dhKey);
+    const known = this.table.get(id);
+    if (known && equalBytes(known.dhKey, dhKey)) return this.channelTo(known);
+    const nowMs = this.env.clock.now();
+    const unknownUntil = this.unknownSupernodes.get(key);
+    if (unknownUntil !== undefined) {
+      if (unknownUntil > nowMs) return Promise.reject(new Error('no such supernode (looked up lately)'));
+      this.unknownSupernodes.delete(key);
+    }
+    let pending = this.resolving.get(key);
+    if (!pending) {
+      pending = this.findNodes(id)
+        .then((closest) => {
+          const found = closest.find((c) => equalBytes(c.dhKey, dhKey));
+          if (!found) {
+            if (this.unknownSupernodes.size >= MAX_REMEMBERED_UNKNOWN_SUPERNODES) this.unknownSupernodes.delete(this.unknownSupernodes.keys().next().value!);
+            this.unknownSupernodes.set(key, this.env.clock.now() + UNKNOWN_SUPERNODE_HOLD_MS);
+            throw new Error('no such supernode in the overlay');
+          }
+          return this.channelTo(found);
+        })
+        .finally(() => this.resolving.delete(key));
+      this.resolving.set(key, pending);
     }
     return pending;
   }
@@ -279,10 +346,6 @@ export class DhtNode {
     return this.channels.size;
   }
 
-  contactFor(ref: SupernodeAddressRef): LookupContact {
-    return this.contactOf(ref);
-  }
-
   isSelf(dhKey: Uint8Array): boolean {
     return equalBytes(dhKey, this.identity.dh.publicKey);
   }
@@ -336,9 +399,31 @@ export class DhtNode {
    * can end among nodes that do not know the target's neighbourhood.
    */
   async join(seeds: readonly { host: string; port: number; dhKey: Uint8Array }[]): Promise<void> {
+    this.seeds = seeds.filter((seed) => !this.isSelf(seed.dhKey));
     for (const seed of seeds) this.meet(seed);
     await this.findNodes(this.id);
     await Promise.all(Array.from({ length: REFRESHED_BUCKETS }, (_, bucket) => this.findNodes(randomIdInBucket(this.id, bucket, this.env.random.bytes(32)))));
+    this.rejoinIfAlone();
+  }
+
+  /**
+   * With no contact left (every seed was down at join, or every contact failed since), joins
+   * again through the seeds after a jittered, growing pause: supernodes that lost the overlay
+   * together (an outage) do not all come back at the same instant.
+   */
+  private rejoinIfAlone(): void {
+    if (this.closed || this.rejoinTimer || this.seeds.length === 0) return;
+    if (this.table.size > 0) {
+      this.rejoinAttempt = 0;
+      return;
+    }
+    const pauseMs = jitteredBackoffMs(this.rejoinAttempt++, REJOIN_FIRST_MS, REJOIN_MAX_MS, this.env.random);
+    this.rejoinTimer = this.env.clock.after(pauseMs, () => {
+      this.rejoinTimer = null;
+      if (this.closed) return;
+      this.rejoins++;
+      void this.join(this.seeds).catch(() => this.rejoinIfAlone());
+    });
   }
 
   /** Stores a record at the `replication` supernodes closest to its user (here too, if one of them). */
@@ -427,6 +512,7 @@ export class DhtNode {
   /** Counts a failed request; when that drops the contact, the records it held are stored again elsewhere. */
   private contactFailed(contact: LookupContact, maxFailures?: number): void {
     if (!this.table.recordFailure(contact.id, maxFailures)) return;
+    this.rejoinIfAlone();
     for (const username of this.store.users()) {
       if (this.wasReplicaHolder(userKey(username), contact.id)) this.republishQueue.add(username);
     }
@@ -463,6 +549,7 @@ export class DhtNode {
   close(): void {
     this.closed = true;
     this.maintenance?.cancel();
+    this.rejoinTimer?.cancel();
     for (const channel of this.channels.values()) channel.link.close();
     this.channels.clear();
   }

@@ -50,6 +50,10 @@ export function supernodeMetrics(supernode: RunningSupernode): Registry {
   counterFrom(registry, 'parley_supernode_handshakes_total', 'Secure-link handshakes completed, by the peer\'s role.', ['peer'], () => entries(counters.handshakes, 'peer'));
   counterFrom(registry, 'parley_supernode_handshake_failures_total', 'Incoming connections refused before or during the handshake, by reason (the channel error code).', ['reason'], () => entries(supernode.failures, 'reason'));
   counterFrom(registry, 'parley_supernode_links_refused_total', 'Device links closed at once because the supernode held its maximum of links.', [], () => one(counters.linksRefusedFull));
+  counterFrom(registry, 'parley_supernode_links_refused_per_device_total', 'Device links closed at once because their device held its maximum of links here.', [], () => one(counters.linksRefusedPerDevice));
+  counterFrom(registry, 'parley_supernode_links_closed_unattached_total', 'Device links closed because they did not attach in time.', [], () => one(counters.linksClosedUnattached));
+  counterFrom(registry, 'parley_supernode_dial_refusals_total', 'Dials to other supernodes not made, by reason (in_flight_total, in_flight_per_host, failed_recently).', ['reason'], () => entries(dht.dials.refused, 'reason'));
+  counterFrom(registry, 'parley_supernode_forwards_bad_sender_total', 'Messages forwarded by another supernode refused because it could not vouch for the sender\'s name.', [], () => one(supernode.forwardsRefusedBadSender));
   counterFrom(registry, 'parley_supernode_attach_refusals_total', 'Attach requests refused, by reason.', ['reason'], () => entries(attachments.refused, 'reason'));
   counterFrom(registry, 'parley_supernode_clients_dropped_silent_total', 'Attached clients dropped for missing their keep-alives.', [], () => one(attachments.droppedSilent));
   counterFrom(registry, 'parley_supernode_rate_limited_total', 'Client requests refused by a rate limit, by kind (lookup, route, reachability).', ['kind'], () => entries(counters.rateLimited, 'kind'));

@@ -68,6 +68,10 @@ export interface SupernodeCounters {
   readonly handshakes: { device: number; supernode: number };
   /** Device links turned away because `maxLinks` were open. */
   linksRefusedFull: number;
+  /** Device links turned away because their device held `maxLinksPerDevice` links here already. */
+  linksRefusedPerDevice: number;
+  /** Device links closed because they sent no attach request within `attachDeadlineMs`. */
+  linksClosedUnattached: number;
   /** Client requests refused by a rate limit, by kind (reachability: this supernode's dial-back budget). */
   readonly rateLimited: { lookup: number; route: number; reachability: number };
 }
@@ -83,6 +87,8 @@ export interface RunningSupernode {
   readonly closed: boolean;
   readonly attachments: Attachments;
   readonly dht: DhtNode;
+  /** Forwarded messages refused because the forwarding supernode could not vouch for the sender's name (router.ts). */
+  readonly forwardsRefusedBadSender: number;
   /** The STUN service, when it runs (its UDP port was free). */
   readonly stun: StunService | null;
   /** Joins the overlay through `seeds` (call once the other supernodes listen). */
@@ -93,11 +99,13 @@ export interface RunningSupernode {
 export async function startSupernode(env: Env, options: SupernodeOptions): Promise<RunningSupernode> {
   const links = new Set<SecureLink>();
   const failures = new Map<ChannelError['code'], number>();
-  const counters: SupernodeCounters = { handshakes: { device: 0, supernode: 0 }, linksRefusedFull: 0, rateLimited: { lookup: 0, route: 0, reachability: 0 } };
+  const counters: SupernodeCounters = { handshakes: { device: 0, supernode: 0 }, linksRefusedFull: 0, linksRefusedPerDevice: 0, linksClosedUnattached: 0, rateLimited: { lookup: 0, route: 0, reachability: 0 } };
+  /** Open device links per device (Noise key), attached or not. */
+  const linksPerDevice = new Map<string, number>();
   let closed = false;
   const maxLinks = options.maxLinks ?? DEFAULT_MAX_LINKS;
   const log = options.log ?? (() => {});
-  const attachments = new Attachments(options.verifier, { ...DEFAULT_ATTACHMENT_LIMITS, ...options.attachment });
+  const attachments = new Attachments(options.verifier, { ...DEFAULT_ATTACHMENT_LIMITS, ...options.attachment }, options.identity.dh.publicKey);
   // Drop clients that went silent; checked every keep-alive interval.
   let sweeper: Timer | null = null;
   const sweep = () => {
@@ -176,10 +184,28 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
         link.close(CloseReason.SHUTDOWN, 'supernode full');
         return;
       }
+      const deviceKey = toHex(link.peer.dhKey);
+      const held = linksPerDevice.get(deviceKey) ?? 0;
+      if (held >= attachments.limits.maxLinksPerDevice) {
+        counters.linksRefusedPerDevice++;
+        link.close(CloseReason.SHUTDOWN, 'too many links from this device');
+        return;
+      }
+      linksPerDevice.set(deviceKey, held + 1);
       links.add(link);
       let session: Session | null = null;
+      // A link that does not attach in time is closed: it holds a slot and says nothing.
+      const attachDeadline: Timer = env.clock.after(attachments.limits.attachDeadlineMs, () => {
+        if (session) return;
+        counters.linksClosedUnattached++;
+        link.close(CloseReason.IDLE, 'no attach request in time');
+      });
       link.onClose(() => {
+        attachDeadline.cancel();
         links.delete(link);
+        const stillOpen = (linksPerDevice.get(deviceKey) ?? 1) - 1;
+        if (stillOpen > 0) linksPerDevice.set(deviceKey, stillOpen);
+        else linksPerDevice.delete(deviceKey);
         if (!session) return;
         attachments.remove(session);
         // The device left: it closed its link (its goodbye), or went silent and was dropped.
@@ -201,6 +227,7 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
               return;
             }
             session = attached.value;
+            attachDeadline.cancel();
             const presence = attached.value.presence;
             dht!.publish(presence).then(
               (copies) => log(`published ${presence.username} on ${copies} supernodes`),
@@ -217,7 +244,7 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
               link.send({ case: 'routeResult', value: create(RouteResultSchema, { requestId, failure: RouteFailure.RATE_LIMITED }) });
               return;
             }
-            router!.route(session.device.username, to, payload, deviceKey).then(
+            router!.route({ username: session.device.username, presence: session.presence.encoded }, to, payload, deviceKey).then(
               (outcome) => link.send({ case: 'routeResult', value: create(RouteResultSchema, { requestId, ...outcome }) }),
               () => link.send({ case: 'routeResult', value: create(RouteResultSchema, { requestId, failure: RouteFailure.OFFLINE }) }),
             );
@@ -309,6 +336,9 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
     counters,
     get closed() {
       return closed;
+    },
+    get forwardsRefusedBadSender() {
+      return router!.badSenders;
     },
     attachments,
     close: () => {
