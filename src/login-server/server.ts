@@ -18,6 +18,7 @@ import { LOGIN_SERVER_TLS } from './tls-policy.js';
 import { bearerChallenge } from './www-authenticate.js';
 import { USER_TEXT_FORMATS } from './schemas.js';
 import { checkUserText } from './user-text.js';
+import { documentOperations } from './api-docs.js';
 
 export interface ServerOptions {
   readonly https?: { readonly key: string; readonly cert: string } | null;
@@ -87,8 +88,10 @@ export async function buildLoginServer(context: ServerContext, options: ServerOp
   await app.register(swagger, {
     openapi: {
       info: { title: 'Parley login server', version: '1', description: 'Accounts, device certificates, contacts, directory fallback and offline messages of a Parley network.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The access token from POST /v1/login/password or /v1/login/device.' } } },
     },
+    // Only the OpenAPI form is configured above, so the document is always `openapiObject`.
+    transformObject: (document) => documentOperations(('openapiObject' in document ? document.openapiObject : {}) as Parameters<typeof documentOperations>[0]) as never,
   });
 
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
