@@ -30,10 +30,13 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   headersTimeoutMs: 10_000,
   // Bodies are at most 96 KiB (maxBodyBytes): 30 s is a slow link's worth.
   requestTimeoutMs: 30_000,
-  keepAliveTimeoutMs: 5_000,
+  // Long enough that a client's next request usually finds its connection open, short enough
+  // that idle ones do not pile up (Fastify's own default is 72 s).
+  keepAliveTimeoutMs: 15_000,
   checkIntervalMs: 1_000,
   maxConnections: 4_096,
-  maxConnectionsPerIp: 64,
+  // Many users can share one address (a campus or carrier NAT); each holds one or two.
+  maxConnectionsPerIp: 256,
 };
 
 /** The options for http(s).createServer that carry the limits Node enforces itself. */

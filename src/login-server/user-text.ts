@@ -24,7 +24,8 @@ export type UserTextError = CodedError<'invalid_text'>;
 export const MAX_COMBINING_MARKS_IN_A_ROW = 4;
 
 const ZERO_WIDTH_JOINER = 0x200d;
-const EMOJI = /^[\p{Extended_Pictographic}\u{1F3FB}-\u{1F3FF}\u{FE0F}]$/u;
+/** An emoji, a skin-tone modifier or the emoji presentation selector: what a joiner may stand between. */
+const EMOJI = /^(?:\p{Extended_Pictographic}|[\u{1F3FB}-\u{1F3FF}]|\u{FE0F})$/u;
 /** Letters that draw nothing: Hangul fillers, and the Braille blank often used as an "empty" name. */
 const INVISIBLE_LETTERS = new Set([0x115f, 0x1160, 0x3164, 0xffa0, 0x2800]);
 
