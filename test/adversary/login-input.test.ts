@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { createSelfSignedCertificate } from '../../src/login-server/self-signed.js';
 import type { ConnectionLimits } from '../../src/login-server/connection-limits.js';
 import { openDatabase } from '../../src/login-server/store/database.js';
-import { freshDatabase } from '../support/databases.js';
+import { DIALECTS, freshDatabase } from '../support/databases.js';
 import { call, FAST_HASH, testServer, TestDevice } from '../support/login-server.js';
 
 /** Resolves when `count` events came, rejects after `withinMs` (a bound on a wait, not a sleep). */
@@ -133,8 +133,8 @@ describe('usernames and user text (item 5)', () => {
   });
 });
 
-test('accounts that already look alike from before the rule keep logging in; the oldest holds the name', async () => {
-  const fresh = await freshDatabase('sqlite');
+for (const dialect of DIALECTS) test(`accounts that already look alike from before the rule keep logging in; the oldest holds the name (${dialect})`, async () => {
+  const fresh = await freshDatabase(dialect);
   try {
     // A database as it was before migration 003: two accounts that read the same.
     let database = await openDatabase(fresh.location);
