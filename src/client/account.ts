@@ -10,7 +10,8 @@ import { makePrivateDir, writePrivate } from '../env/private-files.js';
 import type { DeviceKeys, NodeIdentity } from '../crypto/identity.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import { challengeMessage, deviceProofMessage } from '../login-server/routes/accounts.js';
-import { normaliseUsername } from '../login-server/usernames.js';
+import { normaliseNewUsername, normaliseUsername } from '../login-server/usernames.js';
+import { checkUserText } from '../login-server/user-text.js';
 import { LoginError, type LoginClient } from './login-client.js';
 
 export interface Session {
@@ -71,6 +72,12 @@ export class Account {
   }
 
   register(password: string, options: { discoverable?: boolean; showLastSeen?: boolean; displayName?: string } = {}): Promise<{ username: string }> {
+    // The server's rules for a new name and a display name, here too: the user hears at once
+    // why, without a round trip (the server checks them again; this is no defence).
+    const name = normaliseNewUsername(this.username);
+    if (!name.ok) return Promise.reject(new LoginError(400, name.error.code, name.error.message));
+    const displayName = options.displayName === undefined ? null : checkUserText(options.displayName, 'name');
+    if (displayName && !displayName.ok) return Promise.reject(new LoginError(400, displayName.error.code, displayName.error.message));
     return this.client.request('POST', '/v1/accounts', { username: this.username, password, ...options });
   }
 

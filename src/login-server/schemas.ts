@@ -6,18 +6,37 @@ const b64sig = { type: 'string', pattern: '^[A-Za-z0-9_-]{86}$', description: '6
 export const usernameField = { type: 'string', minLength: 1, maxLength: 128 } as const;
 export const passwordField = { type: 'string', minLength: 8, maxLength: 1024 } as const;
 
+// OpenAPI 3.0 wants `required` to name at least one property: an object with none required leaves it out.
 export function object(properties: Record<string, unknown>, required: string[] = Object.keys(properties)) {
-  return { type: 'object', additionalProperties: false, properties, required } as const;
+  return { type: 'object', additionalProperties: false, properties, ...(required.length > 0 ? { required } : {}) } as const;
 }
+
+/** Formats for text that users choose and other users are shown (checked by user-text.ts; server.ts registers them). */
+export const USER_TEXT_FORMATS = { name: 'parley-name', message: 'parley-message' } as const;
+export const NAME_MAX_CHARS = 64;
+export const MESSAGE_MAX_CHARS = 500;
+const nameText = {
+  type: 'string',
+  minLength: 1,
+  maxLength: NAME_MAX_CHARS,
+  format: USER_TEXT_FORMATS.name,
+  description: `at most ${NAME_MAX_CHARS} code points, one line; no control, bidi or other invisible format characters, no spaces at either end`,
+} as const;
+const messageText = {
+  type: 'string',
+  maxLength: MESSAGE_MAX_CHARS,
+  format: USER_TEXT_FORMATS.message,
+  description: `at most ${MESSAGE_MAX_CHARS} code points; line feeds allowed; no other control, bidi or invisible format characters`,
+} as const;
 
 const hostField = { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$', description: 'an IPv4 address or a host name' } as const;
 const portField = { type: 'integer', minimum: 1, maximum: 65535 } as const;
 
-export const deviceField = object({ signingKey: b64key, dhKey: b64key, name: { type: 'string', minLength: 1, maxLength: 64 }, proof: b64sig });
+export const deviceField = object({ signingKey: b64key, dhKey: b64key, name: nameText, proof: b64sig });
 
 export const schemas = {
   register: object(
-    { username: usernameField, password: passwordField, displayName: { type: 'string', minLength: 1, maxLength: 64 }, discoverable: { type: 'boolean' }, showLastSeen: { type: 'boolean' } },
+    { username: usernameField, password: passwordField, displayName: nameText, discoverable: { type: 'boolean' }, showLastSeen: { type: 'boolean' } },
     ['username', 'password'],
   ),
   passwordLogin: object({ username: usernameField, password: passwordField, device: deviceField }),
@@ -39,7 +58,7 @@ export const schemas = {
     expectedVersion: { type: 'integer', minimum: 0 },
     entries: { type: 'array', maxItems: 5000, items: object({ username: usernameField, kind: { type: 'string', enum: ['buddy', 'blocked'] } }) },
   }),
-  buddyRequest: object({ to: usernameField, message: { type: 'string', maxLength: 500 } }, ['to']),
+  buddyRequest: object({ to: usernameField, message: messageText }, ['to']),
   offlineMessage: object({ ciphertext: { type: 'string', pattern: '^[A-Za-z0-9_-]*$', minLength: 1, maxLength: 87_382, description: 'at most 64 KiB, base64url' } }),
   offlineAck: object({ ids: { type: 'array', maxItems: 1000, items: { type: 'integer', minimum: 1 } } }),
   sinceQuery: object({ since: { type: 'integer', minimum: 0 } }, []),

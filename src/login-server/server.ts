@@ -13,6 +13,12 @@ import { supernodeRoutes } from './routes/supernodes.js';
 import { countRequests, noteRefusal } from './request-metrics.js';
 import { loginServerReadiness } from './readiness.js';
 import type { LineSink, LogLevel } from '../ops/log.js';
+import { DEFAULT_CONNECTION_LIMITS, guardConnections, nodeServerOptions, type ConnectionLimits } from './connection-limits.js';
+import { LOGIN_SERVER_TLS } from './tls-policy.js';
+import { bearerChallenge } from './www-authenticate.js';
+import { USER_TEXT_FORMATS } from './schemas.js';
+import { checkUserText } from './user-text.js';
+import { documentOperations } from './api-docs.js';
 
 export interface ServerOptions {
   readonly https?: { readonly key: string; readonly cert: string } | null;
@@ -20,6 +26,8 @@ export interface ServerOptions {
   readonly trustProxy?: boolean;
   /** JSON log lines (Fastify's pino, in the shape of src/ops/log.ts); default none. */
   readonly log?: { readonly level: LogLevel; readonly stream: LineSink };
+  /** Deadlines and caps on connections (connection-limits.ts); default DEFAULT_CONNECTION_LIMITS. */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
 }
 
 /**
@@ -44,31 +52,59 @@ function loggerOptions(context: ServerContext, log: NonNullable<ServerOptions['l
   };
 }
 
+/** The typed refusal of user text (user-text.ts) behind a failed format check, if that is what failed. */
+function userTextRefusal(failure: { keyword?: string; params?: Record<string, unknown>; data?: unknown; instancePath?: string } | undefined): { code: string; message: string } | null {
+  if (failure?.keyword !== 'format' || typeof failure.data !== 'string') return null;
+  const kind = failure.params?.format === USER_TEXT_FORMATS.name ? 'name' : failure.params?.format === USER_TEXT_FORMATS.message ? 'message' : null;
+  if (!kind) return null;
+  const checked = checkUserText(failure.data, kind);
+  return checked.ok ? null : { code: checked.error.code, message: `${failure.instancePath ?? ''}: ${checked.error.message}`.replace(/^: /, '') };
+}
+
 export async function buildLoginServer(context: ServerContext, options: ServerOptions = {}): Promise<FastifyInstance> {
+  const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits };
   const app = Fastify({
-    ...(options.https ? { https: { key: options.https.key, cert: options.https.cert } } : {}),
+    ...(options.https
+      ? { https: { key: options.https.key, cert: options.https.cert, ...LOGIN_SERVER_TLS, ...nodeServerOptions(limits) } }
+      : { http: nodeServerOptions(limits) }),
+    // Fastify sets these two on the server after making it (its defaults: 72 s, none).
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
     bodyLimit: context.config.maxBodyBytes,
     trustProxy: options.trustProxy ?? false,
     logger: options.log ? loggerOptions(context, options.log) : false,
   });
+  guardConnections(app.server, limits, { perIp: !(options.trustProxy ?? false), secure: Boolean(options.https) });
   countRequests(app, context.metrics);
   // Bodies are validated exactly; query strings and path parameters arrive as text and are coerced.
-  const strict = new Ajv({ removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false, strict: false });
-  const coercing = new Ajv({ removeAdditional: false, coerceTypes: true, useDefaults: false, allErrors: false, strict: false });
+  // `verbose`: a refused value comes with its error, so a refusal of user text can say why.
+  const strict = new Ajv({ removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false, strict: false, verbose: true });
+  const coercing = new Ajv({ removeAdditional: false, coerceTypes: true, useDefaults: false, allErrors: false, strict: false, verbose: true });
+  for (const ajv of [strict, coercing]) {
+    for (const kind of ['name', 'message'] as const) ajv.addFormat(USER_TEXT_FORMATS[kind], { type: 'string', validate: (text: string) => checkUserText(text, kind).ok });
+  }
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema));
 
   await app.register(swagger, {
     openapi: {
       info: { title: 'Parley login server', version: '1', description: 'Accounts, device certificates, contacts, directory fallback and offline messages of a Parley network.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The access token from POST /v1/login/password or /v1/login/device.' } } },
     },
+    // Only the OpenAPI form is configured above, so the document is always `openapiObject`.
+    transformObject: (document) => documentOperations(('openapiObject' in document ? document.openapiObject : {}) as Parameters<typeof documentOperations>[0]) as never,
   });
 
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
     if (error instanceof ApiError) {
       noteRefusal(request, error.code);
+      if (error.status === 401) reply.header('www-authenticate', bearerChallenge(error.code, error.message));
       if (error.retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(error.retryAfterMs / 1000));
       return reply.code(error.status).send({ error: { code: error.code, message: error.message, ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}) } });
+    }
+    const textRefusal = userTextRefusal(error.validation?.[0]);
+    if (textRefusal) {
+      noteRefusal(request, textRefusal.code);
+      return reply.code(400).send({ error: textRefusal });
     }
     if (error.validation) {
       noteRefusal(request, 'invalid_request');

@@ -6,7 +6,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { concatBytes, fromBase64Url, toBase64Url } from '../../crypto/bytes.js';
 import { issueCertificate, Role } from '../../crypto/certificate.js';
 import { verifySignature } from '../../crypto/ed25519.js';
-import { normaliseUsername } from '../usernames.js';
+import { normaliseNewUsername, normaliseUsername } from '../usernames.js';
+import { checkUserText } from '../user-text.js';
+import { spendAttempt } from '../attempt-limit.js';
 import { ApiError, authenticate, checkThrottle, type ServerContext } from '../context.js';
 import type { Device, User } from '../store/login-store.js';
 import { issueToken } from '../tokens.js';
@@ -74,13 +76,15 @@ export function accountRoutes(app: FastifyInstance, context: ServerContext): voi
 
   app.post('/v1/accounts', { schema: { body: schemas.register, tags: ['accounts'] } }, async (request, reply) => {
     const body = request.body as { username: string; password: string; displayName?: string; discoverable?: boolean; showLastSeen?: boolean };
-    const name = username(body.username);
-    const ipKey = `register-ip:${clientIp(request)}`;
-    await checkThrottle(context, ipKey);
-    await store.recordFailure(ipKey, now(), config.registrationThrottle); // every registration counts
+    const name = normaliseNewUsername(body.username);
+    if (!name.ok) throw new ApiError(400, name.error.code, name.error.message);
+    // The display name defaults to the username as typed (its case, its width); either is text others are shown.
+    const displayName = checkUserText(body.displayName ?? body.username, 'name');
+    if (!displayName.ok) throw new ApiError(400, displayName.error.code, displayName.error.message);
+    await spendAttempt(context, `register-ip:${clientIp(request)}`, config.registrationThrottle); // every registration counts
     const created = await store.createUser({
-      username: name,
-      displayName: body.displayName ?? body.username,
+      username: name.value,
+      displayName: displayName.value,
       passwordHash: await hasher.hash(body.password),
       nowMs: now(),
       discoverable: body.discoverable ?? false,

@@ -4,7 +4,8 @@ import type {} from '@fastify/swagger'; // schema.tags
 import type { FastifyInstance } from 'fastify';
 import { fromBase64Url, toBase64Url } from '../../crypto/bytes.js';
 import { normaliseUsername } from '../usernames.js';
-import { ApiError, authenticate, checkThrottle, type ServerContext } from '../context.js';
+import { ApiError, authenticate, type ServerContext } from '../context.js';
+import { spendAttempt } from '../attempt-limit.js';
 import type { ContactEntry } from '../store/login-store.js';
 import { schemas } from '../schemas.js';
 import { bootstrapJson, servedBootstrap } from './supernodes.js';
@@ -119,9 +120,7 @@ export function socialRoutes(app: FastifyInstance, context: ServerContext): void
 
   app.get('/v1/directory/search', { schema: { querystring: schemas.searchQuery, tags: ['directory'] } }, async (request) => {
     await authenticate(context, request);
-    const ipKey = `search-ip:${request.ip}`;
-    await checkThrottle(context, ipKey);
-    await store.recordFailure(ipKey, now(), config.searchThrottle); // every search counts
+    await spendAttempt(context, `search-ip:${request.ip}`, config.searchThrottle); // every search counts
     const query = request.query as { q: string; limit?: number; after?: string };
     // `sal*` and `sal` both mean "starts with sal"; no other wildcard.
     const prefix = query.q.endsWith('*') ? query.q.slice(0, -1) : query.q;

@@ -6,6 +6,7 @@ import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { err, ok, type CodedError, type Result } from '../../result.js';
 import type { DevicesTable, Schema, UsersTable } from './schema.js';
 import type { DialectName, StoreDatabase } from './database.js';
+import { usernameSkeleton } from '../confusables.js';
 
 export interface User {
   readonly id: number;
@@ -205,6 +206,7 @@ export class LoginStore {
         .insertInto('users')
         .values({
           username: input.username,
+          username_skeleton: usernameSkeleton(input.username),
           display_name: input.displayName,
           password_hash: input.passwordHash,
           created_at_ms: input.nowMs,
@@ -216,7 +218,10 @@ export class LoginStore {
         .executeTakeFirstOrThrow();
       return ok(toUser(row));
     } catch (error) {
-      if (isUniqueViolation(error)) return storeError('username_taken', `the name ${input.username} is taken`);
+      if (isUniqueViolation(error)) {
+        const lookAlike = /skeleton/.test(`${(error as { constraint?: string }).constraint ?? ''} ${(error as Error).message}`);
+        return storeError('username_taken', lookAlike ? `the name ${input.username} looks like one that is taken` : `the name ${input.username} is taken`);
+      }
       throw error;
     }
   }

@@ -3,6 +3,7 @@
 import { sql, type Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 import type { DialectName } from './database.js';
+import { usernameSkeleton } from '../confusables.js';
 
 function types(dialect: DialectName) {
   return {
@@ -136,6 +137,25 @@ function migrations(dialect: DialectName): Record<string, Migration> {
         await db.schema.createIndex('login_challenges_by_device').on('login_challenges').columns(['device_id', 'id']).execute();
         await db.schema.dropTable('challenges').execute();
         await db.schema.createIndex('throttles_by_age').on('throttles').column('updated_at_ms').execute();
+      },
+    },
+    // Look-alike usernames (issue 19): each name's skeleton (confusables.ts), unique, so a new name
+    // that reads like an existing one is refused as taken. Existing names that already look
+    // alike keep working: the oldest holds the skeleton, the later ones are left without (NULL
+    // is never a duplicate).
+    '005-username-skeletons': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('users').addColumn('username_skeleton', t.username).execute();
+        const users = db as unknown as Kysely<{ users: { id: number; username: string; username_skeleton: string | null } }>;
+        const rows = await users.selectFrom('users').select(['id', 'username']).orderBy('id').execute();
+        const taken = new Set<string>();
+        for (const row of rows) {
+          const skeleton = usernameSkeleton(row.username);
+          if (taken.has(skeleton)) continue;
+          taken.add(skeleton);
+          await users.updateTable('users').set({ username_skeleton: skeleton }).where('id', '=', row.id).execute();
+        }
+        await db.schema.createIndex('users_by_skeleton').unique().on('users').column('username_skeleton').execute();
       },
     },
   };

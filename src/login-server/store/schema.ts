@@ -6,6 +6,8 @@ export interface UsersTable {
   id: Generated<number>;
   /** Normalised (NFKC, lower case): unique, and what lookups and prefix search use. */
   username: string;
+  /** What the name looks like (confusables.ts): unique, so no new name passes for another; NULL for older look-alikes. */
+  username_skeleton: string | null;
   /** As the user typed it, for display. */
   display_name: string;
   password_hash: string;
