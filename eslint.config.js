@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'src/wire/gen/'] },
+  { ignores: ['dist/', 'distb/', 'node_modules/', 'src/wire/gen/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
