@@ -83,7 +83,14 @@ export async function detectAndPublish(client: AttachedClient): Promise<NatRepor
   const local = client.localAddress;
   if (!supernode || !local) return null;
   const onlyWebPortReached = client.supernodeEndpoint?.port !== supernode.port;
-  const report = await detectNat(realEnv, { host: supernode.host, port: supernode.port }, { localHost: local.host, onlyWebPortReached, udpTimeoutMs: udpTimeoutFor(client.attachTimeMs) });
+  // Another supernode, on another host: if this one's STUN has one address, the two together still tell a symmetric NAT.
+  const second = client.knownSupernodes().find((s) => s.host !== supernode.host);
+  const report = await detectNat(realEnv, { host: supernode.host, port: supernode.port }, {
+    localHost: local.host,
+    onlyWebPortReached,
+    udpTimeoutMs: udpTimeoutFor(client.attachTimeMs),
+    ...(second ? { secondServer: { host: second.host, port: second.port } } : {}),
+  });
   client.setNatType(natTypeToWire(report.type));
   return report;
 }

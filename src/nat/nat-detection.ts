@@ -57,6 +57,14 @@ export interface DetectionOptions {
    * own: with UDP blocked too, that is a web-only firewall rather than a UDP-blocking one.
    */
   readonly onlyWebPortReached?: boolean;
+  /**
+   * Another supernode's STUN server, on another host: when the first server has one address,
+   * a Binding request to this one from the same socket tells whether the NAT keeps one mapping
+   * for every destination (a cone) or makes a new one per destination (symmetric). Filtering
+   * cannot be tested this way (that needs a server to answer from an address it was not asked
+   * at), so a cone's class stays unknown.
+   */
+  readonly secondServer?: Endpoint;
 }
 
 
@@ -116,10 +124,16 @@ export async function detectNat(env: Env, server: Endpoint, options: DetectionOp
     const otherAttr = attribute(first.value.message, Attr.OTHER_ADDRESS);
     const other = otherAttr ? decodeAddress(otherAttr, false) : null;
     if (!other?.ok) {
-      // A server with one address: mapping and filtering stay unknown, and so does the class —
+      // A server with one address: filtering stays unknown, and so does the class unless a
+      // second server shows a new mapping per destination (symmetric, whatever it filters) —
       // said so, never guessed (a wrong class would mislead the mixer election and people).
       const where = behindNat ? 'behind a NAT' : 'on a public address (a firewall may filter)';
-      return report({ type: 'unknown', mapping: null, filtering: null, mapped, portPreserved, rttMs, hairpinning: null, note: `${where}; the STUN server has no second address (no OTHER-ADDRESS), so its behaviour is unknown` });
+      const mapping = behindNat && options.secondServer && options.secondServer.host !== server.host ? await mappingAcross(m, mapped, options.secondServer, rttMs, udpTimeoutMs) : null;
+      if (mapping === 'address-and-port-dependent') {
+        return report({ type: 'symmetric', mapping, filtering: null, mapped, portPreserved, rttMs, hairpinning: null, note: `${where}; two supernodes saw two different mappings: a new one per destination` });
+      }
+      const found = mapping ? '; two supernodes saw the same mapping (a cone NAT), but its filtering is unknown' : '';
+      return report({ type: 'unknown', mapping, filtering: null, mapped, portPreserved, rttMs, hairpinning: null, note: `${where}; the STUN server has no second address (no OTHER-ADDRESS), so its behaviour is unknown${found}` });
     }
     // Hairpinning (RFC 5780 section 4.5): M sends a request to its own mapped address; the NAT
     // turns it back in if it hairpins (and M's filter lets it in: M sent to that address).
@@ -152,6 +166,18 @@ export async function detectNat(env: Env, server: Endpoint, options: DetectionOp
     m.socket.close();
     f.socket.close();
   }
+}
+
+/**
+ * Mapping behaviour from a second server on another host: the same mapped address from both
+ * means one mapping for every destination; a different one means a mapping per destination
+ * (RFC 4787 calls it address- or address-and-port-dependent; one server per host cannot tell
+ * which, and either makes the NAT symmetric). Null when the second server does not answer.
+ */
+async function mappingAcross(m: StunTransactions, mapped: Endpoint | null, second: Endpoint, rttMs: number, udpTimeoutMs: number): Promise<Dependence | null> {
+  const answer = await m.request(second, [], { rtoMs: Math.max(2 * rttMs, 20), deadlineMs: udpTimeoutMs });
+  if (!answer.ok) return null;
+  return same(mappedOf(answer.value), mapped) ? 'endpoint-independent' : 'address-and-port-dependent';
 }
 
 const WIRE_TYPES: Record<NatType, WireNatType> = {

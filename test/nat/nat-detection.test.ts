@@ -76,6 +76,33 @@ test('against a STUN server with one address, detection never guesses a class: u
     assert.equal(server.refused.get('no_alternate'), 2 * (CASES.length - 2), 'two CHANGE-REQUESTs from each place UDP reached');
   }));
 
+test('two supernodes with one address each tell a symmetric NAT from a cone; a cone\'s filtering stays unknown, never guessed', () =>
+  withSeed(testSeed(), async (seed) => {
+    const network = new VirtualNetwork(seed);
+    const first = await stunServer(network, 1);
+    const second = await stunServer(network, 1);
+    for (const c of CASES) {
+      if (c.expected === 'udp-blocked') continue;
+      const gateway = c.nat ? network.addGateway({ nat: c.nat, link: { latencyMs: 5 } }) : undefined;
+      const host = network.addHost({ ...(gateway ? { behind: gateway } : {}), link: { latencyMs: 5 } });
+      const report = await network.scheduler.drive(detectNat(host.env(), first.primary, { secondServer: second.primary }));
+      assert.equal(report.filtering, null, c.name);
+      if (c.nat === 'symmetric') {
+        assert.equal(report.type, 'symmetric', `${c.name}: ${JSON.stringify(report)}`);
+        assert.match(report.note ?? '', /two different mappings/);
+      } else {
+        assert.equal(report.type, 'unknown', `${c.name}: ${JSON.stringify(report)}`);
+        assert.equal(report.mapping, gateway ? 'endpoint-independent' : null, c.name);
+        if (gateway) assert.match(report.note ?? '', /same mapping \(a cone NAT\), but its filtering is unknown/, c.name);
+      }
+    }
+    // A second server that does not answer changes nothing.
+    const behind = network.addHost({ behind: network.addGateway({ nat: 'symmetric' }) });
+    const silent = await network.scheduler.drive(detectNat(behind.env(), first.primary, { secondServer: { host: '198.51.100.99', port: PORT }, udpTimeoutMs: 500 }));
+    assert.equal(silent.type, 'unknown');
+    assert.equal(silent.mapping, null);
+  }));
+
 test('the NAT\'s mapping lifetime is bracketed by parallel probes, in the time of the longest wait', () =>
   withSeed(testSeed(), async (seed) => {
     const network = new VirtualNetwork(seed);
