@@ -10,7 +10,7 @@ import { AttachedClient } from '../client/attachment.js';
 import { LoginError } from '../client/login-client.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import { HostCache, parseHostCache } from '../overlay/host-cache.js';
-import { liveBootstrapFrom } from '../client/live-bootstrap.js';
+import { liveBootstrapFrom, revokedSupernodesFrom } from '../client/live-bootstrap.js';
 import { takeDevice } from '../client/device-lock.js';
 import { CandidateType } from '../wire/messages.js';
 import { Promoter } from '../client/promotion.js';
@@ -52,8 +52,13 @@ export async function attach(account: Account, descriptor: NetworkDescriptor): P
   const save = () => writePrivate(account.hostCachePath, hostCache.toJSON());
   // The login server's live list (enrolled supernodes that renewed lately): waited for only when
   // nothing else is known, else merged when it comes (the next start has it).
+  // Supernodes the operator revoked lately are forgotten and refused (their certificates are still in date).
+  const verifier = new CertificateVerifier(descriptor.caPublicKey);
   const refresh = account.call('GET', '/v1/info').then(
     (info) => {
+      const revoked = revokedSupernodesFrom(info);
+      verifier.revoke(revoked);
+      hostCache.forgetKeys(revoked);
       hostCache.merge(liveBootstrapFrom(info, descriptor.networkId), 'bootstrap');
       save();
     },
@@ -62,7 +67,7 @@ export async function attach(account: Account, descriptor: NetworkDescriptor): P
   if (hostCache.size === 0 && !descriptor.bootstrap.some((b) => b.dhKey)) await refresh;
   const client = new AttachedClient(realEnv, {
     identity,
-    verifier: new CertificateVerifier(descriptor.caPublicKey),
+    verifier,
     username: account.username,
     hostCache,
     bootstrap: descriptor.bootstrap,

@@ -122,6 +122,7 @@ export async function runSupernode(options: SupernodeCommandOptions): Promise<vo
   const login = new LoginClient(descriptor);
   const keep = (grant: SupernodeGrant) => {
     identity.renew(grant.certificate);
+    supernode.refuseRevoked(grant.revoked);
     writePrivate(certificatePath, `${JSON.stringify({ certificate: toBase64Url(grant.certificate), expiresAtMs: grant.certificateExpiresAtMs })}\n`);
   };
   let grant: SupernodeGrant | null = null;

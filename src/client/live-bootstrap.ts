@@ -2,7 +2,7 @@
 // the enrolled ones that renewed lately, with their keys. Clients merge it into their host
 // cache at startup; `parley network descriptor` writes it into a fresh descriptor.
 import { equalBytes, fromBase64Url } from '../crypto/bytes.js';
-import { parseBootstrapEntries, type BootstrapEntry } from '../crypto/descriptor.js';
+import { parseBootstrapEntries, parseRevokedKeys, type BootstrapEntry } from '../crypto/descriptor.js';
 
 export type KeyedBootstrapEntry = BootstrapEntry & { dhKey: Uint8Array };
 
@@ -14,4 +14,11 @@ export function liveBootstrapFrom(info: unknown, networkId: Uint8Array): KeyedBo
   const parsed = parseBootstrapEntries(raw?.bootstrap);
   if (!parsed.ok) throw new Error(`the login server's bootstrap list: ${parsed.error.message}`);
   return parsed.value.filter((b): b is KeyedBootstrapEntry => b.dhKey !== undefined);
+}
+
+/** The Noise keys of supernodes the operator revoked, from the same answer: to refuse and to forget. */
+export function revokedSupernodesFrom(info: unknown): Uint8Array[] {
+  const parsed = parseRevokedKeys((info as { revokedSupernodes?: unknown } | null)?.revokedSupernodes);
+  if (!parsed.ok) throw new Error(`the login server's revoked supernodes: ${parsed.error.message}`);
+  return parsed.value;
 }

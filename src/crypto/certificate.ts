@@ -76,7 +76,7 @@ export interface VerifiedCertificate extends CertifiedFields {
   readonly encoded: Uint8Array;
 }
 
-export type CertificateErrorCode = 'malformed' | 'unsupported_version' | 'wrong_network' | 'bad_signature' | 'expired' | 'not_yet_valid';
+export type CertificateErrorCode = 'malformed' | 'unsupported_version' | 'wrong_network' | 'bad_signature' | 'expired' | 'not_yet_valid' | 'revoked';
 export type CertificateError = CodedError<CertificateErrorCode>;
 
 function certificateError(code: CertificateErrorCode, message: string): Result<never, CertificateError> {
@@ -91,6 +91,9 @@ function certificateError(code: CertificateErrorCode, message: string): Result<n
  */
 export const VERIFIED_CERTIFICATE_CACHE_SIZE = 4096;
 
+/** How many revoked Noise keys a verifier remembers (the login server lists those whose certificates may still be valid). */
+export const MAX_REVOKED_KEYS = 4096;
+
 type SignedBody = Omit<VerifiedCertificate, 'encoded'>;
 
 export class CertificateVerifier {
@@ -98,6 +101,8 @@ export class CertificateVerifier {
   readonly networkId: Uint8Array;
   /** Signature-checked certificates by their bytes; least recently used first. */
   private readonly verified = new Map<string, SignedBody>();
+  /** Noise keys the operator revoked (hex), oldest first: their certificates are refused although signed and in date. */
+  private readonly revokedKeys = new Set<string>();
 
   constructor(
     caPublicKey: Uint8Array,
@@ -107,6 +112,27 @@ export class CertificateVerifier {
     if (!key) throw new RangeError('CA public key must be a 32-byte Ed25519 key');
     this.caKey = key;
     this.networkId = networkIdOf(caPublicKey);
+  }
+
+  /**
+   * Refuses from now on every certificate for these Noise keys (a supernode the operator
+   * revoked: its certificate stays in date for up to its lifetime, so the CA's word is not enough).
+   * Returns the keys that were new here.
+   */
+  revoke(dhKeys: Iterable<Uint8Array>): Uint8Array[] {
+    const fresh: Uint8Array[] = [];
+    for (const dhKey of dhKeys) {
+      const key = Buffer.from(dhKey).toString('hex');
+      if (this.revokedKeys.has(key)) continue;
+      if (this.revokedKeys.size >= MAX_REVOKED_KEYS) this.revokedKeys.delete(this.revokedKeys.values().next().value!);
+      this.revokedKeys.add(key);
+      fresh.push(dhKey);
+    }
+    return fresh;
+  }
+
+  isRevoked(dhKey: Uint8Array): boolean {
+    return this.revokedKeys.size > 0 && this.revokedKeys.has(Buffer.from(dhKey).toString('hex'));
   }
 
   /** How many signature-checked certificates it remembers (at most VERIFIED_CERTIFICATE_CACHE_SIZE). */
@@ -127,6 +153,7 @@ export class CertificateVerifier {
       if (this.verified.size >= VERIFIED_CERTIFICATE_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
     }
     this.verified.set(key, signed);
+    if (this.isRevoked(signed.dhKey)) return certificateError('revoked', 'the operator revoked this key');
     // The validity period is checked at every use: a cached certificate still expires.
     if (nowMs + this.clockSkewMs < signed.issuedAtMs) return certificateError('not_yet_valid', `certificate valid from ${new Date(signed.issuedAtMs).toISOString()}`);
     if (nowMs - this.clockSkewMs >= signed.expiresAtMs) return certificateError('expired', `certificate expired at ${new Date(signed.expiresAtMs).toISOString()}`);

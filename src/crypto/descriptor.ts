@@ -112,6 +112,22 @@ export function parseBootstrapEntries(raw: unknown): Result<BootstrapEntry[], De
   return ok(bootstrap);
 }
 
+/** Revoked supernode keys a login server may list (its answers carry the latest first). */
+export const MAX_REVOKED_LISTED = 256;
+
+/** A list of revoked supernodes' Noise keys, as the login server sends them (base64url, 32 bytes each); absent is none. */
+export function parseRevokedKeys(raw: unknown): Result<Uint8Array[], DescriptorError> {
+  if (raw === undefined) return ok([]);
+  if (!Array.isArray(raw) || raw.length > MAX_REVOKED_LISTED) return invalid(`revoked must be a list of at most ${MAX_REVOKED_LISTED} keys`);
+  const keys: Uint8Array[] = [];
+  for (const text of raw as unknown[]) {
+    const key = typeof text === 'string' ? fromBase64Url(text) : null;
+    if (!key || key.byteLength !== 32) return invalid('revoked keys must be base64url X25519 keys');
+    keys.push(key);
+  }
+  return ok(keys);
+}
+
 export function serializeNetworkDescriptor(descriptor: Omit<NetworkDescriptor, 'networkId' | 'version'>): string {
   return `${JSON.stringify(
     {

@@ -26,7 +26,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
   'GET /v1/devices': { success: [200, "The account's devices."], bearer: true, refusals: [401] },
   'POST /v1/devices/current/supernode-certificate': { success: [200, 'A supernode certificate for the calling device.'], bearer: true, refusals: [401, 403, 413, 415] },
   'DELETE /v1/devices/{id}': { success: [200, '`{ revoked: true }`.'], bearer: true, refusals: [401, 404] },
-  'GET /v1/info': { success: [200, "The network's name, id, CA key, latest version and bootstrap supernodes."], bearer: false, refusals: [] },
+  'GET /v1/info': { success: [200, "The network's name, id, CA key, latest version, bootstrap supernodes and revoked supernode keys."], bearer: false, refusals: [] },
   'GET /v1/version': { success: [200, 'The latest version, and whether it is newer than `current`.'], bearer: false, refusals: [] },
   'GET /v1/contacts': { success: [200, 'The contact list and its version, or `{ version, unchanged: true }`.'], bearer: true, refusals: [401] },
   'PUT /v1/contacts': { success: [200, 'The contact list as stored, with its new version.'], bearer: true, refusals: [401, 404, 409, 413, 415] },
@@ -40,8 +40,8 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
   'POST /v1/offline/{id}': { success: [202, 'The message was taken.'], bearer: true, refusals: [401, 404, 413, 415, 429, 507] },
   'GET /v1/offline': { success: [200, 'Offline messages for the calling device, oldest first.'], bearer: true, refusals: [401] },
   'POST /v1/offline/ack': { success: [200, 'How many messages were deleted.'], bearer: true, refusals: [401, 413, 415] },
-  'POST /v1/supernodes/enrol': { success: [200, "The supernode's id, label, certificate and the live bootstrap list."], bearer: false, refusals: [401, 409, 410, 413, 415, 429] },
-  'POST /v1/supernodes/renew': { success: [200, "The supernode's id, label, a fresh certificate and the live bootstrap list."], bearer: false, refusals: [401, 403, 404, 413, 415, 429] },
+  'POST /v1/supernodes/enrol': { success: [200, "The supernode's id, label, certificate, the live bootstrap list and revoked supernode keys."], bearer: false, refusals: [401, 409, 410, 413, 415, 429] },
+  'POST /v1/supernodes/renew': { success: [200, "The supernode's id, label, a fresh certificate, the live bootstrap list and revoked supernode keys."], bearer: false, refusals: [401, 403, 404, 413, 415, 429] },
 };
 
 const REFUSALS: Record<number, string> = {

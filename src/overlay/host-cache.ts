@@ -10,7 +10,7 @@
 // no saved number can keep an entry waiting. And a cache whose every entry is waiting still
 // offers them (soonest ready first): a cache must heal, not leave startup with nothing to try.
 import { err, ok, type CodedError, type Result } from '../result.js';
-import { fromBase64Url, toBase64Url } from '../crypto/bytes.js';
+import { equalBytes, fromBase64Url, toBase64Url } from '../crypto/bytes.js';
 
 export const HOST_CACHE_MAX_ENTRIES = 200;
 const MAX_BACKOFF_MS = 3_600_000;
@@ -125,6 +125,15 @@ export class HostCache {
     return this.all()
       .filter((e) => this.readyAtMs(e) > nowWallMs)
       .sort((a, b) => this.readyAtMs(a) - this.readyAtMs(b));
+  }
+
+  /** Forgets every entry for these Noise keys (supernodes the operator revoked); returns how many went. */
+  forgetKeys(dhKeys: readonly Uint8Array[]): number {
+    let gone = 0;
+    for (const entry of this.all()) {
+      if (dhKeys.some((k) => equalBytes(k, entry.dhKey)) && this.entries.delete(key(entry))) gone++;
+    }
+    return gone;
   }
 
   /** Drops the worst entries beyond the bound; bootstrap entries go last. */

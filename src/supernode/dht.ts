@@ -17,6 +17,7 @@ import { RpcChannel } from '../overlay/rpc.js';
 import { DialBudget } from '../overlay/dial-budget.js';
 import { jitteredBackoffMs } from '../overlay/backoff.js';
 import {
+  CloseReason,
   FindNodeSchema,
   FindPresenceSchema,
   FoundNodesSchema,
@@ -158,6 +159,16 @@ export class DhtNode {
   meet(ref: SupernodeAddressRef): void {
     if (equalBytes(ref.dhKey, this.identity.dh.publicKey)) return;
     this.table.insert(this.contactOf(ref), this.env.clock.now());
+  }
+
+  /** Drops a supernode (revoked): its link to here closes and it leaves the routing table. Returns how many links closed. */
+  forget(dhKey: Uint8Array): number {
+    this.table.remove(supernodeId(dhKey));
+    const channel = this.channels.get(toHex(dhKey));
+    if (!channel) return 0;
+    this.channels.delete(toHex(dhKey));
+    channel.link.close(CloseReason.BAD_CERTIFICATE, 'revoked by the operator');
+    return 1;
   }
 
   /** A link from another supernode (inbound): answers its requests, and reuses it for ours. */

@@ -4,7 +4,7 @@
 // the overlay through.
 import type { LoginClient } from '../client/login-client.js';
 import { fromBase64Url, toBase64Url } from '../crypto/bytes.js';
-import { parseBootstrapEntries, type BootstrapEntry } from '../crypto/descriptor.js';
+import { parseBootstrapEntries, parseRevokedKeys, type BootstrapEntry } from '../crypto/descriptor.js';
 import { signBytes } from '../crypto/ed25519.js';
 import { enrolmentProofMessage, renewalMessage, type AdvertisedAddress } from '../crypto/enrolment.js';
 import type { DeviceKeys } from '../crypto/identity.js';
@@ -16,6 +16,8 @@ export interface SupernodeGrant {
   readonly certificateExpiresAtMs: number;
   /** Other supernodes of the network, with keys (never this one). */
   readonly bootstrap: readonly (BootstrapEntry & { dhKey: Uint8Array })[];
+  /** Noise keys of supernodes the operator revoked lately: links from them are refused. */
+  readonly revoked: readonly Uint8Array[];
 }
 
 interface GrantJson {
@@ -24,19 +26,22 @@ interface GrantJson {
   certificate: string;
   certificateExpiresAtMs: number;
   bootstrap: unknown;
+  revoked?: unknown;
 }
 
 /** Checks what the login server answered: a bad answer is an error here, not a crash later. */
 function toGrant(answer: GrantJson): SupernodeGrant {
   const certificate = typeof answer.certificate === 'string' ? fromBase64Url(answer.certificate) : null;
   const bootstrap = parseBootstrapEntries(answer.bootstrap);
-  if (!certificate || typeof answer.certificateExpiresAtMs !== 'number' || !bootstrap.ok) throw new Error('the login server answered the supernode request with something unexpected');
+  const revoked = parseRevokedKeys(answer.revoked);
+  if (!certificate || typeof answer.certificateExpiresAtMs !== 'number' || !bootstrap.ok || !revoked.ok) throw new Error('the login server answered the supernode request with something unexpected');
   return {
     id: Number(answer.id),
     label: String(answer.label),
     certificate,
     certificateExpiresAtMs: answer.certificateExpiresAtMs,
     bootstrap: bootstrap.value.filter((b): b is BootstrapEntry & { dhKey: Uint8Array } => b.dhKey !== undefined),
+    revoked: revoked.value,
   };
 }
 

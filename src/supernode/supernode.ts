@@ -16,7 +16,7 @@ import { TokenBucket } from '../overlay/token-bucket.js';
 import { createAttestation } from '../overlay/reachability.js';
 import { dialBack } from './dial-back.js';
 import { startStunService, TURN_REALM, type StunService, type StunServiceOptions } from './stun-service.js';
-import { toHex } from '../crypto/bytes.js';
+import { equalBytes, toHex } from '../crypto/bytes.js';
 import { looksLikeStunStream } from '../nat/turn-tcp.js';
 
 const GOSSIP_SIZE = 20;
@@ -91,6 +91,12 @@ export interface RunningSupernode {
   readonly forwardsRefusedBadSender: number;
   /** The STUN service, when it runs (its UDP port was free). */
   readonly stun: StunService | null;
+  /**
+   * Refuses these Noise keys from now on (supernodes the operator revoked: their certificates
+   * stay in date until they expire): new handshakes fail, open links close, the routing table
+   * forgets them. Returns how many were new.
+   */
+  refuseRevoked(dhKeys: readonly Uint8Array[]): number;
   /** Joins the overlay through `seeds` (call once the other supernodes listen). */
   join(seeds: readonly { host: string; port: number; dhKey: Uint8Array }[]): Promise<void>;
   close(): void;
@@ -341,6 +347,18 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
       return router!.badSenders;
     },
     attachments,
+    refuseRevoked: (dhKeys) => {
+      const fresh = options.verifier.revoke(dhKeys);
+      let closedLinks = 0;
+      for (const link of links) {
+        if (!fresh.some((k) => equalBytes(k, link.peer.dhKey))) continue;
+        link.close(CloseReason.BAD_CERTIFICATE, 'revoked by the operator');
+        closedLinks++;
+      }
+      for (const dhKey of fresh) closedLinks += dht!.forget(dhKey);
+      if (fresh.length > 0) log(`refusing ${fresh.length} revoked supernode(s); closed ${closedLinks} link(s) to them`);
+      return fresh.length;
+    },
     close: () => {
       closing = true;
       closed = true;

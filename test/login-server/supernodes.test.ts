@@ -152,6 +152,26 @@ for (const dialect of DIALECTS) {
       assert.ok(!(await liveList()).includes('203.0.113.14:33034'), 'a revoked supernode is not served');
     });
 
+    test('revoked supernodes are listed to every node while their certificates may be in date, then no longer', async () => {
+      const revokedKeys = generateDeviceKeys(cryptoRandom);
+      const stayingKeys = generateDeviceKeys(cryptoRandom);
+      assert.equal((await call(server.app, 'POST', '/v1/supernodes/enrol', enrolBody(revokedKeys, await token(), { host: '203.0.113.21', port: 33033, webPort: null }), undefined, '10.6.0.1')).status, 200);
+      assert.equal((await call(server.app, 'POST', '/v1/supernodes/enrol', enrolBody(stayingKeys, await token(), { host: '203.0.113.22', port: 33033, webPort: null }), undefined, '10.6.0.2')).status, 200);
+      const revokedKey = toBase64Url(revokedKeys.dh.publicKey);
+      const listedInInfo = async () => ((await call(server.app, 'GET', '/v1/info')).body.revokedSupernodes as string[]).includes(revokedKey);
+      assert.equal(await listedInInfo(), false, 'not revoked yet');
+      const id = (await server.context.supernodes.find(revokedKeys.signing.publicKey))!.id;
+      assert.ok(await server.context.supernodes.revoke(id, server.clock.wallMs));
+      server.clock.wallMs += LIVE_BOOTSTRAP_CACHE_MS;
+      assert.equal(await listedInInfo(), true, 'clients learn it from /v1/info');
+      const renewal = await call(server.app, 'POST', '/v1/supernodes/renew', renewBody(stayingKeys, { host: '203.0.113.22', port: 33033, webPort: null }), undefined, '10.6.0.3');
+      assert.ok((renewal.body.revoked as string[]).includes(revokedKey), 'supernodes learn it at their next renewal');
+      assert.ok(!(renewal.body.revoked as string[]).includes(toBase64Url(stayingKeys.dh.publicKey)));
+      // Once every certificate it could hold has expired, the list need not carry it.
+      server.clock.wallMs += 3 * 24 * 3_600_000 + 10 * 60_000;
+      assert.equal(await listedInInfo(), false, 'dropped after a certificate lifetime');
+    });
+
     test('bad tokens cost the caller\'s address: after the free failures it is throttled, others are not', async () => {
       const keys = generateDeviceKeys(cryptoRandom);
       const address = { host: '203.0.113.15', port: 33033, webPort: null };

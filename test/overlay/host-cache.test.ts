@@ -113,3 +113,13 @@ test('startup races the best few and takes the first to answer; it falls back pa
     const none = network.scheduler.drive(raceFirst([dead.addressText], (a) => client.net.connectTcp({ host: a, port: 33033, timeoutMs: 1000 }), () => {}));
     await assert.rejects(none, AggregateError);
   }));
+
+test('forgetKeys drops every entry of a revoked supernode, whatever its address, and nothing else', () => {
+  const cache = new HostCache();
+  const revoked = new Uint8Array(32).fill(7);
+  const kept = new Uint8Array(32).fill(8);
+  cache.merge([{ host: '203.0.113.1', port: 33033, dhKey: revoked }, { host: '203.0.113.1', port: 443, dhKey: revoked }, { host: '203.0.113.2', port: 33033, dhKey: kept }], 'bootstrap');
+  assert.equal(cache.forgetKeys([revoked]), 2);
+  assert.deepEqual(cache.all().map((e) => `${e.host}:${e.port}`), ['203.0.113.2:33033']);
+  assert.equal(cache.forgetKeys([revoked]), 0);
+});

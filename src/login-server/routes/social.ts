@@ -8,7 +8,7 @@ import { ApiError, authenticate, type ServerContext } from '../context.js';
 import { spendAttempt } from '../attempt-limit.js';
 import type { ContactEntry } from '../store/login-store.js';
 import { schemas } from '../schemas.js';
-import { bootstrapJson, servedBootstrap } from './supernodes.js';
+import { bootstrapJson, servedSupernodeLists } from './supernodes.js';
 
 const STATUS_BY_STORE_ERROR: Record<string, number> = {
   version_conflict: 409,
@@ -51,7 +51,7 @@ export function socialRoutes(app: FastifyInstance, context: ServerContext): void
     networkId: toBase64Url(context.ca.networkId),
     caPublicKey: toBase64Url(context.ca.keyPair.publicKey),
     latestVersion: config.latestVersion,
-    bootstrap: bootstrapJson(await servedBootstrap(context)),
+    ...(await servedSupernodeLists(context).then((lists) => ({ bootstrap: bootstrapJson(lists.bootstrap), revokedSupernodes: lists.revoked.map(toBase64Url) }))),
   }));
 
   // The seed's `getlatestversion`: clients ask at startup and only tell the user.

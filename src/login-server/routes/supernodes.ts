@@ -5,8 +5,8 @@
 import type {} from '@fastify/swagger'; // schema.tags
 import type { FastifyInstance } from 'fastify';
 import { equalBytes, fromBase64Url, toBase64Url } from '../../crypto/bytes.js';
-import { issueCertificate, Role } from '../../crypto/certificate.js';
-import type { BootstrapEntry } from '../../crypto/descriptor.js';
+import { DEFAULT_CLOCK_SKEW_MS, issueCertificate, Role } from '../../crypto/certificate.js';
+import { MAX_REVOKED_LISTED, type BootstrapEntry } from '../../crypto/descriptor.js';
 import { verifySignature } from '../../crypto/ed25519.js';
 import { enrolmentProofMessage, RENEWAL_WINDOW_MS, renewalMessage, type AdvertisedAddress } from '../../crypto/enrolment.js';
 import { ApiError, checkThrottle, type ServerContext } from '../context.js';
@@ -52,17 +52,31 @@ export async function liveBootstrap(context: ServerContext, except?: Uint8Array)
  */
 export const LIVE_BOOTSTRAP_CACHE_MS = 2_000;
 
-const servedLists = new WeakMap<ServerContext, { readonly atMs: number; readonly entries: Promise<BootstrapEntry[]> }>();
 
-/** liveBootstrap(context), shared by every request within LIVE_BOOTSTRAP_CACHE_MS. */
-export function servedBootstrap(context: ServerContext): Promise<BootstrapEntry[]> {
+/** What the network's nodes are told about its supernodes: whom to join, whom to refuse. */
+export interface SupernodeLists {
+  readonly bootstrap: BootstrapEntry[];
+  /** Noise keys of revoked supernodes whose certificates may still be in date. */
+  readonly revoked: Uint8Array[];
+}
+
+/** Supernodes revoked within a certificate's lifetime (and the clock skew verifiers allow): their certificates may still be in date. */
+export function revokedSupernodes(context: ServerContext): Promise<Uint8Array[]> {
+  const sinceMs = context.clock.wallTimeMs() - context.config.supernodeCertificateLifetimeMs - DEFAULT_CLOCK_SKEW_MS;
+  return context.supernodes.revokedSince(sinceMs, MAX_REVOKED_LISTED);
+}
+
+const servedLists = new WeakMap<ServerContext, { readonly atMs: number; readonly lists: Promise<SupernodeLists> }>();
+
+/** The live bootstrap list and the revoked keys, shared by every request within LIVE_BOOTSTRAP_CACHE_MS. */
+export function servedSupernodeLists(context: ServerContext): Promise<SupernodeLists> {
   const nowMs = context.clock.wallTimeMs(); // the clock the live window is kept by (tests move it)
   const kept = servedLists.get(context);
-  if (kept && Math.abs(nowMs - kept.atMs) < LIVE_BOOTSTRAP_CACHE_MS) return kept.entries;
-  const entries = liveBootstrap(context);
-  servedLists.set(context, { atMs: nowMs, entries });
-  entries.catch(() => servedLists.delete(context)); // a failed query is not kept
-  return entries;
+  if (kept && Math.abs(nowMs - kept.atMs) < LIVE_BOOTSTRAP_CACHE_MS) return kept.lists;
+  const lists = Promise.all([liveBootstrap(context), revokedSupernodes(context)]).then(([bootstrap, revoked]) => ({ bootstrap, revoked }));
+  servedLists.set(context, { atMs: nowMs, lists });
+  lists.catch(() => servedLists.delete(context)); // a failed query is not kept
+  return lists;
 }
 
 /** A supernode came, went or moved here: the next /v1/info reads the list again. */
@@ -93,6 +107,7 @@ export function supernodeRoutes(app: FastifyInstance, context: ServerContext): v
       certificate: toBase64Url(certificate),
       certificateExpiresAtMs: issuedAtMs + config.supernodeCertificateLifetimeMs,
       bootstrap: bootstrapJson(await liveBootstrap(context, s.dhKey)),
+      revoked: (await revokedSupernodes(context)).map(toBase64Url),
     };
   };
 

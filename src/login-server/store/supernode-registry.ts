@@ -106,6 +106,12 @@ export class SupernodeRegistry {
     return rows.map(toSupernode);
   }
 
+  /** Noise keys of supernodes revoked since `sinceMs` (their certificates may still be in date), the latest first. */
+  async revokedSince(sinceMs: number, limit: number): Promise<Uint8Array[]> {
+    const rows = await this.db.selectFrom('supernodes').select('dh_key').where('revoked_at_ms', '>=', sinceMs).orderBy('revoked_at_ms', 'desc').limit(limit).execute();
+    return rows.map((row) => new Uint8Array(row.dh_key));
+  }
+
   async all(): Promise<EnrolledSupernode[]> {
     const rows = await this.db.selectFrom('supernodes').selectAll().orderBy('id').execute();
     return rows.map(toSupernode);
