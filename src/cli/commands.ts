@@ -227,7 +227,7 @@ Writes D/network.json for clients.`,
   {
     usage: {
       name: 'supernode',
-      synopsis: ['[--dir D] [--network F] [--enrol TOKEN] [--host H] [--public-host A] [--port P]', '[--stun-alternate A] [--web-port W] [--relay-ports MIN-MAX] [--relay-public-host A]', '[--turn-allow-peers CIDR,…]'],
+      synopsis: ['[--dir D] [--network F] [--enrol TOKEN] [--host H] [--public-host A] [--port P]', '[--stun-alternate A] [--web-port W] [--relay-ports MIN-MAX] [--relay-public-host A]', '[--turn-allow-peers CIDR,…] [--tls-cert F --tls-key F]'],
       summary: "runs an operator's supernode on its own host",
       description: `Runs a supernode for the network of F (the login server's network.json: no secret in it;
 kept in D). It makes its own keys in D once and enrols them with a single-use token from the
@@ -246,6 +246,8 @@ docs/deploy.md takes an operator through it.`,
         { name: 'relay-ports', kind: 'string', value: 'MIN-MAX', help: "TURN relay ports, e.g. 49152-65535 (default: any free port): the firewall's range" },
         { name: 'relay-public-host', kind: 'string', value: 'A', help: "the address relayed peers reach this host's relay ports at (default: the public host)" },
         turnAllowPeers(),
+        { name: 'tls-cert', kind: 'string', value: 'F', help: 'certificate for TURN over TLS (PEM; default: a self-signed one made once in D)' },
+        { name: 'tls-key', kind: 'string', value: 'F', help: "that certificate's private key (PEM)" },
         { name: 'log-level', kind: 'string', value: 'debug|info|warn|error', help: 'also write JSON log lines at this level and above to standard error' },
         { name: 'metrics', kind: 'string', value: '[HOST:]PORT', help: 'serve /metrics, /healthz and /readyz here (HOST default 127.0.0.1)' },
       ],
@@ -253,6 +255,8 @@ docs/deploy.md takes an operator through it.`,
     },
     async run(args) {
       args.atMost(0);
+      const tlsCert = args.string('tls-cert');
+      const tlsKey = args.string('tls-key');
       const [{ runSupernode }, { stunAlternate, parseMetricsAddress }] = await Promise.all([import('./supernode-command.js'), servers()]);
       const metrics = parseMetricsAddress(args.string('metrics'));
       const logLevel = args.choice('log-level', ['debug', 'info', 'warn', 'error'] as const);
@@ -276,6 +280,8 @@ docs/deploy.md takes an operator through it.`,
         ...(metrics ? { metrics } : {}),
         ...(logLevel ? { logLevel } : {}),
         turnAllowPeers: cidrs(args, 'turn-allow-peers'),
+        ...(tlsCert !== undefined ? { tlsCert } : {}),
+        ...(tlsKey !== undefined ? { tlsKey } : {}),
       });
       return 'running';
     },

@@ -21,6 +21,7 @@ import { loadDescriptor } from './account-commands.js';
 import { startDemoApp } from './demo-app.js';
 import { terminalError, terminalText as safe } from './terminal-text.js';
 import type { Cidr } from '../nat/peer-policy.js';
+import { loadTurnTls } from './turn-tls-files.js';
 
 /** The local network's login server port (its supernodes use 33033 and up). */
 export const LOCAL_LOGIN_PORT = 8443;
@@ -119,6 +120,8 @@ export async function runLocal(options: LocalOptions): Promise<void> {
   const nowMs = realEnv.clock.wallTimeMs();
   const ca = loadOrCreateCa(dir, realEnv.random);
   const verifier = new CertificateVerifier(ca.keyPair.publicKey);
+  // One TURN over TLS certificate for the supernodes on this host, kept in the folder.
+  const turnTls = loadTurnTls(dir, { hosts: [options.host], nowMs });
   const running: RunningSupernode[] = [];
   const bootstrap: (BootstrapEntry & { dhKey: Uint8Array })[] = [];
   for (let i = 0; i < options.supernodes; i++) {
@@ -131,7 +134,7 @@ export async function runLocal(options: LocalOptions): Promise<void> {
       port: basePort === 0 ? 0 : basePort + i,
       // One web port per host: the first supernode takes it.
       ...(i === 0 && options.webPort !== undefined ? { webPort: options.webPort } : {}),
-      stun: { ...stunAlternate(options.host, options.stunAlternate).stun, allowPeers: options.turnAllowPeers },
+      stun: { ...stunAlternate(options.host, options.stunAlternate).stun, allowPeers: options.turnAllowPeers, tls: turnTls.server },
       log: (line) => console.log(`supernode ${i + 1}: ${line}`),
     });
     running.push(supernode);

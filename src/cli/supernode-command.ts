@@ -21,6 +21,7 @@ import { createLogger, type LogLevel } from '../ops/log.js';
 import { CommandError } from './account-commands.js';
 import { terminalError } from './terminal-text.js';
 import type { Cidr } from '../nat/peer-policy.js';
+import { loadTurnTls } from './turn-tls-files.js';
 
 /** How often a running supernode renews (and tells the login server it is alive). */
 export const RENEW_INTERVAL_MS = 5 * 60_000;
@@ -46,6 +47,9 @@ export interface SupernodeCommandOptions {
   readonly relayPublicHost?: string;
   /** Special-purpose addresses TURN relays to nonetheless (a lab's private ranges); default none. */
   readonly turnAllowPeers?: readonly Cidr[];
+  /** The operator's certificate and key for TURN over TLS (PEM files); default: a self-signed one kept in `dir`. */
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
   /** Where /metrics, /healthz and /readyz are served (docs/operations.md). */
   readonly metrics?: { readonly host: string; readonly port: number };
   /** JSON log lines at this level and above to standard error, instead of plain lines. */
@@ -100,6 +104,7 @@ export async function runSupernode(options: SupernodeCommandOptions): Promise<vo
   if (!saved && options.enrol === undefined) {
     throw new CommandError(`this supernode is not enrolled yet: ask the login server's operator for a token (parley admin enrol-supernode) and start it with --enrol TOKEN`);
   }
+  const turnTls = loadTurnTls(dir, { ...(options.tlsCert ? { certFile: options.tlsCert } : {}), ...(options.tlsKey ? { keyFile: options.tlsKey } : {}), hosts: [advertisedHost], nowMs: realEnv.clock.wallTimeMs() });
   // Listen first (with the saved certificate, if any): with --port 0 the port is known only then.
   const identity = renewableIdentity(keys, saved?.certificate ?? new Uint8Array(0));
   const supernode = await startSupernode(realEnv, {
@@ -115,6 +120,7 @@ export async function runSupernode(options: SupernodeCommandOptions): Promise<vo
       ...(options.relayPublicHost ? { relayPublicHost: options.relayPublicHost } : {}),
       ...(options.relayPorts ? { relayPorts: options.relayPorts } : {}),
       ...(options.turnAllowPeers ? { allowPeers: options.turnAllowPeers } : {}),
+      tls: turnTls.server,
     },
     log: logger ? (line) => logger.info(line) : (line) => console.log(`supernode: ${line}`),
   });
@@ -150,6 +156,7 @@ export async function runSupernode(options: SupernodeCommandOptions): Promise<vo
   const ops = options.metrics ? await serveSupernodeOps(supernode, { ...options.metrics, ...(logger ? { log: logger } : {}) }) : null;
   if (ops) console.log(`metrics on http://${ops.host}:${ops.port}/metrics`);
   console.log(`supernode key: ${toBase64Url(keys.dh.publicKey)} (pin as --bootstrap ${advertisedHost}:${supernode.port}${supernode.webPort ? `+${supernode.webPort}` : ''}@<key>)`);
+  console.log(`TURN over TLS (turns:) on TCP ${supernode.port}${supernode.webPort ? ` and ${supernode.webPort}` : ''}, ${turnTls.selfSigned ? 'self-signed ' : ''}certificate SHA-256 ${turnTls.sha256}`);
   console.log(`open to the internet: TCP ${supernode.port}${supernode.webPort ? ` and ${supernode.webPort}` : ''}, UDP ${supernode.port} (STUN, TURN) and ${options.relayPorts ? `UDP ${options.relayPorts.min}-${options.relayPorts.max}` : 'any UDP port above 1023 (or fix a range with --relay-ports)'} (TURN relays)`);
 
   let timer: Timer | null = null;

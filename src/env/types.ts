@@ -125,3 +125,17 @@ export function formatEndpoint(endpoint: Endpoint): string {
 export function sameEndpoint(a: Endpoint | null, b: Endpoint | null): boolean {
   return a !== null && b !== null && a.host === b.host && a.port === b.port;
 }
+
+/**
+ * TLS over a TCP connection that is already open (the real environment wraps node:tls around
+ * it; any byte stream will do, so it runs over the virtual network too). Gives the plaintext
+ * stream as a TcpConnection, or rejects with a NetError. No timeout of its own: the caller
+ * bounds the handshake, and closing `connection` ends it.
+ */
+export interface TlsServer {
+  /** The server side; `firstBytes` were already read off `connection` (to tell TLS from other protocols). */
+  accept(connection: TcpConnection, firstBytes: Uint8Array): Promise<TcpConnection>;
+}
+
+/** The client side of TLS over an open TCP connection (see TlsServer). */
+export type TlsConnect = (connection: TcpConnection) => Promise<TcpConnection>;

@@ -75,5 +75,8 @@ export function supernodeMetrics(supernode: RunningSupernode): Registry {
   );
   counterFrom(registry, 'parley_supernode_turn_forbidden_peers_total', 'Peers TURN refused to relay to, by why (loopback, private, shared, link_local, reserved, documentation, not_unicast, own_service, own_address).', ['reason'], () => (stun ? entries(stun.turn.forbiddenPeers, 'reason') : []));
   counterFrom(registry, 'parley_supernode_turn_refusals_total', 'TURN requests and packets refused or dropped, by reason.', ['reason'], () => (stun ? entries(stun.turn.refused, 'reason') : []));
+  gaugeFrom(registry, 'parley_supernode_turn_tls_handshakes_in_progress', 'TURN over TLS handshakes in progress now.', () => stun?.tls?.inProgress ?? 0);
+  counterFrom(registry, 'parley_supernode_turn_tls_handshakes_total', 'TURN over TLS handshakes completed.', [], () => one(stun?.tls?.handshakes ?? 0));
+  counterFrom(registry, 'parley_supernode_turn_tls_refusals_total', 'TURN over TLS connections refused or given up on, by reason (capacity, per_source, timeout, handshake_failed).', ['reason'], () => (stun?.tls ? entries(stun.tls.refused, 'reason') : []));
   return registry;
 }

@@ -4,12 +4,14 @@
 // pairs; the second port is whatever the system gives, and the same on both addresses. TURN
 // (RFC 8656) answers on the first address and port, with credentials only this supernode can
 // derive (it hands them to its attached devices).
-import type { Endpoint, Env, Net, TcpConnection, TcpListener, UdpSocket } from '../env/types.js';
+import type { Endpoint, Env, Net, TcpConnection, TcpListener, TlsServer, UdpSocket } from '../env/types.js';
 import { StunServer } from '../nat/stun-server.js';
 import { decodeStun, looksLikeStun } from '../nat/stun.js';
 import { TurnServer, type TurnLimits } from '../nat/turn-server.js';
 import { ReplyBudget } from '../nat/reply-budget.js';
 import type { Cidr } from '../nat/peer-policy.js';
+import { looksLikeStunStream } from '../nat/turn-tcp.js';
+import { looksLikeTlsClientHello, TurnTlsGate, type TurnTlsLimits } from '../nat/turn-tls.js';
 import { issueTurnCredentials, passwordFor, type TurnCredentials } from '../nat/turn-credentials.js';
 
 export interface StunServiceOptions {
@@ -37,6 +39,13 @@ export interface StunServiceOptions {
    * `parley local` allows loopback, a lab its own ranges. Default: none (a supernode on the internet).
    */
   readonly allowPeers?: readonly Cidr[];
+  /**
+   * TURN over TLS ("turns:") on the shared TCP ports: a connection that opens with a TLS
+   * ClientHello is handed here, and after the handshake it is TURN over TCP. Default: none.
+   */
+  readonly tls?: TlsServer;
+  /** Bounds on TURN over TLS's handshakes (tests shorten the timeout). */
+  readonly tlsLimits?: Partial<TurnTlsLimits>;
 }
 
 export const TURN_REALM = 'parley';
@@ -44,7 +53,11 @@ export const TURN_REALM = 'parley';
 export interface StunService {
   readonly server: StunServer;
   readonly turn: TurnServer;
-  /** Takes a TCP connection whose first bytes are STUN (TURN over TCP on a shared port). */
+  /** TURN over TLS's handshakes and refusals, when `tls` was given. */
+  readonly tls: TurnTlsGate | null;
+  /** Whether a TCP connection's first 8 bytes are for this service: STUN (TURN over TCP), or a TLS ClientHello when `tls` was given. */
+  claimsStream(firstBytes: Uint8Array): boolean;
+  /** Takes a TCP connection whose first bytes it claimed (TURN over TCP or TLS on a shared port). */
   acceptStream(connection: TcpConnection, firstBytes: Uint8Array): void;
   /** TURN credentials for one device of a user (handed to it over its authenticated link). */
   credentials(user: string, deviceTag: string): TurnCredentials;
@@ -118,13 +131,17 @@ export async function startStunService(env: Env, options: StunServiceOptions): P
     for (const port of options.tcpPorts ?? []) {
       listeners.push(await env.net.listenTcp({ port, ...(options.host ? { host: options.host } : {}), onConnection: (connection) => turn.acceptStream(connection, new Uint8Array(0)) }));
     }
+    const tls = options.tls ? new TurnTlsGate(env.clock, options.tls, (plaintext) => turn.acceptStream(plaintext, new Uint8Array(0)), options.tlsLimits) : null;
     return {
       server,
       turn,
-      acceptStream: (connection, firstBytes) => turn.acceptStream(connection, firstBytes),
+      tls,
+      claimsStream: (firstBytes) => looksLikeStunStream(firstBytes) || (tls !== null && looksLikeTlsClientHello(firstBytes)),
+      acceptStream: (connection, firstBytes) => (tls && looksLikeTlsClientHello(firstBytes) ? tls.accept(connection, firstBytes) : turn.acceptStream(connection, firstBytes)),
       credentials: (user, deviceTag) => issueTurnCredentials(secret, user, deviceTag, env.clock.wallTimeMs()),
       primary: advertised[0]![0]!,
       close: () => {
+        tls?.close();
         turn.close();
         sockets.forEach((s) => s.close());
         listeners.forEach((l) => l.close());

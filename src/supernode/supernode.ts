@@ -1,7 +1,7 @@
 // The supernode service as far as the foundation goes: it accepts secure links from nodes of
 // its network and answers pings. Attachments, the overlay, STUN and TURN build on this.
 import { create } from '@bufbuild/protobuf';
-import type { Env, TcpListener, Timer } from '../env/types.js';
+import type { Env, TcpListener, Timer, TlsServer } from '../env/types.js';
 import type { CertificateVerifier } from '../crypto/certificate.js';
 import type { NodeIdentity } from '../crypto/identity.js';
 import { listenSecure, type ListenOptions, type SecureLink } from '../crypto/secure-link.js';
@@ -59,6 +59,9 @@ export interface SupernodeOptions {
         readonly relayPorts?: StunServiceOptions['relayPorts'];
         /** Special-purpose addresses TURN may relay to (see StunServiceOptions); default none. */
         readonly allowPeers?: StunServiceOptions['allowPeers'];
+        /** TURN over TLS on both TCP ports (a "turns:" server, for firewalls that pass only TLS); default none. */
+        readonly tls?: TlsServer;
+        readonly tlsLimits?: StunServiceOptions['tlsLimits'];
       };
 }
 
@@ -172,8 +175,8 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
   const accept: Omit<ListenOptions, 'port'> = {
     ...(options.host ? { host: options.host } : {}),
     config: { identity: options.identity, verifier: options.verifier },
-    // TURN over TCP shares the port with secure links (for clients whose UDP is blocked).
-    otherProtocol: { claims: looksLikeStunStream, take: (connection, firstBytes) => (stun ? stun.acceptStream(connection, firstBytes) : connection.close()) },
+    // TURN over TCP and over TLS share the port with secure links (for clients whose UDP is blocked).
+    otherProtocol: { claims: (firstBytes) => (stun ? stun.claimsStream(firstBytes) : looksLikeStunStream(firstBytes)), take: (connection, firstBytes) => (stun ? stun.acceptStream(connection, firstBytes) : connection.close()) },
     onFailure: (error, remote) => {
       failures.set(error.code, (failures.get(error.code) ?? 0) + 1);
       log(`refused ${remote.host}:${remote.port}: ${error.code} (${error.message})`);
@@ -320,6 +323,8 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
       ...(stunOptions?.relayPublicHost ? { relayPublicHost: stunOptions.relayPublicHost } : {}),
       ...(stunOptions?.relayPorts ? { relayPorts: stunOptions.relayPorts } : {}),
       ...(stunOptions?.allowPeers ? { allowPeers: stunOptions.allowPeers } : {}),
+      ...(stunOptions?.tls ? { tls: stunOptions.tls } : {}),
+      ...(stunOptions?.tlsLimits ? { tlsLimits: stunOptions.tlsLimits } : {}),
     };
     const alternate = options.stun?.alternate;
     try {
