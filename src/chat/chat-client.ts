@@ -9,7 +9,7 @@ import type { NodeIdentity } from '../crypto/identity.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
 import { decodeProto } from '../wire/messages.js';
 import { ChatMessageSchema, ChatPayloadSchema, type CallSignal, type ConnectivityOffer, E2eFrameSchema, E2eStreamFrameSchema, PresenceState, PresenceUpdateSchema, ReadReceiptSchema, TypingSchema, type ChatPayload, type E2eFrame, type E2eHandshake } from '../wire/messages.js';
-import { KeyedTokenBuckets } from '../overlay/token-bucket.js';
+import { KeyedTokenBuckets, TokenBucket } from '../overlay/token-bucket.js';
 import { E2eSession, type E2eConfig, type E2eErrorCode } from './e2e-session.js';
 import { DeviceStream } from './device-stream.js';
 import { openOffline, sealOffline } from './offline.js';
@@ -48,6 +48,18 @@ export type Relation = 'buddy' | 'blocked' | 'stranger';
 /** Sessions a user who is not a buddy may start with this device: a few, then one a minute. */
 const STRANGER_HANDSHAKE_BURST = 3;
 const STRANGER_HANDSHAKES_PER_SECOND = 1 / 60;
+
+/**
+ * Messages from users who are not buddies (requests) this device shows and stores: a few per
+ * stranger, then one a minute; and for all strangers together, so that many accounts cannot
+ * fill the history either. A stranger's session (above) is cheap once open, and every message
+ * in it was a row on disk and an event for the user. Beyond, refused and counted (`rate_limited`).
+ * A stranger this user wrote to is in a conversation it chose, and not counted.
+ */
+export const STRANGER_MESSAGE_BURST = 10;
+const STRANGER_MESSAGES_PER_SECOND = 1 / 60;
+export const ALL_STRANGERS_MESSAGE_BURST = 100;
+const ALL_STRANGERS_MESSAGES_PER_SECOND = 1 / 10;
 
 /** A typing indicator is shown for at most this long after it was sent. */
 export const TYPING_STALE_MS = 10_000;
@@ -193,6 +205,10 @@ export class ChatClient {
   private readonly connectivityListeners: ((from: { user: string; device: Uint8Array; relation: Relation }, offer: ConnectivityOffer) => void)[] = [];
   private readonly callListeners: ((from: { user: string; device: Uint8Array; relation: Relation }, signal: CallSignal) => void)[] = [];
   private readonly strangerBudgets = new KeyedTokenBuckets(STRANGER_HANDSHAKE_BURST, STRANGER_HANDSHAKES_PER_SECOND, MAX_PEER_DEVICES);
+  private readonly strangerMessageBudgets = new KeyedTokenBuckets(STRANGER_MESSAGE_BURST, STRANGER_MESSAGES_PER_SECOND, MAX_PEER_DEVICES);
+  private readonly allStrangersMessageBudget: TokenBucket;
+  /** Users this user wrote to in this run (oldest forgotten first): their answers are not requests to limit. */
+  private readonly writtenTo = new Set<string>();
   /** This run's stream epoch: the start time, with random low bits (two runs in one millisecond). */
   private readonly streamEpoch: bigint;
   private presence = create(PresenceUpdateSchema, { state: PresenceState.ONLINE, text: '', setAtMs: 0n });
@@ -216,6 +232,7 @@ export class ChatClient {
     },
   ) {
     this.config = { identity: options.identity, verifier: options.verifier, random: env.random, wallTimeMs: () => env.clock.wallTimeMs() };
+    this.allStrangersMessageBudget = new TokenBucket(ALL_STRANGERS_MESSAGE_BURST, ALL_STRANGERS_MESSAGES_PER_SECOND, env.clock.now());
     this.streamEpoch = (BigInt(Math.floor(env.clock.wallTimeMs())) << 16n) | BigInt(env.random.int(1 << 16));
     options.transport.onReceive((from, payload) => this.receive(from, payload));
     this.resumeQueued();
@@ -416,6 +433,9 @@ export class ChatClient {
     const body = new TextEncoder().encode(text);
     if (body.byteLength > MAX_MESSAGE_BYTES) throw new ChatError('too_large', `a message holds at most ${MAX_MESSAGE_BYTES} bytes`);
     const [theirs, mine] = await Promise.all([this.devicesOf(to), to === this.options.username ? Promise.resolve([]) : this.devicesOf(this.options.username)]);
+    this.writtenTo.delete(to);
+    this.writtenTo.add(to);
+    if (this.writtenTo.size > MAX_PEER_DEVICES) this.writtenTo.delete(this.writtenTo.values().next().value!);
     const id = toHex(this.env.random.bytes(16));
     const payload = toBinary(ChatPayloadSchema, create(ChatPayloadSchema, { body: { case: 'message', value: create(ChatMessageSchema, { id, to, sentAtMs: BigInt(Math.floor(this.env.clock.wallTimeMs())), text }) } }));
     this.seen.add(id);
@@ -668,6 +688,10 @@ export class ChatClient {
     }
     const message = decoded.value.body.value;
     if (this.seen.has(message.id)) return false;
+    if (relation === 'stranger' && !this.strangerMayWrite(user)) {
+      this.refuse('rate_limited');
+      return false;
+    }
     this.seen.add(message.id);
     if (this.seen.size > REMEMBERED_MESSAGE_IDS) this.seen.delete(this.seen.values().next().value!);
     const conversation = user === this.options.username ? message.to : user;
@@ -677,6 +701,16 @@ export class ChatClient {
     if (stored === false) return false;
     for (const listener of this.listeners) listener(received);
     return true;
+  }
+
+  /**
+   * Takes a stranger's message from its own budget, then from all strangers' (in that order: a
+   * stranger over its own budget spends nothing of the others'). Buddies are never counted.
+   */
+  private strangerMayWrite(user: string): boolean {
+    if (this.writtenTo.has(user)) return true;
+    const now = this.env.clock.now();
+    return this.strangerMessageBudgets.take(user, now) && this.allStrangersMessageBudget.take(now);
   }
 
   close(): void {

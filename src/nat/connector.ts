@@ -48,6 +48,12 @@ const FROM_WIRE = new Map<IceCandidateType, CandidateType>(Object.entries(TYPES)
 const MAX_CANDIDATES = 16;
 /** Offers answered at once: each costs a socket and a relay allocation. */
 export const MAX_ANSWERING = 8;
+/**
+ * Of those, offers from one user: an answer holds its place until a path works or 10 s pass, so
+ * one user offering again and again held every place, and nobody else could connect (a call
+ * rang but had no path). Four leave room for a call's early path and an ICE restart or two.
+ */
+export const MAX_ANSWERING_PER_USER = 4;
 
 export function offerOf(attemptId: Uint8Array, answer: boolean, parameters: IceParameters): ConnectivityOffer {
   return create(ConnectivityOfferSchema, {
@@ -77,6 +83,8 @@ export class Connector {
   private readonly listeners: ((connection: Connection) => void)[] = [];
   private readonly failures: ((user: string, reason: string) => void)[] = [];
   private answering = 0;
+  /** Offers being answered, per user (no entry: none). */
+  private readonly answeringFor = new Map<string, number>();
 
   constructor(
     private readonly env: Env,
@@ -153,17 +161,30 @@ export class Connector {
   private async answer(from: { user: string; device: Uint8Array; relation: Relation }, offer: ConnectivityOffer): Promise<void> {
     const started = this.env.clock.now();
     const remote = parametersOf(offer);
-    const reason = !remote ? 'an unusable offer' : !this.accept(from.user, from.relation) ? "refused by this user's setting" : this.answering >= MAX_ANSWERING ? 'too many connections being set up' : null;
+    const theirs = this.answeringFor.get(from.user) ?? 0;
+    const reason = !remote
+      ? 'an unusable offer'
+      : !this.accept(from.user, from.relation)
+        ? "refused by this user's setting"
+        : this.answering >= MAX_ANSWERING
+          ? 'too many connections being set up'
+          : theirs >= MAX_ANSWERING_PER_USER
+            ? 'too many connections being set up with this user'
+            : null;
     if (reason || !remote) {
       this.signalling.sendConnectivity(from.user, from.device, create(ConnectivityOfferSchema, { attemptId: offer.attemptId, answer: true, refused: true }));
       for (const listener of this.failures) listener(from.user, reason ?? 'an unusable offer');
       return;
     }
     this.answering++;
+    this.answeringFor.set(from.user, theirs + 1);
     try {
       await this.answerWith(from, offer, remote, started);
     } finally {
       this.answering--;
+      const left = (this.answeringFor.get(from.user) ?? 1) - 1;
+      if (left > 0) this.answeringFor.set(from.user, left);
+      else this.answeringFor.delete(from.user);
     }
   }
 

@@ -109,6 +109,16 @@ const CONSENT_FAILURES = 3;
  */
 const RECHECK_EVERY_TICKS = 2;
 const RECHECK_ATTEMPTS = 3;
+/**
+ * Remote candidates one agent keeps: those the offer named and the peer-reflexive ones learned
+ * from checks. A check needs only the password, so the peer (or anyone it told it) can send
+ * checks from as many source addresses as it likes, and each address learned costs a pair, a
+ * triggered check with its retransmissions to that address, and through the relay a TURN
+ * permission. With at most two local candidates that send checks (host, relay) this keeps the
+ * check list at 64 pairs, under RFC 8445's default limit of 100 (section 6.1.2.5). A device has
+ * a few addresses; an offer brings at most 16 (connector.ts), so 16 are left for peer-reflexive ones.
+ */
+export const MAX_REMOTE_CANDIDATES = 32;
 
 function priority(type: CandidateType): number {
   return TYPE_PREFERENCE[type] * 2 ** 24 + 65_535 * 2 ** 8 + 255;
@@ -171,8 +181,8 @@ export class IceAgent {
   private readonly lostListeners: (() => void)[] = [];
   private readonly waiters: ((path: SelectedPath) => void)[] = [];
   private readonly tieBreaker: Uint8Array;
-  /** Counts of what was refused or dropped: checks with bad integrity, data from strangers. */
-  readonly refused = { integrity: 0, strangers: 0 };
+  /** Counts of what was refused or dropped: checks with bad integrity, data from strangers, remote candidates beyond MAX_REMOTE_CANDIDATES. */
+  readonly refused = { integrity: 0, strangers: 0, candidates: 0 };
 
   private constructor(
     private readonly clock: Clock,
@@ -320,7 +330,7 @@ export class IceAgent {
     // one request per address: a relay refuses a whole request for one address it will not serve
     // (403 for a private host candidate), which must not cost the others their permission.
     const permitted = new Set<string>();
-    for (const c of remote.candidates) {
+    for (const c of remote.candidates.slice(0, MAX_REMOTE_CANDIDATES)) {
       if (!this.turn || permitted.has(c.address.host)) continue;
       permitted.add(c.address.host);
       void this.turn.permit([c.address]);
@@ -329,6 +339,10 @@ export class IceAgent {
 
   private addRemote(candidate: IceCandidate): void {
     if (this.remotes.some((r) => same(r.address, candidate.address))) return;
+    if (this.remotes.length >= MAX_REMOTE_CANDIDATES) {
+      this.refused.candidates++;
+      return;
+    }
     this.remotes.push(candidate);
     // Server-reflexive locals share the host's socket: only host and relay candidates send checks.
     for (const local of this.locals) if (local.type === 'host' || local.type === 'relay') this.addPair(local, candidate);
@@ -447,6 +461,11 @@ export class IceAgent {
     // The sender may be somewhere we did not know of (a peer-reflexive candidate): learn it.
     let remote = this.remotes.find((r) => same(r.address, from));
     if (!remote) {
+      // Answered (the answer is no larger than the check), but not learned: no pair, no check of ours goes there.
+      if (this.remotes.length >= MAX_REMOTE_CANDIDATES) {
+        this.refused.candidates++;
+        return;
+      }
       const priorityAttr = attribute(request, Attr.PRIORITY);
       remote = { type: 'prflx', address: from, priority: (priorityAttr && decodeUint32(priorityAttr)) ?? priority('prflx') };
       this.remotes.push(remote);

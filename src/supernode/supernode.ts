@@ -253,6 +253,15 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
               link.send({ case: 'routeResult', value: create(RouteResultSchema, { requestId, failure: RouteFailure.RATE_LIMITED }) });
               return;
             }
+            // A route to a user this supernode holds no record of costs a lookup through the
+            // overlay, as a findPresence does: it spends one of the client's lookups too, or routes
+            // to made-up names would be lookups at 200 a second (a client's own lookup before it
+            // routes, as the chat does, leaves the records here for the route).
+            if (dht!.store.get(to, env.clock.wallTimeMs()).length === 0 && !takeLookup(session, env.clock.now())) {
+              counters.rateLimited.lookup++;
+              link.send({ case: 'routeResult', value: create(RouteResultSchema, { requestId, failure: RouteFailure.RATE_LIMITED }) });
+              return;
+            }
             router!.route({ username: session.device.username, presence: session.presence.encoded }, to, payload, deviceKey).then(
               (outcome) => link.send({ case: 'routeResult', value: create(RouteResultSchema, { requestId, ...outcome }) }),
               () => link.send({ case: 'routeResult', value: create(RouteResultSchema, { requestId, failure: RouteFailure.OFFLINE }) }),
