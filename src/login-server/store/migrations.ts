@@ -1,7 +1,6 @@
 // Schema migrations, written once for both dialects; the differences (auto-increment keys,
 // the bytes type, text collation for prefix search) are in `types`.
-import { sql, type Kysely } from 'kysely';
-import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { DialectName } from './database.js';
 import { usernameSkeleton } from '../confusables.js';
 
