@@ -272,8 +272,8 @@ async function loginHttpBytes(): Promise<HttpAnswerBytes[]> {
 
 // ---- Supernode ----
 
-/** A socket flood in a worker thread; resolves once the worker runs. */
-async function socketFlood(name: string, options: SocketFloodOptions): Promise<Flood> {
+/** A socket flood in a worker thread; resolves once the worker runs. Stopping it closes every socket it opened. */
+export async function socketFlood(name: string, options: SocketFloodOptions): Promise<Flood> {
   const worker = new Worker(new URL('./socket-flood.js', import.meta.url), { workerData: options });
   await once(worker, 'online');
   const startedMs = performance.now();
