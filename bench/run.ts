@@ -13,6 +13,7 @@ import { benchCallSetup, benchMedia, benchMixerCpu, MIXER_PHASES_MS, RING_BEFORE
 import { benchBrowser } from './browser.js';
 import { benchDeploy } from './deploy.js';
 import { benchAmplification } from './reflection.js';
+import { benchFloods, underAttackLines } from './floods.js';
 import { RECOMMENDED_SCRYPT_COST } from '../src/login-server/passwords.js';
 import { fmt, fmtMeasurement } from './measure.js';
 import { DEFAULT_BITRATE } from '../src/media/media-stream.js';
@@ -35,6 +36,7 @@ const mixerCpuTwoTalking = benchMixerCpu(10, 2);
 const browser = await benchBrowser();
 const deploy = await benchDeploy();
 const amplification = await benchAmplification();
+const floods = await benchFloods();
 
 const carried = (results: readonly { offered: number; lossPercent: number }[]) => Math.max(0, ...results.filter((r) => r.lossPercent < 1).map((r) => r.offered));
 const at = (results: readonly LoadResult[], rate: number) => results.find((r) => r.offered === rate);
@@ -218,13 +220,7 @@ const lines = [
   `| a supernode process's resident memory, idle → with ${fmt(deploy.clients)} clients attached over real TCP (secure links, keep-alives) | ${fmt(deploy.idleRssMb)} MB → ${fmt(deploy.loadedRssMb)} MB: ${fmt(deploy.rssPerClientKb, 1)} KB per client | heap per client on the virtual network above: ${fmt(attachments.bytesPerClient / 1024, 1)} KB |`,
   `| CPU of that supernode process while ${fmt(deploy.clients)} clients keep alive | ${fmt(deploy.keepaliveCpuPercent, 2)}% of a core | |`,
   '',
-  '## A supernode under attack (issue 19)',
-  '',
-  `**Amplification of unauthenticated requests** to a supernode's STUN/TURN port, from one source (virtual network): the answer to one request alone, and over a flood of 100 requests per second for 10 s, where the reply budget (what answers add beyond their requests, per source: 4 KiB at once, then 128 bytes/s) withholds answers. Target: ≤ 1 over a flood.`,
-  '',
-  '| request | bytes in | one answer: out / in | over the flood: out / in |',
-  '| --- | --- | --- | --- |',
-  ...amplification.map((a) => `| ${a.kind} | ${a.requestBytes} | ${fmt(a.singleRatio, 2)} | ${fmt(a.floodRatio, 3)} |`),
+  ...underAttackLines(floods, amplification),
   '',
   '## Reading these figures',
   '',

@@ -27,6 +27,19 @@ export class ManualClock implements Clock {
   }
 }
 
+/** A clock for a login server under real load: throttles and Retry-After pauses pass in real time. */
+export class RealClock extends ManualClock {
+  constructor() {
+    super(0);
+  }
+  override now(): number {
+    return performance.now();
+  }
+  override wallTimeMs(): number {
+    return Date.now();
+  }
+}
+
 export const FAST_HASH = new PasswordHasher({ logN: 10, r: 8, p: 1 });
 
 export async function testServer(database: StoreDatabase, options: { ca?: NetworkCa; clock?: ManualClock; config?: Partial<LoginServerConfig>; hasher?: PasswordHasher; server?: ServerOptions; limits?: Partial<StoreLimits> } = {}) {
@@ -87,22 +100,27 @@ export class TestDevice {
     return response;
   }
 
-  async passwordLogin(password = this.password, ip?: string): Promise<Response> {
+  /** The body of a password login from this device: the password, the device's keys and its proof of them. */
+  passwordLoginBody(password = this.password) {
     const proof = signBytes(this.keys.signing, deviceProofMessage(this.ca.networkId, this.username.toLowerCase(), this.keys.dh.publicKey));
     const device = { signingKey: toBase64Url(this.keys.signing.publicKey), dhKey: toBase64Url(this.keys.dh.publicKey), name: 'test device', proof: toBase64Url(proof) };
-    return this.adopt(await call(this.app, 'POST', '/v1/login/password', { username: this.username, password, device }, undefined, ip));
+    return { username: this.username, password, device };
   }
 
-  async challenge(): Promise<string> {
-    const response = await call(this.app, 'POST', '/v1/login/challenge', { signingKey: toBase64Url(this.keys.signing.publicKey) });
+  async passwordLogin(password = this.password, ip?: string): Promise<Response> {
+    return this.adopt(await call(this.app, 'POST', '/v1/login/password', this.passwordLoginBody(password), undefined, ip));
+  }
+
+  async challenge(ip?: string): Promise<string> {
+    const response = await call(this.app, 'POST', '/v1/login/challenge', { signingKey: toBase64Url(this.keys.signing.publicKey) }, undefined, ip);
     if (response.status !== 200) throw new Error(`challenge: ${response.status} ${JSON.stringify(response.body)}`);
     return response.body.challenge as string;
   }
 
-  async deviceLogin(challenge?: string): Promise<Response> {
-    const c = challenge ?? (await this.challenge());
+  async deviceLogin(challenge?: string, ip?: string): Promise<Response> {
+    const c = challenge ?? (await this.challenge(ip));
     const signature = signBytes(this.keys.signing, challengeMessage(this.ca.networkId, fromBase64Url(c)!));
-    return this.adopt(await call(this.app, 'POST', '/v1/login/device', { signingKey: toBase64Url(this.keys.signing.publicKey), challenge: c, signature: toBase64Url(signature) }));
+    return this.adopt(await call(this.app, 'POST', '/v1/login/device', { signingKey: toBase64Url(this.keys.signing.publicKey), challenge: c, signature: toBase64Url(signature) }, undefined, ip));
   }
 
   get(url: string) {
