@@ -7,6 +7,7 @@ import { CloseReason, type Envelope } from '../wire/messages.js';
 import type { VerifiedCertificate } from './certificate.js';
 import { SecureChannel, type ChannelConfig, type ChannelError, type ChannelOutput } from './secure-channel.js';
 import { concatBytes } from './bytes.js';
+import { KeyedTokenBuckets } from '../overlay/token-bucket.js';
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Handshakes a listener runs at once; more connections are closed at once (bounded work per peer flood). */
@@ -17,6 +18,15 @@ export const DEFAULT_MAX_PENDING_HANDSHAKES = 256;
  * NAT address still handshake side by side (a handshake takes a round trip or two).
  */
 export const PENDING_HANDSHAKES_SHARE_PER_HOST = 1 / 8;
+/**
+ * Handshakes one remote address may start: a burst, then a rate. A recorded first handshake
+ * message replayed costs its sender nothing and the responder a whole handshake's work, so
+ * the number at once (above) is not enough; clients behind one NAT address still fit.
+ */
+export const HANDSHAKE_BURST_PER_HOST = 64;
+export const HANDSHAKES_PER_SECOND_PER_HOST = 32;
+/** Remote addresses whose handshake rate is kept (the oldest is forgotten beyond). */
+const MAX_RATED_HOSTS = 10_000;
 
 export type LinkConfig = Omit<ChannelConfig, 'random' | 'wallTimeMs'>;
 
@@ -163,6 +173,9 @@ export interface ListenOptions {
   readonly maxPendingHandshakes?: number;
   /** Of those, how many one remote address may hold (default: PENDING_HANDSHAKES_SHARE_PER_HOST of them, at least 1). */
   readonly maxPendingHandshakesPerHost?: number;
+  /** Handshakes one remote address may start: a burst, then per second (defaults HANDSHAKE_BURST_PER_HOST, HANDSHAKES_PER_SECOND_PER_HOST). */
+  readonly handshakeBurstPerHost?: number;
+  readonly handshakesPerSecondPerHost?: number;
   /**
    * Another protocol on the same port (TURN over TCP on a supernode's port): it claims a
    * connection by its first 8 bytes (a Noise handshake never starts with the STUN cookie).
@@ -182,22 +195,27 @@ export function listenSecure(env: Env, options: ListenOptions): Promise<TcpListe
   const maxPendingPerHost = options.maxPendingHandshakesPerHost ?? Math.max(1, Math.floor(maxPending * PENDING_HANDSHAKES_SHARE_PER_HOST));
   /** Slots held per remote address (only addresses holding one are kept: bounded by maxPending). */
   const pendingByHost = new Map<string, number>();
+  const startsByHost = new KeyedTokenBuckets(options.handshakeBurstPerHost ?? HANDSHAKE_BURST_PER_HOST, options.handshakesPerSecondPerHost ?? HANDSHAKES_PER_SECOND_PER_HOST, MAX_RATED_HOSTS);
+  /**
+   * How to give up each handshake in progress, oldest first. When every slot is taken the
+   * oldest gives way to the newcomer: an honest handshake is over in a round trip or two, so
+   * what has waited longest is most likely a connection that will never speak, and many
+   * addresses holding idle connections cannot shut the listener to everyone else.
+   */
+  const inProgress = new Set<() => void>();
   return env.net.listenTcp({
     ...(options.host ? { host: options.host } : {}),
     port: options.port,
     onConnection: (connection) => {
-      if (pending >= maxPending) {
-        connection.close();
-        options.onFailure?.({ code: 'handshake_timeout', message: 'too many handshakes in progress' }, connection.remote);
-        return;
-      }
       const host = connection.remote.host;
-      const ofHost = pendingByHost.get(host) ?? 0;
-      if (ofHost >= maxPendingPerHost) {
+      const refuse = (message: string) => {
         connection.close();
-        options.onFailure?.({ code: 'handshake_timeout', message: 'too many handshakes in progress from this address' }, connection.remote);
-        return;
-      }
+        options.onFailure?.({ code: 'handshake_timeout', message }, connection.remote);
+      };
+      const ofHost = pendingByHost.get(host) ?? 0;
+      if (ofHost >= maxPendingPerHost) return refuse('too many handshakes in progress from this address');
+      if (!startsByHost.take(host, env.clock.now())) return refuse('too many handshakes started from this address lately');
+      if (pending >= maxPending) inProgress.values().next().value?.();
       // The slot is given back once: when the handshake ends either way, or when the
       // connection is given up on — not when the peer gets round to closing its side.
       pending++;
@@ -206,11 +224,17 @@ export function listenSecure(env: Env, options: ListenOptions): Promise<TcpListe
       const release = () => {
         if (!held) return;
         held = false;
+        inProgress.delete(giveWay);
         pending--;
         const left = (pendingByHost.get(host) ?? 1) - 1;
         if (left > 0) pendingByHost.set(host, left);
         else pendingByHost.delete(host);
       };
+      const giveWay = () => {
+        release();
+        refuse('gave way to a newer handshake: every slot was taken');
+      };
+      inProgress.add(giveWay);
       const other = options.otherProtocol;
       if (!other) return startChannel(connection, null, release);
       // Which protocol: decided on the first bytes, within the handshake timeout.
