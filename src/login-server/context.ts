@@ -78,7 +78,7 @@ export const DEFAULT_CONFIG: LoginServerConfig = {
   challengeRate: { maxPerWindow: 120, windowMs: 60_000 },
   maxChallengesPerDevice: 8,
   // Two scrypt hashes at once (2 × 128 MiB at the default cost); 16 waiting is ~2.5 s of work.
-  hashQueue: { maxRunning: 2, maxWaiting: 16, maxPerSource: 3 },
+  hashQueue: { maxRunning: 2, maxWaiting: 16, maxPerSource: 3, reservedForTrusted: 8 },
   hashQueueRetryAfterMs: 2_000,
   registrationThrottle: { freeFailures: 10, baseLockMs: 60_000, maxLockMs: 3_600_000, forgetAfterMs: 3_600_000 },
   searchThrottle: { freeFailures: 60, baseLockMs: 1_000, maxLockMs: 60_000, forgetAfterMs: 60_000 },
@@ -105,7 +105,7 @@ export function createServerContext(parts: Omit<ServerContext, 'caKey' | 'metric
   const metrics = parts.metrics ?? new LoginMetrics();
   return {
     ...parts,
-    hasher: new QueuedHasher(parts.hasher, parts.config, metrics),
+    hasher: new QueuedHasher(parts.clock, parts.hasher, parts.config, metrics),
     supernodes: new SupernodeRegistry(parts.store.db),
     metrics,
     caKey: publicKeyObject(parts.ca.keyPair.publicKey)!,
@@ -129,10 +129,17 @@ export class ApiError extends Error {
  * queue, and a hash that does not fit is refused at once with 503 and a Retry-After. `source` is
  * the caller's address (see login-throttle.ts `sourceOf`); without one, only the global bounds apply.
  */
+/** Addresses remembered as trusted (they logged in lately), and for how long after their last login. */
+export const TRUSTED_SOURCES_KEPT = 100_000;
+export const TRUSTED_SOURCE_MS = 30 * 24 * 3_600_000;
+
 export class QueuedHasher {
   private readonly queue: FairQueue;
+  /** Sources that logged in, by the wall time of their last login; the least recent first. */
+  private readonly trusted = new Map<string, number>();
 
   constructor(
+    private readonly clock: Clock,
     private readonly hasher: PasswordHasher,
     private readonly config: Pick<LoginServerConfig, 'hashQueue' | 'hashQueueRetryAfterMs'>,
     private readonly metrics: LoginMetrics,
@@ -154,9 +161,25 @@ export class QueuedHasher {
     return this.hasher.unknownUserHash;
   }
 
+  /**
+   * Remembers that `source` logged in (right password, or device key): its hashes may wait in
+   * the places reserved for trusted sources. Per process, at most TRUSTED_SOURCES_KEPT, each
+   * for TRUSTED_SOURCE_MS after its last login.
+   */
+  trust(source: string): void {
+    this.trusted.delete(source);
+    if (this.trusted.size >= TRUSTED_SOURCES_KEPT) this.trusted.delete(this.trusted.keys().next().value!);
+    this.trusted.set(source, this.clock.wallTimeMs());
+  }
+
+  private isTrusted(source: string | null): boolean {
+    const at = source === null ? undefined : this.trusted.get(source);
+    return at !== undefined && this.clock.wallTimeMs() - at < TRUSTED_SOURCE_MS;
+  }
+
   /** Refuses now, before the caller writes anything, if a hash for `source` would be refused. */
   ensureRoom(source: string | null): void {
-    const reason = this.queue.refusal(source);
+    const reason = this.queue.refusal(source, this.isTrusted(source));
     if (reason) {
       this.metrics.hashRefusals.inc({ reason });
       throw this.busy();
@@ -176,7 +199,7 @@ export class QueuedHasher {
   }
 
   private async queued<T>(source: string | null, work: () => Promise<T>): Promise<T> {
-    const result = await this.queue.run(source, work);
+    const result = await this.queue.run(source, work, this.isTrusted(source));
     if (!result.ok) throw this.busy();
     return result.value;
   }

@@ -12,6 +12,11 @@ export interface FairQueueLimits {
   readonly maxWaiting: number;
   /** Running plus waiting jobs of one source; jobs without a source share only the global bounds. */
   readonly maxPerSource: number;
+  /**
+   * Waiting places only trusted sources may take (addresses that logged in lately): a botnet of
+   * fresh addresses fills the rest, and the people who use the server still get in, first.
+   */
+  readonly reservedForTrusted?: number;
 }
 
 /** `queue_full`: the global bound; `source_busy`: this source's fair share. */
@@ -31,6 +36,8 @@ export class FairQueue {
   private readonly held = new Map<string, number>();
   /** Waiting jobs by source. */
   private readonly lanes = new Map<string, (() => void)[]>();
+  /** Sources whose waiting jobs are trusted ones (served before the others). */
+  private readonly trustedLanes = new Set<string>();
   /** When each source with jobs last had one start (a tick, not a time): the next job is the longest-unserved source's. */
   private readonly lastStart = new Map<string, number>();
   private ticks = 0;
@@ -43,15 +50,16 @@ export class FairQueue {
   }
 
   /** Why a job from `source` would be refused now, or null if it would be taken. Cheap: no state changes. */
-  refusal(source: string | null): QueueRefusal | null {
+  refusal(source: string | null, trusted = false): QueueRefusal | null {
     if (source !== null && (this.held.get(source) ?? 0) >= this.limits.maxPerSource) return 'source_busy';
-    if (this.running >= this.limits.maxRunning && this.waiting >= this.limits.maxWaiting) return 'queue_full';
+    const places = trusted ? this.limits.maxWaiting : Math.max(0, this.limits.maxWaiting - (this.limits.reservedForTrusted ?? 0));
+    if (this.running >= this.limits.maxRunning && this.waiting >= places) return 'queue_full';
     return null;
   }
 
-  /** Runs `work` when a slot is free, or refuses at once. */
-  async run<T>(source: string | null, work: () => Promise<T>): Promise<Result<T, QueueRefusal>> {
-    const refusal = this.refusal(source);
+  /** Runs `work` when a slot is free, or refuses at once. A trusted job may wait in the reserved places and is served first. */
+  async run<T>(source: string | null, work: () => Promise<T>, trusted = false): Promise<Result<T, QueueRefusal>> {
+    const refusal = this.refusal(source, trusted);
     if (refusal) {
       this.observer.refused(refusal);
       return err(refusal);
@@ -68,6 +76,7 @@ export class FairQueue {
         const lane = this.lanes.get(key);
         if (lane) lane.push(resolve);
         else this.lanes.set(key, [resolve]);
+        if (trusted) this.trustedLanes.add(key);
       });
     }
     this.lastStart.set(key, ++this.ticks);
@@ -86,17 +95,22 @@ export class FairQueue {
       this.held.delete(key);
       this.lastStart.delete(key);
     }
-    // Round robin: the waiting source whose last job started longest ago (or never) goes next.
+    // Trusted sources first; among them (or, without any, among the others) round robin: the
+    // waiting source whose last job started longest ago (or never) goes next.
     let next: string | null = null;
     for (const lane of this.lanes.keys()) {
-      if (next === null || (this.lastStart.get(lane) ?? 0) < (this.lastStart.get(next) ?? 0)) next = lane;
+      const better = next === null || (this.trustedLanes.has(lane) && !this.trustedLanes.has(next)) || (this.trustedLanes.has(lane) === this.trustedLanes.has(next) && (this.lastStart.get(lane) ?? 0) < (this.lastStart.get(next) ?? 0));
+      if (better) next = lane;
     }
     if (next === null) {
       this.running--;
     } else {
       const waiters = this.lanes.get(next)!;
       const wake = waiters.shift()!;
-      if (waiters.length === 0) this.lanes.delete(next);
+      if (waiters.length === 0) {
+        this.lanes.delete(next);
+        this.trustedLanes.delete(next);
+      }
       this.waiting--;
       wake();
     }

@@ -137,6 +137,23 @@ describe('item 2, lockout and starvation', () => {
   });
 });
 
+describe('item 2, a botnet: fresh addresses fill the hash queue', () => {
+  test('guesses from 64 fresh addresses at once fill the queue with 503s, and a user who logged in from home before still logs in from there', async () => {
+    await withServer('sqlite', { hasher: new PasswordHasher({ logN: 13, r: 8, p: 1 }) }, async (server) => {
+      const owner = new TestDevice(server.app, server.ca, 'owner');
+      assert.equal((await owner.register()).status, 201);
+      assert.equal((await owner.passwordLogin(undefined, '10.9.0.1')).status, 200, 'the owner logged in from home once');
+      const laptop = new TestDevice(server.app, server.ca, 'owner'); // a new device, by password, from the same home
+      const bots = Array.from({ length: 64 }, (_, i) => new TestDevice(server.app, server.ca, `nobody${i}`, 'a guess of eight'));
+      const flood = bots.map((bot, i) => bot.passwordLogin(undefined, `10.${100 + (i >> 8)}.${i & 255}.7`));
+      const mine = laptop.passwordLogin(undefined, '10.9.0.1');
+      const [answers, own] = await Promise.all([Promise.all(flood), mine]);
+      assert.ok(answers.filter((r) => r.status === 503).length >= 64 - 2 - 16, `the flood fills the queue: ${answers.filter((r) => r.status === 503).length} of 64 refused (${answers.map((r) => r.status).join(" ")})`);
+      assert.equal(own.status, 200, `the owner from home is not refused: ${JSON.stringify(own.body)}`);
+    });
+  });
+});
+
 describe('item 3, device login denial', () => {
   test("a stranger asking for the victim device's challenges as fast as it can does not stop the device's logins; the stranger is throttled", async () => {
     await withServer('sqlite', {}, async (server) => {

@@ -6,17 +6,21 @@ import { test } from 'node:test';
 import { FairQueue, type QueueRefusal } from '../../src/login-server/hash-queue.js';
 
 /** A queue whose jobs finish when the test says, recording the order they started in. */
-function harness(limits: { maxRunning: number; maxWaiting: number; maxPerSource: number }) {
+function harness(limits: { maxRunning: number; maxWaiting: number; maxPerSource: number; reservedForTrusted?: number }) {
   const started: string[] = [];
   const finishers = new Map<string, () => void>();
   const refusals: QueueRefusal[] = [];
   const depths: [number, number][] = [];
   const queue = new FairQueue(limits, { refused: (r) => refusals.push(r), changed: (running, waiting) => depths.push([running, waiting]) });
-  const submit = (source: string | null, name: string) =>
-    queue.run(source, () => {
-      started.push(name);
-      return new Promise<string>((resolve) => finishers.set(name, () => resolve(name)));
-    });
+  const submit = (source: string | null, name: string, trusted = false) =>
+    queue.run(
+      source,
+      () => {
+        started.push(name);
+        return new Promise<string>((resolve) => finishers.set(name, () => resolve(name)));
+      },
+      trusted,
+    );
   const finish = async (name: string) => {
     finishers.get(name)!();
     // Let the finished job's continuation and the next job's start run.
@@ -65,4 +69,27 @@ test('a job that throws frees its slot and its share', async () => {
   const queue = new FairQueue({ maxRunning: 1, maxWaiting: 0, maxPerSource: 1 });
   await assert.rejects(queue.run('a', async () => { throw new Error('scrypt failed'); }), /scrypt failed/);
   assert.deepEqual(await queue.run('a', async () => 7), { ok: true, value: 7 });
+});
+
+test('a flood from many fresh sources fills only the unreserved places: a trusted source still gets in, and is served first', async () => {
+  const h = harness({ maxRunning: 2, maxWaiting: 6, maxPerSource: 1, reservedForTrusted: 2 });
+  const flood = Array.from({ length: 12 }, (_, i) => h.submit(`bot${i}`, `f${i}`));
+  await Promise.resolve();
+  assert.deepEqual(h.started, ['f0', 'f1']);
+  assert.equal((await flood[6]!).ok, false, 'two running and four waiting: the fifth fresh source is refused');
+  assert.deepEqual(h.refusals, Array(6).fill('queue_full'));
+  const mine = h.submit('home', 'h0', true);
+  const myOther = h.submit('office', 'o0', true);
+  assert.equal((await h.submit('cafe', 'c0', true)).ok, false, 'the reserved places are bounded too');
+  await h.finish('f0');
+  assert.deepEqual(h.started.slice(2), ['h0'], 'the trusted source goes first, ahead of bots that waited longer');
+  await h.finish('f1');
+  assert.deepEqual(h.started.slice(2), ['h0', 'o0']);
+  await h.finish('h0');
+  await h.finish('o0');
+  assert.deepEqual(await mine, { ok: true, value: 'h0' });
+  assert.deepEqual(await myOther, { ok: true, value: 'o0' });
+  assert.deepEqual(h.started.slice(4), ['f2', 'f3'], 'then the others, in turn');
+  for (const name of ['f2', 'f3', 'f4', 'f5']) await h.finish(name);
+  assert.equal((await Promise.all(flood.slice(0, 6))).every((r) => r.ok), true);
 });

@@ -41,8 +41,9 @@ function username(text: string): string {
   return name.value;
 }
 
-async function grant(context: ServerContext, user: User, device: Device) {
+async function grant(context: ServerContext, user: User, device: Device, source: string) {
   const now = context.clock.wallTimeMs();
+  context.hasher.trust(source); // its password logins may take the hash queue's reserved places
   const certificate = issueCertificate(context.ca, {
     username: user.username,
     role: Role.DEVICE,
@@ -126,7 +127,7 @@ export function accountRoutes(app: FastifyInstance, context: ServerContext): voi
     if (hasher.needsRehash(user.passwordHash)) await store.setPasswordHash(user.id, await hasher.hash(body.password, source));
     const device = await store.registerDevice({ userId: user.id, signingKey, dhKey, name: body.device.name, nowMs: now() });
     if (!device.ok) throw new ApiError(409, device.error.code, device.error.message);
-    return grant(context, user, device.value);
+    return grant(context, user, device.value, source);
   });
 
   // Anyone who knows a device's public key can ask for its challenges (buddies can list each
@@ -148,7 +149,8 @@ export function accountRoutes(app: FastifyInstance, context: ServerContext): voi
 
   app.post('/v1/login/device', { schema: { body: schemas.deviceLogin, tags: ['login'] } }, async (request) => {
     const body = request.body as { signingKey: string; challenge: string; signature: string };
-    const ipKey = `login-ip:${sourceOf(clientIp(request))}`;
+    const source = sourceOf(clientIp(request));
+    const ipKey = `login-ip:${source}`;
     await checkThrottle(context, ipKey);
     const signingKey = bytes(body.signingKey);
     const challenge = bytes(body.challenge);
@@ -164,7 +166,7 @@ export function accountRoutes(app: FastifyInstance, context: ServerContext): voi
     if (!Buffer.from(device.signingKey).equals(Buffer.from(signingKey)) || !verifySignature(signingKey, challengeMessage(context.ca.networkId, challenge), bytes(body.signature))) {
       throw await fail('bad_signature', 'the signature does not match the device key');
     }
-    return grant(context, found!.user, device);
+    return grant(context, found!.user, device, source);
   });
 
   app.post('/v1/account/password', { schema: { body: schemas.changePassword, tags: ['accounts'] } }, async (request) => {
