@@ -14,13 +14,14 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { realEnv } from '../src/env/real.js';
+import type { Env, TcpConnectOptions } from '../src/env/types.js';
 import { Role } from '../src/crypto/certificate.js';
 import { toBase64Url } from '../src/crypto/bytes.js';
 import { SecureChannel } from '../src/crypto/secure-channel.js';
 import type { NodeIdentity } from '../src/crypto/identity.js';
 import { attachTo, type SupernodeAddress } from '../src/client/attachment.js';
 import { startSupernode, type RunningSupernode } from '../src/supernode/supernode.js';
-import { DEFAULT_MAX_PENDING_HANDSHAKES, PENDING_HANDSHAKES_SHARE_PER_HOST, DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../src/crypto/secure-link.js';
+import { DEFAULT_MAX_PENDING_HANDSHAKES, PENDING_HANDSHAKES_SHARE_PER_HOST, DEFAULT_HANDSHAKE_TIMEOUT_MS, HANDSHAKE_BURST_PER_HOST, HANDSHAKES_PER_SECOND_PER_HOST } from '../src/crypto/secure-link.js';
 import { DEFAULT_CONFIG } from '../src/login-server/context.js';
 import { openDatabase } from '../src/login-server/store/database.js';
 import { PasswordHasher, RECOMMENDED_SCRYPT_COST } from '../src/login-server/passwords.js';
@@ -295,6 +296,11 @@ function firstHandshakeMessage(identity: NodeIdentity, net: TestNetwork, superno
   return Buffer.concat(channel.start().flatMap((output) => (output.kind === 'write' ? [output.bytes] : [])));
 }
 
+/** The real environment, its TCP connections made from `localHost`. */
+function fromAddress(localHost: string): Env {
+  return { ...realEnv, net: Object.assign(Object.create(realEnv.net) as Env['net'], { connectTcp: (options: TcpConnectOptions) => realEnv.net.connectTcp({ ...options, localHost }) }) };
+}
+
 export async function attachFloods(rounds: number): Promise<FloodResults['attaches']> {
   const net = testNetwork(realEnv.random);
   const issuedAtMs = Date.now() - 60_000;
@@ -303,15 +309,17 @@ export async function attachFloods(rounds: number): Promise<FloodResults['attach
   try {
     supernode = await startSupernode(realEnv, { identity, verifier: net.verifier, host: '127.0.0.1', port: 0, stun: false });
     const address: SupernodeAddress = { host: '127.0.0.1', port: supernode.port, dhKey: identity.dh.publicKey };
-    // Clients attach (secure link, presence record, answer) and leave, 8 at a time, from 127.0.0.1;
-    // identities come round again only long after their last link closed.
+    // Clients attach (secure link, presence record, answer) and leave, 8 at a time, each from an
+    // address of its own in 127.0.4.0/24 (as clients on the internet are: one address may start
+    // only HANDSHAKES_PER_SECOND_PER_HOST handshakes); identities come round again only long
+    // after their last link closed.
     const clients = Array.from({ length: 256 }, (_, i) => ({ username: `client${i}`, identity: net.identity(`client${i}`, { issuedAtMs }) }));
     let next = 0;
     const measureOnce = () =>
       ratePerSecond(8, ATTACH_WINDOW_MS, async () => {
         const client = clients[next++ % clients.length]!;
         try {
-          const attached = await attachTo(realEnv, address, { identity: client.identity, verifier: net.verifier, username: client.username, attachTimeoutMs: 2_000 });
+          const attached = await attachTo(fromAddress(`127.0.4.${(next % 250) + 1}`), address, { identity: client.identity, verifier: net.verifier, username: client.username, attachTimeoutMs: 2_000 });
           attached.link.close();
           return DONE;
         } catch {
@@ -356,7 +364,7 @@ export function underAttackLines(floods: FloodResults, amplification: readonly A
   return [
     '## Under attack (issue 19)',
     '',
-    `**Legitimate work while a flood runs.** Each round measures a window without the flood (${fmt(floods.windowMs.login / 1000)} s for logins, ${fmt(floods.windowMs.attach / 1000)} s for attaches), starts the flood, lets it settle ${fmt(SETTLE_MS)} ms, measures a window during it, and stops it; medians of ${floods.rounds} rounds after a warm-up, the ratio is of the medians. Login server: the whole HTTP stack in this process (inject), SQLite, scrypt N=2^${BENCH_SCRYPT_COST.logN} r=${BENCH_SCRYPT_COST.r} (16 MiB; the recommended N=2^${RECOMMENDED_SCRYPT_COST.logN} is too slow on this shared machine to count logins in a few seconds: rates scale with the cost, the queue and throttles do not change), default limits (hash queue: ${hashQueue.maxRunning} running, ${hashQueue.maxWaiting} waiting, ${hashQueue.maxPerSource} per address; ${loginThrottle.freeFailures} free failures per account and address; ${challengeRate.maxPerWindow} challenges a minute per address), a real clock; the flood's requests run through the same stack on the same thread, as on a real server. A refused legitimate login waits its Retry-After, as the client does. Supernode: real sockets on loopback, the flood in a worker thread from other loopback addresses (${fmt(DEFAULT_MAX_PENDING_HANDSHAKES)} handshake slots, ${fmt(DEFAULT_MAX_PENDING_HANDSHAKES * PENDING_HANDSHAKES_SHARE_PER_HOST)} per address, handshake timeout ${fmt(DEFAULT_HANDSHAKE_TIMEOUT_MS / 1000)} s); an attach is a secure link (Noise IK), a presence record and the answer, then the client leaves; a failed attach is retried after ${ATTACH_RETRY_MS} ms.`,
+    `**Legitimate work while a flood runs.** Each round measures a window without the flood (${fmt(floods.windowMs.login / 1000)} s for logins, ${fmt(floods.windowMs.attach / 1000)} s for attaches), starts the flood, lets it settle ${fmt(SETTLE_MS)} ms, measures a window during it, and stops it; medians of ${floods.rounds} rounds after a warm-up, the ratio is of the medians. Login server: the whole HTTP stack in this process (inject), SQLite, scrypt N=2^${BENCH_SCRYPT_COST.logN} r=${BENCH_SCRYPT_COST.r} (16 MiB; the recommended N=2^${RECOMMENDED_SCRYPT_COST.logN} is too slow on this shared machine to count logins in a few seconds: rates scale with the cost, the queue and throttles do not change), default limits (hash queue: ${hashQueue.maxRunning} running, ${hashQueue.maxWaiting} waiting, ${hashQueue.maxPerSource} per address; ${loginThrottle.freeFailures} free failures per account and address; ${challengeRate.maxPerWindow} challenges a minute per address), a real clock; the flood's requests run through the same stack on the same thread, as on a real server. A refused legitimate login waits its Retry-After, as the client does. Supernode: real sockets on loopback, the flood in a worker thread from other loopback addresses (${fmt(DEFAULT_MAX_PENDING_HANDSHAKES)} handshake slots, ${fmt(DEFAULT_MAX_PENDING_HANDSHAKES * PENDING_HANDSHAKES_SHARE_PER_HOST)} per address, handshake timeout ${fmt(DEFAULT_HANDSHAKE_TIMEOUT_MS / 1000)} s, the oldest giving way when all are taken; ${fmt(HANDSHAKE_BURST_PER_HOST)} handshakes started per address, then ${fmt(HANDSHAKES_PER_SECOND_PER_HOST)}/s), the clients each from a loopback address of their own; an attach is a secure link (Noise IK), a presence record and the answer, then the client leaves; a failed attach is retried after ${ATTACH_RETRY_MS} ms.`,
     '',
     '| figure | without → during the flood (ratio) | the flood in the same run |',
     '| --- | --- | --- |',

@@ -150,7 +150,7 @@ export const realNet: Net = {
 
   connectTcp(options: TcpConnectOptions): Promise<TcpConnection> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: options.host, port: options.port });
+      const socket = net.connect({ host: options.host, port: options.port, ...(options.localHost ? { localAddress: options.localHost } : {}) });
       const timeout = setTimeout(() => {
         socket.destroy();
         reject(new NetError('timeout', `connect to ${options.host}:${options.port} timed out`));

@@ -90,6 +90,8 @@ export interface TcpConnectOptions {
   host: string;
   port: number;
   timeoutMs?: number;
+  /** The local address to connect from (real sockets: a benchmark's many clients on loopback); the virtual network uses the host's own. */
+  localHost?: string;
 }
 
 export interface UdpBindOptions {
