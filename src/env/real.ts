@@ -2,7 +2,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { Inbox, Latch } from './inbox.js';
+import { SocketConnection } from './socket-connection.js';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   NetError,
@@ -49,38 +49,20 @@ function netErrorFrom(error: NodeJS.ErrnoException): NetError {
   return new NetError(codes[error.code ?? ''] ?? 'unreachable', error.message);
 }
 
-class RealTcpConnection implements TcpConnection {
+class RealTcpConnection extends SocketConnection {
   readonly local: Endpoint;
   readonly remote: Endpoint;
-  private readonly inbox = new Inbox<Uint8Array>();
-  private readonly closed = new Latch<NetError | undefined>();
-  private failure: NetError | undefined;
 
-  constructor(private readonly socket: net.Socket) {
+  constructor(socket: net.Socket) {
+    super(socket);
     this.local = { host: socket.localAddress ?? '0.0.0.0', port: socket.localPort ?? 0 };
     this.remote = { host: socket.remoteAddress ?? '0.0.0.0', port: socket.remotePort ?? 0 };
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
-      this.inbox.deliver(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    });
     socket.on('error', (error: NodeJS.ErrnoException) => {
       this.failure = netErrorFrom(error);
     });
     socket.on('end', () => socket.end());
     socket.on('close', () => this.closed.fire(this.failure));
-  }
-
-  write(bytes: Uint8Array): void {
-    if (!this.socket.writable) return;
-    this.socket.write(bytes);
-  }
-
-  onData(handler: (bytes: Uint8Array) => void): void {
-    this.inbox.setHandler(handler);
-  }
-
-  onClose(handler: (error?: NetError) => void): void {
-    this.closed.addHandler(handler);
   }
 
   close(): void {

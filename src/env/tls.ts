@@ -4,7 +4,7 @@
 // shares a port with other protocols: the listener reads the first bytes, then hands them here.
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { Inbox, Latch } from './inbox.js';
+import { SocketConnection } from './socket-connection.js';
 import { NetError, type Endpoint, type TcpConnection, type TlsConnect, type TlsServer } from './types.js';
 
 /** The connection's bytes as a Node stream (with `firstBytes` already read off it put back in front). */
@@ -32,20 +32,14 @@ function streamOver(connection: TcpConnection, firstBytes: Uint8Array): Duplex {
 }
 
 /** The plaintext side of a TLS session as a TcpConnection, with the addresses of the connection under it. */
-class TlsConnection implements TcpConnection {
+class TlsConnection extends SocketConnection {
   readonly local: Endpoint;
   readonly remote: Endpoint;
-  private readonly inbox = new Inbox<Uint8Array>();
-  private readonly closed = new Latch<NetError | undefined>();
-  private failure: NetError | undefined;
 
-  constructor(
-    private readonly socket: tls.TLSSocket,
-    private readonly under: TcpConnection,
-  ) {
+  constructor(socket: tls.TLSSocket, under: TcpConnection) {
+    super(socket);
     this.local = under.local;
     this.remote = under.remote;
-    socket.on('data', (chunk: Buffer) => this.inbox.deliver(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
     socket.on('error', (error: Error) => {
       this.failure = new NetError('reset', `TLS: ${error.message}`);
     });
@@ -55,19 +49,6 @@ class TlsConnection implements TcpConnection {
     });
     // The connection under it may end first (the peer went away without close_notify).
     under.onClose(() => socket.destroy());
-  }
-
-  write(bytes: Uint8Array): void {
-    if (!this.socket.writable) return;
-    this.socket.write(bytes);
-  }
-
-  onData(handler: (bytes: Uint8Array) => void): void {
-    this.inbox.setHandler(handler);
-  }
-
-  onClose(handler: (error?: NetError) => void): void {
-    this.closed.addHandler(handler);
   }
 
   close(): void {
