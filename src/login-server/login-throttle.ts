@@ -16,6 +16,13 @@ import { ApiError, type ServerContext, type ThrottlePolicy } from './context.js'
 
 /** Every this many reservations, throttle rows idle for longer than every policy forgets are deleted. */
 const PRUNE_EVERY_RESERVATIONS = 1_000;
+/**
+ * Locks this process has seen, remembered until they end, so that a flood of guesses against a
+ * locked key is refused without a database round trip each (a refusal should cost less than
+ * the guess). A lock never ends early (only a right password clears a key, and a locked key
+ * cannot be tried), so remembering one is safe across replicas.
+ */
+export const REMEMBERED_LOCKS = 10_000;
 
 /** The throttle key of an address: IPv4 as is (also when IPv4-mapped), IPv6 by its /64. */
 export function sourceOf(ip: string): string {
@@ -45,6 +52,8 @@ export interface PasswordAttempt {
 
 export class LoginThrottle {
   private reservations = 0;
+  /** Throttle keys known to be locked, with when their lock ends; the oldest first. */
+  private readonly knownLocks = new Map<string, number>();
 
   constructor(private readonly context: ServerContext) {}
 
@@ -61,13 +70,23 @@ export class LoginThrottle {
       { key: `login-account-ip:${username}@${source}`, scope: 'login-account-ip', policy: config.loginThrottle },
       { key: `login-account:${username}`, scope: 'login-account', policy: config.loginAccountThrottle },
     ];
+    const refuse = (key: Key, lockedUntilMs: number) => {
+      this.context.metrics.throttleRefusals.inc({ scope: key.scope });
+      return new ApiError(429, 'throttled', 'too many attempts: wait and try again', lockedUntilMs - now);
+    };
+    for (const key of keys) {
+      const until = this.knownLocks.get(key.key);
+      if (until === undefined) continue;
+      if (until > now) throw refuse(key, until);
+      this.knownLocks.delete(key.key);
+    }
     const taken: Key[] = [];
     for (const key of keys) {
       const reserved = await store.reserveAttempt(key.key, now, key.policy);
       if (!reserved.ok) {
         for (const done of taken) await store.refundAttempt(done.key, done.policy);
-        this.context.metrics.throttleRefusals.inc({ scope: key.scope });
-        throw new ApiError(429, 'throttled', 'too many attempts: wait and try again', reserved.lockedUntilMs - now);
+        this.rememberLock(key.key, reserved.lockedUntilMs);
+        throw refuse(key, reserved.lockedUntilMs);
       }
       taken.push(key);
     }
@@ -84,6 +103,12 @@ export class LoginThrottle {
         }
       },
     };
+  }
+
+  private rememberLock(key: string, untilMs: number): void {
+    this.knownLocks.delete(key);
+    if (this.knownLocks.size >= REMEMBERED_LOCKS) this.knownLocks.delete(this.knownLocks.keys().next().value!);
+    this.knownLocks.set(key, untilMs);
   }
 
   /** Counts a challenge request from `source`, or throws 429 until the source's window ends. */

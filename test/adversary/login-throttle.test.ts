@@ -137,6 +137,31 @@ describe('item 2, lockout and starvation', () => {
   });
 });
 
+describe('refusals are cheap', () => {
+  test('once a key is locked, further guesses are refused from memory: no database round trip, no hash', async () => {
+    await withServer('sqlite', {}, async (server) => {
+      const target = new TestDevice(server.app, server.ca, 'target');
+      assert.equal((await target.register()).status, 201);
+      const store = server.context.store;
+      const reserve = store.reserveAttempt.bind(store);
+      let reservations = 0;
+      store.reserveAttempt = (...args: Parameters<typeof store.reserveAttempt>) => {
+        reservations++;
+        return reserve(...args);
+      };
+      // Guess until the lock holds (a few more than the free failures).
+      let guesses = 0;
+      while ((await target.passwordLogin(`a wrong guess ${guesses}`, '10.77.0.1')).status !== 429) assert.ok(++guesses <= FREE + 2, `no lock after ${guesses} wrong guesses`);
+      const before = reservations;
+      const refused = [];
+      for (let i = 0; i < 50; i++) refused.push(await target.passwordLogin(`a wrong guess again ${i}`, '10.77.0.1'));
+      for (const r of refused) assertRetryLater(r, 'a guess while locked');
+      assert.ok(reservations - before <= 1, `${reservations - before} database reservations for 50 guesses against a locked key`);
+      assert.equal((await target.passwordLogin(undefined, '10.78.0.1')).status, 200, 'the owner from elsewhere is not affected');
+    });
+  });
+});
+
 describe('item 2, a botnet: fresh addresses fill the hash queue', () => {
   test('guesses from 64 fresh addresses at once fill the queue with 503s, and a user who logged in from home before still logs in from there', async () => {
     await withServer('sqlite', { hasher: new PasswordHasher({ logN: 13, r: 8, p: 1 }) }, async (server) => {

@@ -34,6 +34,10 @@ export async function openDatabase(location: string, options: { poolSize?: numbe
       // int8 columns hold milliseconds and ids, all far below 2^53: read them as numbers.
       types: { getTypeParser: ((oid: number, format?: string) => (oid === PG_INT8 ? Number : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
     });
+    // An idle connection that the server ends (a restart, a failover, an operator's kill) is an
+    // 'error' on the pool; unheard, it would crash the process. The pool drops that connection
+    // and the next query opens another, so there is nothing else to do.
+    pool.on('error', () => {});
     db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   } else {
     dialect = 'sqlite';
