@@ -13,6 +13,12 @@ export const MAX_FRAME_PAYLOAD_BYTES = 12 * 1024;
 export const MAX_QUEUED_ITEMS = 20_000;
 /** Items held out of order per device pair, waiting for a gap to fill. */
 export const MAX_EARLY_ITEMS = 2048;
+/**
+ * Their bytes (a peer could otherwise make us hold 2 048 items of 16 KiB behind one gap it never
+ * fills). What does not fit is dropped unacknowledged and comes again with the sender's retries;
+ * the item that fills the gap always fits, so the stream never stalls on it.
+ */
+export const MAX_EARLY_BYTES = 1024 * 1024;
 export const FIRST_RETRY_MS = 1_000;
 export const MAX_RETRY_MS = 30_000;
 
@@ -31,6 +37,7 @@ export class DeviceStream {
   /** Everything up to here arrived (contiguously). */
   private received = 0;
   private readonly early = new Map<number, Uint8Array>();
+  private earlyBytes = 0;
   private ackOwed = false;
   /** The peer's stream we are receiving (its epoch); 0 before its first frame. */
   private remoteEpoch = 0n;
@@ -117,11 +124,12 @@ export class DeviceStream {
       this.remoteEpoch = frame.epoch;
       this.received = 0;
       this.early.clear();
+      this.earlyBytes = 0;
     }
     // A peer that lost its state learns where the stream stands from our base; we learn it from theirs.
     const base = Number(frame.base);
     if (base - 1 > this.received) {
-      for (const seq of this.early.keys()) if (seq < base) this.early.delete(seq);
+      for (const [seq, payload] of this.early) if (seq < base) this.forgetEarly(seq, payload);
       this.received = base - 1;
     }
     const delivered: Uint8Array[] = [];
@@ -130,13 +138,25 @@ export class DeviceStream {
       this.ackOwed = true; // repeats too: our earlier acknowledgement may have been lost
       if (seq <= this.received || this.early.has(seq)) continue;
       if (seq > this.received + MAX_EARLY_ITEMS) continue; // too far ahead: it will be sent again
+      if (seq !== this.received + 1 && this.earlyBytes + item.payload.byteLength > MAX_EARLY_BYTES) continue; // no room: it will be sent again
       this.early.set(seq, item.payload);
+      this.earlyBytes += item.payload.byteLength;
     }
     for (let next = this.early.get(this.received + 1); next !== undefined; next = this.early.get(this.received + 1)) {
-      this.early.delete(this.received + 1);
+      this.forgetEarly(this.received + 1, next);
       this.received++;
       delivered.push(next);
     }
     return delivered;
+  }
+
+  /** Bytes held out of order, waiting for a gap to fill (at most MAX_EARLY_BYTES, plus the item that fills it). */
+  get heldOutOfOrderBytes(): number {
+    return this.earlyBytes;
+  }
+
+  private forgetEarly(seq: number, payload: Uint8Array): void {
+    this.early.delete(seq);
+    this.earlyBytes -= payload.byteLength;
   }
 }

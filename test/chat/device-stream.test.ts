@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SeededRandom } from '../../src/env/prng.js';
-import { DeviceStream } from '../../src/chat/device-stream.js';
+import { DeviceStream, MAX_EARLY_BYTES } from '../../src/chat/device-stream.js';
 import type { E2eStreamFrame } from '../../src/wire/messages.js';
 import { testSeed, withSeed } from '../support/seed.js';
 
@@ -59,4 +59,40 @@ test('a sender that restarts (a new epoch) is heard from seq 1 again; its old fr
   assert.equal(restarted.pending, 2);
   restarted.receive(ack);
   assert.equal(restarted.pending, 1);
+});
+
+test('a gap that is not filled holds at most MAX_EARLY_BYTES out of order; once it fills, everything still arrives in order', () => {
+  const a = new DeviceStream(1n);
+  const b = new DeviceStream(2n);
+  const big = (n: number) => {
+    const payload = new Uint8Array(12 * 1024 - 64).fill(n % 251);
+    payload[0] = n & 255;
+    payload[1] = n >> 8;
+    return payload;
+  };
+  const count = 300; // 300 × ~12 KiB: more than three times the bound
+  for (let i = 0; i < count; i++) assert.ok(a.enqueue(big(i)));
+  const got: number[] = [];
+  const take = (payloads: Uint8Array[]) => {
+    for (const p of payloads) got.push(p[0]! | (p[1]! << 8));
+  };
+  // First round: the frame carrying the first item is lost, every other one arrives.
+  let first = true;
+  for (let frame = a.nextFrame(0); frame; frame = a.nextFrame(0)) {
+    if (first) {
+      first = false;
+      continue;
+    }
+    take(b.receive(frame));
+  }
+  assert.equal(got.length, 0, 'nothing is delivered past the gap');
+  assert.ok(b.heldOutOfOrderBytes <= MAX_EARLY_BYTES, `${b.heldOutOfOrderBytes} bytes held out of order`);
+  assert.ok(b.heldOutOfOrderBytes > MAX_EARLY_BYTES / 2, 'but it does hold what fits');
+  // Then nothing is lost: retries fill the gap and bring what did not fit.
+  for (let now = 1_000; now < 600_000 && got.length < count; now += 500) {
+    for (let frame = a.nextFrame(now); frame; frame = a.nextFrame(now)) take(b.receive(frame));
+    for (let frame = b.nextFrame(now); frame; frame = b.nextFrame(now)) a.receive(frame);
+  }
+  assert.deepEqual(got, Array.from({ length: count }, (_, i) => i));
+  assert.equal(b.heldOutOfOrderBytes, 0);
 });
