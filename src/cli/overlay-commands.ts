@@ -64,6 +64,9 @@ export async function attach(account: Account, descriptor: NetworkDescriptor): P
     },
     () => {},
   );
+  // An answer that does not check out (another network, a malformed list) is the caller's error
+  // only when it waits for the list; otherwise it is ignored here, never an unhandled rejection.
+  refresh.catch(() => {});
   if (hostCache.size === 0 && !descriptor.bootstrap.some((b) => b.dhKey)) await refresh;
   const client = new AttachedClient(realEnv, {
     identity,
