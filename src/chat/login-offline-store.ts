@@ -1,5 +1,4 @@
 // The chat's offline store on the login server's API (`/v1/users/:name/devices`, `/v1/offline`).
-import type { Account } from '../client/account.js';
 import { LoginError } from '../client/login-client.js';
 import { fromBase64Url, toBase64Url } from '../crypto/bytes.js';
 import type { OfflineStore } from './chat-client.js';
@@ -10,7 +9,12 @@ function bytes(text: string): Uint8Array {
   return value;
 }
 
-export function loginServerOfflineStore(account: Account): OfflineStore {
+/** The login server as this user (`Account.call`). */
+export interface LoginServerCalls {
+  call<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T>;
+}
+
+export function loginServerOfflineStore(account: LoginServerCalls): OfflineStore {
   return {
     devicesOf: async (username) => {
       try {

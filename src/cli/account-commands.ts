@@ -15,6 +15,7 @@ import { terminalLines, terminalText as safe } from './terminal-text.js';
 import { DaemonClient } from './daemon-client.js';
 import { MAX_MESSAGE_BYTES } from '../chat/chat-client.js';
 import type { BuddyRequestWords } from '../daemon/local-api.js';
+import { CommandError } from './command-error.js';
 import { answer as answerCall, call as placeCall, conference as hostConference, type CallOptions } from './call-commands.js';
 import { chat as chatWith, connect as connectTo, nat as findNat, sendSealed, setStatus, STATUS_STATES, history as showHistory, online as goOnline, whois as findUser, type OnlineOptions } from './overlay-commands.js';
 
@@ -25,7 +26,7 @@ export interface AccountOptions {
   readonly discoverable?: boolean;
 }
 
-export class CommandError extends Error {}
+export { CommandError };
 
 /** Accepts or declines the buddy request from `from`; false when there is none. */
 export async function answerBuddyRequest(account: Account, from: string, action: 'accept' | 'decline'): Promise<boolean> {
@@ -150,7 +151,7 @@ async function withAccount<T>(username: string | undefined, options: AccountOpti
   const profileDir = profileDirOf(options);
   const descriptor = loadDescriptor(options.network);
   const client = new LoginClient(descriptor);
-  const account = new Account(client, descriptor, profileDir, chooseUser(username, profileDir), realEnv.random);
+  const account = new Account(client, descriptor, profileDir, chooseUser(username, profileDir), realEnv);
   return work(account, descriptor).finally(() => client.close());
 }
 

@@ -6,19 +6,14 @@ import { realEnv } from '../env/real.js';
 import type { Account } from '../client/account.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import { availableParallelism } from 'node:os';
-import { CallManager, type Call, type CallEnd, type CallStats } from '../client/calls.js';
-import { Conference, ConferenceManager, type ConferenceEnd, type MemberFacts } from '../client/conference.js';
-import type { AttachedClient } from '../client/attachment.js';
-import type { ChatClient, Relation } from '../chat/chat-client.js';
-import type { FrameMs } from '../media/opus.js';
-import { NatType } from '../wire/messages.js';
-import { Connector } from '../nat/connector.js';
+import type { Call, CallEnd, CallManager, CallStats } from '../client/calls.js';
+import { Conference, type ConferenceManager, type ConferenceEnd } from '../client/conference.js';
 import { BufferSource, RecordingSink, type AudioSink, type AudioSource } from '../media/media-stream.js';
 import { findCommand, Microphone, SOX_MISSING, Speaker } from '../media/system-audio.js';
 import { encodeWav, parseWav } from '../media/wav.js';
-import { CommandError } from './account-commands.js';
+import { CommandError } from './command-error.js';
 import { terminalText as safe } from './terminal-text.js';
-import { attach, localNetwork, startChat } from './overlay-commands.js';
+import { openDevice } from './overlay-commands.js';
 
 export interface CallOptions {
   /** A WAV file to send (default: silence). */
@@ -207,42 +202,17 @@ function interactiveKeys(call: Call): () => void {
   };
 }
 
-/**
- * Calls and conferences on an attached device: connections are taken from those `allowed` (by
- * relation) and from whoever a call or conference here expects; invitations and calls ring for
- * those `allowed`. `facts` is what this device counts for when a conference elects its mixer.
- */
-export function callingOn(chat: ChatClient, client: AttachedClient, self: { user: string; device: Uint8Array }, options: { allowed: (relation: Relation) => boolean; facts: () => MemberFacts; frameMs?: FrameMs }): { calls: CallManager; conferences: ConferenceManager } {
-  let calls: CallManager | null = null;
-  let conferences: ConferenceManager | null = null;
-  const expected = (user: string) => calls?.expectsConnectionFrom(user) === true || conferences?.expectsConnectionFrom(user) === true;
-  const connector = new Connector(realEnv, chat, localNetwork(client), (user, relation) => expected(user) || options.allowed(relation));
-  const frame = options.frameMs ? { frameMs: options.frameMs } : {};
-  const acceptFrom = (_user: string, relation: Relation) => options.allowed(relation);
-  calls = new CallManager(realEnv, chat, connector, { ...frame, acceptFrom });
-  conferences = new ConferenceManager(realEnv, chat, connector, { ...frame, self, facts: options.facts, calls, acceptFrom });
-  return { calls, conferences };
-}
-
 async function withCalls<T>(account: Account, descriptor: NetworkDescriptor, options: { frameMs?: 10 | 20; callsFrom?: 'buddies' | 'anyone' }, body: (calls: CallManager, conferences: ConferenceManager) => Promise<T>): Promise<T> {
-  const { client, save } = await attach(account, descriptor);
-  const { chat, close: closeChat } = await startChat(account, descriptor, client);
-  const anyone = options.callsFrom === 'anyone';
-  const self = { user: account.username, device: (await account.identity()).dh.publicKey };
-  const { calls, conferences } = callingOn(chat, client, self, {
-    allowed: (relation) => relation === 'buddy' || (anyone && relation === 'stranger'),
-    // NAT type and upload are not measured here: every CLI member counts the same, and the cores decide.
-    facts: () => ({ natType: NatType.UNSPECIFIED, uploadKbps: 0, cpuCores: availableParallelism() }),
-    ...(options.frameMs ? { frameMs: options.frameMs } : {}),
+  // NAT type and upload are not measured here: every CLI member counts the same, and the cores decide.
+  const device = await openDevice(account, descriptor, {
+    policy: { callsFrom: options.callsFrom ?? 'buddies', readReceipts: true, ...(options.frameMs ? { frameMs: options.frameMs } : {}) },
+    cpuCores: availableParallelism(),
   });
   try {
-    return await body(calls, conferences);
+    return await body(device.calls, device.conferences);
   } finally {
     // The last signal (BYE, CANCEL) must reach the other side before this process goes.
-    await chat.acknowledged(SIGNAL_ACK_WAIT_MS);
-    closeChat();
-    client.close();
-    save();
+    await device.close({ acknowledgeWithinMs: SIGNAL_ACK_WAIT_MS });
   }
 }
 

@@ -15,7 +15,7 @@ import { answerBuddyRequest } from './account-commands.js';
 const DEMO_USERS = ['alice', 'bob'] as const;
 
 async function demoAccount(client: LoginClient, descriptor: NetworkDescriptor, profile: string, user: string): Promise<Account> {
-  const account = new Account(client, descriptor, profile, user, realEnv.random);
+  const account = new Account(client, descriptor, profile, user, realEnv);
   if (!account.storedSession()) {
     const password = toHex(realEnv.random.bytes(16));
     await account.register(password, { discoverable: true });

@@ -1,106 +1,124 @@
 // `parley online` and `parley whois`: a device attached to the supernode overlay.
-import { existsSync, readFileSync } from 'node:fs';
-import { writePrivate } from '../env/private-files.js';
-import { realEnv } from '../env/real.js';
-import { CertificateVerifier } from '../crypto/certificate.js';
-import { fromBase64Url, toBase64Url, toHex } from '../crypto/bytes.js';
-import type { Account } from '../client/account.js';
-import { CommandError } from './account-commands.js';
-import { AttachedClient } from '../client/attachment.js';
-import { LoginError } from '../client/login-client.js';
-import type { NetworkDescriptor } from '../crypto/descriptor.js';
-import { HostCache, parseHostCache } from '../overlay/host-cache.js';
-import { liveBootstrapFrom, revokedSupernodesFrom } from '../client/live-bootstrap.js';
-import { takeDevice } from '../client/device-lock.js';
-import { CandidateType } from '../wire/messages.js';
-import { Promoter } from '../client/promotion.js';
-import { ChatClient, ChatError, type ReceivedMessage, type SignallingTransport } from '../chat/chat-client.js';
-import { overlayTransport } from '../chat/overlay-transport.js';
-import { loginServerOfflineStore } from '../chat/login-offline-store.js';
-import { ChatHistory } from '../chat/history.js';
 import { createInterface } from 'node:readline';
 import { unwatchFile, watchFile } from 'node:fs';
-import { PresenceState } from '../wire/messages.js';
-import { CONTACTS_REFRESH_MS, ContactList } from '../client/contact-list.js';
+import { realEnv } from '../env/real.js';
+import { CertificateVerifier } from '../crypto/certificate.js';
+import { toHex } from '../crypto/bytes.js';
+import type { Account } from '../client/account.js';
+import { CommandError } from './command-error.js';
+import type { AttachmentEvent } from '../client/attachment.js';
+import { LoginError } from '../client/login-client.js';
+import type { NetworkDescriptor } from '../crypto/descriptor.js';
+import { CandidateType, PresenceState } from '../wire/messages.js';
+import type { PromotionEvent } from '../client/promotion.js';
+import { ChatClient, ChatError, type ReceivedMessage, type SignallingTransport } from '../chat/chat-client.js';
+import { loginServerOfflineStore } from '../chat/login-offline-store.js';
+import { ChatHistory } from '../chat/history.js';
 import { TypingSignal } from '../chat/typing-signal.js';
-import { describeNat, detectMappingLifetime, detectNat, natTypeToWire, udpTimeoutFor, type MappingLifetime, type NatReport } from '../nat/nat-detection.js';
-import { Connector, type Connection, type LocalNetwork } from '../nat/connector.js';
+import { describeNat, detectMappingLifetime, type MappingLifetime } from '../nat/nat-detection.js';
+import type { Connection, Connector } from '../nat/connector.js';
+import { DeviceAttachment } from '../client/device-attachment.js';
+import { startDevice, type Device, type DeviceEvent, type DeviceOptions, type DevicePolicy } from '../client/device.js';
+import { DeviceBusyError, holdDevice, loadStatus, profileStore } from '../client/profile-files.js';
+import { isStatusName, STATUS_STATES, type StatusName } from '../client/own-status.js';
 import { terminalError, terminalLines, terminalText as safe } from './terminal-text.js';
 
-function loadHostCache(path: string): HostCache {
-  if (!existsSync(path)) return new HostCache();
-  const parsed = parseHostCache(readFileSync(path, 'utf8'), realEnv.clock.wallTimeMs());
-  return parsed.ok ? parsed.value : new HostCache();
-}
-
 /** Takes this device for this process until it exits, or says which command has it. */
-function holdDevice(account: Account): void {
+function takeThisDevice(account: Account): void {
   const command = `parley ${process.argv[2] ?? ''}`.trim();
-  const lock = takeDevice(account.onlineLockPath, { pid: process.pid, command, sinceMs: realEnv.clock.wallTimeMs() });
-  if (!lock.ok) {
-    throw new CommandError(
-      `${account.username}'s device is online in another command here (${lock.holder.command}, pid ${lock.holder.pid}): one process at a time holds a device. Stop that one; or run parley daemon, which other commands (chat, buddies, status) use while it runs; or use another device with --profile DIR`,
-    );
+  try {
+    process.once('exit', holdDevice(account, command, realEnv.clock.wallTimeMs()));
+  } catch (error) {
+    if (error instanceof DeviceBusyError) throw new CommandError(error.message);
+    throw error;
   }
-  process.once('exit', () => lock.release());
 }
 
-export async function attach(account: Account, descriptor: NetworkDescriptor): Promise<{ client: AttachedClient; hostCache: HostCache; save: () => void }> {
-  holdDevice(account);
-  const identity = await account.identity();
-  const hostCache = loadHostCache(account.hostCachePath);
-  const save = () => writePrivate(account.hostCachePath, hostCache.toJSON());
-  // The login server's live list (enrolled supernodes that renewed lately): waited for only when
-  // nothing else is known, else merged when it comes (the next start has it).
-  // Supernodes the operator revoked lately are forgotten and refused (their certificates are still in date).
-  const verifier = new CertificateVerifier(descriptor.caPublicKey);
-  const refresh = account.call('GET', '/v1/info').then(
-    (info) => {
-      const revoked = revokedSupernodesFrom(info);
-      verifier.revoke(revoked);
-      hostCache.forgetKeys(revoked);
-      hostCache.merge(liveBootstrapFrom(info, descriptor.networkId), 'bootstrap');
-      save();
+function printAttachment(event: AttachmentEvent): void {
+  if (event.kind === 'attached') console.log(`attached to supernode ${safe(event.supernode.host)}:${event.supernode.port} (from the ${event.source === 'bootstrap' ? 'bootstrap list' : 'host cache'})`);
+  if (event.kind === 'lost') console.log(`lost supernode ${safe(event.supernode.host)}:${event.supernode.port}: ${safe(event.reason)}; failing over`);
+  if (event.kind === 'unreachable') console.log('no supernode answers; retrying');
+}
+
+/** This device attached to the overlay and nothing more (commands that only look something up), held by this process. */
+export async function openAttachment(account: Account, descriptor: NetworkDescriptor): Promise<DeviceAttachment> {
+  takeThisDevice(account);
+  const attachment = new DeviceAttachment(realEnv, { username: account.username, identity: await account.identity(), descriptor, loginServer: account, store: profileStore(account) });
+  attachment.client.onEvent(printAttachment);
+  try {
+    // A late answer of the login server that does not check out is not this command's business.
+    await attachment.attach('once', () => {});
+  } catch (error) {
+    attachment.close();
+    throw error;
+  }
+  return attachment;
+}
+
+function printPromotion(event: PromotionEvent): void {
+  if (event.kind === 'forbidden') console.log('this device will not become a supernode (--no-promotion)');
+  if (event.kind === 'not-promoted') console.log(`not a supernode: ${event.reason}`);
+  if (event.kind === 'promoted') console.log(`promoted: now also a supernode on port ${event.port} (dial-back measured ${Math.round(event.uploadKbps)} kbit/s up)`);
+  if (event.kind === 'check-failed') console.log(`supernode reachability check failed (${event.failures}): ${event.reason}`);
+  if (event.kind === 'demoted') console.log(`demoted: no longer a supernode (${event.reason})`);
+}
+
+/** What a command prints of its device's life. */
+function printDeviceEvent(event: DeviceEvent): void {
+  switch (event.kind) {
+    case 'attachment':
+      return printAttachment(event.event);
+    case 'contacts-unavailable':
+      return console.log(`contact list unavailable (${safe(event.reason)}): everyone counts as a stranger for now`);
+    case 'offline-delivered':
+      return console.log(`${event.count} message${event.count > 1 ? 's' : ''} arrived while you were offline`);
+    case 'nat':
+      return console.log(`NAT: ${describeNat(event.report)}`);
+    case 'buddies-added':
+      for (const user of event.users) console.log(`${safe(user)} is now your buddy`);
+      return;
+    case 'promotion':
+      return printPromotion(event.event);
+    case 'failure':
+      // The login server away for a while is an everyday event: the list we have stands, and it is asked again.
+      if (event.what === 'nat-detection') console.log(`NAT type not found: ${safe(event.reason)}`);
+      if (event.what === 'presence') console.log(`presence not sent: ${safe(event.reason)}`);
+      return;
+  }
+}
+
+/** Prints the chat as it comes: messages (read once shown, unless the front end says not), receipts, typing, presence. */
+function printChat(chat: ChatClient, me: string, markReadOnShow: boolean): void {
+  chat.onMessage((m) => {
+    console.log(formatMessage(m, me));
+    if (markReadOnShow) chat.markRead([m]);
+  });
+  chat.onRead((r) => console.log(`${safe(r.user)} read ${r.ids.length === 1 ? 'your message' : `${r.ids.length} of your messages`}`));
+  chat.onTyping((t) => t.active && console.log(`${safe(t.user)} is typing…`));
+  chat.onPresence((p) => console.log(`${safe(p.user)} is ${STATE_NAMES.get(p.state) ?? 'online'}${p.text ? `: ${safe(p.text)}` : ''}`));
+}
+
+/** The device core on the real network for one command: held by this process, its files in the profile, what it does printed. */
+export async function openDevice(
+  account: Account,
+  descriptor: NetworkDescriptor,
+  options: { policy?: Partial<DevicePolicy>; markReadOnShow?: boolean } & Partial<Pick<DeviceOptions, 'attach' | 'detectNat' | 'announcePresence' | 'cpuCores'>> = {},
+): Promise<Device> {
+  takeThisDevice(account);
+  return startDevice(realEnv, {
+    account,
+    descriptor,
+    store: profileStore(account),
+    policy: { callsFrom: 'buddies', readReceipts: true, ...options.policy },
+    attach: options.attach ?? 'once',
+    ...(options.detectNat ? { detectNat: true } : {}),
+    ...(options.announcePresence ? { announcePresence: true } : {}),
+    ...(options.cpuCores ? { cpuCores: options.cpuCores } : {}),
+    listen: (device) => {
+      device.onEvent(printDeviceEvent);
+      printChat(device.chat, account.username, options.markReadOnShow !== false);
     },
-    () => {},
-  );
-  // An answer that does not check out (another network, a malformed list) is the caller's error
-  // only when it waits for the list; otherwise it is ignored here, never an unhandled rejection.
-  refresh.catch(() => {});
-  if (hostCache.size === 0 && !descriptor.bootstrap.some((b) => b.dhKey)) await refresh;
-  const client = new AttachedClient(realEnv, {
-    identity,
-    verifier,
-    username: account.username,
-    hostCache,
-    bootstrap: descriptor.bootstrap,
   });
-  client.onEvent((event) => {
-    if (event.kind === 'attached') console.log(`attached to supernode ${safe(event.supernode.host)}:${event.supernode.port} (from the ${event.source === 'bootstrap' ? 'bootstrap list' : 'host cache'})`);
-    if (event.kind === 'lost') console.log(`lost supernode ${safe(event.supernode.host)}:${event.supernode.port}: ${safe(event.reason)}; failing over`);
-    if (event.kind === 'unreachable') console.log('no supernode answers; retrying');
-    save();
-  });
-  await client.start();
-  return { client, hostCache, save };
-}
-
-/** Tests what this device is behind against its supernode's STUN service, and publishes the type in its presence record. */
-export async function detectAndPublish(client: AttachedClient): Promise<NatReport | null> {
-  const supernode = client.supernode;
-  const local = client.localAddress;
-  if (!supernode || !local) return null;
-  const onlyWebPortReached = client.supernodeEndpoint?.port !== supernode.port;
-  // Another supernode, on another host: if this one's STUN has one address, the two together still tell a symmetric NAT.
-  const second = client.knownSupernodes().find((s) => s.host !== supernode.host);
-  const report = await detectNat(realEnv, { host: supernode.host, port: supernode.port }, {
-    localHost: local.host,
-    onlyWebPortReached,
-    udpTimeoutMs: udpTimeoutFor(client.attachTimeMs),
-    ...(second ? { secondServer: { host: second.host, port: second.port } } : {}),
-  });
-  client.setNatType(natTypeToWire(report.type));
-  return report;
 }
 
 const describeLifetime = (l: MappingLifetime) =>
@@ -108,11 +126,12 @@ const describeLifetime = (l: MappingLifetime) =>
 
 /** `parley nat [--lifetime]`: what this device is behind, found through a supernode (RFC 5780). */
 export async function nat(account: Account, descriptor: NetworkDescriptor, options: { lifetime?: boolean } = {}): Promise<void> {
-  const { client, save } = await attach(account, descriptor);
+  const attachment = await openAttachment(account, descriptor);
   try {
-    const report = await detectAndPublish(client);
+    const report = await attachment.detectNat();
     if (!report) throw new CommandError('not attached to a supernode');
     console.log(`NAT: ${describeNat(report)}`);
+    const { client } = attachment;
     const supernode = client.supernode;
     if (options.lifetime && supernode && report.type !== 'udp-blocked' && report.type !== 'web-only') {
       console.log('measuring how long the NAT keeps an idle mapping (about 2 minutes)…');
@@ -120,31 +139,19 @@ export async function nat(account: Account, descriptor: NetworkDescriptor, optio
       console.log(`NAT mapping lifetime: ${describeLifetime(lifetime)}`);
     }
   } finally {
-    client.close();
-    save();
+    attachment.close();
   }
-}
-
-/** This device's side of a connection: its supernode's STUN/TURN service, credentials, and the interface it uses. */
-export function localNetwork(client: AttachedClient): () => Promise<LocalNetwork> {
-  return async () => {
-    const supernode = client.supernode;
-    if (!supernode) throw new CommandError('not attached to a supernode');
-    const turn = await client.turnCredentials().catch(() => null);
-    const localHost = client.localAddress?.host;
-    // TURN over TCP answers on whichever port the link reached (the web port behind a web-only firewall).
-    const turnTcp = client.supernodeEndpoint;
-    return { server: turn?.server ?? { host: supernode.host, port: supernode.port }, turn, ...(localHost ? { localHost } : {}), ...(turnTcp ? { turnTcp } : {}) };
-  };
 }
 
 const describePath = (c: Connection) =>
   `${c.path.kind} path (${c.path.local.type} ${c.path.local.address.host}:${c.path.local.address.port} → ${c.path.remote.type} ${safe(c.path.remote.address.host)}:${c.path.remote.address.port})`;
 
-/** Connections others start: said, echoed (so the other side can time the path), closed when idle. */
-function answerConnections(connector: Connector): void {
+/** Connections others start (`parley connect`): said, echoed (so the other side can time the path), closed when idle. Not those a call or conference here expects. */
+function answerConnections(device: Device): void {
   const IDLE_MS = 30_000;
+  const connector: Connector = device.connector;
   connector.onConnection((c) => {
+    if (device.calls.expectsConnectionFrom(c.user) || device.conferences.expectsConnectionFrom(c.user)) return;
     console.log(`connected with ${safe(c.user)} over a ${describePath(c)} in ${Math.round(c.setupMs)} ms`);
     let idle = setTimeout(() => void c.agent.close(), IDLE_MS);
     c.agent.onData((bytes) => {
@@ -158,18 +165,16 @@ function answerConnections(connector: Connector): void {
 
 /** `parley connect <user>`: a path to the user's first online device, its kind, setup time and round trip. */
 export async function connect(account: Account, descriptor: NetworkDescriptor, to: string): Promise<void> {
-  const { client, save } = await attach(account, descriptor);
-  const { chat, close: closeChat } = await startChat(account, descriptor, client);
+  const device = await openDevice(account, descriptor, { policy: { callsFrom: 'nobody' } });
   try {
     const user = to.toLowerCase();
-    const records = await client.find(user);
-    const device = records[0]?.device.dhKey;
-    if (!device) throw new CommandError(`${to} has no device online`);
-    const connector = new Connector(realEnv, chat, localNetwork(client));
-    const outcome = await connector.connect(user, device);
+    const records = await device.client.find(user);
+    const key = records[0]?.device.dhKey;
+    if (!key) throw new CommandError(`${to} has no device online`);
+    const outcome = await device.connector.connect(user, key);
     if (!outcome.ok) throw new CommandError(`no connection to ${to}: ${outcome.error === 'refused' ? 'refused (not a buddy?)' : outcome.error === 'no_answer' ? 'no answer' : 'no path worked'}`);
     const c = outcome.connection;
-    console.log(`connected to ${to} (device ${toHex(device).slice(0, 16)}) over a ${describePath(c)} in ${Math.round(c.setupMs)} ms`);
+    console.log(`connected to ${to} (device ${toHex(key).slice(0, 16)}) over a ${describePath(c)} in ${Math.round(c.setupMs)} ms`);
     // Round trips over the path itself: the other side echoes.
     const rtts: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -188,9 +193,7 @@ export async function connect(account: Account, descriptor: NetworkDescriptor, t
     console.log(rtts.length > 0 ? `round trip over the path: ${rtts[Math.floor(rtts.length / 2)]!.toFixed(2)} ms (median of ${rtts.length})` : 'no echo over the path');
     await c.agent.close();
   } finally {
-    closeChat();
-    client.close();
-    save();
+    await device.close();
   }
 }
 
@@ -210,77 +213,28 @@ export interface OnlineOptions extends ChatSettings {
   readonly callsFrom?: 'buddies' | 'anyone';
 }
 
-/** What decides whether this device becomes a supernode (the user's setting, and the network's dial-back); not started yet. */
-export async function promoterFor(account: Account, descriptor: NetworkDescriptor, client: AttachedClient, options: { port: number; host?: string; allowPromotion: boolean; promoteAfterMs?: number }): Promise<Promoter> {
-  return new Promoter(realEnv, {
-    identity: await account.identity(),
-    verifier: new CertificateVerifier(descriptor.caPublicKey),
-    client,
-    port: options.port,
-    ...(options.host ? { host: options.host } : {}),
-    policy: { allowed: options.allowPromotion, ...(options.promoteAfterMs !== undefined ? { minUptimeMs: options.promoteAfterMs } : {}) },
-    certify: async (attestation) => {
-      const issued = await account.call<{ certificate: string }>('POST', '/v1/devices/current/supernode-certificate', { attestation: toBase64Url(attestation) });
-      const certificate = fromBase64Url(issued.certificate);
-      if (!certificate) throw new Error('the login server sent an unreadable certificate');
-      return certificate;
-    },
-  });
-}
-
 /**
  * Stays attached until Ctrl-C, so others can find this device; meanwhile, unless the user
  * forbids it, the device becomes a supernode when a supernode's dial-back finds it reachable.
  */
 export async function online(account: Account, descriptor: NetworkDescriptor, options: OnlineOptions): Promise<void> {
-  const { client, save } = await attach(account, descriptor);
-  const promoter = await promoterFor(account, descriptor, client, options);
-  promoter.onEvent((event) => {
-    if (event.kind === 'forbidden') console.log('this device will not become a supernode (--no-promotion)');
-    if (event.kind === 'not-promoted') console.log(`not a supernode: ${event.reason}`);
-    if (event.kind === 'promoted') console.log(`promoted: now also a supernode on port ${event.port} (dial-back measured ${Math.round(event.uploadKbps)} kbit/s up)`);
-    if (event.kind === 'check-failed') console.log(`supernode reachability check failed (${event.failures}): ${event.reason}`);
-    if (event.kind === 'demoted') console.log(`demoted: no longer a supernode (${event.reason})`);
+  const device = await openDevice(account, descriptor, {
+    policy: { callsFrom: options.callsFrom ?? 'buddies', readReceipts: options.readReceipts !== false },
+    attach: 'persist',
+    detectNat: true,
+    announcePresence: true,
   });
-  await promoter.start();
-  // What this device is behind: published in its presence record (peers plan connections by it).
-  detectAndPublish(client).then(
-    (report) => report && console.log(`NAT: ${describeNat(report)}`),
-    (error: unknown) => console.log(`NAT type not found: ${terminalError(error)}`),
-  );
-  const { chat, contacts, close: closeChat } = await startChat(account, descriptor, client, options);
-  const anyone = options.callsFrom === 'anyone';
-  answerConnections(new Connector(realEnv, chat, localNetwork(client), (_user, relation) => relation === 'buddy' || (anyone && relation === 'stranger')));
-  // Presence: what `parley status` saved, pushed to buddies now and whenever it changes.
-  const pushStatus = () => {
-    const status = savedStatus(account);
-    chat.setPresence(STATUS_STATES[status.state], status.text).catch((error: unknown) => console.log(`presence not sent: ${terminalError(error)}`));
-  };
-  pushStatus();
+  await device.startPromotion({ allowed: options.allowPromotion, port: options.port, ...(options.host ? { host: options.host } : {}), ...(options.promoteAfterMs !== undefined ? { promoteAfterMs: options.promoteAfterMs } : {}) });
+  answerConnections(device);
+  device.calls.onIncoming((call) => console.log(`${safe(call.peer)} is calling (parley online takes no calls: answer in the app or with parley answer)`));
+  // Presence: what `parley status` saved, pushed to buddies whenever it changes.
+  const pushStatus = () => device.setPresence(loadStatus(account)).catch((error: unknown) => console.log(`presence not sent: ${terminalError(error)}`));
   watchFile(account.statusPath, { interval: 1000 }, pushStatus);
-  // The contact list follows changes made elsewhere (a new buddy learns this user's presence),
-  // and what the login server keeps for this device is fetched while it runs too: a buddy
-  // request's words, or a message from a sender who thought this device offline.
-  const followLoginServer = setInterval(() => {
-    contacts.refresh().then(
-      (added) => {
-        for (const user of added) console.log(`${safe(user)} is now your buddy`);
-        if (added.length > 0) pushStatus();
-      },
-      () => {}, // the login server is away: the list we have stands, asked again next time
-    );
-    chat.fetchOffline().catch(() => {});
-  }, CONTACTS_REFRESH_MS);
   console.log(`${account.username} is online (Ctrl-C to go offline)`);
   await new Promise<void>((resolve) => {
     const stop = () => {
-      clearInterval(followLoginServer);
       unwatchFile(account.statusPath);
-      closeChat();
-      promoter.close();
-      client.close();
-      save();
-      resolve();
+      void device.close().finally(resolve);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
@@ -289,7 +243,8 @@ export async function online(account: Account, descriptor: NetworkDescriptor, op
 
 /** Finds a user through the overlay; when it does not, asks the login server, and says which. */
 export async function whois(account: Account, descriptor: NetworkDescriptor, username: string): Promise<void> {
-  const { client, save } = await attach(account, descriptor);
+  const attachment = await openAttachment(account, descriptor);
+  const { client } = attachment;
   try {
     const started = realEnv.clock.now();
     const records = await client.find(username.toLowerCase());
@@ -313,8 +268,7 @@ export async function whois(account: Account, descriptor: NetworkDescriptor, use
       throw error;
     }
   } finally {
-    client.close();
-    save();
+    attachment.close();
   }
 }
 
@@ -325,9 +279,6 @@ function formatMessage(m: ReceivedMessage, me: string): string {
   return `[${time}] ${from}${where}: ${terminalLines(m.text)}${m.offline ? '   (sent while you were offline)' : ''}${m.request ? `   (not a buddy yet: parley buddies accept ${from} if they asked, else add)` : ''}`;
 }
 
-/** The states a user may set (`parley status`, the app), and what each tells buddies. */
-export const STATUS_STATES = { online: PresenceState.ONLINE, away: PresenceState.AWAY, dnd: PresenceState.DO_NOT_DISTURB, invisible: PresenceState.OFFLINE } as const;
-export type StatusName = keyof typeof STATUS_STATES;
 const STATE_NAMES = new Map<PresenceState, string>([
   [PresenceState.ONLINE, 'online'],
   [PresenceState.AWAY, 'away'],
@@ -335,68 +286,13 @@ const STATE_NAMES = new Map<PresenceState, string>([
   [PresenceState.OFFLINE, 'offline'],
 ]);
 
-/** The status saved for this device (`parley status`, the app): online, no text, when none was set or the file is damaged. */
-export function savedStatus(account: Account): { state: StatusName; text: string } {
-  try {
-    const saved = JSON.parse(readFileSync(account.statusPath, 'utf8')) as { state?: unknown; text?: unknown };
-    const state = typeof saved.state === 'string' && saved.state in STATUS_STATES ? (saved.state as StatusName) : 'online';
-    return { state, text: typeof saved.text === 'string' ? saved.text : '' };
-  } catch {
-    return { state: 'online', text: '' };
-  }
-}
-
-export function saveStatus(account: Account, state: StatusName, text: string): void {
-  writePrivate(account.statusPath, `${JSON.stringify({ state, text })}\n`);
-}
+export { STATUS_STATES, type StatusName };
 
 /** `parley status <online|away|dnd|invisible> [text]`: saved for this device; a running `parley online` pushes it to buddies. */
 export function setStatus(account: Account, state: string, text: string): void {
-  if (!(state in STATUS_STATES)) throw new CommandError(`status is one of ${Object.keys(STATUS_STATES).join(', ')}`);
-  saveStatus(account, state as StatusName, text);
+  if (!isStatusName(state)) throw new CommandError(`status is one of ${Object.keys(STATUS_STATES).join(', ')}`);
+  profileStore(account).saveStatus({ state, text });
   console.log(`status: ${state}${text ? ` — ${text}` : ''} (buddies see it while parley online runs)`);
-}
-
-/** A chat client on this attachment: prints what arrives, after what waited at the login server. */
-export async function startChat(account: Account, descriptor: NetworkDescriptor, client: AttachedClient, settings: ChatSettings & { markReadOnShow?: boolean } = {}): Promise<{ chat: ChatClient; contacts: ContactList; history: ChatHistory; close: () => void }> {
-  const history = ChatHistory.open(account.historyPath);
-  const contacts = new ContactList((since) => account.call('GET', `/v1/contacts${since === null ? '' : `?since=${since}`}`));
-  try {
-    await contacts.refresh();
-  } catch (error) {
-    console.log(`contact list unavailable (${terminalError(error)}): everyone counts as a stranger for now`);
-  }
-  const chat = new ChatClient(realEnv, {
-    history,
-    identity: await account.identity(),
-    verifier: new CertificateVerifier(descriptor.caPublicKey),
-    username: account.username,
-    transport: overlayTransport(client),
-    offline: loginServerOfflineStore(account),
-    relationOf: (user) => contacts.relationOf(user),
-    buddies: () => contacts.buddies(),
-    ...(settings.readReceipts === false ? { readReceipts: false } : {}),
-  });
-  // Shown here is read: the sender learns it (read receipts are on unless the user turns them off).
-  // The daemon shows nothing itself: its user reads in the app.
-  chat.onMessage((m) => {
-    console.log(formatMessage(m, account.username));
-    if (settings.markReadOnShow !== false) chat.markRead([m]);
-  });
-  chat.onRead((r) => console.log(`${safe(r.user)} read ${r.ids.length === 1 ? 'your message' : `${r.ids.length} of your messages`}`));
-  chat.onTyping((t) => t.active && console.log(`${safe(t.user)} is typing…`));
-  chat.onPresence((p) => console.log(`${safe(p.user)} is ${STATE_NAMES.get(p.state) ?? 'online'}${p.text ? `: ${safe(p.text)}` : ''}`));
-  const waited = await chat.fetchOffline();
-  if (waited > 0) console.log(`${waited} message${waited > 1 ? 's' : ''} arrived while you were offline`);
-  return {
-    chat,
-    contacts,
-    history,
-    close: () => {
-      chat.close();
-      history.close();
-    },
-  };
 }
 
 const ACK_WAIT_MS = 10_000;
@@ -421,8 +317,8 @@ async function sendOne(chat: ChatClient, to: string, text: string): Promise<void
 
 /** `parley chat <user> [message]`: sends one message, or chats line by line from standard input. */
 export async function chat(account: Account, descriptor: NetworkDescriptor, to: string, message: string | undefined): Promise<void> {
-  const { client, save } = await attach(account, descriptor);
-  const { chat: session, close: closeChat } = await startChat(account, descriptor, client);
+  const device = await openDevice(account, descriptor, { policy: { callsFrom: 'nobody' } });
+  const session = device.chat;
   try {
     if (message !== undefined) return await sendOne(session, to.toLowerCase(), message);
     console.log(`chatting with ${to}: type a line and press Enter (Ctrl-D ends)`);
@@ -437,9 +333,7 @@ export async function chat(account: Account, descriptor: NetworkDescriptor, to: 
     }
     await session.acknowledged(ACK_WAIT_MS);
   } finally {
-    closeChat();
-    client.close();
-    save();
+    await device.close();
   }
 }
 

@@ -2,7 +2,7 @@
 // first login with the password, later logins by signing a challenge, and the session it got.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Random } from '../env/types.js';
+import type { Clock, Random } from '../env/types.js';
 import { fromBase64Url, toBase64Url } from '../crypto/bytes.js';
 import { signBytes } from '../crypto/ed25519.js';
 import { loadOrCreateKeys } from '../crypto/key-files.js';
@@ -12,7 +12,7 @@ import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import { challengeMessage, deviceProofMessage } from '../login-server/routes/accounts.js';
 import { normaliseNewUsername, normaliseUsername } from '../login-server/usernames.js';
 import { checkUserText } from '../login-server/user-text.js';
-import { LoginError, type LoginClient } from './login-client.js';
+import { LoginError, type LoginRequester } from './login-client.js';
 
 export interface Session {
   readonly username: string;
@@ -39,19 +39,22 @@ export class Account {
   private readonly dir: string;
   readonly keys: DeviceKeys;
 
+  private readonly clock: Pick<Clock, 'wallTimeMs'>;
+
   constructor(
-    private readonly client: LoginClient,
+    private readonly client: LoginRequester,
     private readonly descriptor: NetworkDescriptor,
     profileDir: string,
     username: string,
-    random: Random,
+    env: { readonly random: Random; readonly clock: Pick<Clock, 'wallTimeMs'> },
   ) {
+    this.clock = env.clock;
     const name = normaliseUsername(username);
     if (!name.ok) throw new LoginError(400, name.error.code, name.error.message);
     this.username = name.value;
     this.dir = join(profileDir, this.username);
     makePrivateDir(this.dir); // the profile and this user's folder in it
-    this.keys = loadOrCreateKeys(join(this.dir, 'device.key.json'), random);
+    this.keys = loadOrCreateKeys(join(this.dir, 'device.key.json'), env.random);
   }
 
   private sessionPath(): string {
@@ -111,7 +114,7 @@ export class Account {
   }
 
   /** This device's certified identity, logging in again by challenge when the certificate is near its end. */
-  async identity(nowMs = Date.now()): Promise<NodeIdentity> {
+  async identity(nowMs = this.clock.wallTimeMs()): Promise<NodeIdentity> {
     let session = this.storedSession();
     if (!session) throw new LoginError(401, 'not_logged_in', `log in as ${this.username} first`);
     if (session.certificateExpiresAtMs <= nowMs + 5 * 60_000) session = await this.loginWithChallenge();
@@ -154,7 +157,7 @@ export class Account {
   }
 
   /** A call with this device's access token, logging in again by challenge when it expired. */
-  async call<T = Record<string, unknown>>(method: string, path: string, body?: unknown, nowMs = Date.now()): Promise<T> {
+  async call<T = Record<string, unknown>>(method: string, path: string, body?: unknown, nowMs = this.clock.wallTimeMs()): Promise<T> {
     let session = this.storedSession();
     if (!session) throw new LoginError(401, 'not_logged_in', `log in as ${this.username} first`);
     if (session.accessTokenExpiresAtMs <= nowMs + 30_000) session = await this.loginWithChallenge();

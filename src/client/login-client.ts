@@ -61,7 +61,12 @@ export function loginServerFailure(error: unknown, url: string): LoginError {
 export const BUSY_RETRIES = 3;
 const MAX_BUSY_PAUSE_MS = 10_000;
 
-export class LoginClient {
+/** What an account needs of the login server: one API call (the HTTPS client below, or a test's in-process server). */
+export interface LoginRequester {
+  request<T = Record<string, unknown>>(method: string, path: string, body?: unknown, token?: string): Promise<T>;
+}
+
+export class LoginClient implements LoginRequester {
   private readonly base: URL;
   private readonly agent: https.Agent;
 

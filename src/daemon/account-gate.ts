@@ -2,7 +2,7 @@
 // resumes a device already logged in; signing up registers the name with the login server and
 // logs this device in with the password; logging out closes the session and forgets it, keeping
 // the device keys. One of these at a time: a second while one runs is a 409, not a race.
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { realEnv } from '../env/real.js';
 import { Account } from '../client/account.js';
 import type { LoginClient } from '../client/login-client.js';
@@ -10,6 +10,7 @@ import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import { LocalApiError } from './api-error.js';
 import type { AccountView, DaemonCore, DaemonEvent, DaemonGate } from './local-api.js';
 import { ClientSession } from './session.js';
+import { DeviceBusyError, holdDevice } from '../client/profile-files.js';
 import { readSettings, writeSettings } from './settings.js';
 
 export interface GateHooks {
@@ -19,7 +20,7 @@ export interface GateHooks {
 }
 
 export class AccountGate implements DaemonGate {
-  private session: { account: Account; core: ClientSession; stopForwarding: () => void } | null = null;
+  private session: { account: Account; core: ClientSession; stopForwarding: () => void; release: () => void } | null = null;
   private busy = false;
   private readonly listeners = new Set<(event: DaemonEvent) => void>();
 
@@ -99,18 +100,33 @@ export class AccountGate implements DaemonGate {
     if (!session) return null;
     session.stopForwarding();
     await session.core.close();
+    session.release();
     this.hooks.signedOut?.(session.account);
     return session.account;
   }
 
   private accountOf(username: string): Account {
-    return new Account(this.client, this.descriptor, this.profileDir, username, realEnv.random);
+    return new Account(this.client, this.descriptor, this.profileDir, username, realEnv);
   }
 
   private async begin(account: Account): Promise<void> {
-    const core = await ClientSession.start(account, this.descriptor);
+    // One process at a time brings a device online (a `parley online` of the same profile would fight it for its supernode session).
+    let release: () => void;
+    try {
+      release = holdDevice(account, 'parley daemon', realEnv.clock.wallTimeMs());
+    } catch (error) {
+      if (error instanceof DeviceBusyError) throw new LocalApiError(409, 'device_busy', error.message);
+      throw error;
+    }
+    let core: ClientSession;
+    try {
+      core = await ClientSession.start(realEnv, account, this.descriptor, { cpuCores: availableParallelism() });
+    } catch (error) {
+      release();
+      throw error;
+    }
     const stopForwarding = core.onEvent((event) => this.emit(event));
-    this.session = { account, core, stopForwarding };
+    this.session = { account, core, stopForwarding, release };
     this.hooks.signedIn?.(account);
     this.emit({ type: 'account', user: account.username });
   }

@@ -2,23 +2,18 @@
 // and conferences, seen through the `DaemonCore` the local API serves. Presence of buddies is
 // remembered as it arrives; every change is an event. Calls and conferences take their audio
 // from the app's audio socket.
-import { availableParallelism } from 'node:os';
 import type { Account } from '../client/account.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import { toHex } from '../crypto/bytes.js';
-import type { AttachedClient } from '../client/attachment.js';
-import type { Call, CallAudio, CallManager } from '../client/calls.js';
-import type { Conference, ConferenceManager } from '../client/conference.js';
-import { NatType, PresenceState } from '../wire/messages.js';
-import { ChatError, type ChatClient, type ReceivedMessage } from '../chat/chat-client.js';
-import type { ContactList } from '../client/contact-list.js';
-import type { ChatHistory } from '../chat/history.js';
-import { callingOn } from '../cli/call-commands.js';
-import { attach, detectAndPublish, promoterFor, savedStatus, saveStatus, startChat, STATUS_STATES } from '../cli/overlay-commands.js';
-import { natTypeToWire } from '../nat/nat-detection.js';
+import type { Clock, Env, Timer } from '../env/types.js';
+import type { Call, CallAudio } from '../client/calls.js';
+import type { Conference } from '../client/conference.js';
+import { PresenceState } from '../wire/messages.js';
+import { ChatError, type ReceivedMessage } from '../chat/chat-client.js';
 import { editContact } from '../client/contact-list.js';
 import { LoginError } from '../client/login-client.js';
-import type { Promoter } from '../client/promotion.js';
+import { startDevice, type Device, type DevicePolicy } from '../client/device.js';
+import { profileStore } from '../client/profile-files.js';
 import { normaliseUsername } from '../login-server/usernames.js';
 import { readSettings, writeSettings } from './settings.js';
 import { SocketAudio } from './socket-audio.js';
@@ -37,24 +32,6 @@ const ENDED_KEPT = 20;
 const MAX_UNREAD_KEPT = 200;
 const MAX_UNREAD_CONVERSATIONS = 100;
 
-/** What the session is built from (`ClientSession.start` assembles it). */
-interface SessionParts {
-  readonly account: Account;
-  readonly descriptor: NetworkDescriptor;
-  readonly device: Uint8Array;
-  readonly client: AttachedClient;
-  readonly chat: ChatClient;
-  readonly contacts: ContactList;
-  readonly history: ChatHistory;
-  readonly calls: CallManager;
-  readonly conferences: ConferenceManager;
-  /** Read by the call policies at every call: a change applies to the next one. */
-  readonly policy: { settings: DaemonSettings };
-  /** What this device is behind, once found (null until then, or if it could not be). */
-  readonly nat: { readonly type: string | null };
-  readonly closeAll: () => void;
-}
-
 /** At most one refresh of the contact list or the requests this often, however many hints arrive. */
 const HINT_GAP_MS = 1_000;
 /** The lists are asked for this often anyway (a change no hint told of). */
@@ -63,48 +40,42 @@ const LISTS_REFRESH_MS = 15_000;
 const MAX_STRANGER_PRESENCE = 100;
 const SEARCH_LIMIT = 20;
 
+/** What the daemon's device needs of its machine. */
+export interface SessionHost {
+  /** This machine's cores: what the device counts for when a conference elects its mixer. */
+  readonly cpuCores: number;
+}
+
 export class ClientSession implements DaemonCore {
   private readonly listeners = new Set<(event: DaemonEvent) => void>();
   private readonly buddyPresence = new Map<string, { state: PresenceName; text: string }>();
   private readonly callsById = new Map<string, Call>();
-  private readonly refresh: NodeJS.Timeout;
+  private refresh: Timer;
   private readonly socketAudio = new SocketAudio();
-  private readonly account: Account;
-  private readonly descriptor: NetworkDescriptor;
-  private readonly device: Uint8Array;
-  private readonly client: AttachedClient;
-  private readonly chat: ChatClient;
-  private readonly contacts: ContactList;
-  private readonly history: ChatHistory;
-  readonly callManager: CallManager;
-  readonly conferenceManager: ConferenceManager;
-  private readonly policy: { settings: DaemonSettings };
-  private readonly nat: { readonly type: string | null };
-  private readonly closeAll: () => void;
-  private promoter: Promoter | null = null;
+  private readonly env: Env;
+  /** Read by the device at every call: a change of settings applies to the next one. */
+  private readonly policy: DevicePolicy;
+  private settingsNow: DaemonSettings;
   private requestsSeen = '';
   /** Hints (a stranger's presence, a stranger's message) ask the login server again, coalesced. */
   private readonly contactsHint: Coalesced;
   private readonly requestsHint: Coalesced;
+  /** When each call was answered, on the wall clock (the app counts the call's time from it). */
+  private readonly answeredAtMs = new WeakMap<Call, number>();
 
-  private constructor(parts: SessionParts) {
-    ({
-      account: this.account,
-      descriptor: this.descriptor,
-      device: this.device,
-      client: this.client,
-      chat: this.chat,
-      contacts: this.contacts,
-      history: this.history,
-      calls: this.callManager,
-      conferences: this.conferenceManager,
-      policy: this.policy,
-      nat: this.nat,
-      closeAll: this.closeAll,
-    } = parts);
-    const { chat, callManager, conferenceManager } = this;
-    this.contactsHint = coalesced(() => this.refreshContacts(), HINT_GAP_MS);
-    this.requestsHint = coalesced(() => this.refreshRequests(), HINT_GAP_MS);
+  private constructor(
+    private readonly account: Account,
+    private readonly device: Device,
+    policy: DevicePolicy,
+    settings: DaemonSettings,
+  ) {
+    this.env = device.env;
+    this.policy = policy;
+    this.settingsNow = settings;
+    const { chat, calls, conferences } = device;
+    const clock = this.env.clock;
+    this.contactsHint = coalesced(clock, () => this.device.refreshContacts().then(() => {}), HINT_GAP_MS);
+    this.requestsHint = coalesced(clock, () => this.refreshRequests(), HINT_GAP_MS);
     chat.onMessage((m) => {
       this.keepUnread(m);
       this.emit({ type: 'message', message: messageView(m) });
@@ -120,14 +91,21 @@ export class ClientSession implements DaemonCore {
     });
     chat.onTyping((t) => this.emit({ type: 'typing', user: t.user, active: t.active }));
     chat.onRead((r) => this.emit({ type: 'read', user: r.user, ids: r.ids }));
-    callManager.onIncoming((call) => this.track(call));
-    conferenceManager.onInvite((conference) => this.trackConference(conference));
-    // The contact list and requests follow changes made elsewhere; messages kept for us while away come in.
-    this.refresh = setInterval(() => {
-      this.contactsHint.run();
+    calls.onIncoming((call) => this.track(call));
+    conferences.onInvite((conference) => this.trackConference(conference));
+    device.onEvent((event) => {
+      if (event.kind === 'buddies-added') this.buddiesAdded(event.users);
+    });
+    // Buddy requests follow changes made elsewhere (the device follows the contact list and the messages kept for us).
+    const followRequests = () => {
       this.requestsHint.run();
-      chat.fetchOffline().catch(() => {});
-    }, LISTS_REFRESH_MS);
+      this.refresh = clock.after(LISTS_REFRESH_MS, followRequests);
+    };
+    this.refresh = clock.after(LISTS_REFRESH_MS, followRequests);
+  }
+
+  private view(call: Call): CallView {
+    return callView(call, this.answeredAtMs);
   }
 
   /** A call's or conference's audio: the app's microphone and speaker, over the audio socket. */
@@ -144,9 +122,8 @@ export class ClientSession implements DaemonCore {
     this.emit({ type: 'presence', user, ...view });
   }
 
-  private async refreshContacts(): Promise<void> {
-    const added = await this.contacts.refresh();
-    if (added.length === 0) return;
+  /** New buddies (a request accepted): the list changed, and presence seen while they were strangers counts now. */
+  private buddiesAdded(added: readonly string[]): void {
     this.emit({ type: 'buddies' });
     // A request of ours that was accepted is gone from the list.
     this.requestsHint.run();
@@ -155,9 +132,6 @@ export class ClientSession implements DaemonCore {
       this.strangerPresence.delete(user);
       if (seen) this.rememberPresence(user, seen.state, seen.text);
     }
-    // The new buddies learn this user's presence (and, by it, that their list is behind too).
-    const own = this.presence();
-    await this.chat.setPresence(STATUS_STATES[own.state], own.text);
   }
 
   private async refreshRequests(): Promise<void> {
@@ -167,47 +141,33 @@ export class ClientSession implements DaemonCore {
     this.emit({ type: 'requests' });
   }
 
-  /** Signs in `account`'s device on the overlay. */
-  static async start(account: Account, descriptor: NetworkDescriptor): Promise<ClientSession> {
-    const policy = { settings: readSettings(account.settingsPath) };
-    const { client, save } = await attach(account, descriptor);
-    const { chat, contacts, history, close: closeChat } = await startChat(account, descriptor, client, { markReadOnShow: false });
-    const device = (await account.identity()).dh.publicKey;
-    // What this device is behind, as `parley online` finds it: published in its presence record
-    // (peers plan connections by it) and counted when a conference elects its mixer.
-    const nat = { type: null as string | null, wire: NatType.UNSPECIFIED };
-    detectAndPublish(client).then(
-      (report) => {
-        if (!report) return;
-        nat.type = report.type;
-        nat.wire = natTypeToWire(report.type);
-      },
-      () => {}, // not found: the type stays unknown, as for a CLI member
-    );
-    const { calls, conferences } = callingOn(chat, client, { user: account.username, device }, {
-      allowed: (relation) => relation === 'buddy' || (policy.settings.callsFrom === 'anyone' && relation === 'stranger'),
-      facts: () => ({ natType: nat.wire, uploadKbps: 0, cpuCores: availableParallelism() }),
+  /**
+   * Signs in `account`'s device on the overlay: the device core, staying online (it keeps trying
+   * when no supernode answers yet), its NAT found and published, its presence told to buddies.
+   */
+  static async start(env: Env, account: Account, descriptor: NetworkDescriptor, host: SessionHost): Promise<ClientSession> {
+    const settings = readSettings(account.settingsPath);
+    const policy: DevicePolicy = { callsFrom: settings.callsFrom, readReceipts: true };
+    const device = await startDevice(env, {
+      account,
+      descriptor,
+      store: profileStore(account),
+      policy,
+      attach: 'persist',
+      detectNat: true,
+      announcePresence: true,
+      followEveryMs: LISTS_REFRESH_MS,
+      cpuCores: host.cpuCores,
     });
-    const status = savedStatus(account);
-    await chat.setPresence(STATUS_STATES[status.state], status.text).catch(() => {});
-    const closeAll = () => {
-      closeChat();
-      client.close();
-      save();
-    };
-    const session = new ClientSession({ account, descriptor, device, client, chat, contacts, history, calls, conferences, policy, nat, closeAll });
-    await session.startPromoter();
+    const session = new ClientSession(account, device, policy, settings);
+    await session.startPromoter().catch(() => {});
     return session;
   }
 
   /** Lets this device become a supernode when the user allows it (the network's dial-back decides when). */
   private async startPromoter(): Promise<void> {
-    this.promoter?.close();
-    this.promoter = null;
-    if (!this.policy.settings.allowSupernode) return;
-    const promoter = await promoterFor(this.account, this.descriptor, this.client, { port: 0, allowPromotion: true });
-    this.promoter = promoter;
-    await promoter.start().catch(() => {});
+    if (!this.settingsNow.allowSupernode) return this.device.stopPromotion();
+    await this.device.startPromotion({ allowed: true, port: 0 });
   }
 
   onEvent(listener: (event: DaemonEvent) => void): () => void {
@@ -220,21 +180,21 @@ export class ClientSession implements DaemonCore {
   }
 
   status(): DaemonStatus {
-    const supernode = this.client.supernode;
-    return { user: this.account.username, device: toHex(this.device), supernode: supernode ? `${supernode.host}:${supernode.port}` : null, nat: this.nat.type, audio: { ...this.socketAudio.stats } };
+    const supernode = this.device.client.supernode;
+    return { user: this.account.username, device: toHex(this.device.deviceKey), supernode: supernode ? `${supernode.host}:${supernode.port}` : null, nat: this.device.natType, audio: { ...this.socketAudio.stats } };
   }
 
   buddies(): BuddyView[] {
-    return this.contacts.buddies().map((user) => ({ user, ...(this.buddyPresence.get(user) ?? { state: 'offline' as const, text: '' }) }));
+    return this.device.contacts.buddies().map((user) => ({ user, ...(this.buddyPresence.get(user) ?? { state: 'offline' as const, text: '' }) }));
   }
 
   async sendMessage(to: string, text: string): Promise<{ id: string; recipientOnline: number }> {
-    const sent = await this.chat.send(to, text);
+    const sent = await this.device.chat.send(to, text);
     return { id: sent.id, recipientOnline: sent.recipientOnline };
   }
 
   messages(withUser: string, limit: number): MessageView[] {
-    return this.history.conversation(withUser, { limit }).map(messageView);
+    return this.device.history.conversation(withUser, { limit }).map(messageView);
   }
 
   /** Received messages the user has not seen yet, by conversation (bounded: a peer cannot make us keep more). */
@@ -254,21 +214,21 @@ export class ClientSession implements DaemonCore {
     const list = this.unread.get(withUser);
     if (!list) return;
     this.unread.delete(withUser);
-    this.chat.markRead(list);
+    this.device.chat.markRead(list);
   }
 
   setTyping(to: string, active: boolean): Promise<void> {
-    return this.chat.setTyping(to, active);
+    return this.device.chat.setTyping(to, active);
   }
 
   async call(to: string): Promise<CallView> {
-    const call = await this.callManager.call(to, this.audio());
+    const call = await this.device.calls.call(to, this.audio());
     this.track(call);
-    return view(call);
+    return this.view(call);
   }
 
   calls(): CallView[] {
-    return [...this.callsById.values()].map(view);
+    return [...this.callsById.values()].map((call) => this.view(call));
   }
 
   /** Events for every change of the call; kept for the list a while after it ends. */
@@ -277,16 +237,16 @@ export class ClientSession implements DaemonCore {
     this.callsById.set(id, call);
     // The end is told once, with its reason, when `ended` resolves.
     call.onState((state) => {
-      if (state === 'active') answeredAtMs.set(call, Date.now());
-      if (state !== 'ended') this.emit({ type: 'call', call: view(call) });
+      if (state === 'active') this.answeredAtMs.set(call, this.env.clock.wallTimeMs());
+      if (state !== 'ended') this.emit({ type: 'call', call: this.view(call) });
     });
-    call.onHoldOrMute(() => call.state !== 'ended' && this.emit({ type: 'call', call: view(call) }));
+    call.onHoldOrMute(() => call.state !== 'ended' && this.emit({ type: 'call', call: this.view(call) }));
     void call.ended.then((end) => {
-      this.emit({ type: 'call', call: view(call) });
+      this.emit({ type: 'call', call: this.view(call) });
       if (end.reason === 'replaced' && call.replacement) this.track(call.replacement);
       pruneEnded(this.callsById);
     });
-    if (call.direction === 'incoming') this.emit({ type: 'call', call: view(call) });
+    if (call.direction === 'incoming') this.emit({ type: 'call', call: this.view(call) });
   }
 
   private readonly conferencesById = new Map<string, Conference>();
@@ -306,7 +266,7 @@ export class ClientSession implements DaemonCore {
   }
 
   async startConference(users: readonly string[]): Promise<ConferenceView> {
-    const conference = await this.conferenceManager.start(users, this.audio());
+    const conference = await this.device.conferences.start(users, this.audio());
     this.trackConference(conference);
     return conferenceView(conference);
   }
@@ -366,7 +326,7 @@ export class ClientSession implements DaemonCore {
         call.mute(action === 'mute');
         break;
     }
-    return view(call);
+    return this.view(call);
   }
 
   async buddyRequests(): Promise<BuddyRequestsView> {
@@ -381,7 +341,7 @@ export class ClientSession implements DaemonCore {
     this.requestsHint.run();
     if (!message) return 'none';
     try {
-      await this.chat.send(to, message);
+      await this.device.chat.send(to, message);
       return 'sent';
     } catch (error) {
       // No device at all (never logged in): nothing to seal the words for. The request is made;
@@ -410,43 +370,43 @@ export class ClientSession implements DaemonCore {
       this.account.call<{ users: { username: string; displayName: string }[] }>('GET', `/v1/directory/search?q=${encodeURIComponent(query)}&limit=${SEARCH_LIMIT}`),
       // An exact name is also looked up where non-discoverable users are found: by name, and in the overlay.
       exact ? this.account.call<{ username: string; displayName: string }>('GET', `/v1/directory/users/${encodeURIComponent(exact)}`).catch(() => null) : null,
-      exact ? this.client.find(exact).then((records) => records.length > 0, () => false) : null,
+      exact ? this.device.client.find(exact).then((records) => records.length > 0, () => false) : null,
     ]);
     const users = new Map(listed.users.map((u) => [u.username, u.displayName]));
     if (known) users.set(known.username, known.displayName);
-    const buddies = new Set(this.contacts.buddies());
+    const buddies = new Set(this.device.contacts.buddies());
     return [...users]
       .filter(([user]) => user !== this.account.username)
       .map(([user, displayName]) => ({ user, displayName, online: user === exact ? online : null, buddy: buddies.has(user) }));
   }
 
   settings(): DaemonSettings {
-    return this.policy.settings;
+    return this.settingsNow;
   }
 
   async updateSettings(change: Partial<DaemonSettings>): Promise<DaemonSettings> {
-    const before = this.policy.settings;
+    const before = this.settingsNow;
     const after: DaemonSettings = { ...before, ...change };
     if (after.discoverable !== before.discoverable) await this.account.call('PATCH', '/v1/account/privacy', { discoverable: after.discoverable });
-    this.policy.settings = after;
+    this.settingsNow = after;
+    this.policy.callsFrom = after.callsFrom;
     writeSettings(this.account.settingsPath, after);
     if (after.allowSupernode !== before.allowSupernode) await this.startPromoter();
     return after;
   }
 
   presence(): OwnPresence {
-    return savedStatus(this.account);
+    return this.device.presence();
   }
 
   async setPresence(presence: OwnPresence): Promise<OwnPresence> {
-    await this.chat.setPresence(STATUS_STATES[presence.state], presence.text);
-    saveStatus(this.account, presence.state, presence.text);
+    await this.device.setPresence(presence);
     return presence;
   }
 
   async editBuddy(user: string, edit: BuddyEdit): Promise<void> {
     await editContact((method, path, body) => this.account.call(method, path, body), user, edit);
-    await this.contacts.refresh();
+    await this.device.contacts.refresh();
     if (edit !== 'unblock') this.buddyPresence.delete(user);
     this.emit({ type: 'buddies' });
   }
@@ -466,14 +426,13 @@ export class ClientSession implements DaemonCore {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.refresh);
+    this.refresh.cancel();
     for (const call of this.callsById.values()) call.hangup();
     for (const conference of this.conferencesById.values()) conference.leave();
-    await this.chat.acknowledged(3_000);
-    this.promoter?.close();
     this.contactsHint.stop();
     this.requestsHint.stop();
-    this.closeAll();
+    // The last signals (BYE, leave) are acknowledged before the device goes.
+    await this.device.close({ acknowledgeWithinMs: 3_000 });
   }
 }
 
@@ -484,29 +443,38 @@ interface Coalesced {
 }
 
 /** Runs `work` at most once per `gapMs`, however often it is asked for; failures wait for the next ask. */
-function coalesced(work: () => Promise<void>, gapMs: number): Coalesced {
+function coalesced(clock: Clock, work: () => Promise<void>, gapMs: number): Coalesced {
   let busy = false;
   let again = false;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: Timer | undefined;
+  let stopped = false;
   const run = (): void => {
     if (busy) {
       again = true;
       return;
     }
+    if (stopped) return;
     busy = true;
     void work()
-      .catch(() => {})
+      .catch(() => {}) // the login server away: asked again at the next hint or refresh
       .finally(() => {
-        timer = setTimeout(() => {
+        if (stopped) return;
+        timer = clock.after(gapMs, () => {
           busy = false;
           if (again) {
             again = false;
             run();
           }
-        }, gapMs);
+        });
       });
   };
-  return { run, stop: () => clearTimeout(timer) };
+  return {
+    run,
+    stop: () => {
+      stopped = true;
+      timer?.cancel();
+    },
+  };
 }
 
 /** Forgets the oldest ended calls or conferences beyond ENDED_KEPT. */
@@ -529,10 +497,7 @@ function conferenceView(conference: Conference): ConferenceView {
   };
 }
 
-/** When each call was answered, on the wall clock (the app counts the call's time from it). */
-const answeredAtMs = new WeakMap<Call, number>();
-
-function view(call: Call): CallView {
+function callView(call: Call, answeredAtMs: WeakMap<Call, number>): CallView {
   const s = call.stats();
   return {
     id: toHex(call.id),

@@ -93,7 +93,7 @@ test('a login server and a client profile after a login: every folder 0700, ever
       }
       const parsed = parseNetworkDescriptor(readFileSync(join(dataDir, 'network.json'), 'utf8'));
       assert.ok(parsed.ok);
-      const account = new Account(new LoginClient(parsed.value), parsed.value, profile, 'alice', realEnv.random);
+      const account = new Account(new LoginClient(parsed.value), parsed.value, profile, 'alice', realEnv);
       await account.register('alice password 1');
       await account.loginWithPassword('alice password 1', 'test device');
       writeSettings(account.settingsPath, DEFAULT_SETTINGS);
