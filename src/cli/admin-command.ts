@@ -7,7 +7,7 @@ import { toBase64Url } from '../crypto/bytes.js';
 import { newEnrolmentToken } from '../crypto/enrolment.js';
 import { openDatabase } from '../login-server/store/database.js';
 import { SupernodeRegistry } from '../login-server/store/supernode-registry.js';
-import { CommandError } from './account-commands.js';
+import { CommandError } from './command-error.js';
 
 export interface AdminOptions {
   /** The login server's data folder (its login.db), unless `database` names PostgreSQL. */

@@ -16,7 +16,7 @@ import { Connector } from '../nat/connector.js';
 import { BufferSource, RecordingSink, type AudioSink, type AudioSource } from '../media/media-stream.js';
 import { findCommand, Microphone, SOX_MISSING, Speaker } from '../media/system-audio.js';
 import { encodeWav, parseWav } from '../media/wav.js';
-import { CommandError } from './account-commands.js';
+import { CommandError } from './command-error.js';
 import { terminalText as safe } from './terminal-text.js';
 import { attach, localNetwork, startChat } from './overlay-commands.js';
 

@@ -5,7 +5,7 @@
 // counts as no daemon.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CommandError } from './account-commands.js';
+import { CommandError } from './command-error.js';
 
 export class DaemonClient {
   private constructor(

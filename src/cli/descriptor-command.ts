@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { serializeNetworkDescriptor, type NetworkDescriptor } from '../crypto/descriptor.js';
 import { LoginClient } from '../client/login-client.js';
 import { liveBootstrapFrom } from '../client/live-bootstrap.js';
-import { CommandError } from './account-commands.js';
+import { CommandError } from './command-error.js';
 
 export async function networkDescriptor(descriptor: NetworkDescriptor, out: string | undefined): Promise<void> {
   const client = new LoginClient(descriptor);

@@ -5,7 +5,7 @@ import { realEnv } from '../env/real.js';
 import { CertificateVerifier } from '../crypto/certificate.js';
 import { fromBase64Url, toBase64Url, toHex } from '../crypto/bytes.js';
 import type { Account } from '../client/account.js';
-import { CommandError } from './account-commands.js';
+import { CommandError } from './command-error.js';
 import { AttachedClient } from '../client/attachment.js';
 import { LoginError } from '../client/login-client.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';

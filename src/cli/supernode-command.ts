@@ -18,7 +18,7 @@ import { enrolSupernode, renewSupernode, type SupernodeGrant } from '../supernod
 import { startSupernode } from '../supernode/supernode.js';
 import { serveSupernodeOps } from '../supernode/ops.js';
 import { createLogger, type LogLevel } from '../ops/log.js';
-import { CommandError } from './account-commands.js';
+import { CommandError } from './command-error.js';
 import { terminalError } from './terminal-text.js';
 import type { Cidr } from '../nat/peer-policy.js';
 import { loadTurnTls } from './turn-tls-files.js';

@@ -10,7 +10,7 @@ import { realTlsServer } from '../env/tls.js';
 import type { TlsServer } from '../env/types.js';
 import { createSelfSignedCertificate } from '../login-server/self-signed.js';
 import { LOGIN_SERVER_TLS } from '../login-server/tls-policy.js';
-import { CommandError } from './account-commands.js';
+import { CommandError } from './command-error.js';
 
 /** Lifetime of a self-signed TURN certificate (the most browsers accepted for any certificate). */
 const SELF_SIGNED_DAYS = 825;

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CommandError } from '../../src/cli/account-commands.js';
+import { CommandError } from '../../src/cli/command-error.js';
 import { loadTurnTls } from '../../src/cli/turn-tls-files.js';
 import { createSelfSignedCertificate } from '../../src/login-server/self-signed.js';
 
