@@ -9,7 +9,7 @@ import type { NodeIdentity } from '../crypto/identity.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
 import { decodeProto } from '../wire/messages.js';
 import { ChatMessageSchema, ChatPayloadSchema, type CallSignal, type ConnectivityOffer, E2eFrameSchema, E2eStreamFrameSchema, PresenceState, PresenceUpdateSchema, ReadReceiptSchema, TypingSchema, type ChatPayload, type E2eFrame, type E2eHandshake } from '../wire/messages.js';
-import { KeyedTokenBuckets, TokenBucket } from '../overlay/token-bucket.js';
+import { KeyedTokenBuckets, TokenBucket } from '../util/token-bucket.js';
 import { E2eSession, type E2eConfig, type E2eErrorCode } from './e2e-session.js';
 import { DeviceStream } from './device-stream.js';
 import { openOffline, sealOffline } from './offline.js';

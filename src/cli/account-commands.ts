@@ -8,14 +8,14 @@ import { CertificateVerifier } from '../crypto/certificate.js';
 import { parseNetworkDescriptor, type NetworkDescriptor } from '../crypto/descriptor.js';
 import { Account } from '../client/account.js';
 import { LoginClient } from '../client/login-client.js';
-import { normaliseUsername } from '../login-server/usernames.js';
+import { normaliseUsername } from '../wire/usernames.js';
 import { editContact } from '../client/contact-list.js';
 import { runDaemon, type DaemonOptions } from './daemon-command.js';
 import { terminalLines, terminalText as safe } from './terminal-text.js';
 import { DaemonClient } from './daemon-client.js';
-import { MAX_MESSAGE_BYTES } from '../chat/chat-client.js';
-import type { BuddyRequestWords } from '../daemon/local-api.js';
 import { CommandError } from './command-error.js';
+import { MAX_MESSAGE_BYTES } from '../chat/chat-client.js';
+import type { BuddyRequestWords } from '../daemon/api-types.js';
 import { answer as answerCall, call as placeCall, conference as hostConference, type CallOptions } from './call-commands.js';
 import { chat as chatWith, connect as connectTo, nat as findNat, sendSealed, setStatus, STATUS_STATES, history as showHistory, online as goOnline, whois as findUser, type OnlineOptions } from './overlay-commands.js';
 
@@ -25,8 +25,6 @@ export interface AccountOptions {
   readonly 'password-stdin'?: boolean;
   readonly discoverable?: boolean;
 }
-
-export { CommandError };
 
 /** Accepts or declines the buddy request from `from`; false when there is none. */
 export async function answerBuddyRequest(account: Account, from: string, action: 'accept' | 'decline'): Promise<boolean> {

@@ -9,9 +9,9 @@ import { loadOrCreateKeys } from '../crypto/key-files.js';
 import { makePrivateDir, writePrivate } from '../env/private-files.js';
 import type { DeviceKeys, NodeIdentity } from '../crypto/identity.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
-import { challengeMessage, deviceProofMessage } from '../login-server/routes/accounts.js';
-import { normaliseNewUsername, normaliseUsername } from '../login-server/usernames.js';
-import { checkUserText } from '../login-server/user-text.js';
+import { challengeMessage, deviceProofMessage } from '../crypto/login-proofs.js';
+import { normaliseNewUsername, normaliseUsername } from '../wire/usernames.js';
+import { checkUserText } from '../wire/user-text.js';
 import { LoginError, type LoginRequester } from './login-client.js';
 
 export interface Session {

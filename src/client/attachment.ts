@@ -10,7 +10,7 @@ import { connectSecure, type SecureLink } from '../crypto/secure-link.js';
 import { HostCache, raceFirst, type HostEntry } from '../overlay/host-cache.js';
 import { createPresenceRecord, verifyPresenceRecord, type VerifiedPresence } from '../overlay/presence.js';
 import { RpcChannel } from '../overlay/rpc.js';
-import { jitteredBackoffMs } from '../overlay/backoff.js';
+import { jitteredBackoffMs } from '../util/backoff.js';
 import { requestReachabilityCheck, type ReachabilityAnswer } from '../overlay/reachability.js';
 import { AttachRefusal, AttachRequestSchema, CloseReason, DeliveryAckSchema, DeliveryOutcome, FindPresenceSchema, FindRefusal, NatType, RouteFailure, RouteRequestSchema, PingSchema, TurnCredentialsRequestSchema, type Candidate, type SupernodeRef } from '../wire/messages.js';
 

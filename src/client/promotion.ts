@@ -11,7 +11,7 @@ import { Role } from '../crypto/certificate.js';
 import type { NodeIdentity } from '../crypto/identity.js';
 import { listenSecure } from '../crypto/secure-link.js';
 import { requestReachabilityCheck, verifyAttestation } from '../overlay/reachability.js';
-import { TokenBucket } from '../overlay/token-bucket.js';
+import { TokenBucket } from '../util/token-bucket.js';
 import { DEFAULT_DIAL_BACK_TIMEOUT_MS, sendUploadProbe } from '../supernode/dial-back.js';
 import { startSupernode, type RunningSupernode, type SupernodeOptions } from '../supernode/supernode.js';
 import type { AttachedClient } from './attachment.js';

@@ -7,7 +7,7 @@ import { CloseReason, type Envelope } from '../wire/messages.js';
 import type { VerifiedCertificate } from './certificate.js';
 import { SecureChannel, type ChannelConfig, type ChannelError, type ChannelOutput } from './secure-channel.js';
 import { concatBytes } from './bytes.js';
-import { KeyedTokenBuckets } from '../overlay/token-bucket.js';
+import { KeyedTokenBuckets } from '../util/token-bucket.js';
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Handshakes a listener runs at once; more connections are closed at once (bounded work per peer flood). */

@@ -8,7 +8,7 @@ import { Account } from '../client/account.js';
 import type { LoginClient } from '../client/login-client.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import { LocalApiError } from './api-error.js';
-import type { AccountView, DaemonCore, DaemonEvent, DaemonGate } from './local-api.js';
+import type { AccountView, DaemonCore, DaemonEvent, DaemonGate } from './api-types.js';
 import { ClientSession } from './session.js';
 import { DeviceBusyError, holdDevice } from '../client/profile-files.js';
 import { readSettings, writeSettings } from './settings.js';

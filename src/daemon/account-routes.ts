@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { LoginError } from '../client/login-client.js';
 import { LocalApiError, USER } from './api-error.js';
-import { OWN_PRESENCE_NAMES, type BuddyEdit, type DaemonCore, type DaemonGate, type DaemonSettings, type OwnPresence } from './local-api.js';
+import { OWN_PRESENCE_NAMES, type BuddyEdit, type DaemonCore, type DaemonGate, type DaemonSettings, type OwnPresence } from './api-types.js';
 
 const PASSWORD = { type: 'string', minLength: 1, maxLength: 1024 } as const;
 

@@ -14,10 +14,10 @@ import { editContact } from '../client/contact-list.js';
 import { LoginError } from '../client/login-client.js';
 import { startDevice, type Device, type DevicePolicy } from '../client/device.js';
 import { profileStore } from '../client/profile-files.js';
-import { normaliseUsername } from '../login-server/usernames.js';
+import { normaliseUsername } from '../wire/usernames.js';
 import { readSettings, writeSettings } from './settings.js';
 import { SocketAudio } from './socket-audio.js';
-import type { AudioLink, BuddyEdit, BuddyRequestWords, BuddyRequestsView, BuddyView, CallAction, DaemonSettings, FoundUser, OwnPresence, ConferenceAction, ConferenceView, CallView, DaemonCore, DaemonEvent, DaemonStatus, MessageView, PresenceName } from './local-api.js';
+import type { AudioLink, BuddyEdit, BuddyRequestWords, BuddyRequestsView, BuddyView, CallAction, DaemonSettings, FoundUser, OwnPresence, ConferenceAction, ConferenceView, CallView, DaemonCore, DaemonEvent, DaemonStatus, MessageView, PresenceName } from './api-types.js';
 
 const PRESENCE_NAMES: Record<PresenceState, PresenceName> = {
   [PresenceState.UNSPECIFIED]: 'online',

@@ -3,7 +3,7 @@
 // fields: a damaged file never stops the daemon.
 import { existsSync, readFileSync } from 'node:fs';
 import { writePrivate } from '../crypto/key-files.js';
-import type { DaemonSettings } from './local-api.js';
+import type { DaemonSettings } from './api-types.js';
 
 export const DEFAULT_SETTINGS: DaemonSettings = Object.freeze({ discoverable: false, callsFrom: 'buddies', allowSupernode: true });
 

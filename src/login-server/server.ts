@@ -17,7 +17,7 @@ import { DEFAULT_CONNECTION_LIMITS, guardConnections, nodeServerOptions, type Co
 import { LOGIN_SERVER_TLS } from './tls-policy.js';
 import { bearerChallenge } from './www-authenticate.js';
 import { USER_TEXT_FORMATS } from './schemas.js';
-import { checkUserText } from './user-text.js';
+import { checkUserText } from '../wire/user-text.js';
 import { documentOperations } from './api-docs.js';
 
 export interface ServerOptions {

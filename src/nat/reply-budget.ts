@@ -8,7 +8,7 @@
 // a slow rate. A flood, then, gets back less than it sent; a client that asks a few times
 // (NAT discovery, an Allocate's challenge) never notices. Told the time.
 import type { Clock } from '../env/types.js';
-import { KeyedTokenBuckets, TokenBucket } from '../overlay/token-bucket.js';
+import { KeyedTokenBuckets, TokenBucket } from '../util/token-bucket.js';
 
 export interface ReplyBudgetLimits {
   /** Bytes answers may add beyond their requests to one source address at once (≈ 85 Binding answers: a NAT's worth of clients starting). */

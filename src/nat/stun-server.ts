@@ -12,7 +12,7 @@
 // requests, per source address, so a flood gets back fewer bytes than it sent. Every refusal is
 // counted.
 import type { Clock, Endpoint, UdpSocket } from '../env/types.js';
-import { KeyedTokenBuckets, TokenBucket } from '../overlay/token-bucket.js';
+import { KeyedTokenBuckets, TokenBucket } from '../util/token-bucket.js';
 import { ReplyBudget } from './reply-budget.js';
 import {
   Attr,

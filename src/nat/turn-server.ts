@@ -21,7 +21,7 @@
 import type { Clock, Endpoint, Random, TcpConnection, Timer, UdpSocket } from '../env/types.js';
 import { StunStreamDecoder, padForStream } from './turn-tcp.js';
 import { MAX_CHANNEL, MIN_CHANNEL, decodeChannelData, encodeChannelData, isChannelData } from './channel-data.js';
-import { TokenBucket } from '../overlay/token-bucket.js';
+import { TokenBucket } from '../util/token-bucket.js';
 import { PeerPolicy, type Cidr, type PeerRefusal } from './peer-policy.js';
 import { ReplyBudget } from './reply-budget.js';
 import {

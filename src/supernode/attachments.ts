@@ -7,7 +7,7 @@ import { Role, type CertificateVerifier, type VerifiedCertificate } from '../cry
 import type { SecureLink } from '../crypto/secure-link.js';
 import { verifyPresenceRecord, type PresenceErrorCode, type VerifiedPresence } from '../overlay/presence.js';
 import { AttachRefusal } from '../wire/messages.js';
-import { TokenBucket } from '../overlay/token-bucket.js';
+import { TokenBucket } from '../util/token-bucket.js';
 
 /**
  * Keep-alive: clients ping every 25 s (Skype refreshed every 120 s). Shorter, because the ping

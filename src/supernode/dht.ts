@@ -15,7 +15,7 @@ import { PresenceStore } from '../overlay/presence-store.js';
 import { RoutingTable, DEFAULT_BUCKET_SIZE } from '../overlay/routing-table.js';
 import { RpcChannel } from '../overlay/rpc.js';
 import { DialBudget } from '../overlay/dial-budget.js';
-import { jitteredBackoffMs } from '../overlay/backoff.js';
+import { jitteredBackoffMs } from '../util/backoff.js';
 import {
   CloseReason,
   FindNodeSchema,

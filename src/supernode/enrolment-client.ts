@@ -2,12 +2,20 @@
 // then renews its certificate (which also tells the login server it is alive and where it
 // listens) with a signature of its key. The answers carry the live bootstrap list it joins
 // the overlay through.
-import type { LoginClient } from '../client/login-client.js';
 import { fromBase64Url, toBase64Url } from '../crypto/bytes.js';
 import { parseBootstrapEntries, parseRevokedKeys, type BootstrapEntry } from '../crypto/descriptor.js';
 import { signBytes } from '../crypto/ed25519.js';
 import { enrolmentProofMessage, renewalMessage, type AdvertisedAddress } from '../crypto/enrolment.js';
 import type { DeviceKeys } from '../crypto/identity.js';
+
+/**
+ * The one thing enrolment needs of the login server's HTTPS client: a JSON call. Named here, not
+ * imported, so a supernode does not depend on the client's code (client/login-client.ts's
+ * LoginClient is one; a test can pass a stub).
+ */
+export interface LoginApi {
+  request<T>(method: 'POST', path: string, body: unknown): Promise<T>;
+}
 
 export interface SupernodeGrant {
   readonly id: number;
@@ -49,7 +57,7 @@ function addressFields(address: AdvertisedAddress) {
   return { host: address.host, port: address.port, ...(address.webPort !== null ? { webPort: address.webPort } : {}) };
 }
 
-export async function enrolSupernode(client: LoginClient, networkId: Uint8Array, keys: DeviceKeys, token: string, address: AdvertisedAddress): Promise<SupernodeGrant> {
+export async function enrolSupernode(client: LoginApi, networkId: Uint8Array, keys: DeviceKeys, token: string, address: AdvertisedAddress): Promise<SupernodeGrant> {
   const proof = signBytes(keys.signing, enrolmentProofMessage(networkId, token, keys.dh.publicKey, address));
   const answer = await client.request<GrantJson>('POST', '/v1/supernodes/enrol', {
     token,
@@ -61,7 +69,7 @@ export async function enrolSupernode(client: LoginClient, networkId: Uint8Array,
   return toGrant(answer);
 }
 
-export async function renewSupernode(client: LoginClient, networkId: Uint8Array, keys: DeviceKeys, address: AdvertisedAddress, nowMs: number): Promise<SupernodeGrant> {
+export async function renewSupernode(client: LoginApi, networkId: Uint8Array, keys: DeviceKeys, address: AdvertisedAddress, nowMs: number): Promise<SupernodeGrant> {
   const timeMs = Math.floor(nowMs);
   const signature = signBytes(keys.signing, renewalMessage(networkId, keys.dh.publicKey, address, timeMs));
   const answer = await client.request<GrantJson>('POST', '/v1/supernodes/renew', {

@@ -12,7 +12,7 @@ import { DhtNode, refOf } from './dht.js';
 import { recordsForAnswer } from '../overlay/presence.js';
 import { Router } from './router.js';
 import { FindRefusal, FoundPresenceSchema, ReachabilityResultSchema, Role, RouteFailure, RouteResultSchema, type Envelope } from '../wire/messages.js';
-import { TokenBucket } from '../overlay/token-bucket.js';
+import { TokenBucket } from '../util/token-bucket.js';
 import { createAttestation } from '../overlay/reachability.js';
 import { dialBack } from './dial-back.js';
 import { startStunService, TURN_REALM, type StunService, type StunServiceOptions } from './stun-service.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import { localNetworkWithUsers, startParley, stopParley, type RunningParley } from '../support/processes.js';
-import type { BuddyRequestsView, BuddyView, CallView, ConferenceView, DaemonEvent, FoundUser } from '../../src/daemon/local-api.js';
+import type { BuddyRequestsView, BuddyView, CallView, ConferenceView, DaemonEvent, FoundUser } from '../../src/daemon/api-types.js';
 import { SOCKET_FRAME_MS, SOCKET_FRAME_SAMPLES } from '../../src/daemon/socket-audio.js';
 import { tones, toneStrength } from '../../src/media/audio-compare.js';
 

@@ -2,7 +2,7 @@
 // supernode whose seeds were all down when it joined joins again once one is up.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { jitteredBackoffMs } from '../../src/overlay/backoff.js';
+import { jitteredBackoffMs } from '../../src/util/backoff.js';
 import { REJOIN_MAX_MS } from '../../src/supernode/dht.js';
 import { Role } from '../../src/crypto/certificate.js';
 import { SeededRandom } from '../../src/env/prng.js';

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { openDatabase, type DialectName, type StoreDatabase } from '../../src/login-server/store/database.js';
+import { openDatabase, type StoreDatabase } from '../../src/login-server/store/database.js';
+import type { DialectName } from '../../src/login-server/store/schema.js';
 
 export const DIALECTS: readonly DialectName[] = ['sqlite', 'postgres'];
 

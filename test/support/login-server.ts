@@ -9,7 +9,7 @@ import { signBytes } from '../../src/crypto/ed25519.js';
 import { generateDeviceKeys, type DeviceKeys } from '../../src/crypto/identity.js';
 import { createServerContext, DEFAULT_CONFIG, type LoginServerConfig, type ServerContext } from '../../src/login-server/context.js';
 import { PasswordHasher } from '../../src/login-server/passwords.js';
-import { challengeMessage, deviceProofMessage } from '../../src/login-server/routes/accounts.js';
+import { challengeMessage, deviceProofMessage } from '../../src/crypto/login-proofs.js';
 import { buildLoginServer, type ServerOptions } from '../../src/login-server/server.js';
 import { LoginStore, type StoreLimits } from '../../src/login-server/store/login-store.js';
 import type { StoreDatabase } from '../../src/login-server/store/database.js';

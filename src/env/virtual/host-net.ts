@@ -11,15 +11,14 @@ import {
   type TcpConnection,
   type TcpListenOptions,
   type TcpListener,
+  type Clock,
   type Timer,
   type UdpBindOptions,
   type UdpSocket,
 } from '../types.js';
 import { Inbox, Latch } from '../inbox.js';
 import { addressToText, textToAddress } from './address.js';
-import type { Packet, VirtualHost } from './network.js';
-
-export type TcpSegmentKind = 'syn' | 'synack' | 'data' | 'fin' | 'rst';
+import type { Packet, TcpSegmentKind } from './packet.js';
 
 /** What the network needs to know of a host's sockets. */
 export interface HostSockets {
@@ -28,12 +27,25 @@ export interface HostSockets {
   tcpConnections: Map<string, VirtualTcpConnection> | null;
 }
 
+/**
+ * What the sockets need of their host (network.ts's SocketHost is one): its address, its
+ * clock, a way to put a packet on the network, and its port counter. Named here so that this
+ * module does not import the network that imports it.
+ */
+export interface SocketHost extends HostSockets {
+  readonly address: number;
+  readonly addressText: string;
+  readonly clock: Clock;
+  nextEphemeralPort: number;
+  send(packet: Packet): void;
+}
+
 const MSS_BYTES = 1400;
 const UDP_HEADER_BYTES = 28; // IPv4 + UDP
 const TCP_HEADER_BYTES = 40; // IPv4 + TCP
 const EPHEMERAL_FIRST = 49152;
 
-function allocatePort(host: VirtualHost, inUse: (port: number) => boolean): number | null {
+function allocatePort(host: SocketHost, inUse: (port: number) => boolean): number | null {
   for (let tries = 0; tries < 65536 - EPHEMERAL_FIRST; tries++) {
     const port = host.nextEphemeralPort;
     host.nextEphemeralPort = port + 1 >= 65536 ? EPHEMERAL_FIRST : port + 1;
@@ -52,7 +64,7 @@ export class VirtualUdpSocket implements UdpSocket {
   private open = true;
 
   constructor(
-    private readonly host: VirtualHost,
+    private readonly host: SocketHost,
     readonly port: number,
   ) {
     this.local = { host: host.addressText, port };
@@ -93,7 +105,7 @@ export class VirtualUdpSocket implements UdpSocket {
 export class VirtualTcpListener implements TcpListener {
   readonly local: Endpoint;
   constructor(
-    private readonly host: VirtualHost,
+    private readonly host: SocketHost,
     readonly port: number,
     readonly onConnection: (connection: TcpConnection) => void,
   ) {
@@ -119,7 +131,7 @@ export class VirtualTcpConnection implements TcpConnection {
   private connectWaiter: { resolve: () => void; reject: (error: NetError) => void; timer: Timer } | null = null;
 
   constructor(
-    private readonly host: VirtualHost,
+    private readonly host: SocketHost,
     readonly localPort: number,
     readonly remoteAddress: number,
     readonly remotePort: number,
@@ -243,7 +255,7 @@ export class VirtualTcpConnection implements TcpConnection {
   }
 }
 
-function sendReset(host: VirtualHost, packet: Packet): void {
+function sendReset(host: SocketHost, packet: Packet): void {
   host.send({
     protocol: 'tcp',
     srcAddress: host.address,
@@ -257,11 +269,11 @@ function sendReset(host: VirtualHost, packet: Packet): void {
   });
 }
 
-export function receiveUdp(host: VirtualHost, packet: Packet): void {
+export function receiveUdp(host: SocketHost, packet: Packet): void {
   host.udpSockets?.get(packet.dstPort)?.receive(packet);
 }
 
-export function receiveTcp(host: VirtualHost, packet: Packet): void {
+export function receiveTcp(host: SocketHost, packet: Packet): void {
   const key = connectionKey(packet.dstPort, packet.srcAddress, packet.srcPort);
   const existing = host.tcpConnections?.get(key);
   if (existing) return existing.receive(packet);
@@ -278,7 +290,7 @@ export function receiveTcp(host: VirtualHost, packet: Packet): void {
 }
 
 export class VirtualNet implements Net {
-  constructor(private readonly host: VirtualHost) {}
+  constructor(private readonly host: SocketHost) {}
 
   private checkBindAddress(requested: string | undefined): void {
     if (requested === undefined || requested === '0.0.0.0' || requested === this.host.addressText) return;

@@ -8,9 +8,10 @@
 import type { Env, Net } from '../types.js';
 import { SeededRandom } from '../prng.js';
 import { addressToText, textToAddress } from './address.js';
-import { NAT_CLASSES, NatTable, type NatBehaviour, type NatClass, type Protocol } from './nat.js';
+import { NAT_CLASSES, NatTable, type NatBehaviour, type NatClass } from './nat.js';
 import { Scheduler } from './scheduler.js';
-import { VirtualNet, receiveTcp, receiveUdp, type HostSockets, type TcpSegmentKind } from './host-net.js';
+import { VirtualNet, receiveTcp, receiveUdp, type SocketHost } from './host-net.js';
+import type { Packet } from './packet.js';
 
 export interface LinkSpec {
   readonly latencyMs: number;
@@ -34,18 +35,6 @@ export const DEFAULT_LINK: LinkSpec = Object.freeze({
 
 /** 'udp-blocked': no UDP at all. 'web-only': only outbound TCP to ports 80 and 443. */
 export type FirewallPolicy = 'none' | 'udp-blocked' | 'web-only';
-
-export interface Packet {
-  readonly protocol: Protocol;
-  srcAddress: number;
-  srcPort: number;
-  dstAddress: number;
-  dstPort: number;
-  readonly sizeBytes: number;
-  readonly payload: Uint8Array | null;
-  readonly tcpKind: TcpSegmentKind | null;
-  readonly tcpSeq: number;
-}
 
 interface Realm {
   readonly owner: Gateway | null;
@@ -75,7 +64,7 @@ abstract class Node {
   }
 }
 
-export class VirtualHost extends Node implements HostSockets {
+export class VirtualHost extends Node implements SocketHost {
   readonly kind = 'host' as const;
   up = true;
   /**
@@ -86,9 +75,9 @@ export class VirtualHost extends Node implements HostSockets {
   /** Bytes on the wire (IP packets, headers included), for traffic measurements. */
   bytesSent = 0;
   bytesReceived = 0;
-  udpSockets: HostSockets['udpSockets'] = null;
-  tcpListeners: HostSockets['tcpListeners'] = null;
-  tcpConnections: HostSockets['tcpConnections'] = null;
+  udpSockets: SocketHost['udpSockets'] = null;
+  tcpListeners: SocketHost['tcpListeners'] = null;
+  tcpConnections: SocketHost['tcpConnections'] = null;
   nextEphemeralPort = 49152;
   private netInstance: VirtualNet | null = null;
   private randomInstance: SeededRandom | null = null;

@@ -3,11 +3,12 @@
 // account deletion, devices.
 import type {} from '@fastify/swagger'; // schema.tags
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { concatBytes, fromBase64Url, toBase64Url } from '../../crypto/bytes.js';
+import { fromBase64Url, toBase64Url } from '../../crypto/bytes.js';
 import { issueCertificate, Role } from '../../crypto/certificate.js';
 import { verifySignature } from '../../crypto/ed25519.js';
-import { normaliseNewUsername, normaliseUsername } from '../usernames.js';
-import { checkUserText } from '../user-text.js';
+import { challengeMessage, deviceProofMessage } from '../../crypto/login-proofs.js';
+import { normaliseNewUsername, normaliseUsername } from '../../wire/usernames.js';
+import { checkUserText } from '../../wire/user-text.js';
 import { spendAttempt } from '../attempt-limit.js';
 import { ApiError, authenticate, checkThrottle, type ServerContext } from '../context.js';
 import type { Device, User } from '../store/login-store.js';
@@ -15,19 +16,6 @@ import { issueToken } from '../tokens.js';
 import { schemas } from '../schemas.js';
 import { supernodeCertificateFor } from '../promotion.js';
 import { LoginThrottle, sourceOf } from '../login-throttle.js';
-
-const DEVICE_PROOF_CONTEXT = new TextEncoder().encode('parley-device-proof-v1\0');
-const CHALLENGE_CONTEXT = new TextEncoder().encode('parley-login-challenge-v1\0');
-
-/** What a device signs to prove it holds its signing key and binds its DH key to the account. */
-export function deviceProofMessage(networkId: Uint8Array, username: string, dhKey: Uint8Array): Uint8Array {
-  return concatBytes(DEVICE_PROOF_CONTEXT, networkId, dhKey, new TextEncoder().encode(username));
-}
-
-/** What a device signs to log in again with a challenge. */
-export function challengeMessage(networkId: Uint8Array, challenge: Uint8Array): Uint8Array {
-  return concatBytes(CHALLENGE_CONTEXT, networkId, challenge);
-}
 
 function bytes(text: string): Uint8Array {
   const value = fromBase64Url(text);

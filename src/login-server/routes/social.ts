@@ -3,7 +3,7 @@
 import type {} from '@fastify/swagger'; // schema.tags
 import type { FastifyInstance } from 'fastify';
 import { fromBase64Url, toBase64Url } from '../../crypto/bytes.js';
-import { normaliseUsername } from '../usernames.js';
+import { normaliseUsername } from '../../wire/usernames.js';
 import { ApiError, authenticate, type ServerContext } from '../context.js';
 import { spendAttempt } from '../attempt-limit.js';
 import type { ContactEntry } from '../store/login-store.js';

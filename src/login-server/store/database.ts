@@ -5,10 +5,8 @@ import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { preparePrivateDatabase } from '../../env/private-files.js';
-import type { Schema } from './schema.js';
+import type { DialectName, Schema } from './schema.js';
 import { migrate } from './migrations.js';
-
-export type DialectName = 'sqlite' | 'postgres';
 
 export interface StoreDatabase {
   readonly db: Kysely<Schema>;

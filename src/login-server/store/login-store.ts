@@ -4,9 +4,9 @@
 // a database that is down.
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { err, ok, type CodedError, type Result } from '../../result.js';
-import type { DevicesTable, Schema, UsersTable } from './schema.js';
-import type { DialectName, StoreDatabase } from './database.js';
-import { usernameSkeleton } from '../confusables.js';
+import type { DevicesTable, DialectName, Schema, UsersTable } from './schema.js';
+import type { StoreDatabase } from './database.js';
+import { usernameSkeleton } from '../../wire/confusables.js';
 
 export interface User {
   readonly id: number;

@@ -1,8 +1,8 @@
 // Schema migrations, written once for both dialects; the differences (auto-increment keys,
 // the bytes type, text collation for prefix search) are in `types`.
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
-import type { DialectName } from './database.js';
-import { usernameSkeleton } from '../confusables.js';
+import type { DialectName } from './schema.js';
+import { usernameSkeleton } from '../../wire/confusables.js';
 
 function types(dialect: DialectName) {
   return {

@@ -2,11 +2,14 @@
 // same rows work in SQLite and PostgreSQL.
 import type { ColumnType, Generated } from 'kysely';
 
+/** The SQL engines the schema is written for (migrations.ts writes each one's column types). */
+export type DialectName = 'sqlite' | 'postgres';
+
 export interface UsersTable {
   id: Generated<number>;
   /** Normalised (NFKC, lower case): unique, and what lookups and prefix search use. */
   username: string;
-  /** What the name looks like (confusables.ts): unique, so no new name passes for another; NULL for older look-alikes. */
+  /** What the name looks like (wire/confusables.ts): unique, so no new name passes for another; NULL for older look-alikes. */
   username_skeleton: string | null;
   /** As the user typed it, for display. */
   display_name: string;

@@ -1,6 +1,7 @@
-// Pauses between attempts to reach the overlay again (a client re-attaching, a supernode
-// rejoining): exponential, capped, and jittered, so that nodes cut off together (a supernode
-// or a network outage) do not all come back in the same instant and knock it over again.
+// Pauses between attempts to reach something again (today: a client re-attaching to the overlay,
+// a supernode rejoining it): exponential, capped, and jittered, so that nodes cut off together
+// (a supernode or a network outage) do not all come back in the same instant and knock it over
+// again.
 import type { Random } from '../env/types.js';
 
 /**

@@ -8,6 +8,9 @@
 // name that exists, which catches whole-script look-alikes ("аррӏе" all in Cyrillic), digits for
 // letters ("a1ice") and letter pairs ("rnary"). Small capitals ("ᴀlice") are refused outright. Those two rules apply when a name is registered, not when one is looked
 // up: accounts made before them keep logging in, and can be found, as they are.
+//
+// Both ends apply these rules (the client before it asks, the login server before it stores), so
+// they live here, under the protocol, not in either role.
 import { err, ok, type CodedError, type Result } from '../result.js';
 import { isSmallCapital } from './confusables.js';
 

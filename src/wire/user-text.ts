@@ -14,6 +14,7 @@
 // - a name shows something: not empty, not only spaces, and no spaces at either end (a message
 //   may be empty).
 // Lengths are bounded by the request schemas (in code points); this module says what is allowed.
+// The client checks its own text with it before sending, the login server before storing.
 import { err, ok, type CodedError, type Result } from '../result.js';
 
 export type UserTextKind = 'name' | 'message';
