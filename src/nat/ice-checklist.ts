@@ -401,7 +401,10 @@ export class CheckList {
       transactionId: transaction.transactionId,
       local: pair.local,
       to: pair.remote.address,
-      useCandidate: transaction.purpose === 'nominate',
+      // The controlling side's consent checks nominate again: a controlled side that lost the
+      // pair on its own (its consent checks lost, ours answered) comes back to it; without
+      // this it stayed without a path (or on another pair) while we used this one.
+      useCandidate: transaction.purpose === 'nominate' || (transaction.purpose === 'consent' && this.controlling),
       purpose: transaction.purpose,
       attempt: transaction.attempt,
     });
@@ -447,6 +450,9 @@ export class CheckList {
   private select(pair: Pair, nowMs: number): void {
     if (this.chosen === pair) return;
     this.chosen = pair;
+    // One nomination stands: a late answer on a pair nominated before must not take the
+    // controlled side back to it (it did: the two sides then stayed on different pairs).
+    for (const other of this.pairs) if (other !== pair) other.nominated = false;
     this.consentFailures = 0;
     // Pairs no better than the chosen one are not checked on our initiative any more (RFC 8445
     // section 8.1.2): they wait for the path to die (then everything is checked again).
