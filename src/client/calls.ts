@@ -19,7 +19,7 @@ import type { Relation } from '../chat/chat-client.js';
 import type { Connection, Connector } from '../nat/connector.js';
 
 type ConnectOutcome = Awaited<ReturnType<Connector['connect']>>;
-import type { PathKind, SelectedPath } from '../nat/ice-agent.js';
+import type { PathKind, SelectedPath } from '../nat/ice-candidate.js';
 import { CallSignalKind, CallSignalSchema, type CallSignal } from '../wire/messages.js';
 import { MediaReceiver, MediaSender, type AudioSink, type AudioSource } from '../media/media-stream.js';
 import { CallQuality, estimateMos } from '../media/call-quality.js';

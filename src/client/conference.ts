@@ -19,7 +19,7 @@ import type { Relation } from '../chat/chat-client.js';
 import type { Connection, Connector } from '../nat/connector.js';
 
 type ConnectOutcome = Awaited<ReturnType<Connector['connect']>>;
-import type { PathKind } from '../nat/ice-agent.js';
+import type { PathKind } from '../nat/ice-candidate.js';
 import { CallSignalKind, CallSignalSchema, ConferenceMemberSchema, ConferenceRosterSchema, NatType, type CallSignal, type ConferenceMember } from '../wire/messages.js';
 import { MediaReceiver, MediaSender } from '../media/media-stream.js';
 import { ConferenceMixer } from '../media/mixer.js';

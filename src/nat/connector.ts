@@ -9,7 +9,8 @@ import { equalBytes, toHex } from '../crypto/bytes.js';
 import type { Relation } from '../chat/chat-client.js';
 import { ConnectivityOfferSchema, IceCandidateSchema, IceCandidateType, type ConnectivityOffer } from '../wire/messages.js';
 import { isIpv4 } from './stun.js';
-import { IceAgent, type CandidateType, type IceCandidate, type IceParameters, type SelectedPath } from './ice-agent.js';
+import { IceAgent } from './ice-agent.js';
+import type { CandidateType, IceCandidate, IceParameters, SelectedPath } from './ice-candidate.js';
 
 /** What the connector needs of the chat: the end-to-end streams to other devices. */
 export interface ConnectivitySignalling {

@@ -1,0 +1,62 @@
+// ICE candidates (RFC 8445 section 5.1) and what a chosen pair of them is called: the types the
+// check list (ice-checklist.ts), the agent that drives it (ice-agent.ts) and the connector share.
+import type { Endpoint } from '../env/types.js';
+
+export type CandidateType = 'host' | 'srflx' | 'prflx' | 'relay';
+
+export interface IceCandidate {
+  readonly type: CandidateType;
+  readonly address: Endpoint;
+  readonly priority: number;
+  /** A relayed candidate whose device reaches its TURN server over TCP (its UDP is blocked). */
+  readonly relayTcp?: boolean;
+}
+
+/** What one side tells the other (over the end-to-end session, which keeps `pwd` secret). */
+export interface IceParameters {
+  readonly ufrag: string;
+  readonly pwd: string;
+  readonly candidates: readonly IceCandidate[];
+}
+
+/** How the chosen path runs, for people and for benchmarks. */
+export type PathKind = 'direct' | 'hole-punched' | 'relayed-udp' | 'relayed-tcp';
+
+export interface SelectedPath {
+  readonly kind: PathKind;
+  readonly local: IceCandidate;
+  readonly remote: IceCandidate;
+  /** From `connect` to the pair being chosen. */
+  readonly setupMs: number;
+  readonly rttMs: number;
+}
+
+const TYPE_PREFERENCE: Record<CandidateType, number> = { host: 126, prflx: 110, srflx: 100, relay: 0 };
+
+/** RFC 8445 section 5.1.2.1, one component and one interface: the local preference is the highest. */
+export function candidatePriority(type: CandidateType): number {
+  return TYPE_PREFERENCE[type] * 2 ** 24 + 65_535 * 2 ** 8 + 255;
+}
+
+/** RFC 8445 section 6.1.2.3: the same on both sides. */
+export function pairPriority(controlling: number, controlled: number): bigint {
+  const g = BigInt(controlling);
+  const d = BigInt(controlled);
+  return (1n << 32n) * (g < d ? g : d) + 2n * (g > d ? g : d) + (g > d ? 1n : 0n);
+}
+
+/**
+ * What kind of path a pair is. Direct: host to host (one LAN, or both public), or one end public
+ * (its host address is reachable as it is: the other end's NAT opens on its own first packet,
+ * nothing to punch). A side is public when it gathered no server-reflexive candidate.
+ */
+export function pathKind(local: IceCandidate, remote: IceCandidate, locals: readonly IceCandidate[], remotes: readonly IceCandidate[]): PathKind {
+  const relayed = local.type === 'relay' || remote.type === 'relay';
+  if (relayed) {
+    const overTcp = (local.type === 'relay' && local.relayTcp === true) || (remote.type === 'relay' && remote.relayTcp === true);
+    return overTcp ? 'relayed-tcp' : 'relayed-udp';
+  }
+  const isPublic = (candidates: readonly IceCandidate[]) => !candidates.some((c) => c.type === 'srflx');
+  const direct = (local.type === 'host' && remote.type === 'host') || (local.type === 'host' && isPublic(locals)) || (remote.type === 'host' && isPublic(remotes));
+  return direct ? 'direct' : 'hole-punched';
+}

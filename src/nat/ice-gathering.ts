@@ -1,0 +1,125 @@
+// Candidate gathering for the ICE agent (RFC 8445 section 5.1.1) on its one UDP socket: the host
+// candidate, the server-reflexive one (a Binding request to the supernode, which is also the probe
+// that tells whether UDP gets out), and with TURN credentials a relayed one: TURN over UDP, or
+// over TCP when UDP is blocked (RFC 8656 section 12.5).
+//
+// The socket is shared: `SocketSplit` hands what comes from the supernode to the STUN and TURN
+// clients that listen on it, and everything else to the agent (checks, answers, data).
+import { sameEndpoint, type Clock, type Endpoint, type Net, type Random, type UdpSocket } from '../env/types.js';
+import { candidatePriority, type IceCandidate } from './ice-candidate.js';
+import { StunTransactions } from './stun-client.js';
+import { mappedAddress } from './stun.js';
+import { TurnClient } from './turn-client.js';
+import { streamSocket } from './turn-tcp.js';
+
+/** With `auto`, UDP counts as blocked when a STUN request to the supernode gets no answer this soon. */
+export const UDP_PROBE_MS = 500;
+/** The server-reflexive request when UDP is expected to work (`udp`): retransmitted from 100 ms, given up after this. */
+const SRFLX_DEADLINE_MS = 1_500;
+const SRFLX_RTO_MS = 100;
+/** How long the TCP connection to TURN may take. */
+const TURN_TCP_CONNECT_MS = 5_000;
+
+type Handler = (bytes: Uint8Array, from: Endpoint) => void;
+
+/** One UDP socket, split: datagrams from the supernode to its listeners (each ignores what is not its own), the rest to the peer handler. */
+export class SocketSplit {
+  private readonly serverHandlers: Handler[] = [];
+  private peerHandler: Handler = () => {};
+
+  constructor(
+    readonly socket: UdpSocket,
+    private readonly server: Endpoint,
+  ) {
+    socket.onMessage((bytes, from) => {
+      if (!sameEndpoint(from, server)) return this.peerHandler(bytes, from);
+      for (const handler of this.serverHandlers) handler(bytes, from);
+    });
+  }
+
+  onPeer(handler: Handler): void {
+    this.peerHandler = handler;
+  }
+
+  /** The socket's side towards the supernode, for a TURN client or STUN transactions; closing it stops its listener only. */
+  serverSide(): UdpSocket {
+    let mine: Handler | null = null;
+    return {
+      local: this.socket.local,
+      send: (bytes, to) => this.socket.send(bytes, to),
+      onMessage: (handler) => {
+        this.drop(mine);
+        mine = handler;
+        this.serverHandlers.push(handler);
+      },
+      close: () => this.drop(mine),
+    };
+  }
+
+  private drop(handler: Handler | null): void {
+    const at = handler ? this.serverHandlers.indexOf(handler) : -1;
+    if (at >= 0) this.serverHandlers.splice(at, 1);
+  }
+}
+
+export interface GatheringOptions {
+  readonly server: Endpoint;
+  readonly turnCredentials?: { username: string; password: string };
+  readonly localHost?: string;
+  readonly turnTransport?: 'udp' | 'tcp' | 'auto';
+  readonly turnTcp?: Endpoint;
+}
+
+export interface Gathered {
+  readonly locals: IceCandidate[];
+  /** The TURN client of the relayed candidate, if there is one. */
+  readonly turn: TurnClient | null;
+}
+
+export async function gatherCandidates(env: { clock: Clock; random: Random; net: Net }, split: SocketSplit, options: GatheringOptions): Promise<Gathered> {
+  const { clock, random, net } = env;
+  const socket = split.socket;
+  const host = { host: options.localHost ?? socket.local.host, port: socket.local.port };
+  const locals: IceCandidate[] = [{ type: 'host', address: host, priority: candidatePriority('host') }];
+  const relay = (turn: TurnClient, relayed: Endpoint, overTcp: boolean): Gathered => {
+    locals.push({ type: 'relay', address: relayed, priority: candidatePriority('relay'), ...(overTcp ? { relayTcp: true } : {}) });
+    return { locals, turn };
+  };
+  const transport = options.turnTransport ?? 'auto';
+  // Each of these listens on the shared socket only while gathering: afterwards every datagram
+  // from the supernode (relayed media) goes to the TURN client alone.
+  const stunSide = split.serverSide();
+  const stun = new StunTransactions(stunSide, clock, random);
+  const probe = transport === 'tcp' ? null : stun.request(options.server, [], { rtoMs: SRFLX_RTO_MS, deadlineMs: transport === 'auto' ? UDP_PROBE_MS : SRFLX_DEADLINE_MS });
+  const credentials = options.turnCredentials;
+  let udpTurn: TurnClient | null = null;
+  let udpAllocation: ReturnType<TurnClient['allocate']> | null = null;
+  const udpSide = split.serverSide();
+  if (credentials && transport !== 'tcp') {
+    udpTurn = new TurnClient(udpSide, clock, random, options.server, credentials);
+    udpAllocation = udpTurn.allocate();
+  }
+  const answer = probe ? await probe : null;
+  stunSide.close();
+  const mapped = answer?.ok ? mappedAddress(answer.value.message) : null;
+  if (mapped && !sameEndpoint(mapped, host)) locals.push({ type: 'srflx', address: mapped, priority: candidatePriority('srflx') });
+  if (!credentials) return { locals, turn: null };
+  if (udpTurn && udpAllocation && (answer?.ok || transport === 'udp')) {
+    const allocated = await udpAllocation;
+    if (allocated.ok) return relay(udpTurn, allocated.value.relayed, false);
+  }
+  // UDP does not get out (or TURN over UDP failed): TURN over TCP.
+  if (udpTurn) await udpTurn.close();
+  udpSide.close();
+  const server = options.turnTcp ?? options.server;
+  try {
+    const connection = await net.connectTcp({ host: server.host, port: server.port, timeoutMs: TURN_TCP_CONNECT_MS });
+    const tcpTurn = new TurnClient(streamSocket(connection, server), clock, random, server, credentials);
+    const allocated = await tcpTurn.allocate();
+    if (allocated.ok) return relay(tcpTurn, allocated.value.relayed, true);
+    await tcpTurn.close();
+  } catch {
+    // No relay at all: the host (and server-reflexive) candidates are all there is.
+  }
+  return { locals, turn: null };
+}
