@@ -1,7 +1,7 @@
 // Runs node's built-in test runner on the compiled test files (dist/test/**/*.test.js).
 // Node 20 has no glob support for --test, so the files are listed here. The store tests need
 // a real PostgreSQL: unless PARLEY_TEST_POSTGRES_URL names one, a throwaway cluster is started
-// for the run and removed after it.
+// for the run and removed after it. Each test file runs with test/support/leak-check.ts loaded.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +24,9 @@ if (!process.env.PARLEY_TEST_POSTGRES_URL) {
 }
 let status;
 try {
-  const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=2', ...extra, ...files], { stdio: 'inherit' });
+  // Every test file's process loads the leak check: a file that leaves a timer or socket open fails (PARLEY_LEAK_CHECK=0 turns it off).
+  const leakCheck = ['--import', './dist/test/support/leak-check.js'];
+  const result = spawnSync(process.execPath, [...leakCheck, '--test', '--test-reporter=spec', '--test-concurrency=2', ...extra, ...files], { stdio: 'inherit' });
   status = result.status ?? 1;
 } finally {
   postgres?.stop();

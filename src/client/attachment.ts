@@ -25,7 +25,7 @@ export const DEFAULT_PONG_TIMEOUT_MS = 5_000;
  */
 export const PRESENCE_REFRESH_MS = 75_000;
 export const DEFAULT_ATTACH_TIMEOUT_MS = 5_000;
-/** Re-attaching when no supernode answered: 1 s, 2 s, 4 s, … up to 30 s between tries, jittered (overlay/backoff.ts). */
+/** Re-attaching when no supernode answered: 1 s, 2 s, 4 s, … up to 30 s between tries, jittered (util/backoff.ts). */
 export const REATTACH_FIRST_MS = 1_000;
 export const REATTACH_MAX_MS = 30_000;
 /** Supernodes tried at once at startup and on failover. */

@@ -373,9 +373,12 @@ export function decodeChangeRequest(value: Uint8Array): Result<{ changeIp: boole
   return ok({ changeIp: (value[3]! & CHANGE_IP) !== 0, changePort: (value[3]! & CHANGE_PORT) !== 0 });
 }
 
-/** ERROR-CODE: a number (300-699) and a short reason. */
+/** Characters a reason phrase holds at most (RFC 8489 section 14.8: fewer than 128). */
+const MAX_REASON_CHARACTERS = 127;
+
+/** ERROR-CODE: a number (300-699) and a short reason, cut to MAX_REASON_CHARACTERS characters (code points, so never inside one). */
 export function encodeErrorCode(code: number, reason: string): Uint8Array {
-  const text = new TextEncoder().encode(reason.slice(0, 128));
+  const text = new TextEncoder().encode(Array.from(reason).slice(0, MAX_REASON_CHARACTERS).join(''));
   const out = new Uint8Array(4 + text.byteLength);
   out[2] = Math.floor(code / 100);
   out[3] = code % 100;

@@ -21,9 +21,13 @@ export interface RtpPacket {
 
 export type RtpError = CodedError<'truncated' | 'bad_version' | 'bad_padding'>;
 
-/** Encodes a packet without extension or padding. */
+/** CSRCs a header holds at most (its count is 4 bits). */
+export const MAX_CSRCS = 15;
+
+/** Encodes a packet without extension or padding. Throws on more than MAX_CSRCS CSRCs (a bug of the caller: a 16th would set the extension bit). */
 export function encodeRtp(packet: Omit<RtpPacket, 'csrcs'> & { csrcs?: readonly number[] }): Uint8Array {
   const csrcs = packet.csrcs ?? [];
+  if (csrcs.length > MAX_CSRCS) throw new RangeError(`an RTP header holds at most ${MAX_CSRCS} CSRCs, not ${csrcs.length}`);
   const header = RTP_HEADER_BYTES + 4 * csrcs.length;
   const out = new Uint8Array(header + packet.payload.length);
   const view = new DataView(out.buffer);

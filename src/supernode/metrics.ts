@@ -57,6 +57,9 @@ export function supernodeMetrics(supernode: RunningSupernode): Registry {
   counterFrom(registry, 'parley_supernode_attach_refusals_total', 'Attach requests refused, by reason.', ['reason'], () => entries(attachments.refused, 'reason'));
   counterFrom(registry, 'parley_supernode_clients_dropped_silent_total', 'Attached clients dropped for missing their keep-alives.', [], () => one(attachments.droppedSilent));
   counterFrom(registry, 'parley_supernode_rate_limited_total', 'Client requests refused by a rate limit, by kind (lookup, route, reachability).', ['kind'], () => entries(counters.rateLimited, 'kind'));
+  counterFrom(registry, 'parley_supernode_client_requests_ignored_total', 'Client requests ignored, by reason (unknown_kind: not a request a client sends; not_attached: needs an attachment the link has not made).', ['reason'], () =>
+    [[{ reason: 'unknown_kind' }, counters.requestsIgnored.unknownKind] as const, [{ reason: 'not_attached' }, counters.requestsIgnored.notAttached] as const],
+  );
 
   gaugeFrom(registry, 'parley_supernode_dht_routing_table_contacts', 'Supernodes in this node\'s DHT routing table.', () => dht.table.size);
   gaugeFrom(registry, 'parley_supernode_dht_records', 'Presence records held (replicas and path-cached copies).', () => dht.store.size);

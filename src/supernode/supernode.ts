@@ -1,25 +1,25 @@
-// The supernode service as far as the foundation goes: it accepts secure links from nodes of
-// its network and answers pings. Attachments, the overlay, STUN and TURN build on this.
+// A supernode: it accepts secure links from nodes of its network, bounds the device links (in
+// all, per device, the attach deadline), serves attached devices (client-service.ts: one
+// handler per request), joins the overlay (dht.ts, router.ts) and runs STUN and TURN.
 import { create } from '@bufbuild/protobuf';
 import type { Env, TcpListener, Timer, TlsServer } from '../env/types.js';
 import type { CertificateVerifier } from '../crypto/certificate.js';
 import type { NodeIdentity } from '../crypto/identity.js';
 import { listenSecure, type ListenOptions, type SecureLink } from '../crypto/secure-link.js';
 import type { ChannelError } from '../crypto/secure-channel.js';
-import { AttachAcceptedSchema, AttachRefusedSchema, CloseReason, PongSchema, TurnCredentialsAnswerSchema } from '../wire/messages.js';
-import { Attachments, DEFAULT_ATTACHMENT_LIMITS, takeLookup, takeRoute, type AttachmentLimits, type Session } from './attachments.js';
-import { DhtNode, refOf } from './dht.js';
-import { recordsForAnswer } from '../overlay/presence.js';
+import { CloseReason } from '../wire/messages.js';
+import { Attachments, DEFAULT_ATTACHMENT_LIMITS, type AttachmentLimits, type Session } from './attachments.js';
+import { DhtNode } from './dht.js';
 import { Router } from './router.js';
-import { FindRefusal, FoundPresenceSchema, ReachabilityResultSchema, Role, RouteFailure, RouteResultSchema, type Envelope } from '../wire/messages.js';
+import { ReachabilityResultSchema, Role, type Envelope } from '../wire/messages.js';
+import { serveClientMessage, type ClientLink, type ClientServiceContext, type IgnoredRequests } from './client-service.js';
 import { TokenBucket } from '../util/token-bucket.js';
 import { createAttestation } from '../overlay/reachability.js';
 import { dialBack } from './dial-back.js';
-import { startStunService, TURN_REALM, type StunService, type StunServiceOptions } from './stun-service.js';
+import { startStunService, type StunService, type StunServiceOptions } from './stun-service.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
 import { looksLikeStunStream } from '../nat/turn-tcp.js';
 
-const GOSSIP_SIZE = 20;
 /** Dial-backs this supernode makes: each costs a connection and, for a client, a 64 KiB probe. */
 const DIAL_BACK_BURST = 8;
 const DIAL_BACKS_PER_SECOND = 1;
@@ -77,6 +77,8 @@ export interface SupernodeCounters {
   linksClosedUnattached: number;
   /** Client requests refused by a rate limit, by kind (reachability: this supernode's dial-back budget). */
   readonly rateLimited: { lookup: number; route: number; reachability: number };
+  /** Client requests ignored: of a kind a client does not send, or needing an attachment the link has not made. */
+  readonly requestsIgnored: IgnoredRequests;
 }
 
 export interface RunningSupernode {
@@ -108,7 +110,7 @@ export interface RunningSupernode {
 export async function startSupernode(env: Env, options: SupernodeOptions): Promise<RunningSupernode> {
   const links = new Set<SecureLink>();
   const failures = new Map<ChannelError['code'], number>();
-  const counters: SupernodeCounters = { handshakes: { device: 0, supernode: 0 }, linksRefusedFull: 0, linksRefusedPerDevice: 0, linksClosedUnattached: 0, rateLimited: { lookup: 0, route: 0, reachability: 0 } };
+  const counters: SupernodeCounters = { handshakes: { device: 0, supernode: 0 }, linksRefusedFull: 0, linksRefusedPerDevice: 0, linksClosedUnattached: 0, rateLimited: { lookup: 0, route: 0, reachability: 0 }, requestsIgnored: { unknownKind: 0, notAttached: 0 } };
   /** Open device links per device (Noise key), attached or not. */
   const linksPerDevice = new Map<string, number>();
   let closed = false;
@@ -125,15 +127,6 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
     sweeper = env.clock.after(attachments.limits.keepaliveIntervalMs, sweep);
   };
   sweeper = env.clock.after(attachments.limits.keepaliveIntervalMs, sweep);
-  /** Host-cache gossip for attaching clients: up to 20 supernodes this one knows, at random. */
-  const gossipSample = () => {
-    const known = dht!.table.all();
-    for (let i = known.length - 1; i > 0; i--) {
-      const j = env.random.int(i + 1);
-      [known[i], known[j]] = [known[j]!, known[i]!];
-    }
-    return known.slice(0, GOSSIP_SIZE).map(refOf);
-  };
   let closing = false;
   /**
    * Takes back the record this supernode published for a device that is no longer attached
@@ -171,7 +164,7 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
   // Created once the listener's port is known; links arrive only after that.
   let dht: DhtNode | undefined;
   let stun: StunService | null = null;
-  let router: Router | undefined;
+  let clientService: ClientServiceContext | undefined;
   const accept: Omit<ListenOptions, 'port'> = {
     ...(options.host ? { host: options.host } : {}),
     config: { identity: options.identity, verifier: options.verifier },
@@ -222,87 +215,17 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
         const left = session;
         void Promise.resolve().then(() => withdrawIfGone(left));
       });
-      link.onMessage((envelope) => {
-        if (session) attachments.heard(session, env.clock.now());
-        switch (envelope.body.case) {
-          case 'ping':
-            link.send({ case: 'pong', value: create(PongSchema, { nonce: envelope.body.value.nonce }) });
-            return;
-          case 'attachRequest': {
-            const attached = attachments.attach(link, envelope.body.value.presence, env.clock.now(), env.clock.wallTimeMs());
-            if (!attached.ok) {
-              log(`refused to attach ${link.peer.username}: ${attached.error.code} ${attached.error.message}`);
-              link.send({ case: 'attachRefused', value: create(AttachRefusedSchema, { reason: attached.error.refusal, detail: attached.error.message }) });
-              return;
-            }
-            session = attached.value;
-            attachDeadline.cancel();
-            const presence = attached.value.presence;
-            dht!.publish(presence).then(
-              (copies) => log(`published ${presence.username} on ${copies} supernodes`),
-              (error: unknown) => log(`publishing ${presence.username} failed: ${(error as Error).message}`),
-            );
-            link.send({ case: 'attachAccepted', value: create(AttachAcceptedSchema, { keepaliveIntervalMs: attachments.limits.keepaliveIntervalMs, supernodes: gossipSample() }) });
-            return;
-          }
-          case 'routeRequest': {
-            if (!session) return;
-            const { requestId, to, payload, deviceKey } = envelope.body.value;
-            if (!takeRoute(session, env.clock.now())) {
-              counters.rateLimited.route++;
-              link.send({ case: 'routeResult', value: create(RouteResultSchema, { requestId, failure: RouteFailure.RATE_LIMITED }) });
-              return;
-            }
-            // A route to a user this supernode holds no record of costs a lookup through the
-            // overlay, as a findPresence does: it spends one of the client's lookups too, or routes
-            // to made-up names would be lookups at 200 a second (a client's own lookup before it
-            // routes, as the chat does, leaves the records here for the route).
-            if (dht!.store.get(to, env.clock.wallTimeMs()).length === 0 && !takeLookup(session, env.clock.now())) {
-              counters.rateLimited.lookup++;
-              link.send({ case: 'routeResult', value: create(RouteResultSchema, { requestId, failure: RouteFailure.RATE_LIMITED }) });
-              return;
-            }
-            router!.route({ username: session.device.username, presence: session.presence.encoded }, to, payload, deviceKey).then(
-              (outcome) => link.send({ case: 'routeResult', value: create(RouteResultSchema, { requestId, ...outcome }) }),
-              () => link.send({ case: 'routeResult', value: create(RouteResultSchema, { requestId, failure: RouteFailure.OFFLINE }) }),
-            );
-            return;
-          }
-          case 'reachabilityCheck':
-            if (!session) return; // only attached clients may ask
-            answerReachability(link, envelope.body.value.requestId, envelope.body.value.port, (body) => link.send(body));
-            return;
-          case 'turnCredentialsRequest': {
-            if (!session) return; // only attached devices get relays
-            const requestId = envelope.body.value.requestId;
-            const issued = stun?.credentials(session.device.username, toHex(session.device.dhKey).slice(0, 16));
-            link.send({
-              case: 'turnCredentialsAnswer',
-              value: create(TurnCredentialsAnswerSchema, issued ? { requestId, available: true, username: issued.username, password: issued.password, expiresAtMs: BigInt(issued.expiresAtMs), realm: TURN_REALM, udpPort: stun!.primary.port } : { requestId, available: false }),
-            });
-            return;
-          }
-          case 'deliveryAck':
-            router!.acknowledged(envelope.body.value.deliveryId);
-            return;
-          case 'findPresence': {
-            if (!session) return; // only attached clients may search
-            const { requestId, username } = envelope.body.value;
-            if (!takeLookup(session, env.clock.now())) {
-              counters.rateLimited.lookup++;
-              link.send({ case: 'foundPresence', value: create(FoundPresenceSchema, { requestId, refused: FindRefusal.RATE_LIMITED }) });
-              return;
-            }
-            dht!.findPresence(username).then(
-              (found) => link.send({ case: 'foundPresence', value: create(FoundPresenceSchema, { requestId, records: recordsForAnswer(found.records) }) }),
-              () => link.send({ case: 'foundPresence', value: create(FoundPresenceSchema, { requestId }) }),
-            );
-            return;
-          }
-          default:
-            return;
-        }
-      });
+      const client: ClientLink = {
+        link,
+        get session() {
+          return session;
+        },
+        attached: (attachedSession) => {
+          session = attachedSession;
+          attachDeadline.cancel();
+        },
+      };
+      link.onMessage((envelope) => serveClientMessage(clientService!, client, envelope));
     },
   };
   const listener: TcpListener = await listenSecure(env, { ...accept, port: options.port });
@@ -315,7 +238,8 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
         });
   const webPort = webListener ? { webPort: webListener.local.port } : {};
   dht = new DhtNode(env, options.identity, options.verifier, { host: options.advertise?.host ?? options.host ?? listener.local.host, port: options.advertise?.port ?? listener.local.port, ...webPort });
-  router = new Router(env, dht, attachments);
+  const router = new Router(env, dht, attachments);
+  clientService = { env, attachments, dht, router, stun: () => stun, counters, log, answerReachability };
   dht.startMaintenance();
   const routerRequests = dht.onOtherRequest;
   dht.onOtherRequest = (envelope, channel) => {
@@ -358,7 +282,7 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
       return closed;
     },
     get forwardsRefusedBadSender() {
-      return router!.badSenders;
+      return router.badSenders;
     },
     attachments,
     refuseRevoked: (dhKeys) => {
