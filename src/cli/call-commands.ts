@@ -9,7 +9,8 @@ import { availableParallelism } from 'node:os';
 import { CallManager, type Call, type CallEnd, type CallStats } from '../client/calls.js';
 import { Conference, ConferenceManager, type ConferenceEnd, type MemberFacts } from '../client/conference.js';
 import type { AttachedClient } from '../client/attachment.js';
-import type { ChatClient, Relation } from '../chat/chat-client.js';
+import type { Messenger } from '../messenger/messenger.js';
+import type { Relation } from '../messenger/transport.js';
 import type { FrameMs } from '../media/opus.js';
 import { NatType } from '../wire/messages.js';
 import { Connector } from '../nat/connector.js';
@@ -212,24 +213,24 @@ function interactiveKeys(call: Call): () => void {
  * relation) and from whoever a call or conference here expects; invitations and calls ring for
  * those `allowed`. `facts` is what this device counts for when a conference elects its mixer.
  */
-export function callingOn(chat: ChatClient, client: AttachedClient, self: { user: string; device: Uint8Array }, options: { allowed: (relation: Relation) => boolean; facts: () => MemberFacts; frameMs?: FrameMs }): { calls: CallManager; conferences: ConferenceManager } {
+export function callingOn(messenger: Messenger, client: AttachedClient, self: { user: string; device: Uint8Array }, options: { allowed: (relation: Relation) => boolean; facts: () => MemberFacts; frameMs?: FrameMs }): { calls: CallManager; conferences: ConferenceManager } {
   let calls: CallManager | null = null;
   let conferences: ConferenceManager | null = null;
   const expected = (user: string) => calls?.expectsConnectionFrom(user) === true || conferences?.expectsConnectionFrom(user) === true;
-  const connector = new Connector(realEnv, chat, localNetwork(client), (user, relation) => expected(user) || options.allowed(relation));
+  const connector = new Connector(realEnv, messenger, localNetwork(client), (user, relation) => expected(user) || options.allowed(relation));
   const frame = options.frameMs ? { frameMs: options.frameMs } : {};
   const acceptFrom = (_user: string, relation: Relation) => options.allowed(relation);
-  calls = new CallManager(realEnv, chat, connector, { ...frame, acceptFrom });
-  conferences = new ConferenceManager(realEnv, chat, connector, { ...frame, self, facts: options.facts, calls, acceptFrom });
+  calls = new CallManager(realEnv, messenger, connector, { ...frame, acceptFrom });
+  conferences = new ConferenceManager(realEnv, messenger, connector, { ...frame, self, facts: options.facts, calls, acceptFrom });
   return { calls, conferences };
 }
 
 async function withCalls<T>(account: Account, descriptor: NetworkDescriptor, options: { frameMs?: 10 | 20; callsFrom?: 'buddies' | 'anyone' }, body: (calls: CallManager, conferences: ConferenceManager) => Promise<T>): Promise<T> {
   const { client, save } = await attach(account, descriptor);
-  const { chat, close: closeChat } = await startChat(account, descriptor, client);
+  const { messenger, close: closeChat } = await startChat(account, descriptor, client);
   const anyone = options.callsFrom === 'anyone';
   const self = { user: account.username, device: (await account.identity()).dh.publicKey };
-  const { calls, conferences } = callingOn(chat, client, self, {
+  const { calls, conferences } = callingOn(messenger, client, self, {
     allowed: (relation) => relation === 'buddy' || (anyone && relation === 'stranger'),
     // NAT type and upload are not measured here: every CLI member counts the same, and the cores decide.
     facts: () => ({ natType: NatType.UNSPECIFIED, uploadKbps: 0, cpuCores: availableParallelism() }),
@@ -239,7 +240,7 @@ async function withCalls<T>(account: Account, descriptor: NetworkDescriptor, opt
     return await body(calls, conferences);
   } finally {
     // The last signal (BYE, CANCEL) must reach the other side before this process goes.
-    await chat.acknowledged(SIGNAL_ACK_WAIT_MS);
+    await messenger.acknowledged(SIGNAL_ACK_WAIT_MS);
     closeChat();
     client.close();
     save();

@@ -14,9 +14,11 @@ import { liveBootstrapFrom, revokedSupernodesFrom } from '../client/live-bootstr
 import { takeDevice } from '../client/device-lock.js';
 import { CandidateType } from '../wire/messages.js';
 import { Promoter } from '../client/promotion.js';
-import { ChatClient, ChatError, type ReceivedMessage, type SignallingTransport } from '../chat/chat-client.js';
-import { overlayTransport } from '../chat/overlay-transport.js';
-import { loginServerOfflineStore } from '../chat/login-offline-store.js';
+import { ChatClient, ChatError, type ReceivedMessage } from '../chat/chat-client.js';
+import { Messenger } from '../messenger/messenger.js';
+import type { SignallingTransport } from '../messenger/transport.js';
+import { overlayTransport } from '../client/overlay-transport.js';
+import { loginServerOfflineStore } from '../client/login-offline-store.js';
 import { ChatHistory } from '../chat/history.js';
 import { createInterface } from 'node:readline';
 import { unwatchFile, watchFile } from 'node:fs';
@@ -159,13 +161,13 @@ function answerConnections(connector: Connector): void {
 /** `parley connect <user>`: a path to the user's first online device, its kind, setup time and round trip. */
 export async function connect(account: Account, descriptor: NetworkDescriptor, to: string): Promise<void> {
   const { client, save } = await attach(account, descriptor);
-  const { chat, close: closeChat } = await startChat(account, descriptor, client);
+  const { messenger, close: closeChat } = await startChat(account, descriptor, client);
   try {
     const user = to.toLowerCase();
     const records = await client.find(user);
     const device = records[0]?.device.dhKey;
     if (!device) throw new CommandError(`${to} has no device online`);
-    const connector = new Connector(realEnv, chat, localNetwork(client));
+    const connector = new Connector(realEnv, messenger, localNetwork(client));
     const outcome = await connector.connect(user, device);
     if (!outcome.ok) throw new CommandError(`no connection to ${to}: ${outcome.error === 'refused' ? 'refused (not a buddy?)' : outcome.error === 'no_answer' ? 'no answer' : 'no path worked'}`);
     const c = outcome.connection;
@@ -248,9 +250,9 @@ export async function online(account: Account, descriptor: NetworkDescriptor, op
     (report) => report && console.log(`NAT: ${describeNat(report)}`),
     (error: unknown) => console.log(`NAT type not found: ${terminalError(error)}`),
   );
-  const { chat, contacts, close: closeChat } = await startChat(account, descriptor, client, options);
+  const { messenger, chat, contacts, close: closeChat } = await startChat(account, descriptor, client, options);
   const anyone = options.callsFrom === 'anyone';
-  answerConnections(new Connector(realEnv, chat, localNetwork(client), (_user, relation) => relation === 'buddy' || (anyone && relation === 'stranger')));
+  answerConnections(new Connector(realEnv, messenger, localNetwork(client), (_user, relation) => relation === 'buddy' || (anyone && relation === 'stranger')));
   // Presence: what `parley status` saved, pushed to buddies now and whenever it changes.
   const pushStatus = () => {
     const status = savedStatus(account);
@@ -357,8 +359,11 @@ export function setStatus(account: Account, state: string, text: string): void {
   console.log(`status: ${state}${text ? ` — ${text}` : ''} (buddies see it while parley online runs)`);
 }
 
-/** A chat client on this attachment: prints what arrives, after what waited at the login server. */
-export async function startChat(account: Account, descriptor: NetworkDescriptor, client: AttachedClient, settings: ChatSettings & { markReadOnShow?: boolean } = {}): Promise<{ chat: ChatClient; contacts: ContactList; history: ChatHistory; close: () => void }> {
+/**
+ * The messenger on this attachment and a chat client on it: prints what arrives, after what
+ * waited at the login server. `close` ends both.
+ */
+export async function startChat(account: Account, descriptor: NetworkDescriptor, client: AttachedClient, settings: ChatSettings & { markReadOnShow?: boolean } = {}): Promise<{ messenger: Messenger; chat: ChatClient; contacts: ContactList; history: ChatHistory; close: () => void }> {
   const history = ChatHistory.open(account.historyPath);
   const contacts = new ContactList((since) => account.call('GET', `/v1/contacts${since === null ? '' : `?since=${since}`}`));
   try {
@@ -366,14 +371,16 @@ export async function startChat(account: Account, descriptor: NetworkDescriptor,
   } catch (error) {
     console.log(`contact list unavailable (${terminalError(error)}): everyone counts as a stranger for now`);
   }
-  const chat = new ChatClient(realEnv, {
-    history,
+  const messenger = new Messenger(realEnv, {
     identity: await account.identity(),
     verifier: new CertificateVerifier(descriptor.caPublicKey),
     username: account.username,
     transport: overlayTransport(client),
     offline: loginServerOfflineStore(account),
     relationOf: (user) => contacts.relationOf(user),
+  });
+  const chat = new ChatClient(realEnv, messenger, {
+    history,
     buddies: () => contacts.buddies(),
     ...(settings.readReceipts === false ? { readReceipts: false } : {}),
   });
@@ -389,11 +396,13 @@ export async function startChat(account: Account, descriptor: NetworkDescriptor,
   const waited = await chat.fetchOffline();
   if (waited > 0) console.log(`${waited} message${waited > 1 ? 's' : ''} arrived while you were offline`);
   return {
+    messenger,
     chat,
     contacts,
     history,
     close: () => {
       chat.close();
+      messenger.close();
       history.close();
     },
   };
@@ -462,14 +471,14 @@ const LOGIN_SERVER_ONLY: SignallingTransport = {
  */
 export async function sendSealed(account: Account, descriptor: NetworkDescriptor, to: string, text: string): Promise<number> {
   const history = ChatHistory.open(account.historyPath);
-  const chat = new ChatClient(realEnv, {
-    history,
+  const messenger = new Messenger(realEnv, {
     identity: await account.identity(),
     verifier: new CertificateVerifier(descriptor.caPublicKey),
     username: account.username,
     transport: LOGIN_SERVER_ONLY,
     offline: loginServerOfflineStore(account),
   });
+  const chat = new ChatClient(realEnv, messenger, { history });
   try {
     return (await chat.send(to.toLowerCase(), text)).offlineDevices;
   } catch (error) {
@@ -479,6 +488,7 @@ export async function sendSealed(account: Account, descriptor: NetworkDescriptor
     throw error;
   } finally {
     chat.close();
+    messenger.close();
     history.close();
   }
 }

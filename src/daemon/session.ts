@@ -171,7 +171,7 @@ export class ClientSession implements DaemonCore {
   static async start(account: Account, descriptor: NetworkDescriptor): Promise<ClientSession> {
     const policy = { settings: readSettings(account.settingsPath) };
     const { client, save } = await attach(account, descriptor);
-    const { chat, contacts, history, close: closeChat } = await startChat(account, descriptor, client, { markReadOnShow: false });
+    const { messenger, chat, contacts, history, close: closeChat } = await startChat(account, descriptor, client, { markReadOnShow: false });
     const device = (await account.identity()).dh.publicKey;
     // What this device is behind, as `parley online` finds it: published in its presence record
     // (peers plan connections by it) and counted when a conference elects its mixer.
@@ -184,7 +184,7 @@ export class ClientSession implements DaemonCore {
       },
       () => {}, // not found: the type stays unknown, as for a CLI member
     );
-    const { calls, conferences } = callingOn(chat, client, { user: account.username, device }, {
+    const { calls, conferences } = callingOn(messenger, client, { user: account.username, device }, {
       allowed: (relation) => relation === 'buddy' || (policy.settings.callsFrom === 'anyone' && relation === 'stranger'),
       facts: () => ({ natType: nat.wire, uploadKbps: 0, cpuCores: availableParallelism() }),
     });
