@@ -9,7 +9,8 @@ import { Role } from '../src/crypto/certificate.js';
 import { AttachedClient } from '../src/client/attachment.js';
 import { HostCache } from '../src/overlay/host-cache.js';
 import { ChatClient } from '../src/chat/chat-client.js';
-import { overlayTransport } from '../src/chat/overlay-transport.js';
+import { Messenger } from '../src/messenger/messenger.js';
+import { overlayTransport } from '../src/client/overlay-transport.js';
 import { startSupernode } from '../src/supernode/supernode.js';
 import { testNetwork, TEST_EPOCH_MS, type TestNetwork } from '../test/support/identities.js';
 import { startSupernodes } from '../test/support/supernodes.js';
@@ -35,7 +36,8 @@ async function pair(env: Env, net: TestNetwork, refs: { host: string; port: numb
     const identity = net.identity(user, { issuedAtMs: env.clock.wallTimeMs() - 1000 });
     const attached = new AttachedClient(env, { identity, verifier: net.verifier, username: user, hostCache: new HostCache(), bootstrap: [ref] });
     await drive(attached.start());
-    return { attached, chat: new ChatClient(env, { identity, verifier: net.verifier, username: user, transport: overlayTransport(attached) }) };
+    const messenger = new Messenger(env, { identity, verifier: net.verifier, username: user, transport: overlayTransport(attached) });
+    return { attached, messenger, chat: new ChatClient(env, messenger) };
   };
   return { alice: await device('alice', refs[0]!), bob: await device('bob', refs[1]!) };
 }
@@ -86,6 +88,7 @@ async function onLoopback(): Promise<Pick<ChatResults, 'latencyMs' | 'loopbackRt
   if (!acked || count - before !== total) throw new Error(`throughput run: ${count - before} of ${total} arrived`);
   for (const d of [alice, bob]) {
     d.chat.close();
+    d.messenger.close();
     d.attached.close();
   }
   for (const s of supernodes) s.running.close();
@@ -105,7 +108,8 @@ async function onVirtualNetwork(seed = 5): Promise<Pick<ChatResults, 'bytesPerMe
     const env = hosts[i]!.env();
     const attached = new AttachedClient(env, { identity, verifier: net.verifier, username: user, hostCache: new HostCache(), bootstrap: [supernodes[i]!.ref] });
     await drive(attached.start());
-    return { attached, chat: new ChatClient(env, { identity, verifier: net.verifier, username: user, transport: overlayTransport(attached) }) };
+    const messenger = new Messenger(env, { identity, verifier: net.verifier, username: user, transport: overlayTransport(attached) });
+    return { attached, messenger, chat: new ChatClient(env, messenger) };
   };
   const alice = await device('alice', 0);
   const bob = await device('bob', 1);
@@ -126,6 +130,7 @@ async function onVirtualNetwork(seed = 5): Promise<Pick<ChatResults, 'bytesPerMe
   const bytesPerMessageBulk = (sent() - before) / 1000;
   for (const d of [alice, bob]) {
     d.chat.close();
+    d.messenger.close();
     d.attached.close();
   }
   for (const s of supernodes) s.running.close();

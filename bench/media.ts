@@ -196,7 +196,7 @@ export async function benchCallSetup(): Promise<CallSetup> {
   const world = await overlayWorld(1, 3, { link: () => ({ latencyMs: 5 }) });
   const phone = async (user: string, buddy: string) => {
     const d = await device(world, user, [buddy]);
-    const calls = new CallManager(d.host.env(), d.chat, d.connector);
+    const calls = new CallManager(d.host.env(), d.messenger, d.connector);
     d.policy.accept = (other, relation) => calls.expectsConnectionFrom(other) || relation === 'buddy';
     return { ...d, calls };
   };
@@ -227,6 +227,7 @@ export async function benchCallSetup(): Promise<CallSetup> {
   await world.drive(ringingCall.ended);
   for (const d of [alice, bob]) {
     d.chat.close();
+    d.messenger.close();
     d.attached.close();
   }
   for (const s of world.supernodes) s.running.close();

@@ -11,12 +11,14 @@ import { LoginError } from '../client/login-client.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import { CandidateType, PresenceState } from '../wire/messages.js';
 import type { PromotionEvent } from '../client/promotion.js';
-import { ChatClient, ChatError, type ReceivedMessage, type SignallingTransport } from '../chat/chat-client.js';
-import { loginServerOfflineStore } from '../chat/login-offline-store.js';
+import { ChatClient, ChatError, type ReceivedMessage } from '../chat/chat-client.js';
+import { Messenger } from '../messenger/messenger.js';
+import type { SignallingTransport } from '../messenger/transport.js';
+import { loginServerOfflineStore } from '../client/login-offline-store.js';
 import { ChatHistory } from '../chat/history.js';
 import { TypingSignal } from '../chat/typing-signal.js';
 import { describeNat, detectMappingLifetime, type MappingLifetime } from '../nat/nat-detection.js';
-import type { Connection, Connector } from '../nat/connector.js';
+import type { Connection, Connector } from '../client/connector.js';
 import { DeviceAttachment } from '../client/device-attachment.js';
 import { startDevice, type Device, type DeviceEvent, type DeviceOptions, type DevicePolicy } from '../client/device.js';
 import { DeviceBusyError, holdDevice, loadStatus, profileStore } from '../client/profile-files.js';
@@ -356,14 +358,14 @@ const LOGIN_SERVER_ONLY: SignallingTransport = {
  */
 export async function sendSealed(account: Account, descriptor: NetworkDescriptor, to: string, text: string): Promise<number> {
   const history = ChatHistory.open(account.historyPath);
-  const chat = new ChatClient(realEnv, {
-    history,
+  const messenger = new Messenger(realEnv, {
     identity: await account.identity(),
     verifier: new CertificateVerifier(descriptor.caPublicKey),
     username: account.username,
     transport: LOGIN_SERVER_ONLY,
     offline: loginServerOfflineStore(account),
   });
+  const chat = new ChatClient(realEnv, messenger, { history });
   try {
     return (await chat.send(to.toLowerCase(), text)).offlineDevices;
   } catch (error) {
@@ -373,6 +375,7 @@ export async function sendSealed(account: Account, descriptor: NetworkDescriptor
     throw error;
   } finally {
     chat.close();
+    messenger.close();
     history.close();
   }
 }

@@ -15,8 +15,9 @@
 import { create } from '@bufbuild/protobuf';
 import type { Env, Timer } from '../env/types.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
-import type { Relation } from '../chat/chat-client.js';
-import type { Connection, Connector } from '../nat/connector.js';
+import type { Messenger, Sender } from '../messenger/messenger.js';
+import type { Relation } from '../messenger/transport.js';
+import type { Connection, Connector } from './connector.js';
 
 type ConnectOutcome = Awaited<ReturnType<Connector['connect']>>;
 import type { PathKind, SelectedPath } from '../nat/ice-candidate.js';
@@ -56,10 +57,17 @@ const RESTART_RETRY_MS = 100;
 /** The callee asks the caller for a restart at most this often. */
 const RESTART_ASK_EVERY_MS = 1_000;
 
-export interface CallSignalling {
-  onCallSignal(listener: (from: { user: string; device: Uint8Array; relation: Relation }, signal: CallSignal) => void): void;
-  /** Resolves with the devices the signal went to. */
-  sendCallSignal(user: string, devices: readonly Uint8Array[] | 'all', signal: CallSignal): Promise<Uint8Array[]>;
+/** What calls and conferences need of the messenger: call signals in the end-to-end streams to other devices (`send` resolves with the devices a signal went to). */
+export type CallSignalling = Pick<Messenger, 'subscribe' | 'send'>;
+
+/**
+ * Hands call signals from other devices to `listener` (blocked users' never arrive). One that
+ * waited in the offline store is about a call long over, and dropped. Returns the unsubscribe.
+ */
+export function subscribeLiveCallSignals(signalling: CallSignalling, listener: (from: Sender, signal: CallSignal) => void): () => void {
+  return signalling.subscribe('call', (from, signal, arrival) => {
+    if (!arrival.offline) listener(from, signal);
+  });
 }
 
 export interface CallAudio {
@@ -423,7 +431,7 @@ export class CallManager {
     private readonly options: CallManagerOptions = {},
   ) {
     this.frameMs = options.frameMs ?? 20;
-    signalling.onCallSignal((from, signal) => this.received(from, signal));
+    subscribeLiveCallSignals(signalling, (from, signal) => this.received(from, signal));
     connector.onConnection((connection) => this.connected(connection));
   }
 
@@ -449,7 +457,7 @@ export class CallManager {
     call.audio = audio;
     this.calls.set(toHex(call.id), call);
     const invite = create(CallSignalSchema, { callId: call.id, kind: CallSignalKind.INVITE, srtpMaster: call.ourMaster, codecs: [OPUS_CODEC], frameMs: this.frameMs });
-    call.invited = await this.signalling.sendCallSignal(user, 'all', invite).catch(() => []);
+    call.invited = await this.signalling.send(user, 'all', 'call', invite).catch(() => []);
     if (call.invited.length === 0) {
       this.close(call, { reason: 'unavailable', by: 'remote' });
       return call;
@@ -466,7 +474,7 @@ export class CallManager {
 
   /** One signal, sent without waiting: the end-to-end stream retries it, and a lost one ends in a timeout. */
   private send(user: string, devices: readonly Uint8Array[] | 'all', callId: Uint8Array, kind: CallSignalKind, reason = '', extra: { srtpMaster?: Uint8Array } = {}): void {
-    void this.signalling.sendCallSignal(user, devices, create(CallSignalSchema, { callId, kind, reason, ...extra })).catch(() => []);
+    void this.signalling.send(user, devices, 'call', create(CallSignalSchema, { callId, kind, reason, ...extra })).catch(() => []);
   }
 
   /** Ends `call`, telling the other side with `kind` (unless it was the other side that ended it). */

@@ -15,8 +15,8 @@ import { create } from '@bufbuild/protobuf';
 import type { Env, Timer } from '../env/types.js';
 import { every } from '../env/every.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
-import type { Relation } from '../chat/chat-client.js';
-import type { Connection, Connector } from '../nat/connector.js';
+import type { Relation } from '../messenger/transport.js';
+import type { Connection, Connector } from './connector.js';
 
 type ConnectOutcome = Awaited<ReturnType<Connector['connect']>>;
 import type { PathKind } from '../nat/ice-candidate.js';
@@ -27,7 +27,7 @@ import { electMixer } from '../media/mixer-election.js';
 import { isRtcp } from '../rtp/rtcp.js';
 import type { FrameMs } from '../media/opus.js';
 import { SRTP_MASTER_KEY_BYTES, SRTP_MASTER_SALT_BYTES } from '../rtp/srtp.js';
-import { OPUS_CODEC, RING_TIMEOUT_MS, type Call, type CallAudio, type CallManager, type CallSignalling } from './calls.js';
+import { OPUS_CODEC, RING_TIMEOUT_MS, subscribeLiveCallSignals, type Call, type CallAudio, type CallManager, type CallSignalling } from './calls.js';
 
 /** Members of one conference (each is a leg, a decoder and an encoder at the mixer). */
 export const MAX_MEMBERS = 16;
@@ -690,7 +690,7 @@ export class ConferenceManager {
     private readonly options: ConferenceOptions,
   ) {
     this.frameMs = options.frameMs ?? 20;
-    signalling.onCallSignal((from, signal) => this.received(from, signal));
+    subscribeLiveCallSignals(signalling, (from, signal) => this.received(from, signal));
     connector.onConnection((connection) => this.connectedFrom(connection));
   }
 
@@ -742,7 +742,7 @@ export class ConferenceManager {
   }
 
   sendTo(user: string, devices: readonly Uint8Array[] | 'all', signal: CallSignal): Promise<Uint8Array[]> {
-    return this.signalling.sendCallSignal(user, devices, signal).catch(() => []);
+    return this.signalling.send(user, devices, 'call', signal).catch(() => []);
   }
 
   forget(conference: Conference): void {

@@ -2,7 +2,7 @@
 // client and followed while it runs: asked again now and then with the version it has, which
 // costs one small answer while nothing changed. It decides who is a buddy (presence, messages)
 // and who is blocked.
-import type { Relation } from '../chat/chat-client.js';
+import type { Relation } from '../messenger/transport.js';
 import { LoginError } from './login-client.js';
 
 /** A request to the login server as this user (`Account.call`). */

@@ -10,12 +10,14 @@ import type { NodeIdentity } from '../crypto/identity.js';
 import type { Env, Timer } from '../env/types.js';
 import type { FrameMs } from '../media/opus.js';
 import { natTypeToWire, type NatReport } from '../nat/nat-detection.js';
-import { Connector, type LocalNetwork } from '../nat/connector.js';
+import { Connector, type LocalNetwork } from './connector.js';
 import { NatType } from '../wire/messages.js';
-import { ChatClient, type Relation } from '../chat/chat-client.js';
+import { ChatClient } from '../chat/chat-client.js';
+import { Messenger } from '../messenger/messenger.js';
+import type { Relation } from '../messenger/transport.js';
 import type { ChatHistory } from '../chat/history.js';
-import { overlayTransport } from '../chat/overlay-transport.js';
-import { loginServerOfflineStore } from '../chat/login-offline-store.js';
+import { overlayTransport } from './overlay-transport.js';
+import { loginServerOfflineStore } from './login-offline-store.js';
 import type { AttachedClient, AttachmentEvent } from './attachment.js';
 import { DeviceAttachment, type HostCacheStore } from './device-attachment.js';
 import { CallManager } from './calls.js';
@@ -102,6 +104,8 @@ export class Device {
   readonly deviceKey: Uint8Array;
   readonly attachment: DeviceAttachment;
   readonly client: AttachedClient;
+  /** The end-to-end streams to other devices: chat, calls and the connector each take their kinds of payload from it. */
+  readonly messenger: Messenger;
   readonly chat: ChatClient;
   readonly contacts: ContactList;
   readonly history: ChatHistory;
@@ -134,14 +138,16 @@ export class Device {
     this.client.onEvent((event) => this.emit({ kind: 'attachment', event }));
     this.history = store.openHistory();
     this.contacts = new ContactList((since) => account.call('GET', `/v1/contacts${since === null ? '' : `?since=${since}`}`));
-    this.chat = new ChatClient(env, {
-      history: this.history,
+    this.messenger = new Messenger(env, {
       identity,
       verifier,
       username: account.username,
       transport: overlayTransport(this.client),
       offline: loginServerOfflineStore(account),
       relationOf: (user) => this.contacts.relationOf(user),
+    });
+    this.chat = new ChatClient(env, this.messenger, {
+      history: this.history,
       buddies: () => this.contacts.buddies(),
       ...(policy.readReceipts ? {} : { readReceipts: false }),
     });
@@ -149,14 +155,14 @@ export class Device {
     // here expects (a stranger invited to this user's conference).
     const allowed = (relation: Relation) => relation === 'buddy' ? policy.callsFrom !== 'nobody' : relation === 'stranger' && policy.callsFrom === 'anyone';
     const expected = (user: string) => this.calls.expectsConnectionFrom(user) || this.conferences.expectsConnectionFrom(user);
-    this.connector = new Connector(env, this.chat, () => this.localNetwork(), (user, relation) => expected(user) || allowed(relation));
+    this.connector = new Connector(env, this.messenger, () => this.localNetwork(), (user, relation) => expected(user) || allowed(relation));
     const frame = policy.frameMs ? { frameMs: policy.frameMs } : {};
     const acceptFrom = (_user: string, relation: Relation) => allowed(relation);
-    this.calls = new CallManager(env, this.chat, this.connector, { ...frame, acceptFrom });
+    this.calls = new CallManager(env, this.messenger, this.connector, { ...frame, acceptFrom });
     const self = { user: account.username, device: this.deviceKey };
     // What this device counts for when a conference elects its mixer.
     const facts = () => ({ natType: this.natWire, uploadKbps: 0, cpuCores: options.cpuCores ?? 1 });
-    this.conferences = new ConferenceManager(env, this.chat, this.connector, { ...frame, self, facts, calls: this.calls, acceptFrom });
+    this.conferences = new ConferenceManager(env, this.messenger, this.connector, { ...frame, self, facts, calls: this.calls, acceptFrom });
   }
 
   onEvent(listener: (event: DeviceEvent) => void): () => void {
@@ -319,6 +325,7 @@ export class Device {
     if (options.acknowledgeWithinMs) await this.chat.acknowledged(options.acknowledgeWithinMs);
     this.stopPromotion();
     this.chat.close();
+    this.messenger.close();
     this.history.close();
     this.attachment.close();
   }

@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { VirtualNetwork } from '../../src/env/virtual/index.js';
-import { ChatClient, STRANGER_MESSAGE_BURST, ALL_STRANGERS_MESSAGE_BURST, type ReceivedMessage, type SignallingTransport } from '../../src/chat/chat-client.js';
+import { STRANGER_MESSAGE_BURST, ALL_STRANGERS_MESSAGE_BURST, type ReceivedMessage } from '../../src/chat/chat-client.js';
+import type { SignallingTransport } from '../../src/messenger/transport.js';
+import { chatOn } from '../support/chat.js';
 import { ChatHistory } from '../../src/chat/history.js';
 import { toHex } from '../../src/crypto/bytes.js';
 import { SeededRandom } from '../../src/env/prng.js';
@@ -22,7 +24,7 @@ function chatWorld(seed: number) {
   const net = testNetwork(new SeededRandom(seed));
   const handlers = new Map<string, (from: string, payload: Uint8Array) => void>();
   const devicesOf = new Map<string, Uint8Array[]>();
-  const clients: ChatClient[] = [];
+  const clients: (() => void)[] = [];
   const client = (user: string, relationOf: (other: string) => 'buddy' | 'stranger' = () => 'buddy', history?: ChatHistory) => {
     const identity = net.identity(user);
     devicesOf.set(user, [...(devicesOf.get(user) ?? []), identity.dh.publicKey]);
@@ -34,13 +36,13 @@ function chatWorld(seed: number) {
       devices: async (other) => devicesOf.get(other) ?? [],
       onReceive: (handler) => void handlers.set(toHex(identity.dh.publicKey), handler),
     };
-    const chat = new ChatClient(network.addHost().env(), { identity, verifier: net.verifier, username: user, transport, relationOf, ...(history ? { history } : {}) });
-    clients.push(chat);
+    const { messenger, chat, close } = chatOn(network.addHost().env(), { identity, verifier: net.verifier, username: user, transport, relationOf, ...(history ? { history } : {}) });
+    clients.push(close);
     const inbox: ReceivedMessage[] = [];
     chat.onMessage((m) => inbox.push(m));
-    return { chat, inbox };
+    return { messenger, chat, inbox };
   };
-  return { drive, elapse, client, close: () => clients.forEach((c) => c.close()) };
+  return { drive, elapse, client, close: () => clients.forEach((close) => close()) };
 }
 
 const FLOOD = 300;
@@ -62,7 +64,7 @@ test(`a stranger's ${FLOOD} messages: ${STRANGER_MESSAGE_BURST} are shown and st
       assert.equal(fromMallory().length, STRANGER_MESSAGE_BURST, 'shown from the stranger');
       assert.ok(fromMallory().every((m) => m.request));
       assert.equal(history.conversation('mallory', { limit: 1_000 }).length, STRANGER_MESSAGE_BURST, 'stored from the stranger');
-      assert.equal(bob.chat.refused.get('rate_limited'), FLOOD - STRANGER_MESSAGE_BURST);
+      assert.equal(bob.messenger.refused.get('rate_limited'), FLOOD - STRANGER_MESSAGE_BURST);
       assert.equal(bob.inbox.filter((m) => m.from === 'alice').length, FLOOD, "every buddy's message arrives");
       assert.equal(history.conversation('alice', { limit: 1_000 }).length, FLOOD);
       // The budget refills at one a minute.
@@ -93,7 +95,7 @@ test(`many strangers together are shown at most ${ALL_STRANGERS_MESSAGE_BURST} m
       await world.elapse(5_000);
       const fromStrangers = bob.inbox.filter((m) => m.from.startsWith('sybil')).length;
       assert.equal(fromStrangers, ALL_STRANGERS_MESSAGE_BURST, `shown from ${strangers.length} strangers`);
-      assert.equal(bob.chat.refused.get('rate_limited'), strangers.length * STRANGER_MESSAGE_BURST - ALL_STRANGERS_MESSAGE_BURST);
+      assert.equal(bob.messenger.refused.get('rate_limited'), strangers.length * STRANGER_MESSAGE_BURST - ALL_STRANGERS_MESSAGE_BURST);
       assert.equal(bob.inbox.filter((m) => m.from === 'alice').length, 20);
     } finally {
       world.close();

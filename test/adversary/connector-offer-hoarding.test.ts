@@ -5,7 +5,7 @@
 // calls rang without a path. Now one user holds at most MAX_ANSWERING_PER_USER places.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MAX_ANSWERING, MAX_ANSWERING_PER_USER, offerOf } from '../../src/nat/connector.js';
+import { MAX_ANSWERING, MAX_ANSWERING_PER_USER, offerOf } from '../../src/client/connector.js';
 import { testSeed, withSeed } from '../support/seed.js';
 import { overlayWorld } from '../support/supernodes.js';
 import { device, shutDown } from '../support/devices.js';
@@ -22,7 +22,7 @@ test(`a buddy sending ${MAX_ANSWERING} offers that lead nowhere holds ${MAX_ANSW
       // Offers whose only candidate is an address that never answers: bob's checks run their course.
       for (let i = 0; i < MAX_ANSWERING; i++) {
         const attemptId = new Uint8Array(16).fill(i + 1);
-        mallory.chat.sendConnectivity('bob', bob.identity.dh.publicKey, offerOf(attemptId, false, { ufrag: `mal${i}x`, pwd: 'p'.repeat(24), candidates: [{ type: 'host', address: { host: '198.51.100.7', port: 9 }, priority: 1 }] }));
+        void mallory.messenger.send('bob', [bob.identity.dh.publicKey], 'connectivity', offerOf(attemptId, false, { ufrag: `mal${i}x`, pwd: 'p'.repeat(24), candidates: [{ type: 'host', address: { host: '198.51.100.7', port: 9 }, priority: 1 }] }));
       }
       await elapse(1_000);
       const hoarded = bob.refusals.filter((r) => r === 'mallory: too many connections being set up with this user').length;
@@ -36,7 +36,7 @@ test(`a buddy sending ${MAX_ANSWERING} offers that lead nowhere holds ${MAX_ANSW
       // Mallory's places come free once their checks gave up (10 s), and its offers are answered again.
       await elapse(12_000);
       const before = bob.refusals.length;
-      mallory.chat.sendConnectivity('bob', bob.identity.dh.publicKey, offerOf(new Uint8Array(16).fill(99), false, { ufrag: 'mal99x', pwd: 'p'.repeat(24), candidates: [{ type: 'host', address: { host: '198.51.100.7', port: 9 }, priority: 1 }] }));
+      void mallory.messenger.send('bob', [bob.identity.dh.publicKey], 'connectivity', offerOf(new Uint8Array(16).fill(99), false, { ufrag: 'mal99x', pwd: 'p'.repeat(24), candidates: [{ type: 'host', address: { host: '198.51.100.7', port: 9 }, priority: 1 }] }));
       await elapse(1_000);
       assert.equal(bob.refusals.length, before, 'answered, not refused');
       await elapse(12_000);

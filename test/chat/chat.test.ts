@@ -10,9 +10,11 @@ import { join } from 'node:path';
 import { ChatHistory } from '../../src/chat/history.js';
 import { AttachedClient } from '../../src/client/attachment.js';
 import { HostCache } from '../../src/overlay/host-cache.js';
-import { ChatClient, type BuddyPresence, type OfflineStore, type ReadEvent, type ReceivedMessage, type SignallingTransport, type TypingEvent } from '../../src/chat/chat-client.js';
+import type { BuddyPresence, ReadEvent, ReceivedMessage, TypingEvent } from '../../src/chat/chat-client.js';
+import type { OfflineStore, SignallingTransport } from '../../src/messenger/transport.js';
 import { PresenceState } from '../../src/wire/messages.js';
-import { overlayTransport } from '../../src/chat/overlay-transport.js';
+import { overlayTransport } from '../../src/client/overlay-transport.js';
+import { chatOn } from '../support/chat.js';
 import { toHex } from '../../src/crypto/bytes.js';
 import { testSeed, withSeed } from '../support/seed.js';
 import { overlayWorld } from '../support/supernodes.js';
@@ -40,10 +42,10 @@ test(`two users with two devices each exchange ${2 * PER_SENDER} messages over a
       const identity = net.identity(user);
       const attached = new AttachedClient(host.env(), { identity, verifier: net.verifier, username: user, hostCache: new HostCache(), bootstrap: [supernodes[sn]!.ref, ...supernodes.map((s) => s.ref)] });
       await drive(attached.start());
-      const chat = new ChatClient(host.env(), { identity, verifier: net.verifier, username: user, transport: lossy(overlayTransport(attached)) });
+      const { chat, close } = chatOn(host.env(), { identity, verifier: net.verifier, username: user, transport: lossy(overlayTransport(attached)) });
       const inbox: ReceivedMessage[] = [];
       chat.onMessage((m) => inbox.push(m));
-      return { user, key: toHex(identity.dh.publicKey), attached, chat, inbox };
+      return { user, key: toHex(identity.dh.publicKey), attached, chat, close, inbox };
     };
     const aliceLaptop = await device('alice', 0);
     const alicePhone = await device('alice', 1);
@@ -91,7 +93,7 @@ test(`two users with two devices each exchange ${2 * PER_SENDER} messages over a
     assert.equal(leaked.length, 0, 'plaintext in routed payloads');
     assert.ok(carried.length > 0);
     for (const d of all) {
-      d.chat.close();
+      d.close();
       d.attached.close();
     }
     for (const s of supernodes) s.running.close();
@@ -118,10 +120,10 @@ test('a user with no device online gets what was sent meanwhile at the next logi
       const host = network.addHost({ behind: network.addGateway({ nat: 'symmetric' }) });
       const attached = new AttachedClient(host.env(), { identity, verifier: net.verifier, username: user, hostCache: new HostCache(), bootstrap: supernodes.map((s) => s.ref) });
       await drive(attached.start());
-      const chat = new ChatClient(host.env(), { identity, verifier: net.verifier, username: user, transport: overlayTransport(attached), offline: storeFor(user, device) });
+      const { messenger, chat, close } = chatOn(host.env(), { identity, verifier: net.verifier, username: user, transport: overlayTransport(attached), offline: storeFor(user, device) });
       const inbox: ReceivedMessage[] = [];
       chat.onMessage((m) => inbox.push(m));
-      return { attached, chat, inbox };
+      return { attached, messenger, chat, close, inbox };
     };
     const alice = await online('alice', aliceIdentity, 1);
     for (let i = 0; i < 5; i++) {
@@ -142,8 +144,8 @@ test('a user with no device online gets what was sent meanwhile at the next logi
     assert.equal(shown, 5);
     assert.deepEqual(bob.inbox.map((m) => m.text), Array.from({ length: 5 }, (_, i) => `while you were out ${i}`));
     assert.ok(bob.inbox.every((m) => m.offline && m.from === 'alice' && m.conversation === 'alice'));
-    assert.equal(bob.chat.refused.get('wrong_peer'), 1);
-    assert.equal(bob.chat.refused.get('handshake_failed'), 1);
+    assert.equal(bob.messenger.refused.get('wrong_peer'), 1);
+    assert.equal(bob.messenger.refused.get('handshake_failed'), 1);
     assert.equal(waiting.filter((m) => m.device === 7).length, 0, 'everything fetched was acknowledged');
     assert.equal(await drive(bob.chat.fetchOffline()), 0);
     // Now online, bob's laptop gets the next one live; his phone and alice's tablet, sealed.
@@ -155,7 +157,7 @@ test('a user with no device online gets what was sent meanwhile at the next logi
     assert.equal(bob.inbox.at(-1)?.text, 'welcome back');
     assert.equal(bob.inbox.at(-1)?.offline, false);
     for (const d of [alice, bob]) {
-      d.chat.close();
+      d.close();
       d.attached.close();
     }
     for (const s of supernodes) s.running.close();
@@ -176,7 +178,7 @@ test('presence goes to buddies only and reaches a device that connects later; st
       const attached = new AttachedClient(host.env(), { identity, verifier: net.verifier, username: user, hostCache: new HostCache(), bootstrap: supernodes.map((s) => s.ref) });
       await drive(attached.start());
       const mine = contacts[user]!;
-      const chat = new ChatClient(host.env(), {
+      const { messenger, chat, close } = chatOn(host.env(), {
         identity,
         verifier: net.verifier,
         username: user,
@@ -188,7 +190,7 @@ test('presence goes to buddies only and reaches a device that connects later; st
       const seen: BuddyPresence[] = [];
       chat.onMessage((m) => inbox.push(m));
       chat.onPresence((p) => seen.push(p));
-      return { host, identity, attached, chat, inbox, seen };
+      return { host, identity, attached, messenger, chat, close, inbox, seen };
     };
     const alice = await online('alice');
     const bob = await online('bob');
@@ -207,7 +209,7 @@ test('presence goes to buddies only and reaches a device that connects later; st
     await elapse(5_000);
     assert.deepEqual(bob.seen, []);
     assert.deepEqual(bob.inbox.map((m) => [m.from, m.text, m.request]), [['carol', 'can we talk?', true]], 'a stranger\'s message is a request; a blocked user\'s never shows');
-    assert.ok((bob.chat.refused.get('blocked') ?? 0) >= 1);
+    assert.ok((bob.messenger.refused.get('blocked') ?? 0) >= 1);
     assert.ok(mallory.chat.unacknowledged > 0, 'the blocked user learns nothing: no answer, no acknowledgement');
 
     // Alice's second device comes online later: its first session with bob brings bob's presence.
@@ -220,17 +222,17 @@ test('presence goes to buddies only and reaches a device that connects later; st
 
     // Alice's first device restarts its chat (same keys, all session state gone); bob, who
     // still holds the old session, notices the silence, starts a new one, and gets through.
-    alice.chat.close();
-    const restarted = new ChatClient(alice.host.env(), { identity: alice.identity, verifier: net.verifier, username: 'alice', transport: overlayTransport(alice.attached), relationOf: () => 'buddy' });
+    alice.close();
+    const restarted = chatOn(alice.host.env(), { identity: alice.identity, verifier: net.verifier, username: 'alice', transport: overlayTransport(alice.attached), relationOf: () => 'buddy' });
     const afterRestart: string[] = [];
-    restarted.onMessage((m) => afterRestart.push(m.text));
+    restarted.chat.onMessage((m) => afterRestart.push(m.text));
     await drive(bob.chat.send('alice', 'still there?'));
     await elapse(20_000);
     assert.deepEqual(afterRestart, ['still there?']);
     assert.equal(bob.chat.unacknowledged, 0, 'every device acknowledged bob\'s messages');
     restarted.close();
     for (const d of [alice, alice2, bob, carol, mallory]) {
-      d.chat.close();
+      d.close();
       d.attached.close();
     }
     for (const s of supernodes) s.running.close();
@@ -244,14 +246,14 @@ test('typing indicators and read receipts reach the other side, and not when the
       const identity = net.identity(user);
       const attached = new AttachedClient(host.env(), { identity, verifier: net.verifier, username: user, hostCache: new HostCache(), bootstrap: supernodes.map((s) => s.ref) });
       await drive(attached.start());
-      const chat = new ChatClient(host.env(), { identity, verifier: net.verifier, username: user, transport: overlayTransport(attached), ...settings });
+      const { chat, close } = chatOn(host.env(), { identity, verifier: net.verifier, username: user, transport: overlayTransport(attached), ...settings });
       const typing: TypingEvent[] = [];
       const reads: ReadEvent[] = [];
       const inbox: ReceivedMessage[] = [];
       chat.onTyping((t) => typing.push(t));
       chat.onRead((r) => reads.push(r));
       chat.onMessage((m) => inbox.push(m));
-      return { attached, chat, typing, reads, inbox };
+      return { attached, chat, close, typing, reads, inbox };
     };
     const alice = await online('alice', {});
     const bob = await online('bob', {});
@@ -277,7 +279,7 @@ test('typing indicators and read receipts reach the other side, and not when the
     assert.equal(alice.reads.filter((r) => r.ids.includes(toQuiet.id)).length, 0);
     assert.equal(quiet.inbox.length, 1);
     for (const d of [alice, bob, quiet]) {
-      d.chat.close();
+      d.close();
       d.attached.close();
     }
     for (const s of supernodes) s.running.close();
@@ -296,9 +298,9 @@ test('a sender that restarts with messages no device acknowledged sends them aga
       };
       const bobIdentity = net.identity('bob');
       const bob = await attach('bob', bobIdentity);
-      const bobChat = new ChatClient(bob.host.env(), { identity: bobIdentity, verifier: net.verifier, username: 'bob', transport: overlayTransport(bob.attached) });
+      const bobDevice = chatOn(bob.host.env(), { identity: bobIdentity, verifier: net.verifier, username: 'bob', transport: overlayTransport(bob.attached) });
       const bobInbox: string[] = [];
-      bobChat.onMessage((m) => bobInbox.push(m.text));
+      bobDevice.chat.onMessage((m) => bobInbox.push(m.text));
 
       const aliceIdentity = net.identity('alice');
       const alice = await attach('alice', aliceIdentity);
@@ -312,7 +314,8 @@ test('a sender that restarts with messages no device acknowledged sends them aga
       };
       const historyPath = join(dir, 'alice.sqlite');
       let history = ChatHistory.open(historyPath);
-      const aliceChat = new ChatClient(alice.host.env(), { identity: aliceIdentity, verifier: net.verifier, username: 'alice', transport: flaky, history });
+      const aliceDevice = chatOn(alice.host.env(), { identity: aliceIdentity, verifier: net.verifier, username: 'alice', transport: flaky, history });
+      const aliceChat = aliceDevice.chat;
       await drive(aliceChat.send('bob', 'one'));
       await elapse(2_000);
       assert.equal(aliceChat.unacknowledged, 0);
@@ -325,19 +328,19 @@ test('a sender that restarts with messages no device acknowledged sends them aga
       await elapse(2_000);
       assert.deepEqual(bobInbox, ['one', 'two']);
       assert.equal(aliceChat.unacknowledged, 2);
-      aliceChat.close();
+      aliceDevice.close();
       history.close();
 
       // Alice's chat starts again on the same profile: its outbox has 'two' and 'three'.
       history = ChatHistory.open(historyPath);
-      const restarted = new ChatClient(alice.host.env(), { identity: aliceIdentity, verifier: net.verifier, username: 'alice', transport: overlayTransport(alice.attached), history });
+      const restarted = chatOn(alice.host.env(), { identity: aliceIdentity, verifier: net.verifier, username: 'alice', transport: overlayTransport(alice.attached), history });
       await elapse(10_000);
       assert.deepEqual(bobInbox, ['one', 'two', 'three'], 'every message once, in order');
-      assert.equal(restarted.unacknowledged, 0);
+      assert.equal(restarted.chat.unacknowledged, 0);
       assert.deepEqual(history.queued(network.scheduler.wallTimeMs()), [], 'acknowledged messages leave the outbox');
       restarted.close();
       history.close();
-      bobChat.close();
+      bobDevice.close();
       for (const d of [alice, bob]) d.attached.close();
       for (const s of supernodes) s.running.close();
     } finally {

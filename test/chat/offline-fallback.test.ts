@@ -6,8 +6,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AttachedClient } from '../../src/client/attachment.js';
 import { HostCache } from '../../src/overlay/host-cache.js';
-import { ChatClient, OFFLINE_FALLBACK_MS, type OfflineStore, type ReceivedMessage } from '../../src/chat/chat-client.js';
-import { overlayTransport } from '../../src/chat/overlay-transport.js';
+import type { ReceivedMessage } from '../../src/chat/chat-client.js';
+import { OFFLINE_FALLBACK_MS } from '../../src/messenger/messenger.js';
+import type { OfflineStore } from '../../src/messenger/transport.js';
+import { overlayTransport } from '../../src/client/overlay-transport.js';
+import { chatOn } from '../support/chat.js';
 import { testSeed, withSeed } from '../support/seed.js';
 import { overlayWorld } from '../support/supernodes.js';
 
@@ -24,22 +27,22 @@ async function world(seed: number) {
     fetch: async () => waiting.filter((m) => m.device === ids[caller]).slice(0, 2),
     ack: async (acked) => void acked.forEach((id) => waiting.splice(waiting.findIndex((m) => m.id === id), 1)),
   });
-  const opened: { attached: AttachedClient; chat: ChatClient }[] = [];
+  const opened: { attached: AttachedClient; close: () => void }[] = [];
   /** A login of `user` on a fresh host: attached, chatting, and (as `parley online` does) fetching what waits. */
   const login = async (user: 'alice' | 'bob', sn: number) => {
     const host = w.network.addHost({ behind: w.network.addGateway({ nat: 'port-restricted' }), link: { latencyMs: 15 } });
     const identity = identities[user];
     const attached = new AttachedClient(host.env(), { identity, verifier: w.net.verifier, username: user, hostCache: new HostCache(), bootstrap: [w.supernodes[sn]!.ref] });
     await w.drive(attached.start());
-    const chat = new ChatClient(host.env(), { identity, verifier: w.net.verifier, username: user, transport: overlayTransport(attached), offline: storeFor(user) });
+    const { chat, close } = chatOn(host.env(), { identity, verifier: w.net.verifier, username: user, transport: overlayTransport(attached), offline: storeFor(user) });
     const inbox: ReceivedMessage[] = [];
     chat.onMessage((m) => inbox.push(m));
-    opened.push({ attached, chat });
-    return { host, attached, chat, inbox, fetched: () => w.drive(chat.fetchOffline()) };
+    opened.push({ attached, close });
+    return { host, attached, chat, close, inbox, fetched: () => w.drive(chat.fetchOffline()) };
   };
   const close = () => {
     for (const o of opened) {
-      o.chat.close();
+      o.close();
       o.attached.close();
     }
     for (const s of w.supernodes) s.running.close();
@@ -73,7 +76,7 @@ test('a message to someone who closed a second ago (alice still thinks him onlin
     const w = await world(seed);
     try {
       const { alice, bob } = await chatting(w);
-      bob.chat.close();
+      bob.close();
       bob.attached.close();
       await w.elapse(1_000);
       const sent = await w.drive(alice.chat.send('bob', 'are you still there?'));
@@ -102,7 +105,7 @@ test('a message to someone who went offline a minute ago is sealed at once and r
     const w = await world(seed);
     try {
       const { alice, bob } = await chatting(w);
-      bob.chat.close();
+      bob.close();
       bob.attached.close();
       await w.elapse(60_000);
       const sent = await w.drive(alice.chat.send('bob', 'a minute later'));

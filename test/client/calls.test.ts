@@ -15,7 +15,7 @@ import { device, shutDown, type World } from '../support/devices.js';
 
 async function phone(world: World, user: string, buddies: string[], options: { nat?: NatClass; bootstrap?: number } = {}) {
   const d = await device(world, user, buddies, options);
-  const calls = new CallManager(d.host.env(), d.chat, d.connector);
+  const calls = new CallManager(d.host.env(), d.messenger, d.connector);
   d.policy.accept = (other, relation) => calls.expectsConnectionFrom(other) || relation === 'buddy';
   const incoming: Call[] = [];
   calls.onIncoming((call) => incoming.push(call));

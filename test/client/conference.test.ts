@@ -6,13 +6,13 @@
 // kicks one; a 1:1 call turns into a conference; a stranger's invitation is refused.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CallManager, type CallAudio } from '../../src/client/calls.js';
+import { CallManager, type CallAudio, type CallSignalling } from '../../src/client/calls.js';
 import { ConferenceManager, MAX_MEMBERS, type Conference, type MemberFacts } from '../../src/client/conference.js';
 import { create } from '@bufbuild/protobuf';
 import fc from 'fast-check';
 import { VirtualNetwork } from '../../src/env/virtual/index.js';
-import type { Relation } from '../../src/chat/chat-client.js';
-import type { Connector } from '../../src/nat/connector.js';
+import type { Relation } from '../../src/messenger/transport.js';
+import type { Connector } from '../../src/client/connector.js';
 import { BufferSource, RecordingSink } from '../../src/media/media-stream.js';
 import { tones, toneStrength } from '../../src/media/audio-compare.js';
 import { CallSignalKind, CallSignalSchema, ConferenceMemberSchema, ConferenceRosterSchema, NatType, type CallSignal } from '../../src/wire/messages.js';
@@ -25,8 +25,8 @@ const PORT_RESTRICTED: MemberFacts = { natType: NatType.PORT_RESTRICTED, uploadK
 async function conferee(world: World, user: string, buddies: string[], options: { facts?: MemberFacts; udpBlocked?: boolean } = {}) {
   const d = await device(world, user, buddies, options.udpBlocked ? { firewall: 'udp-blocked' } : {});
   const env = d.host.env();
-  const calls = new CallManager(env, d.chat, d.connector);
-  const conferences = new ConferenceManager(env, d.chat, d.connector, { self: { user, device: d.identity.dh.publicKey }, facts: () => options.facts ?? PORT_RESTRICTED, calls });
+  const calls = new CallManager(env, d.messenger, d.connector);
+  const conferences = new ConferenceManager(env, d.messenger, d.connector, { self: { user, device: d.identity.dh.publicKey }, facts: () => options.facts ?? PORT_RESTRICTED, calls });
   d.policy.accept = (other, relation) => calls.expectsConnectionFrom(other) || conferences.expectsConnectionFrom(other) || relation === 'buddy';
   const invites: Conference[] = [];
   conferences.onInvite((c) => invites.push(c));
@@ -196,7 +196,14 @@ test('conference signals fuzzed: a stranger changes nothing, a member\'s nonsens
     const network = new VirtualNetwork(seed);
     const env = network.addHost().env();
     let deliver: (from: { user: string; device: Uint8Array; relation: Relation }, signal: CallSignal) => void = () => {};
-    const signalling = { onCallSignal: (l: typeof deliver) => void (deliver = l), sendCallSignal: async (_u: string, devices: readonly Uint8Array[] | 'all') => (devices === 'all' ? [new Uint8Array(32).fill(9)] : [...devices]) };
+    // The messenger's call-signal slice: live signals (not from the offline store) go to `deliver`.
+    const signalling = {
+      subscribe: (_kind: 'call', l: (from: { user: string; device: Uint8Array; relation: Relation }, signal: CallSignal, arrival: { offline: boolean }) => void) => {
+        deliver = (from, signal) => l(from, signal, { offline: false });
+        return () => {};
+      },
+      send: async (_u: string, devices: readonly Uint8Array[] | 'all') => (devices === 'all' ? [new Uint8Array(32).fill(9)] : [...devices]),
+    } as unknown as CallSignalling;
     const connector = { onConnection: () => {}, connect: async () => ({ ok: false as const, error: 'no_path' as const }) } as unknown as Connector;
     const host = new ConferenceManager(env, signalling, connector, { self: { user: 'host', device: new Uint8Array(32).fill(1) } });
     const conference = await network.scheduler.drive(host.start(['pat'], { source: new BufferSource(new Int16Array(0)), sink: new RecordingSink() }), 10_000);

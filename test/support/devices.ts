@@ -1,12 +1,14 @@
 // Devices on the virtual network for connection and call tests: behind a port-restricted NAT
-// (and a firewall if asked), attached to the overlay, with chat and a connector set up the way
-// the CLI sets them up.
+// (and a firewall if asked), attached to the overlay, with the messenger, chat on it and a
+// connector set up the way the CLI sets them up.
 import assert from 'node:assert/strict';
 import { AttachedClient } from '../../src/client/attachment.js';
 import { HostCache } from '../../src/overlay/host-cache.js';
-import { ChatClient, type Relation } from '../../src/chat/chat-client.js';
-import { overlayTransport } from '../../src/chat/overlay-transport.js';
-import { Connector, type Connection } from '../../src/nat/connector.js';
+import { ChatClient } from '../../src/chat/chat-client.js';
+import { Messenger } from '../../src/messenger/messenger.js';
+import type { Relation } from '../../src/messenger/transport.js';
+import { overlayTransport } from '../../src/client/overlay-transport.js';
+import { Connector, type Connection } from '../../src/client/connector.js';
 import type { FirewallPolicy, NatClass } from '../../src/env/virtual/index.js';
 import type { overlayWorld } from './supernodes.js';
 
@@ -21,10 +23,11 @@ export async function device({ net, network, drive, supernodes }: World, user: s
   const hostCache = new HostCache();
   const attached = new AttachedClient(host.env(), { identity, verifier: net.verifier, username: user, hostCache, bootstrap });
   await drive(attached.start());
-  const chat = new ChatClient(host.env(), { identity, verifier: net.verifier, username: user, transport: overlayTransport(attached), relationOf: (other) => (buddies.includes(other) ? 'buddy' : 'stranger') });
+  const messenger = new Messenger(host.env(), { identity, verifier: net.verifier, username: user, transport: overlayTransport(attached), relationOf: (other) => (buddies.includes(other) ? 'buddy' : 'stranger') });
+  const chat = new ChatClient(host.env(), messenger);
   // Who the connector answers: buddies, unless a test (a call manager) says otherwise.
   const policy: { accept: (user: string, relation: Relation) => boolean } = { accept: (_user, relation) => relation === 'buddy' };
-  const connector = new Connector(host.env(), chat, async () => {
+  const connector = new Connector(host.env(), messenger, async () => {
     const turn = await attached.turnCredentials();
     assert.ok(turn, 'the supernode runs TURN');
     const turnTcp = attached.supernodeEndpoint;
@@ -34,14 +37,15 @@ export async function device({ net, network, drive, supernodes }: World, user: s
   const refusals: string[] = [];
   connector.onConnection((c) => incoming.push(c));
   connector.onFailure((user, reason) => refusals.push(`${user}: ${reason}`));
-  return { host, gateway, identity, attached, hostCache, chat, connector, policy, incoming, refusals };
+  return { host, gateway, identity, attached, hostCache, messenger, chat, connector, policy, incoming, refusals };
 }
 
 
-/** Ends a test's world: the devices' chat and attachments, then the supernodes. */
-export function shutDown(world: World, devices: readonly { chat: { close(): void }; attached: { close(): void } }[]): void {
+/** Ends a test's world: the devices' chat, messenger and attachments, then the supernodes. */
+export function shutDown(world: World, devices: readonly { chat: { close(): void }; messenger: { close(): void }; attached: { close(): void } }[]): void {
   for (const d of devices) {
     d.chat.close();
+    d.messenger.close();
     d.attached.close();
   }
   for (const s of world.supernodes) s.running.close();

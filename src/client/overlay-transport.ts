@@ -1,8 +1,9 @@
-// The chat's transport on the supernode overlay: payloads routed to one device of a user, the
-// devices a user has online from its presence records, and routed payloads as they arrive.
-import type { AttachedClient } from '../client/attachment.js';
+// The messenger's transport on the supernode overlay (an adapter: src/messenger/transport.ts):
+// payloads routed to one device of a user, the devices a user has online from its presence
+// records, and routed payloads as they arrive.
+import type { AttachedClient } from './attachment.js';
 import { DeliveryOutcome, RouteFailure } from '../wire/messages.js';
-import type { SendOutcome, SignallingTransport } from './chat-client.js';
+import type { SendOutcome, SignallingTransport } from '../messenger/transport.js';
 
 export function overlayTransport(attached: AttachedClient): SignallingTransport {
   return {

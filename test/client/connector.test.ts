@@ -3,7 +3,7 @@
 // supernode, and the checks punch through both NATs. A device that is not a buddy is refused.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { offerOf, parametersOf } from '../../src/nat/connector.js';
+import { offerOf, parametersOf } from '../../src/client/connector.js';
 import { detectNat } from '../../src/nat/nat-detection.js';
 import { testSeed, withSeed } from '../support/seed.js';
 import { overlayWorld } from '../support/supernodes.js';

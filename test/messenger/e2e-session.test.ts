@@ -5,8 +5,9 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { SeededRandom } from '../../src/env/prng.js';
 import { Role } from '../../src/crypto/certificate.js';
-import { E2eSession, MAX_SKIPPED_KEYS, type E2eConfig } from '../../src/chat/e2e-session.js';
-import { ChatClient, type SignallingTransport } from '../../src/chat/chat-client.js';
+import { E2eSession, MAX_SKIPPED_KEYS, type E2eConfig } from '../../src/messenger/e2e-session.js';
+import { Messenger } from '../../src/messenger/messenger.js';
+import type { SignallingTransport } from '../../src/messenger/transport.js';
 import { VirtualNetwork } from '../../src/env/virtual/index.js';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { E2eFrameSchema } from '../../src/wire/messages.js';
@@ -89,7 +90,7 @@ test('handshakes are refused with their reason: a name that is not the sender\'s
   assert.equal(!garbage.ok && garbage.error.code, 'handshake_failed');
 });
 
-test('fuzz: random and mutated routed payloads never break a chat client; each is counted as refused', () => {
+test('fuzz: random and mutated routed payloads never break a messenger; each is counted as refused', () => {
   const { net } = setup();
   const network = new VirtualNetwork(testSeed(), { epochMs: TEST_EPOCH_MS });
   const host = network.addHost();
@@ -97,7 +98,7 @@ test('fuzz: random and mutated routed payloads never break a chat client; each i
   const sent: Uint8Array[] = [];
   const transport: SignallingTransport = { send: async (_to, _key, payload) => void sent.push(payload), devices: async () => [], onReceive: (handler) => (deliver = handler) };
   const bobIdentity = net.identity('bob');
-  const bob = new ChatClient(host.env(), { identity: bobIdentity, verifier: net.verifier, username: 'bob', transport });
+  const bob = new Messenger(host.env(), { identity: bobIdentity, verifier: net.verifier, username: 'bob', transport });
   const { first } = E2eSession.initiate({ identity: net.identity('alice'), verifier: net.verifier, random: new SeededRandom(1), wallTimeMs: () => TEST_EPOCH_MS }, bobIdentity.dh.publicKey);
   const valid = toBinary(E2eFrameSchema, create(E2eFrameSchema, { body: { case: 'handshake', value: first } }));
   const mutated = fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })).map(([at, value]) => {

@@ -1,7 +1,8 @@
-// The chat's offline store on the login server's API (`/v1/users/:name/devices`, `/v1/offline`).
-import { LoginError } from '../client/login-client.js';
+// The messenger's offline store on the login server's API (`/v1/users/:name/devices`,
+// `/v1/offline`): an adapter of src/messenger/transport.ts on this device's account.
+import { LoginError } from './login-client.js';
 import { fromBase64Url, toBase64Url } from '../crypto/bytes.js';
-import type { OfflineStore } from './chat-client.js';
+import type { OfflineStore } from '../messenger/transport.js';
 
 function bytes(text: string): Uint8Array {
   const value = fromBase64Url(text);

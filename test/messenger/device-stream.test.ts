@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SeededRandom } from '../../src/env/prng.js';
-import { DeviceStream, MAX_EARLY_BYTES } from '../../src/chat/device-stream.js';
+import { DeviceStream, MAX_EARLY_BYTES } from '../../src/messenger/device-stream.js';
 import type { E2eStreamFrame } from '../../src/wire/messages.js';
 import { testSeed, withSeed } from '../support/seed.js';
 

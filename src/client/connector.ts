@@ -6,17 +6,15 @@
 import { create } from '@bufbuild/protobuf';
 import type { Endpoint, Env } from '../env/types.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
-import type { Relation } from '../chat/chat-client.js';
+import type { Messenger } from '../messenger/messenger.js';
+import type { Relation } from '../messenger/transport.js';
 import { ConnectivityOfferSchema, IceCandidateSchema, IceCandidateType, type ConnectivityOffer } from '../wire/messages.js';
-import { isIpv4 } from './stun.js';
-import { IceAgent } from './ice-agent.js';
-import type { CandidateType, IceCandidate, IceParameters, SelectedPath } from './ice-candidate.js';
+import { isIpv4 } from '../nat/stun.js';
+import { IceAgent } from '../nat/ice-agent.js';
+import type { CandidateType, IceCandidate, IceParameters, SelectedPath } from '../nat/ice-candidate.js';
 
-/** What the connector needs of the chat: the end-to-end streams to other devices. */
-export interface ConnectivitySignalling {
-  onConnectivity(listener: (from: { user: string; device: Uint8Array; relation: Relation }, offer: ConnectivityOffer) => void): void;
-  sendConnectivity(user: string, deviceKey: Uint8Array, offer: ConnectivityOffer): void;
-}
+/** What the connector needs of the messenger: connectivity offers and answers in the end-to-end streams to other devices (blocked users' never arrive). */
+export type ConnectivitySignalling = Pick<Messenger, 'subscribe' | 'send'>;
 
 /** Where this device's supernode answers STUN/TURN, its TURN credentials, and the local interface. */
 export interface LocalNetwork {
@@ -94,7 +92,7 @@ export class Connector {
     /** Whether to connect when this user offers (default: buddies only). */
     private readonly accept: (user: string, relation: Relation) => boolean = (_user, relation) => relation === 'buddy',
   ) {
-    signalling.onConnectivity((from, offer) => this.received(from, offer));
+    signalling.subscribe('connectivity', (from, offer) => this.received(from, offer));
   }
 
   /** Connections the other side started, once they have a path. */
@@ -133,7 +131,7 @@ export class Connector {
           resolve(offer);
         },
       });
-      this.signalling.sendConnectivity(user, device, offerOf(attemptId, false, agent.parameters));
+      void this.signalling.send(user, [device], 'connectivity', offerOf(attemptId, false, agent.parameters));
     });
     this.waiting.delete(key);
     const remote = answer && !answer.refused ? parametersOf(answer) : null;
@@ -173,7 +171,7 @@ export class Connector {
             ? 'too many connections being set up with this user'
             : null;
     if (reason || !remote) {
-      this.signalling.sendConnectivity(from.user, from.device, create(ConnectivityOfferSchema, { attemptId: offer.attemptId, answer: true, refused: true }));
+      void this.signalling.send(from.user, [from.device], 'connectivity', create(ConnectivityOfferSchema, { attemptId: offer.attemptId, answer: true, refused: true }));
       for (const listener of this.failures) listener(from.user, reason ?? 'an unusable offer');
       return;
     }
@@ -193,7 +191,7 @@ export class Connector {
     const agent = await this.agent(false);
     // Checks start before the answer leaves: ours open our NAT for the offerer's.
     agent.connect(remote);
-    this.signalling.sendConnectivity(from.user, from.device, offerOf(offer.attemptId, true, agent.parameters));
+    void this.signalling.send(from.user, [from.device], 'connectivity', offerOf(offer.attemptId, true, agent.parameters));
     const path = await agent.established();
     if (!path) {
       await agent.close();
