@@ -207,9 +207,10 @@ export function applyRosterEvent(state: RosterState, event: RosterEvent): Roster
       if (state.phase !== 'joining' && state.phase !== 'active') return refuse(state, 'not_active');
       if (event.version <= state.version) return refuse(state, 'stale_version');
       const keys = event.members.map((m) => m.key);
-      if (event.members.length === 0 || event.members.length > MAX_MEMBERS || hasDuplicates(keys)) return refuse(state, 'invalid_roster');
-      // From the roster's own host, who must be one of ours (while joining: the one who invited us).
-      if (keys[0] !== event.from || !state.members.some((m) => m.key === event.from)) return refuse(state, 'not_from_host');
+      // One device per user, as the host builds it.
+      if (event.members.length === 0 || event.members.length > MAX_MEMBERS || hasDuplicates(event.members.map((m) => m.user))) return refuse(state, 'invalid_roster');
+      // From the roster's own host, who must be one of ours (while joining: the one who invited us), and not this device.
+      if (keys[0] !== event.from || event.from === state.me || !state.members.some((m) => m.key === event.from)) return refuse(state, 'not_from_host');
       if (!keys.includes(state.me)) {
         if (state.phase !== 'active') return refuse(state, 'not_in_roster');
         return applied({ ...state, phase: 'ended', ended: { reason: 'removed', by: 'remote' } });
@@ -252,7 +253,7 @@ export function applyRosterEvent(state: RosterState, event: RosterEvent): Roster
  */
 export function rosterViolation(state: RosterState): string | null {
   const keys = state.members.map((m) => m.key);
-  if (hasDuplicates(keys)) return 'a member is listed twice';
+  if (hasDuplicates(state.members.map((m) => m.user))) return 'a member (a user) is listed twice';
   if (hasDuplicates(state.invites)) return 'a user is invited twice';
   if (state.members.length > MAX_MEMBERS) return 'more members than MAX_MEMBERS';
   if (state.members.length + state.invites.length > MAX_MEMBERS) return 'members and invitations beyond MAX_MEMBERS';
