@@ -13,7 +13,8 @@
 // when it notices first. The media moves to the new path with its SRTP keys and sequence
 // numbers; a restart that finds no path within its bounds ends the call with `no_path`.
 import { create } from '@bufbuild/protobuf';
-import type { Env, Timer } from '../env/types.js';
+import type { Clock, Env, Timer } from '../env/types.js';
+import { every } from '../env/every.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
 import type { Messenger, Sender } from '../messenger/messenger.js';
 import type { Relation } from '../messenger/transport.js';
@@ -145,14 +146,15 @@ export class Call {
   state: CallState;
   /** The other side's device, once one answered (incoming: the caller's). */
   device: Uint8Array | null;
-  private readonly stateListeners: ((state: CallState) => void)[] = [];
-  private readonly holdListeners: (() => void)[] = [];
+  private readonly stateListeners = new Set<(state: CallState) => void>();
+  private readonly holdListeners = new Set<() => void>();
   private endResolve!: (end: CallEnd) => void;
   /** Resolves when the call is over, with why. */
   readonly ended: Promise<CallEnd>;
   /** Why it ended, once it has. */
   endedWith: CallEnd | null = null;
-  private timers: Timer[] = [];
+  /** Timers still pending (each leaves the set when it fires): the media watch and the waits; all cancelled at the end. */
+  private readonly timers = new Set<Timer>();
   private media: {
     sender: MediaSender;
     receiver: MediaReceiver;
@@ -198,27 +200,41 @@ export class Call {
     this.ended = new Promise((resolve) => (this.endResolve = resolve));
   }
 
-  onState(listener: (state: CallState) => void): void {
-    this.stateListeners.push(listener);
+  /** Returns the unsubscribe. */
+  onState(listener: (state: CallState) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
   }
 
   setState(state: CallState): void {
     if (this.state === state || this.state === 'ended') return;
     this.state = state;
-    for (const listener of this.stateListeners) listener(state);
+    for (const listener of [...this.stateListeners]) listener(state);
   }
 
-  /** Hold or mute changed, on either side. */
-  onHoldOrMute(listener: () => void): void {
-    this.holdListeners.push(listener);
+  /** Hold or mute changed, on either side. Returns the unsubscribe. */
+  onHoldOrMute(listener: () => void): () => void {
+    this.holdListeners.add(listener);
+    return () => this.holdListeners.delete(listener);
   }
 
   private heldOrMuted(): void {
-    for (const listener of this.holdListeners) listener();
+    for (const listener of [...this.holdListeners]) listener();
   }
 
-  addTimer(timer: Timer): void {
-    this.timers.push(timer);
+  /** Runs `fn` after `delayMs` unless the call ends first; the timer is the call's only until it fires. */
+  after(clock: Clock, delayMs: number, fn: () => void): void {
+    if (this.state === 'ended') return;
+    const timer = clock.after(delayMs, () => {
+      this.timers.delete(timer);
+      fn();
+    });
+    this.timers.add(timer);
+  }
+
+  /** Timers the call holds now (the watch, and waits not over yet): a handful, however long the call. */
+  get pendingTimers(): number {
+    return this.timers.size;
   }
 
   /** Answers an incoming call with this audio. */
@@ -283,22 +299,17 @@ export class Call {
     this.listen(env, connection);
     sender.start();
     quality.start();
-    const watch = () => {
-      if (this.state === 'ended') return;
-      if (env.clock.now() - (media.lastHeardMs ?? startedMs) > MEDIA_TIMEOUT_MS) {
-        this.manager.finish(this, { reason: 'media_lost', by: 'remote' }, CallSignalKind.BYE, 'no media');
-        return;
-      }
-      this.addTimer(env.clock.after(1_000, watch));
-    };
-    this.addTimer(env.clock.after(1_000, watch));
-    // The path's own watch: silence while the other side sends (it is not on hold) means the path died.
-    const watchPath = () => {
-      if (this.state === 'ended') return;
-      if (this.pathSilent(env.clock.now())) this.manager.pathLost(this);
-      this.addTimer(env.clock.after(PATH_WATCH_MS, watchPath));
-    };
-    this.addTimer(env.clock.after(PATH_WATCH_MS, watchPath));
+    // One watch for the whole call (one timer, cancelled at the end): the media gone for
+    // MEDIA_TIMEOUT_MS ends the call; silence while the other side sends (it is not on hold)
+    // means the path died.
+    this.timers.add(
+      every(env.clock, PATH_WATCH_MS, startedMs + PATH_WATCH_MS, () => {
+        if (this.state === 'ended') return;
+        const now = env.clock.now();
+        if (now - (media.lastHeardMs ?? startedMs) > MEDIA_TIMEOUT_MS) return this.manager.finish(this, { reason: 'media_lost', by: 'remote' }, CallSignalKind.BYE, 'no media');
+        if (this.pathSilent(now)) this.manager.pathLost(this);
+      }),
+    );
     this.setState('active');
   }
 
@@ -393,7 +404,7 @@ export class Call {
   close(end: CallEnd): void {
     if (this.state === 'ended') return;
     for (const timer of this.timers) timer.cancel();
-    this.timers = [];
+    this.timers.clear();
     // Paths opened while ringing that the call did not use.
     const used = this.media?.connection.agent;
     if (this.earlyConnection && this.earlyConnection.agent !== used) void this.earlyConnection.agent.close();
@@ -421,7 +432,7 @@ export class Call {
 
 export class CallManager {
   private readonly calls = new Map<string, Call>();
-  private readonly incomingListeners: ((call: Call) => void)[] = [];
+  private readonly incomingListeners = new Set<(call: Call) => void>();
   private readonly frameMs: FrameMs;
 
   constructor(
@@ -435,9 +446,10 @@ export class CallManager {
     connector.onConnection((connection) => this.connected(connection));
   }
 
-  /** Incoming calls, ringing. */
-  onIncoming(listener: (call: Call) => void): void {
-    this.incomingListeners.push(listener);
+  /** Incoming calls, ringing. Returns the unsubscribe. */
+  onIncoming(listener: (call: Call) => void): () => void {
+    this.incomingListeners.add(listener);
+    return () => this.incomingListeners.delete(listener);
   }
 
   /**
@@ -462,8 +474,8 @@ export class CallManager {
       this.close(call, { reason: 'unavailable', by: 'remote' });
       return call;
     }
-    call.addTimer(this.env.clock.after(RINGING_TIMEOUT_MS, () => call.state === 'calling' && this.finish(call, { reason: 'unavailable', by: 'remote' }, CallSignalKind.CANCEL, 'no device rang')));
-    call.addTimer(this.env.clock.after(this.options.ringTimeoutMs ?? RING_TIMEOUT_MS, () => (call.state === 'calling' || call.state === 'ringing') && this.finish(call, { reason: 'no_answer', by: 'remote' }, CallSignalKind.CANCEL, 'no answer')));
+    call.after(this.env.clock, RINGING_TIMEOUT_MS, () => call.state === 'calling' && this.finish(call, { reason: 'unavailable', by: 'remote' }, CallSignalKind.CANCEL, 'no device rang'));
+    call.after(this.env.clock, this.options.ringTimeoutMs ?? RING_TIMEOUT_MS, () => (call.state === 'calling' || call.state === 'ringing') && this.finish(call, { reason: 'no_answer', by: 'remote' }, CallSignalKind.CANCEL, 'no answer'));
     return call;
   }
 
@@ -524,7 +536,7 @@ export class CallManager {
           return;
         }
         if (outcome === null) {
-          await new Promise<void>((resolve) => call.addTimer(this.env.clock.after(RESTART_RETRY_MS, resolve)));
+          await new Promise<void>((resolve) => call.after(this.env.clock, RESTART_RETRY_MS, resolve));
           continue;
         }
         attempts++;
@@ -551,7 +563,7 @@ export class CallManager {
     call.setState('connecting');
     this.signal(call, CallSignalKind.ACCEPT, '', { srtpMaster: call.ourMaster });
     if (call.earlyConnection) return call.startMedia(this.env, call.earlyConnection);
-    call.addTimer(this.env.clock.after(CONNECT_TIMEOUT_MS, () => call.state === 'connecting' && this.finish(call, { reason: 'no_path', by: 'local' }, CallSignalKind.BYE, 'no path')));
+    call.after(this.env.clock, CONNECT_TIMEOUT_MS, () => call.state === 'connecting' && this.finish(call, { reason: 'no_path', by: 'local' }, CallSignalKind.BYE, 'no path'));
   }
 
   private connected(connection: Connection): void {
@@ -635,7 +647,7 @@ export class CallManager {
     }
     if (this.calls.size >= MAX_CALLS || [...this.calls.values()].some((c) => c.state !== 'ended')) return answer(CallSignalKind.BUSY, 'busy');
     const call = this.ring(from, signal);
-    for (const listener of this.incomingListeners) listener(call);
+    for (const listener of [...this.incomingListeners]) listener(call);
   }
 
   /** An incoming call from `from`, ringing here. */
@@ -645,7 +657,7 @@ export class CallManager {
     call.theirMaster = signal.srtpMaster.slice();
     this.calls.set(toHex(call.id), call);
     this.send(from.user, [from.device], signal.callId, CallSignalKind.RINGING);
-    call.addTimer(this.env.clock.after(this.options.ringTimeoutMs ?? RING_TIMEOUT_MS, () => call.state === 'ringing' && this.finish(call, { reason: 'no_answer', by: 'local' }, CallSignalKind.DECLINE, 'no answer')));
+    call.after(this.env.clock, this.options.ringTimeoutMs ?? RING_TIMEOUT_MS, () => call.state === 'ringing' && this.finish(call, { reason: 'no_answer', by: 'local' }, CallSignalKind.DECLINE, 'no answer'));
     return call;
   }
 

@@ -89,16 +89,23 @@ test('alice calls bob: both his devices ring, the second answers, the first stop
     assert.equal(call.stats().pathRestarts, 0, 'silence on hold is not a dead path');
     // Mute is told too (the media goes on, silent), and so is its end, each once.
     const told: boolean[] = [];
-    answered.onHoldOrMute(() => told.push(answered.mutedByPeer));
+    const unsubscribe = answered.onHoldOrMute(() => told.push(answered.mutedByPeer));
     call.mute(true);
     await elapse(300);
     assert.equal(answered.stats().mutedByPeer, true);
     call.mute(false);
     await elapse(300);
     assert.deepEqual([told, answered.stats().mutedByPeer, call.muted], [[true, false], false, false]);
+    unsubscribe();
+    call.mute(true);
+    await elapse(300);
+    assert.deepEqual(told, [true, false], 'an unsubscribed listener hears nothing more');
+    // Fifteen seconds of call: one watch timer each, and the ring timeout not yet due; not a timer per tick.
+    assert.ok(call.pendingTimers <= 3 && answered.pendingTimers <= 3, `timers held: caller ${call.pendingTimers}, callee ${answered.pendingTimers}`);
     call.hangup();
     assert.deepEqual(await drive(call.ended), { reason: 'hung_up', by: 'local' });
     assert.deepEqual(await drive(answered.ended), { reason: 'hung_up', by: 'remote' });
+    assert.deepEqual([call.pendingTimers, answered.pendingTimers], [0, 0], 'every timer cancelled at the end');
     shutDown(world, [alice, bob1, bob2]);
   }));
 
