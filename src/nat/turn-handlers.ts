@@ -85,6 +85,8 @@ export interface TurnContext {
   bindRelay(kind: RelayKind): Promise<{ relay: number; reserved?: number } | null>;
   /** Closes a relay socket that serves nothing (any more). */
   closeRelay(port: number): void;
+  /** An allocation ended (a Refresh of 0): its relay is closed. */
+  ended(allocation: Allocation): void;
   /** A reservation was made: the driver wakes when it ends. */
   reserved(reservation: Reservation): void;
   /** An allocation is live (answers to its client go through `via`); the driver wakes when it ends. */
@@ -314,7 +316,7 @@ function refresh(x: Signed, allocation: Allocation): void {
   const { ctx } = x;
   const lifetimeS = lifetimeOf(x);
   const ended = ctx.table.refresh(allocation, lifetimeS, ctx.nowMs());
-  if (ended) ctx.closeRelay(ended.relayPort);
+  if (ended) ctx.ended(ended);
   else ctx.refreshed(allocation);
   answer(x, StunClass.SUCCESS, [{ type: Attr.LIFETIME, value: encodeUint32(lifetimeS) }], x.integrityKey);
 }

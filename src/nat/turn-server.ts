@@ -135,9 +135,7 @@ export class TurnServer {
     this.table.clear();
     // Every relay socket: allocations', reserved ones, and any an Allocate in progress holds.
     for (const port of [...this.relays.keys()]) this.closeRelay(port);
-    this.timer?.cancel();
-    this.timer = null;
-    this.wakeAtMs = Infinity;
+    this.sleep();
   }
 
   private refuse(reason: TurnRefusal): void {
@@ -159,6 +157,7 @@ export class TurnServer {
       peerAllowed: (peer) => this.peerAllowed(peer),
       bindRelay: (kind) => this.bindRelay(kind),
       closeRelay: (port) => this.closeRelay(port),
+      ended: (allocation) => this.end(allocation),
       reserved: (reservation) => this.wakeBy(reservation.expiresAtMs),
       allocated: (allocation, via) => this.allocated(allocation, via),
       refreshed: (allocation) => this.wakeBy(allocation.expiresAtMs),
@@ -183,9 +182,17 @@ export class TurnServer {
     this.wakeBy(allocation.expiresAtMs);
   }
 
-  /** Closes the relay of an allocation that ended (null: none did). */
+  /** Closes the relay of an allocation that ended (null: none did); with nothing left to end, no timer waits. */
   private end(allocation: Allocation | null): void {
-    if (allocation) this.closeRelay(allocation.relayPort);
+    if (!allocation) return;
+    this.closeRelay(allocation.relayPort);
+    if (this.table.size === 0 && this.table.reservationCount === 0) this.sleep();
+  }
+
+  private sleep(): void {
+    this.timer?.cancel();
+    this.timer = null;
+    this.wakeAtMs = Infinity;
   }
 
   private closeRelay(port: number): void {
