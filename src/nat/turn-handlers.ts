@@ -101,7 +101,7 @@ export interface TurnContext {
 
 const UDP = 17;
 
-const KNOWN_ATTRIBUTES = new Set<number>([
+const KNOWN_ATTRIBUTES: ReadonlySet<number> = new Set<number>([
   Attr.USERNAME,
   Attr.MESSAGE_INTEGRITY,
   Attr.REALM,
