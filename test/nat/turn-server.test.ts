@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Scheduler } from '../../src/env/virtual/scheduler.js';
 import { SeededRandom } from '../../src/env/prng.js';
-import type { Endpoint, UdpSocket } from '../../src/env/types.js';
-import { Attr, StunClass, StunMethod, attribute, decodeAddress, decodeErrorCode, decodeStun, encodeAddress, encodeStun, type DecodedStun, type StunAttribute } from '../../src/nat/stun.js';
+import type { Clock, Endpoint, UdpSocket } from '../../src/env/types.js';
+import { Attr, StunClass, StunMethod, attribute, decodeAddress, decodeErrorCode, decodeStun, encodeAddress, encodeStun, encodeUint32, type DecodedStun, type StunAttribute } from '../../src/nat/stun.js';
 import { RESERVATION_LIFETIME_MS, TurnServer, type TurnLimits, type TurnServerOptions } from '../../src/nat/turn-server.js';
 import { issueTurnCredentials, longTermKey, passwordFor } from '../../src/nat/turn-credentials.js';
 import { parseCidr } from '../../src/nat/peer-policy.js';
@@ -39,9 +39,33 @@ function fakeNet(firstPort: number) {
 
 function world(options: { firstPort?: number; limits?: Partial<TurnLimits>; relayPorts?: TurnServerOptions['relayPorts'] } = {}) {
   const clock = new Scheduler();
+  // The server's timers, counted while they wait (neither fired nor cancelled).
+  let waiting = 0;
+  const counted: Clock = {
+    now: () => clock.now(),
+    wallTimeMs: () => clock.wallTimeMs(),
+    after: (ms, fn) => {
+      let live = true;
+      const done = () => {
+        if (live) waiting--;
+        live = false;
+      };
+      waiting++;
+      const timer = clock.after(ms, () => {
+        done();
+        fn();
+      });
+      return {
+        cancel: () => {
+          done();
+          timer.cancel();
+        },
+      };
+    },
+  };
   const secret = new Uint8Array(32).fill(7);
   const net = fakeNet(options.firstPort ?? 50_001);
-  const turn = new TurnServer(clock, {
+  const turn = new TurnServer(counted, {
     realm: REALM,
     secret,
     passwordFor: (username, nowMs) => passwordFor(secret, username, nowMs),
@@ -84,7 +108,7 @@ function world(options: { firstPort?: number; limits?: Partial<TurnLimits>; rela
     };
     return { request };
   };
-  return { clock, turn, net, client };
+  return { clock, turn, net, client, timers: () => waiting };
 }
 
 const transport = { type: Attr.REQUESTED_TRANSPORT, value: Uint8Array.of(17, 0, 0, 0) };
@@ -188,4 +212,42 @@ test('DONT-FRAGMENT gets 420 naming it (the DF bit cannot be set from Node); an 
   assert.equal(turn.refused.get('peer_family_mismatch'), 2);
   const v4Peer = { type: Attr.XOR_PEER_ADDRESS, value: encodeAddress({ host: '192.0.2.99', port: 9 }, true) };
   assert.equal(errorOf(await alice.request(StunMethod.CREATE_PERMISSION, [v4Peer])), 0, 'an IPv4 peer is permitted');
+});
+
+test('relays close when their allocation ends (its lifetime, a Refresh of 0); a Refresh moves the end; no timer waits once nothing is held', async () => {
+  const { clock, turn, net, client, timers } = world({ firstPort: 50_000 });
+  const lifetime = (seconds: number) => ({ type: Attr.LIFETIME, value: encodeUint32(seconds) });
+  const alice = client('alice', 5000);
+  const bob = client('bob', 5001);
+  const carol = client('carol', 5002);
+  const alicePort = relayedOf(await alice.request(StunMethod.ALLOCATE, [transport])).port;
+  const bobPort = relayedOf(await bob.request(StunMethod.ALLOCATE, [transport])).port;
+  const carolPort = relayedOf(await carol.request(StunMethod.ALLOCATE, [transport])).port;
+  assert.equal(timers(), 1, 'one timer for the whole table');
+
+  assert.equal(errorOf(await bob.request(StunMethod.REFRESH, [lifetime(0)])), 0);
+  assert.equal(net.bound.has(bobPort), false, 'a Refresh of 0 closes the relay at once');
+  clock.runFor(300_000);
+  assert.equal(errorOf(await carol.request(StunMethod.REFRESH, [lifetime(1_200)])), 0);
+
+  clock.runFor(299_999);
+  assert.ok(net.bound.has(alicePort), 'alive until its 600 s are up');
+  clock.runFor(1);
+  assert.equal(net.bound.has(alicePort), false, 'closed when its lifetime ends');
+  assert.ok(net.bound.has(carolPort), 'the refreshed one lives on');
+  assert.equal(turn.allocationCount, 1);
+  clock.runFor(899_999);
+  assert.ok(net.bound.has(carolPort));
+  clock.runFor(1);
+  assert.equal(net.bound.has(carolPort), false, 'closed 1 200 s after its refresh');
+  assert.equal(turn.allocationCount, 0);
+  assert.equal(timers(), 0, 'nothing held, nothing waits');
+
+  // An allocation that a Refresh of 0 ends leaves no timer either.
+  const dave = client('dave', 5003);
+  relayedOf(await dave.request(StunMethod.ALLOCATE, [transport]));
+  assert.equal(errorOf(await dave.request(StunMethod.REFRESH, [lifetime(0)])), 0);
+  assert.equal(timers(), 0);
+  turn.close();
+  assert.equal(net.bound.size, 0);
 });
