@@ -35,6 +35,8 @@ export class Scheduler implements Clock {
   private currentMs = 0;
   /** Events run since creation: the simulator's unit of work. */
   eventsRun = 0;
+  /** Real work under way outside the virtual world (see `outside`): virtual time waits for it. */
+  private outsideWork = 0;
 
   constructor(private readonly epochMs: number = Date.UTC(2026, 0, 1)) {}
 
@@ -168,6 +170,17 @@ export class Scheduler implements Clock {
   }
 
   /**
+   * Marks `work` as real work outside the virtual world (a service run in-process, such as a
+   * login server answering through `inject`): while it is under way, `drive` lets real time pass
+   * but not virtual time, so what it costs in real time is none of the virtual world's business
+   * and a seeded run stays the same however busy the machine is.
+   */
+  outside<T>(work: Promise<T>): Promise<T> {
+    this.outsideWork++;
+    return work.finally(() => this.outsideWork--);
+  }
+
+  /**
    * Drives the virtual clock until `work` settles, letting promise continuations run between
    * instants (so async/await code runs unchanged on virtual time). Rejects with StalledError if
    * the queue empties while `work` is still pending, and gives up after `maxVirtualMs`.
@@ -182,6 +195,8 @@ export class Scheduler implements Clock {
     while (!settled) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (settled) break;
+      // Virtual time stands still while real work outside the world is under way.
+      if (this.outsideWork > 0) continue;
       if (this.size === 0 || this.times[0]! > deadline) throw new StalledError(this.currentMs);
       // Run every event of the next instant, then let continuations react.
       const instant = this.times[0]!;
