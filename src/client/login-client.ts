@@ -57,6 +57,22 @@ export function loginServerFailure(error: unknown, url: string): LoginError {
   return new LoginError(0, 'unreachable', `the login server at ${url} does not answer: ${reason}`);
 }
 
+/**
+ * The login server's answer: its JSON body on a 2xx, else a LoginError with the server's code
+ * and words (and its Retry-After, when it sheds load). A body that is not JSON is 'bad_response'.
+ */
+export function loginAnswer<T>(status: number, body: string): T {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    throw new LoginError(status, 'bad_response', 'the login server did not answer with JSON');
+  }
+  if (status >= 200 && status < 300) return parsed as T;
+  const error = (parsed as { error?: { code?: string; message?: string; retryAfterMs?: number } } | null)?.error;
+  throw new LoginError(status, error?.code ?? 'http_error', error?.message ?? `HTTP ${status}`, error?.retryAfterMs);
+}
+
 /** How often a call refused with 503 + Retry-After is made again, and the longest pause taken. */
 export const BUSY_RETRIES = 3;
 const MAX_BUSY_PAUSE_MS = 10_000;
@@ -136,16 +152,11 @@ export class LoginClient implements LoginRequester {
             else chunks.push(chunk);
           });
           response.on('end', () => {
-            let parsed: unknown;
             try {
-              parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-            } catch {
-              return reject(new LoginError(response.statusCode ?? 0, 'bad_response', 'the login server did not answer with JSON'));
+              resolve(loginAnswer<T>(response.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')));
+            } catch (error) {
+              reject(error);
             }
-            const status = response.statusCode ?? 0;
-            if (status >= 200 && status < 300) return resolve(parsed as T);
-            const error = (parsed as { error?: { code?: string; message?: string; retryAfterMs?: number } }).error;
-            reject(new LoginError(status, error?.code ?? 'http_error', error?.message ?? `HTTP ${status}`, error?.retryAfterMs));
           });
         },
       );
