@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VirtualNetwork, type Gateway, type NatClass } from '../src/env/virtual/index.js';
-import { StunServer } from '../src/nat/stun-server.js';
+import { StunServer } from '../src/stun/stun-server.js';
 import { detectNat, type NatType } from '../src/nat/nat-detection.js';
 import { startStunService } from '../src/supernode/stun-service.js';
-import { IceAgent, type PathKind } from '../src/nat/ice-agent.js';
+import { IceAgent, type PathKind } from '../src/ice/ice-agent.js';
 import { PLACEMENTS, bestPath, type Placement } from '../test/support/nat-matrix.js';
 
 /** One-way latency of each link: client 2.5 ms, its NAT 2.5 ms, a server or public host 5 ms: 20 ms round trips everywhere. */

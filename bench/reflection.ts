@@ -3,7 +3,7 @@
 // of each kind per second for 10 s), where the reply budget holds the ratio under 1. Virtual
 // network: exact byte counts, no real packets.
 import { VirtualNetwork } from '../src/env/virtual/index.js';
-import { Attr, StunClass, StunMethod, decodeStun, encodeStun, type StunAttribute } from '../src/nat/stun.js';
+import { Attr, StunClass, StunMethod, decodeStun, encodeStun, type StunAttribute } from '../src/stun/stun.js';
 import { startStunService } from '../src/supernode/stun-service.js';
 
 export interface AmplificationResult {

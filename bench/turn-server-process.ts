@@ -3,7 +3,7 @@
 // measures relaying, not quotas; loopback peers are allowed as in `parley local`.
 import { realEnv } from '../src/env/real.js';
 import { startStunService } from '../src/supernode/stun-service.js';
-import { LOOPBACK_PEERS } from '../src/nat/peer-policy.js';
+import { LOOPBACK_PEERS } from '../src/turn/peer-policy.js';
 
 const service = await startStunService(realEnv, {
   host: '127.0.0.1',

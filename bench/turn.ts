@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { realEnv } from '../src/env/real.js';
 import type { Endpoint, UdpSocket } from '../src/env/types.js';
-import { TurnClient } from '../src/nat/turn-client.js';
+import { TurnClient } from '../src/turn/turn-client.js';
 
 const CLIENTS = 8;
 const SECONDS = 3;

@@ -34,8 +34,8 @@ export const UNITS = {
   ops: { layer: 1, peers: ['util'] }, // the JSON-line log and the metrics endpoint, for every role
 
   // protocols: each speaks one protocol and knows nothing of the roles that run it.
-  nat: { layer: 2, peers: ['stun', 'turn', 'ice'] }, // STUN, TURN, ICE today; being split into stun/ turn/ ice/
-  stun: { layer: 2, peers: [] },
+  stun: { layer: 2, peers: [] }, // messages, the server with its abuse bounds, client transactions
+  nat: { layer: 2, peers: ['stun'] }, // NAT type detection: RFC 5780's tests, run with STUN
   turn: { layer: 2, peers: ['stun'] }, // TURN is STUN's message format with more methods (RFC 8656)
   ice: { layer: 2, peers: ['stun', 'turn'] }, // ICE checks are STUN bindings; relayed candidates come from TURN
   overlay: { layer: 2, peers: [] },

@@ -7,12 +7,13 @@ import type { AccountOptions } from './account-commands.js';
 import { UsageError, type Arguments } from './arguments.js';
 import { commandHelp, overviewHelp } from './help.js';
 import type { CommandUsage, OptionUsage } from './options.js';
-import { parseCidrList, type Cidr } from '../nat/peer-policy.js';
+import { parseCidrList, type Cidr } from '../turn/peer-policy.js';
 
 // A command's code is loaded when it runs, not for help or a usage error: those stay fast
 // (the servers' modules take most of a second to load).
 const accounts = () => import('./account-commands.js');
 const servers = () => import('./network-commands.js');
+const localNetwork = () => import('./local-network.js');
 
 /** The local network's login server port (its supernodes use 33033 and up). */
 const LOCAL_LOGIN_PORT = 8443;
@@ -136,7 +137,7 @@ free ones with --port 0).`,
     },
     async run(args) {
       args.atMost(0);
-      const { runLocal } = await servers();
+      const { runLocal } = await localNetwork();
       const stun = args.string('stun-alternate');
       const web = args.int('web-port', 1, MAX_PORT);
       const loginPort = args.int('login-port', 0, MAX_PORT);

@@ -20,7 +20,7 @@ import { serveSupernodeOps } from '../supernode/ops.js';
 import { createLogger, type LogLevel } from '../ops/log.js';
 import { CommandError } from './command-error.js';
 import { terminalError } from './terminal-text.js';
-import type { Cidr } from '../nat/peer-policy.js';
+import type { Cidr } from '../turn/peer-policy.js';
 import { loadTurnTls } from './turn-tls-files.js';
 
 /** How often a running supernode renews (and tells the login server it is alive). */

@@ -21,7 +21,7 @@ import type { Relation } from '../messenger/transport.js';
 import type { Connection, Connector } from './connector.js';
 
 type ConnectOutcome = Awaited<ReturnType<Connector['connect']>>;
-import type { PathKind, SelectedPath } from '../nat/ice-candidate.js';
+import type { PathKind, SelectedPath } from '../ice/ice-candidate.js';
 import { CallSignalKind, CallSignalSchema, type CallSignal } from '../wire/messages.js';
 import { MediaReceiver, MediaSender, type AudioSink, type AudioSource } from '../media/media-stream.js';
 import { CallQuality, estimateMos } from '../media/call-quality.js';

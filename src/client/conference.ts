@@ -20,7 +20,7 @@ import { every } from '../env/every.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
 import type { Relation } from '../messenger/transport.js';
 import type { Connection, Connector } from './connector.js';
-import type { PathKind } from '../nat/ice-candidate.js';
+import type { PathKind } from '../ice/ice-candidate.js';
 import { NatType } from '../wire/messages.js';
 import type { FrameMs } from '../media/opus.js';
 import { RING_TIMEOUT_MS, type Call, type CallAudio, type CallManager, type CallSignalling } from './calls.js';

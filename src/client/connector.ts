@@ -9,9 +9,9 @@ import { equalBytes, toHex } from '../crypto/bytes.js';
 import type { Messenger } from '../messenger/messenger.js';
 import type { Relation } from '../messenger/transport.js';
 import { ConnectivityOfferSchema, IceCandidateSchema, IceCandidateType, type ConnectivityOffer } from '../wire/messages.js';
-import { isIpv4 } from '../nat/stun.js';
-import { IceAgent } from '../nat/ice-agent.js';
-import type { CandidateType, IceCandidate, IceParameters, SelectedPath } from '../nat/ice-candidate.js';
+import { isIpv4 } from '../stun/stun.js';
+import { IceAgent } from '../ice/ice-agent.js';
+import type { CandidateType, IceCandidate, IceParameters, SelectedPath } from '../ice/ice-candidate.js';
 
 /** What the connector needs of the messenger: connectivity offers and answers in the end-to-end streams to other devices (blocked users' never arrive). */
 export type ConnectivitySignalling = Pick<Messenger, 'subscribe' | 'send'>;

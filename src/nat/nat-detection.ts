@@ -11,8 +11,8 @@
 // make a NAT look stricter than it is, never looser, and connectivity checks decide the path.
 import { sameEndpoint as same, type Endpoint, type Env, type UdpSocket } from '../env/types.js';
 import type { Dependence } from '../env/virtual/nat.js';
-import { StunTransactions, type StunAnswer } from './stun-client.js';
-import { Attr, CHANGE_IP, CHANGE_PORT, attribute, decodeAddress, encodeChangeRequest, mappedAddress } from './stun.js';
+import { StunTransactions, type StunAnswer } from '../stun/stun-client.js';
+import { Attr, CHANGE_IP, CHANGE_PORT, attribute, decodeAddress, encodeChangeRequest, mappedAddress } from '../stun/stun.js';
 import { NatType as WireNatType } from '../wire/messages.js';
 
 /** The classic names (RFC 3489), which people know, plus the two firewalls. */

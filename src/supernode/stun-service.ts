@@ -5,14 +5,14 @@
 // (RFC 8656) answers on the first address and port, with credentials only this supernode can
 // derive (it hands them to its attached devices).
 import type { Endpoint, Env, Net, TcpConnection, TcpListener, TlsServer, UdpSocket } from '../env/types.js';
-import { StunServer } from '../nat/stun-server.js';
-import { decodeStun, looksLikeStun } from '../nat/stun.js';
-import { TurnServer, type TurnLimits } from '../nat/turn-server.js';
-import { ReplyBudget } from '../nat/reply-budget.js';
-import type { Cidr } from '../nat/peer-policy.js';
-import { looksLikeStunStream } from '../nat/turn-tcp.js';
-import { looksLikeTlsClientHello, TurnTlsGate, type TurnTlsLimits } from '../nat/turn-tls.js';
-import { issueTurnCredentials, passwordFor, type TurnCredentials } from '../nat/turn-credentials.js';
+import { StunServer } from '../stun/stun-server.js';
+import { decodeStun, looksLikeStun } from '../stun/stun.js';
+import { TurnServer, type TurnLimits } from '../turn/turn-server.js';
+import { ReplyBudget } from '../stun/reply-budget.js';
+import type { Cidr } from '../turn/peer-policy.js';
+import { looksLikeStunStream } from '../turn/turn-tcp.js';
+import { looksLikeTlsClientHello, TurnTlsGate, type TurnTlsLimits } from '../turn/turn-tls.js';
+import { issueTurnCredentials, passwordFor, type TurnCredentials } from '../turn/turn-credentials.js';
 
 export interface StunServiceOptions {
   readonly host?: string;
@@ -35,7 +35,7 @@ export interface StunServiceOptions {
   readonly tcpPorts?: readonly number[];
   /**
    * Special-purpose addresses TURN may relay to although the peer policy refuses them by default
-   * (loopback, private, shared, link-local, reserved, documentation; see nat/peer-policy.ts):
+   * (loopback, private, shared, link-local, reserved, documentation; see turn/peer-policy.ts):
    * `parley local` allows loopback, a lab its own ranges. Default: none (a supernode on the internet).
    */
   readonly allowPeers?: readonly Cidr[];

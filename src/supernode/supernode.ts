@@ -18,7 +18,7 @@ import { createAttestation } from '../overlay/reachability.js';
 import { dialBack } from './dial-back.js';
 import { startStunService, type StunService, type StunServiceOptions } from './stun-service.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
-import { looksLikeStunStream } from '../nat/turn-tcp.js';
+import { looksLikeStunStream } from '../turn/turn-tcp.js';
 
 /** Dial-backs this supernode makes: each costs a connection and, for a client, a 64 KiB probe. */
 const DIAL_BACK_BURST = 8;

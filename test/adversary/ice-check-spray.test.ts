@@ -12,8 +12,8 @@ import { test } from 'node:test';
 import { VirtualNetwork } from '../../src/env/virtual/index.js';
 import type { Endpoint, UdpSocket } from '../../src/env/types.js';
 import { startStunService } from '../../src/supernode/stun-service.js';
-import { IceAgent, MAX_REMOTE_CANDIDATES } from '../../src/nat/ice-agent.js';
-import { Attr, StunClass, StunMethod, decodeStun, encodeStun, encodeUint32 } from '../../src/nat/stun.js';
+import { IceAgent, MAX_REMOTE_CANDIDATES } from '../../src/ice/ice-agent.js';
+import { Attr, StunClass, StunMethod, decodeStun, encodeStun, encodeUint32 } from '../../src/stun/stun.js';
 import { testSeed, withSeed } from '../support/seed.js';
 
 /** Source addresses the attacker sends checks from (distinct ports of one host). */

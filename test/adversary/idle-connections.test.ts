@@ -10,7 +10,7 @@ import { cryptoRandom, realEnv } from '../../src/env/real.js';
 import { connectSecure, listenSecure, type SecureLink } from '../../src/crypto/secure-link.js';
 import type { TcpListener } from '../../src/env/types.js';
 import { Role } from '../../src/wire/messages.js';
-import { looksLikeStunStream } from '../../src/nat/turn-tcp.js';
+import { looksLikeStunStream } from '../../src/turn/turn-tcp.js';
 import { testNetwork } from '../support/identities.js';
 
 const MAX_PENDING = 16;

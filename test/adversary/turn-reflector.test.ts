@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { VirtualNetwork } from '../../src/env/virtual/index.js';
-import { Attr, StunClass, StunMethod, decodeStun, encodeStun, type StunAttribute } from '../../src/nat/stun.js';
-import { StunTransactions } from '../../src/nat/stun-client.js';
-import { TurnClient } from '../../src/nat/turn-client.js';
+import { Attr, StunClass, StunMethod, decodeStun, encodeStun, type StunAttribute } from '../../src/stun/stun.js';
+import { StunTransactions } from '../../src/stun/stun-client.js';
+import { TurnClient } from '../../src/turn/turn-client.js';
 import { startStunService } from '../../src/supernode/stun-service.js';
 import { testSeed, withSeed } from '../support/seed.js';
 

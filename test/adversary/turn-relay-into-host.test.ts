@@ -9,9 +9,9 @@ import { test } from 'node:test';
 import { realEnv } from '../../src/env/real.js';
 import type { Endpoint, UdpSocket } from '../../src/env/types.js';
 import { VirtualNetwork } from '../../src/env/virtual/index.js';
-import { TurnClient } from '../../src/nat/turn-client.js';
-import { StunClass, StunMethod, encodeStun } from '../../src/nat/stun.js';
-import { parseCidrList } from '../../src/nat/peer-policy.js';
+import { TurnClient } from '../../src/turn/turn-client.js';
+import { StunClass, StunMethod, encodeStun } from '../../src/stun/stun.js';
+import { parseCidrList } from '../../src/turn/peer-policy.js';
 import { startStunService, type StunService } from '../../src/supernode/stun-service.js';
 import { testSeed, withSeed } from '../support/seed.js';
 

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { VirtualNetwork } from '../../src/env/virtual/index.js';
 import type { TcpConnection } from '../../src/env/types.js';
-import { StunClass, StunMethod, encodeStun } from '../../src/nat/stun.js';
-import { TurnClient } from '../../src/nat/turn-client.js';
-import { streamSocket } from '../../src/nat/turn-tcp.js';
-import { MAX_STREAMS_PER_SOURCE, STREAM_STALL_MS } from '../../src/nat/turn-server.js';
+import { StunClass, StunMethod, encodeStun } from '../../src/stun/stun.js';
+import { TurnClient } from '../../src/turn/turn-client.js';
+import { streamSocket } from '../../src/turn/turn-tcp.js';
+import { MAX_STREAMS_PER_SOURCE, STREAM_STALL_MS } from '../../src/turn/turn-server.js';
 import { startStunService } from '../../src/supernode/stun-service.js';
 import { testSeed, withSeed } from '../support/seed.js';
 

@@ -18,7 +18,7 @@ import {
   encodeEnvelope,
   encodeHandshakePayload,
 } from '../../src/wire/messages.js';
-import { decodeAddress, encodeAddress } from '../../src/nat/stun.js';
+import { decodeAddress, encodeAddress } from '../../src/stun/stun.js';
 import { parseNetworkDescriptor, serializeNetworkDescriptor } from '../../src/crypto/descriptor.js';
 import { SecureChannel, type ChannelOutput } from '../../src/crypto/secure-channel.js';
 import { HandshakeState } from '../../src/crypto/noise/handshake-state.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { VirtualNetwork, type Gateway } from '../../src/env/virtual/index.js';
 import { startStunService } from '../../src/supernode/stun-service.js';
-import { IceAgent } from '../../src/nat/ice-agent.js';
+import { IceAgent } from '../../src/ice/ice-agent.js';
 import { PLACEMENTS, place, HOP_MS, bestPath, type Placement } from '../support/nat-matrix.js';
 import { testSeed, withSeed } from '../support/seed.js';
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { VirtualNetwork, type VirtualHost } from '../../src/env/virtual/index.js';
-import { StunServer } from '../../src/nat/stun-server.js';
+import { StunServer } from '../../src/stun/stun-server.js';
 import { detectMappingLifetime, detectNat, MAX_UDP_TIMEOUT_MS, MIN_UDP_TIMEOUT_MS, udpTimeoutFor, type NatType } from '../../src/nat/nat-detection.js';
 import type { FirewallPolicy } from '../../src/env/virtual/network.js';
 import type { NatClass } from '../../src/env/virtual/nat.js';

@@ -9,7 +9,7 @@ import { connectSecure } from '../../src/crypto/secure-link.js';
 import { SeededRandom } from '../../src/env/prng.js';
 import { realEnv } from '../../src/env/real.js';
 import type { UdpSocket } from '../../src/env/types.js';
-import { decodeStun, encodeStun, StunClass, StunMethod } from '../../src/nat/stun.js';
+import { decodeStun, encodeStun, StunClass, StunMethod } from '../../src/stun/stun.js';
 import { supernodeMetrics } from '../../src/supernode/metrics.js';
 import { serveSupernodeOps } from '../../src/supernode/ops.js';
 import { startSupernode, type RunningSupernode } from '../../src/supernode/supernode.js';

@@ -2,7 +2,7 @@
 // four classic NATs, the two firewalls, a NAT behind a carrier NAT, and a LAN that two devices
 // share. Each placement puts a host where it says.
 import type { VirtualHost, VirtualNetwork, Gateway } from '../../src/env/virtual/index.js';
-import type { PathKind } from '../../src/nat/ice-agent.js';
+import type { PathKind } from '../../src/ice/ice-agent.js';
 
 export const PLACEMENTS = ['public', 'full-cone', 'address-restricted', 'port-restricted', 'symmetric', 'udp-blocked', 'web-only', 'double-nat', 'same-lan'] as const;
 export type Placement = (typeof PLACEMENTS)[number];

@@ -9,7 +9,7 @@ import type { Env } from '../../env/types.js';
 import { MediaReceiver, MediaSender } from '../../media/media-stream.js';
 import type { FrameMs } from '../../media/opus.js';
 import type { Connection, Connector } from '../connector.js';
-import type { PathKind } from '../../nat/ice-candidate.js';
+import type { PathKind } from '../../ice/ice-candidate.js';
 import { isRtcp } from '../../rtp/rtcp.js';
 import { SRTP_MASTER_KEY_BYTES } from '../../rtp/srtp.js';
 import type { CallAudio } from '../calls.js';

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { Attr, StunClass, StunMethod, attribute, checkIntegrity, decodeAddress, mappedAddress, decodeErrorCode, decodeStun, encodeAddress, encodeChangeRequest, encodeStun, CHANGE_PORT, type DecodedStun } from '../../src/nat/stun.js';
-import { MAX_RESPONSE_BYTES, PER_SOURCE_BURST, StunServer } from '../../src/nat/stun-server.js';
+import { Attr, StunClass, StunMethod, attribute, checkIntegrity, decodeAddress, mappedAddress, decodeErrorCode, decodeStun, encodeAddress, encodeChangeRequest, encodeStun, CHANGE_PORT, type DecodedStun } from '../../src/stun/stun.js';
+import { MAX_RESPONSE_BYTES, PER_SOURCE_BURST, StunServer } from '../../src/stun/stun-server.js';
 import { Scheduler } from '../../src/env/virtual/scheduler.js';
 import type { Endpoint, UdpSocket } from '../../src/env/types.js';
 

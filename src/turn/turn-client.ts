@@ -4,8 +4,8 @@
 // send. The socket may carry other traffic too: what is not TURN goes to `other`.
 import { sameEndpoint, type Clock, type Endpoint, type Random, type Timer, type UdpSocket } from '../env/types.js';
 import { err, ok, type CodedError, type Result } from '../result.js';
-import { StunTransactions, type StunAnswer } from './stun-client.js';
-import { Attr, StunClass, StunMethod, attribute, decodeAddress, decodeErrorCode, decodeUint32, encodeAddress, encodeStun, encodeUint32, type DecodedStun, type StunAttribute } from './stun.js';
+import { StunTransactions, type StunAnswer } from '../stun/stun-client.js';
+import { Attr, StunClass, StunMethod, attribute, decodeAddress, decodeErrorCode, decodeUint32, encodeAddress, encodeStun, encodeUint32, type DecodedStun, type StunAttribute } from '../stun/stun.js';
 import { longTermKey } from './turn-credentials.js';
 import { decodeChannelData, encodeChannelData, isChannelData } from './channel-data.js';
 

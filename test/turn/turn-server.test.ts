@@ -8,10 +8,10 @@ import { test } from 'node:test';
 import { Scheduler } from '../../src/env/virtual/scheduler.js';
 import { SeededRandom } from '../../src/env/prng.js';
 import type { Clock, Endpoint, UdpSocket } from '../../src/env/types.js';
-import { Attr, StunClass, StunMethod, attribute, decodeAddress, decodeErrorCode, decodeStun, encodeAddress, encodeStun, encodeUint32, type DecodedStun, type StunAttribute } from '../../src/nat/stun.js';
-import { RESERVATION_LIFETIME_MS, TurnServer, type TurnLimits, type TurnServerOptions } from '../../src/nat/turn-server.js';
-import { issueTurnCredentials, longTermKey, passwordFor } from '../../src/nat/turn-credentials.js';
-import { parseCidr } from '../../src/nat/peer-policy.js';
+import { Attr, StunClass, StunMethod, attribute, decodeAddress, decodeErrorCode, decodeStun, encodeAddress, encodeStun, encodeUint32, type DecodedStun, type StunAttribute } from '../../src/stun/stun.js';
+import { RESERVATION_LIFETIME_MS, TurnServer, type TurnLimits, type TurnServerOptions } from '../../src/turn/turn-server.js';
+import { issueTurnCredentials, longTermKey, passwordFor } from '../../src/turn/turn-credentials.js';
+import { parseCidr } from '../../src/turn/peer-policy.js';
 
 const REALM = 'parley';
 const SERVER: Endpoint = { host: '198.51.100.1', port: 3478 };

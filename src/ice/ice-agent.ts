@@ -19,8 +19,8 @@ import type { Clock, Endpoint, Net, Random, Timer, UdpSocket } from '../env/type
 import { CheckList, MAX_REMOTE_CANDIDATES, type CheckListOutput } from './ice-checklist.js';
 import { candidatePriority, type IceCandidate, type IceParameters, type SelectedPath } from './ice-candidate.js';
 import { SocketSplit, gatherCandidates } from './ice-gathering.js';
-import type { TurnClient } from './turn-client.js';
-import { Attr, StunClass, StunMethod, attribute, checkIntegrity, decodeStun, decodeUint32, encodeAddress, encodeStun, encodeUint32, looksLikeStun, type DecodedStun } from './stun.js';
+import type { TurnClient } from '../turn/turn-client.js';
+import { Attr, StunClass, StunMethod, attribute, checkIntegrity, decodeStun, decodeUint32, encodeAddress, encodeStun, encodeUint32, looksLikeStun, type DecodedStun } from '../stun/stun.js';
 
 export type { CandidateType, IceCandidate, IceParameters, PathKind, SelectedPath } from './ice-candidate.js';
 export { CONSENT_INTERVAL_MS, MAX_REMOTE_CANDIDATES } from './ice-checklist.js';

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { VirtualNetwork } from '../../src/env/virtual/index.js';
 import { startStunService } from '../../src/supernode/stun-service.js';
-import { TurnClient } from '../../src/nat/turn-client.js';
+import { TurnClient } from '../../src/turn/turn-client.js';
 import type { Endpoint, UdpSocket } from '../../src/env/types.js';
 import { testSeed, withSeed } from '../support/seed.js';
 

@@ -15,11 +15,11 @@ import { NetError, type Endpoint, type TcpConnection, type TlsServer, type UdpSo
 import { attachTo } from '../../src/client/attachment.js';
 import { createSelfSignedCertificate } from '../../src/login-server/self-signed.js';
 import { LOGIN_SERVER_TLS } from '../../src/login-server/tls-policy.js';
-import { LOOPBACK_PEERS } from '../../src/nat/peer-policy.js';
-import { encodeStun, StunClass, StunMethod } from '../../src/nat/stun.js';
-import { TurnClient } from '../../src/nat/turn-client.js';
-import { looksLikeStunStream, streamSocket } from '../../src/nat/turn-tcp.js';
-import { looksLikeTlsClientHello, TurnTlsGate } from '../../src/nat/turn-tls.js';
+import { LOOPBACK_PEERS } from '../../src/turn/peer-policy.js';
+import { encodeStun, StunClass, StunMethod } from '../../src/stun/stun.js';
+import { TurnClient } from '../../src/turn/turn-client.js';
+import { looksLikeStunStream, streamSocket } from '../../src/turn/turn-tcp.js';
+import { looksLikeTlsClientHello, TurnTlsGate } from '../../src/turn/turn-tls.js';
 import { startSupernode, type RunningSupernode } from '../../src/supernode/supernode.js';
 import { Role } from '../../src/wire/messages.js';
 import { testNetwork } from '../support/identities.js';

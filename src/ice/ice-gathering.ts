@@ -7,10 +7,10 @@
 // clients that listen on it, and everything else to the agent (checks, answers, data).
 import { sameEndpoint, type Clock, type Endpoint, type Net, type Random, type UdpSocket } from '../env/types.js';
 import { candidatePriority, type IceCandidate } from './ice-candidate.js';
-import { StunTransactions } from './stun-client.js';
-import { mappedAddress } from './stun.js';
-import { TurnClient } from './turn-client.js';
-import { streamSocket } from './turn-tcp.js';
+import { StunTransactions } from '../stun/stun-client.js';
+import { mappedAddress } from '../stun/stun.js';
+import { TurnClient } from '../turn/turn-client.js';
+import { streamSocket } from '../turn/turn-tcp.js';
 
 /** With `auto`, UDP counts as blocked when a STUN request to the supernode gets no answer this soon. */
 export const UDP_PROBE_MS = 500;

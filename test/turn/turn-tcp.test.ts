@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { StunStreamDecoder, looksLikeStunStream, padForStream } from '../../src/nat/turn-tcp.js';
-import { StunClass, StunMethod, encodeStun } from '../../src/nat/stun.js';
+import { StunStreamDecoder, looksLikeStunStream, padForStream } from '../../src/turn/turn-tcp.js';
+import { StunClass, StunMethod, encodeStun } from '../../src/stun/stun.js';
 
 const stun = encodeStun({ method: StunMethod.ALLOCATE, cls: StunClass.REQUEST, transactionId: new Uint8Array(12).fill(3), attributes: [], classic: false }, { fingerprint: true });
 const channelData = Uint8Array.of(0x40, 0x01, 0, 5, 1, 2, 3, 4, 5);

@@ -1,4 +1,4 @@
-// Properties of the pure ICE check list (src/nat/ice-checklist.ts), driven by fast-check: two
+// Properties of the pure ICE check list (src/ice/ice-checklist.ts), driven by fast-check: two
 // check lists (controlling A, controlled B) on a small simulated network whose links work or not
 // at random, lose packets at random, delay them, and may be cut and healed; and one check list
 // fed random (also hostile) events. After every step: the bounds hold, checks go only to
@@ -10,8 +10,8 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { SeededRandom } from '../../src/env/prng.js';
 import type { Endpoint } from '../../src/env/types.js';
-import { candidatePriority, type IceCandidate } from '../../src/nat/ice-candidate.js';
-import { CheckList, MAX_PAIRS, MAX_PENDING_CHECKS, MAX_QUEUED_CHECKS, MAX_REMOTE_CANDIDATES, type CandidatePair, type CheckListOutput } from '../../src/nat/ice-checklist.js';
+import { candidatePriority, type IceCandidate } from '../../src/ice/ice-candidate.js';
+import { CheckList, MAX_PAIRS, MAX_PENDING_CHECKS, MAX_QUEUED_CHECKS, MAX_REMOTE_CANDIDATES, type CandidatePair, type CheckListOutput } from '../../src/ice/ice-checklist.js';
 
 const key = (e: Endpoint) => `${e.host}:${e.port}`;
 const CHECK_PRIORITY = candidatePriority('prflx');

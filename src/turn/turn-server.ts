@@ -20,8 +20,8 @@
 // Every refusal and drop is counted.
 import type { Clock, Endpoint, Random, TcpConnection, Timer, UdpSocket } from '../env/types.js';
 import { PeerPolicy, type Cidr, type PeerRefusal } from './peer-policy.js';
-import { ReplyBudget } from './reply-budget.js';
-import type { DecodedStun } from './stun.js';
+import { ReplyBudget } from '../stun/reply-budget.js';
+import type { DecodedStun } from '../stun/stun.js';
 import { AllocationTable, tupleKey, type Allocation, type TurnLimits } from './turn-allocations.js';
 import { dispatchTurn, fromPeer, receiveTurn, type RelayKind, type TurnContext, type TurnRefusal, type TurnTransport } from './turn-handlers.js';
 import { TurnStreams } from './turn-streams.js';

@@ -3,7 +3,7 @@
 // adapter that makes a TCP connection look like the datagram socket the TURN client and server
 // already speak through, so the rest of TURN does not care how the client reached the server.
 import type { Endpoint, TcpConnection, UdpSocket } from '../env/types.js';
-import { MAGIC_COOKIE } from './stun.js';
+import { MAGIC_COOKIE } from '../stun/stun.js';
 import { MAX_CHANNEL, MIN_CHANNEL } from './channel-data.js';
 
 /** A message larger than this on the stream ends the connection (a TURN datagram is far smaller). */

@@ -15,7 +15,7 @@ import {
   tupleKey,
   type Allocation,
   type TurnLimits,
-} from '../../src/nat/turn-allocations.js';
+} from '../../src/turn/turn-allocations.js';
 
 const SERVER: Endpoint = { host: '198.51.100.1', port: 3478 };
 const client = (port: number): Endpoint => ({ host: '192.0.2.10', port });

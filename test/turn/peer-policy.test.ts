@@ -3,7 +3,7 @@
 // allow list, relay ports of its own address); CIDR lists as an operator writes them.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LOOPBACK_PEERS, PeerPolicy, parseCidr, parseCidrList, specialRange } from '../../src/nat/peer-policy.js';
+import { LOOPBACK_PEERS, PeerPolicy, parseCidr, parseCidrList, specialRange } from '../../src/turn/peer-policy.js';
 
 test('special-purpose addresses are named, in IPv4, IPv6 and IPv6 forms of IPv4; global ones are not', () => {
   const expected: Record<string, ReturnType<typeof specialRange>> = {

@@ -25,7 +25,7 @@
 // depend on the port).
 import type { Endpoint } from '../env/types.js';
 import { err, ok, type CodedError, type Result } from '../result.js';
-import { addressBytes } from './stun.js';
+import { addressBytes } from '../stun/stun.js';
 
 export type PeerRefusal = 'not_unicast' | 'own_service' | 'own_address' | 'loopback' | 'private' | 'shared' | 'link_local' | 'reserved' | 'documentation';
 type RangeClass = Exclude<PeerRefusal, 'own_service' | 'own_address'>;

@@ -3,7 +3,7 @@
 // issued to its address and that has not expired, and MESSAGE-INTEGRITY under the key of the
 // user's password (turn-credentials.ts: passwords a supernode derives for its devices). Nonces
 // are stateless (an expiry and a MAC), so a challenge costs no memory. Pure: told the time.
-import { Attr, checkIntegrity, attribute, encodeErrorCode, type DecodedStun, type StunAttribute } from './stun.js';
+import { Attr, checkIntegrity, attribute, encodeErrorCode, type DecodedStun, type StunAttribute } from '../stun/stun.js';
 import { issueNonce, longTermKey, nonceValid } from './turn-credentials.js';
 
 /** How long a nonce stays good; an older one gets 438 and a fresh nonce. */

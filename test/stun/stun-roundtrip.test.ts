@@ -23,9 +23,9 @@ import {
   encodeStun,
   encodeUint32,
   type StunMessage,
-} from '../../src/nat/stun.js';
-import { MAX_CHANNEL, MIN_CHANNEL, decodeChannelData, encodeChannelData } from '../../src/nat/channel-data.js';
-import { StunStreamDecoder, padForStream } from '../../src/nat/turn-tcp.js';
+} from '../../src/stun/stun.js';
+import { MAX_CHANNEL, MIN_CHANNEL, decodeChannelData, encodeChannelData } from '../../src/turn/channel-data.js';
+import { StunStreamDecoder, padForStream } from '../../src/turn/turn-tcp.js';
 
 const cookie = Uint8Array.of(MAGIC_COOKIE >>> 24, (MAGIC_COOKIE >>> 16) & 0xff, (MAGIC_COOKIE >>> 8) & 0xff, MAGIC_COOKIE & 0xff);
 const startsWithCookie = (id: Uint8Array) => cookie.every((b, i) => id[i] === b);

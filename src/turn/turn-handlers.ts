@@ -10,7 +10,7 @@
 // DF bit, and RFC 8656 section 7.2 says a server that cannot treats the attribute as unknown),
 // IPv6 relays (440) and peers (443), TCP relays (RFC 6062: 442).
 import type { Endpoint } from '../env/types.js';
-import type { ReplyBudget } from './reply-budget.js';
+import type { ReplyBudget } from '../stun/reply-budget.js';
 import { MAX_CHANNEL, MIN_CHANNEL, decodeChannelData, encodeChannelData, isChannelData } from './channel-data.js';
 import { tupleKey, type Allocation, type AllocationTable, type Reservation } from './turn-allocations.js';
 import { authenticate, challengeAttributes, type TurnAuthority } from './turn-auth.js';
@@ -32,7 +32,7 @@ import {
   unknownRequired,
   type DecodedStun,
   type StunAttribute,
-} from './stun.js';
+} from '../stun/stun.js';
 
 export type TurnRefusal =
   | 'unauthenticated'
