@@ -103,6 +103,12 @@ export class ChatClient {
   private readonly presenceSent = new Map<string, bigint>();
   /** The messenger's subscriptions, ended by `close`. */
   private readonly unsubscribe: (() => void)[];
+  /**
+   * Lookups of a user's online devices that failed (not attached, the overlay did not answer)
+   * where a typing indicator or presence went to no device instead: what is best-effort is
+   * not worth failing for, but is counted.
+   */
+  deviceLookupFailures = 0;
 
   constructor(
     private readonly env: Env,
@@ -174,7 +180,7 @@ export class ChatClient {
   async setTyping(to: string, active: boolean): Promise<void> {
     if (this.options.typingIndicators === false || this.messenger.relationOf(to) === 'blocked') return;
     const typing = create(TypingSchema, { to, active, atMs: BigInt(Math.floor(this.env.clock.wallTimeMs())) });
-    await this.messenger.send(to, await this.messenger.devicesOf(to).catch(() => []), 'typing', typing);
+    await this.messenger.send(to, await this.onlineDevicesOrNone(to), 'typing', typing);
   }
 
   /** Tells the devices that sent these messages that this user has read them (unless the user turned receipts off). */
@@ -205,10 +211,17 @@ export class ChatClient {
     if (new TextEncoder().encode(text).byteLength > MAX_STATUS_TEXT_BYTES) throw new ChatError('too_large', `a status text holds at most ${MAX_STATUS_TEXT_BYTES} bytes`);
     this.presence = create(PresenceUpdateSchema, { state, text, setAtMs: BigInt(Math.floor(this.env.clock.wallTimeMs())) });
     const users = [...new Set([...(this.options.buddies?.() ?? []), this.username])];
-    const lists = await Promise.all(users.map(async (user) => ({ user, keys: await this.messenger.devicesOf(user).catch(() => []) })));
+    const lists = await Promise.all(users.map(async (user) => ({ user, keys: await this.onlineDevicesOrNone(user) })));
     for (const { user, keys } of lists) {
       for (const key of keys) if (!equalBytes(key, this.messenger.deviceKey)) this.sendPresence(user, key);
     }
+  }
+
+  private onlineDevicesOrNone(user: string): Promise<Uint8Array[]> {
+    return this.messenger.devicesOf(user).catch(() => {
+      this.deviceLookupFailures++;
+      return [];
+    });
   }
 
   private sendPresence(user: string, key: Uint8Array): void {

@@ -22,7 +22,7 @@ export class DaemonClient {
     try {
       info = JSON.parse(readFileSync(infoPath, 'utf8')) as { port?: unknown; pid?: unknown };
     } catch {
-      return null;
+      return null; // a damaged daemon.json: no daemon we can talk to
     }
     if (typeof info.port !== 'number' || typeof info.pid !== 'number' || !processAlive(info.pid)) return null;
     return new DaemonClient(`http://127.0.0.1:${info.port}/v1`, readFileSync(tokenPath, 'utf8').trim());
@@ -37,6 +37,7 @@ export class DaemonClient {
       throw new CommandError(`the daemon at ${this.base} does not answer (${(error as Error).message}); stop it or remove its daemon.json`);
     }
     if (response.status === 204) return undefined as T;
+    // A body that is not JSON: the status alone says what happened (below).
     const json = (await response.json().catch(() => ({}))) as T & { error?: { code: string; message: string } };
     if (!response.ok) throw new CommandError(json.error?.message ?? `the daemon answered ${response.status}`);
     return json;

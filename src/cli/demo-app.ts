@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { realEnv } from '../env/real.js';
 import { Account } from '../client/account.js';
-import { LoginClient } from '../client/login-client.js';
+import { LoginClient, LoginError } from '../client/login-client.js';
 import { toHex } from '../crypto/bytes.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import { startDaemon, type RunningDaemon } from './daemon-command.js';
@@ -28,7 +28,10 @@ async function demoAccount(client: LoginClient, descriptor: NetworkDescriptor, p
 async function befriend(a: Account, b: Account): Promise<void> {
   const list = await a.call<{ entries: { username: string; kind: string }[] }>('GET', '/v1/contacts');
   if (list.entries.some((e) => e.username === b.username && e.kind === 'buddy')) return;
-  await a.call('POST', '/v1/buddy-requests', { to: b.username }).catch(() => {});
+  await a.call('POST', '/v1/buddy-requests', { to: b.username }).catch((error: unknown) => {
+    // Asked already (a demo run before): the answer below is what matters. Anything else is said.
+    if (!(error instanceof LoginError && error.status === 409)) console.log(`buddy request from ${a.username} not sent: ${(error as Error).message}`);
+  });
   await answerBuddyRequest(b, a.username, 'accept');
 }
 

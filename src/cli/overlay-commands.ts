@@ -327,7 +327,7 @@ export async function chat(account: Account, descriptor: NetworkDescriptor, to: 
     // On a terminal, keys are seen as they are typed, and the other side sees that this user is typing.
     const terminal = process.stdin.isTTY === true;
     const lines = createInterface({ input: process.stdin, terminal, ...(terminal ? { output: process.stdout } : {}) });
-    const typing = new TypingSignal(realEnv.clock, (active) => void session.setTyping(to.toLowerCase(), active).catch(() => {}));
+    const typing = new TypingSignal(realEnv.clock, (active) => void session.setTyping(to.toLowerCase(), active).catch((error: unknown) => console.log(`typing indicator not sent: ${terminalError(error)}`)));
     if (terminal) process.stdin.on('keypress', () => typing.keystroke());
     for await (const line of lines) {
       typing.stop();

@@ -81,7 +81,7 @@ function loadCertificate(path: string): SavedCertificate | null {
     const certificate = typeof raw.certificate === 'string' ? fromBase64Url(raw.certificate) : null;
     return certificate && typeof raw.expiresAtMs === 'number' ? { certificate, expiresAtMs: raw.expiresAtMs } : null;
   } catch {
-    return null;
+    return null; // a damaged saved certificate: asked for again, as if none was saved
   }
 }
 

@@ -11,6 +11,7 @@ import { HostCache, raceFirst, type HostEntry } from '../overlay/host-cache.js';
 import { createPresenceRecord, verifyPresenceRecord, type VerifiedPresence } from '../overlay/presence.js';
 import { RpcChannel } from '../overlay/rpc.js';
 import { jitteredBackoffMs } from '../util/backoff.js';
+import { Listeners } from '../util/listeners.js';
 import { requestReachabilityCheck, type ReachabilityAnswer } from '../overlay/reachability.js';
 import { AttachRefusal, AttachRequestSchema, CloseReason, DeliveryAckSchema, DeliveryOutcome, FindPresenceSchema, FindRefusal, NatType, RouteFailure, RouteRequestSchema, PingSchema, TurnCredentialsRequestSchema, type Candidate, type SupernodeRef } from '../wire/messages.js';
 
@@ -184,8 +185,10 @@ export class AttachedClient {
   private sequence = 0;
   private natType: NatType = NatType.UNSPECIFIED;
   private closed = false;
-  private readonly listeners: ((event: AttachmentEvent) => void)[] = [];
-  private deliveryHandler: (from: string, payload: Uint8Array) => void = () => {};
+  private readonly listeners = new Listeners<[AttachmentEvent]>();
+  private deliveryHandler: ((from: string, payload: Uint8Array) => void) | null = null;
+  /** Deliveries that came while no handler was set (acknowledged, then dropped: nobody here reads them). */
+  deliveriesUnhandled = 0;
 
   constructor(
     private readonly env: Env,
@@ -199,12 +202,13 @@ export class AttachedClient {
     },
   ) {}
 
-  onEvent(listener: (event: AttachmentEvent) => void): void {
-    this.listeners.push(listener);
+  /** Returns the removal. */
+  onEvent(listener: (event: AttachmentEvent) => void): () => void {
+    return this.listeners.add(listener);
   }
 
   private emit(event: AttachmentEvent): void {
-    for (const listener of this.listeners) listener(event);
+    this.listeners.emit(event);
   }
 
   get supernode(): SupernodeAddress | null {
@@ -329,7 +333,8 @@ export class AttachedClient {
       if (envelope.body.case === 'delivery') {
         // Acknowledge first: the sender learns the message reached this device.
         attached.link.send({ case: 'deliveryAck', value: create(DeliveryAckSchema, { deliveryId: envelope.body.value.deliveryId }) });
-        this.deliveryHandler(envelope.body.value.from, envelope.body.value.payload);
+        if (this.deliveryHandler) this.deliveryHandler(envelope.body.value.from, envelope.body.value.payload);
+        else this.deliveriesUnhandled++;
         return;
       }
       if (envelope.body.case === 'pong' && awaiting && envelope.body.value.nonce === awaiting.nonce) {
@@ -374,12 +379,11 @@ export class AttachedClient {
    */
   stayAttached(): Promise<SupernodeAddress> {
     return new Promise((resolve) => {
-      const listener = (event: AttachmentEvent) => {
+      const stop = this.listeners.add((event) => {
         if (event.kind !== 'attached') return;
-        this.listeners.splice(this.listeners.indexOf(listener), 1);
+        stop();
         resolve(event.supernode);
-      };
-      this.listeners.push(listener);
+      });
       this.reattach(0);
     });
   }
@@ -391,6 +395,7 @@ export class AttachedClient {
    */
   private reattach(attempt: number): void {
     if (this.closed) return;
+    // Not dropped: start() told the failure as an 'unreachable' event; here it is tried again.
     this.start().catch(() => {
       if (this.closed) return;
       const pauseMs = jitteredBackoffMs(attempt, REATTACH_FIRST_MS, REATTACH_MAX_MS, this.env.random);
@@ -398,9 +403,15 @@ export class AttachedClient {
     });
   }
 
-  /** Messages routed to this device: `from` is the sender's username as its supernode authenticated it. */
-  onDelivery(handler: (from: string, payload: Uint8Array) => void): void {
+  /**
+   * Messages routed to this device: `from` is the sender's username as its supernode
+   * authenticated it. One handler (a later one replaces it); returns its removal.
+   */
+  onDelivery(handler: (from: string, payload: Uint8Array) => void): () => void {
     this.deliveryHandler = handler;
+    return () => {
+      if (this.deliveryHandler === handler) this.deliveryHandler = null;
+    };
   }
 
   /**

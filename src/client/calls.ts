@@ -430,8 +430,18 @@ export class Call {
   }
 }
 
+/**
+ * Failures the call manager meets and does not throw, counted (`failures`): an invitation that
+ * reached no device because the lookup of the callee's devices failed (the call ends
+ * 'unavailable'); a signal that could not be queued; an ICE restart with no network to gather
+ * on (tried again after RESTART_RETRY_MS).
+ */
+export type CallFailure = 'invite_send' | 'signal_send' | 'restart_no_network';
+
 export class CallManager {
   private readonly calls = new Map<string, Call>();
+  /** What failed and was handled without an exception, by kind. */
+  readonly failures = new Map<CallFailure, number>();
   private readonly incomingListeners = new Set<(call: Call) => void>();
   private readonly frameMs: FrameMs;
 
@@ -469,7 +479,10 @@ export class CallManager {
     call.audio = audio;
     this.calls.set(toHex(call.id), call);
     const invite = create(CallSignalSchema, { callId: call.id, kind: CallSignalKind.INVITE, srtpMaster: call.ourMaster, codecs: [OPUS_CODEC], frameMs: this.frameMs });
-    call.invited = await this.signalling.send(user, 'all', 'call', invite).catch(() => []);
+    call.invited = await this.signalling.send(user, 'all', 'call', invite).catch(() => {
+      this.failed('invite_send');
+      return [];
+    });
     if (call.invited.length === 0) {
       this.close(call, { reason: 'unavailable', by: 'remote' });
       return call;
@@ -486,7 +499,11 @@ export class CallManager {
 
   /** One signal, sent without waiting: the end-to-end stream retries it, and a lost one ends in a timeout. */
   private send(user: string, devices: readonly Uint8Array[] | 'all', callId: Uint8Array, kind: CallSignalKind, reason = '', extra: { srtpMaster?: Uint8Array } = {}): void {
-    void this.signalling.send(user, devices, 'call', create(CallSignalSchema, { callId, kind, reason, ...extra })).catch(() => []);
+    void this.signalling.send(user, devices, 'call', create(CallSignalSchema, { callId, kind, reason, ...extra })).catch(() => this.failed('signal_send'));
+  }
+
+  private failed(what: CallFailure): void {
+    this.failures.set(what, (this.failures.get(what) ?? 0) + 1);
   }
 
   /** Ends `call`, telling the other side with `kind` (unless it was the other side that ended it). */
@@ -530,7 +547,10 @@ export class CallManager {
       while (call.state === 'active' && attempts < RESTART_ATTEMPTS) {
         const leftMs = RESTART_DEADLINE_MS - (this.env.clock.now() - startedMs);
         if (leftMs <= 0) break;
-        const outcome = await this.connector.connect(call.peer, device, Math.min(RESTART_ATTEMPT_MS, leftMs), { urgent: true }).catch(() => null);
+        const outcome = await this.connector.connect(call.peer, device, Math.min(RESTART_ATTEMPT_MS, leftMs), { urgent: true }).catch(() => {
+          this.failed('restart_no_network');
+          return null;
+        });
         if (call.state !== 'active') {
           if (outcome?.ok) void outcome.connection.agent.close();
           return;

@@ -9,6 +9,7 @@ import { equalBytes, toHex } from '../crypto/bytes.js';
 import type { Messenger } from '../messenger/messenger.js';
 import type { Relation } from '../messenger/transport.js';
 import { ConnectivityOfferSchema, IceCandidateSchema, IceCandidateType, type ConnectivityOffer } from '../wire/messages.js';
+import { Listeners } from '../util/listeners.js';
 import { isIpv4 } from '../stun/stun.js';
 import { IceAgent } from '../ice/ice-agent.js';
 import type { CandidateType, IceCandidate, IceParameters, SelectedPath } from '../ice/ice-candidate.js';
@@ -79,8 +80,8 @@ export function parametersOf(offer: ConnectivityOffer): IceParameters | null {
 
 export class Connector {
   private readonly waiting = new Map<string, { device: Uint8Array; resolve: (offer: ConnectivityOffer) => void }>();
-  private readonly listeners: ((connection: Connection) => void)[] = [];
-  private readonly failures: ((user: string, reason: string) => void)[] = [];
+  private readonly listeners = new Listeners<[Connection]>();
+  private readonly failures = new Listeners<[user: string, reason: string]>();
   private answering = 0;
   /** Offers being answered, per user (no entry: none). */
   private readonly answeringFor = new Map<string, number>();
@@ -95,14 +96,14 @@ export class Connector {
     signalling.subscribe('connectivity', (from, offer) => this.received(from, offer));
   }
 
-  /** Connections the other side started, once they have a path. */
-  onConnection(listener: (connection: Connection) => void): void {
-    this.listeners.push(listener);
+  /** Connections the other side started, once they have a path. Returns the removal. */
+  onConnection(listener: (connection: Connection) => void): () => void {
+    return this.listeners.add(listener);
   }
 
-  /** Offers the other side started that came to nothing, and why. */
-  onFailure(listener: (user: string, reason: string) => void): void {
-    this.failures.push(listener);
+  /** Offers the other side started that came to nothing, and why. Returns the removal. */
+  onFailure(listener: (user: string, reason: string) => void): () => void {
+    return this.failures.add(listener);
   }
 
   private async agent(controlling: boolean, urgent = false): Promise<IceAgent> {
@@ -172,7 +173,7 @@ export class Connector {
             : null;
     if (reason || !remote) {
       void this.signalling.send(from.user, [from.device], 'connectivity', create(ConnectivityOfferSchema, { attemptId: offer.attemptId, answer: true, refused: true }));
-      for (const listener of this.failures) listener(from.user, reason ?? 'an unusable offer');
+      this.failures.emit(from.user, reason ?? 'an unusable offer');
       return;
     }
     this.answering++;
@@ -195,10 +196,10 @@ export class Connector {
     const path = await agent.established();
     if (!path) {
       await agent.close();
-      for (const listener of this.failures) listener(from.user, 'no path worked');
+      this.failures.emit(from.user, 'no path worked');
       return;
     }
     const connection = { user: from.user, device: from.device, agent, path, setupMs: this.env.clock.now() - started };
-    for (const listener of this.listeners) listener(connection);
+    this.listeners.emit(connection);
   }
 }

@@ -29,7 +29,7 @@ function readHolder(path: string): DeviceHolder | null {
     const raw = JSON.parse(readFileSync(path, 'utf8')) as Partial<DeviceHolder>;
     return typeof raw.pid === 'number' && Number.isInteger(raw.pid) && raw.pid > 0 ? { pid: raw.pid, command: String(raw.command ?? 'parley'), sinceMs: Number(raw.sinceMs ?? 0) } : null;
   } catch {
-    return null;
+    return null; // an unreadable lock is taken over (see takeDevice)
   }
 }
 

@@ -93,8 +93,12 @@ export type DeviceEvent =
   | { readonly kind: 'promotion'; readonly event: PromotionEvent }
   | { readonly kind: 'failure'; readonly what: DeviceFailure; readonly reason: string };
 
-/** Failures the device meets on its own (not in a call a front end made), counted by kind. */
-export type DeviceFailure = 'attach' | 'bootstrap-list' | 'contacts' | 'offline-fetch' | 'presence' | 'nat-detection' | 'promotion' | 'turn-credentials';
+/**
+ * Failures the device meets on its own (not in a call a front end made), counted by kind; and
+ * those a front end meets in work it does for the device and does not hand on (`fail`): the
+ * daemon's buddy-request follow, the extra lookups of a search.
+ */
+export type DeviceFailure = 'attach' | 'bootstrap-list' | 'contacts' | 'offline-fetch' | 'presence' | 'nat-detection' | 'promotion' | 'turn-credentials' | 'buddy-requests' | 'search';
 
 const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -179,7 +183,8 @@ export class Device {
     return this.failureCounts;
   }
 
-  private fail(what: DeviceFailure, error: unknown): void {
+  /** Counts a failure and tells it as a 'failure' event (for front ends too: what they do not hand on, they report here). */
+  fail(what: DeviceFailure, error: unknown): void {
     this.failureCounts.set(what, (this.failureCounts.get(what) ?? 0) + 1);
     this.emit({ kind: 'failure', what, reason: reasonOf(error) });
   }

@@ -25,7 +25,7 @@ export function parseOwnStatus(text: string): OwnStatus {
     const state = typeof saved.state === 'string' && isStatusName(saved.state) ? saved.state : 'online';
     return { state, text: typeof saved.text === 'string' ? saved.text : '' };
   } catch {
-    return DEFAULT_STATUS;
+    return DEFAULT_STATUS; // damaged: the default, as documented
   }
 }
 

@@ -37,7 +37,7 @@ export function loadStatus(paths: Pick<ProfilePaths, 'statusPath'>): OwnStatus {
   try {
     return parseOwnStatus(readFileSync(paths.statusPath, 'utf8'));
   } catch {
-    return DEFAULT_STATUS;
+    return DEFAULT_STATUS; // no file yet, or unreadable: the default, as documented
   }
 }
 

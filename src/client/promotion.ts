@@ -12,6 +12,7 @@ import type { NodeIdentity } from '../crypto/identity.js';
 import { listenSecure } from '../crypto/secure-link.js';
 import { requestReachabilityCheck, verifyAttestation } from '../overlay/reachability.js';
 import { TokenBucket } from '../util/token-bucket.js';
+import { Listeners } from '../util/listeners.js';
 import { DEFAULT_DIAL_BACK_TIMEOUT_MS, sendUploadProbe } from '../supernode/dial-back.js';
 import { startSupernode, type RunningSupernode, type SupernodeOptions } from '../supernode/supernode.js';
 import type { AttachedClient } from './attachment.js';
@@ -77,7 +78,7 @@ export class Promoter {
   private timer: Timer | null = null;
   private failures = 0;
   private closed = false;
-  private readonly listeners: ((event: PromotionEvent) => void)[] = [];
+  private readonly listeners = new Listeners<[PromotionEvent]>();
   /** Dial-backs this node answers with a 64 KiB probe: a supernode cannot make it send more. */
   private readonly probes: TokenBucket;
 
@@ -89,13 +90,14 @@ export class Promoter {
     this.probes = new TokenBucket(2, 1 / 30, env.clock.now());
   }
 
-  onEvent(listener: (event: PromotionEvent) => void): void {
-    this.listeners.push(listener);
+  /** Returns the removal. */
+  onEvent(listener: (event: PromotionEvent) => void): () => void {
+    return this.listeners.add(listener);
   }
 
   private emit(event: PromotionEvent): void {
     this.config.log?.(`promotion: ${event.kind}${'reason' in event ? `: ${event.reason}` : ''}`);
-    for (const listener of this.listeners) listener(event);
+    this.listeners.emit(event);
   }
 
   /** The supernode this node runs, while promoted. */

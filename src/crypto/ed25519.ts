@@ -34,7 +34,7 @@ export function publicKeyObject(publicKey: Uint8Array): KeyObject | null {
   try {
     return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: toBase64Url(publicKey) }, format: 'jwk' });
   } catch {
-    return null;
+    return null; // not a point on the curve: bad input, the caller's null
   }
 }
 
@@ -45,6 +45,6 @@ export function verifySignature(publicKey: KeyObject | Uint8Array, message: Uint
   try {
     return verify(null, message, key, signature);
   } catch {
-    return false;
+    return false; // a malformed key or signature is a failed verification
   }
 }

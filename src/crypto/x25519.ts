@@ -41,7 +41,7 @@ export function x25519PublicKey(peerPublicKey: Uint8Array): KeyObject | null {
   try {
     return createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: toBase64Url(peerPublicKey) }, format: 'jwk' });
   } catch {
-    return null;
+    return null; // not a usable key: bad input, the caller's null
   }
 }
 
@@ -55,6 +55,6 @@ export function x25519(privateKey: KeyObject, peerPublicKey: Uint8Array | KeyObj
   try {
     return new Uint8Array(diffieHellman({ privateKey, publicKey }));
   } catch {
-    return null;
+    return null; // a low-order point (see above): refused, the caller's null
   }
 }

@@ -106,6 +106,7 @@ export async function buildLocalApi(gate: DaemonGate, options: LocalApiOptions):
     const uiDir = options.uiDir;
     for (const [path, { file, type }] of Object.entries(UI_FILES)) {
       app.get(path, async (_request, reply) => {
+        // Any read failure means the same to the page: the app's files are not there.
         const body = await readFile(join(uiDir, file)).catch(() => null);
         if (!body) throw new LocalApiError(404, 'no_app', 'the app is not built (npm run build)');
         const hosts = names();

@@ -74,8 +74,9 @@ export class ClientSession implements DaemonCore {
     this.settingsNow = settings;
     const { chat, calls, conferences } = device;
     const clock = this.env.clock;
-    this.contactsHint = coalesced(clock, () => this.device.refreshContacts().then(() => {}), HINT_GAP_MS);
-    this.requestsHint = coalesced(clock, () => this.refreshRequests(), HINT_GAP_MS);
+    // The login server away: counted by the device, and asked again at the next hint or refresh.
+    this.contactsHint = coalesced(clock, () => this.device.refreshContacts().then(() => {}), HINT_GAP_MS, (error) => device.fail('contacts', error));
+    this.requestsHint = coalesced(clock, () => this.refreshRequests(), HINT_GAP_MS, (error) => device.fail('buddy-requests', error));
     chat.onMessage((m) => {
       this.keepUnread(m);
       this.emit({ type: 'message', message: messageView(m) });
@@ -160,7 +161,8 @@ export class ClientSession implements DaemonCore {
       cpuCores: host.cpuCores,
     });
     const session = new ClientSession(account, device, policy, settings);
-    await session.startPromoter().catch(() => {});
+    // The session runs without promotion (a port taken, say): counted and told as a 'failure'.
+    await session.startPromoter().catch((error: unknown) => device.fail('promotion', error));
     return session;
   }
 
@@ -369,8 +371,22 @@ export class ClientSession implements DaemonCore {
     const [listed, known, online] = await Promise.all([
       this.account.call<{ users: { username: string; displayName: string }[] }>('GET', `/v1/directory/search?q=${encodeURIComponent(query)}&limit=${SEARCH_LIMIT}`),
       // An exact name is also looked up where non-discoverable users are found: by name, and in the overlay.
-      exact ? this.account.call<{ username: string; displayName: string }>('GET', `/v1/directory/users/${encodeURIComponent(exact)}`).catch(() => null) : null,
-      exact ? this.device.client.find(exact).then((records) => records.length > 0, () => false) : null,
+      // Either failing leaves the search what the directory listed: counted, not thrown. No such user (404) is an answer, not a failure.
+      exact
+        ? this.account.call<{ username: string; displayName: string }>('GET', `/v1/directory/users/${encodeURIComponent(exact)}`).catch((error: unknown) => {
+            if (!(error instanceof LoginError && error.status === 404)) this.device.fail('search', error);
+            return null;
+          })
+        : null,
+      exact
+        ? this.device.client.find(exact).then(
+            (records) => records.length > 0,
+            (error: unknown) => {
+              this.device.fail('search', error);
+              return false;
+            },
+          )
+        : null,
     ]);
     const users = new Map(listed.users.map((u) => [u.username, u.displayName]));
     if (known) users.set(known.username, known.displayName);
@@ -442,8 +458,8 @@ interface Coalesced {
   stop(): void;
 }
 
-/** Runs `work` at most once per `gapMs`, however often it is asked for; failures wait for the next ask. */
-function coalesced(clock: Clock, work: () => Promise<void>, gapMs: number): Coalesced {
+/** Runs `work` at most once per `gapMs`, however often it is asked for; failures go to `failed` and wait for the next ask. */
+function coalesced(clock: Clock, work: () => Promise<void>, gapMs: number, failed: (error: unknown) => void): Coalesced {
   let busy = false;
   let again = false;
   let timer: Timer | undefined;
@@ -456,7 +472,7 @@ function coalesced(clock: Clock, work: () => Promise<void>, gapMs: number): Coal
     if (stopped) return;
     busy = true;
     void work()
-      .catch(() => {}) // the login server away: asked again at the next hint or refresh
+      .catch(failed)
       .finally(() => {
         if (stopped) return;
         timer = clock.after(gapMs, () => {

@@ -12,7 +12,7 @@ export function readSettings(path: string): DaemonSettings {
   try {
     raw = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : null;
   } catch {
-    raw = null;
+    raw = null; // a damaged settings file: the defaults, field by field below
   }
   const fields = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
   return {

@@ -1,14 +1,41 @@
 // Holds items that arrive before their consumer set a handler, then hands them over in order.
 // Sockets and links deliver from the moment they exist; their owner sets the handler a moment
 // later (after an await), and nothing may be lost in between.
+
+/**
+ * Items held while no handler is set. The gap is a moment (an await), in which a socket
+ * delivers a few chunks at most; an owner that never sets a handler (a bug, or a connection
+ * nobody reads) must not let the peer fill memory: 256 chunks of at most 64 KiB is 16 MiB.
+ */
+export const MAX_HELD_ITEMS = 256;
+
 export class Inbox<T> {
   private handler: ((item: T) => void) | null = null;
   /** Items waiting for a handler; none once a handler is set (no array kept per idle socket). */
   private held: T[] | null = null;
+  /**
+   * Items refused because MAX_HELD_ITEMS were held: the newest is refused (the oldest are the
+   * start of what the peer sent, which the owner reads first). `deliver` says so, and the count
+   * stays here; a byte stream that lost a chunk is broken, and the framing or the AEAD above it
+   * fails and closes it.
+   */
+  refused = 0;
 
-  deliver(item: T): void {
-    if (this.handler) this.handler(item);
-    else (this.held ??= []).push(item);
+  constructor(private readonly maxHeld = MAX_HELD_ITEMS) {}
+
+  /** Hands `item` over, or holds it; false when refused (held full, counted in `refused`). */
+  deliver(item: T): boolean {
+    if (this.handler) {
+      this.handler(item);
+      return true;
+    }
+    const held = (this.held ??= []);
+    if (held.length >= this.maxHeld) {
+      this.refused++;
+      return false;
+    }
+    held.push(item);
+    return true;
   }
 
   setHandler(handler: (item: T) => void): void {

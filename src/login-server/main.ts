@@ -117,7 +117,9 @@ export async function runLoginServer(env: Env, options: LoginServerOptions): Pro
   let closed = false;
   const refresh = () => {
     if (closed) return;
-    refresher = env.clock.after(DESCRIPTOR_REFRESH_MS, () => void writeDescriptor().catch(() => {}).finally(() => refresh()));
+    // A failed refresh (the database away, the disk full) leaves the last file, is logged, and is tried again at the next.
+    const failed = (error: unknown) => app.log.warn({ err: error }, 'network descriptor not refreshed');
+    refresher = env.clock.after(DESCRIPTOR_REFRESH_MS, () => void writeDescriptor().catch(failed).finally(() => refresh()));
   };
   refresh();
   return {

@@ -35,7 +35,7 @@ export function verifyToken(publicKey: KeyObject, token: string, nowMs: number):
   try {
     claims = JSON.parse(new TextDecoder().decode(payload)) as typeof claims;
   } catch {
-    return invalid;
+    return invalid; // signed by us but not JSON cannot happen; treated as any bad token
   }
   const { u, d, e } = claims;
   if (!Number.isSafeInteger(u) || !Number.isSafeInteger(d) || !Number.isSafeInteger(e)) return invalid;

@@ -65,6 +65,7 @@ function opus(): OpusExports {
   try {
     module = load('simd.wasm');
   } catch {
+    // No SIMD here after all: the plain build (which throws, to the caller, if it fails too).
     module = load('opus.wasm');
   }
   const ignore = () => 0;

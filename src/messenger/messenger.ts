@@ -49,6 +49,9 @@ export type PayloadHandler<K extends PayloadKind> = (from: Sender, value: Payloa
 
 export type RefusalCode = E2eErrorCode | 'unknown_session' | 'malformed' | 'too_many_peers' | 'blocked' | 'unknown_kind' | SubscriberRefusal;
 
+/** What failed on this side, with nobody to tell (counted in `failures`): the transport's send, leaving a payload with the offline store. */
+export type MessengerFailure = 'transport_send' | 'offline_store';
+
 export class MessengerError extends Error {
   constructor(
     readonly code: 'queue_full',
@@ -137,6 +140,8 @@ export class Messenger {
   private readonly sessionListeners = new Set<{ readonly listener: (device: { user: string; key: Uint8Array }, role: 'initiator' | 'responder') => void }>();
   /** Payloads refused, by reason: bad input is counted, never thrown. */
   readonly refused = new Map<RefusalCode, number>();
+  /** Failures met sending, by kind (each is retried as its place says, but none goes uncounted). */
+  readonly failures = new Map<MessengerFailure, number>();
   private closed = false;
   private readonly idleWaiters: (() => void)[] = [];
   /** Payloads being left with the login server for devices that did not acknowledge them. */
@@ -305,6 +310,7 @@ export class Messenger {
         for (const w of due) if (peer.awaiting.has(w)) await offline.store(device.id, sealOffline(this.config, peer.key, w.payload));
       })
       .catch(() => {
+        this.failed('offline_store');
         for (const w of due) w.sealed = false; // tried again at the next occasion
       })
       .finally(() => this.storing.delete(job));
@@ -336,7 +342,8 @@ export class Messenger {
         if (outcome === 'absent') this.onlineDevices.forget(peer.user);
         this.fallBack(peer);
       },
-      () => {},
+      // Not attached, or the supernode did not answer: the stream sends the frame again.
+      () => this.failed('transport_send'),
     );
   }
 
@@ -376,6 +383,10 @@ export class Messenger {
       peer.timerAtMs = Infinity;
       this.flush(peer);
     });
+  }
+
+  private failed(what: MessengerFailure): void {
+    this.failures.set(what, (this.failures.get(what) ?? 0) + 1);
   }
 
   private refuse(code: RefusalCode): void {

@@ -101,6 +101,8 @@ export interface DhtCounters {
   readonly presenceLookups: { local: number; found: number; not_found: number };
   /** StorePresence requests from other supernodes, by outcome. */
   readonly storeRequests: { stored: number; full: number; rejected: number };
+  /** Requests to another supernode that failed (no link, no answer): the contact's failure is recorded, and counted here. */
+  contactFailures: number;
 }
 
 export interface FindResult {
@@ -120,7 +122,7 @@ export class DhtNode {
   /** Users whose records lost a replica and are waiting to be stored again. */
   private readonly republishQueue = new Set<string>();
   private republishing = false;
-  readonly counters: DhtCounters = { nodeLookups: 0, presenceLookups: { local: 0, found: 0, not_found: 0 }, storeRequests: { stored: 0, full: 0, rejected: 0 } };
+  readonly counters: DhtCounters = { nodeLookups: 0, presenceLookups: { local: 0, found: 0, not_found: 0 }, storeRequests: { stored: 0, full: 0, rejected: 0 }, contactFailures: 0 };
   /** Every outgoing dial goes through this budget (see overlay/dial-budget.ts). */
   readonly dials = new DialBudget();
   /** Supernode keys a lookup did not find, and until when they are not looked up again. */
@@ -132,7 +134,7 @@ export class DhtNode {
   private rejoinAttempt = 0;
   /** Rejoins started because the routing table was empty (for tests and metrics). */
   rejoins = 0;
-  /** Requests other than the DHT's own (routing), from other supernodes. */
+  /** Requests other than the DHT's own (routing), from other supernodes: ignored until the supernode sets its handler. */
   onOtherRequest: (envelope: Envelope, channel: RpcChannel) => void = () => {};
 
   constructor(
@@ -433,6 +435,7 @@ export class DhtNode {
       this.rejoinTimer = null;
       if (this.closed) return;
       this.rejoins++;
+      // Counted in `rejoins`; a failed rejoin waits out the next, longer pause.
       void this.join(this.seeds).catch(() => this.rejoinIfAlone());
     });
   }
@@ -522,6 +525,7 @@ export class DhtNode {
 
   /** Counts a failed request; when that drops the contact, the records it held are stored again elsewhere. */
   private contactFailed(contact: LookupContact, maxFailures?: number): void {
+    this.counters.contactFailures++;
     if (!this.table.recordFailure(contact.id, maxFailures)) return;
     this.rejoinIfAlone();
     for (const username of this.store.users()) {

@@ -54,6 +54,7 @@ export function supernodeMetrics(supernode: RunningSupernode): Registry {
   counterFrom(registry, 'parley_supernode_links_closed_unattached_total', 'Device links closed because they did not attach in time.', [], () => one(counters.linksClosedUnattached));
   counterFrom(registry, 'parley_supernode_dial_refusals_total', 'Dials to other supernodes not made, by reason (in_flight_total, in_flight_per_host, failed_recently).', ['reason'], () => entries(dht.dials.refused, 'reason'));
   counterFrom(registry, 'parley_supernode_forwards_bad_sender_total', 'Messages forwarded by another supernode refused because it could not vouch for the sender\'s name.', [], () => one(supernode.forwardsRefusedBadSender));
+  counterFrom(registry, 'parley_supernode_forwards_failed_total', 'Messages for a device attached elsewhere that could not be forwarded to its supernode (the sender is told unreachable).', [], () => one(supernode.forwardsFailed));
   counterFrom(registry, 'parley_supernode_attach_refusals_total', 'Attach requests refused, by reason.', ['reason'], () => entries(attachments.refused, 'reason'));
   counterFrom(registry, 'parley_supernode_clients_dropped_silent_total', 'Attached clients dropped for missing their keep-alives.', [], () => one(attachments.droppedSilent));
   counterFrom(registry, 'parley_supernode_rate_limited_total', 'Client requests refused by a rate limit, by kind (lookup, route, reachability).', ['kind'], () => entries(counters.rateLimited, 'kind'));
@@ -65,6 +66,7 @@ export function supernodeMetrics(supernode: RunningSupernode): Registry {
   gaugeFrom(registry, 'parley_supernode_dht_records', 'Presence records held (replicas and path-cached copies).', () => dht.store.size);
   counterFrom(registry, 'parley_supernode_dht_node_lookups_total', 'Iterative FIND_NODE lookups started (joins, publishing, refresh).', [], () => one(dht.counters.nodeLookups));
   counterFrom(registry, 'parley_supernode_dht_presence_lookups_total', 'Presence lookups by result: local (answered from this node\'s store), found or not_found (through the overlay).', ['result'], () => entries(dht.counters.presenceLookups, 'result'));
+  counterFrom(registry, 'parley_supernode_dht_contact_failures_total', 'Requests to other supernodes that failed (no link or no answer); a contact that fails often leaves the routing table.', [], () => one(dht.counters.contactFailures));
   counterFrom(registry, 'parley_supernode_dht_store_requests_total', 'Presence records other supernodes asked this one to store, by outcome.', ['outcome'], () => entries(dht.counters.storeRequests, 'outcome'));
 
   const stun = supernode.stun;

@@ -55,6 +55,8 @@ export class Router {
   private readonly vouched = new Map<string, { presence: Uint8Array; untilMs: number }>();
   /** Forwards refused because the forwarding supernode could not vouch for the sender's name. */
   badSenders = 0;
+  /** Forwards to another supernode that failed (no link, no answer): the sender is told UNREACHABLE, and they are counted here. */
+  forwardsFailed = 0;
 
   constructor(
     private readonly env: Env,
@@ -141,6 +143,7 @@ export class Router {
             );
             outcome = answer.body.case === 'routeForwarded' ? answer.body.value.outcome : DeliveryOutcome.UNREACHABLE;
           } catch {
+            this.forwardsFailed++;
             outcome = DeliveryOutcome.UNREACHABLE;
           }
         }

@@ -94,6 +94,8 @@ export interface RunningSupernode {
   readonly dht: DhtNode;
   /** Forwarded messages refused because the forwarding supernode could not vouch for the sender's name (router.ts). */
   readonly forwardsRefusedBadSender: number;
+  /** Messages this supernode could not forward to the supernode of the device (told to the sender as unreachable). */
+  readonly forwardsFailed: number;
   /** The STUN service, when it runs (its UDP port was free). */
   readonly stun: StunService | null;
   /**
@@ -115,6 +117,7 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
   const linksPerDevice = new Map<string, number>();
   let closed = false;
   const maxLinks = options.maxLinks ?? DEFAULT_MAX_LINKS;
+  // No log given (tests, a supernode inside a device): lines go nowhere; what matters is also counted in `counters` and the metrics.
   const log = options.log ?? (() => {});
   const attachments = new Attachments(options.verifier, { ...DEFAULT_ATTACHMENT_LIMITS, ...options.attachment }, options.identity.dh.publicKey);
   // Drop clients that went silent; checked every keep-alive interval.
@@ -265,7 +268,12 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
     } catch (error) {
       // Without its second address the service still answers binding requests.
       log(`STUN ${alternate ? `with second address ${alternate.host}` : ''} not started: ${(error as Error).message}`);
-      if (alternate) stun = await startStunService(env, base).catch(() => null);
+      if (alternate) {
+        stun = await startStunService(env, base).catch((again: unknown) => {
+          log(`STUN not started: ${(again as Error).message}`);
+          return null;
+        });
+      }
     }
   }
   if (options.seeds) await dht!.join(options.seeds);
@@ -283,6 +291,9 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
     },
     get forwardsRefusedBadSender() {
       return router.badSenders;
+    },
+    get forwardsFailed() {
+      return router.forwardsFailed;
     },
     attachments,
     refuseRevoked: (dhKeys) => {

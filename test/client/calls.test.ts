@@ -134,6 +134,18 @@ test('a stranger is refused in the first exchange, a second caller gets busy, a 
     shutDown(world, [alice, bob, carol, mallory]);
   }));
 
+test('a caller that is not attached: the invitation reaches no device, the call ends unavailable, and the failed send is counted', () =>
+  withSeed(testSeed(), async (seed) => {
+    const { world, drive, alice, bob } = await aliceAndBob(seed);
+    assert.equal(alice.calls.failures.get('invite_send'), undefined);
+    alice.attached.close();
+    const call = await drive(alice.calls.call('bob', audio(world, 1, 1)));
+    assert.deepEqual(await drive(call.ended), { reason: 'unavailable', by: 'remote' });
+    assert.equal(alice.calls.failures.get('invite_send'), 1);
+    assert.equal(bob.incoming.length, 0);
+    shutDown(world, [alice, bob]);
+  }));
+
 test('a path that dies mid-call: the call moves to a relay within seconds and keeps its audio', () =>
   withSeed(testSeed(), async (seed) => {
     const { world, drive, elapse, network, alice, bob } = await aliceAndBob(seed);

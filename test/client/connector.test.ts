@@ -35,9 +35,16 @@ test('two devices behind port-restricted NATs connect through the overlay on a h
     await elapse(200);
     assert.deepEqual(got, ['bob:~ping', 'alice:~pong']);
     // Mallory is not bob's buddy: refused in the first exchange.
+    const heard: string[] = [];
+    const stopHearing = bob.connector.onFailure((user) => heard.push(user));
     const refused = await drive(mallory.connector.connect('bob', bob.identity.dh.publicKey));
     assert.deepEqual(refused, { ok: false, error: 'refused' });
     assert.deepEqual(bob.refusals, ["mallory: refused by this user's setting"]);
+    // A removed failure listener hears no more; the others still do.
+    stopHearing();
+    assert.deepEqual(await drive(mallory.connector.connect('bob', bob.identity.dh.publicKey)), { ok: false, error: 'refused' });
+    assert.deepEqual(heard, ['mallory']);
+    assert.equal(bob.refusals.length, 2);
     await drive(Promise.all([outcome.connection.agent.close(), bob.incoming[0]!.agent.close()]));
     shutDown(world, [alice, bob, mallory]);
   }));

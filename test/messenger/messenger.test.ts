@@ -1,15 +1,17 @@
 // The messenger alone, with no chat on it: two devices over an in-memory router that names the
 // sender (as the overlay does). Each kind's subscribers get that kind and nothing else; a kind
 // nobody here subscribed to — or one this build does not know — is refused and counted; an
-// unsubscribed handler hears nothing more; what waited in the offline store says so.
+// unsubscribed handler hears nothing more; what waited in the offline store says so; failures
+// with nobody to tell (a send, the offline store, chat's device lookups) are counted.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { create } from '@bufbuild/protobuf';
 import { VirtualNetwork } from '../../src/env/virtual/index.js';
 import { SeededRandom } from '../../src/env/prng.js';
 import { toHex } from '../../src/crypto/bytes.js';
-import { CallSignalKind, CallSignalSchema, ReadReceiptSchema, TypingSchema } from '../../src/wire/messages.js';
-import { Messenger, encodePayload, type Sender } from '../../src/messenger/messenger.js';
+import { CallSignalKind, CallSignalSchema, PresenceState, ReadReceiptSchema, TypingSchema } from '../../src/wire/messages.js';
+import { ChatClient } from '../../src/chat/chat-client.js';
+import { DEVICE_LIST_TTL_MS, Messenger, OFFLINE_FALLBACK_MS, encodePayload, type Sender } from '../../src/messenger/messenger.js';
 import type { OfflineStore, Relation, SignallingTransport } from '../../src/messenger/transport.js';
 import { TEST_EPOCH_MS, testNetwork } from '../support/identities.js';
 import { testSeed, withSeed } from '../support/seed.js';
@@ -26,9 +28,14 @@ function world(seed: number) {
   // The login server's offline store: sealed payloads per device key, until acknowledged.
   const waiting: { id: number; device: string; sender: string; ciphertext: Uint8Array; storedAtMs: number }[] = [];
   const deviceIds = new Map<number, string>();
+  // Set to make the transport's sends (not attached) or the offline store (the login server away) fail.
+  const failing = { send: false, store: false, devices: false };
   const storeFor = (caller: string, key: Uint8Array): OfflineStore => ({
     devicesOf: async (user) => (registered.get(user) ?? []).map((dhKey) => ({ id: [...deviceIds].find(([, hex]) => hex === toHex(dhKey))![0], dhKey })),
-    store: async (id, ciphertext) => void waiting.push({ id: waiting.length + 1, device: deviceIds.get(id)!, sender: caller, ciphertext, storedAtMs: network.scheduler.wallTimeMs() }),
+    store: async (id, ciphertext) => {
+      if (failing.store) throw new Error('the login server does not answer');
+      waiting.push({ id: waiting.length + 1, device: deviceIds.get(id)!, sender: caller, ciphertext, storedAtMs: network.scheduler.wallTimeMs() });
+    },
     fetch: async () => waiting.filter((m) => m.device === toHex(key)),
     ack: async (ids) => void ids.forEach((id) => waiting.splice(waiting.findIndex((m) => m.id === id), 1)),
   });
@@ -40,17 +47,21 @@ function world(seed: number) {
     if (options.online !== false) devicesOf.set(user, [...(devicesOf.get(user) ?? []), key]);
     const transport: SignallingTransport = {
       send: async (_to, to, payload) => {
+        if (failing.send) throw new Error('not attached to a supernode');
         network.scheduler.after(2, () => handlers.get(toHex(to))?.(user, payload));
         return 'delivered';
       },
-      devices: async (other) => devicesOf.get(other) ?? [],
+      devices: async (other) => {
+        if (failing.devices) throw new Error('not attached to a supernode');
+        return devicesOf.get(other) ?? [];
+      },
       onReceive: (handler) => void handlers.set(toHex(key), handler),
     };
     const messenger = new Messenger(network.addHost().env(), { identity, verifier: net.verifier, username: user, transport, offline: storeFor(user, key), relationOf });
     opened.push(messenger);
     return { messenger, key };
   };
-  return { drive, elapse, device, waiting, close: () => opened.forEach((m) => m.close()) };
+  return { network, drive, elapse, device, waiting, failing, close: () => opened.forEach((m) => m.close()) };
 }
 
 const typing = (active: boolean) => create(TypingSchema, { to: 'bob', active, atMs: BigInt(TEST_EPOCH_MS) });
@@ -129,3 +140,61 @@ test('a blocked user\'s payloads reach no subscriber; a subscriber\'s refusal is
     }
   }));
 
+
+test('failures with nobody to tell are counted: a send the transport refused (then retried), a payload the offline store did not take (then left again)', () =>
+  withSeed(testSeed(), async (seed) => {
+    const w = world(seed);
+    try {
+      const alice = w.device('alice');
+      const bob = w.device('bob');
+      const typings: boolean[] = [];
+      bob.messenger.subscribe('typing', (_from, t) => void typings.push(t.active));
+      w.failing.send = true;
+      await w.drive(alice.messenger.send('bob', [bob.key], 'typing', typing(true)));
+      await w.elapse(1_000);
+      assert.deepEqual(typings, []);
+      const refusedSends = alice.messenger.failures.get('transport_send') ?? 0;
+      assert.ok(refusedSends >= 1, 'the refused send is counted');
+      w.failing.send = false;
+      await w.elapse(30_000);
+      assert.deepEqual(typings, [true], 'the stream sent it again');
+      assert.equal(alice.messenger.failures.get('transport_send'), refusedSends, 'nothing failed since');
+
+      // carol's device never acknowledges (its messenger is closed): the payload is sealed for the
+      // offline store, which does not answer at first.
+      const carol = w.device('carol');
+      carol.messenger.close();
+      w.failing.store = true;
+      alice.messenger.sendKept('carol', carol.key, Uint8Array.of(1, 2, 3));
+      await w.elapse(OFFLINE_FALLBACK_MS + 1_000);
+      assert.equal(alice.messenger.failures.get('offline_store'), 1);
+      assert.equal(w.waiting.length, 0);
+      w.failing.store = false;
+      await w.elapse(30_000);
+      assert.equal(w.waiting.filter((m) => m.sender === 'alice').length, 1, 'left with the store at the next occasion');
+    } finally {
+      w.close();
+    }
+  }));
+
+test('chat on the messenger: a typing indicator or presence whose devices could not be looked up goes to nobody, and is counted', () =>
+  withSeed(testSeed(), async (seed) => {
+    const w = world(seed);
+    const alice = w.device('alice');
+    w.device('bob');
+    const chat = new ChatClient(w.network.addHost().env(), alice.messenger, { buddies: () => ['bob'] });
+    try {
+      await w.drive(chat.setTyping('bob', true));
+      assert.equal(chat.deviceLookupFailures, 0);
+      w.failing.devices = true;
+      // Looked up afresh: the cached list has expired.
+      await w.elapse(DEVICE_LIST_TTL_MS + 1);
+      await w.drive(chat.setTyping('bob', false));
+      assert.equal(chat.deviceLookupFailures, 1);
+      await w.drive(chat.setPresence(PresenceState.AWAY));
+      assert.equal(chat.deviceLookupFailures, 3, 'bob and alice herself');
+    } finally {
+      chat.close();
+      w.close();
+    }
+  }));

@@ -80,6 +80,24 @@ test('when its supernode dies, the client attaches to another one within seconds
     assert.equal(alice.attached.supernode?.host, now.host.addressText);
   }));
 
+test('listeners come off: stayAttached removes its own without hiding the event from the next listener, and a removed listener hears nothing more', () =>
+  withSeed(testSeed(), async (seed) => {
+    const w = await world(seed, 3);
+    const alice = w.client('alice');
+    const staying = alice.attached.stayAttached();
+    // Added after stayAttached's own: the attachment that removes that one reaches this one too.
+    const later: AttachmentEvent['kind'][] = [];
+    const stop = alice.attached.onEvent((e) => later.push(e.kind));
+    const first = await w.network.scheduler.drive(staying);
+    assert.deepEqual(later, ['attached']);
+    stop();
+    w.supernodes.find((s) => s.host.addressText === first.host)!.host.crash();
+    await w.waitFor(alice.events, 'attached', 2);
+    assert.deepEqual(alice.events.map((e) => e.kind), ['attached', 'lost', 'attached'], 'the listener still on hears the failover');
+    assert.deepEqual(later, ['attached'], 'the removed one does not');
+    alice.attached.close();
+  }));
+
 /** `host`'s environment as a process that has been running for `uptimeMs` sees it: its monotonic clock starts at its own start. */
 function processEnv(host: VirtualHost, uptimeMs: number): Env {
   const scheduler = host.clock;

@@ -98,6 +98,14 @@ test('DHT metrics: routing table size and presence lookups by result', () =>
       assert.equal(grew(before, after, 'parley_supernode_dht_presence_lookups_total', { result: 'not_found' }), 1);
       assert.equal(grew(before, after, 'parley_supernode_dht_presence_lookups_total', { result: 'found' }), 0);
       assert.ok((after.value('parley_supernode_dht_node_lookups_total') ?? 0) >= 1, 'joining looked nodes up');
+      assert.equal(grew(before, after, 'parley_supernode_dht_contact_failures_total'), 0, 'every contact answered');
+
+      // A supernode goes away: the lookups that ask it fail, and each failure is counted.
+      world.supernodes[2]!.running.close();
+      await world.drive(first.dht.findPresence('somebody'));
+      const gone = await read();
+      assert.ok(grew(after, gone, 'parley_supernode_dht_contact_failures_total') >= 1, 'the gone supernode did not answer');
+      assert.equal(gone.value('parley_supernode_dht_contact_failures_total'), first.dht.counters.contactFailures);
     } finally {
       for (const s of world.supernodes) s.running.close();
     }

@@ -48,7 +48,7 @@ export function aeadDecrypt(cipher: CipherName, key: Uint8Array, n: number, ad: 
     d.final();
     return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
   } catch {
-    return null;
+    return null; // the tag did not verify: forged or damaged, the caller's null
   }
 }
 

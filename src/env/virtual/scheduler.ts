@@ -190,6 +190,8 @@ export class Scheduler implements Clock {
     const watched = work.finally(() => {
       settled = true;
     });
+    // Not dropped: `work` itself is awaited below, so its rejection reaches the caller; this
+    // copy only tells when it settled, and must not count as an unhandled rejection.
     watched.catch(() => {});
     const deadline = this.currentMs + maxVirtualMs;
     while (!settled) {
