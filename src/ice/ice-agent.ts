@@ -15,6 +15,7 @@
 // Demultiplexing on the one UDP socket: what comes from the supernode is TURN/STUN for the TURN
 // client; from anyone else (or relayed by the TURN client), STUN Binding is a connectivity check
 // or an answer to one, anything else is data.
+import { Listeners } from '../util/listeners.js';
 import type { Clock, Endpoint, Net, Random, Timer, UdpSocket } from '../env/types.js';
 import { CheckList, MAX_REMOTE_CANDIDATES, type CheckListOutput } from './ice-checklist.js';
 import { candidatePriority, type IceCandidate, type IceParameters, type SelectedPath } from './ice-candidate.js';
@@ -64,8 +65,8 @@ export class IceAgent {
   private timerAtMs: number | null = null;
   private closed = false;
   private dataHandler: (bytes: Uint8Array) => void = () => {};
-  private readonly pathListeners: ((path: SelectedPath) => void)[] = [];
-  private readonly lostListeners: (() => void)[] = [];
+  private readonly pathListeners = new Listeners<[SelectedPath]>();
+  private readonly lostListeners = new Listeners<[]>();
   private readonly waiters: ((path: SelectedPath) => void)[] = [];
   /** Counts of what was dropped here: checks and answers with bad integrity, data from strangers. */
   private readonly dropped = { integrity: 0, strangers: 0 };
@@ -119,13 +120,13 @@ export class IceAgent {
   }
 
   /** Called whenever a path is chosen, and again when it changes. */
-  onPath(listener: (path: SelectedPath) => void): void {
-    this.pathListeners.push(listener);
+  onPath(listener: (path: SelectedPath) => void): () => void {
+    return this.pathListeners.add(listener);
   }
 
   /** Called when the chosen path stopped answering consent checks and no other pair works: the agent has no path. */
-  onPathLost(listener: () => void): void {
-    this.lostListeners.push(listener);
+  onPathLost(listener: () => void): () => void {
+    return this.lostListeners.add(listener);
   }
 
   onData(handler: (bytes: Uint8Array) => void): void {
@@ -207,11 +208,11 @@ export class IceAgent {
           // Media through our relay: a channel makes each datagram's TURN header 4 bytes, not 36.
           if (path.local.type === 'relay') void this.turn?.bindChannel(path.remote.address);
           for (const waiter of this.waiters.splice(0)) waiter(path);
-          for (const listener of this.pathListeners) listener(path);
+          this.pathListeners.emit(path);
           break;
         }
         case 'lost':
-          for (const listener of this.lostListeners) listener();
+          this.lostListeners.emit();
           break;
       }
     }

@@ -64,6 +64,8 @@ interface RelaySocket {
 
 export class TurnServer {
   readonly refused = new Map<TurnRefusal, number>();
+  /** Relay ports that could not be bound (taken by another socket). */
+  relayPortsBusy = 0;
   /** Datagrams relayed each way, and bytes. */
   readonly relayed = { toPeers: 0, toClients: 0, bytes: 0 };
   /** Allocations made since the start (`allocationCount` is how many live now). */
@@ -234,7 +236,11 @@ export class TurnServer {
 
   /** Binds a socket on `port` and routes what peers send to it; null when the port is taken. */
   private async bindOne(port: number): Promise<UdpSocket | null> {
-    const socket = await this.options.bindRelay(port).catch(() => null);
+    // A port another socket holds is an everyday answer (the caller tries another); counted all the same.
+    const socket = await this.options.bindRelay(port).catch(() => {
+      this.relayPortsBusy++;
+      return null;
+    });
     if (!socket) return null;
     if (this.closed) {
       socket.close();
