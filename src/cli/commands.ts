@@ -2,6 +2,7 @@
 // their defaults, from which the help texts and the parser are made) and what it runs. Adding a
 // command is adding one entry.
 import { readFileSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
 import type { BootstrapEntry } from '../crypto/descriptor.js';
 import type { AccountOptions } from './account-commands.js';
 import { UsageError, type Arguments } from './arguments.js';
@@ -62,6 +63,18 @@ export function parsePortRange(text: string | undefined): { min: number; max: nu
   const max = match ? Number(match[2]) : NaN;
   if (!(min >= 1024 && max <= MAX_PORT && min <= max)) throw new UsageError(`--relay-ports takes MIN-MAX, two ports from 1024 to ${MAX_PORT}, low first (got ${text})`);
   return { min, max };
+}
+
+/** `--listen6` and `--public-host6`: IPv6 addresses, the public one needed when listening on every one (::). */
+function ipv6Listen(host: string | undefined, publicHost: string | undefined): { host: string; publicHost?: string } | null {
+  if (host === undefined) {
+    if (publicHost !== undefined) throw new UsageError('--public-host6 goes with --listen6');
+    return null;
+  }
+  if (!isIPv6(host)) throw new UsageError(`--listen6 takes an IPv6 address (:: for every one), not ${host}`);
+  if (publicHost !== undefined && (!isIPv6(publicHost) || publicHost === '::')) throw new UsageError(`--public-host6 takes the IPv6 address clients reach this host at, not ${publicHost}`);
+  if (host === '::' && publicHost === undefined) throw new UsageError('--listen6 :: listens on every IPv6 address: give --public-host6, the one clients reach this host at');
+  return { host, ...(publicHost !== undefined ? { publicHost } : {}) };
 }
 
 /** A list of CIDRs (`--turn-allow-peers`); none when the option is not set. */
@@ -228,7 +241,7 @@ Writes D/network.json for clients.`,
   {
     usage: {
       name: 'supernode',
-      synopsis: ['[--dir D] [--network F] [--enrol TOKEN] [--host H] [--public-host A] [--port P]', '[--stun-alternate A] [--web-port W] [--relay-ports MIN-MAX] [--relay-public-host A]', '[--turn-allow-peers CIDR,…] [--tls-cert F --tls-key F]'],
+      synopsis: ['[--dir D] [--network F] [--enrol TOKEN] [--host H] [--public-host A] [--port P]', '[--stun-alternate A] [--web-port W] [--relay-ports MIN-MAX] [--relay-public-host A]', '[--turn-allow-peers CIDR,…] [--tls-cert F --tls-key F] [--listen6 A6 [--public-host6 A6]]'],
       summary: "runs an operator's supernode on its own host",
       description: `Runs a supernode for the network of F (the login server's network.json: no secret in it;
 kept in D). It makes its own keys in D once and enrols them with a single-use token from the
@@ -246,6 +259,8 @@ docs/deploy.md takes an operator through it.`,
         webPort,
         { name: 'relay-ports', kind: 'string', value: 'MIN-MAX', help: "TURN relay ports, e.g. 49152-65535 (default: any free port): the firewall's range" },
         { name: 'relay-public-host', kind: 'string', value: 'A', help: "the address relayed peers reach this host's relay ports at (default: the public host)" },
+        { name: 'listen6', kind: 'string', value: 'A6', help: 'also serve STUN and TURN over IPv6, with IPv6 relays, on this IPv6 address (:: for every one; default: IPv4 only)' },
+        { name: 'public-host6', kind: 'string', value: 'A6', help: 'the IPv6 address clients reach it at (default: the --listen6 address; needed with ::)' },
         turnAllowPeers(),
         { name: 'tls-cert', kind: 'string', value: 'F', help: 'certificate for TURN over TLS (PEM; default: a self-signed one made once in D)' },
         { name: 'tls-key', kind: 'string', value: 'F', help: "that certificate's private key (PEM)" },
@@ -267,6 +282,7 @@ docs/deploy.md takes an operator through it.`,
       const publicHost = args.string('public-host');
       const relayPorts = parsePortRange(args.string('relay-ports'));
       const relayPublicHost = args.string('relay-public-host');
+      const ipv6 = ipv6Listen(args.string('listen6'), args.string('public-host6'));
       await runSupernode({
         dir: args.string('dir')!,
         host: args.string('host')!,
@@ -275,6 +291,7 @@ docs/deploy.md takes an operator through it.`,
         ...(publicHost !== undefined ? { publicHost } : {}),
         ...(relayPorts ? { relayPorts } : {}),
         ...(relayPublicHost !== undefined ? { relayPublicHost } : {}),
+        ...(ipv6 ? { ipv6 } : {}),
         port: args.int('port', 0, MAX_PORT)!,
         ...(web !== undefined ? { webPort: web } : {}),
         ...stunAlternate(args.string('host')!, args.string('stun-alternate')),

@@ -45,6 +45,8 @@ export interface SupernodeCommandOptions {
   readonly relayPorts?: { readonly min: number; readonly max: number };
   /** Where relayed peers reach the relay ports, behind a 1:1 NAT (default: the public host). */
   readonly relayPublicHost?: string;
+  /** STUN and TURN over IPv6 and IPv6 relays: the IPv6 address to listen on (`::`: every one) and the one clients reach (needed with `::`; commands.ts checks both). */
+  readonly ipv6?: { readonly host: string; readonly publicHost?: string };
   /** Special-purpose addresses TURN relays to nonetheless (a lab's private ranges); default none. */
   readonly turnAllowPeers?: readonly Cidr[];
   /** The operator's certificate and key for TURN over TLS (PEM files); default: a self-signed one kept in `dir`. */
@@ -120,6 +122,7 @@ export async function runSupernode(options: SupernodeCommandOptions): Promise<vo
       ...(options.relayPublicHost ? { relayPublicHost: options.relayPublicHost } : {}),
       ...(options.relayPorts ? { relayPorts: options.relayPorts } : {}),
       ...(options.turnAllowPeers ? { allowPeers: options.turnAllowPeers } : {}),
+      ...(options.ipv6 ? { ipv6: options.ipv6 } : {}),
       tls: turnTls.server,
     },
     log: logger ? (line) => logger.info(line) : (line) => console.log(`supernode: ${line}`),
@@ -157,7 +160,10 @@ export async function runSupernode(options: SupernodeCommandOptions): Promise<vo
   if (ops) console.log(`metrics on http://${ops.host}:${ops.port}/metrics`);
   console.log(`supernode key: ${toBase64Url(keys.dh.publicKey)} (pin as --bootstrap ${advertisedHost}:${supernode.port}${supernode.webPort ? `+${supernode.webPort}` : ''}@<key>)`);
   console.log(`TURN over TLS (turns:) on TCP ${supernode.port}${supernode.webPort ? ` and ${supernode.webPort}` : ''}, ${turnTls.selfSigned ? 'self-signed ' : ''}certificate SHA-256 ${turnTls.sha256}`);
-  console.log(`open to the internet: TCP ${supernode.port}${supernode.webPort ? ` and ${supernode.webPort}` : ''}, UDP ${supernode.port} (STUN, TURN) and ${options.relayPorts ? `UDP ${options.relayPorts.min}-${options.relayPorts.max}` : 'any UDP port above 1023 (or fix a range with --relay-ports)'} (TURN relays)`);
+  const stun6 = supernode.stun?.primary6;
+  if (stun6) console.log(`STUN and TURN over IPv6 at [${stun6.host}]:${stun6.port}, with IPv6 relays`);
+  else if (options.ipv6) console.log(`STUN and TURN over IPv6 did not start (see above): IPv4 only`);
+  console.log(`open to the internet${stun6 ? ' (on IPv4 and IPv6)' : ''}: TCP ${supernode.port}${supernode.webPort ? ` and ${supernode.webPort}` : ''}, UDP ${supernode.port} (STUN, TURN) and ${options.relayPorts ? `UDP ${options.relayPorts.min}-${options.relayPorts.max}` : 'any UDP port above 1023 (or fix a range with --relay-ports)'} (TURN relays)`);
 
   let timer: Timer | null = null;
   const renewLater = (delayMs: number) => {

@@ -10,7 +10,7 @@ import type { Messenger } from '../messenger/messenger.js';
 import type { Relation } from '../messenger/transport.js';
 import { ConnectivityOfferSchema, IceCandidateSchema, IceCandidateType, type ConnectivityOffer } from '../wire/messages.js';
 import { Listeners } from '../util/listeners.js';
-import { isIpv4 } from '../stun/stun.js';
+import { addressFamily } from '../stun/stun.js';
 import { IceAgent } from '../ice/ice-agent.js';
 import type { CandidateType, IceCandidate, IceParameters, SelectedPath } from '../ice/ice-candidate.js';
 
@@ -22,6 +22,9 @@ export interface LocalNetwork {
   readonly server: Endpoint;
   readonly turn: { username: string; password: string } | null;
   readonly localHost?: string;
+  /** Dual-stack: the device's IPv6 address (a second host candidate) and its supernode's STUN over IPv6 (see IceAgentOptions). */
+  readonly localHost6?: string;
+  readonly server6?: Endpoint;
   /** Where TURN over TCP answers, when UDP is blocked (default: `server`). */
   readonly turnTcp?: Endpoint;
 }
@@ -71,8 +74,8 @@ export function parametersOf(offer: ConnectivityOffer): IceParameters | null {
   const candidates: IceCandidate[] = [];
   for (const c of offer.candidates.slice(0, MAX_CANDIDATES)) {
     const type = FROM_WIRE.get(c.type);
-    // An address the STUN attributes cannot carry would throw where checks and permissions encode it.
-    if (!type || !isIpv4(c.host) || c.port === 0 || c.port > 65535) continue;
+    // IPv4 or IPv6 (in text, no zone): an address the STUN attributes cannot carry would throw where checks and permissions encode it.
+    if (!type || addressFamily(c.host) === null || c.port === 0 || c.port > 65535) continue;
     candidates.push({ type, address: { host: c.host, port: c.port }, priority: c.priority, ...(type === 'relay' && c.relayTcp ? { relayTcp: true } : {}) });
   }
   return { ufrag: offer.ufrag, pwd: offer.pwd, candidates };
@@ -108,7 +111,7 @@ export class Connector {
 
   private async agent(controlling: boolean, urgent = false): Promise<IceAgent> {
     const local = await this.network();
-    return IceAgent.gather(this.env, { controlling, server: local.server, ...(local.turn ? { turnCredentials: local.turn } : {}), ...(local.localHost ? { localHost: local.localHost } : {}), ...(local.turnTcp ? { turnTcp: local.turnTcp } : {}), ...(urgent ? { urgent } : {}) });
+    return IceAgent.gather(this.env, { controlling, server: local.server, ...(local.turn ? { turnCredentials: local.turn } : {}), ...(local.localHost ? { localHost: local.localHost } : {}), ...(local.localHost6 ? { localHost6: local.localHost6 } : {}), ...(local.server6 ? { server6: local.server6 } : {}), ...(local.turnTcp ? { turnTcp: local.turnTcp } : {}), ...(urgent ? { urgent } : {}) });
   }
 
   /**

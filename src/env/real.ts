@@ -1,4 +1,6 @@
-// The real environment: node:net, node:dgram, timers and node:crypto.
+// The real environment: node:net, node:dgram, timers and node:crypto. IPv6 is spoken here: a
+// host in IPv6 text binds an IPv6 socket; a dual-stack one (bound to `::`) reports its IPv4 peers
+// by their IPv4 address and sends to an IPv4 address through its IPv4-mapped form.
 import { randomBytes, randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -36,6 +38,12 @@ export const cryptoRandom: Random = {
   int: (maxExclusive) => randomInt(0, maxExclusive),
 };
 
+/** An IPv4-mapped IPv6 address (what a dual-stack socket reports for an IPv4 peer) as its IPv4 address; anything else as it is. */
+export function unmapped(host: string): string {
+  const mapped = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i.exec(host);
+  return mapped ? mapped[1]! : host;
+}
+
 function netErrorFrom(error: NodeJS.ErrnoException): NetError {
   const codes: Record<string, NetErrorCode> = {
     ECONNREFUSED: 'refused',
@@ -55,8 +63,8 @@ class RealTcpConnection extends SocketConnection {
 
   constructor(socket: net.Socket) {
     super(socket);
-    this.local = { host: socket.localAddress ?? '0.0.0.0', port: socket.localPort ?? 0 };
-    this.remote = { host: socket.remoteAddress ?? '0.0.0.0', port: socket.remotePort ?? 0 };
+    this.local = { host: unmapped(socket.localAddress ?? '0.0.0.0'), port: socket.localPort ?? 0 };
+    this.remote = { host: unmapped(socket.remoteAddress ?? '0.0.0.0'), port: socket.remotePort ?? 0 };
     socket.setNoDelay(true);
     socket.on('error', (error: NodeJS.ErrnoException) => {
       this.failure = netErrorFrom(error);
@@ -84,10 +92,12 @@ class RealUdpSocket implements UdpSocket {
   constructor(
     private readonly socket: dgram.Socket,
     readonly local: Endpoint,
+    /** An IPv6 socket: IPv4 destinations are sent to as IPv4-mapped addresses (a dual-stack socket reaches them; an IPv6-only one drops them). */
+    private readonly ipv6: boolean,
   ) {
     socket.on('message', (message, info) => {
       this.handler(new Uint8Array(message.buffer, message.byteOffset, message.byteLength), {
-        host: info.address,
+        host: unmapped(info.address),
         port: info.port,
       });
     });
@@ -99,7 +109,10 @@ class RealUdpSocket implements UdpSocket {
     // A port that cannot exist (e.g. from a peer's record) is dropped, not thrown, as the
     // virtual network does: UDP is fire-and-forget.
     if (!Number.isInteger(to.port) || to.port < 1 || to.port > 65535) return;
-    this.socket.send(bytes, to.port, to.host);
+    // Of the other family, a destination is dropped too (an IPv4 socket cannot reach an IPv6 address).
+    const v6 = net.isIPv6(to.host);
+    if (v6 && !this.ipv6) return;
+    this.socket.send(bytes, to.port, this.ipv6 && !v6 ? `::ffff:${to.host}` : to.host);
   }
 
   onMessage(handler: (bytes: Uint8Array, from: Endpoint) => void): void {
@@ -120,10 +133,10 @@ export const realNet: Net = {
     return new Promise((resolve, reject) => {
       const server = net.createServer((socket) => options.onConnection(new RealTcpConnection(socket)));
       server.once('error', (error: NodeJS.ErrnoException) => reject(netErrorFrom(error)));
-      server.listen({ host: options.host ?? '0.0.0.0', port: options.port }, () => {
+      server.listen({ host: options.host ?? '0.0.0.0', port: options.port, ...(options.ipv6Only ? { ipv6Only: true } : {}) }, () => {
         const address = server.address() as net.AddressInfo;
         resolve({
-          local: { host: address.address, port: address.port },
+          local: { host: unmapped(address.address), port: address.port },
           close: () => server.close(),
         });
       });
@@ -151,12 +164,14 @@ export const realNet: Net = {
 
   bindUdp(options: UdpBindOptions): Promise<UdpSocket> {
     return new Promise((resolve, reject) => {
-      const socket = dgram.createSocket('udp4');
+      const host = options.host ?? '0.0.0.0';
+      const ipv6 = net.isIPv6(host);
+      const socket = dgram.createSocket({ type: ipv6 ? 'udp6' : 'udp4', ...(ipv6 && options.ipv6Only ? { ipv6Only: true } : {}) });
       socket.once('error', (error: NodeJS.ErrnoException) => reject(netErrorFrom(error)));
-      socket.bind({ address: options.host ?? '0.0.0.0', port: options.port }, () => {
+      socket.bind({ address: host, port: options.port }, () => {
         socket.removeAllListeners('error');
         const address = socket.address();
-        resolve(new RealUdpSocket(socket, { host: address.address, port: address.port }));
+        resolve(new RealUdpSocket(socket, { host: address.address, port: address.port }, ipv6));
       });
     });
   },

@@ -2,7 +2,11 @@
 // receives these interfaces; nothing below src/ reaches for globals. Two implementations
 // exist: real (node:net, node:dgram, timers, node:crypto) and virtual (src/env/virtual/).
 
-/** A UDP or TCP endpoint. `host` is a dotted IPv4 address. */
+/**
+ * A UDP or TCP endpoint. `host` is a dotted IPv4 address, or an IPv6 address in text (real
+ * sockets only: the virtual network is IPv4). An IPv4 peer of a dual-stack socket is reported
+ * as its IPv4 address, never as ::ffff:a.b.c.d.
+ */
 export interface Endpoint {
   readonly host: string;
   readonly port: number;
@@ -79,8 +83,10 @@ export interface UdpSocket {
 }
 
 export interface TcpListenOptions {
-  /** Address to bind; default all addresses of the host. */
+  /** Address to bind (IPv4 or IPv6; `::` is every address of both families unless `ipv6Only`); default all IPv4 addresses of the host. */
   host?: string;
+  /** With an IPv6 `host`: IPv6 only (so that an IPv4 socket may hold the same port). */
+  ipv6Only?: boolean;
   /** 0 picks a free port. */
   port: number;
   onConnection: (connection: TcpConnection) => void;
@@ -95,7 +101,9 @@ export interface TcpConnectOptions {
 }
 
 export interface UdpBindOptions {
+  /** As for TcpListenOptions: `::` binds both families unless `ipv6Only`. */
   host?: string;
+  ipv6Only?: boolean;
   /** 0 picks a free port. */
   port: number;
 }

@@ -18,7 +18,7 @@
 import { Listeners } from '../util/listeners.js';
 import type { Clock, Endpoint, Net, Random, Timer, UdpSocket } from '../env/types.js';
 import { CheckList, MAX_REMOTE_CANDIDATES, type CheckListOutput } from './ice-checklist.js';
-import { candidatePriority, type IceCandidate, type IceParameters, type SelectedPath } from './ice-candidate.js';
+import { candidatePriority, localFor, type IceCandidate, type IceParameters, type SelectedPath } from './ice-candidate.js';
 import { SocketSplit, gatherCandidates } from './ice-gathering.js';
 import type { TurnClient } from '../turn/turn-client.js';
 import { Attr, StunClass, StunMethod, attribute, checkIntegrity, decodeStun, decodeUint32, encodeAddress, encodeStun, encodeUint32, looksLikeStun, type DecodedStun } from '../stun/stun.js';
@@ -32,8 +32,15 @@ export interface IceAgentOptions {
   readonly server: Endpoint;
   /** TURN credentials from the supernode; without them there is no relayed candidate. */
   readonly turnCredentials?: { username: string; password: string };
-  /** The local interface address (the one the supernode link uses), for the host candidate. */
+  /** The local interface address (the one the supernode link uses), for the host candidate: IPv4, or IPv6 for an IPv6-only agent. */
   readonly localHost?: string;
+  /**
+   * A dual-stack agent (real sockets): its IPv6 address, a second host candidate on the same
+   * socket (bound to `::`, IPv4 and IPv6 alike); `localHost` is then the IPv4 one.
+   */
+  readonly localHost6?: string;
+  /** The supernode's STUN/TURN service over IPv6, for an IPv6 server-reflexive candidate (behind NPTv6 or an IPv6 NAT). */
+  readonly server6?: Endpoint;
   /**
    * How to reach TURN: over UDP, over TCP (RFC 8656 section 12.5; for firewalls that block UDP),
    * or `auto` (default): UDP, unless a STUN request gets no answer within 500 ms.
@@ -91,9 +98,11 @@ export class IceAgent {
 
   /** Binds a socket and gathers candidates: host, server-reflexive and (with credentials) relayed. */
   static async gather(env: { clock: Clock; random: Random; net: Net }, options: IceAgentOptions): Promise<IceAgent> {
-    const socket = await env.net.bindUdp({ port: 0, ...(options.localHost ? { host: options.localHost } : {}) });
+    // Dual-stack: one socket on every address of both families (it sends to IPv4 peers through their IPv4-mapped form).
+    const bindHost = options.localHost6 ? '::' : options.localHost;
+    const socket = await env.net.bindUdp({ port: 0, ...(bindHost ? { host: bindHost } : {}) });
     try {
-      const split = new SocketSplit(socket, options.server);
+      const split = new SocketSplit(socket, [options.server, ...(options.server6 ? [options.server6] : [])]);
       const gathered = await gatherCandidates(env, split, options);
       return new IceAgent(env.clock, env.random, socket, split, gathered.locals, gathered.turn, options);
     } catch (error) {
@@ -276,7 +285,7 @@ export class IceAgent {
       this.dropped.integrity++;
       return;
     }
-    const local = this.locals.find((c) => c.type === via);
+    const local = localFor(this.locals, via, from);
     if (!local) return;
     const answer = encodeStun(
       { method: StunMethod.BINDING, cls: StunClass.SUCCESS, transactionId: request.transactionId, attributes: [{ type: Attr.XOR_MAPPED_ADDRESS, value: encodeAddress(from, true, request.transactionId) }], classic: false },

@@ -1,6 +1,7 @@
 // ICE candidates (RFC 8445 section 5.1) and what a chosen pair of them is called: the types the
 // check list (ice-checklist.ts), the agent that drives it (ice-agent.ts) and the connector share.
 import type { Endpoint } from '../env/types.js';
+import { addressFamily } from '../stun/stun.js';
 
 export type CandidateType = 'host' | 'srflx' | 'prflx' | 'relay';
 
@@ -59,4 +60,14 @@ export function pathKind(local: IceCandidate, remote: IceCandidate, locals: read
   const isPublic = (candidates: readonly IceCandidate[]) => !candidates.some((c) => c.type === 'srflx');
   const direct = (local.type === 'host' && remote.type === 'host') || (local.type === 'host' && isPublic(locals)) || (remote.type === 'host' && isPublic(remotes));
   return direct ? 'direct' : 'hole-punched';
+}
+
+/** Whether two addresses are of one family (an IPv4-mapped IPv6 address is IPv4): ICE pairs only those (RFC 8445 section 6.1.2.2). */
+export function sameFamily(a: Endpoint, b: Endpoint): boolean {
+  return addressFamily(a.host) === addressFamily(b.host);
+}
+
+/** The local candidate a datagram from `from` came to: through our relay, or on the host socket (the host candidate of its family: a dual-stack socket has two). */
+export function localFor(locals: readonly IceCandidate[], via: 'host' | 'relay', from: Endpoint): IceCandidate | undefined {
+  return locals.find((c) => c.type === via && sameFamily(c.address, from));
 }

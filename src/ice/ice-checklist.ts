@@ -5,8 +5,10 @@
 // Its driver (ice-agent.ts) owns the socket, the TURN client, STUN encoding and the one timer.
 //
 // What it does:
-// - pairs every remote candidate with the local candidates that send checks (host and relay;
-//   the server-reflexive one shares the host's socket), ordered by RFC 8445 pair priority;
+// - pairs every remote candidate with the local candidates of its address family that send
+//   checks (host and relay; the server-reflexive one shares the host's socket; a dual-stack
+//   agent has an IPv4 and an IPv6 host candidate, so a remote one still pairs with at most two),
+//   ordered by RFC 8445 pair priority;
 // - paces checks (one every PACE_MS; triggered checks, answering the peer's, go first) and
 //   retransmits each (RTO_MS, doubling) up to CHECK_ATTEMPTS times;
 // - controlling side: after the first success waits a little for better pairs
@@ -25,7 +27,7 @@
 // what goes beyond is refused and counted in `refused`.
 import { sameEndpoint, type Endpoint, type Random } from '../env/types.js';
 import { toHex } from '../crypto/bytes.js';
-import { candidatePriority, pairPriority, pathKind, type IceCandidate, type SelectedPath } from './ice-candidate.js';
+import { candidatePriority, localFor, pairPriority, pathKind, sameFamily, type IceCandidate, type SelectedPath } from './ice-candidate.js';
 
 /** Checks: a new one every PACE_MS, each sent again after RTO_MS (doubling), CHECK_ATTEMPTS times in all. */
 export const PACE_MS = 5;
@@ -222,7 +224,7 @@ export class CheckList {
    * on the controlled side USE-CANDIDATE nominates it.
    */
   checkReceived(check: ReceivedCheck, nowMs: number): CheckListOutput[] {
-    const local = this.locals.find((c) => c.type === check.via);
+    const local = localFor(this.locals, check.via, check.from);
     if (!local) return this.finish(nowMs);
     let remote = this.remotes.find((r) => sameEndpoint(r.address, check.from));
     if (!remote) {
@@ -325,6 +327,7 @@ export class CheckList {
     this.remotes.push(candidate);
     for (const local of this.locals) {
       if (local.type !== 'host' && local.type !== 'relay') continue;
+      if (!sameFamily(local.address, candidate.address)) continue;
       const pair = this.addPair(local, candidate);
       if (pair) this.enqueue(pair, false);
     }

@@ -22,17 +22,17 @@ const TURN_TCP_CONNECT_MS = 5_000;
 
 type Handler = (bytes: Uint8Array, from: Endpoint) => void;
 
-/** One UDP socket, split: datagrams from the supernode to its listeners (each ignores what is not its own), the rest to the peer handler. */
+/** One UDP socket, split: datagrams from the supernode (at its IPv4 or IPv6 address) to its listeners (each ignores what is not its own), the rest to the peer handler. */
 export class SocketSplit {
   private readonly serverHandlers: Handler[] = [];
   private peerHandler: Handler = () => {};
 
   constructor(
     readonly socket: UdpSocket,
-    private readonly server: Endpoint,
+    servers: readonly Endpoint[],
   ) {
     socket.onMessage((bytes, from) => {
-      if (!sameEndpoint(from, server)) return this.peerHandler(bytes, from);
+      if (!servers.some((server) => sameEndpoint(from, server))) return this.peerHandler(bytes, from);
       for (const handler of this.serverHandlers) handler(bytes, from);
     });
   }
@@ -64,8 +64,12 @@ export class SocketSplit {
 
 export interface GatheringOptions {
   readonly server: Endpoint;
+  /** The supernode over IPv6: a Binding request there gives the IPv6 server-reflexive candidate. */
+  readonly server6?: Endpoint;
   readonly turnCredentials?: { username: string; password: string };
   readonly localHost?: string;
+  /** A dual-stack socket's IPv6 address: a second host candidate. */
+  readonly localHost6?: string;
   readonly turnTransport?: 'udp' | 'tcp' | 'auto';
   readonly turnTcp?: Endpoint;
 }
@@ -80,7 +84,10 @@ export async function gatherCandidates(env: { clock: Clock; random: Random; net:
   const { clock, random, net } = env;
   const socket = split.socket;
   const host = { host: options.localHost ?? socket.local.host, port: socket.local.port };
-  const locals: IceCandidate[] = [{ type: 'host', address: host, priority: candidatePriority('host') }];
+  const host6 = options.localHost6 ? { host: options.localHost6, port: socket.local.port } : null;
+  // A dual-stack socket bound to every address has no IPv4 host candidate unless told its address.
+  const locals: IceCandidate[] = host.host === '::' ? [] : [{ type: 'host', address: host, priority: candidatePriority('host') }];
+  if (host6) locals.push({ type: 'host', address: host6, priority: candidatePriority('host') });
   const relay = (turn: TurnClient, relayed: Endpoint, overTcp: boolean): Gathered => {
     locals.push({ type: 'relay', address: relayed, priority: candidatePriority('relay'), ...(overTcp ? { relayTcp: true } : {}) });
     return { locals, turn };
@@ -91,6 +98,7 @@ export async function gatherCandidates(env: { clock: Clock; random: Random; net:
   const stunSide = split.serverSide();
   const stun = new StunTransactions(stunSide, clock, random);
   const probe = transport === 'tcp' ? null : stun.request(options.server, [], { rtoMs: SRFLX_RTO_MS, deadlineMs: transport === 'auto' ? UDP_PROBE_MS : SRFLX_DEADLINE_MS });
+  const probe6 = options.server6 && transport !== 'tcp' ? stun.request(options.server6, [], { rtoMs: SRFLX_RTO_MS, deadlineMs: SRFLX_DEADLINE_MS }) : null;
   const credentials = options.turnCredentials;
   let udpTurn: TurnClient | null = null;
   let udpAllocation: ReturnType<TurnClient['allocate']> | null = null;
@@ -100,9 +108,13 @@ export async function gatherCandidates(env: { clock: Clock; random: Random; net:
     udpAllocation = udpTurn.allocate();
   }
   const answer = probe ? await probe : null;
+  const answer6 = probe6 ? await probe6 : null;
   stunSide.close();
   const mapped = answer?.ok ? mappedAddress(answer.value.message) : null;
   if (mapped && !sameEndpoint(mapped, host)) locals.push({ type: 'srflx', address: mapped, priority: candidatePriority('srflx') });
+  // Over IPv6 the host address is usually the public one already: a server-reflexive candidate only when it is not.
+  const mapped6 = answer6?.ok ? mappedAddress(answer6.value.message) : null;
+  if (mapped6 && !sameEndpoint(mapped6, host6)) locals.push({ type: 'srflx', address: mapped6, priority: candidatePriority('srflx') });
   if (!credentials) return { locals, turn: null };
   if (udpTurn && udpAllocation && (answer?.ok || transport === 'udp')) {
     const allocated = await udpAllocation;

@@ -6,9 +6,11 @@
 // charges each such answer what it adds beyond its request, per source address and for the
 // whole server, so that towards any address: bytes sent ≤ bytes received from it + a burst +
 // a slow rate. A flood, then, gets back less than it sent; a client that asks a few times
-// (NAT discovery, an Allocate's challenge) never notices. Told the time.
+// (NAT discovery, an Allocate's challenge) never notices. A source is an IPv4 address or an
+// IPv6 /64 (stun.ts `sourceKey`). Told the time.
 import type { Clock } from '../env/types.js';
 import { KeyedTokenBuckets, TokenBucket } from '../util/token-bucket.js';
+import { sourceKey } from './stun.js';
 
 export interface ReplyBudgetLimits {
   /** Bytes answers may add beyond their requests to one source address at once (≈ 85 Binding answers: a NAT's worth of clients starting). */
@@ -46,6 +48,6 @@ export class ReplyBudget {
     const excess = answerBytes - requestBytes;
     if (excess <= 0) return true;
     const now = this.clock.now();
-    return this.sources.takeMany(host, excess, now) && this.server.takeMany(excess, now);
+    return this.sources.takeMany(sourceKey(host), excess, now) && this.server.takeMany(excess, now);
   }
 }

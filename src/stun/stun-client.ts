@@ -49,9 +49,14 @@ export class StunTransactions {
     socket.onMessage((bytes, from) => this.receive(bytes, from));
   }
 
-  request(to: Endpoint, attributes: StunAttribute[] = [], options: RequestOptions = {}): Promise<Result<StunAnswer, { code: 'timeout' }>> {
+  /**
+   * Sends a request until answered or given up. `attributes` may depend on the transaction id
+   * (an XORed IPv6 address is XORed with it): then they are a function of it.
+   */
+  request(to: Endpoint, attributes: StunAttribute[] | ((transactionId: Uint8Array) => StunAttribute[]) = [], options: RequestOptions = {}): Promise<Result<StunAnswer, { code: 'timeout' }>> {
     const transactionId = this.random.bytes(12);
-    const bytes = encodeStun({ method: options.method ?? StunMethod.BINDING, cls: StunClass.REQUEST, transactionId, attributes, classic: false }, { fingerprint: true, ...(options.integrityKey ? { integrityKey: options.integrityKey } : {}) });
+    const listed = typeof attributes === 'function' ? attributes(transactionId) : attributes;
+    const bytes = encodeStun({ method: options.method ?? StunMethod.BINDING, cls: StunClass.REQUEST, transactionId, attributes: listed, classic: false }, { fingerprint: true, ...(options.integrityKey ? { integrityKey: options.integrityKey } : {}) });
     const key = toHex(transactionId);
     const attempts = options.attempts ?? 7;
     let rto = options.rtoMs ?? 100;

@@ -10,13 +10,20 @@
 // large as the request itself was, a rate per source address and one for the server, and a
 // reply budget (reply-budget.ts, shared with TURN's challenges): what answers add beyond their
 // requests, per source address, so a flood gets back fewer bytes than it sent. Every refusal is
-// counted.
+// counted. Per source means per IPv4 address, or per IPv6 /64 (stun.ts `sourceKey`): a host
+// with a prefix of its own gains nothing by rotating through its addresses.
+//
+// IPv6: a socket bound to an IPv6 address answers IPv6 clients alike, XOR-MAPPED-ADDRESS of
+// family 2 (XORed with the transaction id too). Their answers leave out the plain MAPPED-ADDRESS
+// (kept for IPv4's RFC 5780 clients): with 16-byte addresses it would outgrow the bound.
 import type { Clock, Endpoint, UdpSocket } from '../env/types.js';
 import { KeyedTokenBuckets, TokenBucket } from '../util/token-bucket.js';
 import { ReplyBudget } from './reply-budget.js';
 import {
   Attr,
   StunClass,
+  addressFamily,
+  sourceKey,
   StunMethod,
   attribute,
   decodeChangeRequest,
@@ -36,6 +43,8 @@ import type { Result } from '../result.js';
 
 /** No binding response is larger (unless its request was, with PADDING): a spoofed 20-byte request gets at most this many bytes sent to its victim. */
 export const MAX_RESPONSE_BYTES = 80;
+/** The same for an answer that holds IPv6 addresses (XOR-MAPPED-ADDRESS, RESPONSE-ORIGIN and OTHER-ADDRESS of 24 bytes each). */
+export const MAX_RESPONSE_BYTES_IPV6 = 100;
 /** Requests answered per source address: a burst (a client's NAT discovery takes 6), then a rate. */
 export const PER_SOURCE_BURST = 40;
 export const PER_SOURCE_PER_SECOND = 20;
@@ -95,7 +104,7 @@ export class StunServer {
 
   private allowed(from: Endpoint): boolean {
     const now = this.clock.now();
-    return this.sources.take(from.host, now) && this.server.take(now);
+    return this.sources.take(sourceKey(from.host), now) && this.server.take(now);
   }
 
 
@@ -130,11 +139,12 @@ export class StunServer {
       this.refuse('malformed');
       return true;
     }
+    const ipv6 = addressFamily(from.host) === 'ipv6';
     const to = responsePort ? { host: from.host, port: (responsePort[0]! << 8) | responsePort[1]! } : from;
     const reply = (cls: StunClass, attributes: StunAttribute[], via = this.sockets.grid[address]![port]!) => {
       const message: StunMessage = { method: StunMethod.BINDING, cls, transactionId: request.transactionId, attributes, classic: request.classic };
       const out = encodeStun(message, { fingerprint: attribute(request, Attr.FINGERPRINT) !== undefined });
-      if (out.byteLength > Math.max(MAX_RESPONSE_BYTES, request.raw.byteLength)) throw new Error(`a binding response grew to ${out.byteLength} bytes`);
+      if (out.byteLength > Math.max(ipv6 ? MAX_RESPONSE_BYTES_IPV6 : MAX_RESPONSE_BYTES, request.raw.byteLength)) throw new Error(`a binding response grew to ${out.byteLength} bytes`);
       if (!this.budget.allow(to.host, request.raw.byteLength, out.byteLength)) {
         this.refuse('reply_budget');
         return;
@@ -179,9 +189,9 @@ export class StunServer {
         ]
       : [
           { type: Attr.XOR_MAPPED_ADDRESS, value: encodeAddress(from, true, request.transactionId) },
-          // Plain too: coturn's natdiscovery and other RFC 5780 clients read it. (No SOFTWARE:
-          // with it the answer would outgrow MAX_RESPONSE_BYTES.)
-          { type: Attr.MAPPED_ADDRESS, value: encodeAddress(from, false) },
+          // Plain too: coturn's natdiscovery and other RFC 5780 clients read it (IPv4 only: see
+          // the header). No SOFTWARE: with it the answer would outgrow MAX_RESPONSE_BYTES.
+          ...(ipv6 ? [] : [{ type: Attr.MAPPED_ADDRESS, value: encodeAddress(from, false) }]),
           { type: Attr.RESPONSE_ORIGIN, value: encodeAddress(origin, false) },
           ...(other ? [{ type: Attr.OTHER_ADDRESS, value: encodeAddress(other, false) }] : []),
         ];

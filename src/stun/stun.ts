@@ -289,6 +289,36 @@ export function isIpv6(host: string): boolean {
   return ipv6Bytes(host) !== null;
 }
 
+/**
+ * The family an address is of on the wire: an IPv4-mapped IPv6 address (::ffff:a.b.c.d, what a
+ * dual-stack socket reports for an IPv4 peer) is IPv4. Null when `host` is no address.
+ */
+export function addressFamily(host: string): 'ipv4' | 'ipv6' | null {
+  if (ipv4Bytes(host) !== null) return 'ipv4';
+  const v6 = ipv6Bytes(host);
+  if (v6 === null) return null;
+  return isMapped(v6) ? 'ipv4' : 'ipv6';
+}
+
+/** Whether 16 bytes are an IPv4-mapped IPv6 address (::ffff:0:0/96). */
+function isMapped(v6: Uint8Array): boolean {
+  return v6.subarray(0, 10).every((b) => b === 0) && v6[10] === 0xff && v6[11] === 0xff;
+}
+
+/**
+ * What a per-source limit counts an address under: IPv4 as it is (also IPv4-mapped), IPv6 by its
+ * /64 (one subscriber's usual prefix: whoever has one address of it has them all, and would
+ * otherwise take a fresh budget per address).
+ */
+export function sourceKey(host: string): string {
+  const v6 = ipv6Bytes(host);
+  if (v6 === null) return host;
+  if (isMapped(v6)) return `${v6[12]}.${v6[13]}.${v6[14]}.${v6[15]}`;
+  const prefix = new Uint8Array(16);
+  prefix.set(v6.subarray(0, 8));
+  return `${ipv6Text(prefix)}/64`;
+}
+
 /** An IP address in text as bytes: 4 for IPv4, 16 for IPv6; null when it is neither. */
 export function addressBytes(host: string): Uint8Array | null {
   const v4 = ipv4Bytes(host);

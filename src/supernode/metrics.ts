@@ -15,6 +15,13 @@ function entries<K extends string>(values: ReadonlyMap<K, number> | Readonly<Rec
 }
 
 /** A counter whose value is the part's own running total, copied at each scrape. */
+/** Two maps of counts as one (the IPv6 server's refusals added to the IPv4 one's). */
+function mergeCounts<K>(a: ReadonlyMap<K, number>, b: ReadonlyMap<K, number> | undefined): Map<K, number> {
+  const out = new Map(a);
+  for (const [key, count] of b ?? []) out.set(key, (out.get(key) ?? 0) + count);
+  return out;
+}
+
 function counterFrom(registry: Registry, name: string, help: string, labelNames: readonly string[], read: Read): void {
   new Counter({
     name,
@@ -70,10 +77,11 @@ export function supernodeMetrics(supernode: RunningSupernode): Registry {
   counterFrom(registry, 'parley_supernode_dht_store_requests_total', 'Presence records other supernodes asked this one to store, by outcome.', ['outcome'], () => entries(dht.counters.storeRequests, 'outcome'));
 
   const stun = supernode.stun;
-  counterFrom(registry, 'parley_supernode_stun_answers_total', 'STUN binding responses sent (success and error).', [], () => one(stun?.server.answered ?? 0));
-  counterFrom(registry, 'parley_supernode_stun_refusals_total', 'STUN requests refused or dropped, by reason.', ['reason'], () => (stun ? entries(stun.server.refused, 'reason') : []));
+  counterFrom(registry, 'parley_supernode_stun_answers_total', 'STUN binding responses sent (success and error), over IPv4 and IPv6.', [], () => one((stun?.server.answered ?? 0) + (stun?.server6?.answered ?? 0)));
+  counterFrom(registry, 'parley_supernode_stun_refusals_total', 'STUN requests refused or dropped, by reason, over IPv4 and IPv6.', ['reason'], () => (stun ? entries(mergeCounts(stun.server.refused, stun.server6?.refused), 'reason') : []));
   gaugeFrom(registry, 'parley_supernode_turn_allocations', 'TURN allocations live now.', () => stun?.turn.allocationCount ?? 0);
   counterFrom(registry, 'parley_supernode_turn_allocations_total', 'TURN allocations made.', [], () => one(stun?.turn.allocationsCreated ?? 0));
+  counterFrom(registry, 'parley_supernode_turn_ipv6_allocations_total', 'TURN allocations made with an IPv6 relay (REQUESTED-ADDRESS-FAMILY IPv6).', [], () => one(stun?.turn.ipv6AllocationsCreated ?? 0));
   counterFrom(registry, 'parley_supernode_turn_relayed_bytes_total', 'Payload bytes relayed by TURN, both directions.', [], () => one(stun?.turn.relayed.bytes ?? 0));
   counterFrom(registry, 'parley_supernode_turn_relayed_datagrams_total', 'Datagrams relayed by TURN, by direction (to_peer, to_client).', ['direction'], () =>
     stun ? [[{ direction: 'to_peer' }, stun.turn.relayed.toPeers] as const, [{ direction: 'to_client' }, stun.turn.relayed.toClients] as const] : [],

@@ -4,6 +4,12 @@
 // pairs; the second port is whatever the system gives, and the same on both addresses. TURN
 // (RFC 8656) answers on the first address and port, with credentials only this supernode can
 // derive (it hands them to its attached devices).
+//
+// IPv6 (`ipv6`): a second UDP socket on an IPv6 address, IPv6 only, on the same port number,
+// answers Binding requests of IPv6 clients (one address: no RFC 5780 tests over IPv6) and TURN
+// like the first; TURN's relays are IPv6 there for an Allocate that asks (REQUESTED-ADDRESS-
+// FAMILY), whichever family the client came over. The TCP ports that carry TURN alone listen on
+// it too. Without `ipv6`, an Allocate for IPv6 gets 440.
 import type { Endpoint, Env, Net, TcpConnection, TcpListener, TlsServer, UdpSocket } from '../env/types.js';
 import { StunServer } from '../stun/stun-server.js';
 import { decodeStun, looksLikeStun } from '../stun/stun.js';
@@ -46,12 +52,21 @@ export interface StunServiceOptions {
   readonly tls?: TlsServer;
   /** Bounds on TURN over TLS's handshakes (tests shorten the timeout). */
   readonly tlsLimits?: Partial<TurnTlsLimits>;
+  /**
+   * STUN and TURN over IPv6, and IPv6 relays: the IPv6 address to bind (`::` for every one, then
+   * `publicHost` is needed) and the one put in answers (default: `host`). Real sockets only.
+   */
+  readonly ipv6?: { readonly host: string; readonly publicHost?: string };
 }
 
 export const TURN_REALM = 'parley';
 
 export interface StunService {
   readonly server: StunServer;
+  /** The Binding server on the IPv6 socket, with `ipv6`. */
+  readonly server6: StunServer | null;
+  /** Where IPv6 clients send, with `ipv6`. */
+  readonly primary6: Endpoint | null;
   readonly turn: TurnServer;
   /** TURN over TLS's handshakes and refusals, when `tls` was given. */
   readonly tls: TurnTlsGate | null;
@@ -68,8 +83,8 @@ export interface StunService {
 
 export async function startStunService(env: Env, options: StunServiceOptions): Promise<StunService> {
   const sockets: UdpSocket[] = [];
-  const bind = async (net: Net, host: string | undefined, port: number) => {
-    const socket = await net.bindUdp({ port, ...(host ? { host } : {}) });
+  const bind = async (net: Net, host: string | undefined, port: number, ipv6Only = false) => {
+    const socket = await net.bindUdp({ port, ...(host ? { host } : {}), ...(ipv6Only ? { ipv6Only } : {}) });
     sockets.push(socket);
     return socket;
   };
@@ -94,9 +109,14 @@ export async function startStunService(env: Env, options: StunServiceOptions): P
         [advertise(otherPrimary, alt.host), advertise(otherSecond, alt.host)],
       ];
     }
+    const v6 = options.ipv6;
+    if (v6 && v6.host === '::' && !v6.publicHost) throw new Error('STUN over IPv6 on every address (::) needs the public IPv6 address to put in answers');
+    const socket6 = v6 ? await bind(env.net, v6.host, primary.local.port, true) : null;
+    const primary6 = v6 && socket6 ? { host: v6.publicHost ?? v6.host, port: socket6.local.port } : null;
     // One reply budget for Binding answers and TURN's challenges: a source gains nothing by mixing them.
     const replyBudget = new ReplyBudget(env.clock);
     const server = new StunServer(env.clock, { grid, advertised }, replyBudget);
+    const server6 = socket6 && primary6 ? new StunServer(env.clock, { grid: [[socket6]], advertised: [[primary6]] }, replyBudget) : null;
     const secret = env.random.bytes(32);
     const relayHost = options.relayPublicHost ?? advertised[0]![0]!.host;
     const turn = new TurnServer(env.clock, {
@@ -105,35 +125,51 @@ export async function startStunService(env: Env, options: StunServiceOptions): P
       passwordFor: (username, nowMs) => passwordFor(secret, username, nowMs),
       bindRelay: (port) => env.net.bindUdp({ port, ...(options.host ? { host: options.host } : {}) }),
       relayHost,
+      ...(v6 && primary6 ? { ipv6Relay: { host: primary6.host, bind: (port: number) => env.net.bindUdp({ host: v6.host, port, ipv6Only: true }) } } : {}),
       random: env.random,
       ...(options.relayPorts ? { relayPorts: options.relayPorts } : {}),
       ...(options.allowPeers ? { allowPeers: options.allowPeers } : {}),
-      serviceEndpoints: [...grid.flat().map((socket) => socket.local), ...advertised.flat(), ...(options.tcpPorts ?? []).map((port) => ({ host: primary.local.host, port }))],
+      serviceEndpoints: [
+        ...grid.flat().map((socket) => socket.local),
+        ...advertised.flat(),
+        ...(options.tcpPorts ?? []).map((port) => ({ host: primary.local.host, port })),
+        ...(socket6 && primary6 ? [socket6.local, primary6, ...(options.tcpPorts ?? []).map((port) => ({ host: primary6.host, port }))] : []),
+      ],
       replyBudget,
       ...(options.turnLimits ? { limits: options.turnLimits } : {}),
     });
     // One dispatcher per socket: STUN is decoded once, for the Binding server or (on the first
-    // address and port) TURN; anything else there (ChannelData) is TURN's.
-    grid.forEach((row, a) =>
-      row.forEach((socket, p) => {
-        const carriesTurn = a === 0 && p === 0;
-        socket.onMessage((bytes, from) => {
-          if (!looksLikeStun(bytes)) {
-            if (carriesTurn) turn.receive(bytes, from, socket);
-            return;
-          }
-          const decoded = decodeStun(bytes);
-          if (!server.receiveDecoded(decoded, from, a, p) && carriesTurn && decoded.ok) turn.receiveMessage(decoded.value, from, socket);
-        });
-      }),
-    );
+    // address and port, and the IPv6 socket) TURN; anything else there (ChannelData) is TURN's.
+    const dispatch = (socket: UdpSocket, binding: StunServer, a: number, p: number) => {
+      const carriesTurn = a === 0 && p === 0;
+      socket.onMessage((bytes, from) => {
+        if (!looksLikeStun(bytes)) {
+          if (carriesTurn) turn.receive(bytes, from, socket);
+          return;
+        }
+        const decoded = decodeStun(bytes);
+        if (!binding.receiveDecoded(decoded, from, a, p) && carriesTurn && decoded.ok) turn.receiveMessage(decoded.value, from, socket);
+      });
+    };
+    grid.forEach((row, a) => row.forEach((socket, p) => dispatch(socket, server, a, p)));
+    if (socket6 && server6) dispatch(socket6, server6, 0, 0);
     const listeners: TcpListener[] = [];
-    for (const port of options.tcpPorts ?? []) {
-      listeners.push(await env.net.listenTcp({ port, ...(options.host ? { host: options.host } : {}), onConnection: (connection) => turn.acceptStream(connection, new Uint8Array(0)) }));
+    try {
+      for (const port of options.tcpPorts ?? []) {
+        const onConnection = (connection: TcpConnection) => turn.acceptStream(connection, new Uint8Array(0));
+        listeners.push(await env.net.listenTcp({ port, ...(options.host ? { host: options.host } : {}), onConnection }));
+        if (v6) listeners.push(await env.net.listenTcp({ port, host: v6.host, ipv6Only: true, onConnection }));
+      }
+    } catch (error) {
+      turn.close();
+      for (const l of listeners) l.close();
+      throw error;
     }
     const tls = options.tls ? new TurnTlsGate(env.clock, options.tls, (plaintext) => turn.acceptStream(plaintext, new Uint8Array(0)), options.tlsLimits) : null;
     return {
       server,
+      server6,
+      primary6,
       turn,
       tls,
       claimsStream: (firstBytes) => looksLikeStunStream(firstBytes) || (tls !== null && looksLikeTlsClientHello(firstBytes)),

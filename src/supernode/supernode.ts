@@ -62,6 +62,8 @@ export interface SupernodeOptions {
         /** TURN over TLS on both TCP ports (a "turns:" server, for firewalls that pass only TLS); default none. */
         readonly tls?: TlsServer;
         readonly tlsLimits?: StunServiceOptions['tlsLimits'];
+        /** STUN and TURN over IPv6 too, and IPv6 relays (see StunServiceOptions); default none. */
+        readonly ipv6?: StunServiceOptions['ipv6'];
       };
 }
 
@@ -263,12 +265,14 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
       ...(stunOptions?.tlsLimits ? { tlsLimits: stunOptions.tlsLimits } : {}),
     };
     const alternate = options.stun?.alternate;
+    const ipv6 = stunOptions?.ipv6;
     try {
-      stun = await startStunService(env, { ...base, ...(alternate ? { alternate } : {}) });
+      stun = await startStunService(env, { ...base, ...(alternate ? { alternate } : {}), ...(ipv6 ? { ipv6 } : {}) });
     } catch (error) {
-      // Without its second address the service still answers binding requests.
-      log(`STUN ${alternate ? `with second address ${alternate.host}` : ''} not started: ${(error as Error).message}`);
-      if (alternate) {
+      // Without its second address (or its IPv6 one) the service still answers binding requests.
+      const extras = [alternate ? `second address ${alternate.host}` : '', ipv6 ? `IPv6 address ${ipv6.host}` : ''].filter((e) => e !== '');
+      log(`STUN ${extras.length > 0 ? `with ${extras.join(' and ')} ` : ''}not started: ${(error as Error).message}`);
+      if (alternate || ipv6) {
         stun = await startStunService(env, base).catch((again: unknown) => {
           log(`STUN not started: ${(again as Error).message}`);
           return null;

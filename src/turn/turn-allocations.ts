@@ -8,6 +8,9 @@
 import type { Endpoint } from '../env/types.js';
 import { TokenBucket } from '../util/token-bucket.js';
 
+/** A relay's address family (REQUESTED-ADDRESS-FAMILY, RFC 8656 section 18.1). */
+export type AddressFamily = 'ipv4' | 'ipv6';
+
 export interface TurnLimits {
   readonly allocationsPerUser: number;
   readonly allocations: number;
@@ -80,6 +83,8 @@ export interface Reservation {
   readonly token: string;
   readonly user: string;
   readonly port: number;
+  /** The family of the reserved relay: the Allocate that claims it gets a relay of that family. */
+  readonly family: AddressFamily;
   readonly expiresAtMs: number;
 }
 
@@ -286,8 +291,8 @@ export class AllocationTable {
   }
 
   /** Holds `port` for a later Allocate of `user` that brings `token` (hex); the caller checked `canReserve`. */
-  reserve(token: string, user: string, port: number, nowMs: number): Reservation {
-    const reservation: Reservation = { token, user, port, expiresAtMs: nowMs + RESERVATION_LIFETIME_MS };
+  reserve(token: string, user: string, port: number, nowMs: number, family: AddressFamily = 'ipv4'): Reservation {
+    const reservation: Reservation = { token, user, port, family, expiresAtMs: nowMs + RESERVATION_LIFETIME_MS };
     this.reservations.set(token, reservation);
     this.reservedPorts.set(port, reservation);
     this.reservationsPerUser.set(user, this.reservationsOf(user) + 1);

@@ -62,13 +62,14 @@ export class TurnClient {
   }
 
   /** A TURN request with credentials; answers the 401/438 challenge once. */
-  private async request(method: number, attributes: StunAttribute[]): Promise<Result<StunAnswer, TurnClientError>> {
+  private async request(method: number, attributes: StunAttribute[] | ((transactionId: Uint8Array) => StunAttribute[])): Promise<Result<StunAnswer, TurnClientError>> {
     if (this.closed) return err({ code: 'closed', message: 'the TURN client is closed' });
     for (let attempt = 0; attempt < 3; attempt++) {
       const auth = this.auth;
-      const withAuth = auth
-        ? [...attributes, { type: Attr.USERNAME, value: new TextEncoder().encode(this.credentials.username) }, { type: Attr.REALM, value: auth.realm }, { type: Attr.NONCE, value: auth.nonce }]
-        : attributes;
+      const withAuth = (transactionId: Uint8Array) => {
+        const listed = typeof attributes === 'function' ? attributes(transactionId) : attributes;
+        return auth ? [...listed, { type: Attr.USERNAME, value: new TextEncoder().encode(this.credentials.username) }, { type: Attr.REALM, value: auth.realm }, { type: Attr.NONCE, value: auth.nonce }] : listed;
+      };
       const answer = await this.transactions.request(this.server, withAuth, { method, rtoMs: 200, attempts: 5, ...(auth ? { integrityKey: auth.key } : {}) });
       if (!answer.ok) return err({ code: 'timeout', message: `no answer from the TURN server ${this.server.host}:${this.server.port}` });
       if (answer.value.message.cls === StunClass.SUCCESS) return answer;
@@ -89,11 +90,15 @@ export class TurnClient {
     return err({ code: 'refused', message: 'the TURN server kept challenging: wrong credentials?' });
   }
 
-  /** Allocates a relayed address, and keeps it refreshed until `close`. */
-  async allocate(lifetimeS = 600): Promise<Result<Allocated, TurnClientError>> {
+  /**
+   * Allocates a relayed address, and keeps it refreshed until `close`. `family` asks for an IPv6
+   * relay (REQUESTED-ADDRESS-FAMILY, RFC 8656 section 18.1); a server without one answers 440.
+   */
+  async allocate(lifetimeS = 600, family: 'ipv4' | 'ipv6' = 'ipv4'): Promise<Result<Allocated, TurnClientError>> {
     const answer = await this.request(StunMethod.ALLOCATE, [
       { type: Attr.REQUESTED_TRANSPORT, value: Uint8Array.of(17, 0, 0, 0) },
       { type: Attr.LIFETIME, value: encodeUint32(lifetimeS) },
+      ...(family === 'ipv6' ? [{ type: Attr.REQUESTED_ADDRESS_FAMILY, value: Uint8Array.of(0x02, 0, 0, 0) }] : []),
     ]);
     if (!answer.ok) return answer;
     const relayedAttr = attribute(answer.value.message, Attr.XOR_RELAYED_ADDRESS);
@@ -132,7 +137,7 @@ export class TurnClient {
   async permit(peers: readonly Endpoint[]): Promise<Result<void, TurnClientError>> {
     const answer = await this.request(
       StunMethod.CREATE_PERMISSION,
-      peers.map((p) => ({ type: Attr.XOR_PEER_ADDRESS, value: encodeAddress(p, true) })),
+      (transactionId) => peers.map((p) => ({ type: Attr.XOR_PEER_ADDRESS, value: encodeAddress(p, true, transactionId) })),
     );
     if (!answer.ok) return answer;
     for (const peer of peers) {
@@ -149,9 +154,9 @@ export class TurnClient {
     // Known before the answer is: over TCP, ChannelData from the peer can follow the answer in
     // the same chunk, and is handled before the code after `await` runs.
     this.peersByChannel.set(channel, peer);
-    const answer = await this.request(StunMethod.CHANNEL_BIND, [
+    const answer = await this.request(StunMethod.CHANNEL_BIND, (transactionId) => [
       { type: Attr.CHANNEL_NUMBER, value: Uint8Array.of(channel >> 8, channel & 0xff, 0, 0) },
-      { type: Attr.XOR_PEER_ADDRESS, value: encodeAddress(peer, true) },
+      { type: Attr.XOR_PEER_ADDRESS, value: encodeAddress(peer, true, transactionId) },
     ]);
     if (!answer.ok) return answer;
     this.channels.set(key, channel);
@@ -168,12 +173,14 @@ export class TurnClient {
       this.socket.send(encodeChannelData(channel, data), this.server);
       return;
     }
+    // Nothing answers an indication: its transaction id need not be random (an IPv6 peer is XORed with it).
+    const transactionId = new Uint8Array(12);
     const indication = encodeStun({
       method: StunMethod.SEND,
       cls: StunClass.INDICATION,
-      transactionId: new Uint8Array(12),
+      transactionId,
       attributes: [
-        { type: Attr.XOR_PEER_ADDRESS, value: encodeAddress(peer, true) },
+        { type: Attr.XOR_PEER_ADDRESS, value: encodeAddress(peer, true, transactionId) },
         { type: Attr.DATA, value: data },
       ],
       classic: false,

@@ -6,13 +6,20 @@
 // are the driver's (turn-server.ts), reached through `TurnContext`. Answers to requests nobody
 // signed spend the source's reply budget.
 //
+// Relays are IPv4 by default, IPv6 when an Allocate asks so with REQUESTED-ADDRESS-FAMILY (RFC
+// 8656 section 7.2; 440 when the server has no IPv6 relay address). Peers are of the relay's
+// family: another family is 443 (Peer Address Family Mismatch) for CreatePermission and
+// ChannelBind, and drops a Send indication (sections 9.2, 11.2). An IPv4-mapped IPv6 peer is
+// an IPv4 peer. A client may reach the server over either family for a relay of either.
+//
 // Not supported, and answered as the RFC asks: DONT-FRAGMENT (420: Node's dgram cannot set the
 // DF bit, and RFC 8656 section 7.2 says a server that cannot treats the attribute as unknown),
-// IPv6 relays (440) and peers (443), TCP relays (RFC 6062: 442).
+// TCP relays (RFC 6062: 442), ADDITIONAL-ADDRESS-FAMILY (comprehension-optional, ignored: one
+// relay per allocation).
 import type { Endpoint } from '../env/types.js';
 import type { ReplyBudget } from '../stun/reply-budget.js';
 import { MAX_CHANNEL, MIN_CHANNEL, decodeChannelData, encodeChannelData, isChannelData } from './channel-data.js';
-import { tupleKey, type Allocation, type AllocationTable, type Reservation } from './turn-allocations.js';
+import { tupleKey, type AddressFamily, type Allocation, type AllocationTable, type Reservation } from './turn-allocations.js';
 import { authenticate, challengeAttributes, type TurnAuthority } from './turn-auth.js';
 import { userOf } from './turn-credentials.js';
 import {
@@ -28,7 +35,7 @@ import {
   encodeStun,
   encodeUint32,
   encodeUnknownAttributes,
-  isIpv4,
+  addressFamily,
   unknownRequired,
   type DecodedStun,
   type StunAttribute,
@@ -71,8 +78,8 @@ export interface TurnContext {
   readonly table: AllocationTable;
   readonly authority: TurnAuthority;
   readonly replyBudget: ReplyBudget;
-  /** The host put in XOR-RELAYED-ADDRESS. */
-  readonly relayHost: string;
+  /** The host put in XOR-RELAYED-ADDRESS for a relay of a family; null when the server has no relay of that family. */
+  relayHost(family: AddressFamily): string | null;
   /** Datagrams relayed each way, and bytes. */
   readonly relayed: { toPeers: number; toClients: number; bytes: number };
   nowMs(): number;
@@ -81,8 +88,8 @@ export interface TurnContext {
   refuse(why: TurnRefusal): void;
   /** The peer policy's verdict (its reason counted when it refuses). */
   peerAllowed(peer: Endpoint): boolean;
-  /** Binds a relay socket (and for `pair` the next port too); their ports, or null when none could be had. */
-  bindRelay(kind: RelayKind): Promise<{ relay: number; reserved?: number } | null>;
+  /** Binds a relay socket of a family (and for `pair` the next port too); their ports, or null when none could be had. */
+  bindRelay(kind: RelayKind, family: AddressFamily): Promise<{ relay: number; reserved?: number } | null>;
   /** Closes a relay socket that serves nothing (any more). */
   closeRelay(port: number): void;
   /** An allocation ended (a Refresh of 0): its relay is closed. */
@@ -244,9 +251,12 @@ async function allocate(x: Exchange): Promise<void> {
     // A token names a port held for its user; another user's, or an expired one, is not valid.
     if (!table.heldFor(hex(tokenValue), user)) return fail(508, 'Insufficient Capacity', 'bad_reservation');
   }
-  if (family && (family.byteLength !== 4 || family[0] !== 0x01)) {
-    if (family.byteLength === 4 && family[0] === 0x02) return fail(440, 'Address Family not Supported', 'unsupported_family');
-    return fail(400, 'Bad Request', 'bad_request');
+  // REQUESTED-ADDRESS-FAMILY: 0x01 IPv4, 0x02 IPv6, then three bytes RFFU; absent means IPv4.
+  let relayFamily: AddressFamily = 'ipv4';
+  if (family) {
+    if (family.byteLength !== 4 || (family[0] !== 0x01 && family[0] !== 0x02)) return fail(400, 'Bad Request', 'bad_request');
+    relayFamily = family[0] === 0x02 ? 'ipv6' : 'ipv4';
+    if (ctx.relayHost(relayFamily) === null) return fail(440, 'Address Family not Supported', 'unsupported_family');
   }
   if (evenPort && evenPort.byteLength !== 1) return fail(400, 'Bad Request', 'bad_request');
   const reserve = evenPort !== undefined && (evenPort[0]! & 0x80) !== 0;
@@ -254,20 +264,24 @@ async function allocate(x: Exchange): Promise<void> {
   const over = table.begin(key, user);
   if (over === 'quota') return fail(486, 'Allocation Quota Reached', 'quota');
   if (over === 'capacity') return fail(508, 'Insufficient Capacity', 'capacity');
-  const relay = tokenValue ? { port: table.claim(hex(tokenValue), user)!.port, token: null } : await bindRelay(ctx, reserve ? 'pair' : evenPort ? 'even' : 'any', user);
-  if (!relay) {
+  const claimed = tokenValue ? table.claim(hex(tokenValue), user)! : null;
+  if (claimed) relayFamily = claimed.family;
+  const relay = claimed ? { port: claimed.port, token: null } : await bindRelay(ctx, reserve ? 'pair' : evenPort ? 'even' : 'any', relayFamily, user);
+  const relayHost = ctx.relayHost(relayFamily);
+  if (!relay || relayHost === null) {
+    if (relay) ctx.closeRelay(relay.port);
     table.abandon(key, user);
     return fail(508, 'Insufficient Capacity', 'capacity');
   }
   const lifetimeS = lifetimeOf(x) || table.limits.defaultLifetimeS;
-  const relayed = { host: ctx.relayHost, port: relay.port };
+  const relayed = { host: relayHost, port: relay.port };
   const success = encodeStun(
     {
       method: StunMethod.ALLOCATE,
       cls: StunClass.SUCCESS,
       transactionId: request.transactionId,
       attributes: [
-        { type: Attr.XOR_RELAYED_ADDRESS, value: encodeAddress(relayed, true) },
+        { type: Attr.XOR_RELAYED_ADDRESS, value: encodeAddress(relayed, true, request.transactionId) },
         { type: Attr.LIFETIME, value: encodeUint32(lifetimeS) },
         { type: Attr.XOR_MAPPED_ADDRESS, value: encodeAddress(x.from, true, request.transactionId) },
         ...(relay.token ? [{ type: Attr.RESERVATION_TOKEN, value: relay.token }] : []),
@@ -285,8 +299,8 @@ async function allocate(x: Exchange): Promise<void> {
 }
 
 /** A relay for an Allocate; for `pair`, the next port held under a token (RFC 8656 section 14.9: 8 bytes). */
-async function bindRelay(ctx: TurnContext, kind: RelayKind, user: string): Promise<{ port: number; token: Uint8Array | null } | null> {
-  const bound = await ctx.bindRelay(kind);
+async function bindRelay(ctx: TurnContext, kind: RelayKind, family: AddressFamily, user: string): Promise<{ port: number; token: Uint8Array | null } | null> {
+  const bound = await ctx.bindRelay(kind, family);
   if (!bound) return null;
   if (bound.reserved === undefined) return { port: bound.relay, token: null };
   // Bounds are checked again: other Allocates may have reserved while this one bound its ports.
@@ -296,7 +310,7 @@ async function bindRelay(ctx: TurnContext, kind: RelayKind, user: string): Promi
     return null;
   }
   const token = ctx.randomBytes(8);
-  ctx.reserved(ctx.table.reserve(hex(token), user, bound.reserved, ctx.nowMs()));
+  ctx.reserved(ctx.table.reserve(hex(token), user, bound.reserved, ctx.nowMs(), family));
   return { port: bound.relay, token };
 }
 
@@ -321,8 +335,13 @@ function refresh(x: Signed, allocation: Allocation): void {
   answer(x, StunClass.SUCCESS, [{ type: Attr.LIFETIME, value: encodeUint32(lifetimeS) }], x.integrityKey);
 }
 
+/** Whether a peer is of the family of the allocation's relay (an IPv4-mapped IPv6 peer is IPv4). */
+function sameFamily(allocation: Allocation, peer: Endpoint): boolean {
+  return addressFamily(peer.host) === addressFamily(allocation.relayed.host);
+}
+
 /** The XOR-PEER-ADDRESS attributes of a request, each allowed; or the refusal of the first that is not. */
-function peersOf(x: Signed): Endpoint[] | null {
+function peersOf(x: Signed, allocation: Allocation): Endpoint[] | null {
   const peers: Endpoint[] = [];
   const fail = (code: number, reason: string, why: TurnRefusal) => {
     reject(x, code, reason, why, x.integrityKey);
@@ -332,8 +351,8 @@ function peersOf(x: Signed): Endpoint[] | null {
     if (a.type !== Attr.XOR_PEER_ADDRESS) continue;
     const peer = decodeAddress(a.value, true, x.request.transactionId);
     if (!peer.ok) return fail(400, 'Bad Request', 'bad_request');
-    // Relays are IPv4 only: an IPv6 peer is of the other family (RFC 8656 sections 9.2 and 11.2).
-    if (!isIpv4(peer.value.host)) return fail(443, 'Peer Address Family Mismatch', 'peer_family_mismatch');
+    // A relay sends to its own family only (RFC 8656 sections 9.2 and 12.2).
+    if (!sameFamily(allocation, peer.value)) return fail(443, 'Peer Address Family Mismatch', 'peer_family_mismatch');
     if (!x.ctx.peerAllowed(peer.value)) return fail(403, 'Forbidden', 'forbidden_peer');
     peers.push(peer.value);
   }
@@ -342,7 +361,7 @@ function peersOf(x: Signed): Endpoint[] | null {
 
 /** CreatePermission (RFC 8656 section 9): permissions for one or more peer addresses. */
 function createPermission(x: Signed, allocation: Allocation): void {
-  const peers = peersOf(x);
+  const peers = peersOf(x, allocation);
   if (!peers) return;
   if (!x.ctx.table.permit(allocation, peers.map((p) => p.host), x.ctx.nowMs())) return reject(x, 508, 'Insufficient Capacity', 'quota', x.integrityKey);
   answer(x, StunClass.SUCCESS, [], x.integrityKey);
@@ -350,7 +369,7 @@ function createPermission(x: Signed, allocation: Allocation): void {
 
 /** ChannelBind (RFC 8656 section 12.2): one peer, a channel number, neither bound to something else. */
 function channelBind(x: Signed, allocation: Allocation): void {
-  const peers = peersOf(x);
+  const peers = peersOf(x, allocation);
   if (!peers) return;
   const value = attribute(x.request, Attr.CHANNEL_NUMBER);
   const channel = value && value.byteLength === 4 ? (value[0]! << 8) | value[1]! : -1;
@@ -382,7 +401,7 @@ function sendIndication(x: Exchange): void {
   if (!peer.ok) return ctx.refuse('malformed');
   // Indications are never answered: a peer of the other family, or DONT-FRAGMENT (which this
   // server cannot honour, see the header), drops it (RFC 8656 section 11.2).
-  if (!isIpv4(peer.value.host)) return ctx.refuse('peer_family_mismatch');
+  if (!sameFamily(allocation, peer.value)) return ctx.refuse('peer_family_mismatch');
   if (attribute(message, Attr.DONT_FRAGMENT)) return ctx.refuse('unknown_attribute');
   if (!ctx.table.permitted(allocation, peer.value.host, ctx.nowMs())) return ctx.refuse('no_permission');
   // Permissions are per address: the port is judged here (a service port of this server, say).
@@ -425,12 +444,13 @@ export function fromPeer(ctx: TurnContext, relayPort: number, bytes: Uint8Array,
   if (channel !== null) {
     ctx.sendToClient(allocation, encodeChannelData(channel, bytes));
   } else {
+    const transactionId = ctx.indicationId();
     const indication = encodeStun({
       method: StunMethod.DATA,
       cls: StunClass.INDICATION,
-      transactionId: ctx.indicationId(),
+      transactionId,
       attributes: [
-        { type: Attr.XOR_PEER_ADDRESS, value: encodeAddress(peer, true) },
+        { type: Attr.XOR_PEER_ADDRESS, value: encodeAddress(peer, true, transactionId) },
         { type: Attr.DATA, value: bytes },
       ],
       classic: false,

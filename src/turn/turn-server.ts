@@ -18,11 +18,16 @@
 // 438 challenges, early errors) spend the source's reply budget (reply-budget.ts): a spoofed
 // flood is not reflected larger than it came. TURN over TCP is bounded in turn-streams.ts.
 // Every refusal and drop is counted.
+//
+// IPv6: with `ipv6Relay` the server also relays IPv6 (an Allocate with REQUESTED-ADDRESS-FAMILY
+// IPv6 gets a relay there; without it, 440). Relay sockets of both families share one port
+// space here (a port is an allocation's handle): a port the system gives to one family while
+// the other holds it is given back and another tried.
 import type { Clock, Endpoint, Random, TcpConnection, Timer, UdpSocket } from '../env/types.js';
 import { PeerPolicy, type Cidr, type PeerRefusal } from './peer-policy.js';
 import { ReplyBudget } from '../stun/reply-budget.js';
-import type { DecodedStun } from '../stun/stun.js';
-import { AllocationTable, tupleKey, type Allocation, type TurnLimits } from './turn-allocations.js';
+import { addressFamily, type DecodedStun } from '../stun/stun.js';
+import { AllocationTable, tupleKey, type AddressFamily, type Allocation, type TurnLimits } from './turn-allocations.js';
 import { dispatchTurn, fromPeer, receiveTurn, type RelayKind, type TurnContext, type TurnRefusal, type TurnTransport } from './turn-handlers.js';
 import { TurnStreams } from './turn-streams.js';
 
@@ -43,6 +48,8 @@ export interface TurnServerOptions {
   readonly bindRelay: (port: number) => Promise<UdpSocket>;
   /** The host put in XOR-RELAYED-ADDRESS: the relay sockets' public address (behind a 1:1 NAT, the public one). */
   readonly relayHost: string;
+  /** IPv6 relays: their public address and how to bind one on a port (0: any). Default: none (440 for IPv6). */
+  readonly ipv6Relay?: { readonly host: string; readonly bind: (port: number) => Promise<UdpSocket> };
   /** Relay ports, both ends included (RFC 8656 section 7.2 suggests 49152-65535); default: any port the system gives. */
   readonly relayPorts?: { readonly min: number; readonly max: number };
   /** Draws relay ports in `relayPorts` and reservation tokens. */
@@ -70,6 +77,8 @@ export class TurnServer {
   readonly relayed = { toPeers: 0, toClients: 0, bytes: 0 };
   /** Allocations made since the start (`allocationCount` is how many live now). */
   allocationsCreated = 0;
+  /** Of those, allocations of an IPv6 relay. */
+  ipv6AllocationsCreated = 0;
   /** Peers refused by the policy, by why (each also counts as `forbidden_peer`). */
   readonly forbiddenPeers = new Map<PeerRefusal, number>();
   private readonly table: AllocationTable;
@@ -95,7 +104,7 @@ export class TurnServer {
     }
     this.table = new AllocationTable(options.limits ?? {}, clock.now());
     const services = options.serviceEndpoints ?? [];
-    this.peerPolicy = new PeerPolicy({ ownHosts: [options.relayHost, ...services.map((e) => e.host)], servicePorts: services.map((e) => e.port), ...(options.allowPeers ? { allow: options.allowPeers } : {}) });
+    this.peerPolicy = new PeerPolicy({ ownHosts: [options.relayHost, ...(options.ipv6Relay ? [options.ipv6Relay.host] : []), ...services.map((e) => e.host)], servicePorts: services.map((e) => e.port), ...(options.allowPeers ? { allow: options.allowPeers } : {}) });
     this.context = this.makeContext(options.replyBudget ?? new ReplyBudget(clock));
     this.streams = new TurnStreams(clock, {
       receive: (bytes, from, via) => this.receive(bytes, from, via),
@@ -150,14 +159,14 @@ export class TurnServer {
       table: this.table,
       authority: { realm: options.realm, secret: options.secret, passwordFor: options.passwordFor },
       replyBudget,
-      relayHost: options.relayHost,
+      relayHost: (family) => (family === 'ipv6' ? (options.ipv6Relay?.host ?? null) : options.relayHost),
       relayed: this.relayed,
       nowMs: () => clock.now(),
       wallTimeMs: () => clock.wallTimeMs(),
       randomBytes: (count) => options.random.bytes(count),
       refuse: (why) => this.refuse(why),
       peerAllowed: (peer) => this.peerAllowed(peer),
-      bindRelay: (kind) => this.bindRelay(kind),
+      bindRelay: (kind, family) => this.bindRelay(kind, family),
       closeRelay: (port) => this.closeRelay(port),
       ended: (allocation) => this.end(allocation),
       reserved: (reservation) => this.wakeBy(reservation.expiresAtMs),
@@ -181,6 +190,7 @@ export class TurnServer {
     const relay = this.relays.get(allocation.relayPort);
     if (relay) relay.via = via;
     this.allocationsCreated++;
+    if (addressFamily(allocation.relayed.host) === 'ipv6') this.ipv6AllocationsCreated++;
     this.wakeBy(allocation.expiresAtMs);
   }
 
@@ -234,19 +244,22 @@ export class TurnServer {
     return id;
   }
 
-  /** Binds a socket on `port` and routes what peers send to it; null when the port is taken. */
-  private async bindOne(port: number): Promise<UdpSocket | null> {
+  /** Binds a socket of `family` on `port` and routes what peers send to it; null when the port is taken (by a relay of the other family too). */
+  private async bindOne(port: number, family: AddressFamily): Promise<UdpSocket | null> {
+    const bind = family === 'ipv6' ? this.options.ipv6Relay?.bind : this.options.bindRelay;
     // A port another socket holds is an everyday answer (the caller tries another); counted all the same.
-    const socket = await this.options.bindRelay(port).catch(() => {
-      this.relayPortsBusy++;
-      return null;
-    });
+    const socket = bind
+      ? await bind(port).catch(() => {
+          this.relayPortsBusy++;
+          return null;
+        })
+      : null;
     if (!socket) return null;
-    if (this.closed) {
+    const local = socket.local.port;
+    if (this.closed || this.relays.has(local)) {
       socket.close();
       return null;
     }
-    const local = socket.local.port;
     this.relays.set(local, { socket, via: null });
     socket.onMessage((bytes, peer) => fromPeer(this.context, local, bytes, peer));
     return socket;
@@ -257,18 +270,18 @@ export class TurnServer {
    * for a reservation (`pair`). Ports come from the operator's range when set (random, so that
    * relay addresses are not guessed), else from the system; at most RELAY_PORT_TRIES tries.
    */
-  private async bindRelay(kind: RelayKind): Promise<{ relay: number; reserved?: number } | null> {
+  private async bindRelay(kind: RelayKind, family: AddressFamily): Promise<{ relay: number; reserved?: number } | null> {
     for (let tries = 0; tries < RELAY_PORT_TRIES; tries++) {
       const port = this.candidatePort(kind);
       if (port === null) return null;
-      const socket = await this.bindOne(port);
+      const socket = await this.bindOne(port, family);
       if (!socket) continue;
       const got = socket.local.port;
       if (kind === 'any' || (kind === 'even' && got % 2 === 0)) return { relay: got };
       if (kind === 'pair') {
         // The system's port may be odd: then it is the reserved one, and the even one below it is tried.
         const partnerPort = got % 2 === 0 ? got + 1 : got - 1;
-        const partner = partnerPort >= 1 && partnerPort <= 65_535 ? await this.bindOne(partnerPort) : null;
+        const partner = partnerPort >= 1 && partnerPort <= 65_535 ? await this.bindOne(partnerPort, family) : null;
         if (partner) return got % 2 === 0 ? { relay: got, reserved: partnerPort } : { relay: partnerPort, reserved: got };
       }
       this.closeRelay(got);

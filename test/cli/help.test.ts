@@ -103,3 +103,17 @@ test('configuration mistakes are usage errors that name the variable, or the key
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('--listen6 and --public-host6 are checked before anything starts: IPv6 addresses, a public one with ::', () => {
+  for (const [args, message] of [
+    [['--listen6', '192.0.2.1'], /--listen6 takes an IPv6 address/],
+    [['--listen6', '::'], /--listen6 :: listens on every IPv6 address: give --public-host6/],
+    [['--listen6', '::', '--public-host6', 'example.org'], /--public-host6 takes the IPv6 address/],
+    [['--public-host6', '2001:db8::1'], /--public-host6 goes with --listen6/],
+  ] as const) {
+    const run = inEmptyFolders(['supernode', ...args], { PARLEY_CONFIG: '' });
+    assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr, message);
+    assert.deepEqual(run.left, [], 'nothing written');
+  }
+});

@@ -79,7 +79,7 @@ test('a device behind a web-only firewall attaches on a supernode\'s web port, l
     shutDown(world, [alice, bob]);
   }));
 
-test('an offer keeps only candidates that are real IPv4 endpoints (a bad one would throw where permissions encode it)', () => {
+test('an offer keeps only candidates that are real IPv4 or IPv6 endpoints (a bad one would throw where permissions encode it)', () => {
   const offer = offerOf(new Uint8Array(16), false, {
     ufrag: 'abcdefgh',
     pwd: 'p'.repeat(24),
@@ -87,7 +87,14 @@ test('an offer keeps only candidates that are real IPv4 endpoints (a bad one wou
       { type: 'host', address: { host: '999.1.1.1', port: 5000 }, priority: 1 },
       { type: 'srflx', address: { host: '203.0.113.7', port: 0 }, priority: 1 },
       { type: 'relay', address: { host: '203.0.113.9', port: 3478 }, priority: 1, relayTcp: true },
+      { type: 'host', address: { host: '2001:db8::7', port: 5000 }, priority: 2 },
+      { type: 'host', address: { host: 'fe80::1%eth0', port: 5000 }, priority: 1 },
+      { type: 'host', address: { host: '2001:db8::1::2', port: 5000 }, priority: 1 },
+      { type: 'host', address: { host: 'example.org', port: 5000 }, priority: 1 },
     ],
   });
-  assert.deepEqual(parametersOf(offer)?.candidates, [{ type: 'relay', address: { host: '203.0.113.9', port: 3478 }, priority: 1, relayTcp: true }]);
+  assert.deepEqual(parametersOf(offer)?.candidates, [
+    { type: 'relay', address: { host: '203.0.113.9', port: 3478 }, priority: 1, relayTcp: true },
+    { type: 'host', address: { host: '2001:db8::7', port: 5000 }, priority: 2 },
+  ]);
 });

@@ -319,3 +319,29 @@ test('one check list under random and hostile input: bounds hold and it checks o
     { numRuns: 300 },
   );
 });
+
+test('pairs only within an address family: a dual-stack side pairs IPv4 with IPv4 and IPv6 with IPv6, also for peer-reflexive addresses', () => {
+  const candidate = (type: IceCandidate['type'], host: string, port: number): IceCandidate => ({ type, address: { host, port }, priority: candidatePriority(type) });
+  const locals = [candidate('host', '10.0.1.1', 5000), candidate('host', '2001:db8:1::1', 5000), candidate('srflx', '198.51.100.1', 6000), candidate('relay', '203.0.113.1', 7000)];
+  const list = new CheckList({ controlling: true, locals, random: new SeededRandom(1) });
+  const remotes = [candidate('host', '10.0.2.1', 5000), candidate('host', '2001:db8:2::1', 5000), candidate('relay', '2001:db8:3::1', 7000), candidate('host', '::ffff:10.0.2.9', 5000)];
+  const outputs = list.connect(remotes, 0);
+  // A check from an IPv6 address the offer did not name: learned, and paired with the IPv6 host candidate only.
+  outputs.push(...list.checkReceived({ via: 'host', from: { host: '2001:db8:2::77', port: 5001 }, priority: CHECK_PRIORITY, useCandidate: false }, 1));
+  const isV6 = (e: Endpoint) => e.host.includes(':') && !e.host.startsWith('::ffff:');
+  const pairs = list.candidatePairs.map((p) => `${p.local.type}:${key(p.local.address)} -> ${p.remote.type}:${key(p.remote.address)}`);
+  for (const pair of list.candidatePairs) assert.equal(isV6(pair.local.address), isV6(pair.remote.address), `a pair across families: ${pairs.join(', ')}`);
+  assert.deepEqual(
+    new Set(pairs),
+    new Set([
+      'host:10.0.1.1:5000 -> host:10.0.2.1:5000',
+      'relay:203.0.113.1:7000 -> host:10.0.2.1:5000',
+      'host:2001:db8:1::1:5000 -> host:2001:db8:2::1:5000',
+      'host:2001:db8:1::1:5000 -> relay:2001:db8:3::1:7000',
+      'host:10.0.1.1:5000 -> host:::ffff:10.0.2.9:5000',
+      'relay:203.0.113.1:7000 -> host:::ffff:10.0.2.9:5000',
+      'host:2001:db8:1::1:5000 -> prflx:2001:db8:2::77:5001',
+    ]),
+  );
+  for (const output of outputs) if (output.kind === 'check') assert.equal(isV6(output.local.address), isV6(output.to), 'checks go within a family');
+});

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { Attr, StunClass, StunMethod, attribute, checkIntegrity, decodeAddress, mappedAddress, decodeErrorCode, decodeStun, encodeAddress, encodeChangeRequest, encodeStun, CHANGE_PORT, type DecodedStun } from '../../src/stun/stun.js';
-import { MAX_RESPONSE_BYTES, PER_SOURCE_BURST, StunServer } from '../../src/stun/stun-server.js';
+import { Attr, StunClass, StunMethod, addressFamily, attribute, sourceKey, checkIntegrity, decodeAddress, mappedAddress, decodeErrorCode, decodeStun, encodeAddress, encodeChangeRequest, encodeStun, CHANGE_PORT, type DecodedStun } from '../../src/stun/stun.js';
+import { MAX_RESPONSE_BYTES, MAX_RESPONSE_BYTES_IPV6, PER_SOURCE_BURST, StunServer } from '../../src/stun/stun-server.js';
 import { Scheduler } from '../../src/env/virtual/scheduler.js';
 import type { Endpoint, UdpSocket } from '../../src/env/types.js';
 
@@ -159,6 +159,50 @@ test('the server refuses what it does not do, with the standard errors, and rate
   assert.equal(stun.refused.get('rate_limited'), 460 + 80);
 });
 
+test('IPv6: clients get XOR-MAPPED-ADDRESS of family 2 (classic ones MAPPED-ADDRESS), within the IPv6 bound; a /64 is one source', () => {
+  const clock = new Scheduler();
+  const grid = [
+    [recordingSocket({ host: '2001:db8::1', port: 3478 }), recordingSocket({ host: '2001:db8::1', port: 3479 })],
+    [recordingSocket({ host: '2001:db8::2', port: 3478 }), recordingSocket({ host: '2001:db8::2', port: 3479 })],
+  ];
+  const stun = new StunServer(clock, { grid });
+  const out = grid[0]![0]!.sent;
+  const client6 = { host: '2001:db8:aaaa:1::5', port: 50000 };
+  stun.receive(request(), client6);
+  const answer = decoded(out[0]!.bytes);
+  assert.deepEqual(mappedAddress(answer), client6);
+  assert.deepEqual(decodeAddress(attribute(answer, Attr.XOR_MAPPED_ADDRESS)!, true, answer.transactionId), { ok: true, value: client6 });
+  assert.equal(attribute(answer, Attr.MAPPED_ADDRESS), undefined, 'no plain MAPPED-ADDRESS: with OTHER-ADDRESS it would outgrow the bound');
+  assert.deepEqual(decodeAddress(attribute(answer, Attr.OTHER_ADDRESS)!, false), { ok: true, value: { host: '2001:db8::2', port: 3479 } });
+  assert.ok(out[0]!.bytes.byteLength <= MAX_RESPONSE_BYTES_IPV6 && out[0]!.bytes.byteLength > MAX_RESPONSE_BYTES, `${out[0]!.bytes.byteLength} bytes`);
+  const classic = encodeStun({ method: StunMethod.BINDING, cls: StunClass.REQUEST, transactionId: new Uint8Array(16).fill(3), attributes: [], classic: true });
+  stun.receive(classic, client6);
+  const classicAnswer = decoded(out[1]!.bytes);
+  assert.deepEqual(decodeAddress(attribute(classicAnswer, Attr.MAPPED_ADDRESS)!, false), { ok: true, value: client6 });
+  // A flood from every address of one /64 is one source: a burst, then nothing; another /64 is served.
+  out.length = 0;
+  for (let i = 0; i < 200; i++) stun.receive(request([], i), { host: `2001:db8:bbbb:2::${(i + 1).toString(16)}`, port: 7 });
+  assert.equal(out.length, PER_SOURCE_BURST);
+  stun.receive(request(), { host: '2001:db8:bbbb:3::1', port: 7 });
+  assert.equal(out.length, PER_SOURCE_BURST + 1, 'the next /64 is another source');
+});
+
+test('address families and per-source keys: IPv4-mapped IPv6 is IPv4; IPv6 counts by its /64', () => {
+  for (const [host, family, key] of [
+    ['192.0.2.1', 'ipv4', '192.0.2.1'],
+    ['::ffff:192.0.2.1', 'ipv4', '192.0.2.1'],
+    ['::ffff:c000:201', 'ipv4', '192.0.2.1'],
+    ['2001:db8:1:2:3:4:5:6', 'ipv6', '2001:db8:1:2::/64'],
+    ['2001:DB8:1:2::9', 'ipv6', '2001:db8:1:2::/64'],
+    ['::1', 'ipv6', '::/64'],
+    ['fe80::1', 'ipv6', 'fe80::/64'],
+    ['example.org', null, 'example.org'],
+  ] as const) {
+    assert.equal(addressFamily(host), family, host);
+    assert.equal(sourceKey(host), key, host);
+  }
+});
+
 test('fuzz: the STUN decoder and server take any bytes without throwing', () => {
   const { stun } = server(true);
   const valid = [SAMPLE_REQUEST, SAMPLE_RESPONSE, SAMPLE_RESPONSE_IPV6, request([{ type: Attr.CHANGE_REQUEST, value: encodeChangeRequest(6) }])];
@@ -172,6 +216,7 @@ test('fuzz: the STUN decoder and server take any bytes without throwing', () => 
       const result = decodeStun(bytes);
       assert.equal(typeof result.ok, 'boolean');
       stun.receive(bytes, { host: '192.0.2.1', port: 1 + (bytes[0] ?? 0) });
+      stun.receive(bytes, { host: '2001:db8::7', port: 1 + (bytes[0] ?? 0) });
     }),
     { numRuns: 2000 },
   );

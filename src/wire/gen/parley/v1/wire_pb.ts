@@ -1897,6 +1897,8 @@ export type IceCandidate = Message<"parley.v1.IceCandidate"> & {
   type: IceCandidateType;
 
   /**
+   * an IPv4 address, or an IPv6 one in text (RFC 5952; no zone)
+   *
    * @generated from field: string host = 2;
    */
   host: string;
