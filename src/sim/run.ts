@@ -110,7 +110,17 @@ export async function runSim(seed: number, options: ScenarioOptions = {}, contro
     const samples: TickSample[] = [];
     const churnRestarts: { atMs: number; client: SimClient }[] = [];
     let maxQueue = 0;
-    const online = (c: SimClient) => c.device !== null && c.attachedSinceMs !== null;
+    // Attached, to a supernode that is up and on its side of a partition: a client that has not
+    // yet noticed its supernode died is not online, however sure it is.
+    const supernodeAt = new Map(world.supernodes.map((s) => [s.host.addressText, s]));
+    const online = (c: SimClient) => {
+      if (c.device === null || c.attachedSinceMs === null) return false;
+      const at = c.device.client.supernode;
+      const supernode = at ? supernodeAt.get(at.host) : undefined;
+      if (!supernode?.running) return false;
+      const severed = world.network.severed;
+      return !severed || !severed(c.publicAddress, supernode.host.address);
+    };
     const settled = (c: SimClient) => online(c) && world.now - c.attachedSinceMs! >= SETTLED_MS;
     const quiet = () => {
       const lastEnd = faults.lastEndMs;
@@ -244,7 +254,7 @@ export async function runSim(seed: number, options: ScenarioOptions = {}, contro
         const missing = ledger.undelivered();
         if (missing.length > 0) {
           const m = missing[0]!;
-          violate('no chat message lost', `${missing.length} message(s) never shown after ${LIVENESS_MS / 1000} s of healing; first: message ${m.tag} from ${m.from} to ${m.to}, sent at ${(m.sentAtMs / 1000).toFixed(1)} s`);
+          violate('no chat message lost', `${missing.length} message(s) never shown after ${LIVENESS_MS / 1000} s of healing; first: message ${m.tag} from ${m.from} to ${m.to}, sent at ${(m.sentAtMs / 1000).toFixed(1)} s; ${world.login.offlineWaiting} offline message(s) still waiting at the login server, ${world.login.refusedOffline} refused; ${world.clients.filter((c) => c.device === null).length} clients without a running device`);
         } else {
           violate('the network heals once faults stop', `after ${LIVENESS_MS / 1000} s: ${last?.clientsAttached ?? 0} of ${scenario.clients} clients attached, ${last?.lookupsFailed ?? 0} lookups failed in the last second`);
         }
