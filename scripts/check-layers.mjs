@@ -53,7 +53,7 @@ export const UNITS = {
 
   // front ends: thin, over the node roles. `parley daemon` is a command, so the CLI may start
   // the daemon; the daemon never reaches into the CLI (what both need belongs to the client core).
-  cli: { layer: 4, peers: ['daemon'] },
+  cli: { layer: 4, peers: ['daemon', 'sim'] }, // `parley sim` is a command too
   daemon: { layer: 4, peers: [] },
   sim: { layer: 4, peers: [] },
   ui: { layer: 4, peers: [] },

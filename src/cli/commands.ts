@@ -15,6 +15,7 @@ import { parseCidrList, type Cidr } from '../turn/peer-policy.js';
 const accounts = () => import('./account-commands.js');
 const servers = () => import('./network-commands.js');
 const localNetwork = () => import('./local-network.js');
+const simulator = () => import('./sim-command.js');
 
 /** The local network's login server port (its supernodes use 33033 and up). */
 const LOCAL_LOGIN_PORT = 8443;
@@ -571,6 +572,38 @@ login server whether the user exists and when they were last seen, and says whic
       options: userOptions,
     },
     run: accountCommand((a, args) => a.whois(args.atMost(1)[0], userAccount(args))),
+  },
+  {
+    usage: {
+      name: 'sim',
+      synopsis: ['--seed N [--supernodes N] [--clients N] [--faults crash,outage,mass-restart,partition|none]', '[--fault-seconds S] [--loss R] [--churn R] [--messages N] [--lookups N] [--report DIR]'],
+      summary: 'simulates a whole network from a seed, with faults, and checks its invariants',
+      description: `Runs the real supernode and device code on the virtual network and clock, in one
+process: a scenario drawn from the seed (sizes, NAT mix, links, churn, a fault schedule)
+unless options fix it. Every simulated second it checks that online users are found
+within a bound, that no chat message is shown twice, that queues and attachments stay
+within their limits; then faults stop and the network must heal (every client attached,
+every message shown) within two minutes. On a violation it prints the invariant, the
+simulated time and the line that replays the run, and exits 1. See docs/sim.md.`,
+      options: [
+        { name: 'seed', kind: 'string', value: 'N', help: 'the seed: the same seed and options replay the same run' },
+        { name: 'supernodes', kind: 'string', value: 'N', help: 'how many supernodes (default: drawn, 10–30)' },
+        { name: 'clients', kind: 'string', value: 'N', help: 'how many client devices (default: drawn, 2–4 per supernode)' },
+        { name: 'faults', kind: 'string', value: 'LIST', help: 'faults to inject: crash, outage (a share of supernodes at once), mass-restart (every client), partition; or none (default: drawn)' },
+        { name: 'fault-seconds', kind: 'string', value: 'S', help: 'simulated seconds of the fault phase (default 120)' },
+        { name: 'loss', kind: 'string', value: 'R', help: 'datagram loss on every link, 0 to 0.5 (default: drawn)' },
+        { name: 'churn', kind: 'string', value: 'R', help: 'client crashes per client per simulated minute (default: drawn, up to 0.05)' },
+        { name: 'messages', kind: 'string', value: 'N', help: 'chat messages sent per simulated second (default: clients/20)' },
+        { name: 'lookups', kind: 'string', value: 'N', help: 'user lookups per simulated second (default: clients/20)' },
+        { name: 'inject', kind: 'string', value: 'LIST', help: 'deliberate bugs, to see the checks fail: drop-message, duplicate-message' },
+        { name: 'report', kind: 'string', value: 'DIR', help: 'also write the report there as markdown, HTML (with a plot) and JSON' },
+        { name: 'quiet', kind: 'boolean', help: 'no progress lines on standard error' },
+      ],
+    },
+    async run(args) {
+      const { simCommand } = await simulator();
+      return simCommand(args);
+    },
   },
   {
     usage: { name: 'version', synopsis: [], summary: "prints Parley's version and protocol versions", description: "Prints Parley's version and the protocol versions it speaks.", options: [] },

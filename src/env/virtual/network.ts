@@ -199,6 +199,12 @@ export class VirtualNetwork {
    * holds. How a path dies while others live on.
    */
   cuts: { readonly a: string; readonly b: string }[] = [];
+  /**
+   * A partition of the public internet (the simulator's): packets between two public addresses
+   * for which it answers true are dropped while it is set. Asked only in the public realm, where
+   * a NATed host is named by its gateway's address; null (the default) costs nothing.
+   */
+  severed: ((srcAddress: number, dstAddress: number) => boolean) | null = null;
   /** Loss a test adds to a node's link from now on (a link going bad mid-run), on top of its spec. */
   private readonly impairments = new Map<Node, number>();
   // Bound once, so scheduling an event allocates no closure.
@@ -303,6 +309,7 @@ export class VirtualNetwork {
    */
   private forward(packet: Packet, from: Node, fromChild: boolean, realm: Realm, nowMs: number): void {
     if (this.cuts.length > 0 && this.isCut(packet)) return void this.stats.filtered++;
+    if (this.severed && realm === this.internet && this.severed(packet.srcAddress, packet.dstAddress)) return void this.stats.filtered++;
     const target = realm.nodes.get(packet.dstAddress);
     let t = nowMs;
     if (fromChild) {

@@ -1,0 +1,139 @@
+// The fault schedule as a timeline of actions on the world: each fault starts, and ends (the
+// crashed come back, the partition heals). The liveness phase ends every fault still holding.
+import type { Fault } from './scenario.js';
+import type { SimClient, SimSupernode, SimWorld } from './world.js';
+
+export interface FaultRecord {
+  readonly fault: Fault;
+  /** Run time the fault began and ended (ms since the run started). */
+  readonly startMs: number;
+  endMs: number | null;
+  /** Run time the network was healthy again, first after the start and first after the end. */
+  healthyAfterStartMs: number | null;
+  healthyAfterEndMs: number | null;
+}
+
+interface Action {
+  readonly atMs: number;
+  readonly run: () => void;
+}
+
+/** Ends a fault: what it broke comes back. */
+type Undo = () => void;
+
+export class FaultSchedule {
+  readonly records: FaultRecord[] = [];
+  private readonly actions: Action[] = [];
+  private readonly active = new Map<FaultRecord, Undo>();
+
+  constructor(
+    private readonly world: SimWorld,
+    faults: readonly Fault[],
+  ) {
+    for (const fault of faults) this.actions.push({ atMs: fault.atMs, run: () => this.begin(fault) });
+    this.actions.sort((a, b) => a.atMs - b.atMs);
+  }
+
+  /** Runs the actions due at run time `runMs`. */
+  advance(runMs: number): void {
+    while (this.actions.length > 0 && this.actions[0]!.atMs <= runMs) this.actions.shift()!.run();
+    this.nowMs = runMs;
+  }
+
+  private nowMs = 0;
+
+  /** True while a fault holds. */
+  get holding(): boolean {
+    return this.active.size > 0;
+  }
+
+  /** When the last fault ended (run time), or null if none has. */
+  get lastEndMs(): number | null {
+    let last: number | null = null;
+    for (const r of this.records) if (r.endMs !== null && (last === null || r.endMs > last)) last = r.endMs;
+    return last;
+  }
+
+  private later(delayMs: number, run: () => void): void {
+    this.actions.push({ atMs: this.nowMs + delayMs, run });
+    this.actions.sort((a, b) => a.atMs - b.atMs);
+  }
+
+  private begin(fault: Fault): void {
+    const record: FaultRecord = { fault, startMs: this.nowMs, endMs: null, healthyAfterStartMs: null, healthyAfterEndMs: null };
+    this.records.push(record);
+    const { world } = this;
+    const live = world.supernodes.filter((s) => s.host.up);
+    switch (fault.kind) {
+      case 'crash':
+      case 'outage': {
+        const count = fault.kind === 'crash' ? fault.count : Math.round(fault.share * world.supernodes.length);
+        // Leave at least one supernode standing: a network with none is not a fault but the end.
+        const victims = pickFrom(world, live, Math.min(count, live.length - 1));
+        for (const s of victims) world.crashSupernode(s);
+        this.hold(record, fault.downMs, () => victims.forEach((s) => world.restartSupernode(s)));
+        break;
+      }
+      case 'mass-restart': {
+        const clients = world.clients.filter((c) => c.host.up);
+        for (const c of clients) world.crashClient(c);
+        // Back one by one over the spread, in a seeded order.
+        const order = pickFrom(world, clients, clients.length);
+        let pending = order.length;
+        const undo = () => {
+          for (const c of order) world.restartClient(c);
+        };
+        this.active.set(record, undo);
+        order.forEach((c, i) =>
+          this.later(Math.round((i / Math.max(1, order.length)) * fault.spreadMs), () => {
+            world.restartClient(c);
+            if (--pending === 0) this.finish(record);
+          }),
+        );
+        if (order.length === 0) this.finish(record);
+        break;
+      }
+      case 'partition': {
+        const side = new Set<number>();
+        for (const s of pickFrom(world, world.supernodes, Math.max(1, Math.round(fault.share * world.supernodes.length)))) side.add(s.host.address);
+        for (const c of pickFrom(world, world.clients, Math.round(fault.share * world.clients.length))) side.add(c.publicAddress);
+        world.network.severed = (a, b) => side.has(a) !== side.has(b);
+        this.hold(record, fault.healAfterMs, () => {
+          world.network.severed = null;
+        });
+        break;
+      }
+    }
+  }
+
+  private hold(record: FaultRecord, forMs: number, undo: Undo): void {
+    this.active.set(record, undo);
+    this.later(forMs, () => {
+      if (!this.active.has(record)) return;
+      undo();
+      this.finish(record);
+    });
+  }
+
+  private finish(record: FaultRecord): void {
+    this.active.delete(record);
+    record.endMs = this.nowMs;
+  }
+
+  /** The liveness phase: every fault still holding ends now, and no new one starts. */
+  endAll(runMs: number): void {
+    this.nowMs = runMs;
+    this.actions.length = 0;
+    for (const [record, undo] of [...this.active]) {
+      undo();
+      this.finish(record);
+    }
+  }
+}
+
+function pickFrom<T extends SimSupernode | SimClient>(world: SimWorld, items: readonly T[], count: number): T[] {
+  const pool = [...items];
+  const picked: T[] = [];
+  while (picked.length < count && pool.length > 0) picked.push(pool.splice(world.random.int(pool.length), 1)[0]!);
+  return picked;
+}

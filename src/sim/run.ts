@@ -1,0 +1,284 @@
+// One simulated run: build the world, run the fault phase a simulated second at a time (faults,
+// churn, lookups and messages, then the invariants), then the liveness phase (faults stop; the
+// network must heal within LIVENESS_MS). The first violation ends the run with the invariant,
+// the simulated time and the replay line.
+import { equalBytes } from '../crypto/bytes.js';
+import { MAX_QUEUED_ITEMS } from '../messenger/device-stream.js';
+import { DEFAULT_MAX_LINKS } from '../supernode/supernode.js';
+import { SeededRandom } from '../env/prng.js';
+import { drawScenario, replayLine, type Scenario, type ScenarioOptions } from './scenario.js';
+import { SimWorld, type SimClient } from './world.js';
+import { FaultSchedule } from './faults.js';
+import { MessageLedger, messageText, tagOf } from './ledger.js';
+import { buildReport, type SimReport, type TickSample } from './report.js';
+
+/** The invariants' step: they are checked every simulated second. */
+export const TICK_MS = 1_000;
+/** An online user is found within this long, once the network is quiet. */
+export const LOOKUP_BOUND_MS = 5_000;
+/** A user counts as online for lookups once attached this long without a break (its record is published). */
+export const SETTLED_MS = 10_000;
+/** After a fault ends, how long the network has before findability is checked again. */
+export const FAULT_GRACE_MS = 30_000;
+/**
+ * After faults stop, the network must heal within this long: every client attached, lookups
+ * succeeding, every message shown. Offline messages are fetched every 30 s (CONTACTS_REFRESH_MS),
+ * a client that lost its supernode retries with a growing pause: two minutes cover both.
+ */
+export const LIVENESS_MS = 120_000;
+/** A client's downtime in churn: from 5 to 30 s. */
+const CHURN_DOWN_MS = { min: 5_000, max: 30_000 };
+
+export interface Violation {
+  readonly invariant: string;
+  readonly detail: string;
+  /** Simulated time since the run started. */
+  readonly atMs: number;
+}
+
+export interface SimResult {
+  readonly scenario: Scenario;
+  readonly violation: Violation | null;
+  readonly replay: string;
+  readonly report: SimReport;
+}
+
+export interface SimControl {
+  /** Progress lines (to stderr in the CLI). */
+  readonly log?: (line: string) => void;
+}
+
+interface LookupOutcome {
+  readonly startedMs: number;
+  readonly latencyMs: number;
+  readonly found: boolean;
+  /** Started and ended while the network was quiet: a failure is a violation. */
+  readonly checked: boolean;
+}
+
+export async function runSim(seed: number, options: ScenarioOptions = {}, control: SimControl = {}): Promise<SimResult> {
+  const scenario = drawScenario(seed, options);
+  const replay = replayLine(seed, options);
+  const log = control.log ?? (() => {});
+  const wallStart = performance.now();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const world = new SimWorld(scenario);
+  // The simulator's own choices (who sends, who looks up) from a stream of their own, so they
+  // do not shift the world's randomness.
+  const choice = new SeededRandom(seed ^ 0xc401ce);
+  const ledger = new MessageLedger();
+  let violation: Violation | null = null;
+  let runStartMs = 0;
+  const runTime = () => world.now - runStartMs;
+  const violate = (invariant: string, detail: string) => {
+    violation ??= { invariant, detail, atMs: runTime() };
+  };
+
+  // Deliveries: each sim message must be shown once (the injections break this on purpose).
+  let dropOne = scenario.injections.includes('drop-message');
+  let duplicateOne = scenario.injections.includes('duplicate-message');
+  world.onDevice = (client, device) => {
+    device.chat.onMessage((message) => {
+      const tag = tagOf(message.text);
+      if (tag === null) return;
+      if (dropOne) {
+        dropOne = false;
+        return;
+      }
+      let shown = ledger.shown(tag, runTime());
+      if (duplicateOne) {
+        duplicateOne = false;
+        shown = ledger.shown(tag, runTime());
+      }
+      if (shown > 1) violate('no chat message delivered twice', `message ${tag} from ${message.from} shown ${shown} times to ${client.name}`);
+    });
+  };
+
+  try {
+    log(`building ${scenario.supernodes} supernodes and ${scenario.clients} clients`);
+    await world.buildSupernodes();
+    await world.buildClients();
+    const buildWallMs = performance.now() - wallStart;
+    const buildVirtualMs = world.now;
+    runStartMs = world.now;
+    const nodes = scenario.supernodes + scenario.clients;
+    const heapPerNodeBytes = Math.max(0, process.memoryUsage().heapUsed - heapBefore) / nodes;
+    log(`built in ${(buildWallMs / 1000).toFixed(1)} s wall; running ${scenario.faultPhaseMs / 1000} s of faults`);
+
+    const faults = new FaultSchedule(world, scenario.faults);
+    const lookups: LookupOutcome[] = [];
+    const samples: TickSample[] = [];
+    const churnRestarts: { atMs: number; client: SimClient }[] = [];
+    let maxQueue = 0;
+    // Attached, to a supernode that is up and on its side of a partition: a client that has not
+    // yet noticed its supernode died is not online, however sure it is.
+    const supernodeAt = new Map(world.supernodes.map((s) => [s.host.addressText, s]));
+    const online = (c: SimClient) => {
+      if (c.device === null || c.attachedSinceMs === null) return false;
+      const at = c.device.client.supernode;
+      const supernode = at ? supernodeAt.get(at.host) : undefined;
+      if (!supernode?.running) return false;
+      const severed = world.network.severed;
+      return !severed || !severed(c.publicAddress, supernode.host.address);
+    };
+    const settled = (c: SimClient) => online(c) && world.now - c.attachedSinceMs! >= SETTLED_MS;
+    const quiet = () => {
+      const lastEnd = faults.lastEndMs;
+      return !faults.holding && (lastEnd === null || runTime() - lastEnd >= FAULT_GRACE_MS);
+    };
+
+    const startLookup = () => {
+      const from = world.clients.filter(online);
+      const targets = world.clients.filter(settled);
+      if (from.length === 0 || targets.length === 0) return;
+      const looker = from[choice.int(from.length)]!;
+      const target = targets[choice.int(targets.length)]!;
+      if (looker === target) return;
+      const device = looker.device!;
+      const targetKey = target.device!.deviceKey;
+      const startedMs = runTime();
+      const quietAtStart = quiet();
+      device.client.find(target.name, LOOKUP_BOUND_MS).then(
+        (records) => records.some((r) => equalBytes(r.device.dhKey, targetKey)),
+        () => false,
+      ).then((found) => {
+        const latencyMs = runTime() - startedMs;
+        // Checked only when the network was quiet throughout and both ends stayed online.
+        const checked = quietAtStart && quiet() && looker.device === device && online(target) && online(looker);
+        lookups.push({ startedMs, latencyMs, found, checked });
+        if (checked && (!found || latencyMs > LOOKUP_BOUND_MS)) {
+          violate('an online user is findable within a bound', `${looker.name} looked up ${target.name} (online since ${(target.attachedSinceMs! - runStartMs) / 1000} s): ${found ? `found after ${latencyMs} ms` : 'not found'} (bound ${LOOKUP_BOUND_MS} ms)`);
+        }
+      });
+    };
+
+    const sendMessage = () => {
+      const senders = world.clients.filter(online);
+      if (senders.length === 0) return;
+      const sender = senders[choice.int(senders.length)]!;
+      const buddies = sender.device!.contacts.buddies();
+      if (buddies.length === 0) return;
+      const to = buddies[choice.int(buddies.length)]!;
+      const tag = ledger.take();
+      const atMs = runTime();
+      sender.device!.chat.send(to, messageText(tag)).then(
+        () => ledger.accepted(tag, sender.name, to, atMs),
+        () => ledger.refusedAtSend++,
+      );
+    };
+
+    const checkBounds = () => {
+      for (const s of world.supernodes) {
+        const running = s.running;
+        if (!running) continue;
+        const limit = running.attachments.limits.maxClients;
+        if (running.attachments.size > limit) violate('no supernode over its attachment limits', `supernode ${s.index} holds ${running.attachments.size} clients (limit ${limit})`);
+        if (running.links.size > DEFAULT_MAX_LINKS) violate('bounded links per supernode', `supernode ${s.index} holds ${running.links.size} links (limit ${DEFAULT_MAX_LINKS})`);
+        if (running.dht.store.size > running.dht.store.maxRecords) violate('bounded records per supernode', `supernode ${s.index} holds ${running.dht.store.size} records (limit ${running.dht.store.maxRecords})`);
+      }
+      for (const c of world.clients) {
+        const queued = c.device?.messenger.unacknowledged ?? 0;
+        maxQueue = Math.max(maxQueue, queued);
+        if (queued > MAX_QUEUED_ITEMS) violate('bounded queues per device', `${c.name} has ${queued} payloads waiting (bound ${MAX_QUEUED_ITEMS})`);
+      }
+    };
+
+    const sample = (phase: 'faults' | 'liveness') => {
+      const up = world.clients.filter((c) => c.host.up);
+      const attached = up.filter(online).length;
+      const recent = lookups.filter((l) => l.startedMs + l.latencyMs > runTime() - TICK_MS);
+      const ok = recent.filter((l) => l.found).length;
+      const tick: TickSample = {
+        atMs: runTime(),
+        phase,
+        clientsAttached: attached,
+        clientsUp: up.length,
+        supernodesUp: world.supernodes.filter((s) => s.running).length,
+        lookupsOk: ok,
+        lookupsFailed: recent.length - ok,
+      };
+      samples.push(tick);
+      return tick;
+    };
+    const healthy = (tick: TickSample) => tick.clientsAttached === tick.clientsUp && tick.lookupsFailed === 0;
+    const noteRecovery = (tick: TickSample) => {
+      if (!healthy(tick)) return;
+      for (const r of faults.records) {
+        if (r.healthyAfterStartMs === null && tick.atMs > r.startMs) r.healthyAfterStartMs = tick.atMs;
+        if (r.endMs !== null && r.healthyAfterEndMs === null && tick.atMs > r.endMs) r.healthyAfterEndMs = tick.atMs;
+      }
+    };
+
+    // The fault phase.
+    while (runTime() < scenario.faultPhaseMs && !violation) {
+      faults.advance(runTime());
+      for (let i = churnRestarts.length - 1; i >= 0; i--) {
+        if (churnRestarts[i]!.atMs <= runTime()) world.restartClient(churnRestarts.splice(i, 1)[0]!.client);
+      }
+      if (scenario.churnPerClientMinute > 0) {
+        for (const c of world.clients) {
+          if (c.host.up && choice.float() < (scenario.churnPerClientMinute * TICK_MS) / 60_000) {
+            world.crashClient(c);
+            churnRestarts.push({ atMs: runTime() + CHURN_DOWN_MS.min + choice.float() * (CHURN_DOWN_MS.max - CHURN_DOWN_MS.min), client: c });
+          }
+        }
+      }
+      for (let i = 0; i < scenario.lookupsPerSecond; i++) startLookup();
+      for (let i = 0; i < scenario.messagesPerSecond; i++) sendMessage();
+      await world.elapse(TICK_MS);
+      checkBounds();
+      noteRecovery(sample('faults'));
+    }
+
+    // The liveness phase: everything comes back, no new messages; the network must heal.
+    let healedAtMs: number | null = null;
+    if (!violation) {
+      log(`liveness phase: faults stop at ${runTime() / 1000} s`);
+      faults.endAll(runTime());
+      for (const { client } of churnRestarts.splice(0)) world.restartClient(client);
+      for (const c of world.clients) world.restartClient(c);
+      const livenessStartMs = runTime();
+      while (!violation && runTime() - livenessStartMs < LIVENESS_MS) {
+        for (let i = 0; i < scenario.lookupsPerSecond; i++) startLookup();
+        await world.elapse(TICK_MS);
+        checkBounds();
+        const tick = sample('liveness');
+        noteRecovery(tick);
+        if (healthy(tick) && tick.clientsAttached === scenario.clients && ledger.undelivered().length === 0) {
+          healedAtMs = runTime() - livenessStartMs;
+          break;
+        }
+      }
+      if (!violation && healedAtMs === null) {
+        const last = samples[samples.length - 1];
+        const missing = ledger.undelivered();
+        if (missing.length > 0) {
+          const m = missing[0]!;
+          violate('no chat message lost', `${missing.length} message(s) never shown after ${LIVENESS_MS / 1000} s of healing; first: message ${m.tag} from ${m.from} to ${m.to}, sent at ${(m.sentAtMs / 1000).toFixed(1)} s; ${world.login.offlineWaiting} offline message(s) still waiting at the login server, ${world.login.refusedOffline} refused; ${world.clients.filter((c) => c.device === null).length} clients without a running device`);
+        } else {
+          violate('the network heals once faults stop', `after ${LIVENESS_MS / 1000} s: ${last?.clientsAttached ?? 0} of ${scenario.clients} clients attached, ${last?.lookupsFailed ?? 0} lookups failed in the last second`);
+        }
+      }
+    }
+
+    const wallMs = performance.now() - wallStart;
+    const report = buildReport({
+      scenario,
+      world,
+      ledger,
+      lookups,
+      samples,
+      faults: faults.records,
+      healedAtMs,
+      maxQueue,
+      build: { wallMs: buildWallMs, virtualMs: buildVirtualMs },
+      simulatedMs: runTime(),
+      wallMs,
+      heapPerNodeBytes,
+      nodes,
+    });
+    return { scenario, violation, replay, report };
+  } finally {
+    await world.close();
+  }
+}

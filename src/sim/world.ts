@@ -1,0 +1,259 @@
+// The simulated world: a virtual network, the network CA, supernodes (the real
+// `startSupernode`) and client devices (the real `startDevice`) behind NATs, with the login
+// server's stand-in (sim-login.ts). It can crash and restart any node; what a node keeps on
+// disk (identity, host cache, chat history and its outbox) outlives a crash, as on a real
+// machine. Nothing here checks anything: invariants.ts watches, faults.ts decides what breaks.
+import { createNetworkCa, CertificateVerifier, Role, type NetworkCa } from '../crypto/certificate.js';
+import { issueIdentity, type NodeIdentity } from '../crypto/identity.js';
+import type { NetworkDescriptor } from '../crypto/descriptor.js';
+import { SeededRandom } from '../env/prng.js';
+import { VirtualNetwork, type Gateway, type VirtualHost } from '../env/virtual/index.js';
+import { startSupernode, type RunningSupernode } from '../supernode/supernode.js';
+import { startDevice, type Device, type DeviceStore } from '../client/device.js';
+import { ChatHistory } from '../chat/history.js';
+import { HostCache, parseHostCache } from '../overlay/host-cache.js';
+import { DEFAULT_STATUS, type OwnStatus } from '../client/own-status.js';
+import { natOf, type Scenario } from './scenario.js';
+import { SimLoginServer } from './sim-login.js';
+
+/** The virtual epoch: certificates are issued an hour before it. */
+export const SIM_EPOCH_MS = Date.UTC(2026, 0, 1);
+const SUPERNODE_PORT = 33033;
+/** Supernodes each client's descriptor lists (a real descriptor lists a handful). */
+const BOOTSTRAP_PER_CLIENT = 6;
+/** Seeds a (re)starting supernode joins through. */
+const JOIN_SEEDS = 5;
+/** One-way delay to the login server's stand-in. */
+const LOGIN_DELAY_MS = 20;
+
+export interface SupernodeRef {
+  readonly host: string;
+  readonly port: number;
+  readonly dhKey: Uint8Array;
+}
+
+export interface SimSupernode {
+  readonly index: number;
+  readonly host: VirtualHost;
+  readonly identity: NodeIdentity;
+  readonly ref: SupernodeRef;
+  running: RunningSupernode | null;
+}
+
+export interface SimClient {
+  readonly index: number;
+  readonly name: string;
+  readonly host: VirtualHost;
+  /** Its NAT (null: on the internet itself). */
+  readonly gateway: Gateway | null;
+  /** The address it is known by on the internet (its gateway's, behind a NAT): partitions split on it. */
+  readonly publicAddress: number;
+  readonly store: DeviceStore;
+  readonly descriptor: NetworkDescriptor;
+  device: Device | null;
+  /** Virtual time since when it has been attached without a break (null: not attached). */
+  attachedSinceMs: number | null;
+  /** Starts made so far (a crashed start that is still under way is not counted twice). */
+  starts: number;
+}
+
+/** A history whose `close` leaves the database open: the profile outlives the process. */
+function durableHistory(history: ChatHistory): ChatHistory {
+  return Object.create(history, { close: { value: () => {} } }) as ChatHistory;
+}
+
+function memoryStore(histories: ChatHistory[]): DeviceStore {
+  let hostCacheJson: string | null = null;
+  let status: OwnStatus = DEFAULT_STATUS;
+  const history = ChatHistory.open(':memory:');
+  histories.push(history);
+  return {
+    loadHostCache: (nowWallMs) => {
+      if (hostCacheJson === null) return new HostCache();
+      const parsed = parseHostCache(hostCacheJson, nowWallMs);
+      return parsed.ok ? parsed.value : new HostCache();
+    },
+    saveHostCache: (cache) => {
+      hostCacheJson = cache.toJSON();
+    },
+    openHistory: () => durableHistory(history),
+    loadStatus: () => status,
+    saveStatus: (next) => {
+      status = next;
+    },
+  };
+}
+
+export class SimWorld {
+  readonly network: VirtualNetwork;
+  readonly random: SeededRandom;
+  readonly ca: NetworkCa;
+  readonly verifier: CertificateVerifier;
+  readonly login: SimLoginServer;
+  readonly supernodes: SimSupernode[] = [];
+  readonly clients: SimClient[] = [];
+  /** Called with each client's device as it starts, before anything runs (the sim subscribes here). */
+  onDevice: (client: SimClient, device: Device) => void = () => {};
+  /** Failures of starts and restarts, by what failed (a start the device keeps retrying is not one). */
+  readonly startFailures = new Map<string, number>();
+  private readonly histories: ChatHistory[] = [];
+
+  constructor(readonly scenario: Scenario) {
+    this.random = new SeededRandom(scenario.seed);
+    this.network = new VirtualNetwork(scenario.seed, { epochMs: SIM_EPOCH_MS });
+    this.ca = createNetworkCa(this.random);
+    this.verifier = new CertificateVerifier(this.ca.keyPair.publicKey);
+    this.login = new SimLoginServer(this.ca, this.random, this.network.scheduler, LOGIN_DELAY_MS, SIM_EPOCH_MS - 3_600_000);
+  }
+
+  get now(): number {
+    return this.network.scheduler.now();
+  }
+
+  /** Runs virtual time forward by `ms`, letting async code react at each instant. */
+  elapse(ms: number): Promise<void> {
+    const scheduler = this.network.scheduler;
+    return scheduler.drive(new Promise<void>((resolve) => scheduler.after(ms, resolve)), ms + 1);
+  }
+
+  private linkSpec() {
+    const { latencyMinMs, latencyMaxMs, jitterMs, lossRate } = this.scenario.link;
+    return { latencyMs: latencyMinMs + this.random.float() * (latencyMaxMs - latencyMinMs), jitterMs, lossRate };
+  }
+
+  /** Builds the supernodes and has each join through a few that came before it. */
+  async buildSupernodes(): Promise<void> {
+    for (let index = 0; index < this.scenario.supernodes; index++) {
+      const host = this.network.addHost({ link: this.linkSpec() });
+      const identity = issueIdentity(this.ca, this.random, { username: '', role: Role.SUPERNODE, serial: index + 1, issuedAtMs: SIM_EPOCH_MS - 3_600_000 });
+      const supernode: SimSupernode = { index, host, identity, ref: { host: host.addressText, port: SUPERNODE_PORT, dhKey: identity.dh.publicKey }, running: null };
+      this.supernodes.push(supernode);
+      await this.network.scheduler.drive(this.startSupernode(supernode));
+    }
+  }
+
+  private async startSupernode(supernode: SimSupernode): Promise<void> {
+    const running = await startSupernode(supernode.host.env(), {
+      identity: supernode.identity,
+      verifier: this.verifier,
+      port: SUPERNODE_PORT,
+      attachment: { maxClients: this.maxClientsPerSupernode },
+    });
+    supernode.running = running;
+    const others = this.supernodes.filter((s) => s !== supernode && s.running);
+    const seeds = this.pick(others, JOIN_SEEDS).map((s) => s.ref);
+    if (seeds.length > 0) await running.join(seeds);
+  }
+
+  /** The attachment limit each supernode is given: room for three times its share of clients. */
+  get maxClientsPerSupernode(): number {
+    return Math.max(8, Math.ceil((3 * this.scenario.clients) / this.scenario.supernodes));
+  }
+
+  private pick<T>(items: readonly T[], count: number): T[] {
+    const pool = [...items];
+    const picked: T[] = [];
+    while (picked.length < count && pool.length > 0) picked.push(pool.splice(this.random.int(pool.length), 1)[0]!);
+    return picked;
+  }
+
+  /** Creates every client (user, host, NAT) and starts their devices one after another. */
+  async buildClients(): Promise<void> {
+    const { clients, buddies } = this.scenario;
+    const names = Array.from({ length: clients }, (_, i) => `user${i}`);
+    names.forEach((name, i) => {
+      const ring = Array.from({ length: buddies }, (_, k) => names[(i + k + 1) % clients]!);
+      const back = Array.from({ length: buddies }, (_, k) => names[(i - k - 1 + clients) % clients]!);
+      this.login.addUser(name, [...new Set([...ring, ...back])].filter((n) => n !== name));
+    });
+    for (let index = 0; index < clients; index++) {
+      const nat = natOf(this.scenario, index);
+      const gateway = nat === 'open' ? null : this.network.addGateway({ nat, link: this.linkSpec() });
+      const host = gateway ? this.network.addHost({ behind: gateway, link: { latencyMs: 1 } }) : this.network.addHost({ link: this.linkSpec() });
+      const descriptor: NetworkDescriptor = {
+        version: 1,
+        name: 'sim',
+        caPublicKey: this.ca.keyPair.publicKey,
+        networkId: this.ca.networkId,
+        loginServerUrl: 'https://login.sim',
+        bootstrap: this.pick(this.supernodes, BOOTSTRAP_PER_CLIENT).map((s) => s.ref),
+      };
+      const client: SimClient = { index, name: names[index]!, host, gateway, publicAddress: (gateway ?? host).address, store: memoryStore(this.histories), descriptor, device: null, attachedSinceMs: null, starts: 0 };
+      this.clients.push(client);
+      await this.network.scheduler.drive(this.startClient(client));
+    }
+  }
+
+  /** Starts `client`'s device; it keeps trying to attach on its own ('persist'). */
+  async startClient(client: SimClient): Promise<void> {
+    client.starts++;
+    const start = client.starts;
+    try {
+      const device = await startDevice(client.host.env(), {
+        account: this.login.account(client.name),
+        descriptor: client.descriptor,
+        store: client.store,
+        policy: { callsFrom: 'buddies', readReceipts: false },
+        attach: 'persist',
+        listen: (device) => {
+          client.device = device;
+          device.onEvent((event) => {
+            if (event.kind !== 'attachment' || client.device !== device) return;
+            if (event.event.kind === 'attached') client.attachedSinceMs = this.now;
+            else if (event.event.kind === 'lost' || event.event.kind === 'unreachable') client.attachedSinceMs = null;
+          });
+          this.onDevice(client, device);
+        },
+      });
+      // Crashed while starting: this start's device is already replaced or gone.
+      if (client.starts !== start || !client.host.up) await device.close();
+    } catch (error) {
+      const what = error instanceof Error ? error.message : String(error);
+      this.startFailures.set(what, (this.startFailures.get(what) ?? 0) + 1);
+    }
+  }
+
+  /** A client's machine crashes: its sockets vanish without a word, its process stops. */
+  crashClient(client: SimClient): void {
+    if (!client.host.up) return;
+    client.host.crash();
+    const device = client.device;
+    client.device = null;
+    client.attachedSinceMs = null;
+    if (device) void device.close().catch(() => {});
+  }
+
+  /** The machine comes back and the device starts again from its profile. */
+  restartClient(client: SimClient): void {
+    if (client.host.up) return;
+    client.host.up = true;
+    void this.startClient(client);
+  }
+
+  crashSupernode(supernode: SimSupernode): void {
+    if (!supernode.host.up) return;
+    supernode.host.crash();
+    supernode.running?.close();
+    supernode.running = null;
+  }
+
+  restartSupernode(supernode: SimSupernode): void {
+    if (supernode.host.up) return;
+    supernode.host.up = true;
+    void this.startSupernode(supernode).catch((error: unknown) => {
+      const what = `supernode restart: ${error instanceof Error ? error.message : String(error)}`;
+      this.startFailures.set(what, (this.startFailures.get(what) ?? 0) + 1);
+    });
+  }
+
+  /** Stops everything (at the end of a run, also a failed one). */
+  async close(): Promise<void> {
+    for (const client of this.clients) {
+      const device = client.device;
+      client.device = null;
+      if (device) await device.close().catch(() => {});
+    }
+    for (const supernode of this.supernodes) supernode.running?.close();
+    for (const history of this.histories) history.close();
+  }
+}
