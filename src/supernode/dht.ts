@@ -53,6 +53,13 @@ export const PATH_CACHE_TTL_MS = 10_000;
 export const RECORD_LEASE_MS = 180_000;
 const MAX_PEER_LINKS = 256;
 /**
+ * A link to another supernode that carried nothing for this long is closed. Every joining
+ * supernode's lookups open about a hundred links, used once; kept, they were most of a
+ * supernode's heap (~5 KB each) and of the garbage collector's work. Neighbour probes (every
+ * 30 s) keep the nearest warm; another link costs a handshake when next needed.
+ */
+export const PEER_LINK_IDLE_MS = 120_000;
+/**
  * The nearest neighbours — the supernodes that share this one's replicas — are probed this
  * often, and one that misses two probes is dropped: its records are then re-replicated within
  * about two minutes, not at the users' next 10-minute refresh.
@@ -128,6 +135,8 @@ export class DhtNode {
   readonly table: RoutingTable;
   readonly store = new PresenceStore();
   private readonly channels = new Map<string, RpcChannel>();
+  /** Every open link to another supernode, also those past MAX_PEER_LINKS (not reused, but closed when idle). */
+  private readonly peerLinks = new Set<RpcChannel>();
   private readonly connecting = new Map<string, Promise<RpcChannel>>();
   private maintenance: Timer | null = null;
   private closed = false;
@@ -203,7 +212,9 @@ export class DhtNode {
     const key = toHex(link.peer.dhKey);
     const channel = new RpcChannel(link, this.env.clock, (envelope, ch) => this.handle(envelope, ch));
     if (this.channels.size < MAX_PEER_LINKS) this.channels.set(key, channel);
+    this.peerLinks.add(channel);
     link.onClose(() => {
+      this.peerLinks.delete(channel);
       if (this.channels.get(key) === channel) this.channels.delete(key);
     });
     return channel;
@@ -577,7 +588,21 @@ export class DhtNode {
     this.maintenance = this.env.clock.after(NEIGHBOUR_PROBE_MS, probe);
   }
 
+  /** Closes links idle for PEER_LINK_IDLE_MS (none with a request waiting). Returns how many. */
+  closeIdleLinks(): number {
+    const nowMs = this.env.clock.now();
+    let closed = 0;
+    for (const channel of [...this.peerLinks]) {
+      if (nowMs - channel.lastActiveMs < PEER_LINK_IDLE_MS || channel.pendingCount > 0) continue;
+      channel.link.close(CloseReason.NORMAL, 'idle');
+      this.peerLinks.delete(channel);
+      closed++;
+    }
+    return closed;
+  }
+
   private async probeNeighbours(): Promise<void> {
+    this.closeIdleLinks();
     // Suspects too: a probe is their chance to prove alive.
     await Promise.all(
       this.table.closest(this.id, this.replication, true).map(async (contact) => {
@@ -641,6 +666,8 @@ export class DhtNode {
     this.maintenance?.cancel();
     this.rejoinTimer?.cancel();
     for (const channel of this.channels.values()) channel.link.close();
+    for (const channel of this.peerLinks) channel.link.close();
     this.channels.clear();
+    this.peerLinks.clear();
   }
 }
