@@ -2,6 +2,9 @@
 // `alpha` at a time, and digests their answers, until the `k` closest nodes it knows have all
 // answered (or failed). The caller sends the requests and reports responses, failures and
 // timeouts. Used for finding nodes and, with a value check by the caller, records.
+// A request that is slow (no answer within about a round trip) stops counting against `alpha`:
+// the lookup asks the next contact as well, and still takes the slow one's answer if it comes
+// (Kademlia's "stale" requests), so one dead or distant node does not hold up the others.
 import { compareDistance, idHex, type NodeId } from './node-id.js';
 
 export const DEFAULT_ALPHA = 3;
@@ -21,7 +24,7 @@ type State = 'new' | 'asked' | 'answered' | 'failed';
 const MAX_TRACKED = 1000;
 
 export class Lookup {
-  private readonly contacts = new Map<string, { contact: LookupContact; state: State; hops: number }>();
+  private readonly contacts = new Map<string, { contact: LookupContact; state: State; hops: number; slow: boolean }>();
   private inFlight = 0;
   /** Hops of the path that reached each answered node (1 for nodes we knew at the start). */
   maxHops = 0;
@@ -32,14 +35,16 @@ export class Lookup {
     initial: readonly LookupContact[],
     private readonly k: number,
     private readonly alpha: number = DEFAULT_ALPHA,
+    /** Contacts never to ask (known not to answer): answers naming them are ignored. */
+    private readonly skip: (contact: LookupContact) => boolean = () => false,
   ) {
     for (const contact of initial) this.add(contact, 1);
   }
 
   private add(contact: LookupContact, hops: number): void {
     const key = idHex(contact.id);
-    if (this.contacts.has(key) || this.contacts.size >= MAX_TRACKED) return;
-    this.contacts.set(key, { contact, state: 'new', hops });
+    if (this.contacts.has(key) || this.contacts.size >= MAX_TRACKED || this.skip(contact)) return;
+    this.contacts.set(key, { contact, state: 'new', hops, slow: false });
   }
 
   private sorted() {
@@ -79,7 +84,7 @@ export class Lookup {
     const entry = this.contacts.get(idHex(from));
     if (!entry || entry.state !== 'asked') return; // unsolicited: ignored
     entry.state = 'answered';
-    this.inFlight--;
+    if (!entry.slow) this.inFlight--;
     this.maxHops = Math.max(this.maxHops, entry.hops);
     for (const contact of closer.slice(0, this.k)) this.add(contact, entry.hops + 1);
   }
@@ -88,6 +93,14 @@ export class Lookup {
     const entry = this.contacts.get(idHex(from));
     if (!entry || entry.state !== 'asked') return;
     entry.state = 'failed';
+    if (!entry.slow) this.inFlight--;
+  }
+
+  /** `from` has not answered within the time an answer should take: ask others too; its answer still counts if it comes. */
+  onSlow(from: NodeId): void {
+    const entry = this.contacts.get(idHex(from));
+    if (!entry || entry.state !== 'asked' || entry.slow) return;
+    entry.slow = true;
     this.inFlight--;
   }
 }

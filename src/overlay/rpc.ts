@@ -38,13 +38,17 @@ export class RpcChannel {
   private nextId = 1n;
   private readonly pending = new Map<bigint, { resolve: (e: Envelope) => void; reject: (e: RpcError) => void; timer: Timer }>();
   private closed = false;
+  /** When a message last went either way (the owner closes links idle too long). */
+  lastActiveMs: number;
 
   constructor(
     readonly link: SecureLink,
     private readonly clock: Clock,
     private readonly onRequest: (envelope: Envelope, channel: RpcChannel) => void,
   ) {
+    this.lastActiveMs = clock.now();
     link.onMessage((envelope) => {
+      this.lastActiveMs = this.clock.now();
       const id = answerId(envelope);
       if (id === null) return this.onRequest(envelope, this);
       const waiter = this.pending.get(id);
@@ -60,6 +64,11 @@ export class RpcChannel {
     return this.closed;
   }
 
+  /** Requests waiting for an answer. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
   /** Sends a request built with a fresh id; resolves with the answer carrying that id. */
   request(build: (requestId: bigint) => Envelope['body'], timeoutMs = DEFAULT_RPC_TIMEOUT_MS): Promise<Envelope> {
     if (this.closed) return Promise.reject(new RpcError('closed', 'the link is closed'));
@@ -71,6 +80,7 @@ export class RpcChannel {
         reject(new RpcError('timeout', `no answer within ${timeoutMs} ms`));
       });
       this.pending.set(id, { resolve, reject, timer });
+      this.lastActiveMs = this.clock.now();
       this.link.send(build(id));
     });
   }

@@ -8,13 +8,15 @@ import { equalBytes, toHex } from '../crypto/bytes.js';
 import { Role, type CertificateVerifier } from '../crypto/certificate.js';
 import type { NodeIdentity } from '../crypto/identity.js';
 import { connectSecure, type SecureLink } from '../crypto/secure-link.js';
-import { Lookup, type LookupContact } from '../overlay/lookup.js';
-import { compareDistance, randomIdInBucket, supernodeId, userKey, type NodeId } from '../overlay/node-id.js';
+import { DEFAULT_ALPHA, Lookup, type LookupContact } from '../overlay/lookup.js';
+import { compareDistance, idHex, randomIdInBucket, supernodeId, userKey, type NodeId } from '../overlay/node-id.js';
 import { recordsForAnswer, verifyPresenceRecord, type VerifiedPresence } from '../overlay/presence.js';
 import { PresenceStore } from '../overlay/presence-store.js';
 import { RoutingTable, DEFAULT_BUCKET_SIZE } from '../overlay/routing-table.js';
-import { RpcChannel } from '../overlay/rpc.js';
-import { DialBudget } from '../overlay/dial-budget.js';
+import { RpcChannel, RpcError } from '../overlay/rpc.js';
+import { DialBudget, type DialRefusal } from '../overlay/dial-budget.js';
+import { RttEstimator } from '../overlay/rtt.js';
+import { SilentContacts } from '../overlay/silent-contacts.js';
 import { jitteredBackoffMs } from '../util/backoff.js';
 import {
   CloseReason,
@@ -50,6 +52,13 @@ export const PATH_CACHE_TTL_MS = 10_000;
  */
 export const RECORD_LEASE_MS = 180_000;
 const MAX_PEER_LINKS = 256;
+/**
+ * A link to another supernode that carried nothing for this long is closed. Every joining
+ * supernode's lookups open about a hundred links, used once; kept, they were most of a
+ * supernode's heap (~5 KB each) and of the garbage collector's work. Neighbour probes (every
+ * 30 s) keep the nearest warm; another link costs a handshake when next needed.
+ */
+export const PEER_LINK_IDLE_MS = 120_000;
 /**
  * The nearest neighbours — the supernodes that share this one's replicas — are probed this
  * often, and one that misses two probes is dropped: its records are then re-replicated within
@@ -88,6 +97,18 @@ export function refOf(c: SupernodeAddressRef): SupernodeRef {
   return create(SupernodeRefSchema, { host: c.host, port: c.port, dhKey: c.dhKey, webPort: c.webPort ?? 0 });
 }
 
+/** This node's dial budget refused a dial (overlay/dial-budget.ts). */
+export class DialRefused extends Error {
+  constructor(
+    host: string,
+    port: number,
+    readonly reason: DialRefusal,
+  ) {
+    super(`dial to ${host}:${port} refused: ${reason}`);
+    this.name = 'DialRefused';
+  }
+}
+
 export interface DhtAddress {
   readonly host: string;
   readonly port: number;
@@ -116,6 +137,8 @@ export class DhtNode {
   readonly table: RoutingTable;
   readonly store = new PresenceStore();
   private readonly channels = new Map<string, RpcChannel>();
+  /** Every open link to another supernode, also those past MAX_PEER_LINKS (not reused, but closed when idle). */
+  private readonly peerLinks = new Set<RpcChannel>();
   private readonly connecting = new Map<string, Promise<RpcChannel>>();
   private maintenance: Timer | null = null;
   private closed = false;
@@ -125,6 +148,12 @@ export class DhtNode {
   readonly counters: DhtCounters = { nodeLookups: 0, presenceLookups: { local: 0, found: 0, not_found: 0 }, storeRequests: { stored: 0, full: 0, rejected: 0 }, contactFailures: 0 };
   /** Every outgoing dial goes through this budget (see overlay/dial-budget.ts). */
   readonly dials = new DialBudget();
+  /** Supernodes that did not answer: lookups skip them until they prove alive (overlay/silent-contacts.ts). */
+  readonly silent = new SilentContacts();
+  /** Round trips of DHT requests to any supernode: how long a dial to a new one may take. */
+  readonly rtt = new RttEstimator();
+  /** Round trips per link (keyed like `channels`): how long a request on it may take. */
+  private readonly linkRtt = new WeakMap<RpcChannel, RttEstimator>();
   /** Supernode keys a lookup did not find, and until when they are not looked up again. */
   private readonly unknownSupernodes = new Map<string, number>();
   private readonly resolving = new Map<string, Promise<RpcChannel>>();
@@ -176,6 +205,8 @@ export class DhtNode {
   /** A link from another supernode (inbound): answers its requests, and reuses it for ours. */
   adoptInbound(link: SecureLink): void {
     if (link.peer.role !== Role.SUPERNODE) return;
+    // Its handshake proved its key: it is alive, whatever it failed to answer before.
+    this.silent.alive(idHex(supernodeId(link.peer.dhKey)));
     this.register(link);
   }
 
@@ -183,7 +214,9 @@ export class DhtNode {
     const key = toHex(link.peer.dhKey);
     const channel = new RpcChannel(link, this.env.clock, (envelope, ch) => this.handle(envelope, ch));
     if (this.channels.size < MAX_PEER_LINKS) this.channels.set(key, channel);
+    this.peerLinks.add(channel);
     link.onClose(() => {
+      this.peerLinks.delete(channel);
       if (this.channels.get(key) === channel) this.channels.delete(key);
     });
     return channel;
@@ -197,9 +230,12 @@ export class DhtNode {
     let pending = this.connecting.get(key);
     if (!pending) {
       const ticket = this.dials.begin(contact.host, contact.port, this.env.clock.now());
-      if (!ticket.ok) return Promise.reject(new Error(`dial to ${contact.host}:${contact.port} refused: ${ticket.error}`));
+      if (!ticket.ok) return Promise.reject(new DialRefused(contact.host, contact.port, ticket.error));
       // IK names the key: the handshake fails unless the listener holds it.
-      pending = connectSecure(this.env, { host: contact.host, port: contact.port, config: { identity: this.identity, verifier: this.verifier, remoteStaticKey: contact.dhKey }, connectTimeoutMs: 3000, handshakeTimeoutMs: 3000 })
+      // Connect and handshake are a round trip each: waited for as long as the overlay's round
+      // trips say (3 s before any was timed), so a crashed supernode costs ~0.5 s, not 6.
+      const waitMs = this.rtt.giveUpMs();
+      pending = connectSecure(this.env, { host: contact.host, port: contact.port, config: { identity: this.identity, verifier: this.verifier, remoteStaticKey: contact.dhKey }, connectTimeoutMs: waitMs, handshakeTimeoutMs: waitMs })
         .then((link) => {
           if (link.peer.role !== Role.SUPERNODE) {
             link.close();
@@ -259,10 +295,12 @@ export class DhtNode {
     if (!sender) return;
     if (!equalBytes(sender.dhKey, channel.link.peer.dhKey) || sender.host !== channel.link.remote.host) return;
     if (sender.port < 1 || sender.port > 65535) return;
+    this.silent.alive(idHex(supernodeId(sender.dhKey)));
     this.meet(sender);
   }
 
   private closestRefs(target: NodeId): SupernodeRef[] {
+    // Suspects (failed to answer here lately) are not handed out: the asker would wait for them too.
     return this.table.closest(target, DEFAULT_BUCKET_SIZE).map(refOf);
   }
 
@@ -342,11 +380,10 @@ export class DhtNode {
     const taken = await Promise.all(
       closest.map(async (contact) => {
         try {
-          const channel = await this.channelTo(contact);
-          const answer = await channel.request((requestId) => ({ case: 'withdrawPresence', value: create(WithdrawPresenceSchema, { requestId, record: record.encoded, sender: this.selfRef() }) }));
+          const answer = await this.ask(contact, (requestId) => ({ case: 'withdrawPresence', value: create(WithdrawPresenceSchema, { requestId, record: record.encoded, sender: this.selfRef() }) }));
           return answer.body.case === 'withdrawn' && answer.body.value.outcome === WithdrawOutcome.WITHDRAWN ? 1 : 0;
-        } catch {
-          this.contactFailed(contact);
+        } catch (error) {
+          this.contactFailed(contact, error);
           return 0;
         }
       }),
@@ -363,43 +400,84 @@ export class DhtNode {
     return equalBytes(dhKey, this.identity.dh.publicKey);
   }
 
-  /** Runs a lookup to its end; `ask` sends one request and returns the closer contacts (or records). */
-  private async iterate(target: NodeId, ask: (channel: RpcChannel, contact: LookupContact) => Promise<LookupContact[] | 'found'>): Promise<{ lookup: Lookup; found: LookupContact | null }> {
-    const lookup = new Lookup(target, this.table.closest(target, DEFAULT_BUCKET_SIZE), DEFAULT_BUCKET_SIZE);
+  /**
+   * Sends one DHT request to `contact` (over an open link, or a new one) and times the answer.
+   * How long to wait follows measured round trips: the link's, else the overlay's (3 s before
+   * any was timed). An answer proves the contact alive.
+   */
+  private async ask(contact: LookupContact, build: (requestId: bigint) => Envelope['body']): Promise<Envelope> {
+    const channel = await this.channelTo(contact);
+    let rtt = this.linkRtt.get(channel);
+    if (!rtt) this.linkRtt.set(channel, (rtt = new RttEstimator()));
+    const startedMs = this.env.clock.now();
+    const answer = await channel.request(build, (rtt.samples > 0 ? rtt : this.rtt).giveUpMs());
+    const tookMs = this.env.clock.now() - startedMs;
+    rtt.sample(tookMs);
+    this.rtt.sample(tookMs);
+    this.silent.alive(idHex(contact.id));
+    this.table.insert(contact, this.env.clock.now());
+    return answer;
+  }
+
+  /** How long a lookup waits for `contact` before asking another as well: a round trip on an open link, three on a new one (TCP, Noise IK, request). */
+  private slowAfterMs(contact: LookupContact): number {
+    const open = this.channels.get(toHex(contact.dhKey));
+    const rtt = open && !open.isClosed ? this.linkRtt.get(open) : undefined;
+    return rtt && rtt.samples > 0 ? rtt.slowAfterMs() : this.rtt.slowAfterMs(open && !open.isClosed ? 1 : 3);
+  }
+
+  /**
+   * Runs a lookup: `ask` sends one request and returns the closer contacts (or 'found'). Up to
+   * α requests count as in flight; one slower than its round trips say stops counting, so the
+   * lookup goes on around it. Contacts that did not answer lately are not asked. A lookup that
+   * found its value returns at once; requests still out finish in the background.
+   */
+  private async iterate(target: NodeId, ask: (contact: LookupContact) => Promise<LookupContact[] | 'found'>): Promise<{ lookup: Lookup; found: LookupContact | null }> {
+    const nowMs = this.env.clock.now();
+    const lookup = new Lookup(target, this.table.closest(target, DEFAULT_BUCKET_SIZE), DEFAULT_BUCKET_SIZE, DEFAULT_ALPHA, (c) => this.silent.isSilent(idHex(c.id), nowMs));
     let found: LookupContact | null = null;
-    const inFlight = new Set<Promise<void>>();
+    let outstanding = 0;
+    let wake: () => void = () => {};
     while (!found) {
       for (const contact of lookup.next()) {
-        const request: Promise<void> = (async () => {
+        outstanding++;
+        let settled = false;
+        const slow = this.env.clock.after(this.slowAfterMs(contact), () => {
+          if (settled) return;
+          lookup.onSlow(contact.id);
+          wake();
+        });
+        void (async () => {
           try {
-            const channel = await this.channelTo(contact);
-            const answer = await ask(channel, contact);
+            const answer = await ask(contact);
             if (answer === 'found') {
               found ??= contact;
               lookup.onResponse(contact.id, []);
             } else {
               lookup.onResponse(contact.id, answer);
-              this.table.insert(contact, this.env.clock.now());
             }
-          } catch {
+          } catch (error) {
             lookup.onFailure(contact.id);
-            this.contactFailed(contact);
+            this.contactFailed(contact, error);
+          } finally {
+            settled = true;
+            slow.cancel();
+            outstanding--;
+            wake();
           }
-        })().finally(() => inFlight.delete(request));
-        inFlight.add(request);
+        })();
       }
-      if (inFlight.size === 0) break;
-      await Promise.race(inFlight);
+      if (found || outstanding === 0) break;
+      await new Promise<void>((resolve) => (wake = resolve));
     }
-    await Promise.all(inFlight);
     return { lookup, found };
   }
 
   /** The supernodes closest to `target` (Kademlia's iterative FIND_NODE). */
   async findNodes(target: NodeId): Promise<LookupContact[]> {
     this.counters.nodeLookups++;
-    const { lookup } = await this.iterate(target, async (channel) => {
-      const answer = await channel.request((requestId) => ({ case: 'findNode', value: create(FindNodeSchema, { requestId, target, sender: this.selfRef() }) }));
+    const { lookup } = await this.iterate(target, async (contact) => {
+      const answer = await this.ask(contact, (requestId) => ({ case: 'findNode', value: create(FindNodeSchema, { requestId, target, sender: this.selfRef() }) }));
       return answer.body.case === 'foundNodes' ? answer.body.value.nodes.map((n) => this.contactOf(n)) : [];
     });
     return lookup.closest();
@@ -413,20 +491,25 @@ export class DhtNode {
    */
   async join(seeds: readonly { host: string; port: number; dhKey: Uint8Array }[]): Promise<void> {
     this.seeds = seeds.filter((seed) => !this.isSelf(seed.dhKey));
-    for (const seed of seeds) this.meet(seed);
+    // Seeds are asked even if they failed lately (a rejoin is paced by its own backoff, and
+    // dials by the dial budget's hold).
+    for (const seed of this.seeds) {
+      this.silent.alive(idHex(supernodeId(seed.dhKey)));
+      this.meet(seed);
+    }
     await this.findNodes(this.id);
     await Promise.all(Array.from({ length: REFRESHED_BUCKETS }, (_, bucket) => this.findNodes(randomIdInBucket(this.id, bucket, this.env.random.bytes(32)))));
     this.rejoinIfAlone();
   }
 
   /**
-   * With no contact left (every seed was down at join, or every contact failed since), joins
+   * With no live contact left (every seed was down at join, or every contact failed since), joins
    * again through the seeds after a jittered, growing pause: supernodes that lost the overlay
    * together (an outage) do not all come back at the same instant.
    */
   private rejoinIfAlone(): void {
     if (this.closed || this.rejoinTimer || this.seeds.length === 0) return;
-    if (this.table.size > 0) {
+    if (this.table.hasLive) {
       this.rejoinAttempt = 0;
       return;
     }
@@ -458,11 +541,10 @@ export class DhtNode {
         await Promise.all(
           closest.map(async (contact) => {
             try {
-              const channel = await this.channelTo(contact);
-              const answer = await channel.request((requestId) => ({ case: 'storePresence', value: create(StorePresenceSchema, { requestId, record: record.encoded, sender: this.selfRef(), leaseMs }) }));
+              const answer = await this.ask(contact, (requestId) => ({ case: 'storePresence', value: create(StorePresenceSchema, { requestId, record: record.encoded, sender: this.selfRef(), leaseMs }) }));
               if (answer.body.case === 'stored' && answer.body.value.outcome === StoreOutcome.STORED) stored++;
-            } catch {
-              this.contactFailed(contact);
+            } catch (error) {
+              this.contactFailed(contact, error);
             }
           }),
         );
@@ -479,8 +561,8 @@ export class DhtNode {
       return { records: local, hops: 0, requests: 0 };
     }
     let records: VerifiedPresence[] = [];
-    const { lookup } = await this.iterate(userKey(username), async (channel) => {
-      const answer = await channel.request((requestId) => ({ case: 'findPresence', value: create(FindPresenceSchema, { requestId, username, sender: this.selfRef() }) }));
+    const { lookup } = await this.iterate(userKey(username), async (contact) => {
+      const answer = await this.ask(contact, (requestId) => ({ case: 'findPresence', value: create(FindPresenceSchema, { requestId, username, sender: this.selfRef() }) }));
       if (answer.body.case !== 'foundPresence') return [];
       const valid = answer.body.value.records
         .map((bytes) => verifyPresenceRecord(bytes, this.verifier, this.env.clock.wallTimeMs(), username))
@@ -509,25 +591,47 @@ export class DhtNode {
     this.maintenance = this.env.clock.after(NEIGHBOUR_PROBE_MS, probe);
   }
 
+  /** Closes links idle for PEER_LINK_IDLE_MS (none with a request waiting). Returns how many. */
+  closeIdleLinks(): number {
+    const nowMs = this.env.clock.now();
+    let closed = 0;
+    for (const channel of [...this.peerLinks]) {
+      if (nowMs - channel.lastActiveMs < PEER_LINK_IDLE_MS || channel.pendingCount > 0) continue;
+      channel.link.close(CloseReason.NORMAL, 'idle');
+      this.peerLinks.delete(channel);
+      closed++;
+    }
+    return closed;
+  }
+
   private async probeNeighbours(): Promise<void> {
+    this.closeIdleLinks();
+    // Suspects too: a probe is their chance to prove alive.
     await Promise.all(
-      this.table.closest(this.id, this.replication).map(async (contact) => {
+      this.table.closest(this.id, this.replication, true).map(async (contact) => {
         try {
-          const channel = await this.channelTo(contact);
-          await channel.request((requestId) => ({ case: 'findNode', value: create(FindNodeSchema, { requestId, target: this.id, sender: this.selfRef() }) }));
-          this.table.insert(contact, this.env.clock.now());
-        } catch {
-          this.contactFailed(contact, PROBE_FAILURES_TO_DROP);
+          await this.ask(contact, (requestId) => ({ case: 'findNode', value: create(FindNodeSchema, { requestId, target: this.id, sender: this.selfRef() }) }));
+        } catch (error) {
+          this.contactFailed(contact, error, PROBE_FAILURES_TO_DROP);
         }
       }),
     );
   }
 
-  /** Counts a failed request; when that drops the contact, the records it held are stored again elsewhere. */
-  private contactFailed(contact: LookupContact, maxFailures?: number): void {
+  /**
+   * Counts a failed request: the contact is skipped by lookups until it proves alive, and
+   * replaced in the routing table when a replacement waits; when it leaves the table, the
+   * records it held are stored again elsewhere. Refusals by this node's own limits (dials or
+   * requests in flight) say nothing about the contact and are not counted.
+   */
+  private contactFailed(contact: LookupContact, error: unknown, maxFailures?: number): void {
+    if (error instanceof DialRefused && error.reason !== 'failed_recently') return;
+    if (error instanceof RpcError && error.code === 'busy') return;
     this.counters.contactFailures++;
-    if (!this.table.recordFailure(contact.id, maxFailures)) return;
+    this.silent.failed(idHex(contact.id), this.env.clock.now());
+    const dropped = this.table.recordFailure(contact.id, maxFailures);
     this.rejoinIfAlone();
+    if (!dropped) return;
     for (const username of this.store.users()) {
       if (this.wasReplicaHolder(userKey(username), contact.id)) this.republishQueue.add(username);
     }
@@ -566,6 +670,8 @@ export class DhtNode {
     this.maintenance?.cancel();
     this.rejoinTimer?.cancel();
     for (const channel of this.channels.values()) channel.link.close();
+    for (const channel of this.peerLinks) channel.link.close();
     this.channels.clear();
+    this.peerLinks.clear();
   }
 }

@@ -46,9 +46,24 @@ test('a full bucket keeps its old contacts and names the least recently seen; cl
   const again = table.insert(contact(far[5]!), 12);
   assert.ok(again.kind === 'full' && sameId(again.oldest.id, far[1]!), 'a refreshed contact moves to the tail');
   assert.equal(table.insert(contact(self), 13).kind, 'self');
-  // Failures evict after three in a row.
-  assert.ok(!table.recordFailure(far[1]!) && !table.recordFailure(far[1]!) && table.recordFailure(far[1]!));
+  // The refused newcomers wait as replacements: a contact that fails is replaced at once by the
+  // freshest of them.
+  assert.equal(table.replacementCount, 2);
+  assert.ok(table.recordFailure(far[1]!), 'a failed contact with a replacement waiting is removed');
+  assert.ok(table.get(far[5]!) && !table.get(far[1]!), 'the most recently seen replacement took its place');
+  assert.equal(table.size, 4);
+  assert.ok(table.recordFailure(far[2]!) && table.get(far[4]!), 'then the next one');
+  assert.equal(table.replacementCount, 0);
+  // With no replacement left, a contact stays (suspect: not handed out, but probed) until three failures in a row.
+  assert.ok(!table.recordFailure(far[3]!) && !table.recordFailure(far[3]!));
+  assert.ok(table.get(far[3]!) && !table.closest(far[3]!, 4).some((c) => sameId(c.id, far[3]!)), 'a suspect is not handed out');
+  assert.ok(table.closest(far[3]!, 4, true).some((c) => sameId(c.id, far[3]!)), 'but a probe sees it');
+  assert.ok(table.recordFailure(far[3]!));
   assert.equal(table.size, 3);
+  // An answer clears a suspect.
+  assert.ok(!table.recordFailure(far[0]!));
+  table.insert(contact(far[0]!), 20);
+  assert.ok(table.closest(far[0]!, 1).some((c) => sameId(c.id, far[0]!)), 'an answer clears the suspicion');
   // closest() against brute force on a bigger table.
   const wide = new RoutingTable(self, 20);
   const ids = Array.from({ length: 300 }, () => random.bytes(ID_BYTES));
@@ -132,6 +147,38 @@ test('a lookup ignores answers it did not ask for and bounds what it tracks', ()
   lookup.onResponse(asked!.id, Array.from({ length: 5000 }, () => contact(random.bytes(ID_BYTES))));
   assert.ok(lookup.closest().length <= 20);
   assert.equal(lookup.requestsSent, 1);
+});
+
+test('a slow request stops counting against alpha: the lookup asks the next contact, and still takes the late answer', () => {
+  const random = new SeededRandom(testSeed());
+  const target = random.bytes(ID_BYTES);
+  const start = Array.from({ length: 5 }, () => contact(random.bytes(ID_BYTES)));
+  const lookup = new Lookup(target, start, 20, 2);
+  const first = lookup.next();
+  assert.equal(first.length, 2);
+  assert.equal(lookup.next().length, 0, 'alpha requests in flight');
+  lookup.onSlow(first[0]!.id);
+  lookup.onSlow(first[0]!.id); // twice is once
+  const more = lookup.next();
+  assert.equal(more.length, 1, 'one more asked in place of the slow one');
+  const closer = contact(random.bytes(ID_BYTES));
+  lookup.onResponse(first[0]!.id, [closer]);
+  assert.ok(lookup.closest().some((c) => sameId(c.id, closer.id)), 'the late answer counts');
+  assert.equal(lookup.next().length, 0, 'the late answer did not free a second slot');
+  lookup.onResponse(first[1]!.id, []);
+  assert.equal(lookup.next().length, 1);
+});
+
+test('a lookup never asks, nor tracks, contacts it is told to skip', () => {
+  const random = new SeededRandom(testSeed());
+  const target = random.bytes(ID_BYTES);
+  const skipped = contact(random.bytes(ID_BYTES));
+  const kept = contact(random.bytes(ID_BYTES));
+  const lookup = new Lookup(target, [skipped, kept], 20, 3, (c) => sameId(c.id, skipped.id));
+  const asked = lookup.next();
+  assert.deepEqual(asked.map((c) => idHex(c.id)), [idHex(kept.id)]);
+  lookup.onResponse(kept.id, [skipped]);
+  assert.ok(!lookup.closest().some((c) => sameId(c.id, skipped.id)), 'an answer naming it does not bring it back');
 });
 
 test('a random id in bucket i shares exactly i leading bits with our id', () => {
