@@ -281,7 +281,8 @@ export class Device {
   async start(): Promise<void> {
     await this.attachment.attach(this.options.attach, (what, error) => this.fail(what, error));
     if (this.options.detectNat) this.detectNatOnceAttached();
-    await this.refreshContacts().catch((error: unknown) => {
+    // The first answer is the list as it stands, not buddies just added: nobody is told anything.
+    await this.contacts.refresh().catch((error: unknown) => {
       // Everyone counts as a stranger until the list comes (asked again at every follow).
       this.fail('contacts', error);
       this.emit({ kind: 'contacts-unavailable', reason: reasonOf(error) });

@@ -110,7 +110,7 @@ export class SimLoginServer {
         this.refusedOffline++;
         throw new LoginError(429, 'mailbox_full', 'too many offline messages for this device');
       }
-      target.mailbox.push({ id: this.nextOfflineId++, sender: username, ciphertext, createdAtMs: this.clock.now() });
+      target.mailbox.push({ id: this.nextOfflineId++, sender: username, ciphertext, createdAtMs: this.clock.wallTimeMs() });
       return {};
     }
     if (method === 'GET' && route === '/v1/offline') return { messages: user.mailbox.slice(0, OFFLINE_PAGE) };
