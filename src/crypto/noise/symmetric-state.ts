@@ -1,29 +1,56 @@
 // Noise SymmetricState (Noise spec section 5.2) with SHA-256.
-import { createHash, createHmac } from 'node:crypto';
+// SHA-256 is libsodium's, one native call on bytes laid out once; HMAC is built on it (RFC 2104),
+// since sodium-native has no HMAC-SHA256 and node's createHmac costs an object per call.
+import { concatBytes } from '../bytes.js';
+import { sodium } from '../sodium.js';
 import { CipherState, type CipherName } from './cipher-state.js';
 
 export const HASH_BYTES = 32;
+const BLOCK_BYTES = 64;
 const EMPTY = new Uint8Array(0);
+const BYTE_1 = Uint8Array.of(1);
+const BYTE_2 = Uint8Array.of(2);
+const BYTE_3 = Uint8Array.of(3);
 
-export function sha256(...parts: Uint8Array[]): Uint8Array {
-  const hash = createHash('sha256');
-  for (const part of parts) hash.update(part);
-  return new Uint8Array(hash.digest());
+function sha256Of(input: Uint8Array): Uint8Array {
+  const out = new Uint8Array(HASH_BYTES);
+  sodium.crypto_hash_sha256(out, input);
+  return out;
 }
 
-function hmac(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
-  const mac = createHmac('sha256', key);
-  for (const part of parts) mac.update(part);
-  return new Uint8Array(mac.digest());
+export function sha256(...parts: Uint8Array[]): Uint8Array {
+  return sha256Of(parts.length === 1 ? parts[0]! : concatBytes(...parts));
+}
+
+/** HMAC-SHA256 (RFC 2104): H((K ^ opad) || H((K ^ ipad) || message)). */
+export function hmacSha256(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
+  const k = key.byteLength > BLOCK_BYTES ? sha256Of(key) : key;
+  let length = 0;
+  for (const part of parts) length += part.byteLength;
+  const inner = new Uint8Array(BLOCK_BYTES + length);
+  const outer = new Uint8Array(BLOCK_BYTES + HASH_BYTES);
+  inner.set(k);
+  outer.set(k);
+  for (let i = 0; i < BLOCK_BYTES; i++) {
+    inner[i]! ^= 0x36;
+    outer[i]! ^= 0x5c;
+  }
+  let offset = BLOCK_BYTES;
+  for (const part of parts) {
+    inner.set(part, offset);
+    offset += part.byteLength;
+  }
+  outer.set(sha256Of(inner), BLOCK_BYTES);
+  return sha256Of(outer);
 }
 
 /** HKDF as Noise defines it (section 4.3), returning two or three outputs. */
 export function hkdf(chainingKey: Uint8Array, inputKeyMaterial: Uint8Array, outputs: 2 | 3): Uint8Array[] {
-  const temp = hmac(chainingKey, inputKeyMaterial);
-  const out1 = hmac(temp, Uint8Array.of(1));
-  const out2 = hmac(temp, out1, Uint8Array.of(2));
+  const temp = hmacSha256(chainingKey, inputKeyMaterial);
+  const out1 = hmacSha256(temp, BYTE_1);
+  const out2 = hmacSha256(temp, out1, BYTE_2);
   if (outputs === 2) return [out1, out2];
-  return [out1, out2, hmac(temp, out2, Uint8Array.of(3))];
+  return [out1, out2, hmacSha256(temp, out2, BYTE_3)];
 }
 
 export class SymmetricState {
