@@ -1,7 +1,7 @@
 // libsodium through sodium-native: the X25519, SHA-256 and ChaCha20-Poly1305 primitives that a
 // Noise handshake and every sealed frame run on. node:crypto builds an object per operation (a
 // KeyObject per key, a cipher per frame), which cost more than the primitives themselves here;
-// libsodium works on raw bytes in place (docs/security.md, "Primitives").
+// libsodium works on raw bytes in place (docs/protocol.md, "Primitives").
 //
 // No fallback to node:crypto: a module that fails to load is a broken install, and a silent
 // fallback would make every supernode several times slower without anyone noticing. It fails

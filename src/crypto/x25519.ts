@@ -1,5 +1,5 @@
 // X25519 (RFC 7748) on libsodium, with raw 32-byte keys: no key object to import per operation
-// (with node:crypto, importing a key cost about as much as the DH itself; docs/security.md).
+// (with node:crypto, importing a key cost about as much as the DH itself; docs/protocol.md).
 import type { Random } from '../env/types.js';
 import { sodium } from './sodium.js';
 
