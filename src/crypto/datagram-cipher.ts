@@ -3,7 +3,7 @@
 // "out-of-order transport messages"); the receiver checks a replay window before decrypting
 // and marks the counter only once the datagram authenticated.
 import { err, ok, type CodedError, type Result } from '../result.js';
-import { TAG_BYTES, aeadDecrypt, aeadEncrypt, type CipherName } from './noise/cipher-state.js';
+import { TAG_BYTES, aeadDecrypt, aeadEncryptInto, type CipherName } from './noise/cipher-state.js';
 import { ReplayWindow } from './replay-window.js';
 
 export const COUNTER_BYTES = 8;
@@ -22,12 +22,12 @@ export class DatagramSealer {
   seal(plaintext: Uint8Array, ad: Uint8Array = new Uint8Array(0)): Uint8Array {
     if (this.counter >= MAX_COUNTER) throw new Error('datagram counter exhausted: rekey');
     const counter = this.counter++;
-    const sealed = aeadEncrypt(this.cipher, this.key, counter, ad, plaintext);
-    const out = new Uint8Array(COUNTER_BYTES + sealed.byteLength);
+    const out = new Uint8Array(COUNTER_BYTES + plaintext.byteLength + TAG_BYTES);
     const view = new DataView(out.buffer);
     view.setUint32(0, Math.floor(counter / 2 ** 32));
     view.setUint32(4, counter >>> 0);
-    out.set(sealed, COUNTER_BYTES);
+    // Sealed in place behind the counter: no second copy of the frame.
+    aeadEncryptInto(out.subarray(COUNTER_BYTES), this.cipher, this.key, counter, ad, plaintext);
     return out;
   }
 }

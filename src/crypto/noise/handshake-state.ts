@@ -4,9 +4,8 @@
 // Pure logic: randomness comes in through `Random`; bad input gives a typed error, never a throw.
 import type { Random } from '../../env/types.js';
 import { err, ok, type CodedError, type Result } from '../../result.js';
-import type { KeyObject } from 'node:crypto';
 import { concatBytes } from '../bytes.js';
-import { generateX25519KeyPair, x25519, x25519PublicKey, X25519_KEY_BYTES, type DhKeyPair } from '../x25519.js';
+import { generateX25519KeyPair, x25519, X25519_KEY_BYTES, type DhKeyPair } from '../x25519.js';
 import { TAG_BYTES, type CipherName, type CipherState } from './cipher-state.js';
 import { SymmetricState } from './symmetric-state.js';
 
@@ -57,9 +56,6 @@ export class HandshakeState {
   private e: DhKeyPair | null = null;
   private rs: Uint8Array | null;
   private re: Uint8Array | null = null;
-  // Peer keys imported once each: a handshake uses each of them in two DH operations.
-  private reKey: KeyObject | null = null;
-  private rsKey: KeyObject | null = null;
   private messageIndex = 0;
   private transport: TransportKeys | null = null;
 
@@ -118,8 +114,7 @@ export class HandshakeState {
       }
     })();
     if (!localKey || !remoteKey) return null;
-    const imported = remoteKey === this.re ? (this.reKey ??= x25519PublicKey(remoteKey)) : (this.rsKey ??= x25519PublicKey(remoteKey));
-    return imported ? x25519(localKey.privateKey, imported) : null;
+    return x25519(localKey.privateKey, remoteKey);
   }
 
   writeMessage(payload: Uint8Array): Result<Uint8Array, HandshakeError> {
