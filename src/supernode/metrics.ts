@@ -62,6 +62,7 @@ export function supernodeMetrics(supernode: RunningSupernode): Registry {
   counterFrom(registry, 'parley_supernode_dial_refusals_total', 'Dials to other supernodes not made, by reason (in_flight_total, in_flight_per_host, failed_recently).', ['reason'], () => entries(dht.dials.refused, 'reason'));
   counterFrom(registry, 'parley_supernode_forwards_bad_sender_total', 'Messages forwarded by another supernode refused because it could not vouch for the sender\'s name.', [], () => one(supernode.forwardsRefusedBadSender));
   counterFrom(registry, 'parley_supernode_forwards_failed_total', 'Messages for a device attached elsewhere that could not be forwarded to its supernode (the sender is told unreachable).', [], () => one(supernode.forwardsFailed));
+  counterFrom(registry, 'parley_supernode_stale_links_closed_total', 'Links to other supernodes closed because a forward on them had no answer at all (a stalled connection); the next forward dials afresh.', [], () => one(supernode.staleLinksClosed));
   counterFrom(registry, 'parley_supernode_attach_refusals_total', 'Attach requests refused, by reason.', ['reason'], () => entries(attachments.refused, 'reason'));
   counterFrom(registry, 'parley_supernode_clients_dropped_silent_total', 'Attached clients dropped for missing their keep-alives.', [], () => one(attachments.droppedSilent));
   counterFrom(registry, 'parley_supernode_rate_limited_total', 'Client requests refused by a rate limit, by kind (lookup, route, reachability).', ['kind'], () => entries(counters.rateLimited, 'kind'));

@@ -17,7 +17,7 @@
 // supernode knows for that key (dht.channelToSupernode), never the address the record names.
 import { create } from '@bufbuild/protobuf';
 import type { Env, Timer } from '../env/types.js';
-import type { RpcChannel } from '../overlay/rpc.js';
+import { RpcError, type RpcChannel } from '../overlay/rpc.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
 import { verifyPresenceRecord } from '../overlay/presence.js';
 import {
@@ -57,6 +57,8 @@ export class Router {
   badSenders = 0;
   /** Forwards to another supernode that failed (no link, no answer): the sender is told UNREACHABLE, and they are counted here. */
   forwardsFailed = 0;
+  /** Links to other supernodes closed because a forward on them had no answer at all. */
+  staleLinksClosed = 0;
 
   constructor(
     private readonly env: Env,
@@ -135,16 +137,24 @@ export class Router {
         if (!supernode || this.dht.isSelf(supernode.dhKey)) {
           outcome = await this.deliverLocal(deviceKey, from, payload);
         } else {
+          let channel: RpcChannel | null = null;
           try {
-            const channel = await this.dht.channelToSupernode(supernode.dhKey);
+            channel = await this.dht.channelToSupernode(supernode.dhKey);
             const answer = await channel.request(
               (requestId) => ({ case: 'routeForward', value: create(RouteForwardSchema, { requestId, deviceKey, from, payload, senderPresence: sender.presence }) }),
               DELIVERY_ACK_TIMEOUT_MS + 2_000,
             );
             outcome = answer.body.case === 'routeForwarded' ? answer.body.value.outcome : DeliveryOutcome.UNREACHABLE;
-          } catch {
+          } catch (error) {
             this.forwardsFailed++;
             outcome = DeliveryOutcome.UNREACHABLE;
+            // No answer at all, though the answer waits only for the device's acknowledgement: the
+            // link is taken for dead (a connection stalled by a partition, a NAT that forgot it),
+            // closed, and the next forward dials afresh instead of waiting on it again.
+            if (error instanceof RpcError && error.code === 'timeout' && channel) {
+              this.staleLinksClosed++;
+              channel.link.close();
+            }
           }
         }
         // The supernode the record names says the device is not there: the copy found is stale

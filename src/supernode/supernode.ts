@@ -98,6 +98,8 @@ export interface RunningSupernode {
   readonly forwardsRefusedBadSender: number;
   /** Messages this supernode could not forward to the supernode of the device (told to the sender as unreachable). */
   readonly forwardsFailed: number;
+  /** Links to other supernodes closed because a forward on them had no answer at all (router.ts). */
+  readonly staleLinksClosed: number;
   /** The STUN service, when it runs (its UDP port was free). */
   readonly stun: StunService | null;
   /**
@@ -298,6 +300,9 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
     },
     get forwardsFailed() {
       return router.forwardsFailed;
+    },
+    get staleLinksClosed() {
+      return router.staleLinksClosed;
     },
     attachments,
     refuseRevoked: (dhKeys) => {

@@ -83,3 +83,40 @@ test('a crashed host answers nothing: its packets vanish and TCP connections to 
     const attempt = network.scheduler.drive(a.net.connectTcp({ host: b.addressText, port: 80, timeoutMs: 1000 }));
     await assert.rejects(attempt, (error: Error & { code?: string }) => error.code === 'timeout');
   }));
+
+test('TCP across a cut: segments the cut drops are sent again, and the stream resumes in order once it heals; a cut that lasts gives up', () =>
+  withSeed(testSeed(), async (seed) => {
+    const network = new VirtualNetwork(seed);
+    const client = network.addHost({ link: { latencyMs: 5 } });
+    const server = network.addHost({ link: { latencyMs: 5 } });
+    const received: number[] = [];
+    const listener = await server.net.listenTcp({ port: 80, onConnection: (c) => c.onData((bytes) => received.push(...bytes)) });
+    const scheduler = network.scheduler;
+    try {
+      const connection = await scheduler.drive(client.net.connectTcp({ host: server.addressText, port: 80 }));
+      connection.write(Uint8Array.of(1));
+      scheduler.runFor(100);
+      assert.deepEqual(received, [1]);
+      // Cut for 10 s: what is written meanwhile waits, then comes in order.
+      network.cuts.push({ a: client.addressText, b: server.addressText });
+      connection.write(Uint8Array.of(2));
+      scheduler.runFor(50);
+      connection.write(Uint8Array.of(3));
+      scheduler.runFor(10_000);
+      assert.deepEqual(received, [1], 'nothing crosses the cut');
+      network.cuts.length = 0;
+      scheduler.runFor(20_000);
+      assert.deepEqual(received, [1, 2, 3], 'the stream resumes in order after the cut heals');
+      // A cut longer than every retransmission: the segment is gone for good.
+      network.cuts.push({ a: client.addressText, b: server.addressText });
+      connection.write(Uint8Array.of(4));
+      scheduler.runFor(20 * 60_000);
+      network.cuts.length = 0;
+      scheduler.runFor(5 * 60_000);
+      assert.deepEqual(received, [1, 2, 3]);
+      connection.close();
+    } finally {
+      listener.close();
+      scheduler.runUntilIdle();
+    }
+  }));

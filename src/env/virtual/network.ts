@@ -187,6 +187,13 @@ export interface NetworkStats {
   filtered: number; // by NAT filtering, firewalls or no route
 }
 
+/** A dropped TCP segment is sent again after this, then after twice as long each time… */
+export const TCP_MIN_RTO_MS = 200;
+/** …up to this between tries… */
+export const TCP_MAX_RTO_MS = 120_000;
+/** …this many times (200 ms doubling to 120 s: about 15 minutes in all). */
+export const TCP_MAX_RETRANSMISSIONS = 15;
+
 export class VirtualNetwork {
   readonly scheduler: Scheduler;
   readonly random: SeededRandom;
@@ -308,8 +315,10 @@ export class VirtualNetwork {
    * upward) or is the realm's own gateway sending inward.
    */
   private forward(packet: Packet, from: Node, fromChild: boolean, realm: Realm, nowMs: number): void {
-    if (this.cuts.length > 0 && this.isCut(packet)) return void this.stats.filtered++;
-    if (this.severed && realm === this.internet && this.severed(packet.srcAddress, packet.dstAddress)) return void this.stats.filtered++;
+    if ((this.cuts.length > 0 && this.isCut(packet)) || (this.severed && realm === this.internet && this.severed(packet.srcAddress, packet.dstAddress))) {
+      this.stats.filtered++;
+      return this.retransmitLater(packet, from, fromChild, realm, nowMs);
+    }
     const target = realm.nodes.get(packet.dstAddress);
     let t = nowMs;
     if (fromChild) {
@@ -326,6 +335,22 @@ export class VirtualNetwork {
     const gateway = realm.owner;
     if (!gateway || !fromChild) return void this.stats.filtered++;
     this.scheduler.schedule(t, this.outboundHandler, gateway, packet);
+  }
+
+  /**
+   * TCP is modelled as reliable, so a segment a cut or a partition drops is sent again, as a
+   * real sender would retransmit it: after TCP_MIN_RTO_MS, doubling up to TCP_MAX_RTO_MS, until
+   * TCP_MAX_RETRANSMISSIONS (about 15 minutes, Linux's tcp_retries2). A connection across a
+   * short partition stalls and then resumes; one across a long one stays stalled until its own
+   * keep-alive gives up. SYNs are not resent: a connect has its own timeout.
+   */
+  private retransmitLater(packet: Packet, from: Node, fromChild: boolean, realm: Realm, nowMs: number): void {
+    if (packet.protocol !== 'tcp' || (packet.tcpKind !== 'data' && packet.tcpKind !== 'fin')) return;
+    const attempt = packet.tcpRetransmissions ?? 0;
+    if (attempt >= TCP_MAX_RETRANSMISSIONS) return;
+    packet.tcpRetransmissions = attempt + 1;
+    const delayMs = Math.min(TCP_MAX_RTO_MS, TCP_MIN_RTO_MS * 2 ** attempt);
+    this.scheduler.after(delayMs, () => this.forward(packet, from, fromChild, realm, nowMs + delayMs));
   }
 
   private isCut(packet: Packet): boolean {

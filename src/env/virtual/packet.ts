@@ -15,4 +15,6 @@ export interface Packet {
   readonly payload: Uint8Array | null;
   readonly tcpKind: TcpSegmentKind | null;
   readonly tcpSeq: number;
+  /** Times the network sent this TCP segment again after a cut or partition dropped it (see network.ts). */
+  tcpRetransmissions?: number;
 }
