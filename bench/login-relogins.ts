@@ -3,7 +3,7 @@
 // PostgreSQL comes from PARLEY_TEST_POSTGRES_URL (an admin URL; a fresh database is made in
 // it). With PARLEY_BENCH_COUNT_QUERIES=1 it first runs a few re-logins one at a time and prints
 // the statements (round trips, BEGIN and COMMIT included) that one re-login sends.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -33,6 +33,31 @@ function countStatements(): void {
       return original.apply(this, args);
     };
   }
+}
+
+/** CPU seconds (user + system) of the PostgreSQL server listening on `port`: its postmaster and backends. */
+function postgresCpuSeconds(port: string): number {
+  const stats = readdirSync('/proc')
+    .filter((pid) => /^\d+$/.test(pid))
+    .map((pid) => {
+      try {
+        return { pid, stat: readFileSync(`/proc/${pid}/stat`, 'utf8'), cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8') };
+      } catch {
+        return null; // ended meanwhile
+      }
+    })
+    .filter((p) => p !== null);
+  const postmaster = stats.find((p) => p.cmdline.split('\0').join(' ').includes(` -p ${port} `));
+  if (!postmaster) return NaN;
+  const fields = (stat: string) => stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  let ticks = 0;
+  for (const p of stats) {
+    const f = fields(p.stat);
+    // Backends that ended (the pool closes with the server) are in the postmaster's children's times.
+    if (p.pid === postmaster.pid) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    else if (f[1] === postmaster.pid) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / 100; // USER_HZ
 }
 
 async function open(): Promise<{ database: () => Promise<StoreDatabase>; done: () => void }> {
@@ -65,8 +90,30 @@ try {
     console.log(`${kind}: ${statements.length / 3} statements per re-login`);
     for (const s of statements.slice(0, statements.length / 3)) console.log(`  ${s.replace(/\s+/g, ' ').slice(0, 200)}`);
   } else {
-    const rates = await relogins(await target.database(), Number(totalText), Number(concurrencyText), Number(roundsText));
-    console.log(JSON.stringify({ kind, rates: rates.map((r) => Math.round(r)) }));
+    // Besides the rate (which a busy machine lowers), the CPU each re-login costs this process and
+    // the PostgreSQL server: 2 000/s on two cores needs at most 1 ms for both together.
+    const port = /:(\d+)\//.exec(process.env.PARLEY_TEST_POSTGRES_URL ?? '')?.[1] ?? '';
+    const database = await target.database();
+    let cpuBefore = process.cpuUsage();
+    let pgBefore = 0;
+    const rounds = Number(roundsText);
+    let cpu = { user: 0, system: 0 };
+    let pgCpuS = 0;
+    const rates = await relogins(database, Number(totalText), Number(concurrencyText), rounds, {
+      warmedUp: () => {
+        cpuBefore = process.cpuUsage();
+        pgBefore = kind === 'postgres' ? postgresCpuSeconds(port) : 0;
+      },
+      finished: () => {
+        cpu = process.cpuUsage(cpuBefore);
+        pgCpuS = kind === 'postgres' ? postgresCpuSeconds(port) - pgBefore : 0;
+      },
+    });
+    // From the end of the warm-up round (setup and round 0 are not counted) to the end of the last.
+    const count = Number(totalText) * rounds;
+    const nodeMs = (cpu.user + cpu.system) / 1000 / count;
+    const pgMs = (pgCpuS * 1000) / count;
+    console.log(JSON.stringify({ kind, rates: rates.map((r) => Math.round(r)), cpuMsPerRelogin: { node: +nodeMs.toFixed(3), postgres: +pgMs.toFixed(3) } }));
   }
 } finally {
   target.done();

@@ -54,7 +54,7 @@ export async function freshPostgres(adminUrl: string, name: string): Promise<str
 }
 
 /** Challenge + signed login, `total` times over `concurrency` devices at once. */
-export async function relogins(database: StoreDatabase, total: number, concurrency: number, rounds = ROUNDS): Promise<number[]> {
+export async function relogins(database: StoreDatabase, total: number, concurrency: number, rounds = ROUNDS, hooks: { warmedUp?: () => void; finished?: () => void } = {}): Promise<number[]> {
   const server = await testServer(database, { config: BENCH_CONFIG });
   const devices = Array.from({ length: concurrency }, (_, i) => new TestDevice(server.app, server.ca, `bench${i}`));
   for (const d of devices) await ready(d);
@@ -71,7 +71,9 @@ export async function relogins(database: StoreDatabase, total: number, concurren
       }),
     );
     if (round > 0) rates.push((total * 1000) / (performance.now() - start)); // round 0 warms up
+    else hooks.warmedUp?.();
   }
+  hooks.finished?.();
   await server.close();
   return rates;
 }
