@@ -62,15 +62,25 @@ for (const dialect of DIALECTS) {
       assert.ok(device.ok);
       const window = { lockKey: 'lock:none', windowKey: 'window:open', windowMs: 1, maxPerWindow: 1e9 };
       const issue = (challenge: string, source: string, nowMs = T0) => store.issueChallenge({ ...window, signingKey: key(9), challenge, source, nowMs, expiresAtMs: nowMs + 60_000, maxPerDevice: 4 });
-      const use = async (challenge: string, nowMs: number) => {
-        const used = await store.useChallenge('lock:none', challenge, nowMs);
-        return used.kind === 'found' ? used.device.id : used.kind;
+      const use = async (challenge: string, nowMs: number, answer: { signingKey?: Uint8Array; signatureValid?: boolean } = {}) => {
+        const used = await store.useChallenge({ lockKey: 'lock:none', challenge, nowMs, signingKey: answer.signingKey ?? key(9), signatureValid: answer.signatureValid ?? true });
+        return used.kind === 'granted' ? used.device.id : used.kind;
       };
       assert.deepEqual(await issue('c1', 'owner'), { kind: 'issued' });
-      const found = await store.useChallenge('lock:none', 'c1', T0 + 1);
-      assert.ok(found.kind === 'found' && found.device.id === device.value.id && found.user.username === 'bob' && found.user.passwordHash === 'h');
-      assert.deepEqual(found.device.signingKey, key(9));
+      const granted = await store.useChallenge({ lockKey: 'lock:none', challenge: 'c1', nowMs: T0 + 1, signingKey: key(9), signatureValid: true });
+      assert.ok(granted.kind === 'granted' && granted.device.id === device.value.id && granted.user.username === 'bob' && granted.user.passwordHash === 'h');
+      assert.deepEqual(granted.device.signingKey, key(9));
+      assert.equal((await store.findDevice(device.value.id))?.lastLoginMs, T0 + 1, 'the login is recorded');
+      assert.equal((await store.findUserById(users.bob!.id))?.lastSeenMs, T0 + 1);
+      assert.equal(await store.nextSerial(), granted.serial + 1, 'its serial was drawn');
       assert.equal(await use('c1', T0 + 2), 'unknown', 'replayed');
+      // A wrong answer (another key, a bad signature) is refused and uses the challenge up, recording nothing.
+      await issue('c3', 'owner');
+      assert.equal(await use('c3', T0 + 3, { signatureValid: false }), 'wrong_key');
+      assert.equal(await use('c3', T0 + 4), 'unknown', 'used up by the wrong answer');
+      await issue('c4', 'owner');
+      assert.equal(await use('c4', T0 + 5, { signingKey: key(1) }), 'wrong_key');
+      assert.equal((await store.findDevice(device.value.id))?.lastLoginMs, T0 + 1, 'no login recorded');
       await issue('c2', 'owner');
       assert.equal(await use('c2', T0 + 60_001), 'unknown', 'expired');
       assert.equal(await use('c2', T0), 'unknown', 'an expired challenge was used up all the same');
@@ -104,14 +114,19 @@ for (const dialect of DIALECTS) {
       const policy = { freeFailures: 0, baseLockMs: 5_000, maxLockMs: 5_000, forgetAfterMs: 60_000 };
       assert.equal(await store.recordFailure('login-ip:w', T0 + 10_000, policy), T0 + 15_000);
       assert.deepEqual(await issue('w6', T0 + 10_001), { kind: 'locked', lockedUntilMs: T0 + 15_000 });
-      assert.deepEqual(await store.useChallenge('login-ip:w', 'w5', T0 + 10_001), { kind: 'locked', lockedUntilMs: T0 + 15_000 });
+      const answer = { lockKey: 'login-ip:w', challenge: 'w5', signingKey: key(10), signatureValid: true };
+      assert.deepEqual(await store.useChallenge({ ...answer, nowMs: T0 + 10_001 }), { kind: 'locked', lockedUntilMs: T0 + 15_000 });
       assert.deepEqual(await issue('w7', T0 + 15_000), { kind: 'issued' }, 'the lock ended');
       assert.deepEqual(await issue('w8', T0 + 15_001), { kind: 'issued' }, 'the third of the window: the locked ask was not counted');
-      const used = await store.useChallenge('login-ip:w', 'w5', T0 + 15_000);
-      assert.ok(used.kind === 'found' && used.device.id === device.value.id);
+      const used = await store.useChallenge({ ...answer, nowMs: T0 + 15_000 });
+      assert.ok(used.kind === 'granted' && used.device.id === device.value.id);
+      // A revoked device's challenge is refused as such.
+      assert.deepEqual(await issue('w9', T0 + 20_000), { kind: 'issued' }, 'a new window');
+      assert.ok((await store.revokeDevice(users.alfred!.id, device.value.id, T0 + 20_001)).ok);
+      assert.deepEqual(await store.useChallenge({ ...answer, challenge: 'w9', nowMs: T0 + 20_002 }), { kind: 'revoked' });
     });
 
-    test('a grant records the login and draws the next serial', async () => {
+    test('a password login records the login and draws the next serial', async () => {
       const device = (await store.listDevices(users.alfred!.id))[0]!;
       const first = await store.recordGrant(device.id, users.alfred!.id, T0 + 42);
       assert.equal(await store.recordGrant(device.id, users.alfred!.id, T0 + 43), first + 1);

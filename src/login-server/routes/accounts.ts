@@ -30,15 +30,16 @@ function username(text: string): string {
   return name.value;
 }
 
-async function grant(context: ServerContext, user: User, device: Device, source: string) {
-  const now = context.clock.wallTimeMs();
+/** The certificate and token of a login; `recorded` is the login as the store recorded it (its time, the certificate's serial). */
+async function grant(context: ServerContext, user: User, device: Device, source: string, recorded?: { nowMs: number; serial: number }) {
+  const now = recorded?.nowMs ?? context.clock.wallTimeMs();
   context.hasher.trust(source); // its password logins may take the hash queue's reserved places
   const certificate = issueCertificate(context.ca, {
     username: user.username,
     role: Role.DEVICE,
     signingKey: device.signingKey,
     dhKey: device.dhKey,
-    serial: await context.store.recordGrant(device.id, user.id, now), // the login is recorded with its serial
+    serial: recorded?.serial ?? (await context.store.recordGrant(device.id, user.id, now)), // the login is recorded with its serial
     issuedAtMs: now,
     lifetimeMs: context.config.certificateLifetimeMs,
   });
@@ -154,9 +155,11 @@ export function accountRoutes(app: FastifyInstance, context: ServerContext): voi
     }
   });
 
-  // The lock check, the challenge's use (single use, even when the signature is wrong) and the
-  // device with its user are one step of the store; a signature checked; the login recorded with
-  // the certificate's serial in another. A failure counts against the source's lock.
+  // The signature is checked first, with the key the device sent (imported once per registered
+  // key); then one step of the store checks the source's lock, uses the challenge up (single use,
+  // even when the answer is wrong), and if the challenge was that key's active device's and the
+  // signature holds, records the login and draws the certificate's serial. A failure counts
+  // against the source's lock.
   const deviceKeys = new DeviceKeyCache();
   app.post('/v1/login/device', { schema: { body: schemas.deviceLogin, tags: ['login'] } }, async (request) => {
     const body = request.body as { signingKey: string; challenge: string; signature: string };
@@ -165,21 +168,26 @@ export function accountRoutes(app: FastifyInstance, context: ServerContext): voi
     const signingKey = bytes(body.signingKey);
     const challenge = bytes(body.challenge);
     const signature = bytes(body.signature);
-    const used = await store.useChallenge(ipKey, body.challenge, now());
-    if (used.kind === 'locked') throw throttled(context, 'login-ip', used.lockedUntilMs, 'too many attempts: wait and try again');
+    const signatureValid = verifySignature(deviceKeys.peek(body.signingKey) ?? signingKey, challengeMessage(context.ca.networkId, challenge), signature);
+    const nowMs = now();
+    const used = await store.useChallenge({ lockKey: ipKey, challenge: body.challenge, signingKey, signatureValid, nowMs });
     const fail = async (code: string, message: string) => {
       await store.recordFailure(ipKey, now(), config.loginSourceThrottle);
       return new ApiError(401, code, message);
     };
-    if (used.kind === 'unknown') throw await fail('bad_challenge', 'unknown, expired or already used challenge');
-    const { device, user } = used;
-    if (device.revokedAtMs !== null) throw await fail('device_revoked', 'this device was revoked');
-    // The key is the device's (compared first), so only registered keys enter the cache.
-    const sameKey = Buffer.from(device.signingKey).equals(Buffer.from(signingKey));
-    if (!sameKey || !verifySignature(deviceKeys.get(body.signingKey, signingKey) ?? signingKey, challengeMessage(context.ca.networkId, challenge), signature)) {
-      throw await fail('bad_signature', 'the signature does not match the device key');
+    switch (used.kind) {
+      case 'locked':
+        throw throttled(context, 'login-ip', used.lockedUntilMs, 'too many attempts: wait and try again');
+      case 'unknown':
+        throw await fail('bad_challenge', 'unknown, expired or already used challenge');
+      case 'revoked':
+        throw await fail('device_revoked', 'this device was revoked');
+      case 'wrong_key':
+        throw await fail('bad_signature', 'the signature does not match the device key');
+      case 'granted':
+        deviceKeys.remember(body.signingKey, signingKey); // a registered device's key: safe to keep
+        return grant(context, used.user, used.device, source, { nowMs, serial: used.serial });
     }
-    return grant(context, user, device, source);
   });
 
   app.post('/v1/account/password', { schema: { body: schemas.changePassword, tags: ['accounts'] } }, async (request) => {

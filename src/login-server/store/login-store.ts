@@ -7,7 +7,7 @@ import { err, ok, type CodedError, type Result } from '../../result.js';
 import type { DevicesTable, DialectName, Schema, UsersTable } from './schema.js';
 import type { StoreDatabase } from './database.js';
 import { usernameSkeleton } from '../../wire/confusables.js';
-import type { ChallengeOutcome, ChallengeRequest } from './relogin-queries.js';
+import type { ChallengeAnswer, ChallengeOutcome, ChallengeRequest, ChallengeUse } from './relogin-queries.js';
 
 export interface User {
   readonly id: number;
@@ -323,15 +323,17 @@ export class LoginStore {
   }
 
   /**
-   * Unless `lockKey` is locked, uses a challenge up and returns its device and user: once, never
-   * again (a replay finds nothing); an expired challenge is used up and found as unknown.
+   * Unless `lockKey` is locked, uses a challenge up: once, never again (a replay finds nothing);
+   * an expired challenge is used up and found as unknown. When the challenge was the active
+   * device's with this signing key and the signature is valid, the login is recorded and its
+   * certificate's serial drawn in the same step.
    */
-  async useChallenge(lockKey: string, challenge: string, nowMs: number): Promise<{ readonly kind: 'locked'; readonly lockedUntilMs: number } | { readonly kind: 'unknown' } | { readonly kind: 'found'; readonly device: Device; readonly user: User }> {
-    const used = await this.database.relogin.useChallenge(lockKey, challenge, nowMs);
-    return used.kind === 'found' ? { kind: 'found', device: toDevice(used.device), user: toUser(used.user) } : used;
+  async useChallenge(answer: ChallengeAnswer): Promise<Exclude<ChallengeUse, { kind: 'granted' }> | { readonly kind: 'granted'; readonly device: Device; readonly user: User; readonly serial: number }> {
+    const used = await this.database.relogin.useChallenge(answer);
+    return used.kind === 'granted' ? { kind: 'granted', device: toDevice(used.device), user: toUser(used.user), serial: used.serial } : used;
   }
 
-  /** Records a login (the device's last login, the user's last seen) and returns the next certificate serial, atomically. */
+  /** Records a password login (the device's last login, the user's last seen) and returns the next certificate serial, atomically. */
   recordGrant(deviceId: number, userId: number, nowMs: number): Promise<number> {
     return this.database.relogin.recordGrant(deviceId, userId, nowMs);
   }

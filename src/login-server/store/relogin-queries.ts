@@ -1,6 +1,6 @@
 // The key re-login's queries (POST /v1/login/challenge, then /v1/login/device), the login
 // server's busiest path: written by hand once per dialect, prepared once, and combined so that a
-// re-login costs three statements instead of twenty (issue 22: Kysely building ten queries and
+// re-login costs two statements instead of twenty (issue 22: Kysely building ten queries and
 // six BEGIN/COMMITs per re-login was most of the cost). Both dialects keep the same semantics
 // as the general store methods they stand for (login-store.ts `lockedUntil`, `countInWindow`,
 // `findDeviceBySigningKey`, `nextSerial`): store.test.ts runs them on both.
@@ -36,18 +36,35 @@ export type ChallengeOutcome =
   /** No active device has the key (the request was counted in its window). */
   | { readonly kind: 'unknown_device' };
 
+/** A device's answer to a challenge; the caller checked the signature with the key the device sent. */
+export interface ChallengeAnswer {
+  /** Refused, and the challenge kept, while this throttle key is locked. */
+  readonly lockKey: string;
+  readonly challenge: string;
+  readonly signingKey: Uint8Array;
+  readonly signatureValid: boolean;
+  readonly nowMs: number;
+}
+
 export type ChallengeUse =
   | { readonly kind: 'locked'; readonly lockedUntilMs: number }
   /** Unknown, expired or already used (an expired one is used up all the same). */
   | { readonly kind: 'unknown' }
-  | { readonly kind: 'found'; readonly device: Selectable<DevicesTable>; readonly user: Selectable<UsersTable> };
+  | { readonly kind: 'revoked' }
+  /** The challenge was another device's, or the signature is not valid. */
+  | { readonly kind: 'wrong_key' }
+  /** Logged in: the login is recorded and `serial` drawn for its certificate. */
+  | { readonly kind: 'granted'; readonly device: Selectable<DevicesTable>; readonly user: Selectable<UsersTable>; readonly serial: number };
 
 export interface ReloginQueries {
   /** Checks the lock, counts the window, finds the device, evicts its excess challenges and stores the new one. */
   issueChallenge(request: ChallengeRequest): Promise<ChallengeOutcome>;
-  /** Unless `lockKey` is locked: uses the challenge up and returns its device and user. */
-  useChallenge(lockKey: string, challenge: string, nowMs: number): Promise<ChallengeUse>;
-  /** The next certificate serial, with the device's last login and the user's last seen set to `nowMs`. */
+  /**
+   * Unless `lockKey` is locked: uses the challenge up (whatever the answer), and if it was the
+   * signing key's active device's and the signature is valid, records the login and draws a serial.
+   */
+  useChallenge(answer: ChallengeAnswer): Promise<ChallengeUse>;
+  /** The next certificate serial, with the device's last login and the user's last seen set to `nowMs` (a password login). */
   recordGrant(deviceId: number, userId: number, nowMs: number): Promise<number>;
 }
 
@@ -74,9 +91,10 @@ interface DeviceUserRow {
 const DEVICE_USER_COLUMNS = `u.id, u.username, u.display_name, u.password_hash, u.created_at_ms, u.discoverable, u.show_last_seen, u.last_seen_ms,
   d.id as d_id, d.user_id as d_user_id, d.signing_key, d.dh_key, d.name, d.created_at_ms as d_created_at_ms, d.last_login_ms, d.revoked_at_ms`;
 
-function found(row: DeviceUserRow): ChallengeUse {
+function granted(row: DeviceUserRow, serial: number): ChallengeUse {
   return {
-    kind: 'found',
+    kind: 'granted',
+    serial,
     user: { id: row.id, username: row.username, username_skeleton: '', display_name: row.display_name, password_hash: row.password_hash, created_at_ms: row.created_at_ms, discoverable: row.discoverable, show_last_seen: row.show_last_seen, last_seen_ms: row.last_seen_ms },
     device: { id: row.d_id, user_id: row.d_user_id, signing_key: row.signing_key, dh_key: row.dh_key, name: row.name, created_at_ms: row.d_created_at_ms, last_login_ms: row.last_login_ms, revoked_at_ms: row.revoked_at_ms },
   };
@@ -87,7 +105,7 @@ const WINDOW_FRESH = 'excluded.updated_at_ms - throttles.updated_at_ms >= @windo
 
 export class SqliteReloginQueries implements ReloginQueries {
   private readonly issue: (request: ChallengeRequest) => ChallengeOutcome;
-  private readonly use: (lockKey: string, challenge: string, nowMs: number) => ChallengeUse;
+  private readonly use: (answer: ChallengeAnswer) => ChallengeUse;
   private readonly grant: (deviceId: number, userId: number, nowMs: number) => number;
 
   constructor(
@@ -136,20 +154,24 @@ export class SqliteReloginQueries implements ReloginQueries {
       insertChallenge.run({ challenge: r.challenge, deviceId, source: r.source, expiresAtMs: r.expiresAtMs });
       return { kind: 'issued' };
     });
-    this.use = sqlite.transaction((lockKey: string, challenge: string, nowMs: number): ChallengeUse => {
-      const locked = lockOf(lockKey, nowMs);
-      if (locked !== null) return { kind: 'locked', lockedUntilMs: locked };
-      const taken = takeChallenge.get(challenge);
-      if (!taken || taken.expires_at_ms < nowMs) return { kind: 'unknown' };
-      const row = deviceWithUser.get(taken.device_id);
-      return row ? found(row) : { kind: 'unknown' };
-    });
-    this.grant = sqlite.transaction((deviceId: number, userId: number, nowMs: number): number => {
+    const recordLogin = (deviceId: number, userId: number, nowMs: number): number => {
       const serial = nextSerial.get()!;
       deviceLogin.run(nowMs, deviceId);
       userSeen.run(nowMs, userId);
       return serial;
+    };
+    this.use = sqlite.transaction((a: ChallengeAnswer): ChallengeUse => {
+      const locked = lockOf(a.lockKey, a.nowMs);
+      if (locked !== null) return { kind: 'locked', lockedUntilMs: locked };
+      const taken = takeChallenge.get(a.challenge);
+      if (!taken || taken.expires_at_ms < a.nowMs) return { kind: 'unknown' };
+      const row = deviceWithUser.get(taken.device_id);
+      if (!row) return { kind: 'unknown' };
+      if (row.revoked_at_ms !== null) return { kind: 'revoked' };
+      if (!Buffer.from(row.signing_key).equals(Buffer.from(a.signingKey)) || !a.signatureValid) return { kind: 'wrong_key' };
+      return granted(row, recordLogin(row.d_id, row.id, a.nowMs));
     });
+    this.grant = sqlite.transaction(recordLogin);
   }
 
   /** Runs `work` while holding Kysely's one SQLite connection: no Kysely transaction is open meanwhile. */
@@ -161,8 +183,8 @@ export class SqliteReloginQueries implements ReloginQueries {
     return this.exclusive(() => this.issue(request));
   }
 
-  useChallenge(lockKey: string, challenge: string, nowMs: number): Promise<ChallengeUse> {
-    return this.exclusive(() => this.use(lockKey, challenge, nowMs));
+  useChallenge(answer: ChallengeAnswer): Promise<ChallengeUse> {
+    return this.exclusive(() => this.use(answer));
   }
 
   recordGrant(deviceId: number, userId: number, nowMs: number): Promise<number> {
@@ -201,6 +223,8 @@ const PG_ISSUE_CHALLENGE = {
     exists (select 1 from issued) as issued`,
 };
 
+// The device and user columns come from before the statement: the grant's own updates (last
+// login, last seen) are not in them.
 const PG_USE_CHALLENGE = {
   name: 'parley_use_challenge',
   text: `with lock as (
@@ -208,8 +232,18 @@ const PG_USE_CHALLENGE = {
   ), used as (
     delete from login_challenges where challenge = $2::text and (select until from lock) <= $3::bigint
     returning device_id, expires_at_ms
+  ), entitled as (
+    select d.id, d.user_id from used join devices d on d.id = used.device_id
+    where used.expires_at_ms >= $3::bigint and d.revoked_at_ms is null and d.signing_key = $4::bytea and $5::boolean
+  ), serial as (
+    insert into counters (name, value) select 'serial', 1 from entitled
+    on conflict (name) do update set value = counters.value + 1 returning value
+  ), device as (
+    update devices set last_login_ms = $3::bigint where id = (select id from entitled)
+  ), account as (
+    update users set last_seen_ms = $3::bigint where id = (select user_id from entitled)
   )
-  select lock.until as locked_until_ms, used.expires_at_ms, ${DEVICE_USER_COLUMNS}
+  select lock.until as locked_until_ms, used.expires_at_ms, (select value from serial) as serial, ${DEVICE_USER_COLUMNS}
   from lock left join used on true left join devices d on d.id = used.device_id left join users u on u.id = d.user_id`,
 };
 
@@ -237,12 +271,14 @@ export class PostgresReloginQueries implements ReloginQueries {
     return row.issued ? { kind: 'issued' } : { kind: 'unknown_device' };
   }
 
-  async useChallenge(lockKey: string, challenge: string, nowMs: number): Promise<ChallengeUse> {
-    const { rows } = await this.pool.query<DeviceUserRow & { locked_until_ms: number; expires_at_ms: number | null }>({ ...PG_USE_CHALLENGE, values: [lockKey, challenge, nowMs] });
+  async useChallenge(a: ChallengeAnswer): Promise<ChallengeUse> {
+    const values = [a.lockKey, a.challenge, a.nowMs, a.signingKey, a.signatureValid];
+    const { rows } = await this.pool.query<DeviceUserRow & { locked_until_ms: number; expires_at_ms: number | null; serial: number | null }>({ ...PG_USE_CHALLENGE, values });
     const row = rows[0]!;
-    if (row.locked_until_ms > nowMs) return { kind: 'locked', lockedUntilMs: row.locked_until_ms };
-    if (row.expires_at_ms === null || row.expires_at_ms < nowMs || row.d_id === null) return { kind: 'unknown' };
-    return found(row);
+    if (row.locked_until_ms > a.nowMs) return { kind: 'locked', lockedUntilMs: row.locked_until_ms };
+    if (row.expires_at_ms === null || row.expires_at_ms < a.nowMs || row.d_id === null) return { kind: 'unknown' };
+    if (row.revoked_at_ms !== null) return { kind: 'revoked' };
+    return row.serial === null ? { kind: 'wrong_key' } : granted(row, row.serial);
   }
 
   async recordGrant(deviceId: number, userId: number, nowMs: number): Promise<number> {
