@@ -44,7 +44,7 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function freshPostgres(adminUrl: string, name: string): Promise<string> {
+export async function freshPostgres(adminUrl: string, name: string): Promise<string> {
   const admin = new pg.Client(adminUrl);
   await admin.connect();
   await admin.query(`drop database if exists ${name} with (force)`);
@@ -54,12 +54,12 @@ async function freshPostgres(adminUrl: string, name: string): Promise<string> {
 }
 
 /** Challenge + signed login, `total` times over `concurrency` devices at once. */
-async function relogins(database: StoreDatabase, total: number, concurrency: number): Promise<number[]> {
+export async function relogins(database: StoreDatabase, total: number, concurrency: number, rounds = ROUNDS, hooks: { warmedUp?: () => void; finished?: () => void } = {}): Promise<number[]> {
   const server = await testServer(database, { config: BENCH_CONFIG });
   const devices = Array.from({ length: concurrency }, (_, i) => new TestDevice(server.app, server.ca, `bench${i}`));
   for (const d of devices) await ready(d);
   const rates: number[] = [];
-  for (let round = 0; round <= ROUNDS; round++) {
+  for (let round = 0; round <= rounds; round++) {
     let left = total;
     const start = performance.now();
     await Promise.all(
@@ -71,7 +71,9 @@ async function relogins(database: StoreDatabase, total: number, concurrency: num
       }),
     );
     if (round > 0) rates.push((total * 1000) / (performance.now() - start)); // round 0 warms up
+    else hooks.warmedUp?.();
   }
+  hooks.finished?.();
   await server.close();
   return rates;
 }

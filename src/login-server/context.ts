@@ -230,9 +230,11 @@ export async function authenticate(context: ServerContext, request: FastifyReque
 /** Refuses with 429 while `key` (`<scope>:<who>`) is locked; counted by scope. */
 export async function checkThrottle(context: ServerContext, key: string): Promise<void> {
   const until = await context.store.lockedUntil(key);
-  const now = context.clock.wallTimeMs();
-  if (until > now) {
-    context.metrics.throttleRefusals.inc({ scope: key.slice(0, key.indexOf(':')) });
-    throw new ApiError(429, 'throttled', 'too many attempts: wait and try again', until - now);
-  }
+  if (until > context.clock.wallTimeMs()) throw throttled(context, key.slice(0, key.indexOf(':')), until, 'too many attempts: wait and try again');
+}
+
+/** The 429 for a throttle of `scope` that holds until `lockedUntilMs`, counted. */
+export function throttled(context: ServerContext, scope: string, lockedUntilMs: number, message: string): ApiError {
+  context.metrics.throttleRefusals.inc({ scope });
+  return new ApiError(429, 'throttled', message, lockedUntilMs - context.clock.wallTimeMs());
 }

@@ -8,7 +8,8 @@
 //   source alone bounds one address's guesses over all accounts; account alone is soft (more
 //   free failures, locks of seconds), so many addresses are slowed but a stranger's burst cannot
 //   lock the owner out from the owner's own address.
-// - Challenges are rate-limited per source (a fixed window): asking costs a database write.
+// - Challenges are rate-limited per source (a fixed window): asking costs a database write. That
+//   window is counted in the challenge's own step of the store (routes/accounts.ts, store/relogin-queries.ts).
 // A source is an IPv4 address or an IPv6 /64 (one subscriber's usual allocation), so an
 // attacker cannot take a fresh key per address of the prefix.
 import { isIPv6 } from 'node:net';
@@ -109,17 +110,6 @@ export class LoginThrottle {
     this.knownLocks.delete(key);
     if (this.knownLocks.size >= REMEMBERED_LOCKS) this.knownLocks.delete(this.knownLocks.keys().next().value!);
     this.knownLocks.set(key, untilMs);
-  }
-
-  /** Counts a challenge request from `source`, or throws 429 until the source's window ends. */
-  async admitChallenge(source: string): Promise<void> {
-    const { maxPerWindow, windowMs } = this.context.config.challengeRate;
-    const now = this.context.clock.wallTimeMs();
-    const counted = await this.context.store.countInWindow(`challenge-ip:${source}`, now, windowMs, maxPerWindow);
-    if (!counted.ok) {
-      this.context.metrics.throttleRefusals.inc({ scope: 'challenge-ip' });
-      throw new ApiError(429, 'throttled', 'too many challenges from this address: wait and try again', counted.lockedUntilMs - now);
-    }
   }
 
   /** Deletes idle throttle rows now and then, so keys a stranger invents do not pile up. */

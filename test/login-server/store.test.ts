@@ -60,23 +60,78 @@ for (const dialect of DIALECTS) {
     test('a challenge is used once and not after it expires; a device holds a bounded set, a flood evicts its own first', async () => {
       const device = await store.registerDevice({ userId: users.bob!.id, signingKey: key(9), dhKey: key(9), name: 'pc', nowMs: T0 });
       assert.ok(device.ok);
-      const issue = (challenge: string, source: string, nowMs = T0) => store.createChallenge({ challenge, deviceId: device.value.id, source, nowMs, expiresAtMs: nowMs + 60_000, maxPerDevice: 4 });
-      await issue('c1', 'owner');
-      assert.equal(await store.consumeChallenge('c1', T0 + 1), device.value.id);
-      assert.equal(await store.consumeChallenge('c1', T0 + 2), null, 'replayed');
+      const window = { lockKey: 'lock:none', windowKey: 'window:open', windowMs: 1, maxPerWindow: 1e9 };
+      const issue = (challenge: string, source: string, nowMs = T0) => store.issueChallenge({ ...window, signingKey: key(9), challenge, source, nowMs, expiresAtMs: nowMs + 60_000, maxPerDevice: 4 });
+      const use = async (challenge: string, nowMs: number, answer: { signingKey?: Uint8Array; signatureValid?: boolean } = {}) => {
+        const used = await store.useChallenge({ lockKey: 'lock:none', challenge, nowMs, signingKey: answer.signingKey ?? key(9), signatureValid: answer.signatureValid ?? true });
+        return used.kind === 'granted' ? used.device.id : used.kind;
+      };
+      assert.deepEqual(await issue('c1', 'owner'), { kind: 'issued' });
+      const granted = await store.useChallenge({ lockKey: 'lock:none', challenge: 'c1', nowMs: T0 + 1, signingKey: key(9), signatureValid: true });
+      assert.ok(granted.kind === 'granted' && granted.device.id === device.value.id && granted.user.username === 'bob' && granted.user.passwordHash === 'h');
+      assert.deepEqual(granted.device.signingKey, key(9));
+      assert.equal((await store.findDevice(device.value.id))?.lastLoginMs, T0 + 1, 'the login is recorded');
+      assert.equal((await store.findUserById(users.bob!.id))?.lastSeenMs, T0 + 1);
+      assert.equal(await store.nextSerial(), granted.serial + 1, 'its serial was drawn');
+      assert.equal(await use('c1', T0 + 2), 'unknown', 'replayed');
+      // A wrong answer (another key, a bad signature) is refused and uses the challenge up, recording nothing.
+      await issue('c3', 'owner');
+      assert.equal(await use('c3', T0 + 3, { signatureValid: false }), 'wrong_key');
+      assert.equal(await use('c3', T0 + 4), 'unknown', 'used up by the wrong answer');
+      await issue('c4', 'owner');
+      assert.equal(await use('c4', T0 + 5, { signingKey: key(1) }), 'wrong_key');
+      assert.equal((await store.findDevice(device.value.id))?.lastLoginMs, T0 + 1, 'no login recorded');
       await issue('c2', 'owner');
-      assert.equal(await store.consumeChallenge('c2', T0 + 60_001), null, 'expired');
+      assert.equal(await use('c2', T0 + 60_001), 'unknown', 'expired');
+      assert.equal(await use('c2', T0), 'unknown', 'an expired challenge was used up all the same');
       // The owner's challenge outlives a flood from another source; the table stays bounded.
       await issue('mine', 'owner');
       for (let i = 0; i < 50; i++) await issue(`flood${i}`, 'stranger');
       const rows = await store.db.selectFrom('login_challenges').select('challenge').where('device_id', '=', device.value.id).orderBy('id').execute();
       assert.deepEqual(rows.map((r) => r.challenge), ['mine', 'flood47', 'flood48', 'flood49']);
-      assert.equal(await store.consumeChallenge('flood46', T0), null, 'an earlier flood challenge is gone');
-      assert.equal(await store.consumeChallenge('mine', T0), device.value.id);
+      assert.equal(await use('flood46', T0), 'unknown', 'an earlier flood challenge is gone');
+      assert.equal(await use('mine', T0), device.value.id);
       // With the set full of one source's challenges, another source evicts the oldest; expired ones go first.
       await issue('late', 'third', T0 + 120_000);
       const after = await store.db.selectFrom('login_challenges').select('challenge').where('device_id', '=', device.value.id).execute();
       assert.deepEqual(after.map((r) => r.challenge), ['late'], 'expired challenges were deleted');
+      // Unknown and revoked keys get none; nothing is stored for them.
+      assert.deepEqual(await store.issueChallenge({ ...window, signingKey: key(77), challenge: 'nobody', source: 'owner', nowMs: T0, expiresAtMs: T0 + 60_000, maxPerDevice: 4 }), { kind: 'unknown_device' });
+      assert.equal(await use('nobody', T0), 'unknown');
+    });
+
+    test('challenges: refused and not counted while the lock holds, counted in fixed windows, a challenge kept while locked', async () => {
+      const device = await store.registerDevice({ userId: users.alfred!.id, signingKey: key(10), dhKey: key(10), name: 'pc', nowMs: T0 });
+      assert.ok(device.ok);
+      const issue = (challenge: string, nowMs: number, signingKey = key(10)) =>
+        store.issueChallenge({ lockKey: 'login-ip:w', windowKey: 'challenge-ip:w', windowMs: 10_000, maxPerWindow: 3, signingKey, challenge, source: 'w', nowMs, expiresAtMs: nowMs + 60_000, maxPerDevice: 8 });
+      // Fixed windows: three per 10 s (an unknown key counts too), then refused until the window ends.
+      const outcomes = [await issue('w0', T0), await issue('w1', T0 + 1, key(78)), await issue('w2', T0 + 2), await issue('w3', T0 + 3), await issue('w4', T0 + 4)];
+      assert.deepEqual(outcomes.map((o) => o.kind), ['issued', 'unknown_device', 'issued', 'rate_limited', 'rate_limited']);
+      assert.deepEqual(outcomes[3], { kind: 'rate_limited', lockedUntilMs: T0 + 10_000 });
+      assert.deepEqual(await issue('w5', T0 + 10_000), { kind: 'issued' }, 'a new window');
+      // A locked source gets no challenge, and its asking is not counted; its outstanding challenge is kept.
+      const policy = { freeFailures: 0, baseLockMs: 5_000, maxLockMs: 5_000, forgetAfterMs: 60_000 };
+      assert.equal(await store.recordFailure('login-ip:w', T0 + 10_000, policy), T0 + 15_000);
+      assert.deepEqual(await issue('w6', T0 + 10_001), { kind: 'locked', lockedUntilMs: T0 + 15_000 });
+      const answer = { lockKey: 'login-ip:w', challenge: 'w5', signingKey: key(10), signatureValid: true };
+      assert.deepEqual(await store.useChallenge({ ...answer, nowMs: T0 + 10_001 }), { kind: 'locked', lockedUntilMs: T0 + 15_000 });
+      assert.deepEqual(await issue('w7', T0 + 15_000), { kind: 'issued' }, 'the lock ended');
+      assert.deepEqual(await issue('w8', T0 + 15_001), { kind: 'issued' }, 'the third of the window: the locked ask was not counted');
+      const used = await store.useChallenge({ ...answer, nowMs: T0 + 15_000 });
+      assert.ok(used.kind === 'granted' && used.device.id === device.value.id);
+      // A revoked device's challenge is refused as such.
+      assert.deepEqual(await issue('w9', T0 + 20_000), { kind: 'issued' }, 'a new window');
+      assert.ok((await store.revokeDevice(users.alfred!.id, device.value.id, T0 + 20_001)).ok);
+      assert.deepEqual(await store.useChallenge({ ...answer, challenge: 'w9', nowMs: T0 + 20_002 }), { kind: 'revoked' });
+    });
+
+    test('a password login records the login and draws the next serial', async () => {
+      const device = (await store.listDevices(users.alfred!.id))[0]!;
+      const first = await store.recordGrant(device.id, users.alfred!.id, T0 + 42);
+      assert.equal(await store.recordGrant(device.id, users.alfred!.id, T0 + 43), first + 1);
+      assert.equal((await store.findDevice(device.id))?.lastLoginMs, T0 + 43);
+      assert.equal((await store.findUserById(users.alfred!.id))?.lastSeenMs, T0 + 43);
     });
 
     test('certificate serials are unique and increasing, even when drawn at once', async () => {
@@ -163,7 +218,7 @@ for (const dialect of DIALECTS) {
       assert.equal(await store.lockedUntil('ip:1'), 0);
     });
 
-    test('throttle reservations: counted before the work, refused while locked, given back on success; windows; pruning', async () => {
+    test('throttle reservations: counted before the work, refused while locked, given back on success; pruning', async () => {
       const policy = { freeFailures: 2, baseLockMs: 1000, maxLockMs: 8000, forgetAfterMs: 60_000 };
       // Ten at once: the first three are admitted (two free, the third sets the lock), the rest refused.
       const burst = await Promise.all(Array.from({ length: 10 }, () => store.reserveAttempt('acct:1', T0, policy)));
@@ -173,12 +228,6 @@ for (const dialect of DIALECTS) {
       await store.refundAttempt('acct:1', policy);
       assert.equal(await store.lockedUntil('acct:1'), 0);
       assert.ok((await store.reserveAttempt('acct:1', T0, policy)).ok);
-      // Fixed windows: three per 10 s, then refused until the window ends.
-      const window = [];
-      for (let i = 0; i < 5; i++) window.push(await store.countInWindow('rate:1', T0 + i, 10_000, 3));
-      assert.deepEqual(window.map((r) => r.ok), [true, true, true, false, false]);
-      assert.ok(!window[3]!.ok && window[3]!.lockedUntilMs === T0 + 10_000);
-      assert.ok((await store.countInWindow('rate:1', T0 + 10_000, 10_000, 3)).ok, 'a new window');
       // Idle, unlocked rows are pruned; a locked one stays.
       await store.recordFailure('idle:1', T0 - 3_600_000, policy);
       for (let i = 0; i < 4; i++) await store.recordFailure('locked:1', T0 - 3_600_000, { ...policy, maxLockMs: 2 * 3_600_000, baseLockMs: 2 * 3_600_000 });

@@ -10,12 +10,13 @@ import { challengeMessage, deviceProofMessage } from '../../crypto/login-proofs.
 import { normaliseNewUsername, normaliseUsername } from '../../wire/usernames.js';
 import { checkUserText } from '../../wire/user-text.js';
 import { spendAttempt } from '../attempt-limit.js';
-import { ApiError, authenticate, checkThrottle, type ServerContext } from '../context.js';
+import { ApiError, authenticate, throttled, type ServerContext } from '../context.js';
 import type { Device, User } from '../store/login-store.js';
 import { issueToken } from '../tokens.js';
 import { schemas } from '../schemas.js';
 import { supernodeCertificateFor } from '../promotion.js';
 import { LoginThrottle, sourceOf } from '../login-throttle.js';
+import { DeviceKeyCache } from '../device-keys.js';
 
 function bytes(text: string): Uint8Array {
   const value = fromBase64Url(text);
@@ -29,20 +30,20 @@ function username(text: string): string {
   return name.value;
 }
 
-async function grant(context: ServerContext, user: User, device: Device, source: string) {
-  const now = context.clock.wallTimeMs();
+/** The certificate and token of a login; `recorded` is the login as the store recorded it (its time, the certificate's serial). */
+async function grant(context: ServerContext, user: User, device: Device, source: string, recorded?: { nowMs: number; serial: number }) {
+  const now = recorded?.nowMs ?? context.clock.wallTimeMs();
   context.hasher.trust(source); // its password logins may take the hash queue's reserved places
   const certificate = issueCertificate(context.ca, {
     username: user.username,
     role: Role.DEVICE,
     signingKey: device.signingKey,
     dhKey: device.dhKey,
-    serial: await context.store.nextSerial(),
+    serial: recorded?.serial ?? (await context.store.recordGrant(device.id, user.id, now)), // the login is recorded with its serial
     issuedAtMs: now,
     lifetimeMs: context.config.certificateLifetimeMs,
   });
   context.metrics.certificatesIssued.inc({ role: 'device' });
-  await context.store.recordLogin(device.id, user.id, now);
   const accessTokenExpiresAtMs = now + context.config.tokenLifetimeMs;
   return {
     username: user.username,
@@ -120,41 +121,73 @@ export function accountRoutes(app: FastifyInstance, context: ServerContext): voi
 
   // Anyone who knows a device's public key can ask for its challenges (buddies can list each
   // other's devices), so asking is rate-limited per source and a device holds several
-  // outstanding challenges: a stranger's requests evict the stranger's own first.
+  // outstanding challenges: a stranger's requests evict the stranger's own first. The lock of
+  // the source's failed device logins, the source's window of challenges, the device and its
+  // challenges are one step of the store (one statement on PostgreSQL): this is the busiest route.
   app.post('/v1/login/challenge', { schema: { body: schemas.challengeRequest, tags: ['login'] } }, async (request) => {
-    const { signingKey } = request.body as { signingKey: string };
+    const signingKey = bytes((request.body as { signingKey: string }).signingKey);
     const source = sourceOf(clientIp(request));
-    await checkThrottle(context, `login-ip:${source}`);
-    const key = bytes(signingKey);
-    await throttle.admitChallenge(source);
-    const device = await store.findDeviceBySigningKey(key);
-    if (!device || device.revokedAtMs !== null) throw new ApiError(404, 'unknown_device', 'no active device has this key: log in with the password');
     const challenge = toBase64Url(context.random.bytes(32));
-    const expiresAtMs = now() + config.challengeLifetimeMs;
-    await store.createChallenge({ challenge, deviceId: device.id, source, nowMs: now(), expiresAtMs, maxPerDevice: config.maxChallengesPerDevice });
-    return { challenge, expiresAtMs };
+    const nowMs = now();
+    const expiresAtMs = nowMs + config.challengeLifetimeMs;
+    const { maxPerWindow, windowMs } = config.challengeRate;
+    const outcome = await store.issueChallenge({
+      lockKey: `login-ip:${source}`,
+      windowKey: `challenge-ip:${source}`,
+      windowMs,
+      maxPerWindow,
+      signingKey,
+      challenge,
+      source,
+      maxPerDevice: config.maxChallengesPerDevice,
+      nowMs,
+      expiresAtMs,
+    });
+    switch (outcome.kind) {
+      case 'locked':
+        throw throttled(context, 'login-ip', outcome.lockedUntilMs, 'too many attempts: wait and try again');
+      case 'rate_limited':
+        throw throttled(context, 'challenge-ip', outcome.lockedUntilMs, 'too many challenges from this address: wait and try again');
+      case 'unknown_device':
+        throw new ApiError(404, 'unknown_device', 'no active device has this key: log in with the password');
+      case 'issued':
+        return { challenge, expiresAtMs };
+    }
   });
 
+  // The signature is checked first, with the key the device sent (imported once per registered
+  // key); then one step of the store checks the source's lock, uses the challenge up (single use,
+  // even when the answer is wrong), and if the challenge was that key's active device's and the
+  // signature holds, records the login and draws the certificate's serial. A failure counts
+  // against the source's lock.
+  const deviceKeys = new DeviceKeyCache();
   app.post('/v1/login/device', { schema: { body: schemas.deviceLogin, tags: ['login'] } }, async (request) => {
     const body = request.body as { signingKey: string; challenge: string; signature: string };
     const source = sourceOf(clientIp(request));
     const ipKey = `login-ip:${source}`;
-    await checkThrottle(context, ipKey);
     const signingKey = bytes(body.signingKey);
     const challenge = bytes(body.challenge);
-    const deviceId = await store.consumeChallenge(body.challenge, now());
-    const found = deviceId === null ? null : await store.findDeviceWithUser(deviceId);
-    const device = found?.device ?? null;
+    const signature = bytes(body.signature);
+    const signatureValid = verifySignature(deviceKeys.peek(body.signingKey) ?? signingKey, challengeMessage(context.ca.networkId, challenge), signature);
+    const nowMs = now();
+    const used = await store.useChallenge({ lockKey: ipKey, challenge: body.challenge, signingKey, signatureValid, nowMs });
     const fail = async (code: string, message: string) => {
       await store.recordFailure(ipKey, now(), config.loginSourceThrottle);
       return new ApiError(401, code, message);
     };
-    if (!device) throw await fail('bad_challenge', 'unknown, expired or already used challenge');
-    if (device.revokedAtMs !== null) throw await fail('device_revoked', 'this device was revoked');
-    if (!Buffer.from(device.signingKey).equals(Buffer.from(signingKey)) || !verifySignature(signingKey, challengeMessage(context.ca.networkId, challenge), bytes(body.signature))) {
-      throw await fail('bad_signature', 'the signature does not match the device key');
+    switch (used.kind) {
+      case 'locked':
+        throw throttled(context, 'login-ip', used.lockedUntilMs, 'too many attempts: wait and try again');
+      case 'unknown':
+        throw await fail('bad_challenge', 'unknown, expired or already used challenge');
+      case 'revoked':
+        throw await fail('device_revoked', 'this device was revoked');
+      case 'wrong_key':
+        throw await fail('bad_signature', 'the signature does not match the device key');
+      case 'granted':
+        deviceKeys.remember(body.signingKey, signingKey); // a registered device's key: safe to keep
+        return grant(context, used.user, used.device, source, { nowMs, serial: used.serial });
     }
-    return grant(context, found!.user, device, source);
   });
 
   app.post('/v1/account/password', { schema: { body: schemas.changePassword, tags: ['accounts'] } }, async (request) => {

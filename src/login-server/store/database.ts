@@ -7,10 +7,13 @@ import pg from 'pg';
 import { preparePrivateDatabase } from '../../env/private-files.js';
 import type { DialectName, Schema } from './schema.js';
 import { migrate } from './migrations.js';
+import { PostgresReloginQueries, SqliteReloginQueries, type ReloginQueries } from './relogin-queries.js';
 
 export interface StoreDatabase {
   readonly db: Kysely<Schema>;
   readonly dialect: DialectName;
+  /** The key re-login's statements, prepared on this database's own driver. */
+  readonly relogin: ReloginQueries;
   close(): Promise<void>;
 }
 
@@ -22,10 +25,7 @@ export function isPostgresUrl(location: string): boolean {
 
 /** Opens (and migrates) the database at `location`: a postgres:// URL or a SQLite file path. */
 export async function openDatabase(location: string, options: { poolSize?: number } = {}): Promise<StoreDatabase> {
-  let db: Kysely<Schema>;
-  let dialect: DialectName;
   if (isPostgresUrl(location)) {
-    dialect = 'postgres';
     const pool = new pg.Pool({
       connectionString: location,
       max: options.poolSize ?? 10,
@@ -36,18 +36,18 @@ export async function openDatabase(location: string, options: { poolSize?: numbe
     // 'error' on the pool; unheard, it would crash the process. The pool drops that connection
     // and the next query opens another, so there is nothing else to do.
     pool.on('error', () => {});
-    db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
-  } else {
-    dialect = 'sqlite';
-    // Password hashes and sealed messages: owner-only, and so are the -wal and -shm files.
-    if (location !== ':memory:') preparePrivateDatabase(location);
-    const sqlite = new Database(location);
-    sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('synchronous = NORMAL');
-    sqlite.pragma('foreign_keys = ON');
-    sqlite.pragma('busy_timeout = 5000');
-    db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+    await migrate(db, 'postgres');
+    return { db, dialect: 'postgres', relogin: new PostgresReloginQueries(pool), close: () => db.destroy() };
   }
-  await migrate(db, dialect);
-  return { db, dialect, close: () => db.destroy() };
+  // Password hashes and sealed messages: owner-only, and so are the -wal and -shm files.
+  if (location !== ':memory:') preparePrivateDatabase(location);
+  const sqlite = new Database(location);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  await migrate(db, 'sqlite'); // before the re-login statements are prepared against its tables
+  return { db, dialect: 'sqlite', relogin: new SqliteReloginQueries(db, sqlite), close: () => db.destroy() };
 }

@@ -7,6 +7,7 @@ import { err, ok, type CodedError, type Result } from '../../result.js';
 import type { DevicesTable, DialectName, Schema, UsersTable } from './schema.js';
 import type { StoreDatabase } from './database.js';
 import { usernameSkeleton } from '../../wire/confusables.js';
+import type { ChallengeAnswer, ChallengeOutcome, ChallengeRequest, ChallengeUse } from './relogin-queries.js';
 
 export interface User {
   readonly id: number;
@@ -310,56 +311,31 @@ export class LoginStore {
   }
 
   /**
-   * Issues a challenge for a device. A device holds at most `maxPerDevice` outstanding: past
-   * that, the oldest one asked for from the same source goes, or else the oldest of all, and
-   * expired ones go too. So the table stays bounded by devices × `maxPerDevice`, and a stranger
-   * who knows a device's public key and asks again and again evicts its own challenges, not the
-   * one the device is about to sign.
+   * Issues a challenge for the active device with `signingKey`, unless `lockKey` is locked or
+   * `windowKey`'s window is full (relogin-queries.ts, one statement on PostgreSQL). A device holds
+   * at most `maxPerDevice` outstanding: past that, the oldest one asked for from the same source
+   * goes, or else the oldest of all, and expired ones go too. So the table stays bounded by
+   * devices × `maxPerDevice`, and a stranger who knows a device's public key and asks again and
+   * again evicts its own challenges, not the one the device is about to sign.
    */
-  async createChallenge(input: { challenge: string; deviceId: number; source: string; nowMs: number; expiresAtMs: number; maxPerDevice: number }): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      await tx.deleteFrom('login_challenges').where('device_id', '=', input.deviceId).where('expires_at_ms', '<', input.nowMs).execute();
-      const held = await tx.selectFrom('login_challenges').select(['id', 'source']).where('device_id', '=', input.deviceId).orderBy('id').execute();
-      const excess = held.length - (input.maxPerDevice - 1);
-      if (excess > 0) {
-        const sameSource = held.filter((row) => row.source === input.source);
-        const others = held.filter((row) => row.source !== input.source);
-        const evicted = [...sameSource, ...others].slice(0, excess).map((row) => row.id);
-        await tx.deleteFrom('login_challenges').where('id', 'in', evicted).execute();
-      }
-      await tx.insertInto('login_challenges').values({ challenge: input.challenge, device_id: input.deviceId, source: input.source, expires_at_ms: input.expiresAtMs }).execute();
-    });
+  issueChallenge(request: ChallengeRequest): Promise<ChallengeOutcome> {
+    return this.database.relogin.issueChallenge(request);
   }
 
-  /** A device and its user in one query (the login path's lookup). */
-  async findDeviceWithUser(deviceId: number): Promise<{ device: Device; user: User } | null> {
-    const row = await this.db
-      .selectFrom('devices')
-      .innerJoin('users', 'users.id', 'devices.user_id')
-      .selectAll('users')
-      .select(['devices.id as d_id', 'devices.user_id as d_user_id', 'devices.signing_key', 'devices.dh_key', 'devices.name', 'devices.created_at_ms as d_created_at_ms', 'devices.last_login_ms', 'devices.revoked_at_ms'])
-      .where('devices.id', '=', deviceId)
-      .executeTakeFirst();
-    if (!row) return null;
-    return {
-      user: toUser(row),
-      device: toDevice({ id: row.d_id, user_id: row.d_user_id, signing_key: row.signing_key, dh_key: row.dh_key, name: row.name, created_at_ms: row.d_created_at_ms, last_login_ms: row.last_login_ms, revoked_at_ms: row.revoked_at_ms }),
-    };
+  /**
+   * Unless `lockKey` is locked, uses a challenge up: once, never again (a replay finds nothing);
+   * an expired challenge is used up and found as unknown. When the challenge was the active
+   * device's with this signing key and the signature is valid, the login is recorded and its
+   * certificate's serial drawn in the same step.
+   */
+  async useChallenge(answer: ChallengeAnswer): Promise<Exclude<ChallengeUse, { kind: 'granted' }> | { readonly kind: 'granted'; readonly device: Device; readonly user: User; readonly serial: number }> {
+    const used = await this.database.relogin.useChallenge(answer);
+    return used.kind === 'granted' ? { kind: 'granted', device: toDevice(used.device), user: toUser(used.user), serial: used.serial } : used;
   }
 
-  /** Records a login: the device's last login and the user's last seen, in one transaction. */
-  async recordLogin(deviceId: number, userId: number, nowMs: number): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      await tx.updateTable('devices').set({ last_login_ms: nowMs }).where('id', '=', deviceId).execute();
-      await tx.updateTable('users').set({ last_seen_ms: nowMs }).where('id', '=', userId).execute();
-    });
-  }
-
-  /** Uses a challenge up: returns its device once, never again (a replay finds nothing). */
-  async consumeChallenge(id: string, nowMs: number): Promise<number | null> {
-    const row = await this.db.deleteFrom('login_challenges').where('challenge', '=', id).returning(['device_id', 'expires_at_ms']).executeTakeFirst();
-    if (!row || Number(row.expires_at_ms) < nowMs) return null;
-    return Number(row.device_id);
+  /** Records a password login (the device's last login, the user's last seen) and returns the next certificate serial, atomically. */
+  recordGrant(deviceId: number, userId: number, nowMs: number): Promise<number> {
+    return this.database.relogin.recordGrant(deviceId, userId, nowMs);
   }
 
   /** The next certificate serial, unique across replicas (one atomic upsert). */
@@ -430,27 +406,6 @@ export class LoginStore {
         .set({ failures, locked_until_ms: failures > policy.freeFailures ? Number(row.locked_until_ms) : 0 })
         .where('key', '=', key)
         .execute();
-    });
-  }
-
-  /**
-   * Counts an event in fixed windows of `windowMs`: allowed while the window holds fewer than
-   * `maxPerWindow`; otherwise refused until the window ends (the refusal is not counted).
-   */
-  async countInWindow(key: string, nowMs: number, windowMs: number, maxPerWindow: number): Promise<{ readonly ok: true } | { readonly ok: false; readonly lockedUntilMs: number }> {
-    return this.db.transaction().execute(async (tx) => {
-      // In these rows `updated_at_ms` is the window's start and `failures` the events in it.
-      const row = await this.claimThrottle(tx, key, nowMs);
-      const windowStart = Number(row.updated_at_ms);
-      const fresh = nowMs - windowStart >= windowMs || Number(row.failures) === 0;
-      const count = fresh ? 0 : Number(row.failures);
-      if (count >= maxPerWindow) return { ok: false as const, lockedUntilMs: windowStart + windowMs };
-      await tx
-        .updateTable('throttles')
-        .set({ failures: count + 1, locked_until_ms: 0, updated_at_ms: fresh ? nowMs : windowStart })
-        .where('key', '=', key)
-        .execute();
-      return { ok: true as const };
     });
   }
 
