@@ -51,3 +51,9 @@ test('a file that closes what it opened passes with no report', async () => {
   assert.equal(code, 0, output);
   assert.doesNotMatch(output, /leak check/);
 });
+
+test('a file that closes what it opened in its own top-level after() hook passes: the check runs after that hook', async () => {
+  const { code, output } = await runWithLeakCheck('closes-in-after');
+  assert.equal(code, 0, output);
+  assert.doesNotMatch(output, /leak check/);
+});
