@@ -30,10 +30,10 @@ function routableIpv6(): string | null {
 }
 
 /** A supernode on 127.0.0.1 (links are IPv4), with STUN/TURN on `ipv6` too when given: its UDP port number must be free on both families, hence a few tries. */
-async function supernodeOn(net: TestNetwork, issuedAtMs: number, ipv6: string | null): Promise<{ supernode: RunningSupernode; dhKey: Uint8Array }> {
+async function supernodeOn(net: TestNetwork, issuedAtMs: number, ipv6: string | null, publicHost6?: string): Promise<{ supernode: RunningSupernode; dhKey: Uint8Array }> {
   const identity = net.identity('', { role: Role.SUPERNODE, issuedAtMs });
   for (let attempt = 1; ; attempt++) {
-    const supernode = await startSupernode(realEnv, { identity, verifier: net.verifier, host: '127.0.0.1', port: 0, log: () => {}, ...(ipv6 ? { stun: { ipv6: { host: ipv6 } } } : {}) });
+    const supernode = await startSupernode(realEnv, { identity, verifier: net.verifier, host: '127.0.0.1', port: 0, log: () => {}, ...(ipv6 ? { stun: { ipv6: { host: ipv6, ...(publicHost6 ? { publicHost: publicHost6 } : {}) } } } : {}) });
     if (supernode.stun && (!ipv6 || supernode.stun.primary6)) return { supernode, dhKey: identity.dh.publicKey };
     supernode.close();
     if (attempt >= 5) throw new Error(`no port free for STUN on 127.0.0.1 and ${ipv6 ?? 'IPv4 only'}`);
@@ -148,25 +148,38 @@ test("on this machine's unique-local or global IPv6 address too (skipped only wh
   await withSeed(testSeed(), (seed) => connectOverIpv6(seed, host6));
 });
 
-test('a supernode without IPv6 leaves its devices IPv4 only', { timeout: 60_000 }, () =>
+/** What a device attached to a supernode with these IPv6 settings brings to a connection. */
+async function localNetworkOn(seed: number, ipv6: string | null, publicHost6?: string) {
+  const net = testNetwork(new SeededRandom(seed));
+  const issuedAtMs = Date.now() - 1_000;
+  const running = await supernodeOn(net, issuedAtMs, ipv6, publicHost6);
+  const devices: Device[] = [];
+  try {
+    const alice = await deviceOn(net, running, 'alice', issuedAtMs);
+    devices.push(alice);
+    return { local: await alice.localNetwork(), credentials: await alice.client.turnCredentials(), stunPort: running.supernode.stun!.primary.port };
+  } finally {
+    for (const device of devices) await device.close();
+    running.supernode.close();
+  }
+}
+
+test('a supernode without IPv6 (as one older than the field) leaves its devices IPv4 only', { timeout: 60_000 }, () =>
   withSeed(testSeed(), async (seed) => {
-    const net = testNetwork(new SeededRandom(seed));
-    const issuedAtMs = Date.now() - 1_000;
-    const running = await supernodeOn(net, issuedAtMs, null);
-    const { supernode } = running;
-    const devices: Device[] = [];
-    try {
-      const alice = await deviceOn(net, running, 'alice', issuedAtMs);
-      devices.push(alice);
-      const local = await alice.localNetwork();
-      assert.deepEqual(local.server, { host: '127.0.0.1', port: supernode.stun!.primary.port });
-      assert.ok(local.turn, 'TURN credentials came');
-      assert.equal(local.server6, undefined);
-      assert.equal(local.localHost6, undefined);
-    } finally {
-      for (const device of devices) await device.close();
-      supernode.close();
-    }
+    const { local, stunPort } = await localNetworkOn(seed, null);
+    assert.deepEqual(local.server, { host: '127.0.0.1', port: stunPort });
+    assert.ok(local.turn, 'TURN credentials came');
+    assert.equal(local.server6, undefined);
+    assert.equal(local.localHost6, undefined);
+  }));
+
+test('an IPv6 address a device cannot use (link-local: no zone on the wire) is not taken from the supernode', { timeout: 60_000 }, () =>
+  withSeed(testSeed(), async (seed) => {
+    const { local, credentials } = await localNetworkOn(seed, '::1', 'fe80::1');
+    assert.ok(local.turn, 'TURN credentials came');
+    assert.equal(credentials?.server6, undefined, 'the attachment refused it');
+    assert.equal(local.server6, undefined);
+    assert.equal(local.localHost6, undefined);
   }));
 
 test('only a plain IPv6 unicast address serves as an IPv6 host candidate or STUN server', () => {
