@@ -11,6 +11,7 @@ import { HostCache, raceFirst, type HostEntry } from '../overlay/host-cache.js';
 import { createPresenceRecord, verifyPresenceRecord, type VerifiedPresence } from '../overlay/presence.js';
 import { RpcChannel } from '../overlay/rpc.js';
 import { jitteredBackoffMs } from '../util/backoff.js';
+import { isUsableIpv6 } from './ipv6-address.js';
 import { Listeners } from '../util/listeners.js';
 import { requestReachabilityCheck, type ReachabilityAnswer } from '../overlay/reachability.js';
 import { AttachRefusal, AttachRequestSchema, CloseReason, DeliveryAckSchema, DeliveryOutcome, FindPresenceSchema, FindRefusal, NatType, RouteFailure, RouteRequestSchema, PingSchema, TurnCredentialsRequestSchema, type Candidate, type SupernodeRef } from '../wire/messages.js';
@@ -452,15 +453,20 @@ export class AttachedClient {
     return requestReachabilityCheck(rpc, port);
   }
 
-  /** Credentials for the supernode's TURN service (and where it answers), or null when it runs none. */
-  async turnCredentials(timeoutMs = 5_000): Promise<{ server: Endpoint; username: string; password: string; expiresAtMs: number } | null> {
+  /**
+   * Credentials for the supernode's TURN service and where it answers over UDP (`server6`: over
+   * IPv6 too, when the supernode is dual-stack), or null when it runs none.
+   */
+  async turnCredentials(timeoutMs = 5_000): Promise<{ server: Endpoint; server6?: Endpoint; username: string; password: string; expiresAtMs: number } | null> {
     const rpc = this.current?.rpc;
     const supernode = this.current?.supernode;
     if (!rpc || !supernode) throw new AttachFailure('closed', 'not attached to a supernode');
     const answer = await rpc.request((requestId) => ({ case: 'turnCredentialsRequest', value: create(TurnCredentialsRequestSchema, { requestId }) }), timeoutMs);
     if (answer.body.case !== 'turnCredentialsAnswer' || !answer.body.value.available) return null;
     const a = answer.body.value;
-    return { server: { host: supernode.host, port: a.udpPort }, username: a.username, password: a.password, expiresAtMs: Number(a.expiresAtMs) };
+    // Only a plain IPv6 unicast address: anything else (IPv4 or IPv4-mapped, link-local, a name) is no IPv6 service.
+    const server6 = isUsableIpv6(a.udpHost6) ? { server6: { host: a.udpHost6, port: a.udpPort } } : {};
+    return { server: { host: supernode.host, port: a.udpPort }, ...server6, username: a.username, password: a.password, expiresAtMs: Number(a.expiresAtMs) };
   }
 
   /** The supernodes this client knows best (its own first), e.g. to join the overlay through. */

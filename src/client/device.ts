@@ -11,6 +11,7 @@ import type { Env, Timer } from '../env/types.js';
 import type { FrameMs } from '../media/opus.js';
 import { natTypeToWire, type NatReport } from '../nat/nat-detection.js';
 import { Connector, type LocalNetwork } from './connector.js';
+import { localIpv6Toward } from './ipv6-address.js';
 import { NatType } from '../wire/messages.js';
 import { ChatClient } from '../chat/chat-client.js';
 import { Messenger } from '../messenger/messenger.js';
@@ -232,7 +233,12 @@ export class Device {
     return report;
   }
 
-  /** This device's side of a connection: its supernode's STUN/TURN service, credentials, and the interface it uses. */
+  /**
+   * This device's side of a connection: its supernode's STUN/TURN service, credentials, and the
+   * interface it uses. Dual-stack when both ends have IPv6: the supernode said where its STUN
+   * answers over IPv6 and this machine has an IPv6 address that routes there (asked afresh
+   * each time: a laptop moves between networks).
+   */
   async localNetwork(): Promise<LocalNetwork> {
     const supernode = this.client.supernode;
     if (!supernode) throw new Error('not attached to a supernode');
@@ -243,7 +249,15 @@ export class Device {
     const localHost = this.client.localAddress?.host;
     // TURN over TCP answers on whichever port the link reached (the web port behind a web-only firewall).
     const turnTcp = this.client.supernodeEndpoint;
-    return { server: turn?.server ?? { host: supernode.host, port: supernode.port }, turn, ...(localHost ? { localHost } : {}), ...(turnTcp ? { turnTcp } : {}) };
+    const server6 = turn?.server6;
+    const localHost6 = server6 ? await localIpv6Toward(this.env.net, server6) : null;
+    return {
+      server: turn?.server ?? { host: supernode.host, port: supernode.port },
+      turn: turn ? { username: turn.username, password: turn.password } : null,
+      ...(localHost ? { localHost } : {}),
+      ...(server6 && localHost6 ? { server6, localHost6 } : {}),
+      ...(turnTcp ? { turnTcp } : {}),
+    };
   }
 
   /**

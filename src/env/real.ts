@@ -175,6 +175,27 @@ export const realNet: Net = {
       });
     });
   },
+
+  sourceAddressFor(remote: string): Promise<string | null> {
+    const family = net.isIP(remote);
+    if (family === 0) return Promise.resolve(null);
+    // Connecting a UDP socket only asks the kernel for a route (and fixes the source address it chose); no packet leaves.
+    const socket = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
+    return new Promise<string | null>((resolve) => {
+      socket.once('error', () => resolve(null));
+      try {
+        socket.connect(9, remote, (error?: Error) => resolve(error ? null : unmapped(socket.address().address)));
+      } catch {
+        resolve(null); // an address node:dgram refuses outright (a zone it does not know)
+      }
+    }).finally(() => {
+      try {
+        socket.close();
+      } catch {
+        // Closed already (it failed): nothing to release.
+      }
+    });
+  },
 };
 
 export const realEnv: Env = { clock: realClock, random: cryptoRandom, net: realNet };

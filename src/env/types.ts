@@ -112,6 +112,12 @@ export interface Net {
   listenTcp(options: TcpListenOptions): Promise<TcpListener>;
   connectTcp(options: TcpConnectOptions): Promise<TcpConnection>;
   bindUdp(options: UdpBindOptions): Promise<UdpSocket>;
+  /**
+   * The local address this host would send from to `remote` (an IP address): the routing
+   * table's answer, nothing is sent. Null when no route goes there (no address of that family,
+   * say). How a device finds its own IPv6 address for an IPv6 host candidate.
+   */
+  sourceAddressFor(remote: string): Promise<string | null>;
 }
 
 export interface Env {

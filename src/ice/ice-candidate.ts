@@ -34,9 +34,18 @@ export interface SelectedPath {
 
 const TYPE_PREFERENCE: Record<CandidateType, number> = { host: 126, prflx: 110, srflx: 100, relay: 0 };
 
-/** RFC 8445 section 5.1.2.1, one component and one interface: the local preference is the highest. */
-export function candidatePriority(type: CandidateType): number {
-  return TYPE_PREFERENCE[type] * 2 ** 24 + 65_535 * 2 ** 8 + 255;
+/**
+ * Local preferences (RFC 8445 section 5.1.2.1): the highest for an agent with one interface.
+ * A dual-stack agent gives its IPv4 candidates one less (RFC 8421 section 4, IPv6 first): when
+ * pairs of both families work, the IPv6 one is nominated (it seldom crosses a NAT), and type
+ * still outranks family (an IPv4 host pair beats an IPv6 relayed one).
+ */
+export const LOCAL_PREFERENCE_MAX = 65_535;
+export const LOCAL_PREFERENCE_IPV4_DUAL_STACK = 65_534;
+
+/** RFC 8445 section 5.1.2.1, one component: the local preference is the highest unless given. */
+export function candidatePriority(type: CandidateType, localPreference = LOCAL_PREFERENCE_MAX): number {
+  return TYPE_PREFERENCE[type] * 2 ** 24 + localPreference * 2 ** 8 + 255;
 }
 
 /** RFC 8445 section 6.1.2.3: the same on both sides. */

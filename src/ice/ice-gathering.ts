@@ -6,9 +6,9 @@
 // The socket is shared: `SocketSplit` hands what comes from the supernode to the STUN and TURN
 // clients that listen on it, and everything else to the agent (checks, answers, data).
 import { sameEndpoint, type Clock, type Endpoint, type Net, type Random, type UdpSocket } from '../env/types.js';
-import { candidatePriority, type IceCandidate } from './ice-candidate.js';
+import { candidatePriority, LOCAL_PREFERENCE_IPV4_DUAL_STACK, LOCAL_PREFERENCE_MAX, type CandidateType, type IceCandidate } from './ice-candidate.js';
 import { StunTransactions } from '../stun/stun-client.js';
-import { mappedAddress } from '../stun/stun.js';
+import { addressFamily, mappedAddress } from '../stun/stun.js';
 import { TurnClient } from '../turn/turn-client.js';
 import { streamSocket } from '../turn/turn-tcp.js';
 
@@ -85,11 +85,13 @@ export async function gatherCandidates(env: { clock: Clock; random: Random; net:
   const socket = split.socket;
   const host = { host: options.localHost ?? socket.local.host, port: socket.local.port };
   const host6 = options.localHost6 ? { host: options.localHost6, port: socket.local.port } : null;
+  // Dual-stack: IPv6 candidates before IPv4 ones of the same type (RFC 8421); else as ever.
+  const priority = (type: CandidateType, address: Endpoint) => candidatePriority(type, host6 && addressFamily(address.host) !== 'ipv6' ? LOCAL_PREFERENCE_IPV4_DUAL_STACK : LOCAL_PREFERENCE_MAX);
   // A dual-stack socket bound to every address has no IPv4 host candidate unless told its address.
-  const locals: IceCandidate[] = host.host === '::' ? [] : [{ type: 'host', address: host, priority: candidatePriority('host') }];
-  if (host6) locals.push({ type: 'host', address: host6, priority: candidatePriority('host') });
+  const locals: IceCandidate[] = host.host === '::' ? [] : [{ type: 'host', address: host, priority: priority('host', host) }];
+  if (host6) locals.push({ type: 'host', address: host6, priority: priority('host', host6) });
   const relay = (turn: TurnClient, relayed: Endpoint, overTcp: boolean): Gathered => {
-    locals.push({ type: 'relay', address: relayed, priority: candidatePriority('relay'), ...(overTcp ? { relayTcp: true } : {}) });
+    locals.push({ type: 'relay', address: relayed, priority: priority('relay', relayed), ...(overTcp ? { relayTcp: true } : {}) });
     return { locals, turn };
   };
   const transport = options.turnTransport ?? 'auto';
@@ -111,10 +113,10 @@ export async function gatherCandidates(env: { clock: Clock; random: Random; net:
   const answer6 = probe6 ? await probe6 : null;
   stunSide.close();
   const mapped = answer?.ok ? mappedAddress(answer.value.message) : null;
-  if (mapped && !sameEndpoint(mapped, host)) locals.push({ type: 'srflx', address: mapped, priority: candidatePriority('srflx') });
+  if (mapped && !sameEndpoint(mapped, host)) locals.push({ type: 'srflx', address: mapped, priority: priority('srflx', mapped) });
   // Over IPv6 the host address is usually the public one already: a server-reflexive candidate only when it is not.
   const mapped6 = answer6?.ok ? mappedAddress(answer6.value.message) : null;
-  if (mapped6 && !sameEndpoint(mapped6, host6)) locals.push({ type: 'srflx', address: mapped6, priority: candidatePriority('srflx') });
+  if (mapped6 && !sameEndpoint(mapped6, host6)) locals.push({ type: 'srflx', address: mapped6, priority: priority('srflx', mapped6) });
   if (!credentials) return { locals, turn: null };
   if (udpTurn && udpAllocation && (answer?.ok || transport === 'udp')) {
     const allocated = await udpAllocation;

@@ -147,17 +147,24 @@ function checkReachability(context: ClientServiceContext, client: ClientLink, re
   context.answerReachability(client.link, request.requestId, request.port, (body) => client.link.send(body));
 }
 
-/** Hands out TURN credentials for this supernode's relay (named after the device), when it runs one. */
+/**
+ * Hands out TURN credentials for this supernode's relay (named after the device), when it runs
+ * one, and where STUN and TURN answer over UDP: the port, and the IPv6 address of a dual-stack
+ * supernode (its IPv6 socket has the same port number), so that the device gathers IPv6
+ * candidates too. Asked at every connection, so it is never stale (the STUN service starts
+ * after the links are served).
+ */
 function issueTurnCredentials(context: ClientServiceContext, client: ClientLink, request: RequestOf<'turnCredentialsRequest'>, session: Session): void {
   const requestId = request.requestId;
   const stun = context.stun();
   const issued = stun?.credentials(session.device.username, toHex(session.device.dhKey).slice(0, 16));
+  const udpHost6 = stun?.primary6 && stun.primary6.port === stun.primary.port ? stun.primary6.host : '';
   client.link.send({
     case: 'turnCredentialsAnswer',
     value: create(
       TurnCredentialsAnswerSchema,
       issued && stun
-        ? { requestId, available: true, username: issued.username, password: issued.password, expiresAtMs: BigInt(issued.expiresAtMs), realm: TURN_REALM, udpPort: stun.primary.port }
+        ? { requestId, available: true, username: issued.username, password: issued.password, expiresAtMs: BigInt(issued.expiresAtMs), realm: TURN_REALM, udpPort: stun.primary.port, udpHost6 }
         : { requestId, available: false },
     ),
   });

@@ -1,10 +1,13 @@
 // The real network's IPv6 (the virtual network is IPv4 only): a dual-stack socket on `::`
 // reports an IPv4 peer by its IPv4 address and reaches it; an IPv6 socket on ::1 talks to
 // another; an IPv4 socket drops a datagram to an IPv6 address instead of throwing; a TCP
-// listener on `::` sees an IPv4 client as IPv4.
+// listener on `::` sees an IPv4 client as IPv4. `sourceAddressFor` asks the routing table which
+// local address faces a destination.
 import assert from 'node:assert/strict';
+import { networkInterfaces } from 'node:os';
 import { test } from 'node:test';
 import { realNet } from '../../src/env/real.js';
+import { VirtualNetwork } from '../../src/env/virtual/index.js';
 import type { Endpoint, TcpConnection, TcpListener, UdpSocket } from '../../src/env/types.js';
 
 const ARRIVAL_MS = 5_000;
@@ -88,4 +91,26 @@ test('TCP: a listener on :: sees an IPv4 client as IPv4 and an IPv6 one as IPv6;
     for (const c of [...opened, ...accepted]) c.close();
     for (const l of listeners) l.close();
   }
+});
+
+/** This machine's global or unique-local IPv6 addresses (none on many CI machines). */
+function routableIpv6(): string[] {
+  return Object.values(networkInterfaces())
+    .flatMap((addresses) => addresses ?? [])
+    .filter((a) => a.family === 'IPv6' && !a.internal && !a.address.toLowerCase().startsWith('fe80'))
+    .map((a) => a.address);
+}
+
+test('sourceAddressFor: the local address the route to a destination leaves from; null for what is not an address; the virtual network has IPv4 only', async () => {
+  assert.equal(await realNet.sourceAddressFor('::1'), '::1');
+  assert.equal(await realNet.sourceAddressFor('127.0.0.1'), '127.0.0.1');
+  assert.equal(await realNet.sourceAddressFor('example.org'), null, 'a name is not looked up');
+  assert.equal(await realNet.sourceAddressFor('fe80::1%nosuchinterface'), null);
+  // Toward one of this machine's own addresses, the route leaves from that address.
+  for (const own of routableIpv6()) assert.equal(await realNet.sourceAddressFor(own), own);
+
+  const network = new VirtualNetwork(1);
+  const host = network.addHost();
+  assert.equal(await host.net.sourceAddressFor('203.0.113.9'), host.addressText);
+  assert.equal(await host.net.sourceAddressFor('2001:db8::9'), null);
 });

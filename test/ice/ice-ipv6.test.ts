@@ -1,7 +1,7 @@
 // ICE over IPv6 on real sockets (the virtual network is IPv4 only): two agents on ::1 gather
 // their IPv6 host candidates against a supernode's STUN service over IPv6 and connect; two
 // dual-stack agents (one socket on `::`) offer an IPv4 and an IPv6 host candidate each, pair
-// only within a family, and connect too.
+// only within a family, and connect too, over IPv6 (RFC 8421).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { realEnv } from '../../src/env/real.js';
@@ -76,7 +76,10 @@ test('dual-stack agents offer an IPv4 and an IPv6 host candidate on one socket, 
       assert.equal(hosts[0]!.port, hosts[1]!.port, 'one socket');
     }
     assert.equal(pathA.kind, 'direct');
-    assert.equal(pathA.local.address.host.includes(':'), pathA.remote.address.host.includes(':'), 'the chosen pair is within one family');
+    // Both families work; RFC 8421's local preference makes the IPv6 pair the one chosen.
+    const [v4, v6] = alice.parameters.candidates.filter((c) => c.type === 'host');
+    assert.ok(v6!.priority > v4!.priority, 'IPv6 host candidate before the IPv4 one');
+    assert.deepEqual([pathA.local.address.host, pathA.remote.address.host], ['::1', '::1'], 'the IPv6 pair is chosen');
     assert.deepEqual(got, ['alice:\x80pong', 'bob:\x80ping']);
     assert.ok(stun.server.answered >= 2 && stun.server6!.answered >= 2, 'both asked STUN over both families');
   } finally {

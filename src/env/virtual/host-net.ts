@@ -330,4 +330,9 @@ export class VirtualNet implements Net {
     sockets.set(port, socket);
     return socket;
   }
+
+  /** A virtual host has one IPv4 address, and a route to every IPv4 address (none to IPv6 ones). */
+  async sourceAddressFor(remote: string): Promise<string | null> {
+    return textToAddress(remote) === null ? null : this.host.addressText;
+  }
 }
