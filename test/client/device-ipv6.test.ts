@@ -5,7 +5,6 @@
 // machine's unique-local or global IPv6 address when it has one. A supernode without IPv6 (or
 // one older than the field) leaves devices IPv4 only.
 import assert from 'node:assert/strict';
-import { networkInterfaces } from 'node:os';
 import { test } from 'node:test';
 import { ChatHistory } from '../../src/chat/history.js';
 import { isUsableIpv6 } from '../../src/client/ipv6-address.js';
@@ -22,12 +21,6 @@ import { testNetwork, type TestNetwork } from '../support/identities.js';
 import { testSeed, withSeed } from '../support/seed.js';
 
 const CONNECT_TIMEOUT_MS = 15_000;
-
-/** This machine's unique-local or global IPv6 address, if it has one (fd00::2 in the project's containers). */
-function routableIpv6(): string | null {
-  const all = Object.values(networkInterfaces()).flatMap((addresses) => addresses ?? []);
-  return all.find((a) => a.family === 'IPv6' && !a.internal && isUsableIpv6(a.address))?.address ?? null;
-}
 
 /** A supernode on 127.0.0.1 (links are IPv4), with STUN/TURN on `ipv6` too when given: its UDP port number must be free on both families, hence a few tries. */
 async function supernodeOn(net: TestNetwork, issuedAtMs: number, ipv6: string | null, publicHost6?: string): Promise<{ supernode: RunningSupernode; dhKey: Uint8Array }> {
@@ -141,12 +134,6 @@ async function connectOverIpv6(seed: number, host6: string): Promise<void> {
 
 test('two devices on a dual-stack supernode on ::1 learn its IPv6 STUN address, offer IPv6 candidates and connect over IPv6', { timeout: 60_000 }, () =>
   withSeed(testSeed(), (seed) => connectOverIpv6(seed, '::1')));
-
-test("on this machine's unique-local or global IPv6 address too (skipped only where there is none)", { timeout: 60_000 }, async (t) => {
-  const host6 = routableIpv6();
-  if (!host6) return t.skip('no unique-local or global IPv6 address here');
-  await withSeed(testSeed(), (seed) => connectOverIpv6(seed, host6));
-});
 
 /** What a device attached to a supernode with these IPv6 settings brings to a connection. */
 async function localNetworkOn(seed: number, ipv6: string | null, publicHost6?: string) {
