@@ -5,6 +5,7 @@ import { CipherState, aeadEncrypt, type CipherName } from '../src/crypto/noise/c
 import { HandshakeState } from '../src/crypto/noise/handshake-state.js';
 import { SecureChannel, type ChannelOutput } from '../src/crypto/secure-channel.js';
 import { generateX25519KeyPair, x25519 } from '../src/crypto/x25519.js';
+import { generateSigningKeyPair, signBytes, verifySignature } from '../src/crypto/ed25519.js';
 import { DataSchema } from '../src/wire/messages.js';
 import { create } from '@bufbuild/protobuf';
 import { measure, opsPerSecond, type Measurement } from './measure.js';
@@ -12,12 +13,17 @@ import { testNetwork } from '../test/support/identities.js';
 
 export interface CryptoResults {
   dhPerSecond: Measurement;
+  /** Ed25519 over a 100-byte message (a certificate body is about that size). */
+  signPerSecond: Measurement;
+  verifyPerSecond: Measurement;
   noiseXX: Measurement;
   noiseIK: Measurement;
   noiseXXResponder: Measurement;
   noiseIKResponder: Measurement;
   channelXX: Measurement;
   channelIK: Measurement;
+  /** XX with certificates the verifier has not seen: two Ed25519 verifications each. */
+  channelXXFreshCertificates: Measurement;
   seal: Record<CipherName, Measurement>;
   open: Record<CipherName, Measurement>;
   rawSeal: Record<CipherName, Measurement>;
@@ -51,12 +57,20 @@ function noiseHandshakes(pattern: 'XX' | 'IK', count: number): { both: number; r
   return { both, responder: (count * 1000) / responderMs };
 }
 
-function channelHandshakes(ik: boolean, count: number): number {
+/**
+ * Channel handshakes between the same two identities (the verifier's cache answers the
+ * certificate checks after the first), or with `freshCertificates` a new pair each time, so both
+ * certificates are signature-checked: what a supernode pays for a client it has not seen.
+ */
+function channelHandshakes(ik: boolean, count: number, freshCertificates = false): number {
   const net = testNetwork(cryptoRandom);
-  const a = net.identity('alice', { issuedAtMs: Date.now() - 1000 });
-  const b = net.identity('', { role: 2, issuedAtMs: Date.now() - 1000 });
+  const identities = Array.from({ length: freshCertificates ? count : 1 }, (_, i) => ({
+    a: net.identity(`alice${i}`, { issuedAtMs: Date.now() - 1000 }),
+    b: net.identity('', { role: 2, issuedAtMs: Date.now() - 1000 }),
+  }));
   const now = () => Date.now();
-  return opsPerSecond(count, () => {
+  return opsPerSecond(count, (n) => {
+    const { a, b } = identities[freshCertificates ? n : 0]!;
     const initiator = new SecureChannel('initiator', { ...net.config(a, ik ? { remoteStaticKey: b.dh.publicKey } : {}), random: cryptoRandom, wallTimeMs: now });
     const responder = new SecureChannel('responder', { ...net.config(b), random: cryptoRandom, wallTimeMs: now });
     let outputs: ChannelOutput[] = initiator.start();
@@ -75,6 +89,15 @@ export function benchCrypto(): CryptoResults {
   const key = generateX25519KeyPair(cryptoRandom);
   const peer = generateX25519KeyPair(cryptoRandom).publicKey;
   const dhPerSecond = measure(ROUNDS, () => opsPerSecond(3000, () => x25519(key.privateKey, peer)));
+  const signer = generateSigningKeyPair(cryptoRandom);
+  const message = randomBytes(100);
+  const signature = signBytes(signer, message);
+  const signPerSecond = measure(ROUNDS, () => opsPerSecond(3000, () => signBytes(signer, message)));
+  const verifyPerSecond = measure(ROUNDS, () =>
+    opsPerSecond(3000, () => {
+      if (!verifySignature(signer.publicKey, message, signature)) throw new Error('verification failed');
+    }),
+  );
   const frame = randomBytes(100);
   const ad = new Uint8Array(0);
   const seal = {} as Record<CipherName, Measurement>;
@@ -113,6 +136,8 @@ export function benchCrypto(): CryptoResults {
   });
   return {
     dhPerSecond,
+    signPerSecond,
+    verifyPerSecond,
     ...(() => {
       const xx = Array.from({ length: ROUNDS }, () => noiseHandshakes('XX', 800));
       const ik = Array.from({ length: ROUNDS }, () => noiseHandshakes('IK', 800));
@@ -129,6 +154,7 @@ export function benchCrypto(): CryptoResults {
     })(),
     channelXX: measure(ROUNDS, () => channelHandshakes(false, 500)),
     channelIK: measure(ROUNDS, () => channelHandshakes(true, 500)),
+    channelXXFreshCertificates: measure(ROUNDS, () => channelHandshakes(false, 500, true)),
     seal,
     open,
     rawSeal,

@@ -1,7 +1,6 @@
 // Device certificates: the network CA binds a username (or a node role) to a device's Ed25519
 // signing key and X25519 Noise static key, for a period. Verifiable offline with the CA's
 // public key from the network descriptor.
-import type { KeyObject } from 'node:crypto';
 import type { Random } from '../env/types.js';
 import { err, ok, type CodedError, type Result } from '../result.js';
 import {
@@ -12,7 +11,7 @@ import {
   encodeCertificateBody,
 } from '../wire/messages.js';
 import { concatBytes, equalBytes } from './bytes.js';
-import { generateSigningKeyPair, publicKeyObject, signBytes, verifySignature, type SigningKeyPair } from './ed25519.js';
+import { ED25519_KEY_BYTES, generateSigningKeyPair, signBytes, verifySignature, type SigningKeyPair } from './ed25519.js';
 import { sha256 } from './noise/symmetric-state.js';
 
 export { Role };
@@ -97,7 +96,7 @@ export const MAX_REVOKED_KEYS = 4096;
 type SignedBody = Omit<VerifiedCertificate, 'encoded'>;
 
 export class CertificateVerifier {
-  private readonly caKey: KeyObject;
+  private readonly caKey: Uint8Array;
   readonly networkId: Uint8Array;
   /** Signature-checked certificates by their bytes; least recently used first. */
   private readonly verified = new Map<string, SignedBody>();
@@ -108,9 +107,8 @@ export class CertificateVerifier {
     caPublicKey: Uint8Array,
     private readonly clockSkewMs: number = DEFAULT_CLOCK_SKEW_MS,
   ) {
-    const key = publicKeyObject(caPublicKey);
-    if (!key) throw new RangeError('CA public key must be a 32-byte Ed25519 key');
-    this.caKey = key;
+    if (caPublicKey.byteLength !== ED25519_KEY_BYTES) throw new RangeError('CA public key must be a 32-byte Ed25519 key');
+    this.caKey = caPublicKey.slice();
     this.networkId = networkIdOf(caPublicKey);
   }
 

@@ -1,5 +1,6 @@
 // libsodium through sodium-native: the X25519, SHA-256 and ChaCha20-Poly1305 primitives that a
-// Noise handshake and every sealed frame run on. node:crypto builds an object per operation (a
+// Noise handshake and every sealed frame run on, and the Ed25519 signatures of certificates,
+// records and logins. node:crypto builds an object per operation (a
 // KeyObject per key, a cipher per frame), which cost more than the primitives themselves here;
 // libsodium works on raw bytes in place (docs/protocol.md, "Primitives").
 //
@@ -17,6 +18,12 @@ export interface Sodium {
   crypto_aead_chacha20poly1305_ietf_encrypt(c: Uint8Array, m: Uint8Array, ad: Uint8Array | null, nsec: null, npub: Uint8Array, k: Uint8Array): number;
   /** Throws when authentication fails. */
   crypto_aead_chacha20poly1305_ietf_decrypt(m: Uint8Array, nsec: null, c: Uint8Array, ad: Uint8Array | null, npub: Uint8Array, k: Uint8Array): number;
+  /** Ed25519: `pk` 32 bytes, `sk` 64 bytes (the seed, then the public key), `seed` 32 bytes. */
+  crypto_sign_seed_keypair(pk: Uint8Array, sk: Uint8Array, seed: Uint8Array): void;
+  /** `sig` 64 bytes. */
+  crypto_sign_detached(sig: Uint8Array, m: Uint8Array, sk: Uint8Array): void;
+  /** False for a bad signature; throws (an assertion) when `pk` is not 32 bytes or `sig` is shorter than 64. */
+  crypto_sign_verify_detached(sig: Uint8Array, m: Uint8Array, pk: Uint8Array): boolean;
 }
 
 function load(): Sodium {

@@ -1,7 +1,6 @@
 // What every route of the login server is given: the store, the CA, the password hasher, the
 // injected clock and randomness, the configuration, and the counters of its metrics. No other
 // state: replicas share only the database (and the CA key file); each counts its own metrics.
-import type { KeyObject } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Clock, Random } from '../env/types.js';
 import type { NetworkCa } from '../crypto/certificate.js';
@@ -10,7 +9,6 @@ import type { PasswordHasher } from './passwords.js';
 import { FairQueue, type FairQueueLimits } from './hash-queue.js';
 import type { Device, LoginStore, User } from './store/login-store.js';
 import { verifyToken } from './tokens.js';
-import { publicKeyObject } from '../crypto/ed25519.js';
 import { SupernodeRegistry } from './store/supernode-registry.js';
 import { LoginMetrics } from './metrics.js';
 
@@ -89,7 +87,6 @@ export interface ServerContext {
   readonly store: LoginStore;
   readonly supernodes: SupernodeRegistry;
   readonly ca: NetworkCa;
-  readonly caKey: KeyObject;
   readonly hasher: QueuedHasher;
   readonly clock: Clock;
   readonly random: Random;
@@ -98,17 +95,16 @@ export interface ServerContext {
 }
 
 /**
- * The context for a store and a CA: the CA's public key object and the supernode registry are
- * derived, not passed; metrics are fresh unless given; the hasher gets this server's own queue.
+ * The context for a store and a CA: the supernode registry is derived, not passed; metrics are
+ * fresh unless given; the hasher gets this server's own queue.
  */
-export function createServerContext(parts: Omit<ServerContext, 'caKey' | 'metrics' | 'supernodes' | 'hasher'> & { readonly hasher: PasswordHasher; readonly metrics?: LoginMetrics }): ServerContext {
+export function createServerContext(parts: Omit<ServerContext, 'metrics' | 'supernodes' | 'hasher'> & { readonly hasher: PasswordHasher; readonly metrics?: LoginMetrics }): ServerContext {
   const metrics = parts.metrics ?? new LoginMetrics();
   return {
     ...parts,
     hasher: new QueuedHasher(parts.clock, parts.hasher, parts.config, metrics),
     supernodes: new SupernodeRegistry(parts.store.db),
     metrics,
-    caKey: publicKeyObject(parts.ca.keyPair.publicKey)!,
   };
 }
 
@@ -218,7 +214,7 @@ export interface Caller {
 export async function authenticate(context: ServerContext, request: FastifyRequest): Promise<Caller> {
   const header = request.headers.authorization;
   if (!header?.startsWith('Bearer ')) throw new ApiError(401, 'unauthenticated', 'send Authorization: Bearer <access token from login>');
-  const claims = verifyToken(context.caKey, header.slice(7), context.clock.wallTimeMs());
+  const claims = verifyToken(context.ca.keyPair.publicKey, header.slice(7), context.clock.wallTimeMs());
   if (!claims.ok) throw new ApiError(401, claims.error.code, claims.error.message);
   const device = await context.store.findDevice(claims.value.deviceId);
   if (!device || device.userId !== claims.value.userId || device.revokedAtMs !== null) throw new ApiError(401, 'device_revoked', 'this device is no longer allowed');

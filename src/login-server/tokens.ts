@@ -1,7 +1,6 @@
 // Access tokens for the login server's API: issued at login, signed with the network CA's key,
 // checked by any replica without shared session state. Short-lived; every request also checks
 // that the device is not revoked, so revocation takes effect at once.
-import type { KeyObject } from 'node:crypto';
 import { err, ok, type CodedError, type Result } from '../result.js';
 import { concatBytes, fromBase64Url, toBase64Url } from '../crypto/bytes.js';
 import { signBytes, verifySignature, type SigningKeyPair } from '../crypto/ed25519.js';
@@ -23,7 +22,7 @@ export function issueToken(key: SigningKeyPair, claims: TokenClaims): string {
   return `${toBase64Url(payload)}.${toBase64Url(signBytes(key, concatBytes(CONTEXT, payload)))}`;
 }
 
-export function verifyToken(publicKey: KeyObject, token: string, nowMs: number): Result<TokenClaims, TokenError> {
+export function verifyToken(publicKey: Uint8Array, token: string, nowMs: number): Result<TokenClaims, TokenError> {
   const invalid = err({ code: 'invalid_token' as const, message: 'the access token is not valid' });
   if (token.length > MAX_TOKEN_CHARS) return invalid;
   const [payloadText, signatureText, ...rest] = token.split('.');

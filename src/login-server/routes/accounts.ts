@@ -16,7 +16,6 @@ import { issueToken } from '../tokens.js';
 import { schemas } from '../schemas.js';
 import { supernodeCertificateFor } from '../promotion.js';
 import { LoginThrottle, sourceOf } from '../login-throttle.js';
-import { DeviceKeyCache } from '../device-keys.js';
 
 function bytes(text: string): Uint8Array {
   const value = fromBase64Url(text);
@@ -155,12 +154,11 @@ export function accountRoutes(app: FastifyInstance, context: ServerContext): voi
     }
   });
 
-  // The signature is checked first, with the key the device sent (imported once per registered
-  // key); then one step of the store checks the source's lock, uses the challenge up (single use,
-  // even when the answer is wrong), and if the challenge was that key's active device's and the
-  // signature holds, records the login and draws the certificate's serial. A failure counts
-  // against the source's lock.
-  const deviceKeys = new DeviceKeyCache();
+  // The signature is checked first, on the raw key the device sent (libsodium needs no key
+  // object, so nothing is imported or cached per key); then one step of the store checks the
+  // source's lock, uses the challenge up (single use, even when the answer is wrong), and if the
+  // challenge was that key's active device's and the signature holds, records the login and
+  // draws the certificate's serial. A failure counts against the source's lock.
   app.post('/v1/login/device', { schema: { body: schemas.deviceLogin, tags: ['login'] } }, async (request) => {
     const body = request.body as { signingKey: string; challenge: string; signature: string };
     const source = sourceOf(clientIp(request));
@@ -168,7 +166,7 @@ export function accountRoutes(app: FastifyInstance, context: ServerContext): voi
     const signingKey = bytes(body.signingKey);
     const challenge = bytes(body.challenge);
     const signature = bytes(body.signature);
-    const signatureValid = verifySignature(deviceKeys.peek(body.signingKey) ?? signingKey, challengeMessage(context.ca.networkId, challenge), signature);
+    const signatureValid = verifySignature(signingKey, challengeMessage(context.ca.networkId, challenge), signature);
     const nowMs = now();
     const used = await store.useChallenge({ lockKey: ipKey, challenge: body.challenge, signingKey, signatureValid, nowMs });
     const fail = async (code: string, message: string) => {
@@ -185,7 +183,6 @@ export function accountRoutes(app: FastifyInstance, context: ServerContext): voi
       case 'wrong_key':
         throw await fail('bad_signature', 'the signature does not match the device key');
       case 'granted':
-        deviceKeys.remember(body.signingKey, signingKey); // a registered device's key: safe to keep
         return grant(context, used.user, used.device, source, { nowMs, serial: used.serial });
     }
   });
