@@ -81,7 +81,7 @@ export async function benchClientRss(builds: readonly { label: string; main: str
   return results;
 }
 
-const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+export const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
