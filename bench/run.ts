@@ -176,7 +176,7 @@ const lines = [
   '',
   'Dial to ringing includes the first end-to-end session between the two devices (a Noise IK exchange through the supernodes). The path is opened while the callee\'s devices ring (one per ringing device, at most three), so answering costs the ACCEPT\'s trip and the first frame.',
   '',
-  'The delay at 20 ms frames is the frame itself (the last sample of a frame is captured 20 ms after its first), the codec\'s lookahead (6.5 ms), a quarter of a frame of playout guard (5 ms), and the loopback and timers. The memory figure is mostly Node (V8, OpenSSL) and libopus\'s WebAssembly instance; the whole `parley call` process also holds the client (overlay link, chat, history).',
+  'The delay at 20 ms frames is the frame itself (the last sample of a frame is captured 20 ms after its first), the codec\'s lookahead (6.5 ms), a quarter of a frame of playout guard (5 ms), and the loopback and timers. The memory figure is mostly Node (V8, OpenSSL) and libopus\'s WebAssembly instance; the whole `parley call` process also holds the client (overlay link, chat, history). Of a client\'s resident memory about 40 MiB is the node binary\'s own pages (shared with every Node process); loaded modules cost the rest: the protobuf schema and runtime, libsodium, SQLite and the client\'s code. A client loads a command\'s code when it runs (the daemon\'s HTTP server, the call commands\' audio, a supernode\'s code only once promoted), and libopus is compiled on one background thread, not V8\'s many, each of which kept its own malloc arena of the compilation.',
   '',
   '## Conferences (issue 8)',
   '',
