@@ -12,6 +12,7 @@ import { benchLab, benchNatDetection, benchPathSetup } from './nat.js';
 import { benchCallSetup, benchMedia, benchMixerCpu, MIXER_PHASES_MS, RING_BEFORE_ANSWER_MS } from './media.js';
 import { benchBrowser } from './browser.js';
 import { benchDeploy } from './deploy.js';
+import { benchClientRss, median } from './client-rss.js';
 import { benchAmplification } from './reflection.js';
 import { benchFloods, underAttackLines } from './floods.js';
 import { RECOMMENDED_SCRYPT_COST } from '../src/login-server/passwords.js';
@@ -35,6 +36,7 @@ const mixerCpu = benchMixerCpu(10);
 const mixerCpuTwoTalking = benchMixerCpu(10, 2);
 const browser = await benchBrowser();
 const deploy = await benchDeploy();
+const [clientRss] = await benchClientRss([{ label: 'parley', main: new URL('../src/cli/main.js', import.meta.url).pathname }]);
 const amplification = await benchAmplification();
 const floods = await benchFloods();
 
@@ -173,10 +175,11 @@ const lines = [
   `| call setup, virtual network (devices behind NATs, 40 ms round trip between them): dial to ringing | ${fmt(callSetup.dialToRingingMs)} ms | | Skype: a call connects in seconds |`,
   `| answer (after ${fmt(RING_BEFORE_ANSWER_MS)} ms of ringing) to the call under way / to two-way audio, ${callSetup.path ?? 'no'} path | ${fmt(callSetup.acceptToActiveMs)} ms / ${fmt(callSetup.acceptToTwoWayAudioMs)} ms | < 1 s | |`,
   `| resident memory of a process holding a call's media (both directions, after a collection) | ${fmt(media.memory.callRssMiB, 1)} MiB; Node itself doing nothing: ${fmt(media.memory.bareNodeRssMiB, 1)} MiB | | Skype 21–27 MB in a call; GTalk 13 MB |`,
+  `| resident memory of a client (bench/client-rss.ts, real processes on \`parley local\`, median of 3): idle \`parley online\` / idle \`parley daemon\` / \`parley call\` and \`parley answer\` in a call | ${fmt(median(clientRss!.onlineIdle), 1)} / ${fmt(median(clientRss!.daemonIdle), 1)} / ${fmt(median(clientRss!.caller), 1)} and ${fmt(median(clientRss!.callee), 1)} MiB | ≤ 60 MB idle, ≤ 80 MB in a call | Skype 19 MB idle, 21–27 MB in a call |`,
   '',
   'Dial to ringing includes the first end-to-end session between the two devices (a Noise IK exchange through the supernodes). The path is opened while the callee\'s devices ring (one per ringing device, at most three), so answering costs the ACCEPT\'s trip and the first frame.',
   '',
-  'The delay at 20 ms frames is the frame itself (the last sample of a frame is captured 20 ms after its first), the codec\'s lookahead (6.5 ms), a quarter of a frame of playout guard (5 ms), and the loopback and timers. The memory figure is mostly Node (V8, OpenSSL) and libopus\'s WebAssembly instance; the whole `parley call` process also holds the client (overlay link, chat, history).',
+  'The delay at 20 ms frames is the frame itself (the last sample of a frame is captured 20 ms after its first), the codec\'s lookahead (6.5 ms), a quarter of a frame of playout guard (5 ms), and the loopback and timers. The memory figure is mostly Node (V8, OpenSSL) and libopus\'s WebAssembly instance; the whole `parley call` process also holds the client (overlay link, chat, history). Of a client\'s resident memory about 40 MiB is the node binary\'s own pages (shared with every Node process); loaded modules cost the rest: the protobuf schema and runtime, libsodium, SQLite and the client\'s code. A client loads a command\'s code when it runs (the daemon\'s HTTP server, the call commands\' audio, a supernode\'s code only once promoted), and libopus is compiled on one background thread, not V8\'s many, each of which kept its own malloc arena of the compilation.',
   '',
   '## Conferences (issue 8)',
   '',

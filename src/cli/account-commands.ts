@@ -10,14 +10,22 @@ import { Account } from '../client/account.js';
 import { LoginClient } from '../client/login-client.js';
 import { normaliseUsername } from '../wire/usernames.js';
 import { editContact } from '../client/contact-list.js';
-import { runDaemon, type DaemonOptions } from './daemon-command.js';
+import type { DaemonOptions } from './daemon-command.js';
 import { terminalLines, terminalText as safe } from './terminal-text.js';
 import { DaemonClient } from './daemon-client.js';
 import { CommandError } from './command-error.js';
 import { MAX_MESSAGE_BYTES } from '../chat/chat-client.js';
 import type { BuddyRequestWords } from '../daemon/api-types.js';
-import { answer as answerCall, call as placeCall, conference as hostConference, type CallOptions } from './call-commands.js';
-import { chat as chatWith, connect as connectTo, nat as findNat, sendSealed, setStatus, STATUS_STATES, history as showHistory, online as goOnline, whois as findUser, type OnlineOptions } from './overlay-commands.js';
+import type { CallOptions } from './call-commands.js';
+import type { OnlineOptions } from './overlay-commands.js';
+import { STATUS_STATES } from '../client/own-status.js';
+
+// What a command needs is loaded when it runs: `parley online` does not carry the daemon's HTTP
+// server (Fastify, Ajv, WebSockets) nor the call commands' audio, and `parley buddies` not the
+// device core (resident memory of an idle client, issue 22).
+const daemonCommand = () => import('./daemon-command.js');
+const callCommands = () => import('./call-commands.js');
+const overlayCommands = () => import('./overlay-commands.js');
 
 export interface AccountOptions {
   readonly network: string;
@@ -195,7 +203,7 @@ export async function buddies(args: string[], options: AccountOptions & { user?:
         // The login server carries the request, not the words: those go end to end.
         await account.call('POST', '/v1/buddy-requests', { to: target });
         if (!text) return console.log(`asked ${target} to be your buddy`);
-        const sealedFor = await sendSealed(account, descriptor, target, text);
+        const sealedFor = await (await overlayCommands()).sendSealed(account, descriptor, target, text);
         console.log(askedWithWords(target, text, sealedFor > 0 ? `your words go end to end: sealed for ${sealedFor} device${sealedFor === 1 ? '' : 's'}` : null));
         return;
       }
@@ -229,6 +237,7 @@ function loggedIn(profileDir: string): string[] {
 export async function daemon(options: AccountOptions & { user?: string }, daemonOptions: DaemonOptions): Promise<void> {
   const profileDir = profileDirOf(options);
   const descriptor = loadDescriptor(options.network);
+  const { runDaemon } = await daemonCommand();
   const client = new LoginClient(descriptor);
   const logged = loggedIn(profileDir);
   const user = options.user ?? (logged.length === 1 ? logged[0] : undefined);
@@ -237,40 +246,40 @@ export async function daemon(options: AccountOptions & { user?: string }, daemon
 
 export function online(options: AccountOptions & { user?: string }, onlineOptions: OnlineOptions): Promise<void> {
   refuseWhileDaemonRuns(options, 'going online');
-  return withAccount(options.user, options, (account, descriptor) => goOnline(account, descriptor, onlineOptions));
+  return withAccount(options.user, options, async (account, descriptor) => (await overlayCommands()).online(account, descriptor, onlineOptions));
 }
 
 export function connect(to: string | undefined, options: AccountOptions & { user?: string }): Promise<void> {
   if (!to) throw new CommandError('parley connect <user>');
   refuseWhileDaemonRuns(options, 'connecting');
-  return withAccount(options.user, options, (account, descriptor) => connectTo(account, descriptor, to));
+  return withAccount(options.user, options, async (account, descriptor) => (await overlayCommands()).connect(account, descriptor, to));
 }
 
 export function call(to: string | undefined, options: AccountOptions & { user?: string }, callOptions: CallOptions): Promise<void> {
   if (!to) throw new CommandError('parley call <user> [--in said.wav] [--out heard.wav]');
   refuseWhileDaemonRuns(options, 'calls');
-  return withAccount(options.user, options, (account, descriptor) => placeCall(account, descriptor, to, callOptions));
+  return withAccount(options.user, options, async (account, descriptor) => (await callCommands()).call(account, descriptor, to, callOptions));
 }
 
 export function conference(users: readonly string[], options: AccountOptions & { user?: string }, callOptions: CallOptions): Promise<void> {
   refuseWhileDaemonRuns(options, 'conferences');
-  return withAccount(options.user, options, (account, descriptor) => hostConference(account, descriptor, users, callOptions));
+  return withAccount(options.user, options, async (account, descriptor) => (await callCommands()).conference(account, descriptor, users, callOptions));
 }
 
 export function answer(options: AccountOptions & { user?: string }, callOptions: CallOptions & { callsFrom?: 'buddies' | 'anyone' }): Promise<void> {
   refuseWhileDaemonRuns(options, 'answering');
-  return withAccount(options.user, options, (account, descriptor) => answerCall(account, descriptor, callOptions));
+  return withAccount(options.user, options, async (account, descriptor) => (await callCommands()).answer(account, descriptor, callOptions));
 }
 
 export function nat(options: AccountOptions & { user?: string }, lifetime = false): Promise<void> {
   refuseWhileDaemonRuns(options, 'finding the NAT');
-  return withAccount(options.user, options, (account, descriptor) => findNat(account, descriptor, { lifetime }));
+  return withAccount(options.user, options, async (account, descriptor) => (await overlayCommands()).nat(account, descriptor, { lifetime }));
 }
 
 export function whois(username: string | undefined, options: AccountOptions & { user?: string }): Promise<void> {
   if (!username) throw new CommandError('parley whois <user>');
   refuseWhileDaemonRuns(options, 'looking users up');
-  return withAccount(options.user, options, (account, descriptor) => findUser(account, descriptor, username));
+  return withAccount(options.user, options, async (account, descriptor) => (await overlayCommands()).whois(account, descriptor, username));
 }
 
 export async function search(prefix: string | undefined, options: AccountOptions & { user?: string }): Promise<void> {
@@ -299,12 +308,12 @@ export async function chat(to: string | undefined, message: string | undefined, 
     console.log(`sent to ${to} through ${running.user}'s daemon${sent.recipientOnline > 0 ? '' : ` (${to} is offline: kept for them)`}`);
     return;
   }
-  return withAccount(options.user, options, (account, descriptor) => chatWith(account, descriptor, to, message));
+  return withAccount(options.user, options, async (account, descriptor) => (await overlayCommands()).chat(account, descriptor, to, message));
 }
 
 export function history(user: string | undefined, options: AccountOptions & { user?: string }, query: { search?: string; limit: number }): Promise<void> {
   if (!user) throw new CommandError('parley history <user> [--search words] [--limit N]');
-  return withAccount(options.user, options, async (account) => showHistory(account, user, query));
+  return withAccount(options.user, options, async (account) => (await overlayCommands()).history(account, user, query));
 }
 
 export async function status(args: string[], options: AccountOptions & { user?: string }): Promise<void> {
@@ -317,5 +326,5 @@ export async function status(args: string[], options: AccountOptions & { user?: 
     console.log(`status: ${state}${words.length > 0 ? ` — ${words.join(' ')}` : ''} (told to buddies by ${running.user}'s daemon)`);
     return;
   }
-  return withAccount(options.user, options, async (account) => setStatus(account, state, words.join(' ')));
+  return withAccount(options.user, options, async (account) => (await overlayCommands()).setStatus(account, state, words.join(' ')));
 }

@@ -25,7 +25,7 @@ import { CallManager } from './calls.js';
 import { ConferenceManager } from './conference.js';
 import { CONTACTS_REFRESH_MS, ContactList } from './contact-list.js';
 import { STATUS_STATES, type OwnStatus } from './own-status.js';
-import { Promoter, type PromotionEvent } from './promotion.js';
+import type { Promoter, PromotionEvent } from './promotion.js';
 
 /** The login server as this device's user: its certified identity, and API calls with its token. */
 export interface DeviceAccount {
@@ -123,6 +123,8 @@ export class Device {
   private readonly listeners = new Set<(event: DeviceEvent) => void>();
   private readonly failureCounts = new Map<DeviceFailure, number>();
   private promoter: Promoter | null = null;
+  /** Counts starts and stops of promotion: a start whose code is still loading yields to a later one. */
+  private promotionRequests = 0;
   private follow: Timer | null = null;
   private closed = false;
   private status: OwnStatus;
@@ -266,6 +268,12 @@ export class Device {
    */
   async startPromotion(settings: PromotionSettings): Promise<void> {
     this.stopPromotion();
+    const request = this.promotionRequests;
+    // The promoter brings a supernode's code (DHT, STUN and TURN servers, routing): loaded when a
+    // device may become one, not by every client that starts (resident memory, issue 22).
+    const { Promoter } = await import('./promotion.js');
+    // Stopped, closed or started again while the code loaded: the later request stands.
+    if (this.closed || request !== this.promotionRequests) return;
     const { account } = this.options;
     const promoter = new Promoter(this.env, {
       identity: this.identity,
@@ -287,6 +295,7 @@ export class Device {
   }
 
   stopPromotion(): void {
+    this.promotionRequests++;
     this.promoter?.close();
     this.promoter = null;
   }

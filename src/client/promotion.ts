@@ -14,7 +14,7 @@ import { requestReachabilityCheck, verifyAttestation } from '../overlay/reachabi
 import { TokenBucket } from '../util/token-bucket.js';
 import { Listeners } from '../util/listeners.js';
 import { DEFAULT_DIAL_BACK_TIMEOUT_MS, sendUploadProbe } from '../supernode/dial-back.js';
-import { startSupernode, type RunningSupernode, type SupernodeOptions } from '../supernode/supernode.js';
+import type { RunningSupernode, SupernodeOptions } from '../supernode/supernode.js';
 import type { AttachedClient } from './attachment.js';
 
 export interface PromotionPolicy {
@@ -171,6 +171,10 @@ export class Promoter {
     this.listener?.close();
     this.listener = null;
     try {
+      // A supernode's code (DHT, STUN and TURN servers, routing) is loaded when this device becomes
+      // one, not by every client waiting for its dial-back (resident memory, issue 22).
+      const { startSupernode } = await import('../supernode/supernode.js');
+      if (this.closed) return;
       this.running = await startSupernode(this.env, {
         identity: { ...this.config.identity, certificate },
         verifier: this.config.verifier,

@@ -5,6 +5,7 @@
 // opus_encode, opus_decode(…, frame_size, decode_fec) and the CTLs.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
 import { err, ok, type CodedError, type Result } from '../result.js';
 
 export const OPUS_SAMPLE_RATE = 48_000;
@@ -59,6 +60,12 @@ let instance: OpusExports | null = null;
 function opus(): OpusExports {
   if (instance) return instance;
   const require = createRequire(import.meta.url);
+  // V8 compiles a WebAssembly module on as many background threads as it likes, and each thread's
+  // malloc arena keeps what its compilation used: 15-20 MB of a process's resident memory for
+  // libopus's 400 KB, for good. On one background thread, the arena is one and small; the codec
+  // runs as fast (the same code, tiered up the same way; bench/client-rss.ts, issue 22). The flag
+  // is read at each compilation, and libopus is the only WebAssembly a Parley process compiles.
+  setFlagsFromString('--wasm-num-compilation-tasks=1');
   // The SIMD build is about twice as fast; every Node that runs Parley has WebAssembly SIMD.
   const load = (file: string) => new wasm.Module(readFileSync(require.resolve(`@evan/opus/wasm/${file}`)));
   let module: object;

@@ -19,11 +19,13 @@ export interface RunningParley {
  * appeared within `withinMs` the process is killed and the promise rejects with its output, so
  * a stuck process never outlives its test.
  */
-export function startParley(args: string[], marker: string | RegExp, withinMs = 30_000, options: { netns?: string } = {}): Promise<RunningParley> {
+export function startParley(args: string[], marker: string | RegExp, withinMs = 30_000, options: { netns?: string; main?: string } = {}): Promise<RunningParley> {
+  // Another build's `parley` (a benchmark comparing two), or this one's.
+  const main = options.main ?? PARLEY_MAIN;
   // In a network namespace of the lab: `ip netns exec` execs node, so the child is node itself.
   const child = options.netns
-    ? spawn('ip', ['netns', 'exec', options.netns, process.execPath, PARLEY_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(process.execPath, [PARLEY_MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn('ip', ['netns', 'exec', options.netns, process.execPath, main, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, [main, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   let exited: string | null = null;
   // Each wait's check, and how it ends early: its timer is cleared whichever way it ends.
