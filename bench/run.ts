@@ -223,7 +223,7 @@ const lines = [
   '| figure | result | reference in the same run |',
   '| --- | --- | --- |',
   `| an empty supernode folder to a supernode in the network: the operator's token, then the supernode's first start (keys, enrolment, overlay join), real processes | ${fmtMeasurement(deploy.enrolToJoinedMs)} ms | of which \`parley admin enrol-supernode\` ${fmtMeasurement(deploy.adminCommandMs)} ms (a process start) |`,
-  `| a supernode process's resident memory, idle → with ${fmt(deploy.clients)} clients attached over real TCP (secure links, keep-alives) | ${fmt(deploy.idleRssMb)} MB → ${fmt(deploy.loadedRssMb)} MB: ${fmt(deploy.rssPerClientKb, 1)} KB per client | heap per client on the virtual network above: ${fmt(attachments.bytesPerClient / 1024, 1)} KB |`,
+  `| a supernode process's resident memory, idle → with ${fmt(deploy.clients)} clients attached over real TCP (secure links, keep-alives; ${fmt(deploy.refusedAttaches)} attaches refused by the per-address handshake rate and tried again) | ${fmt(deploy.idleRssMb)} MB → ${fmt(deploy.loadedRssMb)} MB: ${fmt(deploy.rssPerClientKb, 1)} KB per client | heap per client on the virtual network above: ${fmt(attachments.bytesPerClient / 1024, 1)} KB |`,
   `| CPU of that supernode process while ${fmt(deploy.clients)} clients keep alive | ${fmt(deploy.keepaliveCpuPercent, 2)}% of a core | |`,
   '',
   ...underAttackLines(floods, amplification),
