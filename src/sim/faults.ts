@@ -15,6 +15,9 @@ export interface FaultRecord {
   detail: string;
 }
 
+/** Milliseconds as seconds for the report, to a tenth. */
+const seconds = (ms: number) => (ms / 1000).toFixed(1);
+
 /** A clogged link queues up to this much before it drops datagrams (a bloated home-router buffer). */
 const CLOGGED_QUEUE_MS = 1_000;
 
@@ -76,14 +79,14 @@ export class FaultSchedule {
         // Leave at least one supernode standing: a network with none is not a fault but the end.
         const victims = pickFrom(world, live, Math.min(count, live.length - 1));
         for (const s of victims) world.crashSupernode(s);
-        record.detail = `${victims.length} supernodes down for ${fault.downMs / 1000} s`;
+        record.detail = `${victims.length} supernodes down for ${seconds(fault.downMs)} s`;
         this.hold(record, fault.downMs, () => victims.forEach((s) => world.restartSupernode(s)));
         break;
       }
       case 'mass-restart': {
         const clients = world.clients.filter((c) => c.host.up);
         for (const c of clients) world.crashClient(c);
-        record.detail = `${clients.length} clients back within ${fault.spreadMs / 1000} s`;
+        record.detail = `${clients.length} clients back within ${seconds(fault.spreadMs)} s`;
         // Back one by one over the spread, in a seeded order.
         const order = pickFrom(world, clients, clients.length);
         let pending = order.length;
@@ -105,7 +108,7 @@ export class FaultSchedule {
         for (const s of pickFrom(world, world.supernodes, Math.max(1, Math.round(fault.share * world.supernodes.length)))) side.add(s.host.address);
         for (const c of pickFrom(world, world.clients, Math.round(fault.share * world.clients.length))) side.add(c.publicAddress);
         world.network.severed = (a, b) => side.has(a) !== side.has(b);
-        record.detail = `${side.size} public addresses cut off for ${fault.healAfterMs / 1000} s`;
+        record.detail = `${side.size} public addresses cut off for ${seconds(fault.healAfterMs)} s`;
         this.hold(record, fault.healAfterMs, () => {
           world.network.severed = null;
         });
@@ -117,7 +120,7 @@ export class FaultSchedule {
         // Each its own amount, ahead or behind, from a fifth of the most up to the most.
         for (const node of skewed) node.clockSkewMs = Math.round((world.random.float() < 0.5 ? -1 : 1) * (0.2 + 0.8 * world.random.float()) * fault.maxSkewMs);
         const most = Math.max(...skewed.map((node) => Math.abs(node.clockSkewMs)));
-        record.detail = `${skewed.length} nodes' clocks off by up to ${Math.round(most / 1000)} s for ${fault.forMs / 1000} s`;
+        record.detail = `${skewed.length} nodes' clocks off by up to ${Math.round(most / 1000)} s for ${seconds(fault.forMs)} s`;
         this.hold(record, fault.forMs, () => skewed.forEach((node) => (node.clockSkewMs = 0)));
         break;
       }
@@ -137,13 +140,13 @@ export class FaultSchedule {
       case 'clog': {
         const clogged = pickFrom(world, world.supernodes, Math.max(1, Math.round(fault.share * world.supernodes.length)));
         for (const s of clogged) world.network.clog(s.host, { bandwidthBps: fault.bandwidthBps, queueLimitMs: CLOGGED_QUEUE_MS });
-        record.detail = `${clogged.length} supernodes' links at ${Math.round(fault.bandwidthBps / 1000)} kbit/s for ${fault.forMs / 1000} s`;
+        record.detail = `${clogged.length} supernodes' links at ${Math.round(fault.bandwidthBps / 1000)} kbit/s for ${seconds(fault.forMs)} s`;
         this.hold(record, fault.forMs, () => clogged.forEach((s) => world.network.clog(s.host, null)));
         break;
       }
       case 'slow-login': {
         world.login.extraDelayMs = fault.delayMs;
-        record.detail = `login server answers ${fault.delayMs / 1000} s late for ${fault.forMs / 1000} s`;
+        record.detail = `login server answers ${seconds(fault.delayMs)} s late for ${seconds(fault.forMs)} s`;
         this.hold(record, fault.forMs, () => {
           world.login.extraDelayMs = 0;
         });
