@@ -36,6 +36,7 @@ export function simOptions(args: Arguments): ScenarioOptions {
   const messages = args.int('messages', 0, 10_000);
   const lookups = args.int('lookups', 0, 10_000);
   const injections = names<Injection>(args, 'inject', INJECTIONS);
+  const forgers = args.int('forgers', 0, 100);
   return {
     ...(supernodes !== undefined ? { supernodes } : {}),
     ...(clients !== undefined ? { clients } : {}),
@@ -46,6 +47,7 @@ export function simOptions(args: Arguments): ScenarioOptions {
     ...(messages !== undefined ? { messagesPerSecond: messages } : {}),
     ...(lookups !== undefined ? { lookupsPerSecond: lookups } : {}),
     ...(injections !== undefined ? { injections } : {}),
+    ...(forgers !== undefined ? { forgers } : {}),
   };
 }
 

@@ -11,7 +11,15 @@ export interface FaultRecord {
   /** Run time the network was healthy again, first after the start and first after the end. */
   healthyAfterStartMs: number | null;
   healthyAfterEndMs: number | null;
+  /** What it struck, in words (how many nodes, how far, how slow). */
+  detail: string;
 }
+
+/** Milliseconds as seconds for the report, to a tenth. */
+const seconds = (ms: number) => (ms / 1000).toFixed(1);
+
+/** A clogged link queues up to this much before it drops datagrams (a bloated home-router buffer). */
+const CLOGGED_QUEUE_MS = 1_000;
 
 interface Action {
   readonly atMs: number;
@@ -60,7 +68,7 @@ export class FaultSchedule {
   }
 
   private begin(fault: Fault): void {
-    const record: FaultRecord = { fault, startMs: this.nowMs, endMs: null, healthyAfterStartMs: null, healthyAfterEndMs: null };
+    const record: FaultRecord = { fault, startMs: this.nowMs, endMs: null, healthyAfterStartMs: null, healthyAfterEndMs: null, detail: '' };
     this.records.push(record);
     const { world } = this;
     const live = world.supernodes.filter((s) => s.host.up);
@@ -71,12 +79,14 @@ export class FaultSchedule {
         // Leave at least one supernode standing: a network with none is not a fault but the end.
         const victims = pickFrom(world, live, Math.min(count, live.length - 1));
         for (const s of victims) world.crashSupernode(s);
+        record.detail = `${victims.length} supernodes down for ${seconds(fault.downMs)} s`;
         this.hold(record, fault.downMs, () => victims.forEach((s) => world.restartSupernode(s)));
         break;
       }
       case 'mass-restart': {
         const clients = world.clients.filter((c) => c.host.up);
         for (const c of clients) world.crashClient(c);
+        record.detail = `${clients.length} clients back within ${seconds(fault.spreadMs)} s`;
         // Back one by one over the spread, in a seeded order.
         const order = pickFrom(world, clients, clients.length);
         let pending = order.length;
@@ -98,8 +108,47 @@ export class FaultSchedule {
         for (const s of pickFrom(world, world.supernodes, Math.max(1, Math.round(fault.share * world.supernodes.length)))) side.add(s.host.address);
         for (const c of pickFrom(world, world.clients, Math.round(fault.share * world.clients.length))) side.add(c.publicAddress);
         world.network.severed = (a, b) => side.has(a) !== side.has(b);
+        record.detail = `${side.size} public addresses cut off for ${seconds(fault.healAfterMs)} s`;
         this.hold(record, fault.healAfterMs, () => {
           world.network.severed = null;
+        });
+        break;
+      }
+      case 'clock-skew': {
+        const nodes = [...world.supernodes, ...world.clients];
+        const skewed = pickFrom(world, nodes, Math.max(1, Math.round(fault.share * nodes.length)));
+        // Each its own amount, ahead or behind, from a fifth of the most up to the most.
+        for (const node of skewed) node.clockSkewMs = Math.round((world.random.float() < 0.5 ? -1 : 1) * (0.2 + 0.8 * world.random.float()) * fault.maxSkewMs);
+        const most = Math.max(...skewed.map((node) => Math.abs(node.clockSkewMs)));
+        record.detail = `${skewed.length} nodes' clocks off by up to ${Math.round(most / 1000)} s for ${seconds(fault.forMs)} s`;
+        this.hold(record, fault.forMs, () => skewed.forEach((node) => (node.clockSkewMs = 0)));
+        break;
+      }
+      case 'nat-loss': {
+        const behindNat = world.clients.filter((c) => c.gateway !== null);
+        const struck = pickFrom(world, behindNat, Math.round(fault.share * behindNat.length));
+        let mappings = 0;
+        for (const c of struck) {
+          mappings += c.gateway!.udp.size + c.gateway!.tcp.size;
+          c.gateway!.forgetMappings();
+        }
+        record.detail = `${struck.length} NATs forgot ${mappings} mappings`;
+        // Over at once: what it broke (the links through those NATs) must mend on its own.
+        this.finish(record);
+        break;
+      }
+      case 'clog': {
+        const clogged = pickFrom(world, world.supernodes, Math.max(1, Math.round(fault.share * world.supernodes.length)));
+        for (const s of clogged) world.network.clog(s.host, { bandwidthBps: fault.bandwidthBps, queueLimitMs: CLOGGED_QUEUE_MS });
+        record.detail = `${clogged.length} supernodes' links at ${Math.round(fault.bandwidthBps / 1000)} kbit/s for ${seconds(fault.forMs)} s`;
+        this.hold(record, fault.forMs, () => clogged.forEach((s) => world.network.clog(s.host, null)));
+        break;
+      }
+      case 'slow-login': {
+        world.login.extraDelayMs = fault.delayMs;
+        record.detail = `login server answers ${seconds(fault.delayMs)} s late for ${seconds(fault.forMs)} s`;
+        this.hold(record, fault.forMs, () => {
+          world.login.extraDelayMs = 0;
         });
         break;
       }

@@ -4,6 +4,7 @@
 // SVG timeline (no scripts, no dependencies).
 import { SeededRandom } from '../env/prng.js';
 import type { FaultRecord } from './faults.js';
+import type { ForgeryLedger } from './forger.js';
 import type { MessageLedger } from './ledger.js';
 import type { Scenario } from './scenario.js';
 import type { SimWorld } from './world.js';
@@ -30,11 +31,17 @@ export interface SimReport {
   readonly medianRttMs: number;
   readonly lookups: { readonly started: number; readonly found: number; readonly p50Ms: number; readonly p99Ms: number; readonly p50Rtt: number; readonly p99Rtt: number; readonly quietFound: number; readonly quietStarted: number };
   readonly messages: { readonly accepted: number; readonly refusedAtSend: number; readonly undelivered: number; readonly deliveryP50Ms: number; readonly deliveryP99Ms: number };
-  readonly faults: readonly { readonly kind: string; readonly startMs: number; readonly endMs: number | null; readonly recoveredAfterStartMs: number | null; readonly recoveredAfterEndMs: number | null }[];
+  readonly faults: readonly { readonly kind: string; readonly detail: string; readonly startMs: number; readonly endMs: number | null; readonly recoveredAfterStartMs: number | null; readonly recoveredAfterEndMs: number | null }[];
   /** Time from the start of the liveness phase until the network had healed (null: it did not). */
   readonly healedAfterMs: number | null;
   readonly perSupernode: { readonly records: Spread; readonly links: Spread; readonly clients: Spread };
   readonly maxQueuedPayloads: number;
+  /**
+   * The forgers' work and the honest supernodes' refusals: records forged, forged copies
+   * published, store requests the honest supernodes rejected (all reasons) and attaches they
+   * refused for a bad presence record.
+   */
+  readonly forgeries: { readonly forged: number; readonly published: number; readonly storesRejected: number; readonly attachesRefusedBadPresence: number };
   readonly timeline: readonly TickSample[];
   /** Not deterministic: they depend on the machine (left out when comparing runs). */
   readonly machine: {
@@ -70,6 +77,7 @@ export function buildReport(parts: {
   faults: readonly FaultRecord[];
   healedAtMs: number | null;
   maxQueue: number;
+  forgeries: ForgeryLedger;
   build: { wallMs: number; virtualMs: number };
   simulatedMs: number;
   wallMs: number;
@@ -105,6 +113,7 @@ export function buildReport(parts: {
     messages: { accepted: ledger.sent, refusedAtSend: ledger.refusedAtSend, undelivered: ledger.undelivered().length, deliveryP50Ms: round(percentile(delivery, 50)), deliveryP99Ms: round(percentile(delivery, 99)) },
     faults: parts.faults.map((r) => ({
       kind: r.fault.kind,
+      detail: r.detail,
       startMs: r.startMs,
       endMs: r.endMs,
       recoveredAfterStartMs: r.healthyAfterStartMs === null ? null : r.healthyAfterStartMs - r.startMs,
@@ -117,6 +126,12 @@ export function buildReport(parts: {
       clients: spread(running.map((r) => r.attachments.size)),
     },
     maxQueuedPayloads: parts.maxQueue,
+    forgeries: {
+      forged: parts.forgeries.count,
+      published: parts.forgeries.published,
+      storesRejected: running.reduce((sum, r) => sum + r.dht.counters.storeRequests.rejected, 0),
+      attachesRefusedBadPresence: running.reduce((sum, r) => sum + (r.attachments.refused.get('bad_presence') ?? 0), 0),
+    },
     timeline: parts.samples,
     machine: {
       buildWallMs: Math.round(parts.build.wallMs),
@@ -152,9 +167,9 @@ export function reportMarkdown(report: SimReport, outcome: { violation: { invari
     '',
     `${s.supernodes} supernodes, ${s.clients} clients (NAT mix ${Object.entries(s.natMix).map(([k, v]) => `${k} ${Math.round(v * 100)} %`).join(', ')}); links ${s.link.latencyMinMs}–${s.link.latencyMaxMs} ms one way, jitter ${s.link.jitterMs} ms, loss ${s.link.lossRate * 100} %; churn ${s.churnPerClientMinute} crashes per client-minute; ${s.messagesPerSecond} messages and ${s.lookupsPerSecond} lookups per second; ${s.faultPhaseMs / 1000} s of faults.`,
     '',
-    '| fault | at | ended | healthy after start | healthy after end |',
-    '| --- | --- | --- | --- | --- |',
-    ...report.faults.map((f) => `| ${f.kind} | ${seconds(f.startMs)} | ${seconds(f.endMs)} | ${seconds(f.recoveredAfterStartMs)} | ${seconds(f.recoveredAfterEndMs)} |`),
+    '| fault | what | at | ended | healthy after start | healthy after end |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...report.faults.map((f) => `| ${f.kind} | ${f.detail} | ${seconds(f.startMs)} | ${seconds(f.endMs)} | ${seconds(f.recoveredAfterStartMs)} | ${seconds(f.recoveredAfterEndMs)} |`),
     '',
     '## Lookups and messages',
     '',
@@ -165,6 +180,8 @@ export function reportMarkdown(report: SimReport, outcome: { violation: { invari
     `RTT: the median round trip between two nodes' links, ${report.medianRttMs} ms.`,
     '',
     `Messages: ${report.messages.accepted} accepted, ${report.messages.undelivered} not shown, ${report.messages.refusedAtSend} refused at send; delivery p50 ${report.messages.deliveryP50Ms} ms, p99 ${report.messages.deliveryP99Ms} ms. Most payloads waiting at one device: ${report.maxQueuedPayloads}.`,
+    '',
+    `Forged presence records: ${report.forgeries.forged} made by ${s.forgers} forger(s), ${report.forgeries.published} published; the honest supernodes rejected ${report.forgeries.storesRejected} store requests and refused ${report.forgeries.attachesRefusedBadPresence} attaches for a bad presence record (all reasons).`,
     '',
     '## Per supernode (at the end)',
     '',

@@ -11,6 +11,7 @@ import { SimWorld, type SimClient } from './world.js';
 import { FaultSchedule } from './faults.js';
 import { MessageLedger, messageText, tagOf } from './ledger.js';
 import { buildReport, type SimReport, type TickSample } from './report.js';
+import { ForgeryLedger, forgeOnce } from './forger.js';
 
 /** The invariants' step: they are checked every simulated second. */
 export const TICK_MS = 1_000;
@@ -46,6 +47,8 @@ export interface SimResult {
 export interface SimControl {
   /** Progress lines (to stderr in the CLI). */
   readonly log?: (line: string) => void;
+  /** Build one node at a time (the first simulator's way), to compare with the waves. */
+  readonly serialBuild?: boolean;
 }
 
 interface LookupOutcome {
@@ -61,12 +64,17 @@ export async function runSim(seed: number, options: ScenarioOptions = {}, contro
   const replay = replayLine(seed, options);
   const log = control.log ?? (() => {});
   const wallStart = performance.now();
+  // With --expose-gc the heap figures are after a collection (without it, they include garbage).
+  const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
+  collect();
   const heapBefore = process.memoryUsage().heapUsed;
   const world = new SimWorld(scenario);
+  world.serialBuild = control.serialBuild ?? false;
   // The simulator's own choices (who sends, who looks up) from a stream of their own, so they
   // do not shift the world's randomness.
   const choice = new SeededRandom(seed ^ 0xc401ce);
   const ledger = new MessageLedger();
+  const forgeries = new ForgeryLedger();
   let violation: Violation | null = null;
   let runStartMs = 0;
   const runTime = () => world.now - runStartMs;
@@ -77,6 +85,7 @@ export async function runSim(seed: number, options: ScenarioOptions = {}, contro
   // Deliveries: each sim message must be shown once (the injections break this on purpose).
   let dropOne = scenario.injections.includes('drop-message');
   let duplicateOne = scenario.injections.includes('duplicate-message');
+  let acceptForged = scenario.injections.includes('accept-forged');
   world.onDevice = (client, device) => {
     device.chat.onMessage((message) => {
       const tag = tagOf(message.text);
@@ -101,7 +110,8 @@ export async function runSim(seed: number, options: ScenarioOptions = {}, contro
     const buildWallMs = performance.now() - wallStart;
     const buildVirtualMs = world.now;
     runStartMs = world.now;
-    const nodes = scenario.supernodes + scenario.clients;
+    const nodes = scenario.supernodes + scenario.forgers + scenario.clients;
+    collect();
     const heapPerNodeBytes = Math.max(0, process.memoryUsage().heapUsed - heapBefore) / nodes;
     log(`built in ${(buildWallMs / 1000).toFixed(1)} s wall; running ${scenario.faultPhaseMs / 1000} s of faults`);
 
@@ -112,7 +122,7 @@ export async function runSim(seed: number, options: ScenarioOptions = {}, contro
     let maxQueue = 0;
     // Attached, to a supernode that is up and on its side of a partition: a client that has not
     // yet noticed its supernode died is not online, however sure it is.
-    const supernodeAt = new Map(world.supernodes.map((s) => [s.host.addressText, s]));
+    const supernodeAt = new Map([...world.supernodes, ...world.forgers].map((s) => [s.host.addressText, s]));
     const online = (c: SimClient) => {
       if (c.device === null || c.attachedSinceMs === null) return false;
       const at = c.device.client.supernode;
@@ -121,15 +131,24 @@ export async function runSim(seed: number, options: ScenarioOptions = {}, contro
       const severed = world.network.severed;
       return !severed || !severed(c.publicAddress, supernode.host.address);
     };
-    const settled = (c: SimClient) => online(c) && world.now - c.attachedSinceMs! >= SETTLED_MS;
     const quiet = () => {
       const lastEnd = faults.lastEndMs;
       return !faults.holding && (lastEnd === null || runTime() - lastEnd >= FAULT_GRACE_MS);
     };
 
-    const startLookup = () => {
-      const from = world.clients.filter(online);
-      const targets = world.clients.filter(settled);
+    // Who is online and settled, taken once a tick before the tick's lookups and messages
+    // start (nothing changes in between: no virtual time passes), not once per lookup: at
+    // thousands of clients the scans per lookup were quadratic.
+    interface Population {
+      readonly online: SimClient[];
+      readonly settled: SimClient[];
+    }
+    const census = (): Population => {
+      const onlineNow = world.clients.filter(online);
+      return { online: onlineNow, settled: onlineNow.filter((c) => world.now - c.attachedSinceMs! >= SETTLED_MS) };
+    };
+
+    const startLookup = ({ online: from, settled: targets }: Population) => {
       if (from.length === 0 || targets.length === 0) return;
       const looker = from[choice.int(from.length)]!;
       const target = targets[choice.int(targets.length)]!;
@@ -139,7 +158,17 @@ export async function runSim(seed: number, options: ScenarioOptions = {}, contro
       const startedMs = runTime();
       const quietAtStart = quiet();
       device.client.find(target.name, LOOKUP_BOUND_MS).then(
-        (records) => records.some((r) => equalBytes(r.device.dhKey, targetKey)),
+        (records) => {
+          const answered = records.map((r) => r.encoded);
+          if (acceptForged && forgeries.sample !== null) {
+            acceptForged = false;
+            answered.push(forgeries.sample);
+          }
+          if (answered.some((encoded) => forgeries.isForged(encoded))) {
+            violate('no presence record accepted with a bad signature', `${looker.name}'s lookup of ${target.name} returned a record a forger made`);
+          }
+          return records.some((r) => equalBytes(r.device.dhKey, targetKey));
+        },
         () => false,
       ).then((found) => {
         const latencyMs = runTime() - startedMs;
@@ -152,8 +181,7 @@ export async function runSim(seed: number, options: ScenarioOptions = {}, contro
       });
     };
 
-    const sendMessage = () => {
-      const senders = world.clients.filter(online);
+    const sendMessage = ({ online: senders }: Population) => {
       if (senders.length === 0) return;
       const sender = senders[choice.int(senders.length)]!;
       const buddies = sender.device!.contacts.buddies();
@@ -167,10 +195,26 @@ export async function runSim(seed: number, options: ScenarioOptions = {}, contro
       );
     };
 
+    // Each forger forges one settled user's records a second (see forger.ts).
+    const forge = ({ settled: targets }: Population) => {
+      for (const forger of world.forgers) {
+        const running = forger.running;
+        if (!running || targets.length === 0) continue;
+        const target = targets[choice.int(targets.length)]!;
+        void forgeOnce(running, forger.ref, target.name, forgeries).catch(() => {});
+      }
+    };
+
     const checkBounds = () => {
       for (const s of world.supernodes) {
         const running = s.running;
         if (!running) continue;
+        for (const victim of forgeries.victims) {
+          // Expired records too (a wall time before any record): a forgery stored is one too many.
+          if (running.dht.store.get(victim, -Infinity).some((r) => forgeries.isForged(r.encoded))) {
+            violate('no presence record accepted with a bad signature', `supernode ${s.index} stores a record of ${victim} a forger made`);
+          }
+        }
         const limit = running.attachments.limits.maxClients;
         if (running.attachments.size > limit) violate('no supernode over its attachment limits', `supernode ${s.index} holds ${running.attachments.size} clients (limit ${limit})`);
         if (running.links.size > DEFAULT_MAX_LINKS) violate('bounded links per supernode', `supernode ${s.index} holds ${running.links.size} links (limit ${DEFAULT_MAX_LINKS})`);
@@ -186,7 +230,9 @@ export async function runSim(seed: number, options: ScenarioOptions = {}, contro
     const sample = (phase: 'faults' | 'liveness') => {
       const up = world.clients.filter((c) => c.host.up);
       const attached = up.filter(online).length;
-      const recent = lookups.filter((l) => l.startedMs + l.latencyMs > runTime() - TICK_MS);
+      // Lookups are recorded as they end, so the last second's are at the end of the list.
+      const recent: LookupOutcome[] = [];
+      for (let i = lookups.length - 1; i >= 0 && lookups[i]!.startedMs + lookups[i]!.latencyMs > runTime() - TICK_MS; i--) recent.push(lookups[i]!);
       const ok = recent.filter((l) => l.found).length;
       const tick: TickSample = {
         atMs: runTime(),
@@ -223,8 +269,10 @@ export async function runSim(seed: number, options: ScenarioOptions = {}, contro
           }
         }
       }
-      for (let i = 0; i < scenario.lookupsPerSecond; i++) startLookup();
-      for (let i = 0; i < scenario.messagesPerSecond; i++) sendMessage();
+      const population = census();
+      for (let i = 0; i < scenario.lookupsPerSecond; i++) startLookup(population);
+      for (let i = 0; i < scenario.messagesPerSecond; i++) sendMessage(population);
+      forge(population);
       await world.elapse(TICK_MS);
       checkBounds();
       noteRecovery(sample('faults'));
@@ -239,7 +287,8 @@ export async function runSim(seed: number, options: ScenarioOptions = {}, contro
       for (const c of world.clients) world.restartClient(c);
       const livenessStartMs = runTime();
       while (!violation && runTime() - livenessStartMs < LIVENESS_MS) {
-        for (let i = 0; i < scenario.lookupsPerSecond; i++) startLookup();
+        const population = census();
+        for (let i = 0; i < scenario.lookupsPerSecond; i++) startLookup(population);
         await world.elapse(TICK_MS);
         checkBounds();
         const tick = sample('liveness');
@@ -271,6 +320,7 @@ export async function runSim(seed: number, options: ScenarioOptions = {}, contro
       faults: faults.records,
       healedAtMs,
       maxQueue,
+      forgeries,
       build: { wallMs: buildWallMs, virtualMs: buildVirtualMs },
       simulatedMs: runTime(),
       wallMs,

@@ -5,11 +5,11 @@ import { SeededRandom } from '../env/prng.js';
 import type { NatClass } from '../env/virtual/index.js';
 
 /** Faults the simulator injects (see faults.ts for what each does). */
-export const FAULT_KINDS = ['crash', 'outage', 'mass-restart', 'partition'] as const;
+export const FAULT_KINDS = ['crash', 'outage', 'mass-restart', 'partition', 'clock-skew', 'nat-loss', 'clog', 'slow-login'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** Deliberate bugs, to see the checks fail (tests; `--inject`): never drawn from the seed. */
-export const INJECTIONS = ['drop-message', 'duplicate-message'] as const;
+export const INJECTIONS = ['drop-message', 'duplicate-message', 'accept-forged'] as const;
 export type Injection = (typeof INJECTIONS)[number];
 
 export type Fault =
@@ -20,7 +20,19 @@ export type Fault =
   /** Every client crashes and restarts within `spreadMs` (August 2007: a mass reboot after updates). */
   | { readonly kind: 'mass-restart'; readonly atMs: number; readonly spreadMs: number }
   /** A share of the public internet is cut off from the rest, and heals after `healAfterMs`. */
-  | { readonly kind: 'partition'; readonly atMs: number; readonly share: number; readonly healAfterMs: number };
+  | { readonly kind: 'partition'; readonly atMs: number; readonly share: number; readonly healAfterMs: number }
+  /**
+   * A share of all nodes' wall clocks are off by up to `maxSkewMs` either way (each its own
+   * amount) for `forMs`: certificates and presence records are judged, and stamped, by them.
+   * Within the 5 minutes certificates and records allow, nothing may break.
+   */
+  | { readonly kind: 'clock-skew'; readonly atMs: number; readonly share: number; readonly maxSkewMs: number; readonly forMs: number }
+  /** A share of the clients' NATs forget every mapping at once (a home router rebooting): their TCP links die silently. */
+  | { readonly kind: 'nat-loss'; readonly atMs: number; readonly share: number }
+  /** A share of supernodes' links drop to `bandwidthBps` (a saturated uplink: long queues, late datagrams dropped) for `forMs`. */
+  | { readonly kind: 'clog'; readonly atMs: number; readonly share: number; readonly bandwidthBps: number; readonly forMs: number }
+  /** The login server answers `delayMs` late (overloaded, as in December 2010) for `forMs`. */
+  | { readonly kind: 'slow-login'; readonly atMs: number; readonly delayMs: number; readonly forMs: number };
 
 export interface LinkRange {
   /** One-way latency of a node's link to the internet, drawn uniformly per node. */
@@ -50,6 +62,12 @@ export interface Scenario {
   /** Each client's buddies: the next `buddies` clients around a ring. */
   readonly buddies: number;
   readonly injections: readonly Injection[];
+  /**
+   * Supernodes with valid certificates that forge presence records (a compromised machine):
+   * they publish altered records of real users and serve them to lookups. Every honest node
+   * must refuse them.
+   */
+  readonly forgers: number;
 }
 
 /** What the command line may fix; the rest comes from the seed. */
@@ -63,6 +81,7 @@ export interface ScenarioOptions {
   readonly messagesPerSecond?: number;
   readonly lookupsPerSecond?: number;
   readonly injections?: readonly Injection[];
+  readonly forgers?: number;
 }
 
 /** When the first fault may strike: after the network has formed and every client has attached once. */
@@ -109,6 +128,20 @@ export function drawScenario(seed: number, options: ScenarioOptions = {}): Scena
       case 'partition':
         faults.push({ kind, atMs, share: Math.round(between(0.1, 0.4) * 100) / 100, healAfterMs: downMs });
         break;
+      case 'clock-skew':
+        // Within the 5 minutes' skew certificates and records allow (a minute short of it:
+        // two skewed nodes facing each other may be apart by twice this).
+        faults.push({ kind, atMs, share: Math.round(between(0.1, 0.3) * 100) / 100, maxSkewMs: Math.round(between(30_000, 120_000)), forMs: downMs });
+        break;
+      case 'nat-loss':
+        faults.push({ kind, atMs, share: Math.round(between(0.2, 1) * 100) / 100 });
+        break;
+      case 'clog':
+        faults.push({ kind, atMs, share: Math.round(between(0.1, 0.3) * 100) / 100, bandwidthBps: Math.round(between(32_000, 256_000)), forMs: downMs });
+        break;
+      case 'slow-login':
+        faults.push({ kind, atMs, delayMs: Math.round(between(2_000, 8_000)), forMs: downMs });
+        break;
     }
   });
   return {
@@ -124,6 +157,8 @@ export function drawScenario(seed: number, options: ScenarioOptions = {}): Scena
     lookupsPerSecond: options.lookupsPerSecond ?? Math.max(1, Math.round(clients / 20)),
     buddies: Math.min(4, clients - 1),
     injections: options.injections ?? [],
+    // Drawn last, so adding it shifted no earlier draw.
+    forgers: options.forgers ?? (random.float() < 0.5 ? 1 : 0),
   };
 }
 
@@ -138,6 +173,7 @@ export function replayLine(seed: number, options: ScenarioOptions): string {
   if (options.churnPerClientMinute !== undefined) parts.push(`--churn ${options.churnPerClientMinute}`);
   if (options.messagesPerSecond !== undefined) parts.push(`--messages ${options.messagesPerSecond}`);
   if (options.lookupsPerSecond !== undefined) parts.push(`--lookups ${options.lookupsPerSecond}`);
+  if (options.forgers !== undefined) parts.push(`--forgers ${options.forgers}`);
   if (options.injections !== undefined && options.injections.length > 0) parts.push(`--inject ${options.injections.join(',')}`);
   return parts.join(' ');
 }

@@ -38,6 +38,8 @@ export class SimLoginServer {
   refusedOffline = 0;
   /** Calls answered, for the report. */
   calls = 0;
+  /** Extra time each answer takes (the slow-login fault: an overloaded server). */
+  extraDelayMs = 0;
 
   constructor(
     private readonly ca: NetworkCa,
@@ -73,7 +75,7 @@ export class SimLoginServer {
       identity: () => Promise.resolve(user.identity),
       call: <T>(method: string, path: string, body?: unknown) =>
         new Promise<T>((resolve, reject) => {
-          this.clock.after(2 * this.delayMs, () => {
+          this.clock.after(2 * this.delayMs + this.extraDelayMs, () => {
             try {
               resolve(this.answer(user, username, method, path, body) as T);
             } catch (error) {

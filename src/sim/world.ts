@@ -6,6 +6,7 @@
 import { createNetworkCa, CertificateVerifier, Role, type NetworkCa } from '../crypto/certificate.js';
 import { issueIdentity, type NodeIdentity } from '../crypto/identity.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
+import type { Clock, Env } from '../env/types.js';
 import { SeededRandom } from '../env/prng.js';
 import { VirtualNetwork, type Gateway, type VirtualHost } from '../env/virtual/index.js';
 import { startSupernode, type RunningSupernode } from '../supernode/supernode.js';
@@ -38,6 +39,10 @@ export interface SimSupernode {
   readonly identity: NodeIdentity;
   readonly ref: SupernodeRef;
   running: RunningSupernode | null;
+  /** How far its wall clock is off (the clock-skew fault): certificates and records are judged by it. */
+  clockSkewMs: number;
+  /** A forger (see forger.ts): not one of the scenario's honest supernodes. */
+  readonly forger: boolean;
 }
 
 export interface SimClient {
@@ -55,6 +60,22 @@ export interface SimClient {
   attachedSinceMs: number | null;
   /** Starts made so far (a crashed start that is still under way is not counted twice). */
   starts: number;
+  clockSkewMs: number;
+}
+
+/**
+ * The environment of a node whose wall clock may be off: monotonic time and timers are the
+ * network's, wall time is off by the node's `clockSkewMs` as it is now (set and cleared while
+ * the node runs).
+ */
+function skewableEnv(host: VirtualHost, node: { clockSkewMs: number }): Env {
+  const scheduler = host.clock;
+  const clock: Clock = {
+    now: () => scheduler.now(),
+    wallTimeMs: () => scheduler.wallTimeMs() + node.clockSkewMs,
+    after: (delayMs, fn) => scheduler.after(delayMs, fn),
+  };
+  return { ...host.env(), clock };
 }
 
 /** A history whose `close` leaves the database open: the profile outlives the process. */
@@ -92,11 +113,15 @@ export class SimWorld {
   readonly login: SimLoginServer;
   readonly supernodes: SimSupernode[] = [];
   readonly clients: SimClient[] = [];
+  /** Forging supernodes (scenario.forgers), built after the honest ones. */
+  readonly forgers: SimSupernode[] = [];
   /** Called with each client's device as it starts, before anything runs (the sim subscribes here). */
   onDevice: (client: SimClient, device: Device) => void = () => {};
   /** Failures of starts and restarts, by what failed (a start the device keeps retrying is not one). */
   readonly startFailures = new Map<string, number>();
   private readonly histories: ChatHistory[] = [];
+  /** Builds one node at a time, as the simulator first did (to measure what the waves save). */
+  serialBuild = false;
 
   constructor(readonly scenario: Scenario) {
     this.random = new SeededRandom(scenario.seed);
@@ -123,23 +148,35 @@ export class SimWorld {
 
   /** Builds the supernodes and has each join through a few that came before it. */
   async buildSupernodes(): Promise<void> {
-    for (let index = 0; index < this.scenario.supernodes; index++) {
+    const { supernodes, forgers } = this.scenario;
+    const all: SimSupernode[] = [];
+    for (let index = 0; index < supernodes + forgers; index++) {
       const host = this.network.addHost({ link: this.linkSpec() });
       const identity = issueIdentity(this.ca, this.random, { username: '', role: Role.SUPERNODE, serial: index + 1, issuedAtMs: SIM_EPOCH_MS - 3_600_000 });
-      const supernode: SimSupernode = { index, host, identity, ref: { host: host.addressText, port: SUPERNODE_PORT, dhKey: identity.dh.publicKey }, running: null };
-      this.supernodes.push(supernode);
-      await this.network.scheduler.drive(this.startSupernode(supernode));
+      const forger = index >= supernodes;
+      all.push({ index, host, identity, ref: { host: host.addressText, port: SUPERNODE_PORT, dhKey: identity.dh.publicKey }, running: null, clockSkewMs: 0, forger });
+    }
+    // Joins in waves, each a quarter as large as the network already running (one at a time
+    // while it is small): the network grows by a quarter per wave instead of by one, so the
+    // virtual time the build takes (during which every node's timers run) grows as log N, not N.
+    for (let next = 0; next < all.length; ) {
+      const wave = this.serialBuild ? 1 : Math.max(1, Math.floor(next / 4));
+      const joining = all.slice(next, next + wave);
+      next += joining.length;
+      for (const supernode of joining) (supernode.forger ? this.forgers : this.supernodes).push(supernode);
+      await this.network.scheduler.drive(Promise.all(joining.map((s) => this.startSupernode(s))));
     }
   }
 
   private async startSupernode(supernode: SimSupernode): Promise<void> {
-    const running = await startSupernode(supernode.host.env(), {
+    const running = await startSupernode(skewableEnv(supernode.host, supernode), {
       identity: supernode.identity,
       verifier: this.verifier,
       port: SUPERNODE_PORT,
       attachment: { maxClients: this.maxClientsPerSupernode },
     });
     supernode.running = running;
+    // Forgers join through honest supernodes; honest ones never pick a forger as a seed.
     const others = this.supernodes.filter((s) => s !== supernode && s.running);
     const seeds = this.pick(others, JOIN_SEEDS).map((s) => s.ref);
     if (seeds.length > 0) await running.join(seeds);
@@ -157,7 +194,10 @@ export class SimWorld {
     return picked;
   }
 
-  /** Creates every client (user, host, NAT) and starts their devices one after another. */
+  /**
+   * Creates every client (user, host, NAT) and starts their devices, as many at once as there
+   * are supernodes (each wave done before the next; one at a time with `serialBuild`).
+   */
   async buildClients(): Promise<void> {
     const { clients, buddies } = this.scenario;
     const names = Array.from({ length: clients }, (_, i) => `user${i}`);
@@ -166,6 +206,8 @@ export class SimWorld {
       const back = Array.from({ length: buddies }, (_, k) => names[(i - k - 1 + clients) % clients]!);
       this.login.addUser(name, [...new Set([...ring, ...back])].filter((n) => n !== name));
     });
+    const starting: SimClient[] = [];
+    const wave = this.serialBuild ? 1 : Math.max(1, this.scenario.supernodes);
     for (let index = 0; index < clients; index++) {
       const nat = natOf(this.scenario, index);
       const gateway = nat === 'open' ? null : this.network.addGateway({ nat, link: this.linkSpec() });
@@ -178,9 +220,12 @@ export class SimWorld {
         loginServerUrl: 'https://login.sim',
         bootstrap: this.pick(this.supernodes, BOOTSTRAP_PER_CLIENT).map((s) => s.ref),
       };
-      const client: SimClient = { index, name: names[index]!, host, gateway, publicAddress: (gateway ?? host).address, store: memoryStore(this.histories), descriptor, device: null, attachedSinceMs: null, starts: 0 };
+      const client: SimClient = { index, name: names[index]!, host, gateway, publicAddress: (gateway ?? host).address, store: memoryStore(this.histories), descriptor, device: null, attachedSinceMs: null, starts: 0, clockSkewMs: 0 };
       this.clients.push(client);
-      await this.network.scheduler.drive(this.startClient(client));
+      starting.push(client);
+      if (starting.length === wave || index === clients - 1) {
+        await this.network.scheduler.drive(Promise.all(starting.splice(0).map((c) => this.startClient(c))));
+      }
     }
   }
 
@@ -189,7 +234,7 @@ export class SimWorld {
     client.starts++;
     const start = client.starts;
     try {
-      const device = await startDevice(client.host.env(), {
+      const device = await startDevice(skewableEnv(client.host, client), {
         account: this.login.account(client.name),
         descriptor: client.descriptor,
         store: client.store,
@@ -253,7 +298,7 @@ export class SimWorld {
       client.device = null;
       if (device) await device.close().catch(() => {});
     }
-    for (const supernode of this.supernodes) supernode.running?.close();
+    for (const supernode of [...this.supernodes, ...this.forgers]) supernode.running?.close();
     for (const history of this.histories) history.close();
   }
 }

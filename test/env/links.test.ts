@@ -120,3 +120,21 @@ test('TCP across a cut: segments the cut drops are sent again, and the stream re
       scheduler.runUntilIdle();
     }
   }));
+
+test('a clogged link serialises at its clogged bandwidth and drops beyond its queue; unclogged, it is as built', () =>
+  withSeed(testSeed(), async (seed) => {
+    const p = await pairOfHosts(seed, { latencyMs: 0 }, { latencyMs: 0 });
+    const sender = p.network.hosts[0]!;
+    // 100 kbit/s: a 1 250-byte packet takes 100 ms; a packet that would wait over 350 ms is dropped.
+    p.network.clog(sender, { bandwidthBps: 100_000, queueLimitMs: 350 });
+    for (let i = 0; i < 10; i++) p.send(i, 1222);
+    p.network.scheduler.runUntilIdle();
+    assert.deepEqual(p.arrivals.map((a) => a.at), [100, 200, 300, 400]);
+    assert.equal(p.network.stats.lost, 6);
+    p.network.clog(sender, null);
+    const before = p.network.scheduler.now();
+    for (let i = 10; i < 20; i++) p.send(i, 1222);
+    p.network.scheduler.runUntilIdle();
+    assert.equal(p.arrivals.length, 14, 'all ten pass at once without the clog');
+    assert.ok(p.arrivals.slice(4).every((a) => a.at === before));
+  }));

@@ -241,3 +241,33 @@ test('same seed, same run, event for event; another seed, another run', async ()
   assert.deepEqual(await trace(7), first);
   assert.notDeepEqual(await trace(8), first);
 });
+
+test('a NAT that forgets its mappings drops what comes in for them until its client sends again', () =>
+  withSeed(testSeed(), async (seed) => {
+    const network = new VirtualNetwork(seed);
+    const gateway = network.addGateway({ nat: 'port-restricted' });
+    const client = network.addHost({ behind: gateway });
+    const server = network.addHost();
+    const c = await client.net.bindUdp({ port: 4000 });
+    const s = await server.net.bindUdp({ port: 3478 });
+    let from: Endpoint | undefined;
+    s.onMessage((_bytes, sender) => (from = sender));
+    const received: number[] = [];
+    c.onMessage((bytes) => received.push(bytes[0]!));
+    c.send(Uint8Array.of(0), { host: server.addressText, port: 3478 });
+    network.scheduler.runUntilIdle();
+    s.send(Uint8Array.of(1), from!);
+    network.scheduler.runUntilIdle();
+    assert.deepEqual(received, [1]);
+    assert.equal(gateway.udp.size, 1);
+    gateway.forgetMappings();
+    assert.equal(gateway.udp.size, 0);
+    s.send(Uint8Array.of(2), from!);
+    network.scheduler.runUntilIdle();
+    assert.deepEqual(received, [1], 'nothing gets in through a forgotten mapping');
+    c.send(Uint8Array.of(0), { host: server.addressText, port: 3478 });
+    network.scheduler.runUntilIdle();
+    s.send(Uint8Array.of(3), from!);
+    network.scheduler.runUntilIdle();
+    assert.deepEqual(received, [1, 3], 'a new mapping (the same port: this NAT preserves ports) lets it in again');
+  }));

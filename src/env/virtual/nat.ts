@@ -100,6 +100,12 @@ export class NatTable {
     return this.byExternalPort.size;
   }
 
+  /** Forgets every mapping at once, as a NAT that reboots does: what came in through them is dropped. */
+  clear(): void {
+    this.byKey.clear();
+    this.byExternalPort.clear();
+  }
+
   private expired(mapping: Mapping, nowMs: number): boolean {
     return nowMs - mapping.lastRefreshMs > this.timeoutMs();
   }

@@ -42,10 +42,14 @@ interface Realm {
   nextAddress: number;
 }
 
-/** Per-direction queue state, only for links with a bandwidth limit. */
+/** Per-direction queue state, only for links with a bandwidth limit (as built, or clogged). */
 class LinkQueue {
   upFreeAtMs = 0;
   downFreeAtMs = 0;
+  constructor(
+    readonly bandwidthBps: number,
+    readonly queueLimitMs: number,
+  ) {}
 }
 
 abstract class Node {
@@ -56,7 +60,7 @@ abstract class Node {
     readonly realm: Realm,
     readonly link: LinkSpec,
   ) {
-    this.linkQueue = link.bandwidthBps > 0 ? new LinkQueue() : null;
+    this.linkQueue = link.bandwidthBps > 0 ? new LinkQueue(link.bandwidthBps, link.queueLimitMs) : null;
   }
 
   get addressText(): string {
@@ -160,6 +164,12 @@ export class Gateway extends Node {
 
   allowsInbound(packet: Packet): boolean {
     return this.firewall === 'none' || packet.protocol === 'tcp';
+  }
+
+  /** The NAT forgets every UDP and TCP mapping (it rebooted): connections through it die silently. */
+  forgetMappings(): void {
+    this.udp.clear();
+    this.tcp.clear();
   }
 }
 
@@ -279,6 +289,22 @@ export class VirtualNetwork {
     else this.impairments.delete(node);
   }
 
+  /**
+   * From now on, `node`'s link carries `bandwidthBps` at most (both ways), queueing up to
+   * `queueLimitMs` (datagrams beyond are dropped; TCP waits its turn): a clogged uplink. Null
+   * gives it back its spec.
+   */
+  clog(node: VirtualHost | Gateway, clogged: { bandwidthBps: number; queueLimitMs: number } | null): void {
+    const { link } = node;
+    const queue = clogged ? new LinkQueue(clogged.bandwidthBps, clogged.queueLimitMs) : link.bandwidthBps > 0 ? new LinkQueue(link.bandwidthBps, link.queueLimitMs) : null;
+    // What is already queued still leaves when it was due to.
+    if (queue && node.linkQueue) {
+      queue.upFreeAtMs = node.linkQueue.upFreeAtMs;
+      queue.downFreeAtMs = node.linkQueue.downFreeAtMs;
+    }
+    node.linkQueue = queue;
+  }
+
   /** Time when a packet that enters `node`'s link now comes out, or -1 if it is lost. */
   private cross(node: Node, upward: boolean, packet: Packet, startMs: number): number {
     const link = node.link;
@@ -290,8 +316,8 @@ export class VirtualNetwork {
       const freeAt = upward ? queue.upFreeAtMs : queue.downFreeAtMs;
       // A full queue drops datagrams; TCP, modelled as reliable, is paced by its congestion
       // control rather than lost, so its segments wait their turn.
-      if (freeAt - startMs > link.queueLimitMs && packet.protocol === 'udp') return -1;
-      departMs = Math.max(startMs, freeAt) + (packet.sizeBytes * 8000) / link.bandwidthBps;
+      if (freeAt - startMs > queue.queueLimitMs && packet.protocol === 'udp') return -1;
+      departMs = Math.max(startMs, freeAt) + (packet.sizeBytes * 8000) / queue.bandwidthBps;
       if (upward) queue.upFreeAtMs = departMs;
       else queue.downFreeAtMs = departMs;
     }
