@@ -89,18 +89,9 @@ export interface Reservation {
 }
 
 /** What an Allocate brings once its relay is bound (see `AllocationTable.commit`). */
-export interface NewAllocation {
-  readonly key: string;
-  readonly client: Endpoint;
-  readonly username: string;
-  readonly user: string;
-  readonly integrityKey: Uint8Array;
-  readonly relayPort: number;
-  readonly relayed: Endpoint;
+export type NewAllocation = Pick<Allocation, 'key' | 'client' | 'username' | 'user' | 'integrityKey' | 'relayPort' | 'relayed' | 'transactionId' | 'answer'> & {
   readonly lifetimeS: number;
-  readonly transactionId: string;
-  readonly answer: Uint8Array;
-}
+};
 
 export type BindOutcome = 'bound' | 'conflict' | 'quota';
 

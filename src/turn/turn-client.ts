@@ -2,6 +2,7 @@
 // long-term-credential challenge, installs permissions, binds channels (ChannelData carries 4
 // bytes of header instead of 36), keeps the allocation refreshed, and hands over what peers
 // send. The socket may carry other traffic too: what is not TURN goes to `other`.
+import { encodePeerIndication } from './indications.js';
 import { sameEndpoint, type Clock, type Endpoint, type Random, type Timer, type UdpSocket } from '../env/types.js';
 import { err, ok, type CodedError, type Result } from '../result.js';
 import { StunTransactions, type StunAnswer } from '../stun/stun-client.js';
@@ -174,18 +175,7 @@ export class TurnClient {
       return;
     }
     // Nothing answers an indication: its transaction id need not be random (an IPv6 peer is XORed with it).
-    const transactionId = new Uint8Array(12);
-    const indication = encodeStun({
-      method: StunMethod.SEND,
-      cls: StunClass.INDICATION,
-      transactionId,
-      attributes: [
-        { type: Attr.XOR_PEER_ADDRESS, value: encodeAddress(peer, true, transactionId) },
-        { type: Attr.DATA, value: data },
-      ],
-      classic: false,
-    });
-    this.socket.send(indication, this.server);
+    this.socket.send(encodePeerIndication(StunMethod.SEND, new Uint8Array(12), peer, data), this.server);
   }
 
   /** ChannelData and Data indications (`message`: decoded already by the transactions); false for anything else. */

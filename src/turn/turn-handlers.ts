@@ -16,6 +16,7 @@
 // DF bit, and RFC 8656 section 7.2 says a server that cannot treats the attribute as unknown),
 // TCP relays (RFC 6062: 442), ADDITIONAL-ADDRESS-FAMILY (comprehension-optional, ignored: one
 // relay per allocation).
+import { encodePeerIndication } from './indications.js';
 import type { Endpoint } from '../env/types.js';
 import type { ReplyBudget } from '../stun/reply-budget.js';
 import { MAX_CHANNEL, MIN_CHANNEL, decodeChannelData, encodeChannelData, isChannelData } from './channel-data.js';
@@ -444,18 +445,7 @@ export function fromPeer(ctx: TurnContext, relayPort: number, bytes: Uint8Array,
   if (channel !== null) {
     ctx.sendToClient(allocation, encodeChannelData(channel, bytes));
   } else {
-    const transactionId = ctx.indicationId();
-    const indication = encodeStun({
-      method: StunMethod.DATA,
-      cls: StunClass.INDICATION,
-      transactionId,
-      attributes: [
-        { type: Attr.XOR_PEER_ADDRESS, value: encodeAddress(peer, true, transactionId) },
-        { type: Attr.DATA, value: bytes },
-      ],
-      classic: false,
-    });
-    ctx.sendToClient(allocation, indication);
+    ctx.sendToClient(allocation, encodePeerIndication(StunMethod.DATA, ctx.indicationId(), peer, bytes));
   }
   ctx.relayed.toClients++;
 }
