@@ -230,7 +230,7 @@ export async function online(account: Account, descriptor: NetworkDescriptor, op
   answerConnections(device);
   device.calls.onIncoming((call) => console.log(`${safe(call.peer)} is calling (parley online takes no calls: answer in the app or with parley answer)`));
   // Presence: what `parley status` saved, pushed to buddies whenever it changes.
-  const pushStatus = () => device.setPresence(loadStatus(account)).catch((error: unknown) => console.log(`presence not sent: ${terminalError(error)}`));
+  const pushStatus = () => device.setPresence(loadStatus(account), { alreadySaved: true }).catch((error: unknown) => console.log(`presence not sent: ${terminalError(error)}`));
   watchFile(account.statusPath, { interval: 1000 }, pushStatus);
   console.log(`${account.username} is online (Ctrl-C to go offline)`);
   await new Promise<void>((resolve) => {

@@ -214,10 +214,14 @@ export class Device {
     return this.status;
   }
 
-  /** Saves `status` for this device and tells buddies. */
-  async setPresence(status: OwnStatus): Promise<void> {
+  /**
+   * Tells buddies `status` and keeps it as this device's; saves it too unless it came from the
+   * store already (`parley status` wrote it, and a running `parley online` follows that file:
+   * writing it again would look like another change).
+   */
+  async setPresence(status: OwnStatus, options: { alreadySaved?: boolean } = {}): Promise<void> {
     this.status = status;
-    this.options.store.saveStatus(status);
+    if (!options.alreadySaved) this.options.store.saveStatus(status);
     await this.pushPresence();
   }
 
