@@ -18,11 +18,13 @@ const IP_UDP_BYTES = 28;
 
 export interface MediaLatency {
   frameMs: FrameMs;
-  /** Marker delays, median and range, ms. */
+  /** Marker delays once the jitter buffer has adapted (from SETTLED_AFTER_MS on): median and range, ms. */
   medianMs: number;
   minMs: number;
   maxMs: number;
   markers: number;
+  /** The largest marker delay before that: the buffer starts deep on purpose (jitter-buffer.ts). */
+  startMaxMs: number;
   /** What the sender put on the wire, per second of call (SRTP packets; and with IP/UDP headers). */
   bytesPerSecond: number;
   wireBytesPerSecond: number;
@@ -41,14 +43,22 @@ function markerSignal(seconds: number): { samples: Int16Array; markersMs: number
 }
 
 /** Where each marker begins in the recording: the first sample above a quarter of its amplitude. */
-function onsets(recorded: Int16Array, markersMs: number[]): number[] {
+function onsets(recorded: Int16Array, markersMs: number[]): { atMs: number; delayMs: number }[] {
   return markersMs.flatMap((at) => {
     for (let i = at * SAMPLES_PER_MS; i < Math.min(recorded.length, (at + 400) * SAMPLES_PER_MS); i++) {
-      if (Math.abs(recorded[i]!) > 3000) return [i / SAMPLES_PER_MS - at];
+      if (Math.abs(recorded[i]!) > 3000) return [{ atMs: at, delayMs: i / SAMPLES_PER_MS - at }];
     }
     return [];
   });
 }
+
+/**
+ * The jitter buffer starts 200 ms deep, holds that 3 s and then adapts down a frame at a time:
+ * markers from here on measure the conversation's delay, the ones before it the call's start.
+ */
+export const SETTLED_AFTER_MS = 8_000;
+/** Long enough for a dozen settled markers. */
+export const CALL_SECONDS = 14;
 
 const newKey = () => ({ key: realEnv.random.bytes(16), salt: realEnv.random.bytes(14) });
 
@@ -95,7 +105,8 @@ async function latency(frameMs: FrameMs, seconds: number, viaMixer: { phaseMs: n
   receiver.stop();
   mixer?.stop();
   for (const socket of [a, b, m]) socket.close();
-  const delays = onsets(sink.samples(), markersMs).sort((x, y) => x - y);
+  const found = onsets(sink.samples(), markersMs);
+  const delays = found.filter((o) => o.atMs >= SETTLED_AFTER_MS).map((o) => o.delayMs).sort((x, y) => x - y);
   const durationS = seconds;
   return {
     frameMs,
@@ -103,6 +114,7 @@ async function latency(frameMs: FrameMs, seconds: number, viaMixer: { phaseMs: n
     minMs: delays[0] ?? NaN,
     maxMs: delays[delays.length - 1] ?? NaN,
     markers: delays.length,
+    startMaxMs: Math.max(...found.filter((o) => o.atMs < SETTLED_AFTER_MS).map((o) => o.delayMs)),
     bytesPerSecond: sender.stats.bytes / durationS,
     wireBytesPerSecond: (sender.stats.bytes + IP_UDP_BYTES * sender.stats.packets) / durationS,
     packetBytes: { min: Math.min(...sizes), max: Math.max(...sizes) },
@@ -169,10 +181,10 @@ export const MIXER_PHASES_MS = [4, 10, 16];
 export async function benchMedia(): Promise<{ latency: MediaLatency[]; throughMixer: MediaLatency[]; cpu: MediaCpu; memory: MediaMemory }> {
   const results: MediaLatency[] = [];
   await latency(20, 1); // warm-up: the codec's first frames and the JIT
-  for (const frameMs of [20, 10] as const) results.push(await latency(frameMs, 6));
+  for (const frameMs of [20, 10] as const) results.push(await latency(frameMs, CALL_SECONDS));
   // The mixer's frame clock against A's packets: a fifth, half and four fifths of a frame after them.
   const throughMixer: MediaLatency[] = [];
-  for (const phaseMs of MIXER_PHASES_MS) throughMixer.push(await latency(20, 6, { phaseMs: 20 + phaseMs }));
+  for (const phaseMs of MIXER_PHASES_MS) throughMixer.push(await latency(20, CALL_SECONDS, { phaseMs: 20 + phaseMs }));
   return { latency: results, throughMixer, cpu: cpu(), memory: memory() };
 }
 
