@@ -2,6 +2,7 @@
 import { createInterface } from 'node:readline';
 import { unwatchFile, watchFile } from 'node:fs';
 import { realEnv } from '../env/real.js';
+import { connectTlsUnverified } from '../env/tls.js';
 import { CertificateVerifier } from '../crypto/certificate.js';
 import { toHex } from '../crypto/bytes.js';
 import type { Account } from '../client/account.js';
@@ -116,6 +117,8 @@ export async function openDevice(
     ...(options.detectNat ? { detectNat: true } : {}),
     ...(options.announcePresence ? { announcePresence: true } : {}),
     ...(options.cpuCores ? { cpuCores: options.cpuCores } : {}),
+    // Every `parley supernode` speaks TLS on its web port: links there look like HTTPS.
+    webTls: connectTlsUnverified,
     listen: (device) => {
       device.onEvent(printDeviceEvent);
       printChat(device.chat, account.username, options.markReadOnShow !== false);

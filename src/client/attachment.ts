@@ -2,7 +2,7 @@
 // key from the host cache or the bootstrap list), present a signed presence record, keep the
 // session alive, and when the supernode dies or stops answering, fail over to the next one.
 import { create } from '@bufbuild/protobuf';
-import type { Endpoint, Env, Timer } from '../env/types.js';
+import type { Endpoint, Env, Timer, TlsConnect } from '../env/types.js';
 import type { CertificateVerifier } from '../crypto/certificate.js';
 import type { BootstrapEntry } from '../crypto/descriptor.js';
 import type { NodeIdentity } from '../crypto/identity.js';
@@ -73,6 +73,11 @@ export interface AttachConfig {
   readonly username: string;
   readonly candidates?: readonly Omit<Candidate, '$typeName'>[];
   readonly attachTimeoutMs?: number;
+  /**
+   * TLS for links to a supernode's web port (every `parley supernode` speaks TLS there), so a
+   * firewall that passes only TLS on 443 passes the link; without it the web port gets plain TCP.
+   */
+  readonly webTls?: TlsConnect;
 }
 
 function presenceRequest(env: Env, supernode: SupernodeAddress, config: AttachConfig, sequence?: number, natType?: NatType) {
@@ -94,10 +99,11 @@ function presenceRequest(env: Env, supernode: SupernodeAddress, config: AttachCo
  */
 export function connectTo(env: Env, supernode: SupernodeAddress, config: AttachConfig): Promise<SecureLink> {
   const timeoutMs = config.attachTimeoutMs ?? DEFAULT_ATTACH_TIMEOUT_MS;
-  const dial = (port: number) =>
+  const dial = (port: number, tls?: TlsConnect) =>
     connectSecure(env, {
       host: supernode.host,
       port,
+      ...(tls ? { tls } : {}),
       config: { identity: config.identity, verifier: config.verifier, remoteStaticKey: supernode.dhKey },
       connectTimeoutMs: timeoutMs,
       handshakeTimeoutMs: timeoutMs,
@@ -122,14 +128,14 @@ export function connectTo(env: Env, supernode: SupernodeAddress, config: AttachC
         reject(error);
       }
     };
-    const start = (port: number) => {
+    const start = (port: number, tls?: TlsConnect) => {
       started++;
-      dial(port).then(won, lost);
+      dial(port, tls).then(won, lost);
     };
     const startWeb = () => {
       if (started > 1 || settled) return;
       fallback.cancel();
-      start(webPort);
+      start(webPort, config.webTls);
     };
     const fallback = env.clock.after(WEB_PORT_DELAY_MS, startWeb);
     start(supernode.port);

@@ -6,7 +6,7 @@
 import { CertificateVerifier } from '../crypto/certificate.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import type { NodeIdentity } from '../crypto/identity.js';
-import type { Env } from '../env/types.js';
+import type { Env, TlsConnect } from '../env/types.js';
 import type { HostCache } from '../overlay/host-cache.js';
 import { detectNat, natTypeToWire, udpTimeoutFor, type NatReport } from '../nat/nat-detection.js';
 import { AttachedClient } from './attachment.js';
@@ -30,11 +30,11 @@ export class DeviceAttachment {
 
   constructor(
     private readonly env: Env,
-    private readonly parts: { readonly username: string; readonly identity: NodeIdentity; readonly descriptor: NetworkDescriptor; readonly loginServer: BootstrapSource; readonly store: HostCacheStore },
+    private readonly parts: { readonly username: string; readonly identity: NodeIdentity; readonly descriptor: NetworkDescriptor; readonly loginServer: BootstrapSource; readonly store: HostCacheStore; readonly webTls?: TlsConnect },
   ) {
     this.verifier = new CertificateVerifier(parts.descriptor.caPublicKey);
     this.hostCache = parts.store.loadHostCache(env.clock.wallTimeMs());
-    this.client = new AttachedClient(env, { identity: parts.identity, verifier: this.verifier, username: parts.username, hostCache: this.hostCache, bootstrap: parts.descriptor.bootstrap });
+    this.client = new AttachedClient(env, { identity: parts.identity, verifier: this.verifier, username: parts.username, hostCache: this.hostCache, bootstrap: parts.descriptor.bootstrap, ...(parts.webTls ? { webTls: parts.webTls } : {}) });
     this.client.onEvent(() => this.save());
   }
 

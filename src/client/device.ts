@@ -7,7 +7,7 @@
 import { fromBase64Url, toBase64Url } from '../crypto/bytes.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import type { NodeIdentity } from '../crypto/identity.js';
-import type { Env, Timer } from '../env/types.js';
+import type { Env, Timer, TlsConnect } from '../env/types.js';
 import type { FrameMs } from '../media/opus.js';
 import { natTypeToWire, type NatReport } from '../nat/nat-detection.js';
 import { Connector, type LocalNetwork } from './connector.js';
@@ -82,6 +82,8 @@ export interface DeviceOptions {
   readonly cpuCores?: number;
   /** Subscribes before anything starts, so nothing the start brings (offline messages, attachment) is missed. */
   readonly listen?: (device: Device) => void;
+  /** TLS for links to a supernode's web port (see AttachConfig.webTls); plain TCP there without it. */
+  readonly webTls?: TlsConnect;
 }
 
 /** What the device tells its front end. */
@@ -139,7 +141,7 @@ export class Device {
     this.username = account.username;
     this.deviceKey = identity.dh.publicKey;
     this.status = store.loadStatus();
-    this.attachment = new DeviceAttachment(env, { username: account.username, identity, descriptor, loginServer: account, store });
+    this.attachment = new DeviceAttachment(env, { username: account.username, identity, descriptor, loginServer: account, store, ...(options.webTls ? { webTls: options.webTls } : {}) });
     this.client = this.attachment.client;
     const verifier = this.attachment.verifier;
     this.client.onEvent((event) => this.emit({ kind: 'attachment', event }));

@@ -2,11 +2,11 @@
 // socket and the timers, the channel owns the protocol. Works unchanged on real sockets and on
 // the virtual network.
 import { Inbox, Latch } from '../env/inbox.js';
-import type { Endpoint, Env, TcpConnection, TcpListener, Timer } from '../env/types.js';
+import type { Endpoint, Env, TcpConnection, TcpListener, Timer, TlsConnect } from '../env/types.js';
+import { readFirstBytes } from '../env/first-bytes.js';
 import { CloseReason, type Envelope } from '../wire/messages.js';
 import type { VerifiedCertificate } from './certificate.js';
 import { SecureChannel, type ChannelConfig, type ChannelError, type ChannelOutput } from './secure-channel.js';
-import { concatBytes } from './bytes.js';
 import { KeyedTokenBuckets } from '../util/token-bucket.js';
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -148,11 +148,17 @@ export interface ConnectOptions {
   readonly config: LinkConfig;
   readonly connectTimeoutMs?: number;
   readonly handshakeTimeoutMs?: number;
+  /**
+   * Wraps the connection in TLS first (a supernode's web port, through firewalls that pass only
+   * TLS). The link's own handshake authenticates the supernode, so TLS need not.
+   */
+  readonly tls?: TlsConnect;
 }
 
 /** Connects and runs the handshake; rejects with a NetError or a ChannelFailure. */
 export async function connectSecure(env: Env, options: ConnectOptions): Promise<SecureLink> {
-  const connection = await env.net.connectTcp({ host: options.host, port: options.port, ...(options.connectTimeoutMs ? { timeoutMs: options.connectTimeoutMs } : {}) });
+  const tcp = await env.net.connectTcp({ host: options.host, port: options.port, ...(options.connectTimeoutMs ? { timeoutMs: options.connectTimeoutMs } : {}) });
+  const connection = options.tls ? await options.tls(tcp) : tcp;
   const channel = new SecureChannel('initiator', channelConfig(env, options.config));
   return new Promise((resolve, reject) => {
     const link: ChannelOverTcp = new ChannelOverTcp(channel, connection, env, options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS, (error) =>
@@ -182,7 +188,11 @@ export interface ListenOptions {
    */
   readonly otherProtocol?: {
     claims(firstBytes: Uint8Array): boolean;
-    take(connection: TcpConnection, firstBytes: Uint8Array): void;
+    /**
+     * `asLink` hands a connection back as a link to be (e.g. the plaintext of TLS on the web
+     * port, whose first bytes were a Noise handshake): it takes a handshake slot like any other.
+     */
+    take(connection: TcpConnection, firstBytes: Uint8Array, asLink: (connection: TcpConnection, firstBytes: Uint8Array) => void): void;
   };
 }
 
@@ -206,64 +216,59 @@ export function listenSecure(env: Env, options: ListenOptions): Promise<TcpListe
   return env.net.listenTcp({
     ...(options.host ? { host: options.host } : {}),
     port: options.port,
-    onConnection: (connection) => {
-      const host = connection.remote.host;
-      const refuse = (message: string) => {
-        connection.close();
-        options.onFailure?.({ code: 'handshake_timeout', message }, connection.remote);
-      };
-      const ofHost = pendingByHost.get(host) ?? 0;
-      if (ofHost >= maxPendingPerHost) return refuse('too many handshakes in progress from this address');
-      if (!startsByHost.take(host, env.clock.now())) return refuse('too many handshakes started from this address lately');
-      if (pending >= maxPending) inProgress.values().next().value?.();
-      // The slot is given back once: when the handshake ends either way, or when the
-      // connection is given up on — not when the peer gets round to closing its side.
-      pending++;
-      pendingByHost.set(host, ofHost + 1);
-      let held = true;
-      const release = () => {
-        if (!held) return;
-        held = false;
-        inProgress.delete(giveWay);
-        pending--;
-        const left = (pendingByHost.get(host) ?? 1) - 1;
-        if (left > 0) pendingByHost.set(host, left);
-        else pendingByHost.delete(host);
-      };
-      const giveWay = () => {
-        release();
-        refuse('gave way to a newer handshake: every slot was taken');
-      };
-      inProgress.add(giveWay);
-      const other = options.otherProtocol;
-      if (!other) return startChannel(connection, null, release);
-      // Which protocol: decided on the first bytes, within the handshake timeout.
-      let sniffed: Uint8Array = new Uint8Array(0);
-      let decided = false;
-      const timer = env.clock.after(options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS, () => {
-        release();
-        connection.close();
-        options.onFailure?.({ code: 'handshake_timeout', message: 'no protocol chosen within the handshake timeout' }, connection.remote);
-      });
-      connection.onClose(() => {
-        if (decided) return;
-        decided = true;
-        timer.cancel();
-        release();
-      });
-      connection.onData((bytes) => {
-        if (decided) return;
-        sniffed = concatBytes(sniffed, bytes);
-        if (sniffed.byteLength < SNIFF_BYTES) return;
-        decided = true;
-        timer.cancel();
-        if (other.claims(sniffed)) {
-          release();
-          other.take(connection, sniffed);
-        } else startChannel(connection, sniffed, release);
-      });
-    },
+    onConnection: (connection) => admit(connection, null, options.otherProtocol ?? null),
   });
+
+  /**
+   * A connection asks for a handshake slot; then, when another protocol shares the port and the
+   * first bytes are not known yet, they decide. `firstBytes`: already read (a link that came
+   * through the other protocol, e.g. inside TLS on the web port).
+   */
+  function admit(connection: TcpConnection, firstBytes: Uint8Array | null, other: ListenOptions['otherProtocol'] | null): void {
+    const host = connection.remote.host;
+    const refuse = (message: string) => {
+      connection.close();
+      options.onFailure?.({ code: 'handshake_timeout', message }, connection.remote);
+    };
+    const ofHost = pendingByHost.get(host) ?? 0;
+    if (ofHost >= maxPendingPerHost) return refuse('too many handshakes in progress from this address');
+    if (!startsByHost.take(host, env.clock.now())) return refuse('too many handshakes started from this address lately');
+    if (pending >= maxPending) inProgress.values().next().value?.();
+    // The slot is given back once: when the handshake ends either way, or when the
+    // connection is given up on — not when the peer gets round to closing its side.
+    pending++;
+    pendingByHost.set(host, ofHost + 1);
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      inProgress.delete(giveWay);
+      pending--;
+      const left = (pendingByHost.get(host) ?? 1) - 1;
+      if (left > 0) pendingByHost.set(host, left);
+      else pendingByHost.delete(host);
+    };
+    const giveWay = () => {
+      release();
+      refuse('gave way to a newer handshake: every slot was taken');
+    };
+    inProgress.add(giveWay);
+    if (!other || firstBytes) return startChannel(connection, firstBytes, release);
+    // Which protocol: decided on the first bytes, within the handshake timeout.
+    readFirstBytes(env.clock, connection, {
+      bytes: SNIFF_BYTES,
+      timeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      onBytes: (sniffed) => {
+        if (!other.claims(sniffed)) return startChannel(connection, sniffed, release);
+        release();
+        other.take(connection, sniffed, (inner, innerFirstBytes) => admit(inner, innerFirstBytes, null));
+      },
+      onGiveUp: (why) => {
+        release();
+        if (why === 'timeout') options.onFailure?.({ code: 'handshake_timeout', message: 'no protocol chosen within the handshake timeout' }, connection.remote);
+      },
+    });
+  }
 
   function startChannel(connection: TcpConnection, firstBytes: Uint8Array | null, release: () => void): void {
     const channel = new SecureChannel('responder', channelConfig(env, options.config));

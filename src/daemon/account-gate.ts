@@ -4,6 +4,7 @@
 // the device keys. One of these at a time: a second while one runs is a 409, not a race.
 import { availableParallelism, hostname } from 'node:os';
 import { realEnv } from '../env/real.js';
+import { connectTlsUnverified } from '../env/tls.js';
 import { Account } from '../client/account.js';
 import type { LoginClient } from '../client/login-client.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
@@ -120,7 +121,7 @@ export class AccountGate implements DaemonGate {
     }
     let core: ClientSession;
     try {
-      core = await ClientSession.start(realEnv, account, this.descriptor, { cpuCores: availableParallelism() });
+      core = await ClientSession.start(realEnv, account, this.descriptor, { cpuCores: availableParallelism(), webTls: connectTlsUnverified });
     } catch (error) {
       release();
       throw error;

@@ -5,7 +5,7 @@
 import type { Account } from '../client/account.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import { toHex } from '../crypto/bytes.js';
-import type { Clock, Env, Timer } from '../env/types.js';
+import type { Clock, Env, Timer, TlsConnect } from '../env/types.js';
 import type { Call, CallAudio } from '../client/calls.js';
 import type { Conference } from '../client/conference.js';
 import { PresenceState } from '../wire/messages.js';
@@ -44,6 +44,8 @@ const SEARCH_LIMIT = 20;
 export interface SessionHost {
   /** This machine's cores: what the device counts for when a conference elects its mixer. */
   readonly cpuCores: number;
+  /** TLS for links to a supernode's web port (real TLS in the daemon; none on the virtual network). */
+  readonly webTls?: TlsConnect;
 }
 
 export class ClientSession implements DaemonCore {
@@ -159,6 +161,7 @@ export class ClientSession implements DaemonCore {
       announcePresence: true,
       followEveryMs: LISTS_REFRESH_MS,
       cpuCores: host.cpuCores,
+      ...(host.webTls ? { webTls: host.webTls } : {}),
     });
     const session = new ClientSession(account, device, policy, settings);
     // The session runs without promotion (a port taken, say): counted and told as a 'failure'.

@@ -61,6 +61,9 @@ export interface StunServiceOptions {
 
 export const TURN_REALM = 'parley';
 
+/** Bytes that tell STUN from a Noise handshake inside TLS (STUN's magic cookie is at 4-7). */
+const STREAM_SNIFF_BYTES = 8;
+
 export interface StunService {
   readonly server: StunServer;
   /** The Binding server on the IPv6 socket, with `ipv6`. */
@@ -72,8 +75,12 @@ export interface StunService {
   readonly tls: TurnTlsGate | null;
   /** Whether a TCP connection's first 8 bytes are for this service: STUN (TURN over TCP), or a TLS ClientHello when `tls` was given. */
   claimsStream(firstBytes: Uint8Array): boolean;
-  /** Takes a TCP connection whose first bytes it claimed (TURN over TCP or TLS on a shared port). */
-  acceptStream(connection: TcpConnection, firstBytes: Uint8Array): void;
+  /**
+   * Takes a TCP connection whose first bytes it claimed (TURN over TCP or TLS on a shared port).
+   * Inside TLS, a connection that is not STUN goes to `asLink` when given (a device's link to the
+   * supernode, for firewalls that pass only TLS), else it is closed.
+   */
+  acceptStream(connection: TcpConnection, firstBytes: Uint8Array, asLink?: (plaintext: TcpConnection, firstBytes: Uint8Array) => void): void;
   /** TURN credentials for one device of a user (handed to it over its authenticated link). */
   credentials(user: string, deviceTag: string): TurnCredentials;
   /** Where clients send (the first) and, with a second address, the diagonal OTHER-ADDRESS. */
@@ -173,7 +180,15 @@ export async function startStunService(env: Env, options: StunServiceOptions): P
       turn,
       tls,
       claimsStream: (firstBytes) => looksLikeStunStream(firstBytes) || (tls !== null && looksLikeTlsClientHello(firstBytes)),
-      acceptStream: (connection, firstBytes) => (tls && looksLikeTlsClientHello(firstBytes) ? tls.accept(connection, firstBytes) : turn.acceptStream(connection, firstBytes)),
+      acceptStream: (connection, firstBytes, asLink) => {
+        if (!tls || !looksLikeTlsClientHello(firstBytes)) return turn.acceptStream(connection, firstBytes);
+        if (!asLink) return tls.accept(connection, firstBytes);
+        // Inside TLS the first bytes decide again: TURN ("turns:") or a device's link.
+        tls.accept(connection, firstBytes, {
+          bytes: STREAM_SNIFF_BYTES,
+          onSecure: (plaintext, inner) => (looksLikeStunStream(inner) ? turn.acceptStream(plaintext, inner) : asLink(plaintext, inner)),
+        });
+      },
       credentials: (user, deviceTag) => issueTurnCredentials(secret, user, deviceTag, env.clock.wallTimeMs()),
       primary: advertised[0]![0]!,
       close: () => {

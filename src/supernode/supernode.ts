@@ -176,7 +176,7 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
     ...(options.host ? { host: options.host } : {}),
     config: { identity: options.identity, verifier: options.verifier },
     // TURN over TCP and over TLS share the port with secure links (for clients whose UDP is blocked).
-    otherProtocol: { claims: (firstBytes) => (stun ? stun.claimsStream(firstBytes) : looksLikeStunStream(firstBytes)), take: (connection, firstBytes) => (stun ? stun.acceptStream(connection, firstBytes) : connection.close()) },
+    otherProtocol: { claims: (firstBytes) => (stun ? stun.claimsStream(firstBytes) : looksLikeStunStream(firstBytes)), take: (connection, firstBytes, asLink) => (stun ? stun.acceptStream(connection, firstBytes, asLink) : connection.close()) },
     onFailure: (error, remote) => {
       failures.set(error.code, (failures.get(error.code) ?? 0) + 1);
       log(`refused ${remote.host}:${remote.port}: ${error.code} (${error.message})`);

@@ -30,6 +30,12 @@ export interface TurnTlsLimits {
 
 export const DEFAULT_TURN_TLS_LIMITS: TurnTlsLimits = { handshakes: MAX_TLS_HANDSHAKES, perSource: MAX_TLS_HANDSHAKES_PER_SOURCE, timeoutMs: TLS_HANDSHAKE_TIMEOUT_MS };
 
+/** Where a connection goes after TLS when its first plaintext bytes decide (see accept). */
+export interface TlsRoute {
+  readonly bytes: number;
+  readonly onSecure: (plaintext: TcpConnection, firstBytes: Uint8Array) => void;
+}
+
 export type TlsRefusal = 'capacity' | 'per_source' | 'timeout' | 'handshake_failed';
 
 export class TurnTlsGate {
@@ -64,8 +70,13 @@ export class TurnTlsGate {
     this.refused.set(why, (this.refused.get(why) ?? 0) + 1);
   }
 
-  /** Takes a connection whose first bytes (`firstBytes`, already read) look like a ClientHello. */
-  accept(connection: TcpConnection, firstBytes: Uint8Array): void {
+  /**
+   * Takes a connection whose first bytes (`firstBytes`, already read) look like a ClientHello.
+   * Its plaintext goes to the gate's own destination; or, with `route`, to `route.onSecure`
+   * once the first `route.bytes` bytes inside TLS are here too (to tell protocols apart there),
+   * the handshake's slot and time limit covering that wait as well.
+   */
+  accept(connection: TcpConnection, firstBytes: Uint8Array, route?: TlsRoute): void {
     const source = connection.remote.host;
     const ofSource = this.pendingBySource.get(source) ?? 0;
     if (this.closed) return connection.close();
@@ -98,11 +109,26 @@ export class TurnTlsGate {
       if (settle()) connection.close();
     };
     this.aborts.add(abort);
+    const secured = (plaintext: TcpConnection, inner: Uint8Array) => {
+      if (!settle()) return plaintext.close();
+      this.handshakes++;
+      if (route) route.onSecure(plaintext, inner);
+      else this.onSecure(plaintext);
+    };
     this.tls.accept(connection, firstBytes).then(
       (plaintext) => {
-        if (!settle()) return plaintext.close();
-        this.handshakes++;
-        this.onSecure(plaintext);
+        if (!route) return secured(plaintext, new Uint8Array(0));
+        let inner: Uint8Array = new Uint8Array(0);
+        plaintext.onData((bytes) => {
+          const joined = new Uint8Array(inner.byteLength + bytes.byteLength);
+          joined.set(inner);
+          joined.set(bytes, inner.byteLength);
+          inner = joined;
+          if (inner.byteLength >= route.bytes) secured(plaintext, inner);
+        });
+        plaintext.onClose(() => {
+          if (settle()) this.count('handshake_failed');
+        });
       },
       () => {
         if (settle()) this.count('handshake_failed');
