@@ -13,7 +13,7 @@ import { equalBytes, toHex } from '../crypto/bytes.js';
 import { KeyedTokenBuckets } from '../util/token-bucket.js';
 import { Listeners } from '../util/listeners.js';
 import { MessengerError, encodePayload, type Arrival, type Handled, type Messenger, type Sender } from '../messenger/messenger.js';
-import { GroupContentSchema, GroupPayloadSchema, GroupReadMarkSchema, GroupTextSchema, type GroupDelivery, type GroupPayload } from '../wire/messages.js';
+import { GroupContentSchema, GroupPayloadSchema, GroupReadMarkSchema, GroupTextSchema, type GroupDelivery, type GroupPayload, type GroupWelcome } from '../wire/messages.js';
 import { GROUP_ID_BYTES, checkGroupName, createGroup, currentMembers, isMember, makeLeave, makeWelcome, openWelcome, signOp, type Change, type GroupState } from './membership.js';
 import { GroupSession, type GroupDelivered, type MembershipChange } from './group-session.js';
 import { MemoryGroupStore, type GroupStore, type StoredGroupMessage } from './group-history.js';
@@ -101,6 +101,8 @@ export class GroupClient {
   readonly refused = new Map<string, number>();
   /** Failures met sending (a device lookup, the offline store, a full stream), by kind. */
   readonly failures = new Map<string, number>();
+  /** Deliveries held because their group or member was not known yet, by reason (tried again when it is). */
+  readonly waited = new Map<string, number>();
   /** Copies that came again (another path, a retry) and were not shown twice. */
   duplicates = 0;
   private closed = false;
@@ -169,7 +171,8 @@ export class GroupClient {
     this.sessions.set(session.id, session);
     this.markDirty(session.id);
     // This user's other devices are members too: they learn the group from a welcome.
-    await this.broadcast([this.self.user], () => this.groupPayload(session, { case: 'welcome', value: makeWelcome(this.options.identity, session.state, this.nowMs()) }));
+    const welcome = this.groupPayload(session, { case: 'welcome', value: makeWelcome(this.options.identity, session.state, this.nowMs()) });
+    await this.broadcast([this.self.user], () => welcome);
     for (const member of unique) await this.invite(session.id, member);
     return session.id;
   }
@@ -178,18 +181,19 @@ export class GroupClient {
   async invite(groupId: string, user: string): Promise<void> {
     const session = this.session(groupId);
     await this.change(session, { kind: 'add', user });
-    await this.broadcast([user], () => this.groupPayload(session, { case: 'welcome', value: makeWelcome(this.options.identity, session.state, this.nowMs()) }));
+    const welcome = this.groupPayload(session, { case: 'welcome', value: makeWelcome(this.options.identity, session.state, this.nowMs()) });
+    await this.broadcast([user], () => welcome);
   }
 
   /** Removes `user` (admin device only); every other member device makes a fresh sender key before its next message. */
-  remove(groupId: string, user: string): Promise<void> {
-    return this.change(this.session(groupId), { kind: 'remove', user });
+  async remove(groupId: string, user: string): Promise<void> {
+    await this.change(this.session(groupId), { kind: 'remove', user });
   }
 
-  rename(groupId: string, name: string): Promise<void> {
+  async rename(groupId: string, name: string): Promise<void> {
     const checked = checkGroupName(name);
     if (!checked.ok) throw new GroupError('invalid_name', checked.error.message);
-    return this.change(this.session(groupId), { kind: 'rename', name });
+    await this.change(this.session(groupId), { kind: 'rename', name });
   }
 
   /** Leaves: every member device (this user's others too) stops counting this user; the admin makes it final. */
@@ -341,7 +345,7 @@ export class GroupClient {
     }
   }
 
-  private receiveWelcome(from: Sender, groupId: string, welcome: NonNullable<Extract<GroupPayload['body'], { case: 'welcome' }>['value']>): Handled {
+  private receiveWelcome(from: Sender, groupId: string, welcome: GroupWelcome): Handled {
     const opened = openWelcome(this.options.verifier, welcome, this.self.user, this.nowMs());
     if (!opened.ok) return this.refuse(opened.error.code);
     const state = opened.value;
@@ -423,7 +427,8 @@ export class GroupClient {
     if (change.added.length > 0 || change.removed.length > 0 || change.renamed) this.eventListeners.emit({ kind: 'membership', groupId: session.id, ...change });
     const state = session.state;
     if (equalBytes(state.adminKey, this.options.identity.signing.publicKey) && isMember(state, this.self.user)) {
-      for (const user of state.left) void this.change(session, { kind: 'remove', user }).catch(() => this.count(this.failures, 'finalise_leave'));
+      // Each REMOVE applies at once (its signing is synchronous), so a user is removed once.
+      for (const user of [...state.left]) if (session.state.left.includes(user)) void this.change(session, { kind: 'remove', user }).catch(() => this.count(this.failures, 'finalise_leave'));
     }
     if (change.added.length > 0) this.retryHeld(session.id);
   }
@@ -431,7 +436,7 @@ export class GroupClient {
   private hold(held: HeldDelivery, reason: string): Handled {
     if (this.held.length >= MAX_HELD_UNKNOWN) return this.refuse('held_full');
     this.held.push(held);
-    this.count(this.refused, `held_${reason}`);
+    this.count(this.waited, reason);
     this.armTick();
   }
 

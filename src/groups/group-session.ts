@@ -186,14 +186,16 @@ export class GroupSession {
     const key = sender.keys.find((k) => k.keyId === h.keyId);
     if (!key) return fail('unknown_key', `no sender key ${h.keyId} from this device`);
     if ((sender.nextSeq !== null && h.seq < sender.nextSeq) || sender.held.has(h.seq)) return fail('duplicate', `message ${h.seq} was handed on already`);
+    // Refused before opening, so that the copy that comes again can still be opened.
+    const held = sender.nextSeq !== null && h.seq > sender.nextSeq;
+    if (held && (sender.held.size >= MAX_HELD_PER_SENDER || this.heldCount >= MAX_HELD_PER_GROUP)) return fail('held_full', 'too many messages held back behind a gap');
     const opened = key.open(delivery.ciphertext, h.iteration);
     if (!opened.ok) return opened;
     const content = decodeProto(GroupContentSchema, opened.value, MAX_GROUP_TEXT_BYTES + 2048);
     if (!content.ok || !validContent(content.value)) return fail('bad_content', 'the message holds no content this version knows, or too much');
     if (h.lamport > this.lamport) this.lamport = h.lamport;
     if (sender.nextSeq === null) sender.nextSeq = h.seq;
-    if (h.seq > sender.nextSeq) {
-      if (sender.held.size >= MAX_HELD_PER_SENDER || this.heldCount >= MAX_HELD_PER_GROUP) return fail('held_full', 'too many messages held back behind a gap');
+    if (held) {
       sender.held.set(h.seq, { seq: h.seq, lamport: h.lamport, content: content.value });
       this.heldCount++;
       sender.gapSinceMs ??= nowMs;

@@ -210,9 +210,9 @@ export function openWelcome(verifier: CertificateVerifier, welcome: GroupWelcome
   const name = checkGroupName(body.name);
   if (!name.ok) return name;
   const members = [...body.members].sort();
-  if (members.length > MAX_GROUP_MEMBERS + body.left.length || members.length - new Set(body.left).size > MAX_GROUP_MEMBERS) return fail('too_many_members', `a group has at most ${MAX_GROUP_MEMBERS} members`);
   if (new Set(members).size !== members.length || !members.every(validUser)) return fail('invalid_user', 'members are not distinct usernames');
   if (!body.left.every((u) => members.includes(u)) || new Set(body.left).size !== body.left.length) return fail('invalid_user', 'a leaving user who is not a member');
+  if (members.length - body.left.length > MAX_GROUP_MEMBERS) return fail('too_many_members', `a group has at most ${MAX_GROUP_MEMBERS} members`);
   if (!members.includes(cert.username)) return fail('not_admin', 'the admin is not a member');
   if (!members.includes(member) || body.left.includes(member)) return fail('not_member', `the welcome does not make ${member} a member`);
   return ok({ groupId: body.groupId, version: body.version, head: body.head, name: body.name, admin: cert.username, adminKey: cert.signingKey, members, left: [...body.left].sort(), lamport: body.lamport });
