@@ -18,7 +18,7 @@ import { Messenger } from '../messenger/messenger.js';
 import type { Relation } from '../messenger/transport.js';
 import type { ChatHistory } from '../chat/history.js';
 import { GroupClient } from '../groups/group-client.js';
-import { GroupHistory } from '../groups/group-history.js';
+import { MemoryGroupStore, type GroupStore } from '../groups/group-history.js';
 import { overlayTransport } from './overlay-transport.js';
 import { loginServerOfflineStore } from './login-offline-store.js';
 import type { AttachedClient, AttachmentEvent } from './attachment.js';
@@ -39,8 +39,8 @@ export interface DeviceAccount {
 /** Where the device keeps what outlives it (files in a profile folder; memory in tests). */
 export interface DeviceStore extends HostCacheStore {
   openHistory(): ChatHistory;
-  /** The groups' sessions and messages (default: memory, gone with the process). */
-  openGroupHistory?(): GroupHistory;
+  /** The groups' sessions and messages (default: memory, gone with the process: tests, the simulator). */
+  openGroupHistory?(): GroupStore & { close(): void };
   loadStatus(): OwnStatus;
   saveStatus(status: OwnStatus): void;
 }
@@ -118,7 +118,7 @@ export class Device {
   readonly chat: ChatClient;
   /** Group chats, on the same messenger (src/groups/). */
   readonly groups: GroupClient;
-  private readonly groupHistory: GroupHistory;
+  private readonly groupHistory: GroupStore & { close(): void };
   readonly contacts: ContactList;
   readonly history: ChatHistory;
   readonly connector: Connector;
@@ -167,7 +167,7 @@ export class Device {
       buddies: () => this.contacts.buddies(),
       ...(policy.readReceipts ? {} : { readReceipts: false }),
     });
-    this.groupHistory = store.openGroupHistory?.() ?? GroupHistory.open(':memory:');
+    this.groupHistory = store.openGroupHistory?.() ?? new MemoryGroupStore();
     this.groups = new GroupClient(env, this.messenger, { identity, verifier, store: this.groupHistory });
     // Connections are taken from those the policy allows, and from whoever a call or conference
     // here expects (a stranger invited to this user's conference).

@@ -132,6 +132,8 @@ export class MemoryGroupStore implements GroupStore {
     const all = [...(this.byGroup.get(groupId)?.values() ?? [])].sort(displayOrder);
     return all.slice(Math.max(0, all.length - limit));
   }
+
+  close(): void {}
 }
 
 /** The display order every device agrees on: (lamport, sender, device, seq). */
