@@ -223,7 +223,9 @@ export class GroupClient {
     const sentAtMs = this.nowMs();
     const content = create(GroupContentSchema, { body: { case: 'text', value: create(GroupTextSchema, { id, text, mentions: named, sentAtMs: BigInt(sentAtMs) }) } });
     const sealed = session.seal(this.env.random, content);
-    this.markDirty(session.id);
+    // Written before it goes: a restart must not number a new message as one already sent
+    // (receivers would drop it as a repeat).
+    this.saveSession(session);
     this.store.addMessage({ groupId, id, from: this.self.user, fromDevice: toHex(this.self.device), seq: sealed.seq, lamport: sealed.lamport, sentAtMs, receivedAtMs: sentAtMs, text, mentions: named });
     const devices = await this.broadcast(currentMembers(session.state), (user, device, offline) => {
       const { delivery, confirm } = sealed.deliveryFor(user, device, offline);
@@ -240,7 +242,7 @@ export class GroupClient {
     if ((session.readMarks.get(this.self.user) ?? 0n) >= lamport) return;
     const content = create(GroupContentSchema, { body: { case: 'read', value: create(GroupReadMarkSchema, { lamport }) } });
     const sealed = session.seal(this.env.random, content);
-    this.markDirty(session.id);
+    this.saveSession(session);
     await this.broadcast(currentMembers(session.state), (user, device, offline) => {
       const { delivery, confirm } = sealed.deliveryFor(user, device, offline);
       return { payload: this.groupPayload(session, { case: 'message', value: delivery }), confirm };
@@ -490,6 +492,11 @@ export class GroupClient {
       this.saveTimer = null;
       this.saveNow();
     });
+  }
+
+  private saveSession(session: GroupSession): void {
+    this.dirty.delete(session.id);
+    this.store.saveSession(session.id, JSON.stringify(session.toJSON()));
   }
 
   private saveNow(): void {
