@@ -35,7 +35,7 @@ interface Sent {
   readonly members: readonly string[];
 }
 
-test(`a group of ${MEMBERS} members with ${DEVICES} devices each: joins, a leave, a removal, a member offline; every message once per device, in each sender's order; the departed open nothing after`, { timeout: 600_000 }, () =>
+test(`a group of ${MEMBERS} members with ${DEVICES} devices each: joins, a leave, a removal, a member offline; every message once per device, in each sender's order; the departed open nothing after`, { timeout: 600_000 }, (t) =>
   withSeed(testSeed(), async (seed) => {
     const { net, network, drive, elapse, supernodes } = await overlayWorld(seed, 4, { link: (i) => ({ latencyMs: 5 + 3 * i }), maxVirtualMs: 3_600_000 });
     assert.ok(MEMBERS >= 8 && DEVICES >= 1, 'the scenario needs at least 8 members');
@@ -192,6 +192,11 @@ test(`a group of ${MEMBERS} members with ${DEVICES} devices each: joins, a leave
           for (const s of json.senders) for (const k of s.keys) assert.ok(!ReceivedSenderKey.fromJSON(k)!.open(a.ciphertext, header.value.iteration).ok);
         }
       }
+      // What the run came to, for docs/groups.md.
+      const sum = (f: (d: Dev) => number) => devices.reduce((n, d) => n + f(d), 0);
+      const reasons = new Map<string, number>();
+      for (const d of devices) for (const [reason, n] of [...d.groups.refused, ...d.groups.waited]) reasons.set(reason, (reasons.get(reason) ?? 0) + n);
+      t.diagnostic(`${sent.length} messages, ${sum((d) => d.inbox.length)} shown, ${sum((d) => d.inbox.filter((m) => m.offline).length)} of them from the offline store, ${sum((d) => d.groups.duplicates)} copies dropped as repeats, ${nextId - 1} sealed copies left for offline devices; refused or held: ${JSON.stringify(Object.fromEntries(reasons))}`);
       for (const d of devices) {
         assert.equal(d.groups.refused.get('bad_signature') ?? 0, 0);
         assert.equal(d.groups.refused.get('gap_skipped') ?? 0, 0, `${d.user}: no gap had to be passed over`);
