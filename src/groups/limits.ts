@@ -27,7 +27,3 @@ export const MAX_HELD_PER_GROUP = 2048;
 export const GAP_WAIT_MS = 60_000;
 /** Membership ops held while an earlier version is missing. */
 export const MAX_HELD_OPS = 64;
-/** Message ids a group remembers having shown (beyond, the history's ids still dedupe). */
-export const REMEMBERED_IDS_PER_GROUP = 20_000;
-/** A GroupPayload as it travels inside the messenger (a welcome with 128 members fits). */
-export const MAX_GROUP_PAYLOAD_BYTES = 12 * 1024;
