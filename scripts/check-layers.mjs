@@ -42,14 +42,16 @@ export const UNITS = {
   rtp: { layer: 2, peers: [] },
   media: { layer: 2, peers: ['rtp'] }, // audio travels in RTP packets
 
-  // node roles: what a process is. The client core (client/, chat/, messenger/) is stacked:
-  // the messenger carries end-to-end sessions and streams, chat is one use of it, and client/
-  // composes the device (attachment, account, chat, calls, conferences, promotion).
+  // node roles: what a process is. The client core (client/, chat/, groups/, messenger/) is
+  // stacked: the messenger carries end-to-end sessions and streams, chat and group chats are
+  // uses of it, and client/ composes the device (attachment, account, chat, groups, calls,
+  // conferences, promotion).
   supernode: { layer: 3, peers: [] },
   'login-server': { layer: 3, peers: [] },
   messenger: { layer: 3, peers: [] },
   chat: { layer: 3, peers: ['messenger'] },
-  client: { layer: 3, peers: ['messenger', 'chat', 'supernode'] }, // a promoted device runs a supernode
+  groups: { layer: 3, peers: ['messenger'] },
+  client: { layer: 3, peers: ['messenger', 'chat', 'groups', 'supernode'] }, // a promoted device runs a supernode
 
   // front ends: thin, over the node roles. `parley daemon` is a command, so the CLI may start
   // the daemon; the daemon never reaches into the CLI (what both need belongs to the client core).

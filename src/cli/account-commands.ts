@@ -316,6 +316,12 @@ export function history(user: string | undefined, options: AccountOptions & { us
   return withAccount(options.user, options, async (account) => (await overlayCommands()).history(account, user, query));
 }
 
+/** `parley group …` (src/cli/group-commands.ts): while the daemon runs, it holds the device. */
+export function group(args: string[], options: AccountOptions & { user?: string }, query: { limit: number }): Promise<void> {
+  refuseWhileDaemonRuns(options, 'group chats');
+  return withAccount(options.user, options, async (account, descriptor) => (await import('./group-commands.js')).group(account, descriptor, args, query));
+}
+
 export async function status(args: string[], options: AccountOptions & { user?: string }): Promise<void> {
   const [state, ...words] = args;
   if (!state) throw new CommandError('parley status <online|away|dnd|invisible> [text]');

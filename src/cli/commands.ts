@@ -9,6 +9,7 @@ import { UsageError, type Arguments } from './arguments.js';
 import { commandHelp, overviewHelp } from './help.js';
 import type { CommandUsage, OptionUsage } from './options.js';
 import { parseCidrList, type Cidr } from '../turn/peer-policy.js';
+import { MAX_GROUP_MEMBERS, MAX_GROUPS } from '../groups/limits.js';
 
 // A command's code is loaded when it runs, not for help or a usage error: those stay fast
 // (the servers' modules take most of a second to load).
@@ -461,6 +462,29 @@ server). Incoming messages are printed here and by parley online.`,
       const [to, ...words] = args.positionals;
       return a.chat(to, words.length > 0 ? words.join(' ') : undefined, userAccount(args));
     }),
+  },
+  {
+    usage: {
+      name: 'group',
+      synopsis: [
+        'create <name> [member…] [--user U]',
+        'list | history <group> [--limit N]',
+        'invite|remove <group> <user…>',
+        'rename <group> <new name> | leave <group>',
+        'send <group> <message>   (@name mentions a member)',
+        'read <group> [--limit N]',
+      ],
+      summary: 'group chats: create, invite, remove, leave, send, read',
+      description: `Group chats, end to end (docs/groups.md). The device that creates a group is its admin:
+it alone invites, removes and renames (each change signed by it and checked by every
+member). Every device of every member gets each message, sealed with its sender's key and
+signed; a removed member cannot read what comes after. <group> is its name or its id (the
+first 6+ digits do) from parley group list. read shows what arrived (listening a few seconds
+first) and tells the members you read it; history only reads this device's file. At most
+${MAX_GROUP_MEMBERS} members per group and ${MAX_GROUPS} groups per device (docs/limits.md).`,
+      options: [{ name: 'limit', kind: 'string', value: 'N', default: '50', help: 'the last N messages (read, history)' }, ...userOptions],
+    },
+    run: accountCommand((a, args) => a.group([...args.positionals], userAccount(args), { limit: args.int('limit', 1, 10_000)! })),
   },
   {
     usage: {

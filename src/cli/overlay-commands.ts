@@ -17,6 +17,7 @@ import { Messenger } from '../messenger/messenger.js';
 import type { SignallingTransport } from '../messenger/transport.js';
 import { loginServerOfflineStore } from '../client/login-offline-store.js';
 import { ChatHistory } from '../chat/history.js';
+import type { GroupClient, GroupMessage } from '../groups/group-client.js';
 import { TypingSignal } from '../chat/typing-signal.js';
 import { describeNat, detectMappingLifetime, type MappingLifetime } from '../nat/nat-detection.js';
 import type { Connection, Connector } from '../client/connector.js';
@@ -101,6 +102,25 @@ function printChat(chat: ChatClient, me: string, markReadOnShow: boolean): void 
   chat.onPresence((p) => console.log(`${safe(p.user)} is ${STATE_NAMES.get(p.state) ?? 'online'}${p.text ? `: ${safe(p.text)}` : ''}`));
 }
 
+export function formatGroupMessage(m: { from: string; text: string; sentAtMs: number; mentions: readonly string[] }, me: string, name: string): string {
+  const time = new Date(m.sentAtMs).toISOString().slice(11, 19);
+  const mention = m.mentions.includes(me) ? '   (mentions you)' : '';
+  return `[${time}] ${safe(name)} · ${m.from === me ? 'you' : safe(m.from)}: ${terminalLines(m.text)}${mention}`;
+}
+
+/** Prints group messages and changes as they come (for `parley online`). */
+export function printGroups(groups: GroupClient, me: string): void {
+  const nameOf = (id: string) => groups.list().find((g) => g.groupId === id)?.name ?? id.slice(0, 8);
+  groups.onMessage((m: GroupMessage) => console.log(formatGroupMessage(m, me, nameOf(m.groupId))));
+  groups.onEvent((e) => {
+    if (e.kind === 'joined') console.log(`you are in the group ${safe(e.name)} (made by ${safe(e.admin)}; id ${e.groupId.slice(0, 8)})`);
+    if (e.kind === 'membership') {
+      const what = [...e.added.map((u) => `${safe(u)} joined`), ...e.removed.map((u) => `${safe(u)} left`), ...(e.renamed ? [`renamed to ${safe(nameOf(e.groupId))}`] : [])];
+      if (what.length > 0) console.log(`${safe(nameOf(e.groupId))}: ${what.join(', ')}`);
+    }
+  });
+}
+
 /** The device core on the real network for one command: held by this process, its files in the profile, what it does printed. */
 export async function openDevice(
   account: Account,
@@ -122,6 +142,7 @@ export async function openDevice(
     listen: (device) => {
       device.onEvent(printDeviceEvent);
       printChat(device.chat, account.username, options.markReadOnShow !== false);
+      printGroups(device.groups, account.username);
     },
   });
 }

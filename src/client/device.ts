@@ -17,6 +17,8 @@ import { ChatClient } from '../chat/chat-client.js';
 import { Messenger } from '../messenger/messenger.js';
 import type { Relation } from '../messenger/transport.js';
 import type { ChatHistory } from '../chat/history.js';
+import { GroupClient } from '../groups/group-client.js';
+import { MemoryGroupStore, type GroupStore } from '../groups/group-history.js';
 import { overlayTransport } from './overlay-transport.js';
 import { loginServerOfflineStore } from './login-offline-store.js';
 import type { AttachedClient, AttachmentEvent } from './attachment.js';
@@ -37,6 +39,8 @@ export interface DeviceAccount {
 /** Where the device keeps what outlives it (files in a profile folder; memory in tests). */
 export interface DeviceStore extends HostCacheStore {
   openHistory(): ChatHistory;
+  /** The groups' sessions and messages (default: memory, gone with the process: tests, the simulator). */
+  openGroupHistory?(): GroupStore & { close(): void };
   loadStatus(): OwnStatus;
   saveStatus(status: OwnStatus): void;
 }
@@ -114,6 +118,9 @@ export class Device {
   /** The end-to-end streams to other devices: chat, calls and the connector each take their kinds of payload from it. */
   readonly messenger: Messenger;
   readonly chat: ChatClient;
+  /** Group chats, on the same messenger (src/groups/). */
+  readonly groups: GroupClient;
+  private readonly groupHistory: GroupStore & { close(): void };
   readonly contacts: ContactList;
   readonly history: ChatHistory;
   readonly connector: Connector;
@@ -154,12 +161,16 @@ export class Device {
       transport: overlayTransport(this.client),
       offline: loginServerOfflineStore(account),
       relationOf: (user) => this.contacts.relationOf(user),
+      // Every device of a group's members talks to every other: not a stranger's handshakes.
+      fellowMember: (user) => this.groups.sharesGroupWith(user),
     });
     this.chat = new ChatClient(env, this.messenger, {
       history: this.history,
       buddies: () => this.contacts.buddies(),
       ...(policy.readReceipts ? {} : { readReceipts: false }),
     });
+    this.groupHistory = store.openGroupHistory?.() ?? new MemoryGroupStore();
+    this.groups = new GroupClient(env, this.messenger, { identity, verifier, store: this.groupHistory });
     // Connections are taken from those the policy allows, and from whoever a call or conference
     // here expects (a stranger invited to this user's conference).
     const allowed = (relation: Relation) => relation === 'buddy' ? policy.callsFrom !== 'nobody' : relation === 'stranger' && policy.callsFrom === 'anyone';
@@ -360,8 +371,10 @@ export class Device {
     if (options.acknowledgeWithinMs) await this.chat.acknowledged(options.acknowledgeWithinMs);
     this.stopPromotion();
     this.chat.close();
+    this.groups.close();
     this.messenger.close();
     this.history.close();
+    this.groupHistory.close();
     this.attachment.close();
   }
 }

@@ -5,6 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { writePrivate } from '../env/private-files.js';
 import { HostCache, parseHostCache } from '../overlay/host-cache.js';
 import { ChatHistory } from '../chat/history.js';
+import { GroupHistory } from '../groups/group-history.js';
+import { dirname, join } from 'node:path';
 import type { Account } from './account.js';
 import { takeDevice, type DeviceHolder } from './device-lock.js';
 import { DEFAULT_STATUS, formatOwnStatus, parseOwnStatus, type OwnStatus } from './own-status.js';
@@ -27,9 +29,16 @@ export function profileStore(paths: ProfilePaths): DeviceStore {
     },
     saveHostCache: (cache) => writePrivate(paths.hostCachePath, cache.toJSON()),
     openHistory: () => ChatHistory.open(paths.historyPath),
+    // Beside the chat history: the groups' sessions (sender keys) and messages.
+    openGroupHistory: () => GroupHistory.open(groupHistoryPath(paths)),
     loadStatus: () => loadStatus(paths),
     saveStatus: (status) => writePrivate(paths.statusPath, formatOwnStatus(status)),
   };
+}
+
+/** The groups' file in the profile: beside the chat history. */
+export function groupHistoryPath(paths: Pick<ProfilePaths, 'historyPath'>): string {
+  return join(dirname(paths.historyPath), 'groups.sqlite');
 }
 
 /** The status saved for this device: online, no text, when none was set or the file is damaged. */

@@ -19,6 +19,33 @@ export interface MessageView {
   readonly offline: boolean;
 }
 
+/** A group as the app shows it (docs/groups.md). */
+export interface GroupInfoView {
+  readonly id: string;
+  readonly name: string;
+  readonly admin: string;
+  readonly members: readonly string[];
+  /** This user is still a member; this device signs the group's changes. */
+  readonly active: boolean;
+  readonly isAdmin: boolean;
+  /** Each member's read mark (a lamport of the display order, as text). */
+  readonly readMarks: Readonly<Record<string, string>>;
+}
+
+export interface GroupMessageView {
+  readonly group: string;
+  readonly id: string;
+  readonly from: string;
+  readonly sentAtMs: number;
+  readonly text: string;
+  readonly mentions: readonly string[];
+  /** Display order: (lamport, sender, device, seq), lamport as text. */
+  readonly lamport: string;
+}
+
+export type GroupAction = 'invite' | 'remove' | 'leave' | 'rename' | 'read';
+export const GROUP_ACTIONS: readonly GroupAction[] = ['invite', 'remove', 'leave', 'rename', 'read'];
+
 export type CallAction = 'answer' | 'decline' | 'hangup' | 'hold' | 'resume' | 'mute' | 'unmute';
 export const CALL_ACTIONS: readonly CallAction[] = ['answer', 'decline', 'hangup', 'hold', 'resume', 'mute', 'unmute'];
 
@@ -65,6 +92,9 @@ export interface ConferenceView {
 
 export type DaemonEvent =
   | { readonly type: 'message'; readonly message: MessageView }
+  | { readonly type: 'group-message'; readonly message: GroupMessageView }
+  /** A group was joined, changed its members or name, or a member read up to a point: ask again. */
+  | { readonly type: 'groups' }
   | { readonly type: 'presence'; readonly user: string; readonly state: PresenceName; readonly text: string }
   | { readonly type: 'typing'; readonly user: string; readonly active: boolean }
   | { readonly type: 'read'; readonly user: string; readonly ids: readonly string[] }
@@ -137,6 +167,12 @@ export interface DaemonCore {
   sendMessage(to: string, text: string): Promise<{ id: string; recipientOnline: number }>;
   messages(withUser: string, limit: number): MessageView[];
   setTyping(to: string, active: boolean): Promise<void>;
+  groups(): GroupInfoView[];
+  createGroup(name: string, members: readonly string[]): Promise<GroupInfoView>;
+  groupMessages(id: string, limit: number): GroupMessageView[];
+  sendGroupMessage(id: string, text: string, mentions: readonly string[]): Promise<{ id: string; devices: number }>;
+  /** `user` for invite and remove, `name` for rename. */
+  groupAction(id: string, action: GroupAction, argument?: string): Promise<GroupInfoView>;
   /** The user has seen the conversation with `withUser`: its senders learn which messages were read. */
   markRead(withUser: string): void;
   call(to: string): Promise<CallView>;

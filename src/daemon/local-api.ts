@@ -12,13 +12,26 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LoginError } from '../client/login-client.js';
 import { ChatError } from '../chat/chat-client.js';
+import { GroupError } from '../groups/group-client.js';
 
 const CHAT_ERROR_STATUS: Record<ChatError['code'], number> = { too_large: 400, offline: 503, queue_full: 429 };
+const GROUP_ERROR_STATUS: Record<GroupError['code'], number> = {
+  unknown_group: 404,
+  not_admin: 403,
+  not_member: 403,
+  too_large: 400,
+  too_many_members: 409,
+  too_many_groups: 409,
+  invalid_name: 400,
+  invalid_user: 400,
+  already_member: 409,
+  queue_full: 429,
+};
 import { tokenMatches } from './api-token.js';
 import { registerAccountRoutes } from './account-routes.js';
 import { LocalApiError, USER } from './api-error.js';
 import { readableSchemaRefusal } from './readable-refusal.js';
-import { CALL_ACTIONS, CONFERENCE_ACTIONS, type CallAction, type ConferenceAction, type DaemonCore, type DaemonGate } from './api-types.js';
+import { CALL_ACTIONS, CONFERENCE_ACTIONS, GROUP_ACTIONS, type CallAction, type ConferenceAction, type DaemonCore, type DaemonGate, type GroupAction } from './api-types.js';
 
 export { LocalApiError } from './api-error.js';
 
@@ -85,6 +98,8 @@ export async function buildLocalApi(gate: DaemonGate, options: LocalApiOptions):
     if (error instanceof LocalApiError) return reply.code(error.status).send({ error: { code: error.code, message: error.message } });
     // The chat's refusals: too large for the wire, this device offline, too much already queued.
     if (error instanceof ChatError) return reply.code(CHAT_ERROR_STATUS[error.code]).send({ error: { code: error.code, message: error.message } });
+    // The groups' refusals: an unknown group, not the admin, over a limit (docs/groups.md).
+    if (error instanceof GroupError) return reply.code(GROUP_ERROR_STATUS[error.code]).send({ error: { code: error.code, message: error.message } });
     // No answer from the login server at all (refused, unresolved, timed out): a 503, the same code from every route.
     if (error instanceof LoginError && error.status === 0) return reply.code(503).send({ error: { code: error.code === 'unreachable' ? 'login_server_unreachable' : error.code, message: error.message.replace(`${error.code}: `, '') } });
     // The login server's refusals pass through (a taken name, a wrong password), its schema's
@@ -155,6 +170,45 @@ export async function buildLocalApi(gate: DaemonGate, options: LocalApiOptions):
     async (request, reply) => {
       core().markRead(request.body.with.toLowerCase());
       return reply.code(204).send();
+    },
+  );
+  const GROUP_ID = { type: 'string', pattern: '^[0-9a-f]{32}$' };
+  app.get('/v1/groups', async () => ({ groups: core().groups() }));
+  app.post<{ Body: { name: string; members?: string[] } }>(
+    '/v1/groups',
+    { schema: { body: { type: 'object', additionalProperties: false, required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 128 }, members: { type: 'array', maxItems: 127, uniqueItems: true, items: USER } } } } },
+    async (request, reply) => reply.code(201).send(await core().createGroup(request.body.name, (request.body.members ?? []).map((u) => u.toLowerCase()))),
+  );
+  app.get<{ Params: { id: string }; Querystring: { limit?: number } }>(
+    '/v1/groups/:id/messages',
+    { schema: { params: { type: 'object', required: ['id'], properties: { id: GROUP_ID } }, querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 500 }, token: { type: 'string' } } } } },
+    async (request) => ({ messages: core().groupMessages(request.params.id, request.query.limit ?? 100) }),
+  );
+  app.post<{ Params: { id: string }; Body: { text: string; mentions?: string[] } }>(
+    '/v1/groups/:id/messages',
+    {
+      schema: {
+        params: { type: 'object', required: ['id'], properties: { id: GROUP_ID } },
+        body: { type: 'object', additionalProperties: false, required: ['text'], properties: { text: { type: 'string', minLength: 1, maxLength: 4000 }, mentions: { type: 'array', maxItems: 32, uniqueItems: true, items: USER } } },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await core().sendGroupMessage(request.params.id, request.body.text, (request.body.mentions ?? []).map((u) => u.toLowerCase()))),
+  );
+  app.post<{ Params: { id: string; action: GroupAction }; Body: { user?: string; name?: string } | undefined }>(
+    '/v1/groups/:id/:action',
+    { schema: { params: { type: 'object', required: ['id', 'action'], properties: { id: GROUP_ID, action: { type: 'string', enum: [...GROUP_ACTIONS] } } } } },
+    async (request) => {
+      const { id, action } = request.params;
+      // The body is optional (leave and read have none), so it is checked here: at most `user` or `name`.
+      const body: unknown = request.body ?? {};
+      const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : null;
+      const argument = action === 'rename' ? fields?.name : fields?.user;
+      if (!fields || Object.keys(fields).some((k) => k !== 'user' && k !== 'name') || (argument !== undefined && (typeof argument !== 'string' || argument.length < 1 || argument.length > 128))) {
+        throw new LocalApiError(400, 'invalid_request', 'the body is at most { user } or { name }');
+      }
+      if ((action === 'invite' || action === 'remove' || action === 'rename') && typeof argument !== 'string') throw new LocalApiError(400, 'invalid_request', `${action} needs ${action === 'rename' ? 'a name' : 'a user'}`);
+      const text = typeof argument === 'string' ? (action === 'rename' ? argument : argument.toLowerCase()) : undefined;
+      return core().groupAction(id, action, text);
     },
   );
   app.post<{ Body: { to: string } }>(

@@ -10,6 +10,7 @@ import type { Call, CallAudio } from '../client/calls.js';
 import type { Conference } from '../client/conference.js';
 import { PresenceState } from '../wire/messages.js';
 import { ChatError, type ReceivedMessage } from '../chat/chat-client.js';
+import type { GroupView } from '../groups/group-client.js';
 import { editContact } from '../client/contact-list.js';
 import { LoginError } from '../client/login-client.js';
 import { startDevice, type Device, type DevicePolicy } from '../client/device.js';
@@ -17,7 +18,7 @@ import { profileStore } from '../client/profile-files.js';
 import { normaliseUsername } from '../wire/usernames.js';
 import { readSettings, writeSettings } from './settings.js';
 import { SocketAudio } from './socket-audio.js';
-import type { AudioLink, BuddyEdit, BuddyRequestWords, BuddyRequestsView, BuddyView, CallAction, DaemonSettings, FoundUser, OwnPresence, ConferenceAction, ConferenceView, CallView, DaemonCore, DaemonEvent, DaemonStatus, MessageView, PresenceName } from './api-types.js';
+import type { AudioLink, BuddyEdit, BuddyRequestWords, BuddyRequestsView, BuddyView, CallAction, DaemonSettings, FoundUser, OwnPresence, ConferenceAction, ConferenceView, CallView, DaemonCore, DaemonEvent, DaemonStatus, GroupAction, GroupInfoView, GroupMessageView, MessageView, PresenceName } from './api-types.js';
 
 const PRESENCE_NAMES: Record<PresenceState, PresenceName> = {
   [PresenceState.UNSPECIFIED]: 'online',
@@ -94,6 +95,8 @@ export class ClientSession implements DaemonCore {
     });
     chat.onTyping((t) => this.emit({ type: 'typing', user: t.user, active: t.active }));
     chat.onRead((r) => this.emit({ type: 'read', user: r.user, ids: r.ids }));
+    device.groups.onMessage((m) => this.emit({ type: 'group-message', message: { group: m.groupId, id: m.id, from: m.from, sentAtMs: m.sentAtMs, text: m.text, mentions: m.mentions, lamport: m.lamport.toString() } }));
+    device.groups.onEvent(() => this.emit({ type: 'groups' }));
     calls.onIncoming((call) => this.track(call));
     conferences.onInvite((conference) => this.trackConference(conference));
     device.onEvent((event) => {
@@ -196,6 +199,34 @@ export class ClientSession implements DaemonCore {
   async sendMessage(to: string, text: string): Promise<{ id: string; recipientOnline: number }> {
     const sent = await this.device.chat.send(to, text);
     return { id: sent.id, recipientOnline: sent.recipientOnline };
+  }
+
+  groups(): GroupInfoView[] {
+    return this.device.groups.list().map(groupInfoView);
+  }
+
+  async createGroup(name: string, members: readonly string[]): Promise<GroupInfoView> {
+    const id = await this.device.groups.create(name, members);
+    return groupInfoView(this.device.groups.group(id));
+  }
+
+  groupMessages(id: string, limit: number): GroupMessageView[] {
+    return this.device.groups.history(id, limit).map((m) => ({ group: m.groupId, id: m.id, from: m.from, sentAtMs: m.sentAtMs, text: m.text, mentions: m.mentions, lamport: m.lamport.toString() }));
+  }
+
+  async sendGroupMessage(id: string, text: string, mentions: readonly string[]): Promise<{ id: string; devices: number }> {
+    const sent = await this.device.groups.send(id, text, mentions);
+    return { id: sent.id, devices: sent.devices };
+  }
+
+  async groupAction(id: string, action: GroupAction, argument?: string): Promise<GroupInfoView> {
+    const groups = this.device.groups;
+    if (action === 'invite') await groups.invite(id, argument ?? '');
+    else if (action === 'remove') await groups.remove(id, argument ?? '');
+    else if (action === 'rename') await groups.rename(id, argument ?? '');
+    else if (action === 'leave') await groups.leave(id);
+    else await groups.markRead(id);
+    return groupInfoView(groups.group(id));
   }
 
   messages(withUser: string, limit: number): MessageView[] {
@@ -531,4 +562,8 @@ function callView(call: Call, answeredAtMs: WeakMap<Call, number>): CallView {
     mutedByPeer: call.mutedByPeer,
     stats: call.state === 'active' ? { path: s.path, bitrate: s.bitrate, lossPercent: s.lossPercent, latePercent: s.latePercent, concealedPercent: s.concealedPercent, jitterMs: s.jitterMs, rttMs: s.rttMs, mos: s.mos } : null,
   };
+}
+
+function groupInfoView(g: GroupView): GroupInfoView {
+  return { id: g.groupId, name: g.name, admin: g.admin, members: g.members, active: g.active, isAdmin: g.isAdmin, readMarks: g.readMarks };
 }

@@ -71,6 +71,11 @@ export interface MessengerOptions {
   readonly offline?: OfflineStore;
   /** The contact list: blocked users are refused early and silently; strangers' handshakes are limited. Default: everyone is a buddy. */
   readonly relationOf?: (user: string) => Relation;
+  /**
+   * Users this user shares a group with: their handshakes are not limited as a stranger's (every
+   * device of every member talks to every other). Their relation stays what the contact list says.
+   */
+  readonly fellowMember?: (user: string) => boolean;
 }
 
 /** Sessions a user who is not a buddy may start with this device: a few, then one a minute. */
@@ -228,12 +233,17 @@ export class Messenger {
     this.schedule(peer, this.env.clock.now());
   }
 
-  /** Seals the payload for each of the user's devices that is not in `online` (nor this one) and leaves it with the login server; resolves with how many. */
-  async sealForOffline(user: string, online: readonly Uint8Array[], payload: Uint8Array): Promise<number> {
+  /**
+   * Seals the payload for each of the user's devices that is not in `online` (nor this one) and
+   * leaves it with the login server; resolves with how many. The payload may differ per device
+   * (a group message carries a device's own copy of the sender key).
+   */
+  async sealForOffline(user: string, online: readonly Uint8Array[], payload: Uint8Array | ((deviceKey: Uint8Array) => Uint8Array)): Promise<number> {
     const offline = this.options.offline;
     if (!offline) return 0;
     const missing = (await this.allDevicesOf(user)).filter((d) => !equalBytes(d.dhKey, this.deviceKey) && !online.some((key) => equalBytes(key, d.dhKey)));
-    await Promise.all(missing.map((d) => offline.store(d.id, sealOffline(this.config, d.dhKey, payload))));
+    const payloadFor = typeof payload === 'function' ? payload : () => payload;
+    await Promise.all(missing.map((d) => offline.store(d.id, sealOffline(this.config, d.dhKey, payloadFor(d.dhKey)))));
     return missing.length;
   }
 
@@ -440,7 +450,7 @@ export class Messenger {
       // Blocked users get no answer at all; strangers a few sessions, then one a minute.
       const relation = this.relationOf(from);
       if (relation === 'blocked') return this.refuse('blocked');
-      if (relation === 'stranger' && !this.strangerBudgets.take(from, this.env.clock.now())) return this.refuse('rate_limited');
+      if (relation === 'stranger' && !this.options.fellowMember?.(from) && !this.strangerBudgets.take(from, this.env.clock.now())) return this.refuse('rate_limited');
       const answered = E2eSession.respond(this.config, handshake, from);
       if (!answered.ok) return this.refuse(answered.error.code);
       const { session, reply } = answered.value;

@@ -15,6 +15,7 @@ import {
 } from './gen/parley/v1/wire_pb.js';
 
 export * from './gen/parley/v1/wire_pb.js';
+export * from './gen/parley/v1/groups_pb.js';
 
 /** The protocol versions this build speaks, newest last. */
 export const SUPPORTED_VERSIONS: readonly number[] = [1];

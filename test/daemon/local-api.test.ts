@@ -10,6 +10,7 @@ import { buildLocalApi } from '../../src/daemon/local-api.js';
 import type { CallView, ConferenceView, DaemonCore, DaemonEvent, DaemonGate, DaemonSettings, OwnPresence } from '../../src/daemon/api-types.js';
 import { LoginError, loginServerFailure } from '../../src/client/login-client.js';
 import { ChatError } from '../../src/chat/chat-client.js';
+import { GroupError } from '../../src/groups/group-client.js';
 import { readSettings } from '../../src/daemon/settings.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,8 @@ function fakeCore() {
   let own: OwnPresence = { state: 'online', text: '' };
   const edited: string[] = [];
   const call: CallView = { id: 'ab'.repeat(16), peer: 'bob', direction: 'outgoing', state: 'calling', end: null, answeredAtMs: null, held: false, muted: false, heldByPeer: false, mutedByPeer: false, stats: null };
+  const group = { id: '12'.repeat(16), name: 'club', admin: 'alice', members: ['alice', 'bob'], active: true, isAdmin: true, readMarks: {} };
+  const groupCalls: string[] = [];
   const core: DaemonCore = {
     status: () => ({ user: 'alice', device: '00', supernode: '127.0.0.1:1', nat: null, audio: { refused: 0, dropped: 0, missing: 0, trimmed: 0 } }),
     buddies: () => [{ user: 'bob', state: 'away', text: 'lunch' }],
@@ -39,6 +42,16 @@ function fakeCore() {
     callAction: (id, action) => (id === call.id && action === 'hangup' ? { ...call, state: 'ended' } : null),
     startConference: async (): Promise<ConferenceView> => ({ id: 'cd'.repeat(16), state: 'active', host: 'alice', roster: [{ user: 'alice', host: true, mixer: false, speaking: false }], end: null }),
     conferences: () => [],
+    groups: () => [group],
+    createGroup: async (name, members) => ({ ...group, name, members: ['alice', ...members] }),
+    groupMessages: () => [],
+    sendGroupMessage: async (id, text, mentions) => (groupCalls.push(`send ${id} ${text} ${mentions.join(',')}`), { id: 'g1', devices: 3 }),
+    groupAction: async (id, action, argument) => {
+      if (id !== group.id) throw new GroupError('unknown_group', `no group ${id}`);
+      if (action === 'remove' && argument === 'alice') throw new GroupError('invalid_user', 'the admin is not removed');
+      groupCalls.push(`${action} ${argument ?? ''}`.trim());
+      return group;
+    },
     conferenceAction: async (id, action, user) => (id === 'cd'.repeat(16) && (action !== 'kick' || user === 'bob') ? { id, state: action === 'leave' ? 'ended' : 'active', host: 'alice', roster: [], end: null } : null),
     onEvent: (listener) => {
       listeners.add(listener);
@@ -77,7 +90,7 @@ function fakeCore() {
       };
     },
   };
-  return { core, sent, requested, edited, emit: (event: DaemonEvent) => listeners.forEach((l) => l(event)), listeners };
+  return { core, sent, requested, edited, groupCalls, emit: (event: DaemonEvent) => listeners.forEach((l) => l(event)), listeners };
 }
 
 /** A gate over the fake core: signed in as alice, or nobody until sign-up or login (carol, password "right"). */
@@ -198,6 +211,32 @@ test('commands are validated exactly and reach the core; a call that is not ther
     assert.equal((await request(`/v1/conferences/${'cd'.repeat(16)}/kick`, { method: 'POST', body: JSON.stringify({ user: 'bob' }) })).status, 200);
     assert.equal((await request(`/v1/conferences/${'cd'.repeat(16)}/leave`, { method: 'POST' })).status, 200);
     assert.equal((await request(`/v1/conferences/${'ef'.repeat(16)}/leave`, { method: 'POST' })).status, 404);
+  } finally {
+    await app.close();
+  }
+});
+
+test('group routes: validated, passed to the core, its refusals typed', async () => {
+  const { app, request, groupCalls } = await started();
+  const id = '12'.repeat(16);
+  try {
+    assert.equal(((await (await request('/v1/groups')).json()) as { groups: { id: string }[] }).groups[0]!.id, id);
+    const made = await request('/v1/groups', { method: 'POST', body: JSON.stringify({ name: 'club', members: ['Bob'] }) });
+    assert.equal(made.status, 201);
+    assert.deepEqual(((await made.json()) as { members: string[] }).members, ['alice', 'bob']);
+    for (const body of [{}, { name: '' }, { name: 'x', members: ['bob', 'bob'] }, { name: 'x', extra: 1 }]) assert.equal((await request('/v1/groups', { method: 'POST', body: JSON.stringify(body) })).status, 400, JSON.stringify(body));
+    assert.equal((await request(`/v1/groups/${id}/messages`, { method: 'POST', body: JSON.stringify({ text: 'hi @bob', mentions: ['Bob'] }) })).status, 201);
+    assert.equal((await request(`/v1/groups/${id}/messages`, { method: 'POST', body: JSON.stringify({ text: '' }) })).status, 400);
+    assert.equal((await request('/v1/groups/not-an-id/messages')).status, 400);
+    assert.equal((await request(`/v1/groups/${id}/invite`, { method: 'POST', body: JSON.stringify({ user: 'Carol' }) })).status, 200);
+    assert.equal((await request(`/v1/groups/${id}/invite`, { method: 'POST' })).status, 400, 'invite names a user');
+    assert.equal((await request(`/v1/groups/${id}/rename`, { method: 'POST', body: JSON.stringify({ name: 'Club Two' }) })).status, 200);
+    assert.equal((await request(`/v1/groups/${id}/leave`, { method: 'POST' })).status, 200);
+    assert.equal((await request(`/v1/groups/${id}/explode`, { method: 'POST' })).status, 400);
+    const unknown = await request(`/v1/groups/${'34'.repeat(16)}/read`, { method: 'POST' });
+    assert.deepEqual([unknown.status, ((await unknown.json()) as { error: { code: string } }).error.code], [404, 'unknown_group']);
+    assert.equal((await request(`/v1/groups/${id}/remove`, { method: 'POST', body: JSON.stringify({ user: 'alice' }) })).status, 400);
+    assert.deepEqual(groupCalls, [`send ${id} hi @bob bob`, 'invite carol', 'rename Club Two', 'leave']);
   } finally {
     await app.close();
   }

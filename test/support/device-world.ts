@@ -67,14 +67,20 @@ export async function deviceWorld(seed: number, supernodes = 3) {
   const sessions: ClientSession[] = [];
   const random = new SeededRandom(seed ^ 0x5eed);
 
-  /** Signs `name` up, logs this device in with the password, and starts the daemon's session on a host behind `nat`. */
-  async function online(name: string, options: { nat?: NatClass } = {}): Promise<OnlineUser> {
+  /**
+   * Signs `name` up, logs this device in with the password, and starts the daemon's session on a
+   * host behind `nat`; with `login: 'again'`, the same device (its profile: keys, session, files)
+   * comes back online on a new host, as after a restart.
+   */
+  async function online(name: string, options: { nat?: NatClass; login?: 'again' } = {}): Promise<OnlineUser> {
     const gateway = network.addGateway({ nat: options.nat ?? 'port-restricted', link: { latencyMs: 5 } });
     const host = network.addHost({ behind: gateway, link: { latencyMs: 5 } });
     const env = host.env();
     const account = new Account(requester, descriptor, join(dir, 'profiles'), name, { random, clock: env.clock });
-    await account.register('correct horse battery staple', { discoverable: true });
-    await account.loginWithPassword('correct horse battery staple', `${name}'s virtual machine`);
+    if (options.login !== 'again') {
+      await account.register('correct horse battery staple', { discoverable: true });
+      await account.loginWithPassword('correct horse battery staple', `${name}'s virtual machine`);
+    }
     const session = await world.drive(ClientSession.start(env, account, descriptor, { cpuCores: 2 }));
     sessions.push(session);
     const events: DaemonEvent[] = [];
