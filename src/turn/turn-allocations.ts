@@ -11,6 +11,9 @@ import { TokenBucket } from '../util/token-bucket.js';
 /** A relay's address family (REQUESTED-ADDRESS-FAMILY, RFC 8656 section 18.1). */
 export type AddressFamily = 'ipv4' | 'ipv6';
 
+/** How a relay talks to peers (REQUESTED-TRANSPORT): UDP datagrams, or TCP connections (RFC 6062). */
+export type RelayTransport = 'udp' | 'tcp';
+
 export interface TurnLimits {
   readonly allocationsPerUser: number;
   readonly allocations: number;
@@ -66,6 +69,8 @@ export interface Allocation {
   readonly relayPort: number;
   /** The relayed transport address told to the client (XOR-RELAYED-ADDRESS). */
   readonly relayed: Endpoint;
+  /** UDP relay (a socket on `relayPort`), or TCP relay (a listening socket there, RFC 6062). */
+  readonly transport: RelayTransport;
   expiresAtMs: number;
   /** Peer host → when its permission ends. */
   readonly permissions: Map<string, number>;
@@ -91,6 +96,8 @@ export interface Reservation {
 /** What an Allocate brings once its relay is bound (see `AllocationTable.commit`). */
 export type NewAllocation = Pick<Allocation, 'key' | 'client' | 'username' | 'user' | 'integrityKey' | 'relayPort' | 'relayed' | 'transactionId' | 'answer'> & {
   readonly lifetimeS: number;
+  /** Default UDP. */
+  readonly transport?: RelayTransport;
 };
 
 export type BindOutcome = 'bound' | 'conflict' | 'quota';
@@ -198,6 +205,7 @@ export class AllocationTable {
       integrityKey: fresh.integrityKey,
       relayPort: fresh.relayPort,
       relayed: fresh.relayed,
+      transport: fresh.transport ?? 'udp',
       expiresAtMs: nowMs + fresh.lifetimeS * 1000,
       permissions: new Map(),
       channels: new Map(),
@@ -279,6 +287,14 @@ export class AllocationTable {
   /** Spends relay bandwidth (a token per byte) of the allocation and of the server; false when either is out. */
   spend(allocation: Allocation, bytes: number, nowMs: number): boolean {
     return allocation.bandwidth.takeMany(bytes, nowMs) && this.serverBandwidth.takeMany(bytes, nowMs);
+  }
+
+  /**
+   * Spends bandwidth for bytes of a TCP relay, which are relayed whatever the buckets hold (a
+   * stream cannot drop them): the milliseconds the relay must stop reading to pay them back.
+   */
+  spendStream(allocation: Allocation, bytes: number, nowMs: number): number {
+    return Math.max(allocation.bandwidth.takeOwing(bytes, nowMs), this.serverBandwidth.takeOwing(bytes, nowMs));
   }
 
   /** Holds `port` for a later Allocate of `user` that brings `token` (hex); the caller checked `canReserve`. */
