@@ -11,7 +11,8 @@ import type { VirtualHost } from '../../src/env/virtual/network.js';
 import { startStunService } from '../../src/supernode/stun-service.js';
 import { TurnClient } from '../../src/turn/turn-client.js';
 import { bindDataConnection } from '../../src/turn/turn-tcp-client.js';
-import { streamSocket } from '../../src/turn/turn-tcp.js';
+import { StunStreamDecoder, streamSocket } from '../../src/turn/turn-tcp.js';
+import { Attr, StunClass, StunMethod, decodeStun, encodeStun } from '../../src/stun/stun.js';
 import type { TcpRelayLimits, TurnLimits } from '../../src/turn/turn-server.js';
 import type { Endpoint, TcpConnection } from '../../src/env/types.js';
 import { testSeed, withSeed } from '../support/seed.js';
@@ -278,6 +279,41 @@ test('a TCP relay keeps to the allocation\'s byte rate by not reading: nothing i
       await w.elapse(10_000);
       assert.deepEqual(new Uint8Array(data.received()), sent, 'all of it, intact, in the end');
       assert.equal(w.service.turn.refused.get('rate_limited') ?? 0, 0, 'a stream is slowed, never dropped');
+    } finally {
+      w.close();
+    }
+  }));
+
+test('bytes a client sends right behind its ConnectionBind, in the same write, are its first data, not TURN', () =>
+  withSeed(testSeed(), async (seed) => {
+    const w = await world(seed);
+    try {
+      const alice = await w.client();
+      const echo = await w.echoPeer();
+      assert.ok((await w.drive(alice.turn.allocate(600, 'ipv4', 'tcp'))).ok);
+      const id = await w.drive(alice.turn.connect(echo.endpoint));
+      assert.ok(id.ok);
+      const credentials = alice.turn.credentialsFor()!;
+      const request = encodeStun(
+        { method: StunMethod.CONNECTION_BIND, cls: StunClass.REQUEST, transactionId: new Uint8Array(12).fill(5), attributes: [{ type: Attr.CONNECTION_ID, value: id.value }, ...credentials.attributes], classic: false },
+        { integrityKey: credentials.key, fingerprint: true },
+      );
+      // 0xff first: as TURN framing this would end the stream.
+      const early = Uint8Array.of(0xff, 0x00, 0x01, 0x02, 0xc0, 0x10);
+      const data = await w.drive(alice.host.env().net.connectTcp(w.server));
+      w.opened.push(data);
+      const received: Uint8Array[] = [];
+      data.onData((bytes) => received.push(bytes));
+      data.write(new Uint8Array([...request, ...early]));
+      await w.elapse(200);
+      const stream = new Uint8Array(Buffer.concat(received));
+      // The answer, then the echo of the early bytes.
+      const decoder = new StunStreamDecoder();
+      const [answer] = decoder.push(stream, () => true)!;
+      const decoded = decodeStun(answer!);
+      assert.ok(decoded.ok && decoded.value.cls === StunClass.SUCCESS && decoded.value.method === StunMethod.CONNECTION_BIND);
+      assert.deepEqual(decoder.drain(), early, 'echoed as they were');
+      assert.equal(w.service.turn.refused.get('malformed') ?? 0, 0);
     } finally {
       w.close();
     }
