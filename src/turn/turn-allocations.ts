@@ -258,7 +258,7 @@ export class AllocationTable {
   /**
    * Binds (or refreshes) `channel` to `peer`, which also installs or refreshes the peer's
    * permission (RFC 8656 section 12.2). A channel bound to another peer, or a peer bound to
-   * another channel, is a `conflict`; a new channel past the bound is `quota`.
+   * another channel, is a `conflict`; a new channel, or a new permission, past its bound is `quota`.
    */
   bindChannel(allocation: Allocation, channel: number, peer: Endpoint, nowMs: number): BindOutcome {
     const bound = allocation.channels.get(channel);
@@ -266,6 +266,8 @@ export class AllocationTable {
     const peerChannel = allocation.channelOf.get(peerKey);
     if ((bound && endpointKey(bound.peer) !== peerKey) || (peerChannel !== undefined && peerChannel !== channel)) return 'conflict';
     if (!bound && allocation.channels.size >= this.limits.channelsPerAllocation) return 'quota';
+    // The permission it installs counts against the permissions' bound too.
+    if (!allocation.permissions.has(peer.host) && allocation.permissions.size >= this.limits.permissionsPerAllocation) return 'quota';
     allocation.channels.set(channel, { peer, expiresAtMs: nowMs + CHANNEL_LIFETIME_MS });
     allocation.channelOf.set(peerKey, channel);
     allocation.permissions.set(peer.host, nowMs + PERMISSION_LIFETIME_MS);
