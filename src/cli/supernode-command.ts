@@ -163,7 +163,7 @@ export async function runSupernode(options: SupernodeCommandOptions): Promise<vo
   const stun6 = supernode.stun?.primary6;
   if (stun6) console.log(`STUN and TURN over IPv6 at [${stun6.host}]:${stun6.port}, with IPv6 relays`);
   else if (options.ipv6) console.log(`STUN and TURN over IPv6 did not start (see above): IPv4 only`);
-  console.log(`open to the internet${stun6 ? ' (on IPv4 and IPv6)' : ''}: TCP ${supernode.port}${supernode.webPort ? ` and ${supernode.webPort}` : ''}, UDP ${supernode.port} (STUN, TURN) and ${options.relayPorts ? `UDP ${options.relayPorts.min}-${options.relayPorts.max}` : 'any UDP port above 1023 (or fix a range with --relay-ports)'} (TURN relays)`);
+  console.log(`open to the internet${stun6 ? ' (on IPv4 and IPv6)' : ''}: TCP ${supernode.port}${supernode.webPort ? ` and ${supernode.webPort}` : ''}, UDP ${supernode.port} (STUN, TURN) and ${options.relayPorts ? `UDP and TCP ${options.relayPorts.min}-${options.relayPorts.max}` : 'any UDP and TCP port above 1023 (or fix a range with --relay-ports)'} (TURN relays; TCP for RFC 6062 TCP relays only)`);
 
   let timer: Timer | null = null;
   const renewLater = (delayMs: number) => {

@@ -27,6 +27,8 @@ export interface LocalNetwork {
   readonly server6?: Endpoint;
   /** Where TURN over TCP answers, when UDP is blocked (default: `server`). */
   readonly turnTcp?: Endpoint;
+  /** Offer relayed candidates only (see IceAgentOptions). */
+  readonly relayOnly?: boolean;
 }
 
 export interface Connection {
@@ -111,7 +113,7 @@ export class Connector {
 
   private async agent(controlling: boolean, urgent = false): Promise<IceAgent> {
     const local = await this.network();
-    return IceAgent.gather(this.env, { controlling, server: local.server, ...(local.turn ? { turnCredentials: local.turn } : {}), ...(local.localHost ? { localHost: local.localHost } : {}), ...(local.localHost6 ? { localHost6: local.localHost6 } : {}), ...(local.server6 ? { server6: local.server6 } : {}), ...(local.turnTcp ? { turnTcp: local.turnTcp } : {}), ...(urgent ? { urgent } : {}) });
+    return IceAgent.gather(this.env, { controlling, server: local.server, ...(local.turn ? { turnCredentials: local.turn } : {}), ...(local.localHost ? { localHost: local.localHost } : {}), ...(local.localHost6 ? { localHost6: local.localHost6 } : {}), ...(local.server6 ? { server6: local.server6 } : {}), ...(local.turnTcp ? { turnTcp: local.turnTcp } : {}), ...(local.relayOnly ? { relayOnly: true } : {}), ...(urgent ? { urgent } : {}) });
   }
 
   /**

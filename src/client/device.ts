@@ -53,6 +53,8 @@ export interface DevicePolicy {
   readReceipts: boolean;
   /** The audio frame length of calls made here (default: the call manager's). */
   frameMs?: FrameMs;
+  /** Connect through relays only: the other side never learns this machine's addresses (WebRTC's iceTransportPolicy "relay"). */
+  relayOnly?: boolean;
 }
 
 /** Where a promoted device listens, and after how long online it may be checked. */
@@ -276,6 +278,7 @@ export class Device {
       ...(localHost ? { localHost } : {}),
       ...(server6 && localHost6 ? { server6, localHost6 } : {}),
       ...(turnTcp ? { turnTcp } : {}),
+      ...(this.options.policy.relayOnly ? { relayOnly: true } : {}),
     };
   }
 

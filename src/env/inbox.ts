@@ -23,9 +23,12 @@ export class Inbox<T> {
 
   constructor(private readonly maxHeld = MAX_HELD_ITEMS) {}
 
+  /** While paused, items are held as before a handler is set (within the same bound). */
+  private paused = false;
+
   /** Hands `item` over, or holds it; false when refused (held full, counted in `refused`). */
   deliver(item: T): boolean {
-    if (this.handler) {
+    if (this.handler && !this.paused) {
       this.handler(item);
       return true;
     }
@@ -40,9 +43,30 @@ export class Inbox<T> {
 
   setHandler(handler: (item: T) => void): void {
     this.handler = handler;
+    this.release();
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.release();
+  }
+
+  /** Hands over what was held, in order; a handler that pauses again keeps the rest held. */
+  private release(): void {
     const held = this.held;
+    if (!held || !this.handler || this.paused) return;
     this.held = null;
-    if (held) for (const item of held) handler(item);
+    for (let i = 0; i < held.length; i++) {
+      if (this.paused) {
+        this.held = [...held.slice(i), ...(this.held ?? [])];
+        return;
+      }
+      this.handler(held[i]!);
+    }
   }
 }
 

@@ -3,6 +3,7 @@
 // by their IPv4 address and sends to an IPv4 address through its IPv4-mapped form.
 import { randomBytes, randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { SocketConnection } from './socket-connection.js';
 import {
@@ -128,7 +129,24 @@ class RealUdpSocket implements UdpSocket {
   }
 }
 
+/**
+ * Whether this system sends UDP with the DF bit: Linux does unless path MTU discovery is turned
+ * off (net.ipv4.ip_no_pmtu_disc): sockets default to IP_PMTUDISC_WANT, which sets DF on every
+ * datagram that fits the path MTU the kernel knows and fragments at the source one that does not.
+ * Elsewhere (macOS, Windows) unknown: false.
+ */
+function systemSetsDontFragment(): boolean {
+  if (process.platform !== 'linux') return false;
+  try {
+    return readFileSync('/proc/sys/net/ipv4/ip_no_pmtu_disc', 'utf8').trim() === '0';
+  } catch {
+    return false;
+  }
+}
+
 export const realNet: Net = {
+  udpDontFragment: systemSetsDontFragment(),
+
   listenTcp(options: TcpListenOptions): Promise<TcpListener> {
     return new Promise((resolve, reject) => {
       const server = net.createServer((socket) => options.onConnection(new RealTcpConnection(socket)));

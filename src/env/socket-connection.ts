@@ -12,8 +12,27 @@ export abstract class SocketConnection implements TcpConnection {
   protected failure: NetError | undefined;
   private readonly inbox = new Inbox<Uint8Array>();
 
+  private drainHandler: () => void = () => {};
+
   constructor(protected readonly socket: net.Socket) {
     socket.on('data', (chunk: Buffer) => this.inbox.deliver(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
+    socket.on('drain', () => this.drainHandler());
+  }
+
+  get pendingWriteBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  onDrain(handler: () => void): void {
+    this.drainHandler = handler;
+  }
+
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.socket.resume();
   }
 
   write(bytes: Uint8Array): void {

@@ -67,6 +67,20 @@ export interface TcpConnection {
   onClose(handler: (error?: NetError) => void): void;
   /** Graceful close: pending bytes are delivered first. */
   close(): void;
+  /**
+   * Flow control, for code that copies one connection into another (a TCP relay): bytes
+   * written that the network has not taken yet (the kernel's send buffer is full because the
+   * peer reads slowly). The virtual network takes every write at once: always 0 there.
+   */
+  readonly pendingWriteBytes: number;
+  /** Called each time the bytes pending a write have all been taken; each call replaces the previous handler. */
+  onDrain(handler: () => void): void;
+  /**
+   * Stops handing over data until `resumeReading`: what arrives waits in the kernel, whose
+   * receive window then closes, so the peer stops sending (backpressure, not a buffer of ours).
+   */
+  pauseReading(): void;
+  resumeReading(): void;
 }
 
 export interface TcpListener {
@@ -118,6 +132,12 @@ export interface Net {
    * say). How a device finds its own IPv6 address for an IPv6 host candidate.
    */
   sourceAddressFor(remote: string): Promise<string | null>;
+  /**
+   * Whether UDP datagrams leave with the IP don't-fragment bit set (TURN's DONT-FRAGMENT): on
+   * Linux they do by default (path MTU discovery, IP_PMTUDISC_WANT); the virtual network never
+   * fragments. Node cannot set it per socket.
+   */
+  readonly udpDontFragment: boolean;
 }
 
 export interface Env {

@@ -8,7 +8,7 @@
 // chosen pair notice a dead path within seconds, and the agent falls back to the next pair that
 // works, then checks everything again.
 //
-// This file is the driver: it owns the socket, the TURN client and the one timer, encodes and
+// This file is the driver: it owns the socket, the TURN clients (one per relay family) and the one timer, encodes and
 // authenticates the STUN checks, and feeds the pure check list (ice-checklist.ts), which decides
 // what to check, when, and which pair to use. Gathering is in ice-gathering.ts.
 //
@@ -18,7 +18,7 @@
 import { Listeners } from '../util/listeners.js';
 import type { Clock, Endpoint, Net, Random, Timer, UdpSocket } from '../env/types.js';
 import { CheckList, MAX_REMOTE_CANDIDATES, type CheckListOutput } from './ice-checklist.js';
-import { candidatePriority, localFor, type IceCandidate, type IceParameters, type SelectedPath } from './ice-candidate.js';
+import { candidatePriority, localFor, sameFamily, type IceCandidate, type IceParameters, type SelectedPath } from './ice-candidate.js';
 import { SocketSplit, gatherCandidates } from './ice-gathering.js';
 import type { TurnClient } from '../turn/turn-client.js';
 import { Attr, StunClass, StunMethod, attribute, checkIntegrity, decodeStun, decodeUint32, encodeAddress, encodeStun, encodeUint32, looksLikeStun, type DecodedStun } from '../stun/stun.js';
@@ -48,6 +48,8 @@ export interface IceAgentOptions {
   readonly turnTransport?: 'udp' | 'tcp' | 'auto';
   /** Where TURN over TCP answers (default: the server's address and port; web-only firewalls: port 443). */
   readonly turnTcp?: Endpoint;
+  /** Only relayed candidates are offered and checked (WebRTC's iceTransportPolicy "relay"). */
+  readonly relayOnly?: boolean;
   /**
    * A path is needed now (an ICE restart: a call's path died and its audio is silent): a relayed
    * pair is nominated as soon as any other would be, without RELAY_WAIT_MS; a better pair that
@@ -84,7 +86,8 @@ export class IceAgent {
     private readonly socket: UdpSocket,
     split: SocketSplit,
     private readonly locals: readonly IceCandidate[],
-    private readonly turn: TurnClient | null,
+    /** The relays' TURN clients: at most one per address family. */
+    private readonly turns: readonly TurnClient[],
     private readonly options: IceAgentOptions,
   ) {
     this.ufrag = toText(random.bytes(6));
@@ -93,7 +96,7 @@ export class IceAgent {
     this.tieBreaker = random.bytes(8);
     this.checks = new CheckList({ controlling: options.controlling, urgent: options.urgent === true, locals, random });
     split.onPeer((bytes, from) => this.receive(bytes, from, 'host'));
-    turn?.onData((peer, data) => this.receive(data, peer, 'relay'));
+    for (const turn of turns) turn.onData((peer, data) => this.receive(data, peer, 'relay'));
   }
 
   /** Binds a socket and gathers candidates: host, server-reflexive and (with credentials) relayed. */
@@ -104,7 +107,7 @@ export class IceAgent {
     try {
       const split = new SocketSplit(socket, [options.server, ...(options.server6 ? [options.server6] : [])]);
       const gathered = await gatherCandidates(env, split, options);
-      return new IceAgent(env.clock, env.random, socket, split, gathered.locals, gathered.turn, options);
+      return new IceAgent(env.clock, env.random, socket, split, gathered.locals, gathered.turns, options);
     } catch (error) {
       socket.close();
       throw error;
@@ -163,14 +166,13 @@ export class IceAgent {
     // The relay lets the other side's addresses in (a relayed pair may be the only one that works),
     // one request per address: a relay refuses a whole request for one address it will not serve
     // (403 for a private host candidate), which must not cost the others their permission.
-    const turn = this.turn;
-    if (turn) {
-      const permitted = new Set<string>();
-      for (const c of remote.candidates.slice(0, MAX_REMOTE_CANDIDATES)) {
-        if (permitted.has(c.address.host)) continue;
-        permitted.add(c.address.host);
-        void turn.permit([c.address]);
-      }
+    // Each relay permits the addresses of its own family (a relay does not send to the other one: 443).
+    const permitted = new Set<string>();
+    for (const c of remote.candidates.slice(0, MAX_REMOTE_CANDIDATES)) {
+      const turn = this.turnFor(c.address);
+      if (!turn || permitted.has(c.address.host)) continue;
+      permitted.add(c.address.host);
+      void turn.permit([c.address]);
     }
     this.apply(this.checks.connect(remote.candidates, this.clock.now()));
   }
@@ -191,12 +193,17 @@ export class IceAgent {
     this.closed = true;
     this.timer?.cancel();
     this.timer = null;
-    await this.turn?.close();
+    await Promise.all(this.turns.map((turn) => turn.close()));
     this.socket.close();
   }
 
+  /** The TURN client whose relay is of `address`'s family (the relay that can reach it), if any. */
+  private turnFor(address: Endpoint): TurnClient | undefined {
+    return this.turns.find((turn) => turn.allocated !== null && sameFamily(turn.allocated.relayed, address));
+  }
+
   private transmit(local: IceCandidate, to: Endpoint, bytes: Uint8Array): void {
-    if (local.type === 'relay') this.turn?.send(to, bytes);
+    if (local.type === 'relay') this.turnFor(to)?.send(to, bytes);
     else this.socket.send(bytes, to);
   }
 
@@ -210,12 +217,12 @@ export class IceAgent {
           break;
         case 'learned':
           // A peer-reflexive address behind our relay needs its permission.
-          if (output.via === 'relay') void this.turn?.permit([output.remote.address]);
+          if (output.via === 'relay') void this.turnFor(output.remote.address)?.permit([output.remote.address]);
           break;
         case 'selected': {
           const path = output.path;
           // Media through our relay: a channel makes each datagram's TURN header 4 bytes, not 36.
-          if (path.local.type === 'relay') void this.turn?.bindChannel(path.remote.address);
+          if (path.local.type === 'relay') void this.turnFor(path.remote.address)?.bindChannel(path.remote.address);
           for (const waiter of this.waiters.splice(0)) waiter(path);
           this.pathListeners.emit(path);
           break;

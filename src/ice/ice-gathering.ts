@@ -1,7 +1,10 @@
 // Candidate gathering for the ICE agent (RFC 8445 section 5.1.1) on its one UDP socket: the host
 // candidate, the server-reflexive one (a Binding request to the supernode, which is also the probe
 // that tells whether UDP gets out), and with TURN credentials a relayed one: TURN over UDP, or
-// over TCP when UDP is blocked (RFC 8656 section 12.5).
+// over TCP when UDP is blocked (RFC 8656 section 12.5). A dual-stack agent whose supernode
+// answers over IPv6 too (`server6`) also allocates an IPv6 relay there (REQUESTED-ADDRESS-FAMILY,
+// RFC 8656 section 7.2; a second 5-tuple, so a second allocation) when UDP over IPv6 gets out:
+// two relayed candidates, one per family, each pairing with the other side's of its family.
 //
 // The socket is shared: `SocketSplit` hands what comes from the supernode to the STUN and TURN
 // clients that listen on it, and everything else to the agent (checks, answers, data).
@@ -72,12 +75,14 @@ export interface GatheringOptions {
   readonly localHost6?: string;
   readonly turnTransport?: 'udp' | 'tcp' | 'auto';
   readonly turnTcp?: Endpoint;
+  /** Only relayed candidates (WebRTC's iceTransportPolicy "relay"): the other side never learns our addresses. */
+  readonly relayOnly?: boolean;
 }
 
 export interface Gathered {
   readonly locals: IceCandidate[];
-  /** The TURN client of the relayed candidate, if there is one. */
-  readonly turn: TurnClient | null;
+  /** The TURN clients of the relayed candidates: none, one, or an IPv4 and an IPv6 one. */
+  readonly turns: TurnClient[];
 }
 
 export async function gatherCandidates(env: { clock: Clock; random: Random; net: Net }, split: SocketSplit, options: GatheringOptions): Promise<Gathered> {
@@ -90,10 +95,12 @@ export async function gatherCandidates(env: { clock: Clock; random: Random; net:
   // A dual-stack socket bound to every address has no IPv4 host candidate unless told its address.
   const locals: IceCandidate[] = host.host === '::' ? [] : [{ type: 'host', address: host, priority: priority('host', host) }];
   if (host6) locals.push({ type: 'host', address: host6, priority: priority('host', host6) });
-  const relay = (turn: TurnClient, relayed: Endpoint, overTcp: boolean): Gathered => {
+  const turns: TurnClient[] = [];
+  const relay = (turn: TurnClient, relayed: Endpoint, overTcp: boolean): void => {
     locals.push({ type: 'relay', address: relayed, priority: priority('relay', relayed), ...(overTcp ? { relayTcp: true } : {}) });
-    return { locals, turn };
+    turns.push(turn);
   };
+  const done = (): Gathered => ({ locals: options.relayOnly ? locals.filter((c) => c.type === 'relay') : locals, turns });
   const transport = options.turnTransport ?? 'auto';
   // Each of these listens on the shared socket only while gathering: afterwards every datagram
   // from the supernode (relayed media) goes to the TURN client alone.
@@ -109,6 +116,10 @@ export async function gatherCandidates(env: { clock: Clock; random: Random; net:
     udpTurn = new TurnClient(udpSide, clock, random, options.server, credentials);
     udpAllocation = udpTurn.allocate();
   }
+  // The IPv6 relay, on the supernode's IPv6 address (the IPv4 5-tuple holds the IPv4 allocation).
+  const udpSide6 = options.server6 && credentials && transport !== 'tcp' && host6 ? split.serverSide() : null;
+  const udpTurn6 = udpSide6 && options.server6 && credentials ? new TurnClient(udpSide6, clock, random, options.server6, credentials) : null;
+  const udpAllocation6 = udpTurn6 ? udpTurn6.allocate(600, 'ipv6') : null;
   const answer = probe ? await probe : null;
   const answer6 = probe6 ? await probe6 : null;
   stunSide.close();
@@ -117,10 +128,22 @@ export async function gatherCandidates(env: { clock: Clock; random: Random; net:
   // Over IPv6 the host address is usually the public one already: a server-reflexive candidate only when it is not.
   const mapped6 = answer6?.ok ? mappedAddress(answer6.value.message) : null;
   if (mapped6 && !sameEndpoint(mapped6, host6)) locals.push({ type: 'srflx', address: mapped6, priority: priority('srflx', mapped6) });
-  if (!credentials) return { locals, turn: null };
+  if (!credentials) return done();
+  if (udpTurn6 && udpAllocation6) {
+    const allocated6 = answer6?.ok ? await udpAllocation6 : null;
+    if (allocated6?.ok) relay(udpTurn6, allocated6.value.relayed, false);
+    else {
+      // No IPv6 relay (UDP over IPv6 does not get out, or the supernode has none: 440).
+      await udpTurn6.close();
+      udpSide6?.close();
+    }
+  }
   if (udpTurn && udpAllocation && (answer?.ok || transport === 'udp')) {
     const allocated = await udpAllocation;
-    if (allocated.ok) return relay(udpTurn, allocated.value.relayed, false);
+    if (allocated.ok) {
+      relay(udpTurn, allocated.value.relayed, false);
+      return done();
+    }
   }
   // UDP does not get out (or TURN over UDP failed): TURN over TCP.
   if (udpTurn) await udpTurn.close();
@@ -130,10 +153,13 @@ export async function gatherCandidates(env: { clock: Clock; random: Random; net:
     const connection = await net.connectTcp({ host: server.host, port: server.port, timeoutMs: TURN_TCP_CONNECT_MS });
     const tcpTurn = new TurnClient(streamSocket(connection, server), clock, random, server, credentials);
     const allocated = await tcpTurn.allocate();
-    if (allocated.ok) return relay(tcpTurn, allocated.value.relayed, true);
+    if (allocated.ok) {
+      relay(tcpTurn, allocated.value.relayed, true);
+      return done();
+    }
     await tcpTurn.close();
   } catch {
     // No relay at all: the host (and server-reflexive) candidates are all there is.
   }
-  return { locals, turn: null };
+  return done();
 }

@@ -18,7 +18,19 @@ export const MAX_STUN_BYTES = 4096;
 export const StunClass = { REQUEST: 0, INDICATION: 1, SUCCESS: 2, ERROR: 3 } as const;
 export type StunClass = (typeof StunClass)[keyof typeof StunClass];
 
-export const StunMethod = { BINDING: 0x001, ALLOCATE: 0x003, REFRESH: 0x004, SEND: 0x006, DATA: 0x007, CREATE_PERMISSION: 0x008, CHANNEL_BIND: 0x009 } as const;
+/** RFC 8489 and 8656; CONNECT, CONNECTION_BIND and CONNECTION_ATTEMPT are TCP relaying's (RFC 6062 section 6.1). */
+export const StunMethod = {
+  BINDING: 0x001,
+  ALLOCATE: 0x003,
+  REFRESH: 0x004,
+  SEND: 0x006,
+  DATA: 0x007,
+  CREATE_PERMISSION: 0x008,
+  CHANNEL_BIND: 0x009,
+  CONNECT: 0x00a,
+  CONNECTION_BIND: 0x00b,
+  CONNECTION_ATTEMPT: 0x00c,
+} as const;
 
 export const Attr = {
   MAPPED_ADDRESS: 0x0001,
@@ -43,6 +55,8 @@ export const Attr = {
   MESSAGE_INTEGRITY_SHA256: 0x001c,
   XOR_MAPPED_ADDRESS: 0x0020,
   RESERVATION_TOKEN: 0x0022,
+  /** RFC 6062 section 6.2: 4 opaque bytes naming a peer data connection. */
+  CONNECTION_ID: 0x002a,
   PRIORITY: 0x0024,
   USE_CANDIDATE: 0x0025,
   PADDING: 0x0026,

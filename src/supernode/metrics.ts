@@ -87,6 +87,15 @@ export function supernodeMetrics(supernode: RunningSupernode): Registry {
   counterFrom(registry, 'parley_supernode_turn_relayed_datagrams_total', 'Datagrams relayed by TURN, by direction (to_peer, to_client).', ['direction'], () =>
     stun ? [[{ direction: 'to_peer' }, stun.turn.relayed.toPeers] as const, [{ direction: 'to_client' }, stun.turn.relayed.toClients] as const] : [],
   );
+  gaugeFrom(registry, 'parley_supernode_turn_tcp_connections', 'TURN TCP relay (RFC 6062) peer connections live now: opening, waiting for ConnectionBind, or relaying.', () => stun?.turn.tcpRelays?.connectionCount ?? 0);
+  counterFrom(registry, 'parley_supernode_turn_tcp_connections_total', 'TURN TCP relay peer connections opened, by how (connect: a client\'s Connect; accept: a peer connected to the relay).', ['how'], () => {
+    const tcp = stun?.turn.tcpRelays;
+    return tcp ? [[{ how: 'connect' }, tcp.counts.connected] as const, [{ how: 'accept' }, tcp.counts.accepted] as const] : [];
+  });
+  counterFrom(registry, 'parley_supernode_turn_tcp_relayed_bytes_total', 'Bytes relayed by TURN TCP relays, by direction (to_peer, to_client); not in parley_supernode_turn_relayed_bytes_total.', ['direction'], () => {
+    const tcp = stun?.turn.tcpRelays;
+    return tcp ? [[{ direction: 'to_peer' }, tcp.counts.bytesToPeers] as const, [{ direction: 'to_client' }, tcp.counts.bytesToClients] as const] : [];
+  });
   counterFrom(registry, 'parley_supernode_turn_forbidden_peers_total', 'Peers TURN refused to relay to, by why (loopback, private, shared, link_local, reserved, documentation, not_unicast, own_service, own_address).', ['reason'], () => (stun ? entries(stun.turn.forbiddenPeers, 'reason') : []));
   counterFrom(registry, 'parley_supernode_turn_refusals_total', 'TURN requests and packets refused or dropped, by reason.', ['reason'], () => (stun ? entries(stun.turn.refused, 'reason') : []));
   gaugeFrom(registry, 'parley_supernode_turn_tls_handshakes_in_progress', 'TURN over TLS handshakes in progress now.', () => stun?.tls?.inProgress ?? 0);

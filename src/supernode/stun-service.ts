@@ -10,10 +10,14 @@
 // like the first; TURN's relays are IPv6 there for an Allocate that asks (REQUESTED-ADDRESS-
 // FAMILY), whichever family the client came over. The TCP ports that carry TURN alone listen on
 // it too. Without `ipv6`, an Allocate for IPv6 gets 440.
+//
+// TURN relays TCP too (RFC 6062, turn/turn-tcp-relay.ts): a TCP relay listens on the address of
+// its family (`host`, or the IPv6 one) in the relay port range, and connects to peers from it.
+// DONT-FRAGMENT is honoured where the system sends UDP with the DF bit (Net.udpDontFragment).
 import type { Endpoint, Env, Net, TcpConnection, TcpListener, TlsServer, UdpSocket } from '../env/types.js';
 import { StunServer } from '../stun/stun-server.js';
 import { decodeStun, looksLikeStun } from '../stun/stun.js';
-import { TurnServer, type TurnLimits } from '../turn/turn-server.js';
+import { TurnServer, type TcpRelayLimits, type TurnLimits } from '../turn/turn-server.js';
 import { ReplyBudget } from '../stun/reply-budget.js';
 import type { Cidr } from '../turn/peer-policy.js';
 import { looksLikeStunStream } from '../turn/turn-tcp.js';
@@ -37,6 +41,8 @@ export interface StunServiceOptions {
   /** A second address for NAT behaviour discovery; `net` binds on it when it is another host's. */
   readonly alternate?: { readonly host: string; readonly net?: Net };
   readonly turnLimits?: Partial<TurnLimits>;
+  /** Bounds on TURN's TCP relays (RFC 6062): connections, buffered bytes, timeouts. */
+  readonly tcpRelayLimits?: Partial<TcpRelayLimits>;
   /** TCP ports that carry TURN alone (e.g. 443 for web-only firewalls); a supernode's own port shares TURN with its links instead. */
   readonly tcpPorts?: readonly number[];
   /**
@@ -144,6 +150,17 @@ export async function startStunService(env: Env, options: StunServiceOptions): P
       ],
       replyBudget,
       ...(options.turnLimits ? { limits: options.turnLimits } : {}),
+      dontFragment: env.net.udpDontFragment,
+      tcpRelay: {
+        listen: (port, family, onConnection) =>
+          family === 'ipv6' && v6 ? env.net.listenTcp({ host: v6.host, ipv6Only: true, port, onConnection }) : env.net.listenTcp({ port, ...(options.host ? { host: options.host } : {}), onConnection }),
+        // From the relay's address when it is one (not a wildcard): the peer sees the relay host.
+        connect: (peer, family, timeoutMs) => {
+          const from = family === 'ipv6' ? v6?.host : options.host;
+          return env.net.connectTcp({ host: peer.host, port: peer.port, timeoutMs, ...(from && from !== '::' && from !== '0.0.0.0' ? { localHost: from } : {}) });
+        },
+        ...(options.tcpRelayLimits ? { limits: options.tcpRelayLimits } : {}),
+      },
     });
     // One dispatcher per socket: STUN is decoded once, for the Binding server or (on the first
     // address and port, and the IPv6 socket) TURN; anything else there (ChannelData) is TURN's.

@@ -11,6 +11,9 @@ import { TokenBucket } from '../util/token-bucket.js';
 /** A relay's address family (REQUESTED-ADDRESS-FAMILY, RFC 8656 section 18.1). */
 export type AddressFamily = 'ipv4' | 'ipv6';
 
+/** How a relay talks to peers (REQUESTED-TRANSPORT): UDP datagrams, or TCP connections (RFC 6062). */
+export type RelayTransport = 'udp' | 'tcp';
+
 export interface TurnLimits {
   readonly allocationsPerUser: number;
   readonly allocations: number;
@@ -66,6 +69,8 @@ export interface Allocation {
   readonly relayPort: number;
   /** The relayed transport address told to the client (XOR-RELAYED-ADDRESS). */
   readonly relayed: Endpoint;
+  /** UDP relay (a socket on `relayPort`), or TCP relay (a listening socket there, RFC 6062). */
+  readonly transport: RelayTransport;
   expiresAtMs: number;
   /** Peer host → when its permission ends. */
   readonly permissions: Map<string, number>;
@@ -91,6 +96,8 @@ export interface Reservation {
 /** What an Allocate brings once its relay is bound (see `AllocationTable.commit`). */
 export type NewAllocation = Pick<Allocation, 'key' | 'client' | 'username' | 'user' | 'integrityKey' | 'relayPort' | 'relayed' | 'transactionId' | 'answer'> & {
   readonly lifetimeS: number;
+  /** Default UDP. */
+  readonly transport?: RelayTransport;
 };
 
 export type BindOutcome = 'bound' | 'conflict' | 'quota';
@@ -198,6 +205,7 @@ export class AllocationTable {
       integrityKey: fresh.integrityKey,
       relayPort: fresh.relayPort,
       relayed: fresh.relayed,
+      transport: fresh.transport ?? 'udp',
       expiresAtMs: nowMs + fresh.lifetimeS * 1000,
       permissions: new Map(),
       channels: new Map(),
@@ -250,7 +258,7 @@ export class AllocationTable {
   /**
    * Binds (or refreshes) `channel` to `peer`, which also installs or refreshes the peer's
    * permission (RFC 8656 section 12.2). A channel bound to another peer, or a peer bound to
-   * another channel, is a `conflict`; a new channel past the bound is `quota`.
+   * another channel, is a `conflict`; a new channel, or a new permission, past its bound is `quota`.
    */
   bindChannel(allocation: Allocation, channel: number, peer: Endpoint, nowMs: number): BindOutcome {
     const bound = allocation.channels.get(channel);
@@ -258,6 +266,8 @@ export class AllocationTable {
     const peerChannel = allocation.channelOf.get(peerKey);
     if ((bound && endpointKey(bound.peer) !== peerKey) || (peerChannel !== undefined && peerChannel !== channel)) return 'conflict';
     if (!bound && allocation.channels.size >= this.limits.channelsPerAllocation) return 'quota';
+    // The permission it installs counts against the permissions' bound too.
+    if (!allocation.permissions.has(peer.host) && allocation.permissions.size >= this.limits.permissionsPerAllocation) return 'quota';
     allocation.channels.set(channel, { peer, expiresAtMs: nowMs + CHANNEL_LIFETIME_MS });
     allocation.channelOf.set(peerKey, channel);
     allocation.permissions.set(peer.host, nowMs + PERMISSION_LIFETIME_MS);
@@ -279,6 +289,14 @@ export class AllocationTable {
   /** Spends relay bandwidth (a token per byte) of the allocation and of the server; false when either is out. */
   spend(allocation: Allocation, bytes: number, nowMs: number): boolean {
     return allocation.bandwidth.takeMany(bytes, nowMs) && this.serverBandwidth.takeMany(bytes, nowMs);
+  }
+
+  /**
+   * Spends bandwidth for bytes of a TCP relay, which are relayed whatever the buckets hold (a
+   * stream cannot drop them): the milliseconds the relay must stop reading to pay them back.
+   */
+  spendStream(allocation: Allocation, bytes: number, nowMs: number): number {
+    return Math.max(allocation.bandwidth.takeOwing(bytes, nowMs), this.serverBandwidth.takeOwing(bytes, nowMs));
   }
 
   /** Holds `port` for a later Allocate of `user` that brings `token` (hex); the caller checked `canReserve`. */

@@ -2,6 +2,9 @@
 // long-term-credential challenge, installs permissions, binds channels (ChannelData carries 4
 // bytes of header instead of 36), keeps the allocation refreshed, and hands over what peers
 // send. The socket may carry other traffic too: what is not TURN goes to `other`.
+// Over a TCP control connection (turn-tcp.ts `streamSocket`) it can allocate a TCP relay
+// instead (RFC 6062): `connect` asks for a connection to a peer, `onConnectionAttempt` hears of
+// peers that connected in, and turn-tcp-client.ts binds either to a new data connection.
 import { encodePeerIndication } from './indications.js';
 import { sameEndpoint, type Clock, type Endpoint, type Random, type Timer, type UdpSocket } from '../env/types.js';
 import { err, ok, type CodedError, type Result } from '../result.js';
@@ -23,6 +26,8 @@ export interface Allocated {
 const PERMISSION_REFRESH_MS = 240_000; // permissions live 300 s
 const CHANNEL_REFRESH_MS = 480_000; // channels live 600 s
 const FIRST_CHANNEL = 0x4000;
+/** How long a Connect waits for its answer: the server tries the peer for 30 s at least (RFC 6062 section 5.2). */
+export const CONNECT_WAIT_MS = 40_000;
 /**
  * A Binding indication to the server this often keeps the NAT's mapping alive (RFC 4787 lets
  * mappings die after 2 minutes of silence; a dead mapping strands the allocation).
@@ -39,6 +44,7 @@ export class TurnClient {
   private refreshTimer: Timer | null = null;
   private keepaliveTimer: Timer | null = null;
   private dataHandler: (peer: Endpoint, data: Uint8Array) => void = () => {};
+  private attemptHandler: (peer: Endpoint, connectionId: Uint8Array) => void = () => {};
   private nextChannel = FIRST_CHANNEL;
   private closed = false;
   allocated: Allocated | null = null;
@@ -62,8 +68,27 @@ export class TurnClient {
     this.dataHandler = handler;
   }
 
-  /** A TURN request with credentials; answers the 401/438 challenge once. */
-  private async request(method: number, attributes: StunAttribute[] | ((transactionId: Uint8Array) => StunAttribute[])): Promise<Result<StunAnswer, TurnClientError>> {
+  /** Peers that connected to a TCP relay (RFC 6062 ConnectionAttempt): bind each with turn-tcp-client.ts within 30 s. */
+  onConnectionAttempt(handler: (peer: Endpoint, connectionId: Uint8Array) => void): void {
+    this.attemptHandler = handler;
+  }
+
+  /**
+   * The credentials attributes and key of this client's allocation, for a request it sends on
+   * another connection (ConnectionBind); null before the server has challenged it.
+   */
+  credentialsFor(): { readonly attributes: StunAttribute[]; readonly key: Uint8Array } | null {
+    const auth = this.auth;
+    if (!auth) return null;
+    return { attributes: [{ type: Attr.USERNAME, value: new TextEncoder().encode(this.credentials.username) }, { type: Attr.REALM, value: auth.realm }, { type: Attr.NONCE, value: auth.nonce }], key: auth.key };
+  }
+
+  /** A TURN request with credentials; answers the 401/438 challenge once. `timing` overrides retransmission (a Connect is sent once and waits). */
+  private async request(
+    method: number,
+    attributes: StunAttribute[] | ((transactionId: Uint8Array) => StunAttribute[]),
+    timing: { readonly rtoMs: number; readonly attempts: number } = { rtoMs: 200, attempts: 5 },
+  ): Promise<Result<StunAnswer, TurnClientError>> {
     if (this.closed) return err({ code: 'closed', message: 'the TURN client is closed' });
     for (let attempt = 0; attempt < 3; attempt++) {
       const auth = this.auth;
@@ -71,7 +96,7 @@ export class TurnClient {
         const listed = typeof attributes === 'function' ? attributes(transactionId) : attributes;
         return auth ? [...listed, { type: Attr.USERNAME, value: new TextEncoder().encode(this.credentials.username) }, { type: Attr.REALM, value: auth.realm }, { type: Attr.NONCE, value: auth.nonce }] : listed;
       };
-      const answer = await this.transactions.request(this.server, withAuth, { method, rtoMs: 200, attempts: 5, ...(auth ? { integrityKey: auth.key } : {}) });
+      const answer = await this.transactions.request(this.server, withAuth, { method, ...timing, ...(auth ? { integrityKey: auth.key } : {}) });
       if (!answer.ok) return err({ code: 'timeout', message: `no answer from the TURN server ${this.server.host}:${this.server.port}` });
       if (answer.value.message.cls === StunClass.SUCCESS) return answer;
       const errorAttr = attribute(answer.value.message, Attr.ERROR_CODE);
@@ -95,9 +120,10 @@ export class TurnClient {
    * Allocates a relayed address, and keeps it refreshed until `close`. `family` asks for an IPv6
    * relay (REQUESTED-ADDRESS-FAMILY, RFC 8656 section 18.1); a server without one answers 440.
    */
-  async allocate(lifetimeS = 600, family: 'ipv4' | 'ipv6' = 'ipv4'): Promise<Result<Allocated, TurnClientError>> {
+  async allocate(lifetimeS = 600, family: 'ipv4' | 'ipv6' = 'ipv4', transport: 'udp' | 'tcp' = 'udp'): Promise<Result<Allocated, TurnClientError>> {
     const answer = await this.request(StunMethod.ALLOCATE, [
-      { type: Attr.REQUESTED_TRANSPORT, value: Uint8Array.of(17, 0, 0, 0) },
+      // REQUESTED-TRANSPORT: the IP protocol number, UDP (17) or TCP (6, RFC 6062 over a TCP control connection).
+      { type: Attr.REQUESTED_TRANSPORT, value: Uint8Array.of(transport === 'tcp' ? 6 : 17, 0, 0, 0) },
       { type: Attr.LIFETIME, value: encodeUint32(lifetimeS) },
       ...(family === 'ipv6' ? [{ type: Attr.REQUESTED_ADDRESS_FAMILY, value: Uint8Array.of(0x02, 0, 0, 0) }] : []),
     ]);
@@ -148,6 +174,19 @@ export class TurnClient {
     return ok(undefined);
   }
 
+  /**
+   * Asks a TCP relay to connect to `peer` (RFC 6062 Connect): its CONNECTION-ID, to bind on a new
+   * data connection (turn-tcp-client.ts). Sent once (the stream is reliable; a second Connect
+   * would be 446), waiting as long as the server may take to connect (30 s and more).
+   */
+  async connect(peer: Endpoint): Promise<Result<Uint8Array, TurnClientError>> {
+    const answer = await this.request(StunMethod.CONNECT, (transactionId) => [{ type: Attr.XOR_PEER_ADDRESS, value: encodeAddress(peer, true, transactionId) }], { rtoMs: CONNECT_WAIT_MS, attempts: 1 });
+    if (!answer.ok) return answer;
+    const id = attribute(answer.value.message, Attr.CONNECTION_ID);
+    if (!id || id.byteLength !== 4) return err({ code: 'malformed', message: 'a Connect answer without CONNECTION-ID' });
+    return ok(id.slice());
+  }
+
   /** Binds a channel to a peer (which also permits it); later sends use 4-byte ChannelData headers. */
   async bindChannel(peer: Endpoint): Promise<Result<number, TurnClientError>> {
     const key = `${peer.host}:${peer.port}`;
@@ -184,6 +223,13 @@ export class TurnClient {
       const decoded = decodeChannelData(bytes);
       const peer = decoded && this.peersByChannel.get(decoded.channel);
       if (decoded && peer) this.dataHandler(peer, decoded.data);
+      return true;
+    }
+    if (message?.method === StunMethod.CONNECTION_ATTEMPT && message.cls === StunClass.INDICATION) {
+      const peerAttr = attribute(message, Attr.XOR_PEER_ADDRESS);
+      const id = attribute(message, Attr.CONNECTION_ID);
+      const peer = peerAttr ? decodeAddress(peerAttr, true, message.transactionId) : null;
+      if (peer?.ok && id?.byteLength === 4) this.attemptHandler(peer.value, id.slice());
       return true;
     }
     if (!message || message.method !== StunMethod.DATA || message.cls !== StunClass.INDICATION) return false;

@@ -12,15 +12,24 @@
 // ChannelBind, and drops a Send indication (sections 9.2, 11.2). An IPv4-mapped IPv6 peer is
 // an IPv4 peer. A client may reach the server over either family for a relay of either.
 //
-// Not supported, and answered as the RFC asks: DONT-FRAGMENT (420: Node's dgram cannot set the
-// DF bit, and RFC 8656 section 7.2 says a server that cannot treats the attribute as unknown),
-// TCP relays (RFC 6062: 442), ADDITIONAL-ADDRESS-FAMILY (comprehension-optional, ignored: one
-// relay per allocation).
+// TCP relays (RFC 6062) when the server has them (`tcpRelays`, turn-tcp-relay.ts; else 442): an
+// Allocate with REQUESTED-TRANSPORT TCP, over TCP or TLS only and without EVEN-PORT,
+// RESERVATION-TOKEN or DONT-FRAGMENT (400), gets a listening relay; Connect asks for a
+// connection to a peer (judged by the peer policy like any peer; 446, 447); ConnectionBind, on a
+// new connection of the client, pairs it with a peer connection by CONNECTION-ID, and the stream
+// stops being TURN's. Send indications and ChannelBind have no place on a TCP allocation (a
+// dropped indication, 400).
+//
+// DONT-FRAGMENT (RFC 8656 section 7.2, on UDP relays) is understood only when the server says
+// its relay sockets set the DF bit (`dontFragment`: Linux does, see turn-server.ts); otherwise it
+// is unknown, 420, as the RFC asks of a server that cannot. ADDITIONAL-ADDRESS-FAMILY
+// (comprehension-optional) is ignored: one relay per allocation.
 import { encodePeerIndication } from './indications.js';
-import type { Endpoint } from '../env/types.js';
+import type { Endpoint, TcpConnection } from '../env/types.js';
 import type { ReplyBudget } from '../stun/reply-budget.js';
 import { MAX_CHANNEL, MIN_CHANNEL, decodeChannelData, encodeChannelData, isChannelData } from './channel-data.js';
-import { tupleKey, type AddressFamily, type Allocation, type AllocationTable, type Reservation } from './turn-allocations.js';
+import { tupleKey, type AddressFamily, type Allocation, type AllocationTable, type RelayTransport, type Reservation } from './turn-allocations.js';
+import { decodeConnectionId, type TcpRelays } from './turn-tcp-relay.js';
 import { authenticate, challengeAttributes, type TurnAuthority } from './turn-auth.js';
 import { userOf } from './turn-credentials.js';
 import {
@@ -62,13 +71,25 @@ export type TurnRefusal =
   | 'reply_budget'
   | 'stalled_stream'
   | 'streams_per_source'
-  | 'malformed';
+  | 'malformed'
+  // TCP relays (RFC 6062, turn-tcp-relay.ts):
+  | 'connection_exists'
+  | 'connect_failed'
+  | 'connection_quota'
+  | 'unknown_connection'
+  | 'bind_timeout'
+  | 'idle_connection';
 
 /** How a client reached the server: a UDP socket of the server, or one TCP connection. */
 export interface TurnTransport {
   readonly local: Endpoint;
   readonly protocol?: 'udp' | 'tcp';
   send(bytes: Uint8Array, to: Endpoint): void;
+  /**
+   * A TCP connection's (turn-streams.ts): takes it out of TURN for a TCP relay (ConnectionBind),
+   * with the bytes read past the request; null when it is closed already.
+   */
+  detach?(): { readonly connection: TcpConnection; readonly pending: Uint8Array } | null;
 }
 
 /** Which relay an Allocate wants: any port, an even one, or an even one with the next held (EVEN-PORT's R bit). */
@@ -87,8 +108,12 @@ export interface TurnContext {
   wallTimeMs(): number;
   randomBytes(count: number): Uint8Array;
   refuse(why: TurnRefusal): void;
-  /** The peer policy's verdict (its reason counted when it refuses). */
-  peerAllowed(peer: Endpoint): boolean;
+  /** The peer policy's verdict for a relay of `transport` (its reason counted when it refuses). */
+  peerAllowed(peer: Endpoint, transport: RelayTransport): boolean;
+  /** TCP relays (RFC 6062), or null: an Allocate for TCP gets 442. */
+  readonly tcpRelays: TcpRelays | null;
+  /** Whether the relay sockets set the DF bit (DONT-FRAGMENT is understood), see turn-server.ts. */
+  readonly dontFragment: boolean;
   /** Binds a relay socket of a family (and for `pair` the next port too); their ports, or null when none could be had. */
   bindRelay(kind: RelayKind, family: AddressFamily): Promise<{ relay: number; reserved?: number } | null>;
   /** Closes a relay socket that serves nothing (any more). */
@@ -108,6 +133,7 @@ export interface TurnContext {
 }
 
 const UDP = 17;
+const TCP = 6;
 
 const KNOWN_ATTRIBUTES: ReadonlySet<number> = new Set<number>([
   Attr.USERNAME,
@@ -122,8 +148,10 @@ const KNOWN_ATTRIBUTES: ReadonlySet<number> = new Set<number>([
   Attr.REQUESTED_ADDRESS_FAMILY,
   Attr.EVEN_PORT,
   Attr.RESERVATION_TOKEN,
-  // Not DONT_FRAGMENT: see the header.
+  Attr.CONNECTION_ID,
+  // DONT_FRAGMENT only with `dontFragment`: see the header.
 ]);
+const KNOWN_WITH_DONT_FRAGMENT: ReadonlySet<number> = new Set<number>([...KNOWN_ATTRIBUTES, Attr.DONT_FRAGMENT]);
 
 /** One request being handled: where it came from and how to answer it. */
 interface Exchange {
@@ -178,6 +206,12 @@ export function dispatchTurn(ctx: TurnContext, message: DecodedStun, from: Endpo
     case StunMethod.CHANNEL_BIND:
       withAllocation(exchange, channelBind);
       return true;
+    case StunMethod.CONNECT:
+      withAllocation(exchange, (signed, allocation) => void connect(signed, allocation));
+      return true;
+    case StunMethod.CONNECTION_BIND:
+      connectionBind(exchange);
+      return true;
     default:
       reject(exchange, 400, 'Bad Request', 'bad_request');
       return true;
@@ -200,7 +234,7 @@ function reject(x: Exchange, code: number, reason: string, why: TurnRefusal, int
 
 /** 420 naming the comprehension-required attributes this server does not know; true when there were any. */
 function unknownAttributes(x: Exchange): boolean {
-  const unknown = unknownRequired(x.request, KNOWN_ATTRIBUTES);
+  const unknown = unknownRequired(x.request, x.ctx.dontFragment ? KNOWN_WITH_DONT_FRAGMENT : KNOWN_ATTRIBUTES);
   if (unknown.length === 0) return false;
   x.ctx.refuse('unknown_attribute');
   answer(x, StunClass.ERROR, [errorCode(420, 'Unknown Attribute'), { type: Attr.UNKNOWN_ATTRIBUTES, value: encodeUnknownAttributes(unknown.slice(0, 4)) }]);
@@ -241,7 +275,12 @@ async function allocate(x: Exchange): Promise<void> {
   if (table.isPending(key)) return; // a retransmission while the relay socket is being bound
   const transport = attribute(request, Attr.REQUESTED_TRANSPORT);
   if (!transport || transport.byteLength !== 4) return fail(400, 'Bad Request', 'bad_request');
-  if (transport[0] !== UDP) return fail(442, 'Unsupported Transport Protocol', 'unsupported_transport');
+  const relayTransport: RelayTransport | null = transport[0] === UDP ? 'udp' : transport[0] === TCP && ctx.tcpRelays ? 'tcp' : null;
+  if (!relayTransport) return fail(442, 'Unsupported Transport Protocol', 'unsupported_transport');
+  // RFC 6062 section 5.1: a TCP relay is asked for over TCP or TLS, without UDP's port and fragment options.
+  if (relayTransport === 'tcp' && (x.via.protocol !== 'tcp' || attribute(request, Attr.EVEN_PORT) || attribute(request, Attr.RESERVATION_TOKEN) || attribute(request, Attr.DONT_FRAGMENT))) {
+    return fail(400, 'Bad Request', 'bad_request');
+  }
   // RFC 8656 section 7.2, in its order: the token, the family, EVEN-PORT, the quota.
   const family = attribute(request, Attr.REQUESTED_ADDRESS_FAMILY);
   const evenPort = attribute(request, Attr.EVEN_PORT);
@@ -267,7 +306,12 @@ async function allocate(x: Exchange): Promise<void> {
   if (over === 'capacity') return fail(508, 'Insufficient Capacity', 'capacity');
   const claimed = tokenValue ? table.claim(hex(tokenValue), user)! : null;
   if (claimed) relayFamily = claimed.family;
-  const relay = claimed ? { port: claimed.port, token: null } : await bindRelay(ctx, reserve ? 'pair' : evenPort ? 'even' : 'any', relayFamily, user);
+  const relay =
+    relayTransport === 'tcp'
+      ? await listenTcpRelay(ctx.tcpRelays!, relayFamily)
+      : claimed
+        ? { port: claimed.port, token: null }
+        : await bindRelay(ctx, reserve ? 'pair' : evenPort ? 'even' : 'any', relayFamily, user);
   const relayHost = ctx.relayHost(relayFamily);
   if (!relay || relayHost === null) {
     if (relay) ctx.closeRelay(relay.port);
@@ -292,7 +336,7 @@ async function allocate(x: Exchange): Promise<void> {
     { integrityKey: signed.integrityKey, fingerprint: attribute(request, Attr.FINGERPRINT) !== undefined },
   );
   const allocation = table.commit(
-    { key, client: x.from, username: signed.username, user, integrityKey: signed.integrityKey, relayPort: relay.port, relayed, lifetimeS, transactionId: hex(request.transactionId), answer: success },
+    { key, client: x.from, username: signed.username, user, integrityKey: signed.integrityKey, relayPort: relay.port, relayed, transport: relayTransport, lifetimeS, transactionId: hex(request.transactionId), answer: success },
     ctx.nowMs(),
   );
   ctx.allocated(allocation, x.via);
@@ -315,7 +359,13 @@ async function bindRelay(ctx: TurnContext, kind: RelayKind, family: AddressFamil
   return { port: bound.relay, token };
 }
 
-/** Refresh, CreatePermission and ChannelBind are about the requester's allocation: signed by its owner. */
+/** A TCP relay's listening socket for an Allocate (RFC 6062 section 5.1). */
+async function listenTcpRelay(tcpRelays: TcpRelays, family: AddressFamily): Promise<{ port: number; token: null } | null> {
+  const port = await tcpRelays.listen(family);
+  return port === null ? null : { port, token: null };
+}
+
+/** Refresh, CreatePermission, ChannelBind and Connect are about the requester's allocation: signed by its owner. */
 function withAllocation(x: Exchange, handle: (signed: Signed, allocation: Allocation) => void): void {
   if (unknownAttributes(x)) return;
   const signed = authenticated(x);
@@ -354,7 +404,7 @@ function peersOf(x: Signed, allocation: Allocation): Endpoint[] | null {
     if (!peer.ok) return fail(400, 'Bad Request', 'bad_request');
     // A relay sends to its own family only (RFC 8656 sections 9.2 and 12.2).
     if (!sameFamily(allocation, peer.value)) return fail(443, 'Peer Address Family Mismatch', 'peer_family_mismatch');
-    if (!x.ctx.peerAllowed(peer.value)) return fail(403, 'Forbidden', 'forbidden_peer');
+    if (!x.ctx.peerAllowed(peer.value, allocation.transport)) return fail(403, 'Forbidden', 'forbidden_peer');
     peers.push(peer.value);
   }
   return peers.length === 0 ? fail(400, 'Bad Request', 'bad_request') : peers;
@@ -368,8 +418,9 @@ function createPermission(x: Signed, allocation: Allocation): void {
   answer(x, StunClass.SUCCESS, [], x.integrityKey);
 }
 
-/** ChannelBind (RFC 8656 section 12.2): one peer, a channel number, neither bound to something else. */
+/** ChannelBind (RFC 8656 section 12.2): one peer, a channel number, neither bound to something else. Not on a TCP relay (RFC 6062 section 5.1). */
 function channelBind(x: Signed, allocation: Allocation): void {
+  if (allocation.transport !== 'udp') return reject(x, 400, 'Bad Request', 'bad_request', x.integrityKey);
   const peers = peersOf(x, allocation);
   if (!peers) return;
   const value = attribute(x.request, Attr.CHANNEL_NUMBER);
@@ -379,6 +430,43 @@ function channelBind(x: Signed, allocation: Allocation): void {
   if (outcome === 'conflict') return reject(x, 400, 'Bad Request', 'bad_request', x.integrityKey);
   if (outcome === 'quota') return reject(x, 508, 'Insufficient Capacity', 'quota', x.integrityKey);
   answer(x, StunClass.SUCCESS, [], x.integrityKey);
+}
+
+/**
+ * Connect (RFC 6062 section 5.2): a TCP connection from the relay to one peer, which the peer
+ * policy allows (403 otherwise); answered with its CONNECTION-ID once open (447 if it cannot be
+ * opened, 446 if one to that peer is open or opening, 508 past a bound).
+ */
+async function connect(x: Signed, allocation: Allocation): Promise<void> {
+  const tcpRelays = x.ctx.tcpRelays;
+  if (allocation.transport !== 'tcp' || !tcpRelays) return reject(x, 400, 'Bad Request', 'bad_request', x.integrityKey);
+  const peers = peersOf(x, allocation);
+  if (!peers) return;
+  if (peers.length !== 1) return reject(x, 400, 'Bad Request', 'bad_request', x.integrityKey);
+  const outcome = await tcpRelays.connect(allocation, peers[0]!);
+  if (!outcome.ok) return reject(x, outcome.code, outcome.reason, outcome.why, x.integrityKey);
+  answer(x, StunClass.SUCCESS, [{ type: Attr.CONNECTION_ID, value: outcome.id }], x.integrityKey);
+}
+
+/**
+ * ConnectionBind (RFC 6062 section 5.4), on a new TCP or TLS connection that holds no allocation:
+ * pairs it with the peer connection its CONNECTION-ID names (one of an allocation of the same
+ * user, waiting for its bind; else 400). After the success answer the connection is no longer
+ * TURN's: it carries the peer's bytes as they are.
+ */
+function connectionBind(x: Exchange): void {
+  const { ctx, request } = x;
+  if (unknownAttributes(x)) return;
+  const signed = authenticated(x);
+  if (!signed) return;
+  const tcpRelays = ctx.tcpRelays;
+  const idValue = attribute(request, Attr.CONNECTION_ID);
+  const id = idValue ? decodeConnectionId(idValue) : null;
+  if (!tcpRelays || x.via.protocol !== 'tcp' || !x.via.detach || ctx.table.get(x.key) || id === null) return reject(x, 400, 'Bad Request', 'bad_request', signed.integrityKey);
+  if (!tcpRelays.bindable(id, signed.username)) return reject(x, 400, 'Bad Request', 'unknown_connection', signed.integrityKey);
+  answer(x, StunClass.SUCCESS, [], signed.integrityKey);
+  const stream = x.via.detach?.();
+  if (stream) tcpRelays.bind(id, stream.connection, stream.pending);
 }
 
 /** Spends relay bandwidth of the allocation and the server; false, and counted, when either is out. */
@@ -400,13 +488,15 @@ function sendIndication(x: Exchange): void {
   if (!allocation || !peerValue || !data) return ctx.refuse(allocation ? 'malformed' : 'no_allocation');
   const peer = decodeAddress(peerValue, true, message.transactionId);
   if (!peer.ok) return ctx.refuse('malformed');
-  // Indications are never answered: a peer of the other family, or DONT-FRAGMENT (which this
-  // server cannot honour, see the header), drops it (RFC 8656 section 11.2).
+  // Indications are never answered: a TCP relay's allocation, a peer of the other family, or
+  // DONT-FRAGMENT when this server cannot honour it (see the header), drops it (RFC 8656 section
+  // 11.2, RFC 6062 section 5.1).
+  if (allocation.transport !== 'udp') return ctx.refuse('bad_request');
   if (!sameFamily(allocation, peer.value)) return ctx.refuse('peer_family_mismatch');
-  if (attribute(message, Attr.DONT_FRAGMENT)) return ctx.refuse('unknown_attribute');
+  if (!ctx.dontFragment && attribute(message, Attr.DONT_FRAGMENT)) return ctx.refuse('unknown_attribute');
   if (!ctx.table.permitted(allocation, peer.value.host, ctx.nowMs())) return ctx.refuse('no_permission');
   // Permissions are per address: the port is judged here (a service port of this server, say).
-  if (!ctx.peerAllowed(peer.value)) return ctx.refuse('forbidden_peer');
+  if (!ctx.peerAllowed(peer.value, 'udp')) return ctx.refuse('forbidden_peer');
   if (!spend(ctx, allocation, data.byteLength)) return;
   ctx.sendToPeer(allocation, data.slice(), peer.value);
   ctx.relayed.toPeers++;

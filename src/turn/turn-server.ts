@@ -1,4 +1,4 @@
-// A TURN server (RFC 8656) for clients over UDP, TCP and TLS, relaying UDP: the driver. It owns
+// A TURN server (RFC 8656) for clients over UDP, TCP and TLS, relaying UDP (and TCP, RFC 6062): the driver. It owns
 // what the protocol code must not: the relay sockets (bound in the operator's port range, put
 // behind its public host), one timer that wakes when the next allocation or reservation ends,
 // the peer policy, and the counters the metrics read. The parts it drives:
@@ -8,6 +8,7 @@
 //   turn-handlers.ts     one function per request (Allocate, Refresh, CreatePermission,
 //                        ChannelBind), Send indications, ChannelData, and the dispatcher
 //   turn-streams.ts      clients' TCP (and TLS plaintext) connections, framed by turn-tcp.ts
+//   turn-tcp-relay.ts    TCP relays: listening relays, peer connections, data connections
 //
 // Bounds, because every allocation costs a socket and bandwidth: allocations per user and per
 // server, permissions and channels per allocation, a byte rate per allocation and for the
@@ -19,6 +20,16 @@
 // flood is not reflected larger than it came. TURN over TCP is bounded in turn-streams.ts.
 // Every refusal and drop is counted.
 //
+// TCP relays (RFC 6062, turn-tcp-relay.ts) with `tcpRelay`: an allocation's relay is then a
+// listening TCP socket, in the same port space as the UDP relays (a port names one allocation),
+// and the peer connections it carries are bounded there.
+//
+// DONT-FRAGMENT (`dontFragment`): Node cannot set IP_MTU_DISCOVER on a socket, but Linux sends
+// every UDP datagram with the DF bit by default (net.ipv4.ip_no_pmtu_disc = 0, so sockets use
+// IP_PMTUDISC_WANT: DF set, and a datagram larger than the path MTU the kernel knows is
+// fragmented at the source instead of sent). There the server understands the attribute; where
+// the supernode cannot tell, it answers 420 as RFC 8656 section 7.2 asks. See docs/nat.md.
+//
 // IPv6: with `ipv6Relay` the server also relays IPv6 (an Allocate with REQUESTED-ADDRESS-FAMILY
 // IPv6 gets a relay there; without it, 440). Relay sockets of both families share one port
 // space here (a port is an allocation's handle): a port the system gives to one family while
@@ -26,13 +37,15 @@
 import type { Clock, Endpoint, Random, TcpConnection, Timer, UdpSocket } from '../env/types.js';
 import { PeerPolicy, type Cidr, type PeerRefusal } from './peer-policy.js';
 import { ReplyBudget } from '../stun/reply-budget.js';
-import { addressFamily, type DecodedStun } from '../stun/stun.js';
-import { AllocationTable, tupleKey, type AddressFamily, type Allocation, type TurnLimits } from './turn-allocations.js';
+import { Attr, StunClass, StunMethod, addressFamily, encodeAddress, encodeStun, type DecodedStun } from '../stun/stun.js';
+import { AllocationTable, tupleKey, type AddressFamily, type Allocation, type RelayTransport, type TurnLimits } from './turn-allocations.js';
 import { dispatchTurn, fromPeer, receiveTurn, type RelayKind, type TurnContext, type TurnRefusal, type TurnTransport } from './turn-handlers.js';
 import { TurnStreams } from './turn-streams.js';
+import { TcpRelays, type TcpRelayIo, type TcpRelayLimits } from './turn-tcp-relay.js';
 
 export { DEFAULT_TURN_LIMITS, RESERVATION_LIFETIME_MS, type TurnLimits } from './turn-allocations.js';
 export { MAX_STREAMS, MAX_STREAMS_PER_SOURCE, STREAM_STALL_MS } from './turn-streams.js';
+export { DEFAULT_TCP_RELAY_LIMITS, type TcpRelayIo, type TcpRelayLimits } from './turn-tcp-relay.js';
 export type { TurnRefusal, TurnTransport } from './turn-handlers.js';
 
 /** Ports tried for one relay before answering 508. */
@@ -61,6 +74,10 @@ export interface TurnServerOptions {
   /** Shared with the STUN server on the same port; default: one of its own. */
   readonly replyBudget?: ReplyBudget;
   readonly limits?: Partial<TurnLimits>;
+  /** TCP relays (RFC 6062): how to listen and connect, and their bounds. Default: none (442 for an Allocate of TCP). */
+  readonly tcpRelay?: TcpRelayIo & { readonly limits?: Partial<TcpRelayLimits> };
+  /** Whether UDP relay sockets send with the DF bit set, so DONT-FRAGMENT is honoured (see the header). Default: false (420). */
+  readonly dontFragment?: boolean;
 }
 
 /** A bound relay socket, and once it serves an allocation, the way back to that allocation's client. */
@@ -84,7 +101,11 @@ export class TurnServer {
   private readonly table: AllocationTable;
   /** Every relay socket bound (allocations', reserved ones, and ones an Allocate is binding), by local port. */
   private readonly relays = new Map<number, RelaySocket>();
+  /** TCP allocations' control connections (where ConnectionAttempt goes), by relay port. */
+  private readonly controlConnections = new Map<number, TurnTransport>();
   private readonly streams: TurnStreams;
+  /** TCP relays and their peer connections, with `tcpRelay`. */
+  readonly tcpRelays: TcpRelays | null;
   private readonly peerPolicy: PeerPolicy;
   private readonly context: TurnContext;
   /** Wakes at `wakeAtMs` to end what has expired. */
@@ -105,6 +126,22 @@ export class TurnServer {
     this.table = new AllocationTable(options.limits ?? {}, clock.now());
     const services = options.serviceEndpoints ?? [];
     this.peerPolicy = new PeerPolicy({ ownHosts: [options.relayHost, ...(options.ipv6Relay ? [options.ipv6Relay.host] : []), ...services.map((e) => e.host)], servicePorts: services.map((e) => e.port), ...(options.allowPeers ? { allow: options.allowPeers } : {}) });
+    this.tcpRelays = options.tcpRelay
+      ? new TcpRelays(
+          clock,
+          options.random,
+          options.tcpRelay,
+          {
+            permitted: (allocation, host) => this.table.permitted(allocation, host, clock.now()),
+            spend: (allocation, bytes) => this.table.spendStream(allocation, bytes, clock.now()),
+            candidatePort: () => this.candidatePort('any') ?? 0,
+            portInUse: (port) => this.relays.has(port),
+            connectionAttempt: (allocation, peer, id) => this.connectionAttempt(allocation, peer, id),
+            refuse: (why) => this.refuse(why),
+          },
+          options.tcpRelay.limits,
+        )
+      : null;
     this.context = this.makeContext(options.replyBudget ?? new ReplyBudget(clock));
     this.streams = new TurnStreams(clock, {
       receive: (bytes, from, via) => this.receive(bytes, from, via),
@@ -143,6 +180,7 @@ export class TurnServer {
   close(): void {
     this.closed = true;
     this.streams.close();
+    this.tcpRelays?.close();
     this.table.clear();
     // Every relay socket: allocations', reserved ones, and any an Allocate in progress holds.
     for (const port of [...this.relays.keys()]) this.closeRelay(port);
@@ -165,7 +203,9 @@ export class TurnServer {
       wallTimeMs: () => clock.wallTimeMs(),
       randomBytes: (count) => options.random.bytes(count),
       refuse: (why) => this.refuse(why),
-      peerAllowed: (peer) => this.peerAllowed(peer),
+      peerAllowed: (peer, transport) => this.peerAllowed(peer, transport),
+      tcpRelays: this.tcpRelays,
+      dontFragment: options.dontFragment ?? false,
       bindRelay: (kind, family) => this.bindRelay(kind, family),
       closeRelay: (port) => this.closeRelay(port),
       ended: (allocation) => this.end(allocation),
@@ -178,9 +218,12 @@ export class TurnServer {
     };
   }
 
-  /** The policy's verdict on a peer, its reason counted when it refuses (the caller counts `forbidden_peer`). */
-  private peerAllowed(peer: Endpoint): boolean {
-    const refusal = this.peerPolicy.check(peer, (port) => this.table.atRelayPort(port) !== undefined);
+  /**
+   * The policy's verdict on a peer of a relay of `transport`, its reason counted when it refuses
+   * (the caller counts `forbidden_peer`). A relay of this server is a peer to a relay of its own transport.
+   */
+  private peerAllowed(peer: Endpoint, transport: RelayTransport): boolean {
+    const refusal = this.peerPolicy.check(peer, (port) => this.table.atRelayPort(port)?.transport === transport);
     if (refusal === null) return true;
     this.forbiddenPeers.set(refusal, (this.forbiddenPeers.get(refusal) ?? 0) + 1);
     return false;
@@ -189,6 +232,10 @@ export class TurnServer {
   private allocated(allocation: Allocation, via: TurnTransport): void {
     const relay = this.relays.get(allocation.relayPort);
     if (relay) relay.via = via;
+    if (allocation.transport === 'tcp') {
+      this.controlConnections.set(allocation.relayPort, via);
+      this.tcpRelays?.attach(allocation);
+    }
     this.allocationsCreated++;
     if (addressFamily(allocation.relayed.host) === 'ipv6') this.ipv6AllocationsCreated++;
     this.wakeBy(allocation.expiresAtMs);
@@ -207,7 +254,26 @@ export class TurnServer {
     this.wakeAtMs = Infinity;
   }
 
+  /** A ConnectionAttempt indication (RFC 6062 section 5.3) to a TCP allocation's client, on its control connection. */
+  private connectionAttempt(allocation: Allocation, peer: Endpoint, id: Uint8Array): void {
+    const transactionId = this.options.random.bytes(12);
+    const indication = encodeStun({
+      method: StunMethod.CONNECTION_ATTEMPT,
+      cls: StunClass.INDICATION,
+      transactionId,
+      attributes: [
+        { type: Attr.XOR_PEER_ADDRESS, value: encodeAddress(peer, true, transactionId) },
+        { type: Attr.CONNECTION_ID, value: id },
+      ],
+      classic: false,
+    });
+    this.controlConnections.get(allocation.relayPort)?.send(indication, allocation.client);
+  }
+
+  /** Closes the relay on `port`: a UDP socket, or a TCP relay's listening socket with its connections. */
   private closeRelay(port: number): void {
+    this.controlConnections.delete(port);
+    this.tcpRelays?.release(port);
     const relay = this.relays.get(port);
     if (!relay) return;
     this.relays.delete(port);
@@ -256,7 +322,7 @@ export class TurnServer {
       : null;
     if (!socket) return null;
     const local = socket.local.port;
-    if (this.closed || this.relays.has(local)) {
+    if (this.closed || this.relays.has(local) || this.tcpRelays?.holdsPort(local)) {
       socket.close();
       return null;
     }

@@ -5,8 +5,11 @@
 // socket and a buffer: connections for the server and per source address, at most one message
 // buffered (MAX_STREAM_MESSAGE_BYTES), and a connection that completes no message for
 // STREAM_STALL_MS is closed unless it holds an allocation and nothing half-sent.
+// A ConnectionBind (RFC 6062) takes a connection out of here (`TurnTransport.detach`): parsing
+// stops after that request, and if it succeeds the connection, with the bytes read behind the
+// request, belongs to a TCP relay (turn-tcp-relay.ts) and no longer counts here.
 import type { Clock, Endpoint, TcpConnection, Timer } from '../env/types.js';
-import { StunStreamDecoder, padForStream } from './turn-tcp.js';
+import { StunStreamDecoder, isConnectionBindRequest, padForStream } from './turn-tcp.js';
 import type { TurnRefusal, TurnTransport } from './turn-handlers.js';
 
 /** TCP connections a server keeps for TURN at once (each can hold one allocation). */
@@ -54,10 +57,31 @@ export class TurnStreams {
     }
     this.open++;
     this.perSource.set(source, fromSource + 1);
-    const transport: TurnTransport = { local: connection.local, protocol: 'tcp', send: (bytes) => connection.write(padForStream(bytes)) };
     const decoder = new StunStreamDecoder();
     let live = true;
+    /** Handed to a TCP relay by a ConnectionBind: no longer TURN's, nor counted here. */
+    let detached = false;
     let stall: Timer | null = null;
+    const forget = () => {
+      live = false;
+      stall?.cancel();
+      this.closers.delete(end);
+      this.open--;
+      const left = (this.perSource.get(source) ?? 1) - 1;
+      if (left <= 0) this.perSource.delete(source);
+      else this.perSource.set(source, left);
+    };
+    const transport: TurnTransport = {
+      local: connection.local,
+      protocol: 'tcp',
+      send: (bytes) => connection.write(padForStream(bytes)),
+      detach: () => {
+        if (!live) return null;
+        detached = true;
+        forget();
+        return { connection, pending: decoder.drain() };
+      },
+    };
     const end = () => {
       if (!live) return;
       live = false;
@@ -80,25 +104,24 @@ export class TurnStreams {
     const take = (bytes: Uint8Array) => {
       if (!live) return;
       const wasBuffering = decoder.bufferedBytes > 0;
-      const messages = decoder.push(bytes);
-      if (!messages) {
-        this.server.refuse('malformed');
-        end();
-        return;
+      // Parsing stops after a ConnectionBind: if it succeeds, what follows is the client's raw data.
+      let messages = decoder.push(bytes, isConnectionBindRequest);
+      while (messages) {
+        if (messages.length > 0 || (!wasBuffering && decoder.bufferedBytes > 0)) arm();
+        for (const m of messages) if (!this.server.receive(m, connection.remote, transport)) this.server.refuse('malformed');
+        if (detached || !live) return;
+        const last = messages[messages.length - 1];
+        if (!last || !isConnectionBindRequest(last)) return;
+        messages = decoder.push(new Uint8Array(0), isConnectionBindRequest);
       }
-      if (messages.length > 0 || (!wasBuffering && decoder.bufferedBytes > 0)) arm();
-      for (const m of messages) if (!this.server.receive(m, connection.remote, transport)) this.server.refuse('malformed');
+      this.server.refuse('malformed');
+      end();
     };
     this.closers.add(end);
     connection.onData(take);
     connection.onClose(() => {
-      live = false;
-      stall?.cancel();
-      this.closers.delete(end);
-      this.open--;
-      const left = (this.perSource.get(source) ?? 1) - 1;
-      if (left <= 0) this.perSource.delete(source);
-      else this.perSource.set(source, left);
+      if (detached) return;
+      forget();
       this.server.closed(connection.remote, transport);
     });
     arm();

@@ -35,8 +35,12 @@ export class StunStreamDecoder {
     return this.buffer.byteLength;
   }
 
-  /** Appends bytes and returns the messages now complete; null once the stream is not TURN (then close it). */
-  push(bytes: Uint8Array): Uint8Array[] | null {
+  /**
+   * Appends bytes and returns the messages now complete; null once the stream is not TURN (then
+   * close it). With `stopAfter`, the first message it matches is the last one returned: what
+   * follows stays buffered (after a ConnectionBind it may be raw data, see `drain`).
+   */
+  push(bytes: Uint8Array, stopAfter?: (message: Uint8Array) => boolean): Uint8Array[] | null {
     if (this.failed) return null;
     // Usually nothing is left from the last chunk: then the chunk itself is read, not a copy.
     let joined = bytes;
@@ -66,12 +70,27 @@ export class StunStreamDecoder {
         return null;
       }
       if (joined.byteLength - offset < whole) break;
-      out.push(joined.slice(offset, offset + message));
+      const complete = joined.slice(offset, offset + message);
+      out.push(complete);
       offset += whole;
+      if (stopAfter?.(complete)) break;
     }
     this.buffer = joined.slice(offset);
     return out;
   }
+
+  /** Takes the bytes not yet parsed out of the decoder (the stream stops being TURN's). */
+  drain(): Uint8Array {
+    const rest = this.buffer;
+    this.buffer = new Uint8Array(0);
+    return rest;
+  }
+}
+
+/** Whether a whole message is a ConnectionBind request (RFC 6062): after it, a stream may carry raw data. */
+export function isConnectionBindRequest(message: Uint8Array): boolean {
+  // The message type: method 0x00b, class request, is 0x000b.
+  return message.byteLength >= 20 && message[0] === 0x00 && message[1] === 0x0b;
 }
 
 /**

@@ -25,6 +25,18 @@ export class TokenBucket {
     this.tokens -= count;
     return true;
   }
+
+  /**
+   * Takes `count` tokens even past zero, for what cannot be refused once read (bytes of a TCP
+   * stream): the milliseconds until the bucket is out of debt again, 0 when it is not in debt.
+   * The caller stops reading for that long, so the debt stays within one read.
+   */
+  takeOwing(count: number, nowMs: number): number {
+    this.tokens = Math.min(this.burst, this.tokens + ((nowMs - this.lastMs) / 1000) * this.perSecond);
+    this.lastMs = nowMs;
+    this.tokens -= count;
+    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.perSecond) * 1000);
+  }
 }
 
 /**

@@ -1,7 +1,8 @@
 // Devices on a dual-stack supernode, on real sockets (the virtual network is IPv4 only): the
 // device core learns where its supernode's STUN answers over IPv6 (with its TURN credentials),
 // finds its own IPv6 address toward it, gathers IPv6 candidates beside the IPv4 ones and two
-// such devices connect over an IPv6 pair (RFC 8421: IPv6 first). On ::1 always, and on this
+// such devices connect over an IPv6 pair (RFC 8421: IPv6 first); relay-only devices allocate an
+// IPv6 relay beside the IPv4 one and connect relay to relay over IPv6. On ::1 always, and on this
 // machine's unique-local or global IPv6 address when it has one. A supernode without IPv6 (or
 // one older than the field) leaves devices IPv4 only.
 import assert from 'node:assert/strict';
@@ -49,7 +50,7 @@ function memoryStore(): DeviceStore {
 }
 
 /** A device attached to `supernode`, taking connections from anyone; no login server here (its calls fail, and are counted). */
-function deviceOn(net: TestNetwork, { supernode, dhKey }: { supernode: RunningSupernode; dhKey: Uint8Array }, username: string, issuedAtMs: number): Promise<Device> {
+function deviceOn(net: TestNetwork, { supernode, dhKey }: { supernode: RunningSupernode; dhKey: Uint8Array }, username: string, issuedAtMs: number, relayOnly = false): Promise<Device> {
   const identity = net.identity(username, { issuedAtMs });
   const descriptor: NetworkDescriptor = {
     version: 1,
@@ -69,7 +70,7 @@ function deviceOn(net: TestNetwork, { supernode, dhKey }: { supernode: RunningSu
     },
     descriptor,
     store: memoryStore(),
-    policy: { callsFrom: 'anyone', readReceipts: false },
+    policy: { callsFrom: 'anyone', readReceipts: false, ...(relayOnly ? { relayOnly } : {}) },
     attach: 'once',
   });
 }
@@ -134,6 +135,59 @@ async function connectOverIpv6(seed: number, host6: string): Promise<void> {
 
 test('two devices on a dual-stack supernode on ::1 learn its IPv6 STUN address, offer IPv6 candidates and connect over IPv6', { timeout: 60_000 }, () =>
   withSeed(testSeed(), (seed) => connectOverIpv6(seed, '::1')));
+
+test('two relay-only devices on a dual-stack supernode each allocate an IPv4 and an IPv6 relay, and connect relay to relay over IPv6', { timeout: 60_000 }, () =>
+  withSeed(testSeed(), async (seed) => {
+    const net = testNetwork(new SeededRandom(seed));
+    const issuedAtMs = Date.now() - 1_000;
+    const devices: Device[] = [];
+    const connections: Connection[] = [];
+    const running = await supernodeOn(net, issuedAtMs, '::1');
+    const { supernode } = running;
+    try {
+      const alice = await deviceOn(net, running, 'alice', issuedAtMs, true);
+      devices.push(alice);
+      const bob = await deviceOn(net, running, 'bob', issuedAtMs, true);
+      devices.push(bob);
+      const ipv6Before = supernode.stun!.turn.ipv6AllocationsCreated;
+      const bobSide = new Promise<Connection>((resolve) => bob.connector.onConnection(resolve));
+      const outcome = await alice.connector.connect('bob', bob.deviceKey, CONNECT_TIMEOUT_MS);
+      assert.ok(outcome.ok, outcome.ok ? '' : outcome.error);
+      const connection = outcome.connection;
+      connections.push(connection);
+      const theirs = await bobSide;
+      connections.push(theirs);
+      for (const side of [connection, theirs]) {
+        const offered = side.agent.parameters.candidates;
+        assert.deepEqual(offered.map((c) => c.type), ['relay', 'relay'], 'relayed candidates only: no address of the device is offered');
+        assert.deepEqual(offered.map((c) => c.address.host).sort(), ['127.0.0.1', '::1'], 'one relay per family');
+        const [v4, v6] = ['127.0.0.1', '::1'].map((host) => offered.find((c) => c.address.host === host)!);
+        assert.ok(v6!.priority > v4!.priority, 'the IPv6 relay first (RFC 8421)');
+      }
+      assert.equal(supernode.stun!.turn.ipv6AllocationsCreated - ipv6Before, 2, 'each device allocated an IPv6 relay');
+      assert.equal(connection.path.kind, 'relayed-udp');
+      assert.deepEqual([connection.path.local.type, connection.path.remote.type], ['relay', 'relay']);
+      assert.deepEqual([connection.path.local.address.host, connection.path.remote.address.host], ['::1', '::1'], 'the IPv6 relays were chosen');
+      const got: string[] = [];
+      const arrived = new Promise<void>((resolve) => {
+        const take = (who: string) => (bytes: Uint8Array) => {
+          got.push(`${who}:${new TextDecoder().decode(bytes)}`);
+          if (got.length === 2) resolve();
+        };
+        connection.agent.onData(take('alice'));
+        theirs.agent.onData(take('bob'));
+      });
+      connection.agent.send(new TextEncoder().encode('\x80ping'));
+      theirs.agent.send(new TextEncoder().encode('\x80pong'));
+      await arrived;
+      assert.deepEqual(got.sort(), ['alice:\x80pong', 'bob:\x80ping']);
+      assert.ok(supernode.stun!.turn.relayed.toPeers >= 2, 'through the relays');
+    } finally {
+      for (const connection of connections) await connection.agent.close();
+      for (const device of devices) await device.close();
+      supernode.close();
+    }
+  }));
 
 /** What a device attached to a supernode with these IPv6 settings brings to a connection. */
 async function localNetworkOn(seed: number, ipv6: string | null, publicHost6?: string) {

@@ -34,3 +34,23 @@ test('the bound can be set per inbox', () => {
   assert.equal(inbox.deliver('b'), false);
   assert.equal(inbox.refused, 1);
 });
+
+test('a paused inbox holds what comes (within its bound) and hands it over in order on resume; a handler may pause again', () => {
+  const inbox = new Inbox<number>(4);
+  const seen: number[] = [];
+  inbox.setHandler((n) => {
+    seen.push(n);
+    if (n === 2) inbox.pause();
+  });
+  inbox.pause();
+  for (const n of [1, 2, 3, 4]) assert.equal(inbox.deliver(n), true);
+  assert.equal(inbox.deliver(5), false, 'the bound holds while paused');
+  assert.deepEqual(seen, []);
+  inbox.resume();
+  assert.deepEqual(seen, [1, 2], 'the handler paused after 2: the rest stays held');
+  inbox.deliver(6);
+  inbox.resume();
+  assert.deepEqual(seen, [1, 2, 3, 4, 6], 'in order, the newer after the held');
+  inbox.deliver(7);
+  assert.deepEqual(seen.at(-1), 7, 'handed straight over when not paused');
+});

@@ -139,6 +139,27 @@ export function netComplianceSuite(name: string, makeFixture: () => Promise<NetF
     assert.equal(error.code, 'refused');
   });
 
+  withFixture('a connection paused for reading hands over nothing until resumed, then all of it in order', async (f) => {
+    const { listener, client, server } = await connectedPair(f);
+    const got: number[] = [];
+    server.onData((bytes) => got.push(...bytes));
+    server.pauseReading();
+    client.write(Uint8Array.of(1, 2, 3));
+    // A round trip the other way: by its end the three bytes have had as long to arrive.
+    const echo = readBytes(client, 1);
+    server.write(Uint8Array.of(9));
+    await echo;
+    client.write(Uint8Array.of(4));
+    assert.equal(got.length, 0, 'nothing while paused');
+    const all = new Promise<void>((resolve) => server.onData((bytes) => (got.push(...bytes), got.length >= 4 && resolve())));
+    server.resumeReading();
+    await all;
+    assert.deepEqual(got, [1, 2, 3, 4]);
+    assert.equal(client.pendingWriteBytes, 0, 'a small write is taken by the network at once');
+    client.close();
+    listener.close();
+  });
+
   withFixture('listening on a taken TCP port fails with address_in_use', async (f) => {
     const first = await f.b.listenTcp({ port: 0, onConnection: () => {} });
     const error = await rejection(f.b.listenTcp({ port: first.local.port, onConnection: () => {} }));

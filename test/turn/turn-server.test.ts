@@ -1,8 +1,8 @@
 // The TURN server's Allocate rules that clients of other implementations rely on (RFC 8656
 // section 7.2), told through raw requests on a fake network: EVEN-PORT with and without the
 // reservation bit, RESERVATION-TOKEN (claimed, expired, another user's, bounded), relay ports
-// from an operator's range, and the refusals the RFC names: 420 for DONT-FRAGMENT, 440 for an
-// IPv6 relay, 443 for an IPv6 peer.
+// from an operator's range, DONT-FRAGMENT where the DF bit is set, and the refusals the RFC
+// names: 420 for DONT-FRAGMENT where it is not, 440 for an IPv6 relay, 443 for an IPv6 peer.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Scheduler } from '../../src/env/virtual/scheduler.js';
@@ -37,7 +37,7 @@ function fakeNet(firstPort: number) {
   return { bound, bindRelay };
 }
 
-function world(options: { firstPort?: number; limits?: Partial<TurnLimits>; relayPorts?: TurnServerOptions['relayPorts'] } = {}) {
+function world(options: { firstPort?: number; limits?: Partial<TurnLimits>; relayPorts?: TurnServerOptions['relayPorts']; dontFragment?: boolean } = {}) {
   const clock = new Scheduler();
   // The server's timers, counted while they wait (neither fired nor cancelled).
   let waiting = 0;
@@ -76,6 +76,7 @@ function world(options: { firstPort?: number; limits?: Partial<TurnLimits>; rela
     allowPeers: [DOCUMENTATION_PEERS],
     ...(options.relayPorts ? { relayPorts: options.relayPorts } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.dontFragment !== undefined ? { dontFragment: options.dontFragment } : {}),
   });
   let txCounter = 0;
   /** A client on its own 5-tuple that signs its requests with `user`'s credentials. */
@@ -106,7 +107,13 @@ function world(options: { firstPort?: number; limits?: Partial<TurnLimits>; rela
       nonce ??= attribute(await ask(StunMethod.REFRESH, [], false), Attr.NONCE)!;
       return ask(method, attributes, true);
     };
-    return { request };
+    /** An unsigned indication (nothing answers it). */
+    const indicate = (method: number, attributes: StunAttribute[]) => {
+      const transactionId = new Uint8Array(12);
+      new DataView(transactionId.buffer).setUint32(8, ++txCounter);
+      turn.receive(encodeStun({ method, cls: StunClass.INDICATION, transactionId, attributes, classic: false }), from, via);
+    };
+    return { request, indicate };
   };
   return { clock, turn, net, client, timers: () => waiting };
 }
@@ -196,7 +203,19 @@ test('relay ports come from the operator\'s range, taken ones are skipped, and a
   assert.throws(() => world({ relayPorts: { min: 50_000, max: 49_999 } }), RangeError);
 });
 
-test('DONT-FRAGMENT gets 420 naming it (the DF bit cannot be set from Node); an IPv6 relay 440; an IPv6 peer 443', async () => {
+test('DONT-FRAGMENT is honoured where the relay sockets set the DF bit: an Allocate with it gets a relay, a Send with it is relayed', async () => {
+  const { client, turn } = world({ dontFragment: true });
+  const alice = client('alice', 4001);
+  const df = { type: Attr.DONT_FRAGMENT, value: new Uint8Array(0) };
+  relayedOf(await alice.request(StunMethod.ALLOCATE, [transport, df]));
+  const peer = { host: '192.0.2.99', port: 9 };
+  assert.equal(errorOf(await alice.request(StunMethod.CREATE_PERMISSION, [{ type: Attr.XOR_PEER_ADDRESS, value: encodeAddress(peer, true) }])), 0);
+  alice.indicate(StunMethod.SEND, [{ type: Attr.XOR_PEER_ADDRESS, value: encodeAddress(peer, true) }, { type: Attr.DATA, value: Uint8Array.of(1, 2, 3) }, df]);
+  assert.equal(turn.relayed.toPeers, 1);
+  assert.equal(turn.refused.get('unknown_attribute') ?? 0, 0);
+});
+
+test('DONT-FRAGMENT gets 420 naming it where the DF bit is not known to be set; an IPv6 relay 440; an IPv6 peer 443', async () => {
   const { client, turn } = world();
   const alice = client('alice', 4000);
   const df = await alice.request(StunMethod.ALLOCATE, [transport, { type: Attr.DONT_FRAGMENT, value: new Uint8Array(0) }]);

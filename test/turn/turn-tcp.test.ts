@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { StunStreamDecoder, looksLikeStunStream, padForStream } from '../../src/turn/turn-tcp.js';
+import { StunStreamDecoder, isConnectionBindRequest, looksLikeStunStream, padForStream } from '../../src/turn/turn-tcp.js';
 import { StunClass, StunMethod, encodeStun } from '../../src/stun/stun.js';
 
 const stun = encodeStun({ method: StunMethod.ALLOCATE, cls: StunClass.REQUEST, transactionId: new Uint8Array(12).fill(3), attributes: [], classic: false }, { fingerprint: true });
@@ -30,4 +30,17 @@ test('bytes that are neither STUN nor ChannelData, or a length past the bound, e
   assert.equal(new StunStreamDecoder().push(Uint8Array.of(0x00, 0x01, 0xff, 0xfc, 0x21, 0x12, 0xa4, 0x42)), null, 'a STUN length past the bound');
   assert.ok(looksLikeStunStream(stun));
   assert.equal(looksLikeStunStream(Uint8Array.of(0, 0x30, 1, 2, 3, 4, 5, 6)), false, 'a Noise frame is not STUN');
+});
+
+test('parsing stops after a ConnectionBind: what follows it stays in the decoder, raw, for the TCP relay', () => {
+  const bind = encodeStun({ method: StunMethod.CONNECTION_BIND, cls: StunClass.REQUEST, transactionId: new Uint8Array(12).fill(4), attributes: [], classic: false });
+  assert.ok(isConnectionBindRequest(bind));
+  assert.equal(isConnectionBindRequest(stun), false, 'an Allocate is not');
+  // Raw data behind it that is not STUN at all (0xff would end a TURN stream).
+  const raw = Uint8Array.of(0xff, 0xfe, 1, 2, 3);
+  const decoder = new StunStreamDecoder();
+  const out = decoder.push(new Uint8Array([...stun, ...bind, ...raw]), isConnectionBindRequest);
+  assert.deepEqual(out, [stun, bind]);
+  assert.deepEqual(decoder.drain(), raw, 'the raw bytes, as they came');
+  assert.equal(decoder.bufferedBytes, 0);
 });

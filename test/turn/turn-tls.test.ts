@@ -54,6 +54,10 @@ function fakeConnection(host: string): TcpConnection & { closed: boolean } {
     close() {
       this.closed = true;
     },
+    pendingWriteBytes: 0,
+    onDrain() {},
+    pauseReading() {},
+    resumeReading() {},
   };
 }
 

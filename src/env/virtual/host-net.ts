@@ -187,6 +187,22 @@ export class VirtualTcpConnection implements TcpConnection {
     this.closed.addHandler(handler);
   }
 
+  /** Every write is put on the link at once (the model has no send buffer). */
+  get pendingWriteBytes(): number {
+    return 0;
+  }
+
+  onDrain(): void {}
+
+  /** Segments that arrive while paused wait in the inbox (the model has no receive window to close). */
+  pauseReading(): void {
+    this.inbox.pause();
+  }
+
+  resumeReading(): void {
+    this.inbox.resume();
+  }
+
   close(): void {
     if (this.state !== 'open') return;
     this.state = 'closing';
@@ -290,6 +306,8 @@ export function receiveTcp(host: SocketHost, packet: Packet): void {
 }
 
 export class VirtualNet implements Net {
+  /** The virtual network never fragments: a datagram arrives whole or not at all. */
+  readonly udpDontFragment = true;
   constructor(private readonly host: SocketHost) {}
 
   private checkBindAddress(requested: string | undefined): void {
