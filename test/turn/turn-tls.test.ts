@@ -195,6 +195,12 @@ test('a device link inside TLS on the web port attaches (the wire carries only T
           onData: (handler) => connection.onData(handler),
           onClose: (handler) => connection.onClose(handler),
           close: () => connection.close(),
+          get pendingWriteBytes() {
+            return connection.pendingWriteBytes;
+          },
+          onDrain: (handler) => connection.onDrain(handler),
+          pauseReading: () => connection.pauseReading(),
+          resumeReading: () => connection.resumeReading(),
         });
       // The supernode's own port refuses (port 1: nothing listens), so the device goes to the web port at once.
       const alice = await attachTo(
