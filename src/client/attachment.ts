@@ -238,6 +238,12 @@ export class AttachedClient {
     return this.current?.link.remote ?? null;
   }
 
+  /** Whether the link to the supernode came through TLS (on its web port; see AttachConfig.webTls). */
+  get supernodeOverTls(): boolean {
+    const current = this.current;
+    return current !== null && this.config.webTls !== undefined && current.link.remote.port !== current.supernode.port;
+  }
+
   /** The local address of the link to the supernode (the interface this device reaches the internet through). */
   get localAddress(): Endpoint | null {
     return this.current?.link.local ?? null;

@@ -4,7 +4,7 @@
 // (its checks open its own NAT for the offerer's) and answers. Whatever path the ICE agents
 // choose — direct, hole-punched or relayed — is handed over with the time it took.
 import { create } from '@bufbuild/protobuf';
-import type { Endpoint, Env } from '../env/types.js';
+import type { Endpoint, Env, TlsConnect } from '../env/types.js';
 import { equalBytes, toHex } from '../crypto/bytes.js';
 import type { Messenger } from '../messenger/messenger.js';
 import type { Relation } from '../messenger/transport.js';
@@ -27,6 +27,8 @@ export interface LocalNetwork {
   readonly server6?: Endpoint;
   /** Where TURN over TCP answers, when UDP is blocked (default: `server`). */
   readonly turnTcp?: Endpoint;
+  /** TURN over TCP inside TLS there (the device's own link came through TLS on the web port). */
+  readonly turnTls?: TlsConnect;
   /** Offer relayed candidates only (see IceAgentOptions). */
   readonly relayOnly?: boolean;
 }
@@ -113,7 +115,7 @@ export class Connector {
 
   private async agent(controlling: boolean, urgent = false): Promise<IceAgent> {
     const local = await this.network();
-    return IceAgent.gather(this.env, { controlling, server: local.server, ...(local.turn ? { turnCredentials: local.turn } : {}), ...(local.localHost ? { localHost: local.localHost } : {}), ...(local.localHost6 ? { localHost6: local.localHost6 } : {}), ...(local.server6 ? { server6: local.server6 } : {}), ...(local.turnTcp ? { turnTcp: local.turnTcp } : {}), ...(local.relayOnly ? { relayOnly: true } : {}), ...(urgent ? { urgent } : {}) });
+    return IceAgent.gather(this.env, { controlling, server: local.server, ...(local.turn ? { turnCredentials: local.turn } : {}), ...(local.localHost ? { localHost: local.localHost } : {}), ...(local.localHost6 ? { localHost6: local.localHost6 } : {}), ...(local.server6 ? { server6: local.server6 } : {}), ...(local.turnTcp ? { turnTcp: local.turnTcp } : {}), ...(local.turnTls ? { turnTls: local.turnTls } : {}), ...(local.relayOnly ? { relayOnly: true } : {}), ...(urgent ? { urgent } : {}) });
   }
 
   /**

@@ -278,6 +278,8 @@ export class Device {
       ...(localHost ? { localHost } : {}),
       ...(server6 && localHost6 ? { server6, localHost6 } : {}),
       ...(turnTcp ? { turnTcp } : {}),
+      // Behind a firewall that passes only TLS the link came through TLS: TURN goes the same way.
+      ...(this.client.supernodeOverTls && this.options.webTls ? { turnTls: this.options.webTls } : {}),
       ...(this.options.policy.relayOnly ? { relayOnly: true } : {}),
     };
   }

@@ -16,7 +16,7 @@
 // client; from anyone else (or relayed by the TURN client), STUN Binding is a connectivity check
 // or an answer to one, anything else is data.
 import { Listeners } from '../util/listeners.js';
-import type { Clock, Endpoint, Net, Random, Timer, UdpSocket } from '../env/types.js';
+import type { Clock, Endpoint, Net, Random, Timer, TlsConnect, UdpSocket } from '../env/types.js';
 import { CheckList, MAX_REMOTE_CANDIDATES, type CheckListOutput } from './ice-checklist.js';
 import { candidatePriority, localFor, sameFamily, type IceCandidate, type IceParameters, type SelectedPath } from './ice-candidate.js';
 import { SocketSplit, gatherCandidates } from './ice-gathering.js';
@@ -48,6 +48,8 @@ export interface IceAgentOptions {
   readonly turnTransport?: 'udp' | 'tcp' | 'auto';
   /** Where TURN over TCP answers (default: the server's address and port; web-only firewalls: port 443). */
   readonly turnTcp?: Endpoint;
+  /** TURN over TCP inside TLS ("turns:"), for firewalls that pass only TLS (the device's link came through TLS too). */
+  readonly turnTls?: TlsConnect;
   /** Only relayed candidates are offered and checked (WebRTC's iceTransportPolicy "relay"). */
   readonly relayOnly?: boolean;
   /**

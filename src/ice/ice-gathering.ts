@@ -8,7 +8,7 @@
 //
 // The socket is shared: `SocketSplit` hands what comes from the supernode to the STUN and TURN
 // clients that listen on it, and everything else to the agent (checks, answers, data).
-import { sameEndpoint, type Clock, type Endpoint, type Net, type Random, type UdpSocket } from '../env/types.js';
+import { sameEndpoint, type Clock, type Endpoint, type Net, type Random, type TlsConnect, type UdpSocket } from '../env/types.js';
 import { candidatePriority, LOCAL_PREFERENCE_IPV4_DUAL_STACK, LOCAL_PREFERENCE_MAX, type CandidateType, type IceCandidate } from './ice-candidate.js';
 import { StunTransactions } from '../stun/stun-client.js';
 import { addressFamily, mappedAddress } from '../stun/stun.js';
@@ -75,6 +75,8 @@ export interface GatheringOptions {
   readonly localHost6?: string;
   readonly turnTransport?: 'udp' | 'tcp' | 'auto';
   readonly turnTcp?: Endpoint;
+  /** TURN over TCP inside TLS (see IceAgentOptions.turnTls). */
+  readonly turnTls?: TlsConnect;
   /** Only relayed candidates (WebRTC's iceTransportPolicy "relay"): the other side never learns our addresses. */
   readonly relayOnly?: boolean;
 }
@@ -150,7 +152,8 @@ export async function gatherCandidates(env: { clock: Clock; random: Random; net:
   udpSide.close();
   const server = options.turnTcp ?? options.server;
   try {
-    const connection = await net.connectTcp({ host: server.host, port: server.port, timeoutMs: TURN_TCP_CONNECT_MS });
+    const tcp = await net.connectTcp({ host: server.host, port: server.port, timeoutMs: TURN_TCP_CONNECT_MS });
+    const connection = options.turnTls ? await options.turnTls(tcp) : tcp;
     const tcpTurn = new TurnClient(streamSocket(connection, server), clock, random, server, credentials);
     const allocated = await tcpTurn.allocate();
     if (allocated.ok) {

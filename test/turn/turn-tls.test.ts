@@ -14,6 +14,7 @@ import { realEnv } from '../../src/env/real.js';
 import { connectTlsUnverified, realTlsServer } from '../../src/env/tls.js';
 import { NetError, type Endpoint, type TcpConnection, type TlsServer, type UdpSocket } from '../../src/env/types.js';
 import { attachTo } from '../../src/client/attachment.js';
+import { IceAgent } from '../../src/ice/ice-agent.js';
 import { createSelfSignedCertificate } from '../../src/login-server/self-signed.js';
 import { LOGIN_SERVER_TLS } from '../../src/login-server/tls-policy.js';
 import { LOOPBACK_PEERS } from '../../src/turn/peer-policy.js';
@@ -225,6 +226,32 @@ test('a device link inside TLS on the web port attaches (the wire carries only T
       assert.equal(supernode.stun!.tls!.inProgress, 0);
     } finally {
       link?.close();
+      supernode.close();
+    }
+  }),
+);
+
+test("a web-only device's relayed candidate comes through TLS too: TURN over TLS on the web port (IceAgent turnTls)", { timeout: 30_000 }, () =>
+  withSeed(testSeed(), async (seed) => {
+    const { supernode } = await tlsSupernode(seed);
+    let agent: IceAgent | null = null;
+    try {
+      const credentials = supernode.stun!.credentials('alice', 'd3v1ce');
+      agent = await IceAgent.gather(realEnv, {
+        controlling: true,
+        server: supernode.stun!.primary,
+        turnCredentials: { username: credentials.username, password: credentials.password },
+        turnTransport: 'tcp',
+        turnTcp: { host: '127.0.0.1', port: supernode.webPort! },
+        turnTls: connectTlsUnverified,
+      });
+      const relays = agent.parameters.candidates.filter((c) => c.type === 'relay');
+      assert.equal(relays.length, 1, JSON.stringify(agent.parameters.candidates));
+      assert.equal(relays[0]!.relayTcp, true);
+      assert.equal(supernode.stun!.tls!.handshakes, 1, 'the allocation came through the TLS gate');
+      assert.equal(supernode.stun!.turn.allocationsCreated, 1);
+    } finally {
+      await agent?.close();
       supernode.close();
     }
   }),
