@@ -30,6 +30,7 @@ import { addressFamily, type DecodedStun } from '../stun/stun.js';
 import { AllocationTable, tupleKey, type AddressFamily, type Allocation, type TurnLimits } from './turn-allocations.js';
 import { dispatchTurn, fromPeer, receiveTurn, type RelayKind, type TurnContext, type TurnRefusal, type TurnTransport } from './turn-handlers.js';
 import { TurnStreams } from './turn-streams.js';
+import type { SharedPorts } from './port-board.js';
 
 export { DEFAULT_TURN_LIMITS, RESERVATION_LIFETIME_MS, type TurnLimits } from './turn-allocations.js';
 export { MAX_STREAMS, MAX_STREAMS_PER_SOURCE, STREAM_STALL_MS } from './turn-streams.js';
@@ -61,6 +62,14 @@ export interface TurnServerOptions {
   /** Shared with the STUN server on the same port; default: one of its own. */
   readonly replyBudget?: ReplyBudget;
   readonly limits?: Partial<TurnLimits>;
+  /**
+   * When this server is one of several threads of one relay (relay-workers.ts): where a user's
+   * UDP allocations live (null: here), for an Allocate that came in on `via`; the others get 300
+   * Try Alternate to it. Default: every user here.
+   */
+  readonly homeOf?: (user: string, via: TurnTransport) => Endpoint | null;
+  /** The relay and service ports of the other threads (port-board.ts), for the peer policy; this server marks its relays there. */
+  readonly sharedPorts?: SharedPorts;
 }
 
 /** A bound relay socket, and once it serves an allocation, the way back to that allocation's client. */
@@ -77,6 +86,8 @@ export class TurnServer {
   readonly relayed = { toPeers: 0, toClients: 0, bytes: 0 };
   /** Allocations made since the start (`allocationCount` is how many live now). */
   allocationsCreated = 0;
+  /** Allocates sent to the user's home thread with 300 Try Alternate. */
+  redirected = 0;
   /** Of those, allocations of an IPv6 relay. */
   ipv6AllocationsCreated = 0;
   /** Peers refused by the policy, by why (each also counts as `forbidden_peer`). */
@@ -104,7 +115,13 @@ export class TurnServer {
     }
     this.table = new AllocationTable(options.limits ?? {}, clock.now());
     const services = options.serviceEndpoints ?? [];
-    this.peerPolicy = new PeerPolicy({ ownHosts: [options.relayHost, ...(options.ipv6Relay ? [options.ipv6Relay.host] : []), ...services.map((e) => e.host)], servicePorts: services.map((e) => e.port), ...(options.allowPeers ? { allow: options.allowPeers } : {}) });
+    const shared = options.sharedPorts;
+    this.peerPolicy = new PeerPolicy({
+      ownHosts: [options.relayHost, ...(options.ipv6Relay ? [options.ipv6Relay.host] : []), ...services.map((e) => e.host)],
+      servicePorts: services.map((e) => e.port),
+      ...(shared ? { isServicePort: (port: number) => shared.isService(port) } : {}),
+      ...(options.allowPeers ? { allow: options.allowPeers } : {}),
+    });
     this.context = this.makeContext(options.replyBudget ?? new ReplyBudget(clock));
     this.streams = new TurnStreams(clock, {
       receive: (bytes, from, via) => this.receive(bytes, from, via),
@@ -175,12 +192,15 @@ export class TurnServer {
       sendToPeer: (allocation, data, peer) => this.relays.get(allocation.relayPort)?.socket.send(data, peer),
       sendToClient: (allocation, bytes) => this.relays.get(allocation.relayPort)?.via?.send(bytes, allocation.client),
       indicationId: () => this.indicationId(),
+      homeOf: options.homeOf ?? (() => null),
+      redirected: () => this.redirected++,
     };
   }
 
   /** The policy's verdict on a peer, its reason counted when it refuses (the caller counts `forbidden_peer`). */
   private peerAllowed(peer: Endpoint): boolean {
-    const refusal = this.peerPolicy.check(peer, (port) => this.table.atRelayPort(port) !== undefined);
+    const shared = this.options.sharedPorts;
+    const refusal = this.peerPolicy.check(peer, (port) => this.table.atRelayPort(port) !== undefined || (shared?.isRelay(port) ?? false));
     if (refusal === null) return true;
     this.forbiddenPeers.set(refusal, (this.forbiddenPeers.get(refusal) ?? 0) + 1);
     return false;
@@ -189,6 +209,7 @@ export class TurnServer {
   private allocated(allocation: Allocation, via: TurnTransport): void {
     const relay = this.relays.get(allocation.relayPort);
     if (relay) relay.via = via;
+    this.options.sharedPorts?.markRelay(allocation.relayPort);
     this.allocationsCreated++;
     if (addressFamily(allocation.relayed.host) === 'ipv6') this.ipv6AllocationsCreated++;
     this.wakeBy(allocation.expiresAtMs);
@@ -211,6 +232,7 @@ export class TurnServer {
     const relay = this.relays.get(port);
     if (!relay) return;
     this.relays.delete(port);
+    this.options.sharedPorts?.unmarkRelay(port);
     relay.socket.close();
   }
 
