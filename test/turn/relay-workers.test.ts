@@ -219,3 +219,31 @@ test("coturn's turnutils_uclient follows the redirect to a relay thread and gets
     await scene.close();
   }
 });
+
+test('a relay thread gives IPv6 relays too, to a client that asks over IPv4 (REQUESTED-ADDRESS-FAMILY)', { timeout: 30_000 }, async () => {
+  const scene = new Scene();
+  try {
+    // The IPv6 socket takes the IPv4 one's port number: a number taken on ::1 means another try.
+    for (let attempt = 1; !scene.service; attempt++) {
+      await scene.start({ ipv6: { host: '::1' } }).catch((error: unknown) => {
+        if ((error as { code?: string }).code !== 'address_in_use' || attempt >= 5) throw error;
+      });
+    }
+    const user = userAt(1);
+    const client = await scene.client(user);
+    const allocated = await client.turn.allocate(600, 'ipv6');
+    assert.ok(allocated.ok, JSON.stringify(allocated));
+    assert.equal(allocated.value.relayed.host, '::1');
+    assert.deepEqual(client.turn.server, scene.service!.relayWorkers!.homes()[1]);
+    const echo6 = await realEnv.net.bindUdp({ host: '::1', port: 0 });
+    scene.sockets.push(echo6);
+    echo6.onMessage((bytes, from) => echo6.send(bytes, from));
+    assert.ok((await client.turn.bindChannel(echo6.local)).ok);
+    client.turn.send(echo6.local, text('over IPv6'));
+    await client.received(1);
+    assert.deepEqual(client.data[0], { peer: echo6.local, text: 'over IPv6' });
+    assert.equal((await scene.service!.relayWorkers!.sync()).ipv6AllocationsCreated, 1);
+  } finally {
+    await scene.close();
+  }
+});
