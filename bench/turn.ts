@@ -12,7 +12,7 @@
 // (its dist/ folder), e.g. `node dist/bench/turn.js --compare --before /tmp/before/dist`.
 // `--profile DIR [--workers N] [--rates R]` runs ours under --cpu-prof at R datagrams/s.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -91,6 +91,16 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
 }
 
+/** Context switches (voluntary and not) of every thread of a process: how often its threads slept and were woken. */
+function contextSwitches(pid: number): number {
+  let total = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    const status = readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
+    for (const match of status.matchAll(/ctxt_switches:\s+(\d+)/g)) total += Number(match[1]);
+  }
+  return total;
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
@@ -102,6 +112,8 @@ export interface LoadResult {
   readonly p99: number;
   /** Server CPU microseconds per relayed datagram (each echo is relayed twice). */
   readonly cpuMicrosPerRelayed: number;
+  /** The server's threads' context switches per relayed datagram (wake-ups, mostly). */
+  readonly switchesPerRelayed: number;
 }
 
 /** Sends at `rate` datagrams/s (all clients together) for SECONDS through the relay (or directly). */
@@ -116,6 +128,7 @@ async function load(rate: number, paths: { send: (bytes: Uint8Array) => void; on
     });
   }
   const cpuBefore = serverPid ? cpuSeconds(serverPid) : 0;
+  const switchesBefore = serverPid ? contextSwitches(serverPid) : 0;
   const total = rate * SECONDS;
   const started = performance.now();
   let sent = 0;
@@ -137,8 +150,9 @@ async function load(rate: number, paths: { send: (bytes: Uint8Array) => void; on
   });
   await new Promise((resolve) => setTimeout(resolve, 300)); // the last echoes
   const cpu = serverPid ? cpuSeconds(serverPid) - cpuBefore : 0;
+  const switches = serverPid ? contextSwitches(serverPid) - switchesBefore : 0;
   rtts.sort((a, b) => a - b);
-  return { offered: rate, lossPercent: (100 * (total - received)) / total, p50: percentile(rtts, 0.5), p99: percentile(rtts, 0.99), cpuMicrosPerRelayed: received > 0 ? (cpu * 1e6) / (2 * received) : NaN };
+  return { offered: rate, lossPercent: (100 * (total - received)) / total, p50: percentile(rtts, 0.5), p99: percentile(rtts, 0.99), cpuMicrosPerRelayed: received > 0 ? (cpu * 1e6) / (2 * received) : NaN, switchesPerRelayed: received > 0 ? switches / (2 * received) : NaN };
 }
 
 /** An echo peer: sends back what it gets. */
@@ -276,7 +290,7 @@ export interface TurnComparison {
   readonly rounds: number;
   readonly cores: number;
   /** Per contender, per rate: the median over rounds of each figure, and every round's loss. */
-  readonly results: Record<string, { offered: number; lossPercent: number; losses: number[]; p50: number; p99: number; cpuMicrosPerRelayed: number }[]>;
+  readonly results: Record<string, { offered: number; lossPercent: number; losses: number[]; p50: number; p99: number; cpuMicrosPerRelayed: number; switchesPerRelayed: number }[]>;
   readonly direct: Record<number, { p50: number; p99: number }>;
 }
 
@@ -320,6 +334,7 @@ export async function compareTurn(rates: readonly number[], rounds: number, befo
         p50: median(runs.map((run) => run[r]!.p50)),
         p99: median(runs.map((run) => run[r]!.p99)),
         cpuMicrosPerRelayed: median(runs.map((run) => run[r]!.cpuMicrosPerRelayed)),
+        switchesPerRelayed: median(runs.map((run) => run[r]!.switchesPerRelayed)),
       })),
     ]),
   );
