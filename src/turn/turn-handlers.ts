@@ -12,6 +12,9 @@
 // ChannelBind, and drops a Send indication (sections 9.2, 11.2). An IPv4-mapped IPv6 peer is
 // an IPv4 peer. A client may reach the server over either family for a relay of either.
 //
+// A relay on several threads sends an authenticated Allocate to the user's home thread with a
+// signed 300 Try Alternate (RFC 8489 section 10; `TurnContext.homeOf`).
+//
 // Not supported, and answered as the RFC asks: DONT-FRAGMENT (420: Node's dgram cannot set the
 // DF bit, and RFC 8656 section 7.2 says a server that cannot treats the attribute as unknown),
 // TCP relays (RFC 6062: 442), ADDITIONAL-ADDRESS-FAMILY (comprehension-optional, ignored: one

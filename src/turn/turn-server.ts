@@ -19,6 +19,11 @@
 // flood is not reflected larger than it came. TURN over TCP is bounded in turn-streams.ts.
 // Every refusal and drop is counted.
 //
+// On several threads (supernode/relay-workers.ts): `homeOf` names the server that holds a user's
+// allocations, and an Allocate of a user whose home is elsewhere is answered 300 Try Alternate
+// (turn-handlers.ts); `sharedPorts` (port-board.ts) shows the other threads' relays and service
+// ports to the peer policy, and this server's relays to them.
+//
 // IPv6: with `ipv6Relay` the server also relays IPv6 (an Allocate with REQUESTED-ADDRESS-FAMILY
 // IPv6 gets a relay there; without it, 440). Relay sockets of both families share one port
 // space here (a port is an allocation's handle): a port the system gives to one family while
