@@ -129,7 +129,7 @@ const lines = [
   '',
   '## NAT traversal (issue 6)',
   '',
-  `**TURN relaying, ours beside coturn ${'4.6.1'} in the same run**: ${8} clients in one generator process allocate on the server, bind a channel to an echo peer and send 100-byte datagrams at a fixed rate for 3 s; each comes back, so every datagram is relayed twice. Server CPU is read from /proc (user + system), so a single-threaded server (ours) and a multi-threaded one (coturn, ${turn.coturnThreads} threads) compare per core. The generator itself tops out near the highest rates, so packets per CPU-second is the figure that compares the servers.`,
+  `**TURN relaying, ours beside coturn ${'4.6.1'} in the same run**: ${8} clients in one generator process allocate on the server, bind a channel to an echo peer and send 100-byte datagrams at a fixed rate for 3 s; each comes back, so every datagram is relayed twice. Ours runs its relay on ${os.availableParallelism()} worker threads (\`--relay-workers\`, one per core; each client's Allocate is redirected to its user's thread, 8 users). Server CPU is read from /proc (user + system, every thread), so ours and coturn (${turn.coturnThreads} threads) compare per core. The generator itself tops out near the highest rates, so packets per CPU-second is the figure that compares the servers.`,
   '',
   '| offered datagrams/s | ours: loss, RTT p50 / p99, server CPU per relayed datagram | coturn: the same |',
   '| --- | --- | --- |',

@@ -5,9 +5,17 @@
 // process's CPU time per relayed datagram (from /proc: comparable across a single-threaded
 // server and a multi-threaded one, "per core"). The direct round trip (no relay) at the same
 // rate is the reference for the latency the relay adds.
+//
+// Ours runs with relay workers (one per core) unless told otherwise. Run alone with `--compare`,
+// it measures several servers in alternating order, round after round, and reports medians:
+// ours on one thread, ours with workers, coturn, and with `--before DIST` an older build's
+// (its dist/ folder), e.g. `node dist/bench/turn.js --compare --before /tmp/before/dist`.
+// `--profile DIR [--workers N] [--rates R]` runs ours under --cpu-prof at R datagrams/s.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { realEnv } from '../src/env/real.js';
 import type { Endpoint, UdpSocket } from '../src/env/types.js';
 import { TurnClient } from '../src/turn/turn-client.js';
@@ -16,11 +24,17 @@ const CLIENTS = 8;
 const SECONDS = 3;
 const PAYLOAD = 100;
 
+interface Credentials {
+  readonly username: string;
+  readonly password: string;
+}
+
 interface Server {
   readonly name: string;
   readonly child: ChildProcess;
   readonly port: number;
-  readonly credentials: { username: string; password: string };
+  /** One per client (round robin when fewer). */
+  readonly credentials: readonly Credentials[];
 }
 
 function waitForLine(child: ChildProcess, test: (line: string) => boolean, ms = 10_000): Promise<string> {
@@ -50,12 +64,15 @@ function waitForLine(child: ChildProcess, test: (line: string) => boolean, ms = 
   });
 }
 
-async function startOurs(): Promise<Server> {
-  const script = fileURLToPath(new URL('./turn-server-process.js', import.meta.url));
-  const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+const OUR_SERVER = fileURLToPath(new URL('./turn-server-process.js', import.meta.url));
+
+/** Ours: this build's server process (or another build's `script`) with `workers` relay threads. */
+async function startOurs(name = 'parley', workers = availableParallelism(), script = OUR_SERVER, nodeOptions: readonly string[] = []): Promise<Server> {
+  const child = spawn(process.execPath, [...nodeOptions, script, '--relay-workers', String(workers)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const line = await waitForLine(child, (l) => l.startsWith('{'));
-  const info = JSON.parse(line) as { port: number; username: string; password: string };
-  return { name: 'parley', child, port: info.port, credentials: { username: info.username, password: info.password } };
+  // Older builds print one user's credentials.
+  const info = JSON.parse(line) as { port: number; username: string; password: string; users?: Credentials[] };
+  return { name, child, port: info.port, credentials: info.users ?? [{ username: info.username, password: info.password }] };
 }
 
 async function startCoturn(port: number): Promise<Server> {
@@ -65,13 +82,23 @@ async function startCoturn(port: number): Promise<Server> {
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   await waitForLine(child, (l) => /Total General servers|listener opened on|IPv4\. UDP listener opened/.test(l));
-  return { name: 'coturn', child, port, credentials: { username: 'bench', password: 'secret' } };
+  return { name: 'coturn', child, port, credentials: [{ username: 'bench', password: 'secret' }] };
 }
 
 /** CPU seconds (user + system) a process has used, from /proc. */
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+}
+
+/** Context switches (voluntary and not) of every thread of a process: how often its threads slept and were woken. */
+function contextSwitches(pid: number): number {
+  let total = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    const status = readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
+    for (const match of status.matchAll(/ctxt_switches:\s+(\d+)/g)) total += Number(match[1]);
+  }
+  return total;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -85,6 +112,8 @@ export interface LoadResult {
   readonly p99: number;
   /** Server CPU microseconds per relayed datagram (each echo is relayed twice). */
   readonly cpuMicrosPerRelayed: number;
+  /** The server's threads' context switches per relayed datagram (wake-ups, mostly). */
+  readonly switchesPerRelayed: number;
 }
 
 /** Sends at `rate` datagrams/s (all clients together) for SECONDS through the relay (or directly). */
@@ -99,6 +128,7 @@ async function load(rate: number, paths: { send: (bytes: Uint8Array) => void; on
     });
   }
   const cpuBefore = serverPid ? cpuSeconds(serverPid) : 0;
+  const switchesBefore = serverPid ? contextSwitches(serverPid) : 0;
   const total = rate * SECONDS;
   const started = performance.now();
   let sent = 0;
@@ -120,8 +150,9 @@ async function load(rate: number, paths: { send: (bytes: Uint8Array) => void; on
   });
   await new Promise((resolve) => setTimeout(resolve, 300)); // the last echoes
   const cpu = serverPid ? cpuSeconds(serverPid) - cpuBefore : 0;
+  const switches = serverPid ? contextSwitches(serverPid) - switchesBefore : 0;
   rtts.sort((a, b) => a - b);
-  return { offered: rate, lossPercent: (100 * (total - received)) / total, p50: percentile(rtts, 0.5), p99: percentile(rtts, 0.99), cpuMicrosPerRelayed: received > 0 ? (cpu * 1e6) / (2 * received) : NaN };
+  return { offered: rate, lossPercent: (100 * (total - received)) / total, p50: percentile(rtts, 0.5), p99: percentile(rtts, 0.99), cpuMicrosPerRelayed: received > 0 ? (cpu * 1e6) / (2 * received) : NaN, switchesPerRelayed: received > 0 ? switches / (2 * received) : NaN };
 }
 
 /** An echo peer: sends back what it gets. */
@@ -144,7 +175,7 @@ async function relayedPaths(server: Server, peer: UdpSocket) {
     for (let i = 0; i < CLIENTS; i++) {
       const socket = await realEnv.net.bindUdp({ host: '127.0.0.1', port: 0 });
       sockets.push(socket);
-      const turn = new TurnClient(socket, realEnv.clock, realEnv.random, { host: '127.0.0.1', port: server.port }, server.credentials);
+      const turn = new TurnClient(socket, realEnv.clock, realEnv.random, { host: '127.0.0.1', port: server.port }, server.credentials[i % server.credentials.length]!);
       clients.push(turn);
       const allocated = await turn.allocate();
       if (!allocated.ok) throw new Error(`${server.name}: allocation failed: ${allocated.error.message}`);
@@ -202,7 +233,7 @@ export async function benchTurn(rates: readonly number[] = [2_000, 5_000, 10_000
   try {
     const results: Record<'parley' | 'coturn', LoadResult[]> = { parley: [], coturn: [] };
     let coturnThreads = 0;
-    for (const start of [startOurs, () => startCoturn(34_791)]) {
+    for (const start of [() => startOurs(), () => startCoturn(34_791)]) {
       const server = await start();
       let relay: Awaited<ReturnType<typeof relayedPaths>> | null = null;
       try {
@@ -233,5 +264,110 @@ export async function benchTurn(rates: readonly number[] = [2_000, 5_000, 10_000
   }
 }
 
-// Run alone: `node dist/bench/turn.js`.
-if (import.meta.url === `file://${process.argv[1]}`) console.log(JSON.stringify(await benchTurn(), null, 2));
+/** One server measured at each rate (no early stop: every contender gets every rate). */
+async function measure(start: () => Promise<Server>, peer: UdpSocket, rates: readonly number[]): Promise<LoadResult[]> {
+  const server = await start();
+  let relay: Awaited<ReturnType<typeof relayedPaths>> | null = null;
+  try {
+    relay = await relayedPaths(server, peer);
+    await load(1_000, relay.paths, null); // warm-up
+    const results: LoadResult[] = [];
+    for (const rate of rates) results.push(await load(rate, relay.paths, server.child.pid!));
+    return results;
+  } finally {
+    await relay?.close();
+    await stopServer(server);
+  }
+}
+
+const median = (values: number[]): number => {
+  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  return sorted.length === 0 ? NaN : sorted[Math.floor((sorted.length - 1) / 2)]!;
+};
+
+export interface TurnComparison {
+  readonly rates: readonly number[];
+  readonly rounds: number;
+  readonly cores: number;
+  /** Per contender, per rate: the median over rounds of each figure, and every round's loss. */
+  readonly results: Record<string, { offered: number; lossPercent: number; losses: number[]; p50: number; p99: number; cpuMicrosPerRelayed: number; switchesPerRelayed: number }[]>;
+  readonly direct: Record<number, { p50: number; p99: number }>;
+}
+
+/** Contenders in turn, the order rotated each round, each at every rate; medians over the rounds. */
+export async function compareTurn(rates: readonly number[], rounds: number, before: string | null): Promise<TurnComparison> {
+  const cores = availableParallelism();
+  const contenders: [string, () => Promise<Server>][] = [
+    ...(before ? [['parley-before', () => startOurs('parley-before', 0, `${before}/bench/turn-server-process.js`)] as [string, () => Promise<Server>]] : []),
+    ['parley-1-thread', () => startOurs('parley-1-thread', 0)],
+    [`parley-${cores}-workers`, () => startOurs(`parley-${cores}-workers`, cores)],
+    ['coturn', () => startCoturn(34_791)],
+  ];
+  const raw: Record<string, LoadResult[][]> = Object.fromEntries(contenders.map(([name]) => [name, []]));
+  const directRaw: LoadResult[][] = [];
+  const peer = await echoPeer();
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (let i = 0; i < contenders.length; i++) {
+        const [name, start] = contenders[(i + round) % contenders.length]!;
+        raw[name]!.push(await measure(start, peer, rates));
+      }
+      const direct = await directPaths(peer);
+      try {
+        const results: LoadResult[] = [];
+        for (const rate of rates) results.push(await load(rate, direct.paths, null));
+        directRaw.push(results);
+      } finally {
+        direct.close();
+      }
+    }
+  } finally {
+    peer.close();
+  }
+  const results = Object.fromEntries(
+    Object.entries(raw).map(([name, runs]) => [
+      name,
+      rates.map((offered, r) => ({
+        offered,
+        lossPercent: median(runs.map((run) => run[r]!.lossPercent)),
+        losses: runs.map((run) => Math.round(run[r]!.lossPercent * 100) / 100),
+        p50: median(runs.map((run) => run[r]!.p50)),
+        p99: median(runs.map((run) => run[r]!.p99)),
+        cpuMicrosPerRelayed: median(runs.map((run) => run[r]!.cpuMicrosPerRelayed)),
+        switchesPerRelayed: median(runs.map((run) => run[r]!.switchesPerRelayed)),
+      })),
+    ]),
+  );
+  const direct = Object.fromEntries(rates.map((rate, r) => [rate, { p50: median(directRaw.map((run) => run[r]!.p50)), p99: median(directRaw.map((run) => run[r]!.p99)) }]));
+  return { rates, rounds, cores, results, direct };
+}
+
+/** Ours under `--cpu-prof` (profiles in `dir`, one per thread) at `rate` for SECONDS, then ended cleanly so that the profiles are written. */
+export async function profileTurn(dir: string, workers: number, rate: number): Promise<LoadResult> {
+  const peer = await echoPeer();
+  const server = await startOurs('parley', workers, OUR_SERVER, ['--cpu-prof', '--cpu-prof-dir', dir]);
+  let relay: Awaited<ReturnType<typeof relayedPaths>> | null = null;
+  try {
+    relay = await relayedPaths(server, peer);
+    return await load(rate, relay.paths, server.child.pid!);
+  } finally {
+    await relay?.close();
+    await new Promise((resolve) => {
+      server.child.once('exit', resolve);
+      server.child.kill('SIGTERM');
+    });
+    server.child.stdout?.destroy();
+    server.child.stderr?.destroy();
+    peer.close();
+  }
+}
+
+// Run alone: `node dist/bench/turn.js` (the section of `npm run bench`), or with `--compare` (see the header).
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({
+    options: { compare: { type: 'boolean', default: false }, before: { type: 'string' }, rates: { type: 'string', default: '2500,5000,10000,15000' }, rounds: { type: 'string', default: '3' }, profile: { type: 'string' }, workers: { type: 'string', default: '0' } },
+  });
+  const rates = values.rates.split(',').map(Number);
+  const run = values.profile ? profileTurn(values.profile, Number(values.workers), rates[0]!) : values.compare ? compareTurn(rates, Number(values.rounds), values.before ?? null) : benchTurn();
+  console.log(JSON.stringify(await run, null, 2));
+}

@@ -3,6 +3,7 @@
 // command is adding one entry.
 import { readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
+import { availableParallelism } from 'node:os';
 import type { BootstrapEntry } from '../crypto/descriptor.js';
 import type { AccountOptions } from './account-commands.js';
 import { UsageError, type Arguments } from './arguments.js';
@@ -243,7 +244,7 @@ Writes D/network.json for clients.`,
   {
     usage: {
       name: 'supernode',
-      synopsis: ['[--dir D] [--network F] [--enrol TOKEN] [--host H] [--public-host A] [--port P]', '[--stun-alternate A] [--web-port W] [--relay-ports MIN-MAX] [--relay-public-host A]', '[--turn-allow-peers CIDR,…] [--tls-cert F --tls-key F] [--listen6 A6 [--public-host6 A6]]'],
+      synopsis: ['[--dir D] [--network F] [--enrol TOKEN] [--host H] [--public-host A] [--port P]', '[--stun-alternate A] [--web-port W] [--relay-ports MIN-MAX] [--relay-public-host A]', '[--turn-allow-peers CIDR,…] [--tls-cert F --tls-key F] [--listen6 A6 [--public-host6 A6]]', '[--relay-workers N]'],
       summary: "runs an operator's supernode on its own host",
       description: `Runs a supernode for the network of F (the login server's network.json: no secret in it;
 kept in D). It makes its own keys in D once and enrols them with a single-use token from the
@@ -261,6 +262,12 @@ docs/deploy.md takes an operator through it.`,
         webPort,
         { name: 'relay-ports', kind: 'string', value: 'MIN-MAX', help: "TURN relay ports, e.g. 49152-65535 (default: any free port): the firewall's range" },
         { name: 'relay-public-host', kind: 'string', value: 'A', help: "the address relayed peers reach this host's relay ports at (default: the public host)" },
+        {
+          name: 'relay-workers',
+          kind: 'string',
+          value: 'N',
+          help: `threads relaying TURN over UDP, each on a UDP port of its own (from --relay-ports when set) that Allocates are redirected to (default: one per core, here ${availableParallelism()}; 0 or 1: the main thread relays)`,
+        },
         { name: 'listen6', kind: 'string', value: 'A6', help: 'also serve STUN and TURN over IPv6, with IPv6 relays, on this IPv6 address (:: for every one; default: IPv4 only)' },
         { name: 'public-host6', kind: 'string', value: 'A6', help: 'the IPv6 address clients reach it at (default: the --listen6 address; needed with ::)' },
         turnAllowPeers(),
@@ -285,6 +292,7 @@ docs/deploy.md takes an operator through it.`,
       const relayPorts = parsePortRange(args.string('relay-ports'));
       const relayPublicHost = args.string('relay-public-host');
       const ipv6 = ipv6Listen(args.string('listen6'), args.string('public-host6'));
+      const relayWorkers = args.int('relay-workers', 0, 64 /* MAX_RELAY_WORKERS, supernode/relay-workers.ts: not loaded by every command */) ?? availableParallelism();
       await runSupernode({
         dir: args.string('dir')!,
         host: args.string('host')!,
@@ -294,6 +302,7 @@ docs/deploy.md takes an operator through it.`,
         ...(relayPorts ? { relayPorts } : {}),
         ...(relayPublicHost !== undefined ? { relayPublicHost } : {}),
         ...(ipv6 ? { ipv6 } : {}),
+        relayWorkers,
         port: args.int('port', 0, MAX_PORT)!,
         ...(web !== undefined ? { webPort: web } : {}),
         ...stunAlternate(args.string('host')!, args.string('stun-alternate')),

@@ -49,6 +49,8 @@ export interface SupernodeCommandOptions {
   readonly ipv6?: { readonly host: string; readonly publicHost?: string };
   /** Special-purpose addresses TURN relays to nonetheless (a lab's private ranges); default none. */
   readonly turnAllowPeers?: readonly Cidr[];
+  /** Threads relaying TURN over UDP (0 or 1: the main thread); default 0. */
+  readonly relayWorkers?: number;
   /** The operator's certificate and key for TURN over TLS (PEM files); default: a self-signed one kept in `dir`. */
   readonly tlsCert?: string;
   readonly tlsKey?: string;
@@ -123,6 +125,7 @@ export async function runSupernode(options: SupernodeCommandOptions): Promise<vo
       ...(options.relayPorts ? { relayPorts: options.relayPorts } : {}),
       ...(options.turnAllowPeers ? { allowPeers: options.turnAllowPeers } : {}),
       ...(options.ipv6 ? { ipv6: options.ipv6 } : {}),
+      ...(options.relayWorkers ? { relayWorkers: options.relayWorkers } : {}),
       tls: turnTls.server,
     },
     log: logger ? (line) => logger.info(line) : (line) => console.log(`supernode: ${line}`),
@@ -163,7 +166,9 @@ export async function runSupernode(options: SupernodeCommandOptions): Promise<vo
   const stun6 = supernode.stun?.primary6;
   if (stun6) console.log(`STUN and TURN over IPv6 at [${stun6.host}]:${stun6.port}, with IPv6 relays`);
   else if (options.ipv6) console.log(`STUN and TURN over IPv6 did not start (see above): IPv4 only`);
-  console.log(`open to the internet${stun6 ? ' (on IPv4 and IPv6)' : ''}: TCP ${supernode.port}${supernode.webPort ? ` and ${supernode.webPort}` : ''}, UDP ${supernode.port} (STUN, TURN) and ${options.relayPorts ? `UDP and TCP ${options.relayPorts.min}-${options.relayPorts.max}` : 'any UDP and TCP port above 1023 (or fix a range with --relay-ports)'} (TURN relays; TCP for RFC 6062 TCP relays only)`);
+  const workers = supernode.stun?.relayWorkers;
+  if (workers) console.log(`TURN over UDP relayed by ${workers.count} threads on UDP ${workers.homes().map((h) => h.port).join(', ')} (Allocates at ${supernode.port} are redirected there)`);
+  console.log(`open to the internet${stun6 ? ' (on IPv4 and IPv6)' : ''}: TCP ${supernode.port}${supernode.webPort ? ` and ${supernode.webPort}` : ''}, UDP ${supernode.port} (STUN, TURN) and ${options.relayPorts ? `UDP and TCP ${options.relayPorts.min}-${options.relayPorts.max}` : 'any UDP and TCP port above 1023 (or fix a range with --relay-ports)'} (TURN relays${workers ? ' and relay threads' : ''}; TCP for RFC 6062 TCP relays only)`);
 
   let timer: Timer | null = null;
   const renewLater = (delayMs: number) => {

@@ -29,15 +29,22 @@ type Handler = (bytes: Uint8Array, from: Endpoint) => void;
 export class SocketSplit {
   private readonly serverHandlers: Handler[] = [];
   private peerHandler: Handler = () => {};
+  private readonly servers: Endpoint[];
 
   constructor(
     readonly socket: UdpSocket,
     servers: readonly Endpoint[],
   ) {
+    this.servers = [...servers];
     socket.onMessage((bytes, from) => {
-      if (!servers.some((server) => sameEndpoint(from, server))) return this.peerHandler(bytes, from);
+      if (!this.servers.some((server) => sameEndpoint(from, server))) return this.peerHandler(bytes, from);
       for (const handler of this.serverHandlers) handler(bytes, from);
     });
+  }
+
+  /** Another address of the supernode: a relay thread a TURN Allocate was redirected to (300 Try Alternate). */
+  addServer(server: Endpoint): void {
+    if (!this.servers.some((known) => sameEndpoint(known, server))) this.servers.push(server);
   }
 
   onPeer(handler: Handler): void {
@@ -115,7 +122,7 @@ export async function gatherCandidates(env: { clock: Clock; random: Random; net:
   let udpAllocation: ReturnType<TurnClient['allocate']> | null = null;
   const udpSide = split.serverSide();
   if (credentials && transport !== 'tcp') {
-    udpTurn = new TurnClient(udpSide, clock, random, options.server, credentials);
+    udpTurn = new TurnClient(udpSide, clock, random, options.server, credentials, undefined, (moved) => split.addServer(moved));
     udpAllocation = udpTurn.allocate();
   }
   // The IPv6 relay, on the supernode's IPv6 address (the IPv4 5-tuple holds the IPv4 allocation).

@@ -4,6 +4,7 @@
 // work for metrics than a `++`. Label values are our own codes, never a peer's bytes.
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { RunningSupernode } from './supernode.js';
+import { NO_TURN_TOTALS } from '../turn/turn-totals.js';
 
 type Labels = Record<string, string>;
 /** The current values of a metric: one per label set (`{}` for a metric without labels). */
@@ -80,12 +81,15 @@ export function supernodeMetrics(supernode: RunningSupernode): Registry {
   const stun = supernode.stun;
   counterFrom(registry, 'parley_supernode_stun_answers_total', 'STUN binding responses sent (success and error), over IPv4 and IPv6.', [], () => one((stun?.server.answered ?? 0) + (stun?.server6?.answered ?? 0)));
   counterFrom(registry, 'parley_supernode_stun_refusals_total', 'STUN requests refused or dropped, by reason, over IPv4 and IPv6.', ['reason'], () => (stun ? entries(mergeCounts(stun.server.refused, stun.server6?.refused), 'reason') : []));
-  gaugeFrom(registry, 'parley_supernode_turn_allocations', 'TURN allocations live now.', () => stun?.turn.allocationCount ?? 0);
-  counterFrom(registry, 'parley_supernode_turn_allocations_total', 'TURN allocations made.', [], () => one(stun?.turn.allocationsCreated ?? 0));
-  counterFrom(registry, 'parley_supernode_turn_ipv6_allocations_total', 'TURN allocations made with an IPv6 relay (REQUESTED-ADDRESS-FAMILY IPv6).', [], () => one(stun?.turn.ipv6AllocationsCreated ?? 0));
-  counterFrom(registry, 'parley_supernode_turn_relayed_bytes_total', 'Payload bytes relayed by TURN, both directions.', [], () => one(stun?.turn.relayed.bytes ?? 0));
+  // TURN over every thread of the relay (relay workers post theirs every second).
+  const turn = () => stun?.turnTotals() ?? NO_TURN_TOTALS;
+  gaugeFrom(registry, 'parley_supernode_turn_allocations', 'TURN allocations live now.', () => turn().allocations);
+  counterFrom(registry, 'parley_supernode_turn_allocations_total', 'TURN allocations made.', [], () => one(turn().allocationsCreated));
+  counterFrom(registry, 'parley_supernode_turn_ipv6_allocations_total', 'TURN allocations made with an IPv6 relay (REQUESTED-ADDRESS-FAMILY IPv6).', [], () => one(turn().ipv6AllocationsCreated));
+  counterFrom(registry, 'parley_supernode_turn_redirects_total', 'TURN Allocates sent to the relay thread that holds the user\'s allocations (300 Try Alternate).', [], () => one(turn().redirected));
+  counterFrom(registry, 'parley_supernode_turn_relayed_bytes_total', 'Payload bytes relayed by TURN, both directions.', [], () => one(turn().relayed.bytes));
   counterFrom(registry, 'parley_supernode_turn_relayed_datagrams_total', 'Datagrams relayed by TURN, by direction (to_peer, to_client).', ['direction'], () =>
-    stun ? [[{ direction: 'to_peer' }, stun.turn.relayed.toPeers] as const, [{ direction: 'to_client' }, stun.turn.relayed.toClients] as const] : [],
+    stun ? [[{ direction: 'to_peer' }, turn().relayed.toPeers] as const, [{ direction: 'to_client' }, turn().relayed.toClients] as const] : [],
   );
   gaugeFrom(registry, 'parley_supernode_turn_tcp_connections', 'TURN TCP relay (RFC 6062) peer connections live now: opening, waiting for ConnectionBind, or relaying.', () => stun?.turn.tcpRelays?.connectionCount ?? 0);
   counterFrom(registry, 'parley_supernode_turn_tcp_connections_total', 'TURN TCP relay peer connections opened, by how (connect: a client\'s Connect; accept: a peer connected to the relay).', ['how'], () => {
@@ -96,8 +100,8 @@ export function supernodeMetrics(supernode: RunningSupernode): Registry {
     const tcp = stun?.turn.tcpRelays;
     return tcp ? [[{ direction: 'to_peer' }, tcp.counts.bytesToPeers] as const, [{ direction: 'to_client' }, tcp.counts.bytesToClients] as const] : [];
   });
-  counterFrom(registry, 'parley_supernode_turn_forbidden_peers_total', 'Peers TURN refused to relay to, by why (loopback, private, shared, link_local, reserved, documentation, not_unicast, own_service, own_address).', ['reason'], () => (stun ? entries(stun.turn.forbiddenPeers, 'reason') : []));
-  counterFrom(registry, 'parley_supernode_turn_refusals_total', 'TURN requests and packets refused or dropped, by reason.', ['reason'], () => (stun ? entries(stun.turn.refused, 'reason') : []));
+  counterFrom(registry, 'parley_supernode_turn_forbidden_peers_total', 'Peers TURN refused to relay to, by why (loopback, private, shared, link_local, reserved, documentation, not_unicast, own_service, own_address).', ['reason'], () => (stun ? entries(turn().forbiddenPeers, 'reason') : []));
+  counterFrom(registry, 'parley_supernode_turn_refusals_total', 'TURN requests and packets refused or dropped, by reason.', ['reason'], () => (stun ? entries(turn().refused, 'reason') : []));
   gaugeFrom(registry, 'parley_supernode_turn_tls_handshakes_in_progress', 'TURN over TLS handshakes in progress now.', () => stun?.tls?.inProgress ?? 0);
   counterFrom(registry, 'parley_supernode_turn_tls_handshakes_total', 'TURN over TLS handshakes completed.', [], () => one(stun?.tls?.handshakes ?? 0));
   counterFrom(registry, 'parley_supernode_turn_tls_refusals_total', 'TURN over TLS connections refused or given up on, by reason (capacity, per_source, timeout, handshake_failed).', ['reason'], () => (stun?.tls ? entries(stun.tls.refused, 'reason') : []));

@@ -23,6 +23,8 @@ import type { Cidr } from '../turn/peer-policy.js';
 import { looksLikeStunStream } from '../turn/turn-tcp.js';
 import { looksLikeTlsClientHello, TurnTlsGate, type TurnTlsLimits } from '../turn/turn-tls.js';
 import { issueTurnCredentials, passwordFor, type TurnCredentials } from '../turn/turn-credentials.js';
+import { sumTotals, totalsOf, type TurnTotals } from '../turn/turn-totals.js';
+import { RelayWorkers } from './relay-workers.js';
 
 export interface StunServiceOptions {
   readonly host?: string;
@@ -63,6 +65,14 @@ export interface StunServiceOptions {
    * `publicHost` is needed) and the one put in answers (default: `host`). Real sockets only.
    */
   readonly ipv6?: { readonly host: string; readonly publicHost?: string };
+  /**
+   * Threads that relay TURN over UDP (relay-workers.ts), each on a port of its own that an
+   * Allocate at the first address is redirected to (300 Try Alternate); 0 or 1: this thread
+   * relays. Real network only (worker threads bind real sockets). Default 0.
+   */
+  readonly relayWorkers?: number;
+  /** Lines for the operator (relay workers that died and were restarted). */
+  readonly log?: (line: string) => void;
 }
 
 export const TURN_REALM = 'parley';
@@ -76,7 +86,12 @@ export interface StunService {
   readonly server6: StunServer | null;
   /** Where IPv6 clients send, with `ipv6`. */
   readonly primary6: Endpoint | null;
+  /** This thread's TURN server: every allocation without relay workers; with them, those over TCP and TLS and those of IPv6 clients. */
   readonly turn: TurnServer;
+  /** The threads relaying TURN over UDP, when there are (`relayWorkers` ≥ 2). */
+  readonly relayWorkers: RelayWorkers | null;
+  /** TURN's counters over every thread (the workers' as last posted, at most a second old). */
+  turnTotals(): TurnTotals;
   /** TURN over TLS's handshakes and refusals, when `tls` was given. */
   readonly tls: TurnTlsGate | null;
   /** Whether a TCP connection's first 8 bytes are for this service: STUN (TURN over TCP), or a TLS ClientHello when `tls` was given. */
@@ -101,6 +116,8 @@ export async function startStunService(env: Env, options: StunServiceOptions): P
     sockets.push(socket);
     return socket;
   };
+  // Started once the first socket is bound; ended with the sockets if anything after fails.
+  let workers: RelayWorkers | null = null;
   try {
     const primary = await bind(env.net, options.host, options.port);
     const advertise = (socket: UdpSocket, host: string | undefined): Endpoint => ({ host: host ?? options.advertisedHost, port: socket.local.port });
@@ -132,6 +149,33 @@ export async function startStunService(env: Env, options: StunServiceOptions): P
     const server6 = socket6 && primary6 ? new StunServer(env.clock, { grid: [[socket6]], advertised: [[primary6]] }, replyBudget) : null;
     const secret = env.random.bytes(32);
     const relayHost = options.relayPublicHost ?? advertised[0]![0]!.host;
+    const serviceEndpoints = [
+      ...grid.flat().map((socket) => socket.local),
+      ...advertised.flat(),
+      ...(options.tcpPorts ?? []).map((port) => ({ host: primary.local.host, port })),
+      ...(socket6 && primary6 ? [socket6.local, primary6, ...(options.tcpPorts ?? []).map((port) => ({ host: primary6.host, port }))] : []),
+    ];
+    const workerCount = options.relayWorkers ?? 0;
+    workers =
+      workerCount >= 2
+        ? await RelayWorkers.start({
+            count: workerCount,
+            ...(options.host ? { host: options.host } : {}),
+            advertisedHost: advertised[0]![0]!.host,
+            primary: advertised[0]![0]!,
+            realm: TURN_REALM,
+            secret,
+            relayHost,
+            ...(v6 && primary6 ? { ipv6Relay: { host: primary6.host, bindHost: v6.host } } : {}),
+            ...(options.relayPorts ? { relayPorts: options.relayPorts } : {}),
+            ...(options.allowPeers ? { allowPeers: options.allowPeers } : {}),
+            serviceEndpoints,
+            ...(options.turnLimits ? { limits: options.turnLimits } : {}),
+            ...(options.log ? { log: options.log } : {}),
+          })
+        : null;
+    const running = workers;
+    if (running) for (const endpoint of serviceEndpoints) running.board.markService(endpoint.port);
     const turn = new TurnServer(env.clock, {
       realm: TURN_REALM,
       secret,
@@ -142,12 +186,7 @@ export async function startStunService(env: Env, options: StunServiceOptions): P
       random: env.random,
       ...(options.relayPorts ? { relayPorts: options.relayPorts } : {}),
       ...(options.allowPeers ? { allowPeers: options.allowPeers } : {}),
-      serviceEndpoints: [
-        ...grid.flat().map((socket) => socket.local),
-        ...advertised.flat(),
-        ...(options.tcpPorts ?? []).map((port) => ({ host: primary.local.host, port })),
-        ...(socket6 && primary6 ? [socket6.local, primary6, ...(options.tcpPorts ?? []).map((port) => ({ host: primary6.host, port }))] : []),
-      ],
+      serviceEndpoints,
       replyBudget,
       ...(options.turnLimits ? { limits: options.turnLimits } : {}),
       dontFragment: env.net.udpDontFragment,
@@ -161,6 +200,8 @@ export async function startStunService(env: Env, options: StunServiceOptions): P
         },
         ...(options.tcpRelayLimits ? { limits: options.tcpRelayLimits } : {}),
       },
+      // With workers, an Allocate over UDP at the first IPv4 address goes to the user's worker.
+      ...(running ? { sharedPorts: running.board.view(0), homeOf: (user: string, via: unknown) => (via === primary ? running.homeOf(user) : null) } : {}),
     });
     // One dispatcher per socket: STUN is decoded once, for the Binding server or (on the first
     // address and port, and the IPv6 socket) TURN; anything else there (ChannelData) is TURN's.
@@ -195,6 +236,8 @@ export async function startStunService(env: Env, options: StunServiceOptions): P
       server6,
       primary6,
       turn,
+      relayWorkers: running,
+      turnTotals: () => (running ? sumTotals([totalsOf(turn), running.totals()]) : totalsOf(turn)),
       tls,
       claimsStream: (firstBytes) => looksLikeStunStream(firstBytes) || (tls !== null && looksLikeTlsClientHello(firstBytes)),
       acceptStream: (connection, firstBytes, asLink) => {
@@ -211,12 +254,14 @@ export async function startStunService(env: Env, options: StunServiceOptions): P
       close: () => {
         tls?.close();
         turn.close();
+        void running?.close();
         sockets.forEach((s) => s.close());
         listeners.forEach((l) => l.close());
       },
     };
   } catch (error) {
     for (const s of sockets) s.close();
+    await workers?.close();
     throw error;
   }
 }

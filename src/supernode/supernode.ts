@@ -64,6 +64,8 @@ export interface SupernodeOptions {
         readonly tlsLimits?: StunServiceOptions['tlsLimits'];
         /** STUN and TURN over IPv6 too, and IPv6 relays (see StunServiceOptions); default none. */
         readonly ipv6?: StunServiceOptions['ipv6'];
+        /** Threads relaying TURN over UDP (see StunServiceOptions; real network only); default 0: this thread. */
+        readonly relayWorkers?: number;
       };
 }
 
@@ -265,6 +267,8 @@ export async function startSupernode(env: Env, options: SupernodeOptions): Promi
       ...(stunOptions?.allowPeers ? { allowPeers: stunOptions.allowPeers } : {}),
       ...(stunOptions?.tls ? { tls: stunOptions.tls } : {}),
       ...(stunOptions?.tlsLimits ? { tlsLimits: stunOptions.tlsLimits } : {}),
+      ...(stunOptions?.relayWorkers ? { relayWorkers: stunOptions.relayWorkers } : {}),
+      log,
     };
     const alternate = options.stun?.alternate;
     const ipv6 = stunOptions?.ipv6;

@@ -157,6 +157,8 @@ export interface PeerPolicyOptions {
   readonly ownHosts: readonly string[];
   /** UDP ports this server answers STUN/TURN on. */
   readonly servicePorts: readonly number[];
+  /** More of them, known elsewhere (the other threads of one relay: port-board.ts). */
+  readonly isServicePort?: (port: number) => boolean;
 }
 
 const key = (address: Uint8Array) => Buffer.from(address).toString('hex');
@@ -165,6 +167,7 @@ export class PeerPolicy {
   private readonly allow: readonly Cidr[];
   private readonly own: ReadonlySet<string>;
   private readonly servicePorts: ReadonlySet<number>;
+  private readonly isServicePort: (port: number) => boolean;
 
   constructor(options: PeerPolicyOptions) {
     this.allow = options.allow ?? [];
@@ -176,6 +179,7 @@ export class PeerPolicy {
     }
     this.own = own;
     this.servicePorts = new Set(options.servicePorts);
+    this.isServicePort = options.isServicePort ?? (() => false);
   }
 
   /** Null when `peer` may be relayed to; else why not. `isRelayPort` says whether a port is one of this server's live relays. */
@@ -186,7 +190,7 @@ export class PeerPolicy {
     const kind = classify(address);
     if (kind === 'not_unicast') return kind;
     const own = this.own.has(key(address));
-    if ((own || kind === 'loopback') && this.servicePorts.has(peer.port)) return 'own_service';
+    if ((own || kind === 'loopback') && (this.servicePorts.has(peer.port) || this.isServicePort(peer.port))) return 'own_service';
     if (own && isRelayPort(peer.port)) return null;
     if (this.allow.some((block) => contains(block, address))) return null;
     if (own) return 'own_address';

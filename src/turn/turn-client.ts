@@ -5,11 +5,13 @@
 // Over a TCP control connection (turn-tcp.ts `streamSocket`) it can allocate a TCP relay
 // instead (RFC 6062): `connect` asks for a connection to a peer, `onConnectionAttempt` hears of
 // peers that connected in, and turn-tcp-client.ts binds either to a new data connection.
+// An Allocate answered 300 Try Alternate (a relay on several threads, RFC 8489 section 10: signed, checked
+// here) is sent again to the ALTERNATE-SERVER, which is the client's server from then on.
 import { encodePeerIndication } from './indications.js';
 import { sameEndpoint, type Clock, type Endpoint, type Random, type Timer, type UdpSocket } from '../env/types.js';
 import { err, ok, type CodedError, type Result } from '../result.js';
 import { StunTransactions, type StunAnswer } from '../stun/stun-client.js';
-import { Attr, StunClass, StunMethod, attribute, decodeAddress, decodeErrorCode, decodeUint32, encodeAddress, encodeStun, encodeUint32, type DecodedStun, type StunAttribute } from '../stun/stun.js';
+import { Attr, StunClass, StunMethod, attribute, checkIntegrity, decodeAddress, decodeErrorCode, decodeUint32, encodeAddress, encodeStun, encodeUint32, type DecodedStun, type StunAttribute } from '../stun/stun.js';
 import { longTermKey } from './turn-credentials.js';
 import { decodeChannelData, encodeChannelData, isChannelData } from './channel-data.js';
 
@@ -33,6 +35,8 @@ export const CONNECT_WAIT_MS = 40_000;
  * mappings die after 2 minutes of silence; a dead mapping strands the allocation).
  */
 export const TURN_KEEPALIVE_MS = 15_000;
+/** 300 Try Alternate answers followed for one request (a relay redirects once; more is a loop). */
+export const MAX_REDIRECTS = 2;
 
 export class TurnClient {
   private readonly transactions: StunTransactions;
@@ -48,19 +52,29 @@ export class TurnClient {
   private nextChannel = FIRST_CHANNEL;
   private closed = false;
   allocated: Allocated | null = null;
+  /** Where requests go: the server given, or the alternate it redirected an Allocate to. */
+  private current: Endpoint;
 
+  /** `moved` hears of a redirect before anything is sent to the new server (a socket split that routes the server's datagrams learns its address). */
   constructor(
     readonly socket: UdpSocket,
     private readonly clock: Clock,
     random: Random,
-    readonly server: Endpoint,
+    server: Endpoint,
     private readonly credentials: { username: string; password: string },
     other: (bytes: Uint8Array, from: Endpoint) => void = () => {},
+    private readonly moved: (server: Endpoint) => void = () => {},
   ) {
+    this.current = server;
     this.transactions = new StunTransactions(socket, clock, random, (bytes, from, message) => {
-      if (sameEndpoint(from, server) && this.fromServer(bytes, message)) return;
+      if (sameEndpoint(from, this.current) && this.fromServer(bytes, message)) return;
       other(bytes, from);
     });
+  }
+
+  /** The TURN server this client talks to (after a redirect, the alternate). */
+  get server(): Endpoint {
+    return this.current;
   }
 
   /** What peers send through the relay, with the peer's address. */
@@ -90,14 +104,15 @@ export class TurnClient {
     timing: { readonly rtoMs: number; readonly attempts: number } = { rtoMs: 200, attempts: 5 },
   ): Promise<Result<StunAnswer, TurnClientError>> {
     if (this.closed) return err({ code: 'closed', message: 'the TURN client is closed' });
+    let redirects = 0;
     for (let attempt = 0; attempt < 3; attempt++) {
       const auth = this.auth;
       const withAuth = (transactionId: Uint8Array) => {
         const listed = typeof attributes === 'function' ? attributes(transactionId) : attributes;
         return auth ? [...listed, { type: Attr.USERNAME, value: new TextEncoder().encode(this.credentials.username) }, { type: Attr.REALM, value: auth.realm }, { type: Attr.NONCE, value: auth.nonce }] : listed;
       };
-      const answer = await this.transactions.request(this.server, withAuth, { method, ...timing, ...(auth ? { integrityKey: auth.key } : {}) });
-      if (!answer.ok) return err({ code: 'timeout', message: `no answer from the TURN server ${this.server.host}:${this.server.port}` });
+      const answer = await this.transactions.request(this.current, withAuth, { method, ...timing, ...(auth ? { integrityKey: auth.key } : {}) });
+      if (!answer.ok) return err({ code: 'timeout', message: `no answer from the TURN server ${this.current.host}:${this.current.port}` });
       if (answer.value.message.cls === StunClass.SUCCESS) return answer;
       const errorAttr = attribute(answer.value.message, Attr.ERROR_CODE);
       const error = errorAttr ? decodeErrorCode(errorAttr) : null;
@@ -109,6 +124,17 @@ export class TurnClient {
         if (!realm || !nonce) return err({ code: 'malformed', message: 'a challenge without realm or nonce', status });
         const realmText = new TextDecoder().decode(realm);
         this.auth = { realm, nonce, key: longTermKey(this.credentials.username, realmText, this.credentials.password) };
+        continue;
+      }
+      // 300 to a signed Allocate: the same request to the alternate, with the same credentials
+      // (the nonce stays good: it names the client's address, not the server's port).
+      const alternate = status === 300 && method === StunMethod.ALLOCATE && auth && checkIntegrity(answer.value.message, auth.key) ? attribute(answer.value.message, Attr.ALTERNATE_SERVER) : undefined;
+      const to = alternate ? decodeAddress(alternate, false) : null;
+      if (to?.ok && redirects < MAX_REDIRECTS) {
+        redirects++;
+        attempt--;
+        this.current = to.value;
+        this.moved(to.value);
         continue;
       }
       return err({ code: 'refused', message: `TURN ${status} ${error?.ok ? error.value.reason : ''}`.trim(), status });
@@ -144,7 +170,7 @@ export class TurnClient {
   private keepAlive(): void {
     this.keepaliveTimer = this.clock.after(TURN_KEEPALIVE_MS, () => {
       if (this.closed) return;
-      this.socket.send(encodeStun({ method: StunMethod.BINDING, cls: StunClass.INDICATION, transactionId: new Uint8Array(12), attributes: [], classic: false }), this.server);
+      this.socket.send(encodeStun({ method: StunMethod.BINDING, cls: StunClass.INDICATION, transactionId: new Uint8Array(12), attributes: [], classic: false }), this.current);
       this.keepAlive();
     });
   }
@@ -210,11 +236,11 @@ export class TurnClient {
     if (this.closed) return;
     const channel = this.channels.get(`${peer.host}:${peer.port}`);
     if (channel !== undefined) {
-      this.socket.send(encodeChannelData(channel, data), this.server);
+      this.socket.send(encodeChannelData(channel, data), this.current);
       return;
     }
     // Nothing answers an indication: its transaction id need not be random (an IPv6 peer is XORed with it).
-    this.socket.send(encodePeerIndication(StunMethod.SEND, new Uint8Array(12), peer, data), this.server);
+    this.socket.send(encodePeerIndication(StunMethod.SEND, new Uint8Array(12), peer, data), this.current);
   }
 
   /** ChannelData and Data indications (`message`: decoded already by the transactions); false for anything else. */

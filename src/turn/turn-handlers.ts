@@ -24,6 +24,9 @@
 // its relay sockets set the DF bit (`dontFragment`: Linux does, see turn-server.ts); otherwise it
 // is unknown, 420, as the RFC asks of a server that cannot. ADDITIONAL-ADDRESS-FAMILY
 // (comprehension-optional) is ignored: one relay per allocation.
+//
+// A relay on several threads sends an authenticated Allocate to the user's home thread with a
+// signed 300 Try Alternate (RFC 8489 section 10; `TurnContext.homeOf`).
 import { encodePeerIndication } from './indications.js';
 import type { Endpoint, TcpConnection } from '../env/types.js';
 import type { ReplyBudget } from '../stun/reply-budget.js';
@@ -130,6 +133,13 @@ export interface TurnContext {
   sendToClient(allocation: Allocation, bytes: Uint8Array): void;
   /** A transaction id for a Data indication (unanswered: a counter will do). */
   indicationId(): Uint8Array;
+  /**
+   * Where `user`'s allocations live when this server is one of several threads of a relay
+   * (relay-workers.ts): another server's address, answered 300 Try Alternate; null for here.
+   */
+  homeOf(user: string, via: TurnTransport): Endpoint | null;
+  /** An Allocate was sent to the user's home server (300). */
+  redirected(): void;
 }
 
 const UDP = 17;
@@ -266,6 +276,8 @@ async function allocate(x: Exchange): Promise<void> {
   const signed = authenticated(x);
   if (!signed) return;
   const fail = (code: number, reason: string, why: TurnRefusal) => reject(x, code, reason, why, signed.integrityKey);
+  const user = userOf(signed.username);
+  if (!existing && redirect(signed, user)) return;
   if (existing) {
     // A retransmission gets the same answer; anything else is a mismatch (RFC 8656 section 7.2).
     if (existing.transactionId === hex(request.transactionId)) x.via.send(existing.answer.slice(), x.from);
@@ -285,7 +297,6 @@ async function allocate(x: Exchange): Promise<void> {
   const family = attribute(request, Attr.REQUESTED_ADDRESS_FAMILY);
   const evenPort = attribute(request, Attr.EVEN_PORT);
   const tokenValue = attribute(request, Attr.RESERVATION_TOKEN);
-  const user = userOf(signed.username);
   if (tokenValue) {
     if (evenPort || family || tokenValue.byteLength !== 8) return fail(400, 'Bad Request', 'bad_request');
     // A token names a port held for its user; another user's, or an expired one, is not valid.
@@ -341,6 +352,19 @@ async function allocate(x: Exchange): Promise<void> {
   );
   ctx.allocated(allocation, x.via);
   x.via.send(success.slice(), x.from);
+}
+
+/**
+ * Sends an Allocate to the user's home server when that is another thread's (RFC 8489 section
+ * 10, RFC 8656 section 7.2): 300 Try Alternate with ALTERNATE-SERVER, signed (only a signed
+ * request may be redirected, and the client checks the answer's integrity). True when it did.
+ */
+function redirect(x: Signed, user: string): boolean {
+  const home = x.ctx.homeOf(user, x.via);
+  if (home === null) return false;
+  x.ctx.redirected();
+  answer(x, StunClass.ERROR, [errorCode(300, 'Try Alternate'), { type: Attr.ALTERNATE_SERVER, value: encodeAddress(home, false) }], x.integrityKey);
+  return true;
 }
 
 /** A relay for an Allocate; for `pair`, the next port held under a token (RFC 8656 section 14.9: 8 bytes). */

@@ -30,6 +30,11 @@
 // fragmented at the source instead of sent). There the server understands the attribute; where
 // the supernode cannot tell, it answers 420 as RFC 8656 section 7.2 asks. See docs/nat.md.
 //
+// On several threads (supernode/relay-workers.ts): `homeOf` names the server that holds a user's
+// allocations, and an Allocate of a user whose home is elsewhere is answered 300 Try Alternate
+// (turn-handlers.ts); `sharedPorts` (port-board.ts) shows the other threads' relays and service
+// ports to the peer policy, and this server's relays to them.
+//
 // IPv6: with `ipv6Relay` the server also relays IPv6 (an Allocate with REQUESTED-ADDRESS-FAMILY
 // IPv6 gets a relay there; without it, 440). Relay sockets of both families share one port
 // space here (a port is an allocation's handle): a port the system gives to one family while
@@ -42,6 +47,7 @@ import { AllocationTable, tupleKey, type AddressFamily, type Allocation, type Re
 import { dispatchTurn, fromPeer, receiveTurn, type RelayKind, type TurnContext, type TurnRefusal, type TurnTransport } from './turn-handlers.js';
 import { TurnStreams } from './turn-streams.js';
 import { TcpRelays, type TcpRelayIo, type TcpRelayLimits } from './turn-tcp-relay.js';
+import type { SharedPorts } from './port-board.js';
 
 export { DEFAULT_TURN_LIMITS, RESERVATION_LIFETIME_MS, type TurnLimits } from './turn-allocations.js';
 export { MAX_STREAMS, MAX_STREAMS_PER_SOURCE, STREAM_STALL_MS } from './turn-streams.js';
@@ -78,6 +84,14 @@ export interface TurnServerOptions {
   readonly tcpRelay?: TcpRelayIo & { readonly limits?: Partial<TcpRelayLimits> };
   /** Whether UDP relay sockets send with the DF bit set, so DONT-FRAGMENT is honoured (see the header). Default: false (420). */
   readonly dontFragment?: boolean;
+  /**
+   * When this server is one of several threads of one relay (relay-workers.ts): where a user's
+   * UDP allocations live (null: here), for an Allocate that came in on `via`; the others get 300
+   * Try Alternate to it. Default: every user here.
+   */
+  readonly homeOf?: (user: string, via: TurnTransport) => Endpoint | null;
+  /** The relay and service ports of the other threads (port-board.ts), for the peer policy; this server marks its relays there. */
+  readonly sharedPorts?: SharedPorts;
 }
 
 /** A bound relay socket, and once it serves an allocation, the way back to that allocation's client. */
@@ -94,6 +108,8 @@ export class TurnServer {
   readonly relayed = { toPeers: 0, toClients: 0, bytes: 0 };
   /** Allocations made since the start (`allocationCount` is how many live now). */
   allocationsCreated = 0;
+  /** Allocates sent to the user's home thread with 300 Try Alternate. */
+  redirected = 0;
   /** Of those, allocations of an IPv6 relay. */
   ipv6AllocationsCreated = 0;
   /** Peers refused by the policy, by why (each also counts as `forbidden_peer`). */
@@ -125,7 +141,13 @@ export class TurnServer {
     }
     this.table = new AllocationTable(options.limits ?? {}, clock.now());
     const services = options.serviceEndpoints ?? [];
-    this.peerPolicy = new PeerPolicy({ ownHosts: [options.relayHost, ...(options.ipv6Relay ? [options.ipv6Relay.host] : []), ...services.map((e) => e.host)], servicePorts: services.map((e) => e.port), ...(options.allowPeers ? { allow: options.allowPeers } : {}) });
+    const shared = options.sharedPorts;
+    this.peerPolicy = new PeerPolicy({
+      ownHosts: [options.relayHost, ...(options.ipv6Relay ? [options.ipv6Relay.host] : []), ...services.map((e) => e.host)],
+      servicePorts: services.map((e) => e.port),
+      ...(shared ? { isServicePort: (port: number) => shared.isService(port) } : {}),
+      ...(options.allowPeers ? { allow: options.allowPeers } : {}),
+    });
     this.tcpRelays = options.tcpRelay
       ? new TcpRelays(
           clock,
@@ -215,15 +237,19 @@ export class TurnServer {
       sendToPeer: (allocation, data, peer) => this.relays.get(allocation.relayPort)?.socket.send(data, peer),
       sendToClient: (allocation, bytes) => this.relays.get(allocation.relayPort)?.via?.send(bytes, allocation.client),
       indicationId: () => this.indicationId(),
+      homeOf: options.homeOf ?? (() => null),
+      redirected: () => this.redirected++,
     };
   }
 
   /**
    * The policy's verdict on a peer of a relay of `transport`, its reason counted when it refuses
-   * (the caller counts `forbidden_peer`). A relay of this server is a peer to a relay of its own transport.
+   * (the caller counts `forbidden_peer`). A relay of this server is a peer to a relay of its own
+   * transport; another thread's relays (`sharedPorts`) are UDP ones.
    */
   private peerAllowed(peer: Endpoint, transport: RelayTransport): boolean {
-    const refusal = this.peerPolicy.check(peer, (port) => this.table.atRelayPort(port)?.transport === transport);
+    const shared = this.options.sharedPorts;
+    const refusal = this.peerPolicy.check(peer, (port) => this.table.atRelayPort(port)?.transport === transport || (transport === 'udp' && (shared?.isRelay(port) ?? false)));
     if (refusal === null) return true;
     this.forbiddenPeers.set(refusal, (this.forbiddenPeers.get(refusal) ?? 0) + 1);
     return false;
@@ -235,7 +261,7 @@ export class TurnServer {
     if (allocation.transport === 'tcp') {
       this.controlConnections.set(allocation.relayPort, via);
       this.tcpRelays?.attach(allocation);
-    }
+    } else this.options.sharedPorts?.markRelay(allocation.relayPort);
     this.allocationsCreated++;
     if (addressFamily(allocation.relayed.host) === 'ipv6') this.ipv6AllocationsCreated++;
     this.wakeBy(allocation.expiresAtMs);
@@ -277,6 +303,7 @@ export class TurnServer {
     const relay = this.relays.get(port);
     if (!relay) return;
     this.relays.delete(port);
+    this.options.sharedPorts?.unmarkRelay(port);
     relay.socket.close();
   }
 

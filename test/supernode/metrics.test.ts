@@ -1,7 +1,7 @@
 // A supernode's metrics after real activity: a device attaches over real loopback sockets, a
 // device with someone else's record is refused, a stranger's handshake fails, a STUN request is
 // answered; every scrape is read by the strict reader, and each metric moved by what happened.
-// Then the DHT's on the virtual network.
+// Then the DHT's on the virtual network, and TURN's summed over relay threads.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { attachTo, AttachFailure } from '../../src/client/attachment.js';
@@ -18,6 +18,9 @@ import type { OpsServer } from '../../src/ops/ops-server.js';
 import { testNetwork } from '../support/identities.js';
 import { httpRequest, parseExposition, scrape, type Exposition } from '../support/prometheus.js';
 import { testSeed, withSeed } from '../support/seed.js';
+import { TurnClient } from '../../src/turn/turn-client.js';
+import { LOOPBACK_PEERS } from '../../src/turn/peer-policy.js';
+import { homeIndexOf } from '../../src/turn/relay-home.js';
 import { overlayWorld } from '../support/supernodes.js';
 
 /** How much a series grew between two scrapes (a series not there yet counts as 0). */
@@ -108,5 +111,42 @@ test('DHT metrics: routing table size and presence lookups by result', () =>
       assert.equal(gone.value('parley_supernode_dht_contact_failures_total'), first.dht.counters.contactFailures);
     } finally {
       for (const s of world.supernodes) s.running.close();
+    }
+  }));
+
+test('with relay threads, the TURN metrics are the sums over every thread', { timeout: 30_000 }, () =>
+  withSeed(testSeed(), async (seed) => {
+    const net = testNetwork(new SeededRandom(seed));
+    const identity = net.identity('', { role: Role.SUPERNODE, issuedAtMs: Date.now() - 1000 });
+    let supernode: RunningSupernode | null = null;
+    const sockets: UdpSocket[] = [];
+    const clients: TurnClient[] = [];
+    try {
+      supernode = await startSupernode(realEnv, { identity, verifier: net.verifier, host: '127.0.0.1', port: 0, stun: { relayWorkers: 2, allowPeers: LOOPBACK_PEERS } });
+      const stun = supernode.stun!;
+      const read = async () => parseExposition(await supernodeMetrics(supernode!).metrics());
+      const before = await read();
+      // One user at home on each thread: each Allocate is redirected once and relayed by its thread.
+      for (let home = 0; home < 2; home++) {
+        let i = 0;
+        while (homeIndexOf(`user${i}`, 2) !== home) i++;
+        const socket = await realEnv.net.bindUdp({ host: '127.0.0.1', port: 0 });
+        sockets.push(socket);
+        const turn = new TurnClient(socket, realEnv.clock, realEnv.random, stun.primary, stun.credentials(`user${i}`, 'dev'));
+        clients.push(turn);
+        assert.ok((await turn.allocate()).ok);
+        assert.deepEqual(turn.server, stun.relayWorkers!.homes()[home]);
+      }
+      await stun.relayWorkers!.sync();
+      const after = await read();
+      assert.equal(after.value('parley_supernode_turn_allocations'), 2);
+      assert.equal(grew(before, after, 'parley_supernode_turn_allocations_total'), 2);
+      assert.equal(grew(before, after, 'parley_supernode_turn_redirects_total'), 2);
+      assert.equal(stun.turn.allocationCount, 0, 'none on the main thread');
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+      for (const socket of sockets) socket.close();
+      supernode?.close();
+      await supernode?.stun?.relayWorkers?.close();
     }
   }));
