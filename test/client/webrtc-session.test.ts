@@ -18,7 +18,8 @@ import type { SignallingTransport } from '../../src/messenger/transport.js';
 import { startStunService, type StunService } from '../../src/supernode/stun-service.js';
 import { LOOPBACK_PEERS } from '../../src/turn/peer-policy.js';
 import { wrtcStack } from '../../src/media/wrtc-peer.js';
-import { RTC_AUDIO_FRAME_SAMPLES, type RtcAudioInput, type RtcDescriptionType, type RtcIceServer, type RtcPeer } from '../../src/media/rtc-peer.js';
+import type { RtcDescriptionType, RtcIceServer, RtcPeer } from '../../src/media/rtc-peer.js';
+import { bridgeAudio } from '../../src/media/rtc-audio.js';
 import { callSignalDescriptions, WebRtcEndpoint, type DescriptionChannel, type WebRtcSession } from '../../src/client/webrtc-session.js';
 import { sdpFingerprint } from '../../src/client/webrtc-description.js';
 import { iceServersFor } from '../../src/client/webrtc-ice-servers.js';
@@ -53,18 +54,21 @@ function iceServersOf(stun: StunService, user: string, identity: NodeIdentity): 
   return iceServersFor({ server: stun.primary, turn: { username: credentials.username, password: credentials.password } });
 }
 
-/** A tone written 10 ms at a time for as long as the test runs (its timer closed at the end). */
-function playTone(input: RtcAudioInput, hz: number): void {
+/** A tone from an AudioSource through the bridge a call uses (media/rtc-audio.ts), for as long as the test runs (stopped at the end). */
+function playTone(peer: RtcPeer, hz: number): void {
   let phase = 0;
-  const timer = setInterval(() => {
-    const frame = new Int16Array(RTC_AUDIO_FRAME_SAMPLES);
-    for (let i = 0; i < frame.length; i++) {
-      frame[i] = Math.round(8_000 * Math.sin(phase));
-      phase += (2 * Math.PI * hz) / 48_000;
-    }
-    input.write(frame);
-  }, 10);
-  cleanups.push(() => clearInterval(timer));
+  const source = {
+    read: (samples: number) => {
+      const frame = new Int16Array(samples);
+      for (let i = 0; i < frame.length; i++) {
+        frame[i] = Math.round(8_000 * Math.sin(phase));
+        phase += (2 * Math.PI * hz) / 48_000;
+      }
+      return frame;
+    },
+  };
+  const bridge = bridgeAudio(realEnv.clock, peer, peer.addAudio(), { source, sink: { write: () => undefined } });
+  cleanups.push(() => bridge.stop());
 }
 
 /** Power of `hz` in `samples` (Goertzel), normalised by length. */
@@ -163,7 +167,7 @@ test('two Node devices call each other over real WebRTC: signed offer and answer
   let bobHears: ReturnType<typeof listenTo> | null = null;
   const bobSession = new Promise<WebRtcSession>((resolve) =>
     bobEnd.onSession((session) => {
-      playTone(session.peer.addAudio(), 880);
+      playTone(session.peer, 880);
       bobHears = listenTo(session.peer);
       session.peer.onChannel((channel) =>
         channel.onMessage((data) => {
@@ -178,7 +182,7 @@ test('two Node devices call each other over real WebRTC: signed offer and answer
   const aliceGot = new Promise<string>((resolve) => (aliceReplied = resolve));
   let aliceHears: ReturnType<typeof listenTo> | null = null;
   const session = await aliceEnd.connect('bob', bob.dh.publicKey, (peer) => {
-    playTone(peer.addAudio(), 440);
+    playTone(peer, 440);
     aliceHears = listenTo(peer);
     const channel = peer.createChannel('chat');
     channel.onOpen(() => channel.send('hello bob'));
