@@ -24,7 +24,7 @@ export function mulawToLinear(byte: number): number {
   const u = ~byte & 0xff;
   const exponent = (u >> 4) & 0x07;
   const magnitude = ((((u & 0x0f) << 3) + MULAW_BIAS) << exponent) - MULAW_BIAS;
-  return u & 0x80 ? -magnitude : magnitude;
+  return u & 0x80 ? 0 - magnitude : magnitude; // 0 - 0 is +0, where -0 would not equal the table's 0 in strict comparisons
 }
 
 /** One 16-bit sample to A-law. */
