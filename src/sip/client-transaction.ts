@@ -86,10 +86,7 @@ export class ClientTransaction {
     }
     if (this.stateNow === 'completed') return;
     if (provisional) {
-      if (this.stateNow === 'trying') {
-        this.stateNow = 'proceeding';
-        if (!this.io.reliable) this.retransmitEvery('E', this.t.t2Ms, this.t.t2Ms); // section 17.1.2.2: T2 in Proceeding
-      }
+      if (this.stateNow === 'trying') this.stateNow = 'proceeding'; // Timer E runs on, then at T2 intervals (section 17.1.2.2)
       this.onEvent({ kind: 'response', response });
       return;
     }
@@ -113,7 +110,7 @@ export class ClientTransaction {
   private retransmitEvery(name: 'A' | 'E', intervalMs: number, capMs: number): void {
     this.timers.start(name, intervalMs, () => {
       this.send();
-      this.retransmitEvery(name, Math.min(intervalMs * 2, capMs), capMs);
+      this.retransmitEvery(name, this.stateNow === 'proceeding' ? this.t.t2Ms : Math.min(intervalMs * 2, capMs), capMs);
     });
   }
 
