@@ -138,16 +138,25 @@ export function parseHead(text: string, limits: SipLimits = DEFAULT_SIP_LIMITS):
     const name = colon < 0 ? '' : line.slice(0, colon).trim();
     if (!isToken(name)) return fail('bad_header', `not a header line: ${JSON.stringify(line.slice(0, 80))}`);
     const value = line.slice(colon + 1).trim();
-    if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(value)) return fail('bad_header', `a control character in header ${name}`);
+    if (hasControlCharacter(value)) return fail('bad_header', `a control character in header ${name}`);
     headers.push({ name: canonicalHeaderName(name), value });
   }
   return { ok: true, value: { start, headers } };
 }
 
+/** Control characters other than tab (section 25.1 allows none in header values or reason phrases). */
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if ((code < 0x20 && code !== 0x09) || code === 0x7f) return true;
+  }
+  return false;
+}
+
 function parseStartLine(line: string): SipHead['start'] | null {
   if (line.startsWith('SIP/2.0 ')) {
-    const match = /^SIP\/2\.0 ([1-6]\d\d) ([^\r\n\u0000]*)$/.exec(line);
-    if (!match) return null;
+    const match = /^SIP\/2\.0 ([1-6]\d\d) (.*)$/.exec(line);
+    if (!match || hasControlCharacter(match[2]!)) return null;
     return { kind: 'response', status: Number(match[1]), reason: match[2]! };
   }
   const match = /^(\S+) (\S+) SIP\/2\.0$/.exec(line);

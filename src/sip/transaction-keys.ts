@@ -64,4 +64,8 @@ export class TransactionTable<T> {
   get size(): number {
     return this.byKey.size;
   }
+
+  values(): IterableIterator<T> {
+    return this.byKey.values();
+  }
 }
