@@ -2,7 +2,8 @@
 // OPTIONS, and REGISTER after digest authentication, keeping each address-of-record's contacts
 // until they expire. Built only from this folder's codec, transactions and digest authority,
 // on an injected socket, clock and randomness. Threat model: anyone can send datagrams.
-// Bounds: the message size (the codec's limits), the server transactions alive at once, the
+// Bounds: the message size (the codec's limits), the server transactions alive at once (in all
+// and per source address: Timer J keeps each for 32 s, so a flood would otherwise fill it), the
 // addresses of record and contacts per record; a challenge costs no memory (digest-server.ts);
 // nothing is stored before the password checked out. Undecodable datagrams are counted and
 // dropped; a request with bad core headers gets 400. Responses go to the datagram's source
@@ -19,6 +20,8 @@ export interface RegistrarOptions {
   /** The domain whose users register here ("gw.example"): the To URI's host must be it. */
   readonly domain: string;
   readonly maxTransactions?: number;
+  /** Transactions alive at once for one source address, so that one flooder cannot fill the table for everyone. */
+  readonly maxTransactionsPerSource?: number;
   readonly maxAddressesOfRecord?: number;
   readonly maxContactsPerRecord?: number;
   readonly defaultExpiresS?: number;
@@ -43,6 +46,9 @@ const ALLOW = 'REGISTER, OPTIONS';
 export class Registrar {
   private readonly transactions: TransactionTable<ServerTransaction>;
   private readonly records = new Map<string, Binding[]>();
+  /** Live transactions per source host; no larger than the transaction table. */
+  private readonly perSource = new Map<string, number>();
+  private readonly maxPerSource: number;
   readonly counters: RegistrarCounters = { undecodable: 0, badRequests: 0, challenged: 0, registered: 0, refusedFull: 0 };
   private readonly maxRecords: number;
   private readonly maxContacts: number;
@@ -57,6 +63,7 @@ export class Registrar {
     private readonly options: RegistrarOptions,
   ) {
     this.transactions = new TransactionTable(options.maxTransactions ?? 1_000);
+    this.maxPerSource = options.maxTransactionsPerSource ?? 50;
     this.maxRecords = options.maxAddressesOfRecord ?? 10_000;
     this.maxContacts = options.maxContactsPerRecord ?? 10;
     this.defaultExpiresS = options.defaultExpiresS ?? 3_600;
@@ -94,9 +101,18 @@ export class Registrar {
       return;
     }
     if (request.method === 'ACK') return; // an ACK for a 2xx we never send: nothing to do
+    const fromSource = this.perSource.get(from.host) ?? 0;
+    if (fromSource >= this.maxPerSource) {
+      this.counters.refusedFull++; // unanswered: answering a flood would amplify it
+      return;
+    }
     const io = { clock: this.clock, reliable: false, send: (message: SipResponse | SipRequest) => this.socket.send(encodeSipMessage(message), from) };
     const transaction = new ServerTransaction(request, io, (event) => {
-      if (event.kind === 'terminated') this.transactions.delete(key.value);
+      if (event.kind !== 'terminated') return;
+      this.transactions.delete(key.value);
+      const left = (this.perSource.get(from.host) ?? 1) - 1;
+      if (left <= 0) this.perSource.delete(from.host);
+      else this.perSource.set(from.host, left);
     });
     if (!this.transactions.add(key.value, transaction)) {
       this.counters.refusedFull++;
@@ -104,6 +120,7 @@ export class Registrar {
       transaction.close();
       return;
     }
+    this.perSource.set(from.host, fromSource + 1);
     transaction.respond(this.answer(request));
   }
 

@@ -24,7 +24,7 @@ export class SipStreamDecoder {
     return this.buffer.length;
   }
 
-  /** Adds bytes; returns the messages they complete, or the error that ended the stream. */
+  /** Adds bytes; returns the messages they complete, or the error that ended the stream (messages earlier in the same chunk are dropped with it: the connection closes anyway). */
   push(chunk: Uint8Array): Result<SipMessage[], SipDecodeError> {
     if (this.failed) return err(this.failed);
     const joined = new Uint8Array(this.buffer.length + chunk.length);

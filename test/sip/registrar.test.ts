@@ -14,7 +14,7 @@ import { Registrar } from '../../src/sip/registrar.js';
 
 const PHONE: Endpoint = { host: '192.0.2.7', port: 5062 };
 
-function world(options: { maxTransactions?: number } = {}) {
+function world(options: { maxTransactions?: number; maxTransactionsPerSource?: number } = {}) {
   const clock = new Scheduler();
   const random = new SeededRandom(11);
   const sent: SipResponse[] = [];
@@ -126,4 +126,14 @@ test('bad input: undecodable bytes and responses are counted, bad core headers g
   assert.equal(w.registrar.counters.refusedFull, 1);
   w.clock.runFor(32_000);
   assert.equal(w.send(w.request('OPTIONS')).status, 200, 'room again once they ended');
+});
+
+test('one source gets at most maxTransactionsPerSource transactions at once; the rest go unanswered', () => {
+  const w = world({ maxTransactionsPerSource: 3 });
+  for (let i = 0; i < 5; i++) w.send(w.request('OPTIONS'));
+  assert.equal(w.sent.length, 3);
+  assert.equal(w.registrar.counters.refusedFull, 2);
+  w.clock.runFor(32_000);
+  assert.equal(w.send(w.request('OPTIONS')).status, 200);
+  assert.equal(w.sent.length, 4);
 });
