@@ -201,3 +201,23 @@ test('matching keys: responses by branch and method, requests by branch, sent-by
   table.delete('a');
   assert.ok(table.add('c', 3));
 });
+
+test('over TCP: no G retransmissions, and D and I are zero (the transactions end at the ACK)', () => {
+  const server = harness(true);
+  const serverEvents: ServerTransactionEvent[] = [];
+  const invite = request('INVITE');
+  const s = new ServerTransaction(invite, server.io, (e) => serverEvents.push(e));
+  s.respond(responseTo(invite, 486, 'Busy Here', { toTag: 's' }));
+  server.clock.runFor(10_000);
+  assert.deepEqual(server.sent.map((m) => describe(m.message)), ['100', '486']);
+  s.receive({ ...request('ACK'), headers: request('ACK').headers });
+  assert.equal(s.state, 'terminated');
+  assert.deepEqual(serverEvents.map((e) => e.kind), ['ack', 'terminated']);
+
+  const client = harness(true);
+  const c = new ClientTransaction(invite, client.io, () => {});
+  c.start();
+  c.receive(responseTo(invite, 486, 'Busy Here', { toTag: 's' }));
+  assert.equal(c.state, 'terminated');
+  assert.deepEqual(client.sent.map((m) => describe(m.message)), ['INVITE', 'ACK']);
+});
