@@ -41,6 +41,7 @@ export const UNITS = {
   overlay: { layer: 2, peers: [] },
   rtp: { layer: 2, peers: [] },
   media: { layer: 2, peers: ['rtp'] }, // audio travels in RTP packets
+  sip: { layer: 2, peers: [] }, // SIP messages, SDP, digest auth, transactions (the gateway's protocol core)
 
   // node roles: what a process is. The client core (client/, chat/, groups/, messenger/) is
   // stacked: the messenger carries end-to-end sessions and streams, chat and group chats are
