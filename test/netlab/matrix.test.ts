@@ -172,7 +172,7 @@ test('lab: Prometheus can scrape every server: the login server counted the logi
 
 test('lab: a restarted supernode keeps its identity; clients whose descriptor named only the first two reach the one enrolled later', { timeout: 120_000 }, async () => {
   for (const s of supernodes) assert.match(s!.output, /enrolled with the login server as supernode #\d+ \(sn\d\)/);
-  for (const s of supernodes) assert.match(s!.output, new RegExp(`UDP ${RELAY_PORTS} \\(TURN relays\\)`), 'the operator is told the relay range to open');
+  for (const s of supernodes) assert.match(s!.output, new RegExp(`UDP and TCP ${RELAY_PORTS} \\(TURN relays`), 'the operator is told the relay range to open');
   const before = supernodeKey(supernodes[1]!.output);
   await stopParley(supernodes[1]!.child);
   const sn = SUPERNODE_HOSTS[1];
