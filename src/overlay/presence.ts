@@ -25,7 +25,8 @@ export const DEFAULT_PRESENCE_TTL_MS = 15 * 60_000;
 export const MAX_PRESENCE_BYTES = 4096;
 export const MAX_SUPERNODES_PER_RECORD = 4;
 export const MAX_CANDIDATES_PER_RECORD = 16;
-const CLOCK_SKEW_MS = 5 * 60_000;
+/** How far in the future (by the checker's clock) a record may be stamped: clocks disagree. */
+export const CLOCK_SKEW_MS = 5 * 60_000;
 
 /**
  * Bytes of records one answer may carry: what fits in a frame with room to spare. A user may

@@ -5,12 +5,21 @@ import type { Clock, Timer } from '../types.js';
 /** A handler called with the two arguments it was scheduled with (no closure per event). */
 export type EventHandler<A, B> = (a: A, b: B) => void;
 
+/**
+ * Who an event's work is charged to (a virtual host: the node that runs there), when the
+ * scheduler measures (`measureCpu`): the wall time its handlers take is added to `cpuMs`.
+ */
+export interface CpuAccount {
+  cpuMs: number;
+}
+
 interface ScheduledEvent {
   run: EventHandler<unknown, unknown> | null; // null once cancelled
   a: unknown;
   b: unknown;
   /** Internal events are recycled after they run; timers handed out are not. */
   recyclable: boolean;
+  account: CpuAccount | null;
 }
 
 const POOL_MAX = 1 << 16;
@@ -37,6 +46,18 @@ export class Scheduler implements Clock {
   eventsRun = 0;
   /** Real work under way outside the virtual world (see `outside`): virtual time waits for it. */
   private outsideWork = 0;
+  /**
+   * When true, each event's handler is timed (performance.now() before and after: well under a
+   * microsecond an event) and the time charged to its account, or to `unaccountedCpuMs`. What
+   * runs between events (promise continuations, which run together once an instant's events
+   * are done) is not in any account: `drive` adds it to `continuationsCpuMs`. Measurement
+   * only: nothing the virtual world does depends on it.
+   */
+  measureCpu = false;
+  /** Handler time of events with no account (gateways, the network's own work, plain timers). */
+  unaccountedCpuMs = 0;
+  /** Wall time `drive` spent outside event handlers: promise continuations and the driver itself. */
+  continuationsCpuMs = 0;
 
   constructor(private readonly epochMs: number = Date.UTC(2026, 0, 1)) {}
 
@@ -49,14 +70,15 @@ export class Scheduler implements Clock {
     return Math.floor(this.epochMs + this.currentMs);
   }
 
-  after(delayMs: number, fn: () => void): Timer {
-    const event = this.push(this.currentMs + Math.max(0, delayMs), fn, undefined, undefined, false);
+  /** A timer; with `account`, its callback's time is charged there (see `measureCpu`). */
+  after(delayMs: number, fn: () => void, account: CpuAccount | null = null): Timer {
+    const event = this.push(this.currentMs + Math.max(0, delayMs), fn, undefined, undefined, false, account);
     return { cancel: () => (event.run = null) };
   }
 
   /** Schedules `run(a, b)` at virtual time `time` (the simulator's hot path: no allocation when pooled). */
-  schedule<A, B>(time: number, run: EventHandler<A, B>, a: A, b: B): void {
-    this.push(time, run as EventHandler<unknown, unknown>, a, b, true);
+  schedule<A, B>(time: number, run: EventHandler<A, B>, a: A, b: B, account: CpuAccount | null = null): void {
+    this.push(time, run as EventHandler<unknown, unknown>, a, b, true, account);
   }
 
   private grow(): void {
@@ -70,14 +92,15 @@ export class Scheduler implements Clock {
     this.events.length = capacity;
   }
 
-  private push(time: number, run: EventHandler<unknown, unknown>, a: unknown, b: unknown, recyclable: boolean): ScheduledEvent {
+  private push(time: number, run: EventHandler<unknown, unknown>, a: unknown, b: unknown, recyclable: boolean, account: CpuAccount | null): ScheduledEvent {
     let event = recyclable ? this.pool.pop() : undefined;
     if (event) {
       event.run = run;
       event.a = a;
       event.b = b;
+      event.account = account;
     } else {
-      event = { run, a, b, recyclable };
+      event = { run, a, b, recyclable, account };
     }
     if (this.size === this.times.length) this.grow();
     const seq = this.seq++;
@@ -145,10 +168,18 @@ export class Scheduler implements Clock {
     const run = event.run;
     if (run) {
       this.eventsRun++;
-      run(event.a, event.b);
+      if (this.measureCpu) {
+        const startMs = performance.now();
+        run(event.a, event.b);
+        const tookMs = performance.now() - startMs;
+        if (event.account) event.account.cpuMs += tookMs;
+        else this.unaccountedCpuMs += tookMs;
+      } else {
+        run(event.a, event.b);
+      }
     }
     if (event.recyclable && this.pool.length < POOL_MAX) {
-      event.a = event.b = event.run = null;
+      event.a = event.b = event.run = event.account = null;
       this.pool.push(event);
     }
     return true;
@@ -195,7 +226,10 @@ export class Scheduler implements Clock {
     watched.catch(() => {});
     const deadline = this.currentMs + maxVirtualMs;
     while (!settled) {
+      // What runs from here to the next instant's events is continuations (when measuring).
+      const yieldedMs = this.measureCpu ? performance.now() : 0;
       await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.measureCpu) this.continuationsCpuMs += performance.now() - yieldedMs;
       if (settled) break;
       // Virtual time stands still while real work outside the world is under way.
       if (this.outsideWork > 0) continue;
