@@ -155,7 +155,10 @@ export class FaultSchedule {
       case 'bad-clock': {
         const struck = pickFrom(world, world.clients, Math.min(fault.count, world.clients.length));
         const between = (range: { min: number; max: number }) => Math.round(range.min + world.random.float() * (range.max - range.min));
+        // Their machines restart with the clock wrong (a flat CMOS battery, a bad image): the
+        // device starts and must attach with records stamped by that clock.
         for (const c of struck) {
+          world.crashClient(c);
           c.clockSkewMs = world.random.float() < 0.5 ? between(BAD_CLOCK_AHEAD_MS) : -between(BAD_CLOCK_BEHIND_MS);
           c.badClockSinceMs = world.now;
         }
@@ -166,9 +169,10 @@ export class FaultSchedule {
           struck[0].clockSkewMs = Math.abs(struck[0].clockSkewMs);
           for (const s of believers) s.clockSkewMs = struck[0].clockSkewMs;
         }
+        for (const c of struck) world.restartClient(c);
         const ahead = struck.filter((c) => c.clockSkewMs > 0).length;
         record.struck = struck.length;
-        record.detail = `${struck.length} clients' clocks off beyond the tolerance (${ahead} ahead, ${struck.length - ahead} behind) for ${seconds(fault.forMs)} s`;
+        record.detail = `${struck.length} clients restarted with clocks off beyond the tolerance (${ahead} ahead, ${struck.length - ahead} behind) for ${seconds(fault.forMs)} s`;
         this.hold(record, fault.forMs, () => {
           for (const node of [...struck, ...believers]) node.clockSkewMs = 0;
           for (const c of struck) c.badClockSinceMs = null;

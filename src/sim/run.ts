@@ -28,8 +28,6 @@ export const FAULT_GRACE_MS = 30_000;
  * a client that lost its supernode retries with a growing pause: two minutes cover both.
  */
 export const LIVENESS_MS = 120_000;
-/** An attach under way when a client's clock went bad may finish within this (a few round trips). */
-const ATTACH_IN_FLIGHT_MS = 5_000;
 /** How often (simulated) a running simulation logs its speed so far. */
 const PROGRESS_EVERY_MS = 10_000;
 /** A client's downtime in churn: from 5 to 30 s. */
@@ -96,12 +94,12 @@ export async function runSim(seed: number, options: ScenarioOptions = {}, contro
   let acceptForged = scenario.injections.includes('accept-forged');
   world.onDevice = (client, device) => {
     // A device whose clock is off beyond the tolerance must not attach: its record is refused
-    // (from the future, or expired on arrival). An attach already under way when the clock
-    // went bad may still finish, within ATTACH_IN_FLIGHT_MS.
+    // (from the future, or expired on arrival). Its machine restarted with the clock wrong
+    // (faults.ts), so no attach begun with a right clock is still under way.
     device.onEvent((event) => {
       if (event.kind !== 'attachment' || event.event.kind !== 'attached' || client.device !== device) return;
       const since = client.badClockSinceMs;
-      if (since !== null && world.now - since > ATTACH_IN_FLIGHT_MS) {
+      if (since !== null) {
         violate('a clock beyond the tolerance is refused', `${client.name} attached to ${event.event.supernode.host} with its clock ${Math.round(client.clockSkewMs / 1000)} s off (${((world.now - since) / 1000).toFixed(1)} s after it went off)`);
       }
     });

@@ -32,7 +32,7 @@ test('clock skew within the allowed 5 minutes: certificates and records still pa
 
 test('clocks off beyond the 5 minutes allowed: those devices are refused with the reason, counted, and attach again once their clocks are right', { timeout: 60_000 }, async () => {
   const result = await runFault(47, 'bad-clock');
-  const detail = /^(\d+) clients' clocks off beyond the tolerance \((\d+) ahead, (\d+) behind\)/.exec(result.report.faults[0]!.detail);
+  const detail = /^(\d+) clients restarted with clocks off beyond the tolerance \((\d+) ahead, (\d+) behind\)/.exec(result.report.faults[0]!.detail);
   assert.ok(detail && Number(detail[1]) >= 1, result.report.faults[0]!.detail);
   const { badClocks } = result.report;
   assert.equal(badClocks.clients, Number(detail[1]));
