@@ -104,10 +104,10 @@ export interface SimReport {
     readonly nodeSecondsPerWallSecond: number;
     readonly heapPerNodeBytes: number;
     /**
-     * Handler time over the run, per node by role (a packet delivered to a node and its timers
-     * are its own), and the shares of the run's wall time no node was charged: events of the
-     * network itself (NATs, retransmissions) and promise continuations, which run together
-     * after each instant's events and cannot be told apart cheaply.
+     * Handler time over the run, per node by role: a packet delivered to a node and its timers
+     * are its own, and so are the promise continuations after them (Scheduler.measureCpu).
+     * Apart, the shares of the run's wall time no node was charged: the network's own events
+     * (NATs, retransmissions), and the driver with the simulator's own continuations.
      */
     readonly cpu: { readonly supernode: CpuPerNode; readonly client: CpuPerNode; readonly networkShare: number; readonly continuationsShare: number };
   };
@@ -296,7 +296,7 @@ export function reportMarkdown(report: SimReport, outcome: { violation: { invari
       return `| ${role} | ${bytes(t.sentBytesPerS)} | ${bytes(t.receivedBytesPerS)} | ${c.msPerSimulatedS.min} / ${c.msPerSimulatedS.p50} / ${c.msPerSimulatedS.max} ms | ${percent(c.shareOfRun)} of the run's wall time |`;
     }),
     '',
-    `Bytes are IP packets on each node's own link (headers included; a NATed client's, inside its NAT). Handler CPU is the wall time in the events delivered to a node and its timers; the network's own events took ${percent(m.cpu.networkShare)} of the run's wall time, and promise continuations (which run together after each instant's events, no node charged) with the driver ${percent(m.cpu.continuationsShare)}.`,
+    `Bytes are IP packets on each node's own link (headers included; a NATed client's, inside its NAT). Handler CPU is the wall time in the packets delivered to a node and its timers, and in the promise continuations after them; the network's own events took ${percent(m.cpu.networkShare)} of the run's wall time, the driver and the simulator's own continuations ${percent(m.cpu.continuationsShare)}.`,
     '',
     '## The simulator',
     '',

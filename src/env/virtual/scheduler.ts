@@ -44,20 +44,27 @@ export class Scheduler implements Clock {
   private currentMs = 0;
   /** Events run since creation: the simulator's unit of work. */
   eventsRun = 0;
+  /** Instants `drive` ran (each a turn of the event loop, for promise continuations to run). */
+  instantsRun = 0;
   /** Real work under way outside the virtual world (see `outside`): virtual time waits for it. */
   private outsideWork = 0;
   /**
    * When true, each event's handler is timed (performance.now() before and after: well under a
-   * microsecond an event) and the time charged to its account, or to `unaccountedCpuMs`. What
-   * runs between events (promise continuations, which run together once an instant's events
-   * are done) is not in any account: `drive` adds it to `continuationsCpuMs`. Measurement
-   * only: nothing the virtual world does depends on it.
+   * microsecond an event) and the time charged to its account, or to `unaccountedCpuMs`; and
+   * the promise continuations `drive` lets run after each instant are charged, in equal
+   * shares, to the accounts of that instant's events (or to `continuationsCpuMs` when they
+   * had none). Measurement only: nothing the virtual world does depends on it.
    */
   measureCpu = false;
   /** Handler time of events with no account (gateways, the network's own work, plain timers). */
   unaccountedCpuMs = 0;
-  /** Wall time `drive` spent outside event handlers: promise continuations and the driver itself. */
+  /**
+   * Wall time `drive` spent outside event handlers that no node was charged: the driver's own
+   * turns, and continuations after instants whose events had no account.
+   */
   continuationsCpuMs = 0;
+  /** The accounts of the events of the instant just run (for its continuations). */
+  private readonly instantAccounts: CpuAccount[] = [];
 
   constructor(private readonly epochMs: number = Date.UTC(2026, 0, 1)) {}
 
@@ -172,8 +179,12 @@ export class Scheduler implements Clock {
         const startMs = performance.now();
         run(event.a, event.b);
         const tookMs = performance.now() - startMs;
-        if (event.account) event.account.cpuMs += tookMs;
-        else this.unaccountedCpuMs += tookMs;
+        if (event.account) {
+          event.account.cpuMs += tookMs;
+          this.instantAccounts.push(event.account);
+        } else {
+          this.unaccountedCpuMs += tookMs;
+        }
       } else {
         run(event.a, event.b);
       }
@@ -211,6 +222,17 @@ export class Scheduler implements Clock {
     return work.finally(() => this.outsideWork--);
   }
 
+  private chargeContinuations(tookMs: number): void {
+    const accounts = this.instantAccounts;
+    if (accounts.length === 0) {
+      this.continuationsCpuMs += tookMs;
+      return;
+    }
+    const share = tookMs / accounts.length;
+    for (const account of accounts) account.cpuMs += share;
+    accounts.length = 0;
+  }
+
   /**
    * Drives the virtual clock until `work` settles, letting promise continuations run between
    * instants (so async/await code runs unchanged on virtual time). Rejects with StalledError if
@@ -225,17 +247,21 @@ export class Scheduler implements Clock {
     // copy only tells when it settled, and must not count as an unhandled rejection.
     watched.catch(() => {});
     const deadline = this.currentMs + maxVirtualMs;
+    this.instantAccounts.length = 0;
     while (!settled) {
-      // What runs from here to the next instant's events is continuations (when measuring).
+      // What runs from here to the next instant's events is the promise continuations of the
+      // instant just run: charged to the accounts of its events (with link jitter an instant
+      // is mostly one event, so mostly to the one node whose packet or timer it was).
       const yieldedMs = this.measureCpu ? performance.now() : 0;
       await new Promise<void>((resolve) => setImmediate(resolve));
-      if (this.measureCpu) this.continuationsCpuMs += performance.now() - yieldedMs;
+      if (this.measureCpu) this.chargeContinuations(performance.now() - yieldedMs);
       if (settled) break;
       // Virtual time stands still while real work outside the world is under way.
       if (this.outsideWork > 0) continue;
       if (this.size === 0 || this.times[0]! > deadline) throw new StalledError(this.currentMs);
       // Run every event of the next instant, then let continuations react.
       const instant = this.times[0]!;
+      this.instantsRun++;
       while (this.size > 0 && this.times[0] === instant) this.step();
     }
     return watched;
