@@ -150,13 +150,14 @@ export class RoutingTable {
     const keys: number[] = [];
     if (count <= 0) return best;
     const t = prefix32(target);
+    // Whether `id` at prefix distance `d` is closer to the target than the kept contact `i`.
+    const closer = (id: NodeId, d: number, i: number) => keys[i]! > d || (keys[i] === d && compareDistance(target, id, best[i]!.id) < 0);
     for (const c of this.byId.values()) {
       if (!withSuspects && c.failures !== 0) continue;
       const d = (prefix32(c.id) ^ t) >>> 0;
-      const closer = (i: number) => keys[i]! > d || (keys[i] === d && compareDistance(target, c.id, best[i]!.id) < 0);
-      if (best.length === count && !closer(count - 1)) continue;
+      if (best.length === count && !closer(c.id, d, count - 1)) continue;
       let at = best.length;
-      while (at > 0 && closer(at - 1)) at--;
+      while (at > 0 && closer(c.id, d, at - 1)) at--;
       best.splice(at, 0, c);
       keys.splice(at, 0, d);
       if (best.length > count) {
