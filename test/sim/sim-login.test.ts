@@ -1,7 +1,7 @@
 // The simulator with the real login server (`--login real`): src/login-server in process on the
 // virtual clock, users signing up and setting their buddies through its API, devices with the
-// real client account. A small seeded run with every client restarting at once (2007), so the
-// devices log in again and messages for the ones still down go through its offline store.
+// real client account. A small seeded run with every client restarting at once (2007), so every
+// device starts again against it (identity, contact list, offline fetch).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runSim } from '../../src/sim/run.js';
