@@ -615,22 +615,23 @@ login server whether the user exists and when they were last seen, and says whic
 process: a scenario drawn from the seed (sizes, NAT mix, links, churn, a fault schedule)
 unless options fix it. Every simulated second it checks that online users are found
 within a bound, that no chat message is shown twice, that no forged presence record
-is stored or returned, that queues and attachments stay
-within their limits; then faults stop and the network must heal (every client attached,
+is stored or returned, that a device whose clock is off beyond the tolerance is
+refused, that queues and attachments stay within their limits; then faults stop and the network must heal (every client attached,
 every message shown) within two minutes. On a violation it prints the invariant, the
 simulated time and the line that replays the run, and exits 1. See docs/sim.md.`,
       options: [
         { name: 'seed', kind: 'string', value: 'N', help: 'the seed: the same seed and options replay the same run' },
         { name: 'supernodes', kind: 'string', value: 'N', help: 'how many supernodes (default: drawn, 10–30)' },
         { name: 'clients', kind: 'string', value: 'N', help: 'how many client devices (default: drawn, 2–4 per supernode)' },
-        { name: 'faults', kind: 'string', value: 'LIST', help: 'faults to inject: crash, outage (a share of supernodes at once), mass-restart (every client), partition, clock-skew, nat-loss (NATs forget their mappings), clog (slow supernode links), slow-login; or none (default: drawn)' },
+        { name: 'faults', kind: 'string', value: 'LIST', help: 'faults to inject: crash, outage (a share of supernodes at once), mass-restart (every client), partition, clock-skew, nat-loss (NATs forget their mappings), clog (slow supernode links), slow-login, bad-clock (clients\' clocks off beyond the 5 minutes allowed); or none (default: drawn)' },
         { name: 'fault-seconds', kind: 'string', value: 'S', help: 'simulated seconds of the fault phase (default 120)' },
         { name: 'loss', kind: 'string', value: 'R', help: 'datagram loss on every link, 0 to 0.5 (default: drawn)' },
         { name: 'churn', kind: 'string', value: 'R', help: 'client crashes per client per simulated minute (default: drawn, up to 0.05)' },
         { name: 'messages', kind: 'string', value: 'N', help: 'chat messages sent per simulated second (default: clients/20)' },
         { name: 'lookups', kind: 'string', value: 'N', help: 'user lookups per simulated second (default: clients/20)' },
-        { name: 'inject', kind: 'string', value: 'LIST', help: 'deliberate bugs, to see the checks fail: drop-message, duplicate-message, accept-forged' },
+        { name: 'inject', kind: 'string', value: 'LIST', help: 'deliberate bugs, to see the checks fail: drop-message, duplicate-message, accept-forged, accept-bad-clock (supernodes believe a bad clock; with the bad-clock fault)' },
         { name: 'forgers', kind: 'string', value: 'N', help: 'supernodes that forge presence records (default: drawn, 0 or 1)' },
+        { name: 'login', kind: 'string', value: 'KIND', help: 'the login server: stand-in (in memory, any size; the default) or real (the real server in process, for small sizes)' },
         { name: 'report', kind: 'string', value: 'DIR', help: 'also write the report there as markdown, HTML (with a plot) and JSON' },
         { name: 'quiet', kind: 'boolean', help: 'no progress lines on standard error' },
       ],

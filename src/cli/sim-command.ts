@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError, type Arguments } from './arguments.js';
-import { FAULT_KINDS, INJECTIONS, type FaultKind, type Injection, type ScenarioOptions } from '../sim/scenario.js';
+import { FAULT_KINDS, INJECTIONS, LOGIN_KINDS, type FaultKind, type Injection, type LoginKind, type ScenarioOptions } from '../sim/scenario.js';
 import { runSim } from '../sim/run.js';
 import { reportHtml, reportMarkdown } from '../sim/report.js';
 
@@ -37,6 +37,8 @@ export function simOptions(args: Arguments): ScenarioOptions {
   const lookups = args.int('lookups', 0, 10_000);
   const injections = names<Injection>(args, 'inject', INJECTIONS);
   const forgers = args.int('forgers', 0, 100);
+  const login = args.string('login');
+  if (login !== undefined && !(LOGIN_KINDS as readonly string[]).includes(login)) throw new UsageError(`--login takes ${LOGIN_KINDS.join(' or ')} (got ${JSON.stringify(login)})`);
   return {
     ...(supernodes !== undefined ? { supernodes } : {}),
     ...(clients !== undefined ? { clients } : {}),
@@ -48,6 +50,7 @@ export function simOptions(args: Arguments): ScenarioOptions {
     ...(lookups !== undefined ? { lookupsPerSecond: lookups } : {}),
     ...(injections !== undefined ? { injections } : {}),
     ...(forgers !== undefined ? { forgers } : {}),
+    ...(login !== undefined ? { login: login as LoginKind } : {}),
   };
 }
 

@@ -1,17 +1,52 @@
 // Overlay identifiers: 256-bit, compared by XOR distance (Kademlia). A supernode's id is the
 // hash of its Noise static key, so it cannot pick its place in the ring without grinding keys;
 // a user's key is the hash of the normalised username.
-import { createHash } from 'node:crypto';
+import { sodium } from '../crypto/sodium.js';
 
 export const ID_BYTES = 32;
 export type NodeId = Uint8Array;
 
+const NODE_ID_CONTEXT = new TextEncoder().encode('parley-node-id-v1\0');
+const USER_KEY_CONTEXT = new TextEncoder().encode('parley-user-v1\0');
+const encoder = new TextEncoder();
+
+/**
+ * SHA-256 of `context` then `data`, through libsodium on raw bytes. Ids are hashed again at
+ * every contact a supernode learns or answers with; node:crypto's createHash built a hash
+ * object and a Buffer per call, about 5 % of a large simulation (docs/sim.md).
+ */
+function hashWithContext(context: Uint8Array, data: Uint8Array): NodeId {
+  const input = new Uint8Array(context.byteLength + data.byteLength);
+  input.set(context);
+  input.set(data, context.byteLength);
+  const id = new Uint8Array(ID_BYTES);
+  sodium.crypto_hash_sha256(id, input);
+  return id;
+}
+
+/**
+ * Ids of keys seen lately, by the key's bytes as a latin1 string (a copy of 32 bytes, cheaper
+ * than a hash). A supernode works out a contact's id again at every contact it learns or
+ * answers with, each time from a key freshly decoded from a message: even through libsodium,
+ * that was 3 % of a simulation. Bounded: the oldest key is forgotten first. The ids handed
+ * out are shared, like every NodeId: never written to.
+ */
+const NODE_ID_CACHE_MAX = 16_384;
+const nodeIds = new Map<string, NodeId>();
+
 export function supernodeId(dhKey: Uint8Array): NodeId {
-  return new Uint8Array(createHash('sha256').update('parley-node-id-v1\0').update(dhKey).digest());
+  const key = Buffer.from(dhKey.buffer, dhKey.byteOffset, dhKey.byteLength).toString('latin1');
+  let id = nodeIds.get(key);
+  if (id === undefined) {
+    id = hashWithContext(NODE_ID_CONTEXT, dhKey);
+    if (nodeIds.size >= NODE_ID_CACHE_MAX) nodeIds.delete(nodeIds.keys().next().value!);
+    nodeIds.set(key, id);
+  }
+  return id;
 }
 
 export function userKey(username: string): NodeId {
-  return new Uint8Array(createHash('sha256').update('parley-user-v1\0').update(username, 'utf8').digest());
+  return hashWithContext(USER_KEY_CONTEXT, encoder.encode(username));
 }
 
 /** Negative when a is closer to target than b, positive when farther, 0 when equal. */
@@ -39,7 +74,7 @@ export function sameId(a: NodeId, b: NodeId): boolean {
 }
 
 export function idHex(id: NodeId): string {
-  return Buffer.from(id).toString('hex');
+  return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex'); // a view, not a copy
 }
 
 /**

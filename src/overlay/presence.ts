@@ -25,7 +25,8 @@ export const DEFAULT_PRESENCE_TTL_MS = 15 * 60_000;
 export const MAX_PRESENCE_BYTES = 4096;
 export const MAX_SUPERNODES_PER_RECORD = 4;
 export const MAX_CANDIDATES_PER_RECORD = 16;
-const CLOCK_SKEW_MS = 5 * 60_000;
+/** How far in the future (by the checker's clock) a record may be stamped: clocks disagree. */
+export const CLOCK_SKEW_MS = 5 * 60_000;
 
 /**
  * Bytes of records one answer may carry: what fits in a frame with room to spare. A user may
@@ -125,6 +126,51 @@ export function verifyPresenceRecord(
   expectedUsername?: string,
 ): Result<VerifiedPresence, PresenceError> {
   if (encoded.byteLength > MAX_PRESENCE_BYTES) return refuse('oversized', `presence record of ${encoded.byteLength} bytes exceeds ${MAX_PRESENCE_BYTES}`);
+  const key = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength).toString('base64');
+  const memo = signedRecordsOf(verifier);
+  const signed = memo.get(key);
+  if (signed) return checkInTime(signed, verifier, nowMs, expectedUsername, encoded);
+  const checked = checkSigned(encoded, verifier, nowMs, expectedUsername);
+  if (!checked.ok) return checked;
+  if (memo.size >= SIGNED_RECORDS_KEPT) memo.delete(memo.keys().next().value!);
+  // Its own copy of the bytes: `encoded` is often a view into a whole received frame.
+  memo.set(key, { ...checked.value, encoded: encoded.slice() });
+  return ok(checked.value);
+}
+
+/**
+ * Records whose format and device signature were checked, by their bytes, per verifier (one
+ * node's trust state), the oldest forgotten first. A lookup gets the same record from several
+ * supernodes, and a supernode sees it again at each republish and forward: its Ed25519
+ * signature was checked each time (about 10 % of a simulation's run). What depends on the time
+ * (the certificate's validity and revocation, the record's own lifetime) and on the caller
+ * (the expected user) is checked at every use. At most SIGNED_RECORDS_KEPT records of up to
+ * MAX_PRESENCE_BYTES each (about 1 MiB per verifier at worst, a device's far less).
+ */
+const SIGNED_RECORDS_KEPT = 256;
+const signedRecords = new WeakMap<CertificateVerifier, Map<string, VerifiedPresence>>();
+
+function signedRecordsOf(verifier: CertificateVerifier): Map<string, VerifiedPresence> {
+  let memo = signedRecords.get(verifier);
+  if (!memo) signedRecords.set(verifier, (memo = new Map()));
+  return memo;
+}
+
+/** The checks that depend on the time and the caller, for a record whose signature holds. */
+function checkInTime(signed: VerifiedPresence, verifier: CertificateVerifier, nowMs: number, expectedUsername: string | undefined, encoded: Uint8Array): Result<VerifiedPresence, PresenceError> {
+  const certificate = verifier.verify(signed.device.encoded, nowMs);
+  if (!certificate.ok) {
+    if (certificate.error.code === 'wrong_network') return refuse('wrong_network', certificate.error.message);
+    return refuse('bad_certificate', certificate.error.message, { certificateError: certificate.error.code });
+  }
+  if (expectedUsername !== undefined && signed.username !== expectedUsername) return refuse('wrong_user', `a record for ${signed.username} offered as ${expectedUsername}`);
+  if (signed.issuedAtMs > nowMs + CLOCK_SKEW_MS) return refuse('not_yet_valid', 'the record is from the future');
+  if (signed.expiresAtMs <= nowMs) return refuse('expired', 'the record expired');
+  return ok({ ...signed, encoded });
+}
+
+/** Size, format, network, certificate, role, user and the device's signature: what does not change with time (but the certificate's validity, checked here too). */
+function checkSigned(encoded: Uint8Array, verifier: CertificateVerifier, nowMs: number, expectedUsername?: string): Result<VerifiedPresence, PresenceError> {
   const record = decodeProto(PresenceRecordSchema, encoded, MAX_PRESENCE_BYTES);
   if (!record.ok) return refuse('malformed', record.error.message);
   const decoded = decodeProto(PresenceBodySchema, record.value.body, MAX_PRESENCE_BYTES);
@@ -149,6 +195,8 @@ export function verifyPresenceRecord(
   }
   const issuedAtMs = Number(body.issuedAtMs);
   const expiresAtMs = Number(body.expiresAtMs);
+  // Refused before the lifetime checks as before: a record from the future that also lives
+  // too long is refused as from the future.
   if (issuedAtMs > nowMs + CLOCK_SKEW_MS) return refuse('not_yet_valid', 'the record is from the future');
   if (expiresAtMs <= nowMs) return refuse('expired', 'the record expired');
   if (expiresAtMs - issuedAtMs > MAX_PRESENCE_TTL_MS) return refuse('too_long_lived', `a record lives at most ${MAX_PRESENCE_TTL_MS / 60_000} minutes`);

@@ -22,6 +22,14 @@ export interface Contact {
   failures: number;
 }
 
+/** `closest` keeps up to this many in order as it goes; asked for more, it sorts the table. */
+const SELECT_AT_MOST = 64;
+
+/** The first 32 bits of an id, as an unsigned number. */
+function prefix32(id: NodeId): number {
+  return ((id[0]! << 24) | (id[1]! << 16) | (id[2]! << 8) | id[3]!) >>> 0;
+}
+
 export type InsertOutcome = { readonly kind: 'added' | 'updated' | 'self' } | { readonly kind: 'full'; readonly oldest: Contact };
 
 export class RoutingTable {
@@ -128,10 +136,36 @@ export class RoutingTable {
    * answered) only with `withSuspects` (a probe that gives them their chance to answer).
    */
   closest(target: NodeId, count: number, withSuspects = false): Contact[] {
-    const all: Contact[] = [];
-    for (const c of this.byId.values()) if (withSuspects || c.failures === 0) all.push(c);
-    all.sort((a, b) => compareDistance(target, a.id, b.id));
-    return all.slice(0, count);
+    if (count > SELECT_AT_MOST) {
+      const all: Contact[] = [];
+      for (const c of this.byId.values()) if (withSuspects || c.failures === 0) all.push(c);
+      all.sort((a, b) => compareDistance(target, a.id, b.id));
+      return all.slice(0, count);
+    }
+    // Every answer to another supernode asks this (sorting the whole table each time was 1.5 %
+    // of a simulation): keep the best `count` seen so far in order, compared by the first 32
+    // bits of the XOR distance as one number, the rest of it only where those are equal. The
+    // same contacts in the same order as sorting by compareDistance.
+    const best: Contact[] = [];
+    const keys: number[] = [];
+    if (count <= 0) return best;
+    const t = prefix32(target);
+    // Whether `id` at prefix distance `d` is closer to the target than the kept contact `i`.
+    const closer = (id: NodeId, d: number, i: number) => keys[i]! > d || (keys[i] === d && compareDistance(target, id, best[i]!.id) < 0);
+    for (const c of this.byId.values()) {
+      if (!withSuspects && c.failures !== 0) continue;
+      const d = (prefix32(c.id) ^ t) >>> 0;
+      if (best.length === count && !closer(c.id, d, count - 1)) continue;
+      let at = best.length;
+      while (at > 0 && closer(c.id, d, at - 1)) at--;
+      best.splice(at, 0, c);
+      keys.splice(at, 0, d);
+      if (best.length > count) {
+        best.pop();
+        keys.pop();
+      }
+    }
+    return best;
   }
 
   all(): Contact[] {

@@ -1,6 +1,6 @@
 // The fault schedule as a timeline of actions on the world: each fault starts, and ends (the
 // crashed come back, the partition heals). The liveness phase ends every fault still holding.
-import type { Fault } from './scenario.js';
+import { BAD_CLOCK_AHEAD_MS, BAD_CLOCK_BEHIND_MS, type Fault } from './scenario.js';
 import type { SimClient, SimSupernode, SimWorld } from './world.js';
 
 export interface FaultRecord {
@@ -13,6 +13,8 @@ export interface FaultRecord {
   healthyAfterEndMs: number | null;
   /** What it struck, in words (how many nodes, how far, how slow). */
   detail: string;
+  /** How many nodes (or public addresses, for a partition) it struck; 0 for the login server's. */
+  struck: number;
 }
 
 /** Milliseconds as seconds for the report, to a tenth. */
@@ -68,7 +70,7 @@ export class FaultSchedule {
   }
 
   private begin(fault: Fault): void {
-    const record: FaultRecord = { fault, startMs: this.nowMs, endMs: null, healthyAfterStartMs: null, healthyAfterEndMs: null, detail: '' };
+    const record: FaultRecord = { fault, startMs: this.nowMs, endMs: null, healthyAfterStartMs: null, healthyAfterEndMs: null, detail: '', struck: 0 };
     this.records.push(record);
     const { world } = this;
     const live = world.supernodes.filter((s) => s.host.up);
@@ -79,6 +81,7 @@ export class FaultSchedule {
         // Leave at least one supernode standing: a network with none is not a fault but the end.
         const victims = pickFrom(world, live, Math.min(count, live.length - 1));
         for (const s of victims) world.crashSupernode(s);
+        record.struck = victims.length;
         record.detail = `${victims.length} supernodes down for ${seconds(fault.downMs)} s`;
         this.hold(record, fault.downMs, () => victims.forEach((s) => world.restartSupernode(s)));
         break;
@@ -86,6 +89,7 @@ export class FaultSchedule {
       case 'mass-restart': {
         const clients = world.clients.filter((c) => c.host.up);
         for (const c of clients) world.crashClient(c);
+        record.struck = clients.length;
         record.detail = `${clients.length} clients back within ${seconds(fault.spreadMs)} s`;
         // Back one by one over the spread, in a seeded order.
         const order = pickFrom(world, clients, clients.length);
@@ -108,6 +112,7 @@ export class FaultSchedule {
         for (const s of pickFrom(world, world.supernodes, Math.max(1, Math.round(fault.share * world.supernodes.length)))) side.add(s.host.address);
         for (const c of pickFrom(world, world.clients, Math.round(fault.share * world.clients.length))) side.add(c.publicAddress);
         world.network.severed = (a, b) => side.has(a) !== side.has(b);
+        record.struck = side.size;
         record.detail = `${side.size} public addresses cut off for ${seconds(fault.healAfterMs)} s`;
         this.hold(record, fault.healAfterMs, () => {
           world.network.severed = null;
@@ -120,6 +125,7 @@ export class FaultSchedule {
         // Each its own amount, ahead or behind, from a fifth of the most up to the most.
         for (const node of skewed) node.clockSkewMs = Math.round((world.random.float() < 0.5 ? -1 : 1) * (0.2 + 0.8 * world.random.float()) * fault.maxSkewMs);
         const most = Math.max(...skewed.map((node) => Math.abs(node.clockSkewMs)));
+        record.struck = skewed.length;
         record.detail = `${skewed.length} nodes' clocks off by up to ${Math.round(most / 1000)} s for ${seconds(fault.forMs)} s`;
         this.hold(record, fault.forMs, () => skewed.forEach((node) => (node.clockSkewMs = 0)));
         break;
@@ -132,6 +138,7 @@ export class FaultSchedule {
           mappings += c.gateway!.udp.size + c.gateway!.tcp.size;
           c.gateway!.forgetMappings();
         }
+        record.struck = struck.length;
         record.detail = `${struck.length} NATs forgot ${mappings} mappings`;
         // Over at once: what it broke (the links through those NATs) must mend on its own.
         this.finish(record);
@@ -140,8 +147,36 @@ export class FaultSchedule {
       case 'clog': {
         const clogged = pickFrom(world, world.supernodes, Math.max(1, Math.round(fault.share * world.supernodes.length)));
         for (const s of clogged) world.network.clog(s.host, { bandwidthBps: fault.bandwidthBps, queueLimitMs: CLOGGED_QUEUE_MS });
+        record.struck = clogged.length;
         record.detail = `${clogged.length} supernodes' links at ${Math.round(fault.bandwidthBps / 1000)} kbit/s for ${seconds(fault.forMs)} s`;
         this.hold(record, fault.forMs, () => clogged.forEach((s) => world.network.clog(s.host, null)));
+        break;
+      }
+      case 'bad-clock': {
+        const struck = pickFrom(world, world.clients, Math.min(fault.count, world.clients.length));
+        const between = (range: { min: number; max: number }) => Math.round(range.min + world.random.float() * (range.max - range.min));
+        // Their machines restart with the clock wrong (a flat CMOS battery, a bad image): the
+        // device starts and must attach with records stamped by that clock.
+        for (const c of struck) {
+          world.crashClient(c);
+          c.clockSkewMs = world.random.float() < 0.5 ? between(BAD_CLOCK_AHEAD_MS) : -between(BAD_CLOCK_BEHIND_MS);
+          c.badClockSinceMs = world.now;
+        }
+        // The injected bug: supernodes that believe the first struck client's clock (ahead), as
+        // ones that did not check a record's time would. The invariant must catch it.
+        const believers = world.scenario.injections.includes('accept-bad-clock') ? world.supernodes : [];
+        if (believers.length > 0 && struck[0]) {
+          struck[0].clockSkewMs = Math.abs(struck[0].clockSkewMs);
+          for (const s of believers) s.clockSkewMs = struck[0].clockSkewMs;
+        }
+        for (const c of struck) world.restartClient(c);
+        const ahead = struck.filter((c) => c.clockSkewMs > 0).length;
+        record.struck = struck.length;
+        record.detail = `${struck.length} clients restarted with clocks off beyond the tolerance (${ahead} ahead, ${struck.length - ahead} behind) for ${seconds(fault.forMs)} s`;
+        this.hold(record, fault.forMs, () => {
+          for (const node of [...struck, ...believers]) node.clockSkewMs = 0;
+          for (const c of struck) c.badClockSinceMs = null;
+        });
         break;
       }
       case 'slow-login': {

@@ -25,6 +25,46 @@ export interface Spread {
   readonly max: number;
 }
 
+/** One node's counters: bytes on the wire (its host's link, headers included) and handler time. */
+interface HostCounters {
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  readonly cpuMs: number;
+}
+
+/** Every node's counters at one moment, and the handler time no node was charged. */
+export interface CounterSnapshot {
+  readonly supernodes: readonly HostCounters[];
+  readonly clients: readonly HostCounters[];
+  readonly unaccountedCpuMs: number;
+  readonly continuationsCpuMs: number;
+}
+
+/** Takes the counters of every supernode and client (the same order as the world's lists). */
+export function snapshotCounters(world: SimWorld): CounterSnapshot {
+  const of = (host: { bytesSent: number; bytesReceived: number; cpuMs: number }): HostCounters => ({ bytesSent: host.bytesSent, bytesReceived: host.bytesReceived, cpuMs: host.cpuMs });
+  const scheduler = world.network.scheduler;
+  return {
+    supernodes: world.supernodes.map((s) => of(s.host)),
+    clients: world.clients.map((c) => of(c.host)),
+    unaccountedCpuMs: scheduler.unaccountedCpuMs,
+    continuationsCpuMs: scheduler.continuationsCpuMs,
+  };
+}
+
+/** Bytes per simulated second one node of a role sent and received over the run. */
+export interface TrafficPerNode {
+  readonly sentBytesPerS: Spread;
+  readonly receivedBytesPerS: Spread;
+}
+
+/** Wall time per simulated second in one node's handlers, over the run (machine-dependent). */
+export interface CpuPerNode {
+  readonly msPerSimulatedS: Spread;
+  /** All nodes of the role together, as a share of the run's wall time. */
+  readonly shareOfRun: number;
+}
+
 export interface SimReport {
   readonly scenario: Scenario;
   /** Round trip between two random nodes' links (2 × the two one-way latencies), median. */
@@ -35,6 +75,8 @@ export interface SimReport {
   /** Time from the start of the liveness phase until the network had healed (null: it did not). */
   readonly healedAfterMs: number | null;
   readonly perSupernode: { readonly records: Spread; readonly links: Spread; readonly clients: Spread };
+  /** Traffic per node over the run (after the build), by role: from the virtual network's counters. */
+  readonly traffic: { readonly supernode: TrafficPerNode; readonly client: TrafficPerNode };
   readonly maxQueuedPayloads: number;
   /**
    * The forgers' work and the honest supernodes' refusals: records forged, forged copies
@@ -42,6 +84,14 @@ export interface SimReport {
    * refused for a bad presence record.
    */
   readonly forgeries: { readonly forged: number; readonly published: number; readonly storesRejected: number; readonly attachesRefusedBadPresence: number };
+  /**
+   * Attaches the honest supernodes refused for a record stamped from the future or expired on
+   * arrival: devices whose clocks are off beyond the tolerance (the bad-clock fault), and the
+   * clients it struck.
+   */
+  readonly badClocks: { readonly clients: number; readonly refusedFromTheFuture: number; readonly refusedExpired: number };
+  /** The login server the devices used (scenario.login), the calls it answered and the offline messages it stored. */
+  readonly login: { readonly kind: string; readonly calls: number; readonly offlineStored: number };
   readonly timeline: readonly TickSample[];
   /** Not deterministic: they depend on the machine (left out when comparing runs). */
   readonly machine: {
@@ -53,6 +103,13 @@ export interface SimReport {
     /** Simulated node-seconds per wall-clock second, over the run after the build. */
     readonly nodeSecondsPerWallSecond: number;
     readonly heapPerNodeBytes: number;
+    /**
+     * Handler time over the run, per node by role: a packet delivered to a node and its timers
+     * are its own, and so are the promise continuations after them (Scheduler.measureCpu).
+     * Apart, the shares of the run's wall time no node was charged: the network's own events
+     * (NATs, retransmissions), and the driver with the simulator's own continuations.
+     */
+    readonly cpu: { readonly supernode: CpuPerNode; readonly client: CpuPerNode; readonly networkShare: number; readonly continuationsShare: number };
   };
 }
 
@@ -67,6 +124,7 @@ function spread(values: readonly number[]): Spread {
 }
 
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+const roundSpread = (s: Spread, digits: number): Spread => ({ min: round(s.min, digits), p50: round(s.p50, digits), max: round(s.max, digits) });
 
 export function buildReport(parts: {
   scenario: Scenario;
@@ -83,6 +141,8 @@ export function buildReport(parts: {
   wallMs: number;
   heapPerNodeBytes: number;
   nodes: number;
+  /** The counters when the run began (after the build); the report takes them again at the end. */
+  countersAtRunStart: CounterSnapshot;
 }): SimReport {
   const { world, ledger, lookups } = parts;
   // The link latencies of public nodes (a NATed client's is its gateway's, plus 1 ms inside).
@@ -97,6 +157,21 @@ export function buildReport(parts: {
   const p50 = percentile(found, 50);
   const p99 = percentile(found, 99);
   const runWallMs = Math.max(1, parts.wallMs - parts.build.wallMs);
+  const start = parts.countersAtRunStart;
+  const end = snapshotCounters(world);
+  const simulatedS = Math.max(0.001, parts.simulatedMs / 1000);
+  const deltas = (ends: readonly HostCounters[], starts: readonly HostCounters[]) =>
+    ends.map((e, i) => ({ sent: e.bytesSent - (starts[i]?.bytesSent ?? 0), received: e.bytesReceived - (starts[i]?.bytesReceived ?? 0), cpuMs: e.cpuMs - (starts[i]?.cpuMs ?? 0) }));
+  const supernodeDeltas = deltas(end.supernodes, start.supernodes);
+  const clientDeltas = deltas(end.clients, start.clients);
+  const traffic = (d: typeof supernodeDeltas): TrafficPerNode => ({
+    sentBytesPerS: roundSpread(spread(d.map((x) => x.sent / simulatedS)), 0),
+    receivedBytesPerS: roundSpread(spread(d.map((x) => x.received / simulatedS)), 0),
+  });
+  const cpu = (d: typeof supernodeDeltas): CpuPerNode => ({
+    msPerSimulatedS: roundSpread(spread(d.map((x) => x.cpuMs / simulatedS)), 3),
+    shareOfRun: round(d.reduce((sum, x) => sum + x.cpuMs, 0) / runWallMs, 3),
+  });
   return {
     scenario: parts.scenario,
     medianRttMs,
@@ -125,6 +200,7 @@ export function buildReport(parts: {
       links: spread(running.map((r) => r.links.size)),
       clients: spread(running.map((r) => r.attachments.size)),
     },
+    traffic: { supernode: traffic(supernodeDeltas), client: traffic(clientDeltas) },
     maxQueuedPayloads: parts.maxQueue,
     forgeries: {
       forged: parts.forgeries.count,
@@ -132,6 +208,12 @@ export function buildReport(parts: {
       storesRejected: running.reduce((sum, r) => sum + r.dht.counters.storeRequests.rejected, 0),
       attachesRefusedBadPresence: running.reduce((sum, r) => sum + (r.attachments.refused.get('bad_presence') ?? 0), 0),
     },
+    badClocks: {
+      clients: parts.faults.reduce((sum, r) => sum + (r.fault.kind === 'bad-clock' ? r.struck : 0), 0),
+      refusedFromTheFuture: running.reduce((sum, r) => sum + (r.attachments.refusedPresence.get('not_yet_valid') ?? 0), 0),
+      refusedExpired: running.reduce((sum, r) => sum + (r.attachments.refusedPresence.get('expired') ?? 0), 0),
+    },
+    login: { kind: parts.scenario.login, calls: world.login.calls, offlineStored: world.login.offlineStored },
     timeline: parts.samples,
     machine: {
       buildWallMs: Math.round(parts.build.wallMs),
@@ -141,6 +223,12 @@ export function buildReport(parts: {
       nodes: parts.nodes,
       nodeSecondsPerWallSecond: round((parts.nodes * parts.simulatedMs) / runWallMs),
       heapPerNodeBytes: Math.round(parts.heapPerNodeBytes),
+      cpu: {
+        supernode: cpu(supernodeDeltas),
+        client: cpu(clientDeltas),
+        networkShare: round((end.unaccountedCpuMs - start.unaccountedCpuMs) / runWallMs, 3),
+        continuationsShare: round((end.continuationsCpuMs - start.continuationsCpuMs) / runWallMs, 3),
+      },
     },
   };
 }
@@ -152,6 +240,8 @@ export function deterministicPart(report: SimReport): Omit<SimReport, 'machine'>
 }
 
 const seconds = (ms: number | null) => (ms === null ? '—' : `${round(ms / 1000)} s`);
+const kib = (bytes: number) => (bytes < 1024 ? `${Math.round(bytes)} B` : `${round(bytes / 1024)} KiB`);
+const percent = (share: number) => `${round(share * 100)} %`;
 
 export function reportMarkdown(report: SimReport, outcome: { violation: { invariant: string; detail: string; atMs: number } | null; replay: string }): string {
   const s = report.scenario;
@@ -181,6 +271,10 @@ export function reportMarkdown(report: SimReport, outcome: { violation: { invari
     '',
     `Messages: ${report.messages.accepted} accepted, ${report.messages.undelivered} not shown, ${report.messages.refusedAtSend} refused at send; delivery p50 ${report.messages.deliveryP50Ms} ms, p99 ${report.messages.deliveryP99Ms} ms. Most payloads waiting at one device: ${report.maxQueuedPayloads}.`,
     '',
+    `Login server (${report.login.kind}): ${report.login.calls} calls answered, ${report.login.offlineStored} offline messages stored.`,
+    '',
+    `Clocks beyond the tolerance: ${report.badClocks.clients} client(s) struck; the honest supernodes refused ${report.badClocks.refusedFromTheFuture} attaches for a record from the future and ${report.badClocks.refusedExpired} for one expired on arrival.`,
+    '',
     `Forged presence records: ${report.forgeries.forged} made by ${s.forgers} forger(s), ${report.forgeries.published} published; the honest supernodes rejected ${report.forgeries.storesRejected} store requests and refused ${report.forgeries.attachesRefusedBadPresence} attaches for a bad presence record (all reasons).`,
     '',
     '## Per supernode (at the end)',
@@ -190,6 +284,19 @@ export function reportMarkdown(report: SimReport, outcome: { violation: { invari
     `| presence records | ${report.perSupernode.records.min} | ${report.perSupernode.records.p50} | ${report.perSupernode.records.max} |`,
     `| links | ${report.perSupernode.links.min} | ${report.perSupernode.links.p50} | ${report.perSupernode.links.max} |`,
     `| attached clients | ${report.perSupernode.clients.min} | ${report.perSupernode.clients.p50} | ${report.perSupernode.clients.max} |`,
+    '',
+    '## Traffic and CPU per node (over the run, per simulated second)',
+    '',
+    '| | sent min / p50 / max | received min / p50 / max | handler CPU min / p50 / max | all of the role |',
+    '| --- | --- | --- | --- | --- |',
+    ...(['supernode', 'client'] as const).map((role) => {
+      const t = report.traffic[role];
+      const c = m.cpu[role];
+      const bytes = (x: Spread) => `${kib(x.min)} / ${kib(x.p50)} / ${kib(x.max)}`;
+      return `| ${role} | ${bytes(t.sentBytesPerS)} | ${bytes(t.receivedBytesPerS)} | ${c.msPerSimulatedS.min} / ${c.msPerSimulatedS.p50} / ${c.msPerSimulatedS.max} ms | ${percent(c.shareOfRun)} of the run's wall time |`;
+    }),
+    '',
+    `Bytes are IP packets on each node's own link (headers included; a NATed client's, inside its NAT). Handler CPU is the wall time in the packets delivered to a node and its timers, and in the promise continuations after them; the network's own events took ${percent(m.cpu.networkShare)} of the run's wall time, the driver and the simulator's own continuations ${percent(m.cpu.continuationsShare)}.`,
     '',
     '## The simulator',
     '',

@@ -5,12 +5,13 @@
 import { equalBytes } from '../crypto/bytes.js';
 import { MAX_QUEUED_ITEMS } from '../messenger/device-stream.js';
 import { DEFAULT_MAX_LINKS } from '../supernode/supernode.js';
+import { CLOCK_SKEW_MS as PRESENCE_CLOCK_SKEW_MS } from '../overlay/presence.js';
 import { SeededRandom } from '../env/prng.js';
 import { drawScenario, replayLine, type Scenario, type ScenarioOptions } from './scenario.js';
 import { SimWorld, type SimClient } from './world.js';
 import { FaultSchedule } from './faults.js';
 import { MessageLedger, messageText, tagOf } from './ledger.js';
-import { buildReport, type SimReport, type TickSample } from './report.js';
+import { buildReport, snapshotCounters, type SimReport, type TickSample } from './report.js';
 import { ForgeryLedger, forgeOnce } from './forger.js';
 
 /** The invariants' step: they are checked every simulated second. */
@@ -27,6 +28,8 @@ export const FAULT_GRACE_MS = 30_000;
  * a client that lost its supernode retries with a growing pause: two minutes cover both.
  */
 export const LIVENESS_MS = 120_000;
+/** How often (simulated) a running simulation logs its speed so far. */
+const PROGRESS_EVERY_MS = 10_000;
 /** A client's downtime in churn: from 5 to 30 s. */
 const CHURN_DOWN_MS = { min: 5_000, max: 30_000 };
 
@@ -70,6 +73,9 @@ export async function runSim(seed: number, options: ScenarioOptions = {}, contro
   const heapBefore = process.memoryUsage().heapUsed;
   const world = new SimWorld(scenario);
   world.serialBuild = control.serialBuild ?? false;
+  world.log = log;
+  // Handler time per node, for the report (two clock reads an event).
+  world.network.scheduler.measureCpu = true;
   // The simulator's own choices (who sends, who looks up) from a stream of their own, so they
   // do not shift the world's randomness.
   const choice = new SeededRandom(seed ^ 0xc401ce);
@@ -87,6 +93,16 @@ export async function runSim(seed: number, options: ScenarioOptions = {}, contro
   let duplicateOne = scenario.injections.includes('duplicate-message');
   let acceptForged = scenario.injections.includes('accept-forged');
   world.onDevice = (client, device) => {
+    // A device whose clock is off beyond the tolerance must not attach: its record is refused
+    // (from the future, or expired on arrival). Its machine restarted with the clock wrong
+    // (faults.ts), so no attach begun with a right clock is still under way.
+    device.onEvent((event) => {
+      if (event.kind !== 'attachment' || event.event.kind !== 'attached' || client.device !== device) return;
+      const since = client.badClockSinceMs;
+      if (since !== null) {
+        violate('a clock beyond the tolerance is refused', `${client.name} attached to ${event.event.supernode.host} with its clock ${Math.round(client.clockSkewMs / 1000)} s off (${((world.now - since) / 1000).toFixed(1)} s after it went off)`);
+      }
+    });
     device.chat.onMessage((message) => {
       const tag = tagOf(message.text);
       if (tag === null) return;
@@ -113,6 +129,7 @@ export async function runSim(seed: number, options: ScenarioOptions = {}, contro
     const nodes = scenario.supernodes + scenario.forgers + scenario.clients;
     collect();
     const heapPerNodeBytes = Math.max(0, process.memoryUsage().heapUsed - heapBefore) / nodes;
+    const countersAtRunStart = snapshotCounters(world);
     log(`built in ${(buildWallMs / 1000).toFixed(1)} s wall; running ${scenario.faultPhaseMs / 1000} s of faults`);
 
     const faults = new FaultSchedule(world, scenario.faults);
@@ -206,6 +223,7 @@ export async function runSim(seed: number, options: ScenarioOptions = {}, contro
     };
 
     const checkBounds = () => {
+      const badClocks = world.clients.filter((c) => c.badClockSinceMs !== null && c.clockSkewMs > 0);
       for (const s of world.supernodes) {
         const running = s.running;
         if (!running) continue;
@@ -213,6 +231,15 @@ export async function runSim(seed: number, options: ScenarioOptions = {}, contro
           // Expired records too (a wall time before any record): a forgery stored is one too many.
           if (running.dht.store.get(victim, -Infinity).some((r) => forgeries.isForged(r.encoded))) {
             violate('no presence record accepted with a bad signature', `supernode ${s.index} stores a record of ${victim} a forger made`);
+          }
+        }
+        // No record from beyond the tolerance is stored: a bad clock ahead stamps its records
+        // more than PRESENCE_CLOCK_SKEW_MS after the true time (no honest supernode's clock is
+        // off while the bad-clock fault holds: faults do not overlap).
+        const wallMs = world.network.scheduler.wallTimeMs();
+        for (const c of badClocks) {
+          if (running.dht.store.get(c.name, -Infinity).some((r) => r.issuedAtMs > wallMs + PRESENCE_CLOCK_SKEW_MS)) {
+            violate('a clock beyond the tolerance is refused', `supernode ${s.index} stores a record of ${c.name} stamped more than ${PRESENCE_CLOCK_SKEW_MS / 60_000} minutes ahead of its clock`);
           }
         }
         const limit = running.attachments.limits.maxClients;
@@ -255,6 +282,15 @@ export async function runSim(seed: number, options: ScenarioOptions = {}, contro
       }
     };
 
+    // Progress every PROGRESS_EVERY_MS simulated: at thousands of nodes a run takes long enough
+    // that its speed so far is worth seeing (and a run stopped early has still measured it).
+    const runWallStart = performance.now();
+    const progress = () => {
+      if (runTime() % PROGRESS_EVERY_MS !== 0) return;
+      const wallS = (performance.now() - runWallStart) / 1000;
+      log(`${runTime() / 1000} s simulated in ${wallS.toFixed(1)} s wall: ${Math.round((nodes * runTime()) / 1000 / Math.max(0.001, wallS))} node-s/s; heap ${Math.round(process.memoryUsage().heapUsed / 2 ** 20)} MiB`);
+    };
+
     // The fault phase.
     while (runTime() < scenario.faultPhaseMs && !violation) {
       faults.advance(runTime());
@@ -276,6 +312,7 @@ export async function runSim(seed: number, options: ScenarioOptions = {}, contro
       await world.elapse(TICK_MS);
       checkBounds();
       noteRecovery(sample('faults'));
+      progress();
     }
 
     // The liveness phase: everything comes back, no new messages; the network must heal.
@@ -291,6 +328,7 @@ export async function runSim(seed: number, options: ScenarioOptions = {}, contro
         for (let i = 0; i < scenario.lookupsPerSecond; i++) startLookup(population);
         await world.elapse(TICK_MS);
         checkBounds();
+        progress();
         const tick = sample('liveness');
         noteRecovery(tick);
         if (healthy(tick) && tick.clientsAttached === scenario.clients && ledger.undelivered().length === 0) {
@@ -326,6 +364,7 @@ export async function runSim(seed: number, options: ScenarioOptions = {}, contro
       wallMs,
       heapPerNodeBytes,
       nodes,
+      countersAtRunStart,
     });
     return { scenario, violation, replay, report };
   } finally {

@@ -5,11 +5,13 @@ import { SeededRandom } from '../env/prng.js';
 import type { NatClass } from '../env/virtual/index.js';
 
 /** Faults the simulator injects (see faults.ts for what each does). */
-export const FAULT_KINDS = ['crash', 'outage', 'mass-restart', 'partition', 'clock-skew', 'nat-loss', 'clog', 'slow-login'] as const;
+export const FAULT_KINDS = ['crash', 'outage', 'mass-restart', 'partition', 'clock-skew', 'nat-loss', 'clog', 'slow-login', 'bad-clock'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+/** The kinds drawn together from the seed's main stream (later kinds are drawn apart, so old seeds draw as before). */
+const FIRST_FAULT_KINDS: readonly FaultKind[] = FAULT_KINDS.slice(0, 8);
 
 /** Deliberate bugs, to see the checks fail (tests; `--inject`): never drawn from the seed. */
-export const INJECTIONS = ['drop-message', 'duplicate-message', 'accept-forged'] as const;
+export const INJECTIONS = ['drop-message', 'duplicate-message', 'accept-forged', 'accept-bad-clock'] as const;
 export type Injection = (typeof INJECTIONS)[number];
 
 export type Fault =
@@ -32,7 +34,19 @@ export type Fault =
   /** A share of supernodes' links drop to `bandwidthBps` (a saturated uplink: long queues, late datagrams dropped) for `forMs`. */
   | { readonly kind: 'clog'; readonly atMs: number; readonly share: number; readonly bandwidthBps: number; readonly forMs: number }
   /** The login server answers `delayMs` late (overloaded, as in December 2010) for `forMs`. */
-  | { readonly kind: 'slow-login'; readonly atMs: number; readonly delayMs: number; readonly forMs: number };
+  | { readonly kind: 'slow-login'; readonly atMs: number; readonly delayMs: number; readonly forMs: number }
+  /**
+   * `count` clients' wall clocks are off beyond the 5 minutes certificates and records allow
+   * (BAD_CLOCK_AHEAD_MS / BAD_CLOCK_BEHIND_MS, each its own amount) for `forMs`: their presence
+   * records are refused (from the future, or expired when they arrive), with the reason, and
+   * counted; nothing crashes, and once the clocks are right they attach again.
+   */
+  | { readonly kind: 'bad-clock'; readonly atMs: number; readonly count: number; readonly forMs: number };
+
+/** A bad clock ahead is off by this much (more than the 5 minutes a record may come from the future). */
+export const BAD_CLOCK_AHEAD_MS = { min: 6 * 60_000, max: 30 * 60_000 } as const;
+/** A bad clock behind is off by this much (more than a record's 15 minutes of life, plus the 5 minutes allowed). */
+export const BAD_CLOCK_BEHIND_MS = { min: 21 * 60_000, max: 50 * 60_000 } as const;
 
 export interface LinkRange {
   /** One-way latency of a node's link to the internet, drawn uniformly per node. */
@@ -68,7 +82,15 @@ export interface Scenario {
    * must refuse them.
    */
   readonly forgers: number;
+  /**
+   * The login server devices talk to: 'stand-in' answers from memory (sim-login.ts, for any
+   * size); 'real' runs src/login-server in process (real-login.ts, for small sizes). Never drawn.
+   */
+  readonly login: LoginKind;
 }
+
+export const LOGIN_KINDS = ['stand-in', 'real'] as const;
+export type LoginKind = (typeof LOGIN_KINDS)[number];
 
 /** What the command line may fix; the rest comes from the seed. */
 export interface ScenarioOptions {
@@ -82,6 +104,7 @@ export interface ScenarioOptions {
   readonly lookupsPerSecond?: number;
   readonly injections?: readonly Injection[];
   readonly forgers?: number;
+  readonly login?: LoginKind;
 }
 
 /** When the first fault may strike: after the network has formed and every client has attached once. */
@@ -108,7 +131,10 @@ export function drawScenario(seed: number, options: ScenarioOptions = {}): Scena
   };
   const natMix = NAT_MIXES[random.int(NAT_MIXES.length)]!;
   const faultPhaseMs = options.faultPhaseMs ?? 120_000;
-  const kinds = options.faults ?? FAULT_KINDS.filter(() => random.float() < 0.6);
+  // Kinds added later are drawn from a stream of their own, so a seed that does not draw them
+  // draws everything else as before.
+  const later = new SeededRandom(seed ^ 0x1a7e4);
+  const kinds = options.faults ?? [...FIRST_FAULT_KINDS.filter(() => random.float() < 0.6), ...FAULT_KINDS.filter((k) => !FIRST_FAULT_KINDS.includes(k) && later.float() < 0.6)];
   const faults: Fault[] = [];
   // Faults one after another, each given time to happen and heal, so recovery is measured per fault.
   const slotMs = Math.max(1, Math.floor((faultPhaseMs - FIRST_FAULT_AT_MS) / Math.max(1, kinds.length)));
@@ -142,6 +168,9 @@ export function drawScenario(seed: number, options: ScenarioOptions = {}): Scena
       case 'slow-login':
         faults.push({ kind, atMs, delayMs: Math.round(between(2_000, 8_000)), forMs: downMs });
         break;
+      case 'bad-clock':
+        faults.push({ kind, atMs, count: Math.max(1, Math.round(clients * between(0.02, 0.05))), forMs: downMs });
+        break;
     }
   });
   return {
@@ -159,6 +188,7 @@ export function drawScenario(seed: number, options: ScenarioOptions = {}): Scena
     injections: options.injections ?? [],
     // Drawn last, so adding it shifted no earlier draw.
     forgers: options.forgers ?? (random.float() < 0.5 ? 1 : 0),
+    login: options.login ?? 'stand-in',
   };
 }
 
@@ -174,6 +204,7 @@ export function replayLine(seed: number, options: ScenarioOptions): string {
   if (options.messagesPerSecond !== undefined) parts.push(`--messages ${options.messagesPerSecond}`);
   if (options.lookupsPerSecond !== undefined) parts.push(`--lookups ${options.lookupsPerSecond}`);
   if (options.forgers !== undefined) parts.push(`--forgers ${options.forgers}`);
+  if (options.login !== undefined) parts.push(`--login ${options.login}`);
   if (options.injections !== undefined && options.injections.length > 0) parts.push(`--inject ${options.injections.join(',')}`);
   return parts.join(' ');
 }

@@ -30,7 +30,30 @@ interface SimUser {
   readonly mailbox: StoredOffline[];
 }
 
-export class SimLoginServer {
+/**
+ * What the simulated world needs of a login server: its users made (each with one device and
+ * its buddies), each device's account, the slow-login fault's knob, and the offline store's
+ * state for a violation's detail. The stand-in below answers from memory; real-login.ts runs
+ * the real server.
+ */
+export interface SimLogin {
+  /** Creates the users, their devices and contact lists (virtual time passes: drive it). */
+  addUsers(users: readonly { readonly name: string; readonly buddies: readonly string[] }[]): Promise<void>;
+  account(username: string): DeviceAccount;
+  /** Extra time each answer takes (the slow-login fault: an overloaded server). */
+  extraDelayMs: number;
+  /** Calls answered. */
+  readonly calls: number;
+  /** Offline messages stored in all. */
+  readonly offlineStored: number;
+  /** Offline messages stored and not yet fetched and acknowledged. */
+  readonly offlineWaiting: number;
+  /** Offline messages the server refused to store. */
+  readonly refusedOffline: number;
+  close(): Promise<void>;
+}
+
+export class SimLoginServer implements SimLogin {
   private readonly users = new Map<string, SimUser>();
   private readonly byDeviceId = new Map<number, SimUser>();
   private nextOfflineId = 1;
@@ -38,6 +61,7 @@ export class SimLoginServer {
   refusedOffline = 0;
   /** Calls answered, for the report. */
   calls = 0;
+  offlineStored = 0;
   /** Extra time each answer takes (the slow-login fault: an overloaded server). */
   extraDelayMs = 0;
 
@@ -58,6 +82,12 @@ export class SimLoginServer {
     this.users.set(username, user);
     this.byDeviceId.set(deviceId, user);
   }
+
+  async addUsers(users: readonly { readonly name: string; readonly buddies: readonly string[] }[]): Promise<void> {
+    for (const { name, buddies } of users) this.addUser(name, buddies);
+  }
+
+  async close(): Promise<void> {}
 
   /** Messages waiting at the login server, all devices together. */
   get offlineWaiting(): number {
@@ -113,6 +143,7 @@ export class SimLoginServer {
         throw new LoginError(429, 'mailbox_full', 'too many offline messages for this device');
       }
       target.mailbox.push({ id: this.nextOfflineId++, sender: username, ciphertext, createdAtMs: this.clock.wallTimeMs() });
+      this.offlineStored++;
       return {};
     }
     if (method === 'GET' && route === '/v1/offline') return { messages: user.mailbox.slice(0, OFFLINE_PAGE) };

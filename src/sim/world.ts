@@ -15,7 +15,9 @@ import { ChatHistory } from '../chat/history.js';
 import { HostCache, parseHostCache } from '../overlay/host-cache.js';
 import { DEFAULT_STATUS, type OwnStatus } from '../client/own-status.js';
 import { natOf, type Scenario } from './scenario.js';
-import { SimLoginServer } from './sim-login.js';
+import { SimLoginServer, type SimLogin } from './sim-login.js';
+import { RealSimLogin } from './real-login.js';
+import { addressToText } from '../env/virtual/address.js';
 
 /** The virtual epoch: certificates are issued an hour before it. */
 export const SIM_EPOCH_MS = Date.UTC(2026, 0, 1);
@@ -61,19 +63,21 @@ export interface SimClient {
   /** Starts made so far (a crashed start that is still under way is not counted twice). */
   starts: number;
   clockSkewMs: number;
+  /** Virtual time since when its clock is off beyond the tolerance (the bad-clock fault), or null. */
+  badClockSinceMs: number | null;
 }
 
 /**
  * The environment of a node whose wall clock may be off: monotonic time and timers are the
  * network's, wall time is off by the node's `clockSkewMs` as it is now (set and cleared while
- * the node runs).
+ * the node runs). Its timers are charged to its host's CPU account (see Scheduler.measureCpu).
  */
 function skewableEnv(host: VirtualHost, node: { clockSkewMs: number }): Env {
   const scheduler = host.clock;
   const clock: Clock = {
     now: () => scheduler.now(),
     wallTimeMs: () => scheduler.wallTimeMs() + node.clockSkewMs,
-    after: (delayMs, fn) => scheduler.after(delayMs, fn),
+    after: (delayMs, fn) => scheduler.after(delayMs, fn, host),
   };
   return { ...host.env(), clock };
 }
@@ -110,7 +114,8 @@ export class SimWorld {
   readonly random: SeededRandom;
   readonly ca: NetworkCa;
   readonly verifier: CertificateVerifier;
-  readonly login: SimLoginServer;
+  /** The stand-in, or the real login server once `buildClients` started it (scenario.login). */
+  login: SimLogin;
   readonly supernodes: SimSupernode[] = [];
   readonly clients: SimClient[] = [];
   /** Forging supernodes (scenario.forgers), built after the honest ones. */
@@ -122,6 +127,8 @@ export class SimWorld {
   private readonly histories: ChatHistory[] = [];
   /** Builds one node at a time, as the simulator first did (to measure what the waves save). */
   serialBuild = false;
+  /** Progress lines while building (each wave of supernodes, each thousand clients). */
+  log: (line: string) => void = () => {};
 
   constructor(readonly scenario: Scenario) {
     this.random = new SeededRandom(scenario.seed);
@@ -165,6 +172,7 @@ export class SimWorld {
       next += joining.length;
       for (const supernode of joining) (supernode.forger ? this.forgers : this.supernodes).push(supernode);
       await this.network.scheduler.drive(Promise.all(joining.map((s) => this.startSupernode(s))));
+      if (wave > 1) this.log(`${next} supernodes joined (${(this.now / 1000).toFixed(1)} s virtual)`);
     }
   }
 
@@ -201,32 +209,50 @@ export class SimWorld {
   async buildClients(): Promise<void> {
     const { clients, buddies } = this.scenario;
     const names = Array.from({ length: clients }, (_, i) => `user${i}`);
-    names.forEach((name, i) => {
+    const users = names.map((name, i) => {
       const ring = Array.from({ length: buddies }, (_, k) => names[(i + k + 1) % clients]!);
       const back = Array.from({ length: buddies }, (_, k) => names[(i - k - 1 + clients) % clients]!);
-      this.login.addUser(name, [...new Set([...ring, ...back])].filter((n) => n !== name));
+      return { name, buddies: [...new Set([...ring, ...back])].filter((n) => n !== name) };
     });
+    if (this.scenario.login === 'real') {
+      const byName = new Map<string, SimClient>();
+      this.onClientCreated = (client) => byName.set(client.name, client);
+      this.login = await RealSimLogin.start({
+        ca: this.ca,
+        scheduler: this.network.scheduler,
+        descriptor: this.descriptorWith([]),
+        random: this.random.fork(),
+        delayMs: LOGIN_DELAY_MS,
+        addressOf: (name) => {
+          const client = byName.get(name);
+          return client ? addressToText(client.publicAddress) : null;
+        },
+      });
+    }
+    await this.network.scheduler.drive(this.login.addUsers(users));
     const starting: SimClient[] = [];
     const wave = this.serialBuild ? 1 : Math.max(1, this.scenario.supernodes);
     for (let index = 0; index < clients; index++) {
       const nat = natOf(this.scenario, index);
       const gateway = nat === 'open' ? null : this.network.addGateway({ nat, link: this.linkSpec() });
       const host = gateway ? this.network.addHost({ behind: gateway, link: { latencyMs: 1 } }) : this.network.addHost({ link: this.linkSpec() });
-      const descriptor: NetworkDescriptor = {
-        version: 1,
-        name: 'sim',
-        caPublicKey: this.ca.keyPair.publicKey,
-        networkId: this.ca.networkId,
-        loginServerUrl: 'https://login.sim',
-        bootstrap: this.pick(this.supernodes, BOOTSTRAP_PER_CLIENT).map((s) => s.ref),
-      };
-      const client: SimClient = { index, name: names[index]!, host, gateway, publicAddress: (gateway ?? host).address, store: memoryStore(this.histories), descriptor, device: null, attachedSinceMs: null, starts: 0, clockSkewMs: 0 };
+      const descriptor = this.descriptorWith(this.pick(this.supernodes, BOOTSTRAP_PER_CLIENT).map((s) => s.ref));
+      const client: SimClient = { index, name: names[index]!, host, gateway, publicAddress: (gateway ?? host).address, store: memoryStore(this.histories), descriptor, device: null, attachedSinceMs: null, starts: 0, clockSkewMs: 0, badClockSinceMs: null };
       this.clients.push(client);
+      this.onClientCreated(client);
       starting.push(client);
       if (starting.length === wave || index === clients - 1) {
         await this.network.scheduler.drive(Promise.all(starting.splice(0).map((c) => this.startClient(c))));
+        if ((index + 1) % 1000 < wave) this.log(`${index + 1} clients started (${(this.now / 1000).toFixed(1)} s virtual)`);
       }
     }
+  }
+
+  private onClientCreated: (client: SimClient) => void = () => {};
+
+  /** The network's descriptor as a device is given it, with these supernodes to start from. */
+  private descriptorWith(bootstrap: NetworkDescriptor['bootstrap']): NetworkDescriptor {
+    return { version: 1, name: 'sim', caPublicKey: this.ca.keyPair.publicKey, networkId: this.ca.networkId, loginServerUrl: 'https://login.sim', bootstrap };
   }
 
   /** Starts `client`'s device; it keeps trying to attach on its own ('persist'). */
@@ -300,5 +326,6 @@ export class SimWorld {
     }
     for (const supernode of [...this.supernodes, ...this.forgers]) supernode.running?.close();
     for (const history of this.histories) history.close();
+    await this.login.close();
   }
 }

@@ -78,6 +78,11 @@ export class Attachments {
   private readonly byUser = new Map<string, Set<Session>>();
   /** Attach requests refused, by reason (for metrics). */
   readonly refused = new Map<AttachError['code'], number>();
+  /**
+   * Of those refused for their presence record, by what was wrong with it: 'not_yet_valid' and
+   * 'expired' there mostly mean a device whose clock is off beyond the tolerance.
+   */
+  readonly refusedPresence = new Map<PresenceErrorCode, number>();
   /** Sessions dropped because their client went silent. */
   droppedSilent = 0;
 
@@ -104,7 +109,11 @@ export class Attachments {
   /** Attaches the device at the other end of `link`, whose presence record must be its own; refusals are counted. */
   attach(link: SecureLink, presenceBytes: Uint8Array, nowMs: number, wallTimeMs: number): Result<Session, AttachError> {
     const attached = this.tryAttach(link, presenceBytes, nowMs, wallTimeMs);
-    if (!attached.ok) this.refused.set(attached.error.code, (this.refused.get(attached.error.code) ?? 0) + 1);
+    if (!attached.ok) {
+      const { code, presenceError } = attached.error;
+      this.refused.set(code, (this.refused.get(code) ?? 0) + 1);
+      if (presenceError !== undefined) this.refusedPresence.set(presenceError, (this.refusedPresence.get(presenceError) ?? 0) + 1);
+    }
     return attached;
   }
 

@@ -1,5 +1,5 @@
-// The simulator's further faults (clock skew, NAT mapping loss, clogged links, a slow login
-// server) and its adversary (a supernode forging presence records), each on a small seeded
+// The simulator's further faults (clock skew within and beyond the tolerance, NAT mapping loss,
+// clogged links, a slow login server) and its adversary (a supernode forging presence records), each on a small seeded
 // network: every invariant must hold and the network heal; the forgeries must be refused, and
 // a forgery slipped into a lookup's answer on purpose must be caught.
 import assert from 'node:assert/strict';
@@ -28,6 +28,23 @@ test('clock skew within the allowed 5 minutes: certificates and records still pa
   const result = await runFault(41, 'clock-skew');
   // The fault struck: some nodes' clocks were off by tens of seconds.
   assert.match(result.report.faults[0]!.detail, /^([1-9]\d*) nodes' clocks off by up to ([1-9]\d+) s/);
+});
+
+test('clocks off beyond the 5 minutes allowed: those devices are refused with the reason, counted, and attach again once their clocks are right', { timeout: 60_000 }, async () => {
+  const result = await runFault(47, 'bad-clock');
+  const detail = /^(\d+) clients restarted with clocks off beyond the tolerance \((\d+) ahead, (\d+) behind\)/.exec(result.report.faults[0]!.detail);
+  assert.ok(detail && Number(detail[1]) >= 1, result.report.faults[0]!.detail);
+  const { badClocks } = result.report;
+  assert.equal(badClocks.clients, Number(detail[1]));
+  // Each struck device kept trying and was refused: from the future (ahead) or expired on arrival (behind).
+  if (Number(detail[2]) > 0) assert.ok(badClocks.refusedFromTheFuture > 0, JSON.stringify(badClocks));
+  if (Number(detail[3]) > 0) assert.ok(badClocks.refusedExpired > 0, JSON.stringify(badClocks));
+});
+
+test('supernodes that believe a bad clock are caught: a record from beyond the tolerance is stored, or its device attaches', { timeout: 60_000 }, async () => {
+  const result = await runSim(48, { ...SMALL, faults: ['bad-clock'], injections: ['accept-bad-clock'] });
+  assert.equal(result.violation?.invariant, 'a clock beyond the tolerance is refused', JSON.stringify(result.violation));
+  assert.match(result.replay, /--faults bad-clock .*--inject accept-bad-clock$/);
 });
 
 test('NATs forget their mappings: the clients behind them notice, attach again, and no message is lost', { timeout: 60_000 }, async () => {

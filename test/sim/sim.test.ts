@@ -84,5 +84,5 @@ test('parley sim: a violation exits 1 and prints the invariant, the time and the
   assert.match(noSeed.stderr, /--seed/);
   const badFault = spawnSync(process.execPath, [PARLEY_MAIN, 'sim', '--seed', '1', '--faults', 'meteor'], { encoding: 'utf8', timeout: 20_000 });
   assert.notEqual(badFault.status, 0);
-  assert.match(badFault.stderr, /--faults takes a list of crash, outage, mass-restart, partition, clock-skew, nat-loss, clog, slow-login or none/);
+  assert.match(badFault.stderr, /--faults takes a list of crash, outage, mass-restart, partition, clock-skew, nat-loss, clog, slow-login, bad-clock or none/);
 });

@@ -66,6 +66,7 @@ test('a supernode on real sockets counts attachments, refusals, failed handshake
       assert.equal(grew(before, after, 'parley_supernode_handshakes_total', { peer: 'supernode' }), 0);
       assert.equal(grew(before, after, 'parley_supernode_handshake_failures_total', { reason: 'wrong_network' }), 1);
       assert.equal(grew(before, after, 'parley_supernode_attach_refusals_total', { reason: 'bad_presence' }), 1);
+      assert.equal(grew(before, after, 'parley_supernode_attach_refusals_bad_presence_total', { reason: 'wrong_user' }), 1, 'what was wrong with the record');
       assert.equal(grew(before, after, 'parley_supernode_stun_answers_total'), 1);
       assert.equal(after.types.get('parley_supernode_stun_answers_total'), 'counter');
       assert.equal(after.types.get('parley_supernode_attached_clients'), 'gauge');

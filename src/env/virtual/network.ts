@@ -79,6 +79,11 @@ export class VirtualHost extends Node implements SocketHost {
   /** Bytes on the wire (IP packets, headers included), for traffic measurements. */
   bytesSent = 0;
   bytesReceived = 0;
+  /**
+   * Wall time spent in this host's event handlers (packets delivered to it, and timers charged
+   * to it), when the scheduler measures (`Scheduler.measureCpu`): a CpuAccount.
+   */
+  cpuMs = 0;
   udpSockets: SocketHost['udpSockets'] = null;
   tcpListeners: SocketHost['tcpListeners'] = null;
   tcpConnections: SocketHost['tcpConnections'] = null;
@@ -329,7 +334,7 @@ export class VirtualNetwork {
     if (!from.up) return;
     from.bytesSent += packet.sizeBytes;
     if (packet.dstAddress === from.address) {
-      this.scheduler.schedule(this.scheduler.now(), this.deliverHandler, from, packet);
+      this.scheduler.schedule(this.scheduler.now(), this.deliverHandler, from, packet, from);
       return;
     }
     this.forward(packet, from, true, from.realm, this.scheduler.now());
@@ -354,7 +359,7 @@ export class VirtualNetwork {
     if (target) {
       t = this.cross(target, false, packet, t);
       if (t < 0) return void this.stats.lost++;
-      if (target.kind === 'host') this.scheduler.schedule(t, this.deliverHandler, target, packet);
+      if (target.kind === 'host') this.scheduler.schedule(t, this.deliverHandler, target, packet, target);
       else this.scheduler.schedule(t, this.inboundHandler, target, packet);
       return;
     }

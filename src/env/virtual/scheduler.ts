@@ -5,12 +5,21 @@ import type { Clock, Timer } from '../types.js';
 /** A handler called with the two arguments it was scheduled with (no closure per event). */
 export type EventHandler<A, B> = (a: A, b: B) => void;
 
+/**
+ * Who an event's work is charged to (a virtual host: the node that runs there), when the
+ * scheduler measures (`measureCpu`): the wall time its handlers take is added to `cpuMs`.
+ */
+export interface CpuAccount {
+  cpuMs: number;
+}
+
 interface ScheduledEvent {
   run: EventHandler<unknown, unknown> | null; // null once cancelled
   a: unknown;
   b: unknown;
   /** Internal events are recycled after they run; timers handed out are not. */
   recyclable: boolean;
+  account: CpuAccount | null;
 }
 
 const POOL_MAX = 1 << 16;
@@ -35,8 +44,27 @@ export class Scheduler implements Clock {
   private currentMs = 0;
   /** Events run since creation: the simulator's unit of work. */
   eventsRun = 0;
+  /** Instants `drive` ran (each a turn of the event loop, for promise continuations to run). */
+  instantsRun = 0;
   /** Real work under way outside the virtual world (see `outside`): virtual time waits for it. */
   private outsideWork = 0;
+  /**
+   * When true, each event's handler is timed (performance.now() before and after: well under a
+   * microsecond an event) and the time charged to its account, or to `unaccountedCpuMs`; and
+   * the promise continuations `drive` lets run after each instant are charged, in equal
+   * shares, to the accounts of that instant's events (or to `continuationsCpuMs` when they
+   * had none). Measurement only: nothing the virtual world does depends on it.
+   */
+  measureCpu = false;
+  /** Handler time of events with no account (gateways, the network's own work, plain timers). */
+  unaccountedCpuMs = 0;
+  /**
+   * Wall time `drive` spent outside event handlers that no node was charged: the driver's own
+   * turns, and continuations after instants whose events had no account.
+   */
+  continuationsCpuMs = 0;
+  /** The accounts of the events of the instant just run (for its continuations). */
+  private readonly instantAccounts: CpuAccount[] = [];
 
   constructor(private readonly epochMs: number = Date.UTC(2026, 0, 1)) {}
 
@@ -49,14 +77,15 @@ export class Scheduler implements Clock {
     return Math.floor(this.epochMs + this.currentMs);
   }
 
-  after(delayMs: number, fn: () => void): Timer {
-    const event = this.push(this.currentMs + Math.max(0, delayMs), fn, undefined, undefined, false);
+  /** A timer; with `account`, its callback's time is charged there (see `measureCpu`). */
+  after(delayMs: number, fn: () => void, account: CpuAccount | null = null): Timer {
+    const event = this.push(this.currentMs + Math.max(0, delayMs), fn, undefined, undefined, false, account);
     return { cancel: () => (event.run = null) };
   }
 
   /** Schedules `run(a, b)` at virtual time `time` (the simulator's hot path: no allocation when pooled). */
-  schedule<A, B>(time: number, run: EventHandler<A, B>, a: A, b: B): void {
-    this.push(time, run as EventHandler<unknown, unknown>, a, b, true);
+  schedule<A, B>(time: number, run: EventHandler<A, B>, a: A, b: B, account: CpuAccount | null = null): void {
+    this.push(time, run as EventHandler<unknown, unknown>, a, b, true, account);
   }
 
   private grow(): void {
@@ -70,14 +99,15 @@ export class Scheduler implements Clock {
     this.events.length = capacity;
   }
 
-  private push(time: number, run: EventHandler<unknown, unknown>, a: unknown, b: unknown, recyclable: boolean): ScheduledEvent {
+  private push(time: number, run: EventHandler<unknown, unknown>, a: unknown, b: unknown, recyclable: boolean, account: CpuAccount | null): ScheduledEvent {
     let event = recyclable ? this.pool.pop() : undefined;
     if (event) {
       event.run = run;
       event.a = a;
       event.b = b;
+      event.account = account;
     } else {
-      event = { run, a, b, recyclable };
+      event = { run, a, b, recyclable, account };
     }
     if (this.size === this.times.length) this.grow();
     const seq = this.seq++;
@@ -145,10 +175,22 @@ export class Scheduler implements Clock {
     const run = event.run;
     if (run) {
       this.eventsRun++;
-      run(event.a, event.b);
+      if (this.measureCpu) {
+        const startMs = performance.now();
+        run(event.a, event.b);
+        const tookMs = performance.now() - startMs;
+        if (event.account) {
+          event.account.cpuMs += tookMs;
+          this.instantAccounts.push(event.account);
+        } else {
+          this.unaccountedCpuMs += tookMs;
+        }
+      } else {
+        run(event.a, event.b);
+      }
     }
     if (event.recyclable && this.pool.length < POOL_MAX) {
-      event.a = event.b = event.run = null;
+      event.a = event.b = event.run = event.account = null;
       this.pool.push(event);
     }
     return true;
@@ -180,6 +222,17 @@ export class Scheduler implements Clock {
     return work.finally(() => this.outsideWork--);
   }
 
+  private chargeContinuations(tookMs: number): void {
+    const accounts = this.instantAccounts;
+    if (accounts.length === 0) {
+      this.continuationsCpuMs += tookMs;
+      return;
+    }
+    const share = tookMs / accounts.length;
+    for (const account of accounts) account.cpuMs += share;
+    accounts.length = 0;
+  }
+
   /**
    * Drives the virtual clock until `work` settles, letting promise continuations run between
    * instants (so async/await code runs unchanged on virtual time). Rejects with StalledError if
@@ -194,14 +247,21 @@ export class Scheduler implements Clock {
     // copy only tells when it settled, and must not count as an unhandled rejection.
     watched.catch(() => {});
     const deadline = this.currentMs + maxVirtualMs;
+    this.instantAccounts.length = 0;
     while (!settled) {
+      // What runs from here to the next instant's events is the promise continuations of the
+      // instant just run: charged to the accounts of its events (with link jitter an instant
+      // is mostly one event, so mostly to the one node whose packet or timer it was).
+      const yieldedMs = this.measureCpu ? performance.now() : 0;
       await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.measureCpu) this.chargeContinuations(performance.now() - yieldedMs);
       if (settled) break;
       // Virtual time stands still while real work outside the world is under way.
       if (this.outsideWork > 0) continue;
       if (this.size === 0 || this.times[0]! > deadline) throw new StalledError(this.currentMs);
       // Run every event of the next instant, then let continuations react.
       const instant = this.times[0]!;
+      this.instantsRun++;
       while (this.size > 0 && this.times[0] === instant) this.step();
     }
     return watched;
