@@ -10,14 +10,14 @@
 // - an answer that names contacts closer than those still being asked makes those requests
 //   stale at once: the lookup asks the closer ones without waiting for the farther ones (whose
 //   answers still count), so each hop starts α requests, not one;
-// - among the closest few not yet asked (a window of 2α), the cheapest to reach is asked first:
-//   an open link (one round trip) before a new one (TCP, Noise IK, request: three), a near
-//   supernode before a far one. The caller says what a contact costs.
+// - among the k closest not yet asked, the cheapest to reach is asked first: an open link (one
+//   round trip) before a new one (TCP, Noise IK, request: three), a near supernode before a far
+//   one; among equal costs, the closest. The caller says what a contact costs. (Ranking only the
+//   closest 6 left a lookup's first hop on three new links whenever none of those 6 was linked:
+//   p99 4.1 round trips at 200 supernodes, against 3.5 when any of the 20 may go first.)
 import { compareDistance, idHex, type NodeId } from './node-id.js';
 
 export const DEFAULT_ALPHA = 3;
-/** Of the closest contacts not yet asked, how many (times α) are ranked by cost before asking. */
-const COST_WINDOW_ALPHAS = 2;
 
 export interface LookupContact {
   readonly id: NodeId;
@@ -88,13 +88,9 @@ export class Lookup {
       .slice(0, this.k)
       .filter((c) => c.state === 'new');
     const costMs = this.costMs;
-    if (costMs) {
-      // Sorted by cost within the window (stable: among equal costs, the closer first).
-      const window = fresh.splice(0, COST_WINDOW_ALPHAS * this.alpha).map((entry) => ({ entry, cost: costMs(entry.contact) }));
-      window.sort((a, b) => a.cost - b.cost);
-      fresh.unshift(...window.map((w) => w.entry));
-    }
-    for (const entry of fresh) {
+    // By cost (a stable sort: among equal costs, the closer first).
+    const ranked = costMs ? fresh.map((entry) => ({ entry, cost: costMs(entry.contact) })).sort((a, b) => a.cost - b.cost).map((r) => r.entry) : fresh;
+    for (const entry of ranked) {
       if (this.inFlight >= this.alpha) break;
       entry.state = 'asked';
       this.inFlight++;

@@ -199,19 +199,19 @@ test('an answer naming contacts closer than those still asked makes those stale:
   assert.equal(lookup.next().length, 0, 'an answer with nothing closer changes nothing');
 });
 
-test('among the closest few not yet asked, the cheapest to reach is asked first; all are asked before the lookup ends', () => {
+test('among the k closest not yet asked, the cheapest to reach is asked first; all are asked before the lookup ends', () => {
   const target = new SeededRandom(testSeed()).bytes(ID_BYTES);
-  const contacts = Array.from({ length: 10 }, (_, i) => at(target, 100 + i));
-  // Costs: the 5th and 6th closest have open links; the 8th is beyond the window of 2α = 6.
-  const cost = new Map(contacts.map((c, i) => [idHex(c.id), i === 4 || i === 5 || i === 7 ? 10 : 150]));
+  const contacts = Array.from({ length: 25 }, (_, i) => at(target, 100 + i));
+  // Costs: the 5th and 16th closest have open links; the 22nd too, but it is not among the k = 20 closest.
+  const cost = new Map(contacts.map((c, i) => [idHex(c.id), i === 4 || i === 15 || i === 21 ? 10 : 150]));
   const lookup = new Lookup(target, contacts, 20, 3, () => false, (c) => cost.get(idHex(c.id))!);
   const first = lookup.next().map((c) => idHex(c.id));
-  assert.deepEqual(first, [contacts[4]!, contacts[5]!, contacts[0]!].map((c) => idHex(c.id)), 'the two cheap ones in the window, then the closest');
+  assert.deepEqual(first, [contacts[4]!, contacts[15]!, contacts[0]!].map((c) => idHex(c.id)), 'the two cheap ones among the 20 closest, then the closest');
   for (let batch = first; batch.length > 0; batch = lookup.next().map((c) => idHex(c.id))) {
     for (const id of batch) lookup.onResponse(Buffer.from(id, 'hex'), []);
   }
   assert.ok(lookup.isDone());
-  assert.equal(lookup.requestsSent, 10, 'every contact was asked');
+  assert.equal(lookup.requestsSent, 20, 'every one of the 20 closest was asked, and no other');
 });
 
 test('a lookup never asks, nor tracks, contacts it is told to skip', () => {
