@@ -10,13 +10,13 @@ import { connectSecure, type SecureLink } from '../crypto/secure-link.js';
 import { HostCache, raceFirst, type HostEntry } from '../overlay/host-cache.js';
 import { createPresenceRecord, verifyPresenceRecord, type VerifiedPresence } from '../overlay/presence.js';
 import { RpcChannel } from '../overlay/rpc.js';
+import { IDLE_PROBE_MS, SupernodeLiveness } from './liveness.js';
 import { jitteredBackoffMs } from '../util/backoff.js';
 import { isUsableIpv6 } from './ipv6-address.js';
 import { Listeners } from '../util/listeners.js';
 import { requestReachabilityCheck, type ReachabilityAnswer } from '../overlay/reachability.js';
 import { AttachRefusal, AttachRequestSchema, CloseReason, DeliveryAckSchema, DeliveryOutcome, FindPresenceSchema, FindRefusal, NatType, RouteFailure, RouteRequestSchema, PingSchema, TurnCredentialsRequestSchema, type Candidate, type SupernodeRef } from '../wire/messages.js';
 
-export const DEFAULT_PONG_TIMEOUT_MS = 5_000;
 /**
  * A fresh presence record every 75 s (three keep-alive intervals): replicas hold a record 3
  * minutes after its last store (RECORD_LEASE_MS in supernode/dht.ts), so one lost refresh does
@@ -194,6 +194,8 @@ export class AttachedClient {
   private closed = false;
   private readonly listeners = new Listeners<[AttachmentEvent]>();
   private deliveryHandler: ((from: string, payload: Uint8Array) => void) | null = null;
+  /** Pings sent (a client in use sends none: the supernode's own traffic proves it alive). */
+  pingsSent = 0;
   /** Deliveries that came while no handler was set (acknowledged, then dropped: nobody here reads them). */
   deliveriesUnhandled = 0;
 
@@ -202,7 +204,10 @@ export class AttachedClient {
     private readonly config: AttachConfig & {
       readonly hostCache: HostCache;
       readonly bootstrap: readonly BootstrapEntry[];
+      /** A fixed wait for a pong (default: two RTOs of the measured round trips, 1–5 s; client/liveness.ts). */
       readonly pongTimeoutMs?: number;
+      /** A link silent this long is probed with a ping (default IDLE_PROBE_MS; the supernode's keep-alive interval if shorter). */
+      readonly idleProbeMs?: number;
       readonly parallel?: number;
       /** How often a fresh presence record is sent (default PRESENCE_REFRESH_MS; tests stretch it). */
       readonly presenceRefreshMs?: number;
@@ -338,11 +343,12 @@ export class AttachedClient {
 
   private adopt(attached: Attached): void {
     this.current = attached;
-    const interval = Math.max(1000, attached.keepaliveIntervalMs);
-    const pongTimeout = this.config.pongTimeoutMs ?? DEFAULT_PONG_TIMEOUT_MS;
-    let awaiting: { nonce: bigint; timer: Timer } | null = null;
-    // Answers to requests are matched by id; everything else (pongs) comes here.
-    attached.rpc = new RpcChannel(attached.link, this.env.clock, (envelope) => {
+    // Probed when silent, and at least as often as the supernode asks (it drops a client it has
+    // not heard from for three of its intervals).
+    const idleProbeMs = Math.min(this.config.idleProbeMs ?? IDLE_PROBE_MS, Math.max(1000, attached.keepaliveIntervalMs));
+    const liveness = new SupernodeLiveness(this.env.clock.now(), idleProbeMs, this.config.pongTimeoutMs);
+    // Answers to requests are matched by id; everything else (pongs, deliveries) comes here.
+    const rpc = new RpcChannel(attached.link, this.env.clock, (envelope) => {
       if (envelope.body.case === 'delivery') {
         // Acknowledge first: the sender learns the message reached this device.
         attached.link.send({ case: 'deliveryAck', value: create(DeliveryAckSchema, { deliveryId: envelope.body.value.deliveryId }) });
@@ -350,20 +356,28 @@ export class AttachedClient {
         else this.deliveriesUnhandled++;
         return;
       }
-      if (envelope.body.case === 'pong' && awaiting && envelope.body.value.nonce === awaiting.nonce) {
-        awaiting.timer.cancel();
-        awaiting = null;
-      }
+      if (envelope.body.case === 'pong') liveness.pong(envelope.body.value.nonce, this.env.clock.now());
     });
+    attached.rpc = rpc;
     attached.link.onClose((error) => this.lost(attached, `link closed: ${error?.code ?? 'normal close'}`));
-    const ping = () => {
+    // One timer, moved on lazily: what arrived meanwhile is read from the channel when it fires,
+    // so frames cost no timer work.
+    const check = () => {
       if (this.current !== attached) return;
-      const nonce = ++this.nonce;
-      attached.link.send({ case: 'ping', value: create(PingSchema, { nonce }) });
-      awaiting = { nonce, timer: this.env.clock.after(pongTimeout, () => this.lost(attached, `no pong within ${pongTimeout} ms`)) };
-      this.keepalive = this.env.clock.after(interval, ping);
+      const nowMs = this.env.clock.now();
+      liveness.heard(rpc.lastReceivedMs);
+      let step = liveness.step(nowMs);
+      if (step.kind === 'ping') {
+        const nonce = ++this.nonce;
+        attached.link.send({ case: 'ping', value: create(PingSchema, { nonce }) });
+        this.pingsSent++;
+        liveness.pinged(nonce, nowMs);
+        step = liveness.step(nowMs);
+      }
+      if (step.kind === 'dead') return this.lost(attached, step.reason);
+      if (step.kind === 'wait') this.keepalive = this.env.clock.after(step.atMs - nowMs, check);
     };
-    this.keepalive = this.env.clock.after(interval, ping);
+    this.keepalive = this.env.clock.after(idleProbeMs, check);
     const refresh = () => {
       if (this.current !== attached) return;
       attached.link.send(presenceRequest(this.env, attached.supernode, this.config, this.nextSequence(), this.natType));

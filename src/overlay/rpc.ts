@@ -40,6 +40,8 @@ export class RpcChannel {
   private closed = false;
   /** When a message last went either way (the owner closes links idle too long). */
   lastActiveMs: number;
+  /** When a message last came from the other end (proof it is alive: client/liveness.ts). */
+  lastReceivedMs: number;
 
   constructor(
     readonly link: SecureLink,
@@ -47,8 +49,10 @@ export class RpcChannel {
     private readonly onRequest: (envelope: Envelope, channel: RpcChannel) => void,
   ) {
     this.lastActiveMs = clock.now();
+    this.lastReceivedMs = this.lastActiveMs;
     link.onMessage((envelope) => {
       this.lastActiveMs = this.clock.now();
+      this.lastReceivedMs = this.lastActiveMs;
       const id = answerId(envelope);
       if (id === null) return this.onRequest(envelope, this);
       const waiter = this.pending.get(id);

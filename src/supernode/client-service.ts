@@ -102,6 +102,11 @@ function gossipSample(context: ClientServiceContext): SupernodeRef[] {
 function attach(context: ClientServiceContext, client: ClientLink, request: RequestOf<'attachRequest'>): void {
   const { env, attachments, dht, log } = context;
   const link = client.link;
+  // A fresh record on a link already attached (the client's refresh, every 75 s) is answered
+  // without host-cache gossip: the client takes gossip from its first answer only, and twenty
+  // supernodes in every refresh's answer were ~1 KB per client per 75 s thrown away, more than
+  // its keep-alives (docs/overlay.md).
+  const refreshing = client.session !== null;
   const attached = attachments.attach(link, request.presence, env.clock.now(), env.clock.wallTimeMs());
   if (!attached.ok) {
     log(`refused to attach ${link.peer.username}: ${attached.error.code} ${attached.error.message}`);
@@ -114,7 +119,7 @@ function attach(context: ClientServiceContext, client: ClientLink, request: Requ
     (copies) => log(`published ${presence.username} on ${copies} supernodes`),
     (error: unknown) => log(`publishing ${presence.username} failed: ${(error as Error).message}`),
   );
-  link.send({ case: 'attachAccepted', value: create(AttachAcceptedSchema, { keepaliveIntervalMs: attachments.limits.keepaliveIntervalMs, supernodes: gossipSample(context) }) });
+  link.send({ case: 'attachAccepted', value: create(AttachAcceptedSchema, { keepaliveIntervalMs: attachments.limits.keepaliveIntervalMs, supernodes: refreshing ? [] : gossipSample(context) }) });
 }
 
 /** Routes a payload to a user's device through the overlay; answers with the outcome. */

@@ -75,6 +75,18 @@ const REFRESHED_BUCKETS = 3;
 export const UNKNOWN_SUPERNODE_HOLD_MS = 30_000;
 /** Unknown keys remembered at most (the oldest is forgotten first). */
 const MAX_REMEMBERED_UNKNOWN_SUPERNODES = 4096;
+/**
+ * A supernode without the record asks at most this many of the user's closest supernodes it
+ * holds open links to, once (`FindPresence.may_forward`): a lookup then costs the asker two
+ * round trips over open links instead of a new link (TCP, Noise IK, request) to a replica.
+ */
+export const FORWARD_FANOUT = 2;
+/** Forwarded lookups waiting here at once; beyond, a lookup is answered with nodes only (bounded work for others). */
+export const MAX_FORWARDS_IN_FLIGHT = 256;
+/** Records passed on from a forwarded lookup, at most (a user has at most 16 devices). */
+const MAX_FORWARDED_RECORDS = 16;
+/** Round trips remembered per supernode after its link closed (what a new link to it will cost). */
+const MAX_REMEMBERED_RTTS = 4096;
 /** Rejoining through the seeds when the routing table is empty: 1 s, 2 s, 4 s, … up to a minute, jittered. */
 export const REJOIN_FIRST_MS = 1_000;
 export const REJOIN_MAX_MS = 60_000;
@@ -154,6 +166,10 @@ export class DhtNode {
   readonly rtt = new RttEstimator();
   /** Round trips per link (keyed like `channels`): how long a request on it may take. */
   private readonly linkRtt = new WeakMap<RpcChannel, RttEstimator>();
+  /** The last smoothed round trip to each supernode (keyed like `channels`), kept after its link closed: what asking it costs. */
+  private readonly knownRttMs = new Map<string, number>();
+  /** Forwarded lookups (`may_forward`) this node is waiting on. */
+  private forwardsInFlight = 0;
   /** Supernode keys a lookup did not find, and until when they are not looked up again. */
   private readonly unknownSupernodes = new Map<string, number>();
   private readonly resolving = new Map<string, Promise<RpcChannel>>();
@@ -334,20 +350,55 @@ export class DhtNode {
       }
       case 'findPresence': {
         this.learnSender(body.value.sender, channel);
-        const records = this.store.get(body.value.username, this.env.clock.wallTimeMs());
-        channel.reply({
-          case: 'foundPresence',
-          value: create(FoundPresenceSchema, {
-            requestId: body.value.requestId,
-            records: recordsForAnswer(records),
-            nodes: records.length > 0 ? [] : this.closestRefs(userKey(body.value.username)),
-          }),
-        });
+        this.answerFindPresence(body.value, channel);
         return;
       }
       default:
         this.onOtherRequest(envelope, channel);
         return;
+    }
+  }
+
+  /**
+   * Answers another supernode's FindPresence: the records held here; else, when the asker allows
+   * it, what the user's closest supernodes this node holds open links to answer (asked once, never
+   * dialled for someone else, their answer not passed on further); else the closest nodes known.
+   * Forwarded records are passed on unchecked: the asker verifies every record it gets.
+   */
+  private answerFindPresence(request: { requestId: bigint; username: string; mayForward: boolean }, channel: RpcChannel): void {
+    const { requestId, username } = request;
+    const key = userKey(username);
+    const reply = (records: readonly Uint8Array[]) =>
+      channel.reply({ case: 'foundPresence', value: create(FoundPresenceSchema, { requestId, records: [...records], nodes: records.length > 0 ? [] : this.closestRefs(key) }) });
+    const held = this.store.get(username, this.env.clock.wallTimeMs());
+    if (held.length > 0) return reply(recordsForAnswer(held));
+    if (!request.mayForward || this.forwardsInFlight >= MAX_FORWARDS_IN_FLIGHT) return reply([]);
+    const asker = toHex(channel.link.peer.dhKey);
+    const linked: LookupContact[] = [];
+    for (const contact of this.table.closest(key, this.replication)) {
+      const open = this.channels.get(toHex(contact.dhKey));
+      if (open && !open.isClosed && toHex(contact.dhKey) !== asker) linked.push(contact);
+      if (linked.length >= FORWARD_FANOUT) break;
+    }
+    if (linked.length === 0) return reply([]);
+    this.forwardsInFlight++;
+    let pending = linked.length;
+    let answered = false;
+    const finish = (records: readonly Uint8Array[]) => {
+      if (answered) return;
+      answered = true;
+      this.forwardsInFlight--;
+      reply(records);
+    };
+    for (const contact of linked) {
+      this.ask(contact, (id) => ({ case: 'findPresence', value: create(FindPresenceSchema, { requestId: id, username, sender: this.selfRef() }) }))
+        .then((answer) => {
+          if (answer.body.case === 'foundPresence' && answer.body.value.records.length > 0) finish(answer.body.value.records.slice(0, MAX_FORWARDED_RECORDS));
+        })
+        .catch((error: unknown) => this.contactFailed(contact, error))
+        .finally(() => {
+          if (--pending === 0) finish([]);
+        });
     }
   }
 
@@ -396,6 +447,12 @@ export class DhtNode {
     return this.channels.size;
   }
 
+  /** Whether a reused link to the supernode with this key is open. */
+  isLinkedTo(dhKey: Uint8Array): boolean {
+    const open = this.channels.get(toHex(dhKey));
+    return open !== undefined && !open.isClosed;
+  }
+
   isSelf(dhKey: Uint8Array): boolean {
     return equalBytes(dhKey, this.identity.dh.publicKey);
   }
@@ -414,16 +471,40 @@ export class DhtNode {
     const tookMs = this.env.clock.now() - startedMs;
     rtt.sample(tookMs);
     this.rtt.sample(tookMs);
+    this.rememberRtt(toHex(contact.dhKey), rtt.smoothedMs!);
     this.silent.alive(idHex(contact.id));
     this.table.insert(contact, this.env.clock.now());
     return answer;
   }
 
-  /** How long a lookup waits for `contact` before asking another as well: a round trip on an open link, three on a new one (TCP, Noise IK, request). */
-  private slowAfterMs(contact: LookupContact): number {
+  private rememberRtt(key: string, rttMs: number): void {
+    this.knownRttMs.delete(key);
+    if (this.knownRttMs.size >= MAX_REMEMBERED_RTTS) this.knownRttMs.delete(this.knownRttMs.keys().next().value!);
+    this.knownRttMs.set(key, rttMs);
+  }
+
+  /**
+   * How long a lookup waits for `contact` before asking another as well: a round trip on an open
+   * link, three on a new one (TCP, Noise IK, request); one more overlay round trip when the
+   * contact may forward the request (`forwarding`).
+   */
+  private slowAfterMs(contact: LookupContact, forwarding: boolean): number {
     const open = this.channels.get(toHex(contact.dhKey));
     const rtt = open && !open.isClosed ? this.linkRtt.get(open) : undefined;
-    return rtt && rtt.samples > 0 ? rtt.slowAfterMs() : this.rtt.slowAfterMs(open && !open.isClosed ? 1 : 3);
+    const direct = rtt && rtt.samples > 0 ? rtt.slowAfterMs() : this.rtt.slowAfterMs(open && !open.isClosed ? 1 : 3);
+    return forwarding ? direct + this.rtt.slowAfterMs() : direct;
+  }
+
+  /**
+   * What an answer from `contact` is expected to take (ms): a round trip over an open link, three
+   * over a new one; its last measured round trip, else the overlay's.
+   */
+  private expectedAnswerMs(contact: LookupContact): number {
+    const key = toHex(contact.dhKey);
+    const open = this.channels.get(key);
+    const overall = this.rtt.smoothedMs ?? 0;
+    if (open && !open.isClosed) return this.linkRtt.get(open)?.smoothedMs ?? this.knownRttMs.get(key) ?? overall;
+    return 3 * (this.knownRttMs.get(key) ?? overall);
   }
 
   /**
@@ -432,9 +513,16 @@ export class DhtNode {
    * lookup goes on around it. Contacts that did not answer lately are not asked. A lookup that
    * found its value returns at once; requests still out finish in the background.
    */
-  private async iterate(target: NodeId, ask: (contact: LookupContact) => Promise<LookupContact[] | 'found'>): Promise<{ lookup: Lookup; found: LookupContact | null }> {
+  private async iterate(target: NodeId, ask: (contact: LookupContact) => Promise<LookupContact[] | 'found'>, forwarding = false): Promise<{ lookup: Lookup; found: LookupContact | null }> {
     const nowMs = this.env.clock.now();
-    const lookup = new Lookup(target, this.table.closest(target, DEFAULT_BUCKET_SIZE), DEFAULT_BUCKET_SIZE, DEFAULT_ALPHA, (c) => this.silent.isSilent(idHex(c.id), nowMs));
+    const lookup = new Lookup(
+      target,
+      this.table.closest(target, DEFAULT_BUCKET_SIZE),
+      DEFAULT_BUCKET_SIZE,
+      DEFAULT_ALPHA,
+      (c) => this.silent.isSilent(idHex(c.id), nowMs),
+      (c) => this.expectedAnswerMs(c),
+    );
     let found: LookupContact | null = null;
     let outstanding = 0;
     let wake: () => void = () => {};
@@ -442,7 +530,7 @@ export class DhtNode {
       for (const contact of lookup.next()) {
         outstanding++;
         let settled = false;
-        const slow = this.env.clock.after(this.slowAfterMs(contact), () => {
+        const slow = this.env.clock.after(this.slowAfterMs(contact, forwarding), () => {
           if (settled) return;
           lookup.onSlow(contact.id);
           wake();
@@ -562,7 +650,7 @@ export class DhtNode {
     }
     let records: VerifiedPresence[] = [];
     const { lookup } = await this.iterate(userKey(username), async (contact) => {
-      const answer = await this.ask(contact, (requestId) => ({ case: 'findPresence', value: create(FindPresenceSchema, { requestId, username, sender: this.selfRef() }) }));
+      const answer = await this.ask(contact, (requestId) => ({ case: 'findPresence', value: create(FindPresenceSchema, { requestId, username, sender: this.selfRef(), mayForward: true }) }));
       if (answer.body.case !== 'foundPresence') return [];
       const valid = answer.body.value.records
         .map((bytes) => verifyPresenceRecord(bytes, this.verifier, this.env.clock.wallTimeMs(), username))
@@ -572,7 +660,7 @@ export class DhtNode {
         return 'found';
       }
       return answer.body.value.nodes.map((n) => this.contactOf(n));
-    });
+    }, true);
     this.counters.presenceLookups[records.length > 0 ? 'found' : 'not_found']++;
     // Cached here, briefly: the next find for this user from any client of this supernode is
     // answered without a lookup.
@@ -591,17 +679,30 @@ export class DhtNode {
     this.maintenance = this.env.clock.after(NEIGHBOUR_PROBE_MS, probe);
   }
 
-  /** Closes links idle for PEER_LINK_IDLE_MS (none with a request waiting). Returns how many. */
+  /**
+   * Closes links idle for PEER_LINK_IDLE_MS (none with a request waiting), except reused links to
+   * supernodes in the routing table: those are the first hop of this node's lookups and the
+   * forwarding hop of others' (at most MAX_PEER_LINKS). Returns how many closed.
+   */
   closeIdleLinks(): number {
     const nowMs = this.env.clock.now();
     let closed = 0;
     for (const channel of [...this.peerLinks]) {
       if (nowMs - channel.lastActiveMs < PEER_LINK_IDLE_MS || channel.pendingCount > 0) continue;
+      if (this.keepsWarm(channel)) continue;
       channel.link.close(CloseReason.NORMAL, 'idle');
       this.peerLinks.delete(channel);
       closed++;
     }
     return closed;
+  }
+
+  /** Whether an idle link stays open: the reused link to a live contact of the routing table. */
+  private keepsWarm(channel: RpcChannel): boolean {
+    const peerKey = channel.link.peer.dhKey;
+    if (this.channels.get(toHex(peerKey)) !== channel) return false;
+    const contact = this.table.get(supernodeId(peerKey));
+    return contact !== undefined && contact.failures === 0 && equalBytes(contact.dhKey, peerKey);
   }
 
   private async probeNeighbours(): Promise<void> {

@@ -161,12 +161,57 @@ test('a slow request stops counting against alpha: the lookup asks the next cont
   lookup.onSlow(first[0]!.id); // twice is once
   const more = lookup.next();
   assert.equal(more.length, 1, 'one more asked in place of the slow one');
-  const closer = contact(random.bytes(ID_BYTES));
-  lookup.onResponse(first[0]!.id, [closer]);
-  assert.ok(lookup.closest().some((c) => sameId(c.id, closer.id)), 'the late answer counts');
+  // Farther than every contact asked: it makes none of them stale.
+  const farthest = contact(target.map((b) => b ^ 0xff));
+  lookup.onResponse(first[0]!.id, [farthest]);
+  assert.ok(lookup.closest().some((c) => sameId(c.id, farthest.id)), 'the late answer counts');
   assert.equal(lookup.next().length, 0, 'the late answer did not free a second slot');
   lookup.onResponse(first[1]!.id, []);
   assert.equal(lookup.next().length, 1);
+});
+
+/** A contact at distance `distance` (a small number: the last bytes) from `target`. */
+function at(target: NodeId, distance: number) {
+  const id = Uint8Array.from(target);
+  id[ID_BYTES - 1] = id[ID_BYTES - 1]! ^ (distance & 0xff);
+  id[ID_BYTES - 2] = id[ID_BYTES - 2]! ^ (distance >> 8);
+  return contact(id);
+}
+
+test('an answer naming contacts closer than those still asked makes those stale: the closer ones are asked at once', () => {
+  const target = new SeededRandom(testSeed()).bytes(ID_BYTES);
+  const start = [at(target, 1000), at(target, 1001), at(target, 1002), at(target, 1003)];
+  const lookup = new Lookup(target, start, 20, 3);
+  const first = lookup.next();
+  assert.deepEqual(first.map((c) => idHex(c.id)), start.slice(0, 3).map((c) => idHex(c.id)));
+  const near = [at(target, 5), at(target, 6), at(target, 7)];
+  lookup.onResponse(first[0]!.id, near);
+  assert.deepEqual(
+    lookup.next().map((c) => idHex(c.id)),
+    near.map((c) => idHex(c.id)),
+    'three closer contacts asked at once, not one as a slot frees',
+  );
+  // The stale ones still count when they answer, and free no slot.
+  lookup.onResponse(first[1]!.id, []);
+  assert.equal(lookup.next().length, 0);
+  assert.ok(!lookup.isDone(), 'the closer ones are still out');
+  lookup.onResponse(first[2]!.id, [at(target, 2000)]);
+  assert.equal(lookup.next().length, 0, 'an answer with nothing closer changes nothing');
+});
+
+test('among the k closest not yet asked, the cheapest to reach is asked first; all are asked before the lookup ends', () => {
+  const target = new SeededRandom(testSeed()).bytes(ID_BYTES);
+  const contacts = Array.from({ length: 25 }, (_, i) => at(target, 100 + i));
+  // Costs: the 5th and 16th closest have open links; the 22nd too, but it is not among the k = 20 closest.
+  const cost = new Map(contacts.map((c, i) => [idHex(c.id), i === 4 || i === 15 || i === 21 ? 10 : 150]));
+  const lookup = new Lookup(target, contacts, 20, 3, () => false, (c) => cost.get(idHex(c.id))!);
+  const first = lookup.next().map((c) => idHex(c.id));
+  assert.deepEqual(first, [contacts[4]!, contacts[15]!, contacts[0]!].map((c) => idHex(c.id)), 'the two cheap ones among the 20 closest, then the closest');
+  for (let batch = first; batch.length > 0; batch = lookup.next().map((c) => idHex(c.id))) {
+    for (const id of batch) lookup.onResponse(Buffer.from(id, 'hex'), []);
+  }
+  assert.ok(lookup.isDone());
+  assert.equal(lookup.requestsSent, 20, 'every one of the 20 closest was asked, and no other');
 });
 
 test('a lookup never asks, nor tracks, contacts it is told to skip', () => {

@@ -37,6 +37,9 @@ export interface ChurnRun {
   /** Wall time of the join phase (ms), and of the whole run. */
   readonly joinWallMs: number;
   readonly wallMs: number;
+  /** Open links per supernode at the end of the steady phase (what warm links cost), and the heap then. */
+  readonly peerLinksPerSupernode: number;
+  readonly heapUsedBytes: number;
 }
 
 export function percentile(values: readonly number[], p: number): number {
@@ -107,6 +110,8 @@ export async function runChurn(options: ChurnOptions): Promise<ChurnRun> {
     };
     crashAtMs = scheduler.now() + options.steadyMs;
     await runLookups(options.steadyMs);
+    const peerLinksPerSupernode = supernodes.reduce((sum, s) => sum + s.running.dht.peerLinkCount, 0) / supernodes.length;
+    const heapUsedBytes = process.memoryUsage().heapUsed;
     const dead = new Set<TestSupernode>();
     while (dead.size < Math.round(options.crashShare * supernodes.length)) dead.add(supernodes[random.int(supernodes.length)]!);
     crashAtMs = scheduler.now();
@@ -118,7 +123,7 @@ export async function runChurn(options: ChurnOptions): Promise<ChurnRun> {
     await runLookups(options.afterCrashMs);
     await drive(Promise.all(pending));
     for (const s of alive) s.running.close();
-    return { lookups, medianRttMs: percentile(rtts, 50), joinWallMs, wallMs: performance.now() - wallStart };
+    return { lookups, medianRttMs: percentile(rtts, 50), joinWallMs, wallMs: performance.now() - wallStart, peerLinksPerSupernode, heapUsedBytes };
   } finally {
     for (const s of supernodes) s.running.close();
   }
