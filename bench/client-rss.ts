@@ -1,50 +1,86 @@
-// Resident memory of real client processes on a `parley local` network (issue 22): an idle
+// Memory and CPU of real client processes on a `parley local` network (issue 22): an idle
 // `parley online` (attached, NAT found, presence sent), an idle `parley daemon`, and the two
 // ends of a `parley call` with WAV files on each side (Opus, SRTP, ICE on real sockets).
-// VmRSS is read from /proc a few seconds after the process reached the state measured.
+// Memory is read from /proc a few seconds after the process reached the state measured: RSS,
+// and beside it PSS and USS (bench/process-memory.ts), since much of a Node process's RSS is
+// the node binary's pages, which every Node process on the machine shares. CPU per call end is
+// user + system time from /proc/PID/stat over CPU_WINDOW_S seconds of the call.
 //
-//   node dist/bench/client-rss.js [label=path/to/cli/main.js …] [--rounds N]
+//   node dist/bench/client-rss.js [label=path/to/cli/main.js …] [--rounds N] [--map]
 //
 // With several builds (a before and an after), each round runs every build in turn on the same
 // network, so a busy machine weighs on all of them alike; medians over the rounds are printed.
+// --map prints, for the first round, each process's memory by mapping and its threads.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { localNetworkWithUsers, PARLEY_MAIN, startParley, stopParley, type RunningParley } from '../test/support/processes.js';
 import { encodeWav } from '../src/media/wav.js';
 import { tones } from '../src/media/audio-compare.js';
+import { formatMappings, memoryByMapping, processMemory, threadNames } from './process-memory.js';
 
-/** How long a process runs in the state measured before its RSS is read. */
+/** How long a process runs in the state measured before its memory is read. */
 const SETTLE_MS = 3_000;
-const CALL_SECONDS = SETTLE_MS / 1000 + 6;
+/** The stretch of a call over which each end's CPU time is read. */
+export const CPU_WINDOW_S = 20;
+const CALL_SECONDS = SETTLE_MS / 1000 + CPU_WINDOW_S + 3;
+/** Linux's clock ticks per second for /proc/PID/stat times (USER_HZ, 100 on every Linux port Node runs on). */
+const TICKS_PER_S = 100;
+
+/** MiB, one per round. */
+export interface MemorySeries {
+  readonly rss: number[];
+  readonly pss: number[];
+  readonly uss: number[];
+}
 
 export interface ClientRss {
   readonly label: string;
-  /** MiB, one per round. */
-  readonly onlineIdle: number[];
-  readonly daemonIdle: number[];
-  readonly caller: number[];
-  readonly callee: number[];
+  readonly onlineIdle: MemorySeries;
+  readonly daemonIdle: MemorySeries;
+  readonly caller: MemorySeries;
+  readonly callee: MemorySeries;
+  /** Percent of one core over CPU_WINDOW_S seconds of the call, one per round. */
+  readonly callerCpuPercent: number[];
+  readonly calleeCpuPercent: number[];
 }
 
-function rssMiB(pid: number | undefined): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) / 1024;
+const series = (): MemorySeries => ({ rss: [], pss: [], uss: [] });
+
+function record(into: MemorySeries, pid: number | undefined, map: boolean, what: string): void {
+  const memory = processMemory(pid!);
+  into.rss.push(memory.rssKiB / 1024);
+  into.pss.push(memory.pssKiB / 1024);
+  into.uss.push(memory.ussKiB / 1024);
+  if (map) {
+    const threads = threadNames(pid!);
+    console.log(`${what}: rss ${(memory.rssKiB / 1024).toFixed(1)} pss ${(memory.pssKiB / 1024).toFixed(1)} uss ${(memory.ussKiB / 1024).toFixed(1)} MiB (anonymous ${(memory.anonKiB / 1024).toFixed(1)}, files ${(memory.fileKiB / 1024).toFixed(1)})`);
+    console.log(formatMappings(memoryByMapping(pid!)));
+    console.log(`  ${threads.length} threads: ${threads.join(', ')}`);
+  }
 }
 
-const settle = () => new Promise((done) => setTimeout(done, SETTLE_MS));
+/** User + system CPU seconds of a process so far, all its threads. */
+function cpuSeconds(pid: number | undefined): number {
+  // Fields after the command (which may hold spaces, so split after its closing bracket): utime is the 12th, stime the 13th.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
+}
 
-async function measured(start: () => Promise<RunningParley>): Promise<number> {
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+async function measured(start: () => Promise<RunningParley>, into: MemorySeries, map: boolean, what: string): Promise<void> {
   const running = await start();
   try {
-    await settle();
-    return rssMiB(running.child.pid);
+    await sleep(SETTLE_MS);
+    record(into, running.child.pid, map, what);
   } finally {
     await stopParley(running.child);
   }
 }
 
-export async function benchClientRss(builds: readonly { label: string; main: string }[], rounds = 3): Promise<ClientRss[]> {
+export async function benchClientRss(builds: readonly { label: string; main: string }[], rounds = 3, options: { map?: boolean } = {}): Promise<ClientRss[]> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-client-rss-'));
   const { local, common } = await localNetworkWithUsers(dir, ['alice', 'bob'], [['alice', 'bob']]);
   const said = (user: string, hzs: number[]) => {
@@ -53,21 +89,28 @@ export async function benchClientRss(builds: readonly { label: string; main: str
     return path;
   };
   const wav = { alice: said('alice', [300, 700]), bob: said('bob', [500, 1100]) };
-  const results = builds.map(({ label }): ClientRss => ({ label, onlineIdle: [], daemonIdle: [], caller: [], callee: [] }));
+  const results = builds.map(
+    ({ label }): ClientRss => ({ label, onlineIdle: series(), daemonIdle: series(), caller: series(), callee: series(), callerCpuPercent: [], calleeCpuPercent: [] }),
+  );
   try {
     for (let round = 0; round < rounds; round++) {
-      for (const [i, { main }] of builds.entries()) {
+      for (const [i, { main, label }] of builds.entries()) {
         const result = results[i]!;
+        const map = options.map === true && round === 0;
         // NAT detection is the last thing an idle device does at its start.
-        result.onlineIdle.push(await measured(() => startParley(['online', '--user', 'alice', ...common], /NAT/, 30_000, { main })));
-        result.daemonIdle.push(await measured(() => startParley(['daemon', '--user', 'alice', ...common], /daemon API on/, 30_000, { main })));
+        await measured(() => startParley(['online', '--user', 'alice', ...common], /NAT/, 30_000, { main }), result.onlineIdle, map, `${label}: parley online, idle`);
+        await measured(() => startParley(['daemon', '--user', 'alice', ...common], /daemon API on/, 30_000, { main }), result.daemonIdle, map, `${label}: parley daemon, idle`);
         const callee = await startParley(['answer', '--user', 'bob', '--in', wav.bob, ...common], 'is waiting for a call', 30_000, { main });
         let caller: RunningParley | null = null;
         try {
           caller = await startParley(['call', 'bob', '--user', 'alice', '--in', wav.alice, '--seconds', String(CALL_SECONDS), ...common], /in a call with bob/, 30_000, { main });
-          await settle();
-          result.caller.push(rssMiB(caller.child.pid));
-          result.callee.push(rssMiB(callee.child.pid));
+          await sleep(SETTLE_MS);
+          record(result.caller, caller.child.pid, map, `${label}: parley call, in a call`);
+          record(result.callee, callee.child.pid, map, `${label}: parley answer, in a call`);
+          const before = [cpuSeconds(caller.child.pid), cpuSeconds(callee.child.pid)];
+          await sleep(CPU_WINDOW_S * 1000);
+          result.callerCpuPercent.push(((cpuSeconds(caller.child.pid) - before[0]!) / CPU_WINDOW_S) * 100);
+          result.calleeCpuPercent.push(((cpuSeconds(callee.child.pid) - before[1]!) / CPU_WINDOW_S) * 100);
         } finally {
           if (caller) await stopParley(caller.child);
           await stopParley(callee.child);
@@ -87,13 +130,17 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
   const roundsAt = args.indexOf('--rounds');
   const rounds = roundsAt >= 0 ? Number(args.splice(roundsAt, 2)[1]) : 3;
+  const mapAt = args.indexOf('--map');
+  if (mapAt >= 0) args.splice(mapAt, 1);
   const builds = args.length > 0 ? args.map((arg) => ({ label: arg.split('=')[0]!, main: resolve(arg.split('=').slice(1).join('=')) })) : [{ label: 'this build', main: PARLEY_MAIN }];
-  const fmt = (values: number[]) => `${median(values).toFixed(1)} (${values.map((v) => v.toFixed(1)).join(', ')})`;
-  for (const r of await benchClientRss(builds, rounds)) {
+  const each = (values: number[]) => `${median(values).toFixed(1)} (${values.map((v) => v.toFixed(1)).join(', ')})`;
+  const memory = (s: MemorySeries) => `rss ${each(s.rss)}  pss ${each(s.pss)}  uss ${each(s.uss)}`;
+  for (const r of await benchClientRss(builds, rounds, { map: mapAt >= 0 })) {
     console.log(`${r.label}: MiB, median (each round)`);
-    console.log(`  parley online, idle: ${fmt(r.onlineIdle)}`);
-    console.log(`  parley daemon, idle: ${fmt(r.daemonIdle)}`);
-    console.log(`  parley call (caller): ${fmt(r.caller)}`);
-    console.log(`  parley answer (callee): ${fmt(r.callee)}`);
+    console.log(`  parley online, idle:    ${memory(r.onlineIdle)}`);
+    console.log(`  parley daemon, idle:    ${memory(r.daemonIdle)}`);
+    console.log(`  parley call (caller):   ${memory(r.caller)}`);
+    console.log(`  parley answer (callee): ${memory(r.callee)}`);
+    console.log(`  CPU over ${CPU_WINDOW_S} s of the call, % of one core: caller ${each(r.callerCpuPercent)}, callee ${each(r.calleeCpuPercent)}`);
   }
 }
