@@ -40,9 +40,12 @@ export interface ClientRss {
   readonly daemonIdle: MemorySeries;
   readonly caller: MemorySeries;
   readonly callee: MemorySeries;
-  /** Percent of one core over CPU_WINDOW_S seconds of the call, one per round. */
+  /** Percent of one core over CPU_WINDOW_S seconds of the call (user + system), one per round. */
   readonly callerCpuPercent: number[];
   readonly calleeCpuPercent: number[];
+  /** The system (kernel) part of it: on loopback, a send also runs the receiver's network stack. */
+  readonly callerSysPercent: number[];
+  readonly calleeSysPercent: number[];
 }
 
 const series = (): MemorySeries => ({ rss: [], pss: [], uss: [] });
@@ -60,12 +63,12 @@ function record(into: MemorySeries, pid: number | undefined, map: boolean, what:
   }
 }
 
-/** User + system CPU seconds of a process so far, all its threads. */
-function cpuSeconds(pid: number | undefined): number {
+/** User and system CPU seconds of a process so far, all its threads. */
+function cpuSeconds(pid: number | undefined): { user: number; sys: number } {
   // Fields after the command (which may hold spaces, so split after its closing bracket): utime is the 12th, stime the 13th.
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
+  return { user: Number(fields[11]) / TICKS_PER_S, sys: Number(fields[12]) / TICKS_PER_S };
 }
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
@@ -90,7 +93,7 @@ export async function benchClientRss(builds: readonly { label: string; main: str
   };
   const wav = { alice: said('alice', [300, 700]), bob: said('bob', [500, 1100]) };
   const results = builds.map(
-    ({ label }): ClientRss => ({ label, onlineIdle: series(), daemonIdle: series(), caller: series(), callee: series(), callerCpuPercent: [], calleeCpuPercent: [] }),
+    ({ label }): ClientRss => ({ label, onlineIdle: series(), daemonIdle: series(), caller: series(), callee: series(), callerCpuPercent: [], calleeCpuPercent: [], callerSysPercent: [], calleeSysPercent: [] }),
   );
   try {
     for (let round = 0; round < rounds; round++) {
@@ -107,10 +110,14 @@ export async function benchClientRss(builds: readonly { label: string; main: str
           await sleep(SETTLE_MS);
           record(result.caller, caller.child.pid, map, `${label}: parley call, in a call`);
           record(result.callee, callee.child.pid, map, `${label}: parley answer, in a call`);
-          const before = [cpuSeconds(caller.child.pid), cpuSeconds(callee.child.pid)];
+          const before = [cpuSeconds(caller.child.pid), cpuSeconds(callee.child.pid)] as const;
           await sleep(CPU_WINDOW_S * 1000);
-          result.callerCpuPercent.push(((cpuSeconds(caller.child.pid) - before[0]!) / CPU_WINDOW_S) * 100);
-          result.calleeCpuPercent.push(((cpuSeconds(callee.child.pid) - before[1]!) / CPU_WINDOW_S) * 100);
+          const after = [cpuSeconds(caller.child.pid), cpuSeconds(callee.child.pid)] as const;
+          const percent = (seconds: number) => (seconds / CPU_WINDOW_S) * 100;
+          result.callerCpuPercent.push(percent(after[0].user + after[0].sys - before[0].user - before[0].sys));
+          result.calleeCpuPercent.push(percent(after[1].user + after[1].sys - before[1].user - before[1].sys));
+          result.callerSysPercent.push(percent(after[0].sys - before[0].sys));
+          result.calleeSysPercent.push(percent(after[1].sys - before[1].sys));
         } finally {
           if (caller) await stopParley(caller.child);
           await stopParley(callee.child);
@@ -142,5 +149,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.log(`  parley call (caller):   ${memory(r.caller)}`);
     console.log(`  parley answer (callee): ${memory(r.callee)}`);
     console.log(`  CPU over ${CPU_WINDOW_S} s of the call, % of one core: caller ${each(r.callerCpuPercent)}, callee ${each(r.calleeCpuPercent)}`);
+    console.log(`    of which system: caller ${each(r.callerSysPercent)}, callee ${each(r.calleeSysPercent)}`);
   }
 }

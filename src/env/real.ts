@@ -27,7 +27,11 @@ export const realClock: Clock = {
   now: () => performance.now(),
   wallTimeMs: () => Date.now(),
   after(delayMs: number, fn: () => void): Timer {
-    const handle = setTimeout(fn, Math.max(0, delayMs));
+    // Whole milliseconds, rounded up: Node fires a fractional timeout at the same millisecond,
+    // but only after waking once at the truncated one and finding it early (libuv's timers are
+    // whole milliseconds); a call's media ticks (sub-millisecond delays from \`every\`) paid that
+    // extra wake-up on each of their 100 ticks a second (issue 22).
+    const handle = setTimeout(fn, Math.max(0, Math.ceil(delayMs)));
     return { cancel: () => clearTimeout(handle) };
   },
 };
