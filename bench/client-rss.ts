@@ -46,6 +46,9 @@ export interface ClientRss {
   /** The system (kernel) part of it: on loopback, a send also runs the receiver's network stack. */
   readonly callerSysPercent: number[];
   readonly calleeSysPercent: number[];
+  /** The main thread's part (JavaScript, WebAssembly, the event loop); the rest is V8's and libuv's worker threads. */
+  readonly callerMainPercent: number[];
+  readonly calleeMainPercent: number[];
 }
 
 const series = (): MemorySeries => ({ rss: [], pss: [], uss: [] });
@@ -63,12 +66,16 @@ function record(into: MemorySeries, pid: number | undefined, map: boolean, what:
   }
 }
 
-/** User and system CPU seconds of a process so far, all its threads. */
-function cpuSeconds(pid: number | undefined): { user: number; sys: number } {
+/** User and system CPU seconds so far: of all the process's threads, and of its main thread. */
+function cpuSeconds(pid: number | undefined): { user: number; sys: number; main: number } {
   // Fields after the command (which may hold spaces, so split after its closing bracket): utime is the 12th, stime the 13th.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(fields[11]) / TICKS_PER_S, sys: Number(fields[12]) / TICKS_PER_S };
+  const times = (path: string) => {
+    const stat = readFileSync(path, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(fields[11]) / TICKS_PER_S, sys: Number(fields[12]) / TICKS_PER_S };
+  };
+  const main = times(`/proc/${pid}/task/${pid}/stat`);
+  return { ...times(`/proc/${pid}/stat`), main: main.user + main.sys };
 }
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
@@ -93,7 +100,7 @@ export async function benchClientRss(builds: readonly { label: string; main: str
   };
   const wav = { alice: said('alice', [300, 700]), bob: said('bob', [500, 1100]) };
   const results = builds.map(
-    ({ label }): ClientRss => ({ label, onlineIdle: series(), daemonIdle: series(), caller: series(), callee: series(), callerCpuPercent: [], calleeCpuPercent: [], callerSysPercent: [], calleeSysPercent: [] }),
+    ({ label }): ClientRss => ({ label, onlineIdle: series(), daemonIdle: series(), caller: series(), callee: series(), callerCpuPercent: [], calleeCpuPercent: [], callerSysPercent: [], calleeSysPercent: [], callerMainPercent: [], calleeMainPercent: [] }),
   );
   try {
     for (let round = 0; round < rounds; round++) {
@@ -118,6 +125,8 @@ export async function benchClientRss(builds: readonly { label: string; main: str
           result.calleeCpuPercent.push(percent(after[1].user + after[1].sys - before[1].user - before[1].sys));
           result.callerSysPercent.push(percent(after[0].sys - before[0].sys));
           result.calleeSysPercent.push(percent(after[1].sys - before[1].sys));
+          result.callerMainPercent.push(percent(after[0].main - before[0].main));
+          result.calleeMainPercent.push(percent(after[1].main - before[1].main));
         } finally {
           if (caller) await stopParley(caller.child);
           await stopParley(callee.child);
@@ -150,5 +159,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.log(`  parley answer (callee): ${memory(r.callee)}`);
     console.log(`  CPU over ${CPU_WINDOW_S} s of the call, % of one core: caller ${each(r.callerCpuPercent)}, callee ${each(r.calleeCpuPercent)}`);
     console.log(`    of which system: caller ${each(r.callerSysPercent)}, callee ${each(r.calleeSysPercent)}`);
+    console.log(`    of which the main thread: caller ${each(r.callerMainPercent)}, callee ${each(r.calleeMainPercent)}`);
   }
 }
