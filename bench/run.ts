@@ -12,7 +12,7 @@ import { benchLab, benchNatDetection, benchPathSetup } from './nat.js';
 import { benchCallSetup, benchMedia, benchMixerCpu, CALL_SECONDS, MIXER_PHASES_MS, RING_BEFORE_ANSWER_MS, SETTLED_AFTER_MS } from './media.js';
 import { benchBrowser } from './browser.js';
 import { benchDeploy } from './deploy.js';
-import { benchClientRss, median } from './client-rss.js';
+import { benchClientRss, CPU_WINDOW_S, median, type ClientRss } from './client-rss.js';
 import { benchAmplification } from './reflection.js';
 import { benchFloods, underAttackLines } from './floods.js';
 import { RECOMMENDED_SCRYPT_COST } from '../src/login-server/passwords.js';
@@ -50,6 +50,7 @@ const coturnKnee = at(turn.coturn, carried(turn.coturn));
 const labByPair = new Map('results' in lab ? lab.results.map((r) => [`${r.a}|${r.b}`, r]) : []);
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+const mib = (r: ClientRss, kind: 'rss' | 'pss' | 'uss') => [r.onlineIdle, r.daemonIdle, r.caller, r.callee].map((s) => fmt(median(s[kind]), 1)).join(' / ');
 const lines = [
   '# Benchmarks',
   '',
@@ -175,11 +176,12 @@ const lines = [
   `| call setup, virtual network (devices behind NATs, 40 ms round trip between them): dial to ringing | ${fmt(callSetup.dialToRingingMs)} ms | | Skype: a call connects in seconds |`,
   `| answer (after ${fmt(RING_BEFORE_ANSWER_MS)} ms of ringing) to the call under way / to two-way audio, ${callSetup.path ?? 'no'} path | ${fmt(callSetup.acceptToActiveMs)} ms / ${fmt(callSetup.acceptToTwoWayAudioMs)} ms | < 1 s | |`,
   `| resident memory of a process holding a call's media (both directions, after a collection) | ${fmt(media.memory.callRssMiB, 1)} MiB; Node itself doing nothing: ${fmt(media.memory.bareNodeRssMiB, 1)} MiB | | Skype 21–27 MB in a call; GTalk 13 MB |`,
-  `| resident memory of a client (bench/client-rss.ts, real processes on \`parley local\`, median of 3): idle \`parley online\` / idle \`parley daemon\` / \`parley call\` and \`parley answer\` in a call | ${fmt(median(clientRss!.onlineIdle), 1)} / ${fmt(median(clientRss!.daemonIdle), 1)} / ${fmt(median(clientRss!.caller), 1)} and ${fmt(median(clientRss!.callee), 1)} MiB | ≤ 60 MB idle, ≤ 80 MB in a call | Skype 19 MB idle, 21–27 MB in a call |`,
+  `| resident memory of a client (bench/client-rss.ts, real processes on \`parley local\`, median of 3): idle \`parley online\` / idle \`parley daemon\` / \`parley call\` and \`parley answer\` in a call; RSS, and PSS / USS (shared pages divided among processes / private pages only) | RSS ${mib(clientRss!, 'rss')}; PSS ${mib(clientRss!, 'pss')}; USS ${mib(clientRss!, 'uss')} MiB | ≤ 60 MB idle, ≤ 80 MB in a call | Skype 19 MB idle, 21–27 MB in a call |`,
+  `| CPU per call end, \`parley call\` / \`parley answer\` (user + system over ${CPU_WINDOW_S} s of a call, median of 3) | ${fmt(median(clientRss!.callerCpuPercent), 1)}% / ${fmt(median(clientRss!.calleeCpuPercent), 1)}% of one core (the main thread ${fmt(median(clientRss!.callerMainPercent), 1)}% / ${fmt(median(clientRss!.calleeMainPercent), 1)}%, the kernel ${fmt(median(clientRss!.callerSysPercent), 1)}% / ${fmt(median(clientRss!.calleeSysPercent), 1)}%) | ≤ 3% | |`,
   '',
   'Dial to ringing includes the first end-to-end session between the two devices (a Noise IK exchange through the supernodes). The path is opened while the callee\'s devices ring (one per ringing device, at most three), so answering costs the ACCEPT\'s trip and the first frame.',
   '',
-  'The delay at 20 ms frames is the frame itself (the last sample of a frame is captured 20 ms after its first), the codec\'s lookahead (6.5 ms), a quarter of a frame of playout guard (5 ms), and the loopback and timers. The memory figure is mostly Node (V8, OpenSSL) and libopus\'s WebAssembly instance; the whole `parley call` process also holds the client (overlay link, chat, history). Of a client\'s resident memory about 40 MiB is the node binary\'s own pages (shared with every Node process); loaded modules cost the rest: the protobuf schema and runtime, libsodium, SQLite and the client\'s code. A client loads a command\'s code when it runs (the daemon\'s HTTP server, the call commands\' audio, a supernode\'s code only once promoted), and libopus is compiled on one background thread, not V8\'s many, each of which kept its own malloc arena of the compilation.',
+  'The delay at 20 ms frames is the frame itself (the last sample of a frame is captured 20 ms after its first), the codec\'s lookahead (6.5 ms), a quarter of a frame of playout guard (5 ms), and the loopback and timers. The memory figure is mostly Node (V8, OpenSSL) and libopus\'s WebAssembly instance; the whole `parley call` process also holds the client (overlay link, chat, history). Of a client\'s resident memory about 40 MiB is the node binary\'s own pages (shared with every Node process); loaded modules cost the rest: the protobuf schema and runtime, libsodium, SQLite and the client\'s code. A client loads a command\'s code when it runs (the daemon\'s HTTP server, the call commands\' audio, a supernode\'s code only once promoted), and libopus is compiled on one background thread, not V8\'s many, each of which kept its own malloc arena of the compilation. About 40 MiB of a client\'s RSS is the node binary\'s own pages, shared with every Node process (its USS, what the machine gets back when it exits, is the per-client figure); a client keeps V8\'s young generation at 1 MiB semi-spaces, scavenged on its main thread (src/ops/young-generation.ts), and the daemon compiles each route\'s validator on first use. bench/client-memory.ts shows what each part a client loads adds to a bare Node.',
   '',
   '## Conferences (issue 8)',
   '',

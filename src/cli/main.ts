@@ -8,6 +8,10 @@ import { COMMANDS, findCommand, type Command, type CommandOutcome } from './comm
 import { commandHelp, overviewHelp, synopsisLine } from './help.js';
 import { describeOptionsError, resolveOptions } from './options.js';
 import { terminalError } from './terminal-text.js';
+import { sizeYoungGenerationFor } from '../ops/young-generation.js';
+
+/** Commands that run servers; every other command is a client (a small young generation). */
+const SERVER_COMMANDS: ReadonlySet<string> = new Set(['local', 'login-server', 'supernode', 'sim']);
 
 /** Exit codes: 1 for a command that failed, 2 for a usage mistake. */
 const EXIT_FAILED = 1;
@@ -29,6 +33,8 @@ async function main(argv: readonly string[]): Promise<CommandOutcome> {
   }
   const command = findCommand(name);
   if (!command) return usageMistake(`parley: unknown command: ${name}`);
+  // Before the command's modules load: their loading is what grew a client's young generation.
+  sizeYoungGenerationFor(SERVER_COMMANDS.has(command.usage.name) ? 'server' : 'client');
   const resolved = resolveOptions(command.usage, rest, { env: process.env, readFile: (path) => readFileSync(path, 'utf8') });
   if (!resolved.ok) return usageMistake(describeOptionsError(name, resolved.error), command);
   if (resolved.value.help) {

@@ -12,6 +12,7 @@ import { LoginError } from '../client/login-client.js';
 import type { NetworkDescriptor } from '../crypto/descriptor.js';
 import { CandidateType, PresenceState } from '../wire/messages.js';
 import type { PromotionEvent } from '../client/promotion.js';
+import { sizeYoungGenerationFor } from '../ops/young-generation.js';
 import { ChatClient, ChatError, type ReceivedMessage } from '../chat/chat-client.js';
 import { Messenger } from '../messenger/messenger.js';
 import type { SignallingTransport } from '../messenger/transport.js';
@@ -60,6 +61,9 @@ export async function openAttachment(account: Account, descriptor: NetworkDescri
 }
 
 function printPromotion(event: PromotionEvent): void {
+  // A supernode's traffic is a server's: its young generation may grow again.
+  if (event.kind === 'promoted') sizeYoungGenerationFor('server');
+  if (event.kind === 'demoted') sizeYoungGenerationFor('client');
   if (event.kind === 'forbidden') console.log('this device will not become a supernode (--no-promotion)');
   if (event.kind === 'not-promoted') console.log(`not a supernode: ${event.reason}`);
   if (event.kind === 'promoted') console.log(`promoted: now also a supernode on port ${event.port} (dial-back measured ${Math.round(event.uploadKbps)} kbit/s up)`);

@@ -6,7 +6,7 @@
 // message } }` with a 4xx, as the login server's are. What the API does comes from the injected
 // `DaemonCore`, so the API is tested without a network.
 import websocket from '@fastify/websocket';
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -70,11 +70,27 @@ function bearer(request: FastifyRequest): string | undefined {
   return typeof query?.token === 'string' ? query.token : undefined;
 }
 
+/** Fastify's validator contract (a boolean, with `errors` on the function) over one compiled on first use. */
+function lazyValidator(compile: () => ValidateFunction): ValidateFunction {
+  let compiled: ValidateFunction | null = null;
+  const validate = ((data: unknown) => {
+    compiled ??= compile();
+    const valid = compiled(data);
+    validate.errors = compiled.errors;
+    return valid;
+  }) as ValidateFunction;
+  return validate;
+}
+
 export async function buildLocalApi(gate: DaemonGate, options: LocalApiOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
-  const strict = new Ajv({ removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false, strict: false });
-  const coercing = new Ajv({ removeAdditional: false, coerceTypes: true, useDefaults: false, allErrors: false, strict: false });
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema));
+  // Each route's validator is compiled on the route's first request, and Ajv itself made then: a
+  // daemon that is never asked (most of the API, most of the time) does not hold the compiled
+  // code (issue 22: an idle client's memory).
+  const ajv = { strict: null as Ajv | null, coercing: null as Ajv | null };
+  const ajvFor = (kind: 'strict' | 'coercing') =>
+    (ajv[kind] ??= new Ajv({ removeAdditional: false, coerceTypes: kind === 'coercing', useDefaults: false, allErrors: false, strict: false }));
+  app.setValidatorCompiler(({ schema, httpPart }) => lazyValidator(() => ajvFor(httpPart === 'body' ? 'strict' : 'coercing').compile(schema)));
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
   // The names this API answers to: its loopback address and port (known once it listens).

@@ -18,6 +18,7 @@ import { profileStore } from '../client/profile-files.js';
 import { normaliseUsername } from '../wire/usernames.js';
 import { readSettings, writeSettings } from './settings.js';
 import { SocketAudio } from './socket-audio.js';
+import { sizeYoungGenerationFor } from '../ops/young-generation.js';
 import type { AudioLink, BuddyEdit, BuddyRequestWords, BuddyRequestsView, BuddyView, CallAction, DaemonSettings, FoundUser, OwnPresence, ConferenceAction, ConferenceView, CallView, DaemonCore, DaemonEvent, DaemonStatus, GroupAction, GroupInfoView, GroupMessageView, MessageView, PresenceName } from './api-types.js';
 
 const PRESENCE_NAMES: Record<PresenceState, PresenceName> = {
@@ -101,6 +102,9 @@ export class ClientSession implements DaemonCore {
     conferences.onInvite((conference) => this.trackConference(conference));
     device.onEvent((event) => {
       if (event.kind === 'buddies-added') this.buddiesAdded(event.users);
+      // A supernode's traffic is a server's: its young generation may grow again (src/ops/young-generation.ts).
+      if (event.kind === 'promotion' && event.event.kind === 'promoted') sizeYoungGenerationFor('server');
+      if (event.kind === 'promotion' && event.event.kind === 'demoted') sizeYoungGenerationFor('client');
     });
     // Buddy requests follow changes made elsewhere (the device follows the contact list and the messages kept for us).
     const followRequests = () => {

@@ -29,7 +29,13 @@ export const realClock: Clock = {
   now: () => performance.now(),
   wallTimeMs: () => Date.now(),
   after(delayMs: number, fn: () => void): Timer {
-    const handle = setTimeout(fn, Math.max(0, delayMs));
+    // Whole milliseconds, rounded up: Node fires a fractional timeout at the same millisecond,
+    // but only after waking once at the truncated one and finding it early (libuv's timers are
+    // whole milliseconds); a call's media ticks (fractional delays from \`every\`) paid that extra
+    // wake-up on most of their 100 ticks a second (issue 22). Adding a millisecond more would
+    // also spare the ticks that libuv's lagging loop clock fires early, but measured 1.5-2 ms
+    // later ticks for it, which a call's mouth-to-ear delay would carry.
+    const handle = setTimeout(fn, Math.max(0, Math.ceil(delayMs)));
     return { cancel: () => clearTimeout(handle) };
   },
 };
