@@ -20,7 +20,6 @@ import { overlayWorld } from '../test/support/supernodes.js';
 import { fmt, summarise, type Measurement } from './measure.js';
 
 export const LINK_MS = 10;
-const SUPERNODES = 4;
 /** Quiet virtual time after each message: every copy shown and acknowledged (checked). */
 const SETTLE_MS = 1_500;
 /** The messenger's device-list cache (messenger.ts): a sender idle this long looks members up again. */
@@ -28,6 +27,8 @@ const DEVICE_LIST_CACHE_MS = 30_000;
 const TEXT_100 = 'x'.repeat(100);
 /** The admin adds a member this often while making the group. */
 const INVITE_EVERY_MS = 250;
+/** ... and no faster than this per member already in (about 140 routed copies a second). */
+const INVITE_MS_PER_MEMBER = 7;
 /** How often a running client fetches what waits in the login server's offline store (`parley online`). */
 const OFFLINE_FETCH_MS = 30_000;
 
@@ -69,6 +70,8 @@ export interface GroupResults {
   readonly supernodeBytesSent: Measurement;
   /** Sender wall time per warm message, ms. */
   readonly senderWallMs: Measurement;
+  /** The process's CPU time (user + system) over the same window, ms. */
+  readonly senderCpuMs: Measurement;
   /** Making the group (the admin's 99 invites: ops to every member so far, welcomes). */
   readonly createVirtualMs: number;
   readonly createAdminBytesSent: number;
@@ -86,7 +89,16 @@ function latency(perMessage: readonly number[][]): Latency {
   return { p50: percentile(all, 50), p99: percentile(all, 99), allShownMedian: percentile(last, 50), allShownMax: Math.max(...last), messages: perMessage.length };
 }
 
-export async function benchGroups(members = 100, seed = 1, senders = 5, warmPerSender = 4): Promise<GroupResults> {
+export interface GroupBenchOptions {
+  readonly members: number;
+  readonly seed: number;
+  /** 1: every presence record on the one supernode, so no route costs the sender a lookup. */
+  readonly supernodes: number;
+  readonly senders: number;
+  readonly warmPerSender: number;
+}
+
+export async function benchGroups({ members, seed, supernodes: SUPERNODES, senders, warmPerSender }: GroupBenchOptions): Promise<GroupResults> {
   if (members < 3 || members > MAX_GROUP_MEMBERS) throw new RangeError(`members must be 3..${MAX_GROUP_MEMBERS}`);
   const wallStarted = performance.now();
   const link = { latencyMs: LINK_MS };
@@ -146,9 +158,11 @@ export async function benchGroups(members = 100, seed = 1, senders = 5, warmPerS
     // the copies go through the offline store, and a member whose ops then come more than 64
     // ahead of a missing one stalls (docs/groups.md, "Not built yet").
     const groupId = await drive(admin.groups.create('benchmark'));
-    for (const user of users.slice(1)) {
+    for (const [n, user] of users.slice(1).entries()) {
       await drive(admin.groups.invite(groupId, user));
-      await elapse(INVITE_EVERY_MS);
+      // Each ADD is a routed copy per member device so far: paced within the admin's route
+      // budget (200/s) as well, or its streams fall behind for minutes.
+      await elapse(Math.max(INVITE_EVERY_MS, (n + 1) * INVITE_MS_PER_MEMBER));
     }
     for (let i = 0; i < 1_200 && devices.some((d) => d.groups.list().length !== 1 || d.groups.group(groupId).members.length !== members); i++) await elapse(100);
     const createVirtualMs = scheduler.now() - createStarted;
@@ -189,9 +203,10 @@ export async function benchGroups(members = 100, seed = 1, senders = 5, warmPerS
     const receiverSent: number[] = [];
     const supernodeSent: number[] = [];
     const senderWall: number[] = [];
+    const senderCpu: number[] = [];
     const median = (values: number[]) => percentile(values, 50);
-    // Senders spread over the group (the admin too, whose sessions with everyone are warm from the invites).
-    const chosen = Array.from({ length: senders }, (_, i) => devices[Math.floor((i * members) / senders)]!);
+    // Senders spread over the group, not the admin (its streams carried the making of the group).
+    const chosen = Array.from({ length: senders }, (_, i) => devices[1 + Math.floor((i * (members - 1)) / senders)]!);
     for (const sender of chosen) {
       const sent = await sendOne(sender);
       first.push(sent.latencies);
@@ -213,11 +228,14 @@ export async function benchGroups(members = 100, seed = 1, senders = 5, warmPerS
         // anything shorter only this device (and rare keep-alives elsewhere) runs.
         const offlineBefore = offlineCopies;
         const wallStart = performance.now();
+        const cpuStart = process.cpuUsage();
         const sentAt = scheduler.now();
         const failedBefore = sender.messenger.failures.get('transport_send') ?? 0;
         const out = await drive(sender.groups.send(groupId, TEXT_100));
         await elapse(LINK_MS);
         senderWall.push(performance.now() - wallStart);
+        const cpu = process.cpuUsage(cpuStart);
+        senderCpu.push((cpu.user + cpu.system) / 1000);
         for (let w = 0; w < (3 * OFFLINE_FETCH_MS) / 500 && (shownAt.get(out.id)?.length ?? 0) < members - 1; w++) await elapse(500);
         if (!(await drive(sender.messenger.acknowledged(60_000)))) throw new Error(`message ${out.id}: not every device acknowledged`);
         await elapse(SETTLE_MS);
@@ -261,6 +279,7 @@ export async function benchGroups(members = 100, seed = 1, senders = 5, warmPerS
       receiverBytesSent: summarise(receiverSent),
       supernodeBytesSent: summarise(supernodeSent),
       senderWallMs: summarise(senderWall),
+      senderCpuMs: summarise(senderCpu),
       createVirtualMs,
       createAdminBytesSent,
       wallSeconds: (performance.now() - wallStarted) / 1000,
@@ -276,35 +295,42 @@ export async function benchGroups(members = 100, seed = 1, senders = 5, warmPerS
   }
 }
 
-/** The "Group chats (issue 24)" section of docs/benchmarks.md. */
-export function groupLines(g: GroupResults): string[] {
+/** The "Group chats (issue 24)" section of docs/benchmarks.md: four supernodes (as deployed, the default limits) and one (no route costs a lookup). */
+export function groupLines(g: GroupResults, one: GroupResults): string[] {
   const rtt = (ms: number) => `${fmt(ms)} ms (${fmt(ms / g.rttMs, 1)} RTT)`;
-  const row = (label: string, l: Latency) => `| ${label} (${l.messages} messages × ${fmt(g.members - 1)} devices) | ${rtt(l.p50)} / ${rtt(l.p99)} | ${rtt(l.allShownMedian)} / ${rtt(l.allShownMax)} |`;
+  const cell = (l: Latency) => `${rtt(l.p50)} / ${rtt(l.p99)}; last device ${rtt(l.allShownMedian)} / ${rtt(l.allShownMax)}`;
   const m = (x: Measurement) => `${fmt(x.median)} (${fmt(x.min)}–${fmt(x.max)})`;
+  const ms = (x: Measurement) => `${fmt(x.median, 1)} ms (${fmt(x.min, 1)}–${fmt(x.max, 1)})`;
+  const devices = g.members - 1;
   return [
     '## Group chats (issue 24)',
     '',
-    `The virtual network (seed ${g.seed}): one group of ${fmt(g.members)} members, **one device each**, every device attached to one of ${g.supernodes} supernodes in turn (so most copies cross two supernodes); every link ${g.linkMs} ms one way (a packet between two hosts ${2 * g.linkMs} ms, a device's round trip to its supernode **1 RTT = ${g.rttMs} ms**), no loss, no bandwidth limit, every member online; an offline store as the login server's (without its quotas), which every device fetches every ${fmt(OFFLINE_FETCH_MS / 1000)} s as \`parley online\` does. The admin adds the members one by one, ${fmt(INVITE_EVERY_MS)} ms apart (its lookups within the supernode's budget). Messages of 100 characters, one at a time, each waited for until shown on every other device and acknowledged, then ${fmt(SETTLE_MS)} ms more. Times are virtual (exact for the seed, not this machine's speed), except the sender's wall time; the run took ${fmt(g.wallSeconds)} s of wall time. \`node dist/bench/groups-only.js [members] [seed]\` runs this section alone.`,
+    `The virtual network (seed ${g.seed}): one group of ${fmt(g.members)} members, **one device each** (so ${fmt(devices)} receiving devices per message), every device attached to a supernode in turn; every link ${g.linkMs} ms one way, so a packet between two hosts takes ${2 * g.linkMs} ms and **1 RTT (a device's round trip to its supernode) = ${g.rttMs} ms**; no loss, no bandwidth limit, every member online. An offline store behaves as the login server's (without its quotas), and every device fetches from it every ${fmt(OFFLINE_FETCH_MS / 1000)} s as \`parley online\` does. The admin adds the members one by one, ${fmt(INVITE_EVERY_MS)} ms apart or ${fmt(INVITE_MS_PER_MEMBER)} ms per member already in, whichever is longer (within its route budget: each ADD is a copy per member device); the senders are other members. Messages of 100 characters, one at a time, each waited for until shown on every other device and acknowledged, then ${fmt(SETTLE_MS)} ms more. Two worlds: **${g.supernodes} supernodes** (as deployed: a supernode holds the presence records of some users only, so routing to the others costs the sender one of its lookups, a burst of 20 then 5/s, limits.md) and **1 supernode** (it holds every record: no route costs a lookup; the protocol's own path). Times are virtual (exact for the seed), except the sender's cost; the runs took ${fmt(g.wallSeconds)} s and ${fmt(one.wallSeconds)} s of wall time. \`node dist/bench/groups-only.js [members] [seed]\` runs this section alone.`,
     '',
-    '| latency, send → shown | p50 / p99 over every device | until the last device showed it: median / max over messages |',
+    `| latency, send → shown on each device: p50 / p99 over every (message, device); the last device of each message: median / max | ${g.supernodes} supernodes | 1 supernode |`,
     '| --- | --- | --- |',
-    row(`sessions warm, the sender's device lists looked up beforehand (${fmt(g.warmFromStore)} copies via the offline store; ${fmt(g.warmRouteFailures)} routed sends refused or unanswered by the sender's supernode, sent again by the stream)`, g.warm),
-    row(`a sender's first message (device lists looked up, Noise sessions set up, sender key handed out; the admin's sessions are warm from the invites): ${fmt(g.firstFromStore)} copies via the offline store`, g.firstFromSender),
-    row(`a sender idle over ${fmt(DEVICE_LIST_CACHE_MS / 1000)} s (sessions kept, every member's device list looked up again): ${fmt(g.idleFromStore)} copies via the offline store`, g.idleSender),
+    `| sessions warm, the sender's device lists looked up beforehand (${g.warm.messages} and ${one.warm.messages} messages) | ${cell(g.warm)}; ${fmt(g.warmFromStore)} copies came through the offline store, ${fmt(g.warmRouteFailures)} routed sends were refused (sent again by the stream) | ${cell(one.warm)}; ${fmt(one.warmFromStore)} through the store, ${fmt(one.warmRouteFailures)} refused |`,
+    `| a sender's first message: its device lists looked up, Noise sessions set up, its sender key handed out (${g.firstFromSender.messages} senders) | ${cell(g.firstFromSender)}; ${fmt(g.firstFromStore)} copies through the store | ${cell(one.firstFromSender)}; ${fmt(one.firstFromStore)} through the store |`,
+    `| a sender idle over ${fmt(DEVICE_LIST_CACHE_MS / 1000)} s: sessions kept, every member's device list looked up again | ${cell(g.idleSender)}; ${fmt(g.idleFromStore)} copies through the store | ${cell(one.idleSender)}; ${fmt(one.idleFromStore)} through the store |`,
     '',
-    '| bytes per message (warm), IP/TCP headers included | median (range over messages) |',
-    '| --- | --- |',
-    `| sent by the sender (one copy per member device, each in its pairwise session, routed through the sender's supernode) | ${m(g.senderBytesSent)} B = ${fmt(g.senderBytesSent.median / (g.members - 1))} B per receiving device |`,
-    `| received by the sender (the supernode's delivery answers and the devices' end-to-end acknowledgements) | ${m(g.senderBytesReceived)} B |`,
-    `| received by each receiving device (median over devices) | ${m(g.receiverBytesReceived)} B |`,
-    `| sent by each receiving device (its acknowledgements) | ${m(g.receiverBytesSent)} B |`,
-    `| sent by the ${g.supernodes} supernodes together | ${m(g.supernodeBytesSent)} B |`,
+    `| per message (sessions warm), IP/TCP headers included: median (range over messages) | ${g.supernodes} supernodes | 1 supernode |`,
+    '| --- | --- | --- |',
+    `| bytes sent by the sender: one copy per member device, each in its pairwise session, routed through its supernode | ${m(g.senderBytesSent)} B | ${m(one.senderBytesSent)} B = ${fmt(one.senderBytesSent.median / devices)} B per receiving device |`,
+    `| bytes received by the sender: the route answers and the devices' end-to-end acknowledgements | ${m(g.senderBytesReceived)} B | ${m(one.senderBytesReceived)} B |`,
+    `| bytes received by each receiving device (median over devices) | ${m(g.receiverBytesReceived)} B | ${m(one.receiverBytesReceived)} B |`,
+    `| bytes sent by each receiving device: its acknowledgement (median over devices) | ${m(g.receiverBytesSent)} B | ${m(one.receiverBytesSent)} B |`,
+    `| bytes sent by the supernodes together | ${m(g.supernodeBytesSent)} B | ${m(one.supernodeBytesSent)} B |`,
+    `| the sender's cost, wall time (this machine, shared): one sender-key seal and signature, ${fmt(devices)} deliveries, ${fmt(devices)} pairwise seals and routed requests | ${ms(g.senderWallMs)} | ${ms(one.senderWallMs)} = ${fmt((one.senderWallMs.median * 1000) / devices)} µs per receiving device |`,
+    `| the same, the process's CPU time (user + system) | ${ms(g.senderCpuMs)} | ${ms(one.senderCpuMs)} |`,
+    `| making the group: ${fmt(devices)} members added one by one (each ADD to every member so far, a welcome to the new one) | ${fmt(g.createVirtualMs / 1000, 1)} s until every device holds the whole group; the admin sends ${fmt(g.createAdminBytesSent / 1024)} KiB; ${fmt(g.createStored)} copies left in the store | ${fmt(one.createVirtualMs / 1000, 1)} s; ${fmt(one.createAdminBytesSent / 1024)} KiB; ${fmt(one.createStored)} in the store |`,
     '',
-    '| cost at the sender | median (range) |',
-    '| --- | --- |',
-    `| wall time per message (this machine, shared): one sender-key seal and signature, ${fmt(g.members - 1)} deliveries, ${fmt(g.members - 1)} pairwise seals and routed requests to the supernode | ${fmt(g.senderWallMs.median, 1)} ms (${fmt(g.senderWallMs.min, 1)}–${fmt(g.senderWallMs.max, 1)}) = ${fmt((g.senderWallMs.median * 1000) / (g.members - 1))} µs per receiving device |`,
-    `| making the group: the admin adds ${fmt(g.members - 1)} members one by one (each ADD to every member so far, a welcome to the new one) | ${fmt(g.createVirtualMs / 1000, 1)} s virtual until every device holds the whole group; the admin sends ${fmt(g.createAdminBytesSent / 1024)} KiB; ${fmt(g.createStored)} sealed copies left in the offline store |`,
-    '',
-    'The sender\'s wall time is from calling `send` until one link crossing of virtual time later (before any copy can reach the supernode), so it is the sender\'s work alone and the virtual network\'s handling of its packets; it is one thread of a 2-core machine shared by several runs. The fan-out is the sender\'s: it uploads one copy per member device (docs/groups.md, "Delivery"). A member device is looked up once per 30 s (the messenger\'s cache), one member after another, so a sender idle longer than that pays a lookup per member before the last member gets its copy.',
+    "The sender's cost is from calling `send` until one link crossing of virtual time later, before any copy can reach a supernode: the sender's own work and the virtual network's handling of its packets, on one thread of a 2-core machine shared by several runs. With one supernode the path is two link crossings each way of the supernode, and each copy is the sender's: it uploads one copy per member device (docs/groups.md, \"Delivery\"). With several, a route to a user whose record the sender's supernode does not hold (it keeps what a lookup found for 10 s, `PATH_CACHE_TTL_MS`) spends one of the sender's lookups: a 100-member group's message needs more than the burst of 20, the routes past it are refused, the stream sends them again about 2 s later and, after 8 s unacknowledged, leaves sealed copies in the offline store, fetched at the device's next 30 s poll. That, not the protocol, is the p99. A sender idle over 30 s also looks up every member's devices again, one member after another, within the same budget.",
   ];
+}
+
+/** Both worlds of the section: four supernodes and one (about a minute of wall time in all at 100 members). */
+export async function benchGroupWorlds(members = 100, seed = 1): Promise<{ spread: GroupResults; single: GroupResults }> {
+  const spread = await benchGroups({ members, seed, supernodes: 4, senders: 4, warmPerSender: 4 });
+  const single = await benchGroups({ members, seed, supernodes: 1, senders: 4, warmPerSender: 4 });
+  return { spread, single };
 }
