@@ -11,7 +11,8 @@
 // `node dist/bench/groups-only.js [members] [seed]` runs it alone.
 import { AttachedClient } from '../src/client/attachment.js';
 import { HostCache } from '../src/overlay/host-cache.js';
-import { overlayTransport } from '../src/client/overlay-transport.js';
+import { MAX_ROUTES_IN_FLIGHT, overlayTransport } from '../src/client/overlay-transport.js';
+import { MAX_PENDING_PER_LINK } from '../src/overlay/rpc.js';
 import { Messenger } from '../src/messenger/messenger.js';
 import type { OfflineStore } from '../src/messenger/transport.js';
 import { GroupClient } from '../src/groups/group-client.js';
@@ -324,7 +325,9 @@ export function groupLines(g: GroupResults, one: GroupResults): string[] {
     `| the same, the process's CPU time (user + system) | ${ms(g.senderCpuMs)} | ${ms(one.senderCpuMs)} |`,
     `| making the group: ${fmt(devices)} members added one by one (each ADD to every member so far, a welcome to the new one) | ${fmt(g.createVirtualMs / 1000, 1)} s until every device holds the whole group; the admin sends ${fmt(g.createAdminBytesSent / 1024)} KiB; ${fmt(g.createStored)} copies left in the store | ${fmt(one.createVirtualMs / 1000, 1)} s; ${fmt(one.createAdminBytesSent / 1024)} KiB; ${fmt(one.createStored)} in the store |`,
     '',
-    "The sender's cost is from calling `send` until one link crossing of virtual time later, before any copy can reach a supernode: the sender's own work and the virtual network's handling of its packets, on one thread of a 2-core machine shared by several runs. With one supernode the path is two link crossings each way of the supernode, and each copy is the sender's: it uploads one copy per member device (docs/groups.md, \"Delivery\"). With several, a route to a user whose record the sender's supernode does not hold (it keeps what a lookup found for 10 s, `PATH_CACHE_TTL_MS`) spends one of the sender's lookups: a 100-member group's message needs more than the burst of 20, the routes past it are refused, the stream sends them again about 2 s later and, after 8 s unacknowledged, leaves sealed copies in the offline store, fetched at the device's next 30 s poll. That, not the protocol, is the p99. A sender idle over 30 s also looks up every member's devices again, one member after another, within the same budget.",
+    `Where the time goes. **Warm**: every copy goes live; a route's answer waits for the delivery to the device, and a sender keeps at most ${MAX_ROUTES_IN_FLIGHT} routes in flight on its link (\`MAX_ROUTES_IN_FLIGHT\`, below the link's ${MAX_PENDING_PER_LINK} requests), so ${fmt(devices)} copies leave in ${Math.ceil(devices / MAX_ROUTES_IN_FLIGHT)} waves and the last devices are shown theirs a route's round trip later; with several supernodes a route to a user whose record the sender's supernode does not hold costs a lookup through the overlay first (what a lookup found is kept there 10 s). **A sender's first message, or one after 30 s idle**: the sender looks up each member's devices, one member after another, and its supernode allows a client a burst of 20 lookups, then 5 a second (limits.md); a lookup refused leaves that member's copy sealed in the offline store, shown at the device's next fetch (every 30 s), which is the p99 and most of the p50. Making the group is paced for the same reason: added faster than the admin's route budget (200/s) allows, the admin's streams fall behind for minutes.`,
+    "",
+    "The sender's cost is from calling `send` until one link crossing of virtual time later, before any copy can reach a supernode: the sender's own work (one sender-key seal and signature, a delivery per device (with the sender key beside it until the device acknowledged one), a pairwise seal and a routed request per device) and the virtual network's handling of its packets, on one thread of a 2-core machine shared by several runs (the CPU time is the whole process's over the same window). Bytes: the sender uploads one copy per member device (docs/groups.md, \"Delivery\"); the ranges' high ends are messages during which keep-alives or a re-sent frame fell in the window.",
   ];
 }
 
