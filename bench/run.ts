@@ -7,6 +7,7 @@ import { benchLoginServer } from './login-server.js';
 import { benchOverlay } from './overlay.js';
 import { benchAttachments } from './attachments.js';
 import { benchChat } from './chat.js';
+import { benchGroupWorlds, groupLines } from './groups.js';
 import { benchTurn, type LoadResult } from './turn.js';
 import { benchLab, benchNatDetection, benchPathSetup } from './nat.js';
 import { benchCallSetup, benchMedia, benchMixerCpu, CALL_SECONDS, MIXER_PHASES_MS, RING_BEFORE_ANSWER_MS, SETTLED_AFTER_MS } from './media.js';
@@ -26,6 +27,7 @@ const login = await benchLoginServer();
 const overlay = await benchOverlay(1000, 200, 300);
 const attachments = await benchAttachments(10_000);
 const chat = await benchChat();
+const groups = await benchGroupWorlds();
 const turn = await benchTurn();
 const detection = await benchNatDetection();
 const setup = await benchPathSetup();
@@ -229,6 +231,8 @@ const lines = [
   `| CPU of that supernode process while ${fmt(deploy.clients)} clients keep alive | ${fmt(deploy.keepaliveCpuPercent, 2)}% of a core | |`,
   '',
   ...underAttackLines(floods, amplification),
+  '',
+  ...groupLines(groups.spread, groups.single),
   '',
   '## Reading these figures',
   '',

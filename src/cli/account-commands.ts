@@ -317,9 +317,9 @@ export function history(user: string | undefined, options: AccountOptions & { us
 }
 
 /** `parley group …` (src/cli/group-commands.ts): while the daemon runs, it holds the device. */
-export function group(args: string[], options: AccountOptions & { user?: string }, query: { limit: number }): Promise<void> {
+export function group(args: string[], options: AccountOptions & { user?: string }, query: { limit: number }, callOptions: CallOptions = {}): Promise<void> {
   refuseWhileDaemonRuns(options, 'group chats');
-  return withAccount(options.user, options, async (account, descriptor) => (await import('./group-commands.js')).group(account, descriptor, args, query));
+  return withAccount(options.user, options, async (account, descriptor) => (await import('./group-commands.js')).group(account, descriptor, args, query, callOptions));
 }
 
 export async function status(args: string[], options: AccountOptions & { user?: string }): Promise<void> {

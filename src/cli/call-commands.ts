@@ -14,6 +14,8 @@ import { encodeWav, parseWav } from '../media/wav.js';
 import { CommandError } from './command-error.js';
 import { terminalText as safe } from './terminal-text.js';
 import { openDevice } from './overlay-commands.js';
+import type { Device } from '../client/device.js';
+import { GroupError } from '../groups/group-client.js';
 
 export interface CallOptions {
   /** A WAV file to send (default: silence). */
@@ -202,14 +204,14 @@ function interactiveKeys(call: Call): () => void {
   };
 }
 
-async function withCalls<T>(account: Account, descriptor: NetworkDescriptor, options: { frameMs?: 10 | 20; callsFrom?: 'buddies' | 'anyone' }, body: (calls: CallManager, conferences: ConferenceManager) => Promise<T>): Promise<T> {
+async function withCalls<T>(account: Account, descriptor: NetworkDescriptor, options: { frameMs?: 10 | 20; callsFrom?: 'buddies' | 'anyone' }, body: (calls: CallManager, conferences: ConferenceManager, device: Device) => Promise<T>): Promise<T> {
   // NAT type and upload are not measured here: every CLI member counts the same, and the cores decide.
   const device = await openDevice(account, descriptor, {
     policy: { callsFrom: options.callsFrom ?? 'buddies', readReceipts: true, ...(options.frameMs ? { frameMs: options.frameMs } : {}) },
     cpuCores: availableParallelism(),
   });
   try {
-    return await body(device.calls, device.conferences);
+    return await body(device.calls, device.conferences, device);
   } finally {
     // The last signal (BYE, CANCEL) must reach the other side before this process goes.
     await device.close({ acknowledgeWithinMs: SIGNAL_ACK_WAIT_MS });
@@ -315,6 +317,27 @@ export async function conference(account: Account, descriptor: NetworkDescriptor
   const end = await withCalls(account, descriptor, options, async (_calls, conferences) => {
     const hosted = await conferences.start(users.map((u) => u.toLowerCase()), { source, sink });
     console.log(`inviting ${safe(users.join(', '))}…`);
+    const limitMs = options.seconds !== undefined ? options.seconds * 1000 : seconds !== null ? seconds * 1000 + TAIL_MS : null;
+    return runConference(hosted, finish, limitMs);
+  }).finally(close);
+  if (end.reason === 'alone' && end.by === 'remote') console.log('nobody (else) is in it');
+}
+
+/** `parley group call <group>`: a conference hosted here with the group's other current members invited. */
+export async function groupCall(account: Account, descriptor: NetworkDescriptor, resolve: (groups: readonly { id: string; name: string }[]) => string, options: CallOptions): Promise<void> {
+  const { source, seconds, close } = loadSource(options.in);
+  const { sink, finish } = audioOut(options.out);
+  const end = await withCalls(account, descriptor, options, async (_calls, _conferences, device) => {
+    const id = resolve(device.groups.list().map((g) => ({ id: g.groupId, name: g.name })));
+    let hosted: Conference;
+    try {
+      hosted = await device.startGroupCall(id, { source, sink });
+    } catch (error) {
+      if (error instanceof GroupError) throw new CommandError(error.message);
+      throw error;
+    }
+    const group = device.groups.group(id);
+    console.log(`calling the group ${safe(group.name)}: inviting ${safe(group.members.filter((u) => u !== account.username).join(', '))}…`);
     const limitMs = options.seconds !== undefined ? options.seconds * 1000 : seconds !== null ? seconds * 1000 + TAIL_MS : null;
     return runConference(hosted, finish, limitMs);
   }).finally(close);

@@ -482,18 +482,21 @@ server). Incoming messages are printed here and by parley online.`,
         'rename <group> <new name> | leave <group>',
         'send <group> <message>   (@name mentions a member)',
         'read <group> [--limit N]',
+        'call <group> [--in said.wav] [--out heard.wav] [--seconds N] [--frame-ms 10|20]',
       ],
-      summary: 'group chats: create, invite, remove, leave, send, read',
+      summary: 'group chats: create, invite, remove, leave, send, read; a group call',
       description: `Group chats, end to end (docs/groups.md). The device that creates a group is its admin:
 it alone invites, removes and renames (each change signed by it and checked by every
 member). Every device of every member gets each message, sealed with its sender's key and
 signed; a removed member cannot read what comes after. <group> is its name or its id (the
 first 6+ digits do) from parley group list. read shows what arrived (listening a few seconds
 first) and tells the members you read it; history only reads this device's file. At most
-${MAX_GROUP_MEMBERS} members per group and ${MAX_GROUPS} groups per device (docs/limits.md).`,
-      options: [{ name: 'limit', kind: 'string', value: 'N', default: '50', help: 'the last N messages (read, history)' }, ...userOptions],
+${MAX_GROUP_MEMBERS} members per group and ${MAX_GROUPS} groups per device (docs/limits.md).
+call starts a conference (as parley conference does) with the group's other members invited
+(at most 16 in a call); they answer with parley answer.`,
+      options: [{ name: 'limit', kind: 'string', value: 'N', default: '50', help: 'the last N messages (read, history)' }, ...callOptions, ...userOptions],
     },
-    run: accountCommand((a, args) => a.group([...args.positionals], userAccount(args), { limit: args.int('limit', 1, 10_000)! })),
+    run: accountCommand((a, args) => a.group([...args.positionals], userAccount(args), { limit: args.int('limit', 1, 10_000)! }, callArguments(args))),
   },
   {
     usage: {

@@ -13,12 +13,13 @@ import { groupHistoryPath } from '../client/profile-files.js';
 import { CommandError } from './command-error.js';
 import { formatGroupMessage, openDevice } from './overlay-commands.js';
 import { terminalText as safe } from './terminal-text.js';
+import type { CallOptions } from './call-commands.js';
 
 const ACK_WAIT_MS = 10_000;
 /** How long `group read` listens for what is on its way before it prints. */
 const READ_LISTEN_MS = 3_000;
 
-export const GROUP_SUBCOMMANDS = ['create', 'list', 'invite', 'remove', 'rename', 'leave', 'send', 'read', 'history'] as const;
+export const GROUP_SUBCOMMANDS = ['create', 'list', 'invite', 'remove', 'rename', 'leave', 'send', 'read', 'history', 'call'] as const;
 
 /** Groups as the profile keeps them (no network): id, name, members. */
 function storedGroups(account: Account): { id: string; name: string; members: string[]; active: boolean; admin: string }[] {
@@ -52,9 +53,13 @@ export function resolveGroup(groups: readonly { id: string; name: string }[], re
 }
 
 /** Runs `parley group <subcommand> …` for this account. */
-export async function group(account: Account, descriptor: NetworkDescriptor, args: readonly string[], options: { limit: number }): Promise<void> {
+export async function group(account: Account, descriptor: NetworkDescriptor, args: readonly string[], options: { limit: number }, callOptions: CallOptions = {}): Promise<void> {
   const [sub, ...rest] = args;
   const me = account.username;
+  if (sub === 'call') {
+    // A conference with the group's other members (src/client/group-call.ts); the call's own device, not this file's.
+    return (await import('./call-commands.js')).groupCall(account, descriptor, (groups) => resolveGroup(groups, rest[0]), callOptions);
+  }
   if (sub === 'list') {
     const groups = storedGroups(account);
     if (groups.length === 0) console.log('no groups on this device yet (parley group create <name> [members…])');

@@ -24,7 +24,9 @@ import { loginServerOfflineStore } from './login-offline-store.js';
 import type { AttachedClient, AttachmentEvent } from './attachment.js';
 import { DeviceAttachment, type HostCacheStore } from './device-attachment.js';
 import { CallManager } from './calls.js';
-import { ConferenceManager } from './conference.js';
+import { ConferenceManager, type Conference } from './conference.js';
+import type { CallAudio } from './call.js';
+import { groupCallInvitees } from './group-call.js';
 import { CONTACTS_REFRESH_MS, ContactList } from './contact-list.js';
 import { STATUS_STATES, type OwnStatus } from './own-status.js';
 import type { Promoter, PromotionEvent } from './promotion.js';
@@ -181,10 +183,18 @@ export class Device {
     const frame = policy.frameMs ? { frameMs: policy.frameMs } : {};
     const acceptFrom = (_user: string, relation: Relation) => allowed(relation);
     this.calls = new CallManager(env, this.messenger, this.connector, { ...frame, acceptFrom });
+    // A fellow member of a group may invite this device to a conference (a group call), as a
+    // buddy may: group members talk to each other without being buddies.
+    const acceptConferenceFrom = (user: string, relation: Relation) => allowed(relation) || (policy.callsFrom !== 'nobody' && relation !== 'blocked' && this.groups.sharesGroupWith(user));
     const self = { user: account.username, device: this.deviceKey };
     // What this device counts for when a conference elects its mixer.
     const facts = () => ({ natType: this.natWire, uploadKbps: 0, cpuCores: options.cpuCores ?? 1 });
-    this.conferences = new ConferenceManager(env, this.messenger, this.connector, { ...frame, self, facts, calls: this.calls, acceptFrom });
+    this.conferences = new ConferenceManager(env, this.messenger, this.connector, { ...frame, self, facts, calls: this.calls, acceptFrom: acceptConferenceFrom });
+  }
+
+  /** A group call: a conference hosted here with every other current member of the group invited. Throws a GroupError. */
+  startGroupCall(groupId: string, audio: CallAudio): Promise<Conference> {
+    return this.conferences.start(groupCallInvitees(this.groups, this.username, groupId), audio);
   }
 
   onEvent(listener: (event: DeviceEvent) => void): () => void {

@@ -311,6 +311,13 @@ export class ClientSession implements DaemonCore {
     return conferenceView(conference);
   }
 
+  /** A group call: a conference hosted here with the group's other current members invited (a GroupError when it cannot). */
+  async startGroupCall(groupId: string): Promise<ConferenceView> {
+    const conference = await this.device.startGroupCall(groupId, this.audio());
+    this.trackConference(conference);
+    return conferenceView(conference);
+  }
+
   conferences(): ConferenceView[] {
     return [...this.conferencesById.values()].map(conferenceView);
   }

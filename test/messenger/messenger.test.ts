@@ -12,6 +12,7 @@ import { toHex } from '../../src/crypto/bytes.js';
 import { CallSignalKind, CallSignalSchema, PresenceState, ReadReceiptSchema, TypingSchema } from '../../src/wire/messages.js';
 import { ChatClient } from '../../src/chat/chat-client.js';
 import { DEVICE_LIST_TTL_MS, Messenger, OFFLINE_FALLBACK_MS, encodePayload, type Sender } from '../../src/messenger/messenger.js';
+import { STALE_LIST_MS } from '../../src/messenger/list-cache.js';
 import type { OfflineStore, Relation, SignallingTransport } from '../../src/messenger/transport.js';
 import { TEST_EPOCH_MS, testNetwork } from '../support/identities.js';
 import { testSeed, withSeed } from '../support/seed.js';
@@ -177,7 +178,7 @@ test('failures with nobody to tell are counted: a send the transport refused (th
     }
   }));
 
-test('chat on the messenger: a typing indicator or presence whose devices could not be looked up goes to nobody, and is counted', () =>
+test('chat on the messenger: a typing indicator or presence whose devices could not be looked up (and no recent list) goes to nobody, and is counted', () =>
   withSeed(testSeed(), async (seed) => {
     const w = world(seed);
     const alice = w.device('alice');
@@ -187,9 +188,14 @@ test('chat on the messenger: a typing indicator or presence whose devices could 
       await w.drive(chat.setTyping('bob', true));
       assert.equal(chat.deviceLookupFailures, 0);
       w.failing.devices = true;
-      // Looked up afresh: the cached list has expired.
+      // Looked up afresh (the cached list has expired) and refused: the last list found, still
+      // recent, answers.
       await w.elapse(DEVICE_LIST_TTL_MS + 1);
       await w.drive(chat.setTyping('bob', false));
+      assert.equal(chat.deviceLookupFailures, 0, 'the last list found answers while recent');
+      // Once that list is too old, the refusal is the sender's.
+      await w.elapse(STALE_LIST_MS);
+      await w.drive(chat.setTyping('bob', true));
       assert.equal(chat.deviceLookupFailures, 1);
       await w.drive(chat.setPresence(PresenceState.AWAY));
       assert.equal(chat.deviceLookupFailures, 3, 'bob and alice herself');
