@@ -229,6 +229,7 @@ const lines = [
   `| an empty supernode folder to a supernode in the network: the operator's token, then the supernode's first start (keys, enrolment, overlay join), real processes | ${fmtMeasurement(deploy.enrolToJoinedMs)} ms | of which \`parley admin enrol-supernode\` ${fmtMeasurement(deploy.adminCommandMs)} ms (a process start) |`,
   `| a supernode process's resident memory, idle → with ${fmt(deploy.clients)} clients attached over real TCP (secure links, keep-alives; ${fmt(deploy.refusedAttaches)} attaches refused by the per-address handshake rate and tried again) | ${fmt(deploy.idleRssMb)} MB → ${fmt(deploy.loadedRssMb)} MB: ${fmt(deploy.rssPerClientKb, 1)} KB per client | heap per client on the virtual network above: ${fmt(attachments.bytesPerClient / 1024, 1)} KB |`,
   `| CPU of that supernode process while ${fmt(deploy.clients)} clients keep alive | ${fmt(deploy.keepaliveCpuPercent, 2)}% of a core | |`,
+  `| one Prometheus scrape of that supernode's /metrics (${fmt(deploy.clients)} clients attached; ${fmt(deploy.scrape.count)} in a row over HTTP on loopback) | ${fmtMeasurement(deploy.scrape.wallMs, 1)} ms, ${fmt(deploy.scrape.cpuMs, 1)} ms of the supernode's CPU, ${fmt(deploy.scrape.bytes / 1024, 1)} KiB | at one scrape every 15 s: ${fmt((deploy.scrape.cpuMs / 15_000) * 100, 3)}% of a core |`,
   '',
   ...underAttackLines(floods, amplification),
   '',
