@@ -80,7 +80,7 @@ export class ClientTransaction {
         this.timers.stopAll();
         this.stateNow = 'completed';
         this.onEvent({ kind: 'response', response });
-        this.waitThen('D', this.io.reliable ? 0 : Math.max(32_000, 64 * this.t.t1Ms));
+        this.timers.startOrFire('D', this.io.reliable ? 0 : Math.max(32_000, 64 * this.t.t1Ms), () => this.terminate());
       }
       return;
     }
@@ -93,7 +93,7 @@ export class ClientTransaction {
     this.timers.stopAll();
     this.stateNow = 'completed';
     this.onEvent({ kind: 'response', response });
-    this.waitThen('K', this.io.reliable ? 0 : this.t.t4Ms);
+    this.timers.startOrFire('K', this.io.reliable ? 0 : this.t.t4Ms, () => this.terminate());
   }
 
   /** Stops every timer without an event (the TU is going away). */
@@ -117,11 +117,6 @@ export class ClientTransaction {
   private timeout(): void {
     this.onEvent({ kind: 'timeout' });
     this.terminate();
-  }
-
-  private waitThen(name: 'D' | 'K', delayMs: number): void {
-    if (delayMs === 0) this.terminate();
-    else this.timers.start(name, delayMs, () => this.terminate());
   }
 
   private terminate(): void {

@@ -54,7 +54,7 @@ export class ServerTransaction {
         this.timers.stop('H');
         this.stateNow = 'confirmed';
         this.onEvent({ kind: 'ack', ack: request });
-        this.waitThen('I', this.io.reliable ? 0 : this.t.t4Ms);
+        this.timers.startOrFire('I', this.io.reliable ? 0 : this.t.t4Ms, () => this.terminate());
       }
       return;
     }
@@ -89,7 +89,7 @@ export class ServerTransaction {
         this.onEvent({ kind: 'timeout' });
         this.terminate();
       });
-    } else this.waitThen('J', this.io.reliable ? 0 : 64 * this.t.t1Ms);
+    } else this.timers.startOrFire('J', this.io.reliable ? 0 : 64 * this.t.t1Ms, () => this.terminate());
   }
 
   close(): void {
@@ -107,11 +107,6 @@ export class ServerTransaction {
       if (this.last) this.io.send(this.last);
       this.retransmitEvery(Math.min(intervalMs * 2, this.t.t2Ms));
     });
-  }
-
-  private waitThen(name: 'I' | 'J', delayMs: number): void {
-    if (delayMs === 0) this.terminate();
-    else this.timers.start(name, delayMs, () => this.terminate());
   }
 
   private terminate(): void {

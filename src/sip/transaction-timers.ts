@@ -38,6 +38,12 @@ export class TimerSet<Name extends string> {
     }));
   }
 
+  /** As start, but a delay of 0 (a reliable transport's timers D, I, J and K) fires at once, not on a later turn. */
+  startOrFire(name: Name, delayMs: number, fire: () => void): void {
+    if (delayMs === 0) fire();
+    else this.start(name, delayMs, fire);
+  }
+
   stop(name: Name): void {
     this.running.get(name)?.cancel();
     this.running.delete(name);

@@ -5,6 +5,7 @@
 // connection: the handshakes in progress (in all and per source address) and how long one may
 // take. Every refusal and failure is counted. The TLS itself is injected (`TlsServer`).
 import type { Clock, TcpConnection, TlsServer } from '../env/types.js';
+import { concatBytes } from '../crypto/bytes.js';
 
 /** TLS handshakes in progress at once; more connections are closed at once. */
 export const MAX_TLS_HANDSHAKES = 64;
@@ -120,10 +121,7 @@ export class TurnTlsGate {
         if (!route) return secured(plaintext, new Uint8Array(0));
         let inner: Uint8Array = new Uint8Array(0);
         plaintext.onData((bytes) => {
-          const joined = new Uint8Array(inner.byteLength + bytes.byteLength);
-          joined.set(inner);
-          joined.set(bytes, inner.byteLength);
-          inner = joined;
+          inner = concatBytes(inner, bytes);
           if (inner.byteLength >= route.bytes) secured(plaintext, inner);
         });
         plaintext.onClose(() => {
