@@ -1,5 +1,6 @@
 // `npm run bench`: measures, prints, and writes docs/benchmarks.md.
 import { writeFileSync } from 'node:fs';
+import { keptLines, readKeptSections } from './kept-sections.js';
 import os from 'node:os';
 import { benchCrypto } from './crypto.js';
 import { benchVnet } from './vnet.js';
@@ -53,6 +54,9 @@ const labByPair = new Map('results' in lab ? lab.results.map((r) => [`${r.a}|${r
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const mib = (r: ClientRss, kind: 'rss' | 'pss' | 'uss') => [r.onlineIdle, r.daemonIdle, r.caller, r.callee].map((s) => fmt(median(s[kind]), 1)).join(' / ');
+const BENCHMARKS_MD = new URL('../../docs/benchmarks.md', import.meta.url);
+const kept = readKeptSections(BENCHMARKS_MD);
+
 const lines = [
   '# Benchmarks',
   '',
@@ -147,6 +151,7 @@ const lines = [
   `| relayed datagrams per CPU-second at that rate (per core) | ours ${fmt(oursKnee ? 1e6 / oursKnee.cpuMicrosPerRelayed : NaN)}, coturn ${fmt(coturnKnee ? 1e6 / coturnKnee.cpuMicrosPerRelayed : NaN)}: ratio ${fmt(oursKnee && coturnKnee ? coturnKnee.cpuMicrosPerRelayed / oursKnee.cpuMicrosPerRelayed : NaN, 2)} | ≥ 0.5× coturn per core |`,
   `| latency the relay adds at half load (${fmt(halfRate)}/s), p50 / p99 (relayed RTT minus direct RTT ${fmt(turn.direct.p50, 2)} / ${fmt(turn.direct.p99, 2)} ms) | ours ${oursHalf ? `${fmt(oursHalf.p50 - turn.direct.p50, 2)} / ${fmt(oursHalf.p99 - turn.direct.p99, 2)} ms` : '—'}; coturn ${coturnHalf ? `${fmt(coturnHalf.p50 - turn.direct.p50, 2)} / ${fmt(coturnHalf.p99 - turn.direct.p99, 2)} ms` : '—'} | p99 ≤ 1 ms |`,
   '',
+  ...keptLines(kept, 'relay-threads'),
   `**NAT detection at login** (virtual network, 20 ms round trip to the supernode, two-address STUN server): ${detection.map((d) => `${d.placement} → ${d.type} in ${fmt(d.ms)} ms`).join('; ')}. Target ≤ 500 ms. A public host and a full cone get every answer at once; the others wait max(4 RTT, 100 ms) for the filtering answers that do not come.`,
   '',
   `**Call path setup per pair.** Virtual network: 20 ms round trips between any two devices and to the supernode; setup = gathering (a TURN allocation: the credential challenge and the allocation, 2 RTT) + the offer and answer through the supernodes (1 RTT) + checks until the controlling side's nomination is answered. Lab: real \`parley connect\` processes across the namespaces and iptables/nftables NATs of test/netlab/lab.sh, from the command's start (attach, end-to-end session, credentials, gathering, offer/answer, checks) to the path; ${'skipped' in lab ? `not run: ${lab.skipped}` : 'this kernel has no netem, so the lab adds no delay: its times are process and CPU time on this loaded 2-core machine, three connections at a time'}. "best" says whether the path is the best possible for the pair (docs/nat.md explains each).`,
@@ -185,6 +190,7 @@ const lines = [
   '',
   'The delay at 20 ms frames is the frame itself (the last sample of a frame is captured 20 ms after its first), the codec\'s lookahead (6.5 ms), a quarter of a frame of playout guard (5 ms), and the loopback and timers. The memory figure is mostly Node (V8, OpenSSL) and libopus\'s WebAssembly instance; the whole `parley call` process also holds the client (overlay link, chat, history). Of a client\'s resident memory about 40 MiB is the node binary\'s own pages (shared with every Node process); loaded modules cost the rest: the protobuf schema and runtime, libsodium, SQLite and the client\'s code. A client loads a command\'s code when it runs (the daemon\'s HTTP server, the call commands\' audio, a supernode\'s code only once promoted), and libopus is compiled on one background thread, not V8\'s many, each of which kept its own malloc arena of the compilation. About 40 MiB of a client\'s RSS is the node binary\'s own pages, shared with every Node process (its USS, what the machine gets back when it exits, is the per-client figure); a client keeps V8\'s young generation at 1 MiB semi-spaces, scavenged on its main thread (src/ops/young-generation.ts), and the daemon compiles each route\'s validator on first use. bench/client-memory.ts shows what each part a client loads adds to a bare Node.',
   '',
+  ...keptLines(kept, 'client-memory'),
   '## Conferences (issue 8)',
   '',
   `| figure | result | target |`,
@@ -233,6 +239,7 @@ const lines = [
   '',
   ...underAttackLines(floods, amplification),
   '',
+  ...keptLines(kept, 'simulator'),
   ...groupLines(groups.spread, groups.single),
   '',
   '## Reading these figures',
@@ -246,6 +253,6 @@ const lines = [
   '',
 ];
 const text = `${lines.join('\n')}\n`;
-writeFileSync(new URL('../../docs/benchmarks.md', import.meta.url), text);
+writeFileSync(BENCHMARKS_MD, text);
 process.stdout.write(text);
 process.exit(0); // sockets of the relay benchmark's clients may linger
