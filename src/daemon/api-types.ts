@@ -180,6 +180,8 @@ export interface DaemonCore {
   /** null: no such call (or the action does not apply to it now). */
   callAction(id: string, action: CallAction): CallView | null;
   startConference(users: readonly string[]): Promise<ConferenceView>;
+  /** A conference hosted here with the group's other current members invited (a GroupError when it cannot). */
+  startGroupCall(groupId: string): Promise<ConferenceView>;
   conferences(): ConferenceView[];
   /** null: no such conference (or the action does not apply to it now); `user` for invite and kick. */
   conferenceAction(id: string, action: ConferenceAction, user?: string): Promise<ConferenceView | null>;

@@ -210,6 +210,12 @@ export async function buildLocalApi(gate: DaemonGate, options: LocalApiOptions):
     },
     async (request, reply) => reply.code(201).send(await core().sendGroupMessage(request.params.id, request.body.text, (request.body.mentions ?? []).map((u) => u.toLowerCase()))),
   );
+  // A static segment: Fastify matches it before the `:action` route below.
+  app.post<{ Params: { id: string } }>(
+    '/v1/groups/:id/call',
+    { schema: { params: { type: 'object', required: ['id'], properties: { id: GROUP_ID } } } },
+    async (request, reply) => reply.code(201).send(await core().startGroupCall(request.params.id)),
+  );
   app.post<{ Params: { id: string; action: GroupAction }; Body: { user?: string; name?: string } | undefined }>(
     '/v1/groups/:id/:action',
     { schema: { params: { type: 'object', required: ['id', 'action'], properties: { id: GROUP_ID, action: { type: 'string', enum: [...GROUP_ACTIONS] } } } } },

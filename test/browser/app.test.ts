@@ -7,7 +7,7 @@
 // carol's recording (spectral similarity at the delay its envelope gives); the panel counts the
 // call's time, its meters move, and dave's hold and mute show on carol's side. Carol also finds alice
 // by her exact name and becomes her buddy; her conference with dave takes alice in from the
-// panel. Then settings, signing out and in again. Screenshots of the main screens go to
+// panel; she makes a group of the three. Then settings, signing out and in again. Screenshots of the main screens go to
 // docs/screenshots/.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -170,7 +170,7 @@ test('two users sign up in the browser, become buddies, chat, and call: the call
     await carol.getByRole('button', { name: /alice.*online/ }).waitFor({ timeout: 20_000 });
 
     // A conference: carol picks dave and starts it, dave joins; carol invites alice from the panel.
-    await carol.getByRole('checkbox', { name: 'dave' }).check();
+    await carol.getByRole('checkbox', { name: 'dave', exact: true }).check();
     await carol.getByRole('button', { name: 'Start a conference' }).click();
     await dave.getByRole('alertdialog', { name: 'carol invites you to a conference' }).waitFor({ timeout: 20_000 });
     await dave.getByRole('button', { name: 'Join' }).click();
@@ -188,6 +188,34 @@ test('two users sign up in the browser, become buddies, chat, and call: the call
     await carol.screenshot({ path: join(SCREENSHOTS, 'conference.png') });
     await carol.getByRole('button', { name: 'Leave' }).click();
     await dave.getByRole('list', { name: 'Who is in it' }).getByText(/carol/).waitFor({ state: 'detached', timeout: 20_000 });
+
+    // A group: carol makes one with dave and alice; the message reaches both with its mention
+    // marked for dave, their read marks come back to carol, dave answers, and carol, the admin,
+    // removes alice, whose page then says she is out.
+    await carol.getByLabel('Group name').fill('hikers');
+    await carol.getByRole('checkbox', { name: 'Add dave' }).check();
+    await carol.getByRole('checkbox', { name: 'Add alice' }).check();
+    await carol.getByRole('button', { name: 'Make the group' }).click();
+    await carol.getByRole('list', { name: 'Members of hikers' }).getByText('alice', { exact: true }).waitFor({ timeout: 20_000 });
+    await carol.getByLabel('Message to hikers').fill('hello @dave and alice');
+    await carol.getByLabel('Message to hikers').press('Enter');
+    const groupLog = (page: Page) => page.getByRole('log', { name: 'Messages in hikers' });
+    await groupLog(carol).getByText('hello @dave and alice').waitFor({ timeout: 10_000 });
+    await dave.getByLabel('1 unread in hikers').waitFor({ timeout: 30_000 });
+    await dave.getByRole('button', { name: /^hikers/ }).click();
+    await groupLog(dave).getByText('mentions you').waitFor({ timeout: 10_000 });
+    await alice.getByRole('button', { name: /^hikers/ }).click({ timeout: 30_000 });
+    await groupLog(alice).getByText('hello @dave and alice').waitFor({ timeout: 10_000 });
+    assert.equal(await groupLog(alice).getByText('mentions you').count(), 0, 'alice was not named');
+    await groupLog(carol).getByText('read by 2').waitFor({ timeout: 30_000 });
+    await dave.getByLabel('Message to hikers').fill('hi both');
+    await dave.getByLabel('Message to hikers').press('Enter');
+    await groupLog(carol).getByText('hi both').waitFor({ timeout: 30_000 });
+    await groupLog(alice).getByText('hi both').waitFor({ timeout: 30_000 });
+    await carol.screenshot({ path: join(SCREENSHOTS, 'group.png') });
+    await carol.getByRole('button', { name: 'Remove alice from the group' }).click();
+    await alice.getByText('You are no longer in this group.').waitFor({ timeout: 30_000 });
+    await carol.getByRole('list', { name: 'Members of hikers' }).getByText('alice', { exact: true }).waitFor({ state: 'detached', timeout: 10_000 });
 
     // Settings: who may call, kept by the daemon (a fresh panel reads it back).
     await carol.getByRole('button', { name: 'Settings' }).click();

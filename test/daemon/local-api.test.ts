@@ -41,6 +41,11 @@ function fakeCore() {
     calls: () => [call],
     callAction: (id, action) => (id === call.id && action === 'hangup' ? { ...call, state: 'ended' } : null),
     startConference: async (): Promise<ConferenceView> => ({ id: 'cd'.repeat(16), state: 'active', host: 'alice', roster: [{ user: 'alice', host: true, mixer: false, speaking: false }], end: null }),
+    startGroupCall: async (groupId): Promise<ConferenceView> => {
+      if (groupId !== group.id) throw new GroupError('unknown_group', `no group ${groupId}`);
+      groupCalls.push('call');
+      return { id: 'ef'.repeat(16), state: 'active', host: 'alice', roster: [{ user: 'alice', host: true, mixer: false, speaking: false }], end: null };
+    },
     conferences: () => [],
     groups: () => [group],
     createGroup: async (name, members) => ({ ...group, name, members: ['alice', ...members] }),
@@ -236,7 +241,11 @@ test('group routes: validated, passed to the core, its refusals typed', async ()
     const unknown = await request(`/v1/groups/${'34'.repeat(16)}/read`, { method: 'POST' });
     assert.deepEqual([unknown.status, ((await unknown.json()) as { error: { code: string } }).error.code], [404, 'unknown_group']);
     assert.equal((await request(`/v1/groups/${id}/remove`, { method: 'POST', body: JSON.stringify({ user: 'alice' }) })).status, 400);
-    assert.deepEqual(groupCalls, [`send ${id} hi @bob bob`, 'invite carol', 'rename Club Two', 'leave']);
+    // A group call is its own route, not an :action (a body is not needed, and none is checked).
+    const called = await request(`/v1/groups/${id}/call`, { method: 'POST' });
+    assert.deepEqual([called.status, ((await called.json()) as { id: string }).id], [201, 'ef'.repeat(16)]);
+    assert.equal((await request(`/v1/groups/${'34'.repeat(16)}/call`, { method: 'POST' })).status, 404);
+    assert.deepEqual(groupCalls, [`send ${id} hi @bob bob`, 'invite carol', 'rename Club Two', 'leave', 'call']);
   } finally {
     await app.close();
   }

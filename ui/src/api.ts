@@ -34,6 +34,29 @@ export interface ConferenceView {
   roster: { user: string; host: boolean; mixer: boolean; speaking: boolean }[];
   end: { reason: string; by: 'local' | 'remote' } | null;
 }
+/** A group as the daemon shows it (docs/groups.md). */
+export interface GroupInfo {
+  id: string;
+  name: string;
+  admin: string;
+  members: string[];
+  /** This user is still a member. */
+  active: boolean;
+  /** This device signs the group's changes. */
+  isAdmin: boolean;
+  /** Each member's read mark: the lamport (as text) of the last message they have seen. */
+  readMarks: Record<string, string>;
+}
+export interface GroupMessage {
+  group: string;
+  id: string;
+  from: string;
+  sentAtMs: number;
+  text: string;
+  mentions: string[];
+  /** Display order, as text (a bigint). */
+  lamport: string;
+}
 export type DaemonEvent =
   | { type: 'message'; message: Message }
   | { type: 'presence'; user: string; state: Buddy['state']; text: string }
@@ -43,7 +66,10 @@ export type DaemonEvent =
   | { type: 'conference'; conference: ConferenceView }
   | { type: 'account'; user: string | null }
   | { type: 'buddies' }
-  | { type: 'requests' };
+  | { type: 'requests' }
+  | { type: 'group-message'; message: GroupMessage }
+  /** A group was joined, changed, or a member read up to a point: ask for the list again. */
+  | { type: 'groups' };
 export interface BuddyRequests {
   incoming: { id: number; from: string }[];
   outgoing: { id: number; to: string }[];

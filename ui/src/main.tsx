@@ -1,5 +1,5 @@
-// The Parley app: buddies with presence, chat with history, typing and unread counts, calls with
-// a live panel. Everything goes through the daemon's local API (HTTP, and WebSockets for events
+// The Parley app: buddies with presence, chat with history, typing and unread counts, group chats,
+// calls with a live panel. Everything goes through the daemon's local API (HTTP, and WebSockets for events
 // and audio). Plain buttons, labels and live regions, so it works from the keyboard and with a
 // screen reader; one column below 600 px.
 import { render } from 'preact';
@@ -7,6 +7,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Api, ApiError, takeToken, type Buddy, type BuddyRequests, type CallView, type ConferenceView, type DaemonEvent, type Message } from './api.js';
 import { AudioEngine, loadDevicePrefs, saveDevicePrefs, type AudioDevicePrefs } from './audio.js';
 import { CallTimer, LevelMeters } from './call-panel.js';
+import { GroupChat, GroupList, useGroups } from './groups.js';
 import { FindPeople, MyStatus, RequestList } from './people.js';
 import { SettingsPanel } from './settings.js';
 import { SignIn } from './signin.js';
@@ -60,6 +61,11 @@ function App({ api, me, onSignedOut }: { api: Api; me: string; onSignedOut: () =
   const [engine, setEngine] = useState<AudioEngine | null>(null);
 
   const fail = (e: unknown) => setError(e instanceof ApiError ? e.message : String(e));
+  const groups = useGroups(api, fail, notify);
+  const group = groups.groups.find((g) => g.id === groups.selected);
+  // One conversation open at a time: a buddy's or a group's.
+  useEffect(() => void (groups.selected && setSelected(null)), [groups.selected]);
+  useEffect(() => void (selected && groups.select(null)), [selected]);
 
   // Presence from events is the newest there is: a list asked for before an event may answer after it.
   const presenceSeen = useRef(new Map<string, Pick<Buddy, 'state' | 'text'>>());
@@ -92,6 +98,7 @@ function App({ api, me, onSignedOut }: { api: Api; me: string; onSignedOut: () =
         // What changed before the socket listened is in the lists: ask for them once it does.
         loadBuddies();
         loadRequests();
+        groups.reload();
       };
       socket.onclose = () => {
         setConnected(false);
@@ -110,6 +117,7 @@ function App({ api, me, onSignedOut }: { api: Api; me: string; onSignedOut: () =
   }, []);
 
   const received = (event: DaemonEvent) => {
+    if (groups.received(event)) return;
     switch (event.type) {
       case 'message': {
         const m = event.message;
@@ -260,6 +268,7 @@ function App({ api, me, onSignedOut }: { api: Api; me: string; onSignedOut: () =
           ))}
         </ul>
         {!conference && !current && buddies.some((b) => b.state !== 'offline') && <StartConference buddies={buddies.filter((b) => b.state !== 'offline')} start={startConference} />}
+        <GroupList state={groups} buddies={buddies} />
         <RequestList api={api} requests={requests} lastWords={(user) => messages[user]?.filter((m) => m.from === user).at(-1)?.text} onError={fail} onAnswered={() => (loadRequests(), loadBuddies())} />
         <FindPeople api={api} me={me} buddies={buddies.map((b) => b.user)} requests={requests} onError={fail} onAsked={loadRequests} />
       </nav>
@@ -267,7 +276,9 @@ function App({ api, me, onSignedOut }: { api: Api; me: string; onSignedOut: () =
         {current && <CallPanel call={current} act={act} engine={engine} />}
         {conference && <ConferencePanel conference={conference} me={me} act={confAct} buddies={buddies} />}
         {!current && !conference && lastEnded && <p class="ended" role="status">Call with {lastEnded.peer} ended{lastEnded.end ? `: ${lastEnded.end.reason.replace('_', ' ')}` : ''}</p>}
-        {selected ? <Chat api={api} user={selected} messages={messages[selected] ?? []} typing={typing[selected] ?? false} me={me} onCall={() => startCall(selected)} onEdit={(edit) => api.request('POST', `/buddies/${encodeURIComponent(selected)}/${edit}`).then(() => (setSelected(null), loadBuddies()), fail)} busy={!!current || !!conference} read={read} onError={fail} onSent={appendMessage} /> : <p>Pick a buddy to chat or call.</p>}
+        {group ? (
+          <GroupChat api={api} me={me} group={group} messages={groups.messages[group.id] ?? []} buddies={buddies} busy={!!current || !!conference} onError={fail} onConference={keepConference} onSent={() => groups.loadMessages(group.id)} onChanged={groups.keep} />
+        ) : selected ? <Chat api={api} user={selected} messages={messages[selected] ?? []} typing={typing[selected] ?? false} me={me} onCall={() => startCall(selected)} onEdit={(edit) => api.request('POST', `/buddies/${encodeURIComponent(selected)}/${edit}`).then(() => (setSelected(null), loadBuddies()), fail)} busy={!!current || !!conference} read={read} onError={fail} onSent={appendMessage} /> : <p>Pick a buddy or a group to chat or call.</p>}
       </main>
     </div>
   );
